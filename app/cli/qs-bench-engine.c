@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <glib/gi18n.h>
+
+#include "qs-cli-bench.h"
+#include "quantscope-core.h"
+
+/* Bench group "engine": the 10,000 Fashion-MNIST test images through a CNN (the shared
+ * Muhtashim009 Fashion-MNIST CNN when ../shared is present, else a synthesized CNN of the
+ * same shape) with the float engine and the integer engine (w8a8), 2 threads, in the same
+ * run; plus the latency of the app's "quick accuracy" (qs_eval_run on 1,000 images with
+ * the float side and the calibration cached, as in the live view). */
+
+#define BENCH_THREADS 2
+
+static QsTensor *
+random_tensor (const char    *name,
+               guint          n_dims,
+               const gsize   *shape,
+               QsTensorLayout layout,
+               double         fan_in,
+               GRand         *rand)
+{
+  QsTensor *t = qs_tensor_new (name, n_dims, shape, NULL);
+  double a = sqrt (3.0 / fan_in);
+
+  qs_tensor_set_layout (t, layout);
+  for (gsize i = 0; i < t->n_elements; i++)
+    t->data[i] = layout == QS_TENSOR_LAYOUT_VECTOR ? (float) g_rand_double_range (rand, -0.05, 0.05)
+                                                   : (float) g_rand_double_range (rand, -a, a);
+  return t;
+}
+
+static QsLayer *
+layer_with_input (const char  *name,
+                  const char  *class_name,
+                  QsLayerKind  kind,
+                  guint        input)
+{
+  QsLayer *l = qs_layer_new (name, class_name, kind);
+
+  l->n_inputs = 1;
+  l->inputs = g_new (guint, 1);
+  l->inputs[0] = input;
+  return l;
+}
+
+static void
+add_conv (GPtrArray  *layers,
+          const char *name,
+          gsize       cin,
+          gsize       cout,
+          GRand      *rand)
+{
+  QsLayer *l = layer_with_input (name, "Conv2D", QS_LAYER_CONV2D, layers->len - 1);
+  gsize k[] = { 3, 3, cin, cout }, b[] = { cout };
+  g_autofree char *kn = g_strconcat (name, "/kernel", NULL), *bn = g_strconcat (name, "/bias", NULL);
+
+  l->filters = cout;
+  l->kernel_size[0] = l->kernel_size[1] = 3;
+  l->activation = QS_ACTIVATION_RELU;
+  l->use_bias = TRUE;
+  g_ptr_array_add (l->weights, random_tensor (kn, 4, k, QS_TENSOR_LAYOUT_CONV2D, 9.0 * cin, rand));
+  g_ptr_array_add (l->weights, random_tensor (bn, 1, b, QS_TENSOR_LAYOUT_VECTOR, 1, rand));
+  g_ptr_array_add (layers, l);
+}
+
+static void
+add_pool (GPtrArray  *layers,
+          const char *name)
+{
+  QsLayer *l = layer_with_input (name, "MaxPooling2D", QS_LAYER_MAX_POOL2D, layers->len - 1);
+
+  l->pool_size[0] = l->pool_size[1] = 2;
+  l->pool_strides[0] = l->pool_strides[1] = 2;
+  g_ptr_array_add (layers, l);
+}
+
+static void
+add_dense (GPtrArray   *layers,
+           const char  *name,
+           gsize        in,
+           gsize        out,
+           QsActivation act,
+           GRand       *rand)
+{
+  QsLayer *l = layer_with_input (name, "Dense", QS_LAYER_DENSE, layers->len - 1);
+  gsize k[] = { in, out }, b[] = { out };
+  g_autofree char *kn = g_strconcat (name, "/kernel", NULL), *bn = g_strconcat (name, "/bias", NULL);
+
+  l->units = out;
+  l->activation = act;
+  l->use_bias = TRUE;
+  g_ptr_array_add (l->weights, random_tensor (kn, 2, k, QS_TENSOR_LAYOUT_DENSE, in, rand));
+  g_ptr_array_add (l->weights, random_tensor (bn, 1, b, QS_TENSOR_LAYOUT_VECTOR, 1, rand));
+  g_ptr_array_add (layers, l);
+}
+
+/* The Muhtashim009 architecture with random weights. */
+static QsModel *
+synthesize_cnn (GError **error)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  GPtrArray *layers = g_ptr_array_new ();
+  QsLayer *in = qs_layer_new ("input", "InputLayer", QS_LAYER_INPUT);
+
+  in->output_rank = 3;
+  in->output_shape[0] = in->output_shape[1] = 28;
+  in->output_shape[2] = 1;
+  g_ptr_array_add (layers, in);
+  add_conv (layers, "conv2d", 1, 16, rand);
+  add_conv (layers, "conv2d_1", 16, 16, rand);
+  add_pool (layers, "max_pooling2d");
+  add_conv (layers, "conv2d_2", 16, 32, rand);
+  add_conv (layers, "conv2d_3", 32, 64, rand);
+  add_pool (layers, "max_pooling2d_1");
+  g_ptr_array_add (layers, layer_with_input ("flatten", "Flatten", QS_LAYER_FLATTEN, layers->len - 1));
+  add_dense (layers, "dense", 1024, 128, QS_ACTIVATION_RELU, rand);
+  add_dense (layers, "dense_1", 128, 10, QS_ACTIVATION_SOFTMAX, rand);
+  return qs_model_new_from_layers ("synthetic-cnn", layers, error);
+}
+
+typedef struct
+{
+  QsEngineInt   *engine;
+  QsEngineFloat *fengine;
+  QsModel       *model;
+  QsConfig      *config;
+  QsDataset     *dataset;
+  const float   *input;
+  float         *output;
+  gsize          n;
+  gboolean       ok;
+} Job;
+
+static void
+run_float (gpointer data)
+{
+  Job *j = data;
+
+  j->ok &= qs_engine_float_run (j->fengine, j->input, j->n, j->output, BENCH_THREADS, NULL, NULL, NULL, NULL);
+}
+
+static void
+run_int (gpointer data)
+{
+  Job *j = data;
+
+  j->ok &= qs_engine_int_run (j->engine, j->input, j->n, j->output, BENCH_THREADS, NULL, NULL, NULL, NULL);
+}
+
+static void
+run_quick_eval (gpointer data)
+{
+  Job *j = data;
+  QsEvalOptions opts = { .limit = 1000, .n_threads = BENCH_THREADS };
+  QsEvalResult *r = qs_eval_run (j->model, j->config, j->dataset, &opts, NULL, NULL, NULL, NULL);
+
+  j->ok &= r != NULL;
+  if (r != NULL)
+    qs_eval_result_unref (r);
+}
+
+void
+qs_bench_engine (QsBench *bench)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsConfig) config = NULL;
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsEngineFloat) fengine = NULL;
+  g_autoptr(QsEngineInt) engine = NULL;
+  g_autofree float *input = NULL, *output = NULL;
+  g_autofree char *path = NULL;
+  const char *shared = g_getenv ("QS_SHARED_DIR");
+  gsize n = qs_bench_quick (bench) ? 1000 : 10000, in_size;
+  double t_float, t_int, t_quick;
+  Job job = { 0 };
+  g_autofree char *name_float = NULL, *name_int = NULL, *name_int_ms = NULL;
+
+  path = g_build_filename (shared ? shared : "../shared", "models",
+                           "Muhtashim009__Fashion_mnist_cnn__fashion_mnist_model.h5", NULL);
+  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    model = qs_model_load (path, NULL, NULL, &error);
+  else
+    model = synthesize_cnn (&error);
+  if (model == NULL)
+    goto fail;
+  dataset = qs_dataset_open ("sample", &error);
+  if (dataset == NULL)
+    goto fail;
+  n = MIN (n, qs_dataset_get_n_images (dataset));
+  config = qs_config_new_from_preset ("w8a8", &error);
+  calib = qs_calibration_get (model, qs_config_get_calib_source (config),
+                              qs_config_get_calib_images (config), NULL, NULL, NULL, &error);
+  if (calib == NULL)
+    goto fail;
+  fengine = qs_engine_float_new (model, &error);
+  engine = fengine ? qs_engine_int_new (model, config, calib, &error) : NULL;
+  if (engine == NULL)
+    goto fail;
+  in_size = qs_engine_int_get_input_size (engine);
+  input = g_new (float, n * in_size);
+  output = g_new (float, n * qs_engine_int_get_output_size (engine));
+  if (!qs_dataset_fill_inputs (dataset, model, 0, n, input, &error))
+    goto fail;
+
+  job = (Job) { engine, fengine, model, config, dataset, input, output, n, TRUE };
+  t_float = qs_bench_best_seconds (qs_bench_quick (bench) ? 1 : 2, run_float, &job);
+  t_int = qs_bench_best_seconds (5, run_int, &job);
+  run_quick_eval (&job);   /* fills the float-side and program caches, as the live view has them */
+  t_quick = qs_bench_best_seconds (5, run_quick_eval, &job);
+  if (!job.ok)
+    {
+      g_set_error (&error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED, _("an engine run failed"));
+      goto fail;
+    }
+
+  name_float = g_strdup_printf ("engine-float-cnn-%zuk", n / 1000);
+  name_int = g_strdup_printf ("engine-int-w8a8-cnn-%zuk", n / 1000);
+  name_int_ms = g_strdup_printf ("engine-int-w8a8-cnn-%zuk-time", n / 1000);
+  qs_bench_add_rate (bench, name_float, "images_per_s", n / t_float, "vs_float", 1.0);
+  qs_bench_add_rate (bench, name_int, "images_per_s", n / t_int, "vs_float", t_float / t_int);
+  qs_bench_add_ms (bench, name_int_ms, t_int * 1e3, "vs_float", t_float / t_int);
+  qs_bench_add_ms (bench, "engine-quick-eval-1k-w8a8", t_quick * 1e3, "vs_float",
+                   (t_float * 1000.0 / n) / t_quick);
+  return;
+
+fail:
+  g_printerr (_("bench engine: %s\n"), error ? error->message : "?");
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "qs-cli-bench.h"
+#include "qs-cli-common.h"
+#include "qs-cli-commands.h"
+#include "quantscope-core.h"
+
+#define BENCH_N_FLOATS ((gsize) 16 << 20)
+
+struct _QsBench
+{
+  JsonBuilder *builder;
+  gboolean     json;
+  gboolean     quick;
+  double       memcpy_gb_per_s;
+  char        *only;
+};
+
+/* --- the table: one entry per module (add yours) --- */
+static const struct
+{
+  const char  *group;
+  QsBenchFunc  func;
+} benches[] = {
+  { "quant", qs_bench_quant },
+  { "charts", qs_bench_charts },
+  { "train", qs_bench_train },
+  { "engine", qs_bench_engine },
+  { "model", qs_bench_model },
+  { NULL, NULL },
+};
+
+double
+qs_bench_best_seconds (int    reps,
+                       void (*func) (gpointer data),
+                       gpointer data)
+{
+  double best = G_MAXDOUBLE;
+
+  for (int rep = 0; rep < reps; rep++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      func (data);
+      best = MIN (best, (g_get_monotonic_time () - t0) / 1e6);
+    }
+  return best;
+}
+
+double
+qs_bench_memcpy_gb_per_s (QsBench *bench)
+{
+  return bench->memcpy_gb_per_s;
+}
+
+gboolean
+qs_bench_quick (QsBench *bench)
+{
+  return bench->quick;
+}
+
+static void
+add_result (QsBench    *bench,
+            const char *name,
+            const char *unit,
+            double      value,
+            const char *ratio_name,
+            double      ratio)
+{
+  json_builder_begin_object (bench->builder);
+  json_builder_set_member_name (bench->builder, "name");
+  json_builder_add_string_value (bench->builder, name);
+  json_builder_set_member_name (bench->builder, unit);
+  json_builder_add_double_value (bench->builder, value);
+  if (ratio_name != NULL)
+    {
+      json_builder_set_member_name (bench->builder, ratio_name);
+      json_builder_add_double_value (bench->builder, ratio);
+    }
+  json_builder_end_object (bench->builder);
+
+  if (!bench->json)
+    {
+      g_print ("%-40s %12.3f %-13s", name, value, unit);
+      if (ratio_name != NULL)
+        g_print ("  %8.3f %s", ratio, ratio_name);
+      g_print ("\n");
+    }
+}
+
+void
+qs_bench_add_bandwidth (QsBench    *bench,
+                        const char *name,
+                        double      gb_per_s)
+{
+  add_result (bench, name, "gb_per_s", gb_per_s, "vs_memcpy", gb_per_s / bench->memcpy_gb_per_s);
+}
+
+void
+qs_bench_add_rate (QsBench    *bench,
+                   const char *name,
+                   const char *unit,
+                   double      value,
+                   const char *ratio_name,
+                   double      ratio)
+{
+  add_result (bench, name, unit, value, ratio_name, ratio);
+}
+
+void
+qs_bench_add_ms (QsBench    *bench,
+                 const char *name,
+                 double      ms,
+                 const char *ratio_name,
+                 double      ratio)
+{
+  add_result (bench, name, "ms", ms, ratio_name, ratio);
+}
+
+typedef struct
+{
+  float       *dst;
+  const float *src;
+  gsize        n;
+} MemcpyJob;
+
+static void
+run_memcpy (gpointer data)
+{
+  MemcpyJob *job = data;
+
+  memcpy (job->dst, job->src, job->n * sizeof (float));
+}
+
+int
+qs_cli_bench (int    argc,
+              char **argv)
+{
+  gboolean json = FALSE, quick = FALSE;
+  g_autofree char *only = NULL;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print results as JSON"), NULL },
+    { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, N_("Smaller sizes and fewer repetitions"), NULL },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only, N_("Run only the group whose name contains TEXT"), N_("TEXT") },
+    { NULL }
+  };
+  QsBench bench = { 0 };
+  MemcpyJob job;
+  gsize n = BENCH_N_FLOATS;
+
+  if (!qs_cli_parse ("bench", NULL,
+                     _("Every result is a ratio to a baseline measured in the same run:\n"
+                       "memcpy of the same bytes, or the float engine on the same images."),
+                     entries, &argc, &argv))
+    return QS_CLI_EXIT_USAGE;
+  if (argc > 1)
+    return qs_cli_usage_error ("bench", _("unexpected argument “%s”"), argv[1]);
+
+  bench.builder = json_builder_new ();
+  bench.json = json;
+  bench.quick = quick;
+  if (quick)
+    n /= 16;
+
+  job.src = qs_aligned_alloc (n * sizeof (float));
+  job.dst = qs_aligned_alloc (n * sizeof (float));
+  job.n = n;
+  for (gsize i = 0; i < n; i++)
+    ((float *) job.src)[i] = (float) ((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+  memset (job.dst, 0, n * sizeof (float));
+  bench.memcpy_gb_per_s = 2.0 * n * sizeof (float) / qs_bench_best_seconds (5, run_memcpy, &job) / 1e9;
+  qs_aligned_free ((gpointer) job.src);
+  qs_aligned_free (job.dst);
+
+  json_builder_begin_object (bench.builder);
+  json_builder_set_member_name (bench.builder, "results");
+  json_builder_begin_array (bench.builder);
+  add_result (&bench, quick ? "memcpy-1M-float" : "memcpy-16M-float", "gb_per_s",
+              bench.memcpy_gb_per_s, "vs_memcpy", 1.0);
+  for (gsize i = 0; i < G_N_ELEMENTS (benches); i++)
+    {
+      if (benches[i].func == NULL)
+        continue;
+      if (only != NULL && strstr (benches[i].group, only) == NULL)
+        continue;
+      benches[i].func (&bench);
+    }
+  json_builder_end_array (bench.builder);
+  json_builder_end_object (bench.builder);
+
+  if (json)
+    qs_cli_print_builder (bench.builder);
+  g_object_unref (bench.builder);
+  return QS_CLI_EXIT_OK;
+}

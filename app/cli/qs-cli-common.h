@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Exit status contract (ARCHITECTURE.md): 0 success, 1 error, 2 usage. */
+#define QS_CLI_EXIT_OK    0
+#define QS_CLI_EXIT_ERROR 1
+#define QS_CLI_EXIT_USAGE 2
+
+typedef int (*QsCliCommandFunc) (int argc, char **argv);
+
+typedef struct
+{
+  const char       *name;
+  const char       *summary;    /* untranslated; translated when printed */
+  QsCliCommandFunc  func;
+} QsCliCommand;
+
+/* Parses argv with a GOptionContext for subcommand `name`; prints usage errors and returns
+ * FALSE (the caller exits with QS_CLI_EXIT_USAGE). parameter_string like "MODEL". */
+gboolean qs_cli_parse           (const char    *name,
+                                 const char    *parameter_string,
+                                 const char    *description,
+                                 GOptionEntry  *entries,
+                                 int           *argc,
+                                 char        ***argv);
+/* Prints "quantscope-cli NAME: message" to stderr and returns QS_CLI_EXIT_USAGE. */
+int      qs_cli_usage_error     (const char    *name,
+                                 const char    *format,
+                                 ...) G_GNUC_PRINTF (2, 3);
+/* Prints the error to stderr and returns QS_CLI_EXIT_ERROR. */
+int      qs_cli_fail            (const char    *name,
+                                 const GError  *error);
+/* Prints a JSON node (pretty) to stdout followed by a newline. */
+void     qs_cli_print_json      (JsonNode      *node);
+void     qs_cli_print_builder   (JsonBuilder   *builder);
+
+/* Progress on stderr: a bar on a terminal, plain lines ("eval: 40%") otherwise, quiet
+ * when stderr is neither (or QS_CLI_QUIET is set). Safe to call from any thread. */
+typedef struct _QsCliProgress QsCliProgress;
+QsCliProgress *qs_cli_progress_new    (const char    *label);
+void           qs_cli_progress_update (QsCliProgress *progress,
+                                       double         fraction,
+                                       const char    *detail);
+void           qs_cli_progress_free   (QsCliProgress *progress);
+/* Adapter for core progress callbacks: void (*) (double fraction, gpointer user_data). */
+void           qs_cli_progress_cb     (double         fraction,
+                                       gpointer       user_data);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsCliProgress, qs_cli_progress_free)
+
+G_END_DECLS

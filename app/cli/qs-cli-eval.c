@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <glib/gi18n.h>
+
+#include "qs-cli-common.h"
+#include "qs-cli-commands.h"
+#include "quantscope-core.h"
+
+/* quantscope-cli eval MODEL --dataset D [--preset P | --config CFG] [--calib N]
+ *                  [--calib-source S] [--limit N] [--threads N] [--no-layer-stats] [--json]
+ * Without --preset / --config: float accuracy only. */
+
+static void
+add_number (JsonBuilder *b,
+            const char  *name,
+            double       value)
+{
+  json_builder_set_member_name (b, name);
+  if (isfinite (value))
+    json_builder_add_double_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_confusion (JsonBuilder *b,
+               const char  *name,
+               const guint *m,
+               guint        n)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < n; i++)
+    {
+      json_builder_begin_array (b);
+      for (guint j = 0; j < n; j++)
+        json_builder_add_int_value (b, m[(gsize) i * n + j]);
+      json_builder_end_array (b);
+    }
+  json_builder_end_array (b);
+}
+
+static void
+print_json (QsEvalResult *r,
+            QsDataset    *dataset,
+            QsConfig     *config,
+            gboolean      quant)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "images");
+  json_builder_add_int_value (b, r->n_images);
+  json_builder_set_member_name (b, "preset");
+  if (config != NULL && qs_config_get_preset_name (config) != NULL)
+    json_builder_add_string_value (b, qs_config_get_preset_name (config));
+  else
+    json_builder_add_null_value (b);
+  add_number (b, "float_accuracy", r->float_top1);
+  add_number (b, "float_top5", r->float_top5);
+  add_number (b, "quant_accuracy", r->quant_top1);
+  add_number (b, "quant_top5", r->quant_top5);
+  add_number (b, "agreement", r->agreement);
+  add_number (b, "mean_kl", r->mean_kl);
+  json_builder_set_member_name (b, "per_class");
+  json_builder_begin_array (b);
+  for (guint c = 0; c < r->n_classes; c++)
+    {
+      const char *name = qs_dataset_get_class_name (dataset, c);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "class");
+      json_builder_add_int_value (b, c);
+      json_builder_set_member_name (b, "name");
+      if (name != NULL)
+        json_builder_add_string_value (b, name);
+      else
+        json_builder_add_null_value (b);
+      add_number (b, "float_accuracy", r->float_per_class[c]);
+      add_number (b, "quant_accuracy", r->quant_per_class[c]);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  add_confusion (b, "float_confusion", r->float_confusion, r->n_classes);
+  if (quant)
+    add_confusion (b, "quant_confusion", r->quant_confusion, r->n_classes);
+  json_builder_set_member_name (b, "layers");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->n_layers; i++)
+    {
+      const QsEvalLayer *l = &r->layers[i];
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, l->name);
+      json_builder_set_member_name (b, "weight");
+      json_builder_add_string_value (b, l->weight_label);
+      json_builder_set_member_name (b, "activation");
+      json_builder_add_string_value (b, l->activation_label);
+      add_number (b, "weight_sqnr_db", l->weight_sqnr_db);
+      add_number (b, "activation_sqnr_db", l->activation_sqnr_db);
+      json_builder_set_member_name (b, "weight_bytes");
+      json_builder_add_int_value (b, l->weight_bytes);
+      json_builder_set_member_name (b, "float_bytes");
+      json_builder_add_int_value (b, l->float_bytes);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  add_number (b, "seconds", r->seconds);
+  add_number (b, "float_images_per_s", r->float_images_per_s);
+  add_number (b, "quant_images_per_s", r->quant_images_per_s);
+  json_builder_end_object (b);
+  qs_cli_print_builder (b);
+}
+
+static void
+print_text (QsEvalResult *r,
+            QsDataset    *dataset,
+            gboolean      quant)
+{
+  printf (_("Images: %u\n"), r->n_images);
+  printf (_("Float:     top-1 %6.2f%%  top-5 %6.2f%%\n"), 100 * r->float_top1, 100 * r->float_top5);
+  if (quant)
+    {
+      printf (_("Quantized: top-1 %6.2f%%  top-5 %6.2f%%  (%+.2f points)\n"),
+              100 * r->quant_top1, 100 * r->quant_top5, 100 * (r->quant_top1 - r->float_top1));
+      printf (_("Agreement with float: %.2f%%   mean KL: %.5f\n"), 100 * r->agreement, r->mean_kl);
+    }
+  printf ("\n%-24s %8s %8s\n", _("Class"), _("Float"), quant ? _("Quant") : "");
+  for (guint c = 0; c < r->n_classes; c++)
+    {
+      const char *name = qs_dataset_get_class_name (dataset, c);
+      g_autofree char *fallback = g_strdup_printf ("%u", c);
+
+      printf ("%-24s %7.2f%%", name ? name : fallback, 100 * r->float_per_class[c]);
+      if (quant)
+        printf (" %7.2f%%", 100 * r->quant_per_class[c]);
+      printf ("\n");
+    }
+  if (quant)
+    {
+      printf ("\n%-20s %-16s %-16s %10s %10s %10s\n", _("Layer"), _("Weights"), _("Activations"),
+              _("W SQNR dB"), _("A SQNR dB"), _("Bytes"));
+      for (guint i = 0; i < r->n_layers; i++)
+        {
+          const QsEvalLayer *l = &r->layers[i];
+
+          printf ("%-20s %-16s %-16s %10.2f %10.2f %10" G_GUINT64_FORMAT "\n", l->name, l->weight_label,
+                  l->activation_label, l->weight_sqnr_db, l->activation_sqnr_db, l->weight_bytes);
+        }
+    }
+  printf (_("\n%.3f s; float %.0f images/s"), r->seconds, r->float_images_per_s);
+  if (quant)
+    printf (_(", quantized %.0f images/s"), r->quant_images_per_s);
+  printf ("\n");
+}
+
+int
+qs_cli_eval (int    argc,
+             char **argv)
+{
+  g_autofree char *dataset_spec = NULL, *preset = NULL, *config_path = NULL;
+  g_autofree char *architecture = NULL, *calib_source = NULL;
+  gint limit = 0, calib = 0, threads = 0;
+  gboolean json = FALSE, no_layer_stats = FALSE;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsConfig) config = NULL;
+  g_autoptr(QsEvalResult) r = NULL;
+  g_autoptr(QsCliProgress) progress = NULL;
+  QsEvalOptions opts = { 0 };
+  GOptionEntry entries[] = {
+    { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &dataset_spec,
+      N_("IDX images file, HDF5 dataset file, or “sample”"), N_("D") },
+    { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset, N_("Quantization preset (see “presets”)"), N_("P") },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, N_("Quantization config JSON"), N_("CFG") },
+    { "calib", 0, 0, G_OPTION_ARG_INT, &calib, N_("Calibration images (default 500)"), N_("N") },
+    { "calib-source", 0, 0, G_OPTION_ARG_STRING, &calib_source,
+      N_("Calibration dataset (default “sample-train”)"), N_("D") },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Evaluate only the first N images"), N_("N") },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("Worker threads (default: all cores)"), N_("N") },
+    { "no-layer-stats", 0, 0, G_OPTION_ARG_NONE, &no_layer_stats,
+      N_("Skip the per-layer activation SQNR pass"), NULL },
+    { "architecture", 'a', 0, G_OPTION_ARG_FILENAME, &architecture,
+      N_("Architecture for a weights-only file"), N_("FILE") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+
+  if (!qs_cli_parse ("eval", "MODEL",
+                     _("Evaluate the float model and, with --preset or --config, the integer engine\n"
+                       "side by side: accuracy, agreement, per-class accuracy and per-layer errors."),
+                     entries, &argc, &argv))
+    return QS_CLI_EXIT_USAGE;
+  if (argc != 2)
+    return qs_cli_usage_error ("eval", _("expected exactly one MODEL file"));
+  if (dataset_spec == NULL)
+    return qs_cli_usage_error ("eval", _("--dataset is required"));
+  if (preset != NULL && config_path != NULL)
+    return qs_cli_usage_error ("eval", _("give either --preset or --config, not both"));
+  if (limit < 0)
+    return qs_cli_usage_error ("eval", _("--limit must be a positive number"));
+  if (calib < 0)
+    return qs_cli_usage_error ("eval", _("--calib must be a positive number"));
+  if (threads < 0 || threads > 64)
+    return qs_cli_usage_error ("eval", _("--threads must be between 1 and 64"));
+
+  if (preset != NULL)
+    config = qs_config_new_from_preset (preset, &error);
+  else if (config_path != NULL)
+    config = qs_config_load_file (config_path, &error);
+  if ((preset != NULL || config_path != NULL) && config == NULL)
+    {
+      if (g_error_matches (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET))
+        return qs_cli_usage_error ("eval", "%s", error->message);
+      return qs_cli_fail ("eval", error);
+    }
+  if (config != NULL && calib > 0)
+    qs_config_set_calib_images (config, calib);
+  if (config != NULL && calib_source != NULL)
+    qs_config_set_calib_source (config, calib_source);
+
+  model = qs_model_load (argv[1], architecture, NULL, &error);
+  if (model == NULL)
+    return qs_cli_fail ("eval", error);
+  dataset = qs_dataset_open (dataset_spec, &error);
+  if (dataset == NULL)
+    return qs_cli_fail ("eval", error);
+
+  opts.limit = limit;
+  opts.n_threads = threads;
+  opts.float_only = config == NULL;
+  opts.layer_stats = config != NULL && !no_layer_stats;
+  progress = qs_cli_progress_new ("eval");
+  r = qs_eval_run (model, config, dataset, &opts, qs_cli_progress_cb, progress, NULL, &error);
+  g_clear_pointer (&progress, qs_cli_progress_free);
+  if (r == NULL)
+    return qs_cli_fail ("eval", error);
+
+  if (json)
+    print_json (r, dataset, config, config != NULL);
+  else
+    print_text (r, dataset, config != NULL);
+  return QS_CLI_EXIT_OK;
+}

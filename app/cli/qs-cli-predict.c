@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdio.h>
+#include <glib/gi18n.h>
+
+#include "qs-cli-common.h"
+#include "qs-cli-commands.h"
+#include "quantscope-core.h"
+
+/* quantscope-cli predict MODEL --dataset D [--limit N] [--architecture F] [--json] */
+
+#define PREDICT_CHUNK 256
+
+int
+qs_cli_predict (int    argc,
+                char **argv)
+{
+  g_autofree char *architecture = NULL;
+  g_autofree char *dataset_spec = NULL;
+  gint limit = -1;
+  gboolean json = FALSE;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsEngineFloat) engine = NULL;
+  g_autoptr(QsCliProgress) progress = NULL;
+  g_autoptr(JsonBuilder) b = NULL;
+  g_autofree float *input = NULL;
+  g_autofree float *output = NULL;
+  gsize shape[QS_TENSOR_MAX_DIMS], per = 1;
+  guint rank, n_classes, n, correct = 0;
+  GOptionEntry entries[] = {
+    { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &dataset_spec,
+      N_("IDX images file, HDF5 dataset file, or “sample”"), N_("D") },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Predict only the first N images"), N_("N") },
+    { "architecture", 'a', 0, G_OPTION_ARG_FILENAME, &architecture,
+      N_("Architecture for a weights-only file"), N_("FILE") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+
+  if (!qs_cli_parse ("predict", "MODEL", _("Run the float engine and print each image's prediction."),
+                     entries, &argc, &argv))
+    return QS_CLI_EXIT_USAGE;
+  if (argc != 2)
+    return qs_cli_usage_error ("predict", _("expected exactly one MODEL file"));
+  if (dataset_spec == NULL)
+    return qs_cli_usage_error ("predict", _("--dataset is required"));
+  if (limit == 0 || limit < -1)
+    return qs_cli_usage_error ("predict", _("--limit must be a positive number"));
+
+  model = qs_model_load (argv[1], architecture, NULL, &error);
+  if (model == NULL)
+    return qs_cli_fail ("predict", error);
+  dataset = qs_dataset_open (dataset_spec, &error);
+  if (dataset == NULL)
+    return qs_cli_fail ("predict", error);
+  engine = qs_engine_float_new (model, &error);
+  if (engine == NULL)
+    return qs_cli_fail ("predict", error);
+
+  rank = qs_model_get_input_shape (model, shape);
+  for (guint i = 0; i < rank; i++)
+    per *= shape[i];
+  n_classes = qs_model_get_n_classes (model);
+  n = qs_dataset_get_n_images (dataset);
+  if (limit > 0 && (guint) limit < n)
+    n = limit;
+  input = g_new (float, (gsize) PREDICT_CHUNK * per);
+  output = g_new (float, (gsize) n * n_classes);
+  progress = qs_cli_progress_new ("predict");
+  for (guint start = 0; start < n; start += PREDICT_CHUNK)
+    {
+      guint count = MIN (PREDICT_CHUNK, n - start);
+      if (!qs_dataset_fill_inputs (dataset, model, start, count, input, &error) ||
+          !qs_engine_float_run (engine, input, count, output + (gsize) start * n_classes, 0,
+                                NULL, NULL, NULL, &error))
+        return qs_cli_fail ("predict", error);
+      qs_cli_progress_update (progress, (double) (start + count) / n, NULL);
+    }
+  g_clear_pointer (&progress, qs_cli_progress_free);
+
+  if (json)
+    {
+      b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "images");
+      json_builder_add_int_value (b, n);
+      json_builder_set_member_name (b, "predictions");
+      json_builder_begin_array (b);
+    }
+  else
+    printf ("%-8s %-6s %-7s %-12s %s\n", _("Index"), _("Label"), _("Argmax"), _("Probability"), _("Class"));
+  for (guint i = 0; i < n; i++)
+    {
+      const float *p = output + (gsize) i * n_classes;
+      guint best = 0;
+      gint label = qs_dataset_get_label (dataset, i);
+
+      for (guint c = 1; c < n_classes; c++)
+        if (p[c] > p[best])
+          best = c;
+      correct += (gint) best == label;
+      if (json)
+        {
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "index");
+          json_builder_add_int_value (b, i);
+          json_builder_set_member_name (b, "label");
+          json_builder_add_int_value (b, label);
+          json_builder_set_member_name (b, "argmax");
+          json_builder_add_int_value (b, best);
+          json_builder_set_member_name (b, "probabilities");
+          json_builder_begin_array (b);
+          for (guint c = 0; c < n_classes; c++)
+            json_builder_add_double_value (b, p[c]);
+          json_builder_end_array (b);
+          json_builder_end_object (b);
+        }
+      else
+        {
+          const char *name = qs_dataset_get_class_name (dataset, best);
+          printf ("%-8u %-6d %-7u %-12.6f %s\n", i, label, best, p[best], name != NULL ? name : "");
+        }
+    }
+  if (json)
+    {
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      qs_cli_print_builder (b);
+    }
+  else
+    printf (_("\n%u of %u images correct (%.2f%%)\n"), correct, n, 100.0 * correct / n);
+  return QS_CLI_EXIT_OK;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <glib/gi18n.h>
+
+#include "qs-cli-common.h"
+#include "qs-cli-commands.h"
+#include "quantscope-core.h"
+
+/* quantscope-cli quantize MODEL (--preset P | --config CFG) [--json] [-o fake-quant.h5]
+ * Per-layer weight metrics and model totals; -o writes the fake-quantized model. */
+
+static void
+add_number (JsonBuilder *b,
+            const char  *name,
+            double       value)
+{
+  json_builder_set_member_name (b, name);
+  if (isfinite (value))
+    json_builder_add_double_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+int
+qs_cli_quantize (int    argc,
+                 char **argv)
+{
+  g_autofree char *preset = NULL, *config_path = NULL, *output = NULL, *architecture = NULL;
+  gboolean json = FALSE;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsConfig) config = NULL;
+  g_autoptr(JsonBuilder) b = NULL;
+  g_autoptr(GHashTable) replaced = NULL;
+  guint64 total_float = 0, total_quant = 0;
+  double weighted_noise = 0.0, weighted_signal = 0.0;
+  GOptionEntry entries[] = {
+    { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset, N_("Quantization preset (see “presets”)"), N_("P") },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, N_("Quantization config JSON"), N_("CFG") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Write the fake-quantized model (Keras .h5)"), N_("OUT.h5") },
+    { "architecture", 'a', 0, G_OPTION_ARG_FILENAME, &architecture,
+      N_("Architecture for a weights-only file"), N_("FILE") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+
+  if (!qs_cli_parse ("quantize", "MODEL",
+                     _("Quantize every weight with a preset or config and report the errors."),
+                     entries, &argc, &argv))
+    return QS_CLI_EXIT_USAGE;
+  if (argc != 2)
+    return qs_cli_usage_error ("quantize", _("expected exactly one MODEL file"));
+  if ((preset == NULL) == (config_path == NULL))
+    return qs_cli_usage_error ("quantize", _("give exactly one of --preset and --config"));
+
+  config = preset ? qs_config_new_from_preset (preset, &error) : qs_config_load_file (config_path, &error);
+  if (config == NULL)
+    {
+      if (g_error_matches (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET))
+        return qs_cli_usage_error ("quantize", "%s", error->message);
+      return qs_cli_fail ("quantize", error);
+    }
+  model = qs_model_load (argv[1], architecture, NULL, &error);
+  if (model == NULL)
+    return qs_cli_fail ("quantize", error);
+
+  replaced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) qs_tensor_unref);
+  b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "layers");
+  json_builder_begin_array (b);
+  if (!json)
+    printf ("%-20s %-28s %-14s %9s %12s %12s %10s %10s\n", _("Layer"), _("Weight"), _("Format"),
+            _("SQNR dB"), _("MSE"), _("Max error"), _("Bytes"), _("Float"));
+  for (guint i = 0; i < qs_model_get_n_layers (model); i++)
+    {
+      const QsLayer *l = qs_model_get_layer (model, i);
+      QsLayerConfig lc;
+
+      if (!qs_layer_has_weights (l))
+        continue;
+      qs_config_get_layer (config, l->name, &lc);
+      for (guint w = 0; w < l->weights->len; w++)
+        {
+          QsTensor *t = g_ptr_array_index (l->weights, w);
+          QsQuantOptions opt = { 0 };
+          QsQuantSpec spec;
+          g_autoptr(QsQuantResult) r = NULL;
+          g_autofree char *label = NULL;
+          guint64 bytes;
+          gboolean is_kernel = t->layout == QS_TENSOR_LAYOUT_DENSE || t->layout == QS_TENSOR_LAYOUT_CONV2D
+                               || t->layout == QS_TENSOR_LAYOUT_DEPTHWISE;
+
+          if (!is_kernel)
+            {
+              /* biases and BatchNorm parameters stay float32 (int32 bias in the engine) */
+              total_float += t->n_elements * 4;
+              total_quant += t->n_elements * 4;
+              continue;
+            }
+          qs_config_resolve_weight_spec (&lc.weight, t, &spec);
+          opt.want_dequant = output != NULL;
+          r = qs_quant_run (t, &spec, &opt, NULL, &error);
+          if (r == NULL)
+            return qs_cli_fail ("quantize", error);
+          label = qs_quant_spec_to_label (&spec);
+          bytes = (r->stats.storage_bits + 7) / 8;
+          total_float += t->n_elements * 4;
+          total_quant += bytes;
+          weighted_signal += r->stats.signal_power * r->stats.n_values;
+          weighted_noise += r->stats.mse * r->stats.n_values;
+          if (output != NULL)
+            g_hash_table_insert (replaced, g_strdup (t->name), qs_tensor_ref (r->dequant));
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "layer");
+          json_builder_add_string_value (b, l->name);
+          json_builder_set_member_name (b, "weight");
+          json_builder_add_string_value (b, t->name);
+          json_builder_set_member_name (b, "format");
+          json_builder_add_string_value (b, label);
+          json_builder_set_member_name (b, "granularity");
+          json_builder_add_string_value (b, spec.format == QS_FORMAT_INT
+                                            ? (spec.granularity == QS_GRANULARITY_TENSOR ? "tensor"
+                                               : spec.granularity == QS_GRANULARITY_CHANNEL ? "channel" : "group")
+                                            : "element");
+          add_number (b, "sqnr_db", r->stats.sqnr_db);
+          add_number (b, "mse", r->stats.mse);
+          add_number (b, "max_abs_error", r->stats.max_abs_error);
+          json_builder_set_member_name (b, "bytes");
+          json_builder_add_int_value (b, bytes);
+          json_builder_set_member_name (b, "float_bytes");
+          json_builder_add_int_value (b, t->n_elements * 4);
+          json_builder_end_object (b);
+          if (!json)
+            printf ("%-20s %-28s %-14s %9.2f %12.4g %12.4g %10" G_GUINT64_FORMAT " %10" G_GSIZE_FORMAT "\n",
+                    l->name, t->name, label, r->stats.sqnr_db, r->stats.mse, r->stats.max_abs_error,
+                    bytes, t->n_elements * 4);
+        }
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "float_bytes");
+  json_builder_add_int_value (b, total_float);
+  json_builder_set_member_name (b, "quant_bytes");
+  json_builder_add_int_value (b, total_quant);
+  add_number (b, "compression", total_quant ? (double) total_float / total_quant : NAN);
+  add_number (b, "weighted_sqnr_db", qs_stats_sqnr_db (weighted_signal, weighted_noise));
+  json_builder_end_object (b);
+
+  if (output != NULL && !qs_model_save (model, output, replaced, &error))
+    return qs_cli_fail ("quantize", error);
+  if (json)
+    qs_cli_print_builder (b);
+  else
+    printf (_("\nTotal: %" G_GUINT64_FORMAT " bytes quantized (incl. scales), %" G_GUINT64_FORMAT
+              " bytes float32: %.2fx smaller; weighted SQNR %.2f dB\n"),
+            total_quant, total_float, total_quant ? (double) total_float / total_quant : 0.0,
+            qs_stats_sqnr_db (weighted_signal, weighted_noise));
+  return QS_CLI_EXIT_OK;
+}

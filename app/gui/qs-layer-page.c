@@ -1,0 +1,857 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <glib/gi18n.h>
+
+#include "qs-channel-range-view.h"
+#include "qs-heatmap-view.h"
+#include "qs-histogram-view.h"
+#include "qs-layer-page.h"
+#include "qs-window.h"
+
+enum {
+  STAT_SQNR,
+  STAT_MSE,
+  STAT_MAX_ERROR,
+  STAT_CLIPPED,
+  STAT_LEVELS,
+  STAT_ENTROPY,
+  STAT_SIZE,
+  STAT_COSINE,
+  N_STATS
+};
+
+struct _QsLayerPage
+{
+  AdwBin         parent_instance;
+
+  GtkStack      *page_stack;
+  GtkLabel      *title_label;
+  GtkLabel      *subtitle_label;
+  GtkWidget     *weight_group;
+  AdwComboRow   *format_row;
+  GtkWidget     *bits_row;
+  GtkSpinButton *bits_spin;
+  AdwComboRow   *mapping_row;
+  AdwComboRow   *granularity_row;
+  GtkWidget     *group_row;
+  GtkSpinButton *group_spin;
+  AdwComboRow   *rounding_row;
+  AdwComboRow   *range_row;
+  GtkWidget     *range_param_row;
+  GtkSpinButton *range_param_spin;
+  GtkSpinButton *sparsity_spin;
+  GtkSwitch     *act_switch;
+  AdwComboRow   *act_format_row;
+  GtkWidget     *act_bits_row;
+  GtkSpinButton *act_bits_spin;
+  AdwComboRow   *calib_row;
+  GtkGrid       *stats_grid;
+  GtkRevealer   *error_revealer;
+  GtkLabel      *error_label;
+  GtkStack      *chart_or_empty;
+  AdwViewStack  *chart_stack;
+  GtkWidget     *export_button;
+
+  GtkWidget     *histogram;
+  GtkWidget     *heatmap;
+  GtkWidget     *channels;
+  GtkLabel      *stat_values[N_STATS];
+  GtkLabel      *stat_details[N_STATS];
+
+  QsDocument    *document;
+  char          *layer;
+  gboolean       updating;
+  GtkFileChooserNative *chooser;
+  GtkWidget     *export_view;
+};
+
+G_DEFINE_FINAL_TYPE (QsLayerPage, qs_layer_page, ADW_TYPE_BIN)
+
+/* ---------------------------------------------------------------------------------------- */
+/* Enum display names                                                                       */
+
+const char *
+qs_format_display_name (QsFormat value)
+{
+  switch (value)
+    {
+    case QS_FORMAT_FP32: return _("Float 32 (unchanged)");
+    case QS_FORMAT_INT: return _("Integer");
+    case QS_FORMAT_BINARY: return _("Binary (1 bit)");
+    case QS_FORMAT_TERNARY: return _("Ternary (1.58 bits)");
+    case QS_FORMAT_FP16: return _("Float 16");
+    case QS_FORMAT_BF16: return _("BFloat16");
+    case QS_FORMAT_FP8_E4M3: return _("FP8 E4M3");
+    case QS_FORMAT_FP8_E5M2: return _("FP8 E5M2");
+    default: return "?";
+    }
+}
+
+const char *
+qs_mapping_display_name (QsMapping value)
+{
+  switch (value)
+    {
+    case QS_MAPPING_SYMMETRIC: return _("Symmetric");
+    case QS_MAPPING_AFFINE: return _("Affine (zero-point)");
+    default: return "?";
+    }
+}
+
+const char *
+qs_granularity_display_name (QsGranularity value)
+{
+  switch (value)
+    {
+    case QS_GRANULARITY_TENSOR: return _("Per Tensor");
+    case QS_GRANULARITY_CHANNEL: return _("Per Channel");
+    case QS_GRANULARITY_GROUP: return _("Per Group");
+    default: return "?";
+    }
+}
+
+const char *
+qs_rounding_display_name (QsRounding value)
+{
+  switch (value)
+    {
+    case QS_ROUNDING_NEAREST_EVEN: return _("Nearest, Ties to Even");
+    case QS_ROUNDING_NEAREST_AWAY: return _("Nearest, Ties Away");
+    case QS_ROUNDING_FLOOR: return _("Floor");
+    case QS_ROUNDING_STOCHASTIC: return _("Stochastic");
+    default: return "?";
+    }
+}
+
+const char *
+qs_range_display_name (QsRangeMethod value)
+{
+  switch (value)
+    {
+    case QS_RANGE_MINMAX: return _("Min–Max");
+    case QS_RANGE_PERCENTILE: return _("Percentile");
+    case QS_RANGE_MSE: return _("MSE-Optimal");
+    case QS_RANGE_KL: return _("KL Divergence");
+    default: return "?";
+    }
+}
+
+static char *
+enum_item_label (AdwEnumListItem *item,
+                 gpointer         user_data)
+{
+  GType type = GPOINTER_TO_SIZE (user_data);
+  int value = adw_enum_list_item_get_value (item);
+
+  if (type == QS_TYPE_FORMAT)
+    return g_strdup (qs_format_display_name (value));
+  if (type == QS_TYPE_MAPPING)
+    return g_strdup (qs_mapping_display_name (value));
+  if (type == QS_TYPE_GRANULARITY)
+    return g_strdup (qs_granularity_display_name (value));
+  if (type == QS_TYPE_ROUNDING)
+    return g_strdup (qs_rounding_display_name (value));
+  return g_strdup (qs_range_display_name (value));
+}
+
+static void
+setup_enum_row (AdwComboRow *row,
+                GType        type)
+{
+  g_autoptr(AdwEnumListModel) model = adw_enum_list_model_new (type);
+  GtkExpression *expression;
+
+  expression = gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 0, NULL,
+                                            G_CALLBACK (enum_item_label),
+                                            GSIZE_TO_POINTER (type), NULL);
+  adw_combo_row_set_expression (row, expression);
+  gtk_expression_unref (expression);
+  adw_combo_row_set_model (row, G_LIST_MODEL (model));
+}
+
+static int
+row_get_enum (AdwComboRow *row)
+{
+  g_autoptr(AdwEnumListItem) item = NULL;
+  guint pos = adw_combo_row_get_selected (row);
+
+  item = g_list_model_get_item (adw_combo_row_get_model (row), pos);
+  return item != NULL ? adw_enum_list_item_get_value (item) : 0;
+}
+
+static void
+row_set_enum (AdwComboRow *row,
+              int          value)
+{
+  AdwEnumListModel *model = ADW_ENUM_LIST_MODEL (adw_combo_row_get_model (row));
+
+  adw_combo_row_set_selected (row, adw_enum_list_model_find_position (model, value));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Statistics                                                                               */
+
+static void
+set_stat_detail (QsLayerPage *self,
+                 guint        stat,
+                 const char  *text,
+                 const char  *detail)
+{
+  gtk_label_set_text (self->stat_values[stat], text);
+  gtk_label_set_text (self->stat_details[stat], detail ? detail : "");
+}
+
+static void
+set_stat (QsLayerPage *self,
+          guint        stat,
+          const char  *text)
+{
+  set_stat_detail (self, stat, text, NULL);
+}
+
+static void
+clear_stats (QsLayerPage *self)
+{
+  for (guint i = 0; i < N_STATS; i++)
+    set_stat (self, i, "—");
+}
+
+static void
+update_stats (QsLayerPage *self)
+{
+  QsQuantResult *result;
+  const GError *error;
+  const QsLayer *layer;
+  QsTensor *kernel;
+  gboolean busy;
+
+  if (self->document == NULL || self->layer == NULL)
+    return;
+
+  layer = qs_model_find_layer (qs_document_get_model (self->document), self->layer);
+  kernel = layer ? qs_layer_get_kernel (layer) : NULL;
+  result = qs_document_get_layer_result (self->document, self->layer);
+  error = qs_document_get_layer_error (self->document, self->layer);
+  busy = qs_recompute_key_is_busy (_qs_document_get_scheduler (self->document), self->layer);
+
+  if (busy)
+    gtk_widget_add_css_class (GTK_WIDGET (self->stats_grid), "stale");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->stats_grid), "stale");
+
+  if (error != NULL)
+    {
+      /* Translators: %s is the reason a layer's quantization failed */
+      g_autofree char *text = g_strdup_printf (_("These settings do not work for this layer: %s"), error->message);
+      gtk_label_set_text (self->error_label, text);
+    }
+  gtk_revealer_set_reveal_child (self->error_revealer, error != NULL);
+
+  if (kernel == NULL)
+    {
+      clear_stats (self);
+      return;
+    }
+  if (result == NULL)
+    {
+      if (error != NULL)
+        clear_stats (self);
+      return;
+    }
+
+  {
+    const QsQuantStats *s = &result->stats;
+    g_autofree char *sqnr = NULL, *mse = NULL, *maxerr = NULL, *clipped = NULL;
+    g_autofree char *levels = NULL, *entropy = NULL, *size = NULL, *cosine = NULL;
+    g_autofree char *clipped_detail = NULL, *levels_detail = NULL, *sqnr_detail = NULL;
+    g_autofree char *fsize = g_format_size ((guint64) kernel->n_elements * 4);
+    g_autofree char *qsize = g_format_size ((s->storage_bits + 7) / 8);
+
+    if (isinf (s->sqnr_db))
+      sqnr = g_strdup (_("Lossless"));
+    else
+      sqnr = g_strdup_printf (_("%.1f dB"), s->sqnr_db);
+    mse = g_strdup_printf ("%.3g", s->mse);
+    maxerr = g_strdup_printf ("%.3g", s->max_abs_error);
+    clipped = g_strdup_printf ("%" G_GSIZE_FORMAT, s->n_clipped);
+    clipped_detail = g_strdup_printf ("%.3f%%", 100.0 * s->clipped_fraction);
+    if (s->levels_available > 0)
+      {
+        levels = g_strdup_printf ("%" G_GUINT64_FORMAT, s->levels_used);
+        /* Translators: the number of integer codes available, "of 255" */
+        levels_detail = g_strdup_printf (_("of %llu"), (unsigned long long) s->levels_available);
+      }
+    else
+      levels = g_strdup ("—");
+    if (!isinf (s->sqnr_db))
+      /* Translators: a rule of thumb, about 6 dB of SQNR per bit */
+      sqnr_detail = g_strdup_printf (_("≈ %.1f bits"), s->sqnr_db / 6.02);
+    if (s->levels_available > 0)
+      entropy = g_strdup_printf (_("%.2f bits"), s->code_entropy_bits);
+    else
+      entropy = g_strdup ("—");
+    /* Translators: the kernel's float32 size, "from 640 bytes" */
+    size = g_strdup_printf (_("from %s"), fsize);
+    cosine = g_strdup_printf ("%.6f", s->cosine);
+
+    set_stat_detail (self, STAT_SQNR, sqnr, sqnr_detail);
+    set_stat (self, STAT_MSE, mse);
+    set_stat (self, STAT_MAX_ERROR, maxerr);
+    set_stat_detail (self, STAT_CLIPPED, clipped, clipped_detail);
+    set_stat_detail (self, STAT_LEVELS, levels, levels_detail);
+    set_stat (self, STAT_ENTROPY, entropy);
+    set_stat_detail (self, STAT_SIZE, qsize, size);
+    set_stat (self, STAT_COSINE, cosine);
+  }
+
+  qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (self->histogram), result);
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (self->heatmap), result);
+  qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (self->channels), result);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Controls                                                                                 */
+
+static gboolean
+format_is_cast (QsFormat format)
+{
+  return format == QS_FORMAT_FP32 || format == QS_FORMAT_FP16 || format == QS_FORMAT_BF16;
+}
+
+static void
+update_sensitivity (QsLayerPage         *self,
+                    const QsLayerConfig *lc)
+{
+  gboolean scaled = !format_is_cast (lc->weight.format);
+
+  gtk_widget_set_sensitive (self->bits_row, lc->weight.format == QS_FORMAT_INT);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->mapping_row), scaled);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->granularity_row), scaled);
+  gtk_widget_set_sensitive (self->group_row, scaled && lc->weight.granularity == QS_GRANULARITY_GROUP);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->rounding_row), scaled);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->range_row), scaled);
+  gtk_widget_set_sensitive (self->range_param_row, scaled && lc->weight.range_method == QS_RANGE_PERCENTILE);
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->act_format_row), lc->quantize_activations);
+  gtk_widget_set_sensitive (self->act_bits_row,
+                            lc->quantize_activations && lc->activation.format == QS_FORMAT_INT);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->calib_row),
+                            lc->quantize_activations && !format_is_cast (lc->activation.format));
+}
+
+static void
+sync_controls (QsLayerPage *self)
+{
+  QsLayerConfig lc;
+
+  if (self->document == NULL || self->layer == NULL)
+    return;
+
+  qs_config_get_layer (qs_document_get_config (self->document), self->layer, &lc);
+  self->updating = TRUE;
+  row_set_enum (self->format_row, lc.weight.format);
+  gtk_spin_button_set_value (self->bits_spin, lc.weight.bits);
+  row_set_enum (self->mapping_row, lc.weight.mapping);
+  row_set_enum (self->granularity_row, lc.weight.granularity);
+  gtk_spin_button_set_value (self->group_spin, lc.weight.group_size > 0 ? lc.weight.group_size : 32);
+  row_set_enum (self->rounding_row, lc.weight.rounding);
+  row_set_enum (self->range_row, lc.weight.range_method);
+  gtk_spin_button_set_value (self->range_param_spin, lc.weight.range_param > 0 ? lc.weight.range_param : 99.99);
+  gtk_spin_button_set_value (self->sparsity_spin, 100.0 * lc.weight.sparsity);
+  gtk_switch_set_active (self->act_switch, lc.quantize_activations);
+  row_set_enum (self->act_format_row, lc.activation.format);
+  gtk_spin_button_set_value (self->act_bits_spin, lc.activation.bits);
+  row_set_enum (self->calib_row, lc.activation.range_method);
+  update_sensitivity (self, &lc);
+  self->updating = FALSE;
+}
+
+typedef enum
+{
+  FIELD_FORMAT,
+  FIELD_BITS,
+  FIELD_MAPPING,
+  FIELD_GRANULARITY,
+  FIELD_GROUP,
+  FIELD_ROUNDING,
+  FIELD_RANGE,
+  FIELD_RANGE_PARAM,
+  FIELD_SPARSITY,
+  FIELD_ACT_ON,
+  FIELD_ACT_FORMAT,
+  FIELD_ACT_BITS,
+  FIELD_CALIB,
+} Field;
+
+static void
+control_changed (QsLayerPage *self,
+                 Field        field)
+{
+  const char *layers[] = { self->layer, NULL };
+  g_autofree char *key = NULL;
+  const char *label = NULL;
+  QsLayerConfig lc;
+
+  if (self->updating || self->document == NULL || self->layer == NULL)
+    return;
+
+  qs_config_get_layer (qs_document_get_config (self->document), self->layer, &lc);
+  switch (field)
+    {
+    case FIELD_FORMAT:
+      lc.weight.format = row_get_enum (self->format_row);
+      if (lc.weight.format == QS_FORMAT_INT && (lc.weight.bits < 2 || lc.weight.bits > 16))
+        lc.weight.bits = 8;
+      label = _("Weight Format");
+      break;
+    case FIELD_BITS:
+      lc.weight.bits = (guint) gtk_spin_button_get_value_as_int (self->bits_spin);
+      label = _("Weight Bits");
+      break;
+    case FIELD_MAPPING:
+      lc.weight.mapping = row_get_enum (self->mapping_row);
+      label = _("Weight Mapping");
+      break;
+    case FIELD_GRANULARITY:
+      lc.weight.granularity = row_get_enum (self->granularity_row);
+      if (lc.weight.granularity == QS_GRANULARITY_GROUP && lc.weight.group_size == 0)
+        lc.weight.group_size = (guint) gtk_spin_button_get_value_as_int (self->group_spin);
+      label = _("Weight Granularity");
+      break;
+    case FIELD_GROUP:
+      lc.weight.group_size = (guint) gtk_spin_button_get_value_as_int (self->group_spin);
+      label = _("Group Size");
+      break;
+    case FIELD_ROUNDING:
+      lc.weight.rounding = row_get_enum (self->rounding_row);
+      label = _("Rounding");
+      break;
+    case FIELD_RANGE:
+      lc.weight.range_method = row_get_enum (self->range_row);
+      if (lc.weight.range_method == QS_RANGE_PERCENTILE && lc.weight.range_param <= 0)
+        lc.weight.range_param = gtk_spin_button_get_value (self->range_param_spin);
+      label = _("Range Method");
+      break;
+    case FIELD_RANGE_PARAM:
+      lc.weight.range_param = gtk_spin_button_get_value (self->range_param_spin);
+      label = _("Percentile");
+      break;
+    case FIELD_SPARSITY:
+      lc.weight.sparsity = gtk_spin_button_get_value (self->sparsity_spin) / 100.0;
+      label = _("Pruning");
+      break;
+    case FIELD_ACT_ON:
+      lc.quantize_activations = gtk_switch_get_active (self->act_switch);
+      label = lc.quantize_activations ? _("Quantize Outputs") : _("Float Outputs");
+      break;
+    case FIELD_ACT_FORMAT:
+      lc.activation.format = row_get_enum (self->act_format_row);
+      if (lc.activation.format == QS_FORMAT_INT && (lc.activation.bits < 2 || lc.activation.bits > 16))
+        lc.activation.bits = 8;
+      label = _("Activation Format");
+      break;
+    case FIELD_ACT_BITS:
+      lc.activation.bits = (guint) gtk_spin_button_get_value_as_int (self->act_bits_spin);
+      label = _("Activation Bits");
+      break;
+    case FIELD_CALIB:
+      lc.activation.range_method = row_get_enum (self->calib_row);
+      if (lc.activation.range_method == QS_RANGE_PERCENTILE && lc.activation.range_param <= 0)
+        lc.activation.range_param = 99.99;
+      label = _("Calibration");
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  /* Spin buttons and repeated choices on the same control merge into one undo step. */
+  key = g_strdup_printf ("%s/%d", self->layer, field);
+  qs_document_set_layer_config (self->document, layers, &lc, label, key);
+}
+
+#define DEFINE_HANDLER(name, field) \
+  static void name (QsLayerPage *self) { control_changed (self, field); }
+
+DEFINE_HANDLER (on_format, FIELD_FORMAT)
+DEFINE_HANDLER (on_bits, FIELD_BITS)
+DEFINE_HANDLER (on_mapping, FIELD_MAPPING)
+DEFINE_HANDLER (on_granularity, FIELD_GRANULARITY)
+DEFINE_HANDLER (on_group, FIELD_GROUP)
+DEFINE_HANDLER (on_rounding, FIELD_ROUNDING)
+DEFINE_HANDLER (on_range, FIELD_RANGE)
+DEFINE_HANDLER (on_range_param, FIELD_RANGE_PARAM)
+DEFINE_HANDLER (on_sparsity, FIELD_SPARSITY)
+DEFINE_HANDLER (on_act_on, FIELD_ACT_ON)
+DEFINE_HANDLER (on_act_format, FIELD_ACT_FORMAT)
+DEFINE_HANDLER (on_act_bits, FIELD_ACT_BITS)
+DEFINE_HANDLER (on_calib, FIELD_CALIB)
+
+/* ---------------------------------------------------------------------------------------- */
+/* Document                                                                                 */
+
+static void
+on_config_changed (QsLayerPage *self)
+{
+  sync_controls (self);
+  update_stats (self);
+}
+
+static void
+on_layer_result_changed (QsLayerPage *self,
+                         const char  *layer)
+{
+  if (g_strcmp0 (layer, self->layer) == 0)
+    update_stats (self);
+}
+
+static void
+update_header (QsLayerPage *self)
+{
+  const QsLayer *layer = qs_model_find_layer (qs_document_get_model (self->document), self->layer);
+  QsTensor *kernel = layer ? qs_layer_get_kernel (layer) : NULL;
+  g_autofree char *subtitle = NULL;
+
+  gtk_label_set_text (self->title_label, self->layer);
+  if (layer == NULL)
+    return;
+  if (kernel != NULL)
+    {
+      g_autofree char *shape = qs_tensor_shape_to_string (kernel);
+      g_autofree char *count = g_strdup_printf ("%'" G_GSIZE_FORMAT, (gsize) layer->n_params);
+
+      /* Translators: "Conv2D · kernel [3, 3, 1, 32] · 320 parameters" */
+      subtitle = g_strdup_printf (_("%s · kernel %s · %s parameters"), layer->class_name, shape, count);
+    }
+  else
+    subtitle = g_strdup (layer->class_name);
+  gtk_label_set_text (self->subtitle_label, subtitle);
+
+  gtk_widget_set_visible (self->weight_group, kernel != NULL);
+  gtk_stack_set_visible_child_name (self->chart_or_empty, kernel != NULL ? "charts" : "no-weights");
+}
+
+void
+qs_layer_page_set_document (QsLayerPage *self,
+                            QsDocument  *document)
+{
+  g_return_if_fail (QS_IS_LAYER_PAGE (self));
+
+  if (self->document == document)
+    return;
+  if (self->document != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->document, self);
+      g_signal_handlers_disconnect_by_data (_qs_document_get_scheduler (self->document), self);
+    }
+  g_set_object (&self->document, document);
+  g_clear_pointer (&self->layer, g_free);
+  qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (self->histogram), NULL);
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (self->heatmap), NULL);
+  qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (self->channels), NULL);
+  gtk_stack_set_visible_child_name (self->page_stack, "empty");
+  if (document == NULL)
+    return;
+
+  g_signal_connect_swapped (document, "config-changed", G_CALLBACK (on_config_changed), self);
+  g_signal_connect_swapped (document, "layer-result-changed", G_CALLBACK (on_layer_result_changed), self);
+  g_signal_connect_swapped (_qs_document_get_scheduler (document), "notify::busy", G_CALLBACK (update_stats), self);
+}
+
+void
+qs_layer_page_set_layer (QsLayerPage *self,
+                         const char  *layer)
+{
+  g_return_if_fail (QS_IS_LAYER_PAGE (self));
+
+  if (g_strcmp0 (layer, self->layer) == 0)
+    return;
+  g_free (self->layer);
+  self->layer = g_strdup (layer);
+  if (self->document == NULL || layer == NULL)
+    {
+      gtk_stack_set_visible_child_name (self->page_stack, "empty");
+      return;
+    }
+
+  qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (self->histogram), NULL);
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (self->heatmap), NULL);
+  qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (self->channels), NULL);
+  clear_stats (self);
+  update_header (self);
+  sync_controls (self);
+  update_stats (self);
+  qs_document_break_coalescing (self->document);
+  gtk_stack_set_visible_child_name (self->page_stack, "layer");
+}
+
+const char *
+qs_layer_page_get_layer (QsLayerPage *self)
+{
+  g_return_val_if_fail (QS_IS_LAYER_PAGE (self), NULL);
+  return self->layer;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Chart export                                                                             */
+
+static void
+export_response (GtkNativeDialog *dialog,
+                 int              response,
+                 QsLayerPage     *self)
+{
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  gboolean ok = TRUE;
+  const char *path;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  g_clear_object (&self->chooser);
+  if (file == NULL || self->export_view == NULL)
+    return;
+
+  path = g_file_peek_path (file);
+  if (QS_IS_HISTOGRAM_VIEW (self->export_view))
+    ok = qs_histogram_view_export (QS_HISTOGRAM_VIEW (self->export_view), path, 2.0, &error);
+  else if (QS_IS_HEATMAP_VIEW (self->export_view))
+    ok = qs_heatmap_view_export (QS_HEATMAP_VIEW (self->export_view), path, 2.0, &error);
+  else if (QS_IS_CHANNEL_RANGE_VIEW (self->export_view))
+    ok = qs_channel_range_view_export (QS_CHANNEL_RANGE_VIEW (self->export_view), path, 2.0, &error);
+
+  if (QS_IS_WINDOW (root))
+    {
+      g_autofree char *message = NULL;
+
+      if (ok)
+        {
+          g_autofree char *name = g_file_get_basename (file);
+          /* Translators: %s is a file name */
+          message = g_strdup_printf (_("Chart saved as “%s”"), name);
+        }
+      else
+        message = g_strdup_printf (_("Could not export the chart: %s"), error->message);
+      qs_window_show_toast (QS_WINDOW (root), message);
+    }
+}
+
+static void
+export_view (QsLayerPage *self,
+             GtkWidget   *view)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  g_autofree char *name = NULL;
+  const char *kind;
+
+  if (self->layer == NULL)
+    return;
+  kind = QS_IS_HISTOGRAM_VIEW (view) ? "histogram" : QS_IS_HEATMAP_VIEW (view) ? "heatmap" : "channels";
+  name = g_strdup_printf ("%s-%s.png", self->layer, kind);
+  g_strdelimit (name, "/\\:", '_');
+
+  self->export_view = view;
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (_("Export Image"), GTK_WINDOW (root),
+                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  gtk_file_filter_set_name (filter, _("Images (PNG, SVG, PDF)"));
+  gtk_file_filter_add_pattern (filter, "*.png");
+  gtk_file_filter_add_pattern (filter, "*.svg");
+  gtk_file_filter_add_pattern (filter, "*.pdf");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (export_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+on_export_clicked (QsLayerPage *self)
+{
+  export_view (self, adw_view_stack_get_visible_child (self->chart_stack));
+}
+
+static void
+on_export_requested (GtkWidget   *view,
+                     QsLayerPage *self)
+{
+  export_view (self, view);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* GObject                                                                                  */
+
+static void
+qs_layer_page_dispose (GObject *object)
+{
+  QsLayerPage *self = QS_LAYER_PAGE (object);
+
+  qs_layer_page_set_document (self, NULL);
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  g_clear_pointer (&self->layer, g_free);
+  gtk_widget_dispose_template (GTK_WIDGET (self), QS_TYPE_LAYER_PAGE);
+
+  G_OBJECT_CLASS (qs_layer_page_parent_class)->dispose (object);
+}
+
+static void
+qs_layer_page_class_init (QsLayerPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = qs_layer_page_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-layer-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, page_stack);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, title_label);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, subtitle_label);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, weight_group);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, format_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bits_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bits_spin);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, mapping_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, granularity_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, group_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, group_spin);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, rounding_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, range_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, range_param_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, range_param_spin);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, sparsity_spin);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_switch);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_format_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_bits_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_bits_spin);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, calib_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, stats_grid);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, error_revealer);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, chart_or_empty);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, chart_stack);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, export_button);
+}
+
+static void
+add_stat (QsLayerPage *self,
+          guint        stat,
+          const char  *caption,
+          const char  *description,
+          const char  *tooltip)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *label = gtk_label_new (caption);
+  GtkWidget *value = gtk_label_new ("—");
+  GtkWidget *detail = gtk_label_new (NULL);
+
+  gtk_widget_add_css_class (box, "stat-tile");
+  gtk_label_set_xalign (GTK_LABEL (detail), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (detail), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (detail, "caption");
+  gtk_widget_add_css_class (detail, "dim-label");
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (label, "caption-heading");
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_label_set_xalign (GTK_LABEL (value), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (value), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (value, "stat-value");
+  gtk_widget_add_css_class (value, "numeric");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (value), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description, -1);
+  gtk_widget_set_tooltip_text (box, tooltip);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_box_append (GTK_BOX (box), value);
+  gtk_box_append (GTK_BOX (box), detail);
+  gtk_grid_attach (self->stats_grid, box, stat % 4, stat / 4, 1, 1);
+  self->stat_values[stat] = GTK_LABEL (value);
+  self->stat_details[stat] = GTK_LABEL (detail);
+}
+
+static void
+add_chart (QsLayerPage *self,
+           GtkWidget   *view,
+           const char  *name,
+           const char  *title,
+           const char  *icon)
+{
+  AdwViewStackPage *page = adw_view_stack_add_titled (self->chart_stack, view, name, title);
+
+  adw_view_stack_page_set_icon_name (page, icon);
+  gtk_widget_set_hexpand (view, TRUE);
+  gtk_widget_set_vexpand (view, TRUE);
+  g_signal_connect (view, "export-requested", G_CALLBACK (on_export_requested), self);
+}
+
+static void
+qs_layer_page_init (QsLayerPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  setup_enum_row (self->format_row, QS_TYPE_FORMAT);
+  setup_enum_row (self->mapping_row, QS_TYPE_MAPPING);
+  setup_enum_row (self->granularity_row, QS_TYPE_GRANULARITY);
+  setup_enum_row (self->rounding_row, QS_TYPE_ROUNDING);
+  setup_enum_row (self->range_row, QS_TYPE_RANGE_METHOD);
+  setup_enum_row (self->act_format_row, QS_TYPE_FORMAT);
+  setup_enum_row (self->calib_row, QS_TYPE_RANGE_METHOD);
+
+  /* Ctrl+Z undoes document changes, not the text of a spin button. */
+  gtk_editable_set_enable_undo (GTK_EDITABLE (self->bits_spin), FALSE);
+  gtk_editable_set_enable_undo (GTK_EDITABLE (self->group_spin), FALSE);
+  gtk_editable_set_enable_undo (GTK_EDITABLE (self->range_param_spin), FALSE);
+  gtk_editable_set_enable_undo (GTK_EDITABLE (self->sparsity_spin), FALSE);
+  gtk_editable_set_enable_undo (GTK_EDITABLE (self->act_bits_spin), FALSE);
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->bits_spin), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Weight bits"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->group_spin), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Group size"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->range_param_spin), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Percentile kept"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->sparsity_spin), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Pruning percent"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->act_switch), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Quantize outputs"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->act_bits_spin), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Activation bits"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->export_button), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Export Image"), -1);
+
+  g_signal_connect_swapped (self->format_row, "notify::selected", G_CALLBACK (on_format), self);
+  g_signal_connect_swapped (self->bits_spin, "value-changed", G_CALLBACK (on_bits), self);
+  g_signal_connect_swapped (self->mapping_row, "notify::selected", G_CALLBACK (on_mapping), self);
+  g_signal_connect_swapped (self->granularity_row, "notify::selected", G_CALLBACK (on_granularity), self);
+  g_signal_connect_swapped (self->group_spin, "value-changed", G_CALLBACK (on_group), self);
+  g_signal_connect_swapped (self->rounding_row, "notify::selected", G_CALLBACK (on_rounding), self);
+  g_signal_connect_swapped (self->range_row, "notify::selected", G_CALLBACK (on_range), self);
+  g_signal_connect_swapped (self->range_param_spin, "value-changed", G_CALLBACK (on_range_param), self);
+  g_signal_connect_swapped (self->sparsity_spin, "value-changed", G_CALLBACK (on_sparsity), self);
+  g_signal_connect_swapped (self->act_switch, "notify::active", G_CALLBACK (on_act_on), self);
+  g_signal_connect_swapped (self->act_format_row, "notify::selected", G_CALLBACK (on_act_format), self);
+  g_signal_connect_swapped (self->act_bits_spin, "value-changed", G_CALLBACK (on_act_bits), self);
+  g_signal_connect_swapped (self->calib_row, "notify::selected", G_CALLBACK (on_calib), self);
+  g_signal_connect_swapped (self->export_button, "clicked", G_CALLBACK (on_export_clicked), self);
+
+  add_stat (self, STAT_SQNR, _("SQNR"), _("Layer SQNR"),
+            _("Signal-to-quantization-noise ratio of the weights: higher is better, each bit adds about 6 dB"));
+  add_stat (self, STAT_MSE, _("MSE"), _("Layer MSE"), _("Mean squared error of the quantized weights"));
+  add_stat (self, STAT_MAX_ERROR, _("Max Error"), _("Layer maximum error"), _("Largest absolute error of a single weight"));
+  add_stat (self, STAT_CLIPPED, _("Clipped"), _("Layer clipped weights"), _("Weights outside the representable range"));
+  add_stat (self, STAT_LEVELS, _("Levels Used"), _("Layer levels used"), _("Distinct integer codes the weights use"));
+  add_stat (self, STAT_ENTROPY, _("Entropy"), _("Layer code entropy"),
+            _("Shannon entropy of the codes: the bits a perfect entropy coder would need per weight"));
+  add_stat (self, STAT_SIZE, _("Storage"), _("Layer storage"),
+            _("Kernel size in float32 and quantized, with scales and zero-points"));
+  add_stat (self, STAT_COSINE, _("Cosine"), _("Layer cosine similarity"),
+            _("Cosine similarity of the float and the quantized weights"));
+
+  self->histogram = qs_histogram_view_new ();
+  self->heatmap = qs_heatmap_view_new ();
+  self->channels = qs_channel_range_view_new ();
+  add_chart (self, self->histogram, "histogram", _("Histogram"), "view-continuous-symbolic");
+  add_chart (self, self->heatmap, "heatmap", _("Error Map"), "view-grid-symbolic");
+  add_chart (self, self->channels, "channels", _("Channel Ranges"), "view-list-symbolic");
+}
+
+GtkWidget *
+qs_layer_page_new (void)
+{
+  return g_object_new (QS_TYPE_LAYER_PAGE, NULL);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "qs-document.h"
+
+G_BEGIN_DECLS
+
+#define QS_TYPE_LAYER_PAGE (qs_layer_page_get_type ())
+
+/* The main pane for one layer: its quantization controls (every change goes through the
+ * document, so it is undoable), its statistics, and the three charts. */
+G_DECLARE_FINAL_TYPE (QsLayerPage, qs_layer_page, QS, LAYER_PAGE, AdwBin)
+
+GtkWidget  *qs_layer_page_new          (void);
+void        qs_layer_page_set_document (QsLayerPage *self,
+                                        QsDocument  *document); /* nullable */
+void        qs_layer_page_set_layer    (QsLayerPage *self,
+                                        const char  *layer); /* nullable */
+const char *qs_layer_page_get_layer    (QsLayerPage *self);
+
+/* Translated display names of the core enums (combo rows, the CLI uses the nicks). */
+const char *qs_format_display_name      (QsFormat      value);
+const char *qs_mapping_display_name     (QsMapping     value);
+const char *qs_granularity_display_name (QsGranularity value);
+const char *qs_rounding_display_name    (QsRounding    value);
+const char *qs_range_display_name       (QsRangeMethod value);
+
+G_END_DECLS

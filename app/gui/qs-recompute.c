@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "qs-recompute.h"
+
+typedef struct
+{
+  QsRecompute    *owner;         /* not a reference: slots die with the scheduler */
+  char           *key;
+  guint64         serial;        /* serial of the newest request */
+
+  /* The pending request, not started yet. */
+  gboolean        has_pending;
+  guint64         pending_serial;
+  QsRecomputeFunc pending_func;
+  gpointer        pending_input;
+  GDestroyNotify  pending_input_free;
+  guint           timeout_id;
+
+  /* The running job. */
+  GCancellable   *running;
+} Slot;
+
+typedef struct
+{
+  char           *key;
+  guint64         serial;
+  QsRecomputeFunc func;
+  gpointer        input;
+  GDestroyNotify  input_free;
+} Job;
+
+struct _QsRecompute
+{
+  GObject              parent_instance;
+
+  GHashTable          *slots;    /* key -> Slot */
+  QsRecomputeDoneFunc  done;
+  gpointer             user_data;
+  GDestroyNotify       result_free;
+  QsRecomputeCounters  counters;
+  gboolean             shut_down;
+};
+
+G_DEFINE_FINAL_TYPE (QsRecompute, qs_recompute, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_BUSY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+job_free (Job *job)
+{
+  if (job->input_free != NULL && job->input != NULL)
+    job->input_free (job->input);
+  g_free (job->key);
+  g_free (job);
+}
+
+static void
+slot_clear_pending (Slot *slot)
+{
+  g_clear_handle_id (&slot->timeout_id, g_source_remove);
+  if (slot->has_pending && slot->pending_input_free != NULL && slot->pending_input != NULL)
+    slot->pending_input_free (slot->pending_input);
+  slot->has_pending = FALSE;
+  slot->pending_func = NULL;
+  slot->pending_input = NULL;
+  slot->pending_input_free = NULL;
+}
+
+static void
+slot_free (Slot *slot)
+{
+  slot_clear_pending (slot);
+  if (slot->running != NULL)
+    g_cancellable_cancel (slot->running);
+  g_clear_object (&slot->running);
+  g_free (slot->key);
+  g_free (slot);
+}
+
+static gboolean
+compute_busy (QsRecompute *self)
+{
+  GHashTableIter iter;
+  Slot *slot;
+
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+    if (slot->has_pending || slot->running != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+notify_busy (QsRecompute *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+static void
+job_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  QsRecompute *self = source_object;
+  Job *job = task_data;
+  GError *error = NULL;
+  gpointer result;
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  result = job->func (job->input, cancellable, &error);
+  if (error != NULL)
+    {
+      if (result != NULL && self->result_free != NULL)
+        self->result_free (result);
+      g_task_return_error (task, error);
+    }
+  else
+    g_task_return_pointer (task, result, self->result_free);
+}
+
+static void slot_try_start (Slot *slot);
+
+static void
+job_done (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  QsRecompute *self = QS_RECOMPUTE (object);
+  GTask *task = G_TASK (result);
+  Job *job = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gpointer value;
+  Slot *slot;
+
+  value = g_task_propagate_pointer (task, &error);
+  slot = g_hash_table_lookup (self->slots, job->key);
+
+  if (slot != NULL && slot->running == g_task_get_cancellable (task))
+    g_clear_object (&slot->running);
+
+  if (!self->shut_down && slot != NULL && job->serial == slot->serial
+      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      self->counters.delivered++;
+      if (self->done != NULL)
+        self->done (self, job->key, value, error, self->user_data);
+    }
+  else
+    self->counters.discarded++;
+
+  if (value != NULL && self->result_free != NULL)
+    self->result_free (value);
+
+  if (slot != NULL && !self->shut_down)
+    slot_try_start (slot);
+
+  notify_busy (self);
+}
+
+static void
+slot_try_start (Slot *slot)
+{
+  QsRecompute *self = slot->owner;
+  g_autoptr(GTask) task = NULL;
+  Job *job;
+
+  if (slot->running != NULL || !slot->has_pending || slot->timeout_id != 0)
+    return;
+
+  job = g_new0 (Job, 1);
+  job->key = g_strdup (slot->key);
+  job->serial = slot->pending_serial;
+  job->func = slot->pending_func;
+  job->input = slot->pending_input;
+  job->input_free = slot->pending_input_free;
+  slot->has_pending = FALSE;
+  slot->pending_func = NULL;
+  slot->pending_input = NULL;
+  slot->pending_input_free = NULL;
+
+  slot->running = g_cancellable_new ();
+  task = g_task_new (self, slot->running, job_done, NULL);
+  g_task_set_source_tag (task, slot_try_start);
+  g_task_set_name (task, "[quantscope] recompute");
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  self->counters.started++;
+  g_task_run_in_thread (task, job_thread);
+}
+
+static gboolean
+slot_timeout_cb (gpointer user_data)
+{
+  Slot *slot = user_data;
+
+  slot->timeout_id = 0;
+  slot_try_start (slot);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+qs_recompute_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  QsRecompute *self = QS_RECOMPUTE (object);
+
+  switch (prop_id)
+    {
+    case PROP_BUSY:
+      g_value_set_boolean (value, compute_busy (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qs_recompute_finalize (GObject *object)
+{
+  QsRecompute *self = QS_RECOMPUTE (object);
+
+  g_clear_pointer (&self->slots, g_hash_table_unref);
+
+  G_OBJECT_CLASS (qs_recompute_parent_class)->finalize (object);
+}
+
+static void
+qs_recompute_class_init (QsRecomputeClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = qs_recompute_finalize;
+  object_class->get_property = qs_recompute_get_property;
+
+  properties[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+qs_recompute_init (QsRecompute *self)
+{
+  self->slots = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) slot_free);
+}
+
+QsRecompute *
+qs_recompute_new (QsRecomputeDoneFunc done,
+                  gpointer            user_data,
+                  GDestroyNotify      result_free)
+{
+  QsRecompute *self = g_object_new (QS_TYPE_RECOMPUTE, NULL);
+
+  self->done = done;
+  self->user_data = user_data;
+  self->result_free = result_free;
+  return self;
+}
+
+void
+qs_recompute_submit (QsRecompute     *self,
+                     const char      *key,
+                     guint            delay_ms,
+                     QsRecomputeFunc  func,
+                     gpointer         input,
+                     GDestroyNotify   input_free)
+{
+  Slot *slot;
+
+  g_return_if_fail (QS_IS_RECOMPUTE (self));
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (func != NULL);
+
+  if (self->shut_down)
+    {
+      if (input_free != NULL && input != NULL)
+        input_free (input);
+      return;
+    }
+
+  slot = g_hash_table_lookup (self->slots, key);
+  if (slot == NULL)
+    {
+      slot = g_new0 (Slot, 1);
+      slot->owner = self;
+      slot->key = g_strdup (key);
+      g_hash_table_insert (self->slots, slot->key, slot);
+    }
+
+  self->counters.submitted++;
+  if (slot->has_pending)
+    self->counters.coalesced++;
+  slot_clear_pending (slot);
+
+  slot->serial++;
+  slot->has_pending = TRUE;
+  slot->pending_serial = slot->serial;
+  slot->pending_func = func;
+  slot->pending_input = input;
+  slot->pending_input_free = input_free;
+
+  if (slot->running != NULL && !g_cancellable_is_cancelled (slot->running))
+    {
+      g_cancellable_cancel (slot->running);
+      self->counters.cancelled++;
+    }
+
+  if (delay_ms > 0)
+    slot->timeout_id = g_timeout_add (delay_ms, slot_timeout_cb, slot);
+  else
+    slot_try_start (slot);
+
+  notify_busy (self);
+}
+
+static void
+slot_cancel (QsRecompute *self,
+             Slot        *slot)
+{
+  slot_clear_pending (slot);
+  slot->serial++;
+  if (slot->running != NULL && !g_cancellable_is_cancelled (slot->running))
+    {
+      g_cancellable_cancel (slot->running);
+      self->counters.cancelled++;
+    }
+}
+
+void
+qs_recompute_cancel (QsRecompute *self,
+                     const char  *key)
+{
+  Slot *slot;
+
+  g_return_if_fail (QS_IS_RECOMPUTE (self));
+  g_return_if_fail (key != NULL);
+
+  slot = g_hash_table_lookup (self->slots, key);
+  if (slot != NULL)
+    {
+      slot_cancel (self, slot);
+      notify_busy (self);
+    }
+}
+
+void
+qs_recompute_cancel_all (QsRecompute *self)
+{
+  GHashTableIter iter;
+  Slot *slot;
+
+  g_return_if_fail (QS_IS_RECOMPUTE (self));
+
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+    slot_cancel (self, slot);
+  notify_busy (self);
+}
+
+void
+qs_recompute_shutdown (QsRecompute *self)
+{
+  g_return_if_fail (QS_IS_RECOMPUTE (self));
+
+  qs_recompute_cancel_all (self);
+  self->shut_down = TRUE;
+  self->done = NULL;
+  self->user_data = NULL;
+}
+
+gboolean
+qs_recompute_is_busy (QsRecompute *self)
+{
+  g_return_val_if_fail (QS_IS_RECOMPUTE (self), FALSE);
+
+  return compute_busy (self);
+}
+
+gboolean
+qs_recompute_key_is_busy (QsRecompute *self,
+                          const char  *key)
+{
+  Slot *slot;
+
+  g_return_val_if_fail (QS_IS_RECOMPUTE (self), FALSE);
+
+  slot = g_hash_table_lookup (self->slots, key);
+  return slot != NULL && (slot->has_pending || slot->running != NULL);
+}
+
+void
+qs_recompute_get_counters (QsRecompute         *self,
+                           QsRecomputeCounters *out)
+{
+  g_return_if_fail (QS_IS_RECOMPUTE (self));
+  g_return_if_fail (out != NULL);
+
+  *out = self->counters;
+}

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <glib/gi18n.h>
+
+#include "qs-summary-bar.h"
+
+typedef struct
+{
+  GtkWidget *box;
+  GtkWidget *value;
+  GtkWidget *detail;
+} Tile;
+
+struct _QsSummaryBar
+{
+  GtkWidget   parent_instance;
+
+  QsDocument *document;
+  Tile        size;
+  Tile        memory;
+  Tile        sqnr;
+  Tile        accuracy;
+  GtkWidget  *eval_spinner;
+};
+
+G_DEFINE_FINAL_TYPE (QsSummaryBar, qs_summary_bar, GTK_TYPE_WIDGET)
+
+static void
+tile_init (QsSummaryBar *self,
+           Tile         *tile,
+           const char   *caption,
+           const char   *tooltip)
+{
+  GtkWidget *label = gtk_label_new (caption);
+
+  tile->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  tile->value = gtk_label_new ("—");
+  tile->detail = gtk_label_new (NULL);
+  gtk_widget_add_css_class (tile->box, "summary-tile");
+  gtk_widget_set_hexpand (tile->box, TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "caption-heading");
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_label_set_xalign (GTK_LABEL (tile->value), 0);
+  gtk_label_set_selectable (GTK_LABEL (tile->value), FALSE);
+  gtk_widget_add_css_class (tile->value, "summary-value");
+  gtk_widget_add_css_class (tile->value, "numeric");
+  gtk_label_set_xalign (GTK_LABEL (tile->detail), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (tile->detail), PANGO_ELLIPSIZE_END);
+  gtk_label_set_max_width_chars (GTK_LABEL (tile->detail), 28);
+  gtk_label_set_width_chars (GTK_LABEL (tile->detail), 18);
+  gtk_widget_add_css_class (tile->detail, "caption");
+  gtk_widget_add_css_class (tile->detail, "dim-label");
+  gtk_box_append (GTK_BOX (tile->box), label);
+  gtk_box_append (GTK_BOX (tile->box), tile->value);
+  gtk_box_append (GTK_BOX (tile->box), tile->detail);
+  gtk_widget_set_tooltip_text (tile->box, tooltip);
+  gtk_widget_set_parent (tile->box, GTK_WIDGET (self));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (tile->value), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, caption, -1);
+}
+
+static void
+tile_set (Tile       *tile,
+          const char *value,
+          const char *detail)
+{
+  gtk_label_set_text (GTK_LABEL (tile->value), value);
+  gtk_label_set_text (GTK_LABEL (tile->detail), detail ? detail : "");
+}
+
+static void
+update_summary (QsSummaryBar *self)
+{
+  QsSummary summary;
+  g_autofree char *fsize = NULL, *qsize = NULL, *value = NULL, *detail = NULL;
+  g_autofree char *peak = NULL, *peak_float = NULL;
+
+  if (self->document == NULL)
+    return;
+
+  qs_document_get_summary (self->document, &summary);
+
+  fsize = g_format_size (summary.float_bytes);
+  qsize = g_format_size (summary.quant_bytes);
+  value = g_strdup_printf ("%s → %s", fsize, qsize);
+  /* Translators: compression ratio of the weights, "3.9× smaller" */
+  detail = g_strdup_printf (_("%.1f× smaller"), summary.ratio);
+  tile_set (&self->size, value, detail);
+  g_clear_pointer (&value, g_free);
+  g_clear_pointer (&detail, g_free);
+
+  if (summary.peak_activation_float_bytes > 0)
+    {
+      peak = g_format_size (summary.peak_activation_bytes);
+      peak_float = g_format_size (summary.peak_activation_float_bytes);
+      /* Translators: peak activation memory in float32, "float 880 kB" */
+      detail = g_strdup_printf (_("float %s"), peak_float);
+      tile_set (&self->memory, peak, detail);
+    }
+  else
+    tile_set (&self->memory, "—", _("needs the architecture"));
+  g_clear_pointer (&detail, g_free);
+
+  if (isinf (summary.weighted_sqnr_db))
+    value = g_strdup (_("Lossless"));
+  else if (isnan (summary.weighted_sqnr_db))
+    value = g_strdup ("—");
+  else
+    value = g_strdup_printf (_("%.1f dB"), summary.weighted_sqnr_db);
+  if (summary.n_layers_failed > 0)
+    detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u layer failed", "%u layers failed",
+                                           summary.n_layers_failed), summary.n_layers_failed);
+  else if (summary.n_layers_pending > 0)
+    detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "computing %u layer…", "computing %u layers…",
+                                           summary.n_layers_pending), summary.n_layers_pending);
+  else
+    detail = g_strdup (_("all weights, by parameter count"));
+  tile_set (&self->sqnr, value, detail);
+}
+
+static void
+update_accuracy (QsSummaryBar *self)
+{
+  QsEvalResult *eval;
+  const GError *error;
+  const char *why = NULL;
+  g_autofree char *value = NULL;
+  g_autofree char *detail = NULL;
+
+  if (self->document == NULL)
+    return;
+
+  gtk_widget_set_visible (self->eval_spinner, qs_document_get_evaluating (self->document));
+  gtk_spinner_set_spinning (GTK_SPINNER (self->eval_spinner), qs_document_get_evaluating (self->document));
+
+  if (!qs_document_can_evaluate (self->document, &why))
+    {
+      tile_set (&self->accuracy, _("Off"), _("the model cannot run"));
+      gtk_widget_set_tooltip_text (self->accuracy.box, why);
+      return;
+    }
+
+  eval = qs_document_get_quick_eval (self->document);
+  error = qs_document_get_quick_eval_error (self->document);
+  if (error != NULL)
+    {
+      tile_set (&self->accuracy, _("Failed"), error->message);
+      gtk_widget_set_tooltip_text (self->accuracy.box, error->message);
+      return;
+    }
+  if (eval == NULL)
+    {
+      tile_set (&self->accuracy, "…", _("measuring…"));
+      return;
+    }
+
+  value = g_strdup_printf ("%.1f%% → %.1f%%", 100 * eval->float_top1, 100 * eval->quant_top1);
+  /* Translators: accuracy change in percentage points and the number of images, "−0.4 points on 1,000 images" */
+  detail = g_strdup_printf (_("%+.1f points on %'u images"), 100 * (eval->quant_top1 - eval->float_top1), eval->n_images);
+  tile_set (&self->accuracy, value, detail);
+  gtk_widget_set_tooltip_text (self->accuracy.box,
+                               _("Top-1 accuracy of the float model and of the quantized model (integer engine) on the quick subset of the test set"));
+
+  gtk_widget_remove_css_class (self->accuracy.value, "warning");
+  gtk_widget_remove_css_class (self->accuracy.value, "error");
+  if (eval->float_top1 - eval->quant_top1 > 0.05)
+    gtk_widget_add_css_class (self->accuracy.value, "error");
+  else if (eval->float_top1 - eval->quant_top1 > 0.01)
+    gtk_widget_add_css_class (self->accuracy.value, "warning");
+}
+
+static void
+qs_summary_bar_dispose (GObject *object)
+{
+  QsSummaryBar *self = QS_SUMMARY_BAR (object);
+  GtkWidget *child;
+
+  qs_summary_bar_set_document (self, NULL);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
+
+  G_OBJECT_CLASS (qs_summary_bar_parent_class)->dispose (object);
+}
+
+static void
+qs_summary_bar_class_init (QsSummaryBarClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = qs_summary_bar_dispose;
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BOX_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "summarybar");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
+}
+
+static void
+qs_summary_bar_init (QsSummaryBar *self)
+{
+  gtk_box_layout_set_spacing (GTK_BOX_LAYOUT (gtk_widget_get_layout_manager (GTK_WIDGET (self))), 12);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Model Summary"), -1);
+
+  tile_init (self, &self->size, _("Weights"),
+             _("Weight storage in float32 and quantized (codes, scales and zero-points; biases and normalisation parameters stay float32)"));
+  tile_init (self, &self->memory, _("Peak Activations"),
+             _("The largest memory a single layer needs for its inputs and its output at the configured activation width"));
+  tile_init (self, &self->sqnr, _("Weighted SQNR"),
+             _("Signal-to-quantization-noise ratio of all kernels together: total signal power over total error power"));
+  tile_init (self, &self->accuracy, _("Accuracy"), NULL);
+  self->eval_spinner = gtk_spinner_new ();
+  gtk_widget_set_valign (self->eval_spinner, GTK_ALIGN_CENTER);
+  gtk_widget_set_visible (self->eval_spinner, FALSE);
+  gtk_widget_set_parent (self->eval_spinner, GTK_WIDGET (self));
+}
+
+GtkWidget *
+qs_summary_bar_new (void)
+{
+  return g_object_new (QS_TYPE_SUMMARY_BAR, NULL);
+}
+
+void
+qs_summary_bar_set_document (QsSummaryBar *self,
+                             QsDocument   *document)
+{
+  g_return_if_fail (QS_IS_SUMMARY_BAR (self));
+
+  if (self->document == document)
+    return;
+  if (self->document != NULL)
+    g_signal_handlers_disconnect_by_data (self->document, self);
+  g_set_object (&self->document, document);
+  if (document == NULL)
+    return;
+
+  g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (update_summary), self);
+  g_signal_connect_swapped (document, "config-changed", G_CALLBACK (update_summary), self);
+  g_signal_connect_swapped (document, "quick-eval-changed", G_CALLBACK (update_accuracy), self);
+  g_signal_connect_swapped (document, "notify::evaluating", G_CALLBACK (update_accuracy), self);
+  update_summary (self);
+  update_accuracy (self);
+}

@@ -1,0 +1,1541 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "qs-layer-list.h"
+#include "qs-layer-page.h"
+#include "qs-start-page.h"
+#include "qs-summary-bar.h"
+#include "qs-window.h"
+
+typedef void (*ChooserDone) (QsWindow *self,
+                             GFile    *file);
+
+struct _QsWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  /* Template widgets */
+  AdwToastOverlay      *toast_overlay;
+  AdwWindowTitle       *window_title;
+  GtkWidget            *undo_button;
+  GtkWidget            *redo_button;
+  GtkWidget            *presets_button;
+  GtkWidget            *notes_button;
+  GtkTextView          *notes_view;
+  GtkSpinner           *busy_spinner;
+  GtkRevealer          *notice_revealer;
+  GtkLabel             *notice_label;
+  GtkWidget            *notice_button;
+  GtkStack             *main_stack;
+  QsStartPage          *start_page;
+  GtkSpinner           *loading_spinner;
+  GtkLabel             *loading_label;
+  AdwStatusPage        *error_page;
+  GtkExpander          *error_expander;
+  GtkLabel             *error_detail;
+  GtkSearchEntry       *search_entry;
+  GtkListView          *layer_view;
+  GtkLabel             *layer_count_label;
+  QsLayerPage          *layer_page;
+  QsSummaryBar         *summary_bar;
+  GMenu                *recent_section;
+  GMenu                *presets_all_section;
+  GMenu                *presets_selected_section;
+
+  /* State */
+  GSettings            *settings;
+  QsDocument           *document;
+  QsLayerList          *layers;
+  GtkStringFilter      *filter;
+  GtkFilterListModel   *filter_model;
+  GtkMultiSelection    *selection;
+  char                 *current_layer;
+  GCancellable         *load_cancellable;
+  GFile                *loading_file;
+  GtkFileChooserNative *chooser;
+  char                 *restore_path;
+  gboolean              close_confirmed;
+  gboolean              close_after_save;
+};
+
+G_DEFINE_FINAL_TYPE (QsWindow, qs_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void update_actions (QsWindow *self);
+static void begin_load     (QsWindow   *self,
+                            GFile      *file,
+                            const char *architecture_path,
+                            QsConfig   *config);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Small helpers                                                                            */
+
+void
+qs_window_show_toast (QsWindow   *self,
+                      const char *message)
+{
+  AdwToast *toast;
+
+  g_return_if_fail (QS_IS_WINDOW (self));
+
+  toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, 6);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+toast_error (QsWindow     *self,
+             const char   *what,
+             const GError *error)
+{
+  g_autofree char *message = g_strdup_printf ("%s: %s", what, error->message);
+  qs_window_show_toast (self, message);
+}
+
+static QsApplication *
+get_app (QsWindow *self)
+{
+  return QS_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+}
+
+QsDocument *
+qs_window_get_document (QsWindow *self)
+{
+  g_return_val_if_fail (QS_IS_WINDOW (self), NULL);
+  return self->document;
+}
+
+gboolean
+qs_window_is_empty (QsWindow *self)
+{
+  g_return_val_if_fail (QS_IS_WINDOW (self), FALSE);
+  return self->document == NULL && self->load_cancellable == NULL;
+}
+
+/* Names of the selected layers, in model order. */
+static GStrv
+selected_layers (QsWindow *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GtkBitset) set = NULL;
+  GtkBitsetIter iter;
+  guint pos;
+
+  if (self->selection != NULL)
+    {
+      set = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+      for (gboolean ok = gtk_bitset_iter_init_first (&iter, set, &pos); ok;
+           ok = gtk_bitset_iter_next (&iter, &pos))
+        {
+          g_autoptr(QsLayerItem) item = g_list_model_get_item (G_LIST_MODEL (self->filter_model), pos);
+          g_strv_builder_add (builder, qs_layer_item_get_name (item));
+        }
+    }
+  return g_strv_builder_end (builder);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* File choosers                                                                            */
+
+static void
+chooser_response (GtkNativeDialog *dialog,
+                  int              response,
+                  gpointer         user_data)
+{
+  QsWindow *self = user_data;
+  ChooserDone done = g_object_get_data (G_OBJECT (dialog), "qs-done");
+  g_autoptr(GFile) file = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) parent = NULL;
+
+      file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      parent = file ? g_file_get_parent (file) : NULL;
+      if (parent != NULL && g_file_peek_path (parent) != NULL)
+        g_settings_set_string (self->settings, "last-folder", g_file_peek_path (parent));
+    }
+  else
+    self->close_after_save = FALSE;
+
+  g_clear_object (&self->chooser);
+  if (file != NULL)
+    done (self, file);
+}
+
+static void
+add_filter (GtkFileChooser     *chooser,
+            const char         *name,
+            const char * const *patterns)
+{
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, name);
+  for (guint i = 0; patterns[i] != NULL; i++)
+    gtk_file_filter_add_pattern (filter, patterns[i]);
+  gtk_file_chooser_add_filter (chooser, filter);
+}
+
+static const char * const model_patterns[] = { "*.h5", "*.hdf5", "*.keras", "*.json", NULL };
+static const char * const json_patterns[] = { "*.json", NULL };
+static const char * const arch_patterns[] = { "*.json", "*.h5", "*.hdf5", "*.keras", NULL };
+
+static void
+choose_file (QsWindow             *self,
+             GtkFileChooserAction  action,
+             const char           *title,
+             const char           *accept,
+             const char           *filter_name,
+             const char * const   *patterns,
+             const char           *suggested_name,
+             ChooserDone           done)
+{
+  g_autofree char *last = g_settings_get_string (self->settings, "last-folder");
+
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+
+  self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, NULL);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  add_filter (GTK_FILE_CHOOSER (self->chooser), filter_name, patterns);
+  if (last != NULL && *last != '\0' && g_file_test (last, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr(GFile) folder = g_file_new_for_path (last);
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), folder, NULL);
+    }
+  if (suggested_name != NULL)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), suggested_name);
+  g_object_set_data (G_OBJECT (self->chooser), "qs-done", done);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Title, notice and actions                                                                */
+
+static void
+update_title (QsWindow *self)
+{
+  g_autofree char *subtitle = NULL;
+  g_autofree char *title = NULL;
+  g_autofree char *window_title = NULL;
+
+  if (self->document == NULL)
+    {
+      adw_window_title_set_title (self->window_title, _("Quantscope"));
+      adw_window_title_set_subtitle (self->window_title, NULL);
+      gtk_window_set_title (GTK_WINDOW (self), _("Quantscope"));
+      return;
+    }
+
+  if (qs_document_get_file (self->document) != NULL)
+    subtitle = g_file_get_basename (qs_document_get_file (self->document));
+  else
+    subtitle = g_path_get_basename (qs_model_get_path (qs_document_get_model (self->document)));
+
+  if (qs_document_get_modified (self->document))
+    title = g_strdup_printf ("• %s", qs_document_get_title (self->document));
+  else
+    title = g_strdup (qs_document_get_title (self->document));
+
+  adw_window_title_set_title (self->window_title, title);
+  adw_window_title_set_subtitle (self->window_title, subtitle);
+  /* Translators: the window title, %s is the model name */
+  window_title = g_strdup_printf (_("%s — Quantscope"), title);
+  gtk_window_set_title (GTK_WINDOW (self), window_title);
+}
+
+static void
+update_busy (QsWindow *self)
+{
+  gboolean busy = FALSE;
+
+  if (self->document != NULL)
+    busy = qs_recompute_is_busy (_qs_document_get_scheduler (self->document))
+           || qs_document_get_evaluating (self->document);
+  gtk_spinner_set_spinning (self->busy_spinner, busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->busy_spinner), busy);
+}
+
+static gboolean
+is_weights_only (QsModel *model)
+{
+  switch (qs_model_get_format (model))
+    {
+    case QS_MODEL_FORMAT_KERAS2_WEIGHTS:
+    case QS_MODEL_FORMAT_KERAS1_WEIGHTS:
+    case QS_MODEL_FORMAT_KERAS3_WEIGHTS:
+    case QS_MODEL_FORMAT_HDF5:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static void
+update_actions (QsWindow *self)
+{
+  gboolean has_doc = self->document != NULL;
+  g_auto(GStrv) selected = selected_layers (self);
+  const char *undo_label = has_doc ? qs_document_get_undo_label (self->document) : NULL;
+  const char *redo_label = has_doc ? qs_document_get_redo_label (self->document) : NULL;
+  g_autofree char *undo_tip = NULL;
+  g_autofree char *redo_tip = NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", has_doc && qs_document_can_undo (self->document));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", has_doc && qs_document_can_redo (self->document));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-as", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-config", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-config", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.apply-preset", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.apply-preset-selected",
+                                 has_doc && g_strv_length (selected) > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-settings",
+                                 has_doc && self->current_layer != NULL && g_strv_length (selected) > 1);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.attach-architecture",
+                                 has_doc && is_weights_only (qs_document_get_model (self->document)));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-load", self->load_cancellable != NULL);
+
+  gtk_widget_set_visible (self->undo_button, has_doc);
+  gtk_widget_set_visible (self->redo_button, has_doc);
+  gtk_widget_set_visible (self->presets_button, has_doc);
+  gtk_widget_set_visible (self->notes_button, has_doc);
+
+  /* Translators: tooltip of the undo button, %s says what will be undone */
+  undo_tip = undo_label ? g_strdup_printf (_("Undo “%s”"), undo_label) : g_strdup (_("Undo"));
+  /* Translators: tooltip of the redo button, %s says what will be redone */
+  redo_tip = redo_label ? g_strdup_printf (_("Redo “%s”"), redo_label) : g_strdup (_("Redo"));
+  gtk_widget_set_tooltip_text (self->undo_button, undo_tip);
+  gtk_widget_set_tooltip_text (self->redo_button, redo_tip);
+  update_title (self);
+}
+
+static void
+update_notice (QsWindow *self)
+{
+  const char *why = NULL;
+
+  if (self->document == NULL)
+    {
+      gtk_revealer_set_reveal_child (self->notice_revealer, FALSE);
+      return;
+    }
+  if (!qs_model_can_infer (qs_document_get_model (self->document), &why))
+    {
+      g_autofree char *text = NULL;
+      gboolean weights_only = is_weights_only (qs_document_get_model (self->document));
+
+      if (weights_only)
+        text = g_strdup (_("This file holds weights only, so the model cannot run and accuracy is off. The weights can still be explored; attach the model’s architecture (a model.to_json() file or the full model) to run it."));
+      else
+        /* Translators: %s says why the model cannot run */
+        text = g_strdup_printf (_("Accuracy is off: %s"), why ? why : _("the model cannot run"));
+      gtk_label_set_text (self->notice_label, text);
+      gtk_widget_set_visible (self->notice_button, weights_only);
+      gtk_revealer_set_reveal_child (self->notice_revealer, TRUE);
+    }
+  else if (qs_document_get_checksum_mismatch (self->document))
+    {
+      gtk_label_set_text (self->notice_label,
+                          _("The model file changed since this session was saved. The saved settings were applied to the new file."));
+      gtk_widget_set_visible (self->notice_button, FALSE);
+      gtk_revealer_set_reveal_child (self->notice_revealer, TRUE);
+    }
+  else
+    gtk_revealer_set_reveal_child (self->notice_revealer, FALSE);
+}
+
+static void
+update_layer_count (QsWindow *self)
+{
+  guint shown, total;
+  g_autofree char *text = NULL;
+
+  if (self->layers == NULL)
+    return;
+  shown = g_list_model_get_n_items (G_LIST_MODEL (self->filter_model));
+  total = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
+  if (shown == total)
+    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u layer", "%u layers", total), total);
+  else
+    /* Translators: "3 of 12 layers" shown by the layer filter */
+    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u of %u layer", "%u of %u layers", total), shown, total);
+  gtk_label_set_text (self->layer_count_label, text);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Recent files                                                                             */
+
+static void
+update_recent (QsWindow *self)
+{
+  g_auto(GStrv) recent = qs_application_get_recent (get_app (self));
+
+  g_menu_remove_all (self->recent_section);
+  for (guint i = 0; recent[i] != NULL; i++)
+    {
+      g_autofree char *label = g_path_get_basename (recent[i]);
+      g_autoptr(GMenuItem) item = g_menu_item_new (label, NULL);
+
+      g_menu_item_set_action_and_target_value (item, "win.open-recent", g_variant_new_string (recent[i]));
+      g_menu_append_item (self->recent_section, item);
+    }
+  qs_start_page_set_recent (self->start_page, (const char * const *) recent);
+}
+
+static void
+update_autosave_offer (QsWindow *self)
+{
+  g_autofree char *data = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *title = NULL;
+  g_autofree char *subtitle = NULL;
+  const char *name = NULL, *saved = NULL;
+
+  g_clear_pointer (&self->restore_path, g_free);
+  self->restore_path = qs_document_find_autosave ();
+  if (self->restore_path == NULL)
+    {
+      qs_start_page_set_autosave (self->start_page, NULL, NULL);
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.restore-autosave", FALSE);
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.discard-autosave", FALSE);
+      return;
+    }
+
+  if (g_file_get_contents (self->restore_path, &data, NULL, NULL)
+      && json_parser_load_from_data (parser, data, -1, NULL)
+      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+      JsonObject *model = json_object_get_object_member (root, "model");
+
+      name = model ? json_object_get_string_member_with_default (model, "name", NULL) : NULL;
+      saved = json_object_get_string_member_with_default (root, "saved", NULL);
+    }
+
+  /* Translators: %s is a model name */
+  title = g_strdup_printf (_("Unsaved changes to “%s”"), name ? name : _("a model"));
+  if (saved != NULL)
+    {
+      g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601 (saved, NULL);
+      g_autoptr(GDateTime) local = dt ? g_date_time_to_local (dt) : NULL;
+      g_autofree char *when = local ? g_date_time_format (local, "%x %R") : NULL;
+
+      /* Translators: %s is a date and time */
+      subtitle = when ? g_strdup_printf (_("Kept from the last session, %s"), when) : NULL;
+    }
+  qs_start_page_set_autosave (self->start_page, title,
+                              subtitle ? subtitle : _("Kept from the last session"));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.restore-autosave", TRUE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.discard-autosave", TRUE);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The layer list                                                                           */
+
+static void
+row_update_health (GtkWidget   *dot,
+                   GParamSpec  *pspec,
+                   QsLayerItem *item)
+{
+  static const char *classes[] = { "health-none", "health-pending", "health-good", "health-fair", "health-poor" };
+  QsHealth health = qs_layer_item_get_health (item);
+  double sqnr = qs_layer_item_get_sqnr (item);
+  g_autofree char *tip = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
+    gtk_widget_remove_css_class (dot, classes[i]);
+  gtk_widget_add_css_class (dot, qs_health_css_class (health));
+
+  switch (health)
+    {
+    case QS_HEALTH_NONE:
+      tip = g_strdup (_("No weights"));
+      break;
+    case QS_HEALTH_PENDING:
+      tip = g_strdup (_("Computing…"));
+      break;
+    default:
+      if (isinf (sqnr))
+        tip = g_strdup (_("Weight SQNR: lossless"));
+      else if (isnan (sqnr))
+        tip = g_strdup (_("Quantization failed"));
+      else
+        /* Translators: signal-to-quantization-noise ratio in decibels */
+        tip = g_strdup_printf (_("Weight SQNR: %.1f dB"), sqnr);
+    }
+  gtk_widget_set_tooltip_text (dot, tip);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (dot), GTK_ACCESSIBLE_PROPERTY_LABEL, tip, -1);
+}
+
+static void
+row_update_badges (GtkWidget   *row,
+                   GParamSpec  *pspec,
+                   QsLayerItem *item)
+{
+  GtkLabel *wbadge = g_object_get_data (G_OBJECT (row), "weight-badge");
+  GtkLabel *abadge = g_object_get_data (G_OBJECT (row), "act-badge");
+  const char *w = qs_layer_item_get_weight_label (item);
+  const char *a = qs_layer_item_get_activation_label (item);
+
+  gtk_label_set_text (wbadge, w ? w : "");
+  gtk_widget_set_visible (GTK_WIDGET (wbadge), w != NULL);
+  gtk_label_set_text (abadge, a ? a : "");
+  gtk_widget_set_visible (GTK_WIDGET (abadge), a != NULL);
+  /* Translators: tooltips of the weight and activation badges in the layer list */
+  gtk_widget_set_tooltip_text (GTK_WIDGET (wbadge), _("Weight format"));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (abadge), _("Activation format"));
+}
+
+static void
+layer_row_setup (GtkSignalListItemFactory *factory,
+                 GtkListItem              *list_item,
+                 QsWindow                 *self)
+{
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 10);
+  GtkWidget *dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  GtkWidget *text = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *badges = gtk_box_new (GTK_ORIENTATION_VERTICAL, 3);
+  GtkWidget *name = gtk_label_new (NULL);
+  GtkWidget *details = gtk_label_new (NULL);
+  GtkWidget *wbadge = gtk_label_new (NULL);
+  GtkWidget *abadge = gtk_label_new (NULL);
+
+  gtk_widget_add_css_class (row, "layer-row");
+  gtk_widget_add_css_class (dot, "health-dot");
+  gtk_widget_set_valign (dot, GTK_ALIGN_CENTER);
+  gtk_widget_set_hexpand (text, TRUE);
+  gtk_widget_set_valign (text, GTK_ALIGN_CENTER);
+  gtk_label_set_xalign (GTK_LABEL (name), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_widget_add_css_class (name, "layer-name");
+  gtk_label_set_xalign (GTK_LABEL (details), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (details), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (details, "dim-label");
+  gtk_widget_add_css_class (details, "caption");
+  gtk_widget_set_valign (badges, GTK_ALIGN_CENTER);
+  gtk_widget_set_halign (wbadge, GTK_ALIGN_END);
+  gtk_widget_set_halign (abadge, GTK_ALIGN_END);
+  gtk_widget_add_css_class (wbadge, "badge");
+  gtk_widget_add_css_class (abadge, "badge");
+  gtk_widget_add_css_class (abadge, "activation");
+
+  gtk_box_append (GTK_BOX (text), name);
+  gtk_box_append (GTK_BOX (text), details);
+  gtk_box_append (GTK_BOX (badges), wbadge);
+  gtk_box_append (GTK_BOX (badges), abadge);
+  gtk_box_append (GTK_BOX (row), dot);
+  gtk_box_append (GTK_BOX (row), text);
+  gtk_box_append (GTK_BOX (row), badges);
+
+  g_object_set_data (G_OBJECT (row), "dot", dot);
+  g_object_set_data (G_OBJECT (row), "name", name);
+  g_object_set_data (G_OBJECT (row), "details", details);
+  g_object_set_data (G_OBJECT (row), "weight-badge", wbadge);
+  g_object_set_data (G_OBJECT (row), "act-badge", abadge);
+  gtk_list_item_set_child (list_item, row);
+}
+
+static void
+layer_row_bind (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                QsWindow                 *self)
+{
+  GtkWidget *row = gtk_list_item_get_child (list_item);
+  QsLayerItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *dot = g_object_get_data (G_OBJECT (row), "dot");
+  g_autofree char *params = qs_format_count (qs_layer_item_get_n_params (item));
+  g_autofree char *details = NULL;
+  gulong id;
+
+  if (qs_layer_item_get_n_params (item) > 0)
+    /* Translators: layer class and parameter count in the layer list, "Conv2D · 18.5 K params" */
+    details = g_strdup_printf (_("%s · %s params"), qs_layer_item_get_class_name (item), params);
+  else
+    details = g_strdup (qs_layer_item_get_class_name (item));
+
+  gtk_label_set_text (g_object_get_data (G_OBJECT (row), "name"), qs_layer_item_get_name (item));
+  gtk_label_set_text (g_object_get_data (G_OBJECT (row), "details"), details);
+  row_update_health (dot, NULL, item);
+  row_update_badges (row, NULL, item);
+
+  id = g_signal_connect_object (item, "notify::health", G_CALLBACK (row_update_health), dot, G_CONNECT_SWAPPED);
+  g_object_set_data (G_OBJECT (list_item), "health-handler", GSIZE_TO_POINTER (id));
+  id = g_signal_connect_object (item, "notify::weight-label", G_CALLBACK (row_update_badges), row, G_CONNECT_SWAPPED);
+  g_object_set_data (G_OBJECT (list_item), "wlabel-handler", GSIZE_TO_POINTER (id));
+  id = g_signal_connect_object (item, "notify::activation-label", G_CALLBACK (row_update_badges), row, G_CONNECT_SWAPPED);
+  g_object_set_data (G_OBJECT (list_item), "alabel-handler", GSIZE_TO_POINTER (id));
+}
+
+static void
+layer_row_unbind (GtkSignalListItemFactory *factory,
+                  GtkListItem              *list_item,
+                  QsWindow                 *self)
+{
+  QsLayerItem *item = gtk_list_item_get_item (list_item);
+  const char *keys[] = { "health-handler", "wlabel-handler", "alabel-handler" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      gulong id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (list_item), keys[i]));
+      if (id != 0 && item != NULL)
+        g_signal_handler_disconnect (item, id);
+      g_object_set_data (G_OBJECT (list_item), keys[i], NULL);
+    }
+}
+
+static void
+set_current_layer (QsWindow   *self,
+                   const char *name)
+{
+  if (g_strcmp0 (name, self->current_layer) == 0)
+    return;
+  g_free (self->current_layer);
+  self->current_layer = g_strdup (name);
+  qs_layer_page_set_layer (self->layer_page, name);
+}
+
+static void
+on_selection_changed (GtkSelectionModel *model,
+                      guint              position,
+                      guint              n_items,
+                      QsWindow          *self)
+{
+  g_auto(GStrv) selected = selected_layers (self);
+
+  /* Keep showing the current layer while it stays selected (ctrl-click adds others),
+   * otherwise show the first selected one. */
+  if (selected[0] != NULL
+      && (self->current_layer == NULL || !g_strv_contains ((const char * const *) selected, self->current_layer)))
+    set_current_layer (self, selected[0]);
+  update_actions (self);
+}
+
+static void
+on_filter_items_changed (QsWindow *self)
+{
+  update_layer_count (self);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Documents                                                                                */
+
+static void
+on_document_notify (QsWindow *self)
+{
+  update_actions (self);
+}
+
+static void
+on_notes_changed (QsWindow      *self,
+                  GtkTextBuffer *buffer)
+{
+  GtkTextIter start, end;
+  g_autofree char *text = NULL;
+
+  if (self->document == NULL)
+    return;
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  qs_document_set_notes (self->document, text);
+}
+
+static void
+on_quick_subset_changed (QsWindow *self)
+{
+  if (self->document != NULL)
+    qs_document_set_quick_subset (self->document, g_settings_get_int (self->settings, "quick-subset"));
+}
+
+static void
+clear_document (QsWindow *self)
+{
+  if (self->document != NULL)
+    {
+      /* Replaced or closed on purpose: its autosave is no longer needed. */
+      qs_document_discard_autosave (self->document);
+      g_signal_handlers_disconnect_by_data (self->document, self);
+      g_signal_handlers_disconnect_by_data (_qs_document_get_scheduler (self->document), self);
+    }
+  qs_layer_page_set_document (self->layer_page, NULL);
+  qs_summary_bar_set_document (self->summary_bar, NULL);
+  gtk_list_view_set_model (self->layer_view, NULL);
+  if (self->selection != NULL)
+    g_signal_handlers_disconnect_by_data (self->selection, self);
+  if (self->filter_model != NULL)
+    g_signal_handlers_disconnect_by_data (self->filter_model, self);
+  g_clear_object (&self->selection);
+  g_clear_object (&self->filter_model);
+  g_clear_object (&self->filter);
+  g_clear_object (&self->layers);
+  g_clear_pointer (&self->current_layer, g_free);
+  g_clear_object (&self->document);
+}
+
+static void
+set_document (QsWindow   *self,
+              QsDocument *document)
+{
+  GtkExpression *expression;
+  guint n;
+
+  clear_document (self);
+  self->document = g_object_ref (document);
+
+  self->layers = qs_layer_list_new (document);
+  expression = gtk_property_expression_new (QS_TYPE_LAYER_ITEM, NULL, "name");
+  self->filter = gtk_string_filter_new (expression);
+  gtk_string_filter_set_match_mode (self->filter, GTK_STRING_FILTER_MATCH_MODE_SUBSTRING);
+  gtk_string_filter_set_ignore_case (self->filter, TRUE);
+  g_object_bind_property (self->search_entry, "text", self->filter, "search", G_BINDING_SYNC_CREATE);
+  self->filter_model = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->layers)),
+                                                  g_object_ref (GTK_FILTER (self->filter)));
+  self->selection = gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->filter_model)));
+  g_signal_connect (self->selection, "selection-changed", G_CALLBACK (on_selection_changed), self);
+  g_signal_connect_swapped (self->filter_model, "items-changed", G_CALLBACK (on_filter_items_changed), self);
+  gtk_list_view_set_model (self->layer_view, GTK_SELECTION_MODEL (self->selection));
+
+  g_signal_connect_swapped (document, "notify::modified", G_CALLBACK (on_document_notify), self);
+  g_signal_connect_swapped (document, "notify::can-undo", G_CALLBACK (on_document_notify), self);
+  g_signal_connect_swapped (document, "notify::file", G_CALLBACK (on_document_notify), self);
+  g_signal_connect_swapped (document, "notify::evaluating", G_CALLBACK (update_busy), self);
+  g_signal_connect_swapped (_qs_document_get_scheduler (document), "notify::busy", G_CALLBACK (update_busy), self);
+
+  {
+    GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->notes_view);
+
+    g_signal_handlers_block_by_func (buffer, on_notes_changed, self);
+    gtk_text_buffer_set_text (buffer, qs_document_get_notes (document), -1);
+    g_signal_handlers_unblock_by_func (buffer, on_notes_changed, self);
+  }
+
+  qs_document_set_quick_subset (document, g_settings_get_int (self->settings, "quick-subset"));
+  qs_layer_page_set_document (self->layer_page, document);
+  qs_summary_bar_set_document (self->summary_bar, document);
+  qs_document_refresh (document);
+
+  /* Start on the first layer with weights. */
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->filter_model));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(QsLayerItem) item = g_list_model_get_item (G_LIST_MODEL (self->filter_model), i);
+
+      if (qs_layer_item_get_has_weights (item) || i == n - 1)
+        {
+          gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), i, TRUE);
+          gtk_widget_activate_action (GTK_WIDGET (self->layer_view), "list.scroll-to-item", "u", i);
+          break;
+        }
+    }
+
+  update_layer_count (self);
+  update_notice (self);
+  update_busy (self);
+  update_actions (self);
+  gtk_stack_set_visible_child_name (self->main_stack, "document");
+}
+
+static const char *
+friendly_error (const GError *error)
+{
+  if (error->domain == QS_MODEL_ERROR)
+    switch ((QsModelError) error->code)
+      {
+      case QS_MODEL_ERROR_NOT_FOUND:
+        return _("The file does not exist or cannot be read.");
+      case QS_MODEL_ERROR_NOT_HDF5:
+        return _("This is not a model Quantscope can read. Open a Keras model saved as HDF5 (.h5, .hdf5) or .keras, or a Quantscope session.");
+      case QS_MODEL_ERROR_CORRUPT:
+        return _("The file is damaged or incomplete. Try saving the model again.");
+      case QS_MODEL_ERROR_UNSUPPORTED:
+        return _("The model uses something Quantscope cannot read yet.");
+      case QS_MODEL_ERROR_BAD_CONFIG:
+      case QS_MODEL_ERROR_SHAPE_MISMATCH:
+      case QS_MODEL_ERROR_GRAPH:
+        return _("The model’s description does not match its weights.");
+      case QS_MODEL_ERROR_EXTERNAL:
+        return _("The file refers to data stored in other files. For your safety Quantscope does not follow such references.");
+      case QS_MODEL_ERROR_TOO_LARGE:
+        return _("The model is too large to open.");
+      default:
+        break;
+      }
+  if (error->domain == QS_DOCUMENT_ERROR)
+    return _("This session file cannot be opened.");
+  if (error->domain == QS_DATASET_ERROR)
+    return _("The evaluation dataset of this session cannot be opened.");
+  if (error->domain == G_IO_ERROR || error->domain == G_FILE_ERROR)
+    return _("The file cannot be read.");
+  return _("Something went wrong while opening the file.");
+}
+
+static void
+show_error (QsWindow     *self,
+            GFile        *file,
+            const GError *error)
+{
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *title = NULL;
+  g_autofree char *detail = NULL;
+
+  /* Translators: %s is a file name */
+  title = g_strdup_printf (_("Could Not Open “%s”"), name);
+  detail = g_strdup_printf ("%s\n\n%s:%d", error->message, g_quark_to_string (error->domain), error->code);
+  adw_status_page_set_title (self->error_page, title);
+  adw_status_page_set_description (self->error_page, friendly_error (error));
+  gtk_label_set_text (self->error_detail, detail);
+  gtk_expander_set_expanded (self->error_expander, FALSE);
+  gtk_stack_set_visible_child_name (self->main_stack, "error");
+}
+
+static void
+load_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(QsWindow) self = user_data;
+  g_autoptr(QsDocument) document = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) file = g_steal_pointer (&self->loading_file);
+  gboolean is_session = g_async_result_is_tagged (result, qs_document_load_session_async);
+
+  if (is_session)
+    document = qs_document_load_session_finish (result, &error);
+  else
+    document = qs_document_load_finish (result, &error);
+
+  /* The window was closed while the file loaded. */
+  if (self->main_stack == NULL)
+    return;
+
+  g_clear_object (&self->load_cancellable);
+  gtk_spinner_stop (self->loading_spinner);
+
+  if (document == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        gtk_stack_set_visible_child_name (self->main_stack,
+                                          self->document != NULL ? "document" : "start");
+      else if (self->document != NULL)
+        toast_error (self, _("Could not reload the model"), error);
+      else
+        show_error (self, file, error);
+      update_actions (self);
+      return;
+    }
+
+  /* An autosave is not a file the user knows about: do not list it as recent. */
+  if (!(is_session && g_str_has_prefix (g_file_peek_path (file), g_get_user_data_dir ())))
+    qs_application_add_recent (get_app (self), g_file_peek_path (file));
+  set_document (self, document);
+  if (qs_document_get_checksum_mismatch (document))
+    qs_window_show_toast (self, _("The model file changed since the session was saved"));
+}
+
+static void
+begin_load (QsWindow   *self,
+            GFile      *file,
+            const char *architecture_path,
+            QsConfig   *config)
+{
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *label = NULL;
+  const char *path = g_file_peek_path (file);
+
+  if (path == NULL)
+    {
+      g_autoptr(GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                                             _("“%s” is not a local file"), name);
+      show_error (self, file, error);
+      return;
+    }
+
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  self->load_cancellable = g_cancellable_new ();
+  g_set_object (&self->loading_file, file);
+
+  /* Translators: %s is a file name */
+  label = g_strdup_printf (_("Opening “%s”…"), name);
+  gtk_label_set_text (self->loading_label, label);
+  gtk_spinner_start (self->loading_spinner);
+  gtk_stack_set_visible_child_name (self->main_stack, "loading");
+
+  if (architecture_path == NULL && qs_document_is_session_file (path))
+    qs_document_load_session_async (file, self->load_cancellable, load_done, g_object_ref (self));
+  else
+    qs_document_load_async (path, architecture_path, config, self->load_cancellable,
+                            load_done, g_object_ref (self));
+  update_actions (self);
+}
+
+void
+qs_window_open_file (QsWindow *self,
+                     GFile    *file)
+{
+  g_return_if_fail (QS_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  if (!qs_window_is_empty (self))
+    {
+      QsWindow *window = qs_window_new (get_app (self));
+
+      qs_window_open_file (window, file);
+      gtk_window_present (GTK_WINDOW (window));
+      return;
+    }
+  begin_load (self, file, NULL, NULL);
+}
+
+void
+qs_window_open_sample (QsWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = qs_data_find_file (QS_DATA_SAMPLE_MODEL, &error);
+  g_autoptr(GFile) file = NULL;
+
+  g_return_if_fail (QS_IS_WINDOW (self));
+
+  if (path == NULL)
+    {
+      file = g_file_new_for_path (QS_DATA_SAMPLE_MODEL);
+      show_error (self, file, error);
+      return;
+    }
+  file = g_file_new_for_path (path);
+  qs_window_open_file (self, file);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Actions                                                                                  */
+
+static void
+open_chosen (QsWindow *self,
+             GFile    *file)
+{
+  qs_window_open_file (self, file);
+}
+
+static void
+open_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  choose_file (self, GTK_FILE_CHOOSER_ACTION_OPEN, _("Open Model or Session"), _("_Open"),
+               _("Keras Models and Sessions"), model_patterns, NULL, open_chosen);
+}
+
+static void
+open_sample_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  qs_window_open_sample (QS_WINDOW (widget));
+}
+
+static void
+open_recent_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  const char *path = g_variant_get_string (param, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_autofree char *message = NULL;
+
+      qs_application_remove_recent (get_app (self), path);
+      /* Translators: %s is a file path */
+      message = g_strdup_printf (_("“%s” no longer exists"), path);
+      qs_window_show_toast (self, message);
+      return;
+    }
+  qs_window_open_file (self, file);
+}
+
+static void
+save_to (QsWindow *self,
+         GFile    *file)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!qs_document_save_session (self->document, file, &error))
+    {
+      self->close_after_save = FALSE;
+      toast_error (self, _("Could not save the session"), error);
+      return;
+    }
+  qs_application_add_recent (get_app (self), g_file_peek_path (file));
+  if (self->close_after_save)
+    {
+      self->close_confirmed = TRUE;
+      gtk_window_close (GTK_WINDOW (self));
+    }
+  else
+    qs_window_show_toast (self, _("Session saved"));
+}
+
+static void
+save_as_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  g_autofree char *name = NULL;
+
+  if (self->document == NULL)
+    return;
+  /* Translators: the suggested file name of a session, %s is the model name */
+  name = g_strdup_printf (_("%s-session.json"), qs_document_get_title (self->document));
+  choose_file (self, GTK_FILE_CHOOSER_ACTION_SAVE, _("Save Session"), _("_Save"),
+               _("Quantscope Sessions"), json_patterns, name, save_to);
+}
+
+static void
+save_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document == NULL)
+    return;
+  if (qs_document_get_file (self->document) != NULL)
+    save_to (self, qs_document_get_file (self->document));
+  else
+    save_as_action (widget, action_name, param);
+}
+
+static void
+import_chosen (QsWindow *self,
+               GFile    *file)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsConfig) config = qs_config_load_file (g_file_peek_path (file), &error);
+
+  if (config == NULL)
+    {
+      toast_error (self, _("Could not import the config"), error);
+      return;
+    }
+  qs_document_set_config (self->document, config, _("Import Config"));
+  qs_window_show_toast (self, _("Config imported"));
+}
+
+static void
+import_config_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *param)
+{
+  choose_file (QS_WINDOW (widget), GTK_FILE_CHOOSER_ACTION_OPEN, _("Import Config"), _("_Import"),
+               _("Quantization Configs"), json_patterns, NULL, import_chosen);
+}
+
+static void
+export_chosen (QsWindow *self,
+               GFile    *file)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!qs_config_save_file (qs_document_get_config (self->document), g_file_peek_path (file), &error))
+    {
+      toast_error (self, _("Could not export the config"), error);
+      return;
+    }
+  qs_window_show_toast (self, _("Config exported"));
+}
+
+static void
+export_config_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  g_autofree char *name = NULL;
+
+  if (self->document == NULL)
+    return;
+  /* Translators: the suggested file name of an exported config, %s is the model name */
+  name = g_strdup_printf (_("%s-config.json"), qs_document_get_title (self->document));
+  choose_file (self, GTK_FILE_CHOOSER_ACTION_SAVE, _("Export Config"), _("_Export"),
+               _("Quantization Configs"), json_patterns, name, export_chosen);
+}
+
+static void
+undo_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document != NULL)
+    qs_document_undo (self->document);
+}
+
+static void
+redo_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document != NULL)
+    qs_document_redo (self->document);
+}
+
+static void
+search_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+static void
+attach_chosen (QsWindow *self,
+               GFile    *file)
+{
+  g_autoptr(GFile) model = g_file_new_for_path (qs_model_get_path (qs_document_get_model (self->document)));
+
+  begin_load (self, model, g_file_peek_path (file), qs_document_get_config (self->document));
+}
+
+static void
+attach_architecture_action (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *param)
+{
+  choose_file (QS_WINDOW (widget), GTK_FILE_CHOOSER_ACTION_OPEN, _("Attach Architecture"), _("_Attach"),
+               _("Model Architectures (JSON, HDF5, Keras)"), arch_patterns, NULL, attach_chosen);
+}
+
+static void
+apply_preset (QsWindow           *self,
+              const char         *preset,
+              const char * const *layers)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->document == NULL)
+    return;
+  if (!qs_document_apply_preset (self->document, preset, layers, &error))
+    toast_error (self, _("Could not apply the preset"), error);
+  else
+    {
+      const char *description = qs_config_preset_description (preset);
+      g_autofree char *message = NULL;
+
+      /* Translators: a toast, "w8a8: TFLite int8: weights symmetric ..." */
+      message = g_strdup_printf (_("%s: %s"), preset, description ? description : "");
+      qs_window_show_toast (self, message);
+    }
+}
+
+static void
+apply_preset_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  apply_preset (QS_WINDOW (widget), g_variant_get_string (param, NULL), NULL);
+}
+
+static void
+apply_preset_selected_action (GtkWidget  *widget,
+                              const char *action_name,
+                              GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  g_auto(GStrv) selected = selected_layers (self);
+
+  apply_preset (self, g_variant_get_string (param, NULL), (const char * const *) selected);
+}
+
+static void
+copy_settings_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  g_auto(GStrv) selected = selected_layers (self);
+  g_autofree char *message = NULL;
+  QsLayerConfig lc;
+  guint n;
+
+  if (self->document == NULL || self->current_layer == NULL)
+    return;
+  qs_config_get_layer (qs_document_get_config (self->document), self->current_layer, &lc);
+  qs_document_set_layer_config (self->document, (const char * const *) selected, &lc,
+                                _("Copy Settings to Selected Layers"), NULL);
+  n = g_strv_length (selected);
+  /* Translators: %s is a layer name */
+  message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Settings of “%s” copied to %u layer",
+                                          "Settings of “%s” copied to %u layers", n),
+                             self->current_layer, n);
+  qs_window_show_toast (self, message);
+}
+
+static void
+cancel_load_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  g_cancellable_cancel (self->load_cancellable);
+}
+
+static void
+show_start_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document == NULL)
+    {
+      update_autosave_offer (self);
+      gtk_stack_set_visible_child_name (self->main_stack, "start");
+    }
+  else
+    gtk_stack_set_visible_child_name (self->main_stack, "document");
+}
+
+static void
+restore_autosave_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  g_autoptr(GFile) file = NULL;
+
+  if (self->restore_path == NULL)
+    return;
+  file = g_file_new_for_path (self->restore_path);
+  qs_window_open_file (self, file);
+}
+
+static void
+discard_autosave_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->restore_path != NULL)
+    g_unlink (self->restore_path);
+  update_autosave_offer (self);
+}
+
+static void
+fill_presets_menu (QsWindow *self)
+{
+  const char * const *presets = qs_config_list_presets ();
+
+  /* The names are the ones the CLI and config files use; the descriptions are long, so the
+   * menu shows names only and applying a preset tells what it does in a toast. */
+  for (guint i = 0; presets[i] != NULL; i++)
+    {
+      g_autoptr(GMenuItem) all = g_menu_item_new (presets[i], NULL);
+      g_autoptr(GMenuItem) sel = g_menu_item_new (presets[i], NULL);
+
+      g_menu_item_set_action_and_target_value (all, "win.apply-preset", g_variant_new_string (presets[i]));
+      g_menu_item_set_action_and_target_value (sel, "win.apply-preset-selected", g_variant_new_string (presets[i]));
+      g_menu_append_item (self->presets_all_section, all);
+      g_menu_append_item (self->presets_selected_section, sel);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Drag and drop                                                                            */
+
+static gboolean
+is_openable (GFile *file)
+{
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *lower = g_ascii_strdown (name ? name : "", -1);
+
+  return g_str_has_suffix (lower, ".h5") || g_str_has_suffix (lower, ".hdf5")
+         || g_str_has_suffix (lower, ".keras") || g_str_has_suffix (lower, ".json");
+}
+
+static gboolean
+on_drop (GtkDropTarget *target,
+         const GValue  *value,
+         double         x,
+         double         y,
+         QsWindow      *self)
+{
+  GSList *files = g_value_get_boxed (value);
+  gboolean opened = FALSE;
+
+  for (GSList *l = files; l != NULL; l = l->next)
+    {
+      GFile *file = l->data;
+
+      if (is_openable (file))
+        {
+          qs_window_open_file (self, file);
+          opened = TRUE;
+        }
+      else
+        {
+          g_autofree char *name = g_file_get_basename (file);
+          g_autofree char *message = NULL;
+
+          /* Translators: %s is a file name */
+          message = g_strdup_printf (_("“%s” is not a Keras model (.h5, .hdf5, .keras) or a session (.json)"), name);
+          qs_window_show_toast (self, message);
+        }
+    }
+  return opened;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Closing                                                                                  */
+
+static void
+save_window_state (QsWindow *self)
+{
+  int width, height;
+
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (GTK_WINDOW (self)));
+  if (!gtk_window_is_maximized (GTK_WINDOW (self)) && width > 0 && height > 0)
+    {
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+    }
+}
+
+static void
+close_response (AdwMessageDialog *dialog,
+                const char       *response,
+                QsWindow         *self)
+{
+  if (g_strcmp0 (response, "discard") == 0)
+    {
+      self->close_confirmed = TRUE;
+      gtk_window_close (GTK_WINDOW (self));
+    }
+  else if (g_strcmp0 (response, "save") == 0)
+    {
+      self->close_after_save = TRUE;
+      if (qs_document_get_file (self->document) != NULL)
+        save_to (self, qs_document_get_file (self->document));
+      else
+        save_as_action (GTK_WIDGET (self), "win.save-as", NULL);
+    }
+}
+
+static gboolean
+qs_window_close_request (GtkWindow *window)
+{
+  QsWindow *self = QS_WINDOW (window);
+
+  save_window_state (self);
+
+  if (!self->close_confirmed && self->document != NULL && qs_document_get_modified (self->document))
+    {
+      GtkWidget *dialog;
+
+      dialog = adw_message_dialog_new (window, _("Save Changes?"), NULL);
+      adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                      _("The quantization settings of “%s” have unsaved changes. Changes you do not save are lost."),
+                                      qs_document_get_title (self->document));
+      adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                        "cancel", _("_Cancel"),
+                                        "discard", _("_Discard"),
+                                        "save", _("_Save"),
+                                        NULL);
+      adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "discard",
+                                                  ADW_RESPONSE_DESTRUCTIVE);
+      adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "save",
+                                                  ADW_RESPONSE_SUGGESTED);
+      adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "save");
+      adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+      g_signal_connect (dialog, "response", G_CALLBACK (close_response), self);
+      gtk_window_present (GTK_WINDOW (dialog));
+      return TRUE;
+    }
+
+  /* Closing on purpose: the autosave is no longer needed. */
+  if (self->document != NULL)
+    qs_document_discard_autosave (self->document);
+  g_cancellable_cancel (self->load_cancellable);
+
+  return GTK_WINDOW_CLASS (qs_window_parent_class)->close_request (window);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* GObject                                                                                  */
+
+static void
+qs_window_dispose (GObject *object)
+{
+  QsWindow *self = QS_WINDOW (object);
+
+  clear_document (self);
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  g_clear_object (&self->loading_file);
+  g_clear_object (&self->settings);
+  g_clear_pointer (&self->restore_path, g_free);
+  gtk_widget_dispose_template (GTK_WIDGET (self), QS_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (qs_window_parent_class)->dispose (object);
+}
+
+/* Needs the application, which g_object_new sets only after constructed(). */
+static void
+setup_with_application (QsWindow *self)
+{
+  QsApplication *app = get_app (self);
+
+  self->settings = g_object_ref (qs_application_get_settings (app));
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->settings, "window-width"),
+                               g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+
+  g_signal_connect_object (self->settings, "changed::recent-files",
+                           G_CALLBACK (update_recent), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::quick-subset",
+                           G_CALLBACK (on_quick_subset_changed), self, G_CONNECT_SWAPPED);
+  update_recent (self);
+  update_autosave_offer (self);
+  update_actions (self);
+}
+
+static void
+qs_window_class_init (QsWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = qs_window_dispose;
+  window_class->close_request = qs_window_close_request;
+
+  g_type_ensure (QS_TYPE_START_PAGE);
+  g_type_ensure (QS_TYPE_LAYER_PAGE);
+  g_type_ensure (QS_TYPE_SUMMARY_BAR);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, undo_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, redo_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, presets_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, notes_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, notes_view);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, busy_spinner);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, notice_revealer);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, notice_label);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, notice_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, start_page);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, loading_label);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, error_page);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, error_expander);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, error_detail);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, layer_view);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, layer_count_label);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, layer_page);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, summary_bar);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, recent_section);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, presets_all_section);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, presets_selected_section);
+
+  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
+  gtk_widget_class_install_action (widget_class, "win.open-sample", NULL, open_sample_action);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
+  gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "win.save-as", NULL, save_as_action);
+  gtk_widget_class_install_action (widget_class, "win.import-config", NULL, import_config_action);
+  gtk_widget_class_install_action (widget_class, "win.export-config", NULL, export_config_action);
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
+  gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "win.attach-architecture", NULL, attach_architecture_action);
+  gtk_widget_class_install_action (widget_class, "win.apply-preset", "s", apply_preset_action);
+  gtk_widget_class_install_action (widget_class, "win.apply-preset-selected", "s", apply_preset_selected_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-settings", NULL, copy_settings_action);
+  gtk_widget_class_install_action (widget_class, "win.cancel-load", NULL, cancel_load_action);
+  gtk_widget_class_install_action (widget_class, "win.show-start", NULL, show_start_action);
+  gtk_widget_class_install_action (widget_class, "win.restore-autosave", NULL, restore_autosave_action);
+  gtk_widget_class_install_action (widget_class, "win.discard-autosave", NULL, discard_autosave_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.save-as", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.import-config", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export-config", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_y, GDK_CONTROL_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close", NULL);
+}
+
+static void
+qs_window_init (QsWindow *self)
+{
+  GtkListItemFactory *factory;
+  GtkDropTarget *drop;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+#ifdef QS_DEVELOPMENT
+  gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
+#endif
+
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (layer_row_setup), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (layer_row_bind), self);
+  g_signal_connect (factory, "unbind", G_CALLBACK (layer_row_unbind), self);
+  gtk_list_view_set_factory (self->layer_view, factory);
+  g_object_unref (factory);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->layer_view),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Layers"), -1);
+
+  drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+
+  g_signal_connect_swapped (gtk_text_view_get_buffer (self->notes_view), "changed",
+                            G_CALLBACK (on_notes_changed), self);
+
+  fill_presets_menu (self);
+}
+
+QsWindow *
+qs_window_new (QsApplication *application)
+{
+  QsWindow *self;
+
+  g_return_val_if_fail (QS_IS_APPLICATION (application), NULL);
+
+  self = g_object_new (QS_TYPE_WINDOW, "application", application, NULL);
+  setup_with_application (self);
+  return self;
+}

@@ -1,0 +1,67 @@
+#!/bin/sh
+# Quantscope's developer entry point, the two README Quick start commands:
+#   sh build-aux/quantscope-dev.sh run    install what is missing, build, open the sample model
+#   sh build-aux/quantscope-dev.sh test   install what is missing, build, run every test suite
+# Packages come from apt (through sudo when not root) and only when missing. The build goes
+# to build/; nothing of Quantscope is installed system-wide.
+set -eu
+
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+shift 2>/dev/null || true
+
+packages="gcc meson ninja-build pkg-config libgtk-4-dev libadwaita-1-dev libhdf5-dev
+  libjson-glib-dev libzip-dev libcairo2-dev libpango1.0-dev gettext appstream appstream-util
+  desktop-file-utils libglib2.0-bin libglib2.0-dev-bin xvfb xauth imagemagick hdf5-tools jq
+  libgtk-4-bin dbus-x11 at-spi2-core python3-pyatspi python3-dogtail"
+
+install_missing () {
+  missing=""
+  for p in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing="$missing $p"
+    fi
+  done
+  [ -z "$missing" ] && return 0
+  echo "== installing:$missing"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+  fi
+  $sudo apt-get update -q
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+    -o DPkg::Lock::Timeout=300 $missing
+}
+
+build () {
+  if [ ! -f build/build.ninja ]; then
+    meson setup build
+  fi
+  ninja -C build
+}
+
+case "$mode" in
+  run)
+    install_missing
+    build
+    if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+      exec ./build/app/gui/quantscope --sample "$@"
+    fi
+    echo "No display found; showing the sample model in the CLI instead." >&2
+    exec ./build/app/cli/quantscope-cli info sample "$@"
+    ;;
+  test)
+    install_missing
+    build
+    rc=0
+    xvfb-run -a -s "-screen 0 1280x800x24" \
+      meson test -C build --no-suite bench --print-errorlogs "$@" || rc=$?
+    sh build-aux/test-summary.sh build/meson-logs/testlog.json || rc=1
+    exit $rc
+    ;;
+  *)
+    echo "usage: sh build-aux/quantscope-dev.sh run|test [ARGS…]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "qs-calib.h"
+#include "qs-dataset.h"
+#include "qs-engine-int.h"
+#include "qs-range.h"
+
+G_DEFINE_QUARK (qs-calib-error-quark, qs_calib_error)
+
+typedef struct
+{
+  float        lo;
+  float        hi;
+  QsHistogram *hist;
+} ValueStats;
+
+struct _QsCalibration
+{
+  gint        ref_count;
+  QsModel    *model;
+  float      *inputs;
+  gsize       n_images;
+  gsize       in_size;
+  GHashTable *values;      /* name -> ValueStats */
+  GMutex      lock;        /* guards the lazy histogram pass */
+  gboolean    have_hist;
+};
+
+static void
+value_stats_free (gpointer data)
+{
+  ValueStats *v = data;
+
+  g_clear_pointer (&v->hist, qs_histogram_unref);
+  g_free (v);
+}
+
+QsCalibration *
+qs_calibration_ref (QsCalibration *calib)
+{
+  g_return_val_if_fail (calib != NULL, NULL);
+  g_atomic_int_inc (&calib->ref_count);
+  return calib;
+}
+
+void
+qs_calibration_unref (QsCalibration *calib)
+{
+  g_return_if_fail (calib != NULL);
+
+  if (g_atomic_int_dec_and_test (&calib->ref_count))
+    {
+      g_object_unref (calib->model);
+      g_free (calib->inputs);
+      g_hash_table_unref (calib->values);
+      g_mutex_clear (&calib->lock);
+      g_free (calib);
+    }
+}
+
+guint
+qs_calibration_get_n_images (QsCalibration *calib)
+{
+  return calib->n_images;
+}
+
+static void
+minmax_tap (const char  *name,
+            const float *values,
+            gsize        n,
+            gboolean     is_integer,
+            gpointer     user_data)
+{
+  GHashTable *table = user_data;
+  ValueStats *v = g_hash_table_lookup (table, name);
+
+  if (v == NULL)
+    {
+      v = g_new0 (ValueStats, 1);
+      v->lo = INFINITY;
+      v->hi = -INFINITY;
+      g_hash_table_insert (table, g_strdup (name), v);
+    }
+  for (gsize i = 0; i < n; i++)
+    if (isfinite (values[i]))
+      {
+        v->lo = MIN (v->lo, values[i]);
+        v->hi = MAX (v->hi, values[i]);
+      }
+}
+
+static void
+hist_tap (const char  *name,
+          const float *values,
+          gsize        n,
+          gboolean     is_integer,
+          gpointer     user_data)
+{
+  GHashTable *table = user_data;
+  ValueStats *v = g_hash_table_lookup (table, name);
+
+  if (v != NULL && v->hist != NULL)
+    qs_histogram_add (v->hist, values, n);
+}
+
+static gboolean
+run_pass (QsCalibration   *calib,
+          QsEngineTapFunc  tap,
+          QsProgressFunc   progress,
+          gpointer         progress_data,
+          GCancellable    *cancellable,
+          GError         **error)
+{
+  g_autoptr(QsEngineInt) engine = qs_engine_int_new (calib->model, NULL, NULL, error);
+
+  if (engine == NULL)
+    return FALSE;
+  for (gsize i = 0; i < calib->n_images; i++)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      if (!qs_engine_int_run_tapped (engine, calib->inputs + i * calib->in_size, NULL,
+                                     tap, calib->values, error))
+        return FALSE;
+      if (progress != NULL && (i & 31) == 31)
+        progress ((double) (i + 1) / calib->n_images, progress_data);
+    }
+  return TRUE;
+}
+
+QsCalibration *
+qs_calibration_new (QsModel        *model,
+                    const float    *inputs,
+                    gsize           n_images,
+                    QsProgressFunc  progress,
+                    gpointer        progress_data,
+                    GCancellable   *cancellable,
+                    GError        **error)
+{
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsEngineInt) probe = NULL;
+
+  g_return_val_if_fail (QS_IS_MODEL (model), NULL);
+  g_return_val_if_fail (inputs != NULL || n_images == 0, NULL);
+
+  if (n_images == 0)
+    {
+      g_set_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED,
+                   _("Calibration needs at least one image"));
+      return NULL;
+    }
+  probe = qs_engine_int_new (model, NULL, NULL, error);
+  if (probe == NULL)
+    return NULL;
+
+  calib = g_new0 (QsCalibration, 1);
+  calib->ref_count = 1;
+  calib->model = g_object_ref (model);
+  calib->in_size = qs_engine_int_get_input_size (probe);
+  calib->n_images = n_images;
+  calib->inputs = g_memdup2 (inputs, n_images * calib->in_size * sizeof (float));
+  calib->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, value_stats_free);
+  g_mutex_init (&calib->lock);
+
+  if (!run_pass (calib, minmax_tap, progress, progress_data, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&calib);
+}
+
+gboolean
+qs_calibration_get_minmax (QsCalibration *calib,
+                           const char    *value_name,
+                           float         *lo,
+                           float         *hi)
+{
+  ValueStats *v;
+
+  g_return_val_if_fail (calib != NULL, FALSE);
+
+  v = g_hash_table_lookup (calib->values, value_name);
+  if (v == NULL)
+    return FALSE;
+  /* A value that was never finite (or a dead layer) gets the range [0, 0]. */
+  *lo = isfinite (v->lo) ? v->lo : 0.0f;
+  *hi = isfinite (v->hi) ? v->hi : 0.0f;
+  return TRUE;
+}
+
+QsHistogram *
+qs_calibration_get_histogram (QsCalibration *calib,
+                              const char    *value_name,
+                              GError       **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  ValueStats *v;
+
+  g_return_val_if_fail (calib != NULL, NULL);
+
+  locker = g_mutex_locker_new (&calib->lock);
+  if (!calib->have_hist)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, calib->values);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          ValueStats *s = value;
+          double lo = isfinite (s->lo) ? MIN (s->lo, 0.0f) : 0.0;
+          double hi = isfinite (s->hi) ? MAX (s->hi, 0.0f) : 0.0;
+
+          if (hi <= lo)
+            hi = lo + 1e-6;
+          s->hist = qs_histogram_new (QS_CALIB_HIST_BINS, lo, hi);
+        }
+      if (!run_pass (calib, hist_tap, NULL, NULL, NULL, error))
+        {
+          g_hash_table_iter_init (&iter, calib->values);
+          while (g_hash_table_iter_next (&iter, NULL, &value))
+            g_clear_pointer (&((ValueStats *) value)->hist, qs_histogram_unref);
+          return NULL;
+        }
+      calib->have_hist = TRUE;
+    }
+  v = g_hash_table_lookup (calib->values, value_name);
+  if (v == NULL)
+    {
+      g_set_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_NO_VALUE,
+                   _("The calibration has no activation named “%s”"), value_name);
+      return NULL;
+    }
+  return qs_histogram_ref (v->hist);
+}
+
+gboolean
+qs_calibration_get_range (QsCalibration     *calib,
+                          const char        *value_name,
+                          const QsQuantSpec *spec,
+                          float             *lo,
+                          float             *hi,
+                          GError           **error)
+{
+  g_autoptr(QsHistogram) hist = NULL;
+
+  g_return_val_if_fail (calib != NULL, FALSE);
+  g_return_val_if_fail (value_name != NULL, FALSE);
+  g_return_val_if_fail (spec != NULL, FALSE);
+
+  if (!qs_calibration_get_minmax (calib, value_name, lo, hi))
+    {
+      g_set_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_NO_VALUE,
+                   _("The calibration has no activation named “%s”"), value_name);
+      return FALSE;
+    }
+  if (spec->range_method == QS_RANGE_MINMAX || *lo == *hi)
+    return TRUE;
+  hist = qs_calibration_get_histogram (calib, value_name, error);
+  if (hist == NULL)
+    return FALSE;
+  return qs_range_choose (hist, spec, lo, hi, error);
+}
+
+/* --- the cache --- */
+
+static GMutex cache_lock;
+static GHashTable *cache;
+
+void
+qs_calibration_clear_cache (void)
+{
+  g_mutex_lock (&cache_lock);
+  g_clear_pointer (&cache, g_hash_table_unref);
+  g_mutex_unlock (&cache_lock);
+}
+
+QsCalibration *
+qs_calibration_get (QsModel        *model,
+                    const char     *source,
+                    guint           n_images,
+                    QsProgressFunc  progress,
+                    gpointer        progress_data,
+                    GCancellable   *cancellable,
+                    GError        **error)
+{
+  const char *checksum = qs_model_get_checksum (model);
+  g_autofree char *key = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autofree float *inputs = NULL;
+  g_autoptr(QsEngineInt) probe = NULL;
+  QsCalibration *calib;
+  gsize in_size;
+
+  g_return_val_if_fail (QS_IS_MODEL (model), NULL);
+  g_return_val_if_fail (source != NULL, NULL);
+
+  /* Keyed by the requested count: a hit must not even open (decompress) the dataset. */
+  if (checksum != NULL)
+    {
+      key = g_strdup_printf ("%s|%s|%u", checksum, source, n_images);
+      g_mutex_lock (&cache_lock);
+      calib = cache ? g_hash_table_lookup (cache, key) : NULL;
+      if (calib != NULL)
+        qs_calibration_ref (calib);
+      g_mutex_unlock (&cache_lock);
+      if (calib != NULL)
+        return calib;
+    }
+
+  dataset = qs_dataset_open (source, error);
+  if (dataset == NULL)
+    return NULL;
+  n_images = MIN (n_images, qs_dataset_get_n_images (dataset));
+  probe = qs_engine_int_new (model, NULL, NULL, error);
+  if (probe == NULL)
+    return NULL;
+  in_size = qs_engine_int_get_input_size (probe);
+  inputs = g_try_new (float, (gsize) n_images * in_size);
+  if (inputs == NULL || n_images == 0)
+    {
+      g_set_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED,
+                   _("Cannot take %u calibration images from “%s”"), n_images, source);
+      return NULL;
+    }
+  if (!qs_dataset_fill_inputs (dataset, model, 0, n_images, inputs, error))
+    return NULL;
+  calib = qs_calibration_new (model, inputs, n_images, progress, progress_data, cancellable, error);
+  if (calib != NULL && key != NULL)
+    {
+      g_mutex_lock (&cache_lock);
+      if (cache == NULL)
+        cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) qs_calibration_unref);
+      g_hash_table_replace (cache, g_steal_pointer (&key), qs_calibration_ref (calib));
+      g_mutex_unlock (&cache_lock);
+    }
+  return calib;
+}

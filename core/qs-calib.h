@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "qs-model.h"
+#include "qs-quant.h"
+#include "qs-stats.h"
+
+G_BEGIN_DECLS
+
+#define QS_CALIB_ERROR (qs_calib_error_quark ())
+
+typedef enum
+{
+  QS_CALIB_ERROR_FAILED,
+  QS_CALIB_ERROR_NO_VALUE,     /* the model has no value of that name */
+  QS_CALIB_ERROR_CANCELLED,
+} QsCalibError;
+
+#define QS_CALIB_HIST_BINS 2048
+
+/* Activation statistics of a model over a calibration set: for every value the engine
+ * names (layer outputs, "name#pre", "name#dw"), the float min / max and, on first need,
+ * a QS_CALIB_HIST_BINS histogram over [min (lo, 0), max (hi, 0)] for the percentile, MSE
+ * and KL range methods (qs_range_choose). Computed with the all-float program of
+ * qs-engine-int (the same graph and fusions the integer program runs). Thread-safe,
+ * refcounted; the calibration inputs are kept for the lazy histogram pass. */
+typedef struct _QsCalibration QsCalibration;
+
+GQuark         qs_calib_error_quark          (void);
+
+/* From images already converted to model inputs (n_images * input size floats, copied). */
+QsCalibration *qs_calibration_new            (QsModel        *model,
+                                              const float    *inputs,
+                                              gsize           n_images,
+                                              QsProgressFunc  progress,
+                                              gpointer        progress_data,
+                                              GCancellable   *cancellable,
+                                              GError        **error);
+/* The first n_images of a dataset spec (qs_dataset_open: "sample-train" ...), cached per
+ * model checksum + source + n_images: the second call returns the same object at once. */
+QsCalibration *qs_calibration_get            (QsModel        *model,
+                                              const char     *source,
+                                              guint           n_images,
+                                              QsProgressFunc  progress,
+                                              gpointer        progress_data,
+                                              GCancellable   *cancellable,
+                                              GError        **error);
+void           qs_calibration_clear_cache    (void);
+
+QsCalibration *qs_calibration_ref            (QsCalibration  *calib);
+void           qs_calibration_unref          (QsCalibration  *calib);
+guint          qs_calibration_get_n_images   (QsCalibration  *calib);
+gboolean       qs_calibration_get_minmax     (QsCalibration  *calib,
+                                              const char     *value_name,
+                                              float          *lo,
+                                              float          *hi);
+/* The histogram of a value (computed on first use); NULL if there is no such value. */
+QsHistogram   *qs_calibration_get_histogram  (QsCalibration  *calib,
+                                              const char     *value_name,
+                                              GError        **error);
+/* The range a spec's range_method picks for a value (min-max without a histogram). */
+gboolean       qs_calibration_get_range      (QsCalibration  *calib,
+                                              const char     *value_name,
+                                              const QsQuantSpec *spec,
+                                              float          *lo,
+                                              float          *hi,
+                                              GError        **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsCalibration, qs_calibration_unref)
+
+G_END_DECLS

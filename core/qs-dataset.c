@@ -1,0 +1,690 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <hdf5.h>
+
+#include "qs-data.h"
+#include "qs-dataset.h"
+#include "qs-keras.h"
+
+/* Image datasets: IDX files (MNIST family; plain or gzip through GZlibDecompressor) with the
+ * labels file beside the images, HDF5 files with image and label datasets, and the bundled
+ * Fashion-MNIST sample. Pixels are kept as uint8 (HWC). */
+
+#define MAX_IDX_BYTES   ((gsize) 2 << 30)
+#define MAX_IMAGE_DIM   4096
+
+struct _QsDataset
+{
+  GObject   parent_instance;
+
+  char     *name;
+  guint     n_images;
+  gsize     height, width, channels;
+  guint8   *pixels;
+  float    *values;   /* HDF5 images that are not bytes: used as stored (nullable) */
+  gint     *labels;
+  guint     n_classes;
+  GStrv     class_names;
+  float     scale;
+  float     offset;
+};
+
+G_DEFINE_QUARK (qs-dataset-error-quark, qs_dataset_error)
+G_DEFINE_FINAL_TYPE (QsDataset, qs_dataset, G_TYPE_OBJECT)
+
+static void
+qs_dataset_finalize (GObject *object)
+{
+  QsDataset *self = QS_DATASET (object);
+
+  g_free (self->name);
+  g_free (self->pixels);
+  g_free (self->values);
+  g_free (self->labels);
+  g_strfreev (self->class_names);
+  G_OBJECT_CLASS (qs_dataset_parent_class)->finalize (object);
+}
+
+static void
+qs_dataset_class_init (QsDatasetClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = qs_dataset_finalize;
+}
+
+static void
+qs_dataset_init (QsDataset *self)
+{
+  self->scale = 1.0f / 255.0f;
+  self->offset = 0.0f;
+}
+
+/* --- IDX --- */
+
+static GBytes *
+read_maybe_gzip (const char *path,
+                 GError    **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GInputStream) raw = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GByteArray) data = g_byte_array_new ();
+  guchar magic[2] = { 0, 0 };
+  gsize got = 0;
+  guchar buf[65536];
+  gssize n;
+
+  raw = G_INPUT_STREAM (g_file_read (file, NULL, error));
+  if (raw == NULL)
+    return NULL;
+  if (!g_input_stream_read_all (raw, magic, 2, &got, NULL, error))
+    return NULL;
+  if (!g_seekable_seek (G_SEEKABLE (raw), 0, G_SEEK_SET, NULL, error))
+    return NULL;
+  if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+    {
+      g_autoptr(GZlibDecompressor) dec = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+      stream = g_converter_input_stream_new (raw, G_CONVERTER (dec));
+    }
+  else
+    stream = g_object_ref (raw);
+  while ((n = g_input_stream_read (stream, buf, sizeof buf, NULL, error)) > 0)
+    {
+      if (data->len + (gsize) n > MAX_IDX_BYTES)
+        {
+          g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                       _("%s: the data is larger than %" G_GSIZE_FORMAT " GB"), path, MAX_IDX_BYTES >> 30);
+          return NULL;
+        }
+      g_byte_array_append (data, buf, n);
+    }
+  if (n < 0)
+    return NULL;
+  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+}
+
+/* Parses an IDX header; returns the payload and its dims. */
+static const guint8 *
+parse_idx (GBytes     *bytes,
+           const char *path,
+           guint       min_dims,
+           guint       max_dims,
+           guint      *n_dims,
+           guint32    *dims,
+           GError    **error)
+{
+  gsize size;
+  const guint8 *p = g_bytes_get_data (bytes, &size);
+  gsize need = 1;
+
+  if (size < 4 || p[0] != 0 || p[1] != 0)
+    goto bad;
+  if (p[2] != 0x08)
+    {
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                   _("%s: only unsigned-byte IDX files are supported (type 0x%02x)"), path, p[2]);
+      return NULL;
+    }
+  *n_dims = p[3];
+  if (*n_dims < min_dims || *n_dims > max_dims || size < 4 + 4 * (gsize) *n_dims)
+    goto bad;
+  for (guint i = 0; i < *n_dims; i++)
+    {
+      const guint8 *d = p + 4 + 4 * i;
+      dims[i] = ((guint32) d[0] << 24) | ((guint32) d[1] << 16) | ((guint32) d[2] << 8) | d[3];
+      if ((i > 0 && (dims[i] == 0 || dims[i] > MAX_IMAGE_DIM)) || !qs_size_mul (need, dims[i], &need))
+        goto bad;
+    }
+  if (size - 4 - 4 * (gsize) *n_dims != need)
+    {
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                   _("%s: the header promises %" G_GSIZE_FORMAT " bytes of data, the file has %" G_GSIZE_FORMAT " (truncated?)"),
+                   path, need, size - 4 - 4 * (gsize) *n_dims);
+      return NULL;
+    }
+  return p + 4 + 4 * *n_dims;
+
+bad:
+  g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+               _("%s: not an IDX file of the expected kind (bad magic number or dimensions)"), path);
+  return NULL;
+}
+
+static char *
+labels_path_for (const char *images)
+{
+  g_autofree char *dir = g_path_get_dirname (images);
+  g_autofree char *base = g_path_get_basename (images);
+  static const char *pairs[][2] = {
+    { "images-idx3-ubyte", "labels-idx1-ubyte" },
+    { "images.idx3-ubyte", "labels.idx1-ubyte" },
+    { "images", "labels" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (pairs); i++)
+    {
+      char *at = strstr (base, pairs[i][0]);
+      if (at != NULL)
+        {
+          g_autoptr(GString) s = g_string_new (NULL);
+          g_string_append_len (s, base, at - base);
+          g_string_append (s, pairs[i][1]);
+          g_string_append (s, at + strlen (pairs[i][0]));
+          return g_build_filename (dir, s->str, NULL);
+        }
+    }
+  return NULL;
+}
+
+static gboolean
+open_idx (QsDataset  *self,
+          const char *path,
+          GError    **error)
+{
+  g_autoptr(GBytes) images = NULL;
+  g_autoptr(GBytes) labels = NULL;
+  g_autofree char *labels_path = labels_path_for (path);
+  guint n_dims, l_dims;
+  guint32 dims[4], ldims[4];
+  const guint8 *px, *lb;
+  gsize n_px;
+
+  images = read_maybe_gzip (path, error);
+  if (images == NULL)
+    {
+      g_prefix_error (error, _("Dataset “%s”: "), path);
+      if (error != NULL && *error != NULL && (*error)->domain != QS_DATASET_ERROR)
+        {
+          (*error)->domain = QS_DATASET_ERROR;
+          (*error)->code = QS_DATASET_ERROR_NOT_FOUND;
+        }
+      return FALSE;
+    }
+  px = parse_idx (images, path, 3, 4, &n_dims, dims, error);
+  if (px == NULL)
+    return FALSE;
+  if (labels_path == NULL || !g_file_test (labels_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_NOT_FOUND,
+                   _("%s: no labels file beside the images (expected %s)"), path,
+                   labels_path != NULL ? labels_path : "*-labels-idx1-ubyte");
+      return FALSE;
+    }
+  labels = read_maybe_gzip (labels_path, error);
+  if (labels == NULL)
+    return FALSE;
+  lb = parse_idx (labels, labels_path, 1, 1, &l_dims, ldims, error);
+  if (lb == NULL)
+    return FALSE;
+  if (ldims[0] != dims[0])
+    {
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                   _("%s has %u images but %s has %u labels"), path, dims[0], labels_path, ldims[0]);
+      return FALSE;
+    }
+  self->n_images = dims[0];
+  self->height = dims[1];
+  self->width = dims[2];
+  self->channels = n_dims == 4 ? dims[3] : 1;
+  n_px = (gsize) self->n_images * self->height * self->width * self->channels;
+  self->pixels = g_memdup2 (px, MAX (n_px, 1));
+  self->labels = g_new0 (gint, MAX (self->n_images, 1));
+  self->n_classes = 0;
+  for (guint i = 0; i < self->n_images; i++)
+    {
+      self->labels[i] = lb[i];
+      self->n_classes = MAX (self->n_classes, (guint) lb[i] + 1);
+    }
+  return TRUE;
+}
+
+/* --- HDF5 --- */
+
+static gboolean
+read_h5_array (hid_t        file,
+               const char  *path,
+               const char  *name,
+               guint       *rank,
+               hsize_t     *dims,
+               double     **values,
+               GError     **error)
+{
+  hid_t dset, space, dcpl;
+  int r;
+  gsize n = 1;
+  gboolean ok = FALSE;
+
+  dset = H5Dopen2 (file, name, H5P_DEFAULT);
+  if (dset < 0)
+    {
+      _qs_keras_set_h5_error (error, QS_DATASET_ERROR_FORMAT, _("%s: cannot open dataset “%s”"), path, name);
+      if (error != NULL && *error != NULL)
+        (*error)->domain = QS_DATASET_ERROR;
+      return FALSE;
+    }
+  dcpl = H5Dget_create_plist (dset);
+  if (dcpl >= 0 && (H5Pget_layout (dcpl) == H5D_VIRTUAL || H5Pget_external_count (dcpl) != 0))
+    {
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                   _("%s: dataset “%s” reads other files; Quantscope does not follow it"), path, name);
+      H5Pclose (dcpl);
+      H5Dclose (dset);
+      return FALSE;
+    }
+  if (dcpl >= 0)
+    H5Pclose (dcpl);
+  space = H5Dget_space (dset);
+  r = H5Sget_simple_extent_ndims (space);
+  if (r < 1 || r > 4)
+    {
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                   _("%s: dataset “%s” has %d dimensions"), path, name, r);
+      goto out;
+    }
+  H5Sget_simple_extent_dims (space, dims, NULL);
+  for (int i = 0; i < r; i++)
+    if ((i > 0 && dims[i] > MAX_IMAGE_DIM) || !qs_size_mul (n, dims[i], &n) || n > ((gsize) 1 << 31))
+      {
+        g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                     _("%s: dataset “%s” is too large"), path, name);
+        goto out;
+      }
+  *rank = r;
+  *values = g_try_new (double, MAX (n, 1));
+  if (*values == NULL)
+    {
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT, _("%s: dataset “%s” is too large"), path, name);
+      goto out;
+    }
+  if (H5Dread (dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *values) < 0)
+    {
+      g_clear_pointer (values, g_free);
+      _qs_keras_set_h5_error (error, QS_DATASET_ERROR_FORMAT, _("%s: cannot read dataset “%s”"), path, name);
+      if (error != NULL && *error != NULL)
+        (*error)->domain = QS_DATASET_ERROR;
+      goto out;
+    }
+  ok = TRUE;
+out:
+  H5Sclose (space);
+  H5Dclose (dset);
+  return ok;
+}
+
+static gboolean
+open_hdf5 (QsDataset  *self,
+           const char *path,
+           const char *x_name,
+           const char *y_name,
+           GError    **error)
+{
+  const char *names[][2] = {
+    { x_name != NULL ? x_name : "x_test", y_name != NULL ? y_name : "y_test" },
+    { "x", "y" }, { "images", "labels" }, { "x_train", "y_train" }, { "X", "Y" }, { "data", "label" },
+  };
+  g_autofree double *x = NULL;
+  g_autofree double *y = NULL;
+  hsize_t xd[4] = { 0 }, yd[4] = { 0 };
+  guint xr = 0, yr = 0;
+  hid_t file;
+  gsize i;
+  gboolean ok = FALSE, bytes = TRUE;
+  double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE;
+  gsize per;
+
+  _qs_keras_h5_init ();
+  file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0)
+    {
+      GError *local = NULL;
+      _qs_keras_set_h5_error (&local, QS_DATASET_ERROR_FORMAT, _("%s: cannot open the HDF5 file"), path);
+      local->domain = QS_DATASET_ERROR;
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  for (i = 0; i < (x_name != NULL ? 1 : G_N_ELEMENTS (names)); i++)
+    if (H5Lexists (file, names[i][0], H5P_DEFAULT) > 0 && H5Lexists (file, names[i][1], H5P_DEFAULT) > 0)
+      {
+        H5L_info_t info;
+        if (H5Lget_info (file, names[i][0], &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD ||
+            H5Lget_info (file, names[i][1], &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD)
+          {
+            g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                         _("%s: “%s” or “%s” is a link; Quantscope reads only datasets stored in the file"),
+                         path, names[i][0], names[i][1]);
+            goto out;
+          }
+        break;
+      }
+  if (i == (x_name != NULL ? 1 : G_N_ELEMENTS (names)))
+    {
+      if (x_name != NULL)
+        {
+          g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                       _("%s: no datasets “%s” and “%s”"), path, x_name, y_name);
+          goto out;
+        }
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                   _("%s: no image and label datasets (looked for x_test/y_test, x/y, images/labels, x_train/y_train)"),
+                   path);
+      goto out;
+    }
+  if (!read_h5_array (file, path, names[i][0], &xr, xd, &x, error) ||
+      !read_h5_array (file, path, names[i][1], &yr, yd, &y, error))
+    goto out;
+  if (xr < 2 || yd[0] != xd[0] || yr > 2)
+    {
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                   _("%s: “%s” and “%s” disagree on the number of images"), path, names[i][0], names[i][1]);
+      goto out;
+    }
+  self->n_images = xd[0];
+  self->height = xd[1];
+  self->width = xr >= 3 ? xd[2] : 1;
+  self->channels = xr == 4 ? xd[3] : 1;
+  per = self->height * self->width * self->channels;
+  for (gsize k = 0; k < (gsize) self->n_images * per; k++)
+    {
+      if (!(x[k] >= 0 && x[k] <= 255 && x[k] == (double) (guint8) x[k]))
+        bytes = FALSE;
+      if (isfinite (x[k]))
+        {
+          lo = MIN (lo, x[k]);
+          hi = MAX (hi, x[k]);
+        }
+    }
+  /* Byte images keep the x/255 default. Anything else (floats in [0, 1], standardised data)
+   * is fed as stored (scale 1); the byte pixels are then a min-max rendering for display. */
+  self->pixels = g_malloc (MAX ((gsize) self->n_images * per, 1));
+  if (!bytes)
+    {
+      self->values = g_malloc (MAX ((gsize) self->n_images * per, 1) * sizeof (float));
+      self->scale = 1.0f;
+      self->offset = 0.0f;
+    }
+  for (gsize k = 0; k < (gsize) self->n_images * per; k++)
+    {
+      if (bytes)
+        self->pixels[k] = (guint8) x[k];
+      else
+        {
+          double t = hi > lo && isfinite (x[k]) ? (x[k] - lo) / (hi - lo) : 0;
+          self->values[k] = (float) x[k];
+          self->pixels[k] = (guint8) CLAMP (t * 255.0 + 0.5, 0, 255);
+        }
+    }
+  self->labels = g_new0 (gint, MAX (self->n_images, 1));
+  for (guint k = 0; k < self->n_images; k++)
+    {
+      if (yr == 2)
+        {
+          gsize best = 0;
+          for (gsize j = 1; j < yd[1]; j++)
+            if (y[k * yd[1] + j] > y[k * yd[1] + best])
+              best = j;
+          self->labels[k] = (gint) best;
+          self->n_classes = MAX (self->n_classes, (guint) yd[1]);
+        }
+      else
+        {
+          if (y[k] < 0 || y[k] > 65535)
+            {
+              g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                           _("%s: label %u is out of range"), path, k);
+              goto out;
+            }
+          self->labels[k] = (gint) y[k];
+          self->n_classes = MAX (self->n_classes, (guint) self->labels[k] + 1);
+        }
+    }
+  ok = TRUE;
+out:
+  H5Fclose (file);
+  return ok;
+}
+
+static void
+load_class_names (QsDataset  *self,
+                  const char *classes_path)
+{
+  g_autofree char *contents = NULL;
+
+  if (classes_path != NULL && g_file_get_contents (classes_path, &contents, NULL, NULL) &&
+      g_utf8_validate (contents, -1, NULL))
+    {
+      g_auto(GStrv) lines = g_strsplit (g_strstrip (contents), "\n", -1);
+      if (g_strv_length (lines) >= self->n_classes)
+        {
+          self->class_names = g_steal_pointer (&lines);
+          self->n_classes = MAX (self->n_classes, g_strv_length (self->class_names));
+          return;
+        }
+    }
+  self->class_names = g_new0 (char *, self->n_classes + 1);
+  for (guint i = 0; i < self->n_classes; i++)
+    self->class_names[i] = g_strdup_printf ("%u", i);
+}
+
+QsDataset *
+qs_dataset_open (const char  *spec,
+                 GError     **error)
+{
+  g_autoptr(QsDataset) self = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *classes = NULL;
+  g_autofree char *x_name = NULL;
+  g_autofree char *y_name = NULL;
+  guchar head[8] = { 0 };
+
+  g_return_val_if_fail (spec != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (QS_TYPE_DATASET, NULL);
+  if (strcmp (spec, "sample") == 0 || strcmp (spec, "sample-train") == 0)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autofree char *system = g_build_filename (QS_DATA_SYSTEM_FMNIST_DIR, "train-images-idx3-ubyte.gz", NULL);
+
+      if (strcmp (spec, "sample-train") == 0 && g_file_test (system, G_FILE_TEST_EXISTS))
+        path = g_steal_pointer (&system);
+      else
+        path = qs_data_find_file (strcmp (spec, "sample") == 0 ? QS_DATA_SAMPLE_TEST_IMAGES
+                                                              : QS_DATA_SAMPLE_TRAIN_IMAGES, &local);
+      if (path == NULL)
+        {
+          g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_NOT_FOUND,
+                       _("The bundled sample data set is missing: %s"), local->message);
+          return NULL;
+        }
+      classes = qs_data_find_file (QS_DATA_SAMPLE_CLASSES, NULL);
+      self->name = g_strdup (spec);
+    }
+  else
+    {
+      g_autofree char *dir = NULL;
+      const char *colon = strrchr (spec, ':');
+
+      path = g_strdup (spec);
+      /* "file.h5:IMAGES,LABELS" names the HDF5 datasets. */
+      if (!g_file_test (spec, G_FILE_TEST_EXISTS) && colon != NULL && strchr (colon, ',') != NULL)
+        {
+          g_auto(GStrv) names = g_strsplit (colon + 1, ",", 2);
+          g_free (path);
+          path = g_strndup (spec, colon - spec);
+          x_name = g_strdup (names[0]);
+          y_name = g_strdup (names[1]);
+        }
+      dir = g_path_get_dirname (path);
+      classes = g_build_filename (dir, "classes.txt", NULL);
+      self->name = g_path_get_basename (path);
+    }
+
+  {
+    g_autoptr(GFile) file = g_file_new_for_path (path);
+    g_autoptr(GFileInputStream) in = g_file_read (file, NULL, NULL);
+    if (in == NULL)
+      {
+        g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_NOT_FOUND,
+                     _("Cannot open dataset “%s”"), path);
+        return NULL;
+      }
+    g_input_stream_read_all (G_INPUT_STREAM (in), head, sizeof head, NULL, NULL, NULL);
+  }
+  if (head[0] == 0x89 && memcmp (head + 1, "HDF", 3) == 0)
+    {
+      gboolean ok;
+
+      _qs_hdf5_lock ();
+      ok = open_hdf5 (self, path, x_name, y_name, error);
+      _qs_hdf5_unlock ();
+      if (!ok)
+        return NULL;
+    }
+  else if (!open_idx (self, path, error))
+    return NULL;
+
+  if (self->n_images == 0)
+    {
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                   _("%s: the dataset has no images"), path);
+      return NULL;
+    }
+  load_class_names (self, classes);
+  return g_steal_pointer (&self);
+}
+
+const char *
+qs_dataset_get_name (QsDataset *self)
+{
+  g_return_val_if_fail (QS_IS_DATASET (self), NULL);
+  return self->name;
+}
+
+guint
+qs_dataset_get_n_images (QsDataset *self)
+{
+  g_return_val_if_fail (QS_IS_DATASET (self), 0);
+  return self->n_images;
+}
+
+void
+qs_dataset_get_image_shape (QsDataset *self,
+                            gsize     *height,
+                            gsize     *width,
+                            gsize     *channels)
+{
+  g_return_if_fail (QS_IS_DATASET (self));
+  if (height != NULL)
+    *height = self->height;
+  if (width != NULL)
+    *width = self->width;
+  if (channels != NULL)
+    *channels = self->channels;
+}
+
+guint
+qs_dataset_get_n_classes (QsDataset *self)
+{
+  g_return_val_if_fail (QS_IS_DATASET (self), 0);
+  return self->n_classes;
+}
+
+gint
+qs_dataset_get_label (QsDataset *self,
+                      guint      index)
+{
+  g_return_val_if_fail (QS_IS_DATASET (self), -1);
+  g_return_val_if_fail (index < self->n_images, -1);
+  return self->labels[index];
+}
+
+const char *
+qs_dataset_get_class_name (QsDataset *self,
+                           guint      label)
+{
+  g_return_val_if_fail (QS_IS_DATASET (self), NULL);
+  if (label >= g_strv_length (self->class_names))
+    return NULL;
+  return self->class_names[label];
+}
+
+const guint8 *
+qs_dataset_get_pixels (QsDataset *self,
+                       guint      index)
+{
+  g_return_val_if_fail (QS_IS_DATASET (self), NULL);
+  g_return_val_if_fail (index < self->n_images, NULL);
+  return self->pixels + (gsize) index * self->height * self->width * self->channels;
+}
+
+gboolean
+qs_dataset_fill_inputs (QsDataset *self,
+                        QsModel   *model,
+                        guint      start,
+                        guint      count,
+                        float     *out,
+                        GError   **error)
+{
+  gsize shape[QS_TENSOR_MAX_DIMS];
+  guint rank;
+  gsize want = 1, per = self->height * self->width * self->channels;
+  const guint8 *px;
+
+  g_return_val_if_fail (QS_IS_DATASET (self), FALSE);
+  g_return_val_if_fail (QS_IS_MODEL (model), FALSE);
+  g_return_val_if_fail (out != NULL || count == 0, FALSE);
+
+  if ((gsize) start + count > self->n_images)
+    {
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_SHAPE,
+                   _("Images %u to %u are outside dataset “%s” (%u images)"),
+                   start, start + count, self->name, self->n_images);
+      return FALSE;
+    }
+  rank = qs_model_get_input_shape (model, shape);
+  for (guint i = 0; i < rank; i++)
+    want *= shape[i];
+  if (rank == 0 || want != per)
+    {
+      g_autoptr(GString) s = g_string_new ("[");
+      for (guint i = 0; i < rank; i++)
+        g_string_append_printf (s, "%s%" G_GSIZE_FORMAT, i ? ", " : "", shape[i]);
+      g_string_append_c (s, ']');
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_SHAPE,
+                   _("Dataset “%s” has images of %" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT
+                     " but model “%s” expects %s"),
+                   self->name, self->height, self->width, self->channels,
+                   qs_model_get_name (model), s->str);
+      return FALSE;
+    }
+  px = self->pixels + (gsize) start * per;
+  if (self->values != NULL)
+    {
+      const float *v = self->values + (gsize) start * per;
+      for (gsize i = 0; i < (gsize) count * per; i++)
+        out[i] = v[i] * self->scale + self->offset;
+    }
+  else if (self->scale == 1.0f / 255.0f && self->offset == 0.0f)
+    {
+      /* Exactly what x.astype (float32) / 255 gives. */
+      for (gsize i = 0; i < (gsize) count * per; i++)
+        out[i] = (float) px[i] / 255.0f;
+    }
+  else
+    for (gsize i = 0; i < (gsize) count * per; i++)
+      out[i] = (float) px[i] * self->scale + self->offset;
+  return TRUE;
+}
+
+void
+qs_dataset_set_scaling (QsDataset *self,
+                        float      scale,
+                        float      offset)
+{
+  g_return_if_fail (QS_IS_DATASET (self));
+  self->scale = scale;
+  self->offset = offset;
+}

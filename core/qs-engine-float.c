@@ -1,0 +1,892 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+/* The kernels are plain loops written for the auto-vectoriser. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("O3")
+#endif
+
+#include <math.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "qs-engine-float.h"
+#include "qs-model-private.h"
+
+/* The float32 reference engine. NHWC activations, Keras weight layouts as stored
+ * ([kh, kw, in, out] kernels), TensorFlow's SAME padding (the extra row/column goes to the
+ * bottom/right) and TensorFlow's average pooling (padding cells do not count). Threads split
+ * the batch; each runs the whole network on micro-batches with its own buffers. */
+
+#define MICRO_BATCH 32
+
+/* The hot loops get an AVX2/FMA clone chosen at load time (GCC function multiversioning);
+ * the default clone is the portable baseline. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(QS_HAVE_SIMD_X86)
+#define QS_KERNEL_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
+#else
+#define QS_KERNEL_CLONES
+#endif
+
+typedef struct
+{
+  const QsLayer *layer;
+  const float   *kernel;    /* Dense/Conv kernel, depthwise kernel */
+  const float   *pointwise;
+  const float   *bias;
+  float         *bn_scale;  /* BatchNorm folded to y = x * scale + shift */
+  float         *bn_shift;
+  gsize          per_image; /* output elements per image */
+  gsize          in_per_image;
+  guint          last_use;  /* last layer reading this output */
+} Step;
+
+struct _QsEngineFloat
+{
+  QsModel   *model;
+  guint      n_steps;
+  Step      *steps;
+  GPtrArray *tensors;       /* references kept alive */
+};
+
+static gsize
+shape_elements (guint        rank,
+                const gsize *shape)
+{
+  gsize n = 1;
+
+  for (guint i = 0; i < rank; i++)
+    n *= shape[i];
+  return n;
+}
+
+static const float *
+weight_data (QsEngineFloat *engine,
+             const QsLayer *layer,
+             const char    *short_name,
+             GHashTable    *replace,
+             GError       **error)
+{
+  QsTensor *t = _qs_layer_find_weight (layer, short_name);
+  QsTensor *r;
+
+  if (t == NULL)
+    return NULL;
+  r = replace != NULL ? g_hash_table_lookup (replace, t->name) : NULL;
+  if (r != NULL)
+    {
+      if (!qs_tensor_same_shape (r, t))
+        {
+          g_autofree char *a = qs_tensor_shape_to_string (r);
+          g_autofree char *b = qs_tensor_shape_to_string (t);
+          g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_SHAPE_MISMATCH,
+                       _("Replacement weight “%s” has shape %s, the model's has %s"), t->name, a, b);
+          return NULL;
+        }
+      t = r;
+    }
+  g_ptr_array_add (engine->tensors, qs_tensor_ref (t));
+  return t->data;
+}
+
+QsEngineFloat *
+qs_engine_float_new_with_weights (QsModel     *model,
+                                  GHashTable  *weights,
+                                  GError     **error)
+{
+  g_autoptr(QsEngineFloat) engine = NULL;
+  const char *why_not = NULL;
+
+  g_return_val_if_fail (QS_IS_MODEL (model), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!qs_model_can_infer (model, &why_not))
+    {
+      g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_NO_INFERENCE,
+                   _("%s cannot run: %s"), qs_model_get_name (model), why_not);
+      return NULL;
+    }
+
+  engine = g_new0 (QsEngineFloat, 1);
+  engine->model = g_object_ref (model);
+  engine->n_steps = model->output_index + 1;
+  engine->steps = g_new0 (Step, engine->n_steps);
+  engine->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_tensor_unref);
+
+  for (guint i = 0; i < engine->n_steps; i++)
+    {
+      const QsLayer *layer = g_ptr_array_index (model->layers, i);
+      Step *s = &engine->steps[i];
+      GError *local = NULL;
+
+      s->layer = layer;
+      s->per_image = shape_elements (layer->output_rank, layer->output_shape);
+      s->last_use = i;
+      if (layer->n_inputs > 0)
+        {
+          const QsLayer *in = g_ptr_array_index (model->layers, layer->inputs[0]);
+          s->in_per_image = shape_elements (in->output_rank, in->output_shape);
+        }
+      for (guint j = 0; j < layer->n_inputs; j++)
+        engine->steps[layer->inputs[j]].last_use = MAX (engine->steps[layer->inputs[j]].last_use, i);
+
+      switch (layer->kind)
+        {
+        case QS_LAYER_DENSE:
+        case QS_LAYER_CONV2D:
+          s->kernel = weight_data (engine, layer, "kernel", weights, &local);
+          break;
+        case QS_LAYER_DEPTHWISE_CONV2D:
+          s->kernel = weight_data (engine, layer, "depthwise_kernel", weights, &local);
+          break;
+        case QS_LAYER_SEPARABLE_CONV2D:
+          s->kernel = weight_data (engine, layer, "depthwise_kernel", weights, &local);
+          if (local == NULL)
+            s->pointwise = weight_data (engine, layer, "pointwise_kernel", weights, &local);
+          break;
+        case QS_LAYER_BATCH_NORM:
+          {
+            gsize c = layer->output_shape[layer->output_rank - 1];
+            const float *gamma = weight_data (engine, layer, "gamma", weights, &local);
+            const float *beta = local == NULL ? weight_data (engine, layer, "beta", weights, &local) : NULL;
+            const float *mean = local == NULL ? weight_data (engine, layer, "moving_mean", weights, &local) : NULL;
+            const float *var = local == NULL ? weight_data (engine, layer, "moving_variance", weights, &local) : NULL;
+
+            if (local != NULL)
+              break;
+            s->bn_scale = g_new (float, c);
+            s->bn_shift = g_new (float, c);
+            for (gsize k = 0; k < c; k++)
+              {
+                float inv = 1.0f / sqrtf (var[k] + layer->bn_epsilon);
+                float g = gamma != NULL ? gamma[k] : 1.0f;
+                float b = beta != NULL ? beta[k] : 0.0f;
+                s->bn_scale[k] = inv * g;
+                s->bn_shift[k] = b - mean[k] * inv * g;
+              }
+          }
+          break;
+        default:
+          break;
+        }
+      if (local == NULL && layer->use_bias &&
+          (layer->kind == QS_LAYER_DENSE || layer->kind == QS_LAYER_CONV2D ||
+           layer->kind == QS_LAYER_DEPTHWISE_CONV2D || layer->kind == QS_LAYER_SEPARABLE_CONV2D))
+        s->bias = weight_data (engine, layer, "bias", weights, &local);
+      if (local != NULL)
+        {
+          g_propagate_error (error, local);
+          return NULL;
+        }
+    }
+  engine->steps[engine->n_steps - 1].last_use = G_MAXUINT;
+  return g_steal_pointer (&engine);
+}
+
+QsEngineFloat *
+qs_engine_float_new (QsModel  *model,
+                     GError  **error)
+{
+  return qs_engine_float_new_with_weights (model, NULL, error);
+}
+
+void
+qs_engine_float_free (QsEngineFloat *engine)
+{
+  if (engine == NULL)
+    return;
+  for (guint i = 0; i < engine->n_steps; i++)
+    {
+      g_free (engine->steps[i].bn_scale);
+      g_free (engine->steps[i].bn_shift);
+    }
+  g_free (engine->steps);
+  g_clear_pointer (&engine->tensors, g_ptr_array_unref);
+  g_clear_object (&engine->model);
+  g_free (engine);
+}
+
+/* --- kernels --- */
+
+static void
+activate (const QsLayer *layer,
+          QsActivation   act,
+          float         *x,
+          gsize          n,
+          gsize          last_dim)
+{
+  switch (act)
+    {
+    case QS_ACTIVATION_LINEAR:
+      break;
+    case QS_ACTIVATION_RELU:
+      {
+        float maxv = layer->relu_max_value, slope = layer->relu_negative_slope, th = layer->relu_threshold;
+        if (maxv < 0 && slope == 0 && th == 0)
+          {
+            for (gsize i = 0; i < n; i++)
+              x[i] = x[i] > 0 ? x[i] : 0.0f;
+          }
+        else
+          for (gsize i = 0; i < n; i++)
+            {
+              float v = x[i];
+              if (maxv >= 0 && v >= maxv)
+                v = maxv;
+              else if (v < th)
+                v = slope * (v - th);
+              x[i] = v;
+            }
+      }
+      break;
+    case QS_ACTIVATION_RELU6:
+      for (gsize i = 0; i < n; i++)
+        x[i] = x[i] < 0 ? 0.0f : x[i] > 6 ? 6.0f : x[i];
+      break;
+    case QS_ACTIVATION_SIGMOID:
+      for (gsize i = 0; i < n; i++)
+        x[i] = 1.0f / (1.0f + expf (-x[i]));
+      break;
+    case QS_ACTIVATION_TANH:
+      for (gsize i = 0; i < n; i++)
+        x[i] = tanhf (x[i]);
+      break;
+    case QS_ACTIVATION_SWISH:
+      for (gsize i = 0; i < n; i++)
+        x[i] = x[i] / (1.0f + expf (-x[i]));
+      break;
+    case QS_ACTIVATION_GELU:
+      for (gsize i = 0; i < n; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff (x[i] * (float) M_SQRT1_2));
+      break;
+    case QS_ACTIVATION_ELU:
+      for (gsize i = 0; i < n; i++)
+        x[i] = x[i] > 0 ? x[i] : layer->alpha * expm1f (x[i]);
+      break;
+    case QS_ACTIVATION_LEAKY_RELU:
+      for (gsize i = 0; i < n; i++)
+        x[i] = x[i] >= 0 ? x[i] : layer->alpha * x[i];
+      break;
+    case QS_ACTIVATION_SOFTMAX:
+      for (gsize r = 0; r < n / last_dim; r++)
+        {
+          float *row = x + r * last_dim;
+          float maxv = -INFINITY;
+          double sum = 0;
+          for (gsize j = 0; j < last_dim; j++)
+            maxv = MAX (maxv, row[j]);
+          for (gsize j = 0; j < last_dim; j++)
+            {
+              row[j] = expf (row[j] - maxv);
+              sum += row[j];
+            }
+          for (gsize j = 0; j < last_dim; j++)
+            row[j] = (float) (row[j] / sum);
+        }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* c[r][n] = bias[n] + sum_k a[r][k] * w[k][n] for up to four rows: the kernels of Dense and
+ * (through patches) of Conv2D. Four rows by sixteen columns of accumulators stay in registers;
+ * every output is summed in k order whatever the blocking, so results do not depend on the
+ * batch split. */
+typedef float QsV8 __attribute__ ((vector_size (32)));
+
+/* Unaligned vector access without passing vectors by value (no ABI dependence). */
+#define LOAD8(v, p)  memcpy (&(v), (p), sizeof (QsV8))
+#define STORE8(p, v) memcpy ((p), &(v), sizeof (QsV8))
+
+QS_KERNEL_CLONES
+static void
+gemm_rows (const float *a,
+           gsize        lda,
+           guint        rows,
+           gsize        k_dim,
+           const float *w,
+           gsize        n_dim,
+           const float *bias,
+           float       *c,
+           gsize        ldc)
+{
+  gsize n0 = 0;
+
+  if (rows == 4)
+    for (; n0 + 16 <= n_dim; n0 += 16)
+      {
+        QsV8 b0 = { 0 }, b1 = { 0 };
+        QsV8 c00, c01, c10, c11, c20, c21, c30, c31;
+        const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+
+        if (bias != NULL)
+          {
+            LOAD8 (b0, bias + n0);
+            LOAD8 (b1, bias + n0 + 8);
+          }
+        c00 = c10 = c20 = c30 = b0;
+        c01 = c11 = c21 = c31 = b1;
+        for (gsize k = 0; k < k_dim; k++)
+          {
+            QsV8 w0, w1;
+            LOAD8 (w0, w + k * n_dim + n0);
+            LOAD8 (w1, w + k * n_dim + n0 + 8);
+            c00 += a0[k] * w0;
+            c01 += a0[k] * w1;
+            c10 += a1[k] * w0;
+            c11 += a1[k] * w1;
+            c20 += a2[k] * w0;
+            c21 += a2[k] * w1;
+            c30 += a3[k] * w0;
+            c31 += a3[k] * w1;
+          }
+        STORE8 (c + n0, c00);
+        STORE8 (c + n0 + 8, c01);
+        STORE8 (c + ldc + n0, c10);
+        STORE8 (c + ldc + n0 + 8, c11);
+        STORE8 (c + 2 * ldc + n0, c20);
+        STORE8 (c + 2 * ldc + n0 + 8, c21);
+        STORE8 (c + 3 * ldc + n0, c30);
+        STORE8 (c + 3 * ldc + n0 + 8, c31);
+      }
+  /* Remaining columns (and blocks of fewer rows), same summation order. */
+  for (guint r = 0; r < rows; r++)
+    {
+      const float *x = a + r * lda;
+      float *y = c + r * ldc;
+
+      for (gsize n = n0; n < n_dim; n++)
+        y[n] = bias != NULL ? bias[n] : 0.0f;
+      for (gsize k = 0; k < k_dim; k++)
+        {
+          const float xv = x[k];
+          const float *wk = w + k * n_dim;
+          for (gsize n = n0; n < n_dim; n++)
+            y[n] += xv * wk[n];
+        }
+    }
+}
+
+static void
+dense (const Step  *s,
+       const float *in,
+       float       *out,
+       gsize        rows)
+{
+  const QsLayer *l = s->layer;
+  gsize n = l->units;
+  gsize k_dim = s->in_per_image / (s->per_image / n);
+
+  for (gsize r = 0; r < rows; r += 4)
+    gemm_rows (in + r * k_dim, k_dim, (guint) MIN (4, rows - r), k_dim, s->kernel, n, s->bias,
+               out + r * n, n);
+}
+
+static gsize
+pad_before (gsize     in,
+            gsize     out,
+            guint     k,
+            guint     stride,
+            guint     dilation,
+            QsPadding padding)
+{
+  gssize eff = (gssize) (k - 1) * dilation + 1;
+  gssize total;
+
+  if (padding == QS_PADDING_VALID)
+    return 0;
+  total = (gssize) (out - 1) * stride + eff - (gssize) in;
+  return total > 0 ? (gsize) total / 2 : 0;
+}
+
+typedef struct
+{
+  gsize ih, iw, c, oh, ow, pt, pl;
+} Geometry;
+
+static void
+conv_geometry (const QsLayer *layer,
+               const QsLayer *input,
+               guint          kh,
+               guint          kw,
+               const guint   *strides,
+               const guint   *dilation,
+               Geometry      *g)
+{
+  g->ih = input->output_shape[0];
+  g->iw = input->output_shape[1];
+  g->c = input->output_shape[2];
+  g->oh = layer->output_shape[0];
+  g->ow = layer->output_shape[1];
+  g->pt = pad_before (g->ih, g->oh, kh, strides[0], dilation[0], layer->padding);
+  g->pl = pad_before (g->iw, g->ow, kw, strides[1], dilation[1], layer->padding);
+}
+
+/* Conv2D as patches (kh * kw * in values, zeros where the window leaves the image) times the
+ * kernel viewed as a [kh * kw * in, filters] matrix. */
+static void
+conv2d (const Step    *s,
+        const QsLayer *input,
+        const float   *in,
+        float         *out,
+        gsize          batch)
+{
+  const QsLayer *l = s->layer;
+  gsize f = l->filters;
+  gsize kh = l->kernel_size[0], kw = l->kernel_size[1];
+  gsize k_dim;
+  float *patches;
+  Geometry g;
+
+  conv_geometry (l, input, l->kernel_size[0], l->kernel_size[1], l->strides, l->dilation, &g);
+  k_dim = kh * kw * g.c;
+  patches = qs_aligned_alloc (4 * k_dim * sizeof (float));
+  for (gsize b = 0; b < batch; b++)
+    {
+      const float *img = in + b * g.ih * g.iw * g.c;
+      gsize pixels = g.oh * g.ow;
+
+      for (gsize p0 = 0; p0 < pixels; p0 += 4)
+        {
+          guint rows = (guint) MIN (4, pixels - p0);
+
+          for (guint r = 0; r < rows; r++)
+            {
+              gsize oy = (p0 + r) / g.ow, ox = (p0 + r) % g.ow;
+              float *patch = patches + r * k_dim;
+
+              for (gsize ky = 0; ky < kh; ky++)
+                {
+                  gssize iy = (gssize) (oy * l->strides[0] + ky * l->dilation[0]) - (gssize) g.pt;
+                  for (gsize kx = 0; kx < kw; kx++)
+                    {
+                      gssize ix = (gssize) (ox * l->strides[1] + kx * l->dilation[1]) - (gssize) g.pl;
+                      float *dst = patch + (ky * kw + kx) * g.c;
+                      if (iy < 0 || iy >= (gssize) g.ih || ix < 0 || ix >= (gssize) g.iw)
+                        memset (dst, 0, g.c * sizeof (float));
+                      else
+                        memcpy (dst, img + ((gsize) iy * g.iw + (gsize) ix) * g.c, g.c * sizeof (float));
+                    }
+                }
+            }
+          gemm_rows (patches, k_dim, rows, k_dim, s->kernel, f, s->bias,
+                     out + (b * pixels + p0) * f, f);
+        }
+    }
+  qs_aligned_free (patches);
+}
+
+QS_KERNEL_CLONES
+static void
+depthwise (const Step    *s,
+           const QsLayer *input,
+           const float   *in,
+           float         *out,
+           const float   *bias,
+           gsize          batch)
+{
+  const QsLayer *l = s->layer;
+  gsize m = l->depth_multiplier;
+  gsize oc;
+  Geometry g;
+
+  conv_geometry (l, input, l->kernel_size[0], l->kernel_size[1], l->strides, l->dilation, &g);
+  oc = g.c * m;
+  for (gsize b = 0; b < batch; b++)
+    {
+      const float *img = in + b * g.ih * g.iw * g.c;
+      for (gsize oy = 0; oy < g.oh; oy++)
+        for (gsize ox = 0; ox < g.ow; ox++)
+          {
+            float *y = out + ((b * g.oh + oy) * g.ow + ox) * oc;
+
+            if (bias != NULL)
+              memcpy (y, bias, oc * sizeof (float));
+            else
+              memset (y, 0, oc * sizeof (float));
+            for (guint ky = 0; ky < l->kernel_size[0]; ky++)
+              {
+                gssize iy = (gssize) (oy * l->strides[0] + ky * l->dilation[0]) - (gssize) g.pt;
+                if (iy < 0 || iy >= (gssize) g.ih)
+                  continue;
+                for (guint kx = 0; kx < l->kernel_size[1]; kx++)
+                  {
+                    gssize ix = (gssize) (ox * l->strides[1] + kx * l->dilation[1]) - (gssize) g.pl;
+                    const float *x, *w;
+                    if (ix < 0 || ix >= (gssize) g.iw)
+                      continue;
+                    x = img + ((gsize) iy * g.iw + (gsize) ix) * g.c;
+                    w = s->kernel + ((gsize) ky * l->kernel_size[1] + kx) * oc;
+                    for (gsize c = 0; c < g.c; c++)
+                      for (gsize j = 0; j < m; j++)
+                        y[c * m + j] += x[c] * w[c * m + j];
+                  }
+              }
+          }
+    }
+}
+
+static void
+separable (const Step    *s,
+           const QsLayer *input,
+           const float   *in,
+           float         *out,
+           gsize          batch)
+{
+  const QsLayer *l = s->layer;
+  gsize pixels = l->output_shape[0] * l->output_shape[1];
+  gsize mid_c = input->output_shape[2] * l->depth_multiplier;
+  gsize f = l->filters;
+  float *mid = qs_aligned_alloc (batch * pixels * mid_c * sizeof (float));
+
+  depthwise (s, input, in, mid, NULL, batch);
+  for (gsize p = 0; p < batch * pixels; p += 4)
+    gemm_rows (mid + p * mid_c, mid_c, (guint) MIN (4, batch * pixels - p), mid_c, s->pointwise, f,
+               s->bias, out + p * f, f);
+  qs_aligned_free (mid);
+}
+
+static void
+pool2d (const Step    *s,
+        const QsLayer *input,
+        const float   *in,
+        float         *out,
+        gsize          batch)
+{
+  static const guint one[2] = { 1, 1 };
+  const QsLayer *l = s->layer;
+  gboolean is_max = l->kind == QS_LAYER_MAX_POOL2D;
+  Geometry g;
+
+  conv_geometry (l, input, l->pool_size[0], l->pool_size[1], l->pool_strides, one, &g);
+  for (gsize b = 0; b < batch; b++)
+    {
+      const float *img = in + b * g.ih * g.iw * g.c;
+      for (gsize oy = 0; oy < g.oh; oy++)
+        for (gsize ox = 0; ox < g.ow; ox++)
+          {
+            float *y = out + ((b * g.oh + oy) * g.ow + ox) * g.c;
+            guint count = 0;
+
+            for (gsize c = 0; c < g.c; c++)
+              y[c] = is_max ? -INFINITY : 0.0f;
+            for (guint ky = 0; ky < l->pool_size[0]; ky++)
+              {
+                gssize iy = (gssize) (oy * l->pool_strides[0] + ky) - (gssize) g.pt;
+                if (iy < 0 || iy >= (gssize) g.ih)
+                  continue;
+                for (guint kx = 0; kx < l->pool_size[1]; kx++)
+                  {
+                    gssize ix = (gssize) (ox * l->pool_strides[1] + kx) - (gssize) g.pl;
+                    const float *x;
+                    if (ix < 0 || ix >= (gssize) g.iw)
+                      continue;
+                    x = img + ((gsize) iy * g.iw + (gsize) ix) * g.c;
+                    count++;
+                    if (is_max)
+                      for (gsize c = 0; c < g.c; c++)
+                        y[c] = MAX (y[c], x[c]);
+                    else
+                      for (gsize c = 0; c < g.c; c++)
+                        y[c] += x[c];
+                  }
+              }
+            if (!is_max && count > 0)
+              for (gsize c = 0; c < g.c; c++)
+                y[c] /= (float) count;
+          }
+    }
+}
+
+static void
+global_pool (const Step    *s,
+             const QsLayer *input,
+             const float   *in,
+             float         *out,
+             gsize          batch)
+{
+  gsize pixels = input->output_shape[0] * input->output_shape[1];
+  gsize c = input->output_shape[2];
+  gboolean is_max = s->layer->kind == QS_LAYER_GLOBAL_MAX_POOL2D;
+
+  for (gsize b = 0; b < batch; b++)
+    {
+      float *y = out + b * c;
+      for (gsize k = 0; k < c; k++)
+        y[k] = is_max ? -INFINITY : 0.0f;
+      for (gsize p = 0; p < pixels; p++)
+        {
+          const float *x = in + (b * pixels + p) * c;
+          if (is_max)
+            for (gsize k = 0; k < c; k++)
+              y[k] = MAX (y[k], x[k]);
+          else
+            for (gsize k = 0; k < c; k++)
+              y[k] += x[k];
+        }
+      if (!is_max)
+        for (gsize k = 0; k < c; k++)
+          y[k] /= (float) pixels;
+    }
+}
+
+static void
+concatenate (QsEngineFloat *engine,
+             const Step    *s,
+             float        **bufs,
+             float         *out,
+             gsize          batch)
+{
+  const QsLayer *l = s->layer;
+  gsize outer = 1, inner = 1, out_axis = l->output_shape[l->axis];
+  gsize offset = 0;
+
+  for (gint d = 0; d < l->axis; d++)
+    outer *= l->output_shape[d];
+  for (guint d = l->axis + 1; d < l->output_rank; d++)
+    inner *= l->output_shape[d];
+  for (guint i = 0; i < l->n_inputs; i++)
+    {
+      const QsLayer *src = g_ptr_array_index (engine->model->layers, l->inputs[i]);
+      gsize axis_len = src->output_shape[l->axis];
+      const float *x = bufs[l->inputs[i]];
+
+      for (gsize b = 0; b < batch; b++)
+        for (gsize o = 0; o < outer; o++)
+          memcpy (out + b * s->per_image + (o * out_axis + offset) * inner,
+                  x + b * (outer * axis_len * inner) + o * axis_len * inner,
+                  axis_len * inner * sizeof (float));
+      offset += axis_len;
+    }
+}
+
+static void
+zero_pad (const Step    *s,
+          const QsLayer *input,
+          const float   *in,
+          float         *out,
+          gsize          batch)
+{
+  const QsLayer *l = s->layer;
+  gsize ih = input->output_shape[0], iw = input->output_shape[1], c = input->output_shape[2];
+  gsize ow = l->output_shape[1];
+
+  memset (out, 0, batch * s->per_image * sizeof (float));
+  for (gsize b = 0; b < batch; b++)
+    for (gsize y = 0; y < ih; y++)
+      memcpy (out + b * s->per_image + ((y + l->zero_padding[0]) * ow + l->zero_padding[2]) * c,
+              in + ((b * ih + y) * iw) * c, iw * c * sizeof (float));
+}
+
+static void
+run_step (QsEngineFloat *engine,
+          const Step    *s,
+          float        **bufs,
+          float         *out,
+          gsize          batch)
+{
+  const QsLayer *l = s->layer;
+  const QsLayer *input = l->n_inputs > 0 ? g_ptr_array_index (engine->model->layers, l->inputs[0]) : NULL;
+  const float *in = l->n_inputs > 0 ? bufs[l->inputs[0]] : NULL;
+  gsize n = batch * s->per_image;
+  gsize last = l->output_rank > 0 ? l->output_shape[l->output_rank - 1] : 1;
+
+  switch (l->kind)
+    {
+    case QS_LAYER_DENSE:
+      dense (s, in, out, n / l->units);
+      activate (l, l->activation, out, n, last);
+      break;
+    case QS_LAYER_CONV2D:
+      conv2d (s, input, in, out, batch);
+      activate (l, l->activation, out, n, last);
+      break;
+    case QS_LAYER_DEPTHWISE_CONV2D:
+      depthwise (s, input, in, out, s->bias, batch);
+      activate (l, l->activation, out, n, last);
+      break;
+    case QS_LAYER_SEPARABLE_CONV2D:
+      separable (s, input, in, out, batch);
+      activate (l, l->activation, out, n, last);
+      break;
+    case QS_LAYER_MAX_POOL2D:
+    case QS_LAYER_AVG_POOL2D:
+      pool2d (s, input, in, out, batch);
+      break;
+    case QS_LAYER_GLOBAL_AVG_POOL2D:
+    case QS_LAYER_GLOBAL_MAX_POOL2D:
+      global_pool (s, input, in, out, batch);
+      break;
+    case QS_LAYER_FLATTEN:
+    case QS_LAYER_RESHAPE:
+    case QS_LAYER_IDENTITY:
+      memcpy (out, in, n * sizeof (float));
+      break;
+    case QS_LAYER_BATCH_NORM:
+      for (gsize i = 0; i < n; i += last)
+        for (gsize c = 0; c < last; c++)
+          out[i + c] = in[i + c] * s->bn_scale[c] + s->bn_shift[c];
+      break;
+    case QS_LAYER_ACTIVATION:
+      memcpy (out, in, n * sizeof (float));
+      activate (l, l->activation, out, n, last);
+      break;
+    case QS_LAYER_ADD:
+      memcpy (out, in, n * sizeof (float));
+      for (guint j = 1; j < l->n_inputs; j++)
+        {
+          const float *x = bufs[l->inputs[j]];
+          for (gsize i = 0; i < n; i++)
+            out[i] += x[i];
+        }
+      break;
+    case QS_LAYER_CONCATENATE:
+      concatenate (engine, s, bufs, out, batch);
+      break;
+    case QS_LAYER_ZERO_PADDING2D:
+      zero_pad (s, input, in, out, batch);
+      break;
+    case QS_LAYER_RESCALING:
+      for (gsize i = 0; i < n; i++)
+        out[i] = in[i] * l->rescale_scale + l->rescale_offset;
+      break;
+    case QS_LAYER_INPUT:
+    case QS_LAYER_WEIGHTS:
+    case QS_LAYER_UNSUPPORTED:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+run_range (QsEngineFloat     *engine,
+           const float       *input,
+           gsize              batch,
+           float             *output,
+           QsLayerOutputFunc  layer_func,
+           gpointer           user_data,
+           GCancellable      *cancellable,
+           GError           **error)
+{
+  g_autofree float **bufs = g_new0 (float *, engine->n_steps);
+  gboolean ok = TRUE;
+
+  bufs[0] = (float *) input;
+  if (layer_func != NULL)
+    layer_func (engine->steps[0].layer, input, batch, engine->steps[0].per_image, user_data);
+  for (guint i = 1; i < engine->n_steps; i++)
+    {
+      const Step *s = &engine->steps[i];
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      bufs[i] = qs_aligned_alloc (MAX (batch * s->per_image, 1) * sizeof (float));
+      if (bufs[i] == NULL)
+        {
+          g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
+                       _("Out of memory running layer “%s”"), s->layer->name);
+          ok = FALSE;
+          break;
+        }
+      run_step (engine, s, bufs, bufs[i], batch);
+      if (layer_func != NULL)
+        layer_func (s->layer, bufs[i], batch, s->per_image, user_data);
+      for (guint j = 1; j < i; j++)
+        if (bufs[j] != NULL && engine->steps[j].last_use <= i)
+          g_clear_pointer (&bufs[j], qs_aligned_free);
+    }
+  if (ok)
+    memcpy (output, bufs[engine->n_steps - 1], batch * engine->steps[engine->n_steps - 1].per_image * sizeof (float));
+  for (guint j = 1; j < engine->n_steps; j++)
+    g_clear_pointer (&bufs[j], qs_aligned_free);
+  return ok;
+}
+
+typedef struct
+{
+  QsEngineFloat *engine;
+  const float   *input;
+  float         *output;
+  gsize          start;
+  gsize          count;
+  GCancellable  *cancellable;
+  GError        *error;
+} Work;
+
+static gpointer
+worker (gpointer data)
+{
+  Work *w = data;
+  gsize in_n = w->engine->steps[0].per_image;
+  gsize out_n = w->engine->steps[w->engine->n_steps - 1].per_image;
+
+  for (gsize off = 0; off < w->count; off += MICRO_BATCH)
+    {
+      gsize n = MIN (MICRO_BATCH, w->count - off);
+      gsize at = w->start + off;
+      if (!run_range (w->engine, w->input + at * in_n, n, w->output + at * out_n,
+                      NULL, NULL, w->cancellable, &w->error))
+        break;
+    }
+  return NULL;
+}
+
+gboolean
+qs_engine_float_run (QsEngineFloat     *engine,
+                     const float       *input,
+                     gsize              batch,
+                     float             *output,
+                     guint              n_threads,
+                     QsLayerOutputFunc  layer_func,
+                     gpointer           user_data,
+                     GCancellable      *cancellable,
+                     GError           **error)
+{
+  g_autofree Work *work = NULL;
+  g_autofree GThread **threads = NULL;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (engine != NULL, FALSE);
+  g_return_val_if_fail (input != NULL || batch == 0, FALSE);
+  g_return_val_if_fail (output != NULL || batch == 0, FALSE);
+
+  if (batch == 0)
+    return TRUE;
+  if (layer_func != NULL)
+    return run_range (engine, input, batch, output, layer_func, user_data, cancellable, error);
+
+  if (n_threads == 0)
+    n_threads = g_get_num_processors ();
+  n_threads = (guint) MIN ((gsize) n_threads, (batch + MICRO_BATCH - 1) / MICRO_BATCH);
+  n_threads = MAX (n_threads, 1);
+  work = g_new0 (Work, n_threads);
+  threads = g_new0 (GThread *, n_threads);
+  for (guint t = 0; t < n_threads; t++)
+    {
+      work[t].engine = engine;
+      work[t].input = input;
+      work[t].output = output;
+      work[t].start = batch * t / n_threads;
+      work[t].count = batch * (t + 1) / n_threads - work[t].start;
+      work[t].cancellable = cancellable;
+      if (t > 0)
+        threads[t] = g_thread_new ("qs-engine-float", worker, &work[t]);
+    }
+  worker (&work[0]);
+  for (guint t = 1; t < n_threads; t++)
+    g_thread_join (threads[t]);
+  for (guint t = 0; t < n_threads; t++)
+    if (work[t].error != NULL)
+      {
+        if (ok)
+          g_propagate_error (error, g_steal_pointer (&work[t].error));
+        else
+          g_clear_error (&work[t].error);
+        ok = FALSE;
+      }
+  return ok;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "qs-model.h"
+
+G_BEGIN_DECLS
+
+/* Called after each layer with its float output for the whole batch
+ * (batch * per_image floats, NHWC). Runs on a worker thread. */
+typedef void (*QsLayerOutputFunc) (const QsLayer *layer,
+                                   const float   *output,
+                                   gsize          batch,
+                                   gsize          per_image,
+                                   gpointer       user_data);
+
+/* The float32 reference engine: NHWC, batched, threads over the batch. Immutable after
+ * creation; one engine may serve several threads at once. */
+typedef struct _QsEngineFloat QsEngineFloat;
+
+QsEngineFloat *qs_engine_float_new        (QsModel            *model,
+                                           GError            **error);
+void           qs_engine_float_free       (QsEngineFloat      *engine);
+/* input: batch * input elements; output: batch * n_classes (the last layer's output,
+ * softmax included when the model has it). layer_func (nullable) sees every layer's output;
+ * when set, the batch is run on the calling thread only. n_threads 0 = all cores. */
+gboolean       qs_engine_float_run        (QsEngineFloat      *engine,
+                                           const float        *input,
+                                           gsize               batch,
+                                           float              *output,
+                                           guint               n_threads,
+                                           QsLayerOutputFunc   layer_func,
+                                           gpointer            user_data,
+                                           GCancellable       *cancellable,
+                                           GError            **error);
+/* Replace weights (fake-quantized or retrained) without reloading: name -> QsTensor. */
+QsEngineFloat *qs_engine_float_new_with_weights (QsModel     *model,
+                                                 GHashTable  *weights,
+                                                 GError     **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsEngineFloat, qs_engine_float_free)
+
+G_END_DECLS

@@ -1,0 +1,732 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "qs-calib.h"
+#include "qs-engine-float.h"
+#include "qs-engine-int.h"
+#include "qs-eval.h"
+
+G_DEFINE_QUARK (qs-eval-error-quark, qs_eval_error)
+G_DEFINE_BOXED_TYPE (QsEvalResult, qs_eval_result, qs_eval_result_ref, qs_eval_result_unref)
+
+/* Images used for per-layer activation SQNR (a second, tapped pass). */
+#define LAYER_STATS_IMAGES 256
+
+QsEvalResult *
+qs_eval_result_ref (QsEvalResult *result)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+  g_atomic_int_inc (&result->ref_count);
+  return result;
+}
+
+void
+qs_eval_result_unref (QsEvalResult *result)
+{
+  g_return_if_fail (result != NULL);
+
+  if (g_atomic_int_dec_and_test (&result->ref_count))
+    {
+      for (guint i = 0; i < result->n_layers; i++)
+        {
+          g_free (result->layers[i].name);
+          g_free (result->layers[i].weight_label);
+          g_free (result->layers[i].activation_label);
+        }
+      g_free (result->layers);
+      g_free (result->float_per_class);
+      g_free (result->quant_per_class);
+      g_free (result->float_confusion);
+      g_free (result->quant_confusion);
+      g_free (result);
+    }
+}
+
+/* --- caches: the float side (inputs + float outputs) and the last compiled program --- */
+
+typedef struct
+{
+  QsModel   *model;
+  QsDataset *dataset;
+  guint      n_images;
+  float     *inputs;
+  float     *outputs;
+  gsize      in_size;
+  gsize      out_size;
+  double     images_per_s;
+} FloatCache;
+
+typedef struct
+{
+  QsModel       *model;
+  QsConfig      *config;
+  QsCalibration *calib;
+  QsEngineInt   *engine;
+  QsEngineFloat *hybrid;   /* weight-only configs: the float engine with quantized weights */
+} ProgramCache;
+
+static GMutex float_lock;
+static FloatCache *float_cache;
+static GMutex program_lock;
+static ProgramCache program_cache;
+
+static void
+float_cache_free (FloatCache *c)
+{
+  if (c == NULL)
+    return;
+  g_object_unref (c->model);
+  g_object_unref (c->dataset);
+  g_free (c->inputs);
+  g_free (c->outputs);
+  g_free (c);
+}
+
+/* Returns a referenced-by-lock snapshot: the caller holds float_lock while using it. */
+static FloatCache *
+get_float_side (QsModel      *model,
+                QsDataset    *dataset,
+                guint         n_images,
+                guint         n_threads,
+                GCancellable *cancellable,
+                GError      **error)
+{
+  g_autoptr(QsEngineFloat) engine = NULL;
+  FloatCache *c;
+  gint64 t0;
+  gsize shape[QS_TENSOR_MAX_DIMS];
+  guint rank;
+
+  if (float_cache != NULL && float_cache->model == model && float_cache->dataset == dataset
+      && float_cache->n_images == n_images)
+    return float_cache;
+
+  engine = qs_engine_float_new (model, error);
+  if (engine == NULL)
+    return NULL;
+  c = g_new0 (FloatCache, 1);
+  c->model = g_object_ref (model);
+  c->dataset = g_object_ref (dataset);
+  c->n_images = n_images;
+  rank = qs_model_get_input_shape (model, shape);
+  c->in_size = 1;
+  for (guint i = 0; i < rank; i++)
+    c->in_size *= shape[i];
+  {
+    const QsLayer *last = qs_model_get_layer (model, qs_model_get_n_layers (model) - 1);
+    c->out_size = 1;
+    for (guint i = 0; i < last->output_rank; i++)
+      c->out_size *= last->output_shape[i];
+  }
+  c->inputs = g_try_new (float, (gsize) n_images * c->in_size);
+  c->outputs = g_try_new (float, (gsize) n_images * c->out_size);
+  if (c->inputs == NULL || c->outputs == NULL)
+    {
+      g_set_error (error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED,
+                   _("Not enough memory to evaluate %u images"), n_images);
+      float_cache_free (c);
+      return NULL;
+    }
+  if (!qs_dataset_fill_inputs (dataset, model, 0, n_images, c->inputs, error))
+    {
+      float_cache_free (c);
+      return NULL;
+    }
+  t0 = g_get_monotonic_time ();
+  if (!qs_engine_float_run (engine, c->inputs, n_images, c->outputs, n_threads, NULL, NULL,
+                            cancellable, error))
+    {
+      float_cache_free (c);
+      return NULL;
+    }
+  c->images_per_s = n_images / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
+  float_cache_free (float_cache);
+  float_cache = c;
+  return c;
+}
+
+/* The compiled program for model + config + calibration; reused while they do not change.
+ * Returns with program_lock held (the caller runs the program, then unlocks). */
+static QsEngineInt *
+get_program (QsModel       *model,
+             QsConfig      *config,
+             QsCalibration *calib,
+             GError       **error)
+{
+  QsEngineInt *engine;
+
+  g_mutex_lock (&program_lock);
+  if (program_cache.engine != NULL && program_cache.model == model && program_cache.calib == calib
+      && qs_config_equal (program_cache.config, config))
+    {
+      /* The caller keeps program_lock while it runs the cached program. */
+      return program_cache.engine;
+    }
+  g_mutex_unlock (&program_lock);
+
+  engine = qs_engine_int_new (model, config, calib, error);
+  if (engine == NULL)
+    return NULL;
+
+  g_mutex_lock (&program_lock);
+  g_clear_pointer (&program_cache.engine, qs_engine_int_free);
+  g_clear_pointer (&program_cache.hybrid, qs_engine_float_free);
+  g_clear_object (&program_cache.model);
+  g_clear_object (&program_cache.config);
+  g_clear_pointer (&program_cache.calib, qs_calibration_unref);
+  program_cache.engine = engine;
+  program_cache.model = g_object_ref (model);
+  program_cache.config = qs_config_copy (config);
+  program_cache.calib = calib ? qs_calibration_ref (calib) : NULL;
+  return engine;
+}
+
+/* Weight-only ("hybrid") configs quantize no activation: they run on the float engine with
+ * every kernel replaced by its fake-quantized (or fp16/bf16-rounded) values, exactly what
+ * qs_quant_run () gives the charts; much faster than the integer program's float path.
+ * Returns with program_lock held, like get_program (). */
+static QsEngineFloat *
+get_hybrid (QsModel   *model,
+            QsConfig  *config,
+            GError   **error)
+{
+  g_autoptr(GHashTable) weights = NULL;
+  QsEngineFloat *engine;
+
+  g_mutex_lock (&program_lock);
+  if (program_cache.hybrid != NULL && program_cache.model == model
+      && qs_config_equal (program_cache.config, config))
+    return program_cache.hybrid;
+  g_mutex_unlock (&program_lock);
+
+  weights = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) qs_tensor_unref);
+  for (guint i = 0; i < qs_model_get_n_layers (model); i++)
+    {
+      const QsLayer *l = qs_model_get_layer (model, i);
+      QsLayerConfig lc;
+
+      qs_config_get_layer (config, l->name, &lc);
+      if (lc.weight.format == QS_FORMAT_FP32)
+        continue;
+      for (guint w = 0; w < l->weights->len; w++)
+        {
+          QsTensor *t = g_ptr_array_index (l->weights, w);
+          QsQuantOptions opt = { .want_dequant = TRUE };
+          g_autoptr(QsQuantResult) r = NULL;
+          QsQuantSpec spec;
+
+          if (t->layout != QS_TENSOR_LAYOUT_DENSE && t->layout != QS_TENSOR_LAYOUT_CONV2D
+              && t->layout != QS_TENSOR_LAYOUT_DEPTHWISE)
+            continue;   /* biases and BatchNorm parameters stay float */
+          qs_config_resolve_weight_spec (&lc.weight, t, &spec);
+          r = qs_quant_run (t, &spec, &opt, NULL, error);
+          if (r == NULL)
+            return NULL;
+          g_hash_table_insert (weights, g_strdup (t->name), qs_tensor_ref (r->dequant));
+        }
+    }
+  engine = qs_engine_float_new_with_weights (model, weights, error);
+  if (engine == NULL)
+    return NULL;
+
+  g_mutex_lock (&program_lock);
+  g_clear_pointer (&program_cache.engine, qs_engine_int_free);
+  g_clear_pointer (&program_cache.hybrid, qs_engine_float_free);
+  g_clear_object (&program_cache.model);
+  g_clear_object (&program_cache.config);
+  g_clear_pointer (&program_cache.calib, qs_calibration_unref);
+  program_cache.hybrid = engine;
+  program_cache.model = g_object_ref (model);
+  program_cache.config = qs_config_copy (config);
+  return engine;
+}
+
+/* --- metrics --- */
+
+static void
+topk (const float *p,
+      gsize        n,
+      gint         label,
+      gboolean    *top1,
+      gboolean    *top5,
+      guint       *argmax)
+{
+  guint best = 0, better = 0;
+
+  for (gsize i = 1; i < n; i++)
+    if (p[i] > p[best])
+      best = i;
+  if (label >= 0 && (gsize) label < n)
+    for (gsize i = 0; i < n; i++)
+      if (p[i] > p[label])
+        better++;
+  *argmax = best;
+  *top1 = label >= 0 && (guint) label == best;
+  *top5 = label >= 0 && (gsize) label < n && better < 5;
+}
+
+static void
+to_distribution (const float *x,
+                 gsize        n,
+                 double      *p)
+{
+  double sum = 0.0, m = -INFINITY;
+  gboolean is_prob = TRUE;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      if (!(x[i] >= 0.0f && x[i] <= 1.0f))
+        is_prob = FALSE;
+      sum += x[i];
+      m = MAX (m, x[i]);
+    }
+  if (is_prob && fabs (sum - 1.0) < 1e-3)
+    {
+      for (gsize i = 0; i < n; i++)
+        p[i] = x[i] / sum;
+      return;
+    }
+  sum = 0.0;
+  for (gsize i = 0; i < n; i++)
+    sum += (p[i] = exp (x[i] - m));
+  for (gsize i = 0; i < n; i++)
+    p[i] /= sum;
+}
+
+typedef struct
+{
+  GHashTable *float_values;   /* name -> GArray of float (this image) */
+  GHashTable *acc;            /* name -> double[2]: signal, noise */
+} TapState;
+
+static void
+float_tap (const char  *name,
+           const float *values,
+           gsize        n,
+           gboolean     is_integer,
+           gpointer     user_data)
+{
+  TapState *st = user_data;
+  GArray *a = g_hash_table_lookup (st->float_values, name);
+
+  if (a == NULL)
+    {
+      a = g_array_new (FALSE, FALSE, sizeof (float));
+      g_hash_table_insert (st->float_values, g_strdup (name), a);
+    }
+  g_array_set_size (a, n);
+  memcpy (a->data, values, n * sizeof (float));
+}
+
+static void
+quant_tap (const char  *name,
+           const float *values,
+           gsize        n,
+           gboolean     is_integer,
+           gpointer     user_data)
+{
+  TapState *st = user_data;
+  GArray *ref = g_hash_table_lookup (st->float_values, name);
+  double *acc;
+
+  if (!is_integer || ref == NULL || ref->len != n)
+    return;
+  acc = g_hash_table_lookup (st->acc, name);
+  if (acc == NULL)
+    {
+      acc = g_new0 (double, 2);
+      g_hash_table_insert (st->acc, g_strdup (name), acc);
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      double f = g_array_index (ref, float, i), d = values[i] - f;
+
+      acc[0] += f * f;
+      acc[1] += d * d;
+    }
+}
+
+static gboolean
+layer_activation_stats (QsModel       *model,
+                        QsEngineInt   *quant,
+                        const float   *inputs,
+                        gsize          in_size,
+                        guint          n_images,
+                        GHashTable   **out_acc,
+                        GCancellable  *cancellable,
+                        GError       **error)
+{
+  g_autoptr(QsEngineInt) ref = qs_engine_int_new (model, NULL, NULL, error);
+  TapState st;
+
+  if (ref == NULL)
+    return FALSE;
+  st.float_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+  st.acc = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; i < n_images; i++)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error)
+          || !qs_engine_int_run_tapped (ref, inputs + i * in_size, NULL, float_tap, &st, error)
+          || !qs_engine_int_run_tapped (quant, inputs + i * in_size, NULL, quant_tap, &st, error))
+        {
+          g_hash_table_unref (st.float_values);
+          g_hash_table_unref (st.acc);
+          return FALSE;
+        }
+    }
+  g_hash_table_unref (st.float_values);
+  *out_acc = st.acc;
+  return TRUE;
+}
+
+static void
+fill_layers (QsEvalResult *r,
+             QsModel      *model,
+             QsConfig     *config,
+             GHashTable   *act_acc)
+{
+  guint n = qs_model_get_n_layers (model);
+
+  r->layers = g_new0 (QsEvalLayer, n);
+  for (guint i = 1; i < n; i++)
+    {
+      const QsLayer *l = qs_model_get_layer (model, i);
+      QsEvalLayer *el = &r->layers[r->n_layers++];
+      QsTensor *kernel = qs_layer_get_kernel (l);
+      QsLayerConfig lc;
+      double *acc;
+
+      el->name = g_strdup (l->name);
+      el->weight_sqnr_db = NAN;
+      el->activation_sqnr_db = NAN;
+      if (config != NULL)
+        qs_config_get_layer (config, l->name, &lc);
+      else
+        {
+          memset (&lc, 0, sizeof lc);
+          qs_quant_spec_init_float (&lc.weight, QS_FORMAT_FP32);
+        }
+      if (kernel != NULL)
+        {
+          QsQuantSpec resolved;
+
+          qs_config_resolve_weight_spec (&lc.weight, kernel, &resolved);
+          el->weight_label = qs_quant_spec_to_label (&resolved);
+        }
+      else
+        el->weight_label = g_strdup ("—");
+      el->activation_label = lc.quantize_activations ? qs_quant_spec_to_label (&lc.activation)
+                                                     : g_strdup ("fp32");
+      for (guint w = 0; w < l->weights->len; w++)
+        el->float_bytes += ((QsTensor *) g_ptr_array_index (l->weights, w))->n_elements * 4;
+      if (kernel != NULL)
+        {
+          QsQuantSpec spec;
+          g_autoptr(QsQuantResult) q = NULL;
+
+          qs_config_resolve_weight_spec (&lc.weight, kernel, &spec);
+          q = qs_quant_run (kernel, &spec, NULL, NULL, NULL);
+
+          if (q != NULL)
+            {
+              el->weight_sqnr_db = q->stats.sqnr_db;
+              el->weight_bytes = el->float_bytes - kernel->n_elements * 4 + (q->stats.storage_bits + 7) / 8;
+            }
+          else
+            el->weight_bytes = el->float_bytes;
+        }
+      else
+        el->weight_bytes = el->float_bytes;
+      if (act_acc != NULL)
+        {
+          /* a layer whose activation (softmax, sigmoid ...) runs in float reports its
+           * integer pre-activation output */
+          g_autofree char *pre = g_strconcat (l->name, "#pre", NULL);
+
+          acc = g_hash_table_lookup (act_acc, l->name);
+          if (acc == NULL)
+            acc = g_hash_table_lookup (act_acc, pre);
+          if (acc != NULL)
+            el->activation_sqnr_db = qs_stats_sqnr_db (acc[0], acc[1]);
+        }
+    }
+}
+
+QsEvalResult *
+qs_eval_run (QsModel             *model,
+             QsConfig            *config,
+             QsDataset           *dataset,
+             const QsEvalOptions *options,
+             QsProgressFunc       progress,
+             gpointer             progress_data,
+             GCancellable        *cancellable,
+             GError             **error)
+{
+  QsEvalOptions opts = { 0 };
+  g_autoptr(QsEvalResult) r = NULL;
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(GHashTable) act_acc = NULL;
+  g_autofree float *quant_out = NULL;
+  g_autofree double *pf = NULL, *pq = NULL;
+  g_autofree guint *class_count = NULL;
+  FloatCache *fc;
+  QsEngineInt *engine = NULL;
+  gboolean quant;
+  gint64 t_start = g_get_monotonic_time (), t0;
+  guint n, nc, f1 = 0, f5 = 0, q1 = 0, q5 = 0, agree = 0;
+  double kl = 0.0;
+  const char *why = NULL;
+
+  g_return_val_if_fail (QS_IS_MODEL (model), NULL);
+  g_return_val_if_fail (config == NULL || QS_IS_CONFIG (config), NULL);
+  g_return_val_if_fail (QS_IS_DATASET (dataset), NULL);
+
+  if (options != NULL)
+    opts = *options;
+  quant = config != NULL && !opts.float_only;
+  if (!qs_model_can_infer (model, &why))
+    {
+      g_set_error (error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED, "%s", why);
+      return NULL;
+    }
+  n = qs_dataset_get_n_images (dataset);
+  if (opts.limit > 0)
+    n = MIN (n, opts.limit);
+  if (n == 0)
+    {
+      g_set_error (error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED,
+                   _("The dataset “%s” has no images"), qs_dataset_get_name (dataset));
+      return NULL;
+    }
+
+  /* Calibration (cached per model + calibration set). */
+  if (quant && qs_config_any_activations (config))
+    {
+      calib = qs_calibration_get (model, qs_config_get_calib_source (config),
+                                  qs_config_get_calib_images (config), NULL, NULL, cancellable, error);
+      if (calib == NULL)
+        return NULL;
+    }
+  if (progress)
+    progress (0.2, progress_data);
+
+  g_mutex_lock (&float_lock);
+  fc = get_float_side (model, dataset, n, opts.n_threads, cancellable, error);
+  if (fc == NULL)
+    {
+      g_mutex_unlock (&float_lock);
+      return NULL;
+    }
+  if (progress)
+    progress (0.5, progress_data);
+
+  r = g_new0 (QsEvalResult, 1);
+  r->ref_count = 1;
+  r->n_images = n;
+  nc = r->n_classes = fc->out_size;
+  r->float_per_class = g_new0 (double, nc);
+  r->quant_per_class = g_new0 (double, nc);
+  r->float_confusion = g_new0 (guint, (gsize) nc * nc);
+  r->quant_confusion = g_new0 (guint, (gsize) nc * nc);
+  r->float_images_per_s = fc->images_per_s;
+  r->quant_top1 = r->quant_top5 = r->agreement = r->mean_kl = NAN;
+  r->quant_images_per_s = NAN;
+
+  if (quant && calib == NULL)
+    {
+      QsEngineFloat *hybrid = get_hybrid (model, config, error);
+
+      if (hybrid == NULL)
+        {
+          g_mutex_unlock (&float_lock);
+          return NULL;
+        }
+      quant_out = g_new (float, (gsize) n * fc->out_size);
+      t0 = g_get_monotonic_time ();
+      if (!qs_engine_float_run (hybrid, fc->inputs, n, quant_out, opts.n_threads, NULL, NULL,
+                                cancellable, error))
+        {
+          g_mutex_unlock (&program_lock);
+          g_mutex_unlock (&float_lock);
+          return NULL;
+        }
+      r->quant_images_per_s = n / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
+      g_mutex_unlock (&program_lock);
+    }
+  else if (quant)
+    {
+      engine = get_program (model, config, calib, error);
+      if (engine == NULL)
+        {
+          g_mutex_unlock (&float_lock);
+          return NULL;
+        }
+      if (qs_engine_int_get_output_size (engine) != fc->out_size)
+        {
+          g_mutex_unlock (&program_lock);
+          g_mutex_unlock (&float_lock);
+          g_set_error (error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED,
+                       _("The integer program has %zu outputs, the model %zu"),
+                       qs_engine_int_get_output_size (engine), fc->out_size);
+          return NULL;
+        }
+      quant_out = g_new (float, (gsize) n * fc->out_size);
+      t0 = g_get_monotonic_time ();
+      if (!qs_engine_int_run (engine, fc->inputs, n, quant_out, opts.n_threads, NULL, NULL,
+                              cancellable, error))
+        {
+          g_mutex_unlock (&program_lock);
+          g_mutex_unlock (&float_lock);
+          return NULL;
+        }
+      r->quant_images_per_s = n / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
+      if (opts.layer_stats
+          && !layer_activation_stats (model, engine, fc->inputs, fc->in_size,
+                                      MIN (n, LAYER_STATS_IMAGES), &act_acc, cancellable, error))
+        {
+          g_mutex_unlock (&program_lock);
+          g_mutex_unlock (&float_lock);
+          return NULL;
+        }
+      g_mutex_unlock (&program_lock);
+    }
+  if (progress)
+    progress (0.9, progress_data);
+
+  class_count = g_new0 (guint, nc);
+  pf = g_new (double, nc);
+  pq = g_new (double, nc);
+  for (guint i = 0; i < n; i++)
+    {
+      gint label = qs_dataset_get_label (dataset, i);
+      const float *fo = fc->outputs + (gsize) i * nc;
+      gboolean t1, t5;
+      guint af, aq;
+
+      topk (fo, nc, label, &t1, &t5, &af);
+      f1 += t1; f5 += t5;
+      if (label >= 0 && (guint) label < nc)
+        {
+          class_count[label]++;
+          r->float_per_class[label] += t1;
+          r->float_confusion[(gsize) label * nc + af]++;
+        }
+      if (quant)
+        {
+          const float *qo = quant_out + (gsize) i * nc;
+
+          topk (qo, nc, label, &t1, &t5, &aq);
+          q1 += t1; q5 += t5;
+          agree += af == aq;
+          if (label >= 0 && (guint) label < nc)
+            {
+              r->quant_per_class[label] += t1;
+              r->quant_confusion[(gsize) label * nc + aq]++;
+            }
+          to_distribution (fo, nc, pf);
+          to_distribution (qo, nc, pq);
+          for (guint c = 0; c < nc; c++)
+            if (pf[c] > 0.0)
+              kl += pf[c] * log (pf[c] / MAX (pq[c], 1e-12));
+        }
+    }
+  g_mutex_unlock (&float_lock);
+
+  r->float_top1 = (double) f1 / n;
+  r->float_top5 = (double) f5 / n;
+  for (guint c = 0; c < nc; c++)
+    {
+      r->float_per_class[c] = class_count[c] ? r->float_per_class[c] / class_count[c] : NAN;
+      r->quant_per_class[c] = class_count[c] && quant ? r->quant_per_class[c] / class_count[c] : NAN;
+    }
+  if (quant)
+    {
+      r->quant_top1 = (double) q1 / n;
+      r->quant_top5 = (double) q5 / n;
+      r->agreement = (double) agree / n;
+      r->mean_kl = kl / n;
+    }
+  fill_layers (r, model, quant ? config : NULL, act_acc);
+  r->seconds = (g_get_monotonic_time () - t_start) / 1e6;
+  if (progress)
+    progress (1.0, progress_data);
+  return g_steal_pointer (&r);
+}
+
+/* --- async --- */
+
+typedef struct
+{
+  QsModel       *model;
+  QsConfig      *config;
+  QsDataset     *dataset;
+  QsEvalOptions  options;
+} AsyncData;
+
+static void
+async_data_free (gpointer data)
+{
+  AsyncData *d = data;
+
+  g_object_unref (d->model);
+  g_clear_object (&d->config);
+  g_object_unref (d->dataset);
+  g_free (d);
+}
+
+static void
+eval_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  AsyncData *d = task_data;
+  GError *error = NULL;
+  QsEvalResult *r = qs_eval_run (d->model, d->config, d->dataset, &d->options, NULL, NULL,
+                                 cancellable, &error);
+
+  if (r == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, r, (GDestroyNotify) qs_eval_result_unref);
+}
+
+void
+qs_eval_run_async (QsModel             *model,
+                   QsConfig            *config,
+                   QsDataset           *dataset,
+                   const QsEvalOptions *options,
+                   GCancellable        *cancellable,
+                   GAsyncReadyCallback  callback,
+                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  AsyncData *d;
+
+  g_return_if_fail (QS_IS_MODEL (model));
+  g_return_if_fail (QS_IS_DATASET (dataset));
+
+  d = g_new0 (AsyncData, 1);
+  d->model = g_object_ref (model);
+  d->config = config ? qs_config_copy (config) : NULL;   /* a snapshot: the caller may edit on */
+  d->dataset = g_object_ref (dataset);
+  if (options != NULL)
+    d->options = *options;
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, qs_eval_run_async);
+  g_task_set_task_data (task, d, async_data_free);
+  g_task_run_in_thread (task, eval_thread);
+}
+
+QsEvalResult *
+qs_eval_run_finish (GAsyncResult  *result,
+                    GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qs_eval_run_async, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

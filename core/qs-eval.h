@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "qs-config.h"
+#include "qs-dataset.h"
+#include "qs-model.h"
+
+G_BEGIN_DECLS
+
+#define QS_EVAL_ERROR (qs_eval_error_quark ())
+
+typedef enum
+{
+  QS_EVAL_ERROR_FAILED,
+  QS_EVAL_ERROR_CANCELLED,
+} QsEvalError;
+
+typedef struct
+{
+  guint    limit;            /* 0 = every image */
+  guint    n_threads;        /* 0 = all cores */
+  gboolean float_only;       /* skip the quantized side */
+  gboolean layer_stats;      /* per-layer activation SQNR (costs a second pass) */
+} QsEvalOptions;
+
+typedef struct
+{
+  char   *name;
+  char   *weight_label;      /* qs_quant_spec_to_label of the weights, "fp32" when float */
+  char   *activation_label;
+  double  weight_sqnr_db;    /* NAN when the layer has no weights */
+  double  activation_sqnr_db;/* NAN without layer_stats or when activations stay float */
+  guint64 weight_bytes;      /* quantized storage incl. scales */
+  guint64 float_bytes;
+} QsEvalLayer;
+
+/* Float and quantized evaluation side by side. Immutable, refcounted. */
+typedef struct
+{
+  guint        n_images;
+  guint        n_classes;
+  double       float_top1;
+  double       float_top5;
+  double       quant_top1;   /* NAN when float_only */
+  double       quant_top5;
+  double       agreement;    /* fraction of images with the same argmax */
+  double       mean_kl;      /* mean KL(float || quant) of the output distributions */
+  double      *float_per_class;  /* n_classes */
+  double      *quant_per_class;
+  guint       *float_confusion;  /* n_classes x n_classes, [label][prediction] */
+  guint       *quant_confusion;
+  guint        n_layers;
+  QsEvalLayer *layers;
+  double       seconds;
+  double       float_images_per_s;
+  double       quant_images_per_s;
+
+  /*< private >*/
+  gint ref_count;
+} QsEvalResult;
+
+#define QS_TYPE_EVAL_RESULT (qs_eval_result_get_type ())
+
+GType         qs_eval_result_get_type (void) G_GNUC_CONST;
+GQuark        qs_eval_error_quark     (void);
+
+/* Calibrates (cached per model + calibration set), compiles the integer program, and runs
+ * both engines. config NULL = float only. */
+QsEvalResult *qs_eval_run             (QsModel             *model,
+                                       QsConfig            *config,
+                                       QsDataset           *dataset,
+                                       const QsEvalOptions *options,
+                                       QsProgressFunc       progress,
+                                       gpointer             progress_data,
+                                       GCancellable        *cancellable,
+                                       GError             **error);
+void          qs_eval_run_async       (QsModel             *model,
+                                       QsConfig            *config,
+                                       QsDataset           *dataset,
+                                       const QsEvalOptions *options,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data);
+QsEvalResult *qs_eval_run_finish      (GAsyncResult        *result,
+                                       GError             **error);
+QsEvalResult *qs_eval_result_ref      (QsEvalResult        *result);
+void          qs_eval_result_unref    (QsEvalResult        *result);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsEvalResult, qs_eval_result_unref)
+
+G_END_DECLS

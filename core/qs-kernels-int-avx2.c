@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <immintrin.h>
+
+#include "qs-kernels-int-private.h"
+
+/* AVX2: activations and weights widened to int16 and multiplied with vpmaddwd (pairs of
+ * exact int16 products summed into int32: no saturation, unlike vpmaddubsw, whose int16
+ * pair sums overflow for 255 * 127 * 2). Bit-exact to the scalar reference. */
+
+static inline __m256i
+sat_left_shift (__m256i x,
+                __m256i left)
+{
+  __m256i shifted = _mm256_sllv_epi32 (x, left);
+  __m256i ovf = _mm256_xor_si256 (_mm256_cmpeq_epi32 (_mm256_srav_epi32 (shifted, left), x),
+                                  _mm256_set1_epi32 (-1));
+  __m256i neg = _mm256_cmpgt_epi32 (_mm256_setzero_si256 (), x);
+  __m256i sat = _mm256_blendv_epi8 (_mm256_set1_epi32 (G_MAXINT32), _mm256_set1_epi32 (G_MININT32), neg);
+
+  return _mm256_blendv_epi8 (shifted, sat, ovf);
+}
+
+/* (a * b + 2^30) >> 31, see the AVX-512 variant; only the low 32 bits of each 64-bit
+ * result are kept, so a logical shift is enough. */
+static inline __m256i
+srdhm (__m256i a,
+       __m256i b)
+{
+  const __m256i nudge = _mm256_set1_epi64x ((gint64) 1 << 30);
+  __m256i pe = _mm256_add_epi64 (_mm256_mul_epi32 (a, b), nudge);
+  __m256i po = _mm256_add_epi64 (_mm256_mul_epi32 (_mm256_srli_epi64 (a, 32), _mm256_srli_epi64 (b, 32)),
+                                 nudge);
+  __m256i r = _mm256_blend_epi32 (_mm256_srli_epi64 (pe, 31), _mm256_slli_epi64 (po, 1), 0xAA);
+  const __m256i min = _mm256_set1_epi32 (G_MININT32);
+  __m256i both_min = _mm256_and_si256 (_mm256_cmpeq_epi32 (a, min), _mm256_cmpeq_epi32 (b, min));
+
+  return _mm256_blendv_epi8 (r, _mm256_set1_epi32 (G_MAXINT32), both_min);
+}
+
+static inline __m256i
+rdbpot (__m256i x,
+        __m256i exponent)
+{
+  const __m256i one = _mm256_set1_epi32 (1);
+  __m256i mask = _mm256_sub_epi32 (_mm256_sllv_epi32 (one, exponent), one);
+  __m256i rem = _mm256_and_si256 (x, mask);
+  __m256i thr = _mm256_add_epi32 (_mm256_srli_epi32 (mask, 1), _mm256_srli_epi32 (x, 31));
+  __m256i r = _mm256_srav_epi32 (x, exponent);
+
+  /* cmpgt gives -1 where rem > thr: subtracting it adds one. */
+  return _mm256_sub_epi32 (r, _mm256_cmpgt_epi32 (rem, thr));
+}
+
+typedef struct
+{
+  __m256i mult, left, right, lo, hi, zp;
+} RqVec;
+
+static inline void
+rq_vec_load (RqVec           *v,
+             const QsRequant *rq,
+             gsize            c0)
+{
+  __m256i shift = _mm256_loadu_si256 ((const __m256i *) (rq->shift + c0));
+  __m256i zero = _mm256_setzero_si256 ();
+
+  v->mult = _mm256_loadu_si256 ((const __m256i *) (rq->multiplier + c0));
+  v->left = _mm256_max_epi32 (shift, zero);
+  v->right = _mm256_max_epi32 (_mm256_sub_epi32 (zero, shift), zero);
+  v->zp = _mm256_set1_epi32 (rq->out_zp);
+  v->lo = _mm256_set1_epi32 (rq->out_min - rq->out_zp);
+  v->hi = _mm256_set1_epi32 (rq->out_max - rq->out_zp);
+}
+
+/* Requantizes 8 lanes; returns them as 8 bytes in the low half. */
+static inline guint64
+rq_vec_apply (const RqVec *v,
+              __m256i      acc)
+{
+  __m256i r = rdbpot (srdhm (sat_left_shift (acc, v->left), v->mult), v->right);
+  __m128i lo, hi, packed;
+
+  r = _mm256_add_epi32 (_mm256_min_epi32 (_mm256_max_epi32 (r, v->lo), v->hi), v->zp);
+  lo = _mm256_castsi256_si128 (r);
+  hi = _mm256_extracti128_si256 (r, 1);
+  packed = _mm_packus_epi16 (_mm_packs_epi32 (lo, hi), _mm_setzero_si128 ());
+  return (guint64) _mm_cvtsi128_si64 (packed);
+}
+
+static void
+requant_avx2 (const gint32    *acc,
+              gsize            n,
+              const QsRequant *rq,
+              guint8          *out)
+{
+  gsize i = 0;
+
+  for (; i + 8 <= n; i += 8)
+    {
+      RqVec v;
+      guint64 bytes;
+
+      rq_vec_load (&v, rq, i);
+      bytes = rq_vec_apply (&v, _mm256_loadu_si256 ((const __m256i *) (acc + i)));
+      memcpy (out + i, &bytes, 8);
+    }
+  for (; i < n; i++)
+    out[i] = qs_requant_one (acc[i], rq->multiplier[i], rq->shift[i], rq);
+}
+
+/* 16 channels x mr rows; acc[r][q] holds channels 4q..4q+3 as pairs of partial sums. */
+static const gsize no_segments[1] = { 0 };
+
+static inline __attribute__ ((always_inline)) void
+micro (const guint8    *a,
+       gsize            lda,
+       const gsize     *seg_off,
+       gsize            n_seg,
+       gsize            seg_k4,
+       const gint8     *wblk,
+       const gint32    *bias,
+       const QsRequant *rq,
+       gsize            c0,
+       gsize            nvalid,
+       guint8          *c,
+       gsize            ldc,
+       const int        mr)
+{
+  __m256i acc[2][4];
+  gint32 sums[16];
+
+#pragma GCC unroll 2
+  for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++)
+      acc[r][q] = _mm256_setzero_si256 ();
+  for (gsize k4 = 0, s = 0, j = 0; s < n_seg; k4++, j = j + 1 == seg_k4 ? (s++, 0) : j + 1)
+    {
+      __m256i wv[4];
+      const guint8 *as = a + seg_off[s] + j * 4;
+
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; q++)
+        wv[q] = _mm256_cvtepi8_epi16 (_mm_load_si128 ((const __m128i *) (wblk + k4 * 64 + q * 16)));
+#pragma GCC unroll 2
+      for (int r = 0; r < mr; r++)
+        {
+          guint32 a4;
+          __m256i av;
+
+          memcpy (&a4, as + r * lda, 4);
+          av = _mm256_cvtepu8_epi16 (_mm_set1_epi32 ((gint32) a4));
+#pragma GCC unroll 4
+          for (int q = 0; q < 4; q++)
+            acc[r][q] = _mm256_add_epi32 (acc[r][q], _mm256_madd_epi16 (av, wv[q]));
+        }
+    }
+  for (int r = 0; r < mr; r++)
+    {
+      /* hadd gives [c0 c1 c4 c5 | c2 c3 c6 c7]; permute4x64 0xD8 restores channel order. */
+      __m256i s0 = _mm256_permute4x64_epi64 (_mm256_hadd_epi32 (acc[r][0], acc[r][1]), 0xD8);
+      __m256i s1 = _mm256_permute4x64_epi64 (_mm256_hadd_epi32 (acc[r][2], acc[r][3]), 0xD8);
+      guint8 out[16];
+
+      _mm256_storeu_si256 ((__m256i *) sums, s0);
+      _mm256_storeu_si256 ((__m256i *) (sums + 8), s1);
+      for (gsize i = 0; i < nvalid; i++)
+        sums[i] += bias[i];
+      if (nvalid == 16)
+        {
+          RqVec v;
+          guint64 lo, hi;
+
+          rq_vec_load (&v, rq, c0);
+          lo = rq_vec_apply (&v, _mm256_loadu_si256 ((const __m256i *) sums));
+          rq_vec_load (&v, rq, c0 + 8);
+          hi = rq_vec_apply (&v, _mm256_loadu_si256 ((const __m256i *) (sums + 8)));
+          memcpy (out, &lo, 8);
+          memcpy (out + 8, &hi, 8);
+        }
+      else
+        for (gsize i = 0; i < nvalid; i++)
+          out[i] = qs_requant_one (sums[i], rq->multiplier[c0 + i], rq->shift[c0 + i], rq);
+      memcpy (c + r * ldc, out, nvalid);
+    }
+}
+
+static void
+gemm_avx2 (const guint8          *a,
+           gsize                  lda,
+           gsize                  m,
+           const gsize           *seg_off,
+           gsize                  n_seg,
+           const QsPackedWeights *w,
+           const QsRequant       *rq,
+           guint8                *c,
+           gsize                  ldc)
+{
+  gsize k4n = w->kp / 4, seg_k4 = k4n / n_seg;
+
+  if (seg_off == NULL)
+    seg_off = no_segments;
+
+  for (gsize nb = 0; nb < w->np / 16; nb++)
+    {
+      gsize c0 = nb * 16;
+      gsize nvalid = MIN (16, w->n - c0);
+      const gint8 *wblk = w->data + nb * k4n * 64;
+      gsize row = 0;
+
+      for (; row + 2 <= m; row += 2)
+        micro (a + row * lda, lda, seg_off, n_seg, seg_k4, wblk, rq->bias + c0, rq, c0, nvalid, c + row * ldc + c0, ldc, 2);
+      for (; row < m; row++)
+        micro (a + row * lda, lda, seg_off, n_seg, seg_k4, wblk, rq->bias + c0, rq, c0, nvalid, c + row * ldc + c0, ldc, 1);
+    }
+}
+
+const QsIntKernels _qs_int_kernels_avx2 = { "avx2", gemm_avx2, requant_avx2 };

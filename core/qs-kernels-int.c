@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "qs-kernels-int.h"
+#include "qs-kernels-int-private.h"
+#include "qs-tensor.h"
+
+/* --- packing --- */
+
+void
+qs_packed_weights_init (QsPackedWeights *packed,
+                        const gint8     *w,
+                        gsize            n,
+                        gsize            k)
+{
+  g_assert (k > 0 && k <= QS_INT_MAX_K);
+
+  packed->n = n;
+  packed->k = k;
+  packed->np = (n + 15) / 16 * 16;
+  packed->kp = (k + 3) / 4 * 4;
+  packed->data = qs_aligned_alloc0 (packed->np * packed->kp);
+  for (gsize row = 0; row < n; row++)
+    for (gsize col = 0; col < k; col++)
+      {
+        gsize block = row / 16, lane = row % 16;
+        gsize idx = ((block * (packed->kp / 4) + col / 4) * 16 + lane) * 4 + col % 4;
+
+        packed->data[idx] = w[row * k + col];
+      }
+}
+
+void
+qs_packed_weights_clear (QsPackedWeights *packed)
+{
+  g_clear_pointer (&packed->data, qs_aligned_free);
+}
+
+gint8
+qs_packed_weights_get (const QsPackedWeights *packed,
+                       gsize                  row,
+                       gsize                  col)
+{
+  gsize block = row / 16, lane = row % 16;
+
+  return packed->data[((block * (packed->kp / 4) + col / 4) * 16 + lane) * 4 + col % 4];
+}
+
+/* --- scalar reference --- */
+
+void
+qs_requant_ref (const gint32    *acc,
+                gsize            n,
+                const QsRequant *rq,
+                guint8          *out)
+{
+  for (gsize i = 0; i < n; i++)
+    out[i] = qs_requant_one (acc[i], rq->multiplier[i], rq->shift[i], rq);
+}
+
+void
+qs_gemm_u8s8_ref (const guint8          *a,
+                  gsize                  lda,
+                  gsize                  m,
+                  const gsize           *seg_off,
+                  gsize                  n_seg,
+                  const QsPackedWeights *w,
+                  const QsRequant       *rq,
+                  guint8                *c,
+                  gsize                  ldc)
+{
+  gsize seg_len = w->kp / n_seg;
+
+  g_assert (n_seg >= 1 && w->kp % (4 * n_seg) == 0 && (seg_off != NULL || n_seg == 1));
+  for (gsize row = 0; row < m; row++)
+    for (gsize n = 0; n < w->n; n++)
+      {
+        const gint8 *blk = w->data + (n / 16) * (w->kp / 4) * 64 + (n % 16) * 4;
+        gint32 acc = rq->bias[n];
+
+        for (gsize k = 0; k < w->k; k++)
+          {
+            gsize s = k / seg_len;
+            const guint8 *ar = a + row * lda + (seg_off ? seg_off[s] : 0) + (k - s * seg_len);
+
+            acc += (gint32) *ar * blk[(k / 4) * 64 + k % 4];
+          }
+        c[row * ldc + n] = qs_requant_one (acc, rq->multiplier[n], rq->shift[n], rq);
+      }
+}
+
+static const QsIntKernels ref_kernels = { "ref", qs_gemm_u8s8_ref, qs_requant_ref };
+
+/* --- dispatch --- */
+
+const QsIntKernels *
+qs_int_kernels_get_by_name (const char *name)
+{
+  if (g_strcmp0 (name, "ref") == 0 || g_strcmp0 (name, "scalar") == 0)
+    return &ref_kernels;
+#ifdef QS_HAVE_SIMD_X86
+  if (g_strcmp0 (name, "avx2") == 0)
+    {
+      __builtin_cpu_init ();
+      return __builtin_cpu_supports ("avx2") ? &_qs_int_kernels_avx2 : NULL;
+    }
+  if (g_strcmp0 (name, "avx512vnni") == 0)
+    {
+      __builtin_cpu_init ();
+      return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
+             && __builtin_cpu_supports ("avx512vl") && __builtin_cpu_supports ("avx512vnni")
+             ? &_qs_int_kernels_avx512vnni : NULL;
+    }
+#endif
+  return NULL;
+}
+
+const QsIntKernels *
+qs_int_kernels_get (void)
+{
+  static const QsIntKernels *chosen;
+
+  if (g_once_init_enter (&chosen))
+    {
+      const char *force = g_getenv ("QS_KERNELS");
+      const QsIntKernels *k = NULL;
+
+      if (force != NULL)
+        k = qs_int_kernels_get_by_name (force);
+      if (k == NULL)
+        k = qs_int_kernels_get_by_name ("avx512vnni");
+      if (k == NULL)
+        k = qs_int_kernels_get_by_name ("avx2");
+      if (k == NULL)
+        k = &ref_kernels;
+      g_once_init_leave (&chosen, k);
+    }
+  return chosen;
+}
+
+/* --- depthwise, pooling, element-wise (scalar, auto-vectorised loops) --- */
+
+void
+qs_depthwise_u8s8 (const QsIntKernels *k,
+                   const guint8 *in, gsize h, gsize w, gsize c, gint32 in_zp,
+                   const gint8  *weights, gsize kh, gsize kw, gsize mult,
+                   gsize stride_h, gsize stride_w, gsize dil_h, gsize dil_w,
+                   gsize pad_top, gsize pad_left,
+                   const QsRequant *rq, guint8 *out, gsize oh, gsize ow,
+                   gint32 *acc)
+{
+  gsize oc = c * mult;
+
+  for (gsize oy = 0; oy < oh; oy++)
+    for (gsize ox = 0; ox < ow; ox++)
+      {
+        memcpy (acc, rq->bias, oc * sizeof (gint32));
+        for (gsize ky = 0; ky < kh; ky++)
+          {
+            gssize iy = (gssize) (oy * stride_h + ky * dil_h) - (gssize) pad_top;
+
+            if (iy < 0 || iy >= (gssize) h)
+              continue;
+            for (gsize kx = 0; kx < kw; kx++)
+              {
+                gssize ix = (gssize) (ox * stride_w + kx * dil_w) - (gssize) pad_left;
+                const guint8 *px;
+                const gint8 *wt;
+
+                if (ix < 0 || ix >= (gssize) w)
+                  continue;
+                px = in + ((gsize) iy * w + (gsize) ix) * c;
+                wt = weights + (ky * kw + kx) * oc;
+                if (mult == 1)
+                  for (gsize ch = 0; ch < c; ch++)
+                    acc[ch] += ((gint32) px[ch] - in_zp) * wt[ch];
+                else
+                  for (gsize ch = 0; ch < c; ch++)
+                    for (gsize m = 0; m < mult; m++)
+                      acc[ch * mult + m] += ((gint32) px[ch] - in_zp) * wt[ch * mult + m];
+              }
+          }
+        k->requant (acc, oc, rq, out + (oy * ow + ox) * oc);
+      }
+}
+
+void
+qs_pool_u8 (gboolean is_max,
+            const guint8 *in, gsize h, gsize w, gsize c,
+            gsize ph, gsize pw, gsize stride_h, gsize stride_w,
+            gsize pad_top, gsize pad_left,
+            guint8 *out, gsize oh, gsize ow)
+{
+  gint32 stack_acc[256];
+  g_autofree gint32 *heap_acc = c > G_N_ELEMENTS (stack_acc) ? g_new (gint32, c) : NULL;
+  gint32 *acc = heap_acc ? heap_acc : stack_acc;
+
+  for (gsize oy = 0; oy < oh; oy++)
+    for (gsize ox = 0; ox < ow; ox++)
+      {
+        guint8 *dst = out + (oy * ow + ox) * c;
+        gssize y0 = (gssize) (oy * stride_h) - (gssize) pad_top;
+        gssize x0 = (gssize) (ox * stride_w) - (gssize) pad_left;
+        gssize y1 = MIN (y0 + (gssize) ph, (gssize) h), x1 = MIN (x0 + (gssize) pw, (gssize) w);
+        gint32 count;
+
+        y0 = MAX (y0, 0);
+        x0 = MAX (x0, 0);
+        count = (gint32) ((y1 - y0) * (x1 - x0));
+        g_assert (count > 0);
+        if (is_max)
+          {
+            memset (dst, 0, c);
+            for (gssize y = y0; y < y1; y++)
+              for (gssize x = x0; x < x1; x++)
+                {
+                  const guint8 *src = in + ((gsize) y * w + (gsize) x) * c;
+                  gsize ch = 0;
+#ifdef __SSE2__
+                  for (; ch + 16 <= c; ch += 16)
+                    _mm_storeu_si128 ((__m128i *) (dst + ch),
+                                      _mm_max_epu8 (_mm_loadu_si128 ((const __m128i *) (dst + ch)),
+                                                    _mm_loadu_si128 ((const __m128i *) (src + ch))));
+#endif
+                  for (; ch < c; ch++)
+                    dst[ch] = MAX (dst[ch], src[ch]);
+                }
+            continue;
+          }
+        for (gsize ch = 0; ch < c; ch++)
+          acc[ch] = 0;
+        for (gssize y = y0; y < y1; y++)
+          for (gssize x = x0; x < x1; x++)
+            {
+              const guint8 *src = in + ((gsize) y * w + (gsize) x) * c;
+              for (gsize ch = 0; ch < c; ch++)
+                acc[ch] += (gint32) src[ch] - 128;
+            }
+        for (gsize ch = 0; ch < c; ch++)
+          {
+            gint32 a = acc[ch];
+            a = (a > 0 ? (a + count / 2) / count : (a - count / 2) / count) + 128;
+            dst[ch] = (guint8) CLAMP (a, 0, 255);
+          }
+      }
+}
+
+void
+qs_rescale_u8 (const guint8 *in, gsize n, gint32 in_zp, gint32 multiplier,
+               gint32 shift, gint32 out_zp, gint32 out_min, gint32 out_max,
+               guint8 *out, gsize out_stride, gsize in_stride, gsize rows)
+{
+  for (gsize r = 0; r < rows; r++)
+    for (gsize i = 0; i < n; i++)
+      {
+        gint32 v = out_zp + qs_multiply_by_quantized_multiplier ((gint32) in[r * in_stride + i] - in_zp,
+                                                                 multiplier, shift);
+        out[r * out_stride + i] = (guint8) CLAMP (v, out_min, out_max);
+      }
+}
+
+void
+qs_add_params_init (QsAddParams *p,
+                    double scale1, gint32 zp1,
+                    double scale2, gint32 zp2,
+                    double out_scale, gint32 out_zp,
+                    gint32 out_min, gint32 out_max)
+{
+  double twice_max = 2.0 * MAX (scale1, scale2);
+  gint s;
+
+  p->zp1 = zp1;
+  p->zp2 = zp2;
+  qs_quantize_multiplier (scale1 / twice_max, &p->m1, &s);
+  p->s1 = s;
+  qs_quantize_multiplier (scale2 / twice_max, &p->m2, &s);
+  p->s2 = s;
+  qs_quantize_multiplier (twice_max / ((double) (1 << QS_ADD_LEFT_SHIFT) * out_scale), &p->m_out, &s);
+  p->s_out = s;
+  p->out_zp = out_zp;
+  p->out_min = out_min;
+  p->out_max = out_max;
+}
+
+void
+qs_add_u8 (const guint8 *a, const guint8 *b, gsize n,
+           const QsAddParams *p, guint8 *out)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      gint32 x1 = ((gint32) a[i] - p->zp1) * (1 << QS_ADD_LEFT_SHIFT);
+      gint32 x2 = ((gint32) b[i] - p->zp2) * (1 << QS_ADD_LEFT_SHIFT);
+      gint32 sum = qs_multiply_by_quantized_multiplier (x1, p->m1, p->s1)
+                   + qs_multiply_by_quantized_multiplier (x2, p->m2, p->s2);
+      gint64 v = (gint64) p->out_zp + qs_multiply_by_quantized_multiplier (sum, p->m_out, p->s_out);
+
+      out[i] = (guint8) CLAMP (v, p->out_min, p->out_max);
+    }
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Integer kernels of the integer engine. Conventions (shared by every variant):
+ *
+ * - Activations are 8-bit codes in uint8 containers with a zero-point in [0, 255]. A signed
+ *   int8 tensor (TFLite) with zero-point z is stored as code + 128 with zero-point z + 128:
+ *   the real value scale * (code - zero_point) and therefore every int32 accumulator are
+ *   identical. Reduced ranges (2-7 bits) are a clamp range inside the container.
+ * - Weights are int8 codes (2-8 bit symmetric: zero-point 0).
+ * - acc = bias + sum (a - a_zp) * w is computed as bias' + sum a * w with
+ *   bias' = bias - a_zp * sum w folded at compile time (exact in int32).
+ *   The reduction length is limited so that no int32 overflow can occur: K <= QS_INT_MAX_K.
+ * - Requantization: out = clamp (out_zp + qs_multiply_by_quantized_multiplier (acc, m, s)),
+ *   per output channel m and s, clamp range [out_min, out_max] inside [0, 255]
+ *   (fused ReLU / ReLU6 and reduced bit widths are part of the clamp range). */
+
+#define QS_INT_MAX_K 65536   /* 255 * 128 * 65536 < 2^31 */
+
+/* Weights of a GEMM, packed for the kernels: n output channels, k reduction values.
+ * Layout [np / 16][kp / 4][16][4] int8 (VNNI order), zero-padded. */
+typedef struct
+{
+  gsize  n;
+  gsize  k;
+  gsize  np;      /* n rounded up to 16 */
+  gsize  kp;      /* k rounded up to 4 */
+  gint8 *data;    /* np * kp, 64-byte aligned */
+} QsPackedWeights;
+
+typedef struct
+{
+  const gint32 *bias;        /* n (already includes -a_zp * sum w) */
+  const gint32 *multiplier;  /* n, [2^30, 2^31) or 0 */
+  const gint32 *shift;       /* n, [-31, 30] */
+  gint32        out_zp;      /* [0, 255] */
+  gint32        out_min;     /* 0 <= out_min <= out_max <= 255 */
+  gint32        out_max;
+} QsRequant;
+
+/* C[m][n] = requant (bias[n] + sum_k A[m][k] * W[n][k]).
+ * Row m of A is n_seg segments of kp / n_seg bytes each (kp / n_seg a multiple of 4), the
+ * segment s at a + m * lda + seg_off[s]; seg_off NULL means one contiguous row (n_seg 1).
+ * Segments let a valid, dilation-free convolution read its input in place ("implicit
+ * im2col"): one segment per kernel row, lda = stride * channels. Bytes past k are
+ * ignored (the packed weights are zero there) but must be readable.
+ * C: m rows of n bytes, stride ldc. */
+typedef void (*QsGemmU8S8Func) (const guint8          *a,
+                                gsize                  lda,
+                                gsize                  m,
+                                const gsize           *seg_off,
+                                gsize                  n_seg,
+                                const QsPackedWeights *w,
+                                const QsRequant       *rq,
+                                guint8                *c,
+                                gsize                  ldc);
+
+/* out[i] = requant of acc[i] with channel c0 + i's multiplier, shift (no bias added). */
+typedef void (*QsRequantFunc)  (const gint32          *acc,
+                                gsize                  n,
+                                const QsRequant       *rq,
+                                guint8                *out);
+
+typedef struct
+{
+  const char    *name;       /* "ref", "avx2", "avx512vnni" */
+  QsGemmU8S8Func gemm;
+  QsRequantFunc  requant;
+} QsIntKernels;
+
+/* The fastest variant the CPU supports (chosen once; QS_KERNELS=ref (or scalar)|avx2|avx512vnni
+ * forces one). */
+const QsIntKernels *qs_int_kernels_get         (void);
+/* A named variant, or NULL when it is not built or the CPU lacks it. */
+const QsIntKernels *qs_int_kernels_get_by_name (const char *name);
+
+/* w: n rows of k int8 values (row = output channel). Frees with qs_packed_weights_clear. */
+void   qs_packed_weights_init  (QsPackedWeights *packed,
+                                const gint8     *w,
+                                gsize            n,
+                                gsize            k);
+void   qs_packed_weights_clear (QsPackedWeights *packed);
+gint8  qs_packed_weights_get   (const QsPackedWeights *packed,
+                                gsize            row,
+                                gsize            col);
+
+/* Scalar reference kernels (also the SIMD tails). */
+void   qs_gemm_u8s8_ref        (const guint8          *a,
+                                gsize                  lda,
+                                gsize                  m,
+                                const gsize           *seg_off,
+                                gsize                  n_seg,
+                                const QsPackedWeights *w,
+                                const QsRequant       *rq,
+                                guint8                *c,
+                                gsize                  ldc);
+void   qs_requant_ref          (const gint32          *acc,
+                                gsize                  n,
+                                const QsRequant       *rq,
+                                guint8                *out);
+static inline guint8
+qs_requant_one (gint32 acc, gint32 multiplier, gint32 shift, const QsRequant *rq);
+
+/* Depthwise convolution of one image, NHWC. Input h x w x c (zero-point in_zp), weights
+ * [kh][kw][c * mult] int8 (Keras order), output oh x ow x (c * mult). pad_top/left: the
+ * padding before the first row / column (padded taps contribute nothing). Uses requant
+ * for the per-channel requantization. acc_tmp: c * mult int32 scratch. */
+void   qs_depthwise_u8s8       (const QsIntKernels *k,
+                                const guint8 *in, gsize h, gsize w, gsize c, gint32 in_zp,
+                                const gint8  *weights, gsize kh, gsize kw, gsize mult,
+                                gsize stride_h, gsize stride_w, gsize dil_h, gsize dil_w,
+                                gsize pad_top, gsize pad_left,
+                                const QsRequant *rq, guint8 *out, gsize oh, gsize ow,
+                                gint32 *acc_tmp);
+
+/* Max / average pooling of uint8 codes (output params = input params, as TFLite).
+ * Average: signed sum (code - 128) over the valid taps, divided rounding half away from
+ * zero (TFLite's int8 AveragePool); padding taps are excluded from the count. */
+void   qs_pool_u8              (gboolean is_max,
+                                const guint8 *in, gsize h, gsize w, gsize c,
+                                gsize ph, gsize pw, gsize stride_h, gsize stride_w,
+                                gsize pad_top, gsize pad_left,
+                                guint8 *out, gsize oh, gsize ow);
+
+/* Element-wise rescale: out = clamp (out_zp + mbqm (in - in_zp, m, s)) (Concatenate inputs,
+ * standalone ReLU with the same params uses m = 2^30, s = 1). */
+void   qs_rescale_u8           (const guint8 *in, gsize n, gint32 in_zp, gint32 multiplier,
+                                gint32 shift, gint32 out_zp, gint32 out_min, gint32 out_max,
+                                guint8 *out, gsize out_stride, gsize in_stride, gsize rows);
+
+/* TFLite int8 Add: both inputs scaled to 2 * max (s1, s2) with left_shift 20, summed,
+ * requantized to the output. */
+typedef struct
+{
+  gint32 zp1, m1, s1;
+  gint32 zp2, m2, s2;
+  gint32 out_zp, m_out, s_out;
+  gint32 out_min, out_max;
+} QsAddParams;
+
+#define QS_ADD_LEFT_SHIFT 20
+
+void   qs_add_params_init      (QsAddParams *p,
+                                double scale1, gint32 zp1,
+                                double scale2, gint32 zp2,
+                                double out_scale, gint32 out_zp,
+                                gint32 out_min, gint32 out_max);
+void   qs_add_u8               (const guint8 *a, const guint8 *b, gsize n,
+                                const QsAddParams *p, guint8 *out);
+
+G_END_DECLS
+
+#include "qs-fixedpoint.h"
+
+static inline guint8
+qs_requant_one (gint32           acc,
+                gint32           multiplier,
+                gint32           shift,
+                const QsRequant *rq)
+{
+  gint64 v = (gint64) rq->out_zp + qs_multiply_by_quantized_multiplier (acc, multiplier, shift);
+
+  if (v < rq->out_min)
+    v = rq->out_min;
+  if (v > rq->out_max)
+    v = rq->out_max;
+  return (guint8) v;
+}

@@ -1,0 +1,656 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "qs-calib.h"
+#include "qs-formats.h"
+#include "qs-kernels-int.h"
+#include "qs-train-private.h"
+
+/* Quantization-aware training: BatchNorm folding, fake quantization of kernels and
+ * activations with the quantization library's own rounding (qs_quant_run for weights,
+ * qs_quant_value / qs_dequant_value for activations), EMA activation ranges. */
+
+static QsTParam *
+param_at (QsTrainNet *net,
+          gint        index)
+{
+  return index >= 0 ? g_ptr_array_index (net->param_list, index) : NULL;
+}
+
+static QsTNode *
+node_at (QsTrainNet *net,
+         guint       index)
+{
+  return g_ptr_array_index (net->nodes, index);
+}
+
+static guint
+count_consumers (QsTrainNet *net,
+                 guint       index)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < net->nodes->len; i++)
+    {
+      QsTNode *node = node_at (net, i);
+
+      for (guint k = 0; k < node->n_inputs; k++)
+        n += node->inputs[k] == index;
+    }
+  return n;
+}
+
+/* A BatchNorm folds into the layer before it when that layer is a linear Dense, Conv2D or
+ * DepthwiseConv2D whose output nothing else reads. */
+static gboolean
+bn_foldable (QsTrainNet *net,
+             QsTNode    *bn)
+{
+  QsTNode *in;
+
+  if (bn->kind != QS_TNODE_BATCH_NORM)
+    return FALSE;
+  in = node_at (net, bn->inputs[0]);
+  return (in->kind == QS_TNODE_DENSE || in->kind == QS_TNODE_CONV2D
+          || in->kind == QS_TNODE_DEPTHWISE)
+         && in->act == QS_ACTIVATION_LINEAR && count_consumers (net, in->index) == 1;
+}
+
+/* Folding, per output channel co, in the integer engine's arithmetic (double):
+ * f = gamma / sqrt(var + eps); kernel *= f; bias = (bias - mean) * f + beta. */
+static void
+fold_params (QsTrainNet *dst,
+             QsTNode    *dnode,
+             QsTrainNet *src,
+             QsTNode    *snode,
+             QsTNode    *bn)
+{
+  QsTParam *sk = param_at (src, snode->p_kernel), *dk = param_at (dst, dnode->p_kernel);
+  QsTParam *db = param_at (dst, dnode->p_bias);
+  const float *gamma = src->params + param_at (src, bn->p_gamma)->offset;
+  const float *beta = src->params + param_at (src, bn->p_beta)->offset;
+  const float *bias = snode->use_bias ? src->params + param_at (src, snode->p_bias)->offset : NULL;
+  gsize c = dnode->c;
+  g_autofree double *f = g_new (double, c);
+
+  for (gsize co = 0; co < c; co++)
+    {
+      float b = bias != NULL ? bias[co] : 0.0f;
+
+      f[co] = gamma[co] / sqrt ((double) bn->moving_var[co] + bn->bn_eps);
+      dst->params[db->offset + co] = (float) ((b - bn->moving_mean[co]) * f[co] + beta[co]);
+    }
+  for (gsize k = 0; k < sk->size; k++)
+    dst->params[dk->offset + k] = (float) (src->params[sk->offset + k] * f[k % c]);
+}
+
+static gboolean
+spec_supported (const QsQuantSpec *spec,
+                const char        *layer,
+                GError           **error)
+{
+  switch (spec->format)
+    {
+    case QS_FORMAT_FP32:
+    case QS_FORMAT_INT:
+    case QS_FORMAT_FP16:
+    case QS_FORMAT_BF16:
+    case QS_FORMAT_FP8_E4M3:
+    case QS_FORMAT_FP8_E5M2:
+      return TRUE;
+    default:
+      g_set_error (error, QS_TRAIN_ERROR, QS_TRAIN_ERROR_UNSUPPORTED,
+                   _("Layer “%s”: activations in this number format cannot be trained; "
+                     "use integer or floating-point activations"),
+                   layer);
+      return FALSE;
+    }
+}
+
+static gint
+sole_consumer (QsTrainNet *net,
+               guint       index)
+{
+  gint found = -1;
+
+  for (guint i = index + 1; i < net->nodes->len; i++)
+    {
+      QsTNode *node = node_at (net, i);
+
+      for (guint k = 0; k < node->n_inputs; k++)
+        if (node->inputs[k] == index)
+          {
+            if (found >= 0)
+              return -1;
+            found = (gint) i;
+          }
+    }
+  return found;
+}
+
+/* The engine runs a weight layer in integers only for these weight specs. */
+static gboolean
+weight_spec_is_integer (const QsQuantSpec *spec)
+{
+  return spec->format == QS_FORMAT_INT && spec->bits >= 2 && spec->bits <= 8 && spec->is_signed
+         && spec->mapping == QS_MAPPING_SYMMETRIC && spec->granularity != QS_GRANULARITY_GROUP;
+}
+
+static void
+quantize_own (QsTNode           *node,
+              const QsQuantSpec *spec,
+              gboolean           pre_softmax)
+{
+  node->quant.output = TRUE;
+  node->quant.source = (gint) node->index;
+  node->quant.act_spec = *spec;
+  g_free (node->quant.value_name);
+  node->quant.value_name = pre_softmax ? g_strconcat (node->name, "#pre", NULL)
+                                       : g_strdup (node->name);
+}
+
+/* Mirrors the program qs_engine_int_new() compiles, so that fake quantization happens
+ * exactly where the engine holds integers:
+ * - the input image, with the config's input spec;
+ * - Dense / Conv2D / DepthwiseConv2D run in integers when the layer quantizes activations
+ *   and its weight spec is signed symmetric int2..8 (not grouped); the output of the group
+ *   (with a following ReLU / ReLU6 layer fused as a clamp) is requantized with its own
+ *   calibrated range ("name#pre" before a softmax, which runs in float);
+ * - Add requantizes with its own range; a ReLU after it clamps the codes (no new range);
+ * - average and global pooling round the mean to the input's grid; max pooling, Flatten
+ *   and Dropout keep the codes;
+ * - everything else runs in float. Weights of a float layer are still fake-quantized (the
+ *   engine's float ops use the qs_quant_run() values). */
+static gboolean
+plan_quantization (QsTrainNet  *net,
+                   QsConfig    *config,
+                   GError     **error)
+{
+  guint n = net->nodes->len;
+  g_autofree gboolean *is_int = g_new0 (gboolean, n);
+  g_autofree gint *source = g_new (gint, n);
+  g_autofree gboolean *fused = g_new0 (gboolean, n);
+  QsQuantSpec input_spec;
+
+  for (guint i = 0; i < n; i++)
+    source[i] = -1;
+  if (qs_config_get_input_spec (config, &input_spec))
+    {
+      if (!spec_supported (&input_spec, "input", error))
+        return FALSE;
+      if (input_spec.format == QS_FORMAT_INT)
+        {
+          quantize_own (node_at (net, 0), &input_spec, FALSE);
+          is_int[0] = TRUE;
+          source[0] = 0;
+        }
+    }
+
+  for (guint i = 1; i < n; i++)
+    {
+      QsTNode *node = node_at (net, i);
+      guint in = node->inputs[0];
+      QsLayerConfig lc;
+
+      if (fused[i])
+        continue;
+      qs_config_get_layer (config, node->name, &lc);
+      if (node->p_kernel >= 0 && lc.weight.format != QS_FORMAT_FP32)
+        {
+          QsTParam *p = param_at (net, node->p_kernel);
+
+          if (!qs_quant_spec_validate (&lc.weight, NULL, error))
+            {
+              g_prefix_error (error, _("Layer “%s”: "), node->name);
+              return FALSE;
+            }
+          node->quant.weights = TRUE;
+          node->quant.weight_spec = lc.weight;
+          node->quant.kernel_q = g_new0 (float, p->size);
+        }
+
+      switch (node->kind)
+        {
+        case QS_TNODE_DENSE:
+        case QS_TNODE_CONV2D:
+        case QS_TNODE_DEPTHWISE:
+          {
+            QsTNode *in_node = node_at (net, in), *end = node;
+            gsize k = node->kind == QS_TNODE_DENSE ? in_node->size
+                      : (gsize) node->kh * node->kw * (node->kind == QS_TNODE_DEPTHWISE ? 1 : in_node->c);
+            gint cons = sole_consumer (net, i);
+
+            if (!lc.quantize_activations || !weight_spec_is_integer (&lc.weight)
+                || k > QS_INT_MAX_K)
+              break;
+            if (!spec_supported (&lc.activation, node->name, error))
+              return FALSE;
+            if (node->act == QS_ACTIVATION_LINEAR && cons >= 0
+                && node_at (net, cons)->kind == QS_TNODE_ACTIVATION
+                && node_at (net, cons)->act == QS_ACTIVATION_RELU)
+              {
+                end = node_at (net, cons);
+                fused[cons] = TRUE;
+              }
+            /* A float input is quantized on its way in, with its own range. */
+            if (!is_int[in] && in_node->kind != QS_TNODE_INPUT)
+              {
+                QsTNode *from = node_at (net, in);
+
+                while ((from->kind == QS_TNODE_FLATTEN || from->kind == QS_TNODE_DROPOUT)
+                       && from->index > 0)
+                  from = node_at (net, from->inputs[0]);
+                quantize_own (from, &lc.activation, FALSE);
+              }
+            quantize_own (end, &lc.activation, node->act == QS_ACTIVATION_SOFTMAX);
+            for (guint j = i; j <= end->index; j++)
+              {
+                is_int[j] = TRUE;
+                source[j] = (gint) end->index;
+              }
+          }
+          break;
+        case QS_TNODE_ADD:
+          if (!lc.quantize_activations)
+            break;
+          if (!spec_supported (&lc.activation, node->name, error))
+            return FALSE;
+          for (guint k = 0; k < 2; k++)
+            if (!is_int[node->inputs[k]])
+              quantize_own (node_at (net, node->inputs[k]), &lc.activation, FALSE);
+          quantize_own (node, &lc.activation, FALSE);
+          is_int[i] = TRUE;
+          source[i] = (gint) i;
+          break;
+        case QS_TNODE_AVG_POOL:
+        case QS_TNODE_GLOBAL_AVG_POOL:
+          if (lc.quantize_activations && is_int[in])
+            {
+              /* The integer mean, rounded to the input's grid. */
+              node->quant.output = TRUE;
+              node->quant.source = source[in];
+              is_int[i] = TRUE;
+              source[i] = source[in];
+            }
+          break;
+        case QS_TNODE_MAX_POOL:
+          is_int[i] = lc.quantize_activations && is_int[in];
+          source[i] = source[in];
+          break;
+        case QS_TNODE_ACTIVATION:
+          is_int[i] = lc.quantize_activations && is_int[in] && node->act == QS_ACTIVATION_RELU;
+          source[i] = source[in];
+          break;
+        case QS_TNODE_FLATTEN:
+        case QS_TNODE_DROPOUT:
+          is_int[i] = is_int[in];
+          source[i] = source[in];
+          break;
+        default:
+          break;
+        }
+    }
+  return TRUE;
+}
+
+QsTrainNet *
+qs_train_net_new_qat (QsTrainNet  *src,
+                      QsConfig    *config,
+                      GError     **error)
+{
+  guint n = src->nodes->len;
+  g_autofree gint *fold_into = g_new (gint, n);
+  g_autofree gint *folded_bn = g_new (gint, n);
+  g_autofree guint *map = g_new (guint, n);
+  QsTrainNet *net;
+
+  g_return_val_if_fail (src != NULL, NULL);
+  g_return_val_if_fail (QS_IS_CONFIG (config), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  for (guint i = 0; i < n; i++)
+    fold_into[i] = folded_bn[i] = -1;
+  for (guint i = 0; i < n; i++)
+    if (bn_foldable (src, node_at (src, i)))
+      {
+        fold_into[i] = (gint) node_at (src, i)->inputs[0];
+        folded_bn[fold_into[i]] = (gint) i;
+      }
+
+  net = _qs_train_net_new ();
+  net->arch = g_strdup (src->arch);
+  net->input_rank = src->input_rank;
+  for (guint i = 0; i < n; i++)
+    {
+      QsTNode *s = node_at (src, i), *d;
+      guint inputs[2];
+
+      if (fold_into[i] >= 0)
+        {
+          map[i] = map[fold_into[i]];
+          continue;
+        }
+      for (guint k = 0; k < s->n_inputs; k++)
+        inputs[k] = map[s->inputs[k]];
+      d = _qs_train_net_add_node (net, s->kind, s->name, s->n_inputs, inputs);
+      map[i] = d->index;
+      d->class_name = g_strdup (s->class_name);
+      d->h = s->h;
+      d->w = s->w;
+      d->c = s->kind == QS_TNODE_DEPTHWISE ? 0 : s->c;
+      d->kh = s->kh;
+      d->kw = s->kw;
+      d->sh = s->sh;
+      d->sw = s->sw;
+      d->padding = s->padding;
+      d->mult = s->mult;
+      d->use_bias = s->use_bias || folded_bn[i] >= 0;
+      d->act = s->act;
+      d->relu_max = s->relu_max;
+      d->bn_momentum = s->bn_momentum;
+      d->bn_eps = s->bn_eps;
+      d->dropout_rate = s->dropout_rate;
+    }
+  if (!_qs_train_net_finish (net, error))
+    goto fail;
+
+  for (guint i = 0; i < n; i++)
+    {
+      QsTNode *s = node_at (src, i), *d;
+
+      if (fold_into[i] >= 0)
+        continue;
+      d = node_at (net, map[i]);
+      if (folded_bn[i] >= 0)
+        fold_params (net, d, src, s, node_at (src, (guint) folded_bn[i]));
+      else
+        {
+          gint sp[4] = { s->p_kernel, s->p_bias, s->p_gamma, s->p_beta };
+          gint dp[4] = { d->p_kernel, d->p_bias, d->p_gamma, d->p_beta };
+
+          for (guint k = 0; k < 4; k++)
+            if (sp[k] >= 0)
+              memcpy (net->params + param_at (net, dp[k])->offset,
+                      src->params + param_at (src, sp[k])->offset,
+                      param_at (src, sp[k])->size * sizeof (float));
+        }
+      if (s->kind == QS_TNODE_BATCH_NORM)
+        {
+          memcpy (d->moving_mean, s->moving_mean, s->c * sizeof (float));
+          memcpy (d->moving_var, s->moving_var, s->c * sizeof (float));
+        }
+    }
+
+  net->qat = TRUE;
+  net->seed = src->seed;
+  net->qat_config = g_object_ref (config);
+  if (!plan_quantization (net, config, error))
+    goto fail;
+  return net;
+
+fail:
+  qs_train_net_free (net);
+  return NULL;
+}
+
+gboolean
+qs_train_net_is_qat (QsTrainNet *net)
+{
+  g_return_val_if_fail (net != NULL, FALSE);
+
+  return net->qat;
+}
+
+gboolean
+_qs_train_net_quantize_weights (QsTrainNet  *net,
+                                GError     **error)
+{
+  for (guint i = 0; i < net->nodes->len; i++)
+    {
+      QsTNode *node = node_at (net, i);
+      QsTParam *p;
+      g_autoptr(QsTensor) tensor = NULL;
+      g_autoptr(QsQuantResult) result = NULL;
+      QsQuantOptions options = { 0 };
+
+      if (!node->quant.weights)
+        continue;
+      p = param_at (net, node->p_kernel);
+      tensor = qs_tensor_new_from_data (p->name, p->n_dims, p->shape, net->params + p->offset,
+                                        error);
+      if (tensor == NULL)
+        return FALSE;
+      qs_tensor_set_layout (tensor, p->layout);
+      options.want_dequant = TRUE;
+      result = qs_quant_run (tensor, &node->quant.weight_spec, &options, NULL, error);
+      if (result == NULL)
+        return FALSE;
+      memcpy (node->quant.kernel_q, result->dequant->data, p->size * sizeof (float));
+    }
+  return TRUE;
+}
+
+void
+_qs_tnode_fake_quant_output (QsTrainNet *net,
+                             QsTNode    *node,
+                             guint       chunk,
+                             gsize       s0,
+                             gsize       s1)
+{
+  QsTQuant *q = &node->quant;
+  QsTQuant *src = &node_at (net, (guint) q->source)->quant;
+  float *x = node->out + s0 * node->size;
+  guint8 *mask = q->clip_mask != NULL ? q->clip_mask + s0 * node->size : NULL;
+  gsize n = (s1 - s0) * node->size;
+
+  if (_qs_tnode_owns_range (node))
+    {
+      float lo = INFINITY, hi = -INFINITY;
+
+      for (gsize i = 0; i < n; i++)
+        {
+          lo = x[i] < lo ? x[i] : lo;
+          hi = x[i] > hi ? x[i] : hi;
+        }
+      q->chunk_lo[chunk] = lo;
+      q->chunk_hi[chunk] = hi;
+    }
+
+  if (src->act_spec.format == QS_FORMAT_INT && src->act_params != NULL)
+    {
+      const QsQuantParams *p = src->act_params;
+      float scale = p->scale[0], clip_lo = p->clip_lo[0], clip_hi = p->clip_hi[0];
+      gint32 zp = p->zero_point[0];
+
+      for (gsize i = 0; i < n; i++)
+        {
+          if (mask != NULL)
+            mask[i] = x[i] >= clip_lo && x[i] <= clip_hi;
+          x[i] = qs_dequant_value (qs_quant_value (x[i], scale, zp, p->qmin, p->qmax,
+                                                   src->act_spec.rounding),
+                                   scale, zp);
+        }
+    }
+  else if (src->act_spec.format != QS_FORMAT_INT && src->act_spec.format != QS_FORMAT_FP32)
+    {
+      for (gsize i = 0; i < n; i++)
+        {
+          x[i] = qs_format_round (src->act_spec.format, x[i]);
+          if (mask != NULL)
+            mask[i] = isfinite (x[i]);
+        }
+    }
+  else if (mask != NULL)
+    memset (mask, 1, n);
+}
+
+static gboolean
+set_range (QsTNode  *node,
+           float     lo,
+           float     hi,
+           GError  **error)
+{
+  QsTQuant *q = &node->quant;
+
+  q->range_lo = lo;
+  q->range_hi = hi;
+  q->range_init = TRUE;
+  g_clear_pointer (&q->act_params, qs_quant_params_unref);
+  if (q->act_spec.format != QS_FORMAT_INT)
+    return TRUE;
+  q->act_params = qs_quant_params_from_range (&q->act_spec, lo, hi, error);
+  if (q->act_params == NULL)
+    {
+      g_prefix_error (error, _("Layer “%s”: "), node->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+_qs_train_net_update_ranges (QsTrainNet  *net,
+                             GError     **error)
+{
+  for (guint i = 0; i < net->nodes->len; i++)
+    {
+      QsTNode *node = node_at (net, i);
+      QsTQuant *q = &node->quant;
+      float lo = INFINITY, hi = -INFINITY;
+
+      if (!_qs_tnode_owns_range (node) || q->range_frozen)
+        continue;
+      for (guint c = 0; c < net->n_chunks; c++)
+        {
+          lo = MIN (lo, q->chunk_lo[c]);
+          hi = MAX (hi, q->chunk_hi[c]);
+        }
+      if (!isfinite (lo) || !isfinite (hi))
+        continue;
+      if (q->range_init)
+        {
+          lo = net->ema_decay * q->range_lo + (1.0f - net->ema_decay) * lo;
+          hi = net->ema_decay * q->range_hi + (1.0f - net->ema_decay) * hi;
+        }
+      if (!set_range (node, lo, hi, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Activation ranges exactly as the integer engine calibrates them: the engine's own
+ * calibration (qs-calib: the all-float program of the same graph and fusions) of this
+ * network, with float weights, on the config's calibration images, and each layer's range
+ * method. The value of a layer whose softmax runs in float is its "#pre" value. */
+static gboolean
+calibrate_like_engine (QsTrainNet  *net,
+                       gboolean     only_missing,
+                       GError     **error)
+{
+  QsConfig *config = net->qat_config;
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autofree float *inputs = NULL;
+  guint n;
+
+  model = qs_train_net_to_model (net, "qat", error);
+  if (model == NULL)
+    return FALSE;
+  dataset = qs_dataset_open (qs_config_get_calib_source (config), error);
+  if (dataset == NULL)
+    return FALSE;
+  n = MIN (qs_config_get_calib_images (config), qs_dataset_get_n_images (dataset));
+  if (n == 0)
+    {
+      g_set_error (error, QS_TRAIN_ERROR, QS_TRAIN_ERROR_INVALID,
+                   _("The calibration set “%s” has no images"), qs_config_get_calib_source (config));
+      return FALSE;
+    }
+  inputs = g_new (float, (gsize) n * qs_train_net_get_input_size (net));
+  if (!qs_dataset_fill_inputs (dataset, model, 0, n, inputs, error))
+    return FALSE;
+  calib = qs_calibration_new (model, inputs, n, NULL, NULL, NULL, error);
+  if (calib == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < net->nodes->len; i++)
+    {
+      QsTNode *node = node_at (net, i);
+      float lo, hi;
+
+      if (!_qs_tnode_owns_range (node) || (only_missing && node->quant.range_init))
+        continue;
+      if (!qs_calibration_get_range (calib, node->quant.value_name, &node->quant.act_spec,
+                                     &lo, &hi, error)
+          || !set_range (node, lo, hi, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+_qs_train_net_init_ranges (QsTrainNet  *net,
+                           GError     **error)
+{
+  gboolean missing = FALSE;
+
+  for (guint i = 0; i < net->nodes->len; i++)
+    missing |= _qs_tnode_owns_range (node_at (net, i)) && !node_at (net, i)->quant.range_init;
+  if (!missing)
+    return TRUE;
+  return calibrate_like_engine (net, TRUE, error);
+}
+
+gboolean
+_qs_train_net_apply_ranges (QsTrainNet  *net,
+                            GError     **error)
+{
+  for (guint i = 0; i < net->nodes->len; i++)
+    {
+      QsTNode *node = node_at (net, i);
+
+      if (_qs_tnode_owns_range (node) && node->quant.range_init
+          && !set_range (node, node->quant.range_lo, node->quant.range_hi, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The EMA ranges steer training; the final ranges are the engine's calibration of the
+ * trained weights, so that the integer engine runs the arithmetic the last evaluation saw. */
+gboolean
+_qs_train_net_freeze_ranges (QsTrainNet  *net,
+                             GError     **error)
+{
+  if (!calibrate_like_engine (net, FALSE, error))
+    return FALSE;
+  for (guint i = 0; i < net->nodes->len; i++)
+    node_at (net, i)->quant.range_frozen = TRUE;
+  return _qs_train_net_quantize_weights (net, error);
+}
+
+gboolean
+qs_train_net_get_activation_range (QsTrainNet *net,
+                                   const char *layer,
+                                   float      *lo,
+                                   float      *hi)
+{
+  g_return_val_if_fail (net != NULL && layer != NULL, FALSE);
+
+  for (guint i = 0; i < net->nodes->len; i++)
+    {
+      QsTNode *node = node_at (net, i);
+
+      if (strcmp (node->name, layer) == 0 && _qs_tnode_owns_range (node) && node->quant.range_init)
+        {
+          *lo = node->quant.range_lo;
+          *hi = node->quant.range_hi;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* Umbrella header of libquantscope-core. */
+#include "qs-tensor.h"
+#include "qs-data.h"
+#include "qs-stats.h"
+#include "qs-quant.h"
+#include "qs-model.h"
+#include "qs-dataset.h"
+#include "qs-engine-float.h"
+#include "qs-enums.h"
+/* quantization (issue 2) */
+#include "qs-formats.h"
+#include "qs-range.h"
+/* integer engine (issue 4) */
+#include "qs-fixedpoint.h"
+#include "qs-config.h"
+#include "qs-calib.h"
+#include "qs-engine-int.h"
+#include "qs-eval.h"
+/* training (issue 5) */
+#include "qs-train.h"

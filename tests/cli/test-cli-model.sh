@@ -1,0 +1,60 @@
+#!/bin/sh
+# The model CLI contract: info and predict (JSON shapes, exit codes), on the real Keras files
+# in ../shared/models when present.
+set -u
+cli=${QS_CLI:?QS_CLI not set}
+export QS_CLI_QUIET=1
+fail=0
+check () { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fail=1; fi; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Usage and load errors.
+"$cli" info >/dev/null 2>&1; rc=$?; check "info without MODEL exits 2" '[ $rc -eq 2 ]'
+"$cli" info /nonexistent.h5 >/dev/null 2>"$tmp/err"; rc=$?
+check "info on a missing file exits 1" '[ $rc -eq 1 ]'
+check "the message names the file" 'grep -q nonexistent.h5 "$tmp/err"'
+echo "not a model" > "$tmp/text.h5"
+"$cli" info "$tmp/text.h5" >/dev/null 2>&1; rc=$?; check "info on a text file exits 1" '[ $rc -eq 1 ]'
+"$cli" predict "$tmp/text.h5" >/dev/null 2>&1; rc=$?; check "predict without --dataset exits 2" '[ $rc -eq 2 ]'
+"$cli" predict "$tmp/text.h5" --dataset sample --limit -3 >/dev/null 2>&1; rc=$?
+check "predict with a bad --limit exits 2" '[ $rc -eq 2 ]'
+
+models=${QS_SHARED_DIR:-/nonexistent}/models
+if [ ! -d "$models" ] || ! command -v jq >/dev/null; then
+  echo "ok - # SKIP shared models or jq not available"
+  exit $fail
+fi
+
+cnn="$models/Muhtashim009__Fashion_mnist_cnn__fashion_mnist_model.h5"
+"$cli" info "$cnn" --json > "$tmp/info.json"; rc=$?
+check "info --json exits 0" '[ $rc -eq 0 ]'
+check "format keras2-model" '[ "$(jq -r .format "$tmp/info.json")" = keras2-model ]'
+check "keras_version" '[ "$(jq -r .keras_version "$tmp/info.json")" = 2.4.0 ]'
+check "input shape" '[ "$(jq -c .input_shape "$tmp/info.json")" = "[28,28,1]" ]'
+check "can infer" '[ "$(jq -r .can_infer "$tmp/info.json")" = true ]'
+check "layer fields" '[ "$(jq -c ".layers[1] | [.name, .class, .params, .output_shape, .weights[0].name, .weights[0].shape]" "$tmp/info.json")" = "[\"conv2d\",\"Conv2D\",160,[26,26,16],\"conv2d/kernel\",[3,3,1,16]]" ]'
+check "totals add up" '[ "$(jq "[.layers[].params] | add" "$tmp/info.json")" = "$(jq .total_params "$tmp/info.json")" ]'
+check "float32 bytes" '[ "$(jq ".total_params * 4" "$tmp/info.json")" = "$(jq .float32_bytes "$tmp/info.json")" ]'
+
+"$cli" info "$models/saikatbsk__MNIST-CNN__mnist_cnn_weights.h5" --json > "$tmp/k1.json"
+check "keras1 weights format" '[ "$(jq -r .format "$tmp/k1.json")" = keras1-weights ]'
+check "weights-only cannot infer and says why" '[ "$(jq -r ".can_infer, (.why_not | length > 0)" "$tmp/k1.json" | tr "\n" " ")" = "false true " ]'
+"$cli" info "$models/ShreyanshGupta28__mnist_classification_app__model.weights.h5" \
+  --architecture "$models/ShreyanshGupta28__mnist_classification_app__model.keras" --json > "$tmp/k3.json"
+check "keras3 weights + architecture" '[ "$(jq -r ".format, .can_infer" "$tmp/k3.json" | tr "\n" " ")" = "keras3-weights true " ]'
+"$cli" info "$models/ShreyanshGupta28__mnist_classification_app__model.keras" --json > "$tmp/zip.json"
+check "keras3 zip" '[ "$(jq -r ".format, .keras_version" "$tmp/zip.json" | tr "\n" " ")" = "keras3-zip 3.14.0 " ]'
+
+"$cli" predict "$cnn" --dataset sample --limit 7 --json > "$tmp/pred.json"; rc=$?
+check "predict --json exits 0" '[ $rc -eq 0 ]'
+check "images count" '[ "$(jq .images "$tmp/pred.json")" = 7 ]'
+check "predictions in dataset order" '[ "$(jq -c "[.predictions[].index]" "$tmp/pred.json")" = "[0,1,2,3,4,5,6]" ]'
+check "labels" '[ "$(jq -c "[.predictions[].label]" "$tmp/pred.json")" = "[9,2,1,1,6,1,4]" ]'
+check "ten probabilities summing to 1" '[ "$(jq "[.predictions[] | (.probabilities | length == 10 and (add - 1 | fabs) < 1e-4)] | all" "$tmp/pred.json")" = true ]'
+golden="$QS_SHARED_DIR/models/golden-outputs.json"
+want=$(jq -c '.models["Muhtashim009__Fashion_mnist_cnn__fashion_mnist_model.h5"].argmax[0:7]' "$golden")
+check "argmax matches the golden outputs" '[ "$(jq -c "[.predictions[].argmax]" "$tmp/pred.json")" = "$want" ]'
+"$cli" predict "$models/saikatbsk__MNIST-CNN__mnist_cnn_weights.h5" --dataset sample >/dev/null 2>"$tmp/err"; rc=$?
+check "predict on weights only exits 1" '[ $rc -eq 1 ]'
+exit $fail

@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <glib/gstdio.h>
+
+#include "qs-document.h"
+
+static QsModel *sample_model;
+static char *tmp_dir;
+
+static QsDocument *
+new_document (void)
+{
+  QsDocument *doc = qs_document_new (sample_model, NULL, NULL);
+
+  qs_document_set_autosave_delay (doc, 0);
+  return doc;
+}
+
+/* The first layer with a kernel. */
+static const char *
+first_kernel_layer (void)
+{
+  for (guint i = 0; i < qs_model_get_n_layers (sample_model); i++)
+    if (qs_layer_get_kernel (qs_model_get_layer (sample_model, i)) != NULL)
+      return qs_model_get_layer (sample_model, i)->name;
+  g_assert_not_reached ();
+  return NULL;
+}
+
+static guint
+layer_bits (QsDocument *doc,
+            const char *layer)
+{
+  QsLayerConfig lc;
+
+  qs_config_get_layer (qs_document_get_config (doc), layer, &lc);
+  return lc.weight.bits;
+}
+
+static void
+set_bits (QsDocument *doc,
+          const char *layer,
+          guint       bits,
+          const char *coalesce_key)
+{
+  const char *layers[] = { layer, NULL };
+  QsLayerConfig lc;
+
+  qs_config_get_layer (qs_document_get_config (doc), layer, &lc);
+  lc.weight.format = QS_FORMAT_INT;
+  lc.weight.bits = bits;
+  qs_document_set_layer_config (doc, layers, &lc, "Weight Bits", coalesce_key);
+}
+
+static void
+wait_idle (QsDocument *doc)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (qs_recompute_is_busy (_qs_document_get_scheduler (doc)) || qs_document_get_evaluating (doc))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static void
+test_document_undo_redo (void)
+{
+  g_autoptr(QsDocument) doc = new_document ();
+  const char *layer = first_kernel_layer ();
+  g_autoptr(QsConfig) original = qs_config_copy (qs_document_get_config (doc));
+
+  g_assert_false (qs_document_can_undo (doc));
+  g_assert_false (qs_document_get_modified (doc));
+  g_assert_cmpuint (layer_bits (doc, layer), ==, 8);
+
+  set_bits (doc, layer, 4, NULL);
+  g_assert_cmpuint (layer_bits (doc, layer), ==, 4);
+  g_assert_true (qs_document_can_undo (doc));
+  g_assert_true (qs_document_get_modified (doc));
+  g_assert_cmpstr (qs_document_get_undo_label (doc), ==, "Weight Bits");
+
+  g_assert_true (qs_document_undo (doc));
+  g_assert_cmpuint (layer_bits (doc, layer), ==, 8);
+  g_assert_true (qs_config_equal (qs_document_get_config (doc), original));
+  g_assert_false (qs_document_get_modified (doc));   /* back at the saved state */
+  g_assert_true (qs_document_can_redo (doc));
+  g_assert_false (qs_document_undo (doc));
+
+  g_assert_true (qs_document_redo (doc));
+  g_assert_cmpuint (layer_bits (doc, layer), ==, 4);
+  g_assert_false (qs_document_can_redo (doc));
+
+  /* A new change after an undo drops the redo branch. */
+  g_assert_true (qs_document_undo (doc));
+  set_bits (doc, layer, 6, NULL);
+  g_assert_false (qs_document_can_redo (doc));
+  g_assert_cmpuint (layer_bits (doc, layer), ==, 6);
+
+  /* Setting what is already there records nothing. */
+  g_assert_true (qs_document_undo (doc));
+  g_assert_false (qs_document_can_undo (doc));
+  set_bits (doc, layer, 8, NULL);
+  g_assert_false (qs_document_can_undo (doc));
+}
+
+static void
+test_document_coalesce (void)
+{
+  g_autoptr(QsDocument) doc = new_document ();
+  const char *layer = first_kernel_layer ();
+
+  /* A spin button dragged from 8 to 3: one undo step. */
+  for (guint bits = 7; bits >= 3; bits--)
+    set_bits (doc, layer, bits, "conv/bits");
+  g_assert_cmpuint (layer_bits (doc, layer), ==, 3);
+  g_assert_true (qs_document_undo (doc));
+  g_assert_cmpuint (layer_bits (doc, layer), ==, 8);
+  g_assert_false (qs_document_can_undo (doc));
+
+  /* Different keys are different steps. */
+  set_bits (doc, layer, 6, "conv/bits");
+  set_bits (doc, layer, 5, "other");
+  g_assert_true (qs_document_undo (doc));
+  g_assert_cmpuint (layer_bits (doc, layer), ==, 6);
+  g_assert_true (qs_document_undo (doc));
+  g_assert_cmpuint (layer_bits (doc, layer), ==, 8);
+
+  /* After an undo, or an explicit break, the same key starts a new step. */
+  set_bits (doc, layer, 7, "conv/bits");
+  qs_document_break_coalescing (doc);
+  set_bits (doc, layer, 6, "conv/bits");
+  g_assert_true (qs_document_undo (doc));
+  g_assert_cmpuint (layer_bits (doc, layer), ==, 7);
+}
+
+static void
+test_document_presets (void)
+{
+  g_autoptr(QsDocument) doc = new_document ();
+  g_autoptr(GError) error = NULL;
+  const char *layer = first_kernel_layer ();
+  const char *layers[] = { layer, NULL };
+  guint n = qs_model_get_n_layers (sample_model);
+
+  g_assert_true (qs_document_apply_preset (doc, "fp32", NULL, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    {
+      QsLayerConfig lc;
+
+      qs_config_get_layer (qs_document_get_config (doc), qs_model_get_layer (sample_model, i)->name, &lc);
+      g_assert_cmpint (lc.weight.format, ==, QS_FORMAT_FP32);
+      g_assert_false (lc.quantize_activations);
+    }
+  g_assert_true (qs_document_undo (doc));
+
+  /* To one layer only: the others keep w8a8. */
+  g_assert_true (qs_document_apply_preset (doc, "w4g32", layers, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (layer_bits (doc, layer), ==, 4);
+  for (guint i = 0; i < n; i++)
+    {
+      const QsLayer *l = qs_model_get_layer (sample_model, i);
+      if (qs_layer_get_kernel (l) != NULL && g_strcmp0 (l->name, layer) != 0)
+        g_assert_cmpuint (layer_bits (doc, l->name), ==, 8);
+    }
+
+  g_assert_false (qs_document_apply_preset (doc, "no-such-preset", NULL, &error));
+  g_assert_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET);
+}
+
+typedef struct
+{
+  QsDocument *doc;
+  GError     *error;
+  gboolean    done;
+} LoadWait;
+
+static void
+load_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  LoadWait *wait = user_data;
+
+  wait->doc = qs_document_load_session_finish (result, &wait->error);
+  wait->done = TRUE;
+}
+
+static QsDocument *
+load_session (const char  *path,
+              GError     **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  LoadWait wait = { 0 };
+
+  qs_document_load_session_async (file, NULL, load_cb, &wait);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  if (wait.error != NULL)
+    g_propagate_error (error, wait.error);
+  return wait.doc;
+}
+
+static void
+test_document_session (void)
+{
+  g_autoptr(QsDocument) doc = new_document ();
+  g_autoptr(QsDocument) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (tmp_dir, "round-trip.json", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autofree char *bogus = g_build_filename (tmp_dir, "bogus.json", NULL);
+  const char *layer = first_kernel_layer ();
+
+  set_bits (doc, layer, 3, NULL);
+  qs_document_set_notes (doc, "three bits for the first conv — too few?");
+  g_assert_true (qs_document_get_modified (doc));
+  g_assert_true (qs_document_save_session (doc, file, &error));
+  g_assert_no_error (error);
+  g_assert_false (qs_document_get_modified (doc));
+  g_assert_true (qs_document_is_session_file (path));
+
+  loaded = load_session (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (loaded);
+  g_assert_true (qs_config_equal (qs_document_get_config (loaded), qs_document_get_config (doc)));
+  g_assert_cmpuint (layer_bits (loaded, layer), ==, 3);
+  g_assert_cmpstr (qs_document_get_notes (loaded), ==, "three bits for the first conv — too few?");
+  g_assert_cmpstr (qs_model_get_checksum (qs_document_get_model (loaded)), ==, qs_model_get_checksum (sample_model));
+  g_assert_false (qs_document_get_checksum_mismatch (loaded));
+  g_assert_false (qs_document_get_modified (loaded));
+  g_assert_true (g_file_equal (qs_document_get_file (loaded), file));
+
+  /* Not a session: a clear error, no crash. */
+  g_assert_true (g_file_set_contents (bogus, "{\"schema_version\": 1}", -1, NULL));
+  g_assert_false (qs_document_is_session_file (bogus));
+  g_assert_null (load_session (bogus, &error));
+  g_assert_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_SESSION);
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (bogus, "{\"format\": \"quantscope-session\", \"version\": 99}", -1, NULL));
+  g_assert_null (load_session (bogus, &error));
+  g_assert_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_VERSION);
+}
+
+static void
+test_document_autosave (void)
+{
+  g_autoptr(QsDocument) doc = new_document ();
+  g_autoptr(QsDocument) restored = NULL;
+  g_autoptr(QsConfig) changed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *autosave = NULL;
+  g_autofree char *found = NULL;
+  const char *layer = first_kernel_layer ();
+
+  g_assert_null (qs_document_find_autosave ());
+
+  /* Unmodified: nothing is written. */
+  g_assert_true (qs_document_autosave_now (doc, &error));
+  g_assert_false (g_file_test (qs_document_get_autosave_path (doc), G_FILE_TEST_EXISTS));
+
+  set_bits (doc, layer, 5, NULL);
+  g_assert_true (qs_document_autosave_now (doc, &error));
+  g_assert_no_error (error);
+  autosave = g_strdup (qs_document_get_autosave_path (doc));
+  g_assert_true (g_file_test (autosave, G_FILE_TEST_IS_REGULAR));
+  /* A live document's own autosave is never offered for restore. */
+  g_assert_null (qs_document_find_autosave ());
+
+  /* The process "dies" without closing the document. */
+  changed = qs_config_copy (qs_document_get_config (doc));
+  g_clear_object (&doc);
+
+  found = qs_document_find_autosave ();
+  g_assert_cmpstr (found, ==, autosave);
+  restored = load_session (found, &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_config_equal (qs_document_get_config (restored), changed));
+  g_assert_true (qs_document_get_modified (restored));   /* restored work is unsaved work */
+  g_assert_null (qs_document_get_file (restored));
+  g_assert_cmpstr (qs_document_get_autosave_path (restored), ==, autosave);
+  g_assert_null (qs_document_find_autosave ());
+
+  /* Closing it on purpose removes the autosave. */
+  qs_document_discard_autosave (restored);
+  g_assert_false (g_file_test (autosave, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_document_live (void)
+{
+  g_autoptr(QsDocument) doc = new_document ();
+  const char *layer = first_kernel_layer ();
+  QsQuantResult *result;
+  double sqnr8, sqnr4, signal = 0, noise = 0;
+  guint64 float_bytes = 0;
+  QsSummary summary;
+
+  qs_document_refresh (doc);
+  wait_idle (doc);
+  result = qs_document_get_layer_result (doc, layer);
+  g_assert_nonnull (result);
+  g_assert_cmpuint (result->params->spec.bits, ==, 8);
+  sqnr8 = result->stats.sqnr_db;
+  g_assert_true (isfinite (sqnr8));
+
+  set_bits (doc, layer, 4, NULL);
+  /* The stale int8 result is gone at once; the int4 one arrives. */
+  g_assert_null (qs_document_get_layer_result (doc, layer));
+  wait_idle (doc);
+  result = qs_document_get_layer_result (doc, layer);
+  g_assert_nonnull (result);
+  g_assert_cmpuint (result->params->spec.bits, ==, 4);
+  sqnr4 = result->stats.sqnr_db;
+  /* About 6 dB per bit: four bits fewer cost well over 15 dB. */
+  g_assert_cmpfloat (sqnr4, <, sqnr8 - 15.0);
+
+  /* The summary is the independent sum over the layers. */
+  qs_document_get_summary (doc, &summary);
+  g_assert_cmpuint (summary.n_layers_pending, ==, 0);
+  g_assert_cmpuint (summary.n_layers_failed, ==, 0);
+  for (guint i = 0; i < qs_model_get_n_layers (sample_model); i++)
+    {
+      const QsLayer *l = qs_model_get_layer (sample_model, i);
+
+      for (guint k = 0; k < l->weights->len; k++)
+        float_bytes += 4 * ((QsTensor *) g_ptr_array_index (l->weights, k))->n_elements;
+      if (qs_layer_get_kernel (l) != NULL)
+        {
+          QsQuantResult *r = qs_document_get_layer_result (doc, l->name);
+          signal += r->stats.signal_power * r->stats.n_values;
+          noise += r->stats.mse * r->stats.n_values;
+        }
+    }
+  g_assert_cmpuint (summary.float_bytes, ==, float_bytes);
+  g_assert_cmpuint (summary.quant_bytes, <, float_bytes / 3);
+  g_assert_cmpfloat_with_epsilon (summary.weighted_sqnr_db, 10 * log10 (signal / noise), 1e-9);
+  g_assert_cmpuint (summary.peak_activation_bytes, <, summary.peak_activation_float_bytes);
+  g_assert_cmpuint (summary.peak_activation_bytes, >, 0);
+
+  g_assert_true (qs_document_undo (doc));
+  wait_idle (doc);
+  g_assert_cmpfloat (qs_document_get_layer_result (doc, layer)->stats.sqnr_db, ==, sqnr8);
+}
+
+static void
+on_eval (gpointer data)
+{
+  (*(int *) data)++;
+}
+
+static void
+test_document_quick_eval (void)
+{
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsDocument) doc = NULL;
+  g_autoptr(GError) error = NULL;
+  QsEvalResult *eval;
+  int n_evals = 0;
+
+  dataset = qs_dataset_open ("sample", &error);
+  g_assert_no_error (error);
+  doc = qs_document_new (sample_model, NULL, dataset);
+  qs_document_set_autosave_delay (doc, 0);
+  g_assert_true (qs_document_can_evaluate (doc, NULL));
+  g_signal_connect_swapped (doc, "quick-eval-changed", G_CALLBACK (on_eval), &n_evals);
+
+  /* Three changes inside the debounce window run one evaluation. */
+  qs_document_set_quick_subset (doc, 500);
+  qs_document_refresh (doc);
+  qs_document_set_quick_subset (doc, 1000);
+  wait_idle (doc);
+  g_assert_cmpint (n_evals, ==, 1);
+  g_assert_null (qs_document_get_quick_eval_error (doc));
+  eval = qs_document_get_quick_eval (doc);
+  g_assert_nonnull (eval);
+  g_assert_cmpuint (eval->n_images, ==, 1000);
+  g_assert_cmpfloat (eval->float_top1, >, 0.8);
+  /* int8 weights and activations cost the sample CNN at most a couple of points. */
+  g_assert_cmpfloat (fabs (eval->quant_top1 - eval->float_top1), <, 0.03);
+}
+
+typedef struct
+{
+  QsDocument *doc;
+  GError     *error;
+  gboolean    done;
+} ModelWait;
+
+static void
+model_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  ModelWait *wait = user_data;
+
+  wait->doc = qs_document_load_finish (result, &wait->error);
+  wait->done = TRUE;
+}
+
+static QsDocument *
+load_model (const char  *path,
+            const char  *architecture,
+            QsConfig    *config,
+            GError     **error)
+{
+  ModelWait wait = { 0 };
+
+  qs_document_load_async (path, architecture, config, NULL, model_cb, &wait);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  if (wait.error != NULL)
+    g_propagate_error (error, wait.error);
+  return wait.doc;
+}
+
+/* A weights-only file opens for exploring; attaching the architecture (what the banner's
+ * button does) makes it runnable and keeps the config; a non-model is a clear error. */
+static void
+test_document_attach_architecture (void)
+{
+  const char *shared = g_getenv ("QS_SHARED_DIR");
+  g_autofree char *weights = NULL, *architecture = NULL, *bogus = NULL;
+  g_autoptr(QsDocument) doc = NULL;
+  g_autoptr(QsDocument) attached = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *why = NULL;
+
+  weights = g_build_filename (shared ? shared : "", "models", "MrEliptik__Keras_to_TF_NCS2__weights.h5", NULL);
+  architecture = g_build_filename (shared ? shared : "", "models", "MrEliptik__Keras_to_TF_NCS2__model.h5", NULL);
+  if (shared == NULL || !g_file_test (weights, G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("../shared/models not available");
+      return;
+    }
+
+  doc = load_model (weights, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (qs_document_can_evaluate (doc, &why));
+  g_assert_nonnull (why);
+  g_assert_false (qs_model_can_infer (qs_document_get_model (doc), NULL));
+  g_assert_true (qs_document_apply_preset (doc, "w4a8", NULL, NULL));
+
+  attached = load_model (weights, architecture, qs_document_get_config (doc), &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_model_can_infer (qs_document_get_model (attached), NULL));
+  g_assert_true (qs_document_can_evaluate (attached, NULL));   /* 28x28 input: the sample fits */
+  g_assert_true (qs_config_equal (qs_document_get_config (attached), qs_document_get_config (doc)));
+  g_assert_cmpstr (qs_document_get_architecture_path (attached), ==, architecture);
+
+  bogus = g_build_filename (tmp_dir, "not-a-model.h5", NULL);
+  g_assert_true (g_file_set_contents (bogus, "hello", -1, NULL));
+  g_assert_null (load_model (bogus, NULL, NULL, &error));
+  g_assert_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_NOT_HDF5);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *model_path = NULL;
+  g_autofree char *data_home = NULL;
+  int ret;
+
+  tmp_dir = g_dir_make_tmp ("quantscope-test-document-XXXXXX", NULL);
+  data_home = g_build_filename (tmp_dir, "data", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+
+  g_test_init (&argc, &argv, NULL);
+
+  model_path = qs_data_find_file (QS_DATA_SAMPLE_MODEL, &error);
+  if (model_path != NULL)
+    sample_model = qs_model_load (model_path, NULL, NULL, &error);
+  if (sample_model == NULL)
+    {
+      g_print ("1..0 # SKIP sample model not available: %s\n", error->message);
+      return 77;
+    }
+
+  g_test_add_func ("/qs/document/undo-redo", test_document_undo_redo);
+  g_test_add_func ("/qs/document/coalesce", test_document_coalesce);
+  g_test_add_func ("/qs/document/presets", test_document_presets);
+  g_test_add_func ("/qs/document/session-round-trip", test_document_session);
+  g_test_add_func ("/qs/document/autosave-restore", test_document_autosave);
+  g_test_add_func ("/qs/document/live-results", test_document_live);
+  g_test_add_func ("/qs/document/quick-eval", test_document_quick_eval);
+  g_test_add_func ("/qs/document/attach-architecture", test_document_attach_architecture);
+
+  ret = g_test_run ();
+  g_clear_object (&sample_model);
+  return ret;
+}

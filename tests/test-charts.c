@@ -1,0 +1,670 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "qs-chart-private.h"
+#include "qs-colormap.h"
+#include "quantscope-core.h"
+
+/* GTK-free chart tests: colormaps, pixels of charts drawn into cairo image surfaces, and
+ * exported files read back. */
+
+static guint32
+pixel_at (cairo_surface_t *surface,
+          double           x,
+          double           y)
+{
+  double sx, sy;
+  int px, py;
+
+  cairo_surface_flush (surface);
+  cairo_surface_get_device_scale (surface, &sx, &sy);
+  px = (int) floor (x * sx);
+  py = (int) floor (y * sy);
+  g_assert_cmpint (px, >=, 0);
+  g_assert_cmpint (py, >=, 0);
+  g_assert_cmpint (px, <, cairo_image_surface_get_width (surface));
+  g_assert_cmpint (py, <, cairo_image_surface_get_height (surface));
+  return *(guint32 *) (cairo_image_surface_get_data (surface) +
+                       py * cairo_image_surface_get_stride (surface) + px * 4);
+}
+
+static int
+channel_diff (guint32 a,
+              guint32 b)
+{
+  int d = 0;
+
+  for (int shift = 0; shift < 24; shift += 8)
+    d = MAX (d, abs ((int) ((a >> shift) & 0xff) - (int) ((b >> shift) & 0xff)));
+  return d;
+}
+
+static double
+luminance (const double rgb[3])
+{
+  double lin[3];
+
+  for (int c = 0; c < 3; c++)
+    lin[c] = rgb[c] <= 0.04045 ? rgb[c] / 12.92 : pow ((rgb[c] + 0.055) / 1.055, 2.4);
+  return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+}
+
+static void
+test_colormap (void)
+{
+  double rgb[3], prev = -1.0;
+  guint32 lut[256];
+
+  /* the published endpoints */
+  qs_colormap_sequential (0.0, rgb);
+  g_assert_cmpfloat_with_epsilon (rgb[0], 0.267004, 1e-6);
+  g_assert_cmpfloat_with_epsilon (rgb[2], 0.329415, 1e-6);
+  qs_colormap_sequential (1.0, rgb);
+  g_assert_cmpfloat_with_epsilon (rgb[0], 0.993248, 1e-6);
+  g_assert_cmpfloat_with_epsilon (rgb[1], 0.906157, 1e-6);
+  qs_colormap_sequential (0.5, rgb);
+  g_assert_cmpfloat_with_epsilon (rgb[1], 0.566949, 1e-6);
+  qs_colormap_diverging (-1.0, rgb);
+  g_assert_cmpfloat_with_epsilon (rgb[0], 59 / 255.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (rgb[2], 192 / 255.0, 1e-9);
+  qs_colormap_diverging (0.0, rgb);
+  g_assert_cmpfloat_with_epsilon (rgb[0], 221 / 255.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (rgb[1], 221 / 255.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (rgb[2], 221 / 255.0, 1e-9);
+  qs_colormap_diverging (1.0, rgb);
+  g_assert_cmpfloat_with_epsilon (rgb[0], 180 / 255.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (rgb[1], 4 / 255.0, 1e-9);
+
+  /* sequential: luminance strictly increasing (perceptual order survives greyscale) */
+  for (int i = 0; i <= 200; i++)
+    {
+      double l;
+
+      qs_colormap_sequential (i / 200.0, rgb);
+      l = luminance (rgb);
+      g_assert_cmpfloat (l, >, prev);
+      prev = l;
+    }
+  /* diverging: the neutral centre is the lightest colour and lightness falls with |t| */
+  for (int i = 1; i <= 100; i++)
+    {
+      double a[3], b[3], c[3], d[3];
+
+      qs_colormap_diverging (i / 100.0, a);
+      qs_colormap_diverging (-i / 100.0, b);
+      qs_colormap_diverging ((i - 1) / 100.0, c);
+      qs_colormap_diverging (-(i - 1) / 100.0, d);
+      g_assert_cmpfloat (luminance (a), <, luminance (c) + 1e-9);
+      g_assert_cmpfloat (luminance (b), <, luminance (d) + 1e-9);
+      /* blue side and red side stay close in lightness at equal |t| */
+      g_assert_cmpfloat (fabs (luminance (a) - luminance (b)), <, 0.12);
+    }
+  /* clamping and NaN */
+  qs_colormap_diverging (5.0, rgb);
+  g_assert_cmpfloat_with_epsilon (rgb[0], 180 / 255.0, 1e-9);
+  qs_colormap_sequential (NAN, rgb);
+  g_assert_true (isfinite (rgb[0]));
+
+  qs_colormap_fill_lut (TRUE, lut, 256);
+  g_assert_cmphex (lut[0], ==, 0xff3b4cc0u);
+  g_assert_cmphex (lut[255], ==, 0xffb40426u);
+  qs_colormap_fill_lut (FALSE, lut, 256);
+  qs_colormap_sequential (1.0, rgb);
+  g_assert_cmphex (lut[255], ==, qs_colormap_rgb_to_argb32 (rgb));
+}
+
+/* A tensor of tiny values, a spike of 1.0 that sets the int4 range (scale 1/7) and one
+ * weight at 1.45 steps whose error, -0.45 steps, is the largest by far. */
+static QsQuantResult *
+planted_result (QsTensor *t,
+                gsize     spike,
+                gsize     planted)
+{
+  g_autoptr(GError) error = NULL;
+  QsQuantOptions opts = { 0 };
+  QsQuantSpec spec;
+  QsQuantResult *result;
+  guint32 s = 7;
+
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      s = s * 1664525u + 1013904223u;
+      t->data[i] = ((s >> 8) / 16777216.0f - 0.5f) * 1e-4f;
+    }
+  t->data[spike] = 1.0f;
+  t->data[planted] = 1.45f / 7.0f;
+
+  qs_quant_spec_init (&spec);
+  spec.bits = 4;
+  spec.granularity = QS_GRANULARITY_TENSOR;
+  opts.want_codes = TRUE;
+  opts.want_dequant = TRUE;
+  result = qs_quant_run (t, &spec, &opts, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+  g_assert_nonnull (result->dequant);
+  return result;
+}
+
+/* Independent double-precision check that the planted weight has the largest |error|. */
+static double
+check_planted_error (QsQuantResult *result,
+                     gsize          planted)
+{
+  double best = 0.0, err;
+  gsize arg = 0;
+
+  for (gsize i = 0; i < result->input->n_elements; i++)
+    {
+      double e = fabs ((double) result->dequant->data[i] - result->input->data[i]);
+      if (e > best)
+        {
+          best = e;
+          arg = i;
+        }
+    }
+  g_assert_cmpuint (arg, ==, planted);
+  err = (double) result->dequant->data[planted] - result->input->data[planted];
+  g_assert_cmpfloat_with_epsilon (fabs (err), 0.45 / 7.0, 1e-5);
+  g_assert_cmpfloat_with_epsilon (result->stats.max_abs_error, fabs (err), 1e-6);
+  return err;
+}
+
+static void
+check_heatmap_cell (QsQuantResult *result,
+                    gsize          row,
+                    gsize          col,
+                    double         width,
+                    double         height,
+                    double         device_scale,
+                    gboolean       expect_exact_cell)
+{
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32,
+                                                         (int) (width * device_scale),
+                                                         (int) (height * device_scale));
+  cairo_t *cr = cairo_create (surface);
+  g_autoptr(QsChartHeatmap) hm = _qs_chart_heatmap_new (result, QS_MAP_VALUE_ERROR);
+  QsChartStyle style;
+  QsChartRect plot;
+  double err, rgb[3], cx, cy, cw, ch;
+  guint32 expect, got;
+  guint hits = 0;
+  gsize planted = qs_tensor_matrix_index (result->input, row, col);
+
+  cairo_surface_set_device_scale (surface, device_scale, device_scale);
+  qs_chart_style_init_light (&style);
+  qs_chart_draw_heatmap (cr, width, height, result, QS_MAP_VALUE_ERROR, &style);
+  g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+  _qs_chart_heatmap_layout (hm, width, height, NULL, &style, &plot);
+
+  err = check_planted_error (result, planted);
+  /* the diverging map with symmetric limits +-max|error|: this weight is an end colour */
+  qs_colormap_diverging (err / result->stats.max_abs_error, rgb);
+  expect = qs_colormap_rgb_to_argb32 (rgb);
+  g_assert_cmphex (expect, ==, err < 0 ? 0xff3b4cc0u : 0xffb40426u);
+
+  cw = plot.width / hm->cols;
+  ch = plot.height / hm->rows;
+  cx = plot.x + (col + 0.5) * cw;
+  cy = plot.y + (row + 0.5) * ch;
+  if (expect_exact_cell)
+    {
+      got = pixel_at (surface, cx, cy);
+      g_assert_cmpint (channel_diff (got, expect), <=, 1);
+    }
+
+  /* the end colour appears only around the planted cell (downsampled: within a pixel) */
+  for (double y = plot.y + 0.5 / device_scale; y < plot.y + plot.height; y += 1.0 / device_scale)
+    for (double x = plot.x + 0.5 / device_scale; x < plot.x + plot.width; x += 1.0 / device_scale)
+      if (channel_diff (pixel_at (surface, x, y), expect) <= 2)
+        {
+          g_assert_cmpfloat (fabs (x - cx), <=, MAX (cw, 1.0 / device_scale) + 1.0);
+          g_assert_cmpfloat (fabs (y - cy), <=, MAX (ch, 1.0 / device_scale) + 1.0);
+          hits++;
+        }
+  g_assert_cmpuint (hits, >=, 1);
+
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+}
+
+static void
+test_heatmap_pixel (void)
+{
+  gsize shape[] = { 40, 24 };
+  g_autoptr(QsTensor) t = qs_tensor_new ("dense/kernel", 2, shape, NULL);
+  g_autoptr(QsQuantResult) result = NULL;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  result = planted_result (t, 3 * 24 + 4, 17 * 24 + 9);
+  /* Dense: row = input 17, column = output 9; cells are several pixels large */
+  check_heatmap_cell (result, 17, 9, 640, 480, 1.0, TRUE);
+  check_heatmap_cell (result, 17, 9, 640, 480, 2.0, TRUE);
+
+  /* an export of a zoomed window (rows 10..29, columns 5..14) puts the cell where the
+   * window says, below the title */
+  {
+    g_autofree char *dir = g_dir_make_tmp ("qs-charts-XXXXXX", NULL);
+    g_autofree char *png = g_build_filename (dir, "zoom.png", NULL);
+    g_autoptr(QsChartHeatmap) hm = _qs_chart_heatmap_new (result, QS_MAP_VALUE_ERROR);
+    g_autoptr(GError) error = NULL;
+    QsChartOptions options;
+    QsChartStyle style;
+    QsChartRect plot;
+    cairo_surface_t *img;
+    guint32 expect;
+    double rgb[3], err = (double) result->dequant->data[17 * 24 + 9] - t->data[17 * 24 + 9];
+
+    qs_chart_style_init_light (&style);
+    qs_chart_options_init (&options);
+    options.row0 = 10;
+    options.col0 = 5;
+    options.rows = 20;
+    options.cols = 10;
+    g_assert_true (qs_chart_export_full ("heatmap", result, &options, "Zoom", png, 600, 400, 1.0, &error));
+    g_assert_no_error (error);
+    img = cairo_image_surface_create_from_png (png);
+    _qs_chart_heatmap_layout (hm, 600, 400, "Zoom", &style, &plot);
+    qs_colormap_diverging (err / result->stats.max_abs_error, rgb);
+    expect = qs_colormap_rgb_to_argb32 (rgb);
+    g_assert_cmpint (channel_diff (pixel_at (img, plot.x + 4.5 * plot.width / 10,
+                                             plot.y + 7.5 * plot.height / 20), expect), <=, 1);
+    /* the cell one to the left is an ordinary, near-neutral weight */
+    g_assert_cmpint (channel_diff (pixel_at (img, plot.x + 3.5 * plot.width / 10,
+                                             plot.y + 7.5 * plot.height / 20), expect), >, 40);
+    cairo_surface_destroy (img);
+    g_assert_cmpint (g_remove (png), ==, 0);
+    g_assert_cmpint (g_rmdir (dir), ==, 0);
+  }
+}
+
+static void
+test_heatmap_conv_tiles (void)
+{
+  gsize shape[] = { 3, 3, 4, 8 };
+  g_autoptr(QsTensor) t = qs_tensor_new ("conv/kernel", 4, shape, NULL);
+  g_autoptr(QsQuantResult) result = NULL;
+  g_autoptr(QsChartHeatmap) hm = NULL;
+  g_autofree char *text = NULL;
+  /* kernel position y = 2, x = 1, input channel 3, output channel 5 */
+  gsize planted = ((2 * 3 + 1) * 4 + 3) * 8 + 5;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_CONV2D);
+  result = planted_result (t, 0, planted);
+  hm = _qs_chart_heatmap_new (result, QS_MAP_VALUE_ERROR);
+  g_assert_cmpuint (hm->tile_h, ==, 3);
+  g_assert_cmpuint (hm->tile_w, ==, 3);
+  g_assert_cmpuint (hm->rows, ==, 12);
+  g_assert_cmpuint (hm->cols, ==, 24);
+  /* the picture: row = in * kh + y = 11, column = out * kw + x = 16 */
+  check_heatmap_cell (result, 11, 16, 640, 480, 1.0, TRUE);
+  text = _qs_chart_heatmap_describe_cell (hm, 11, 16);
+  g_assert_nonnull (strstr (text, "3"));
+  g_assert_nonnull (strstr (text, "5"));
+  g_assert_nonnull (strstr (text, "(2, 1)"));
+}
+
+static void
+test_heatmap_spike_downsampled (void)
+{
+  gsize shape[] = { 1024, 1536 };
+  g_autoptr(QsTensor) t = qs_tensor_new ("big/kernel", 2, shape, NULL);
+  g_autoptr(QsQuantResult) result = NULL;
+  g_autoptr(QsChartHeatmap) hm = NULL;
+  g_autoptr(QsErrorMap) map = NULL;
+  QsChartWindow window;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  result = planted_result (t, 5, (gsize) 517 * 1536 + 1001);
+  /* about 5 x 8 weights per pixel: one weight in 40 still shows at full colour */
+  check_heatmap_cell (result, 517, 1001, 400, 300, 1.0, FALSE);
+
+  /* the map says it is downsampled, and keeps the signed extreme */
+  hm = _qs_chart_heatmap_new (result, QS_MAP_VALUE_ERROR);
+  _qs_chart_heatmap_full_window (hm, &window);
+  map = _qs_chart_heatmap_compute_map (hm, &window, 100, 80);
+  g_assert_true (map->downsampled);
+  g_assert_cmpfloat_with_epsilon (map->lo, -result->stats.max_abs_error, 1e-7);
+}
+
+static void
+test_histogram_clip (void)
+{
+  gsize shape[] = { 200, 50 };
+  g_autoptr(QsTensor) t = qs_tensor_new ("fc/kernel", 2, shape, NULL);
+  g_autoptr(QsQuantResult) result = NULL;
+  g_autoptr(QsChartHistogram) hist = NULL;
+  g_autoptr(GError) error = NULL;
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  QsQuantOptions opts = { 0 };
+  QsQuantSpec spec;
+  QsChartStyle style;
+  QsChartRect plot;
+  guint64 below = 0, above = 0;
+  guint32 s = 99, shaded, clear;
+  double xl, xr, y, a;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      s = s * 1664525u + 1013904223u;
+      t->data[i] = ((s >> 8) / 16777216.0f - 0.5f) * 2.0f;
+    }
+  t->data[10] = -6.0f;
+  t->data[20] = 5.0f;
+  t->data[30] = 5.5f;
+
+  qs_quant_spec_init (&spec);
+  spec.granularity = QS_GRANULARITY_TENSOR;
+  spec.mapping = QS_MAPPING_AFFINE;
+  spec.narrow_range = FALSE;
+  spec.range_method = QS_RANGE_PERCENTILE;
+  spec.range_param = 99.0;
+  opts.want_dequant = TRUE;
+  opts.want_codes = TRUE;
+  result = qs_quant_run (t, &spec, &opts, NULL, &error);
+  g_assert_no_error (error);
+
+  /* independent count of clipped values against the params' range */
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      below += t->data[i] < result->params->clip_lo[0];
+      above += t->data[i] > result->params->clip_hi[0];
+    }
+  g_assert_cmpuint (below, >=, 1);
+  g_assert_cmpuint (above, >=, 2);
+
+  hist = _qs_chart_histogram_new (result, -1, 256);
+  g_assert_true (hist->has_clip);
+  g_assert_cmpuint (hist->n_clip_lo, ==, below);
+  g_assert_cmpuint (hist->n_clip_hi, ==, above);
+  g_assert_cmpfloat (hist->lo, <=, -6.0);
+  g_assert_cmpfloat (hist->hi, >=, 5.5);
+  g_assert_true (hist->has_zero_point);
+  g_assert_cmpuint (hist->n_levels_total, ==, 256);
+  /* every level in view is a representable value: (q - zp) * scale */
+  for (guint i = 0; i < hist->n_levels; i++)
+    {
+      double q = hist->levels[i] / result->params->scale[0] + result->params->zero_point[0];
+      g_assert_cmpfloat_with_epsilon (q, round (q), 1e-3);
+    }
+  /* the hover text of a bin names its nearest level (independently: the closest (q - zp) * s) */
+  {
+    gint bin = hist->n_bins / 2 + 3;
+    double w = (hist->hi - hist->lo) / hist->n_bins, mid = hist->lo + (bin + 0.5) * w;
+    double s = result->params->scale[0];
+    gint32 zp = result->params->zero_point[0];
+    double q = CLAMP (round (mid / s + zp), result->params->qmin, result->params->qmax);
+    g_autofree char *level = _qs_chart_format_value ((q - zp) * s);
+    g_autofree char *text = _qs_chart_histogram_describe_bin (hist, bin);
+
+    g_assert_nonnull (strstr (text, level));
+  }
+
+  /* the dequantized series holds every value, collapsed to the levels */
+  {
+    guint64 total = 0;
+    for (guint b = 0; b < hist->n_bins; b++)
+      total += hist->dq_counts[b];
+    g_assert_cmpuint (total, ==, t->n_elements);
+  }
+
+  /* pixels: the shaded outer regions start exactly at the clipping range */
+  qs_chart_style_init_light (&style);
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 960, 540);
+  cr = cairo_create (surface);
+  qs_chart_draw_histogram (cr, 960, 540, result, -1, FALSE, &style);
+  cairo_destroy (cr);
+  g_clear_pointer (&hist, _qs_chart_histogram_free);
+  hist = _qs_chart_histogram_new (result, -1, (guint) CLAMP (960 / 3.0, 16, 512));
+  _qs_chart_histogram_layout (hist, 960, 540, NULL, &style, &plot);
+  xl = _qs_chart_histogram_x_of (hist, &plot, result->params->clip_lo[0]);
+  xr = _qs_chart_histogram_x_of (hist, &plot, result->params->clip_hi[0]);
+  g_assert_cmpfloat (xl - plot.x, >, 40);
+  g_assert_cmpfloat (plot.x + plot.width - xr, >, 40);
+  y = plot.y + plot.height * 0.45;   /* above every bar: the centre bins reach ~ 1/3 */
+  a = 0.14 * style.clip.alpha;
+  shaded = 0xff000000u |
+           ((guint32) lround ((style.bg.red * (1 - a) + style.clip.red * a) * 255) << 16) |
+           ((guint32) lround ((style.bg.green * (1 - a) + style.clip.green * a) * 255) << 8) |
+           (guint32) lround ((style.bg.blue * (1 - a) + style.clip.blue * a) * 255);
+  clear = qs_colormap_rgb_to_argb32 ((double[]) { style.bg.red, style.bg.green, style.bg.blue });
+  for (double x = plot.x + 6; x < plot.x + plot.width - 6; x += 1.0)
+    {
+      guint32 p = pixel_at (surface, x, y);
+
+      if (x < xl - 3 || x > xr + 3)
+        {
+          /* outside the range: shaded (or a level/bar mark on top of the shade) */
+          if (channel_diff (p, clear) <= 2)
+            g_error ("x = %.1f (clip %.1f … %.1f) is not shaded: %08x", x, xl, xr, p);
+        }
+      else if (x > xl + 3 && x < xr - 3)
+        {
+          if (channel_diff (p, shaded) <= 2)
+            g_error ("x = %.1f inside the clipping range is shaded", x);
+        }
+    }
+  g_assert_cmpint (channel_diff (pixel_at (surface, (plot.x + xl) / 2 + 0.5, y), shaded), <=, 2);
+  cairo_surface_destroy (surface);
+}
+
+static void
+test_histogram_channel (void)
+{
+  gsize shape[] = { 64, 6 };
+  g_autoptr(QsTensor) t = qs_tensor_new ("ch/kernel", 2, shape, NULL);
+  g_autoptr(QsQuantResult) result = NULL;
+  g_autoptr(QsChartHistogram) all = NULL, one = NULL;
+  g_autoptr(QsChartChannels) ch = NULL;
+  QsQuantOptions opts = { 0 };
+  QsQuantSpec spec;
+  guint64 total = 0;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  /* channel c holds values in [-(c + 1), c + 1] */
+  for (gsize r = 0; r < 64; r++)
+    for (gsize c = 0; c < 6; c++)
+      t->data[r * 6 + c] = (c + 1.0f) * ((r / 63.0f) * 2.0f - 1.0f);
+  qs_quant_spec_init (&spec);   /* per-channel int8 */
+  opts.want_dequant = TRUE;
+  result = qs_quant_run (t, &spec, &opts, NULL, NULL);
+  g_assert_nonnull (result);
+
+  all = _qs_chart_histogram_new (result, -1, 64);
+  g_assert_cmpuint (all->n_channels, ==, 6);
+  g_assert_true (all->levels_vary);
+  g_assert_cmpuint (all->n_levels, ==, 0);
+  g_assert_cmpuint (all->n_values, ==, 384);
+
+  one = _qs_chart_histogram_new (result, 2, 64);
+  g_assert_cmpint (one->channel, ==, 2);
+  g_assert_cmpuint (one->n_values, ==, 64);
+  for (guint b = 0; b < one->n_bins; b++)
+    total += one->counts[b];
+  g_assert_cmpuint (total, ==, 64);
+  /* channel 2 spans +-3: its own grid, 255 narrow levels of step 3/127 */
+  g_assert_cmpfloat (one->lo, <=, -3.0);
+  g_assert_cmpfloat (one->hi, >=, 3.0);
+  g_assert_cmpfloat (one->hi, <, 3.5);
+  g_assert_cmpuint (one->n_levels, ==, 255);
+  g_assert_cmpfloat_with_epsilon (one->levels[1] - one->levels[0], 3.0 / 127, 1e-5);
+
+  ch = _qs_chart_channels_new (result);
+  g_assert_cmpuint (ch->n, ==, 6);
+  for (guint c = 0; c < 6; c++)
+    {
+      g_assert_cmpfloat_with_epsilon (ch->max[c], c + 1.0, 1e-6);
+      g_assert_cmpfloat_with_epsilon (ch->min[c], -(c + 1.0), 1e-6);
+      g_assert_cmpfloat_with_epsilon (ch->scale[c], (c + 1.0) / 127, 1e-6);
+      g_assert_cmpuint (ch->sorted[c], ==, 5 - c);
+    }
+  g_assert_cmpfloat_with_epsilon (ch->tensor_hi, 6.0, 1e-6);
+  /* median channel (index 3: range 8) against the tensor range 12 */
+  g_assert_cmpfloat_with_epsilon (ch->median_ratio, 12.0 / 8.0, 1e-6);
+}
+
+static char *
+read_text (const char *path,
+           gsize      *length)
+{
+  char *contents = NULL;
+
+  g_assert_true (g_file_get_contents (path, &contents, length, NULL));
+  return contents;
+}
+
+/* PDF files hold binary streams: search past NUL bytes. */
+static gboolean
+contains_bytes (const char *data,
+                gsize       length,
+                const char *needle)
+{
+  gsize n = strlen (needle);
+
+  for (gsize i = 0; i + n <= length; i++)
+    if (memcmp (data + i, needle, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_export (void)
+{
+  gsize shape[] = { 3, 3, 8, 16 };
+  g_autoptr(QsTensor) t = qs_tensor_new ("conv2d/kernel", 4, shape, NULL);
+  g_autoptr(QsQuantResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("qs-charts-XXXXXX", NULL);
+  const char *kinds[] = { "histogram", "heatmap", "channels" };
+  QsQuantOptions opts = { 0 };
+  QsQuantSpec spec;
+  guint32 s = 3;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_CONV2D);
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      s = s * 1664525u + 1013904223u;
+      t->data[i] = ((s >> 8) / 16777216.0f - 0.5f) * (1.0f + (i % 16));
+    }
+  qs_quant_spec_init (&spec);
+  opts.want_codes = opts.want_dequant = TRUE;
+  result = qs_quant_run (t, &spec, &opts, NULL, NULL);
+  g_assert_nonnull (result);
+
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      g_autofree char *png = g_strdup_printf ("%s/%s.png", dir, kinds[k]);
+      g_autofree char *svg = g_strdup_printf ("%s/%s.svg", dir, kinds[k]);
+      g_autofree char *pdf = g_strdup_printf ("%s/%s.pdf", dir, kinds[k]);
+      g_autofree char *text = NULL;
+      g_autofree char *w_attr = NULL, *h_attr = NULL;
+      cairo_surface_t *img;
+      gsize length;
+
+      g_assert_true (qs_chart_export (kinds[k], result, "Title", png, 640, 400, 2.0, &error));
+      g_assert_no_error (error);
+      img = cairo_image_surface_create_from_png (png);
+      g_assert_cmpint (cairo_surface_status (img), ==, CAIRO_STATUS_SUCCESS);
+      g_assert_cmpint (cairo_image_surface_get_width (img), ==, 1280);
+      g_assert_cmpint (cairo_image_surface_get_height (img), ==, 800);
+      /* not blank: a good part of the figure differs from the background corner */
+      {
+        guint32 bg = pixel_at (img, 2, 2);
+        guint drawn = 0;
+
+        for (int y = 0; y < 800; y += 4)
+          for (int x = 0; x < 1280; x += 4)
+            drawn += channel_diff (pixel_at (img, x, y), bg) > 8;
+        g_assert_cmpuint (drawn, >, 1280 * 800 / 16 / 50);
+      }
+      cairo_surface_destroy (img);
+
+      g_assert_true (qs_chart_export (kinds[k], result, "Title", svg, 500, 300, 1.0, &error));
+      g_assert_no_error (error);
+      text = read_text (svg, &length);
+      g_assert_true (g_str_has_prefix (text, "<?xml"));
+      w_attr = g_strdup_printf ("width=\"%dpx\"", 500);
+      h_attr = g_strdup_printf ("height=\"%dpx\"", 300);
+      g_assert_nonnull (strstr (text, w_attr));
+      g_assert_nonnull (strstr (text, h_attr));
+      g_assert_nonnull (strstr (text, "</svg>"));
+      g_clear_pointer (&text, g_free);
+
+      g_assert_true (qs_chart_export (kinds[k], result, "Title", pdf, 500, 300, 1.0, &error));
+      g_assert_no_error (error);
+      text = read_text (pdf, &length);
+      g_assert_true (g_str_has_prefix (text, "%PDF-"));
+      g_assert_true (contains_bytes (text, length, "/MediaBox [ 0 0 500 300 ]"));
+      g_assert_true (contains_bytes (text, length, "%%EOF"));
+
+      g_assert_cmpint (g_remove (png), ==, 0);
+      g_assert_cmpint (g_remove (svg), ==, 0);
+      g_assert_cmpint (g_remove (pdf), ==, 0);
+    }
+
+  /* bad requests are errors that name the file, and leave nothing behind */
+  {
+    g_autofree char *bad = g_strdup_printf ("%s/chart.bmp", dir);
+    g_autofree char *missing = g_strdup_printf ("%s/no/such/dir/chart.png", dir);
+
+    g_assert_false (qs_chart_export ("heatmap", result, NULL, bad, 300, 200, 1.0, &error));
+    g_assert_error (error, QS_CHART_ERROR, QS_CHART_ERROR_FORMAT);
+    g_assert_nonnull (strstr (error->message, bad));
+    g_clear_error (&error);
+    g_assert_false (g_file_test (bad, G_FILE_TEST_EXISTS));
+
+    g_assert_false (qs_chart_export ("pie", result, NULL, bad, 300, 200, 1.0, &error));
+    g_assert_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID);
+    g_clear_error (&error);
+
+    g_assert_false (qs_chart_export ("heatmap", result, NULL, bad, 300, 200, 100.0, &error));
+    g_assert_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID);
+    g_clear_error (&error);
+
+    g_assert_false (qs_chart_export ("heatmap", result, NULL, missing, 300, 200, 1.0, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+    g_assert_nonnull (strstr (error->message, missing));
+    g_clear_error (&error);
+  }
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static void
+test_ticks (void)
+{
+  double ticks[16];
+  guint n = _qs_chart_nice_ticks (-0.37, 0.41, 6, ticks);
+
+  g_assert_cmpuint (n, >=, 3);
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_cmpfloat (ticks[i], >=, -0.37);
+      g_assert_cmpfloat (ticks[i], <=, 0.41);
+      g_assert_cmpfloat_with_epsilon (ticks[i] / 0.2, round (ticks[i] / 0.2), 1e-9);
+    }
+  g_assert_cmpuint (_qs_chart_nice_ticks (1.0, 1.0, 6, ticks), ==, 0);
+  g_assert_cmpuint (_qs_chart_nice_ticks (0.0, NAN, 6, ticks), ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/qs/charts/colormap", test_colormap);
+  g_test_add_func ("/qs/charts/ticks", test_ticks);
+  g_test_add_func ("/qs/charts/heatmap-pixel", test_heatmap_pixel);
+  g_test_add_func ("/qs/charts/heatmap-conv-tiles", test_heatmap_conv_tiles);
+  g_test_add_func ("/qs/charts/heatmap-spike-downsampled", test_heatmap_spike_downsampled);
+  g_test_add_func ("/qs/charts/histogram-clip", test_histogram_clip);
+  g_test_add_func ("/qs/charts/histogram-channel", test_histogram_channel);
+  g_test_add_func ("/qs/charts/export", test_export);
+  return g_test_run ();
+}

@@ -1,0 +1,867 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "quantscope-core.h"
+
+/* The integer engine against a straightforward re-implementation of the same integer
+ * arithmetic (signed int8 codes as TFLite stores them, plain loops, no packing, no SIMD),
+ * layer by layer, on small hand-built models that cover every layer type. */
+
+/* ------------------------------------------------------------------ model building */
+
+static GRand *rng;
+
+static QsTensor *
+rand_tensor (const char    *layer,
+             const char    *short_name,
+             guint          n_dims,
+             const gsize   *shape,
+             QsTensorLayout layout,
+             double         lo,
+             double         hi)
+{
+  g_autofree char *name = g_strdup_printf ("%s/%s", layer, short_name);
+  QsTensor *t = qs_tensor_new (name, n_dims, shape, NULL);
+
+  qs_tensor_set_layout (t, layout);
+  for (gsize i = 0; i < t->n_elements; i++)
+    t->data[i] = (float) g_rand_double_range (rng, lo, hi);
+  return t;
+}
+
+static QsLayer *
+add_layer (GPtrArray  *layers,
+           const char *name,
+           const char *class_name,
+           QsLayerKind kind,
+           gint        in0,
+           gint        in1)
+{
+  QsLayer *l = qs_layer_new (name, class_name, kind);
+
+  if (in0 >= 0)
+    {
+      l->n_inputs = in1 >= 0 ? 2 : 1;
+      l->inputs = g_new (guint, l->n_inputs);
+      l->inputs[0] = in0;
+      if (in1 >= 0)
+        l->inputs[1] = in1;
+    }
+  g_ptr_array_add (layers, l);
+  return l;
+}
+
+static void
+conv_weights (QsLayer *l,
+              gsize    kh,
+              gsize    kw,
+              gsize    cin,
+              gsize    cout)
+{
+  gsize k[] = { kh, kw, cin, cout }, b[] = { cout };
+  double a = 1.5 / sqrt ((double) (kh * kw * cin));
+
+  l->filters = cout;
+  l->kernel_size[0] = kh;
+  l->kernel_size[1] = kw;
+  g_ptr_array_add (l->weights, rand_tensor (l->name, "kernel", 4, k, QS_TENSOR_LAYOUT_CONV2D, -a, a));
+  g_ptr_array_add (l->weights, rand_tensor (l->name, "bias", 1, b, QS_TENSOR_LAYOUT_VECTOR, -0.2, 0.2));
+}
+
+static void
+bn_weights (QsLayer *l,
+            gsize    c)
+{
+  gsize s[] = { c };
+
+  g_ptr_array_add (l->weights, rand_tensor (l->name, "gamma", 1, s, QS_TENSOR_LAYOUT_VECTOR, 0.5, 1.5));
+  g_ptr_array_add (l->weights, rand_tensor (l->name, "beta", 1, s, QS_TENSOR_LAYOUT_VECTOR, -0.3, 0.3));
+  g_ptr_array_add (l->weights, rand_tensor (l->name, "moving_mean", 1, s, QS_TENSOR_LAYOUT_VECTOR, -0.2, 0.2));
+  g_ptr_array_add (l->weights, rand_tensor (l->name, "moving_variance", 1, s, QS_TENSOR_LAYOUT_VECTOR, 0.3, 2.0));
+}
+
+static QsLayer *
+input_layer (GPtrArray *layers,
+             gsize      h,
+             gsize      w,
+             gsize      c)
+{
+  QsLayer *l = add_layer (layers, "input", "InputLayer", QS_LAYER_INPUT, -1, -1);
+
+  l->output_rank = 3;
+  l->output_shape[0] = h;
+  l->output_shape[1] = w;
+  l->output_shape[2] = c;
+  return l;
+}
+
+/* Model 1: zero padding, strided conv + BatchNorm + ReLU layer (folded and fused),
+ * depthwise (relu6, same), average pool (same), max pool, flatten, dense relu, dense softmax. */
+static QsModel *
+build_model1 (void)
+{
+  GPtrArray *layers = g_ptr_array_new ();
+  QsLayer *l;
+  gsize dk[] = { 3, 3, 5, 2 }, dk_b[] = { 10 }, d1[] = { 40, 6 }, d1b[] = { 6 }, d2[] = { 6, 4 }, d2b[] = { 4 };
+  g_autoptr(GError) error = NULL;
+  QsModel *m;
+
+  input_layer (layers, 9, 9, 2);
+  l = add_layer (layers, "pad", "ZeroPadding2D", QS_LAYER_ZERO_PADDING2D, 0, -1);
+  l->zero_padding[0] = l->zero_padding[1] = l->zero_padding[2] = 1;
+  l->zero_padding[3] = 2;
+  l = add_layer (layers, "conv", "Conv2D", QS_LAYER_CONV2D, 1, -1);
+  conv_weights (l, 3, 3, 2, 5);
+  l->strides[0] = l->strides[1] = 2;
+  l = add_layer (layers, "bn", "BatchNormalization", QS_LAYER_BATCH_NORM, 2, -1);
+  bn_weights (l, 5);
+  l = add_layer (layers, "relu", "ReLU", QS_LAYER_ACTIVATION, 3, -1);
+  l->activation = QS_ACTIVATION_RELU;
+  l = add_layer (layers, "dw", "DepthwiseConv2D", QS_LAYER_DEPTHWISE_CONV2D, 4, -1);
+  l->kernel_size[0] = l->kernel_size[1] = 3;
+  l->depth_multiplier = 2;
+  l->padding = QS_PADDING_SAME;
+  l->activation = QS_ACTIVATION_RELU6;
+  {
+    QsTensor *t = rand_tensor ("dw", "depthwise_kernel", 4, dk, QS_TENSOR_LAYOUT_DEPTHWISE, -0.8, 0.8);
+    g_ptr_array_add (l->weights, t);
+    g_ptr_array_add (l->weights, rand_tensor ("dw", "bias", 1, dk_b, QS_TENSOR_LAYOUT_VECTOR, -0.2, 0.2));
+  }
+  l = add_layer (layers, "avg", "AveragePooling2D", QS_LAYER_AVG_POOL2D, 5, -1);
+  l->pool_size[0] = l->pool_size[1] = 2;
+  l->pool_strides[0] = l->pool_strides[1] = 1;
+  l->padding = QS_PADDING_SAME;
+  l = add_layer (layers, "max", "MaxPooling2D", QS_LAYER_MAX_POOL2D, 6, -1);
+  add_layer (layers, "flatten", "Flatten", QS_LAYER_FLATTEN, 7, -1);
+  l = add_layer (layers, "dense", "Dense", QS_LAYER_DENSE, 8, -1);
+  l->units = 6;
+  l->activation = QS_ACTIVATION_RELU;
+  g_ptr_array_add (l->weights, rand_tensor ("dense", "kernel", 2, d1, QS_TENSOR_LAYOUT_DENSE, -0.4, 0.4));
+  g_ptr_array_add (l->weights, rand_tensor ("dense", "bias", 1, d1b, QS_TENSOR_LAYOUT_VECTOR, -0.2, 0.2));
+  l = add_layer (layers, "logits", "Dense", QS_LAYER_DENSE, 9, -1);
+  l->units = 4;
+  l->activation = QS_ACTIVATION_SOFTMAX;
+  g_ptr_array_add (l->weights, rand_tensor ("logits", "kernel", 2, d2, QS_TENSOR_LAYOUT_DENSE, -0.8, 0.8));
+  g_ptr_array_add (l->weights, rand_tensor ("logits", "bias", 1, d2b, QS_TENSOR_LAYOUT_VECTOR, -0.2, 0.2));
+
+  m = qs_model_new_from_layers ("model1", layers, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+/* Model 2: branches. 1x1 conv and dilated same conv added, a standalone ReLU, a separable
+ * conv and a conv concatenated, global average and max pooling concatenated, dense sigmoid. */
+static QsModel *
+build_model2 (void)
+{
+  GPtrArray *layers = g_ptr_array_new ();
+  QsLayer *l;
+  gsize dk[] = { 3, 3, 4, 1 }, pk[] = { 1, 1, 4, 6 }, pb[] = { 6 }, d[] = { 16, 3 }, db[] = { 3 };
+  g_autoptr(GError) error = NULL;
+  QsModel *m;
+
+  input_layer (layers, 8, 8, 3);                                                   /* 0 */
+  l = add_layer (layers, "a", "Conv2D", QS_LAYER_CONV2D, 0, -1);                   /* 1 */
+  conv_weights (l, 1, 1, 3, 4);
+  l->activation = QS_ACTIVATION_RELU;
+  l = add_layer (layers, "b", "Conv2D", QS_LAYER_CONV2D, 0, -1);                   /* 2 */
+  conv_weights (l, 3, 3, 3, 4);
+  l->padding = QS_PADDING_SAME;
+  l->dilation[0] = l->dilation[1] = 2;
+  add_layer (layers, "add", "Add", QS_LAYER_ADD, 1, 2);                             /* 3 */
+  l = add_layer (layers, "act", "Activation", QS_LAYER_ACTIVATION, 3, -1);         /* 4 */
+  l->activation = QS_ACTIVATION_RELU;
+  l = add_layer (layers, "sep", "SeparableConv2D", QS_LAYER_SEPARABLE_CONV2D, 4, -1); /* 5 */
+  l->filters = 6;
+  l->kernel_size[0] = l->kernel_size[1] = 3;
+  l->activation = QS_ACTIVATION_RELU;
+  g_ptr_array_add (l->weights, rand_tensor ("sep", "depthwise_kernel", 4, dk, QS_TENSOR_LAYOUT_DEPTHWISE, -0.6, 0.6));
+  g_ptr_array_add (l->weights, rand_tensor ("sep", "pointwise_kernel", 4, pk, QS_TENSOR_LAYOUT_CONV2D, -0.6, 0.6));
+  g_ptr_array_add (l->weights, rand_tensor ("sep", "bias", 1, pb, QS_TENSOR_LAYOUT_VECTOR, -0.2, 0.2));
+  l = add_layer (layers, "c", "Conv2D", QS_LAYER_CONV2D, 4, -1);                   /* 6 */
+  conv_weights (l, 3, 3, 4, 2);
+  add_layer (layers, "cat", "Concatenate", QS_LAYER_CONCATENATE, 5, 6);            /* 7 */
+  add_layer (layers, "gap", "GlobalAveragePooling2D", QS_LAYER_GLOBAL_AVG_POOL2D, 7, -1); /* 8 */
+  add_layer (layers, "gmp", "GlobalMaxPooling2D", QS_LAYER_GLOBAL_MAX_POOL2D, 7, -1);     /* 9 */
+  add_layer (layers, "cat2", "Concatenate", QS_LAYER_CONCATENATE, 8, 9);           /* 10 */
+  l = add_layer (layers, "out", "Dense", QS_LAYER_DENSE, 10, -1);                  /* 11 */
+  l->units = 3;
+  l->activation = QS_ACTIVATION_SIGMOID;
+  g_ptr_array_add (l->weights, rand_tensor ("out", "kernel", 2, d, QS_TENSOR_LAYOUT_DENSE, -0.8, 0.8));
+  g_ptr_array_add (l->weights, rand_tensor ("out", "bias", 1, db, QS_TENSOR_LAYOUT_VECTOR, -0.2, 0.2));
+
+  m = qs_model_new_from_layers ("model2", layers, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+/* ------------------------------------------------------------------ the re-implementation */
+
+/* A quantized activation in TFLite's signed form. */
+typedef struct
+{
+  gsize   h, w, c;
+  gint32 *q;
+  float   scale;
+  gint32  zp, qmin, qmax;
+} QT;
+
+static void
+qt_clear (QT *t)
+{
+  g_clear_pointer (&t->q, g_free);
+}
+
+static void
+qt_alloc (QT *t, gsize h, gsize w, gsize c)
+{
+  t->h = h; t->w = w; t->c = c;
+  t->q = g_new0 (gint32, h * w * c);
+}
+
+typedef struct
+{
+  QsCalibration *calib;
+  QsQuantSpec    act;
+  QsQuantSpec    wspec;
+  GHashTable    *taps;      /* value name -> GArray of float: the engine's values */
+} Ref;
+
+static void
+out_params (Ref *ref, const char *key, QT *t)
+{
+  g_autoptr(QsQuantParams) p = NULL;
+  float lo, hi;
+
+  g_assert_true (qs_calibration_get_range (ref->calib, key, &ref->act, &lo, &hi, NULL));
+  p = qs_quant_params_from_range (&ref->act, MIN (lo, 0.0f), MAX (hi, 0.0f), NULL);
+  t->scale = p->scale[0];
+  t->zp = p->zero_point[0];
+  t->qmin = p->qmin;
+  t->qmax = p->qmax;
+}
+
+static void
+same_params (QT *dst, const QT *src)
+{
+  dst->scale = src->scale; dst->zp = src->zp; dst->qmin = src->qmin; dst->qmax = src->qmax;
+}
+
+/* The engine's value of that name must equal ours exactly once dequantized. */
+static void
+check (Ref *ref, const char *key, const QT *t)
+{
+  GArray *got = g_hash_table_lookup (ref->taps, key);
+
+  if (got == NULL)
+    g_error ("the engine has no integer value “%s”", key);
+  g_assert_cmpuint (got->len, ==, t->h * t->w * t->c);
+  for (gsize i = 0; i < got->len; i++)
+    {
+      float want = (float) (t->q[i] - t->zp) * t->scale;
+      if (g_array_index (got, float, i) != want)
+        g_error ("value “%s” element %zu: engine %g, reference %g", key, i,
+                 g_array_index (got, float, i), want);
+    }
+}
+
+static gint32
+clamp32 (gint64 v, gint32 lo, gint32 hi)
+{
+  return (gint32) CLAMP (v, lo, hi);
+}
+
+static void
+act_range (const QT *out, QsActivation act, gint32 *lo, gint32 *hi)
+{
+  *lo = out->qmin;
+  *hi = out->qmax;
+  if (act == QS_ACTIVATION_RELU || act == QS_ACTIVATION_RELU6)
+    *lo = MAX (*lo, out->zp);
+  if (act == QS_ACTIVATION_RELU6)
+    *hi = MIN (*hi, out->zp + (gint32) lrintf (6.0f / out->scale));
+}
+
+/* BatchNorm folded exactly as the engine documents it: f = gamma / sqrt (var + eps) in double. */
+static QsTensor *
+fold_bn (const QsTensor *kernel, float *bias, const QsLayer *bn)
+{
+  gsize n = kernel->shape[kernel->n_dims - 1];
+  QsTensor *t = qs_tensor_dup (kernel);
+  const float *g = ((QsTensor *) g_ptr_array_index (bn->weights, 0))->data;
+  const float *be = ((QsTensor *) g_ptr_array_index (bn->weights, 1))->data;
+  const float *mu = ((QsTensor *) g_ptr_array_index (bn->weights, 2))->data;
+  const float *var = ((QsTensor *) g_ptr_array_index (bn->weights, 3))->data;
+
+  for (gsize o = 0; o < n; o++)
+    {
+      double f = g[o] / sqrt ((double) var[o] + bn->bn_epsilon);
+
+      bias[o] = (float) ((bias[o] - mu[o]) * f + be[o]);
+      for (gsize i = o; i < t->n_elements; i += n)
+        t->data[i] = (float) (t->data[i] * f);
+    }
+  return t;
+}
+
+/* Conv2D / Dense (kh = kw = 1 on a 1 x 1 x in "image") / depthwise with TFLite int8 math. */
+static void
+ref_conv (Ref *ref, const QT *in, QsTensor *kernel, const float *bias, gboolean depthwise,
+          gsize mult, gsize kh, gsize kw, gsize sh, gsize sw, gsize dh, gsize dw,
+          gsize pad_t, gsize pad_l, QsActivation act, QT *out)
+{
+  QsQuantOptions opt = { .want_codes = TRUE, .want_dequant = TRUE };
+  g_autoptr(QsQuantResult) r = qs_quant_run (kernel, &ref->wspec, &opt, NULL, NULL);
+  gsize n = out->c, cin = in->c;
+  gint32 lo, hi;
+
+  g_assert_nonnull (r);
+  act_range (out, act, &lo, &hi);
+  /* codes * scale reproduce qs_quant_run's fake-quantized weights: the engine's weights
+   * are the app's. */
+  for (gsize i = 0; i < kernel->n_elements; i++)
+    g_assert_cmpfloat (r->codes[i] * r->params->scale[qs_quant_params_index (r->params, i)], ==,
+                       r->dequant->data[i]);
+  for (gsize o = 0; o < n; o++)
+    {
+      float sw_o = r->params->scale[qs_quant_params_index (r->params, o)];
+      double real = (double) in->scale * sw_o / out->scale;
+      gint32 m;
+      gint s;
+      gint64 bias_q = (gint64) nearbyint (bias[o] / ((double) in->scale * sw_o));
+
+      qs_quantize_multiplier (real, &m, &s);
+      for (gsize oy = 0; oy < out->h; oy++)
+        for (gsize ox = 0; ox < out->w; ox++)
+          {
+            gint64 acc = bias_q;
+
+            for (gsize ky = 0; ky < kh; ky++)
+              for (gsize kx = 0; kx < kw; kx++)
+                {
+                  gssize iy = (gssize) (oy * sh + ky * dh) - (gssize) pad_t;
+                  gssize ix = (gssize) (ox * sw + kx * dw) - (gssize) pad_l;
+
+                  if (iy < 0 || ix < 0 || iy >= (gssize) in->h || ix >= (gssize) in->w)
+                    continue;
+                  if (depthwise)
+                    {
+                      gsize ic = o / mult;
+                      acc += (gint64) (in->q[((gsize) iy * in->w + ix) * cin + ic] - in->zp)
+                             * r->codes[(ky * kw + kx) * n + o];
+                    }
+                  else
+                    for (gsize ic = 0; ic < cin; ic++)
+                      acc += (gint64) (in->q[((gsize) iy * in->w + ix) * cin + ic] - in->zp)
+                             * r->codes[((ky * kw + kx) * cin + ic) * n + o];
+                }
+            g_assert_cmpint (acc, ==, (gint32) acc);
+            out->q[(oy * out->w + ox) * n + o] =
+              clamp32 ((gint64) out->zp + qs_multiply_by_quantized_multiplier ((gint32) acc, m, s), lo, hi);
+          }
+    }
+}
+
+static void
+ref_pool (const QT *in, gboolean is_max, gsize ph, gsize pw, gsize sh, gsize sw,
+          gsize pad_t, gsize pad_l, QT *out)
+{
+  same_params (out, in);
+  for (gsize oy = 0; oy < out->h; oy++)
+    for (gsize ox = 0; ox < out->w; ox++)
+      for (gsize ch = 0; ch < in->c; ch++)
+        {
+          gint64 acc = is_max ? G_MININT32 : 0;
+          gint32 count = 0;
+
+          for (gsize y = 0; y < ph; y++)
+            for (gsize x = 0; x < pw; x++)
+              {
+                gssize iy = (gssize) (oy * sh + y) - (gssize) pad_t, ix = (gssize) (ox * sw + x) - (gssize) pad_l;
+                gint32 v;
+
+                if (iy < 0 || ix < 0 || iy >= (gssize) in->h || ix >= (gssize) in->w)
+                  continue;
+                v = in->q[((gsize) iy * in->w + ix) * in->c + ch];
+                acc = is_max ? MAX (acc, v) : acc + v;
+                count++;
+              }
+          if (!is_max)   /* TFLite AveragePool: round half away from zero */
+            acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+          out->q[(oy * out->w + ox) * out->c + ch] = (gint32) acc;
+        }
+}
+
+static void
+requant_to (const QT *in, const QT *params, gint32 *dst, gsize dst_stride, gsize off)
+{
+  gint32 m;
+  gint s;
+  gsize rows = in->h * in->w;
+
+  qs_quantize_multiplier ((double) in->scale / params->scale, &m, &s);
+  for (gsize r = 0; r < rows; r++)
+    for (gsize ch = 0; ch < in->c; ch++)
+      dst[r * dst_stride + off + ch] =
+        clamp32 ((gint64) params->zp + qs_multiply_by_quantized_multiplier (in->q[r * in->c + ch] - in->zp, m, s),
+                 params->qmin, params->qmax);
+}
+
+static void
+ref_quantize_input (Ref *ref, const float *x, gsize h, gsize w, gsize c, const char *key,
+                    const QsQuantSpec *spec, QT *out)
+{
+  QsQuantSpec saved = ref->act;
+
+  ref->act = *spec;
+  qt_alloc (out, h, w, c);
+  out_params (ref, key, out);
+  ref->act = saved;
+  for (gsize i = 0; i < h * w * c; i++)
+    out->q[i] = qs_quant_value (x[i], out->scale, out->zp, out->qmin, out->qmax, spec->rounding);
+}
+
+static void
+tap_store (const char  *name,
+           const float *values,
+           gsize        n,
+           gboolean     is_integer,
+           gpointer     user_data)
+{
+  GHashTable *taps = user_data;
+  GArray *a;
+
+  if (!is_integer)
+    return;
+  a = g_array_sized_new (FALSE, FALSE, sizeof (float), n);
+  g_array_append_vals (a, values, n);
+  g_hash_table_replace (taps, g_strdup (name), a);
+}
+
+static float *
+random_inputs (gsize n)
+{
+  float *x = g_new (float, n);
+
+  for (gsize i = 0; i < n; i++)
+    x[i] = g_rand_int_range (rng, 0, 4) == 0 ? 0.0f : (float) g_rand_double_range (rng, 0.0, 1.0);
+  return x;
+}
+
+static QsConfig *
+make_config (const char *preset)
+{
+  g_autoptr(GError) error = NULL;
+  QsConfig *c = qs_config_new_from_preset (preset, &error);
+
+  g_assert_no_error (error);
+  qs_config_set_calib_images (c, 16);
+  return c;
+}
+
+static void
+setup_ref (Ref *ref, QsConfig *config, QsCalibration *calib)
+{
+  QsLayerConfig lc;
+
+  qs_config_get_default (config, &lc);
+  ref->calib = calib;
+  ref->act = lc.activation;
+  ref->wspec = lc.weight;
+  ref->taps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+}
+
+static void
+run_model1 (const char *preset)
+{
+  g_autoptr(QsModel) model = build_model1 ();
+  g_autoptr(QsConfig) config = make_config (preset);
+  g_autofree float *calib_in = random_inputs (16 * 162), *x = NULL;
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsEngineInt) engine = NULL;
+  g_autoptr(GError) error = NULL;
+  Ref ref;
+  QsQuantSpec in_spec;
+  QT in = { 0 }, pad = { 0 }, conv = { 0 }, dw = { 0 }, avg = { 0 }, mx = { 0 }, d1 = { 0 }, d2 = { 0 };
+  float out[4], want[4];
+
+  calib = qs_calibration_new (model, calib_in, 16, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  engine = qs_engine_int_new (model, config, calib, &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_engine_int_layer_is_integer (engine, 2));   /* conv */
+  g_assert_true (qs_engine_int_layer_is_integer (engine, 3));   /* bn, folded */
+  setup_ref (&ref, config, calib);
+  g_assert_true (qs_config_get_input_spec (config, &in_spec));
+
+  for (int rep = 0; rep < 4; rep++)
+    {
+      const QsLayer *L = NULL;
+      g_autofree float *bias = NULL;
+      g_autoptr(QsTensor) folded = NULL;
+
+      x = random_inputs (162);
+      g_hash_table_remove_all (ref.taps);
+      g_assert_true (qs_engine_int_run_tapped (engine, x, out, tap_store, ref.taps, &error));
+
+      ref_quantize_input (&ref, x, 9, 9, 2, "input", &in_spec, &in);
+      /* zero padding: zero-point fill, same params */
+      qt_alloc (&pad, 11, 12, 2);
+      same_params (&pad, &in);
+      for (gsize i = 0; i < 11 * 12 * 2; i++)
+        pad.q[i] = in.zp;
+      for (gsize y = 0; y < 9; y++)
+        memcpy (pad.q + ((y + 1) * 12 + 1) * 2, in.q + y * 9 * 2, 9 * 2 * sizeof (gint32));
+      check (&ref, "pad", &pad);
+
+      L = qs_model_find_layer (model, "conv");
+      bias = g_memdup2 (qs_layer_get_bias (L)->data, 5 * sizeof (float));
+      folded = fold_bn (qs_layer_get_kernel (L), bias, qs_model_find_layer (model, "bn"));
+      qt_alloc (&conv, 5, 5, 5);
+      out_params (&ref, "relu", &conv);
+      ref_conv (&ref, &pad, folded, bias, FALSE, 1, 3, 3, 2, 2, 1, 1, 0, 0, QS_ACTIVATION_RELU, &conv);
+      check (&ref, "relu", &conv);
+
+      L = qs_model_find_layer (model, "dw");
+      qt_alloc (&dw, 5, 5, 10);
+      out_params (&ref, "dw", &dw);
+      ref_conv (&ref, &conv, qs_layer_get_kernel (L), qs_layer_get_bias (L)->data, TRUE, 2,
+                3, 3, 1, 1, 1, 1, 1, 1, QS_ACTIVATION_RELU6, &dw);
+      check (&ref, "dw", &dw);
+
+      qt_alloc (&avg, 5, 5, 10);
+      ref_pool (&dw, FALSE, 2, 2, 1, 1, 0, 0, &avg);
+      check (&ref, "avg", &avg);
+      qt_alloc (&mx, 2, 2, 10);
+      ref_pool (&avg, TRUE, 2, 2, 2, 2, 0, 0, &mx);
+      check (&ref, "max", &mx);
+
+      L = qs_model_find_layer (model, "dense");
+      mx.h = 1; mx.w = 1; mx.c = 40;           /* flatten */
+      qt_alloc (&d1, 1, 1, 6);
+      out_params (&ref, "dense", &d1);
+      {
+        g_autoptr(QsTensor) k4 = NULL;
+        gsize shape[] = { 1, 1, 40, 6 };
+        k4 = qs_tensor_new_from_data (qs_layer_get_kernel (L)->name, 4, shape, qs_layer_get_kernel (L)->data, NULL);
+        qs_tensor_set_layout (k4, QS_TENSOR_LAYOUT_CONV2D);
+        ref_conv (&ref, &mx, k4, qs_layer_get_bias (L)->data, FALSE, 1, 1, 1, 1, 1, 1, 1, 0, 0, QS_ACTIVATION_RELU, &d1);
+      }
+      check (&ref, "dense", &d1);
+
+      L = qs_model_find_layer (model, "logits");
+      qt_alloc (&d2, 1, 1, 4);
+      out_params (&ref, "logits#pre", &d2);
+      {
+        g_autoptr(QsTensor) k4 = NULL;
+        gsize shape[] = { 1, 1, 6, 4 };
+        k4 = qs_tensor_new_from_data (qs_layer_get_kernel (L)->name, 4, shape, qs_layer_get_kernel (L)->data, NULL);
+        qs_tensor_set_layout (k4, QS_TENSOR_LAYOUT_CONV2D);
+        ref_conv (&ref, &d1, k4, qs_layer_get_bias (L)->data, FALSE, 1, 1, 1, 1, 1, 1, 1, 0, 0, QS_ACTIVATION_LINEAR, &d2);
+      }
+      check (&ref, "logits#pre", &d2);
+      /* dequantized logits, softmax in float */
+      {
+        double m = -INFINITY, sum = 0.0;
+        float e[4];
+
+        for (int i = 0; i < 4; i++)
+          m = MAX (m, (float) (d2.q[i] - d2.zp) * d2.scale);
+        for (int i = 0; i < 4; i++)
+          sum += (e[i] = expf ((float) (d2.q[i] - d2.zp) * d2.scale - (float) m));
+        for (int i = 0; i < 4; i++)
+          want[i] = (float) (e[i] / sum);
+        for (int i = 0; i < 4; i++)
+          g_assert_cmpfloat_with_epsilon (out[i], want[i], 1e-6);
+      }
+      qt_clear (&in); qt_clear (&pad); qt_clear (&conv); qt_clear (&dw); qt_clear (&avg);
+      qt_clear (&mx); qt_clear (&d1); qt_clear (&d2);
+      g_clear_pointer (&x, g_free);
+    }
+  g_hash_table_unref (ref.taps);
+}
+
+static void
+test_model1_w8a8 (void)
+{
+  run_model1 ("w8a8");
+}
+
+static void
+test_model1_w4a4 (void)
+{
+  run_model1 ("w4a4");
+}
+
+static void
+test_model2_w8a8 (void)
+{
+  g_autoptr(QsModel) model = build_model2 ();
+  g_autoptr(QsConfig) config = make_config ("w8a8");
+  g_autofree float *calib_in = random_inputs (16 * 192), *x = NULL;
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsEngineInt) engine = NULL;
+  g_autoptr(GError) error = NULL;
+  Ref ref;
+  QsQuantSpec in_spec;
+
+  calib = qs_calibration_new (model, calib_in, 16, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  engine = qs_engine_int_new (model, config, calib, &error);
+  g_assert_no_error (error);
+  setup_ref (&ref, config, calib);
+  g_assert_true (qs_config_get_input_spec (config, &in_spec));
+
+  for (int rep = 0; rep < 4; rep++)
+    {
+      QT in = { 0 }, a = { 0 }, b = { 0 }, add = { 0 }, act = { 0 }, sepdw = { 0 }, sep = { 0 };
+      QT c = { 0 }, cat = { 0 }, gap = { 0 }, gmp = { 0 }, cat2 = { 0 }, out = { 0 };
+      const QsLayer *L;
+      float y[3];
+      g_autofree float *zero = g_new0 (float, 4);
+
+      x = random_inputs (192);
+      g_hash_table_remove_all (ref.taps);
+      g_assert_true (qs_engine_int_run_tapped (engine, x, y, tap_store, ref.taps, &error));
+      ref_quantize_input (&ref, x, 8, 8, 3, "input", &in_spec, &in);
+
+      L = qs_model_find_layer (model, "a");
+      qt_alloc (&a, 8, 8, 4);
+      out_params (&ref, "a", &a);
+      ref_conv (&ref, &in, qs_layer_get_kernel (L), qs_layer_get_bias (L)->data, FALSE, 1, 1, 1, 1, 1, 1, 1, 0, 0, QS_ACTIVATION_RELU, &a);
+      check (&ref, "a", &a);
+      L = qs_model_find_layer (model, "b");
+      qt_alloc (&b, 8, 8, 4);
+      out_params (&ref, "b", &b);
+      ref_conv (&ref, &in, qs_layer_get_kernel (L), qs_layer_get_bias (L)->data, FALSE, 1, 3, 3, 1, 1, 2, 2, 2, 2, QS_ACTIVATION_LINEAR, &b);
+      check (&ref, "b", &b);
+
+      /* TFLite Add: both sides to 2 * max scale with 20 bits of headroom */
+      qt_alloc (&add, 8, 8, 4);
+      out_params (&ref, "add", &add);
+      {
+        double twice = 2.0 * MAX (a.scale, b.scale);
+        gint32 m1, m2, mo;
+        gint s1, s2, so;
+
+        qs_quantize_multiplier (a.scale / twice, &m1, &s1);
+        qs_quantize_multiplier (b.scale / twice, &m2, &s2);
+        qs_quantize_multiplier (twice / ((1 << 20) * (double) add.scale), &mo, &so);
+        for (gsize i = 0; i < 8 * 8 * 4; i++)
+          {
+            gint32 sum = qs_multiply_by_quantized_multiplier ((a.q[i] - a.zp) * (1 << 20), m1, s1)
+                         + qs_multiply_by_quantized_multiplier ((b.q[i] - b.zp) * (1 << 20), m2, s2);
+            add.q[i] = clamp32 ((gint64) add.zp + qs_multiply_by_quantized_multiplier (sum, mo, so), add.qmin, add.qmax);
+          }
+      }
+      check (&ref, "add", &add);
+
+      /* standalone ReLU: a clamp at the zero-point, same params */
+      qt_alloc (&act, 8, 8, 4);
+      same_params (&act, &add);
+      for (gsize i = 0; i < 8 * 8 * 4; i++)
+        act.q[i] = MAX (add.q[i], add.zp);
+      check (&ref, "act", &act);
+
+      L = qs_model_find_layer (model, "sep");
+      qt_alloc (&sepdw, 6, 6, 4);
+      out_params (&ref, "sep#dw", &sepdw);
+      ref_conv (&ref, &act, g_ptr_array_index (L->weights, 0), zero, TRUE, 1, 3, 3, 1, 1, 1, 1, 0, 0, QS_ACTIVATION_LINEAR, &sepdw);
+      check (&ref, "sep#dw", &sepdw);
+      qt_alloc (&sep, 6, 6, 6);
+      out_params (&ref, "sep", &sep);
+      ref_conv (&ref, &sepdw, g_ptr_array_index (L->weights, 1), qs_layer_get_bias (L)->data, FALSE, 1, 1, 1, 1, 1, 1, 1, 0, 0, QS_ACTIVATION_RELU, &sep);
+      check (&ref, "sep", &sep);
+
+      L = qs_model_find_layer (model, "c");
+      qt_alloc (&c, 6, 6, 2);
+      out_params (&ref, "c", &c);
+      ref_conv (&ref, &act, qs_layer_get_kernel (L), qs_layer_get_bias (L)->data, FALSE, 1, 3, 3, 1, 1, 1, 1, 0, 0, QS_ACTIVATION_LINEAR, &c);
+      check (&ref, "c", &c);
+
+      qt_alloc (&cat, 6, 6, 8);
+      out_params (&ref, "cat", &cat);
+      requant_to (&sep, &cat, cat.q, 8, 0);
+      requant_to (&c, &cat, cat.q, 8, 6);
+      check (&ref, "cat", &cat);
+
+      qt_alloc (&gap, 1, 1, 8);
+      ref_pool (&cat, FALSE, 6, 6, 1, 1, 0, 0, &gap);
+      check (&ref, "gap", &gap);
+      qt_alloc (&gmp, 1, 1, 8);
+      ref_pool (&cat, TRUE, 6, 6, 1, 1, 0, 0, &gmp);
+      check (&ref, "gmp", &gmp);
+      qt_alloc (&cat2, 1, 1, 16);
+      out_params (&ref, "cat2", &cat2);
+      requant_to (&gap, &cat2, cat2.q, 16, 0);
+      requant_to (&gmp, &cat2, cat2.q, 16, 8);
+      check (&ref, "cat2", &cat2);
+
+      L = qs_model_find_layer (model, "out");
+      qt_alloc (&out, 1, 1, 3);
+      out_params (&ref, "out#pre", &out);
+      {
+        g_autoptr(QsTensor) k4 = NULL;
+        gsize shape[] = { 1, 1, 16, 3 };
+        k4 = qs_tensor_new_from_data (qs_layer_get_kernel (L)->name, 4, shape, qs_layer_get_kernel (L)->data, NULL);
+        qs_tensor_set_layout (k4, QS_TENSOR_LAYOUT_CONV2D);
+        ref_conv (&ref, &cat2, k4, qs_layer_get_bias (L)->data, FALSE, 1, 1, 1, 1, 1, 1, 1, 0, 0, QS_ACTIVATION_LINEAR, &out);
+      }
+      check (&ref, "out#pre", &out);
+      /* sigmoid runs in float on the dequantized logits */
+      for (int i = 0; i < 3; i++)
+        g_assert_cmpfloat_with_epsilon (y[i], 1.0f / (1.0f + expf (-(float) (out.q[i] - out.zp) * out.scale)), 1e-6);
+
+      qt_clear (&in); qt_clear (&a); qt_clear (&b); qt_clear (&add); qt_clear (&act);
+      qt_clear (&sepdw); qt_clear (&sep); qt_clear (&c); qt_clear (&cat); qt_clear (&gap);
+      qt_clear (&gmp); qt_clear (&cat2); qt_clear (&out);
+      g_clear_pointer (&x, g_free);
+    }
+  g_hash_table_unref (ref.taps);
+}
+
+/* The batched, threaded run equals the tapped single-image run; all-float programs match
+ * the float reference engine. */
+static void
+test_batch_and_float (void)
+{
+  g_autoptr(QsModel) m1 = build_model1 ();
+  g_autoptr(QsModel) m2 = build_model2 ();
+  QsModel *models[] = { m1, m2 };
+
+  for (guint mi = 0; mi < G_N_ELEMENTS (models); mi++)
+    {
+      QsModel *model = models[mi];
+      g_autoptr(QsConfig) config = make_config ("w8a8");
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QsCalibration) calib = NULL;
+      g_autoptr(QsEngineInt) engine = NULL, fprog = NULL;
+      g_autoptr(QsEngineFloat) fengine = NULL;
+      gsize in_size, out_size, batch = 37;
+      g_autofree float *x = NULL, *y = NULL, *one = NULL, *fy = NULL, *fref = NULL;
+
+      engine = qs_engine_int_new (model, NULL, NULL, &error);
+      g_assert_no_error (error);
+      in_size = qs_engine_int_get_input_size (engine);
+      out_size = qs_engine_int_get_output_size (engine);
+      g_clear_pointer (&engine, qs_engine_int_free);
+      x = random_inputs (batch * in_size);
+      calib = qs_calibration_new (model, x, 16, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      engine = qs_engine_int_new (model, config, calib, &error);
+      g_assert_no_error (error);
+      y = g_new (float, batch * out_size);
+      one = g_new (float, out_size);
+      g_assert_true (qs_engine_int_run (engine, x, batch, y, 2, NULL, NULL, NULL, &error));
+      for (gsize i = 0; i < batch; i++)
+        {
+          g_assert_true (qs_engine_int_run_tapped (engine, x + i * in_size, one, NULL, NULL, &error));
+          g_assert_cmpmem (one, out_size * sizeof (float), y + i * out_size, out_size * sizeof (float));
+        }
+
+      fprog = qs_engine_int_new (model, NULL, NULL, &error);
+      fengine = qs_engine_float_new (model, &error);
+      g_assert_no_error (error);
+      fy = g_new (float, batch * out_size);
+      fref = g_new (float, batch * out_size);
+      g_assert_true (qs_engine_int_run (fprog, x, batch, fy, 2, NULL, NULL, NULL, &error));
+      g_assert_true (qs_engine_float_run (fengine, x, batch, fref, 2, NULL, NULL, NULL, &error));
+      for (gsize i = 0; i < batch * out_size; i++)
+        g_assert_cmpfloat_with_epsilon (fy[i], fref[i], 1e-5);
+    }
+}
+
+/* Input quantization (inlined in the engine) equals qs_quant_value for every rounding mode,
+ * on exact ties, out-of-range values and NaN: with a range of [0, 255/256] the scale is
+ * exactly 2^-8, so (k + 0.5) / 256 is an exact tie. */
+static void
+test_input_rounding (void)
+{
+  g_autoptr(QsModel) model = build_model1 ();
+  QsRounding modes[] = { QS_ROUNDING_NEAREST_EVEN, QS_ROUNDING_NEAREST_AWAY, QS_ROUNDING_FLOOR };
+  g_autofree float *calib_in = g_new (float, 162), *x = g_new (float, 162);
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (gsize i = 0; i < 162; i++)
+    calib_in[i] = (float) (i % 256) / 256.0f;
+  calib_in[0] = 0.0f;
+  calib_in[1] = 255.0f / 256.0f;
+  calib = qs_calibration_new (model, calib_in, 1, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < 162; i++)
+    x[i] = (float) ((gint) (i % 140) - 6 + 0.25 * (i % 4)) / 256.0f;
+  x[5] = NAN;
+  x[6] = -0.5f / 256.0f;
+  x[7] = 1e30f;
+
+  for (gsize m = 0; m < G_N_ELEMENTS (modes); m++)
+    {
+      g_autoptr(QsConfig) config = make_config ("w8a8");
+      g_autoptr(QsEngineInt) engine = NULL;
+      g_autoptr(GHashTable) taps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+      g_autoptr(QsQuantParams) p = NULL;
+      QsQuantSpec spec;
+      GArray *pad;
+
+      g_assert_true (qs_config_get_input_spec (config, &spec));
+      spec.is_signed = FALSE;
+      spec.rounding = modes[m];
+      qs_config_set_input_spec (config, &spec);
+      engine = qs_engine_int_new (model, config, calib, &error);
+      g_assert_no_error (error);
+      g_assert_true (qs_engine_int_run_tapped (engine, x, NULL, tap_store, taps, &error));
+      p = qs_quant_params_from_range (&spec, 0.0f, 255.0f / 256.0f, NULL);
+      g_assert_cmpfloat (p->scale[0], ==, 1.0f / 256.0f);
+      pad = g_hash_table_lookup (taps, "pad");
+      g_assert_nonnull (pad);
+      for (gsize y = 0; y < 9; y++)
+        for (gsize xx = 0; xx < 9; xx++)
+          for (gsize c = 0; c < 2; c++)
+            {
+              gsize i = (y * 9 + xx) * 2 + c;
+              gint32 q = qs_quant_value (x[i], p->scale[0], p->zero_point[0], p->qmin, p->qmax, modes[m]);
+              float got = g_array_index (pad, float, ((y + 1) * 12 + xx + 1) * 2 + c);
+
+              g_assert_cmpfloat (got, ==, (float) (q - p->zero_point[0]) * p->scale[0]);
+            }
+    }
+}
+
+static void
+test_errors (void)
+{
+  g_autoptr(QsModel) model = build_model1 ();
+  g_autoptr(QsConfig) config = make_config ("w8a8");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsEngineInt) engine = NULL;
+
+  /* activations to quantize but no calibration */
+  engine = qs_engine_int_new (model, config, NULL, &error);
+  g_assert_null (engine);
+  g_assert_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_null (qs_calibration_new (model, NULL, 0, NULL, NULL, NULL, &error));
+  g_assert_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED);
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  rng = g_rand_new_with_seed (42);
+  g_test_add_func ("/qs/engine-int/model1-w8a8-matches-reference", test_model1_w8a8);
+  g_test_add_func ("/qs/engine-int/model1-w4a4-matches-reference", test_model1_w4a4);
+  g_test_add_func ("/qs/engine-int/model2-w8a8-matches-reference", test_model2_w8a8);
+  g_test_add_func ("/qs/engine-int/batch-threads-and-float", test_batch_and_float);
+  g_test_add_func ("/qs/engine-int/input-rounding", test_input_rounding);
+  g_test_add_func ("/qs/engine-int/errors", test_errors);
+  ret = g_test_run ();
+  g_rand_free (rng);
+  return ret;
+}

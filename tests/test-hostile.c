@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <hdf5.h>
+#include <zip.h>
+
+#include "quantscope-core.h"
+#include "qs-keras.h"
+
+/* Broken and hostile files: each gives a GError that names the file (and the layer and field
+ * where there is one), never a crash or a hang, and no file makes the loader open another. */
+
+static char *tmp_dir;
+static char *valid_path;
+static char *valid_config;
+
+static char *
+tmp_path (const char *name)
+{
+  return g_build_filename (tmp_dir, name, NULL);
+}
+
+static void
+set_inputs1 (QsLayer *l,
+             guint    from)
+{
+  l->n_inputs = 1;
+  l->inputs = g_new (guint, 1);
+  l->inputs[0] = from;
+}
+
+/* Input [6, 6, 1] -> Conv2D "conv" (2 filters, 3x3) -> Flatten "flat" -> Dense "dense" (3). */
+static QsModel *
+small_model (float poison)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (1);
+  GPtrArray *layers = g_ptr_array_new ();
+  QsLayer *in = qs_layer_new ("in", "InputLayer", QS_LAYER_INPUT);
+  QsLayer *conv = qs_layer_new ("conv", "Conv2D", QS_LAYER_CONV2D);
+  QsLayer *flat = qs_layer_new ("flat", "Flatten", QS_LAYER_FLATTEN);
+  QsLayer *dense = qs_layer_new ("dense", "Dense", QS_LAYER_DENSE);
+  QsTensor *t;
+
+  in->output_rank = 3;
+  in->output_shape[0] = in->output_shape[1] = 6;
+  in->output_shape[2] = 1;
+  g_ptr_array_add (layers, in);
+  conv->filters = 2;
+  conv->kernel_size[0] = conv->kernel_size[1] = 3;
+  t = qs_tensor_new ("conv/kernel", 4, (gsize[]) { 3, 3, 1, 2 }, NULL);
+  for (gsize i = 0; i < t->n_elements; i++)
+    t->data[i] = (float) g_rand_double (rand);
+  g_ptr_array_add (conv->weights, t);
+  g_ptr_array_add (conv->weights, qs_tensor_new ("conv/bias", 1, (gsize[]) { 2 }, NULL));
+  set_inputs1 (conv, 0);
+  g_ptr_array_add (layers, conv);
+  set_inputs1 (flat, 1);
+  g_ptr_array_add (layers, flat);
+  dense->units = 3;
+  dense->activation = QS_ACTIVATION_SOFTMAX;
+  t = qs_tensor_new ("dense/kernel", 2, (gsize[]) { 32, 3 }, NULL);
+  for (gsize i = 0; i < t->n_elements; i++)
+    t->data[i] = (float) g_rand_double (rand);
+  t->data[5] = poison;
+  g_ptr_array_add (dense->weights, t);
+  g_ptr_array_add (dense->weights, qs_tensor_new ("dense/bias", 1, (gsize[]) { 3 }, NULL));
+  set_inputs1 (dense, 2);
+  g_ptr_array_add (layers, dense);
+  return qs_model_new_from_layers ("small", layers, NULL);
+}
+
+static char *
+copy_valid (const char *name)
+{
+  char *path = tmp_path (name);
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (valid_path, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (path, contents, len, NULL));
+  return path;
+}
+
+static void
+set_config (const char *path,
+            const char *json,
+            gssize      len)
+{
+  hid_t file = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t type = H5Tcopy (H5T_C_S1);
+  hid_t space = H5Screate (H5S_SCALAR);
+  hid_t attr;
+  g_autofree char *copy = g_strndup (json, len < 0 ? strlen (json) : (gsize) len);
+
+  g_assert_cmpint (file, >=, 0);
+  H5Adelete (file, "model_config");
+  H5Tset_size (type, H5T_VARIABLE);
+  attr = H5Acreate2 (file, "model_config", type, space, H5P_DEFAULT, H5P_DEFAULT);
+  g_assert_cmpint (H5Awrite (attr, type, &copy), >=, 0);
+  H5Aclose (attr);
+  H5Sclose (space);
+  H5Tclose (type);
+  H5Fclose (file);
+}
+
+static GError *
+load_error (const char *path,
+            const char *arch)
+{
+  GError *error = NULL;
+  g_autoptr(QsModel) model = qs_model_load (path, arch, NULL, &error);
+
+  g_assert_null (model);
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == QS_MODEL_ERROR);
+  g_test_message ("%s", error->message);
+  return error;
+}
+
+static void
+expect_error (const char *path,
+              gint        code,
+              const char *needle1,
+              const char *needle2)
+{
+  g_autoptr(GError) error = load_error (path, NULL);
+  g_autofree char *base = g_path_get_basename (path);
+
+  if (code >= 0)
+    g_assert_error (error, QS_MODEL_ERROR, code);
+  g_assert_nonnull (strstr (error->message, base));
+  if (needle1 != NULL)
+    g_assert_nonnull (strstr (error->message, needle1));
+  if (needle2 != NULL)
+    g_assert_nonnull (strstr (error->message, needle2));
+}
+
+static void
+test_not_model (void)
+{
+  g_autofree char *text = tmp_path ("notes.h5");
+  g_autofree char *empty = tmp_path ("empty.h5");
+
+  g_assert_true (g_file_set_contents (text, "just some text\n", -1, NULL));
+  g_assert_true (g_file_set_contents (empty, "", 0, NULL));
+  expect_error (text, QS_MODEL_ERROR_NOT_HDF5, NULL, NULL);
+  expect_error (empty, QS_MODEL_ERROR_NOT_HDF5, NULL, NULL);
+  expect_error ("/nonexistent/model.h5", QS_MODEL_ERROR_NOT_FOUND, NULL, NULL);
+}
+
+static void
+test_truncated (void)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+  const double fractions[] = { 0.001, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99 };
+
+  g_assert_true (g_file_get_contents (valid_path, &contents, &len, NULL));
+  for (gsize i = 0; i < G_N_ELEMENTS (fractions); i++)
+    {
+      g_autofree char *path = tmp_path ("truncated.h5");
+      gsize cut = MAX ((gsize) (len * fractions[i]), 8);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (g_file_set_contents (path, contents, cut, NULL));
+      error = load_error (path, NULL);
+      g_assert_nonnull (strstr (error->message, "truncated.h5"));
+    }
+}
+
+static void
+test_mangled (void)
+{
+  g_autofree char *contents = NULL;
+  g_autofree char *path = tmp_path ("mangled.h5");
+  g_autoptr(GRand) rand = g_rand_new_with_seed (99);
+  gsize len;
+
+  g_assert_true (g_file_get_contents (valid_path, &contents, &len, NULL));
+  /* Text-mangled: every non-ASCII byte replaced, as a careless text transfer does. */
+  {
+    g_autofree char *m = g_memdup2 (contents, len);
+    g_autoptr(GError) error = NULL;
+    for (gsize i = 0; i < len; i++)
+      if ((guchar) m[i] >= 0x80)
+        m[i] = '?';
+    g_assert_true (g_file_set_contents (path, m, len, NULL));
+    error = load_error (path, NULL);
+  }
+  /* Random damage: any outcome but a crash; errors name the file. */
+  for (int round = 0; round < 40; round++)
+    {
+      g_autofree char *m = g_memdup2 (contents, len);
+      GError *error = NULL;
+      QsModel *model;
+
+      for (int k = 0; k < 8; k++)
+        m[g_rand_int_range (rand, 0, len)] = (char) g_rand_int_range (rand, 0, 256);
+      g_assert_true (g_file_set_contents (path, m, len, NULL));
+      model = qs_model_load (path, NULL, NULL, &error);
+      if (model == NULL)
+        {
+          g_assert_nonnull (error);
+          g_assert_nonnull (strstr (error->message, "mangled.h5"));
+          g_error_free (error);
+        }
+      else
+        {
+          /* Whatever loaded must be safe to run. */
+          if (qs_model_can_infer (model, NULL))
+            {
+              g_autoptr(QsEngineFloat) engine = qs_engine_float_new (model, NULL);
+              float in[36] = { 0 }, out[64];
+              if (engine != NULL && qs_model_get_n_classes (model) <= 64)
+                qs_engine_float_run (engine, in, 1, out, 1, NULL, NULL, NULL, NULL);
+            }
+          g_object_unref (model);
+        }
+    }
+}
+
+static void
+test_missing_dataset (void)
+{
+  g_autofree char *path = copy_valid ("missing.h5");
+  hid_t file = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+
+  g_assert_cmpint (H5Ldelete (file, "model_weights/dense/dense/kernel:0", H5P_DEFAULT), >=, 0);
+  H5Fclose (file);
+  expect_error (path, QS_MODEL_ERROR_CORRUPT, "dense", "kernel");
+}
+
+static void
+test_missing_group (void)
+{
+  g_autofree char *path = copy_valid ("nogroup.h5");
+  hid_t file = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+
+  g_assert_cmpint (H5Ldelete (file, "model_weights/conv", H5P_DEFAULT), >=, 0);
+  H5Fclose (file);
+  expect_error (path, QS_MODEL_ERROR_CORRUPT, "conv", NULL);
+}
+
+static char *
+patched_config (const char *from,
+                const char *to)
+{
+  g_autoptr(GString) s = g_string_new (valid_config);
+
+  g_assert_nonnull (strstr (valid_config, from));
+  g_string_replace (s, from, to, 1);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static void
+test_config_errors (void)
+{
+  struct
+  {
+    const char *from, *to;
+    gint        code;
+    const char *needle1, *needle2;
+  } cases[] = {
+    /* shape disagrees with the weights */
+    { "\"units\":3", "\"units\":4", QS_MODEL_ERROR_SHAPE_MISMATCH, "dense", "kernel" },
+    { "\"filters\":2", "\"filters\":5", QS_MODEL_ERROR_SHAPE_MISMATCH, "conv", "kernel" },
+    /* absurd sizes */
+    { "\"units\":3", "\"units\":1000000000000", QS_MODEL_ERROR_BAD_CONFIG, "dense", "units" },
+    { "[null,6,6,1]", "[null,100000,100000,100000]", -1, NULL, NULL },
+    { "\"kernel_size\":[3,3]", "\"kernel_size\":[3,-3]", QS_MODEL_ERROR_BAD_CONFIG, "conv", "kernel_size" },
+    /* dangling and cyclic edges */
+    { "[[[\"flat\",0,0,{}]]]", "[[[\"nowhere\",0,0,{}]]]", QS_MODEL_ERROR_GRAPH, "dense", "nowhere" },
+    { "[[[\"conv\",0,0,{}]]]", "[[[\"dense\",0,0,{}]]]", QS_MODEL_ERROR_GRAPH, "inbound_nodes", NULL },
+    /* wrong types */
+    { "\"units\":3", "\"units\":\"three\"", QS_MODEL_ERROR_BAD_CONFIG, "dense", "units" },
+    { "\"padding\":\"valid\"", "\"padding\":\"reflect\"", QS_MODEL_ERROR_BAD_CONFIG, "conv", "padding" },
+    /* empty model */
+    { "\"layers\":[", "\"layers\":[], \"x\":[", QS_MODEL_ERROR_BAD_CONFIG, "no layers", NULL },
+    { "\"class_name\":\"Functional\"", "\"class_name\":\"Pipeline\"", QS_MODEL_ERROR_UNSUPPORTED, "Pipeline", NULL },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = copy_valid ("config.h5");
+      g_autofree char *json = patched_config (cases[i].from, cases[i].to);
+
+      set_config (path, json, -1);
+      expect_error (path, cases[i].code, cases[i].needle1, cases[i].needle2);
+    }
+
+  /* Not JSON, not UTF-8, deeply nested. */
+  {
+    g_autofree char *path = copy_valid ("config.h5");
+    set_config (path, "{\"class_name\": ", -1);
+    expect_error (path, QS_MODEL_ERROR_BAD_CONFIG, "JSON", NULL);
+    set_config (path, "{\"class_name\": \"\xff\xfe\"}", -1);
+    expect_error (path, QS_MODEL_ERROR_BAD_CONFIG, "UTF-8", NULL);
+  }
+  {
+    g_autofree char *path = copy_valid ("config.h5");
+    GString *deep = g_string_new ("{\"class_name\": \"Sequential\", \"config\": ");
+    g_autofree char *json = NULL;
+    for (int i = 0; i < 100000; i++)
+      g_string_append_c (deep, '[');
+    for (int i = 0; i < 100000; i++)
+      g_string_append_c (deep, ']');
+    g_string_append_c (deep, '}');
+    json = g_string_free (deep, FALSE);
+    set_config (path, json, -1);
+    expect_error (path, QS_MODEL_ERROR_BAD_CONFIG, "nested", NULL);
+  }
+}
+
+static void
+test_nonfinite (void)
+{
+  g_autoptr(QsModel) model = small_model (NAN);
+  g_autoptr(QsModel) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = tmp_path ("nan.h5");
+
+  g_assert_true (qs_model_save (model, path, NULL, &error));
+  g_assert_no_error (error);
+  loaded = qs_model_load (path, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_model_find_layer (loaded, "dense")->n_nonfinite, ==, 1);
+  g_assert_cmpuint (qs_model_find_layer (loaded, "conv")->n_nonfinite, ==, 0);
+  g_assert_true (isnan (qs_layer_get_kernel (qs_model_find_layer (loaded, "dense"))->data[5]));
+}
+
+static void
+write_float_dataset (hid_t       loc,
+                     const char *name,
+                     hid_t       dcpl,
+                     hsize_t     n)
+{
+  hsize_t dims[1] = { n };
+  hid_t space = H5Screate_simple (1, dims, NULL);
+  hid_t dset = H5Dcreate2 (loc, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+
+  g_assert_cmpint (dset, >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+}
+
+static void
+test_external (void)
+{
+  g_autofree char *other = tmp_path ("other.h5");
+  g_autofree char *elink = copy_valid ("elink.h5");
+  g_autofree char *estore = copy_valid ("estore.h5");
+  g_autofree char *vds = copy_valid ("vds.h5");
+  g_autofree char *raw = tmp_path ("raw.bin");
+  hid_t file, dcpl, space;
+  hsize_t dims[1] = { 4 };
+
+  file = H5Fcreate (other, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  write_float_dataset (file, "data", H5P_DEFAULT, 4);
+  H5Fclose (file);
+  g_assert_true (g_file_set_contents (raw, "0123456789abcdef", 16, NULL));
+
+  /* External link inside model_weights. */
+  file = H5Fopen (elink, H5F_ACC_RDWR, H5P_DEFAULT);
+  g_assert_cmpint (H5Lcreate_external (other, "/data", file, "model_weights/sneaky", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+  H5Fclose (file);
+  expect_error (elink, QS_MODEL_ERROR_EXTERNAL, "sneaky", NULL);
+
+  /* External raw storage. */
+  file = H5Fopen (estore, H5F_ACC_RDWR, H5P_DEFAULT);
+  dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  H5Pset_external (dcpl, raw, 0, 16);
+  write_float_dataset (file, "outside", dcpl, 4);
+  H5Pclose (dcpl);
+  H5Fclose (file);
+  expect_error (estore, QS_MODEL_ERROR_EXTERNAL, "outside", NULL);
+
+  /* Virtual dataset mapping another file. */
+  file = H5Fopen (vds, H5F_ACC_RDWR, H5P_DEFAULT);
+  dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  space = H5Screate_simple (1, dims, NULL);
+  H5Pset_virtual (dcpl, space, other, "/data", space);
+  write_float_dataset (file, "virtual", dcpl, 4);
+  H5Sclose (space);
+  H5Pclose (dcpl);
+  H5Fclose (file);
+  expect_error (vds, QS_MODEL_ERROR_EXTERNAL, "virtual", NULL);
+}
+
+static void
+test_absurd_dataset (void)
+{
+  g_autofree char *path = copy_valid ("huge.h5");
+  hid_t file = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  hsize_t dims[2] = { (hsize_t) 1 << 20, (hsize_t) 1 << 20 }, chunk[2] = { 64, 64 };
+  hid_t space = H5Screate_simple (2, dims, NULL);
+  hid_t dset;
+
+  /* A 4 TB dataset that is never written: HDF5 would happily return fill values. */
+  H5Ldelete (file, "model_weights/dense/dense/kernel:0", H5P_DEFAULT);
+  H5Pset_chunk (dcpl, 2, chunk);
+  dset = H5Dcreate2 (file, "model_weights/dense/dense/kernel:0", H5T_IEEE_F32LE, space,
+                     H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Pclose (dcpl);
+  H5Fclose (file);
+  expect_error (path, QS_MODEL_ERROR_TOO_LARGE, "dense", NULL);
+}
+
+static void
+test_bad_weight_type (void)
+{
+  g_autofree char *path = copy_valid ("strings.h5");
+  hid_t file = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t type = H5Tcopy (H5T_C_S1);
+  hsize_t dims[1] = { 3 };
+  hid_t space = H5Screate_simple (1, dims, NULL);
+  hid_t dset;
+
+  H5Tset_size (type, 8);
+  H5Ldelete (file, "model_weights/dense/dense/bias:0", H5P_DEFAULT);
+  dset = H5Dcreate2 (file, "model_weights/dense/dense/bias:0", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Tclose (type);
+  H5Fclose (file);
+  expect_error (path, QS_MODEL_ERROR_CORRUPT, "dense/bias", NULL);
+}
+
+static void
+test_generic_hdf5 (void)
+{
+  g_autofree char *path = tmp_path ("state_dict.h5");
+  g_autofree char *none = tmp_path ("nothing.h5");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = NULL;
+  hid_t file;
+
+  /* A PyTorch-style state dict: plain float datasets. */
+  file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  write_float_dataset (file, "fc1.weight", H5P_DEFAULT, 12);
+  write_float_dataset (file, "fc1.bias", H5P_DEFAULT, 3);
+  H5Fclose (file);
+  model = qs_model_load (path, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (qs_model_get_format (model), ==, QS_MODEL_FORMAT_HDF5);
+  g_assert_cmpuint (qs_model_get_n_layers (model), ==, 2);
+  g_assert_cmpuint (qs_model_get_n_params (model), ==, 15);
+  g_assert_false (qs_model_can_infer (model, NULL));
+  g_assert_nonnull (qs_model_find_layer (model, "fc1.weight"));
+
+  file = H5Fcreate (none, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  H5Fclose (file);
+  expect_error (none, QS_MODEL_ERROR_UNSUPPORTED, NULL, NULL);
+}
+
+static void
+write_zip (const char *path,
+           const char *config,
+           const char *weights_path,
+           const char *weights_literal)
+{
+  int err = 0;
+  zip_t *z = zip_open (path, ZIP_CREATE | ZIP_TRUNCATE, &err);
+
+  g_assert_nonnull (z);
+  if (config != NULL)
+    zip_file_add (z, "config.json", zip_source_buffer (z, config, strlen (config), 0), ZIP_FL_OVERWRITE);
+  zip_file_add (z, "metadata.json", zip_source_buffer (z, "{\"keras_version\": \"3.1.0\"}", 26, 0), ZIP_FL_OVERWRITE);
+  if (weights_path != NULL)
+    zip_file_add (z, "model.weights.h5", zip_source_file (z, weights_path, 0, -1), ZIP_FL_OVERWRITE);
+  else if (weights_literal != NULL)
+    zip_file_add (z, "model.weights.h5", zip_source_buffer (z, weights_literal, strlen (weights_literal), 0), ZIP_FL_OVERWRITE);
+  g_assert_cmpint (zip_close (z), ==, 0);
+}
+
+static void
+test_keras_zip (void)
+{
+  g_autofree char *junk = tmp_path ("junk.keras");
+  g_autofree char *noconfig = tmp_path ("noconfig.keras");
+  g_autofree char *badh5 = tmp_path ("badh5.keras");
+
+  g_assert_true (g_file_set_contents (junk, "PK\003\004 this is not really a zip file", -1, NULL));
+  expect_error (junk, QS_MODEL_ERROR_CORRUPT, NULL, NULL);
+  write_zip (noconfig, NULL, valid_path, NULL);
+  expect_error (noconfig, QS_MODEL_ERROR_CORRUPT, "config.json", NULL);
+  write_zip (badh5, "{\"class_name\": \"Sequential\", \"config\": {\"layers\": []}}", NULL, "not hdf5");
+  expect_error (badh5, QS_MODEL_ERROR_CORRUPT, NULL, NULL);
+}
+
+/* Seeded mutations of a valid model_config through the parser and the graph builder:
+ * every outcome is a model or a GError, never a crash (a bounded fuzz run). */
+static void
+test_config_mutations (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (2024);
+  static const char *tokens[] = { "[", "]", "{", "}", ",", ":", "\"", "null", "-1", "0",
+                                  "1e308", "\"name\"", "\"inbound_nodes\"", "\"layers\"",
+                                  "\"InputLayer\"", "[[[\"in\",0,0,{}]]]", "99999999999" };
+  gsize len = strlen (valid_config);
+  guint parsed = 0, built = 0;
+
+  for (int round = 0; round < 10000; round++)
+    {
+      GString *m = g_string_new (valid_config);
+      int edits = g_rand_int_range (rand, 1, 6);
+      g_autoptr(GPtrArray) layers = NULL;
+      g_autoptr(GPtrArray) configs = NULL;
+      g_autoptr(GPtrArray) names = NULL;
+      g_autofree char *model_name = NULL;
+      GError *error = NULL;
+
+      for (int e = 0; e < edits; e++)
+        {
+          gsize at, cut;
+
+          if (m->len < 2)
+            break;
+          at = g_rand_int_range (rand, 0, m->len);
+          cut = g_rand_int_range (rand, 1, 20);
+          switch (g_rand_int_range (rand, 0, 3))
+            {
+            case 0:
+              g_string_erase (m, at, MIN (cut, m->len - at));
+              break;
+            case 1:
+              g_string_insert (m, at, tokens[g_rand_int_range (rand, 0, G_N_ELEMENTS (tokens))]);
+              break;
+            default:
+              m->str[at] = (char) g_rand_int_range (rand, 32, 127);
+              break;
+            }
+        }
+      if (_qs_keras_config_parse (m->str, m->len, "mutant.json", &model_name, &layers, &configs, &names, &error))
+        {
+          QsModel *model;
+          parsed++;
+          model = _qs_model_build (model_name, g_steal_pointer (&layers), g_steal_pointer (&configs), TRUE, &error);
+          if (model != NULL)
+            {
+              built++;
+              g_object_unref (model);
+            }
+        }
+      if (error != NULL)
+        {
+          g_assert_true (error->domain == QS_MODEL_ERROR);
+          g_assert_cmpuint (strlen (error->message), >, 0);
+          g_error_free (error);
+        }
+      g_string_free (m, TRUE);
+    }
+  g_test_message ("%u of 10000 mutants parsed, %u built (config is %" G_GSIZE_FORMAT " bytes)", parsed, built, len);
+  g_assert_cmpuint (parsed, >, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(QsModel) valid = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
+  tmp_dir = g_dir_make_tmp ("qs-hostile-XXXXXX", NULL);
+  valid_path = tmp_path ("valid.h5");
+  valid = small_model (0.5f);
+  g_assert_true (qs_model_save (valid, valid_path, NULL, NULL));
+  {
+    hid_t file = H5Fopen (valid_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t attr = H5Aopen (file, "model_config", H5P_DEFAULT);
+    hid_t type = H5Aget_type (attr);
+    char *s = NULL;
+    H5Aread (attr, type, &s);
+    valid_config = g_strdup (s);
+    H5free_memory (s);
+    H5Tclose (type);
+    H5Aclose (attr);
+    H5Fclose (file);
+  }
+
+  g_test_add_func ("/qs/hostile/not-a-model", test_not_model);
+  g_test_add_func ("/qs/hostile/truncated", test_truncated);
+  g_test_add_func ("/qs/hostile/mangled", test_mangled);
+  g_test_add_func ("/qs/hostile/missing-dataset", test_missing_dataset);
+  g_test_add_func ("/qs/hostile/missing-group", test_missing_group);
+  g_test_add_func ("/qs/hostile/config-errors", test_config_errors);
+  g_test_add_func ("/qs/hostile/nonfinite-weights", test_nonfinite);
+  g_test_add_func ("/qs/hostile/external", test_external);
+  g_test_add_func ("/qs/hostile/absurd-dataset", test_absurd_dataset);
+  g_test_add_func ("/qs/hostile/bad-weight-type", test_bad_weight_type);
+  g_test_add_func ("/qs/hostile/generic-hdf5", test_generic_hdf5);
+  g_test_add_func ("/qs/hostile/keras-zip", test_keras_zip);
+  g_test_add_func ("/qs/hostile/config-mutations", test_config_mutations);
+  status = g_test_run ();
+
+  {
+    g_autoptr(GDir) dir = g_dir_open (tmp_dir, 0, NULL);
+    const char *name;
+    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *p = g_build_filename (tmp_dir, name, NULL);
+        g_unlink (p);
+      }
+    g_rmdir (tmp_dir);
+  }
+  g_free (tmp_dir);
+  g_free (valid_path);
+  g_free (valid_config);
+  return status;
+}

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "quantscope-core.h"
+#include "qs-kernels-int.h"
+
+typedef struct
+{
+  gsize   m, n, k;
+  guint8 *a;
+  gint8  *w;
+  gint32 *bias, *mult, *shift;
+  QsRequant rq;
+  QsPackedWeights packed;
+} Case;
+
+static void
+case_init (Case  *c,
+           GRand *rand,
+           gsize  m,
+           gsize  n,
+           gsize  k)
+{
+  gsize kp = (k + 3) / 4 * 4;
+
+  c->m = m; c->n = n; c->k = k;
+  c->a = g_malloc (m * kp + 64);
+  c->w = g_malloc (n * k);
+  c->bias = g_new (gint32, n + 16);
+  c->mult = g_new (gint32, n + 16);
+  c->shift = g_new (gint32, n + 16);
+  for (gsize i = 0; i < m * kp + 64; i++)
+    c->a[i] = g_rand_int_range (rand, 0, 8) == 0 ? 255 : g_rand_int_range (rand, 0, 256);
+  for (gsize i = 0; i < n * k; i++)
+    c->w[i] = g_rand_int_range (rand, 0, 8) == 0 ? -128 : g_rand_int_range (rand, -128, 128);
+  for (gsize i = 0; i < n; i++)
+    {
+      int kind = g_rand_int_range (rand, 0, 10);
+
+      c->bias[i] = g_rand_int_range (rand, -(1 << 24), 1 << 24);
+      c->mult[i] = kind == 0 ? 0 : kind == 1 ? G_MAXINT32 : kind == 2 ? (1 << 30)
+                   : g_rand_int_range (rand, 1 << 30, G_MAXINT32);
+      c->shift[i] = kind == 3 ? -31 : kind == 4 ? 30 : g_rand_int_range (rand, -20, 4);
+    }
+  c->rq.bias = c->bias;
+  c->rq.multiplier = c->mult;
+  c->rq.shift = c->shift;
+  c->rq.out_zp = g_rand_int_range (rand, 0, 256);
+  c->rq.out_min = g_rand_int_range (rand, 0, 64);
+  c->rq.out_max = g_rand_int_range (rand, 192, 256);
+  qs_packed_weights_init (&c->packed, c->w, n, k);
+}
+
+static void
+case_clear (Case *c)
+{
+  g_free (c->a); g_free (c->w); g_free (c->bias); g_free (c->mult); g_free (c->shift);
+  qs_packed_weights_clear (&c->packed);
+}
+
+/* The reference GEMM against a naive loop over the unpacked weights. */
+static void
+test_gemm_ref_naive (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (10);
+  gsize ms[] = { 1, 3, 8 }, ns[] = { 1, 5, 16, 17 }, ks[] = { 1, 3, 4, 9, 37 };
+
+  for (gsize im = 0; im < G_N_ELEMENTS (ms); im++)
+    for (gsize in = 0; in < G_N_ELEMENTS (ns); in++)
+      for (gsize ik = 0; ik < G_N_ELEMENTS (ks); ik++)
+        {
+          Case c;
+          gsize kp = (ks[ik] + 3) / 4 * 4;
+          g_autofree guint8 *out = NULL;
+
+          case_init (&c, rand, ms[im], ns[in], ks[ik]);
+          out = g_malloc (c.m * c.n);
+          qs_gemm_u8s8_ref (c.a, kp, c.m, NULL, 1, &c.packed, &c.rq, out, c.n);
+          for (gsize r = 0; r < c.m; r++)
+            for (gsize o = 0; o < c.n; o++)
+              {
+                gint64 acc = c.bias[o], v;
+
+                for (gsize j = 0; j < c.k; j++)
+                  acc += (gint64) c.a[r * kp + j] * c.w[o * c.k + j];
+                g_assert_cmpint (acc, ==, (gint32) acc);
+                v = c.rq.out_zp + (gint64) qs_multiply_by_quantized_multiplier ((gint32) acc, c.mult[o], c.shift[o]);
+                v = CLAMP (v, c.rq.out_min, c.rq.out_max);
+                g_assert_cmpint (out[r * c.n + o], ==, v);
+                g_assert_cmpint (qs_packed_weights_get (&c.packed, o, r % c.k), ==, c.w[o * c.k + r % c.k]);
+              }
+          case_clear (&c);
+        }
+}
+
+static void
+check_variant (const char *name)
+{
+  const QsIntKernels *kern = qs_int_kernels_get_by_name (name);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  gsize ms[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 19 };
+  gsize ns[] = { 1, 3, 8, 15, 16, 17, 31, 33, 64 };
+  gsize ks[] = { 1, 2, 3, 4, 5, 9, 12, 31, 144, 1023 };
+
+  if (kern == NULL)
+    {
+      g_test_skip ("this CPU or build lacks the variant");
+      return;
+    }
+  for (gsize im = 0; im < G_N_ELEMENTS (ms); im++)
+    for (gsize in = 0; in < G_N_ELEMENTS (ns); in++)
+      for (gsize ik = 0; ik < G_N_ELEMENTS (ks); ik++)
+        {
+          Case c;
+          gsize kp = (ks[ik] + 3) / 4 * 4, ldc = ns[in] + 3;
+          g_autofree guint8 *want = NULL, *got = NULL;
+
+          case_init (&c, rand, ms[im], ns[in], ks[ik]);
+          want = g_malloc0 (c.m * ldc);
+          got = g_malloc0 (c.m * ldc);
+          qs_gemm_u8s8_ref (c.a, kp + 1, c.m - (c.m > 1), NULL, 1, &c.packed, &c.rq, want, ldc);
+          kern->gemm (c.a, kp + 1, c.m - (c.m > 1), NULL, 1, &c.packed, &c.rq, got, ldc);
+          g_assert_cmpmem (want, c.m * ldc, got, c.m * ldc);
+          case_clear (&c);
+        }
+
+  /* requant alone on edge accumulators */
+  for (int rep = 0; rep < 200; rep++)
+    {
+      Case c;
+      gsize n = g_rand_int_range (rand, 1, 70);
+      g_autofree gint32 *acc = g_new (gint32, n);
+      g_autofree guint8 *want = g_malloc (n), *got = g_malloc (n);
+      static const gint32 edges[] = { G_MININT32, G_MAXINT32, 0, -1, 1, G_MININT32 + 1, 1 << 30 };
+
+      case_init (&c, rand, 1, n, 4);
+      for (gsize i = 0; i < n; i++)
+        acc[i] = g_rand_boolean (rand) ? edges[g_rand_int_range (rand, 0, G_N_ELEMENTS (edges))]
+                                       : (gint32) g_rand_int (rand);
+      qs_requant_ref (acc, n, &c.rq, want);
+      kern->requant (acc, n, &c.rq, got);
+      g_assert_cmpmem (want, n, got, n);
+      case_clear (&c);
+    }
+}
+
+/* Segmented rows (implicit im2col of a valid convolution) equal the explicit im2col, for
+ * the reference and every SIMD variant. */
+static void
+test_gemm_segments (void)
+{
+  const char *variants[] = { "ref", "avx2", "avx512vnni" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (12);
+  struct { gsize h, w, c, kh, kw, sw, n; } shapes[] = {
+    { 7, 9, 4, 3, 3, 1, 16 }, { 8, 8, 16, 3, 3, 1, 17 }, { 9, 11, 8, 2, 3, 2, 5 },
+    { 6, 6, 12, 3, 1, 1, 33 }, { 10, 12, 32, 3, 3, 1, 64 },
+  };
+
+  for (gsize si = 0; si < G_N_ELEMENTS (shapes); si++)
+    {
+      gsize h = shapes[si].h, w = shapes[si].w, c = shapes[si].c, kh = shapes[si].kh, kw = shapes[si].kw;
+      gsize sw = shapes[si].sw, oh = h - kh + 1, ow = (w - kw) / sw + 1, k = kh * kw * c;
+      g_autofree guint8 *img = g_malloc (h * w * c + 64), *col = g_malloc (ow * k + 64);
+      g_autofree guint8 *want = g_malloc (oh * ow * shapes[si].n), *got = g_malloc (oh * ow * shapes[si].n);
+      gsize seg_off[8];
+      Case cs;
+
+      case_init (&cs, rand, 1, shapes[si].n, k);
+      for (gsize i = 0; i < h * w * c + 64; i++)
+        img[i] = g_rand_int_range (rand, 0, 256);
+      for (gsize ky = 0; ky < kh; ky++)
+        seg_off[ky] = ky * w * c;
+      for (gsize oy = 0; oy < oh; oy++)
+        {
+          for (gsize ox = 0; ox < ow; ox++)
+            for (gsize ky = 0; ky < kh; ky++)
+              memcpy (col + ox * k + ky * kw * c, img + ((oy + ky) * w + ox * sw) * c, kw * c);
+          qs_gemm_u8s8_ref (col, k, ow, NULL, 1, &cs.packed, &cs.rq, want + oy * ow * cs.n, cs.n);
+        }
+      for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
+        {
+          const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+
+          if (kern == NULL)
+            continue;
+          memset (got, 0, oh * ow * cs.n);
+          for (gsize oy = 0; oy < oh; oy++)
+            kern->gemm (img + oy * w * c, sw * c, ow, seg_off, kh, &cs.packed, &cs.rq, got + oy * ow * cs.n, cs.n);
+          g_assert_cmpmem (want, oh * ow * cs.n, got, oh * ow * cs.n);
+        }
+      case_clear (&cs);
+    }
+}
+
+static void
+test_gemm_avx2 (void)
+{
+  check_variant ("avx2");
+}
+
+static void
+test_gemm_avx512vnni (void)
+{
+  check_variant ("avx512vnni");
+}
+
+static void
+test_dispatch (void)
+{
+  const QsIntKernels *k = qs_int_kernels_get ();
+
+  g_assert_nonnull (k);
+  g_assert_true (qs_int_kernels_get_by_name (k->name) == k);
+  g_assert_null (qs_int_kernels_get_by_name ("no-such-variant"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/qs/kernels-int/gemm-ref-naive", test_gemm_ref_naive);
+  g_test_add_func ("/qs/kernels-int/gemm-avx2-bit-exact", test_gemm_avx2);
+  g_test_add_func ("/qs/kernels-int/gemm-avx512vnni-bit-exact", test_gemm_avx512vnni);
+  g_test_add_func ("/qs/kernels-int/gemm-segments", test_gemm_segments);
+  g_test_add_func ("/qs/kernels-int/dispatch", test_dispatch);
+  return g_test_run ();
+}

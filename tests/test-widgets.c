@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+
+#include "qs-channel-range-view.h"
+#include "qs-chart-view-private.h"
+#include "qs-colormap.h"
+#include "qs-heatmap-view.h"
+#include "qs-histogram-view.h"
+#include "quantscope-core.h"
+
+/* The chart widgets rendered offscreen (GSK cairo renderer) under Xvfb, in light and dark.
+ * Skips without a display. PNGs go to $QS_WIDGETS_PNG_DIR (default: a temp folder). */
+
+static char *png_dir;
+
+static void
+iterate_until_sized (GtkWidget *widget)
+{
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < end &&
+         (!gtk_widget_get_mapped (widget) || gtk_widget_get_width (widget) < 50 ||
+          gtk_widget_get_height (widget) < 50))
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  /* a few more frames for pending layout */
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_true (gtk_widget_get_mapped (widget));
+  g_assert_cmpint (gtk_widget_get_width (widget), >=, 50);
+}
+
+/* Lets pending layout and drawing run (Xvfb without a compositor may not advance the
+ * frame counter: give up after 100 ms), so the widget paintable has a current picture. */
+static void
+wait_for_frames (GtkWidget *widget)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  gint64 start, end = g_get_monotonic_time () + 100 * 1000;
+
+  g_assert_nonnull (clock);
+  start = gdk_frame_clock_get_frame_counter (clock);
+  gtk_widget_queue_draw (widget);
+  while (gdk_frame_clock_get_frame_counter (clock) < start + 2 && g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+/* Renders widget into premultiplied ARGB32 pixels of its size; optionally saves a PNG. */
+static guint32 *
+render (GtkWidget  *widget,
+        const char *png_name,
+        int        *width,
+        int        *height)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GskRenderer) renderer = gsk_cairo_renderer_new ();
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  GskRenderNode *node;
+  guint32 *pixels;
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+
+  wait_for_frames (widget);
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  node = gtk_snapshot_free_to_node (snapshot);
+  if (node == NULL)
+    g_error ("%s (%d x %d, mapped %d) drew nothing", G_OBJECT_TYPE_NAME (widget), w, h,
+             gtk_widget_get_mapped (widget));
+  g_assert_true (gsk_renderer_realize (renderer, NULL, &error));
+  g_assert_no_error (error);
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  gsk_renderer_unrealize (renderer);
+  gsk_render_node_unref (node);
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, w);
+
+  pixels = g_new (guint32, (gsize) w * h);
+  gdk_texture_download (texture, (guchar *) pixels, (gsize) w * 4);
+  if (png_name != NULL)
+    {
+      g_autofree char *path = g_build_filename (png_dir, png_name, NULL);
+      g_assert_true (gdk_texture_save_to_png (texture, path));
+      g_test_message ("rendered %s", path);
+    }
+  *width = w;
+  *height = h;
+  return pixels;
+}
+
+static guint32
+pixel (const guint32 *pixels,
+       int            width,
+       double         x,
+       double         y)
+{
+  return pixels[(int) floor (y) * width + (int) floor (x)];
+}
+
+static int
+channel_diff (guint32 a,
+              guint32 b)
+{
+  int d = 0;
+
+  for (int shift = 0; shift < 32; shift += 8)
+    d = MAX (d, abs ((int) ((a >> shift) & 0xff) - (int) ((b >> shift) & 0xff)));
+  return d;
+}
+
+static QsQuantResult *
+planted_result (gsize rows,
+                gsize cols,
+                gsize planted_row,
+                gsize planted_col)
+{
+  gsize shape[] = { rows, cols };
+  g_autoptr(QsTensor) t = qs_tensor_new ("dense_1/kernel", 2, shape, NULL);
+  QsQuantOptions opts = { 0 };
+  QsQuantSpec spec;
+  guint32 s = 11;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      s = s * 1664525u + 1013904223u;
+      t->data[i] = ((s >> 8) / 16777216.0f - 0.5f) * 0.06f;
+    }
+  t->data[0] = 1.0f;
+  t->data[planted_row * cols + planted_col] = 1.45f / 7.0f;
+  qs_quant_spec_init (&spec);
+  spec.bits = 4;
+  spec.granularity = QS_GRANULARITY_TENSOR;
+  opts.want_codes = opts.want_dequant = TRUE;
+  return qs_quant_run (t, &spec, &opts, NULL, NULL);
+}
+
+static QsQuantResult *
+gaussian_result (gboolean per_channel,
+                 gboolean clip)
+{
+  gsize shape[] = { 3, 3, 32, 48 };
+  g_autoptr(QsTensor) t = qs_tensor_new ("conv2d_3/kernel", 4, shape, NULL);
+  QsQuantOptions opts = { 0 };
+  QsQuantSpec spec;
+  guint32 s = 5;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_CONV2D);
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      float u1, u2, channel_scale = 0.02f + 0.1f * (float) ((i % 48) * 7 % 48) / 48.0f;
+
+      s = s * 1664525u + 1013904223u;
+      u1 = ((s >> 8) + 1.0f) / 16777217.0f;
+      s = s * 1664525u + 1013904223u;
+      u2 = (s >> 8) / 16777216.0f;
+      t->data[i] = channel_scale * sqrtf (-2.0f * logf (u1)) * cosf (6.2831853f * u2);
+    }
+  t->data[100] = 0.9f;
+  qs_quant_spec_init (&spec);
+  spec.bits = 4;
+  spec.granularity = per_channel ? QS_GRANULARITY_CHANNEL : QS_GRANULARITY_TENSOR;
+  if (clip)
+    {
+      spec.range_method = QS_RANGE_PERCENTILE;
+      spec.range_param = 99.5;
+    }
+  opts.want_codes = opts.want_dequant = TRUE;
+  return qs_quant_run (t, &spec, &opts, NULL, NULL);
+}
+
+static GtkWidget *
+show_in_window (GtkWidget *child,
+                int        width,
+                int        height)
+{
+  GtkWidget *window = gtk_window_new ();
+
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  gtk_window_set_child (GTK_WINDOW (window), child);
+  gtk_window_present (GTK_WINDOW (window));
+  iterate_until_sized (child);
+  return window;
+}
+
+static void
+set_dark (gboolean dark)
+{
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", dark, NULL);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+on_export_requested (GtkWidget *widget,
+                     int       *count)
+{
+  (*count)++;
+}
+
+static void
+test_heatmap_view (void)
+{
+  g_autoptr(QsQuantResult) result = planted_result (40, 24, 17, 9);
+  GtkWidget *view = qs_heatmap_view_new ();
+  GtkWidget *window;
+  g_autofree guint32 *pixels = NULL;
+  g_autoptr(QsChartHeatmap) hm = NULL;
+  g_autofree char *export_path = g_build_filename (png_dir, "heatmap-export.png", NULL);
+  g_autoptr(GdkTexture) exported = NULL;
+  g_autoptr(GError) error = NULL;
+  QsChartStyle style;
+  QsChartRect plot;
+  double err, rgb[3];
+  guint32 expect;
+  int w, h, exports = 0;
+
+  g_assert_nonnull (result);
+  set_dark (FALSE);
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (view), result);
+  window = show_in_window (view, 720, 480);
+
+  /* the planted weight's cell has the diverging map's end colour */
+  pixels = render (view, "heatmap-light.png", &w, &h);
+  err = (double) result->dequant->data[17 * 24 + 9] - result->input->data[17 * 24 + 9];
+  g_assert_cmpfloat_with_epsilon (fabs (err), result->stats.max_abs_error, 1e-7);
+  qs_colormap_diverging (err / result->stats.max_abs_error, rgb);
+  expect = qs_colormap_rgb_to_argb32 (rgb);
+  _qs_chart_view_get_style (view, &style);
+  g_assert_false (style.dark);
+  hm = _qs_chart_heatmap_new (result, QS_MAP_VALUE_ERROR);
+  _qs_chart_heatmap_layout (hm, w, h, NULL, &style, &plot);
+  g_assert_cmpint (channel_diff (pixel (pixels, w, plot.x + (9 + 0.5) * plot.width / 24,
+                                        plot.y + (17 + 0.5) * plot.height / 40), expect), <=, 2);
+  g_clear_pointer (&pixels, g_free);
+
+  /* zoomed to rows 10..29, columns 5..14: the cell moves accordingly */
+  qs_heatmap_view_set_window (QS_HEATMAP_VIEW (view), 10, 5, 20, 10);
+  pixels = render (view, NULL, &w, &h);
+  g_assert_cmpint (channel_diff (pixel (pixels, w, plot.x + (4 + 0.5) * plot.width / 10,
+                                        plot.y + (7 + 0.5) * plot.height / 20), expect), <=, 2);
+  g_clear_pointer (&pixels, g_free);
+
+  /* the mode property action: |error| on the sequential map, the planted cell at its top */
+  gtk_widget_activate_action (view, "chart.mode", "s", "abs-error");
+  g_assert_cmpint (qs_heatmap_view_get_mode (QS_HEATMAP_VIEW (view)), ==, QS_MAP_VALUE_ABS_ERROR);
+  qs_colormap_sequential (1.0, rgb);
+  pixels = render (view, NULL, &w, &h);
+  g_assert_cmpint (channel_diff (pixel (pixels, w, plot.x + (4 + 0.5) * plot.width / 10,
+                                        plot.y + (7 + 0.5) * plot.height / 20),
+                                 qs_colormap_rgb_to_argb32 (rgb)), <=, 2);
+  g_clear_pointer (&pixels, g_free);
+  g_assert_nonnull (strstr (qs_heatmap_view_get_description (QS_HEATMAP_VIEW (view)), "dense_1/kernel"));
+
+  /* dark theme */
+  qs_heatmap_view_set_mode (QS_HEATMAP_VIEW (view), QS_MAP_VALUE_ERROR);
+  qs_heatmap_view_reset_zoom (QS_HEATMAP_VIEW (view));
+  set_dark (TRUE);
+  _qs_chart_view_get_style (view, &style);
+  g_assert_true (style.dark);
+  pixels = render (view, NULL, &w, &h);
+  g_clear_pointer (&pixels, g_free);
+
+  /* context menu action and export */
+  g_signal_connect (view, "export-requested", G_CALLBACK (on_export_requested), &exports);
+  gtk_widget_activate_action (view, "chart.export", NULL);
+  g_assert_cmpint (exports, ==, 1);
+  g_assert_true (qs_heatmap_view_export (QS_HEATMAP_VIEW (view), export_path, 2.0, &error));
+  g_assert_no_error (error);
+  exported = gdk_texture_new_from_filename (export_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (exported), ==, 2 * w);
+  g_assert_cmpint (gdk_texture_get_height (exported), ==, 2 * h);
+  g_remove (export_path);
+
+  set_dark (FALSE);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_histogram_view (void)
+{
+  g_autoptr(QsQuantResult) result = gaussian_result (FALSE, TRUE);
+  g_autoptr(QsQuantResult) per_channel = gaussian_result (TRUE, FALSE);
+  g_autoptr(QsChartHistogram) hist = NULL;
+  GtkWidget *view = qs_histogram_view_new ();
+  GtkWidget *window;
+  g_autofree guint32 *pixels = NULL;
+  QsChartStyle style;
+  QsChartRect plot;
+  double xl, xr, y;
+  int w, h;
+
+  g_assert_nonnull (result);
+  set_dark (FALSE);
+  qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (view), result);
+  window = show_in_window (view, 800, 480);
+  pixels = render (view, "histogram-light.png", &w, &h);
+
+  /* the widget draws on the window background: shaded outer regions are the clip colour
+   * at 14 % alpha, the inside of the range is transparent above the bars */
+  _qs_chart_view_get_style (view, &style);
+  {
+    int ph = 0;
+    GtkWidget *picker = gtk_widget_get_first_child (view);
+
+    while (picker != NULL && !GTK_IS_BOX (picker))
+      picker = gtk_widget_get_next_sibling (picker);
+    g_assert_nonnull (picker);
+    g_assert_true (gtk_widget_get_visible (picker));   /* 48 channels: a channel picker */
+    gtk_widget_measure (picker, GTK_ORIENTATION_VERTICAL, -1, NULL, &ph, NULL, NULL);
+    hist = _qs_chart_histogram_new (result, -1, 128);
+    _qs_chart_histogram_layout (hist, w, h - ph, NULL, &style, &plot);
+    plot.y += ph;
+  }
+  xl = _qs_chart_histogram_x_of (hist, &plot, result->params->clip_lo[0]);
+  xr = _qs_chart_histogram_x_of (hist, &plot, result->params->clip_hi[0]);
+  y = plot.y + plot.height * 0.5;
+  g_assert_cmpfloat (xr - xl, >, 20);
+  g_assert_cmpfloat (plot.x + plot.width - xr, >, 20);
+  {
+    guint32 outside = pixel (pixels, w, (xr + plot.x + plot.width) / 2 + 3, y);
+    guint32 inside = pixel (pixels, w, (xl + xr) / 2 + 0.25 * (xr - xl), y);
+    guint alpha_out = outside >> 24, alpha_in = inside >> 24;
+
+    g_assert_cmpuint (alpha_out, >=, (guint) (0.14 * 255) - 3);
+    g_assert_cmpuint (alpha_out, <=, (guint) (0.14 * 255) + 3);
+    g_assert_cmpuint (alpha_in, <=, 3);
+  }
+  g_clear_pointer (&pixels, g_free);
+
+  gtk_widget_activate_action (view, "chart.log-scale", NULL);
+  g_assert_true (qs_histogram_view_get_log_scale (QS_HISTOGRAM_VIEW (view)));
+
+  qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (view), per_channel);
+  qs_histogram_view_set_channel (QS_HISTOGRAM_VIEW (view), 7);
+  g_assert_nonnull (strstr (qs_histogram_view_get_description (QS_HISTOGRAM_VIEW (view)), "channel 7"));
+  for (int i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+  pixels = render (view, "histogram-channel-light.png", &w, &h);
+  g_clear_pointer (&pixels, g_free);
+
+  qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (view), result);
+  qs_histogram_view_set_channel (QS_HISTOGRAM_VIEW (view), -1);
+  qs_histogram_view_set_log_scale (QS_HISTOGRAM_VIEW (view), FALSE);
+  set_dark (TRUE);
+  _qs_chart_view_get_style (view, &style);
+  g_assert_true (style.dark);
+  pixels = render (window, "histogram-dark.png", &w, &h);
+  g_clear_pointer (&pixels, g_free);
+  set_dark (FALSE);
+  pixels = render (window, "histogram-window-light.png", &w, &h);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_channel_view (void)
+{
+  g_autoptr(QsQuantResult) result = gaussian_result (TRUE, FALSE);
+  GtkWidget *view = qs_channel_range_view_new ();
+  GtkWidget *window;
+  g_autofree guint32 *pixels = NULL;
+  int w, h;
+
+  g_assert_nonnull (result);
+  set_dark (FALSE);
+  qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (view), result);
+  window = show_in_window (view, 800, 420);
+  g_assert_nonnull (strstr (qs_channel_range_view_get_description (QS_CHANNEL_RANGE_VIEW (view)),
+                            "48 output channels"));
+  pixels = render (window, "channels-light.png", &w, &h);
+  g_clear_pointer (&pixels, g_free);
+  gtk_widget_activate_action (view, "chart.sorted", NULL);
+  g_assert_true (qs_channel_range_view_get_sorted (QS_CHANNEL_RANGE_VIEW (view)));
+  set_dark (TRUE);
+  pixels = render (window, "channels-dark.png", &w, &h);
+  g_clear_pointer (&pixels, g_free);
+  set_dark (FALSE);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_heatmap_conv_views (void)
+{
+  g_autoptr(QsQuantResult) result = gaussian_result (TRUE, FALSE);
+  GtkWidget *view = qs_heatmap_view_new ();
+  GtkWidget *window;
+  g_autofree guint32 *pixels = NULL;
+  int w, h;
+
+  set_dark (FALSE);
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (view), result);
+  window = show_in_window (view, 900, 520);
+  pixels = render (window, "heatmap-conv-light.png", &w, &h);
+  g_clear_pointer (&pixels, g_free);
+  qs_heatmap_view_set_window (QS_HEATMAP_VIEW (view), 0, 0, 24, 36);
+  set_dark (TRUE);
+  pixels = render (window, "heatmap-conv-zoom-dark.png", &w, &h);
+  g_clear_pointer (&pixels, g_free);
+  set_dark (FALSE);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+skip_no_display (void)
+{
+  g_test_skip ("no display: gtk_init_check () failed");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *tmp = g_dir_make_tmp ("qs-widgets-XXXXXX", NULL);
+  g_autofree char *cache = g_build_filename (tmp, "cache", NULL);
+  g_autofree char *config = g_build_filename (tmp, "config", NULL);
+
+  g_setenv ("XDG_CACHE_HOME", cache, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", config, TRUE);
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+  png_dir = g_strdup (g_getenv ("QS_WIDGETS_PNG_DIR") ? g_getenv ("QS_WIDGETS_PNG_DIR") : tmp);
+  g_mkdir_with_parents (png_dir, 0755);
+
+  g_test_init (&argc, &argv, NULL);
+  if (!gtk_init_check ())
+    {
+      g_test_message ("no display");
+      g_test_add_func ("/qs/widgets/no-display", skip_no_display);
+      return g_test_run ();
+    }
+  g_test_add_func ("/qs/widgets/heatmap", test_heatmap_view);
+  g_test_add_func ("/qs/widgets/heatmap-conv", test_heatmap_conv_views);
+  g_test_add_func ("/qs/widgets/histogram", test_histogram_view);
+  g_test_add_func ("/qs/widgets/channels", test_channel_view);
+  return g_test_run ();
+}

@@ -1,0 +1,683 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "qs-chart-private.h"
+
+/* Level marks beyond this many in view are thinned to every k-th level. */
+#define MAX_LEVEL_MARKS 64
+
+gboolean
+_qs_chart_format_has_levels (QsFormat format)
+{
+  return format == QS_FORMAT_INT || format == QS_FORMAT_BINARY || format == QS_FORMAT_TERNARY;
+}
+
+void
+_qs_chart_input_geometry (QsQuantResult *result,
+                          gsize         *n_channels,
+                          gsize         *inner,
+                          gsize         *outer)
+{
+  QsQuantParams *params = result->params;
+
+  if (params != NULL && params->n_channels > 1)
+    {
+      *n_channels = params->n_channels;
+      *inner = params->inner;
+      *outer = params->outer;
+      return;
+    }
+  if (!qs_tensor_channel_geometry (result->input, -1, n_channels, inner, outer, NULL))
+    {
+      *n_channels = 1;
+      *inner = result->input->n_elements;
+      *outer = 1;
+    }
+}
+
+/* Equal-width bins over [lo, hi] (the last bin closed), finite values only: the same
+ * binning as qs_histogram_add (), fused for the two series a chart shows. */
+static void
+bin_values (guint64     *counts,
+            guint        n_bins,
+            double       lo,
+            double       hi,
+            const float *values,
+            gsize        n)
+{
+  /* four interleaved count arrays: neighbouring values often share a bin, and one array
+   * would serialise on its increments */
+  g_autofree guint32 *part = g_new0 (guint32, 4 * (gsize) n_bins);
+  double inv = n_bins / (hi - lo);
+  guint last = n_bins - 1;
+  gsize k = 0;
+
+  while (k < n)
+    {
+      /* flush before a guint32 could overflow */
+      gsize end = MIN (n, k + ((gsize) G_MAXUINT32 & ~(gsize) 3));
+
+      for (; k < end; k++)
+        {
+          double t = ((double) values[k] - lo) * inv;
+          guint b;
+
+          if (!(t >= 0.0 && t <= n_bins))
+            continue;
+          b = (guint) t;
+          part[(k & 3) * n_bins + (b < last ? b : last)]++;
+        }
+      for (guint i = 0; i < 4 * n_bins; i++)
+        {
+          counts[i % n_bins] += part[i];
+          part[i] = 0;
+        }
+    }
+}
+
+QsChartHistogram *
+_qs_chart_histogram_new (QsQuantResult *result,
+                         gint           channel,
+                         guint          n_bins)
+{
+  QsChartHistogram *hist = g_new0 (QsChartHistogram, 1);
+  QsTensor *input = result->input;
+  QsQuantParams *params = result->params;
+  const float *x = input->data, *dq = result->dequant ? result->dequant->data : NULL;
+  g_autofree float *xbuf = NULL, *dqbuf = NULL;
+  g_autofree gsize *index = NULL;
+  gsize n = input->n_elements, inner = 1, outer = 1;
+  gboolean clip_format = params != NULL && _qs_chart_format_has_levels (params->spec.format);
+  double dmin = G_MAXDOUBLE, dmax = -G_MAXDOUBLE, pad;
+  gint single_param = -1;
+
+  g_assert (n_bins > 0);
+
+  hist->tensor_name = g_strdup (input->name ? input->name : "");
+  hist->spec_label = params ? qs_quant_spec_to_label (&params->spec) : g_strdup (_("float"));
+  _qs_chart_input_geometry (result, &hist->n_channels, &inner, &outer);
+  hist->channel = (channel >= 0 && (gsize) channel < hist->n_channels) ? channel : -1;
+
+  if (hist->channel >= 0)
+    {
+      gsize k = 0;
+
+      xbuf = g_new (float, inner * outer);
+      index = g_new (gsize, inner * outer);
+      if (dq)
+        dqbuf = g_new (float, inner * outer);
+      for (gsize o = 0; o < outer; o++)
+        for (gsize i = 0; i < inner; i++)
+          {
+            gsize idx = (o * hist->n_channels + hist->channel) * inner + i;
+
+            index[k] = idx;
+            xbuf[k] = x[idx];
+            if (dq)
+              dqbuf[k] = dq[idx];
+            k++;
+          }
+      n = k;
+      x = xbuf;
+      dq = dqbuf;
+    }
+
+  /* the clipping range shown: the params of what is shown (envelope over several) */
+  hist->clip_lo = G_MAXDOUBLE;
+  hist->clip_hi = -G_MAXDOUBLE;
+  if (clip_format)
+    {
+      gsize p0 = 0, p1 = params->n_params;
+
+      if (hist->channel >= 0 && params->n_params > 1)
+        {
+          gsize per = params->n_params / params->n_channels;
+
+          p0 = hist->channel * per;
+          p1 = p0 + per;
+        }
+      for (gsize p = p0; p < p1; p++)
+        {
+          hist->clip_lo = MIN (hist->clip_lo, params->clip_lo[p]);
+          hist->clip_hi = MAX (hist->clip_hi, params->clip_hi[p]);
+        }
+      single_param = p1 == p0 + 1 ? (gint) p0 : -2;
+    }
+
+  /* data range and clipped counts in one pass. The param of a flat walk advances every
+   * `inner` elements (no division per element); groups use the general index. */
+  {
+    gboolean per_channel = clip_format && params->n_params > 1 &&
+                           params->n_params == params->n_channels;
+    gboolean varying = clip_format && single_param < 0;
+    gsize c = 0, j = 0, p = single_param >= 0 ? (gsize) single_param : 0;
+    gsize n_values = 0, n_lo = 0, n_hi = 0;
+    const float *clip_lo = clip_format ? params->clip_lo : NULL;
+    const float *clip_hi = clip_format ? params->clip_hi : NULL;
+    float fmin = G_MAXFLOAT, fmax = -G_MAXFLOAT;
+
+    for (gsize k = 0; k < n; k++)
+      {
+        float v = x[k];
+
+        if (varying)
+          {
+            if (per_channel)
+              {
+                p = c;
+                if (++j == params->inner)
+                  {
+                    j = 0;
+                    if (++c == params->n_channels)
+                      c = 0;
+                  }
+              }
+            else
+              p = qs_quant_params_index (params, index ? index[k] : k);
+          }
+        if (!isfinite (v))
+          continue;
+        n_values++;
+        fmin = MIN (fmin, v);
+        fmax = MAX (fmax, v);
+        if (clip_lo != NULL)
+          {
+            n_lo += v < clip_lo[p];
+            n_hi += v > clip_hi[p];
+          }
+      }
+    hist->n_values = n_values;
+    hist->n_clip_lo = n_lo;
+    hist->n_clip_hi = n_hi;
+    dmin = fmin;
+    dmax = fmax;
+  }
+  if (hist->n_values == 0)
+    {
+      dmin = -1.0;
+      dmax = 1.0;
+    }
+  /* shaded outer regions only where one range applies to everything shown */
+  hist->counts_clipping = clip_format;
+  hist->has_clip = clip_format && single_param >= 0 && hist->clip_lo <= hist->clip_hi;
+  hist->lo = dmin;
+  hist->hi = dmax;
+  if (hist->has_clip)
+    {
+      hist->lo = MIN (hist->lo, hist->clip_lo);
+      hist->hi = MAX (hist->hi, hist->clip_hi);
+    }
+  if (!(hist->hi > hist->lo))
+    {
+      hist->lo -= 0.5;
+      hist->hi += 0.5;
+    }
+  pad = (hist->hi - hist->lo) * 0.03;
+  hist->lo -= pad;
+  hist->hi += pad;
+
+  /* a few values get few, wide bins: about 4 sqrt (n), at least 16 */
+  n_bins = MIN (n_bins, MAX (16u, (guint) (4.0 * sqrt ((double) hist->n_values))));
+  hist->n_bins = n_bins;
+  hist->counts = g_new0 (guint64, n_bins);
+  bin_values (hist->counts, n_bins, hist->lo, hist->hi, x, n);
+  for (guint b = 0; b < n_bins; b++)
+    hist->max_count = MAX (hist->max_count, hist->counts[b]);
+  if (dq != NULL)
+    {
+      hist->dq_counts = g_new0 (guint64, n_bins);
+      bin_values (hist->dq_counts, n_bins, hist->lo, hist->hi, dq, n);
+      for (guint b = 0; b < n_bins; b++)
+        hist->max_count = MAX (hist->max_count, hist->dq_counts[b]);
+    }
+
+  /* the grid of representable values, when one set of params covers what is shown */
+  if (clip_format && single_param >= 0)
+    {
+      float s = params->scale[single_param];
+      gint32 zp = params->zero_point[single_param];
+
+      hist->has_zero_point = TRUE;
+      hist->zero_point = zp;
+      hist->n_levels_total = (guint) (params->qmax - params->qmin + 1);
+      hist->levels = g_new (double, hist->n_levels_total);
+      for (gint32 q = params->qmin; q <= params->qmax; q++)
+        {
+          double v = qs_dequant_value (q, s, zp);
+
+          if (params->spec.format == QS_FORMAT_TERNARY || params->spec.format == QS_FORMAT_BINARY)
+            v = (double) q * s;
+          if (v >= hist->lo && v <= hist->hi)
+            hist->levels[hist->n_levels++] = v;
+        }
+    }
+  else if (clip_format)
+    hist->levels_vary = TRUE;
+
+  return hist;
+}
+
+void
+_qs_chart_histogram_free (QsChartHistogram *hist)
+{
+  if (hist == NULL)
+    return;
+  g_free (hist->counts);
+  g_free (hist->dq_counts);
+  g_free (hist->levels);
+  g_free (hist->tensor_name);
+  g_free (hist->spec_label);
+  g_free (hist);
+}
+
+static char *
+y_tick_label (double v)
+{
+  if (v >= 1e6)
+    return g_strdup_printf ("%.3gM", v / 1e6);
+  if (v >= 1e4)
+    return g_strdup_printf ("%.3gk", v / 1e3);
+  return g_strdup_printf ("%.0f", v);
+}
+
+void
+_qs_chart_histogram_layout (const QsChartHistogram *hist,
+                            double                  width,
+                            double                  height,
+                            const char             *title,
+                            const QsChartStyle     *style,
+                            QsChartRect            *plot)
+{
+  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale;
+  double top = pad, title_h = 0;
+
+  if (title != NULL && *title != '\0')
+    title_h = ceil (lh * 1.3) + pad / 2;
+  top += title_h + lh * 2 + pad / 2;   /* two legend rows */
+  plot->x = pad + lh * 1.2 + lh * 3.2;  /* y axis label + tick labels */
+  plot->y = top;
+  plot->width = MAX (1.0, width - plot->x - pad * 2);
+  plot->height = MAX (1.0, height - top - lh * 2.4 - pad);
+}
+
+double
+_qs_chart_histogram_x_of (const QsChartHistogram *hist,
+                          const QsChartRect      *plot,
+                          double                  value)
+{
+  return plot->x + (value - hist->lo) / (hist->hi - hist->lo) * plot->width;
+}
+
+gint
+_qs_chart_histogram_bin_at (const QsChartHistogram *hist,
+                            const QsChartRect      *plot,
+                            double                  x)
+{
+  double t = (x - plot->x) / plot->width;
+
+  if (t < 0.0 || t >= 1.0)
+    return -1;
+  return MIN ((gint) (t * hist->n_bins), (gint) hist->n_bins - 1);
+}
+
+static double
+count_y (const QsChartRect *plot,
+         double             count,
+         double             max_count,
+         gboolean           log_scale)
+{
+  double t;
+
+  if (log_scale)
+    t = log10 (1.0 + count) / log10 (1.0 + max_count);
+  else
+    t = count / max_count;
+  return plot->y + plot->height * (1.0 - t);
+}
+
+void
+_qs_chart_histogram_draw (cairo_t                *cr,
+                          double                  width,
+                          double                  height,
+                          const QsChartHistogram *hist,
+                          gboolean                log_scale,
+                          gint                    hover_bin,
+                          const char             *title,
+                          const QsChartStyle     *style)
+{
+  QsChartRect plot;
+  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale, y0, x;
+  double max_count, bw, ticks[16];
+  double bar_alpha = style->dark ? 0.8 : 0.6;   /* the same weight on both backgrounds */
+  guint n_ticks, step = 1;
+  g_autofree char *levels_label = NULL;
+
+  _qs_chart_draw_background (cr, width, height, style);
+  y0 = _qs_chart_draw_title (cr, width, title, style);
+  _qs_chart_histogram_layout (hist, width, height, title, style, &plot);
+  if (plot.width < 8 || plot.height < 8)
+    return;
+  max_count = MAX (1.0, (double) hist->max_count * 1.05);
+  bw = plot.width / hist->n_bins;
+
+  /* legend: two rows */
+  x = plot.x;
+  x = _qs_chart_legend_item (cr, style, x, y0, &style->accent, bar_alpha, 0, _("float values"));
+  if (hist->dq_counts != NULL)
+    x = _qs_chart_legend_item (cr, style, x, y0, &style->second, 1.0, 0, _("dequantized"));
+  if (hist->counts_clipping)
+    {
+      g_autofree char *n = _qs_chart_format_count (hist->n_clip_lo + hist->n_clip_hi);
+      g_autofree char *label = g_strdup_printf (_("clipped: %s (%.3g %%)"), n,
+                                                hist->n_values ? 100.0 * (hist->n_clip_lo + hist->n_clip_hi) / hist->n_values : 0.0);
+      x = _qs_chart_legend_item (cr, style, x, y0, &style->clip, 0.35, 0, label);
+    }
+  x = plot.x;
+  if (hist->n_levels > 0)
+    {
+      step = (hist->n_levels + MAX_LEVEL_MARKS - 1) / MAX_LEVEL_MARKS;
+      if (step > 1)
+        levels_label = g_strdup_printf (_("%s: %u levels in view, a tick every %u levels"),
+                                        hist->spec_label, hist->n_levels, step);
+      else
+        levels_label = g_strdup_printf (_("%s: %u levels in view"), hist->spec_label, hist->n_levels);
+      x = _qs_chart_legend_item (cr, style, x, y0 + lh, &style->fg, 0.7, 1, levels_label);
+    }
+  else if (hist->levels_vary)
+    {
+      if (hist->channel >= 0)
+        levels_label = g_strdup_printf (_("%s: each group of this channel has its own levels"),
+                                        hist->spec_label);
+      else
+        levels_label = g_strdup_printf (_("%s: levels differ per channel; pick a channel to see them"),
+                                        hist->spec_label);
+      x = _qs_chart_legend_item (cr, style, x, y0 + lh, &style->fg, 0.7, 1, levels_label);
+    }
+  else
+    {
+      _qs_chart_set_color (cr, &style->fg, 0.7);
+      x += _qs_chart_text (cr, style, x, y0 + lh * 1.5, 0.0, 0.5, 1.0, FALSE, hist->spec_label) + lh;
+    }
+  if (hist->channel >= 0)
+    {
+      g_autofree char *label = g_strdup_printf (_("channel %d of %" G_GSIZE_FORMAT), hist->channel,
+                                                hist->n_channels);
+      _qs_chart_set_color (cr, &style->fg, 0.85);
+      _qs_chart_text (cr, style, x, y0 + lh * 1.5, 0.0, 0.5, 1.0, TRUE, label);
+    }
+
+  cairo_save (cr);
+  cairo_rectangle (cr, plot.x, plot.y, plot.width, plot.height);
+  cairo_clip (cr);
+
+  /* clipped regions */
+  if (hist->has_clip)
+    {
+      double xl = _qs_chart_histogram_x_of (hist, &plot, hist->clip_lo);
+      double xr = _qs_chart_histogram_x_of (hist, &plot, hist->clip_hi);
+
+      _qs_chart_set_color (cr, &style->clip, style->dark ? 0.11 : 0.14);
+      cairo_rectangle (cr, plot.x, plot.y, xl - plot.x, plot.height);
+      cairo_rectangle (cr, xr, plot.y, plot.x + plot.width - xr, plot.height);
+      cairo_fill (cr);
+      _qs_chart_set_color (cr, &style->clip, 0.9);
+      cairo_set_line_width (cr, 1.5);
+      cairo_move_to (cr, xl, plot.y);
+      cairo_line_to (cr, xl, plot.y + plot.height);
+      cairo_move_to (cr, xr, plot.y);
+      cairo_line_to (cr, xr, plot.y + plot.height);
+      cairo_stroke (cr);
+    }
+
+  /* horizontal grid */
+  _qs_chart_set_color (cr, &style->grid, 1.0);
+  cairo_set_line_width (cr, 1.0);
+  if (log_scale)
+    for (double v = 1; v <= max_count; v *= 10)
+      {
+        double y = round (count_y (&plot, v, max_count, TRUE)) + 0.5;
+        cairo_move_to (cr, plot.x, y);
+        cairo_line_to (cr, plot.x + plot.width, y);
+      }
+  else
+    {
+      n_ticks = _qs_chart_nice_ticks (0, max_count, 6, ticks);
+      for (guint i = 0; i < n_ticks; i++)
+        {
+          double y = round (count_y (&plot, ticks[i], max_count, FALSE)) + 0.5;
+          cairo_move_to (cr, plot.x, y);
+          cairo_line_to (cr, plot.x + plot.width, y);
+        }
+    }
+  cairo_stroke (cr);
+
+  /* hovered bin */
+  if (hover_bin >= 0 && (guint) hover_bin < hist->n_bins)
+    {
+      _qs_chart_set_color (cr, &style->fg, 0.10);
+      cairo_rectangle (cr, plot.x + hover_bin * bw, plot.y, bw, plot.height);
+      cairo_fill (cr);
+    }
+
+  /* float distribution */
+  _qs_chart_set_color (cr, &style->accent, bar_alpha);
+  for (guint b = 0; b < hist->n_bins; b++)
+    if (hist->counts[b] > 0)
+      {
+        double y = count_y (&plot, hist->counts[b], max_count, log_scale);
+        cairo_rectangle (cr, plot.x + b * bw, y, bw, plot.y + plot.height - y);
+      }
+  cairo_fill (cr);
+
+  /* dequantized series: stems where values collapse onto levels */
+  if (hist->dq_counts != NULL)
+    {
+      _qs_chart_set_color (cr, &style->second, 0.95);
+      for (guint b = 0; b < hist->n_bins; b++)
+        if (hist->dq_counts[b] > 0)
+          {
+            double y = count_y (&plot, hist->dq_counts[b], max_count, log_scale);
+            double sw = MAX (1.5, bw * 0.45);
+            cairo_rectangle (cr, plot.x + (b + 0.5) * bw - sw / 2, y, sw, plot.y + plot.height - y);
+          }
+      cairo_fill (cr);
+    }
+
+  /* quantization grid: a rug along the top, faint lines when sparse */
+  if (hist->n_levels > 0)
+    {
+      double spacing = plot.width * step / MAX (1u, hist->n_levels);
+
+      cairo_set_line_width (cr, 1.0);
+      if (spacing >= 14.0)
+        {
+          _qs_chart_set_color (cr, &style->fg, 0.10);
+          for (guint i = 0; i < hist->n_levels; i += step)
+            {
+              double lx = round (_qs_chart_histogram_x_of (hist, &plot, hist->levels[i])) + 0.5;
+              cairo_move_to (cr, lx, plot.y);
+              cairo_line_to (cr, lx, plot.y + plot.height);
+            }
+          cairo_stroke (cr);
+        }
+      _qs_chart_set_color (cr, &style->fg, 0.75);
+      for (guint i = 0; i < hist->n_levels; i += step)
+        {
+          double lx = round (_qs_chart_histogram_x_of (hist, &plot, hist->levels[i])) + 0.5;
+          cairo_move_to (cr, lx, plot.y);
+          cairo_line_to (cr, lx, plot.y + 0.45 * lh);
+        }
+      cairo_stroke (cr);
+    }
+
+  /* zero-point: the code real 0.0 maps to */
+  if (hist->has_zero_point && hist->lo < 0.0 && hist->hi > 0.0)
+    {
+      double zx = round (_qs_chart_histogram_x_of (hist, &plot, 0.0)) + 0.5;
+      double dash[] = { 4.0, 3.0 };
+      g_autofree char *label = g_strdup_printf (_("zero-point %d"), hist->zero_point);
+
+      _qs_chart_set_color (cr, &style->fg, 0.7);
+      cairo_set_dash (cr, dash, 2, 0);
+      cairo_move_to (cr, zx, plot.y + 0.5 * lh);
+      cairo_line_to (cr, zx, plot.y + plot.height);
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+      _qs_chart_set_color (cr, &style->fg, 0.8);
+      _qs_chart_text (cr, style, zx + 3, plot.y + 0.55 * lh, 0.0, 0.0, 0.9, FALSE, label);
+    }
+
+  /* clipped counts inside the shaded regions */
+  if (hist->has_clip)
+    {
+      double xl = _qs_chart_histogram_x_of (hist, &plot, hist->clip_lo);
+      double xr = _qs_chart_histogram_x_of (hist, &plot, hist->clip_hi);
+      g_autofree char *nl = _qs_chart_format_count (hist->n_clip_lo);
+      g_autofree char *nr = _qs_chart_format_count (hist->n_clip_hi);
+
+      _qs_chart_set_color (cr, &style->clip, 1.0);
+      if (hist->n_clip_lo > 0 || xl - plot.x > lh)
+        _qs_chart_text (cr, style, xl - 3, plot.y + 1.6 * lh, 1.0, 0.0, 0.9, TRUE, nl);
+      if (hist->n_clip_hi > 0 || plot.x + plot.width - xr > lh)
+        _qs_chart_text (cr, style, xr + 3, plot.y + 1.6 * lh, 0.0, 0.0, 0.9, TRUE, nr);
+    }
+  cairo_restore (cr);
+
+  /* axes */
+  _qs_chart_set_color (cr, &style->fg, 0.55);
+  cairo_set_line_width (cr, 1.0);
+  cairo_move_to (cr, plot.x - 0.5, plot.y);
+  cairo_line_to (cr, plot.x - 0.5, plot.y + plot.height + 0.5);
+  cairo_line_to (cr, plot.x + plot.width, plot.y + plot.height + 0.5);
+  cairo_stroke (cr);
+
+  _qs_chart_set_color (cr, &style->fg, 0.85);
+  n_ticks = _qs_chart_nice_ticks (hist->lo, hist->hi, (guint) CLAMP (plot.width / (lh * 5), 2, 11), ticks);
+  for (guint i = 0; i < n_ticks; i++)
+    {
+      double tx = round (_qs_chart_histogram_x_of (hist, &plot, ticks[i])) + 0.5;
+      g_autofree char *label = _qs_chart_format_value (ticks[i]);
+
+      cairo_move_to (cr, tx, plot.y + plot.height);
+      cairo_line_to (cr, tx, plot.y + plot.height + 4);
+      cairo_stroke (cr);
+      _qs_chart_text (cr, style, tx, plot.y + plot.height + 5, 0.5, 0.0, 1.0, FALSE, label);
+    }
+  if (log_scale)
+    {
+      for (double v = 1; v <= max_count; v *= 10)
+        {
+          g_autofree char *label = y_tick_label (v);
+          _qs_chart_text (cr, style, plot.x - 5, count_y (&plot, v, max_count, TRUE), 1.0, 0.5, 1.0, FALSE, label);
+        }
+    }
+  else
+    {
+      n_ticks = _qs_chart_nice_ticks (0, max_count, 6, ticks);
+      for (guint i = 0; i < n_ticks; i++)
+        {
+          g_autofree char *label = y_tick_label (ticks[i]);
+          _qs_chart_text (cr, style, plot.x - 5, count_y (&plot, ticks[i], max_count, FALSE), 1.0, 0.5, 1.0, FALSE, label);
+        }
+    }
+
+  /* axis labels */
+  {
+    g_autofree char *xlabel = NULL;
+
+    if (hist->tensor_name[0] != '\0')
+      xlabel = g_strdup_printf (_("value of %s"), hist->tensor_name);
+    else
+      xlabel = g_strdup (_("value"));
+    _qs_chart_text (cr, style, plot.x + plot.width / 2, plot.y + plot.height + lh * 1.3 + 2,
+                    0.5, 0.0, 1.0, TRUE, xlabel);
+    cairo_save (cr);
+    cairo_translate (cr, pad, plot.y + plot.height / 2);
+    cairo_rotate (cr, -G_PI / 2);
+    _qs_chart_text (cr, style, 0, 0, 0.5, 0.0, 1.0, TRUE,
+                    log_scale ? _("count (log scale)") : _("count"));
+    cairo_restore (cr);
+  }
+}
+
+char *
+_qs_chart_histogram_describe_bin (const QsChartHistogram *hist,
+                                  gint                    bin)
+{
+  double w = (hist->hi - hist->lo) / hist->n_bins;
+  double b0 = hist->lo + bin * w, b1 = b0 + w, mid = (b0 + b1) / 2;
+  g_autofree char *s0 = _qs_chart_format_value (b0);
+  g_autofree char *s1 = _qs_chart_format_value (b1);
+  g_autofree char *c = _qs_chart_format_count (hist->counts[bin]);
+  GString *text = g_string_new (NULL);
+
+  g_assert (bin >= 0 && (guint) bin < hist->n_bins);
+
+  g_string_append_printf (text, _("Values %s to %s: %s"), s0, s1, c);
+  if (hist->dq_counts != NULL)
+    {
+      g_autofree char *d = _qs_chart_format_count (hist->dq_counts[bin]);
+      g_string_append_c (text, '\n');
+      g_string_append_printf (text, _("Dequantized values in this bin: %s"), d);
+    }
+  if (hist->n_levels > 0)
+    {
+      guint best = 0;
+      g_autofree char *lv = NULL;
+
+      for (guint i = 1; i < hist->n_levels; i++)
+        if (fabs (hist->levels[i] - mid) < fabs (hist->levels[best] - mid))
+          best = i;
+      lv = _qs_chart_format_value (hist->levels[best]);
+      g_string_append_c (text, '\n');
+      g_string_append_printf (text, _("Nearest level: %s"), lv);
+    }
+  if (hist->has_clip && (b1 <= hist->clip_lo || b0 >= hist->clip_hi))
+    {
+      g_string_append_c (text, '\n');
+      g_string_append (text, _("Outside the clipping range: these values saturate"));
+    }
+  return g_string_free (text, FALSE);
+}
+
+char *
+_qs_chart_histogram_describe (const QsChartHistogram *hist)
+{
+  g_autofree char *n = _qs_chart_format_count (hist->n_values);
+  g_autofree char *lo = _qs_chart_format_value (hist->lo);
+  g_autofree char *hi = _qs_chart_format_value (hist->hi);
+  GString *text = g_string_new (NULL);
+
+  if (hist->channel >= 0)
+    g_string_append_printf (text, _("Histogram of %s values of %s, channel %d, from %s to %s, quantized as %s."),
+                            n, hist->tensor_name, hist->channel, lo, hi, hist->spec_label);
+  else
+    g_string_append_printf (text, _("Histogram of %s values of %s from %s to %s, quantized as %s."),
+                            n, hist->tensor_name, lo, hi, hist->spec_label);
+  if (hist->n_levels > 0)
+    {
+      g_string_append_c (text, ' ');
+      g_string_append_printf (text, _("%u quantization levels in view."), hist->n_levels);
+    }
+  if (hist->has_clip)
+    {
+      g_autofree char *cl = _qs_chart_format_value (hist->clip_lo);
+      g_autofree char *ch = _qs_chart_format_value (hist->clip_hi);
+      g_autofree char *nc = _qs_chart_format_count (hist->n_clip_lo + hist->n_clip_hi);
+
+      g_string_append_c (text, ' ');
+      g_string_append_printf (text, _("Clipping range %s to %s; %s values clipped."), cl, ch, nc);
+    }
+  else if (hist->counts_clipping)
+    {
+      g_autofree char *nc = _qs_chart_format_count (hist->n_clip_lo + hist->n_clip_hi);
+
+      g_string_append_c (text, ' ');
+      g_string_append_printf (text, _("%s values lie outside the range of their channel or group."), nc);
+    }
+  return g_string_free (text, FALSE);
+}

@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
+#include <pango/pangocairo.h>
+
+#include "qs-chart-private.h"
+
+#define BASE_FONT_PT 9.0
+
+G_DEFINE_QUARK (qs-chart-error-quark, qs_chart_error)
+
+static void
+set_rgb (QsChartColor *c,
+         guint32       rgb,
+         double        alpha)
+{
+  c->red = ((rgb >> 16) & 0xff) / 255.0f;
+  c->green = ((rgb >> 8) & 0xff) / 255.0f;
+  c->blue = (rgb & 0xff) / 255.0f;
+  c->alpha = alpha;
+}
+
+/* libadwaita 1.2 palette: window colours, accent blue, orange 4/2, red 3/1. */
+void
+qs_chart_style_init_light (QsChartStyle *style)
+{
+  g_return_if_fail (style != NULL);
+
+  memset (style, 0, sizeof *style);
+  set_rgb (&style->fg, 0x1e1e1e, 1.0);
+  set_rgb (&style->bg, 0xfafafa, 1.0);
+  set_rgb (&style->grid, 0x1e1e1e, 0.12);
+  set_rgb (&style->accent, 0x1c71d8, 1.0);
+  set_rgb (&style->second, 0xe66100, 1.0);
+  set_rgb (&style->clip, 0xc01c28, 1.0);
+  style->font_scale = 1.0;
+  style->dark = FALSE;
+  style->draw_background = TRUE;
+}
+
+void
+qs_chart_style_init_dark (QsChartStyle *style)
+{
+  g_return_if_fail (style != NULL);
+
+  memset (style, 0, sizeof *style);
+  set_rgb (&style->fg, 0xffffff, 1.0);
+  set_rgb (&style->bg, 0x242424, 1.0);
+  set_rgb (&style->grid, 0xffffff, 0.14);
+  set_rgb (&style->accent, 0x78aeed, 1.0);
+  set_rgb (&style->second, 0xffa348, 1.0);
+  set_rgb (&style->clip, 0xff7b63, 1.0);
+  style->font_scale = 1.0;
+  style->dark = TRUE;
+  style->draw_background = TRUE;
+}
+
+void
+_qs_chart_set_color (cairo_t            *cr,
+                     const QsChartColor *color,
+                     double              alpha)
+{
+  cairo_set_source_rgba (cr, color->red, color->green, color->blue, color->alpha * alpha);
+}
+
+static PangoLayout *
+make_layout (cairo_t            *cr,
+             const QsChartStyle *style,
+             double              size,
+             gboolean            bold,
+             const char         *text)
+{
+  PangoLayout *layout = pango_cairo_create_layout (cr);
+  PangoFontDescription *desc = pango_font_description_new ();
+
+  pango_font_description_set_family_static (desc, "Sans");
+  pango_font_description_set_absolute_size (desc, BASE_FONT_PT * 96.0 / 72.0 * size *
+                                                  style->font_scale * PANGO_SCALE);
+  if (bold)
+    pango_font_description_set_weight (desc, PANGO_WEIGHT_BOLD);
+  pango_layout_set_font_description (layout, desc);
+  pango_font_description_free (desc);
+  pango_layout_set_text (layout, text, -1);
+  return layout;
+}
+
+void
+_qs_chart_text_extents (cairo_t            *cr,
+                        const QsChartStyle *style,
+                        double              size,
+                        gboolean            bold,
+                        const char         *text,
+                        double             *width,
+                        double             *height)
+{
+  g_autoptr(PangoLayout) layout = make_layout (cr, style, size, bold, text);
+  PangoRectangle logical;
+
+  pango_layout_get_extents (layout, NULL, &logical);
+  if (width)
+    *width = (double) logical.width / PANGO_SCALE;
+  if (height)
+    *height = (double) logical.height / PANGO_SCALE;
+}
+
+double
+_qs_chart_text (cairo_t            *cr,
+                const QsChartStyle *style,
+                double              x,
+                double              y,
+                double              xalign,
+                double              yalign,
+                double              size,
+                gboolean            bold,
+                const char         *text)
+{
+  g_autoptr(PangoLayout) layout = make_layout (cr, style, size, bold, text);
+  PangoRectangle logical;
+  double w, h;
+
+  pango_layout_get_extents (layout, NULL, &logical);
+  w = (double) logical.width / PANGO_SCALE;
+  h = (double) logical.height / PANGO_SCALE;
+  cairo_move_to (cr, round (x - w * xalign), round (y - h * yalign));
+  pango_cairo_show_layout (cr, layout);
+  return w;
+}
+
+double
+_qs_chart_line_height (const QsChartStyle *style)
+{
+  /* about 1.25 em of the base font, in pixels */
+  return ceil (BASE_FONT_PT * 96.0 / 72.0 * style->font_scale * 1.3);
+}
+
+char *
+_qs_chart_format_value (double value)
+{
+  double a = fabs (value);
+
+  if (value == 0.0)
+    return g_strdup ("0");
+  if (a >= 1e5 || a < 1e-3)
+    return g_strdup_printf ("%.3g", value);
+  if (a >= 100)
+    return g_strdup_printf ("%.0f", value);
+  return g_strdup_printf ("%.4g", value);
+}
+
+char *
+_qs_chart_format_count (guint64 count)
+{
+  return g_strdup_printf ("%'" G_GUINT64_FORMAT, count);
+}
+
+guint
+_qs_chart_nice_ticks (double  lo,
+                      double  hi,
+                      guint   max_ticks,
+                      double *ticks)
+{
+  double span = hi - lo, raw, mag, step, first;
+  guint n = 0;
+
+  if (!(span > 0.0) || !isfinite (span) || max_ticks < 2)
+    return 0;
+  raw = span / (max_ticks - 1);
+  mag = pow (10.0, floor (log10 (raw)));
+  if (raw / mag <= 1.0)
+    step = mag;
+  else if (raw / mag <= 2.0)
+    step = 2.0 * mag;
+  else if (raw / mag <= 5.0)
+    step = 5.0 * mag;
+  else
+    step = 10.0 * mag;
+  first = ceil (lo / step - 1e-9) * step;
+  for (double v = first; v <= hi + step * 1e-9 && n < max_ticks; v += step)
+    ticks[n++] = fabs (v) < step * 1e-9 ? 0.0 : v;
+  return n;
+}
+
+void
+_qs_chart_draw_background (cairo_t            *cr,
+                           double              width,
+                           double              height,
+                           const QsChartStyle *style)
+{
+  if (!style->draw_background)
+    return;
+  _qs_chart_set_color (cr, &style->bg, 1.0);
+  cairo_rectangle (cr, 0, 0, width, height);
+  cairo_fill (cr);
+}
+
+double
+_qs_chart_draw_title (cairo_t            *cr,
+                      double              width,
+                      const char         *title,
+                      const QsChartStyle *style)
+{
+  double pad = 8.0 * style->font_scale, h;
+
+  if (title == NULL || *title == '\0')
+    return pad;
+  _qs_chart_set_color (cr, &style->fg, 1.0);
+  _qs_chart_text_extents (cr, style, 1.3, TRUE, title, NULL, &h);
+  _qs_chart_text (cr, style, width / 2, pad, 0.5, 0.0, 1.3, TRUE, title);
+  return pad + h + pad / 2;
+}
+
+void
+_qs_chart_draw_message (cairo_t            *cr,
+                        double              width,
+                        double              height,
+                        const char         *message,
+                        const QsChartStyle *style)
+{
+  _qs_chart_set_color (cr, &style->fg, 0.55);
+  _qs_chart_text (cr, style, width / 2, height / 2, 0.5, 0.5, 1.1, FALSE, message);
+}
+
+double
+_qs_chart_legend_item (cairo_t            *cr,
+                       const QsChartStyle *style,
+                       double              x,
+                       double              y,
+                       const QsChartColor *color,
+                       double              alpha,
+                       int                 kind,
+                       const char         *label)
+{
+  double lh = _qs_chart_line_height (style), sw = lh * 0.8, w;
+
+  _qs_chart_set_color (cr, color, alpha);
+  if (kind == 0)
+    {
+      cairo_rectangle (cr, x, y + lh * 0.2, sw, lh * 0.6);
+      cairo_fill (cr);
+    }
+  else
+    {
+      cairo_set_line_width (cr, 2.0 * style->font_scale);
+      cairo_move_to (cr, x, y + lh * 0.5);
+      cairo_line_to (cr, x + sw, y + lh * 0.5);
+      cairo_stroke (cr);
+    }
+  _qs_chart_set_color (cr, &style->fg, 0.85);
+  w = _qs_chart_text (cr, style, x + sw + lh * 0.3, y + lh * 0.5, 0.0, 0.5, 1.0, FALSE, label);
+  return x + sw + lh * 0.3 + w + lh;
+}
+
+/* --- public entry points --- */
+
+void
+qs_chart_draw_histogram (cairo_t            *cr,
+                         double              width,
+                         double              height,
+                         QsQuantResult      *result,
+                         gint                channel,
+                         gboolean            log_scale,
+                         const QsChartStyle *style)
+{
+  g_autoptr(QsChartHistogram) hist = NULL;
+  guint bins;
+
+  g_return_if_fail (cr != NULL);
+  g_return_if_fail (result != NULL);
+  g_return_if_fail (style != NULL);
+
+  bins = (guint) CLAMP (width / 3.0, 16, 512);
+  hist = _qs_chart_histogram_new (result, channel, bins);
+  _qs_chart_histogram_draw (cr, width, height, hist, log_scale, -1, NULL, style);
+}
+
+/* Resolution of the heatmap image for a target: device pixels for image surfaces, twice
+ * the size for vector surfaces (viewers zoom in). */
+static double
+target_pixel_scale (cairo_t *cr)
+{
+  cairo_surface_t *target = cairo_get_target (cr);
+  double sx = 1.0, sy = 1.0;
+
+  if (cairo_surface_get_type (target) != CAIRO_SURFACE_TYPE_IMAGE)
+    return 2.0;
+  cairo_surface_get_device_scale (target, &sx, &sy);
+  return MAX (sx, 1.0);
+}
+
+static void
+draw_heatmap_full (cairo_t              *cr,
+                   double                width,
+                   double                height,
+                   QsQuantResult        *result,
+                   QsMapValue            mode,
+                   const QsChartOptions *options,
+                   const char           *title,
+                   const QsChartStyle   *style)
+{
+  g_autoptr(QsChartHeatmap) heatmap = _qs_chart_heatmap_new (result, mode);
+  g_autoptr(QsErrorMap) map = NULL;
+  cairo_surface_t *image = NULL;
+  QsChartWindow window;
+  QsChartRect plot;
+  double scale = target_pixel_scale (cr);
+
+  _qs_chart_heatmap_full_window (heatmap, &window);
+  if (options != NULL && options->rows > 0 && options->cols > 0 && heatmap->rows > 0 &&
+      heatmap->cols > 0)
+    {
+      window.rows = MIN (options->rows, heatmap->rows);
+      window.cols = MIN (options->cols, heatmap->cols);
+      window.row0 = MIN (options->row0, heatmap->rows - window.rows);
+      window.col0 = MIN (options->col0, heatmap->cols - window.cols);
+    }
+  _qs_chart_heatmap_layout (heatmap, width, height, title, style, &plot);
+  if (heatmap->available && plot.width >= 1 && plot.height >= 1)
+    {
+      guint pw = (guint) ceil (plot.width * scale), ph = (guint) ceil (plot.height * scale);
+
+      map = _qs_chart_heatmap_compute_map (heatmap, &window, pw, ph);
+      image = cairo_image_surface_create (CAIRO_FORMAT_RGB24, pw, ph);
+      cairo_surface_flush (image);
+      _qs_chart_heatmap_render (heatmap, map, (guint32 *) cairo_image_surface_get_data (image),
+                                cairo_image_surface_get_stride (image), pw, ph);
+      cairo_surface_mark_dirty (image);
+    }
+  _qs_chart_heatmap_draw (cr, width, height, heatmap, &window, image,
+                          image ? cairo_image_surface_get_width (image) : 0,
+                          image ? cairo_image_surface_get_height (image) : 0, title, style);
+  if (image != NULL)
+    _qs_chart_heatmap_draw_overlay (cr, heatmap, &plot, &window, FALSE, 0, 0, style);
+  g_clear_pointer (&image, cairo_surface_destroy);
+}
+
+void
+qs_chart_draw_heatmap (cairo_t            *cr,
+                       double              width,
+                       double              height,
+                       QsQuantResult      *result,
+                       QsMapValue          mode,
+                       const QsChartStyle *style)
+{
+  g_return_if_fail (cr != NULL);
+  g_return_if_fail (result != NULL);
+  g_return_if_fail (style != NULL);
+
+  draw_heatmap_full (cr, width, height, result, mode, NULL, NULL, style);
+}
+
+void
+qs_chart_draw_channels (cairo_t            *cr,
+                        double              width,
+                        double              height,
+                        QsQuantResult      *result,
+                        const QsChartStyle *style)
+{
+  g_autoptr(QsChartChannels) channels = NULL;
+
+  g_return_if_fail (cr != NULL);
+  g_return_if_fail (result != NULL);
+  g_return_if_fail (style != NULL);
+
+  channels = _qs_chart_channels_new (result);
+  _qs_chart_channels_draw (cr, width, height, channels, FALSE, -1, NULL, style);
+}
+
+/* --- export --- */
+
+void
+qs_chart_options_init (QsChartOptions *options)
+{
+  g_return_if_fail (options != NULL);
+
+  memset (options, 0, sizeof *options);
+  options->channel = -1;
+  options->mode = QS_MAP_VALUE_ERROR;
+}
+
+typedef struct
+{
+  GOutputStream *stream;
+  GError        *error;
+} StreamClosure;
+
+static cairo_status_t
+write_to_stream (void                *closure,
+                 const unsigned char *data,
+                 unsigned int         length)
+{
+  StreamClosure *sc = closure;
+
+  if (sc->error != NULL)
+    return CAIRO_STATUS_WRITE_ERROR;
+  if (!g_output_stream_write_all (sc->stream, data, length, NULL, NULL, &sc->error))
+    return CAIRO_STATUS_WRITE_ERROR;
+  return CAIRO_STATUS_SUCCESS;
+}
+
+static void
+draw_kind (cairo_t              *cr,
+           const char           *kind,
+           QsQuantResult        *result,
+           const QsChartOptions *options,
+           const QsChartStyle   *style,
+           const char           *title,
+           double                width,
+           double                height)
+{
+  if (g_str_equal (kind, "histogram"))
+    {
+      g_autoptr(QsChartHistogram) hist = NULL;
+
+      hist = _qs_chart_histogram_new (result, options->channel, (guint) CLAMP (width / 3.0, 16, 512));
+      _qs_chart_histogram_draw (cr, width, height, hist, options->log_scale, -1, title, style);
+    }
+  else if (g_str_equal (kind, "heatmap"))
+    {
+      draw_heatmap_full (cr, width, height, result, options->mode, options, title, style);
+    }
+  else
+    {
+      g_autoptr(QsChartChannels) channels = _qs_chart_channels_new (result);
+
+      _qs_chart_channels_draw (cr, width, height, channels, options->sorted, -1, title, style);
+    }
+}
+
+gboolean
+qs_chart_export_full (const char           *kind,
+                      QsQuantResult        *result,
+                      const QsChartOptions *options,
+                      const char           *title,
+                      const char           *path,
+                      int                   width,
+                      int                   height,
+                      double                scale,
+                      GError              **error)
+{
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GFileOutputStream) out = NULL;
+  g_autoptr(GCancellable) cancel = NULL;
+  g_autofree char *lower = NULL;
+  QsChartOptions defaults;
+  QsChartStyle light;
+  const QsChartStyle *style;
+  StreamClosure sc = { NULL, NULL };
+  cairo_surface_t *surface = NULL;
+  cairo_status_t status;
+  cairo_t *cr;
+  gboolean existed;
+  enum { PNG, SVG, PDF } format;
+
+  g_return_val_if_fail (kind != NULL, FALSE);
+  g_return_val_if_fail (result != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (options == NULL)
+    {
+      qs_chart_options_init (&defaults);
+      options = &defaults;
+    }
+  if (options->style != NULL)
+    style = options->style;
+  else
+    {
+      qs_chart_style_init_light (&light);
+      style = &light;
+    }
+
+  if (!g_str_equal (kind, "histogram") && !g_str_equal (kind, "heatmap") &&
+      !g_str_equal (kind, "channels"))
+    {
+      g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
+                   _("Unknown chart kind “%s”: use histogram, heatmap or channels"), kind);
+      return FALSE;
+    }
+  if (width < 16 || height < 16 || width > 16384 || height > 16384 ||
+      !(scale >= 0.25 && scale <= 8.0) || width * scale > 32767 || height * scale > 32767)
+    {
+      g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
+                   _("Cannot export “%s” at %d × %d with scale %g: sizes must be 16 to 16384 "
+                     "and the scale 0.25 to 8"), path, width, height, scale);
+      return FALSE;
+    }
+  lower = g_ascii_strdown (path, -1);
+  if (g_str_has_suffix (lower, ".png"))
+    format = PNG;
+  else if (g_str_has_suffix (lower, ".svg"))
+    format = SVG;
+  else if (g_str_has_suffix (lower, ".pdf"))
+    format = PDF;
+  else
+    {
+      g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_FORMAT,
+                   _("Cannot export “%s”: the file name must end in .png, .svg or .pdf"), path);
+      return FALSE;
+    }
+
+  file = g_file_new_for_path (path);
+  existed = g_file_query_exists (file, NULL);
+  out = g_file_replace (file, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION, NULL, error);
+  if (out == NULL)
+    {
+      g_prefix_error (error, _("Cannot export the chart to “%s”: "), path);
+      return FALSE;
+    }
+  sc.stream = G_OUTPUT_STREAM (out);
+
+  switch (format)
+    {
+    case PNG:
+      surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) ceil (width * scale),
+                                            (int) ceil (height * scale));
+      cairo_surface_set_device_scale (surface, scale, scale);
+      break;
+    case SVG:
+      surface = cairo_svg_surface_create_for_stream (write_to_stream, &sc, width, height);
+      cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PX);
+      break;
+    case PDF:
+      surface = cairo_pdf_surface_create_for_stream (write_to_stream, &sc, width, height);
+      if (title != NULL)
+        cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE, title);
+      cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, "Quantscope");
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  cr = cairo_create (surface);
+  draw_kind (cr, kind, result, options, style, title, width, height);
+  cairo_show_page (cr);
+  status = cairo_status (cr);
+  cairo_destroy (cr);
+  if (status == CAIRO_STATUS_SUCCESS && format == PNG)
+    status = cairo_surface_write_to_png_stream (surface, write_to_stream, &sc);
+  cairo_surface_finish (surface);
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = cairo_surface_status (surface);
+  cairo_surface_destroy (surface);
+
+  if (status != CAIRO_STATUS_SUCCESS || sc.error != NULL)
+    {
+      cancel = g_cancellable_new ();
+      g_cancellable_cancel (cancel);
+      g_output_stream_close (G_OUTPUT_STREAM (out), cancel, NULL);
+      /* a new file is written in place: do not leave a truncated one behind */
+      if (!existed)
+        g_file_delete (file, NULL, NULL);
+      if (sc.error != NULL)
+        {
+          g_propagate_prefixed_error (error, sc.error, _("Cannot write the chart to “%s”: "), path);
+        }
+      else
+        g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_WRITE,
+                     _("Cannot write the chart to “%s”: %s"), path, cairo_status_to_string (status));
+      return FALSE;
+    }
+  if (!g_output_stream_close (G_OUTPUT_STREAM (out), NULL, error))
+    {
+      g_prefix_error (error, _("Cannot write the chart to “%s”: "), path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+qs_chart_export (const char    *kind,
+                 QsQuantResult *result,
+                 const char    *title,
+                 const char    *path,
+                 int            width,
+                 int            height,
+                 double         scale,
+                 GError       **error)
+{
+  return qs_chart_export_full (kind, result, NULL, title, path, width, height, scale, error);
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <cairo.h>
+#include <gio/gio.h>
+
+#include "qs-quant.h"
+#include "qs-stats.h"
+
+G_BEGIN_DECLS
+
+/* Plain cairo drawing of quantization results: the same code draws the GTK widgets
+ * (through gtk_snapshot_append_cairo) and exports PNG, SVG and PDF. No GTK here. */
+
+#define QS_CHART_ERROR (qs_chart_error_quark ())
+
+typedef enum
+{
+  QS_CHART_ERROR_INVALID,   /* unknown chart kind, bad size or scale, nothing to draw */
+  QS_CHART_ERROR_FORMAT,    /* file name does not end in .png, .svg or .pdf */
+  QS_CHART_ERROR_WRITE,     /* cairo could not write the file */
+} QsChartError;
+
+/* An sRGB colour with alpha, the same layout as GdkRGBA. */
+typedef struct
+{
+  float red;
+  float green;
+  float blue;
+  float alpha;
+} QsChartColor;
+
+/* Theme colours and sizes. Data colours (the colormaps) do not depend on the theme;
+ * everything else does. Widgets fill this from their CSS (fg, accent); exports use the
+ * light or dark defaults. */
+typedef struct
+{
+  QsChartColor fg;           /* text, axes */
+  QsChartColor bg;           /* window background (drawn only when draw_background) */
+  QsChartColor grid;         /* grid lines, separators */
+  QsChartColor accent;       /* the float distribution, per-channel bars */
+  QsChartColor second;       /* the dequantized series, the per-tensor range */
+  QsChartColor clip;         /* clipped regions */
+  double       font_scale;   /* 1.0 = 9 pt labels; raise for projectors */
+  gboolean     dark;
+  gboolean     draw_background;
+} QsChartStyle;
+
+GQuark   qs_chart_error_quark      (void);
+
+void     qs_chart_style_init_light (QsChartStyle       *style);
+void     qs_chart_style_init_dark  (QsChartStyle       *style);
+
+/* channel: -1 = all values, else one output channel of result->input. */
+void     qs_chart_draw_histogram   (cairo_t            *cr,
+                                    double              width,
+                                    double              height,
+                                    QsQuantResult      *result,
+                                    gint                channel,
+                                    gboolean            log_scale,
+                                    const QsChartStyle *style);
+void     qs_chart_draw_heatmap     (cairo_t            *cr,
+                                    double              width,
+                                    double              height,
+                                    QsQuantResult      *result,
+                                    QsMapValue          mode,
+                                    const QsChartStyle *style);
+void     qs_chart_draw_channels    (cairo_t            *cr,
+                                    double              width,
+                                    double              height,
+                                    QsQuantResult      *result,
+                                    const QsChartStyle *style);
+
+/* Writes a figure with title, axis labels and legend. kind: "histogram", "heatmap" or
+ * "channels"; the format follows the extension of path (.png, .svg, .pdf). width and
+ * height are in points (PNG: pixels at scale 1); scale multiplies PNG pixels. The file is
+ * written atomically. Uses the light style (qs_chart_export_full takes options). */
+gboolean qs_chart_export           (const char         *kind,
+                                    QsQuantResult      *result,
+                                    const char         *title,
+                                    const char         *path,
+                                    int                 width,
+                                    int                 height,
+                                    double              scale,
+                                    GError            **error);
+
+/* What a chart export shows besides the kind. */
+typedef struct
+{
+  gint                channel;   /* histogram: -1 = all */
+  gboolean            log_scale; /* histogram */
+  QsMapValue          mode;      /* heatmap */
+  gboolean            sorted;    /* channels: order by range */
+  gsize               row0;      /* heatmap: the matrix window shown; rows == 0: all */
+  gsize               col0;
+  gsize               rows;
+  gsize               cols;
+  const QsChartStyle *style;     /* NULL = light */
+} QsChartOptions;
+
+void     qs_chart_options_init     (QsChartOptions     *options);
+gboolean qs_chart_export_full      (const char         *kind,
+                                    QsQuantResult      *result,
+                                    const QsChartOptions *options,
+                                    const char         *title,
+                                    const char         *path,
+                                    int                 width,
+                                    int                 height,
+                                    double              scale,
+                                    GError            **error);
+
+G_END_DECLS

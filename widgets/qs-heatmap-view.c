@@ -1,0 +1,758 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <glib/gi18n-lib.h>
+
+#include "qs-enums.h"
+#include "qs-chart-view-private.h"
+#include "qs-heatmap-view.h"
+
+#define ZOOM_STEP 1.25
+#define MIN_CELLS 4
+
+struct _QsHeatmapView
+{
+  GtkWidget       parent_instance;
+
+  QsQuantResult  *result;
+  QsMapValue      mode;
+  char           *description;
+
+  QsChartHeatmap *heatmap;     /* colour scale and LUT for result + mode */
+  QsChartWindow   window;      /* the matrix window shown */
+
+  /* cache: the map and its texture for (window, pixel size) */
+  QsErrorMap     *map;
+  GdkTexture     *texture;
+  QsChartWindow   cached_window;
+  guint           cached_width;
+  guint           cached_height;
+
+  gboolean        hover;
+  gsize           hover_row;
+  gsize           hover_col;
+  double          pointer_x;
+  double          pointer_y;
+
+  QsChartWindow   gesture_window;
+  GtkWidget      *menu;
+};
+
+G_DEFINE_FINAL_TYPE (QsHeatmapView, qs_heatmap_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_RESULT,
+  PROP_MODE,
+  PROP_DESCRIPTION,
+  N_PROPS
+};
+
+enum {
+  EXPORT_REQUESTED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+drop_cache (QsHeatmapView *self)
+{
+  g_clear_pointer (&self->map, qs_error_map_unref);
+  g_clear_object (&self->texture);
+}
+
+static void
+update_description (QsHeatmapView *self)
+{
+  char *text = self->heatmap ? _qs_chart_heatmap_describe (self->heatmap) : g_strdup (_("No data"));
+
+  _qs_chart_view_set_description (GTK_WIDGET (self), &self->description, text,
+                                  properties[PROP_DESCRIPTION]);
+}
+
+static void
+rebuild_heatmap (QsHeatmapView *self)
+{
+  g_clear_pointer (&self->heatmap, _qs_chart_heatmap_free);
+  drop_cache (self);
+  if (self->result != NULL)
+    self->heatmap = _qs_chart_heatmap_new (self->result, self->mode);
+  self->hover = FALSE;
+  update_description (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+get_plot (QsHeatmapView *self,
+          QsChartRect   *plot)
+{
+  QsChartStyle style;
+
+  _qs_chart_view_get_style (GTK_WIDGET (self), &style);
+  _qs_chart_heatmap_layout (self->heatmap, gtk_widget_get_width (GTK_WIDGET (self)),
+                            gtk_widget_get_height (GTK_WIDGET (self)), NULL, &style, plot);
+}
+
+static gboolean
+same_window (const QsChartWindow *a,
+             const QsChartWindow *b)
+{
+  return a->row0 == b->row0 && a->col0 == b->col0 && a->rows == b->rows && a->cols == b->cols;
+}
+
+/* The texture has one pixel per device pixel of the plot: rebuilt only when the data,
+ * the mode (colormap), the window or the pixel size (allocation x scale factor) change. */
+static void
+ensure_texture (QsHeatmapView     *self,
+                const QsChartRect *plot)
+{
+  int scale = gtk_widget_get_scale_factor (GTK_WIDGET (self));
+  guint pw = (guint) ceil (plot->width * scale), ph = (guint) ceil (plot->height * scale);
+  g_autoptr(GBytes) bytes = NULL;
+  guint32 *pixels;
+
+  if (self->texture != NULL && self->cached_width == pw && self->cached_height == ph &&
+      same_window (&self->cached_window, &self->window))
+    return;
+  drop_cache (self);
+  self->map = _qs_chart_heatmap_compute_map (self->heatmap, &self->window, pw, ph);
+  pixels = g_malloc ((gsize) pw * ph * 4);
+  _qs_chart_heatmap_render (self->heatmap, self->map, pixels, (gsize) pw * 4, pw, ph);
+  bytes = g_bytes_new_take (pixels, (gsize) pw * ph * 4);
+  self->texture = gdk_memory_texture_new (pw, ph, GDK_MEMORY_DEFAULT, bytes, (gsize) pw * 4);
+  self->cached_window = self->window;
+  self->cached_width = pw;
+  self->cached_height = ph;
+}
+
+static void
+qs_heatmap_view_snapshot (GtkWidget   *widget,
+                          GtkSnapshot *snapshot)
+{
+  QsHeatmapView *self = QS_HEATMAP_VIEW (widget);
+  double w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  QsChartStyle style;
+  QsChartRect plot;
+  cairo_t *cr;
+
+  if (w < 1 || h < 1)
+    return;
+  _qs_chart_view_get_style (widget, &style);
+  if (self->heatmap == NULL)
+    {
+      cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+      _qs_chart_draw_message (cr, w, h, _("No data"), &style);
+      cairo_destroy (cr);
+      return;
+    }
+  _qs_chart_heatmap_layout (self->heatmap, w, h, NULL, &style, &plot);
+  if (self->heatmap->available && plot.width >= 8 && plot.height >= 8)
+    ensure_texture (self, &plot);
+
+  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  _qs_chart_heatmap_draw (cr, w, h, self->heatmap, &self->window, NULL,
+                          self->cached_width, self->cached_height, NULL, &style);
+  cairo_destroy (cr);
+
+  if (self->texture != NULL && self->heatmap->available && plot.width >= 8 && plot.height >= 8)
+    {
+      gtk_snapshot_append_texture (snapshot, self->texture,
+                                   &GRAPHENE_RECT_INIT (plot.x, plot.y, plot.width, plot.height));
+      cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+      _qs_chart_heatmap_draw_overlay (cr, self->heatmap, &plot, &self->window, self->hover,
+                                      self->hover_row, self->hover_col, &style);
+      cairo_destroy (cr);
+    }
+}
+
+static void
+qs_heatmap_view_measure (GtkWidget      *widget,
+                         GtkOrientation  orientation,
+                         int             for_size,
+                         int            *minimum,
+                         int            *natural,
+                         int            *minimum_baseline,
+                         int            *natural_baseline)
+{
+  *minimum = orientation == GTK_ORIENTATION_HORIZONTAL ? 240 : 160;
+  *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? 560 : 400;
+}
+
+static void
+qs_heatmap_view_size_allocate (GtkWidget *widget,
+                               int        width,
+                               int        height,
+                               int        baseline)
+{
+  _qs_chart_view_present_menu (widget);
+}
+
+static void
+set_window (QsHeatmapView       *self,
+            const QsChartWindow *window)
+{
+  if (same_window (&self->window, window))
+    return;
+  self->window = *window;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Zooms by factor (> 1 = in) keeping the matrix point under (fx, fy) (fractions of the
+ * plot) in place. */
+static void
+zoom_window (const QsChartHeatmap *hm,
+             const QsChartWindow  *from,
+             double                factor,
+             double                fx,
+             double                fy,
+             QsChartWindow        *to)
+{
+  double anchor_c = from->col0 + fx * from->cols, anchor_r = from->row0 + fy * from->rows;
+  double cols = CLAMP (from->cols / factor, MIN ((double) MIN_CELLS, hm->cols), hm->cols);
+  double rows = CLAMP (from->rows / factor, MIN ((double) MIN_CELLS, hm->rows), hm->rows);
+  double c0 = anchor_c - fx * cols, r0 = anchor_r - fy * rows;
+
+  to->cols = (gsize) round (cols);
+  to->rows = (gsize) round (rows);
+  to->col0 = (gsize) CLAMP (round (c0), 0.0, (double) (hm->cols - to->cols));
+  to->row0 = (gsize) CLAMP (round (r0), 0.0, (double) (hm->rows - to->rows));
+}
+
+static void
+pan_window (const QsChartHeatmap *hm,
+            const QsChartWindow  *from,
+            double                dcols,
+            double                drows,
+            QsChartWindow        *to)
+{
+  *to = *from;
+  to->col0 = (gsize) CLAMP (round (from->col0 + dcols), 0.0, (double) (hm->cols - from->cols));
+  to->row0 = (gsize) CLAMP (round (from->row0 + drows), 0.0, (double) (hm->rows - from->rows));
+}
+
+static void
+zoom_at (QsHeatmapView *self,
+         double         factor,
+         double         x,
+         double         y)
+{
+  QsChartRect plot;
+  QsChartWindow to;
+  double fx = 0.5, fy = 0.5;
+
+  if (self->heatmap == NULL || !self->heatmap->available)
+    return;
+  get_plot (self, &plot);
+  if (x >= plot.x && x < plot.x + plot.width && y >= plot.y && y < plot.y + plot.height)
+    {
+      fx = (x - plot.x) / plot.width;
+      fy = (y - plot.y) / plot.height;
+    }
+  zoom_window (self->heatmap, &self->window, factor, fx, fy, &to);
+  set_window (self, &to);
+}
+
+static gboolean
+on_scroll (GtkEventControllerScroll *scroll,
+           double                    dx,
+           double                    dy,
+           QsHeatmapView            *self)
+{
+  if (dy == 0.0)
+    return FALSE;
+  zoom_at (self, pow (ZOOM_STEP, -dy), self->pointer_x, self->pointer_y);
+  return TRUE;
+}
+
+static void
+on_drag_begin (GtkGestureDrag *gesture,
+               double          x,
+               double          y,
+               QsHeatmapView  *self)
+{
+  self->gesture_window = self->window;
+}
+
+static void
+on_drag_update (GtkGestureDrag *gesture,
+                double          dx,
+                double          dy,
+                QsHeatmapView  *self)
+{
+  QsChartRect plot;
+  QsChartWindow to;
+
+  if (self->heatmap == NULL || !self->heatmap->available)
+    return;
+  get_plot (self, &plot);
+  pan_window (self->heatmap, &self->gesture_window, -dx / plot.width * self->gesture_window.cols,
+              -dy / plot.height * self->gesture_window.rows, &to);
+  set_window (self, &to);
+}
+
+static void
+on_zoom_begin (GtkGesture       *gesture,
+               GdkEventSequence *sequence,
+               QsHeatmapView    *self)
+{
+  self->gesture_window = self->window;
+}
+
+static void
+on_zoom_scale_changed (GtkGestureZoom *gesture,
+                       double          scale,
+                       QsHeatmapView  *self)
+{
+  QsChartRect plot;
+  QsChartWindow to;
+  double cx, cy;
+
+  if (self->heatmap == NULL || !self->heatmap->available || scale <= 0.0)
+    return;
+  get_plot (self, &plot);
+  if (!gtk_gesture_get_bounding_box_center (GTK_GESTURE (gesture), &cx, &cy))
+    {
+      cx = plot.x + plot.width / 2;
+      cy = plot.y + plot.height / 2;
+    }
+  zoom_window (self->heatmap, &self->gesture_window, scale,
+               CLAMP ((cx - plot.x) / plot.width, 0.0, 1.0),
+               CLAMP ((cy - plot.y) / plot.height, 0.0, 1.0), &to);
+  set_window (self, &to);
+}
+
+static void
+on_motion (GtkEventControllerMotion *motion,
+           double                    x,
+           double                    y,
+           QsHeatmapView            *self)
+{
+  QsChartRect plot;
+  gsize row, col;
+  gboolean hover;
+
+  self->pointer_x = x;
+  self->pointer_y = y;
+  if (self->heatmap == NULL)
+    return;
+  get_plot (self, &plot);
+  hover = _qs_chart_heatmap_cell_at (self->heatmap, &plot, &self->window, x, y, &row, &col);
+  if (hover != self->hover || (hover && (row != self->hover_row || col != self->hover_col)))
+    {
+      self->hover = hover;
+      self->hover_row = row;
+      self->hover_col = col;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
+}
+
+static void
+on_leave (GtkEventControllerMotion *motion,
+          QsHeatmapView            *self)
+{
+  self->pointer_x = self->pointer_y = -1;
+  if (self->hover)
+    {
+      self->hover = FALSE;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
+}
+
+static gboolean
+qs_heatmap_view_query_tooltip (GtkWidget  *widget,
+                               int         x,
+                               int         y,
+                               gboolean    keyboard_mode,
+                               GtkTooltip *tooltip)
+{
+  QsHeatmapView *self = QS_HEATMAP_VIEW (widget);
+  g_autofree char *text = NULL;
+  QsChartRect plot;
+  gsize row, col;
+
+  if (self->heatmap == NULL)
+    return FALSE;
+  if (keyboard_mode)
+    {
+      gtk_tooltip_set_text (tooltip, self->description);
+      return TRUE;
+    }
+  get_plot (self, &plot);
+  if (!_qs_chart_heatmap_cell_at (self->heatmap, &plot, &self->window, x, y, &row, &col))
+    return FALSE;
+  text = _qs_chart_heatmap_describe_cell (self->heatmap, row, col);
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+static gboolean
+key_zoom (GtkWidget *widget,
+          GVariant  *args,
+          gpointer   user_data)
+{
+  QsHeatmapView *self = QS_HEATMAP_VIEW (widget);
+  double factor;
+
+  g_variant_get (args, "d", &factor);
+  if (factor <= 0.0)
+    qs_heatmap_view_reset_zoom (self);
+  else
+    zoom_at (self, factor, -1, -1);
+  return TRUE;
+}
+
+static gboolean
+key_pan (GtkWidget *widget,
+         GVariant  *args,
+         gpointer   user_data)
+{
+  QsHeatmapView *self = QS_HEATMAP_VIEW (widget);
+  QsChartWindow to;
+  double fx, fy;
+
+  if (self->heatmap == NULL || !self->heatmap->available)
+    return FALSE;
+  g_variant_get (args, "(dd)", &fx, &fy);
+  pan_window (self->heatmap, &self->window, MAX (1.0, self->window.cols * 0.1) * fx,
+              MAX (1.0, self->window.rows * 0.1) * fy, &to);
+  set_window (self, &to);
+  return TRUE;
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  g_signal_emit (widget, signals[EXPORT_REQUESTED], 0);
+}
+
+static void
+reset_zoom_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  qs_heatmap_view_reset_zoom (QS_HEATMAP_VIEW (widget));
+}
+
+static void
+qs_heatmap_view_css_changed (GtkWidget         *widget,
+                             GtkCssStyleChange *change)
+{
+  GTK_WIDGET_CLASS (qs_heatmap_view_parent_class)->css_changed (widget, change);
+  gtk_widget_queue_draw (widget);
+}
+
+static void
+on_scale_factor_changed (QsHeatmapView *self)
+{
+  drop_cache (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+qs_heatmap_view_dispose (GObject *object)
+{
+  QsHeatmapView *self = QS_HEATMAP_VIEW (object);
+
+  g_clear_pointer (&self->menu, gtk_widget_unparent);
+  drop_cache (self);
+  G_OBJECT_CLASS (qs_heatmap_view_parent_class)->dispose (object);
+}
+
+static void
+qs_heatmap_view_finalize (GObject *object)
+{
+  QsHeatmapView *self = QS_HEATMAP_VIEW (object);
+
+  g_clear_pointer (&self->heatmap, _qs_chart_heatmap_free);
+  g_clear_pointer (&self->result, qs_quant_result_unref);
+  g_free (self->description);
+  G_OBJECT_CLASS (qs_heatmap_view_parent_class)->finalize (object);
+}
+
+static void
+qs_heatmap_view_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  QsHeatmapView *self = QS_HEATMAP_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_RESULT:
+      g_value_set_boxed (value, self->result);
+      break;
+    case PROP_MODE:
+      g_value_set_enum (value, self->mode);
+      break;
+    case PROP_DESCRIPTION:
+      g_value_set_string (value, self->description);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qs_heatmap_view_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  QsHeatmapView *self = QS_HEATMAP_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_RESULT:
+      qs_heatmap_view_set_result (self, g_value_get_boxed (value));
+      break;
+    case PROP_MODE:
+      qs_heatmap_view_set_mode (self, g_value_get_enum (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qs_heatmap_view_class_init (QsHeatmapViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  const guint zoom_in_keys[] = { GDK_KEY_plus, GDK_KEY_equal, GDK_KEY_KP_Add };
+  const guint zoom_out_keys[] = { GDK_KEY_minus, GDK_KEY_KP_Subtract };
+
+  object_class->dispose = qs_heatmap_view_dispose;
+  object_class->finalize = qs_heatmap_view_finalize;
+  object_class->get_property = qs_heatmap_view_get_property;
+  object_class->set_property = qs_heatmap_view_set_property;
+
+  widget_class->snapshot = qs_heatmap_view_snapshot;
+  widget_class->measure = qs_heatmap_view_measure;
+  widget_class->size_allocate = qs_heatmap_view_size_allocate;
+  widget_class->query_tooltip = qs_heatmap_view_query_tooltip;
+  widget_class->css_changed = qs_heatmap_view_css_changed;
+
+  properties[PROP_RESULT] =
+    g_param_spec_boxed ("result", NULL, NULL, QS_TYPE_QUANT_RESULT,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_MODE] =
+    g_param_spec_enum ("mode", NULL, NULL, QS_TYPE_MAP_VALUE, QS_MAP_VALUE_ERROR,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_DESCRIPTION] =
+    g_param_spec_string ("description", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[EXPORT_REQUESTED] =
+    g_signal_new ("export-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  gtk_widget_class_install_property_action (widget_class, "chart.mode", "mode");
+  gtk_widget_class_install_action (widget_class, "chart.reset-zoom", NULL, reset_zoom_action);
+  gtk_widget_class_install_action (widget_class, "chart.export", NULL, export_action);
+  _qs_chart_view_class_add_menu (widget_class);
+
+  for (guint i = 0; i < G_N_ELEMENTS (zoom_in_keys); i++)
+    gtk_widget_class_add_binding (widget_class, zoom_in_keys[i], 0, key_zoom, "d", ZOOM_STEP);
+  for (guint i = 0; i < G_N_ELEMENTS (zoom_out_keys); i++)
+    gtk_widget_class_add_binding (widget_class, zoom_out_keys[i], 0, key_zoom, "d", 1.0 / ZOOM_STEP);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_0, 0, key_zoom, "d", 0.0);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_KP_0, 0, key_zoom, "d", 0.0);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Left, 0, key_pan, "(dd)", -1.0, 0.0);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Right, 0, key_pan, "(dd)", 1.0, 0.0);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Up, 0, key_pan, "(dd)", 0.0, -1.0);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Down, 0, key_pan, "(dd)", 0.0, 1.0);
+
+  gtk_widget_class_set_css_name (widget_class, "qs-heatmap-view");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+qs_heatmap_view_init (QsHeatmapView *self)
+{
+  g_autoptr(GMenu) menu = g_menu_new ();
+  g_autoptr(GMenu) modes = g_menu_new ();
+  g_autoptr(GMenu) zoom = g_menu_new ();
+  GtkEventController *controller;
+  GtkGesture *gesture;
+
+  self->mode = QS_MAP_VALUE_ERROR;
+  self->pointer_x = self->pointer_y = -1;
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
+
+  controller = gtk_event_controller_motion_new ();
+  g_signal_connect (controller, "motion", G_CALLBACK (on_motion), self);
+  g_signal_connect (controller, "leave", G_CALLBACK (on_leave), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  controller = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+  g_signal_connect (controller, "scroll", G_CALLBACK (on_scroll), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  gesture = gtk_gesture_drag_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (gesture), GDK_BUTTON_PRIMARY);
+  g_signal_connect (gesture, "drag-begin", G_CALLBACK (on_drag_begin), self);
+  g_signal_connect (gesture, "drag-update", G_CALLBACK (on_drag_update), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (gesture));
+
+  gesture = gtk_gesture_zoom_new ();
+  g_signal_connect (gesture, "begin", G_CALLBACK (on_zoom_begin), self);
+  g_signal_connect (gesture, "scale-changed", G_CALLBACK (on_zoom_scale_changed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (gesture));
+
+  g_signal_connect (self, "notify::scale-factor", G_CALLBACK (on_scale_factor_changed), NULL);
+
+  g_menu_append (modes, _("Signed _Error"), "chart.mode::error");
+  g_menu_append (modes, _("_Absolute Error"), "chart.mode::abs-error");
+  g_menu_append (modes, _("_Relative Error"), "chart.mode::rel-error");
+  g_menu_append (modes, _("_Weights"), "chart.mode::weight");
+  g_menu_append (modes, _("_Codes"), "chart.mode::code");
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (modes));
+  g_menu_append (zoom, _("Show _All"), "chart.reset-zoom");
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (zoom));
+  _qs_chart_view_append_export (menu);
+  self->menu = _qs_chart_view_setup_menu (GTK_WIDGET (self), G_MENU_MODEL (menu));
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Quantization error heatmap"), -1);
+  update_description (self);
+}
+
+GtkWidget *
+qs_heatmap_view_new (void)
+{
+  return g_object_new (QS_TYPE_HEATMAP_VIEW, NULL);
+}
+
+void
+qs_heatmap_view_set_result (QsHeatmapView *self,
+                            QsQuantResult *result)
+{
+  gboolean same_shape;
+
+  g_return_if_fail (QS_IS_HEATMAP_VIEW (self));
+
+  if (self->result == result)
+    return;
+  same_shape = self->result != NULL && result != NULL &&
+               qs_tensor_same_shape (self->result->input, result->input);
+  g_clear_pointer (&self->result, qs_quant_result_unref);
+  if (result != NULL)
+    self->result = qs_quant_result_ref (result);
+  rebuild_heatmap (self);
+  /* a new quantization of the same tensor keeps the zoom; another tensor shows all */
+  if (!same_shape && self->heatmap != NULL)
+    _qs_chart_heatmap_full_window (self->heatmap, &self->window);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
+}
+
+QsQuantResult *
+qs_heatmap_view_get_result (QsHeatmapView *self)
+{
+  g_return_val_if_fail (QS_IS_HEATMAP_VIEW (self), NULL);
+  return self->result;
+}
+
+void
+qs_heatmap_view_set_mode (QsHeatmapView *self,
+                          QsMapValue     mode)
+{
+  g_return_if_fail (QS_IS_HEATMAP_VIEW (self));
+  g_return_if_fail (mode <= QS_MAP_VALUE_CODE);
+
+  if (self->mode == mode)
+    return;
+  self->mode = mode;
+  rebuild_heatmap (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODE]);
+}
+
+QsMapValue
+qs_heatmap_view_get_mode (QsHeatmapView *self)
+{
+  g_return_val_if_fail (QS_IS_HEATMAP_VIEW (self), QS_MAP_VALUE_ERROR);
+  return self->mode;
+}
+
+void
+qs_heatmap_view_reset_zoom (QsHeatmapView *self)
+{
+  QsChartWindow full;
+
+  g_return_if_fail (QS_IS_HEATMAP_VIEW (self));
+
+  if (self->heatmap == NULL)
+    return;
+  _qs_chart_heatmap_full_window (self->heatmap, &full);
+  set_window (self, &full);
+}
+
+void
+qs_heatmap_view_set_window (QsHeatmapView *self,
+                            gsize          row0,
+                            gsize          col0,
+                            gsize          rows,
+                            gsize          cols)
+{
+  QsChartWindow w;
+
+  g_return_if_fail (QS_IS_HEATMAP_VIEW (self));
+
+  if (self->heatmap == NULL || self->heatmap->rows == 0 || self->heatmap->cols == 0)
+    return;
+  w.rows = CLAMP (rows, 1, self->heatmap->rows);
+  w.cols = CLAMP (cols, 1, self->heatmap->cols);
+  w.row0 = MIN (row0, self->heatmap->rows - w.rows);
+  w.col0 = MIN (col0, self->heatmap->cols - w.cols);
+  set_window (self, &w);
+}
+
+const char *
+qs_heatmap_view_get_description (QsHeatmapView *self)
+{
+  g_return_val_if_fail (QS_IS_HEATMAP_VIEW (self), NULL);
+  return self->description;
+}
+
+gboolean
+qs_heatmap_view_export (QsHeatmapView *self,
+                        const char    *path,
+                        double         scale,
+                        GError       **error)
+{
+  QsChartOptions options;
+  QsChartStyle style;
+  g_autofree char *title = NULL;
+  int width, height;
+
+  g_return_val_if_fail (QS_IS_HEATMAP_VIEW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (self->result == NULL)
+    {
+      g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
+                   _("Cannot export “%s”: the heatmap has no data"), path);
+      return FALSE;
+    }
+  _qs_chart_view_get_style (GTK_WIDGET (self), &style);
+  style.draw_background = TRUE;
+  qs_chart_options_init (&options);
+  options.mode = self->mode;
+  options.style = &style;
+  options.row0 = self->window.row0;   /* what the view shows, zoom included */
+  options.col0 = self->window.col0;
+  options.rows = self->window.rows;
+  options.cols = self->window.cols;
+  _qs_chart_view_export_size (GTK_WIDGET (self), &width, &height);
+  title = g_strdup_printf (_("Quantization error of %s"), self->result->input->name);
+  return qs_chart_export_full ("heatmap", self->result, &options, title, path,
+                               width, height, scale, error);
+}

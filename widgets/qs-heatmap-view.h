@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "qs-quant.h"
+
+G_BEGIN_DECLS
+
+#define QS_TYPE_HEATMAP_VIEW (qs_heatmap_view_get_type ())
+
+/* Every weight of a tensor as one cell of its matrix picture (Dense [in x out], Conv2D as
+ * kh x kw tiles), coloured by "mode" (QsMapValue: signed error on the diverging map,
+ * |error|, relative error and codes on the sequential one, weights on the diverging one).
+ * Larger matrices are downsampled by signed max-abs so single spikes stay visible.
+ * Zoom and pan: scroll, drag, pinch, keys + - arrows 0. Hover shows the weight.
+ * Properties: "result", "mode", "description" (read-only). Signal "export-requested". */
+G_DECLARE_FINAL_TYPE (QsHeatmapView, qs_heatmap_view, QS, HEATMAP_VIEW, GtkWidget)
+
+GtkWidget     *qs_heatmap_view_new             (void);
+void           qs_heatmap_view_set_result      (QsHeatmapView *self,
+                                                QsQuantResult *result);
+QsQuantResult *qs_heatmap_view_get_result      (QsHeatmapView *self);
+void           qs_heatmap_view_set_mode        (QsHeatmapView *self,
+                                                QsMapValue     mode);
+QsMapValue     qs_heatmap_view_get_mode        (QsHeatmapView *self);
+/* Shows the whole matrix again. */
+void           qs_heatmap_view_reset_zoom      (QsHeatmapView *self);
+/* Zooms to the matrix window [row0, row0 + rows) x [col0, col0 + cols) (clamped). */
+void           qs_heatmap_view_set_window      (QsHeatmapView *self,
+                                                gsize          row0,
+                                                gsize          col0,
+                                                gsize          rows,
+                                                gsize          cols);
+const char    *qs_heatmap_view_get_description (QsHeatmapView *self);
+gboolean       qs_heatmap_view_export          (QsHeatmapView *self,
+                                                const char    *path,
+                                                double         scale,
+                                                GError       **error);
+
+G_END_DECLS
