@@ -49,7 +49,7 @@ case "$mode" in
       exec ./build/app/gui/quantscope --sample "$@"
     fi
     echo "No display found; showing the sample model in the CLI instead." >&2
-    exec ./build/app/cli/quantscope-cli info sample "$@"
+    exec ./build/app/quantscope-cli info data/models/fmnist-cnn.h5 "$@"
     ;;
   test)
     install_missing
