@@ -788,6 +788,7 @@ layer_config_to_json (JsonBuilder         *b,
     }
 }
 
+/* Members left out keep their value in *lc (the preset's default, or the default). */
 static gboolean
 layer_config_from_json (JsonObject    *o,
                         const char    *path,
@@ -796,7 +797,6 @@ layer_config_from_json (JsonObject    *o,
 {
   JsonNode *node;
 
-  layer_config_init_float (lc, QS_FORMAT_FP32);
   if ((node = json_object_get_member (o, "weight")) != NULL)
     {
       g_autofree char *where = g_strdup_printf ("%s.weight", path);
@@ -810,6 +810,10 @@ layer_config_from_json (JsonObject    *o,
       g_autofree char *where = g_strdup_printf ("%s.activation", path);
       if (!qs_quant_spec_from_json_node (node, where, &lc->activation, error))
         return FALSE;
+      /* activations are per tensor: that is the default here, not per channel */
+      if (JSON_NODE_HOLDS_OBJECT (node)
+          && !json_object_has_member (json_node_get_object (node), "granularity"))
+        lc->activation.granularity = QS_GRANULARITY_TENSOR;
       if (lc->activation.format != QS_FORMAT_INT)
         return schema_error (error, where, _("activations are quantized to integers: use format “int”"));
       if (lc->activation.bits > 8)
@@ -817,7 +821,7 @@ layer_config_from_json (JsonObject    *o,
       if (lc->activation.granularity != QS_GRANULARITY_TENSOR)
         return schema_error (error, where, _("activations are quantized per tensor"));
     }
-  else if (lc->quantize_activations)
+  else if (lc->quantize_activations && lc->activation.format != QS_FORMAT_INT)
     return schema_error (error, path, _("“quantize_activations” is true but “activation” is missing"));
   return TRUE;
 }
@@ -929,6 +933,15 @@ qs_config_new_from_json (const char  *data,
           schema_error (error, "$.preset", _("expected a string"));
           return NULL;
         }
+      /* A known preset is the base: the fields below change only what they name. */
+      if (qs_config_preset_description (json_node_get_string (node)) != NULL)
+        {
+          g_autoptr(QsConfig) base = qs_config_new_from_preset (json_node_get_string (node), NULL);
+
+          self->def = base->def;
+          self->input = base->input;
+          self->has_input = base->has_input;
+        }
       self->preset = g_strdup (json_node_get_string (node));
     }
   if (!get_int (root, "calibration_images", "$", 1, G_MAXINT32, &calib, error))
@@ -991,6 +1004,7 @@ qs_config_new_from_json (const char  *data,
               schema_error (error, where, _("expected a layer name or glob"));
               return NULL;
             }
+          lc = self->def;
           if (!layer_config_from_json (o, path, &lc, error))
             return NULL;
           qs_config_set_layer (self, json_node_get_string (pattern), &lc);

@@ -96,6 +96,19 @@ typedef struct
   gsize bytes;
 } Storage;
 
+/* What the program stores of one layer's kernels (after BatchNorm folding), summed over
+ * its kernels (a SeparableConv2D has two). */
+typedef struct
+{
+  gboolean has_kernel;
+  gint     folded_bn;     /* the BatchNormalization folded into this layer, or -1 */
+  gint     folded_into;   /* for a folded BatchNormalization: the layer it went into, or -1 */
+  gsize    n_values;
+  double   signal_sum;    /* sum x^2 over the float (folded) kernel values */
+  double   noise_sum;     /* sum (x - q(x))^2 */
+  guint64  storage_bits;
+} LayerWeights;
+
 struct _QsEngineInt
 {
   QsModel            *model;
@@ -104,6 +117,7 @@ struct _QsEngineInt
   GArray             *storage;   /* Storage */
   GPtrArray          *ops;       /* Op * */
   gboolean           *layer_int; /* n_layers */
+  LayerWeights       *layer_w;   /* n_layers: the kernels the program stores */
   guint               n_layers;
   gint                input;     /* float input tensor */
   gint                output;    /* float output tensor */
@@ -152,6 +166,7 @@ qs_engine_int_free (QsEngineInt *e)
   g_array_unref (e->storage);
   g_ptr_array_unref (e->ops);
   g_free (e->layer_int);
+  g_free (e->layer_w);
   g_clear_object (&e->model);
   g_free (e);
 }
@@ -383,11 +398,38 @@ weight_spec_is_integer (const QsQuantSpec *spec)
          && spec->mapping == QS_MAPPING_SYMMETRIC && spec->granularity != QS_GRANULARITY_GROUP;
 }
 
+static void
+record_weights (LayerWeights       *lw,
+                const QsQuantStats *stats,
+                QsTensor           *kernel)
+{
+  double signal = 0.0;
+
+  if (lw == NULL)
+    return;
+  lw->has_kernel = TRUE;
+  if (stats == NULL)
+    {
+      /* kept in float32 */
+      for (gsize i = 0; i < kernel->n_elements; i++)
+        signal += (double) kernel->data[i] * kernel->data[i];
+      lw->n_values += kernel->n_elements;
+      lw->signal_sum += signal;
+      lw->storage_bits += (guint64) kernel->n_elements * 32;
+      return;
+    }
+  lw->n_values += stats->n_values;
+  lw->signal_sum += stats->signal_power * stats->n_values;
+  lw->noise_sum += stats->mse * stats->n_values;
+  lw->storage_bits += stats->storage_bits;
+}
+
 /* The float weights a float op uses: fake-quantized (or fp16/bf16-rounded) with the
  * layer's spec, as qs_quant_run produces them. */
 static float *
 float_weights (QsTensor          *kernel,
                const QsQuantSpec *spec,
+               LayerWeights      *lw,
                GError           **error)
 {
   QsQuantOptions opt = { 0 };
@@ -396,12 +438,16 @@ float_weights (QsTensor          *kernel,
   QsQuantSpec resolved;
 
   if (spec == NULL || spec->format == QS_FORMAT_FP32)
-    return g_memdup2 (kernel->data, kernel->n_elements * sizeof (float));
+    {
+      record_weights (lw, NULL, kernel);
+      return g_memdup2 (kernel->data, kernel->n_elements * sizeof (float));
+    }
   qs_config_resolve_weight_spec (spec, kernel, &resolved);
   opt.want_dequant = TRUE;
   r = qs_quant_run (kernel, &resolved, &opt, NULL, error);
   if (r == NULL)
     return NULL;
+  record_weights (lw, &r->stats, kernel);
   return g_memdup2 (r->dequant->data, kernel->n_elements * sizeof (float));
 }
 
@@ -417,6 +463,7 @@ compile_int_weights (Op                *op,
                      gsize              n,
                      gsize              k,
                      gboolean           depthwise,
+                     LayerWeights      *lw,
                      GError           **error)
 {
   QsQuantOptions opt = { 0 };
@@ -428,6 +475,7 @@ compile_int_weights (Op                *op,
   r = qs_quant_run (kernel, spec, &opt, NULL, error);
   if (r == NULL)
     return FALSE;
+  record_weights (lw, &r->stats, kernel);
   w = g_new (gint8, n * k);
   sw = g_new (float, n);
   for (gsize o = 0; o < n; o++)
@@ -562,7 +610,7 @@ build_weight_layer (Builder  *b,
   const QsLayer *l = qs_model_get_layer (model, index);
   const QsLayer *bn = NULL, *act_layer = NULL;
   QsLayerConfig lc;
-  gint end = index, cons, in_t, out_t;
+  gint end = index, cons, in_t, out_t, bn_index = -1;
   PTensor *tin;
   gsize h, w, c, oh, ow, oc;
   gboolean is_int, separable = l->kind == QS_LAYER_SEPARABLE_CONV2D;
@@ -605,6 +653,7 @@ build_weight_layer (Builder  *b,
           && find_weight (cl, "moving_variance") != NULL)
         {
           bn = cl;
+          bn_index = cons;
           end = cons;
         }
     }
@@ -710,13 +759,13 @@ build_weight_layer (Builder  *b,
             return -1;
           set_int_params (e, mid, &params);
           if (!compile_int_weights (op, kernel, zero, &lc.weight, T (e, in_t), T (e, mid),
-                                    c * mult, kh * kw, TRUE, error))
+                                    c * mult, kh * kw, TRUE, &e->layer_w[index], error))
             return -1;
           e->acc_count = MAX (e->acc_count, c * mult);
         }
       else
         {
-          op->fw = float_weights (kernel, &lc.weight, error);
+          op->fw = float_weights (kernel, &lc.weight, &e->layer_w[index], error);
           if (op->fw == NULL)
             return -1;
           op->fb = g_new0 (float, c * mult);
@@ -768,7 +817,7 @@ build_weight_layer (Builder  *b,
                        && op->dw == 1 && kh <= 64
                        && (oh - 1) * op->sh + (kh - 1) * op->dh < h && (ow - 1) * op->sw + kw <= w;
         if (!compile_int_weights (op, kernel, bias, &lc.weight, T (e, in_t), &params,
-                                  depthwise ? oc : n_out, k, depthwise, error))
+                                  depthwise ? oc : n_out, k, depthwise, &e->layer_w[index], error))
           return -1;
         if (!depthwise && !op->direct && !op->implicit)
           e->im2col_bytes = MAX (e->im2col_bytes, MIN (oh * ow, IM2COL_BLOCK) * op->packed.kp + 64);
@@ -776,7 +825,7 @@ build_weight_layer (Builder  *b,
       }
     else
       {
-        op->fw = float_weights (kernel, &lc.weight, error);
+        op->fw = float_weights (kernel, &lc.weight, &e->layer_w[index], error);
         if (op->fw == NULL)
           return -1;
         op->fb = g_memdup2 (bias, n_out * sizeof (float));
@@ -797,6 +846,13 @@ build_weight_layer (Builder  *b,
 
   for (gint i = index; i <= end; i++)
     e->layer_int[i] = is_int;
+  /* one 32-bit bias per output channel (int32 at S_in * S_w, or float32) */
+  e->layer_w[index].storage_bits += (guint64) n_out * 32;
+  if (bn_index >= 0)
+    {
+      e->layer_w[index].folded_bn = bn_index;
+      e->layer_w[bn_index].folded_into = index;
+    }
   b->layer_out[index] = out_t;
   if (bn != NULL)
     b->layer_out[bn->index] = out_t;
@@ -1032,6 +1088,9 @@ qs_engine_int_new (QsModel        *model,
   e->ops = g_ptr_array_new_with_free_func (op_free);
   e->n_layers = n;
   e->layer_int = g_new0 (gboolean, n);
+  e->layer_w = g_new0 (LayerWeights, n);
+  for (guint i = 0; i < n; i++)
+    e->layer_w[i].folded_bn = e->layer_w[i].folded_into = -1;
 
   b.e = e;
   b.config = config;
@@ -1134,6 +1193,27 @@ qs_engine_int_layer_is_integer (QsEngineInt *e,
 {
   g_return_val_if_fail (layer_index < e->n_layers, FALSE);
   return e->layer_int[layer_index];
+}
+
+gboolean
+qs_engine_int_get_layer_weights (QsEngineInt          *e,
+                                 guint                 layer_index,
+                                 QsEngineLayerWeights *out)
+{
+  const LayerWeights *lw;
+
+  g_return_val_if_fail (e != NULL, FALSE);
+  g_return_val_if_fail (layer_index < e->n_layers, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+
+  lw = &e->layer_w[layer_index];
+  out->folded_bn = lw->folded_bn;
+  out->folded_into = lw->folded_into;
+  out->n_values = lw->n_values;
+  out->storage_bits = lw->storage_bits;
+  out->sqnr_db = qs_stats_sqnr_db (lw->n_values ? lw->signal_sum / lw->n_values : 0.0,
+                                   lw->n_values ? lw->noise_sum / lw->n_values : 0.0);
+  return lw->has_kernel;
 }
 
 void

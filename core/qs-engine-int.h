@@ -61,6 +61,22 @@ const char  *qs_engine_int_get_kernels_name (QsEngineInt    *engine);
 /* TRUE when the layer's arithmetic runs in integers (fused layers report their group). */
 gboolean     qs_engine_int_layer_is_integer (QsEngineInt    *engine,
                                              guint           layer_index);
+/* What the program stores of a layer's kernels: after BatchNormalization folding, quantized
+ * with the layer's weight spec (both kernels of a SeparableConv2D together). */
+typedef struct
+{
+  gint    folded_bn;     /* index of the BatchNormalization folded into this layer, or -1 */
+  gint    folded_into;   /* for a folded BatchNormalization: the layer it went into, or -1 */
+  gsize   n_values;      /* kernel values */
+  double  sqnr_db;       /* stored kernel vs the float (folded) kernel; +inf when exact */
+  guint64 storage_bits;  /* codes with scales and zero-points, plus a 32-bit bias per channel */
+} QsEngineLayerWeights;
+
+/* Fills out for any layer (folded_into is set on a folded BatchNormalization); returns TRUE
+ * when the layer has kernels in the program. */
+gboolean     qs_engine_int_get_layer_weights (QsEngineInt          *engine,
+                                              guint                 layer_index,
+                                              QsEngineLayerWeights *out);
 /* Number of integer / float operations in the program (for summaries). */
 void         qs_engine_int_count_ops        (QsEngineInt    *engine,
                                              guint          *n_int,

@@ -35,6 +35,7 @@ qs_eval_result_unref (QsEvalResult *result)
         {
           g_free (result->layers[i].name);
           g_free (result->layers[i].weight_label);
+          g_free (result->layers[i].folded_into);
           g_free (result->layers[i].activation_label);
         }
       g_free (result->layers);
@@ -384,10 +385,11 @@ layer_activation_stats (QsModel       *model,
 }
 
 static void
-fill_layers (QsEvalResult *r,
-             QsModel      *model,
-             QsConfig     *config,
-             GHashTable   *act_acc)
+fill_layers (QsEvalResult               *r,
+             QsModel                    *model,
+             QsConfig                   *config,
+             GHashTable                 *act_acc,
+             const QsEngineLayerWeights *stored)  /* nullable: no integer program */
 {
   guint n = qs_model_get_n_layers (model);
 
@@ -441,6 +443,22 @@ fill_layers (QsEvalResult *r,
         }
       else
         el->weight_bytes = el->float_bytes;
+      /* The integer program stores folded kernels: report what a device would hold. */
+      if (stored != NULL && stored[i].folded_into >= 0)
+        {
+          const QsLayer *into = qs_model_get_layer (model, stored[i].folded_into);
+
+          g_free (el->weight_label);
+          el->weight_label = g_strdup_printf (_("folded into %s"), into->name);
+          el->folded_into = g_strdup (into->name);
+          el->weight_bytes = 0;
+        }
+      else if (stored != NULL && stored[i].n_values > 0)
+        {
+          el->weight_sqnr_db = stored[i].sqnr_db;
+          /* the layer as stored: kernels (codes and scales) and a 32-bit bias per channel */
+          el->weight_bytes = (stored[i].storage_bits + 7) / 8;
+        }
       if (act_acc != NULL)
         {
           /* a layer whose activation (softmax, sigmoid ...) runs in float reports its
@@ -473,6 +491,7 @@ qs_eval_run (QsModel             *model,
   g_autofree float *quant_out = NULL;
   g_autofree double *pf = NULL, *pq = NULL;
   g_autofree guint *class_count = NULL;
+  g_autofree QsEngineLayerWeights *stored = NULL;
   FloatCache *fc;
   QsEngineInt *engine = NULL;
   gboolean quant;
@@ -592,6 +611,10 @@ qs_eval_run (QsModel             *model,
           g_mutex_unlock (&float_lock);
           return NULL;
         }
+      /* copied under the lock: the cached program may be replaced once it is released */
+      stored = g_new0 (QsEngineLayerWeights, qs_model_get_n_layers (model));
+      for (guint i = 0; i < qs_model_get_n_layers (model); i++)
+        qs_engine_int_get_layer_weights (engine, i, &stored[i]);
       g_mutex_unlock (&program_lock);
     }
   if (progress)
@@ -650,7 +673,7 @@ qs_eval_run (QsModel             *model,
       r->agreement = (double) agree / n;
       r->mean_kl = kl / n;
     }
-  fill_layers (r, model, quant ? config : NULL, act_acc);
+  fill_layers (r, model, quant ? config : NULL, act_acc, stored);
   r->seconds = (g_get_monotonic_time () - t_start) / 1e6;
   if (progress)
     progress (1.0, progress_data);

@@ -30,10 +30,13 @@ typedef struct
   char   *name;
   char   *weight_label;      /* qs_quant_spec_to_label of the weights, "fp32" when float */
   char   *activation_label;
-  double  weight_sqnr_db;    /* NAN when the layer has no weights */
+  /* With an integer program, of the kernels it stores (BatchNorm folded in); else of the
+   * layer's own kernel. NAN when the layer has no weights. */
+  double  weight_sqnr_db;
   double  activation_sqnr_db;/* NAN without layer_stats or when activations stay float */
-  guint64 weight_bytes;      /* quantized storage incl. scales */
+  guint64 weight_bytes;      /* quantized storage incl. scales; 0 when folded into another */
   guint64 float_bytes;
+  char   *folded_into;       /* a folded BatchNormalization: the layer it went into */
 } QsEvalLayer;
 
 /* Float and quantized evaluation side by side. Immutable, refcounted. */

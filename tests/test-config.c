@@ -130,6 +130,42 @@ test_json_roundtrip (void)
   g_rmdir (dir);
 }
 
+/* A named preset is the base; "default" and "layers" entries change only what they name. */
+static void
+test_json_preset_base (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsConfig) c = qs_config_new_from_json (
+      "{\"schema_version\": 1, \"preset\": \"w4a4\","
+      " \"default\": {\"activation\": {\"format\": \"int\", \"bits\": 4, \"mapping\": \"affine\","
+      " \"range\": \"mse\"}},"
+      " \"layers\": [{\"pattern\": \"fc*\", \"weight\": {\"format\": \"fp16\"}}]}", -1, &error);
+  g_autoptr(QsConfig) preset = qs_config_new_from_preset ("w4a4", NULL);
+  QsLayerConfig def, base, fc, conv;
+  QsQuantSpec in_c, in_p;
+
+  g_assert_no_error (error);
+  qs_config_get_default (c, &def);
+  qs_config_get_default (preset, &base);
+  /* weights and the activation switch come from the preset */
+  g_assert_true (def.quantize_activations);
+  g_assert_cmpint (def.weight.format, ==, QS_FORMAT_INT);
+  g_assert_cmpuint (def.weight.bits, ==, 4);
+  g_assert_cmpint (def.weight.granularity, ==, base.weight.granularity);
+  g_assert_cmpint (def.activation.range_method, ==, QS_RANGE_MSE);
+  g_assert_cmpuint (def.activation.bits, ==, 4);
+  g_assert_true (qs_config_get_input_spec (c, &in_c));
+  g_assert_true (qs_config_get_input_spec (preset, &in_p));
+  g_assert_cmpuint (in_c.bits, ==, in_p.bits);
+  /* the override replaces the weight spec only: activations stay quantized with MSE ranges */
+  qs_config_get_layer (c, "fc1", &fc);
+  g_assert_cmpint (fc.weight.format, ==, QS_FORMAT_FP16);
+  g_assert_true (fc.quantize_activations);
+  g_assert_cmpint (fc.activation.range_method, ==, QS_RANGE_MSE);
+  qs_config_get_layer (c, "conv1", &conv);
+  g_assert_cmpint (conv.weight.format, ==, QS_FORMAT_INT);
+}
+
 static void
 expect_error (const char *json,
               gint        code,
@@ -174,5 +210,6 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/config/overrides", test_overrides);
   g_test_add_func ("/qs/config/json-roundtrip", test_json_roundtrip);
   g_test_add_func ("/qs/config/json-errors", test_json_errors);
+  g_test_add_func ("/qs/config/json-preset-base", test_json_preset_base);
   return g_test_run ();
 }

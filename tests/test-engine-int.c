@@ -584,6 +584,98 @@ run_model1 (const char *preset)
   g_hash_table_unref (ref.taps);
 }
 
+/* What the program stores: the conv's kernel with the BatchNorm folded in, quantized per
+ * channel; the SQNR is recomputed here in double from an independent fold. */
+static void
+test_stored_weights (void)
+{
+  g_autoptr(QsModel) model = build_model1 ();
+  g_autoptr(QsConfig) config = make_config ("w8a8");
+  g_autofree float *calib_in = random_inputs (16 * 162);
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsEngineInt) engine = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsTensor) folded = NULL;
+  g_autoptr(QsQuantResult) r = NULL;
+  QsEngineLayerWeights conv_w, bn_w, dense_w;
+  const QsLayer *conv = qs_model_find_layer (model, "conv");
+  const QsLayer *bn = qs_model_find_layer (model, "bn");
+  QsTensor *kernel = qs_layer_get_kernel (conv);
+  QsLayerConfig lc;
+  QsQuantSpec spec;
+  QsQuantOptions opt = { 0 };
+  double signal = 0.0, noise = 0.0;
+  gint conv_index = -1, bn_index = -1;
+
+  for (guint i = 0; i < qs_model_get_n_layers (model); i++)
+    {
+      if (qs_model_get_layer (model, i) == conv)
+        conv_index = i;
+      if (qs_model_get_layer (model, i) == bn)
+        bn_index = i;
+    }
+  calib = qs_calibration_new (model, calib_in, 16, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  engine = qs_engine_int_new (model, config, calib, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (qs_engine_int_get_layer_weights (engine, conv_index, &conv_w));
+  g_assert_cmpint (conv_w.folded_bn, ==, bn_index);
+  g_assert_false (qs_engine_int_get_layer_weights (engine, bn_index, &bn_w));
+  g_assert_cmpint (bn_w.folded_into, ==, conv_index);
+  g_assert_cmpuint (conv_w.n_values, ==, kernel->n_elements);
+
+  /* fold gamma / sqrt (var + eps) into each output channel (the last axis) */
+  folded = qs_tensor_new_from_data (kernel->name, kernel->n_dims, kernel->shape, kernel->data, NULL);
+  qs_tensor_set_layout (folded, kernel->layout);
+  {
+    QsTensor *gamma = NULL, *var = NULL;
+
+    for (guint w = 0; w < bn->weights->len; w++)
+      {
+        QsTensor *t = g_ptr_array_index (bn->weights, w);
+
+        if (g_str_has_suffix (t->name, "gamma"))
+          gamma = t;
+        if (g_str_has_suffix (t->name, "moving_variance"))
+          var = t;
+      }
+    g_assert_nonnull (gamma);
+    g_assert_nonnull (var);
+    for (gsize i = 0; i < folded->n_elements; i++)
+      {
+        gsize o = i % 5;
+
+        folded->data[i] = (float) (folded->data[i] * (gamma->data[o] / sqrt ((double) var->data[o] + bn->bn_epsilon)));
+      }
+  }
+  qs_config_get_layer (config, "conv", &lc);
+  qs_config_resolve_weight_spec (&lc.weight, folded, &spec);
+  opt.want_dequant = TRUE;
+  r = qs_quant_run (folded, &spec, &opt, NULL, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < folded->n_elements; i++)
+    {
+      double d = (double) folded->data[i] - r->dequant->data[i];
+
+      signal += (double) folded->data[i] * folded->data[i];
+      noise += d * d;
+    }
+  g_assert_cmpfloat_with_epsilon (conv_w.sqnr_db, 10.0 * log10 (signal / noise), 1e-6);
+  /* 45 int8 codes, 5 per-channel fp32 scales, 5 int32 biases */
+  g_assert_cmpuint (conv_w.storage_bits, ==, r->stats.storage_bits + 5 * 32);
+  g_assert_cmpuint (r->stats.storage_bits, >=, 45 * 8 + 5 * 32);
+
+  /* a layer without BatchNorm: its own kernel */
+  for (guint i = 0; i < qs_model_get_n_layers (model); i++)
+    if (g_strcmp0 (qs_model_get_layer (model, i)->name, "dense") == 0)
+      {
+        g_assert_true (qs_engine_int_get_layer_weights (engine, i, &dense_w));
+        g_assert_cmpint (dense_w.folded_bn, ==, -1);
+        g_assert_cmpuint (dense_w.n_values, ==, 40 * 6);
+      }
+}
+
 static void
 test_model1_w8a8 (void)
 {
@@ -861,6 +953,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/engine-int/batch-threads-and-float", test_batch_and_float);
   g_test_add_func ("/qs/engine-int/input-rounding", test_input_rounding);
   g_test_add_func ("/qs/engine-int/errors", test_errors);
+  g_test_add_func ("/qs/engine-int/stored-weights", test_stored_weights);
   ret = g_test_run ();
   g_rand_free (rng);
   return ret;

@@ -106,6 +106,11 @@ print_json (QsEvalResult *r,
       json_builder_add_int_value (b, l->weight_bytes);
       json_builder_set_member_name (b, "float_bytes");
       json_builder_add_int_value (b, l->float_bytes);
+      if (l->folded_into != NULL)
+        {
+          json_builder_set_member_name (b, "folded_into");
+          json_builder_add_string_value (b, l->folded_into);
+        }
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
