@@ -509,6 +509,109 @@ test_histogram_channel (void)
   g_assert_cmpfloat_with_epsilon (ch->median_ratio, 12.0 / 8.0, 1e-6);
 }
 
+static void
+test_histogram_float_grid (void)
+{
+  gsize shape[] = { 128, 64 };
+  g_autoptr(QsTensor) t = qs_tensor_new ("fc2/kernel", 2, shape, NULL);
+  QsFormat formats[] = { QS_FORMAT_FP8_E4M3, QS_FORMAT_FP8_E5M2 };
+  QsQuantOptions opts = { 0 };
+  QsChartStyle style;
+  guint32 s = 7;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      s = s * 1664525u + 1013904223u;
+      t->data[i] = ((s >> 8) / 16777216.0f - 0.5f) * 1.2f;
+    }
+  opts.want_dequant = TRUE;
+  qs_chart_style_init_light (&style);
+
+  for (guint f = 0; f < G_N_ELEMENTS (formats); f++)
+    {
+      g_autoptr(QsQuantResult) result = NULL;
+      g_autoptr(QsChartHistogram) hist = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree guint *marks = NULL;
+      g_autofree char *text = NULL, *nearest = NULL;
+      QsQuantSpec spec;
+      QsChartRect plot;
+      guint n_in_view = 0, n_marks, step, n_neg = 0, n_pos = 0;
+      gint bin;
+      double mid;
+
+      qs_quant_spec_init_float (&spec, formats[f]);
+      result = qs_quant_run (t, &spec, &opts, NULL, &error);
+      g_assert_no_error (error);
+      hist = _qs_chart_histogram_new (result, -1, 256);
+      g_assert_true (hist->float_levels);
+      g_assert_false (hist->levels_too_dense);
+      g_assert_false (hist->counts_clipping);
+      g_assert_cmpuint (hist->n_levels_total, ==, formats[f] == QS_FORMAT_FP8_E4M3 ? 253 : 247);
+
+      /* the levels are exactly the format's finite values in view, ascending */
+      for (guint bits = 0; bits < 256; bits++)
+        {
+          float v = qs_format_decode (formats[f], bits);
+          n_in_view += isfinite (v) && !(v == 0.0f && signbit (v)) && v >= hist->lo && v <= hist->hi;
+        }
+      g_assert_cmpuint (hist->n_levels, ==, n_in_view);
+      g_assert_cmpuint (hist->n_levels, >, 60);
+      for (guint i = 0; i < hist->n_levels; i++)
+        {
+          g_assert_cmpfloat (qs_format_round (formats[f], (float) hist->levels[i]), ==, hist->levels[i]);
+          if (i > 0)
+            g_assert_cmpfloat (hist->levels[i], >, hist->levels[i - 1]);
+        }
+
+      /* marks: thinned to >= 3 px apart, mirrored about zero, the outermost kept */
+      _qs_chart_histogram_layout (hist, 800, 450, NULL, &style, &plot);
+      marks = g_new (guint, hist->n_levels);
+      n_marks = _qs_chart_histogram_level_marks (hist, &plot, marks, &step);
+      g_assert_cmpuint (n_marks, >, 20);
+      g_assert_cmpuint (n_marks, <, hist->n_levels);   /* dense near 0: some merged */
+      for (guint m = 0; m < n_marks; m++)
+        {
+          if (m > 0)
+            {
+              g_assert_cmpuint (marks[m], >, marks[m - 1]);
+              g_assert_cmpfloat (_qs_chart_histogram_x_of (hist, &plot, hist->levels[marks[m]]) -
+                                 _qs_chart_histogram_x_of (hist, &plot, hist->levels[marks[m - 1]]),
+                                 >=, 3.0 - 1e-9);
+            }
+          n_neg += hist->levels[marks[m]] < 0;
+          n_pos += hist->levels[marks[m]] > 0;
+        }
+      g_assert_cmpuint (n_neg, ==, n_pos);   /* the data range is about symmetric */
+      g_assert_cmpfloat (hist->levels[marks[n_marks - 1]], ==, hist->levels[hist->n_levels - 1]);
+
+      /* hover: the nearest representable value */
+      bin = hist->n_bins * 3 / 4;
+      mid = hist->lo + (bin + 0.5) * (hist->hi - hist->lo) / hist->n_bins;
+      nearest = _qs_chart_format_value (qs_format_round (formats[f], (float) mid));
+      text = _qs_chart_histogram_describe_bin (hist, bin);
+      g_assert_nonnull (strstr (text, nearest));
+    }
+
+  /* fp16: no grid, and the legend and description say why */
+  {
+    g_autoptr(QsQuantResult) result = NULL;
+    g_autoptr(QsChartHistogram) hist = NULL;
+    g_autofree char *text = NULL;
+    QsQuantSpec spec;
+
+    qs_quant_spec_init_float (&spec, QS_FORMAT_FP16);
+    result = qs_quant_run (t, &spec, &opts, NULL, NULL);
+    g_assert_nonnull (result);
+    hist = _qs_chart_histogram_new (result, -1, 256);
+    g_assert_true (hist->levels_too_dense);
+    g_assert_cmpuint (hist->n_levels, ==, 0);
+    text = _qs_chart_histogram_describe (hist);
+    g_assert_nonnull (strstr (text, "too dense to draw"));
+  }
+}
+
 static char *
 read_text (const char *path,
            gsize      *length)
@@ -665,6 +768,7 @@ main (int   argc,
   g_test_add_func ("/qs/charts/heatmap-spike-downsampled", test_heatmap_spike_downsampled);
   g_test_add_func ("/qs/charts/histogram-clip", test_histogram_clip);
   g_test_add_func ("/qs/charts/histogram-channel", test_histogram_channel);
+  g_test_add_func ("/qs/charts/histogram-float-grid", test_histogram_float_grid);
   g_test_add_func ("/qs/charts/export", test_export);
   return g_test_run ();
 }

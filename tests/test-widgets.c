@@ -9,7 +9,7 @@
 #include "qs-channel-range-view.h"
 #include "qs-chart-view-private.h"
 #include "qs-colormap.h"
-#include "qs-heatmap-view.h"
+#include "qs-heatmap-view-private.h"
 #include "qs-histogram-view.h"
 #include "quantscope-core.h"
 
@@ -411,6 +411,206 @@ test_heatmap_conv_views (void)
 }
 
 static void
+assert_window (QsHeatmapView *view,
+               gsize          row0,
+               gsize          col0,
+               gsize          rows,
+               gsize          cols)
+{
+  QsChartWindow w;
+
+  _qs_heatmap_view_get_window (view, &w);
+  if (w.row0 != row0 || w.col0 != col0 || w.rows != rows || w.cols != cols)
+    g_error ("window is rows %" G_GSIZE_FORMAT "+%" G_GSIZE_FORMAT ", cols %" G_GSIZE_FORMAT
+             "+%" G_GSIZE_FORMAT "; expected rows %" G_GSIZE_FORMAT "+%" G_GSIZE_FORMAT
+             ", cols %" G_GSIZE_FORMAT "+%" G_GSIZE_FORMAT,
+             w.row0, w.rows, w.col0, w.cols, row0, rows, col0, cols);
+}
+
+/* Presses a key the way GTK does: the widget's class shortcut for keyval activates its
+ * action with its arguments. Returns whether the key was used (FALSE lets it propagate). */
+static gboolean
+press_key (GtkWidget *widget,
+           guint      keyval)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+  g_autoptr(GtkShortcutTrigger) trigger = gtk_keyval_trigger_new (keyval, 0);
+  gboolean found = FALSE, used = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !found; i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)) && !found; j++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+
+          if (!gtk_shortcut_trigger_equal (gtk_shortcut_get_trigger (shortcut), trigger))
+            continue;
+          found = TRUE;
+          used = gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), 0, widget,
+                                               gtk_shortcut_get_arguments (shortcut));
+        }
+    }
+  if (!found)
+    g_error ("no shortcut for key %s", gdk_keyval_name (keyval));
+  return used;
+}
+
+/* Zoom and pan through the code the scroll, drag and zoom controllers and the key
+ * shortcuts call: windows change as computed and clamp at the matrix bounds; plain
+ * scroll is left to the page unless zoomed in; the hover readout names the cell. */
+static void
+test_heatmap_interaction (void)
+{
+  g_autoptr(QsQuantResult) result = planted_result (40, 24, 17, 9);
+  QsHeatmapView *view = QS_HEATMAP_VIEW (qs_heatmap_view_new ());
+  g_autofree guint32 *pixels = NULL;
+  g_autofree char *text = NULL, *expect_value = NULL, *expect_dq = NULL, *expect_err = NULL;
+  g_autofree char *line = NULL;
+  GtkWidget *window;
+  QsChartRect plot;
+  QsChartWindow win;
+  double rgb[3], err;
+  gsize idx = 17 * 24 + 9;
+  int w, h;
+
+  g_assert_nonnull (result);
+  set_dark (FALSE);
+  qs_heatmap_view_set_result (view, result);
+  window = show_in_window (GTK_WIDGET (view), 720, 480);
+  _qs_heatmap_view_get_plot (view, &plot);
+  g_assert_cmpfloat (plot.width, >, 100);
+  g_assert_cmpfloat (plot.height, >, 100);
+  assert_window (view, 0, 0, 40, 24);
+
+  /* not zoomed: plain scroll, arrows and "zoom out" are not used (the page scrolls) */
+  g_assert_false (_qs_heatmap_view_scroll (view, plot.x + 10, plot.y + 10, 0, 1,
+                                           GDK_SCROLL_UNIT_WHEEL, 0));
+  g_assert_false (_qs_heatmap_view_scroll (view, plot.x + 10, plot.y + 10, 0, 12,
+                                           GDK_SCROLL_UNIT_SURFACE, 0));
+  g_assert_false (press_key (GTK_WIDGET (view), GDK_KEY_Down));
+  g_assert_false (press_key (GTK_WIDGET (view), GDK_KEY_minus));
+  assert_window (view, 0, 0, 40, 24);
+
+  /* Ctrl+wheel up zooms 1.25x keeping the matrix point under the pointer: at a quarter
+   * of the width and half the height, that is column 6, row 20 */
+  g_assert_true (_qs_heatmap_view_scroll (view, plot.x + 0.25 * plot.width,
+                                          plot.y + 0.5 * plot.height, 0, -1,
+                                          GDK_SCROLL_UNIT_WHEEL, GDK_CONTROL_MASK));
+  assert_window (view, 4, 1, 32, 19);   /* 40 / 1.25, 24 / 1.25; 20 - 16, 6 - 4.75 */
+
+  /* the zoomed image: the planted weight (row 17, column 9) moved to (13, 8) */
+  pixels = render (GTK_WIDGET (view), "heatmap-zoomed-light.png", &w, &h);
+  err = (double) result->dequant->data[idx] - result->input->data[idx];
+  qs_colormap_diverging (err / result->stats.max_abs_error, rgb);
+  g_assert_cmpint (channel_diff (pixel (pixels, w, plot.x + (8 + 0.5) * plot.width / 19,
+                                        plot.y + (13 + 0.5) * plot.height / 32),
+                                 qs_colormap_rgb_to_argb32 (rgb)), <=, 2);
+  g_clear_pointer (&pixels, g_free);
+
+  /* zoomed: wheel pans by a tenth of the window, Shift+wheel sideways */
+  g_assert_true (_qs_heatmap_view_scroll (view, 0, 0, 0, 1, GDK_SCROLL_UNIT_WHEEL, 0));
+  assert_window (view, 7, 1, 32, 19);
+  g_assert_true (_qs_heatmap_view_scroll (view, 0, 0, 0, 1, GDK_SCROLL_UNIT_WHEEL,
+                                          GDK_SHIFT_MASK));
+  assert_window (view, 7, 3, 32, 19);
+  /* down to the last row, then the scroll goes to the page */
+  g_assert_true (_qs_heatmap_view_scroll (view, 0, 0, 0, 1, GDK_SCROLL_UNIT_WHEEL, 0));
+  assert_window (view, 8, 3, 32, 19);
+  g_assert_false (_qs_heatmap_view_scroll (view, 0, 0, 0, 1, GDK_SCROLL_UNIT_WHEEL, 0));
+  assert_window (view, 8, 3, 32, 19);
+  /* touchpad: quarter-cell steps add up, four to a row */
+  for (int i = 0; i < 8; i++)
+    g_assert_true (_qs_heatmap_view_scroll (view, 0, 0, 0, -0.25 * plot.height / 32,
+                                            GDK_SCROLL_UNIT_SURFACE, 0));
+  assert_window (view, 6, 3, 32, 19);
+
+  /* keys: arrows pan by a tenth of the window, + zooms around the centre */
+  g_assert_true (press_key (GTK_WIDGET (view), GDK_KEY_Right));
+  assert_window (view, 6, 5, 32, 19);
+  g_assert_true (press_key (GTK_WIDGET (view), GDK_KEY_Up));
+  assert_window (view, 3, 5, 32, 19);
+  g_assert_true (press_key (GTK_WIDGET (view), GDK_KEY_Left));
+  g_assert_true (press_key (GTK_WIDGET (view), GDK_KEY_Left));
+  g_assert_true (press_key (GTK_WIDGET (view), GDK_KEY_Left));
+  assert_window (view, 3, 0, 32, 19);   /* clamped at column 0 */
+  g_assert_true (press_key (GTK_WIDGET (view), GDK_KEY_plus));
+  assert_window (view, 6, 2, 26, 15);   /* centre (19, 9.5) kept */
+  g_assert_true (press_key (GTK_WIDGET (view), GDK_KEY_0));
+  assert_window (view, 0, 0, 40, 24);
+  g_assert_false (press_key (GTK_WIDGET (view), GDK_KEY_0));
+
+  /* zooming in stops at 4 x 4 cells; out, at the whole matrix */
+  for (int i = 0; i < 30; i++)
+    _qs_heatmap_view_scroll (view, plot.x + plot.width - 1, plot.y + plot.height - 1, 0, -1,
+                             GDK_SCROLL_UNIT_WHEEL, GDK_CONTROL_MASK);
+  assert_window (view, 36, 20, 4, 4);   /* anchored at the bottom-right corner */
+  g_assert_false (press_key (GTK_WIDGET (view), GDK_KEY_plus));
+  for (int i = 0; i < 30; i++)
+    _qs_heatmap_view_scroll (view, plot.x + 1, plot.y + 1, 0, 3, GDK_SCROLL_UNIT_WHEEL,
+                             GDK_CONTROL_MASK);
+  assert_window (view, 0, 0, 40, 24);
+  g_assert_false (_qs_heatmap_view_scroll (view, 0, 0, 0, 1, GDK_SCROLL_UNIT_WHEEL, 0));
+
+  /* pinch: scale 2 around the plot centre halves the window; a far pinch out clamps */
+  _qs_heatmap_view_pinch_begin (view);
+  _qs_heatmap_view_pinch_update (view, 2.0, plot.x + plot.width / 2, plot.y + plot.height / 2);
+  assert_window (view, 10, 6, 20, 12);
+  _qs_heatmap_view_pinch_update (view, 1.0, plot.x + plot.width / 2, plot.y + plot.height / 2);
+  assert_window (view, 0, 0, 40, 24);   /* relative to where the gesture began */
+  _qs_heatmap_view_pinch_update (view, 2.0, plot.x, plot.y);
+  assert_window (view, 0, 0, 20, 12);
+  _qs_heatmap_view_pinch_begin (view);
+  _qs_heatmap_view_pinch_update (view, 0.05, plot.x + plot.width / 2, plot.y + plot.height / 2);
+  assert_window (view, 0, 0, 40, 24);
+
+  /* drag: the content follows the pointer; clamped at the far edge */
+  qs_heatmap_view_set_window (view, 10, 5, 20, 10);
+  _qs_heatmap_view_drag_begin (view);
+  _qs_heatmap_view_drag_update (view, -plot.width / 2, plot.height / 4);
+  assert_window (view, 5, 10, 20, 10);
+  _qs_heatmap_view_drag_update (view, -10 * plot.width, -10 * plot.height);
+  assert_window (view, 20, 14, 20, 10);
+
+  /* hover readout of the planted weight in the window rows 10..29, columns 5..14 */
+  qs_heatmap_view_set_window (view, 10, 5, 20, 10);
+  _qs_heatmap_view_pointer_moved (view, plot.x + (4 + 0.5) * plot.width / 10,
+                                  plot.y + (7 + 0.5) * plot.height / 20);
+  text = _qs_heatmap_view_hover_text (view);
+  g_assert_nonnull (text);
+  expect_value = _qs_chart_format_value (result->input->data[idx]);
+  expect_dq = _qs_chart_format_value (result->dequant->data[idx]);
+  expect_err = _qs_chart_format_value (err);
+  g_test_message ("hover: %s", text);
+  g_assert_nonnull (strstr (text, "Row 17, column 9\n"));
+  line = g_strdup_printf ("Float value: %s\n", expect_value);
+  g_assert_nonnull (strstr (text, line));
+  g_clear_pointer (&line, g_free);
+  line = g_strdup_printf ("Code: %d\n", result->codes[idx]);
+  g_assert_nonnull (strstr (text, line));
+  g_assert_cmpint (result->codes[idx], ==, 1);   /* 1.45 / 7 with steps of 1 / 7 */
+  g_clear_pointer (&line, g_free);
+  line = g_strdup_printf ("Dequantized: %s\n", expect_dq);
+  g_assert_nonnull (strstr (text, line));
+  g_clear_pointer (&line, g_free);
+  line = g_strdup_printf ("Error: %s", expect_err);
+  g_assert_true (g_str_has_suffix (text, line));
+  g_clear_pointer (&text, g_free);
+  /* outside the plot: no readout */
+  _qs_heatmap_view_pointer_moved (view, plot.x - 5, plot.y + 5);
+  g_assert_null (_qs_heatmap_view_hover_text (view));
+
+  /* the interactions are described for screen readers */
+  g_assert_nonnull (strstr (qs_heatmap_view_get_description (view), "Ctrl+scroll"));
+  _qs_heatmap_view_get_window (view, &win);
+  g_assert_cmpuint (win.rows, ==, 20);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
 skip_no_display (void)
 {
   g_test_skip ("no display: gtk_init_check () failed");
@@ -439,6 +639,7 @@ main (int   argc,
     }
   g_test_add_func ("/qs/widgets/heatmap", test_heatmap_view);
   g_test_add_func ("/qs/widgets/heatmap-conv", test_heatmap_conv_views);
+  g_test_add_func ("/qs/widgets/heatmap-interaction", test_heatmap_interaction);
   g_test_add_func ("/qs/widgets/histogram", test_histogram_view);
   g_test_add_func ("/qs/widgets/channels", test_channel_view);
   return g_test_run ();

@@ -210,10 +210,12 @@ _qs_chart_channels_draw (cairo_t               *cr,
 
   /* legend */
   x = plot.x;
-  x = _qs_chart_legend_item (cr, style, x, y0, &style->accent, 0.75, 0, _("channel min … max"));
-  x = _qs_chart_legend_item (cr, style, x, y0, &style->second, 1.0, 1, _("per-tensor range"));
+  x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->accent, 0.75, 0, _("channel min … max"));
+  x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->second, 1.0, 1, _("per-tensor range"));
+  if (ch->per_channel && bw >= 3.0)
+    x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->fg, 0.75, 1, _("channel’s quantization range"));
   if (ch->scale_max > 0.0)
-    x = _qs_chart_legend_item (cr, style, x, y0, &style->fg, 0.4, 1, _("step size per channel (right axis)"));
+    x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->fg, 0.55, 2, _("step size (right axis)"));
   {
     g_autofree char *note = NULL;
 
@@ -223,18 +225,12 @@ _qs_chart_channels_draw (cairo_t               *cr,
     else
       note = g_strdup (_("Channels span about the same range: per-tensor scales lose little."));
     _qs_chart_set_color (cr, &style->fg, 0.8);
-    _qs_chart_text (cr, style, plot.x, y0 + lh * 1.5, 0.0, 0.5, 1.0, FALSE, note);
+    _qs_chart_text_fit (cr, style, plot.x, y0 + lh * 1.5, 0.5, 1.0, FALSE, note, width - pad - plot.x);
   }
 
   cairo_save (cr);
   cairo_rectangle (cr, plot.x, plot.y, plot.width, plot.height);
   cairo_clip (cr);
-
-  /* per-tensor band */
-  _qs_chart_set_color (cr, &style->second, 0.08);
-  cairo_rectangle (cr, plot.x, value_y (ch, &plot, ch->tensor_hi), plot.width,
-                   value_y (ch, &plot, ch->tensor_lo) - value_y (ch, &plot, ch->tensor_hi));
-  cairo_fill (cr);
 
   /* grid */
   _qs_chart_set_color (cr, &style->grid, 1.0);
@@ -300,24 +296,24 @@ _qs_chart_channels_draw (cairo_t               *cr,
   cairo_stroke (cr);
   cairo_set_dash (cr, NULL, 0, 0);
 
-  /* step size per channel, faint, on the right axis */
+  /* step size per channel on the right axis: a dot each (channels are not a series) */
   if (ch->scale_max > 0.0)
     {
-      _qs_chart_set_color (cr, &style->fg, 0.4);
-      cairo_set_line_width (cr, 1.25);
+      double r = CLAMP (bw * 0.22, 1.5, 3.5 * style->font_scale);
+
       for (gsize pos = 0; pos < ch->n; pos++)
         {
           guint c = sorted ? ch->sorted[pos] : (guint) pos;
           double y = plot.y + plot.height * (1.0 - 0.95 * ch->scale[c] / ch->scale_max);
 
-          if (pos == 0)
-            cairo_move_to (cr, plot.x + (pos + 0.5) * bw, y);
-          else
-            cairo_line_to (cr, plot.x + (pos + 0.5) * bw, y);
+          cairo_new_sub_path (cr);
+          cairo_arc (cr, plot.x + (pos + 0.5) * bw, y, r, 0, 2 * G_PI);
         }
-      if (ch->n == 1)
-        cairo_rel_line_to (cr, bw / 2, 0);
-      cairo_stroke (cr);
+      _qs_chart_set_color (cr, &style->bg, 1.0);
+      cairo_set_line_width (cr, 1.5);
+      cairo_stroke_preserve (cr);
+      _qs_chart_set_color (cr, &style->fg, 0.7);
+      cairo_fill (cr);
     }
   cairo_restore (cr);
 

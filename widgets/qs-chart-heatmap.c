@@ -409,7 +409,7 @@ _qs_chart_heatmap_draw (cairo_t              *cr,
       double by = MAX (1.0, (double) window->rows / image_height);
       g_autofree char *note = g_strdup_printf (_("downsampled: 1 px ≈ %.2g × %.2g weights, max-abs"), by, bx);
 
-      x += _qs_chart_text (cr, style, x, y0 + lh * 0.5, 0.0, 0.5, 1.0, FALSE, note) + lh;
+      x += _qs_chart_text_fit (cr, style, x, y0 + lh * 0.5, 0.5, 1.0, FALSE, note, width - pad - x) + lh;
     }
   if (window->rows != hm->rows || window->cols != hm->cols)
     {
@@ -417,7 +417,7 @@ _qs_chart_heatmap_draw (cairo_t              *cr,
                                                  ", columns %" G_GSIZE_FORMAT "–%" G_GSIZE_FORMAT),
                                                window->row0, window->row0 + window->rows - 1,
                                                window->col0, window->col0 + window->cols - 1);
-      _qs_chart_text (cr, style, x, y0 + lh * 0.5, 0.0, 0.5, 1.0, FALSE, note);
+      _qs_chart_text_fit (cr, style, x, y0 + lh * 0.5, 0.5, 1.0, FALSE, note, width - pad - x);
     }
 
   if (image != NULL)

@@ -6,9 +6,51 @@
 #include <glib/gi18n-lib.h>
 
 #include "qs-chart-private.h"
+#include "qs-formats.h"
 
 /* Level marks beyond this many in view are thinned to every k-th level. */
 #define MAX_LEVEL_MARKS 64
+/* Float grids (uneven: dense near zero) keep marks at least this far apart (px at 1x). */
+#define MIN_FLOAT_MARK_GAP 3.0
+
+static gboolean
+format_is_fp8 (QsFormat format)
+{
+  return format == QS_FORMAT_FP8_E4M3 || format == QS_FORMAT_FP8_E5M2;
+}
+
+static gboolean
+format_is_wide_float (QsFormat format)
+{
+  return format == QS_FORMAT_FP16 || format == QS_FORMAT_BF16;
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The finite values of an fp8 format in [lo, hi], ascending, +0 and -0 as one. */
+static void
+fp8_levels (QsChartHistogram *hist)
+{
+  hist->levels = g_new (double, 256);
+  for (guint bits = 0; bits < 256; bits++)
+    {
+      float v = qs_format_decode (hist->format, bits);
+
+      if (!isfinite (v) || (v == 0.0f && signbit (v)))
+        continue;
+      hist->n_levels_total++;
+      if (v >= hist->lo && v <= hist->hi)
+        hist->levels[hist->n_levels++] = v;
+    }
+  qsort (hist->levels, hist->n_levels, sizeof (double), compare_doubles);
+}
 
 gboolean
 _qs_chart_format_has_levels (QsFormat format)
@@ -99,6 +141,7 @@ _qs_chart_histogram_new (QsQuantResult *result,
 
   hist->tensor_name = g_strdup (input->name ? input->name : "");
   hist->spec_label = params ? qs_quant_spec_to_label (&params->spec) : g_strdup (_("float"));
+  hist->format = params ? params->spec.format : QS_FORMAT_FP32;
   _qs_chart_input_geometry (result, &hist->n_channels, &inner, &outer);
   hist->channel = (channel >= 0 && (gsize) channel < hist->n_channels) ? channel : -1;
 
@@ -257,6 +300,18 @@ _qs_chart_histogram_new (QsQuantResult *result,
     }
   else if (clip_format)
     hist->levels_vary = TRUE;
+  else if (params != NULL && format_is_fp8 (params->spec.format))
+    {
+      /* fp8 has no scale here (the values are the format's own): its 253 or 247 finite
+       * values, spaced evenly within each power of two */
+      hist->float_levels = TRUE;
+      fp8_levels (hist);
+    }
+  else if (params != NULL && format_is_wide_float (params->spec.format))
+    {
+      hist->float_levels = TRUE;
+      hist->levels_too_dense = TRUE;
+    }
 
   return hist;
 }
@@ -324,6 +379,63 @@ _qs_chart_histogram_bin_at (const QsChartHistogram *hist,
   return MIN ((gint) (t * hist->n_bins), (gint) hist->n_bins - 1);
 }
 
+guint
+_qs_chart_histogram_level_marks (const QsChartHistogram *hist,
+                                 const QsChartRect      *plot,
+                                 guint                  *marks,
+                                 guint                  *step)
+{
+  guint n = 0, zero = 0;
+  double last, gap = MIN_FLOAT_MARK_GAP;
+
+  *step = 1;
+  if (hist->n_levels == 0)
+    return 0;
+  if (!hist->float_levels)
+    {
+      *step = (hist->n_levels + MAX_LEVEL_MARKS - 1) / MAX_LEVEL_MARKS;
+      for (guint i = 0; i < hist->n_levels; i += *step)
+        marks[n++] = i;
+      return n;
+    }
+
+  /* outward from the level nearest zero, so both signs thin alike */
+  for (guint i = 1; i < hist->n_levels; i++)
+    if (fabs (hist->levels[i]) < fabs (hist->levels[zero]))
+      zero = i;
+  last = _qs_chart_histogram_x_of (hist, plot, hist->levels[zero]);
+  for (guint i = zero; i-- > 0;)
+    {
+      double x = _qs_chart_histogram_x_of (hist, plot, hist->levels[i]);
+
+      if (last - x >= gap)
+        {
+          marks[n++] = i;
+          last = x;
+        }
+    }
+  /* reverse what is left of zero into ascending order */
+  for (guint a = 0, b = n; a + 1 < b; a++, b--)
+    {
+      guint t = marks[a];
+      marks[a] = marks[b - 1];
+      marks[b - 1] = t;
+    }
+  marks[n++] = zero;
+  last = _qs_chart_histogram_x_of (hist, plot, hist->levels[zero]);
+  for (guint i = zero + 1; i < hist->n_levels; i++)
+    {
+      double x = _qs_chart_histogram_x_of (hist, plot, hist->levels[i]);
+
+      if (x - last >= gap)
+        {
+          marks[n++] = i;
+          last = x;
+        }
+    }
+  return n;
+}
+
 static double
 count_y (const QsChartRect *plot,
          double             count,
@@ -353,39 +465,65 @@ _qs_chart_histogram_draw (cairo_t                *cr,
   double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale, y0, x;
   double max_count, bw, ticks[16];
   double bar_alpha = style->dark ? 0.8 : 0.6;   /* the same weight on both backgrounds */
-  guint n_ticks, step = 1;
+  guint n_ticks, step = 1, n_marks = 0;
+  gboolean cut_stems = FALSE;
   g_autofree char *levels_label = NULL;
+  g_autofree guint *marks = NULL;
 
   _qs_chart_draw_background (cr, width, height, style);
   y0 = _qs_chart_draw_title (cr, width, title, style);
   _qs_chart_histogram_layout (hist, width, height, title, style, &plot);
   if (plot.width < 8 || plot.height < 8)
     return;
-  max_count = MAX (1.0, (double) hist->max_count * 1.05);
+  /* Linear counts: the dequantized stems pile up on few levels and can dwarf the float
+   * distribution (int4: ~10x). Scale to at most 2.5x the float peak and cut taller stems,
+   * their count written at the top. Log counts show everything. */
+  {
+    guint64 float_max = 0;
+
+    for (guint b = 0; b < hist->n_bins; b++)
+      float_max = MAX (float_max, hist->counts[b]);
+    if (!log_scale && hist->dq_counts != NULL && float_max > 0 &&
+        (double) hist->max_count > 2.5 * float_max * 1.05)
+      {
+        cut_stems = TRUE;
+        max_count = 2.5 * float_max * 1.05;
+      }
+    else
+      max_count = MAX (1.0, (double) hist->max_count * 1.05);
+  }
   bw = plot.width / hist->n_bins;
 
   /* legend: two rows */
   x = plot.x;
-  x = _qs_chart_legend_item (cr, style, x, y0, &style->accent, bar_alpha, 0, _("float values"));
+  x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->accent, bar_alpha, 0, _("float values"));
   if (hist->dq_counts != NULL)
-    x = _qs_chart_legend_item (cr, style, x, y0, &style->second, 1.0, 0, _("dequantized"));
+    x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->second, 1.0, 0,
+                               cut_stems ? _("dequantized (tall stems cut)")
+                                         : _("dequantized"));
   if (hist->counts_clipping)
     {
       g_autofree char *n = _qs_chart_format_count (hist->n_clip_lo + hist->n_clip_hi);
       g_autofree char *label = g_strdup_printf (_("clipped: %s (%.3g %%)"), n,
                                                 hist->n_values ? 100.0 * (hist->n_clip_lo + hist->n_clip_hi) / hist->n_values : 0.0);
-      x = _qs_chart_legend_item (cr, style, x, y0, &style->clip, 0.35, 0, label);
+      x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->clip, 0.35, 0, label);
     }
   x = plot.x;
   if (hist->n_levels > 0)
     {
-      step = (hist->n_levels + MAX_LEVEL_MARKS - 1) / MAX_LEVEL_MARKS;
-      if (step > 1)
+      marks = g_new (guint, hist->n_levels);
+      n_marks = _qs_chart_histogram_level_marks (hist, &plot, marks, &step);
+      if (hist->float_levels && n_marks < hist->n_levels)
+        levels_label = g_strdup_printf (_("%s: %u values in view, %u marked (the others crowd near 0)"),
+                                        hist->spec_label, hist->n_levels, n_marks);
+      else if (hist->float_levels)
+        levels_label = g_strdup_printf (_("%s: %u values in view"), hist->spec_label, hist->n_levels);
+      else if (step > 1)
         levels_label = g_strdup_printf (_("%s: %u levels in view, a tick every %u levels"),
                                         hist->spec_label, hist->n_levels, step);
       else
         levels_label = g_strdup_printf (_("%s: %u levels in view"), hist->spec_label, hist->n_levels);
-      x = _qs_chart_legend_item (cr, style, x, y0 + lh, &style->fg, 0.7, 1, levels_label);
+      x = _qs_chart_legend_item (cr, style, x, y0 + lh, width - pad, &style->fg, 0.7, 1, levels_label);
     }
   else if (hist->levels_vary)
     {
@@ -395,19 +533,22 @@ _qs_chart_histogram_draw (cairo_t                *cr,
       else
         levels_label = g_strdup_printf (_("%s: levels differ per channel; pick a channel to see them"),
                                         hist->spec_label);
-      x = _qs_chart_legend_item (cr, style, x, y0 + lh, &style->fg, 0.7, 1, levels_label);
+      x = _qs_chart_legend_item (cr, style, x, y0 + lh, width - pad, &style->fg, 0.7, 1, levels_label);
     }
   else
     {
-      _qs_chart_set_color (cr, &style->fg, 0.7);
-      x += _qs_chart_text (cr, style, x, y0 + lh * 1.5, 0.0, 0.5, 1.0, FALSE, hist->spec_label) + lh;
+      if (hist->levels_too_dense)
+        levels_label = g_strdup_printf (_("%s: levels too dense to draw"), hist->spec_label);
+      _qs_chart_set_color (cr, &style->fg, 0.8);
+      x += _qs_chart_text_fit (cr, style, x, y0 + lh * 1.5, 0.5, 1.0, FALSE,
+                               levels_label ? levels_label : hist->spec_label, width - pad - x) + lh;
     }
   if (hist->channel >= 0)
     {
       g_autofree char *label = g_strdup_printf (_("channel %d of %" G_GSIZE_FORMAT), hist->channel,
                                                 hist->n_channels);
       _qs_chart_set_color (cr, &style->fg, 0.85);
-      _qs_chart_text (cr, style, x, y0 + lh * 1.5, 0.0, 0.5, 1.0, TRUE, label);
+      _qs_chart_text_fit (cr, style, x, y0 + lh * 1.5, 0.5, 1.0, TRUE, label, width - pad - x);
     }
 
   cairo_save (cr);
@@ -480,36 +621,56 @@ _qs_chart_histogram_draw (cairo_t                *cr,
       for (guint b = 0; b < hist->n_bins; b++)
         if (hist->dq_counts[b] > 0)
           {
-            double y = count_y (&plot, hist->dq_counts[b], max_count, log_scale);
+            double y = MAX (plot.y, count_y (&plot, hist->dq_counts[b], max_count, log_scale));
             double sw = MAX (1.5, bw * 0.45);
             cairo_rectangle (cr, plot.x + (b + 0.5) * bw - sw / 2, y, sw, plot.y + plot.height - y);
           }
       cairo_fill (cr);
+      if (cut_stems)
+        {
+          double next_free = -G_MAXDOUBLE;
+
+          for (guint b = 0; b < hist->n_bins; b++)
+            if (hist->dq_counts[b] > max_count)
+              {
+                double cx = plot.x + (b + 0.5) * bw, tw = 0, th = 0;
+                g_autofree char *n = y_tick_label ((double) hist->dq_counts[b]);
+
+                /* a notch marks the cut */
+                _qs_chart_set_color (cr, &style->bg, 1.0);
+                cairo_rectangle (cr, cx - MAX (3.0, bw), plot.y + 0.9 * lh, 2 * MAX (3.0, bw), 2.0);
+                cairo_fill (cr);
+                _qs_chart_text_extents (cr, style, 0.85, TRUE, n, &tw, &th);
+                if (cx + 3 < next_free)
+                  continue;
+                _qs_chart_set_color (cr, &style->second, 1.0);
+                _qs_chart_text (cr, style, cx + 3, plot.y + 1.35 * lh, 0.0, 0.0, 0.85, TRUE, n);
+                next_free = cx + 3 + tw + 4;
+              }
+        }
     }
 
-  /* quantization grid: a rug along the top, faint lines when sparse */
-  if (hist->n_levels > 0)
+  /* quantization grid: a rug along the top, faint lines where marks are far apart */
+  if (n_marks > 0)
     {
-      double spacing = plot.width * step / MAX (1u, hist->n_levels);
+      double *mx = g_newa (double, n_marks);
 
+      for (guint m = 0; m < n_marks; m++)
+        mx[m] = round (_qs_chart_histogram_x_of (hist, &plot, hist->levels[marks[m]])) + 0.5;
       cairo_set_line_width (cr, 1.0);
-      if (spacing >= 14.0)
-        {
-          _qs_chart_set_color (cr, &style->fg, 0.10);
-          for (guint i = 0; i < hist->n_levels; i += step)
-            {
-              double lx = round (_qs_chart_histogram_x_of (hist, &plot, hist->levels[i])) + 0.5;
-              cairo_move_to (cr, lx, plot.y);
-              cairo_line_to (cr, lx, plot.y + plot.height);
-            }
-          cairo_stroke (cr);
-        }
+      _qs_chart_set_color (cr, &style->fg, 0.10);
+      for (guint m = 0; m < n_marks; m++)
+        if ((m == 0 || mx[m] - mx[m - 1] >= 14.0) && (m + 1 == n_marks || mx[m + 1] - mx[m] >= 14.0))
+          {
+            cairo_move_to (cr, mx[m], plot.y);
+            cairo_line_to (cr, mx[m], plot.y + plot.height);
+          }
+      cairo_stroke (cr);
       _qs_chart_set_color (cr, &style->fg, 0.75);
-      for (guint i = 0; i < hist->n_levels; i += step)
+      for (guint m = 0; m < n_marks; m++)
         {
-          double lx = round (_qs_chart_histogram_x_of (hist, &plot, hist->levels[i])) + 0.5;
-          cairo_move_to (cr, lx, plot.y);
-          cairo_line_to (cr, lx, plot.y + 0.45 * lh);
+          cairo_move_to (cr, mx[m], plot.y);
+          cairo_line_to (cr, mx[m], plot.y + 0.45 * lh);
         }
       cairo_stroke (cr);
     }
@@ -636,6 +797,13 @@ _qs_chart_histogram_describe_bin (const QsChartHistogram *hist,
       g_string_append_c (text, '\n');
       g_string_append_printf (text, _("Nearest level: %s"), lv);
     }
+  else if (hist->float_levels)
+    {
+      g_autofree char *lv = _qs_chart_format_value (qs_format_round (hist->format, (float) mid));
+
+      g_string_append_c (text, '\n');
+      g_string_append_printf (text, _("Nearest %s value: %s"), qs_format_short_name (hist->format), lv);
+    }
   if (hist->has_clip && (b1 <= hist->clip_lo || b0 >= hist->clip_hi))
     {
       g_string_append_c (text, '\n');
@@ -661,7 +829,15 @@ _qs_chart_histogram_describe (const QsChartHistogram *hist)
   if (hist->n_levels > 0)
     {
       g_string_append_c (text, ' ');
-      g_string_append_printf (text, _("%u quantization levels in view."), hist->n_levels);
+      if (hist->float_levels)
+        g_string_append_printf (text, _("%u representable values in view."), hist->n_levels);
+      else
+        g_string_append_printf (text, _("%u quantization levels in view."), hist->n_levels);
+    }
+  else if (hist->levels_too_dense)
+    {
+      g_string_append_c (text, ' ');
+      g_string_append (text, _("Its representable values are too dense to draw."));
     }
   if (hist->has_clip)
     {

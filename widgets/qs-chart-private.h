@@ -39,6 +39,17 @@ void      _qs_chart_text_extents       (cairo_t            *cr,
                                         const char         *text,
                                         double             *width,
                                         double             *height);
+/* Left-aligned text at x, ellipsized to max_width (nothing when under 8 px). Returns the
+ * width drawn. */
+double    _qs_chart_text_fit           (cairo_t            *cr,
+                                        const QsChartStyle *style,
+                                        double              x,
+                                        double              y,
+                                        double              yalign,
+                                        double              size,
+                                        gboolean            bold,
+                                        const char         *text,
+                                        double              max_width);
 double    _qs_chart_line_height        (const QsChartStyle *style);
 /* "0.0123", "-1.5e-05", "12 345": short, locale-aware. */
 char     *_qs_chart_format_value       (double              value);
@@ -62,11 +73,14 @@ void      _qs_chart_draw_message       (cairo_t            *cr,
                                         double              height,
                                         const char         *message,
                                         const QsChartStyle *style);
-/* A legend swatch followed by a label; returns the x after it. kind 0 = box, 1 = line. */
+/* A legend swatch followed by a label that ends before right (ellipsized; the item is
+ * left out when not even the swatch fits); returns the x after it. kind 0 = box,
+ * 1 = line, 2 = dot. */
 double    _qs_chart_legend_item        (cairo_t            *cr,
                                         const QsChartStyle *style,
                                         double              x,
                                         double              y,
+                                        double              right,
                                         const QsChartColor *color,
                                         double              alpha,
                                         int                 kind,
@@ -105,6 +119,9 @@ typedef struct
   gboolean  has_zero_point;
   gint32    zero_point;       /* the code real 0 maps to */
   gboolean  levels_vary;      /* per-channel params over all channels: no single grid */
+  gboolean  float_levels;     /* levels are a float format's values (fp8: uneven spacing) */
+  gboolean  levels_too_dense; /* fp16 / bf16: far too many values to mark */
+  QsFormat  format;
   char     *tensor_name;
   char     *spec_label;
 } QsChartHistogram;
@@ -134,6 +151,13 @@ gint              _qs_chart_histogram_bin_at     (const QsChartHistogram *hist,
 double            _qs_chart_histogram_x_of       (const QsChartHistogram *hist,
                                                   const QsChartRect      *plot,
                                                   double                  value);
+/* The levels marked in a plot, as indices into hist->levels (ascending): integer grids
+ * every *step-th level (at most 64 marks), float grids (fp8) thinned outward from zero so
+ * marks stay at least 3 px apart. marks has room for n_levels. Returns how many. */
+guint             _qs_chart_histogram_level_marks (const QsChartHistogram *hist,
+                                                   const QsChartRect      *plot,
+                                                   guint                  *marks,
+                                                   guint                  *step);
 char             *_qs_chart_histogram_describe_bin (const QsChartHistogram *hist,
                                                     gint                    bin);
 char             *_qs_chart_histogram_describe   (const QsChartHistogram *hist);

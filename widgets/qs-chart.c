@@ -132,6 +132,31 @@ _qs_chart_text (cairo_t            *cr,
 }
 
 double
+_qs_chart_text_fit (cairo_t            *cr,
+                    const QsChartStyle *style,
+                    double              x,
+                    double              y,
+                    double              yalign,
+                    double              size,
+                    gboolean            bold,
+                    const char         *text,
+                    double              max_width)
+{
+  g_autoptr(PangoLayout) layout = NULL;
+  PangoRectangle logical;
+
+  if (max_width < 8.0)
+    return 0.0;
+  layout = make_layout (cr, style, size, bold, text);
+  pango_layout_set_width (layout, (int) (max_width * PANGO_SCALE));
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+  pango_layout_get_extents (layout, NULL, &logical);
+  cairo_move_to (cr, round (x), round (y - (double) logical.height / PANGO_SCALE * yalign));
+  pango_cairo_show_layout (cr, layout);
+  return (double) logical.width / PANGO_SCALE;
+}
+
+double
 _qs_chart_line_height (const QsChartStyle *style)
 {
   /* about 1.25 em of the base font, in pixels */
@@ -158,17 +183,15 @@ _qs_chart_format_count (guint64 count)
   return g_strdup_printf ("%'" G_GUINT64_FORMAT, count);
 }
 
-guint
-_qs_chart_nice_ticks (double  lo,
-                      double  hi,
-                      guint   max_ticks,
-                      double *ticks)
+static guint
+nice_ticks_once (double  lo,
+                 double  hi,
+                 guint   max_ticks,
+                 double *ticks)
 {
   double span = hi - lo, raw, mag, step, first;
   guint n = 0;
 
-  if (!(span > 0.0) || !isfinite (span) || max_ticks < 2)
-    return 0;
   raw = span / (max_ticks - 1);
   mag = pow (10.0, floor (log10 (raw)));
   if (raw / mag <= 1.0)
@@ -182,6 +205,34 @@ _qs_chart_nice_ticks (double  lo,
   first = ceil (lo / step - 1e-9) * step;
   for (double v = first; v <= hi + step * 1e-9 && n < max_ticks; v += step)
     ticks[n++] = fabs (v) < step * 1e-9 ? 0.0 : v;
+  return n;
+}
+
+guint
+_qs_chart_nice_ticks (double  lo,
+                      double  hi,
+                      guint   max_ticks,
+                      double *ticks)
+{
+  double span = hi - lo;
+  guint n;
+
+  if (!(span > 0.0) || !isfinite (span) || max_ticks < 2)
+    return 0;
+  n = nice_ticks_once (lo, hi, max_ticks, ticks);
+  /* a step rounded up can leave a single tick in a narrow axis: a finer step then, as
+   * long as it stays within max_ticks */
+  for (guint m = max_ticks + 1; n < MIN (3u, max_ticks) && m <= 2 * max_ticks + 1; m++)
+    {
+      double finer[64];
+      guint k = nice_ticks_once (lo, hi, MIN (m, G_N_ELEMENTS (finer)), finer);
+
+      if (k > n && k <= max_ticks)
+        {
+          memcpy (ticks, finer, k * sizeof (double));
+          n = k;
+        }
+    }
   return n;
 }
 
@@ -230,6 +281,7 @@ _qs_chart_legend_item (cairo_t            *cr,
                        const QsChartStyle *style,
                        double              x,
                        double              y,
+                       double              right,
                        const QsChartColor *color,
                        double              alpha,
                        int                 kind,
@@ -237,21 +289,29 @@ _qs_chart_legend_item (cairo_t            *cr,
 {
   double lh = _qs_chart_line_height (style), sw = lh * 0.8, w;
 
+  if (x + sw + lh * 2 > right)
+    return x;
   _qs_chart_set_color (cr, color, alpha);
   if (kind == 0)
     {
       cairo_rectangle (cr, x, y + lh * 0.2, sw, lh * 0.6);
       cairo_fill (cr);
     }
-  else
+  else if (kind == 1)
     {
       cairo_set_line_width (cr, 2.0 * style->font_scale);
       cairo_move_to (cr, x, y + lh * 0.5);
       cairo_line_to (cr, x + sw, y + lh * 0.5);
       cairo_stroke (cr);
     }
+  else
+    {
+      cairo_arc (cr, x + sw / 2, y + lh * 0.5, 3.5 * style->font_scale, 0, 2 * G_PI);
+      cairo_fill (cr);
+    }
   _qs_chart_set_color (cr, &style->fg, 0.85);
-  w = _qs_chart_text (cr, style, x + sw + lh * 0.3, y + lh * 0.5, 0.0, 0.5, 1.0, FALSE, label);
+  w = _qs_chart_text_fit (cr, style, x + sw + lh * 0.3, y + lh * 0.5, 0.5, 1.0, FALSE, label,
+                          right - (x + sw + lh * 0.3));
   return x + sw + lh * 0.3 + w + lh;
 }
 

@@ -6,7 +6,7 @@
 
 #include "qs-enums.h"
 #include "qs-chart-view-private.h"
-#include "qs-heatmap-view.h"
+#include "qs-heatmap-view-private.h"
 
 #define ZOOM_STEP 1.25
 #define MIN_CELLS 4
@@ -37,6 +37,8 @@ struct _QsHeatmapView
 
   QsChartWindow   gesture_window;
   GtkWidget      *menu;
+  double          pan_rest_cols;  /* fractions of a cell not yet panned (touchpad scroll) */
+  double          pan_rest_rows;
 };
 
 G_DEFINE_FINAL_TYPE (QsHeatmapView, qs_heatmap_view, GTK_TYPE_WIDGET)
@@ -64,10 +66,27 @@ drop_cache (QsHeatmapView *self)
   g_clear_object (&self->texture);
 }
 
+static void update_actions (QsHeatmapView *self);
+
 static void
 update_description (QsHeatmapView *self)
 {
-  char *text = self->heatmap ? _qs_chart_heatmap_describe (self->heatmap) : g_strdup (_("No data"));
+  char *text;
+
+  if (self->heatmap != NULL && self->heatmap->available)
+    {
+      g_autofree char *what = _qs_chart_heatmap_describe (self->heatmap);
+
+      /* the interactions, for screen readers and the keyboard tooltip */
+      text = g_strdup_printf ("%s %s", what,
+                              _("Hover a cell for its value, code and error. Ctrl+scroll, pinch or "
+                                "the + and − keys zoom; 0 shows all. When zoomed in, drag, "
+                                "scroll or the arrow keys pan. The context menu exports the image."));
+    }
+  else if (self->heatmap != NULL)
+    text = _qs_chart_heatmap_describe (self->heatmap);
+  else
+    text = g_strdup (_("No data"));
 
   _qs_chart_view_set_description (GTK_WIDGET (self), &self->description, text,
                                   properties[PROP_DESCRIPTION]);
@@ -82,6 +101,7 @@ rebuild_heatmap (QsHeatmapView *self)
     self->heatmap = _qs_chart_heatmap_new (self->result, self->mode);
   self->hover = FALSE;
   update_description (self);
+  update_actions (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -190,6 +210,30 @@ qs_heatmap_view_size_allocate (GtkWidget *widget,
   _qs_chart_view_present_menu (widget);
 }
 
+static gboolean
+is_zoomed (QsHeatmapView *self)
+{
+  return self->heatmap != NULL &&
+         (self->window.rows < self->heatmap->rows || self->window.cols < self->heatmap->cols);
+}
+
+/* Zoom and pan actions are enabled only when they can do something, so their keys
+ * (arrows above all) fall through to focus navigation when they cannot. */
+static void
+update_actions (QsHeatmapView *self)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  gboolean available = self->heatmap != NULL && self->heatmap->available;
+  gboolean can_zoom_in = available &&
+                         (self->window.rows > MIN ((gsize) MIN_CELLS, self->heatmap->rows) ||
+                          self->window.cols > MIN ((gsize) MIN_CELLS, self->heatmap->cols));
+
+  gtk_widget_action_set_enabled (widget, "chart.zoom-in", can_zoom_in);
+  gtk_widget_action_set_enabled (widget, "chart.zoom-out", available && is_zoomed (self));
+  gtk_widget_action_set_enabled (widget, "chart.reset-zoom", available && is_zoomed (self));
+  gtk_widget_action_set_enabled (widget, "chart.pan", available && is_zoomed (self));
+}
+
 static void
 set_window (QsHeatmapView       *self,
             const QsChartWindow *window)
@@ -197,6 +241,7 @@ set_window (QsHeatmapView       *self,
   if (same_window (&self->window, window))
     return;
   self->window = *window;
+  update_actions (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -213,10 +258,12 @@ zoom_window (const QsChartHeatmap *hm,
   double anchor_c = from->col0 + fx * from->cols, anchor_r = from->row0 + fy * from->rows;
   double cols = CLAMP (from->cols / factor, MIN ((double) MIN_CELLS, hm->cols), hm->cols);
   double rows = CLAMP (from->rows / factor, MIN ((double) MIN_CELLS, hm->rows), hm->rows);
-  double c0 = anchor_c - fx * cols, r0 = anchor_r - fy * rows;
+  double c0, r0;
 
   to->cols = (gsize) round (cols);
   to->rows = (gsize) round (rows);
+  c0 = anchor_c - fx * to->cols;
+  r0 = anchor_r - fy * to->rows;
   to->col0 = (gsize) CLAMP (round (c0), 0.0, (double) (hm->cols - to->cols));
   to->row0 = (gsize) CLAMP (round (r0), 0.0, (double) (hm->rows - to->rows));
 }
@@ -255,32 +302,104 @@ zoom_at (QsHeatmapView *self,
   set_window (self, &to);
 }
 
+/* Pans by a fraction of a cell too: the remainder is kept for the next small step
+ * (touchpads send many). Returns FALSE when already at the bound in that direction. */
 static gboolean
-on_scroll (GtkEventControllerScroll *scroll,
-           double                    dx,
-           double                    dy,
-           QsHeatmapView            *self)
+pan_by_cells (QsHeatmapView *self,
+              double         dcols,
+              double         drows)
 {
-  if (dy == 0.0)
-    return FALSE;
-  zoom_at (self, pow (ZOOM_STEP, -dy), self->pointer_x, self->pointer_y);
+  const QsChartHeatmap *hm = self->heatmap;
+  QsChartWindow to;
+  gboolean can_move;
+  double mc, mr;
+
+  can_move = (dcols < 0 && self->window.col0 > 0) ||
+             (dcols > 0 && self->window.col0 + self->window.cols < hm->cols) ||
+             (drows < 0 && self->window.row0 > 0) ||
+             (drows > 0 && self->window.row0 + self->window.rows < hm->rows);
+  if (!can_move)
+    {
+      self->pan_rest_cols = self->pan_rest_rows = 0.0;
+      return FALSE;
+    }
+  dcols += self->pan_rest_cols;
+  drows += self->pan_rest_rows;
+  mc = trunc (dcols);
+  mr = trunc (drows);
+  self->pan_rest_cols = dcols - mc;
+  self->pan_rest_rows = drows - mr;
+  pan_window (hm, &self->window, mc, mr, &to);
+  set_window (self, &to);
   return TRUE;
 }
 
-static void
-on_drag_begin (GtkGestureDrag *gesture,
-               double          x,
-               double          y,
-               QsHeatmapView  *self)
+void
+_qs_heatmap_view_get_window (QsHeatmapView *self,
+                             QsChartWindow *window)
+{
+  *window = self->window;
+}
+
+void
+_qs_heatmap_view_get_plot (QsHeatmapView *self,
+                           QsChartRect   *plot)
+{
+  g_assert (self->heatmap != NULL);
+  get_plot (self, plot);
+}
+
+gboolean
+_qs_heatmap_view_scroll (QsHeatmapView   *self,
+                         double           x,
+                         double           y,
+                         double           dx,
+                         double           dy,
+                         GdkScrollUnit    unit,
+                         GdkModifierType  state)
+{
+  QsChartRect plot;
+
+  if (self->heatmap == NULL || !self->heatmap->available)
+    return FALSE;
+
+  if (state & GDK_CONTROL_MASK)
+    {
+      /* a wheel click is one step; touchpads send surface pixels */
+      double steps = unit == GDK_SCROLL_UNIT_WHEEL ? dy : dy / 20.0;
+
+      if (steps == 0.0)
+        return FALSE;
+      zoom_at (self, pow (ZOOM_STEP, -steps), x, y);
+      return TRUE;
+    }
+
+  /* plain scroll belongs to the page unless the view is zoomed in */
+  if (!is_zoomed (self))
+    return FALSE;
+  if ((state & GDK_SHIFT_MASK) && dx == 0.0)
+    {
+      dx = dy;
+      dy = 0.0;
+    }
+  if (unit == GDK_SCROLL_UNIT_WHEEL)
+    return pan_by_cells (self, dx * MAX (1.0, round (self->window.cols * 0.1)),
+                         dy * MAX (1.0, round (self->window.rows * 0.1)));
+  get_plot (self, &plot);
+  return pan_by_cells (self, dx / plot.width * self->window.cols,
+                       dy / plot.height * self->window.rows);
+}
+
+void
+_qs_heatmap_view_drag_begin (QsHeatmapView *self)
 {
   self->gesture_window = self->window;
 }
 
-static void
-on_drag_update (GtkGestureDrag *gesture,
-                double          dx,
-                double          dy,
-                QsHeatmapView  *self)
+void
+_qs_heatmap_view_drag_update (QsHeatmapView *self,
+                              double         dx,
+                              double         dy)
 {
   QsChartRect plot;
   QsChartWindow to;
@@ -293,45 +412,37 @@ on_drag_update (GtkGestureDrag *gesture,
   set_window (self, &to);
 }
 
-static void
-on_zoom_begin (GtkGesture       *gesture,
-               GdkEventSequence *sequence,
-               QsHeatmapView    *self)
+void
+_qs_heatmap_view_pinch_begin (QsHeatmapView *self)
 {
   self->gesture_window = self->window;
 }
 
-static void
-on_zoom_scale_changed (GtkGestureZoom *gesture,
-                       double          scale,
-                       QsHeatmapView  *self)
+void
+_qs_heatmap_view_pinch_update (QsHeatmapView *self,
+                               double         scale,
+                               double         cx,
+                               double         cy)
 {
   QsChartRect plot;
   QsChartWindow to;
-  double cx, cy;
 
   if (self->heatmap == NULL || !self->heatmap->available || scale <= 0.0)
     return;
   get_plot (self, &plot);
-  if (!gtk_gesture_get_bounding_box_center (GTK_GESTURE (gesture), &cx, &cy))
-    {
-      cx = plot.x + plot.width / 2;
-      cy = plot.y + plot.height / 2;
-    }
   zoom_window (self->heatmap, &self->gesture_window, scale,
                CLAMP ((cx - plot.x) / plot.width, 0.0, 1.0),
                CLAMP ((cy - plot.y) / plot.height, 0.0, 1.0), &to);
   set_window (self, &to);
 }
 
-static void
-on_motion (GtkEventControllerMotion *motion,
-           double                    x,
-           double                    y,
-           QsHeatmapView            *self)
+void
+_qs_heatmap_view_pointer_moved (QsHeatmapView *self,
+                                double         x,
+                                double         y)
 {
   QsChartRect plot;
-  gsize row, col;
+  gsize row = 0, col = 0;
   gboolean hover;
 
   self->pointer_x = x;
@@ -347,6 +458,81 @@ on_motion (GtkEventControllerMotion *motion,
       self->hover_col = col;
       gtk_widget_queue_draw (GTK_WIDGET (self));
     }
+}
+
+char *
+_qs_heatmap_view_hover_text (QsHeatmapView *self)
+{
+  if (self->heatmap == NULL || !self->hover)
+    return NULL;
+  return _qs_chart_heatmap_describe_cell (self->heatmap, self->hover_row, self->hover_col);
+}
+
+static gboolean
+on_scroll (GtkEventControllerScroll *scroll,
+           double                    dx,
+           double                    dy,
+           QsHeatmapView            *self)
+{
+  GtkEventController *controller = GTK_EVENT_CONTROLLER (scroll);
+
+  return _qs_heatmap_view_scroll (self, self->pointer_x, self->pointer_y, dx, dy,
+                                  gtk_event_controller_scroll_get_unit (scroll),
+                                  gtk_event_controller_get_current_event_state (controller));
+}
+
+static void
+on_drag_begin (GtkGestureDrag *gesture,
+               double          x,
+               double          y,
+               QsHeatmapView  *self)
+{
+  _qs_heatmap_view_drag_begin (self);
+}
+
+static void
+on_drag_update (GtkGestureDrag *gesture,
+                double          dx,
+                double          dy,
+                QsHeatmapView  *self)
+{
+  _qs_heatmap_view_drag_update (self, dx, dy);
+}
+
+static void
+on_zoom_begin (GtkGesture       *gesture,
+               GdkEventSequence *sequence,
+               QsHeatmapView    *self)
+{
+  _qs_heatmap_view_pinch_begin (self);
+}
+
+static void
+on_zoom_scale_changed (GtkGestureZoom *gesture,
+                       double          scale,
+                       QsHeatmapView  *self)
+{
+  QsChartRect plot;
+  double cx, cy;
+
+  if (self->heatmap == NULL)
+    return;
+  if (!gtk_gesture_get_bounding_box_center (GTK_GESTURE (gesture), &cx, &cy))
+    {
+      get_plot (self, &plot);
+      cx = plot.x + plot.width / 2;
+      cy = plot.y + plot.height / 2;
+    }
+  _qs_heatmap_view_pinch_update (self, scale, cx, cy);
+}
+
+static void
+on_motion (GtkEventControllerMotion *motion,
+           double                    x,
+           double                    y,
+           QsHeatmapView            *self)
+{
+  _qs_heatmap_view_pointer_moved (self, x, y);
 }
 
 static void
@@ -370,6 +556,8 @@ qs_heatmap_view_query_tooltip (GtkWidget  *widget,
 {
   QsHeatmapView *self = QS_HEATMAP_VIEW (widget);
   g_autofree char *text = NULL;
+  g_autofree char *markup = NULL;
+  g_autofree char *escaped = NULL;
   QsChartRect plot;
   gsize row, col;
 
@@ -384,42 +572,46 @@ qs_heatmap_view_query_tooltip (GtkWidget  *widget,
   if (!_qs_chart_heatmap_cell_at (self->heatmap, &plot, &self->window, x, y, &row, &col))
     return FALSE;
   text = _qs_chart_heatmap_describe_cell (self->heatmap, row, col);
-  gtk_tooltip_set_text (tooltip, text);
+  escaped = g_markup_escape_text (text, -1);
+  markup = g_strdup_printf ("%s\n<small>%s</small>", escaped, is_zoomed (self)
+                            ? _("Ctrl+scroll or pinch to zoom, drag or scroll to pan")
+                            : _("Ctrl+scroll or pinch to zoom"));
+  gtk_tooltip_set_markup (tooltip, markup);
   return TRUE;
 }
 
-static gboolean
-key_zoom (GtkWidget *widget,
-          GVariant  *args,
-          gpointer   user_data)
+static void
+zoom_in_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
 {
-  QsHeatmapView *self = QS_HEATMAP_VIEW (widget);
-  double factor;
-
-  g_variant_get (args, "d", &factor);
-  if (factor <= 0.0)
-    qs_heatmap_view_reset_zoom (self);
-  else
-    zoom_at (self, factor, -1, -1);
-  return TRUE;
+  zoom_at (QS_HEATMAP_VIEW (widget), ZOOM_STEP, -1, -1);
 }
 
-static gboolean
-key_pan (GtkWidget *widget,
-         GVariant  *args,
-         gpointer   user_data)
+static void
+zoom_out_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  zoom_at (QS_HEATMAP_VIEW (widget), 1.0 / ZOOM_STEP, -1, -1);
+}
+
+/* Parameter (ii): steps right and down, each a tenth of the window (at least a cell). */
+static void
+pan_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *parameter)
 {
   QsHeatmapView *self = QS_HEATMAP_VIEW (widget);
   QsChartWindow to;
-  double fx, fy;
+  gint32 sx, sy;
 
   if (self->heatmap == NULL || !self->heatmap->available)
-    return FALSE;
-  g_variant_get (args, "(dd)", &fx, &fy);
-  pan_window (self->heatmap, &self->window, MAX (1.0, self->window.cols * 0.1) * fx,
-              MAX (1.0, self->window.rows * 0.1) * fy, &to);
+    return;
+  g_variant_get (parameter, "(ii)", &sx, &sy);
+  pan_window (self->heatmap, &self->window, MAX (1.0, round (self->window.cols * 0.1)) * sx,
+              MAX (1.0, round (self->window.rows * 0.1)) * sy, &to);
   set_window (self, &to);
-  return TRUE;
 }
 
 static void
@@ -554,23 +746,38 @@ qs_heatmap_view_class_init (QsHeatmapViewClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   gtk_widget_class_install_property_action (widget_class, "chart.mode", "mode");
+  gtk_widget_class_install_action (widget_class, "chart.zoom-in", NULL, zoom_in_action);
+  gtk_widget_class_install_action (widget_class, "chart.zoom-out", NULL, zoom_out_action);
   gtk_widget_class_install_action (widget_class, "chart.reset-zoom", NULL, reset_zoom_action);
+  gtk_widget_class_install_action (widget_class, "chart.pan", "(ii)", pan_action);
   gtk_widget_class_install_action (widget_class, "chart.export", NULL, export_action);
   _qs_chart_view_class_add_menu (widget_class);
 
   for (guint i = 0; i < G_N_ELEMENTS (zoom_in_keys); i++)
-    gtk_widget_class_add_binding (widget_class, zoom_in_keys[i], 0, key_zoom, "d", ZOOM_STEP);
+    gtk_widget_class_add_binding_action (widget_class, zoom_in_keys[i], 0, "chart.zoom-in", NULL);
   for (guint i = 0; i < G_N_ELEMENTS (zoom_out_keys); i++)
-    gtk_widget_class_add_binding (widget_class, zoom_out_keys[i], 0, key_zoom, "d", 1.0 / ZOOM_STEP);
-  gtk_widget_class_add_binding (widget_class, GDK_KEY_0, 0, key_zoom, "d", 0.0);
-  gtk_widget_class_add_binding (widget_class, GDK_KEY_KP_0, 0, key_zoom, "d", 0.0);
-  gtk_widget_class_add_binding (widget_class, GDK_KEY_Left, 0, key_pan, "(dd)", -1.0, 0.0);
-  gtk_widget_class_add_binding (widget_class, GDK_KEY_Right, 0, key_pan, "(dd)", 1.0, 0.0);
-  gtk_widget_class_add_binding (widget_class, GDK_KEY_Up, 0, key_pan, "(dd)", 0.0, -1.0);
-  gtk_widget_class_add_binding (widget_class, GDK_KEY_Down, 0, key_pan, "(dd)", 0.0, 1.0);
+    gtk_widget_class_add_binding_action (widget_class, zoom_out_keys[i], 0, "chart.zoom-out", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, 0, "chart.reset-zoom", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_0, 0, "chart.reset-zoom", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "chart.pan", "(ii)", -1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "chart.pan", "(ii)", 1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, 0, "chart.pan", "(ii)", 0, -1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, 0, "chart.pan", "(ii)", 0, 1);
 
   gtk_widget_class_set_css_name (widget_class, "qs-heatmap-view");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+append_with_accel (GMenu      *menu,
+                   const char *label,
+                   const char *action,
+                   const char *accel)
+{
+  g_autoptr(GMenuItem) item = g_menu_item_new (label, action);
+
+  g_menu_item_set_attribute (item, "accel", "s", accel);
+  g_menu_append_item (menu, item);
 }
 
 static void
@@ -593,7 +800,8 @@ qs_heatmap_view_init (QsHeatmapView *self)
   g_signal_connect (controller, "leave", G_CALLBACK (on_leave), self);
   gtk_widget_add_controller (GTK_WIDGET (self), controller);
 
-  controller = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+  /* Ctrl+scroll zooms; plain scroll pans only when zoomed in, else the page scrolls */
+  controller = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);
   g_signal_connect (controller, "scroll", G_CALLBACK (on_scroll), self);
   gtk_widget_add_controller (GTK_WIDGET (self), controller);
 
@@ -616,7 +824,10 @@ qs_heatmap_view_init (QsHeatmapView *self)
   g_menu_append (modes, _("_Weights"), "chart.mode::weight");
   g_menu_append (modes, _("_Codes"), "chart.mode::code");
   g_menu_append_section (menu, NULL, G_MENU_MODEL (modes));
-  g_menu_append (zoom, _("Show _All"), "chart.reset-zoom");
+  /* the "accel" attribute shows the widget's own keys beside the items */
+  append_with_accel (zoom, _("Zoom _In"), "chart.zoom-in", "plus");
+  append_with_accel (zoom, _("Zoom _Out"), "chart.zoom-out", "minus");
+  append_with_accel (zoom, _("Show _All"), "chart.reset-zoom", "0");
   g_menu_append_section (menu, NULL, G_MENU_MODEL (zoom));
   _qs_chart_view_append_export (menu);
   self->menu = _qs_chart_view_setup_menu (GTK_WIDGET (self), G_MENU_MODEL (menu));
@@ -624,6 +835,7 @@ qs_heatmap_view_init (QsHeatmapView *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Quantization error heatmap"), -1);
   update_description (self);
+  update_actions (self);
 }
 
 GtkWidget *
@@ -651,6 +863,7 @@ qs_heatmap_view_set_result (QsHeatmapView *self,
   /* a new quantization of the same tensor keeps the zoom; another tensor shows all */
   if (!same_shape && self->heatmap != NULL)
     _qs_chart_heatmap_full_window (self->heatmap, &self->window);
+  update_actions (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
 }
 

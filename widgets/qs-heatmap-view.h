@@ -13,7 +13,10 @@ G_BEGIN_DECLS
  * kh x kw tiles), coloured by "mode" (QsMapValue: signed error on the diverging map,
  * |error|, relative error and codes on the sequential one, weights on the diverging one).
  * Larger matrices are downsampled by signed max-abs so single spikes stay visible.
- * Zoom and pan: scroll, drag, pinch, keys + - arrows 0. Hover shows the weight.
+ * Zoom: Ctrl+scroll, pinch, keys + and - (actions chart.zoom-in, chart.zoom-out), 0 shows
+ * all (chart.reset-zoom). Pan when zoomed in: drag, plain scroll, arrow keys (chart.pan
+ * "(ii)"). Plain scroll over a view that shows everything is left to the scrolled page
+ * around it. Hover shows the weight: row and column, value, code, dequantized, error.
  * Properties: "result", "mode", "description" (read-only). Signal "export-requested". */
 G_DECLARE_FINAL_TYPE (QsHeatmapView, qs_heatmap_view, QS, HEATMAP_VIEW, GtkWidget)
 

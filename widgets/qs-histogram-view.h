@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 #define QS_TYPE_HISTOGRAM_VIEW (qs_histogram_view_get_type ())
 
 /* The float distribution of a tensor with its quantization grid, clipping range,
- * zero-point and dequantized values. Properties: "result" (QsQuantResult, nullable),
+ * zero-point and dequantized values. fp8 grids mark the format's representable values
+ * (thinned where they crowd near zero); fp16 and bf16 say theirs are too dense to draw. Properties: "result" (QsQuantResult, nullable),
  * "log-scale", "channel" (-1 = all values; a spin button in the view picks one),
  * "description" (read-only: what the chart shows, for screen readers).
  * Context menu: "Logarithmic Counts", "Export Image…" (emits "export-requested"; the app

@@ -18,7 +18,7 @@ qs_cli_plot (int    argc,
   g_autofree char *layer_name = NULL, *kind = NULL, *preset = NULL, *config_path = NULL;
   g_autofree char *output = NULL, *mode_name = NULL, *title = NULL;
   gint width = 960, height = 600, channel = -1;
-  double scale = 1.0;
+  double scale = 1.0, font_scale = 1.25;
   gboolean dark = FALSE, log_scale = FALSE, sorted = FALSE;
   GOptionEntry entries[] = {
     { "layer", 'l', 0, G_OPTION_ARG_STRING, &layer_name, N_("Layer whose kernel to plot"), N_("NAME") },
@@ -34,6 +34,8 @@ qs_cli_plot (int    argc,
     { "log", 0, 0, G_OPTION_ARG_NONE, &log_scale, N_("Histogram: logarithmic counts"), NULL },
     { "sorted", 0, 0, G_OPTION_ARG_NONE, &sorted, N_("Channels: widest channel first"), NULL },
     { "dark", 0, 0, G_OPTION_ARG_NONE, &dark, N_("Dark background"), NULL },
+    { "font-scale", 0, 0, G_OPTION_ARG_DOUBLE, &font_scale,
+      N_("Text size relative to 9 pt, default 1.25 (legible on a projector)"), N_("F") },
     { "title", 0, 0, G_OPTION_ARG_STRING, &title, N_("Figure title (default: layer and quantization)"), N_("TEXT") },
     { NULL }
   };
@@ -69,6 +71,8 @@ qs_cli_plot (int    argc,
     return qs_cli_usage_error ("plot", _("--width and --height must be 16 to 16384"));
   if (!(scale >= 0.25 && scale <= 8.0))
     return qs_cli_usage_error ("plot", _("--scale must be 0.25 to 8"));
+  if (!(font_scale >= 0.5 && font_scale <= 4.0))
+    return qs_cli_usage_error ("plot", _("--font-scale must be 0.5 to 4"));
   if (channel < -1)
     return qs_cli_usage_error ("plot", _("--channel must be -1 (all) or a channel index"));
 
@@ -118,10 +122,28 @@ qs_cli_plot (int    argc,
       return qs_cli_fail ("plot", error);
     }
 
+  if (channel >= 0)
+    {
+      gsize n_channels = 1, inner, outer;
+
+      if (result->params != NULL && result->params->n_channels > 1)
+        n_channels = result->params->n_channels;
+      else if (!qs_tensor_channel_geometry (kernel, -1, &n_channels, &inner, &outer, NULL))
+        n_channels = 1;
+      if ((gsize) channel >= n_channels)
+        {
+          g_set_error (&error, QS_MODEL_ERROR, QS_MODEL_ERROR_NOT_FOUND,
+                       _("--channel %d: “%s” has %" G_GSIZE_FORMAT " output channels (0 to %" G_GSIZE_FORMAT ")"),
+                       channel, kernel->name, n_channels, n_channels - 1);
+          return qs_cli_fail ("plot", error);
+        }
+    }
+
   if (dark)
     qs_chart_style_init_dark (&style);
   else
     qs_chart_style_init_light (&style);
+  style.font_scale = font_scale;
   options.style = &style;
   options.channel = channel;
   options.log_scale = log_scale;
