@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib/gi18n-lib.h>
@@ -287,7 +289,8 @@ save_locked (QsModel    *model,
     }
 
   tmp = g_strdup_printf ("%s.XXXXXX", path);
-  fd = g_mkstemp (tmp);
+  /* 0666 less the umask, like any new file (g_mkstemp alone would make it 0600) */
+  fd = g_mkstemp_full (tmp, O_RDWR, 0666);
   if (fd < 0)
     {
       int saved = errno;
@@ -343,6 +346,13 @@ save_locked (QsModel    *model,
       goto out;
     }
   file = -1;
+  /* on disk before it takes the name: a crash leaves the old file or the whole new one */
+  fd = g_open (tmp, O_RDONLY, 0);
+  if (fd >= 0)
+    {
+      fsync (fd);
+      close (fd);
+    }
   if (g_rename (tmp, path) != 0)
     {
       int saved = errno;

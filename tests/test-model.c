@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -249,8 +251,23 @@ test_builder (void)
   g_assert_cmpint (qs_layer_get_kernel (qs_model_find_layer (model, "dense"))->layout, ==, QS_TENSOR_LAYOUT_DENSE);
   g_assert_cmpstr (qs_layer_get_kernel (qs_model_find_layer (model, "sep"))->name, ==, "sep/depthwise_kernel");
 
-  g_assert_true (qs_model_save (model, path, NULL, &error));
-  g_assert_no_error (error);
+  {
+    /* a saved model is an ordinary file: 0666 less the umask, no temporary left behind */
+    mode_t old_mask = umask (022);
+    GStatBuf st;
+    g_autofree char *dir = g_path_get_dirname (path);
+    g_autoptr(GDir) d = NULL;
+    const char *entry;
+
+    g_assert_true (qs_model_save (model, path, NULL, &error));
+    umask (old_mask);
+    g_assert_no_error (error);
+    g_assert_cmpint (g_stat (path, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 0777, ==, 0644);
+    d = g_dir_open (dir, 0, NULL);
+    while ((entry = g_dir_read_name (d)) != NULL)
+      g_assert_null (strstr (entry, ".h5."));
+  }
   loaded = qs_model_load (path, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (qs_model_get_format (loaded), ==, QS_MODEL_FORMAT_KERAS2_MODEL);

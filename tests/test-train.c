@@ -692,6 +692,18 @@ check_engine_agreement (const char *model_name,
   g_test_message ("%s %s: argmax agrees on %u / %u images; of %u logits %u equal, %u more "
                   "than one step apart, worst %.2f steps",
                   model_name, preset, agree, n, n * 10, exact, far, worst);
+  if (strstr (model_name, "resnet") != NULL || strstr (model_name, "mobilenet") != NULL)
+    {
+      /* Seven to ten requantized layers with folded BatchNorms and an Add: a one-step
+       * rounding difference in an inner layer (fixed-point vs float rounding of a tie)
+       * travels to the logits and can grow to a few steps there. A wrong range, fusion
+       * or fold moves logits by tens of steps and flips the argmax. */
+      g_assert_cmpfloat (worst, <=, 6.0f);
+      g_assert_cmpuint (far, <=, n * 10 / 10);
+      g_assert_cmpuint (exact, >=, n * 10 / 2);
+      g_assert_cmpuint (agree, >=, n * 95 / 100);
+      return;
+    }
   /* Every logit on the same step of the output grid or the next one; most identical.
    * (At 4 bits, ties between classes are common, so the argmax is only reported.) */
   g_assert_cmpuint (far, ==, 0);
