@@ -30,30 +30,18 @@ int
 qs_cli_qat (int    argc,
             char **argv)
 {
-  g_autofree char *preset = NULL, *config_file = NULL, *dataset = NULL, *output = NULL;
-  g_autofree char *test = NULL, *optimizer = NULL;
-  gint epochs = 2, batch_size = 64, threads = 0, limit = 0;
-  gint64 seed = 1;
-  double lr = 5e-4;
-  gboolean json = FALSE, no_resume = FALSE, constant_lr = FALSE;
-  GOptionEntry entries[] = {
+  g_autofree char *preset = NULL, *config_file = NULL;
+  g_auto(QsCliFitArgs) a = { .epochs = 2, .batch_size = 64, .seed = 1, .lr = 5e-4 };
+  const GOptionEntry own[] = {
     { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, N_("Quantization preset (see “quantscope-cli presets”)"), N_("P") },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file, N_("Quantization config JSON"), N_("CFG") },
-    { "dataset", 0, 0, G_OPTION_ARG_STRING, &dataset, N_("Training images: sample-train, sample, an IDX or HDF5 file"), N_("D") },
-    { "test", 0, 0, G_OPTION_ARG_STRING, &test, N_("Images to measure accuracy on (default: sample)"), N_("D") },
-    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, N_("Passes over the training images (default: 2)"), N_("N") },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Seed of shuffling and dropout (default: 1)"), N_("S") },
-    { "batch-size", 0, 0, G_OPTION_ARG_INT, &batch_size, N_("Images per step (default: 64)"), N_("N") },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, N_("Learning rate (default: 0.0005)"), N_("RATE") },
-    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, N_("adam (default) or sgd (momentum 0.9)"), N_("NAME") },
-    { "constant-lr", 0, 0, G_OPTION_ARG_NONE, &constant_lr, N_("Keep the learning rate constant instead of a cosine decay"), NULL },
-    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, N_("Train on the first N images only"), N_("N") },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Worker threads (default: all cores; results do not depend on it)"), N_("N") },
-    { "no-resume", 0, 0, G_OPTION_ARG_NONE, &no_resume, N_("Ignore and overwrite a checkpoint left by an interrupted run"), NULL },
-    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Where to write the fine-tuned model (.h5); its config goes beside it (.json)"), N_("OUT.h5") },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print a JSON summary"), NULL },
     { NULL }
   };
+  g_autofree GOptionEntry *entries = qs_cli_fit_args_entries (&a, own,
+      N_("Passes over the training images (default: 2)"),
+      N_("Seed of shuffling and dropout (default: 1)"),
+      N_("Learning rate (default: 0.0005)"),
+      N_("Where to write the fine-tuned model (.h5); its config goes beside it (.json)"));
   g_autoptr(GError) error = NULL;
   g_autoptr(QsModel) model = NULL;
   g_autoptr(QsConfig) config = NULL;
@@ -61,7 +49,7 @@ qs_cli_qat (int    argc,
   g_autoptr(QsTrainNet) net = NULL;
   g_autoptr(QsTrainData) train = NULL;
   g_autoptr(QsTrainData) test_data = NULL;
-  g_autofree char *checkpoint = NULL, *config_out = NULL;
+  g_autofree char *config_out = NULL;
   const char *test_spec;
   QsCliTrainProgress tp;
   QsTrainOptions options;
@@ -84,28 +72,10 @@ qs_cli_qat (int    argc,
     return qs_cli_usage_error ("qat", _("unexpected argument “%s”"), argv[2]);
   if ((preset == NULL) == (config_file == NULL))
     return qs_cli_usage_error ("qat", _("give exactly one of --preset and --config"));
-  if (dataset == NULL)
-    return qs_cli_usage_error ("qat", _("--dataset is required"));
-  if (output == NULL)
-    return qs_cli_usage_error ("qat", _("-o OUT.h5 is required"));
-  if (epochs <= 0 || batch_size <= 0 || limit < 0 || threads < 0 || seed < 0 || !(lr > 0))
-    return qs_cli_usage_error ("qat", _("--epochs, --batch-size and --lr must be positive"));
-
-  qs_train_options_init (&options);
-  if (!qs_cli_train_parse_optimizer (optimizer, &options.optimizer))
-    return qs_cli_usage_error ("qat", _("unknown optimizer “%s” (adam or sgd)"), optimizer);
-  options.epochs = (guint) epochs;
-  options.batch_size = (guint) batch_size;
-  options.learning_rate = lr;
-  options.cosine_decay = !constant_lr;
-  options.seed = (guint64) seed;
-  options.n_threads = (guint) threads;
-  checkpoint = g_strconcat (output, ".ckpt", NULL);
-  if (no_resume)
-    g_remove (checkpoint);
-  options.checkpoint = checkpoint;
-  config_out = config_path_for (output);
-  test_spec = test != NULL ? test : "sample";
+  if (!qs_cli_fit_args_to_options ("qat", &a, &options))
+    return QS_CLI_EXIT_USAGE;
+  config_out = config_path_for (a.output);
+  test_spec = a.test != NULL ? a.test : "sample";
 
   if (preset != NULL)
     config = qs_config_new_from_preset (preset, &error);
@@ -121,7 +91,7 @@ qs_cli_qat (int    argc,
   float_net = qs_train_net_new_from_model (model, &error);
   if (float_net == NULL)
     return qs_cli_fail ("qat", error);
-  train = qs_cli_train_open_data (dataset, (guint) limit, &error);
+  train = qs_cli_train_open_data (a.dataset, (guint) a.limit, &error);
   if (train == NULL)
     return qs_cli_fail ("qat", error);
   test_data = qs_cli_train_open_data (test_spec, 0, &error);
@@ -147,12 +117,12 @@ qs_cli_qat (int    argc,
   seconds = (g_get_monotonic_time () - t0) / 1e6;
 
   if (!qs_train_net_evaluate (net, test_data, 0, options.n_threads, &after_acc, NULL, NULL, &error)
-      || !qs_train_net_save (net, output, &error)
+      || !qs_train_net_save (net, a.output, &error)
       || !qs_config_save_file (config, config_out, &error))
     return qs_cli_fail ("qat", error);
-  g_remove (checkpoint);
+  g_remove (a.checkpoint);
 
-  if (json)
+  if (a.json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
 
@@ -162,11 +132,11 @@ qs_cli_qat (int    argc,
       json_builder_set_member_name (b, "config");
       json_builder_add_string_value (b, preset != NULL ? preset : config_file);
       json_builder_set_member_name (b, "dataset");
-      json_builder_add_string_value (b, dataset);
+      json_builder_add_string_value (b, a.dataset);
       json_builder_set_member_name (b, "images");
       json_builder_add_int_value (b, qs_train_data_get_n_images (train));
       json_builder_set_member_name (b, "epochs");
-      json_builder_add_int_value (b, epochs);
+      json_builder_add_int_value (b, a.epochs);
       json_builder_set_member_name (b, "test_dataset");
       json_builder_add_string_value (b, test_spec);
       json_builder_set_member_name (b, "float_accuracy");
@@ -184,7 +154,7 @@ qs_cli_qat (int    argc,
       json_builder_set_member_name (b, "seconds_per_epoch");
       json_builder_add_double_value (b, tp.epochs_run > 0 ? tp.epoch_seconds / tp.epochs_run : 0.0);
       json_builder_set_member_name (b, "output");
-      json_builder_add_string_value (b, output);
+      json_builder_add_string_value (b, a.output);
       json_builder_set_member_name (b, "output_config");
       json_builder_add_string_value (b, config_out);
       json_builder_end_object (b);
@@ -195,8 +165,8 @@ qs_cli_qat (int    argc,
       g_print (_("Accuracy on %s (trainer, fake-quantized like the integer engine):\n"), test_spec);
       g_print (_("  float  %6.2f%%\n"), 100.0 * float_acc);
       g_print (_("  PTQ    %6.2f%%\n"), 100.0 * before_acc);
-      g_print (_("  QAT    %6.2f%%  (%d epochs, %.1f s)\n"), 100.0 * after_acc, epochs, seconds);
-      g_print (_("Saved %s and %s\n"), output, config_out);
+      g_print (_("  QAT    %6.2f%%  (%d epochs, %.1f s)\n"), 100.0 * after_acc, a.epochs, seconds);
+      g_print (_("Saved %s and %s\n"), a.output, config_out);
     }
   return QS_CLI_EXIT_OK;
 }
