@@ -483,16 +483,28 @@ qs_dataset_open (const char  *spec,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   self = g_object_new (QS_TYPE_DATASET, NULL);
-  if (strcmp (spec, "sample") == 0 || strcmp (spec, "sample-train") == 0)
+  if (strcmp (spec, "sample-train-full") == 0)
+    {
+      /* Debian's dataset-fashion-mnist: the full 60,000 training images. Opt-in by name,
+       * so that "sample-train" (and every number computed from it) is the same everywhere. */
+      path = g_build_filename (QS_DATA_SYSTEM_FMNIST_DIR, "train-images-idx3-ubyte.gz", NULL);
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        {
+          g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_NOT_FOUND,
+                       _("The full Fashion-MNIST training set is not installed (%s is missing); "
+                         "install the Debian package dataset-fashion-mnist, or use “sample-train”"),
+                       path);
+          return NULL;
+        }
+      classes = qs_data_find_file (QS_DATA_SAMPLE_CLASSES, NULL);
+      self->name = g_strdup (spec);
+    }
+  else if (strcmp (spec, "sample") == 0 || strcmp (spec, "sample-train") == 0)
     {
       g_autoptr(GError) local = NULL;
-      g_autofree char *system = g_build_filename (QS_DATA_SYSTEM_FMNIST_DIR, "train-images-idx3-ubyte.gz", NULL);
 
-      if (strcmp (spec, "sample-train") == 0 && g_file_test (system, G_FILE_TEST_EXISTS))
-        path = g_steal_pointer (&system);
-      else
-        path = qs_data_find_file (strcmp (spec, "sample") == 0 ? QS_DATA_SAMPLE_TEST_IMAGES
-                                                              : QS_DATA_SAMPLE_TRAIN_IMAGES, &local);
+      path = qs_data_find_file (strcmp (spec, "sample") == 0 ? QS_DATA_SAMPLE_TEST_IMAGES
+                                                            : QS_DATA_SAMPLE_TRAIN_IMAGES, &local);
       if (path == NULL)
         {
           g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_NOT_FOUND,

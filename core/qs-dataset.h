@@ -25,8 +25,9 @@ GQuark       qs_dataset_error_quark     (void);
 /* spec: an IDX images file (plain or .gz; labels found beside it: *-images-idx3-ubyte ->
  * *-labels-idx1-ubyte), an HDF5 file (x_test/y_test by default; "file.h5:IMAGES,LABELS"
  * names the datasets), "sample" (bundled
- * Fashion-MNIST test set, 10,000 images) or "sample-train" (the bundled 10,000 training
- * images, or Debian's full 60,000 when installed). Immutable once opened; thread-safe reads. */
+ * Fashion-MNIST test set, 10,000 images), "sample-train" (the bundled 10,000 training
+ * images) or "sample-train-full" (Debian's dataset-fashion-mnist: all 60,000 training
+ * images; an error when it is not installed). Immutable once opened; thread-safe reads. */
 QsDataset   *qs_dataset_open            (const char    *spec,
                                          GError       **error);
 const char  *qs_dataset_get_name        (QsDataset     *self);

@@ -152,12 +152,27 @@ test_sample_train (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(QsDataset) ds = qs_dataset_open ("sample-train", &error);
-  guint want = g_file_test (QS_DATA_SYSTEM_FMNIST_DIR "/train-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS)
-    ? 60000 : 10000;
+  g_autoptr(QsDataset) full = NULL;
+  gboolean installed = g_file_test (QS_DATA_SYSTEM_FMNIST_DIR "/train-images-idx3-ubyte.gz",
+                                    G_FILE_TEST_EXISTS);
 
+  /* always the bundled subset, whatever else is installed */
   g_assert_no_error (error);
-  g_assert_cmpuint (qs_dataset_get_n_images (ds), ==, want);
+  g_assert_cmpuint (qs_dataset_get_n_images (ds), ==, 10000);
   g_assert_cmpstr (qs_dataset_get_class_name (ds, 1), ==, "Trouser");
+
+  full = qs_dataset_open ("sample-train-full", &error);
+  if (installed)
+    {
+      g_assert_no_error (error);
+      g_assert_cmpuint (qs_dataset_get_n_images (full), ==, 60000);
+    }
+  else
+    {
+      g_assert_null (full);
+      g_assert_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_NOT_FOUND);
+      g_assert_nonnull (strstr (error->message, "dataset-fashion-mnist"));
+    }
 }
 
 static void
