@@ -4,15 +4,21 @@
  * __builtin_cpu_supports() said yes. Codes and dequantized values are bit-identical to the
  * scalar reference (same IEEE operations in the same order; no contraction into FMA);
  * the float sums use per-lane float accumulators flushed into doubles every 1024 values,
- * so they differ from the reference's double sums only by rounding. */
+ * so they differ from the reference's double sums only by rounding.
+ *
+ * With at most 256 levels the histogram indices are narrowed to bytes in a block buffer,
+ * counted by a tight byte loop while the next block streams in. Stats-only passes over long
+ * rows prefetch in software. */
 #include "config.h"
 
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 #include "qs-kernels-quant.h"
 
 #define FLUSH_VECTORS 128   /* vector iterations between flushes of the float accumulators */
+#define PREFETCH_BYTES 2048 /* software prefetch distance for streaming loops */
 
 static inline double
 hsum_to_double (__m256 v)
@@ -35,6 +41,29 @@ hmax (__m256 v)
   m = _mm_max_ps (m, _mm_movehl_ps (m, m));
   m = _mm_max_ss (m, _mm_shuffle_ps (m, m, 1));
   return _mm_cvtss_f32 (m);
+}
+
+/* Counts histogram indices stored as bytes: byte j of every 8 goes to bank j. */
+static inline void
+count_bytes (const guint8 *bytes,
+             gsize         len,
+             guint32      *hist,
+             gsize         n_levels)
+{
+  for (gsize j = 0; j < len; j += 8)
+    {
+      guint64 w;
+
+      memcpy (&w, bytes + j, 8);
+      hist[(w & 0xff)]++;
+      hist[1 * n_levels + ((w >> 8) & 0xff)]++;
+      hist[2 * n_levels + ((w >> 16) & 0xff)]++;
+      hist[3 * n_levels + ((w >> 24) & 0xff)]++;
+      hist[4 * n_levels + ((w >> 32) & 0xff)]++;
+      hist[5 * n_levels + ((w >> 40) & 0xff)]++;
+      hist[6 * n_levels + ((w >> 48) & 0xff)]++;
+      hist[7 * n_levels + (w >> 56)]++;
+    }
 }
 
 static inline void
@@ -64,6 +93,16 @@ quantize_avx2 (const float     *x,
   __m256 lo = _mm256_set1_ps ((float) (qmin - zp_s));
   __m256 hi = _mm256_set1_ps ((float) (qmax - zp_s));
   __m256 vmax = _mm256_setzero_ps ();
+  const __m256i low_bytes = _mm256_setr_epi8 (0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                              0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i gather_lo = _mm256_setr_epi32 (0, 4, 0, 0, 0, 0, 0, 0);
+  /* Streaming a long row from memory for statistics only, the hardware prefetcher alone
+   * leaves the loop waiting; with output streams to write, prefetching slows it down. */
+  const gboolean prefetch = codes == NULL && dequant == NULL && n >= 4096;
+  const gboolean byte_hist = hist != NULL && n_levels <= 256;
+  guint8 hbuf[2][8 * FLUSH_VECTORS] __attribute__ ((aligned (32)));
+  guint cur = 0;
+  gsize prev_len = 0;
   double s_e2 = 0.0, s_x2 = 0.0, s_e = 0.0, s_xe = 0.0;
   gsize n_clipped = 0, n_nonfinite = 0, n_nan = 0;
   gsize i = 0;
@@ -81,6 +120,8 @@ quantize_avx2 (const float     *x,
           __m256i code;
           int fmask;
 
+          if (prefetch)
+            _mm_prefetch ((const char *) (x + i) + PREFETCH_BYTES, _MM_HINT_T0);
           if (per_element)
             {
               __m256 zpf;
@@ -122,7 +163,30 @@ quantize_avx2 (const float     *x,
               n_nonfinite += 8 - (gsize) __builtin_popcount (fmask);
               n_nan += (gsize) __builtin_popcount (_mm256_movemask_ps (_mm256_cmp_ps (xv, xv, _CMP_UNORD_Q)));
             }
-          if (hist != NULL)
+          if (byte_hist)
+            {
+              __m256i idx = _mm256_sub_epi32 (code, qmin_i);
+              __m256i packed = _mm256_permutevar8x32_epi32 (_mm256_shuffle_epi8 (idx, low_bytes),
+                                                           gather_lo);
+              gsize o = i - block_start;
+
+              _mm_storel_epi64 ((__m128i *) (hbuf[cur] + o), _mm256_castsi256_si128 (packed));
+              /* count the previous block's bytes while this block streams in */
+              if (o < prev_len)
+                count_bytes (hbuf[cur ^ 1] + o, 8, hist, n_levels);
+              if (G_UNLIKELY (fmask != 0xff))
+                {
+                  /* counted by the byte loop; taken out again here (unsigned wrap-around
+                   * in between is harmless) */
+                  gint32 lanes[8];
+
+                  _mm256_storeu_si256 ((__m256i *) lanes, idx);
+                  for (int k = 0; k < 8; k++)
+                    if (!(fmask & (1 << k)))
+                      hist[k * n_levels + lanes[k]]--;
+                }
+            }
+          else if (hist != NULL)
             {
               __m256i idx = _mm256_sub_epi32 (code, qmin_i);
 
@@ -156,6 +220,16 @@ quantize_avx2 (const float     *x,
                 }
             }
         }
+      if (byte_hist)
+        {
+          /* block_start is a multiple of 8, so byte j of each 8 is element bank j. What of
+           * the previous block this (shorter, last) block did not reach, then swap. */
+          if (prev_len > i - block_start)
+            count_bytes (hbuf[cur ^ 1] + (i - block_start), prev_len - (i - block_start), hist,
+                         n_levels);
+          prev_len = i - block_start;
+          cur ^= 1;
+        }
       {
         double b_e2 = hsum_to_double (a_e2), b_x2 = hsum_to_double (a_x2);
         double b_e = hsum_to_double (a_e), b_xe = hsum_to_double (a_xe);
@@ -183,6 +257,9 @@ quantize_avx2 (const float     *x,
         s_xe += b_xe;
       }
     }
+
+  if (byte_hist)
+    count_bytes (hbuf[cur ^ 1], prev_len, hist, n_levels);
 
   stats->sum_e2 += s_e2;
   stats->sum_x2 += s_x2;
@@ -254,32 +331,57 @@ _qs_minmax_avx2 (const float *x,
   gsize nonfinite = 0, nan_count = 0;
   gsize i;
 
-  for (i = 0; i < n8; i += 8)
+  /* Two vectors (one cache line) per iteration into two accumulator pairs, with a software
+   * prefetch: streaming from memory, the hardware prefetcher alone leaves the loop
+   * waiting. */
+  __m256 mn2 = mn, mx2 = mx;
+
+  for (i = 0; i + 16 <= n8; i += 16)
+    {
+      __m256 xa = _mm256_loadu_ps (x + i), xb = _mm256_loadu_ps (x + i + 8);
+      __m256 fa = _mm256_cmp_ps (_mm256_and_ps (xa, abs_mask), inf, _CMP_LT_OQ);
+      __m256 fb = _mm256_cmp_ps (_mm256_and_ps (xb, abs_mask), inf, _CMP_LT_OQ);
+
+      _mm_prefetch ((const char *) (x + i) + PREFETCH_BYTES, _MM_HINT_T0);
+      if (G_LIKELY (_mm256_movemask_ps (_mm256_and_ps (fa, fb)) == 0xff))
+        {
+          mn = _mm256_min_ps (mn, xa);
+          mx = _mm256_max_ps (mx, xa);
+          mn2 = _mm256_min_ps (mn2, xb);
+          mx2 = _mm256_max_ps (mx2, xb);
+        }
+      else
+        {
+          /* Non-finite lanes are replaced by the running min / max: no effect. */
+          mn = _mm256_min_ps (mn, _mm256_blendv_ps (mn, xa, fa));
+          mx = _mm256_max_ps (mx, _mm256_blendv_ps (mx, xa, fa));
+          mn2 = _mm256_min_ps (mn2, _mm256_blendv_ps (mn2, xb, fb));
+          mx2 = _mm256_max_ps (mx2, _mm256_blendv_ps (mx2, xb, fb));
+          nonfinite += 16 - (gsize) __builtin_popcount (_mm256_movemask_ps (fa)) -
+                       (gsize) __builtin_popcount (_mm256_movemask_ps (fb));
+          nan_count += (gsize) __builtin_popcount (_mm256_movemask_ps (_mm256_cmp_ps (xa, xa, _CMP_UNORD_Q)));
+          nan_count += (gsize) __builtin_popcount (_mm256_movemask_ps (_mm256_cmp_ps (xb, xb, _CMP_UNORD_Q)));
+        }
+    }
+  for (; i < n8; i += 8)
     {
       __m256 xv = _mm256_loadu_ps (x + i);
       __m256 finite = _mm256_cmp_ps (_mm256_and_ps (xv, abs_mask), inf, _CMP_LT_OQ);
       int fmask = _mm256_movemask_ps (finite);
 
-      if (G_LIKELY (fmask == 0xff))
-        {
-          mn = _mm256_min_ps (mn, xv);
-          mx = _mm256_max_ps (mx, xv);
-        }
-      else
-        {
-          /* Non-finite lanes are replaced by the running min / max: no effect. */
-          mn = _mm256_min_ps (mn, _mm256_blendv_ps (mn, xv, finite));
-          mx = _mm256_max_ps (mx, _mm256_blendv_ps (mx, xv, finite));
-          nonfinite += 8 - (gsize) __builtin_popcount (fmask);
-          nan_count += (gsize) __builtin_popcount (_mm256_movemask_ps (_mm256_cmp_ps (xv, xv, _CMP_UNORD_Q)));
-        }
+      mn = _mm256_min_ps (mn, _mm256_blendv_ps (mn, xv, finite));
+      mx = _mm256_max_ps (mx, _mm256_blendv_ps (mx, xv, finite));
+      nonfinite += 8 - (gsize) __builtin_popcount (fmask);
+      nan_count += (gsize) __builtin_popcount (_mm256_movemask_ps (_mm256_cmp_ps (xv, xv, _CMP_UNORD_Q)));
     }
   {
-    float lanes_mn[8], lanes_mx[8];
+    float lanes_mn[16], lanes_mx[16];
 
     _mm256_storeu_ps (lanes_mn, mn);
     _mm256_storeu_ps (lanes_mx, mx);
-    for (int k = 0; k < 8; k++)
+    _mm256_storeu_ps (lanes_mn + 8, mn2);
+    _mm256_storeu_ps (lanes_mx + 8, mx2);
+    for (int k = 0; k < 16; k++)
       {
         *min = MIN (*min, lanes_mn[k]);
         *max = MAX (*max, lanes_mx[k]);
@@ -310,6 +412,7 @@ _qs_minmax_vec_avx2 (const float *x,
       __m256 finite = _mm256_cmp_ps (_mm256_and_ps (xv, abs_mask), inf, _CMP_LT_OQ);
       int fmask = _mm256_movemask_ps (finite);
 
+      _mm_prefetch ((const char *) (x + i) + PREFETCH_BYTES, _MM_HINT_T0);
       if (G_UNLIKELY (fmask != 0xff))
         {
           xv = _mm256_blendv_ps (mn, xv, finite);   /* for min; max below */
@@ -358,6 +461,7 @@ _qs_histogram_count_avx2 (const float *x,
       __m128i ka = _mm256_cvttpd_epi32 (_mm256_min_pd (_mm256_mul_pd (_mm256_sub_pd (a, lo_v), inv_v), last));
       __m128i kb = _mm256_cvttpd_epi32 (_mm256_min_pd (_mm256_mul_pd (_mm256_sub_pd (b, lo_v), inv_v), last));
 
+      _mm_prefetch ((const char *) (x + i) + PREFETCH_BYTES, _MM_HINT_T0);
       if (G_LIKELY (in_mask == 0xff))
         {
           guint64 k01 = (guint64) _mm_cvtsi128_si64 (ka), k23 = (guint64) _mm_extract_epi64 (ka, 1);

@@ -3,15 +3,23 @@
  * NaN/Inf lanes). Built with -mavx512f -mavx2 -mfma -ffp-contract=off as its own static
  * library and only called after __builtin_cpu_supports ("avx512f"). Same contract as the
  * AVX2 file: codes and dequantized values bit-identical to the scalar reference, float sums
- * accumulated per lane and flushed into doubles every 2048 values. */
+ * accumulated per lane and flushed into doubles every 2048 values.
+ *
+ * With at most 256 levels (8-bit codes and narrower) the histogram indices are narrowed to
+ * bytes and stored to a block buffer; a tight byte loop counts them while the next block
+ * streams in (byte j of every 8 into bank j, the same banks as the reference). Stats-only
+ * passes over long rows also prefetch in software. (Estimating x / scale as x * (1 / scale)
+ * and dividing only near ties was tried: exact, but no faster than the division.) */
 #include "config.h"
 
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 #include "qs-kernels-quant.h"
 
 #define FLUSH_VECTORS 128
+#define PREFETCH_BYTES 2048   /* software prefetch distance for streaming loops */
 
 static inline double
 hsum_to_double (__m512 v)
@@ -20,6 +28,29 @@ hsum_to_double (__m512 v)
   __m512d b = _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (v), 1)));
 
   return _mm512_reduce_add_pd (_mm512_add_pd (a, b));
+}
+
+/* Counts histogram indices stored as bytes: byte j of every 8 goes to bank j. */
+static inline void
+count_bytes (const guint8 *bytes,
+             gsize         len,
+             guint32      *hist,
+             gsize         n_levels)
+{
+  for (gsize j = 0; j < len; j += 8)
+    {
+      guint64 w;
+
+      memcpy (&w, bytes + j, 8);
+      hist[(w & 0xff)]++;
+      hist[1 * n_levels + ((w >> 8) & 0xff)]++;
+      hist[2 * n_levels + ((w >> 16) & 0xff)]++;
+      hist[3 * n_levels + ((w >> 24) & 0xff)]++;
+      hist[4 * n_levels + ((w >> 32) & 0xff)]++;
+      hist[5 * n_levels + ((w >> 40) & 0xff)]++;
+      hist[6 * n_levels + ((w >> 48) & 0xff)]++;
+      hist[7 * n_levels + (w >> 56)]++;
+    }
 }
 
 static inline void
@@ -48,6 +79,13 @@ quantize_avx512 (const float     *x,
   __m512 lo = _mm512_set1_ps ((float) (qmin - zp_s));
   __m512 hi = _mm512_set1_ps ((float) (qmax - zp_s));
   __m512 vmax = _mm512_setzero_ps ();
+  /* Streaming a long row from memory for statistics only, the hardware prefetcher alone
+   * leaves the loop waiting; with output streams to write, prefetching slows it down. */
+  const gboolean prefetch = codes == NULL && dequant == NULL && n >= 4096;
+  const gboolean byte_hist = hist != NULL && n_levels <= 256;
+  guint8 hbuf[2][16 * FLUSH_VECTORS] __attribute__ ((aligned (64)));
+  guint cur = 0;
+  gsize prev_len = 0;
   double s_e2 = 0.0, s_x2 = 0.0, s_e = 0.0, s_xe = 0.0;
   gsize n_clipped = 0, n_nonfinite = 0, n_nan = 0;
   gsize i = 0;
@@ -65,6 +103,8 @@ quantize_avx512 (const float     *x,
           __m512i code;
           __mmask16 finite, clip;
 
+          if (prefetch)
+            _mm_prefetch ((const char *) (x + i) + PREFETCH_BYTES, _MM_HINT_T0);
           if (per_element)
             {
               __m512 zpf;
@@ -102,7 +142,29 @@ quantize_avx512 (const float     *x,
               n_nonfinite += 16 - (gsize) __builtin_popcount (finite);
               n_nan += (gsize) __builtin_popcount (_mm512_cmp_ps_mask (xv, xv, _CMP_UNORD_Q));
             }
-          if (hist != NULL)
+          if (byte_hist)
+            {
+              __m512i idx = _mm512_sub_epi32 (code, qmin_i);
+
+              gsize o = i - block_start;
+
+              _mm_store_si128 ((__m128i *) (hbuf[cur] + o), _mm512_cvtepi32_epi8 (idx));
+              /* count the previous block's bytes while this block streams in */
+              if (o < prev_len)
+                count_bytes (hbuf[cur ^ 1] + o, 16, hist, n_levels);
+              if (G_UNLIKELY (finite != 0xffff))
+                {
+                  /* the byte loop will count these lanes; take them out again (the
+                   * counters are unsigned: a transient wrap-around is harmless) */
+                  gint32 lanes[16];
+
+                  _mm512_storeu_si512 (lanes, idx);
+                  for (int k = 0; k < 16; k++)
+                    if (!(finite & (1u << k)))
+                      hist[(k & 7) * n_levels + lanes[k]]--;
+                }
+            }
+          else if (hist != NULL)
             {
               __m512i idx = _mm512_sub_epi32 (code, qmin_i);
 
@@ -138,6 +200,16 @@ quantize_avx512 (const float     *x,
                 }
             }
         }
+      if (byte_hist)
+        {
+          /* block_start is a multiple of 16, so byte j of each 8 is element bank j. What of
+           * the previous block this (shorter, last) block did not reach, then swap. */
+          if (prev_len > i - block_start)
+            count_bytes (hbuf[cur ^ 1] + (i - block_start), prev_len - (i - block_start), hist,
+                         n_levels);
+          prev_len = i - block_start;
+          cur ^= 1;
+        }
       {
         double b_e2 = hsum_to_double (a_e2), b_x2 = hsum_to_double (a_x2);
         double b_e = hsum_to_double (a_e), b_xe = hsum_to_double (a_xe);
@@ -165,6 +237,9 @@ quantize_avx512 (const float     *x,
         s_xe += b_xe;
       }
     }
+
+  if (byte_hist)
+    count_bytes (hbuf[cur ^ 1], prev_len, hist, n_levels);
 
   stats->sum_e2 += s_e2;
   stats->sum_x2 += s_x2;

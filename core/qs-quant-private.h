@@ -13,7 +13,8 @@ void     _qs_quant_code_range       (const QsQuantSpec *spec,
  * symmetric: scale = max (|lo|, |hi|) / qmax (unsigned: max (hi, 0) / qmax), zero-point 0;
  * affine: [lo, hi] widened to contain 0, scale = (hi - lo) / (qmax - qmin), zero-point
  * rounded from qmin - lo / scale and clamped, so 0.0 is exactly code zero-point (TFLite's
- * nudging); pow2_scale rounds the scale up to a power of two first. A degenerate range
+ * nudging); pow2_scale rounds the scale up to a power of two first. Unsigned symmetric
+ * with nothing above 0 takes -lo / qmax (every value clips to 0). A degenerate range
  * gets scale 1. */
 void     _qs_quant_scale_for_range  (const QsQuantSpec *spec,
                                      gint32             qmin,

@@ -318,7 +318,13 @@ _qs_quant_scale_for_range (const QsQuantSpec *spec,
   lo = MIN (lo, 0.0);
   hi = MAX (hi, 0.0);
   if (spec->mapping == QS_MAPPING_SYMMETRIC)
-    s = (spec->is_signed ? MAX (-lo, hi) : hi) / qmax;
+    {
+      s = (spec->is_signed ? MAX (-lo, hi) : hi) / qmax;
+      /* unsigned codes on data with nothing above 0: every value clips to 0 whatever the
+       * scale; take the data's own magnitude so the clipping shows in the statistics */
+      if (!spec->is_signed && !(hi > 0.0) && lo < 0.0)
+        s = -lo / qmax;
+    }
   else
     s = (hi - lo) / ((double) qmax - qmin);
   if (!(s > 0.0) || !isfinite (s))
@@ -570,6 +576,9 @@ set_binary_param (QsQuantParams *p,
       p->threshold[k] = thr;
       p->scale[k] = n_kept ? (float) (kept / n_kept) : 0.0f;
     }
+  /* all zeros: the smallest normal scale, so the scale is never 0 (engines divide by it) */
+  if (!(p->scale[k] > 0.0f))
+    p->scale[k] = FLT_MIN;
   p->zero_point[k] = 0;
   p->clip_lo[k] = -p->scale[k];
   p->clip_hi[k] = p->scale[k];
@@ -608,6 +617,8 @@ qs_quant_params_from_range (const QsQuantSpec *spec,
         double a = MAX (fabs (lo), fabs (hi));
 
         p->scale[0] = (float) (spec->format == QS_FORMAT_BINARY ? 0.5 * a : 0.675 * a);
+        if (!(p->scale[0] > 0.0f))
+          p->scale[0] = FLT_MIN;
         if (p->threshold)
           p->threshold[0] = (float) (0.35 * a);
         p->clip_lo[0] = -p->scale[0];

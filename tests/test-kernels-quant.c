@@ -290,6 +290,64 @@ test_stochastic_split (void)
     }
 }
 
+/* Values a few ulps either side of the rounding ties x = (k + 1/2) scale, for scales whose
+ * reciprocal is inexact, tiny and huge scales, and quotients up to 2^24: every kernel's codes
+ * and dequantized values equal the reference's. (A kernel that replaces x / scale by
+ * x * (1 / scale) without care fails here.) */
+static void
+test_near_ties (void)
+{
+  const QsQuantKernels *const *list = qs_quant_kernels_list ();
+  const QsQuantKernels *ref = qs_quant_kernels_get ("scalar");
+  g_autoptr(GRand) rand = g_rand_new_with_seed (99);
+  const float scales[] = { 0.1f, 3.0f, 7.0f, 1.0f / 3.0f, 0.0123457f, 1.1754944e-38f,
+                           1e-30f, 6.02e23f, 2.5e38f, 1.0f, 0.5f };
+  const gint32 ranges[][2] = { { -127, 127 }, { -32768, 32767 }, { 0, 255 } };
+  gsize n = 16 * 600 + 5;
+  g_autofree float *x = g_new (float, n);
+  g_autofree gint32 *c1 = g_new (gint32, n), *c2 = g_new (gint32, n);
+  g_autofree float *d1 = g_new (float, n), *d2 = g_new (float, n);
+
+  for (guint si = 0; si < G_N_ELEMENTS (scales); si++)
+    for (guint ri = 0; ri < G_N_ELEMENTS (ranges); ri++)
+      {
+        float s = scales[si];
+        gint32 qmin = ranges[ri][0], qmax = ranges[ri][1];
+        gint32 zp = qmin == 0 ? 100 : 0;
+        gsize n_levels = (gsize) (qmax - qmin) + 1;
+
+        for (gsize i = 0; i < n; i++)
+          {
+            /* a tie in units of the scale, mostly inside the range, some far outside */
+            double k = g_rand_int_range (rand, 0, 8) == 0
+                       ? ldexp (g_rand_double_range (rand, -1.0, 1.0), g_rand_int_range (rand, 0, 25))
+                       : g_rand_int_range (rand, qmin - zp - 3, qmax - zp + 3);
+            float t = (float) ((floor (k) + 0.5) * s);
+            int steps = g_rand_int_range (rand, -4, 5);
+
+            for (int j = 0; j < abs (steps); j++)
+              t = nextafterf (t, steps > 0 ? INFINITY : -INFINITY);
+            x[i] = isfinite (t) ? t : 0.0f;
+          }
+        for (guint ki = 0; list[ki] != NULL; ki++)
+          {
+            g_autofree guint32 *h1 = g_new0 (guint32, QS_QUANT_HIST_BANKS * n_levels);
+            g_autofree guint32 *h2 = g_new0 (guint32, QS_QUANT_HIST_BANKS * n_levels);
+            g_autofree guint64 *s1 = g_new (guint64, n_levels), *s2 = g_new (guint64, n_levels);
+            QsQuantRowStats st1 = { 0 }, st2 = { 0 };
+
+            ref->quantize_row (x, n, s, zp, qmin, qmax, c1, d1, h1, &st1);
+            list[ki]->quantize_row (x, n, s, zp, qmin, qmax, c2, d2, h2, &st2);
+            g_assert_cmpmem (c1, n * sizeof (gint32), c2, n * sizeof (gint32));
+            g_assert_cmpmem (d1, n * sizeof (float), d2, n * sizeof (float));
+            sum_banks (h1, n_levels, s1);
+            sum_banks (h2, n_levels, s2);
+            g_assert_cmpmem (s1, n_levels * 8, s2, n_levels * 8);
+            g_assert_cmpuint (st1.n_clipped, ==, st2.n_clipped);
+          }
+      }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -299,5 +357,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/qs/kernels-quant/histogram", test_histogram);
   g_test_add_func ("/qs/kernels-quant/huge-values", test_huge_values);
   g_test_add_func ("/qs/kernels-quant/stochastic-split", test_stochastic_split);
+  g_test_add_func ("/qs/kernels-quant/near-ties", test_near_ties);
   return g_test_run ();
 }

@@ -98,13 +98,20 @@ check_stats_independent (QsQuantResult *r)
   g_assert_cmpuint (r->stats.n_values, ==, n);
   g_assert_cmpuint (r->stats.n_nan, ==, n_nan);
   g_assert_cmpuint (r->stats.n_inf, ==, n_inf);
-  g_assert_cmpfloat_with_epsilon (r->stats.signal_power, sx2 / n, 1e-5 * sx2 / n);
+  g_assert_cmpfloat_with_epsilon (r->stats.signal_power, sx2 / n, 1e-5 * sx2 / n + 1e-30);
   g_assert_cmpfloat_with_epsilon (r->stats.mse, se2 / n, 1e-5 * se2 / n + 1e-30);
-  if (se2 > 0)
+  if (se2 > 0 && sx2 > 0)
     g_assert_cmpfloat_with_epsilon (r->stats.sqnr_db, 10 * log10 (sx2 / se2), 1e-4);
+  else if (se2 > 0)
+    g_assert_cmpfloat (r->stats.sqnr_db, ==, -INFINITY);   /* noise, no signal */
+  else
+    g_assert_cmpfloat (r->stats.sqnr_db, ==, INFINITY);    /* exact */
   g_assert_cmpfloat (r->stats.max_abs_error, ==, (float) maxe);
   g_assert_cmpfloat_with_epsilon (r->stats.mean_error, se / n, 1e-4 * sqrt (se2 / n) + 1e-12);
-  g_assert_cmpfloat_with_epsilon (r->stats.cosine, sxd / sqrt (sx2 * sdd), 1e-6);
+  if (sx2 > 0 && sdd > 0)
+    g_assert_cmpfloat_with_epsilon (r->stats.cosine, sxd / sqrt (sx2 * sdd), 1e-6);
+  else   /* a zero vector: 1 when both are zero, else 0 */
+    g_assert_cmpfloat (r->stats.cosine, ==, sx2 == sdd ? 1.0 : 0.0);
 }
 
 /* --------------------------------------------------------------------- specs */
@@ -1010,13 +1017,362 @@ test_edge_values (void)
           g_assert_false (isnan (r->stats.code_entropy_bits));
           for (gsize i = 0; i < t->n_elements; i++)
             g_assert_false (isnan (r->dequant->data[i]));
-          if (fi == 0)
+          for (gsize k = 0; k < r->params->n_params; k++)
+            if (f != QS_FORMAT_FP32 && !qs_quant_spec_is_float (&s))
+              g_assert_cmpfloat (r->params->scale[k], >, 0.0f);
+          if (fi == 0 && f == QS_FORMAT_BINARY)
+            {
+              /* no zero code: +-the smallest normal scale */
+              for (gsize i = 0; i < t->n_elements; i++)
+                g_assert_cmpfloat (fabsf (r->dequant->data[i]), ==, FLT_MIN);
+            }
+          else if (fi == 0)
             {
               g_assert_cmpfloat (r->stats.mse, ==, 0.0);
               for (gsize i = 0; i < t->n_elements; i++)
                 g_assert_cmpfloat (r->dequant->data[i], ==, 0.0f);
             }
         }
+}
+
+/* ------------------------------------------------- code ranges and layouts */
+
+/* qmin / qmax of every integer width and mapping, through params made from a range. */
+static void
+test_code_ranges (void)
+{
+  for (guint bits = 2; bits <= 16; bits++)
+    for (int variant = 0; variant < 4; variant++)
+      {
+        g_autoptr(QsQuantParams) p = NULL;
+        g_autoptr(GError) error = NULL;
+        gint32 half = 1 << (bits - 1);
+        QsQuantSpec s;
+
+        qs_quant_spec_init (&s);
+        s.bits = bits;
+        s.granularity = QS_GRANULARITY_TENSOR;
+        s.narrow_range = variant == 0;
+        s.mapping = variant == 2 ? QS_MAPPING_AFFINE : QS_MAPPING_SYMMETRIC;
+        s.is_signed = variant != 3;
+        p = qs_quant_params_from_range (&s, -2.0f, 3.0f, &error);
+        g_assert_no_error (error);
+        switch (variant)
+          {
+          case 0:   /* symmetric narrow: [-(2^(b-1) - 1), 2^(b-1) - 1] */
+            g_assert_cmpint (p->qmin, ==, -(half - 1));
+            g_assert_cmpint (p->qmax, ==, half - 1);
+            g_assert_cmpfloat_with_epsilon (p->scale[0], 3.0f / (half - 1), 1e-6f * 3.0f / (half - 1));
+            break;
+          case 1:   /* symmetric full range */
+            g_assert_cmpint (p->qmin, ==, -half);
+            g_assert_cmpint (p->qmax, ==, half - 1);
+            g_assert_cmpint (p->zero_point[0], ==, 0);
+            break;
+          case 2:   /* affine signed: zero-point maps 0.0 exactly */
+            g_assert_cmpint (p->qmin, ==, -half);
+            g_assert_cmpint (p->qmax, ==, half - 1);
+            g_assert_cmpfloat_with_epsilon (p->scale[0], 5.0f / (2 * half - 1), 1e-6f);
+            g_assert_cmpfloat (qs_dequant_value (p->zero_point[0], p->scale[0], p->zero_point[0]), ==, 0.0f);
+            break;
+          default:  /* unsigned symmetric: [0, 2^b - 1], negatives clip to 0 */
+            g_assert_cmpint (p->qmin, ==, 0);
+            g_assert_cmpint (p->qmax, ==, 2 * half - 1);
+            g_assert_cmpint (qs_quant_value (-1.0f, p->scale[0], 0, p->qmin, p->qmax,
+                                             QS_ROUNDING_NEAREST_EVEN), ==, 0);
+            break;
+          }
+      }
+}
+
+/* Keras default channel axes: Dense [in, out] -> out, Conv2D [kh, kw, in, out] -> out,
+ * DepthwiseConv2D [kh, kw, in, mult] -> the in * mult pairs; each channel's symmetric scale
+ * is that channel's own max |x| / qmax. */
+static void
+check_channel_layout (QsTensor *t,
+                      gsize     n_channels)
+{
+  g_autoptr(QsQuantParams) p = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *amax = g_new0 (float, n_channels);
+  QsQuantSpec s;
+
+  qs_quant_spec_init (&s);
+  s.granularity = QS_GRANULARITY_CHANNEL;
+  p = qs_quant_params_compute (t, &s, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (p->n_params, ==, n_channels);
+  /* depthwise keeps axis -1: its channels span two dimensions */
+  g_assert_cmpint (p->spec.axis, ==, t->layout == QS_TENSOR_LAYOUT_DEPTHWISE ? -1 : (gint) t->n_dims - 1);
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      g_assert_cmpuint (qs_quant_params_index (p, i), ==, i % n_channels);
+      amax[i % n_channels] = MAX (amax[i % n_channels], fabsf (t->data[i]));
+    }
+  for (gsize c = 0; c < n_channels; c++)
+    g_assert_cmpfloat_with_epsilon (p->scale[c], amax[c] / 127.0f, 1e-6f * amax[c]);
+}
+
+static void
+test_keras_default_axes (void)
+{
+  gsize dense[] = { 20, 6 }, conv[] = { 3, 3, 5, 7 }, dw[] = { 3, 3, 4, 3 };
+  g_autoptr(QsTensor) d = make_tensor ("dense/kernel", 2, dense, 30, 1.0);
+  g_autoptr(QsTensor) c = make_tensor ("conv2d/kernel", 4, conv, 31, 1.0);
+  g_autoptr(QsTensor) w = make_tensor ("depthwise/depthwise_kernel", 4, dw, 32, 1.0);
+
+  /* make every channel's range different so a wrong mapping shows */
+  for (gsize i = 0; i < c->n_elements; i++)
+    c->data[i] *= 1.0f + (float) (i % 7);
+  for (gsize i = 0; i < w->n_elements; i++)
+    w->data[i] *= 1.0f + (float) (i % 12);
+  qs_tensor_set_layout (c, QS_TENSOR_LAYOUT_CONV2D);
+  qs_tensor_set_layout (w, QS_TENSOR_LAYOUT_DEPTHWISE);
+  check_channel_layout (d, 6);
+  check_channel_layout (c, 7);
+  check_channel_layout (w, 12);
+}
+
+/* ------------------------------------------------- inputs a user can reach */
+
+static void
+assert_sane (QsQuantResult *r)
+{
+  for (gsize k = 0; k < r->params->n_params; k++)
+    {
+      g_assert_true (isfinite (r->params->scale[k]));
+      g_assert_cmpfloat (r->params->scale[k], >, 0.0f);
+    }
+  g_assert_true (isfinite (r->stats.mse));
+  g_assert_false (isnan (r->stats.sqnr_db));
+  g_assert_true (isfinite (r->stats.cosine));
+  g_assert_true (isfinite (r->stats.mean_error));
+  g_assert_true (isfinite (r->stats.max_abs_error));
+  g_assert_true (isfinite (r->stats.code_entropy_bits));
+  g_assert_true (isfinite (r->stats.clipped_fraction));
+  g_assert_cmpfloat (r->stats.clipped_fraction, >=, 0.0);
+  g_assert_cmpfloat (r->stats.clipped_fraction, <=, 1.0);
+  g_assert_cmpfloat (r->stats.bits_per_value, >, 0.0);
+  for (gsize i = 0; i < r->input->n_elements; i++)
+    g_assert_true (isfinite (r->dequant->data[i]));
+}
+
+static void
+test_user_edge_cases (void)
+{
+  QsQuantSpec s;
+
+  /* per-channel on a bias vector: one channel per element, exact up to rounding */
+  {
+    gsize n = 10;
+    g_autoptr(QsTensor) b = make_tensor ("dense/bias", 1, &n, 40, 1.0);
+    g_autoptr(QsQuantResult) r = NULL;
+
+    b->data[3] = 0.0f;
+    qs_quant_spec_init (&s);
+    r = run_ok (b, &s);
+    assert_sane (r);
+    g_assert_cmpuint (r->params->n_params, ==, 10);
+    g_assert_cmpfloat (r->stats.sqnr_db, >, 40.0);
+    check_stats_independent (r);
+  }
+  /* group size that does not divide a conv layer's reduction length: a clear error */
+  {
+    gsize conv[] = { 3, 3, 5, 4 };
+    g_autoptr(QsTensor) c = make_tensor ("conv2d_3/kernel", 4, conv, 41, 1.0);
+
+    qs_tensor_set_layout (c, QS_TENSOR_LAYOUT_CONV2D);
+    qs_quant_spec_init (&s);
+    s.granularity = QS_GRANULARITY_GROUP;
+    s.group_size = 32;   /* 3 * 3 * 5 = 45 */
+    expect_invalid (c, &s, QS_QUANT_ERROR_INVALID_SPEC, "group_size 32");
+    expect_invalid (c, &s, QS_QUANT_ERROR_INVALID_SPEC, "45");
+    s.group_size = 9;
+    {
+      g_autoptr(QsQuantResult) r = run_ok (c, &s);
+      g_assert_cmpuint (r->params->n_params, ==, 4 * 5);
+      assert_sane (r);
+    }
+  }
+  /* 16-bit affine: tight error, codes in range, stats independent */
+  {
+    gsize shape[] = { 64, 16 };
+    g_autoptr(QsTensor) t = make_tensor ("dense16/kernel", 2, shape, 42, 1.0);
+    g_autoptr(QsQuantResult) r = NULL;
+
+    qs_quant_spec_init (&s);
+    s.bits = 16;
+    s.mapping = QS_MAPPING_AFFINE;
+    s.granularity = QS_GRANULARITY_TENSOR;
+    check_int_properties (t, &s);
+    r = run_ok (t, &s);
+    g_assert_cmpint (r->params->qmin, ==, -32768);
+    g_assert_cmpint (r->params->qmax, ==, 32767);
+    g_assert_cmpfloat (r->stats.sqnr_db, >, 80.0);
+    /* codes + one fp32 scale + one 16-bit zero-point */
+    g_assert_cmpuint (r->stats.storage_bits, ==, t->n_elements * 16 + 32 + 16);
+  }
+  /* unsigned codes on signed data: negatives clip to 0, and say so */
+  {
+    gsize n = 1000;
+    g_autoptr(QsTensor) t = make_tensor ("act/signed", 1, &n, 43, 1.0);
+    gsize negative = 0;
+
+    for (int affine = 0; affine < 2; affine++)
+      {
+        g_autoptr(QsQuantResult) r = NULL;
+
+        qs_quant_spec_init (&s);
+        s.is_signed = FALSE;
+        s.mapping = affine ? QS_MAPPING_AFFINE : QS_MAPPING_SYMMETRIC;
+        s.granularity = QS_GRANULARITY_TENSOR;
+        r = run_ok (t, &s);
+        assert_sane (r);
+        check_int_properties (t, &s);
+        if (!affine)
+          {
+            negative = 0;
+            for (gsize i = 0; i < n; i++)
+              negative += rintf (t->data[i] / r->params->scale[0]) < 0.0f;
+            g_assert_cmpuint (r->stats.n_clipped, ==, negative);
+            g_assert_cmpuint (negative, >, 400);
+          }
+        else
+          {
+            g_assert_cmpint (r->params->zero_point[0], >, 0);
+            g_assert_cmpuint (r->stats.n_clipped, ==, 0);
+          }
+      }
+    /* all negative under unsigned symmetric: everything clips, numbers stay finite */
+    for (gsize i = 0; i < n; i++)
+      t->data[i] = -fabsf (t->data[i]) - 0.1f;
+    {
+      g_autoptr(QsQuantResult) r = NULL;
+
+      s.mapping = QS_MAPPING_SYMMETRIC;
+      r = run_ok (t, &s);
+      assert_sane (r);
+      g_assert_cmpfloat (r->stats.clipped_fraction, >, 0.99);
+      g_assert_cmpfloat (r->stats.sqnr_db, ==, 0.0);   /* every value dequantizes to 0 */
+    }
+  }
+  /* all-zero and single-value tensors, every format, range method and granularity */
+  for (int shape_kind = 0; shape_kind < 3; shape_kind++)
+    for (QsFormat f = QS_FORMAT_FP32; f <= QS_FORMAT_FP8_E5M2; f++)
+      for (QsRangeMethod m = QS_RANGE_MINMAX; m <= QS_RANGE_KL; m++)
+        for (int gran = 0; gran < 3; gran++)
+          for (int affine = 0; affine < 2; affine++)
+            {
+              gsize zeros[] = { 8, 4 }, one[] = { 1 };
+              g_autoptr(QsTensor) t = shape_kind == 0 ? qs_tensor_new ("zeros/kernel", 2, zeros, NULL)
+                                                      : qs_tensor_new ("one/bias", 1, one, NULL);
+              g_autoptr(QsQuantResult) r = NULL;
+
+              if (shape_kind == 1)
+                t->data[0] = -0.37f;
+              else if (shape_kind == 2)
+                t->data[0] = 0.0f;
+              qs_quant_spec_init (&s);
+              s.format = f;
+              s.range_method = m;
+              s.range_param = 100.0;
+              s.granularity = gran;
+              s.group_size = shape_kind == 0 ? 4 : 1;
+              s.mapping = affine ? QS_MAPPING_AFFINE : QS_MAPPING_SYMMETRIC;
+              r = run_ok (t, &s);
+              assert_sane (r);
+              check_stats_independent (r);
+              if (shape_kind != 1 && f == QS_FORMAT_BINARY)
+                g_assert_cmpfloat (r->params->scale[0], ==, FLT_MIN);
+              else if (shape_kind != 1)
+                {
+                  /* zero in, zero out */
+                  g_assert_cmpfloat (r->stats.mse, ==, 0.0);
+                  g_assert_true (isinf (r->stats.sqnr_db));
+                }
+              if (shape_kind == 1 && f == QS_FORMAT_INT)
+                {
+                  /* one value: its own range, represented to within half a step */
+                  g_assert_cmpfloat (fabsf (r->dequant->data[0] + 0.37f), <=, r->params->scale[0] / 2);
+                  g_assert_cmpuint (r->stats.levels_used, ==, 1);
+                  g_assert_cmpfloat (r->stats.code_entropy_bits, ==, 0.0);
+                }
+            }
+}
+
+/* Percentile 100 keeps the full range: the same params as min-max. */
+static void
+test_percentile_100 (void)
+{
+  gsize shape[] = { 200, 8 };
+  g_autoptr(QsTensor) t = make_tensor ("p100/kernel", 2, shape, 44, 1.0);
+
+  for (int gran = 0; gran < 3; gran++)
+    for (int affine = 0; affine < 2; affine++)
+      {
+        g_autoptr(QsQuantParams) pm = NULL, pp = NULL;
+        QsQuantSpec s;
+
+        qs_quant_spec_init (&s);
+        s.granularity = gran;
+        s.group_size = 50;
+        s.mapping = affine ? QS_MAPPING_AFFINE : QS_MAPPING_SYMMETRIC;
+        pm = qs_quant_params_compute (t, &s, NULL);
+        s.range_method = QS_RANGE_PERCENTILE;
+        s.range_param = 100.0;
+        pp = qs_quant_params_compute (t, &s, NULL);
+        g_assert_cmpuint (pm->n_params, ==, pp->n_params);
+        for (gsize k = 0; k < pm->n_params; k++)
+          {
+            g_assert_cmpfloat (pp->scale[k], ==, pm->scale[k]);
+            g_assert_cmpint (pp->zero_point[k], ==, pm->zero_point[k]);
+          }
+      }
+}
+
+/* Binary and ternary: level counts, entropy, cosine and storage from first principles. */
+static void
+test_binary_ternary_stats (void)
+{
+  gsize shape[] = { 64, 8 };
+  g_autoptr(QsTensor) t = make_tensor ("bt2/kernel", 2, shape, 45, 1.0);
+
+  for (QsFormat f = QS_FORMAT_BINARY; f <= QS_FORMAT_TERNARY; f++)
+    for (int gran = 0; gran < 3; gran++)
+      {
+        g_autoptr(QsQuantResult) r = NULL;
+        gsize counts[3] = { 0 };
+        double entropy = 0.0;
+        guint used = 0;
+        QsQuantSpec s;
+
+        qs_quant_spec_init (&s);
+        s.format = f;
+        s.granularity = gran;
+        s.group_size = 16;
+        r = run_ok (t, &s);
+        assert_sane (r);
+        check_stats_independent (r);
+        for (gsize i = 0; i < t->n_elements; i++)
+          counts[r->codes[i] + 1]++;
+        for (int k = 0; k < 3; k++)
+          {
+            g_assert_cmpuint (r->code_hist->counts[k], ==, counts[k]);
+            if (counts[k])
+              {
+                double pr = (double) counts[k] / t->n_elements;
+                entropy -= pr * log2 (pr);
+                used++;
+              }
+          }
+        g_assert_cmpuint (r->stats.levels_used, ==, used);
+        g_assert_cmpuint (r->stats.levels_available, ==, f == QS_FORMAT_BINARY ? 2 : 3);
+        g_assert_cmpfloat_with_epsilon (r->stats.code_entropy_bits, entropy, 1e-9);
+        g_assert_cmpuint (r->stats.storage_bits, ==,
+                          t->n_elements * (f == QS_FORMAT_BINARY ? 1 : 2) + r->params->n_params * 32);
+        g_assert_cmpfloat (r->stats.cosine, >, 0.7);
+        g_assert_cmpuint (r->stats.n_clipped, ==, 0);
+      }
 }
 
 int
@@ -1042,5 +1398,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/qs/quant/cancel", test_cancel);
   g_test_add_func ("/qs/quant/boxed", test_refcount_boxed);
   g_test_add_func ("/qs/quant/edge-values", test_edge_values);
+  g_test_add_func ("/qs/quant/int/code-ranges", test_code_ranges);
+  g_test_add_func ("/qs/quant/keras-default-axes", test_keras_default_axes);
+  g_test_add_func ("/qs/quant/user-edge-cases", test_user_edge_cases);
+  g_test_add_func ("/qs/quant/range/percentile-100", test_percentile_100);
+  g_test_add_func ("/qs/quant/binary-ternary-stats", test_binary_ternary_stats);
   return g_test_run ();
 }
