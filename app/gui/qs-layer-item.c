@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <math.h>
+#include <glib/gi18n.h>
 
 #include "qs-layer-item.h"
+#include "qs-layer-page.h"
 
 struct _QsLayerItem
 {
@@ -16,6 +18,8 @@ struct _QsLayerItem
   gboolean  has_weights;
   char     *weight_label;
   char     *activation_label;
+  char     *weight_description;
+  char     *activation_description;
   double    sqnr;
   QsHealth  health;
 };
@@ -90,6 +94,8 @@ qs_layer_item_finalize (GObject *object)
   g_free (self->class_name);
   g_free (self->weight_label);
   g_free (self->activation_label);
+  g_free (self->weight_description);
+  g_free (self->activation_description);
 
   G_OBJECT_CLASS (qs_layer_item_parent_class)->finalize (object);
 }
@@ -239,6 +245,55 @@ qs_layer_item_get_activation_label (QsLayerItem *self)
   return self->activation_label;
 }
 
+const char *
+qs_layer_item_get_weight_description (QsLayerItem *self)
+{
+  g_return_val_if_fail (QS_IS_LAYER_ITEM (self), NULL);
+  return self->weight_description;
+}
+
+const char *
+qs_layer_item_get_activation_description (QsLayerItem *self)
+{
+  g_return_val_if_fail (QS_IS_LAYER_ITEM (self), NULL);
+  return self->activation_description;
+}
+
+/* The badge's abbreviations in words, for its tooltip and screen readers:
+ * "Integer, 8 bits · Symmetric · Per Channel · Min–Max · Nearest, Ties to Even". */
+char *
+qs_quant_spec_describe (const QsQuantSpec *spec)
+{
+  g_autoptr(GString) s = g_string_new (qs_format_display_name (spec->format));
+  gboolean coded = spec->format == QS_FORMAT_INT || spec->format == QS_FORMAT_BINARY
+                   || spec->format == QS_FORMAT_TERNARY;
+
+  if (spec->format == QS_FORMAT_INT)
+    /* Translators: appended to the format name in the layer badges' tooltip, "Integer, 8 bits" */
+    g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, ", %u bit", ", %u bits", spec->bits), spec->bits);
+  if (coded)
+    {
+      g_string_append_printf (s, " · %s", qs_granularity_display_name (spec->granularity));
+      if (spec->granularity == QS_GRANULARITY_GROUP)
+        /* Translators: the group size in the layer badges' tooltip */
+        g_string_append_printf (s, _(" of %u"), spec->group_size);
+    }
+  if (spec->format == QS_FORMAT_INT)
+    {
+      g_string_append_printf (s, " · %s", qs_mapping_display_name (spec->mapping));
+      g_string_append_printf (s, " · %s", qs_range_display_name (spec->range_method));
+      if (spec->range_method == QS_RANGE_PERCENTILE)
+        g_string_append_printf (s, " %g", spec->range_param);
+      g_string_append_printf (s, " · %s", qs_rounding_display_name (spec->rounding));
+      if (spec->pow2_scale)
+        g_string_append_printf (s, " · %s", _("Power-of-Two Scales"));
+    }
+  if (spec->sparsity > 0.0)
+    /* Translators: pruning in the layer badges' tooltip */
+    g_string_append_printf (s, _(" · %.0f%% pruned"), spec->sparsity * 100.0);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
 double
 qs_layer_item_get_sqnr (QsLayerItem *self)
 {
@@ -294,6 +349,12 @@ qs_layer_item_set_config (QsLayerItem         *self,
 {
   g_return_if_fail (QS_IS_LAYER_ITEM (self));
   g_return_if_fail (config != NULL);
+
+  /* Descriptions first: a label's notify handler reads them. */
+  g_free (self->weight_description);
+  self->weight_description = self->has_weights ? qs_quant_spec_describe (&config->weight) : NULL;
+  g_free (self->activation_description);
+  self->activation_description = config->quantize_activations ? qs_quant_spec_describe (&config->activation) : NULL;
 
   set_string (self, &self->weight_label,
               self->has_weights ? qs_quant_spec_to_label (&config->weight) : NULL,

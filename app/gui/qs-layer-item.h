@@ -36,8 +36,11 @@ guint64      qs_layer_item_get_n_params       (QsLayerItem   *self);
 gboolean     qs_layer_item_get_has_weights    (QsLayerItem   *self);
 const char  *qs_layer_item_get_weight_label   (QsLayerItem   *self);
 const char  *qs_layer_item_get_activation_label (QsLayerItem *self);
+const char  *qs_layer_item_get_weight_description     (QsLayerItem *self); /* nullable */
+const char  *qs_layer_item_get_activation_description (QsLayerItem *self); /* nullable */
 double       qs_layer_item_get_sqnr           (QsLayerItem   *self); /* NAN: unknown */
 QsHealth     qs_layer_item_get_health         (QsLayerItem   *self);
+char        *qs_quant_spec_describe           (const QsQuantSpec *spec);
 void         qs_layer_item_set_config         (QsLayerItem   *self,
                                                const QsLayerConfig *config);
 void         qs_layer_item_set_result         (QsLayerItem   *self,

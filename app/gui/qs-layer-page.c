@@ -529,6 +529,8 @@ update_header (QsLayerPage *self)
   gtk_label_set_text (self->subtitle_label, subtitle);
 
   gtk_widget_set_visible (self->weight_group, kernel != NULL);
+  /* Weight statistics of a layer without weights would be a grid of dashes. */
+  gtk_widget_set_visible (GTK_WIDGET (self->stats_grid), kernel != NULL);
   gtk_stack_set_visible_child_name (self->chart_or_empty, kernel != NULL ? "charts" : "no-weights");
 }
 
@@ -813,6 +815,19 @@ qs_layer_page_init (QsLayerPage *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->act_switch), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Quantize outputs"), -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->act_bits_spin), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Activation bits"), -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->export_button), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Export Image"), -1);
+  /* The rows' "activatable-widget" also labels the controls by the row title ("Bits"), which
+   * screen readers append to the names above: keep only the unambiguous names. */
+  {
+    GtkWidget *labelled[] = { GTK_WIDGET (self->bits_spin), GTK_WIDGET (self->group_spin),
+                              GTK_WIDGET (self->range_param_spin), GTK_WIDGET (self->sparsity_spin),
+                              GTK_WIDGET (self->act_switch), GTK_WIDGET (self->act_bits_spin) };
+
+    for (guint i = 0; i < G_N_ELEMENTS (labelled); i++)
+      gtk_accessible_reset_relation (GTK_ACCESSIBLE (labelled[i]), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+  }
+  /* Both sections have a "Format" row. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->format_row), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Weight format"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->act_format_row), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Activation format"), -1);
 
   g_signal_connect_swapped (self->format_row, "notify::selected", G_CALLBACK (on_format), self);
   g_signal_connect_swapped (self->bits_spin, "value-changed", G_CALLBACK (on_bits), self);

@@ -160,8 +160,19 @@ update_accuracy (QsSummaryBar *self)
   /* Translators: accuracy change in percentage points and the number of images, "−0.4 points on 1,000 images" */
   detail = g_strdup_printf (_("%+.1f points on %'u images"), 100 * (eval->quant_top1 - eval->float_top1), eval->n_images);
   tile_set (&self->accuracy, value, detail);
-  gtk_widget_set_tooltip_text (self->accuracy.box,
-                               _("Top-1 accuracy of the float model and of the quantized model (integer engine) on the quick subset of the test set"));
+  {
+    QsDataset *dataset = qs_document_get_dataset (self->document);
+    g_autofree char *tip = NULL;
+
+    if (dataset != NULL && qs_dataset_get_name (dataset) != NULL)
+      /* Translators: tooltip of the accuracy in the summary bar; %u is a number of images,
+       * %s the dataset name, "Fashion-MNIST test" */
+      tip = g_strdup_printf (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the first %u images of “%s”"),
+                             eval->n_images, qs_dataset_get_name (dataset));
+    else
+      tip = g_strdup (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the quick subset of the test set"));
+    gtk_widget_set_tooltip_text (self->accuracy.box, tip);
+  }
 
   gtk_widget_remove_css_class (self->accuracy.value, "warning");
   gtk_widget_remove_css_class (self->accuracy.value, "error");

@@ -244,7 +244,9 @@ update_title (QsWindow *self)
     title = g_strdup (qs_document_get_title (self->document));
 
   adw_window_title_set_title (self->window_title, title);
-  adw_window_title_set_subtitle (self->window_title, subtitle);
+  /* A weights-only file is titled by its file name: do not repeat it underneath. */
+  adw_window_title_set_subtitle (self->window_title,
+                                 g_strcmp0 (subtitle, qs_document_get_title (self->document)) != 0 ? subtitle : NULL);
   /* Translators: the window title, %s is the model name */
   window_title = g_strdup_printf (_("%s — Quantscope"), title);
   gtk_window_set_title (GTK_WINDOW (self), window_title);
@@ -381,7 +383,10 @@ update_recent (QsWindow *self)
   g_menu_remove_all (self->recent_section);
   for (guint i = 0; recent[i] != NULL; i++)
     {
-      g_autofree char *label = g_path_get_basename (recent[i]);
+      g_autofree char *name = g_path_get_basename (recent[i]);
+      g_auto(GStrv) parts = g_strsplit (name, "_", -1);
+      /* Menu labels take mnemonics: "my_model.h5" must not lose its underscore. */
+      g_autofree char *label = g_strjoinv ("__", parts);
       g_autoptr(GMenuItem) item = g_menu_item_new (label, NULL);
 
       g_menu_item_set_action_and_target_value (item, "win.open-recent", g_variant_new_string (recent[i]));
@@ -489,9 +494,23 @@ row_update_badges (GtkWidget   *row,
   gtk_widget_set_visible (GTK_WIDGET (wbadge), w != NULL);
   gtk_label_set_text (abadge, a ? a : "");
   gtk_widget_set_visible (GTK_WIDGET (abadge), a != NULL);
-  /* Translators: tooltips of the weight and activation badges in the layer list */
-  gtk_widget_set_tooltip_text (GTK_WIDGET (wbadge), _("Weight format"));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (abadge), _("Activation format"));
+  if (w != NULL)
+    {
+      /* Translators: tooltip of the weight badge in the layer list; %s spells out the badge,
+       * "Integer, 8 bits · Symmetric · Per Channel · …" */
+      g_autofree char *tip = g_strdup_printf (_("Weights: %s"), qs_layer_item_get_weight_description (item));
+
+      gtk_widget_set_tooltip_text (GTK_WIDGET (wbadge), tip);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (wbadge), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, tip, -1);
+    }
+  if (a != NULL)
+    {
+      /* Translators: tooltip of the activation badge in the layer list; %s spells out the badge */
+      g_autofree char *tip = g_strdup_printf (_("Layer output: %s"), qs_layer_item_get_activation_description (item));
+
+      gtk_widget_set_tooltip_text (GTK_WIDGET (abadge), tip);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (abadge), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, tip, -1);
+    }
 }
 
 static void

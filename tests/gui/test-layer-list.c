@@ -171,6 +171,48 @@ test_layer_list_filter (void)
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (filtered)), ==, 0);
 }
 
+/* The badge's abbreviations spelled out for its tooltip: every field the label shows. */
+static void
+test_layer_list_describe (void)
+{
+  QsQuantSpec spec;
+  g_autofree char *int8 = NULL;
+  g_autofree char *int4 = NULL;
+  g_autofree char *fp16 = NULL;
+
+  qs_quant_spec_init (&spec);
+  int8 = qs_quant_spec_describe (&spec);
+  g_assert_nonnull (strstr (int8, "8 bits"));
+  g_assert_nonnull (strstr (int8, "Per Channel"));
+  g_assert_nonnull (strstr (int8, "Symmetric"));
+  g_assert_nonnull (strstr (int8, "Min–Max"));
+  g_assert_nonnull (strstr (int8, "Ties to Even"));
+  g_assert_null (strstr (int8, "pruned"));
+
+  spec.bits = 4;
+  spec.granularity = QS_GRANULARITY_GROUP;
+  spec.group_size = 32;
+  spec.mapping = QS_MAPPING_AFFINE;
+  spec.range_method = QS_RANGE_PERCENTILE;
+  spec.range_param = 99.9;
+  spec.rounding = QS_ROUNDING_NEAREST_AWAY;
+  spec.sparsity = 0.5;
+  int4 = qs_quant_spec_describe (&spec);
+  g_assert_nonnull (strstr (int4, "4 bits"));
+  g_assert_nonnull (strstr (int4, "Per Group of 32"));
+  g_assert_nonnull (strstr (int4, "Affine"));
+  g_assert_nonnull (strstr (int4, "Percentile 99.9"));
+  g_assert_nonnull (strstr (int4, "Ties Away"));
+  g_assert_nonnull (strstr (int4, "50% pruned"));
+
+  /* Float formats have no bits, scales or rounding choices to spell out. */
+  qs_quant_spec_init_float (&spec, QS_FORMAT_FP16);
+  fp16 = qs_quant_spec_describe (&spec);
+  g_assert_null (strstr (fp16, "bits"));
+  g_assert_null (strstr (fp16, "Per "));
+  g_assert_null (strstr (fp16, "·"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -195,6 +237,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/layer-list/items", test_layer_list_items);
   g_test_add_func ("/qs/layer-list/updates", test_layer_list_updates);
   g_test_add_func ("/qs/layer-list/filter", test_layer_list_filter);
+  g_test_add_func ("/qs/layer-list/describe", test_layer_list_describe);
 
   ret = g_test_run ();
   g_clear_object (&sample_model);
