@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
@@ -621,7 +623,7 @@ get_int (JsonObject *object,
   if (*out < lo || *out > hi)
     {
       g_set_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_SCHEMA,
-                   _("%s: %" G_GINT64_FORMAT " is outside [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]"),
+                   _("%s: %" PRId64 " is outside [%" PRId64 ", %" PRId64 "]"),
                    where, *out, lo, hi);
       return FALSE;
     }
@@ -918,7 +920,7 @@ qs_config_new_from_json (const char  *data,
   if (version > QS_CONFIG_SCHEMA_VERSION)
     {
       g_set_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_VERSION,
-                   _("$.schema_version: version %" G_GINT64_FORMAT " is newer than this Quantscope reads (%d); update Quantscope"),
+                   _("$.schema_version: version %" PRId64 " is newer than this Quantscope reads (%d); update Quantscope"),
                    version, QS_CONFIG_SCHEMA_VERSION);
       return NULL;
     }

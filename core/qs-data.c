@@ -37,3 +37,13 @@ qs_data_find_file (const char  *relative,
                relative, searched->str);
   return NULL;
 }
+
+const char *
+qs_data_get_localedir (void)
+{
+  /* An uninstalled build has no catalogs under LOCALEDIR: use the build tree's. */
+  if (!g_file_test (LOCALEDIR "/de/LC_MESSAGES/" GETTEXT_PACKAGE ".mo", G_FILE_TEST_EXISTS)
+      && g_file_test (QS_BUILD_LOCALEDIR, G_FILE_TEST_IS_DIR))
+    return QS_BUILD_LOCALEDIR;
+  return LOCALEDIR;
+}

@@ -29,4 +29,8 @@ char   *qs_data_find_file     (const char  *relative,
 #define QS_DATA_SYSTEM_FMNIST_DIR   "/usr/share/datasets/fashion-mnist"
 #define QS_DATA_SAMPLE_MODEL        "models/fmnist-cnn.h5"
 
+/* Where the message catalogs are: the installed LOCALEDIR, or the build tree's when
+ * Quantscope runs uninstalled. For bindtextdomain (). */
+const char *qs_data_get_localedir (void);
+
 G_END_DECLS

@@ -96,7 +96,7 @@ read_maybe_gzip (const char *path,
       if (data->len + (gsize) n > MAX_IDX_BYTES)
         {
           g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
-                       _("%s: the data is larger than %" G_GSIZE_FORMAT " GB"), path, MAX_IDX_BYTES >> 30);
+                       _("%s: the data is larger than %zu GB"), path, MAX_IDX_BYTES >> 30);
           return NULL;
         }
       g_byte_array_append (data, buf, n);
@@ -141,7 +141,7 @@ parse_idx (GBytes     *bytes,
   if (size - 4 - 4 * (gsize) *n_dims != need)
     {
       g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
-                   _("%s: the header promises %" G_GSIZE_FORMAT " bytes of data, the file has %" G_GSIZE_FORMAT " (truncated?)"),
+                   _("%s: the header promises %zu bytes of data, the file has %zu (truncated?)"),
                    path, need, size - 4 - 4 * (gsize) *n_dims);
       return NULL;
     }
@@ -663,11 +663,10 @@ qs_dataset_fill_inputs (QsDataset *self,
     {
       g_autoptr(GString) s = g_string_new ("[");
       for (guint i = 0; i < rank; i++)
-        g_string_append_printf (s, "%s%" G_GSIZE_FORMAT, i ? ", " : "", shape[i]);
+        g_string_append_printf (s, "%s%zu", i ? ", " : "", shape[i]);
       g_string_append_c (s, ']');
       g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_SHAPE,
-                   _("Dataset “%s” has images of %" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT
-                     " but model “%s” expects %s"),
+                   _("Dataset “%s” has images of %zu×%zu×%zu but model “%s” expects %s"),
                    self->name, self->height, self->width, self->channels,
                    qs_model_get_name (model), s->str);
       return FALSE;

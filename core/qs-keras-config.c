@@ -861,7 +861,7 @@ _qs_keras_config_parse (const char  *json,
   if (length > QS_MODEL_MAX_JSON_BYTES)
     {
       g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
-                   _("%s: the model configuration is larger than %" G_GSIZE_FORMAT " MB"),
+                   _("%s: the model configuration is larger than %zu MB"),
                    where, QS_MODEL_MAX_JSON_BYTES >> 20);
       return FALSE;
     }

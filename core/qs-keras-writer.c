@@ -122,7 +122,7 @@ write_string_list (hid_t       loc,
   for (gsize c = 0, start = 0; c < n_chunks; c++)
     {
       gsize count = n / n_chunks + (c < n % n_chunks ? 1 : 0);
-      g_autofree char *chunk_name = g_strdup_printf ("%s%" G_GSIZE_FORMAT, name, c);
+      g_autofree char *chunk_name = g_strdup_printf ("%s%zu", name, c);
 
       if (!write_fixed_strings (loc, chunk_name, (const char **) values->pdata + start, count, error))
         return FALSE;

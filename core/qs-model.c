@@ -241,7 +241,7 @@ shape_to_string (guint        rank,
   GString *s = g_string_new ("[");
 
   for (guint i = 0; i < rank; i++)
-    g_string_append_printf (s, "%s%" G_GSIZE_FORMAT, i > 0 ? ", " : "", shape[i]);
+    g_string_append_printf (s, "%s%zu", i > 0 ? ", " : "", shape[i]);
   g_string_append_c (s, ']');
   return g_string_free (s, FALSE);
 }
@@ -303,7 +303,7 @@ conv_out (const QsLayer *layer,
       if (in < eff)
         {
           g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_SHAPE_MISMATCH,
-                       _("Layer “%s” (%s): the window (%" G_GSIZE_FORMAT ") is larger than its input (%" G_GSIZE_FORMAT ")"),
+                       _("Layer “%s” (%s): the window (%zu) is larger than its input (%zu)"),
                        layer->name, layer->class_name, eff, in);
           return FALSE;
         }
@@ -601,7 +601,7 @@ infer_layer (GPtrArray *layers,
     if (s[i] == 0 || s[i] > QS_MODEL_MAX_DIM)
       {
         g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
-                     _("Layer “%s” (%s): output dimension %u is %" G_GSIZE_FORMAT ", outside the supported range"),
+                     _("Layer “%s” (%s): output dimension %u is %zu, outside the supported range"),
                      layer->name, layer->class_name, i, s[i]);
         return FALSE;
       }

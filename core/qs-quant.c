@@ -245,7 +245,7 @@ qs_quant_spec_validate (const QsQuantSpec *spec,
         {
           g_autofree char *shape = qs_tensor_shape_to_string (tensor);
           INVALID (_("Cannot quantize “%s” %s: group_size %u does not divide the reduction "
-                     "length %" G_GSIZE_FORMAT " of each channel"),
+                     "length %zu of each channel"),
                    name, shape, spec->group_size, inner * outer);
         }
     }
@@ -881,7 +881,7 @@ compute_params (const QsTensor    *tensor,
   if (scan->n_nan + scan->n_inf == tensor->n_elements)
     {
       g_set_error (error, QS_QUANT_ERROR, QS_QUANT_ERROR_NON_FINITE,
-                   _("Cannot quantize “%s”: all %" G_GSIZE_FORMAT " values are NaN or infinite"),
+                   _("Cannot quantize “%s”: all %zu values are NaN or infinite"),
                    tensor_name (tensor), tensor->n_elements);
       return NULL;
     }
@@ -1254,7 +1254,7 @@ build_histograms (QsQuantResult        *r,
         {
           g_set_error (error, QS_QUANT_ERROR, QS_QUANT_ERROR_INVALID_SPEC,
                        _("Cannot build histograms of “%s”: hist_channel %d is out of range "
-                         "(%" G_GSIZE_FORMAT " channels)"),
+                         "(%zu channels)"),
                        tensor_name (t), opt->hist_channel, n_channels);
           return FALSE;
         }
@@ -1555,7 +1555,7 @@ params_fit (const QsQuantParams *params,
     {
       g_autofree char *shape = qs_tensor_shape_to_string (tensor);
       g_set_error (error, QS_QUANT_ERROR, QS_QUANT_ERROR_INVALID_SPEC,
-                   _("Cannot quantize “%s” %s with %" G_GSIZE_FORMAT " parameters made for "
+                   _("Cannot quantize “%s” %s with %zu parameters made for "
                      "another shape"), tensor_name (tensor), shape, params->n_params);
       return FALSE;
     }
@@ -1592,7 +1592,7 @@ qs_quant_run_with_params (QsTensor             *tensor,
   if (scan.n_nan + scan.n_inf == tensor->n_elements)
     {
       g_set_error (error, QS_QUANT_ERROR, QS_QUANT_ERROR_NON_FINITE,
-                   _("Cannot quantize “%s”: all %" G_GSIZE_FORMAT " values are NaN or infinite"),
+                   _("Cannot quantize “%s”: all %zu values are NaN or infinite"),
                    tensor_name (tensor), tensor->n_elements);
       return NULL;
     }

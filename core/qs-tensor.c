@@ -72,7 +72,7 @@ count_elements (guint        n_dims,
       if (!qs_size_mul (n, shape[i], &n) || n > QS_TENSOR_MAX_ELEMENTS)
         {
           g_set_error (error, QS_TENSOR_ERROR, QS_TENSOR_ERROR_TOO_LARGE,
-                       _("Tensor shape is too large (more than %" G_GSIZE_FORMAT " values)"),
+                       _("Tensor shape is too large (more than %zu values)"),
                        QS_TENSOR_MAX_ELEMENTS);
           return FALSE;
         }
@@ -210,7 +210,7 @@ qs_tensor_shape_to_string (const QsTensor *tensor)
   GString *s = g_string_new ("[");
 
   for (guint i = 0; i < tensor->n_dims; i++)
-    g_string_append_printf (s, "%s%" G_GSIZE_FORMAT, i ? ", " : "", tensor->shape[i]);
+    g_string_append_printf (s, "%s%zu", i ? ", " : "", tensor->shape[i]);
   g_string_append_c (s, ']');
   return g_string_free (s, FALSE);
 }

@@ -353,8 +353,8 @@ _qs_chart_channels_draw (cairo_t               *cr,
         }
     }
   {
-    g_autofree char *xlabel = g_strdup_printf (sorted ? _("%" G_GSIZE_FORMAT " output channels of %s, widest first")
-                                                      : _("output channel of %2$s (%1$" G_GSIZE_FORMAT " channels)"),
+    g_autofree char *xlabel = g_strdup_printf (sorted ? _("%zu output channels of %s, widest first")
+                                                      : _("output channel of %2$s (%1$zu channels)"),
                                                ch->n, ch->tensor_name);
     _qs_chart_text (cr, style, plot.x + plot.width / 2, plot.y + plot.height + lh * 1.3 + 2,
                     0.5, 0.0, 1.0, TRUE, xlabel);
@@ -397,7 +397,7 @@ _qs_chart_channels_describe (const QsChartChannels *ch)
 
   if (ch->n == 0)
     return g_strdup (_("No channels"));
-  return g_strdup_printf (_("Ranges of the %" G_GSIZE_FORMAT " output channels of %s against the per-tensor "
+  return g_strdup_printf (_("Ranges of the %zu output channels of %s against the per-tensor "
                             "range %s to %s, which is %.1f times the median channel’s range."),
                           ch->n, ch->tensor_name, lo, hi, ch->median_ratio);
 }

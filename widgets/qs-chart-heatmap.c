@@ -413,8 +413,7 @@ _qs_chart_heatmap_draw (cairo_t              *cr,
     }
   if (window->rows != hm->rows || window->cols != hm->cols)
     {
-      g_autofree char *note = g_strdup_printf (_("zoomed: rows %" G_GSIZE_FORMAT "–%" G_GSIZE_FORMAT
-                                                 ", columns %" G_GSIZE_FORMAT "–%" G_GSIZE_FORMAT),
+      g_autofree char *note = g_strdup_printf (_("zoomed: rows %zu–%zu, columns %zu–%zu"),
                                                window->row0, window->row0 + window->rows - 1,
                                                window->col0, window->col0 + window->cols - 1);
       _qs_chart_text_fit (cr, style, x, y0 + lh * 0.5, 0.5, 1.0, FALSE, note, width - pad - x);
@@ -546,11 +545,10 @@ _qs_chart_heatmap_describe_cell (const QsChartHeatmap *hm,
   GString *text = g_string_new (NULL);
 
   if (hm->tile_h > 1 || hm->tile_w > 1)
-    g_string_append_printf (text, _("Input channel %" G_GSIZE_FORMAT ", output channel %" G_GSIZE_FORMAT
-                                    ", kernel position (%" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT ")"),
+    g_string_append_printf (text, _("Input channel %zu, output channel %zu, kernel position (%zu, %zu)"),
                             row / hm->tile_h, col / hm->tile_w, row % hm->tile_h, col % hm->tile_w);
   else
-    g_string_append_printf (text, _("Row %" G_GSIZE_FORMAT ", column %" G_GSIZE_FORMAT), row, col);
+    g_string_append_printf (text, _("Row %zu, column %zu"), row, col);
   g_string_append_c (text, '\n');
   g_string_append_printf (text, _("Float value: %s"), xs);
   if (r->codes != NULL)
@@ -583,12 +581,9 @@ _qs_chart_heatmap_describe (const QsChartHeatmap *hm)
   if (!hm->available)
     return g_strdup_printf (_("Heatmap of %s: nothing to show in this mode."), name);
   if (hm->tile_h > 1 || hm->tile_w > 1)
-    return g_strdup_printf (_("Heatmap of the %s of %s: %" G_GSIZE_FORMAT " input by %" G_GSIZE_FORMAT
-                              " output channels as %" G_GSIZE_FORMAT " × %" G_GSIZE_FORMAT
-                              " kernel tiles; colour scale %s to %s."),
+    return g_strdup_printf (_("Heatmap of the %s of %s: %zu input by %zu output channels as %zu × %zu kernel tiles; colour scale %s to %s."),
                             _qs_chart_map_value_label (hm->mode), name, hm->rows / hm->tile_h,
                             hm->cols / hm->tile_w, hm->tile_h, hm->tile_w, lo, hi);
-  return g_strdup_printf (_("Heatmap of the %s of %s: %" G_GSIZE_FORMAT " rows (inputs) by %"
-                            G_GSIZE_FORMAT " columns (outputs); colour scale %s to %s."),
+  return g_strdup_printf (_("Heatmap of the %s of %s: %zu rows (inputs) by %zu columns (outputs); colour scale %s to %s."),
                           _qs_chart_map_value_label (hm->mode), name, hm->rows, hm->cols, lo, hi);
 }

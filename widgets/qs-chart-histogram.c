@@ -545,7 +545,7 @@ _qs_chart_histogram_draw (cairo_t                *cr,
     }
   if (hist->channel >= 0)
     {
-      g_autofree char *label = g_strdup_printf (_("channel %d of %" G_GSIZE_FORMAT), hist->channel,
+      g_autofree char *label = g_strdup_printf (_("channel %d of %zu"), hist->channel,
                                                 hist->n_channels);
       _qs_chart_set_color (cr, &style->fg, 0.85);
       _qs_chart_text_fit (cr, style, x, y0 + lh * 1.5, 0.5, 1.0, TRUE, label, width - pad - x);

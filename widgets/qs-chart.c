@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <math.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
@@ -180,7 +182,7 @@ _qs_chart_format_value (double value)
 char *
 _qs_chart_format_count (guint64 count)
 {
-  return g_strdup_printf ("%'" G_GUINT64_FORMAT, count);
+  return g_strdup_printf ("%'" PRIu64, count);
 }
 
 static guint

@@ -206,13 +206,13 @@ qs_bench_charts (QsBench *bench)
                                                 (guint) ceil (f.plot.height));
   run_heatmap_recompute (&f);
 
-  name = g_strdup_printf ("charts-heatmap-%" G_GSIZE_FORMAT "-map-recompute", n);
+  name = g_strdup_printf ("charts-heatmap-%zu-map-recompute", n);
   report (bench, name, qs_bench_best_seconds (reps, run_heatmap_recompute, &f), t_copy);
   g_clear_pointer (&name, g_free);
-  name = g_strdup_printf ("charts-heatmap-%" G_GSIZE_FORMAT "-data-change", n);
+  name = g_strdup_printf ("charts-heatmap-%zu-data-change", n);
   report (bench, name, qs_bench_best_seconds (reps, run_heatmap_texture, &f), t_copy);
   g_clear_pointer (&name, g_free);
-  name = g_strdup_printf ("charts-heatmap-%" G_GSIZE_FORMAT "-redraw", n);
+  name = g_strdup_printf ("charts-heatmap-%zu-redraw", n);
   report (bench, name, qs_bench_best_seconds (reps, run_heatmap_redraw, &f), t_copy);
   g_clear_pointer (&name, g_free);
 
@@ -223,10 +223,10 @@ qs_bench_charts (QsBench *bench)
   if (f.result != NULL)
     {
       f.hist = _qs_chart_histogram_new (f.result, -1, 256);
-      name = g_strdup_printf ("charts-histogram-%" G_GSIZE_FORMAT "-data-change", values->n_elements);
+      name = g_strdup_printf ("charts-histogram-%zu-data-change", values->n_elements);
       report (bench, name, qs_bench_best_seconds (reps, run_hist_change, &f), t_copy);
       g_clear_pointer (&name, g_free);
-      name = g_strdup_printf ("charts-histogram-%" G_GSIZE_FORMAT "-redraw", values->n_elements);
+      name = g_strdup_printf ("charts-histogram-%zu-redraw", values->n_elements);
       report (bench, name, qs_bench_best_seconds (reps, run_hist_redraw, &f), t_copy);
       g_clear_pointer (&name, g_free);
     }

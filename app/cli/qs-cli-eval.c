@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <glib/gi18n.h>
@@ -153,7 +155,7 @@ print_text (QsEvalResult *r,
         {
           const QsEvalLayer *l = &r->layers[i];
 
-          printf ("%-20s %-16s %-16s %10.2f %10.2f %10" G_GUINT64_FORMAT "\n", l->name, l->weight_label,
+          printf ("%-20s %-16s %-16s %10.2f %10.2f %10" PRIu64 "\n", l->name, l->weight_label,
                   l->activation_label, l->weight_sqnr_db, l->activation_sqnr_db, l->weight_bytes);
         }
     }

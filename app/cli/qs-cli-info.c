@@ -38,7 +38,7 @@ shape_string (guint        rank,
   GString *s = g_string_new ("(");
 
   for (guint i = 0; i < rank; i++)
-    g_string_append_printf (s, "%s%" G_GSIZE_FORMAT, i > 0 ? ", " : "", shape[i]);
+    g_string_append_printf (s, "%s%zu", i > 0 ? ", " : "", shape[i]);
   g_string_append_c (s, ')');
   return g_string_free (s, FALSE);
 }
@@ -165,13 +165,13 @@ print_text (QsModel *model)
           g_autofree char *s = shape_string (t->n_dims, t->shape);
           g_string_append_printf (w, "%s%s %s", j > 0 ? ", " : "", t->name, s);
         }
-      printf ("%-28s %-24s %12" G_GSIZE_FORMAT "  %-20s %s\n", l->name, l->class_name, l->n_params, out, w->str);
+      printf ("%-28s %-24s %12zu  %-20s %s\n", l->name, l->class_name, l->n_params, out, w->str);
       if (l->n_nonfinite > 0)
-        printf (_("  warning: %" G_GSIZE_FORMAT " weights of this layer are NaN or infinite\n"), l->n_nonfinite);
+        printf (_("  warning: %zu weights of this layer are NaN or infinite\n"), l->n_nonfinite);
       if (l->kind == QS_LAYER_UNSUPPORTED)
         printf (_("  not supported: %s\n"), l->why_unsupported);
     }
-  printf (_("\nTotal: %" G_GSIZE_FORMAT " parameters, %" G_GSIZE_FORMAT " bytes as float32\n"),
+  printf (_("\nTotal: %zu parameters, %zu bytes as float32\n"),
           qs_model_get_n_params (model), qs_model_get_n_params (model) * sizeof (float));
 }
 

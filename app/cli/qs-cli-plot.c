@@ -133,7 +133,7 @@ qs_cli_plot (int    argc,
       if ((gsize) channel >= n_channels)
         {
           g_set_error (&error, QS_MODEL_ERROR, QS_MODEL_ERROR_NOT_FOUND,
-                       _("--channel %d: “%s” has %" G_GSIZE_FORMAT " output channels (0 to %" G_GSIZE_FORMAT ")"),
+                       _("--channel %d: “%s” has %zu output channels (0 to %zu)"),
                        channel, kernel->name, n_channels, n_channels - 1);
           return qs_cli_fail ("plot", error);
         }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <glib/gi18n.h>
@@ -135,7 +137,7 @@ qs_cli_quantize (int    argc,
           json_builder_add_int_value (b, t->n_elements * 4);
           json_builder_end_object (b);
           if (!json)
-            printf ("%-20s %-28s %-14s %9.2f %12.4g %12.4g %10" G_GUINT64_FORMAT " %10" G_GSIZE_FORMAT "\n",
+            printf ("%-20s %-28s %-14s %9.2f %12.4g %12.4g %10" PRIu64 " %10zu\n",
                     l->name, t->name, label, r->stats.sqnr_db, r->stats.mse, r->stats.max_abs_error,
                     bytes, t->n_elements * 4);
         }
@@ -154,8 +156,7 @@ qs_cli_quantize (int    argc,
   if (json)
     qs_cli_print_builder (b);
   else
-    printf (_("\nTotal: %" G_GUINT64_FORMAT " bytes quantized (incl. scales), %" G_GUINT64_FORMAT
-              " bytes float32: %.2fx smaller; weighted SQNR %.2f dB\n"),
+    printf (_("\nTotal: %" PRIu64 " bytes quantized (incl. scales), %" PRIu64 " bytes float32: %.2fx smaller; weighted SQNR %.2f dB\n"),
             total_quant, total_float, total_quant ? (double) total_float / total_quant : 0.0,
             qs_stats_sqnr_db (weighted_signal, weighted_noise));
   return QS_CLI_EXIT_OK;

@@ -8,6 +8,7 @@
 
 #include "qs-cli-common.h"
 #include "qs-cli-commands.h"
+#include "qs-data.h"
 
 /* The CLI is the headless twin of the app: every capability has a subcommand here. */
 static const QsCliCommand commands[] = {
@@ -42,7 +43,7 @@ main (int   argc,
       char *argv[])
 {
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, qs_data_get_localedir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <math.h>
 #include <glib/gi18n.h>
 
@@ -82,7 +84,7 @@ qs_format_count (guint64 count)
     return g_strdup_printf ("%.0f K", count / 1e3);
   if (count >= 1000)
     return g_strdup_printf ("%.1f K", count / 1e3);
-  return g_strdup_printf ("%" G_GUINT64_FORMAT, count);
+  return g_strdup_printf ("%" PRIu64, count);
 }
 
 static void

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <math.h>
 #include <glib/gi18n.h>
 
@@ -275,11 +277,11 @@ update_stats (QsLayerPage *self)
       sqnr = g_strdup_printf (_("%.1f dB"), s->sqnr_db);
     mse = g_strdup_printf ("%.3g", s->mse);
     maxerr = g_strdup_printf ("%.3g", s->max_abs_error);
-    clipped = g_strdup_printf ("%" G_GSIZE_FORMAT, s->n_clipped);
+    clipped = g_strdup_printf ("%zu", s->n_clipped);
     clipped_detail = g_strdup_printf ("%.3f%%", 100.0 * s->clipped_fraction);
     if (s->levels_available > 0)
       {
-        levels = g_strdup_printf ("%" G_GUINT64_FORMAT, s->levels_used);
+        levels = g_strdup_printf ("%" PRIu64, s->levels_used);
         /* Translators: the number of integer codes available, "of 255" */
         levels_detail = g_strdup_printf (_("of %llu"), (unsigned long long) s->levels_available);
       }
@@ -519,7 +521,7 @@ update_header (QsLayerPage *self)
   if (kernel != NULL)
     {
       g_autofree char *shape = qs_tensor_shape_to_string (kernel);
-      g_autofree char *count = g_strdup_printf ("%'" G_GSIZE_FORMAT, (gsize) layer->n_params);
+      g_autofree char *count = g_strdup_printf ("%'zu", (gsize) layer->n_params);
 
       /* Translators: "Conv2D · kernel [3, 3, 1, 32] · 320 parameters" */
       subtitle = g_strdup_printf (_("%s · kernel %s · %s parameters"), layer->class_name, shape, count);
