@@ -9,11 +9,11 @@
 #include "quantscope-core.h"
 
 /* The quantization group of `quantscope-cli bench`, on one 16M-float tensor (1M with
- * --quick), one core, best of several runs. Bandwidth = bytes the operation must move at
- * least: every input float read once (4 bytes per value) plus every output written (4 bytes
- * per gint32 code, 4 per dequantized float); the range scan that precedes a quantize pass
- * re-reads the input but is not counted, so the figures are conservative. vs_memcpy is
- * against memcpy of the same tensor (read + write bytes) measured at the start of the run. */
+ * --quick), one core, best of several runs. Bandwidth = the tensor's size (4 bytes per
+ * value) over the time, like memcpy's (bytes copied per second), so vs_memcpy is the time
+ * memcpy takes to copy the tensor over the time the operation takes on it: 0.5 means the
+ * operation takes twice as long as copying the tensor. A quantize pass includes its range
+ * scan. */
 
 #define DENSE_COLS 4096
 
@@ -104,21 +104,21 @@ qs_bench_quant (QsBench *bench)
     }
 
   /* Fused quantize + statistics through the public API, stats only (the live path), int8
-   * per-tensor: bytes = input read once. */
+   * per-tensor, range scan included. */
   qs_quant_spec_init (&job.spec);
   job.spec.granularity = QS_GRANULARITY_TENSOR;
   t_int8 = qs_bench_best_seconds (reps, run_quant, &job);
   qs_bench_add_bandwidth (bench, "quantize-int8-per-tensor", gb / t_int8);
 
   /* int4 per-channel on a [n / 4096, 4096] Dense kernel (per-element scales in the row
-   * kernel): bytes = input read once. */
+   * kernel). */
   job.spec.bits = 4;
   job.spec.granularity = QS_GRANULARITY_CHANNEL;
   qs_bench_add_bandwidth (bench, "quantize-int4-per-channel",
                           gb / qs_bench_best_seconds (reps, run_quant, &job));
 
-  /* The row kernel of every implementation with all outputs: bytes = 4 read + 4 code +
-   * 4 dequant per value. The first is the scalar reference. */
+  /* The row kernel of every implementation with all outputs (codes, dequantized values,
+   * statistics, code histogram), no range scan. The first is the scalar reference. */
   job.codes = qs_aligned_alloc (n * sizeof (gint32));
   job.dequant = qs_aligned_alloc (n * sizeof (float));
   job.hist = g_new0 (guint32, QS_QUANT_HIST_BANKS * 255);
@@ -129,14 +129,14 @@ qs_bench_quant (QsBench *bench)
       g_autofree char *name = g_strdup_printf ("quantize-int8-kernel-%s", list[i]->name);
 
       job.kernels = list[i];
-      qs_bench_add_bandwidth (bench, name, 3 * gb / qs_bench_best_seconds (reps, run_kernel, &job));
+      qs_bench_add_bandwidth (bench, name, gb / qs_bench_best_seconds (reps, run_kernel, &job));
     }
   qs_aligned_free (job.codes);
   qs_aligned_free (job.dequant);
   g_free (job.hist);
 
   /* MSE-optimal clip search, int8 per-tensor: range scan + 2048-bin histogram + closed-form
-   * candidate evaluation. bytes = input read once. Also as a multiple of one quantize pass. */
+   * candidate evaluation. Also as a multiple of one quantize pass. */
   qs_quant_spec_init (&job.spec);
   job.spec.granularity = QS_GRANULARITY_TENSOR;
   job.spec.range_method = QS_RANGE_MSE;
@@ -144,7 +144,7 @@ qs_bench_quant (QsBench *bench)
   qs_bench_add_bandwidth (bench, "mse-clip-search", gb / t_mse);
   qs_bench_add_ms (bench, "mse-clip-search-time", t_mse * 1e3, "vs_quantize_pass", t_mse / t_int8);
 
-  /* Histogram of the input, 2048 bins: bytes = input read once. */
+  /* Histogram of the input, 2048 bins. */
   job.histogram = qs_histogram_new (2048, -8.0, 8.0);
   qs_bench_add_bandwidth (bench, "histogram-build",
                           gb / qs_bench_best_seconds (reps, run_histogram, &job));

@@ -9,7 +9,9 @@ G_BEGIN_DECLS
  * (memcpy of the same bytes, or the float engine on the same images). */
 typedef struct _QsBench QsBench;
 
-/* Best-of-N memcpy bandwidth in GB/s (read + write bytes) measured at the start of the run. */
+/* Best-of-N memcpy bandwidth in GB/s (bytes copied per second) measured at the start of the
+ * run. Every bandwidth result counts the size of the tensor it processes, so a ratio to
+ * memcpy is memcpy's time over the operation's time on the same tensor. */
 double qs_bench_memcpy_gb_per_s (QsBench    *bench);
 /* Reports a bandwidth result; vs_memcpy is computed from the run's memcpy figure. */
 void   qs_bench_add_bandwidth   (QsBench    *bench,
