@@ -8,34 +8,22 @@
 
 struct _QsChannelRangeView
 {
-  GtkWidget        parent_instance;
+  QsChartView      parent_instance;
 
-  QsQuantResult   *result;
   gboolean         sorted;
-  char            *description;
 
   QsChartChannels *channels;
-  gint             hover;
-  GtkWidget       *menu;
 };
 
-G_DEFINE_FINAL_TYPE (QsChannelRangeView, qs_channel_range_view, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE (QsChannelRangeView, qs_channel_range_view, QS_TYPE_CHART_VIEW)
 
 enum {
   PROP_0,
-  PROP_RESULT,
   PROP_SORTED,
-  PROP_DESCRIPTION,
   N_PROPS
 };
 
-enum {
-  EXPORT_REQUESTED,
-  N_SIGNALS
-};
-
 static GParamSpec *properties[N_PROPS];
-static guint signals[N_SIGNALS];
 
 static void
 qs_channel_range_view_snapshot (GtkWidget   *widget,
@@ -53,7 +41,8 @@ qs_channel_range_view_snapshot (GtkWidget   *widget,
   if (self->channels == NULL)
     _qs_chart_draw_message (cr, w, h, _("No data"), &style);
   else
-    _qs_chart_channels_draw (cr, w, h, self->channels, self->sorted, self->hover, NULL, &style);
+    _qs_chart_channels_draw (cr, w, h, self->channels, self->sorted,
+                             _qs_chart_view_get_hover (QS_CHART_VIEW (self)), NULL, &style);
   cairo_destroy (cr);
 }
 
@@ -70,20 +59,12 @@ qs_channel_range_view_measure (GtkWidget      *widget,
   *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? 560 : 300;
 }
 
-static void
-qs_channel_range_view_size_allocate (GtkWidget *widget,
-                                     int        width,
-                                     int        height,
-                                     int        baseline)
-{
-  _qs_chart_view_present_menu (widget);
-}
-
 static gint
-channel_at (QsChannelRangeView *self,
-            double              x,
-            double              y)
+qs_channel_range_view_item_at (QsChartView *view,
+                               double       x,
+                               double       y)
 {
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (view);
   QsChartStyle style;
   QsChartRect plot;
 
@@ -97,81 +78,27 @@ channel_at (QsChannelRangeView *self,
   return _qs_chart_channels_at (self->channels, &plot, self->sorted, x);
 }
 
-static void
-on_motion (GtkEventControllerMotion *motion,
-           double                    x,
-           double                    y,
-           QsChannelRangeView       *self)
+static char *
+qs_channel_range_view_describe_item (QsChartView *view,
+                                     gint         channel)
 {
-  gint c = channel_at (self, x, y);
-
-  if (c != self->hover)
-    {
-      self->hover = c;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
+  return _qs_chart_channels_describe_channel (QS_CHANNEL_RANGE_VIEW (view)->channels, channel);
 }
 
 static void
-on_leave (GtkEventControllerMotion *motion,
-          QsChannelRangeView       *self)
+qs_channel_range_view_result_changed (QsChartView   *view,
+                                      QsQuantResult *old_result)
 {
-  if (self->hover != -1)
-    {
-      self->hover = -1;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
-}
+  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (view);
+  QsQuantResult *result = qs_chart_view_get_result (view);
 
-static gboolean
-qs_channel_range_view_query_tooltip (GtkWidget  *widget,
-                                     int         x,
-                                     int         y,
-                                     gboolean    keyboard_mode,
-                                     GtkTooltip *tooltip)
-{
-  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (widget);
-  g_autofree char *text = NULL;
-  gint c;
-
-  if (keyboard_mode)
-    {
-      if (self->description == NULL)
-        return FALSE;
-      gtk_tooltip_set_text (tooltip, self->description);
-      return TRUE;
-    }
-  c = channel_at (self, x, y);
-  if (c < 0)
-    return FALSE;
-  text = _qs_chart_channels_describe_channel (self->channels, c);
-  gtk_tooltip_set_text (tooltip, text);
-  return TRUE;
-}
-
-static void
-export_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
-{
-  g_signal_emit (widget, signals[EXPORT_REQUESTED], 0);
-}
-
-static void
-qs_channel_range_view_css_changed (GtkWidget         *widget,
-                                   GtkCssStyleChange *change)
-{
-  GTK_WIDGET_CLASS (qs_channel_range_view_parent_class)->css_changed (widget, change);
-  gtk_widget_queue_draw (widget);
-}
-
-static void
-qs_channel_range_view_dispose (GObject *object)
-{
-  QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (object);
-
-  g_clear_pointer (&self->menu, gtk_widget_unparent);
-  G_OBJECT_CLASS (qs_channel_range_view_parent_class)->dispose (object);
+  g_clear_pointer (&self->channels, _qs_chart_channels_free);
+  if (result != NULL)
+    self->channels = _qs_chart_channels_new (result);
+  _qs_chart_view_set_hover (view, -1);
+  _qs_chart_view_set_description (view, self->channels ? _qs_chart_channels_describe (self->channels)
+                                                       : g_strdup (_("No data")));
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 static void
@@ -180,8 +107,6 @@ qs_channel_range_view_finalize (GObject *object)
   QsChannelRangeView *self = QS_CHANNEL_RANGE_VIEW (object);
 
   g_clear_pointer (&self->channels, _qs_chart_channels_free);
-  g_clear_pointer (&self->result, qs_quant_result_unref);
-  g_free (self->description);
   G_OBJECT_CLASS (qs_channel_range_view_parent_class)->finalize (object);
 }
 
@@ -195,14 +120,8 @@ qs_channel_range_view_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      g_value_set_boxed (value, self->result);
-      break;
     case PROP_SORTED:
       g_value_set_boolean (value, self->sorted);
-      break;
-    case PROP_DESCRIPTION:
-      g_value_set_string (value, self->description);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -219,9 +138,6 @@ qs_channel_range_view_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      qs_channel_range_view_set_result (self, g_value_get_boxed (value));
-      break;
     case PROP_SORTED:
       qs_channel_range_view_set_sorted (self, g_value_get_boolean (value));
       break;
@@ -235,38 +151,26 @@ qs_channel_range_view_class_init (QsChannelRangeViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  QsChartViewClass *chart_class = QS_CHART_VIEW_CLASS (klass);
 
-  object_class->dispose = qs_channel_range_view_dispose;
   object_class->finalize = qs_channel_range_view_finalize;
   object_class->get_property = qs_channel_range_view_get_property;
   object_class->set_property = qs_channel_range_view_set_property;
 
   widget_class->snapshot = qs_channel_range_view_snapshot;
   widget_class->measure = qs_channel_range_view_measure;
-  widget_class->size_allocate = qs_channel_range_view_size_allocate;
-  widget_class->query_tooltip = qs_channel_range_view_query_tooltip;
-  widget_class->css_changed = qs_channel_range_view_css_changed;
 
-  properties[PROP_RESULT] =
-    g_param_spec_boxed ("result", NULL, NULL, QS_TYPE_QUANT_RESULT,
-                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  chart_class->result_changed = qs_channel_range_view_result_changed;
+  chart_class->item_at = qs_channel_range_view_item_at;
+  chart_class->describe_item = qs_channel_range_view_describe_item;
+
   properties[PROP_SORTED] =
     g_param_spec_boolean ("sorted", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_DESCRIPTION] =
-    g_param_spec_string ("description", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  signals[EXPORT_REQUESTED] =
-    g_signal_new ("export-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-
   gtk_widget_class_install_property_action (widget_class, "chart.sorted", "sorted");
-  gtk_widget_class_install_action (widget_class, "chart.export", NULL, export_action);
-  _qs_chart_view_class_add_menu (widget_class);
   gtk_widget_class_set_css_name (widget_class, "qs-channel-range-view");
-  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
 static void
@@ -274,27 +178,13 @@ qs_channel_range_view_init (QsChannelRangeView *self)
 {
   g_autoptr(GMenu) menu = g_menu_new ();
   g_autoptr(GMenu) section = g_menu_new ();
-  GtkEventController *motion;
-
-  self->hover = -1;
-  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
-  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
-  gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
-
-  motion = gtk_event_controller_motion_new ();
-  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
-  g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), motion);
 
   g_menu_append (section, _("_Sort by Range"), "chart.sorted");
   g_menu_append_section (menu, NULL, G_MENU_MODEL (section));
-  _qs_chart_view_append_export (menu);
-  self->menu = _qs_chart_view_setup_menu (GTK_WIDGET (self), G_MENU_MODEL (menu));
+  _qs_chart_view_set_menu (QS_CHART_VIEW (self), menu);
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Channel ranges"), -1);
-  _qs_chart_view_set_description (GTK_WIDGET (self), &self->description, g_strdup (_("No data")),
-                                  properties[PROP_DESCRIPTION]);
 }
 
 GtkWidget *
@@ -309,29 +199,14 @@ qs_channel_range_view_set_result (QsChannelRangeView *self,
 {
   g_return_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self));
 
-  if (self->result == result)
-    return;
-  g_clear_pointer (&self->result, qs_quant_result_unref);
-  g_clear_pointer (&self->channels, _qs_chart_channels_free);
-  if (result != NULL)
-    {
-      self->result = qs_quant_result_ref (result);
-      self->channels = _qs_chart_channels_new (result);
-    }
-  self->hover = -1;
-  _qs_chart_view_set_description (GTK_WIDGET (self), &self->description,
-                                  self->channels ? _qs_chart_channels_describe (self->channels)
-                                                 : g_strdup (_("No data")),
-                                  properties[PROP_DESCRIPTION]);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
+  qs_chart_view_set_result (QS_CHART_VIEW (self), result);
 }
 
 QsQuantResult *
 qs_channel_range_view_get_result (QsChannelRangeView *self)
 {
   g_return_val_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self), NULL);
-  return self->result;
+  return qs_chart_view_get_result (QS_CHART_VIEW (self));
 }
 
 void
@@ -359,7 +234,7 @@ const char *
 qs_channel_range_view_get_description (QsChannelRangeView *self)
 {
   g_return_val_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self), NULL);
-  return self->description;
+  return qs_chart_view_get_description (QS_CHART_VIEW (self));
 }
 
 gboolean
@@ -368,27 +243,23 @@ qs_channel_range_view_export (QsChannelRangeView *self,
                               double              scale,
                               GError            **error)
 {
+  QsQuantResult *result;
   QsChartOptions options;
-  QsChartStyle style;
   g_autofree char *title = NULL;
-  int width, height;
 
   g_return_val_if_fail (QS_IS_CHANNEL_RANGE_VIEW (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  if (self->result == NULL)
+  result = qs_chart_view_get_result (QS_CHART_VIEW (self));
+  if (result == NULL)
     {
       g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
                    _("Cannot export “%s”: the chart has no data"), path);
       return FALSE;
     }
-  _qs_chart_view_get_style (GTK_WIDGET (self), &style);
-  style.draw_background = TRUE;
   qs_chart_options_init (&options);
   options.sorted = self->sorted;
-  options.style = &style;
-  _qs_chart_view_export_size (GTK_WIDGET (self), &width, &height);
-  title = g_strdup_printf (_("Channel ranges of %s"), self->result->input->name);
-  return qs_chart_export_full ("channels", self->result, &options, title, path,
-                               width, height, scale, error);
+  title = g_strdup_printf (_("Channel ranges of %s"), result->input->name);
+  return _qs_chart_view_export (QS_CHART_VIEW (self), "channels", &options, title, path,
+                                scale, error);
 }

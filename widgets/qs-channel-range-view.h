@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "qs-chart-view.h"
 #include "qs-quant.h"
 
 G_BEGIN_DECLS
@@ -13,7 +14,7 @@ G_BEGIN_DECLS
  * step size as a faint line: the picture that explains per-channel quantization.
  * Properties: "result", "sorted" (widest channel first), "description" (read-only).
  * Signal "export-requested". */
-G_DECLARE_FINAL_TYPE (QsChannelRangeView, qs_channel_range_view, QS, CHANNEL_RANGE_VIEW, GtkWidget)
+G_DECLARE_FINAL_TYPE (QsChannelRangeView, qs_channel_range_view, QS, CHANNEL_RANGE_VIEW, QsChartView)
 
 GtkWidget     *qs_channel_range_view_new             (void);
 void           qs_channel_range_view_set_result      (QsChannelRangeView *self,

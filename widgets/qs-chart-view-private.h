@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-/* Folder-internal helpers shared by the chart widgets: theme colours from CSS, the
- * context menu (right click, long press, Menu key, Shift+F10) and export. */
+/* Folder-internal API of QsChartView, the base of the chart widgets: theme colours from
+ * CSS, the context menu, the description and export. */
 
 #include <gtk/gtk.h>
 
 #include "qs-chart-private.h"
+#include "qs-chart-view.h"
 
 G_BEGIN_DECLS
 
@@ -15,30 +16,31 @@ G_BEGIN_DECLS
 void        _qs_chart_view_get_style        (GtkWidget      *widget,
                                              QsChartStyle   *style);
 
-/* Creates the context-menu popover (parented to widget; unparent it in dispose), and the
- * gestures that open it. The class must install the "menu.popup" action with
- * _qs_chart_view_class_add_menu (). */
-GtkWidget  *_qs_chart_view_setup_menu       (GtkWidget      *widget,
-                                             GMenuModel     *model);
-void        _qs_chart_view_class_add_menu   (GtkWidgetClass *widget_class);
-/* Opens the widget's popover (stored as object data by setup) at x, y (or the centre). */
-void        _qs_chart_view_popup            (GtkWidget      *widget,
-                                             double          x,
-                                             double          y);
-/* Calls gtk_popover_present () on the menu: from size_allocate. */
-void        _qs_chart_view_present_menu     (GtkWidget      *widget);
+/* Appends the standard "Export Image…" section (action chart.export, which emits
+ * "export-requested") to menu and makes it the context menu: right click, long press,
+ * Menu key and Shift+F10 (action menu.popup) open it. Call once, from the subclass init. */
+void        _qs_chart_view_set_menu         (QsChartView    *self,
+                                             GMenu          *menu);
 
-/* The standard menu section with "Export Image…" (chart.export). */
-void        _qs_chart_view_append_export    (GMenu          *menu);
+/* The hovered item (see item_at in QsChartViewClass), -1 for none. Setting it redraws
+ * when it changes; subclasses reset it to -1 when their items change. */
+gint        _qs_chart_view_get_hover        (QsChartView    *self);
+void        _qs_chart_view_set_hover        (QsChartView    *self,
+                                             gint            item);
 
-/* Export size: the widget's size, or a default figure size when it is not shown. */
-void        _qs_chart_view_export_size      (GtkWidget      *widget,
-                                             int            *width,
-                                             int            *height);
+/* Sets "description" and the accessible description; notifies only on change. */
+void        _qs_chart_view_set_description  (QsChartView    *self,
+                                             char           *description); /* transfer full */
 
-void        _qs_chart_view_set_description  (GtkWidget      *widget,
-                                             char          **slot,
-                                             char           *description, /* transfer full */
-                                             GParamSpec     *pspec);
+/* Exports the current result drawn with the widget's theme colours (background included)
+ * at the widget's size, or a default figure size when it is not shown. options->style is
+ * set here. The result must not be NULL: the subclass reports that with its own words. */
+gboolean    _qs_chart_view_export           (QsChartView    *self,
+                                             const char     *kind,
+                                             QsChartOptions *options,
+                                             const char     *title,
+                                             const char     *path,
+                                             double          scale,
+                                             GError        **error);
 
 G_END_DECLS

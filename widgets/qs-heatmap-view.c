@@ -13,11 +13,9 @@
 
 struct _QsHeatmapView
 {
-  GtkWidget       parent_instance;
+  QsChartView     parent_instance;
 
-  QsQuantResult  *result;
   QsMapValue      mode;
-  char           *description;
 
   QsChartHeatmap *heatmap;     /* colour scale and LUT for result + mode */
   QsChartWindow   window;      /* the matrix window shown */
@@ -36,28 +34,19 @@ struct _QsHeatmapView
   double          pointer_y;
 
   QsChartWindow   gesture_window;
-  GtkWidget      *menu;
   double          pan_rest_cols;  /* fractions of a cell not yet panned (touchpad scroll) */
   double          pan_rest_rows;
 };
 
-G_DEFINE_FINAL_TYPE (QsHeatmapView, qs_heatmap_view, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE (QsHeatmapView, qs_heatmap_view, QS_TYPE_CHART_VIEW)
 
 enum {
   PROP_0,
-  PROP_RESULT,
   PROP_MODE,
-  PROP_DESCRIPTION,
   N_PROPS
 };
 
-enum {
-  EXPORT_REQUESTED,
-  N_SIGNALS
-};
-
 static GParamSpec *properties[N_PROPS];
-static guint signals[N_SIGNALS];
 
 static void
 drop_cache (QsHeatmapView *self)
@@ -88,17 +77,18 @@ update_description (QsHeatmapView *self)
   else
     text = g_strdup (_("No data"));
 
-  _qs_chart_view_set_description (GTK_WIDGET (self), &self->description, text,
-                                  properties[PROP_DESCRIPTION]);
+  _qs_chart_view_set_description (QS_CHART_VIEW (self), text);
 }
 
 static void
 rebuild_heatmap (QsHeatmapView *self)
 {
+  QsQuantResult *result = qs_chart_view_get_result (QS_CHART_VIEW (self));
+
   g_clear_pointer (&self->heatmap, _qs_chart_heatmap_free);
   drop_cache (self);
-  if (self->result != NULL)
-    self->heatmap = _qs_chart_heatmap_new (self->result, self->mode);
+  if (result != NULL)
+    self->heatmap = _qs_chart_heatmap_new (result, self->mode);
   self->hover = FALSE;
   update_description (self);
   update_actions (self);
@@ -199,15 +189,6 @@ qs_heatmap_view_measure (GtkWidget      *widget,
 {
   *minimum = orientation == GTK_ORIENTATION_HORIZONTAL ? 240 : 160;
   *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? 560 : 400;
-}
-
-static void
-qs_heatmap_view_size_allocate (GtkWidget *widget,
-                               int        width,
-                               int        height,
-                               int        baseline)
-{
-  _qs_chart_view_present_menu (widget);
 }
 
 static gboolean
@@ -565,7 +546,7 @@ qs_heatmap_view_query_tooltip (GtkWidget  *widget,
     return FALSE;
   if (keyboard_mode)
     {
-      gtk_tooltip_set_text (tooltip, self->description);
+      gtk_tooltip_set_text (tooltip, qs_chart_view_get_description (QS_CHART_VIEW (self)));
       return TRUE;
     }
   get_plot (self, &plot);
@@ -615,14 +596,6 @@ pan_action (GtkWidget  *widget,
 }
 
 static void
-export_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
-{
-  g_signal_emit (widget, signals[EXPORT_REQUESTED], 0);
-}
-
-static void
 reset_zoom_action (GtkWidget  *widget,
                    const char *action_name,
                    GVariant   *parameter)
@@ -631,11 +604,19 @@ reset_zoom_action (GtkWidget  *widget,
 }
 
 static void
-qs_heatmap_view_css_changed (GtkWidget         *widget,
-                             GtkCssStyleChange *change)
+qs_heatmap_view_result_changed (QsChartView   *view,
+                                QsQuantResult *old_result)
 {
-  GTK_WIDGET_CLASS (qs_heatmap_view_parent_class)->css_changed (widget, change);
-  gtk_widget_queue_draw (widget);
+  QsHeatmapView *self = QS_HEATMAP_VIEW (view);
+  QsQuantResult *result = qs_chart_view_get_result (view);
+  gboolean same_shape = old_result != NULL && result != NULL &&
+                        qs_tensor_same_shape (old_result->input, result->input);
+
+  rebuild_heatmap (self);
+  /* a new quantization of the same tensor keeps the zoom; another tensor shows all */
+  if (!same_shape && self->heatmap != NULL)
+    _qs_chart_heatmap_full_window (self->heatmap, &self->window);
+  update_actions (self);
 }
 
 static void
@@ -650,7 +631,6 @@ qs_heatmap_view_dispose (GObject *object)
 {
   QsHeatmapView *self = QS_HEATMAP_VIEW (object);
 
-  g_clear_pointer (&self->menu, gtk_widget_unparent);
   drop_cache (self);
   G_OBJECT_CLASS (qs_heatmap_view_parent_class)->dispose (object);
 }
@@ -661,8 +641,6 @@ qs_heatmap_view_finalize (GObject *object)
   QsHeatmapView *self = QS_HEATMAP_VIEW (object);
 
   g_clear_pointer (&self->heatmap, _qs_chart_heatmap_free);
-  g_clear_pointer (&self->result, qs_quant_result_unref);
-  g_free (self->description);
   G_OBJECT_CLASS (qs_heatmap_view_parent_class)->finalize (object);
 }
 
@@ -676,14 +654,8 @@ qs_heatmap_view_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      g_value_set_boxed (value, self->result);
-      break;
     case PROP_MODE:
       g_value_set_enum (value, self->mode);
-      break;
-    case PROP_DESCRIPTION:
-      g_value_set_string (value, self->description);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -700,9 +672,6 @@ qs_heatmap_view_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      qs_heatmap_view_set_result (self, g_value_get_boxed (value));
-      break;
     case PROP_MODE:
       qs_heatmap_view_set_mode (self, g_value_get_enum (value));
       break;
@@ -716,6 +685,7 @@ qs_heatmap_view_class_init (QsHeatmapViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  QsChartViewClass *chart_class = QS_CHART_VIEW_CLASS (klass);
   const guint zoom_in_keys[] = { GDK_KEY_plus, GDK_KEY_equal, GDK_KEY_KP_Add };
   const guint zoom_out_keys[] = { GDK_KEY_minus, GDK_KEY_KP_Subtract };
 
@@ -726,32 +696,20 @@ qs_heatmap_view_class_init (QsHeatmapViewClass *klass)
 
   widget_class->snapshot = qs_heatmap_view_snapshot;
   widget_class->measure = qs_heatmap_view_measure;
-  widget_class->size_allocate = qs_heatmap_view_size_allocate;
   widget_class->query_tooltip = qs_heatmap_view_query_tooltip;
-  widget_class->css_changed = qs_heatmap_view_css_changed;
 
-  properties[PROP_RESULT] =
-    g_param_spec_boxed ("result", NULL, NULL, QS_TYPE_QUANT_RESULT,
-                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  chart_class->result_changed = qs_heatmap_view_result_changed;
+
   properties[PROP_MODE] =
     g_param_spec_enum ("mode", NULL, NULL, QS_TYPE_MAP_VALUE, QS_MAP_VALUE_ERROR,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_DESCRIPTION] =
-    g_param_spec_string ("description", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
-
-  signals[EXPORT_REQUESTED] =
-    g_signal_new ("export-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   gtk_widget_class_install_property_action (widget_class, "chart.mode", "mode");
   gtk_widget_class_install_action (widget_class, "chart.zoom-in", NULL, zoom_in_action);
   gtk_widget_class_install_action (widget_class, "chart.zoom-out", NULL, zoom_out_action);
   gtk_widget_class_install_action (widget_class, "chart.reset-zoom", NULL, reset_zoom_action);
   gtk_widget_class_install_action (widget_class, "chart.pan", "(ii)", pan_action);
-  gtk_widget_class_install_action (widget_class, "chart.export", NULL, export_action);
-  _qs_chart_view_class_add_menu (widget_class);
 
   for (guint i = 0; i < G_N_ELEMENTS (zoom_in_keys); i++)
     gtk_widget_class_add_binding_action (widget_class, zoom_in_keys[i], 0, "chart.zoom-in", NULL);
@@ -765,7 +723,6 @@ qs_heatmap_view_class_init (QsHeatmapViewClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, 0, "chart.pan", "(ii)", 0, 1);
 
   gtk_widget_class_set_css_name (widget_class, "qs-heatmap-view");
-  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
 static void
@@ -791,9 +748,6 @@ qs_heatmap_view_init (QsHeatmapView *self)
 
   self->mode = QS_MAP_VALUE_ERROR;
   self->pointer_x = self->pointer_y = -1;
-  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
-  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
-  gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
 
   controller = gtk_event_controller_motion_new ();
   g_signal_connect (controller, "motion", G_CALLBACK (on_motion), self);
@@ -829,12 +783,10 @@ qs_heatmap_view_init (QsHeatmapView *self)
   append_with_accel (zoom, _("Zoom _Out"), "chart.zoom-out", "minus");
   append_with_accel (zoom, _("Show _All"), "chart.reset-zoom", "0");
   g_menu_append_section (menu, NULL, G_MENU_MODEL (zoom));
-  _qs_chart_view_append_export (menu);
-  self->menu = _qs_chart_view_setup_menu (GTK_WIDGET (self), G_MENU_MODEL (menu));
+  _qs_chart_view_set_menu (QS_CHART_VIEW (self), menu);
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Quantization error heatmap"), -1);
-  update_description (self);
   update_actions (self);
 }
 
@@ -848,30 +800,16 @@ void
 qs_heatmap_view_set_result (QsHeatmapView *self,
                             QsQuantResult *result)
 {
-  gboolean same_shape;
-
   g_return_if_fail (QS_IS_HEATMAP_VIEW (self));
 
-  if (self->result == result)
-    return;
-  same_shape = self->result != NULL && result != NULL &&
-               qs_tensor_same_shape (self->result->input, result->input);
-  g_clear_pointer (&self->result, qs_quant_result_unref);
-  if (result != NULL)
-    self->result = qs_quant_result_ref (result);
-  rebuild_heatmap (self);
-  /* a new quantization of the same tensor keeps the zoom; another tensor shows all */
-  if (!same_shape && self->heatmap != NULL)
-    _qs_chart_heatmap_full_window (self->heatmap, &self->window);
-  update_actions (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
+  qs_chart_view_set_result (QS_CHART_VIEW (self), result);
 }
 
 QsQuantResult *
 qs_heatmap_view_get_result (QsHeatmapView *self)
 {
   g_return_val_if_fail (QS_IS_HEATMAP_VIEW (self), NULL);
-  return self->result;
+  return qs_chart_view_get_result (QS_CHART_VIEW (self));
 }
 
 void
@@ -932,7 +870,7 @@ const char *
 qs_heatmap_view_get_description (QsHeatmapView *self)
 {
   g_return_val_if_fail (QS_IS_HEATMAP_VIEW (self), NULL);
-  return self->description;
+  return qs_chart_view_get_description (QS_CHART_VIEW (self));
 }
 
 gboolean
@@ -941,31 +879,27 @@ qs_heatmap_view_export (QsHeatmapView *self,
                         double         scale,
                         GError       **error)
 {
+  QsQuantResult *result;
   QsChartOptions options;
-  QsChartStyle style;
   g_autofree char *title = NULL;
-  int width, height;
 
   g_return_val_if_fail (QS_IS_HEATMAP_VIEW (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  if (self->result == NULL)
+  result = qs_chart_view_get_result (QS_CHART_VIEW (self));
+  if (result == NULL)
     {
       g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
                    _("Cannot export “%s”: the heatmap has no data"), path);
       return FALSE;
     }
-  _qs_chart_view_get_style (GTK_WIDGET (self), &style);
-  style.draw_background = TRUE;
   qs_chart_options_init (&options);
   options.mode = self->mode;
-  options.style = &style;
   options.row0 = self->window.row0;   /* what the view shows, zoom included */
   options.col0 = self->window.col0;
   options.rows = self->window.rows;
   options.cols = self->window.cols;
-  _qs_chart_view_export_size (GTK_WIDGET (self), &width, &height);
-  title = g_strdup_printf (_("Quantization error of %s"), self->result->input->name);
-  return qs_chart_export_full ("heatmap", self->result, &options, title, path,
-                               width, height, scale, error);
+  title = g_strdup_printf (_("Quantization error of %s"), result->input->name);
+  return _qs_chart_view_export (QS_CHART_VIEW (self), "heatmap", &options, title, path,
+                                scale, error);
 }

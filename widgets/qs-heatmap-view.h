@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "qs-chart-view.h"
 #include "qs-quant.h"
 
 G_BEGIN_DECLS
@@ -18,7 +19,7 @@ G_BEGIN_DECLS
  * "(ii)"). Plain scroll over a view that shows everything is left to the scrolled page
  * around it. Hover shows the weight: row and column, value, code, dequantized, error.
  * Properties: "result", "mode", "description" (read-only). Signal "export-requested". */
-G_DECLARE_FINAL_TYPE (QsHeatmapView, qs_heatmap_view, QS, HEATMAP_VIEW, GtkWidget)
+G_DECLARE_FINAL_TYPE (QsHeatmapView, qs_heatmap_view, QS, HEATMAP_VIEW, QsChartView)
 
 GtkWidget     *qs_heatmap_view_new             (void);
 void           qs_heatmap_view_set_result      (QsHeatmapView *self,

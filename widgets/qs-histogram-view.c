@@ -8,40 +8,34 @@
 
 struct _QsHistogramView
 {
-  GtkWidget         parent_instance;
+  QsChartView       parent_instance;
 
-  QsQuantResult    *result;
   gboolean          log_scale;
   gint              channel;
-  char             *description;
 
   QsChartHistogram *hist;       /* normalised data for the current result, channel, bins */
   guint             hist_bins;
-  gint              hover_bin;
 
   GtkWidget        *picker;     /* box: label + spin button, shown for multi-channel tensors */
   GtkWidget        *spin;
-  GtkWidget        *menu;
 };
 
-G_DEFINE_FINAL_TYPE (QsHistogramView, qs_histogram_view, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE (QsHistogramView, qs_histogram_view, QS_TYPE_CHART_VIEW)
 
 enum {
   PROP_0,
-  PROP_RESULT,
   PROP_LOG_SCALE,
   PROP_CHANNEL,
-  PROP_DESCRIPTION,
   N_PROPS
 };
 
-enum {
-  EXPORT_REQUESTED,
-  N_SIGNALS
-};
-
 static GParamSpec *properties[N_PROPS];
-static guint signals[N_SIGNALS];
+
+static inline QsQuantResult *
+get_result (QsHistogramView *self)
+{
+  return qs_chart_view_get_result (QS_CHART_VIEW (self));
+}
 
 static guint
 bins_for_width (double width)
@@ -76,12 +70,12 @@ ensure_hist (QsHistogramView *self,
 {
   guint bins = bins_for_width (width);
 
-  if (self->result == NULL)
+  if (get_result (self) == NULL)
     return;
   if (self->hist != NULL && self->hist_bins == bins)
     return;
   g_clear_pointer (&self->hist, _qs_chart_histogram_free);
-  self->hist = _qs_chart_histogram_new (self->result, self->channel, bins);
+  self->hist = _qs_chart_histogram_new (get_result (self), self->channel, bins);
   self->hist_bins = bins;
 }
 
@@ -89,7 +83,7 @@ static void
 invalidate (QsHistogramView *self)
 {
   g_clear_pointer (&self->hist, _qs_chart_histogram_free);
-  self->hover_bin = -1;
+  _qs_chart_view_set_hover (QS_CHART_VIEW (self), -1);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -99,7 +93,7 @@ update_description (QsHistogramView *self)
 {
   char *text;
 
-  if (self->result == NULL)
+  if (get_result (self) == NULL)
     text = g_strdup (_("No data"));
   else
     {
@@ -108,8 +102,7 @@ update_description (QsHistogramView *self)
       ensure_hist (self, width > 0 ? width : 480);
       text = _qs_chart_histogram_describe (self->hist);
     }
-  _qs_chart_view_set_description (GTK_WIDGET (self), &self->description, text,
-                                  properties[PROP_DESCRIPTION]);
+  _qs_chart_view_set_description (QS_CHART_VIEW (self), text);
 }
 
 static void
@@ -127,12 +120,13 @@ qs_histogram_view_snapshot (GtkWidget   *widget,
   _qs_chart_view_get_style (widget, &style);
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, y, w, h));
   cairo_translate (cr, 0, y);
-  if (self->result == NULL)
+  if (get_result (self) == NULL)
     _qs_chart_draw_message (cr, w, h, _("No data"), &style);
   else
     {
       ensure_hist (self, w);
-      _qs_chart_histogram_draw (cr, w, h, self->hist, self->log_scale, self->hover_bin, NULL, &style);
+      _qs_chart_histogram_draw (cr, w, h, self->hist, self->log_scale,
+                                _qs_chart_view_get_hover (QS_CHART_VIEW (self)), NULL, &style);
     }
   cairo_destroy (cr);
 
@@ -183,14 +177,15 @@ qs_histogram_view_size_allocate (GtkWidget *widget,
       pw = MIN (pw, width);
       gtk_widget_size_allocate (self->picker, &(GtkAllocation) { width - pw, 0, pw, ph }, -1);
     }
-  _qs_chart_view_present_menu (widget);
+  GTK_WIDGET_CLASS (qs_histogram_view_parent_class)->size_allocate (widget, width, height, baseline);
 }
 
 static gint
-bin_at (QsHistogramView *self,
-        double           x,
-        double           y)
+qs_histogram_view_item_at (QsChartView *view,
+                           double       x,
+                           double       y)
 {
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (view);
   QsChartStyle style;
   QsChartRect plot;
   double cy, w, h;
@@ -206,56 +201,11 @@ bin_at (QsHistogramView *self,
   return _qs_chart_histogram_bin_at (self->hist, &plot, x);
 }
 
-static gboolean
-qs_histogram_view_query_tooltip (GtkWidget  *widget,
-                                 int         x,
-                                 int         y,
-                                 gboolean    keyboard_mode,
-                                 GtkTooltip *tooltip)
+static char *
+qs_histogram_view_describe_item (QsChartView *view,
+                                 gint         bin)
 {
-  QsHistogramView *self = QS_HISTOGRAM_VIEW (widget);
-  g_autofree char *text = NULL;
-  gint bin;
-
-  if (keyboard_mode)
-    {
-      if (self->description == NULL)
-        return FALSE;
-      gtk_tooltip_set_text (tooltip, self->description);
-      return TRUE;
-    }
-  bin = bin_at (self, x, y);
-  if (bin < 0)
-    return FALSE;
-  text = _qs_chart_histogram_describe_bin (self->hist, bin);
-  gtk_tooltip_set_text (tooltip, text);
-  return TRUE;
-}
-
-static void
-on_motion (GtkEventControllerMotion *motion,
-           double                    x,
-           double                    y,
-           QsHistogramView          *self)
-{
-  gint bin = bin_at (self, x, y);
-
-  if (bin != self->hover_bin)
-    {
-      self->hover_bin = bin;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
-}
-
-static void
-on_leave (GtkEventControllerMotion *motion,
-          QsHistogramView          *self)
-{
-  if (self->hover_bin != -1)
-    {
-      self->hover_bin = -1;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
+  return _qs_chart_histogram_describe_bin (QS_HISTOGRAM_VIEW (view)->hist, bin);
 }
 
 static gboolean
@@ -303,8 +253,8 @@ sync_picker (QsHistogramView *self)
 {
   gsize n = 1, inner, outer;
 
-  if (self->result != NULL)
-    _qs_chart_input_geometry (self->result, &n, &inner, &outer);
+  if (get_result (self) != NULL)
+    _qs_chart_input_geometry (get_result (self), &n, &inner, &outer);
   gtk_widget_set_visible (self->picker, n > 1);
   gtk_spin_button_set_range (GTK_SPIN_BUTTON (self->spin), -1, MAX (0, (double) n - 1));
   g_signal_handlers_block_by_func (self->spin, on_spin_value_changed, self);
@@ -314,19 +264,14 @@ sync_picker (QsHistogramView *self)
 }
 
 static void
-export_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
+qs_histogram_view_result_changed (QsChartView   *view,
+                                  QsQuantResult *old_result)
 {
-  g_signal_emit (widget, signals[EXPORT_REQUESTED], 0);
-}
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (view);
 
-static void
-qs_histogram_view_css_changed (GtkWidget         *widget,
-                               GtkCssStyleChange *change)
-{
-  GTK_WIDGET_CLASS (qs_histogram_view_parent_class)->css_changed (widget, change);
-  gtk_widget_queue_draw (widget);
+  sync_picker (self);
+  invalidate (self);
+  update_description (self);
 }
 
 static void
@@ -335,7 +280,6 @@ qs_histogram_view_dispose (GObject *object)
   QsHistogramView *self = QS_HISTOGRAM_VIEW (object);
 
   g_clear_pointer (&self->picker, gtk_widget_unparent);
-  g_clear_pointer (&self->menu, gtk_widget_unparent);
   G_OBJECT_CLASS (qs_histogram_view_parent_class)->dispose (object);
 }
 
@@ -344,9 +288,7 @@ qs_histogram_view_finalize (GObject *object)
 {
   QsHistogramView *self = QS_HISTOGRAM_VIEW (object);
 
-  g_clear_pointer (&self->result, qs_quant_result_unref);
   g_clear_pointer (&self->hist, _qs_chart_histogram_free);
-  g_free (self->description);
   G_OBJECT_CLASS (qs_histogram_view_parent_class)->finalize (object);
 }
 
@@ -360,17 +302,11 @@ qs_histogram_view_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      g_value_set_boxed (value, self->result);
-      break;
     case PROP_LOG_SCALE:
       g_value_set_boolean (value, self->log_scale);
       break;
     case PROP_CHANNEL:
       g_value_set_int (value, self->channel);
-      break;
-    case PROP_DESCRIPTION:
-      g_value_set_string (value, self->description);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -387,9 +323,6 @@ qs_histogram_view_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      qs_histogram_view_set_result (self, g_value_get_boxed (value));
-      break;
     case PROP_LOG_SCALE:
       qs_histogram_view_set_log_scale (self, g_value_get_boolean (value));
       break;
@@ -406,6 +339,7 @@ qs_histogram_view_class_init (QsHistogramViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  QsChartViewClass *chart_class = QS_CHART_VIEW_CLASS (klass);
 
   object_class->dispose = qs_histogram_view_dispose;
   object_class->finalize = qs_histogram_view_finalize;
@@ -415,33 +349,21 @@ qs_histogram_view_class_init (QsHistogramViewClass *klass)
   widget_class->snapshot = qs_histogram_view_snapshot;
   widget_class->measure = qs_histogram_view_measure;
   widget_class->size_allocate = qs_histogram_view_size_allocate;
-  widget_class->query_tooltip = qs_histogram_view_query_tooltip;
-  widget_class->css_changed = qs_histogram_view_css_changed;
 
-  properties[PROP_RESULT] =
-    g_param_spec_boxed ("result", NULL, NULL, QS_TYPE_QUANT_RESULT,
-                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  chart_class->result_changed = qs_histogram_view_result_changed;
+  chart_class->item_at = qs_histogram_view_item_at;
+  chart_class->describe_item = qs_histogram_view_describe_item;
+
   properties[PROP_LOG_SCALE] =
     g_param_spec_boolean ("log-scale", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_CHANNEL] =
     g_param_spec_int ("channel", NULL, NULL, -1, G_MAXINT, -1,
                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_DESCRIPTION] =
-    g_param_spec_string ("description", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  /* The user chose "Export Image…": the app asks for a file and calls _export (). */
-  signals[EXPORT_REQUESTED] =
-    g_signal_new ("export-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-
   gtk_widget_class_install_property_action (widget_class, "chart.log-scale", "log-scale");
-  gtk_widget_class_install_action (widget_class, "chart.export", NULL, export_action);
-  _qs_chart_view_class_add_menu (widget_class);
   gtk_widget_class_set_css_name (widget_class, "qs-histogram-view");
-  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
 static void
@@ -449,14 +371,9 @@ qs_histogram_view_init (QsHistogramView *self)
 {
   g_autoptr(GMenu) menu = g_menu_new ();
   g_autoptr(GMenu) section = g_menu_new ();
-  GtkEventController *motion;
   GtkWidget *label;
 
   self->channel = -1;
-  self->hover_bin = -1;
-  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
-  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
-  gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
 
   self->picker = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   gtk_widget_set_margin_start (self->picker, 6);
@@ -477,19 +394,12 @@ qs_histogram_view_init (QsHistogramView *self)
   gtk_widget_set_parent (self->picker, GTK_WIDGET (self));
   gtk_widget_set_visible (self->picker, FALSE);
 
-  motion = gtk_event_controller_motion_new ();
-  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
-  g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), motion);
-
   g_menu_append (section, _("_Logarithmic Counts"), "chart.log-scale");
   g_menu_append_section (menu, NULL, G_MENU_MODEL (section));
-  _qs_chart_view_append_export (menu);
-  self->menu = _qs_chart_view_setup_menu (GTK_WIDGET (self), G_MENU_MODEL (menu));
+  _qs_chart_view_set_menu (QS_CHART_VIEW (self), menu);
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Value histogram"), -1);
-  update_description (self);
 }
 
 GtkWidget *
@@ -504,22 +414,14 @@ qs_histogram_view_set_result (QsHistogramView *self,
 {
   g_return_if_fail (QS_IS_HISTOGRAM_VIEW (self));
 
-  if (self->result == result)
-    return;
-  g_clear_pointer (&self->result, qs_quant_result_unref);
-  if (result != NULL)
-    self->result = qs_quant_result_ref (result);
-  sync_picker (self);
-  invalidate (self);
-  update_description (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
+  qs_chart_view_set_result (QS_CHART_VIEW (self), result);
 }
 
 QsQuantResult *
 qs_histogram_view_get_result (QsHistogramView *self)
 {
   g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), NULL);
-  return self->result;
+  return get_result (self);
 }
 
 void
@@ -570,7 +472,7 @@ const char *
 qs_histogram_view_get_description (QsHistogramView *self)
 {
   g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), NULL);
-  return self->description;
+  return qs_chart_view_get_description (QS_CHART_VIEW (self));
 }
 
 gboolean
@@ -580,27 +482,21 @@ qs_histogram_view_export (QsHistogramView *self,
                           GError         **error)
 {
   QsChartOptions options;
-  QsChartStyle style;
   g_autofree char *title = NULL;
-  int width, height;
 
   g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  if (self->result == NULL)
+  if (get_result (self) == NULL)
     {
       g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
                    _("Cannot export “%s”: the histogram has no data"), path);
       return FALSE;
     }
-  _qs_chart_view_get_style (GTK_WIDGET (self), &style);
-  style.draw_background = TRUE;
   qs_chart_options_init (&options);
   options.channel = self->channel;
   options.log_scale = self->log_scale;
-  options.style = &style;
-  _qs_chart_view_export_size (GTK_WIDGET (self), &width, &height);
-  title = g_strdup_printf (_("Distribution of %s"), self->result->input->name);
-  return qs_chart_export_full ("histogram", self->result, &options, title, path,
-                               width, height, scale, error);
+  title = g_strdup_printf (_("Distribution of %s"), get_result (self)->input->name);
+  return _qs_chart_view_export (QS_CHART_VIEW (self), "histogram", &options, title, path,
+                                scale, error);
 }

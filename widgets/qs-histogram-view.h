@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "qs-chart-view.h"
 #include "qs-quant.h"
 
 G_BEGIN_DECLS
@@ -16,7 +17,7 @@ G_BEGIN_DECLS
  * "description" (read-only: what the chart shows, for screen readers).
  * Context menu: "Logarithmic Counts", "Export Image…" (emits "export-requested"; the app
  * asks for a file name and calls qs_histogram_view_export ()). */
-G_DECLARE_FINAL_TYPE (QsHistogramView, qs_histogram_view, QS, HISTOGRAM_VIEW, GtkWidget)
+G_DECLARE_FINAL_TYPE (QsHistogramView, qs_histogram_view, QS, HISTOGRAM_VIEW, QsChartView)
 
 GtkWidget     *qs_histogram_view_new           (void);
 void           qs_histogram_view_set_result    (QsHistogramView *self,

@@ -646,6 +646,31 @@ document_from_load (LoadData *load)
   return self;
 }
 
+/* Both loads: run thread on load (taken) in a worker; load_finish () makes the document. */
+static void
+run_load (LoadData            *load,
+          GTaskThreadFunc      thread,
+          gpointer             source_tag,
+          GCancellable        *cancellable,
+          GAsyncReadyCallback  callback,
+          gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, load, load_data_free);
+  g_task_run_in_thread (task, thread);
+}
+
+static QsDocument *
+load_finish (GAsyncResult  *result,
+             GError       **error)
+{
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return NULL;
+  return document_from_load (g_task_get_task_data (G_TASK (result)));
+}
+
 void
 qs_document_load_async (const char          *model_path,
                         const char          *architecture_path,
@@ -654,7 +679,6 @@ qs_document_load_async (const char          *model_path,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
   LoadData *load;
 
   g_return_if_fail (model_path != NULL);
@@ -664,10 +688,7 @@ qs_document_load_async (const char          *model_path,
   load->architecture_path = g_strdup (architecture_path);
   if (config != NULL)
     load->config = qs_config_copy (config);
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, qs_document_load_async);
-  g_task_set_task_data (task, load, load_data_free);
-  g_task_run_in_thread (task, load_thread);
+  run_load (load, load_thread, qs_document_load_async, cancellable, callback, user_data);
 }
 
 QsDocument *
@@ -676,9 +697,7 @@ qs_document_load_finish (GAsyncResult  *result,
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
 
-  if (!g_task_propagate_boolean (G_TASK (result), error))
-    return NULL;
-  return document_from_load (g_task_get_task_data (G_TASK (result)));
+  return load_finish (result, error);
 }
 
 static const char *
@@ -810,7 +829,6 @@ qs_document_load_session_async (GFile               *session,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
   g_autofree char *dir = qs_document_autosave_dir ();
   g_autofree char *parent = NULL;
   LoadData *load;
@@ -821,10 +839,7 @@ qs_document_load_session_async (GFile               *session,
   load->session = g_object_ref (session);
   parent = g_path_get_dirname (g_file_peek_path (session));
   load->is_autosave = g_strcmp0 (parent, dir) == 0;
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, qs_document_load_session_async);
-  g_task_set_task_data (task, load, load_data_free);
-  g_task_run_in_thread (task, load_session_thread);
+  run_load (load, load_session_thread, qs_document_load_session_async, cancellable, callback, user_data);
 }
 
 QsDocument *
@@ -833,9 +848,7 @@ qs_document_load_session_finish (GAsyncResult  *result,
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
 
-  if (!g_task_propagate_boolean (G_TASK (result), error))
-    return NULL;
-  return document_from_load (g_task_get_task_data (G_TASK (result)));
+  return load_finish (result, error);
 }
 
 gboolean

@@ -142,6 +142,14 @@ selected_layers (QsWindow *self)
 /* File choosers                                                                            */
 
 static void
+drop_chooser (QsWindow *self)
+{
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+}
+
+static void
 chooser_response (GtkNativeDialog *dialog,
                   int              response,
                   gpointer         user_data)
@@ -196,9 +204,7 @@ choose_file (QsWindow             *self,
 {
   g_autofree char *last = g_settings_get_string (self->settings, "last-folder");
 
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
+  drop_chooser (self);
 
   self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, NULL);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
@@ -943,17 +949,6 @@ open_chosen (QsWindow *self,
 }
 
 static void
-open_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-
-  choose_file (self, GTK_FILE_CHOOSER_ACTION_OPEN, _("Open Model or Session"), _("_Open"),
-               _("Keras Models and Sessions"), model_patterns, NULL, open_chosen);
-}
-
-static void
 open_sample_action (GtkWidget  *widget,
                     const char *action_name,
                     GVariant   *param)
@@ -1006,37 +1001,6 @@ save_to (QsWindow *self,
 }
 
 static void
-save_as_action (GtkWidget  *widget,
-                const char *action_name,
-                GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-  g_autofree char *name = NULL;
-
-  if (self->document == NULL)
-    return;
-  /* Translators: the suggested file name of a session, %s is the model name */
-  name = g_strdup_printf (_("%s-session.json"), qs_document_get_title (self->document));
-  choose_file (self, GTK_FILE_CHOOSER_ACTION_SAVE, _("Save Session"), _("_Save"),
-               _("Quantscope Sessions"), json_patterns, name, save_to);
-}
-
-static void
-save_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-
-  if (self->document == NULL)
-    return;
-  if (qs_document_get_file (self->document) != NULL)
-    save_to (self, qs_document_get_file (self->document));
-  else
-    save_as_action (widget, action_name, param);
-}
-
-static void
 import_chosen (QsWindow *self,
                GFile    *file)
 {
@@ -1053,15 +1017,6 @@ import_chosen (QsWindow *self,
 }
 
 static void
-import_config_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *param)
-{
-  choose_file (QS_WINDOW (widget), GTK_FILE_CHOOSER_ACTION_OPEN, _("Import Config"), _("_Import"),
-               _("Quantization Configs"), json_patterns, NULL, import_chosen);
-}
-
-static void
 export_chosen (QsWindow *self,
                GFile    *file)
 {
@@ -1073,22 +1028,6 @@ export_chosen (QsWindow *self,
       return;
     }
   qs_window_show_toast (self, _("Config exported"));
-}
-
-static void
-export_config_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-  g_autofree char *name = NULL;
-
-  if (self->document == NULL)
-    return;
-  /* Translators: the suggested file name of an exported config, %s is the model name */
-  name = g_strdup_printf (_("%s-config.json"), qs_document_get_title (self->document));
-  choose_file (self, GTK_FILE_CHOOSER_ACTION_SAVE, _("Export Config"), _("_Export"),
-               _("Quantization Configs"), json_patterns, name, export_chosen);
 }
 
 static void
@@ -1132,13 +1071,83 @@ attach_chosen (QsWindow *self,
   begin_load (self, model, g_file_peek_path (file), qs_document_get_config (self->document));
 }
 
-static void
-attach_architecture_action (GtkWidget  *widget,
-                            const char *action_name,
-                            GVariant   *param)
+/* The commands that ask for a file: one chooser each, then done () with the file. */
+typedef struct
 {
-  choose_file (QS_WINDOW (widget), GTK_FILE_CHOOSER_ACTION_OPEN, _("Attach Architecture"), _("_Attach"),
-               _("Model Architectures (JSON, HDF5, Keras)"), arch_patterns, NULL, attach_chosen);
+  const char           *action_name;
+  GtkFileChooserAction  chooser_action;
+  const char           *title;        /* N_ () */
+  const char           *accept;       /* N_ () */
+  const char           *filter_name;  /* N_ () */
+  const char * const   *patterns;
+  /* N_ (): the suggested file name of a save, %s is the model name; such a command needs a
+   * document. NULL for the commands that open a file. */
+  const char           *name_format;
+  ChooserDone           done;
+} FileCommand;
+
+static const FileCommand file_commands[] = {
+  { "win.open", GTK_FILE_CHOOSER_ACTION_OPEN,
+    N_("Open Model or Session"), N_("_Open"), N_("Keras Models and Sessions"), model_patterns,
+    NULL, open_chosen },
+  { "win.save-as", GTK_FILE_CHOOSER_ACTION_SAVE,
+    N_("Save Session"), N_("_Save"), N_("Quantscope Sessions"), json_patterns,
+    /* Translators: the suggested file name of a session, %s is the model name */
+    N_("%s-session.json"), save_to },
+  { "win.import-config", GTK_FILE_CHOOSER_ACTION_OPEN,
+    N_("Import Config"), N_("_Import"), N_("Quantization Configs"), json_patterns,
+    NULL, import_chosen },
+  { "win.export-config", GTK_FILE_CHOOSER_ACTION_SAVE,
+    N_("Export Config"), N_("_Export"), N_("Quantization Configs"), json_patterns,
+    /* Translators: the suggested file name of an exported config, %s is the model name */
+    N_("%s-config.json"), export_chosen },
+  { "win.attach-architecture", GTK_FILE_CHOOSER_ACTION_OPEN,
+    N_("Attach Architecture"), N_("_Attach"), N_("Model Architectures (JSON, HDF5, Keras)"),
+    arch_patterns, NULL, attach_chosen },
+};
+
+static void
+file_command_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  const FileCommand *command = NULL;
+  g_autofree char *name = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (file_commands) && command == NULL; i++)
+    if (g_str_equal (file_commands[i].action_name, action_name))
+      command = &file_commands[i];
+  g_return_if_fail (command != NULL);
+
+  if (command->name_format != NULL)
+    {
+      if (self->document == NULL)
+        return;
+      name = g_strdup_printf (_(command->name_format), qs_document_get_title (self->document));
+    }
+  choose_file (self, command->chooser_action, _(command->title), _(command->accept),
+               _(command->filter_name), command->patterns, name, command->done);
+}
+
+/* Saves to the session file, or asks for one when the document has none yet. */
+static void
+save_or_ask (QsWindow *self)
+{
+  if (self->document == NULL)
+    return;
+  if (qs_document_get_file (self->document) != NULL)
+    save_to (self, qs_document_get_file (self->document));
+  else
+    file_command_action (GTK_WIDGET (self), "win.save-as", NULL);
+}
+
+static void
+save_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  save_or_ask (QS_WINDOW (widget));
 }
 
 static void
@@ -1352,10 +1361,7 @@ close_response (AdwMessageDialog *dialog,
   else if (g_strcmp0 (response, "save") == 0)
     {
       self->close_after_save = TRUE;
-      if (qs_document_get_file (self->document) != NULL)
-        save_to (self, qs_document_get_file (self->document));
-      else
-        save_as_action (GTK_WIDGET (self), "win.save-as", NULL);
+      save_or_ask (self);
     }
 }
 
@@ -1407,9 +1413,7 @@ qs_window_dispose (GObject *object)
   QsWindow *self = QS_WINDOW (object);
 
   clear_document (self);
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
+  drop_chooser (self);
   g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
   g_clear_object (&self->loading_file);
@@ -1484,17 +1488,14 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, presets_all_section);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, presets_selected_section);
 
-  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
+  for (guint i = 0; i < G_N_ELEMENTS (file_commands); i++)
+    gtk_widget_class_install_action (widget_class, file_commands[i].action_name, NULL, file_command_action);
   gtk_widget_class_install_action (widget_class, "win.open-sample", NULL, open_sample_action);
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
-  gtk_widget_class_install_action (widget_class, "win.save-as", NULL, save_as_action);
-  gtk_widget_class_install_action (widget_class, "win.import-config", NULL, import_config_action);
-  gtk_widget_class_install_action (widget_class, "win.export-config", NULL, export_config_action);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
-  gtk_widget_class_install_action (widget_class, "win.attach-architecture", NULL, attach_architecture_action);
   gtk_widget_class_install_action (widget_class, "win.apply-preset", "s", apply_preset_action);
   gtk_widget_class_install_action (widget_class, "win.apply-preset-selected", "s", apply_preset_selected_action);
   gtk_widget_class_install_action (widget_class, "win.copy-settings", NULL, copy_settings_action);
