@@ -420,15 +420,15 @@ depthwise_backward (QsTrainNet *net,
 
 /* --- pooling --- */
 
-static void
-pool_window (QsTNode *node,
-             QsTNode *in,
-             gsize    oh,
-             gsize    ow,
-             gsize   *h0,
-             gsize   *h1,
-             gsize   *w0,
-             gsize   *w1)
+void
+_qs_tnode_pool_window (QsTNode *node,
+                       QsTNode *in,
+                       gsize    oh,
+                       gsize    ow,
+                       gsize   *h0,
+                       gsize   *h1,
+                       gsize   *w0,
+                       gsize   *w1)
 {
   gssize a = (gssize) (oh * node->sh) - node->pad_top;
   gssize b = (gssize) (ow * node->sw) - node->pad_left;
@@ -459,7 +459,7 @@ max_pool_forward (QsTrainNet *net,
             float *yp = y + (oh * node->w + ow) * c;
             gsize h0, h1, w0, w1;
 
-            pool_window (node, in, oh, ow, &h0, &h1, &w0, &w1);
+            _qs_tnode_pool_window (node, in, oh, ow, &h0, &h1, &w0, &w1);
             for (gsize ch = 0; ch < c; ch++)
               yp[ch] = -INFINITY;
             for (gsize ih = h0; ih < h1; ih++)
@@ -496,7 +496,7 @@ max_pool_backward (QsTrainNet *net,
             gsize o = (oh * node->w + ow) * c;
             gsize h0, h1, w0, w1;
 
-            pool_window (node, in, oh, ow, &h0, &h1, &w0, &w1);
+            _qs_tnode_pool_window (node, in, oh, ow, &h0, &h1, &w0, &w1);
             /* The gradient goes to the first maximum in row-major order. */
             for (gsize ch = 0; ch < c; ch++)
               {
@@ -540,7 +540,7 @@ avg_pool_forward (QsTrainNet *net,
             gsize h0, h1, w0, w1;
             float inv;
 
-            pool_window (node, in, oh, ow, &h0, &h1, &w0, &w1);
+            _qs_tnode_pool_window (node, in, oh, ow, &h0, &h1, &w0, &w1);
             inv = 1.0f / (float) ((h1 - h0) * (w1 - w0));
             memset (yp, 0, c * sizeof (float));
             for (gsize ih = h0; ih < h1; ih++)
@@ -573,7 +573,7 @@ avg_pool_backward (QsTrainNet *net,
             gsize h0, h1, w0, w1;
             float inv;
 
-            pool_window (node, in, oh, ow, &h0, &h1, &w0, &w1);
+            _qs_tnode_pool_window (node, in, oh, ow, &h0, &h1, &w0, &w1);
             inv = 1.0f / (float) ((h1 - h0) * (w1 - w0));
             for (gsize ih = h0; ih < h1; ih++)
               for (gsize iw = w0; iw < w1; iw++)
@@ -914,7 +914,10 @@ _qs_tnode_forward (QsTrainNet *net,
       g_assert_not_reached ();
     }
 
-  if (has_activation (node))
+  /* A group the engine runs in integers applies its own fused activation as the clamp
+   * of its requantized codes, from the pre-activation value. */
+  if (has_activation (node)
+      && !(node->quant.requant_layer == (gint) node->index && _qs_tnode_requantizes (net, node)))
     activation_forward (node, node->out + s0 * node->size, (s1 - s0) * node->size);
   if (node->quant.output)
     _qs_tnode_fake_quant_output (net, node, chunk, s0, s1);

@@ -47,7 +47,8 @@ typedef struct
   guint8        *clip_mask;    /* per output value: 1 = inside the range (gradient passes) */
   float          chunk_lo[QS_TRAIN_MAX_CHUNKS]; /* raw output range of each chunk's images */
   float          chunk_hi[QS_TRAIN_MAX_CHUNKS];
-  gboolean       bias;         /* round the bias to int32 at scale input * weight (engine) */
+  float         *weight_scale; /* per output channel: the quantized kernel's scale (integer
+                                * weight specs), as the engine's requantization uses it */
   gboolean       output;       /* fake-quantize the output ... */
   gint           source;       /* ... with the params of this node: itself (own range, calibrated
                                 * as value_name, EMA-tracked) or the node whose integer grid
@@ -59,6 +60,14 @@ typedef struct
   float          range_lo;     /* EMA of the batch min / max, frozen at the end */
   float          range_hi;
   QsQuantParams *act_params;   /* params of the current range */
+  /* The output of an operation the engine runs in integers is computed with the engine's
+   * arithmetic, not by rounding the float value: a Dense / Conv2D / DepthwiseConv2D group
+   * (int32 bias, fixed-point requantization, a fused ReLU / ReLU6 as a clamp of the codes)
+   * from the weight layer's pre-activation value, an Add from its inputs' codes. */
+  gint           requant_layer; /* the group's weight node, or -1 */
+  gint           in_source[2];  /* the nodes whose params quantize the inputs, or -1 */
+  gboolean       clamp_relu;    /* the group's fused activation: ReLU ... */
+  float          clamp_max;     /* ... with this maximum (< 0: none) */
 } QsTQuant;
 
 typedef struct
@@ -222,6 +231,16 @@ void      _qs_tnode_bn_backward_sums (QsTrainNet   *net,
                                       gsize         s1);
 const float *_qs_tnode_kernel        (QsTrainNet   *net,
                                       QsTNode      *node);
+/* The input rows [h0, h1) and columns [w0, w1) an average or max pooling window covers
+ * (padding excluded). */
+void      _qs_tnode_pool_window      (QsTNode      *node,
+                                      QsTNode      *in,
+                                      gsize         oh,
+                                      gsize         ow,
+                                      gsize        *h0,
+                                      gsize        *h1,
+                                      gsize        *w0,
+                                      gsize        *w1);
 
 /* QAT (qs-train-qat.c) */
 gboolean  _qs_train_net_quantize_weights (QsTrainNet *net,
@@ -242,6 +261,11 @@ void      _qs_tnode_fake_quant_output (QsTrainNet  *net,
                                        gsize        s1);
 gboolean  _qs_train_net_update_ranges (QsTrainNet  *net,
                                        GError     **error);
+
+/* TRUE when the node's output is the engine's requantization of its group's accumulator
+ * (the current ranges and kernel allow it); its own fused activation is then the clamp. */
+gboolean  _qs_tnode_requantizes      (QsTrainNet   *net,
+                                      QsTNode      *node);
 
 static inline gboolean
 _qs_tnode_owns_range (const QsTNode *node)

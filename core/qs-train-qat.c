@@ -6,13 +6,16 @@
 #include <glib/gi18n-lib.h>
 
 #include "qs-calib.h"
+#include "qs-fixedpoint.h"
 #include "qs-formats.h"
 #include "qs-kernels-int.h"
 #include "qs-train-private.h"
 
 /* Quantization-aware training: BatchNorm folding, fake quantization of kernels and
  * activations with the quantization library's own rounding (qs_quant_run for weights,
- * qs_quant_value / qs_dequant_value for activations), EMA activation ranges. */
+ * qs_quant_value / qs_dequant_value for activations), EMA activation ranges. The output of
+ * a layer group the engine runs in integers is not a rounding of the float value but the
+ * engine's own requantization of the same accumulator (see requantize_output). */
 
 static QsTParam *
 param_at (QsTrainNet *net,
@@ -211,6 +214,7 @@ plan_quantization (QsTrainNet  *net,
           node->quant.weights = TRUE;
           node->quant.weight_spec = lc.weight;
           node->quant.kernel_q = g_new0 (float, p->size);
+          node->quant.weight_scale = g_new0 (float, node->c);
         }
 
       switch (node->kind)
@@ -219,7 +223,7 @@ plan_quantization (QsTrainNet  *net,
         case QS_TNODE_CONV2D:
         case QS_TNODE_DEPTHWISE:
           {
-            QsTNode *in_node = node_at (net, in), *end = node;
+            QsTNode *in_node = node_at (net, in), *end = node, *in_src;
             gsize k = node->kind == QS_TNODE_DENSE ? in_node->size
                       : (gsize) node->kh * node->kw * (node->kind == QS_TNODE_DEPTHWISE ? 1 : in_node->c);
             gint cons = sole_consumer (net, i);
@@ -236,17 +240,25 @@ plan_quantization (QsTrainNet  *net,
                 end = node_at (net, cons);
                 fused[cons] = TRUE;
               }
-            /* A float input is quantized on its way in, with its own range. */
-            if (!is_int[in] && in_node->kind != QS_TNODE_INPUT)
+            /* A float input (the image too, when the config gives it no spec of its own)
+             * is quantized on its way in, with its own range; the engine converts a value
+             * once, with the spec of the first integer layer that reads it. */
+            if (is_int[in])
+              in_src = node_at (net, (guint) source[in]);
+            else
               {
-                QsTNode *from = node_at (net, in);
-
-                while ((from->kind == QS_TNODE_FLATTEN || from->kind == QS_TNODE_DROPOUT)
-                       && from->index > 0)
-                  from = node_at (net, from->inputs[0]);
-                quantize_own (from, &lc.activation, FALSE);
+                in_src = in_node;
+                while ((in_src->kind == QS_TNODE_FLATTEN || in_src->kind == QS_TNODE_DROPOUT)
+                       && in_src->index > 0)
+                  in_src = node_at (net, in_src->inputs[0]);
+                if (!in_src->quant.output)
+                  quantize_own (in_src, &lc.activation, FALSE);
               }
             quantize_own (end, &lc.activation, node->act == QS_ACTIVATION_SOFTMAX);
+            end->quant.requant_layer = (gint) i;
+            end->quant.in_source[0] = (gint) in_src->index;
+            end->quant.clamp_relu = end->act == QS_ACTIVATION_RELU;
+            end->quant.clamp_max = end->relu_max;
             for (guint j = i; j <= end->index; j++)
               {
                 is_int[j] = TRUE;
@@ -260,8 +272,15 @@ plan_quantization (QsTrainNet  *net,
           if (!spec_supported (&lc.activation, node->name, error))
             return FALSE;
           for (guint k = 0; k < 2; k++)
-            if (!is_int[node->inputs[k]])
-              quantize_own (node_at (net, node->inputs[k]), &lc.activation, FALSE);
+            {
+              QsTNode *in_k = node_at (net, node->inputs[k]);
+
+              if (is_int[in_k->index])
+                in_k = node_at (net, (guint) source[in_k->index]);
+              else if (!in_k->quant.output)
+                quantize_own (in_k, &lc.activation, FALSE);
+              node->quant.in_source[k] = (gint) in_k->index;
+            }
           quantize_own (node, &lc.activation, FALSE);
           is_int[i] = TRUE;
           source[i] = (gint) i;
@@ -284,6 +303,12 @@ plan_quantization (QsTrainNet  *net,
         case QS_TNODE_ACTIVATION:
           is_int[i] = lc.quantize_activations && is_int[in] && node->act == QS_ACTIVATION_RELU;
           source[i] = source[in];
+          if (is_int[i])
+            {
+              /* The engine clamps the codes: ReLU6's 6 becomes the nearest code. */
+              node->quant.output = TRUE;
+              node->quant.source = source[in];
+            }
           break;
         case QS_TNODE_FLATTEN:
         case QS_TNODE_DROPOUT:
@@ -430,8 +455,242 @@ _qs_train_net_quantize_weights (QsTrainNet  *net,
       if (result == NULL)
         return FALSE;
       memcpy (node->quant.kernel_q, result->dequant->data, p->size * sizeof (float));
+      /* The engine's per-output-channel scales (compile_int_weights). */
+      if (node->quant.weight_spec.format == QS_FORMAT_INT && result->params != NULL)
+        for (gsize o = 0; o < node->c; o++)
+          node->quant.weight_scale[o] =
+            result->params->scale[qs_quant_params_index (result->params, o)];
     }
   return TRUE;
+}
+
+/* The engine's container parameters of an integer value (value_params): a non-positive
+ * or non-finite scale becomes 1. */
+static float
+engine_scale (const QsQuantParams *p)
+{
+  return p->scale[0] > 0.0f && isfinite (p->scale[0]) ? p->scale[0] : 1.0f;
+}
+
+static gboolean
+int_params_ready (const QsTQuant *q)
+{
+  return q->act_spec.format == QS_FORMAT_INT && q->act_params != NULL;
+}
+
+gboolean
+_qs_tnode_requantizes (QsTrainNet *net,
+                       QsTNode    *node)
+{
+  QsTQuant *q = &node->quant;
+  QsTNode *wnode;
+
+  if (!q->output || q->requant_layer < 0 || q->in_source[0] < 0 || !int_params_ready (q))
+    return FALSE;
+  wnode = node_at (net, (guint) q->requant_layer);
+  return wnode->quant.weights && wnode->quant.weight_scale != NULL
+         && wnode->quant.weight_spec.format == QS_FORMAT_INT
+         && int_params_ready (&node_at (net, (guint) q->in_source[0])->quant);
+}
+
+/* The output of an integer group, computed as the integer engine computes it
+ * (compile_int_weights, the GEMM and depthwise kernels, qs_requant_one, act_clamp):
+ *
+ *   acc  = round (bias / (S_in * S_w[o])) + sum (x_code - x_zp) * w_code     (int32)
+ *   code = clamp (zp + multiply_by_quantized_multiplier (acc, M[o]), lo, hi)
+ *   M[o] = S_in * S_w[o] / S_out;  [lo, hi]: the code range narrowed by a fused ReLU / ReLU6
+ *
+ * The trainer's float pre-activation y is bias + sum x * w with x and w on their grids, so
+ * the integer sum is (y - bias) / (S_in * S_w[o]) up to float rounding, far below one
+ * accumulator unit: rounding recovers the engine's sum. The rest is not a rounding of y:
+ * the bias is rounded to the accumulator's unit, and the multiplier rounds twice (TFLite's
+ * double rounding: to an integer after the high multiply, then by a power of two). Both
+ * are tiny while S_in * S_w is much smaller than S_out, but a 3 x 3 DepthwiseConv2D at 4
+ * bits has 9 taps and M of 0.1 to 0.7: a bias of 0.41 steps becomes 2 units of 0.25 steps
+ * (0.50 -> 1), 10 units at M = 0.142 (1.42 steps) become 6 quarter steps, rounded up to 2. */
+static void
+requantize_output (QsTrainNet *net,
+                   QsTNode    *node,
+                   guint       chunk,
+                   gsize       s0,
+                   gsize       s1)
+{
+  QsTQuant *q = &node->quant;
+  QsTNode *wnode = node_at (net, (guint) q->requant_layer);
+  const QsQuantParams *pin = node_at (net, (guint) q->in_source[0])->quant.act_params;
+  const QsQuantParams *p = q->act_params;
+  const float *bias = wnode->use_bias ? net->params + param_at (net, wnode->p_bias)->offset
+                                      : NULL;
+  float s_in = engine_scale (pin), s_out = engine_scale (p);
+  gint32 zp = CLAMP (p->zero_point[0], p->qmin, p->qmax), lo = p->qmin, hi = p->qmax;
+  gsize c = node->c, n = (s1 - s0) * node->size;
+  g_autofree double *unit = g_new (double, c);
+  g_autofree gint64 *bq = g_new (gint64, c);
+  g_autofree gint32 *mult = g_new (gint32, c);
+  g_autofree gint *shift = g_new (gint, c);
+  /* the pre-activation: the weight node's output (a fused activation of its own is not
+   * applied to it, see _qs_tnode_forward) */
+  const float *y = wnode->out + s0 * node->size;
+  float *x = node->out + s0 * node->size;
+  guint8 *mask = q->clip_mask != NULL ? q->clip_mask + s0 * node->size : NULL;
+  float clip_lo = p->clip_lo[0], clip_hi = p->clip_hi[0], rmax = q->clamp_max;
+  float range_lo = INFINITY, range_hi = -INFINITY;
+
+  g_assert (wnode->size == node->size && wnode->c == c);
+  if (q->clamp_relu)
+    {
+      lo = MAX (lo, zp);
+      if (rmax >= 0.0f)
+        hi = MIN (hi, zp + (gint32) lrintf (rmax / s_out));
+      hi = MAX (hi, lo);
+    }
+  for (gsize o = 0; o < c; o++)
+    {
+      double sw = wnode->quant.weight_scale[o];
+      double b;
+
+      if (!(sw > 0.0) || !isfinite (sw))
+        sw = s_out / s_in;
+      unit[o] = (double) s_in * sw;
+      b = nearbyint ((bias != NULL ? bias[o] : 0.0) / unit[o]);
+      bq[o] = (gint64) CLAMP (b, (double) G_MININT32, (double) G_MAXINT32);
+      qs_quantize_multiplier (unit[o] / s_out, &mult[o], &shift[o]);
+    }
+
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize o = i % c;
+      float v = y[i], post = v;
+      double sum;
+      gint64 acc;
+      gint32 code;
+
+      if (q->clamp_relu)
+        post = v > 0.0f ? (rmax >= 0.0f && v > rmax ? rmax : v) : 0.0f;
+      range_lo = post < range_lo ? post : range_lo;
+      range_hi = post > range_hi ? post : range_hi;
+      if (mask != NULL)
+        mask[i] = post >= clip_lo && post <= clip_hi;
+      sum = nearbyint (((double) v - (bias != NULL ? bias[o] : 0.0)) / unit[o]);
+      acc = (gint64) CLAMP (sum, (double) G_MININT32, (double) G_MAXINT32) + bq[o];
+      acc = CLAMP (acc, G_MININT32, G_MAXINT32);
+      code = zp + qs_multiply_by_quantized_multiplier ((gint32) acc, mult[o], shift[o]);
+      x[i] = qs_dequant_value (CLAMP (code, lo, hi), s_out, zp);
+    }
+  if (_qs_tnode_owns_range (node))
+    {
+      q->chunk_lo[chunk] = range_lo;
+      q->chunk_hi[chunk] = range_hi;
+    }
+}
+
+/* A value's code in the engine's uint8 container (signed codes offset by 128) and that
+ * container's zero-point, from a value on the grid of p. */
+static gint32
+container_zero_point (const QsQuantParams *p)
+{
+  return CLAMP (p->zero_point[0], p->qmin, p->qmax) + (p->spec.is_signed ? 128 : 0);
+}
+
+static guint8
+container_code (float                v,
+                const QsQuantParams *p)
+{
+  double code = nearbyint ((double) v / engine_scale (p)) + container_zero_point (p);
+
+  return (guint8) CLAMP (code, 0.0, 255.0);
+}
+
+/* Add of two integer values with TFLite's int8 Add, the engine's own kernel
+ * (qs_add_params_init, qs_add_u8): both inputs rescaled to twice the larger input scale
+ * after a left shift of 20 bits, summed, requantized to the output. The inputs are on their
+ * grids, so their codes are exact; the range still follows the float sum. */
+static void
+add_like_engine (QsTrainNet *net,
+                 QsTNode    *node,
+                 guint       chunk,
+                 gsize       s0,
+                 gsize       s1)
+{
+  QsTQuant *q = &node->quant;
+  QsTNode *a = node_at (net, node->inputs[0]), *b = node_at (net, node->inputs[1]);
+  const QsQuantParams *pa = node_at (net, (guint) q->in_source[0])->quant.act_params;
+  const QsQuantParams *pb = node_at (net, (guint) q->in_source[1])->quant.act_params;
+  const QsQuantParams *p = q->act_params;
+  gint32 off = p->spec.is_signed ? 128 : 0, zp = container_zero_point (p);
+  float *x = node->out + s0 * node->size, lo = INFINITY, hi = -INFINITY;
+  guint8 *mask = q->clip_mask != NULL ? q->clip_mask + s0 * node->size : NULL;
+  gsize n = (s1 - s0) * node->size;
+  QsAddParams ap;
+
+  qs_add_params_init (&ap, engine_scale (pa), container_zero_point (pa),
+                      engine_scale (pb), container_zero_point (pb), engine_scale (p), zp,
+                      MAX (p->qmin + off, 0), MIN (p->qmax + off, 255));
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize k = s0 * node->size + i;
+      guint8 ca = container_code (a->out[k], pa), cb = container_code (b->out[k], pb), co;
+
+      lo = x[i] < lo ? x[i] : lo;
+      hi = x[i] > hi ? x[i] : hi;
+      if (mask != NULL)
+        mask[i] = x[i] >= p->clip_lo[0] && x[i] <= p->clip_hi[0];
+      qs_add_u8 (&ca, &cb, 1, &ap, &co);
+      x[i] = qs_dequant_value ((gint32) co - off, engine_scale (p), zp - off);
+    }
+  q->chunk_lo[chunk] = lo;
+  q->chunk_hi[chunk] = hi;
+}
+
+/* Average and global average pooling of an integer value, as the engine's qs_pool_u8
+ * computes it: the sum of the codes (held in uint8 containers, signed codes offset by
+ * 128) less 128 per tap, divided by the number of taps with ties rounded away from zero,
+ * plus 128 (TFLite's int8 AveragePool). The trainer's mean of values on the input's grid
+ * gives that sum exactly (n * mean / scale is an integer up to float rounding); rounding
+ * the mean itself would break the ties of an even window its own way. The clip mask stays
+ * all ones: a mean lies inside the range of its inputs. */
+static void
+average_like_engine (QsTrainNet *net,
+                     QsTNode    *node,
+                     gsize       s0,
+                     gsize       s1)
+{
+  QsTQuant *q = &node->quant;
+  const QsQuantParams *p = node_at (net, (guint) q->source)->quant.act_params;
+  QsTNode *in = node_at (net, node->inputs[0]);
+  float scale = engine_scale (p);
+  gint32 off = p->spec.is_signed ? 128 : 0;
+  gint32 zp = CLAMP (p->zero_point[0], p->qmin, p->qmax);
+
+  for (gsize s = s0; s < s1; s++)
+    for (gsize oh = 0; oh < node->h; oh++)
+      for (gsize ow = 0; ow < node->w; ow++)
+        {
+          gsize at = s * node->size + (oh * node->w + ow) * node->c;
+          gint64 n;
+
+          if (node->kind == QS_TNODE_GLOBAL_AVG_POOL)
+            n = (gint64) (in->h * in->w);
+          else
+            {
+              gsize h0, h1, w0, w1;
+
+              _qs_tnode_pool_window (node, in, oh, ow, &h0, &h1, &w0, &w1);
+              n = (gint64) ((h1 - h0) * (w1 - w0));
+            }
+          g_assert (n > 0);
+          for (gsize ch = 0; ch < node->c; ch++)
+            {
+              /* sum (code - zp), then sum (container code - 128) */
+              gint64 a = (gint64) nearbyint ((double) node->out[at + ch] * (double) n / scale)
+                         + n * (zp + off - 128);
+              gint64 r = (a > 0 ? (a + n / 2) / n : (a - n / 2) / n) + 128;
+
+              node->out[at + ch] = qs_dequant_value ((gint32) CLAMP (r, 0, 255) - off, scale, zp);
+            }
+        }
+  if (q->clip_mask != NULL)
+    memset (q->clip_mask + s0 * node->size, 1, (s1 - s0) * node->size);
 }
 
 void
@@ -447,6 +706,25 @@ _qs_tnode_fake_quant_output (QsTrainNet *net,
   guint8 *mask = q->clip_mask != NULL ? q->clip_mask + s0 * node->size : NULL;
   gsize n = (s1 - s0) * node->size;
 
+  if (_qs_tnode_requantizes (net, node))
+    {
+      requantize_output (net, node, chunk, s0, s1);
+      return;
+    }
+  if ((node->kind == QS_TNODE_AVG_POOL || node->kind == QS_TNODE_GLOBAL_AVG_POOL)
+      && q->source != (gint) node->index && int_params_ready (src))
+    {
+      average_like_engine (net, node, s0, s1);
+      return;
+    }
+  if (node->kind == QS_TNODE_ADD && _qs_tnode_owns_range (node) && int_params_ready (q)
+      && q->in_source[0] >= 0 && q->in_source[1] >= 0
+      && int_params_ready (&node_at (net, (guint) q->in_source[0])->quant)
+      && int_params_ready (&node_at (net, (guint) q->in_source[1])->quant))
+    {
+      add_like_engine (net, node, chunk, s0, s1);
+      return;
+    }
   if (_qs_tnode_owns_range (node))
     {
       float lo = INFINITY, hi = -INFINITY;

@@ -329,6 +329,7 @@ node_free (QsTNode *node)
   g_free (node->bn_mean);
   g_free (node->bn_invstd);
   g_free (node->quant.kernel_q);
+  g_free (node->quant.weight_scale);
   g_free (node->quant.value_name);
   g_clear_pointer (&node->quant.act_params, qs_quant_params_unref);
   g_free (node);
@@ -394,6 +395,8 @@ _qs_train_net_add_node (QsTrainNet  *net,
   node->bn_eps = 1e-3f;
   node->p_kernel = node->p_bias = node->p_gamma = node->p_beta = -1;
   node->quant.source = -1;
+  node->quant.requant_layer = -1;
+  node->quant.in_source[0] = node->quant.in_source[1] = -1;
   g_ptr_array_add (net->nodes, node);
   return node;
 }
