@@ -3,6 +3,9 @@
 
 #include <inttypes.h>
 
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
@@ -27,6 +30,7 @@ struct _QsConfig
   guint          calib_images;
   char          *calib_source;
   char          *preset;
+  GHashTable    *act_ranges;    /* value name -> float[2]: fixed ranges, over calibration */
 };
 
 G_DEFINE_FINAL_TYPE (QsConfig, qs_config, G_TYPE_OBJECT)
@@ -51,6 +55,7 @@ qs_config_finalize (GObject *object)
   QsConfig *self = QS_CONFIG (object);
 
   g_ptr_array_unref (self->overrides);
+  g_hash_table_unref (self->act_ranges);
   g_free (self->preset);
   g_free (self->calib_source);
   G_OBJECT_CLASS (qs_config_parent_class)->finalize (object);
@@ -82,6 +87,7 @@ static void
 qs_config_init (QsConfig *self)
 {
   self->overrides = g_ptr_array_new_with_free_func (override_free);
+  self->act_ranges = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   layer_config_init_float (&self->def, QS_FORMAT_FP32);
   self->calib_images = DEFAULT_CALIB_IMAGES;
   self->calib_source = g_strdup (DEFAULT_CALIB_SOURCE);
@@ -231,6 +237,14 @@ qs_config_copy (QsConfig *self)
   g_free (copy->calib_source);
   copy->calib_source = g_strdup (self->calib_source);
   copy->preset = g_strdup (self->preset);
+  {
+    GHashTableIter iter;
+    gpointer key, value;
+
+    g_hash_table_iter_init (&iter, self->act_ranges);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      g_hash_table_insert (copy->act_ranges, g_strdup (key), g_memdup2 (value, 2 * sizeof (float)));
+  }
   return copy;
 }
 
@@ -259,8 +273,22 @@ qs_config_equal (QsConfig *a,
       || a->has_input != b->has_input
       || (a->has_input && !qs_quant_spec_equal (&a->input, &b->input))
       || a->calib_images != b->calib_images
-      || g_strcmp0 (a->calib_source, b->calib_source) != 0)
+      || g_strcmp0 (a->calib_source, b->calib_source) != 0
+      || g_hash_table_size (a->act_ranges) != g_hash_table_size (b->act_ranges))
     return FALSE;
+  {
+    GHashTableIter iter;
+    gpointer key, value;
+
+    g_hash_table_iter_init (&iter, a->act_ranges);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      {
+        const float *ra = value, *rb = g_hash_table_lookup (b->act_ranges, key);
+
+        if (rb == NULL || ra[0] != rb[0] || ra[1] != rb[1])
+          return FALSE;
+      }
+  }
   for (guint i = 0; i < a->overrides->len; i++)
     {
       Override *oa = g_ptr_array_index (a->overrides, i);
@@ -273,6 +301,50 @@ qs_config_equal (QsConfig *a,
 }
 
 /* --- accessors --- */
+
+void
+qs_config_set_activation_range (QsConfig   *self,
+                                const char *value_name,
+                                float       lo,
+                                float       hi)
+{
+  float *r;
+
+  g_return_if_fail (QS_IS_CONFIG (self));
+  g_return_if_fail (value_name != NULL);
+  g_return_if_fail (isfinite (lo) && isfinite (hi) && lo <= hi);
+
+  r = g_new (float, 2);
+  r[0] = lo;
+  r[1] = hi;
+  g_hash_table_insert (self->act_ranges, g_strdup (value_name), r);
+}
+
+gboolean
+qs_config_get_activation_range (QsConfig   *self,
+                                const char *value_name,
+                                float      *lo,
+                                float      *hi)
+{
+  const float *r;
+
+  g_return_val_if_fail (QS_IS_CONFIG (self), FALSE);
+  g_return_val_if_fail (value_name != NULL, FALSE);
+
+  r = g_hash_table_lookup (self->act_ranges, value_name);
+  if (r == NULL)
+    return FALSE;
+  *lo = r[0];
+  *hi = r[1];
+  return TRUE;
+}
+
+guint
+qs_config_get_n_activation_ranges (QsConfig *self)
+{
+  g_return_val_if_fail (QS_IS_CONFIG (self), 0);
+  return g_hash_table_size (self->act_ranges);
+}
 
 void
 qs_config_get_default (QsConfig      *self,
@@ -828,6 +900,13 @@ layer_config_from_json (JsonObject    *o,
   return TRUE;
 }
 
+static int
+compare_strings (const void *a,
+                 const void *b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
 char *
 qs_config_to_json (QsConfig *self)
 {
@@ -871,6 +950,27 @@ qs_config_to_json (QsConfig *self)
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  if (g_hash_table_size (self->act_ranges) > 0)
+    {
+      g_autofree gpointer *keys = g_hash_table_get_keys_as_array (self->act_ranges, NULL);
+      guint n = g_hash_table_size (self->act_ranges);
+
+      /* sorted, so that the file is the same every time */
+      qsort (keys, n, sizeof (gpointer), compare_strings);
+      json_builder_set_member_name (b, "activation_ranges");
+      json_builder_begin_object (b);
+      for (guint i = 0; i < n; i++)
+        {
+          const float *r = g_hash_table_lookup (self->act_ranges, keys[i]);
+
+          json_builder_set_member_name (b, keys[i]);
+          json_builder_begin_array (b);
+          json_builder_add_double_value (b, r[0]);
+          json_builder_add_double_value (b, r[1]);
+          json_builder_end_array (b);
+        }
+      json_builder_end_object (b);
+    }
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
@@ -885,7 +985,8 @@ qs_config_new_from_json (const char  *data,
                          GError     **error)
 {
   static const char * const top_allowed[] = {
-    "schema_version", "preset", "calibration_images", "calibration_source", "input", "default", "layers", NULL
+    "schema_version", "preset", "calibration_images", "calibration_source", "input", "default", "layers",
+    "activation_ranges", NULL
   };
   static const char * const layer_allowed[] = {
     "pattern", "weight", "quantize_activations", "activation", NULL
@@ -1010,6 +1111,43 @@ qs_config_new_from_json (const char  *data,
           if (!layer_config_from_json (o, path, &lc, error))
             return NULL;
           qs_config_set_layer (self, json_node_get_string (pattern), &lc);
+        }
+    }
+  if ((node = json_object_get_member (root, "activation_ranges")) != NULL)
+    {
+      JsonObject *ranges = expect_object (node, "$.activation_ranges", error);
+      g_autoptr(GList) names = NULL;
+
+      if (ranges == NULL)
+        return NULL;
+      names = json_object_get_members (ranges);
+      for (GList *l = names; l != NULL; l = l->next)
+        {
+          g_autofree char *where = g_strdup_printf ("$.activation_ranges.%s", (const char *) l->data);
+          JsonNode *member = json_object_get_member (ranges, l->data);
+          JsonArray *pair;
+          double lo, hi;
+
+          if (!JSON_NODE_HOLDS_ARRAY (member)
+              || json_array_get_length (pair = json_node_get_array (member)) != 2
+              || !JSON_NODE_HOLDS_VALUE (json_array_get_element (pair, 0))
+              || !JSON_NODE_HOLDS_VALUE (json_array_get_element (pair, 1))
+              || json_node_get_value_type (json_array_get_element (pair, 0)) == G_TYPE_STRING
+              || json_node_get_value_type (json_array_get_element (pair, 1)) == G_TYPE_STRING
+              || json_node_get_value_type (json_array_get_element (pair, 0)) == G_TYPE_BOOLEAN
+              || json_node_get_value_type (json_array_get_element (pair, 1)) == G_TYPE_BOOLEAN)
+            {
+              schema_error (error, where, _("expected [low, high]"));
+              return NULL;
+            }
+          lo = json_array_get_double_element (pair, 0);
+          hi = json_array_get_double_element (pair, 1);
+          if (!isfinite (lo) || !isfinite (hi) || lo > hi || fabs (lo) > FLT_MAX || fabs (hi) > FLT_MAX)
+            {
+              schema_error (error, where, _("expected finite numbers with low ≤ high"));
+              return NULL;
+            }
+          qs_config_set_activation_range (self, l->data, (float) lo, (float) hi);
         }
     }
   return g_steal_pointer (&self);

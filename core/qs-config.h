@@ -51,6 +51,18 @@ gboolean            qs_config_equal              (QsConfig            *a,
 /* Presets: fp32 fp16 bf16 w8 w4g32 w8a8 w8a8-tensor w4a8 w4a4 (at least). */
 const char * const *qs_config_list_presets       (void);
 const char         *qs_config_preset_description (const char          *preset); /* translated */
+/* Fixed activation ranges by value name (a layer's output, "name#pre" before a float
+ * softmax, "name#dw" inside a SeparableConv2D): the integer engine uses them instead of
+ * calibrating that value. Quantization-aware training writes the ranges it trained with. */
+void                qs_config_set_activation_range (QsConfig    *self,
+                                                    const char  *value_name,
+                                                    float        lo,
+                                                    float        hi);
+gboolean            qs_config_get_activation_range (QsConfig    *self,
+                                                    const char  *value_name,
+                                                    float       *lo,
+                                                    float       *hi);
+guint               qs_config_get_n_activation_ranges (QsConfig *self);
 const char         *qs_config_get_preset_name    (QsConfig            *self); /* nullable: name it came from */
 
 void                qs_config_get_default        (QsConfig            *self,

@@ -274,13 +274,16 @@ value_params (Builder           *b,
   float lo, hi;
   gint32 off;
 
-  if (b->calib == NULL)
+  /* a range the config fixes (quantization-aware training's) wins over calibration */
+  if (b->config != NULL && qs_config_get_activation_range (b->config, key, &lo, &hi))
+    ;
+  else if (b->calib == NULL)
     {
       g_set_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED,
                    _("The configuration quantizes activations but no calibration was given"));
       return FALSE;
     }
-  if (!qs_calibration_get_range (b->calib, key, spec, &lo, &hi, error))
+  else if (!qs_calibration_get_range (b->calib, key, spec, &lo, &hi, error))
     return FALSE;
   params = qs_quant_params_from_range (spec, MIN (lo, 0.0f), MAX (hi, 0.0f), error);
   if (params == NULL)

@@ -898,17 +898,47 @@ _qs_train_net_apply_ranges (QsTrainNet  *net,
   return TRUE;
 }
 
-/* The EMA ranges steer training; the final ranges are the engine's calibration of the
- * trained weights, so that the integer engine runs the arithmetic the last evaluation saw. */
+/* The EMA ranges steer training and are kept: the weights learned to live with them
+ * (recalibrating a 4-bit MobileNet afterwards lost 19 points). qs_train_net_get_qat_config ()
+ * hands them to the integer engine, so it runs the arithmetic the last evaluation saw.
+ * Values training never reached get the engine's calibration. */
 gboolean
 _qs_train_net_freeze_ranges (QsTrainNet  *net,
                              GError     **error)
 {
-  if (!calibrate_like_engine (net, FALSE, error))
+  if (!calibrate_like_engine (net, TRUE, error))
     return FALSE;
   for (guint i = 0; i < net->nodes->len; i++)
     node_at (net, i)->quant.range_frozen = TRUE;
   return _qs_train_net_quantize_weights (net, error);
+}
+
+QsConfig *
+qs_train_net_get_qat_config (QsTrainNet  *net,
+                             GError     **error)
+{
+  QsConfig *config;
+
+  g_return_val_if_fail (net != NULL, NULL);
+
+  if (net->qat_config == NULL)
+    {
+      g_set_error (error, QS_TRAIN_ERROR, QS_TRAIN_ERROR_INVALID,
+                   _("The network is not prepared for quantization-aware training"));
+      return NULL;
+    }
+  if (!_qs_train_net_init_ranges (net, error))
+    return NULL;
+  config = qs_config_copy (net->qat_config);
+  for (guint i = 0; i < net->nodes->len; i++)
+    {
+      QsTNode *node = node_at (net, i);
+
+      if (_qs_tnode_owns_range (node) && node->quant.range_init && node->quant.value_name != NULL)
+        qs_config_set_activation_range (config, node->quant.value_name,
+                                        node->quant.range_lo, node->quant.range_hi);
+    }
+  return config;
 }
 
 gboolean

@@ -145,13 +145,19 @@ gboolean            qs_train_net_save             (QsTrainNet          *net,
  * fake-quantized with each layer's weight spec (parameters recomputed from the current
  * weights at every step, exactly as qs_quant_run() computes them), and quantized
  * activations get EMA-tracked ranges (decay 0.99) that qs_train_net_fit() freezes when it
- * finishes. Gradients pass the rounding unchanged (straight-through estimator) and stop
+ * finishes (qs_train_net_get_qat_config () carries them to the integer engine). Gradients pass the rounding unchanged (straight-through estimator) and stop
  * where values were clipped. Saving the result writes the folded graph, so the integer
  * engine runs exactly the arithmetic that was trained. */
 QsTrainNet         *qs_train_net_new_qat          (QsTrainNet          *net,
                                                    QsConfig            *config,
                                                    GError             **error);
 gboolean            qs_train_net_is_qat           (QsTrainNet          *net);
+/* The QAT config with the activation ranges the net uses (qs_config_set_activation_range
+ * for every quantized value; ranges not set yet are calibrated as the engine calibrates):
+ * with it, the integer engine runs on the ranges that were trained, not on a new
+ * calibration. NULL with an error when net is not a QAT net or calibration fails. */
+QsConfig           *qs_train_net_get_qat_config   (QsTrainNet          *net,
+                                                   GError             **error);
 /* The activation range a QAT layer ends with (after fit), FALSE when not quantized. */
 gboolean            qs_train_net_get_activation_range (QsTrainNet      *net,
                                                        const char      *layer,

@@ -166,6 +166,34 @@ test_json_preset_base (void)
   g_assert_cmpint (conv.weight.format, ==, QS_FORMAT_INT);
 }
 
+/* Fixed activation ranges (quantization-aware training writes them) survive JSON. */
+static void
+test_json_activation_ranges (void)
+{
+  g_autoptr(QsConfig) c = qs_config_new_from_preset ("w4a4", NULL);
+  g_autoptr(QsConfig) back = NULL, copy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *json = NULL;
+  float lo, hi;
+
+  qs_config_set_activation_range (c, "conv1_relu", 0.0f, 4.773885727f);
+  qs_config_set_activation_range (c, "predictions#pre", -7.25f, 9.5f);
+  json = qs_config_to_json (c);
+  g_assert_nonnull (strstr (json, "\"activation_ranges\""));
+  back = qs_config_new_from_json (json, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_config_equal (c, back));
+  g_assert_cmpuint (qs_config_get_n_activation_ranges (back), ==, 2);
+  g_assert_true (qs_config_get_activation_range (back, "conv1_relu", &lo, &hi));
+  g_assert_cmpfloat (lo, ==, 0.0f);
+  g_assert_cmpfloat (hi, ==, 4.773885727f);   /* float -> JSON double -> float is exact */
+  g_assert_false (qs_config_get_activation_range (back, "conv2", &lo, &hi));
+  copy = qs_config_copy (back);
+  g_assert_true (qs_config_equal (copy, c));
+  qs_config_set_activation_range (copy, "conv1_relu", 0.0f, 5.0f);
+  g_assert_false (qs_config_equal (copy, c));
+}
+
 static void
 expect_error (const char *json,
               gint        code,
@@ -200,6 +228,14 @@ test_json_errors (void)
                 QS_CONFIG_ERROR_SCHEMA, "$.layers[0].pattern");
   expect_error ("{\"schema_version\": 1, \"layers\": [{\"pattern\": \"c\", \"weight\": {\"format\": \"int\", \"extra\": 1}}]}",
                 QS_CONFIG_ERROR_SCHEMA, "$.layers[0].weight.extra");
+  expect_error ("{\"schema_version\": 1, \"activation_ranges\": {\"conv1\": [3, 1]}}",
+                QS_CONFIG_ERROR_SCHEMA, "$.activation_ranges.conv1");
+  expect_error ("{\"schema_version\": 1, \"activation_ranges\": {\"conv1\": [0]}}",
+                QS_CONFIG_ERROR_SCHEMA, "$.activation_ranges.conv1");
+  expect_error ("{\"schema_version\": 1, \"activation_ranges\": {\"fc\": [\"a\", 1]}}",
+                QS_CONFIG_ERROR_SCHEMA, "$.activation_ranges.fc");
+  expect_error ("{\"schema_version\": 1, \"activation_ranges\": [1, 2]}",
+                QS_CONFIG_ERROR_SCHEMA, "$.activation_ranges");
 }
 
 int
@@ -211,5 +247,6 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/config/json-roundtrip", test_json_roundtrip);
   g_test_add_func ("/qs/config/json-errors", test_json_errors);
   g_test_add_func ("/qs/config/json-preset-base", test_json_preset_base);
+  g_test_add_func ("/qs/config/json-activation-ranges", test_json_activation_ranges);
   return g_test_run ();
 }

@@ -676,6 +676,69 @@ test_stored_weights (void)
       }
 }
 
+typedef struct
+{
+  const char *name;
+  float       max;
+  float       min;
+  gboolean    seen;
+} RangeTap;
+
+static void
+range_tap (const char  *value_name,
+           const float *values,
+           gsize        n,
+           gboolean     is_integer,
+           gpointer     user_data)
+{
+  RangeTap *t = user_data;
+
+  if (strcmp (value_name, t->name) != 0)
+    return;
+  t->seen = TRUE;
+  for (gsize i = 0; i < n; i++)
+    {
+      t->max = MAX (t->max, values[i]);
+      t->min = MIN (t->min, values[i]);
+    }
+}
+
+/* A range the config fixes replaces the calibrated one: the dense layer's output (ReLU,
+ * calibrated up to several units) is clipped to [0, 0.25] on a grid of 0.25 / 255. */
+static void
+test_config_range_overrides_calibration (void)
+{
+  g_autoptr(QsModel) model = build_model1 ();
+  g_autoptr(QsConfig) config = make_config ("w8a8");
+  g_autofree float *calib_in = random_inputs (16 * 162);
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsEngineInt) plain = NULL, fixed = NULL;
+  g_autoptr(GError) error = NULL;
+  RangeTap before = { "dense", -G_MAXFLOAT, G_MAXFLOAT, FALSE };
+  RangeTap after = { "dense", -G_MAXFLOAT, G_MAXFLOAT, FALSE };
+  float lo, hi;
+
+  calib = qs_calibration_new (model, calib_in, 16, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_calibration_get_minmax (calib, "dense", &lo, &hi));
+  g_assert_cmpfloat (hi, >, 0.5f);
+  plain = qs_engine_int_new (model, config, calib, &error);
+  g_assert_no_error (error);
+  qs_config_set_activation_range (config, "dense", 0.0f, 0.25f);
+  fixed = qs_engine_int_new (model, config, calib, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 16; i++)
+    {
+      g_assert_true (qs_engine_int_run_tapped (plain, calib_in + i * 162, NULL, range_tap, &before, &error));
+      g_assert_true (qs_engine_int_run_tapped (fixed, calib_in + i * 162, NULL, range_tap, &after, &error));
+    }
+  g_assert_true (before.seen && after.seen);
+  g_assert_cmpfloat (before.max, >, 0.3f);
+  g_assert_cmpfloat (after.max, <=, 0.25f + 1e-6f);
+  g_assert_cmpfloat (after.max, >=, 0.25f - 0.25f / 255);
+  g_assert_cmpfloat (after.min, >=, 0.0f);
+}
+
 static void
 test_model1_w8a8 (void)
 {
@@ -954,6 +1017,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/engine-int/input-rounding", test_input_rounding);
   g_test_add_func ("/qs/engine-int/errors", test_errors);
   g_test_add_func ("/qs/engine-int/stored-weights", test_stored_weights);
+  g_test_add_func ("/qs/engine-int/config-range-overrides-calibration", test_config_range_overrides_calibration);
   ret = g_test_run ();
   g_rand_free (rng);
   return ret;

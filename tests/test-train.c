@@ -590,6 +590,7 @@ check_engine_agreement (const char *model_name,
   g_autoptr(QsModel) model = load_sample_model (model_name);
   g_autoptr(QsTrainNet) net = NULL, qat = NULL;
   g_autoptr(QsConfig) config = NULL;
+  g_autoptr(QsConfig) trained = NULL;
   g_autoptr(QsModel) folded = NULL;
   g_autoptr(QsDataset) test = NULL;
   g_autoptr(QsDataset) calib_set = NULL;
@@ -657,7 +658,11 @@ check_engine_agreement (const char *model_name,
   g_assert_true (qs_dataset_fill_inputs (calib_set, folded, 0, n_calib, calib_x, &error));
   calib = qs_calibration_new (folded, calib_x, n_calib, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  engine = qs_engine_int_new (folded, config, calib, &error);
+  /* the engine runs on the ranges the net trained with, which the QAT config carries */
+  trained = qs_train_net_get_qat_config (qat, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_config_get_n_activation_ranges (trained), >, 0);
+  engine = qs_engine_int_new (folded, trained, calib, &error);
   g_assert_no_error (error);
 
   logits = g_new (float, n * 10);
@@ -842,6 +847,7 @@ test_train_qat_engine_exact (gconstpointer data)
   g_autoptr(QsTrainNet) net = new_tiny_mobilenet (21);
   g_autoptr(QsTrainNet) qat = NULL;
   g_autoptr(QsConfig) config = NULL;
+  g_autoptr(QsConfig) trained = NULL;
   g_autoptr(QsModel) folded = NULL;
   g_autoptr(QsDataset) test = NULL, calib_set = NULL;
   g_autoptr(QsCalibration) calib = NULL;
@@ -874,7 +880,11 @@ test_train_qat_engine_exact (gconstpointer data)
   g_assert_true (qs_dataset_fill_inputs (calib_set, folded, 0, n_calib, calib_x, &error));
   calib = qs_calibration_new (folded, calib_x, n_calib, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  engine = qs_engine_int_new (folded, config, calib, &error);
+  /* the engine runs on the ranges the net trained with, which the QAT config carries */
+  trained = qs_train_net_get_qat_config (qat, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_config_get_n_activation_ranges (trained), >, 0);
+  engine = qs_engine_int_new (folded, trained, calib, &error);
   g_assert_no_error (error);
 
   cmp.qat = qat;

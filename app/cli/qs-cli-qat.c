@@ -50,6 +50,7 @@ qs_cli_qat (int    argc,
   g_autoptr(QsTrainData) train = NULL;
   g_autoptr(QsTrainData) test_data = NULL;
   g_autofree char *config_out = NULL;
+  g_autoptr(QsConfig) trained_config = NULL;
   const char *test_spec;
   QsCliTrainProgress tp;
   QsTrainOptions options;
@@ -60,8 +61,8 @@ qs_cli_qat (int    argc,
                      _("Fine-tunes MODEL with the quantization of a preset or config in the loop:\n"
                        "BatchNorm folded as the integer engine folds it, weights and activations\n"
                        "fake-quantized with the engine's rounding, straight-through gradients,\n"
-                       "EMA activation ranges during training and the engine's calibration at the\n"
-                       "end. Writes OUT.h5 (BatchNorm folded) and OUT.json (its config); evaluate\n"
+                       "EMA activation ranges, kept at the end. Writes OUT.h5 (BatchNorm folded) and\n"
+                       "OUT.json (its config, with the trained activation ranges); evaluate\n"
                        "them with “quantscope-cli eval OUT.h5 --config OUT.json”. An interrupted run\n"
                        "resumes from OUT.h5.ckpt, written after every epoch."),
                      entries, &argc, &argv))
@@ -116,9 +117,12 @@ qs_cli_qat (int    argc,
   qs_cli_train_progress_clear (&tp);
   seconds = (g_get_monotonic_time () - t0) / 1e6;
 
-  if (!qs_train_net_evaluate (net, test_data, 0, options.n_threads, &after_acc, NULL, NULL, &error)
+  /* the config with the activation ranges the net trained with */
+  trained_config = qs_train_net_get_qat_config (net, &error);
+  if (trained_config == NULL
+      || !qs_train_net_evaluate (net, test_data, 0, options.n_threads, &after_acc, NULL, NULL, &error)
       || !qs_train_net_save (net, a.output, &error)
-      || !qs_config_save_file (config, config_out, &error))
+      || !qs_config_save_file (trained_config, config_out, &error))
     return qs_cli_fail ("qat", error);
   g_remove (a.checkpoint);
 
