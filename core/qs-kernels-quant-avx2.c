@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "qs-kernels-quant.h"
+#include "qs-kernels-quant-private.h"
 
 #define FLUSH_VECTORS 128   /* vector iterations between flushes of the float accumulators */
 #define PREFETCH_BYTES 2048 /* software prefetch distance for streaming loops */
@@ -41,29 +42,6 @@ hmax (__m256 v)
   m = _mm_max_ps (m, _mm_movehl_ps (m, m));
   m = _mm_max_ss (m, _mm_shuffle_ps (m, m, 1));
   return _mm_cvtss_f32 (m);
-}
-
-/* Counts histogram indices stored as bytes: byte j of every 8 goes to bank j. */
-static inline void
-count_bytes (const guint8 *bytes,
-             gsize         len,
-             guint32      *hist,
-             gsize         n_levels)
-{
-  for (gsize j = 0; j < len; j += 8)
-    {
-      guint64 w;
-
-      memcpy (&w, bytes + j, 8);
-      hist[(w & 0xff)]++;
-      hist[1 * n_levels + ((w >> 8) & 0xff)]++;
-      hist[2 * n_levels + ((w >> 16) & 0xff)]++;
-      hist[3 * n_levels + ((w >> 24) & 0xff)]++;
-      hist[4 * n_levels + ((w >> 32) & 0xff)]++;
-      hist[5 * n_levels + ((w >> 40) & 0xff)]++;
-      hist[6 * n_levels + ((w >> 48) & 0xff)]++;
-      hist[7 * n_levels + (w >> 56)]++;
-    }
 }
 
 static inline void
@@ -173,7 +151,7 @@ quantize_avx2 (const float     *x,
               _mm_storel_epi64 ((__m128i *) (hbuf[cur] + o), _mm256_castsi256_si128 (packed));
               /* count the previous block's bytes while this block streams in */
               if (o < prev_len)
-                count_bytes (hbuf[cur ^ 1] + o, 8, hist, n_levels);
+                _qs_count_hist_bytes (hbuf[cur ^ 1] + o, 8, hist, n_levels);
               if (G_UNLIKELY (fmask != 0xff))
                 {
                   /* counted by the byte loop; taken out again here (unsigned wrap-around
@@ -225,8 +203,8 @@ quantize_avx2 (const float     *x,
           /* block_start is a multiple of 8, so byte j of each 8 is element bank j. What of
            * the previous block this (shorter, last) block did not reach, then swap. */
           if (prev_len > i - block_start)
-            count_bytes (hbuf[cur ^ 1] + (i - block_start), prev_len - (i - block_start), hist,
-                         n_levels);
+            _qs_count_hist_bytes (hbuf[cur ^ 1] + (i - block_start), prev_len - (i - block_start),
+                                  hist, n_levels);
           prev_len = i - block_start;
           cur ^= 1;
         }
@@ -259,7 +237,7 @@ quantize_avx2 (const float     *x,
     }
 
   if (byte_hist)
-    count_bytes (hbuf[cur ^ 1], prev_len, hist, n_levels);
+    _qs_count_hist_bytes (hbuf[cur ^ 1], prev_len, hist, n_levels);
 
   stats->sum_e2 += s_e2;
   stats->sum_x2 += s_x2;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "qs-kernels-quant.h"
+#include "qs-kernels-quant-private.h"
 
 #define FLUSH_VECTORS 128
 #define PREFETCH_BYTES 2048   /* software prefetch distance for streaming loops */
@@ -28,29 +29,6 @@ hsum_to_double (__m512 v)
   __m512d b = _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (v), 1)));
 
   return _mm512_reduce_add_pd (_mm512_add_pd (a, b));
-}
-
-/* Counts histogram indices stored as bytes: byte j of every 8 goes to bank j. */
-static inline void
-count_bytes (const guint8 *bytes,
-             gsize         len,
-             guint32      *hist,
-             gsize         n_levels)
-{
-  for (gsize j = 0; j < len; j += 8)
-    {
-      guint64 w;
-
-      memcpy (&w, bytes + j, 8);
-      hist[(w & 0xff)]++;
-      hist[1 * n_levels + ((w >> 8) & 0xff)]++;
-      hist[2 * n_levels + ((w >> 16) & 0xff)]++;
-      hist[3 * n_levels + ((w >> 24) & 0xff)]++;
-      hist[4 * n_levels + ((w >> 32) & 0xff)]++;
-      hist[5 * n_levels + ((w >> 40) & 0xff)]++;
-      hist[6 * n_levels + ((w >> 48) & 0xff)]++;
-      hist[7 * n_levels + (w >> 56)]++;
-    }
 }
 
 static inline void
@@ -151,7 +129,7 @@ quantize_avx512 (const float     *x,
               _mm_store_si128 ((__m128i *) (hbuf[cur] + o), _mm512_cvtepi32_epi8 (idx));
               /* count the previous block's bytes while this block streams in */
               if (o < prev_len)
-                count_bytes (hbuf[cur ^ 1] + o, 16, hist, n_levels);
+                _qs_count_hist_bytes (hbuf[cur ^ 1] + o, 16, hist, n_levels);
               if (G_UNLIKELY (finite != 0xffff))
                 {
                   /* the byte loop will count these lanes; take them out again (the
@@ -205,8 +183,8 @@ quantize_avx512 (const float     *x,
           /* block_start is a multiple of 16, so byte j of each 8 is element bank j. What of
            * the previous block this (shorter, last) block did not reach, then swap. */
           if (prev_len > i - block_start)
-            count_bytes (hbuf[cur ^ 1] + (i - block_start), prev_len - (i - block_start), hist,
-                         n_levels);
+            _qs_count_hist_bytes (hbuf[cur ^ 1] + (i - block_start), prev_len - (i - block_start),
+                                  hist, n_levels);
           prev_len = i - block_start;
           cur ^= 1;
         }
@@ -239,7 +217,7 @@ quantize_avx512 (const float     *x,
     }
 
   if (byte_hist)
-    count_bytes (hbuf[cur ^ 1], prev_len, hist, n_levels);
+    _qs_count_hist_bytes (hbuf[cur ^ 1], prev_len, hist, n_levels);
 
   stats->sum_e2 += s_e2;
   stats->sum_x2 += s_x2;
