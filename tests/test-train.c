@@ -576,6 +576,29 @@ tap_value (const char  *value_name,
     }
 }
 
+/* The integer engine for a QAT net's folded model: its calibration, and the QAT config,
+ * which carries the activation ranges the net trained with. */
+static QsEngineInt *
+qat_engine (QsTrainNet  *qat,
+            QsModel     *folded,
+            const float *calib_x,
+            guint        n_calib)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsCalibration) calib = qs_calibration_new (folded, calib_x, n_calib, NULL, NULL,
+                                                      NULL, &error);
+  g_autoptr(QsConfig) trained = NULL;
+  QsEngineInt *engine;
+
+  g_assert_no_error (error);
+  trained = qs_train_net_get_qat_config (qat, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_config_get_n_activation_ranges (trained), >, 0);
+  engine = qs_engine_int_new (folded, trained, calib, &error);
+  g_assert_no_error (error);
+  return engine;
+}
+
 /* QAT's fake quantization against the integer engine on the same model, config and
  * calibration: the trainer computes every integer value with the engine's arithmetic
  * (see test_train_qat_engine_exact), so every logit lands on the same step of the output
@@ -590,11 +613,9 @@ check_engine_agreement (const char *model_name,
   g_autoptr(QsModel) model = load_sample_model (model_name);
   g_autoptr(QsTrainNet) net = NULL, qat = NULL;
   g_autoptr(QsConfig) config = NULL;
-  g_autoptr(QsConfig) trained = NULL;
   g_autoptr(QsModel) folded = NULL;
   g_autoptr(QsDataset) test = NULL;
   g_autoptr(QsDataset) calib_set = NULL;
-  g_autoptr(QsCalibration) calib = NULL;
   g_autoptr(QsEngineInt) engine = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree float *x = NULL, *calib_x = NULL;
@@ -656,14 +677,7 @@ check_engine_agreement (const char *model_name,
   calib_x = g_new (float, n_calib * qs_train_net_get_input_size (qat));
   g_assert_true (qs_dataset_fill_inputs (test, folded, 0, n, x, &error));
   g_assert_true (qs_dataset_fill_inputs (calib_set, folded, 0, n_calib, calib_x, &error));
-  calib = qs_calibration_new (folded, calib_x, n_calib, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  /* the engine runs on the ranges the net trained with, which the QAT config carries */
-  trained = qs_train_net_get_qat_config (qat, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (qs_config_get_n_activation_ranges (trained), >, 0);
-  engine = qs_engine_int_new (folded, trained, calib, &error);
-  g_assert_no_error (error);
+  engine = qat_engine (qat, folded, calib_x, n_calib);
 
   logits = g_new (float, n * 10);
   g_assert_true (qs_train_net_predict (qat, x, n, logits, 2, &error));
@@ -847,10 +861,8 @@ test_train_qat_engine_exact (gconstpointer data)
   g_autoptr(QsTrainNet) net = new_tiny_mobilenet (21);
   g_autoptr(QsTrainNet) qat = NULL;
   g_autoptr(QsConfig) config = NULL;
-  g_autoptr(QsConfig) trained = NULL;
   g_autoptr(QsModel) folded = NULL;
   g_autoptr(QsDataset) test = NULL, calib_set = NULL;
-  g_autoptr(QsCalibration) calib = NULL;
   g_autoptr(QsEngineInt) engine = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree float *x = NULL, *calib_x = NULL;
@@ -878,14 +890,7 @@ test_train_qat_engine_exact (gconstpointer data)
   calib_x = g_new (float, n_calib * in_size);
   g_assert_true (qs_dataset_fill_inputs (test, folded, 0, n, x, &error));
   g_assert_true (qs_dataset_fill_inputs (calib_set, folded, 0, n_calib, calib_x, &error));
-  calib = qs_calibration_new (folded, calib_x, n_calib, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  /* the engine runs on the ranges the net trained with, which the QAT config carries */
-  trained = qs_train_net_get_qat_config (qat, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (qs_config_get_n_activation_ranges (trained), >, 0);
-  engine = qs_engine_int_new (folded, trained, calib, &error);
-  g_assert_no_error (error);
+  engine = qat_engine (qat, folded, calib_x, n_calib);
 
   cmp.qat = qat;
   for (guint s = 0; s < n; s++)
