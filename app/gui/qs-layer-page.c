@@ -343,6 +343,30 @@ update_sensitivity (QsLayerPage         *self,
                             lc->quantize_activations && !format_is_cast (lc->activation.format));
 }
 
+/* A config from quantization-aware training fixes the layer's output range: say so on the
+ * calibration row, which then has no effect. */
+static void
+sync_fixed_range (QsLayerPage         *self,
+                  const QsLayerConfig *lc)
+{
+  QsConfig *config = qs_document_get_config (self->document);
+  g_autofree char *pre = g_strconcat (self->layer, "#pre", NULL);
+  g_autofree char *subtitle = NULL;
+  float lo, hi;
+
+  if (lc->quantize_activations
+      && (qs_config_get_activation_range (config, self->layer, &lo, &hi)
+          || qs_config_get_activation_range (config, pre, &lo, &hi)))
+    {
+      /* Translators: the range of a layer's output fixed by an imported config, e.g.
+       * "Fixed by the config: 0 to 4.77 (from quantization-aware training)" */
+      subtitle = g_strdup_printf (_("Fixed by the config: %.4g to %.4g (from quantization-aware training)"),
+                                  lo, hi);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->calib_row), FALSE);
+    }
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->calib_row), subtitle != NULL ? subtitle : "");
+}
+
 static void
 sync_controls (QsLayerPage *self)
 {
@@ -367,6 +391,7 @@ sync_controls (QsLayerPage *self)
   gtk_spin_button_set_value (self->act_bits_spin, lc.activation.bits);
   row_set_enum (self->calib_row, lc.activation.range_method);
   update_sensitivity (self, &lc);
+  sync_fixed_range (self, &lc);
   self->updating = FALSE;
 }
 
