@@ -722,6 +722,9 @@ qs_layer_page_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   g_clear_pointer (&self->layer, g_free);
+  /* AdwBin owns the template's root: let it go first, or AdwBin's own dispose unparents
+   * a child the template has already disposed */
+  adw_bin_set_child (ADW_BIN (self), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), QS_TYPE_LAYER_PAGE);
 
   G_OBJECT_CLASS (qs_layer_page_parent_class)->dispose (object);

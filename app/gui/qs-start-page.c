@@ -21,6 +21,8 @@ G_DEFINE_FINAL_TYPE (QsStartPage, qs_start_page, ADW_TYPE_BIN)
 static void
 qs_start_page_dispose (GObject *object)
 {
+  /* AdwBin owns the template's root: let it go before the template's children */
+  adw_bin_set_child (ADW_BIN (object), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (object), QS_TYPE_START_PAGE);
 
   G_OBJECT_CLASS (qs_start_page_parent_class)->dispose (object);

@@ -1419,6 +1419,9 @@ qs_window_dispose (GObject *object)
   g_clear_object (&self->loading_file);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->restore_path, g_free);
+  /* the window owns the template's root: drop it first, so the toast overlay does not
+   * unparent a child the template has already disposed */
+  adw_application_window_set_content (ADW_APPLICATION_WINDOW (self), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), QS_TYPE_WINDOW);
 
   G_OBJECT_CLASS (qs_window_parent_class)->dispose (object);
