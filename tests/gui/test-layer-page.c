@@ -62,8 +62,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   if (!gtk_init_check ())
     {
+      /* TAP: an empty plan with a reason is a skip */
       g_print ("1..0 # SKIP no display\n");
-      return 77;
+      return 0;
     }
   adw_init ();
 
