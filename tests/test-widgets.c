@@ -610,6 +610,253 @@ test_heatmap_interaction (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Snapshots the widget now, without iterating the main loop (no worker result can be
+ * installed meanwhile), and renders the picture to ARGB32 pixels. */
+static guint32 *
+snapshot_now (GtkWidget  *widget,
+              const char *png_name,
+              int        *width,
+              int        *height)
+{
+  g_autoptr(GskRenderer) renderer = gsk_cairo_renderer_new ();
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  GskRenderNode *node;
+  guint32 *pixels;
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+
+  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  g_assert_true (gsk_renderer_realize (renderer, NULL, &error));
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  gsk_renderer_unrealize (renderer);
+  gsk_render_node_unref (node);
+  pixels = g_new (guint32, (gsize) w * h);
+  gdk_texture_download (texture, (guchar *) pixels, (gsize) w * 4);
+  if (png_name != NULL)
+    {
+      g_autofree char *path = g_build_filename (png_dir, png_name, NULL);
+      g_assert_true (gdk_texture_save_to_png (texture, path));
+      g_test_message ("rendered %s", path);
+    }
+  *width = w;
+  *height = h;
+  return pixels;
+}
+
+/* Iterates the main context until no worker maps a texture (10 s at most). */
+static void
+wait_for_texture (QsHeatmapView *view)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (_qs_heatmap_view_texture_pending (view) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_false (_qs_heatmap_view_texture_pending (view));
+}
+
+/* The smallest channel difference to expected within radius pixels of (x, y). */
+static int
+nearest_diff (const guint32 *pixels,
+              int            width,
+              int            height,
+              double         x,
+              double         y,
+              int            radius,
+              guint32        expected)
+{
+  int best = 255;
+
+  for (int dy = -radius; dy <= radius; dy++)
+    for (int dx = -radius; dx <= radius; dx++)
+      {
+        int px = (int) floor (x) + dx, py = (int) floor (y) + dy;
+
+        if (px >= 0 && py >= 0 && px < width && py < height)
+          best = MIN (best, channel_diff (pixels[py * width + px], expected));
+      }
+  return best;
+}
+
+static void
+assert_texture_window (QsHeatmapView       *view,
+                       const QsChartWindow *expected)
+{
+  QsChartWindow tw;
+
+  g_assert_nonnull (_qs_heatmap_view_get_texture (view, &tw));
+  g_assert_cmpuint (tw.row0, ==, expected->row0);
+  g_assert_cmpuint (tw.col0, ==, expected->col0);
+  g_assert_cmpuint (tw.rows, ==, expected->rows);
+  g_assert_cmpuint (tw.cols, ==, expected->cols);
+}
+
+/* The view's texture (one pixel per device pixel of the plot, exact colours) shows
+ * colour at the pixel of cell (row, col) of its window, give or take a pixel. */
+static void
+assert_texture_cell (QsHeatmapView *view,
+                     gsize          row,
+                     gsize          col,
+                     guint32        colour)
+{
+  QsChartWindow tw;
+  GdkTexture *texture = _qs_heatmap_view_get_texture (view, &tw);
+  g_autofree guint32 *pixels = NULL;
+  int tw_px, th_px;
+
+  g_assert_nonnull (texture);
+  tw_px = gdk_texture_get_width (texture);
+  th_px = gdk_texture_get_height (texture);
+  pixels = g_new (guint32, (gsize) tw_px * th_px);
+  gdk_texture_download (texture, (guchar *) pixels, (gsize) tw_px * 4);
+  g_assert_cmpint (nearest_diff (pixels, tw_px, th_px,
+                                 (col - tw.col0 + 0.5) * tw_px / tw.cols,
+                                 (row - tw.row0 + 0.5) * th_px / tw.rows, 1, colour), <=, 2);
+}
+
+/* A 2048 x 1024 Dense kernel (2 Mi weights): windows over 1 Mi weights are mapped in a
+ * worker thread. A zoom step returns and snapshots without mapping (the old texture is
+ * drawn scaled to the new window meanwhile); the worker's texture is installed later and
+ * shows the planted weight where it belongs. Of two quick steps only the second window's
+ * texture is installed; a small window is still mapped synchronously. */
+static void
+test_heatmap_async (void)
+{
+  g_autoptr(QsQuantResult) result = planted_result (2048, 1024, 1100, 600);
+  QsHeatmapView *view = QS_HEATMAP_VIEW (qs_heatmap_view_new ());
+  g_autofree guint32 *pixels = NULL;
+  GtkWidget *window;
+  QsChartRect plot;
+  QsChartWindow full, zoomed, step1, step2;
+  guint n_sync, n_installed, n_dropped;
+  gsize idx = 1100 * 1024 + 600;
+  guint32 planted;
+  double rgb[3], err;
+  gint64 t0;
+  int w, h;
+
+  g_assert_nonnull (result);
+  g_assert_null (result->error_map);   /* nothing precomputed: every big window is mapped */
+  err = (double) result->dequant->data[idx] - result->input->data[idx];
+  g_assert_cmpfloat (fabs (err), ==, result->stats.max_abs_error);
+  qs_colormap_diverging (err / result->stats.max_abs_error, rgb);
+  planted = qs_colormap_rgb_to_argb32 (rgb);
+
+  set_dark (FALSE);
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (view), result);
+  window = show_in_window (GTK_WIDGET (view), 720, 480);
+  _qs_heatmap_view_get_plot (view, &plot);
+  wait_for_texture (view);
+  _qs_heatmap_view_get_window (view, &full);
+  assert_texture_window (view, &full);
+  _qs_heatmap_view_get_map_counts (view, &n_sync, &n_installed, &n_dropped);
+  g_assert_cmpuint (n_sync, ==, 0);
+  g_assert_cmpuint (n_installed, >=, 1);
+
+  /* Ctrl+wheel at the plot centre: 1638 x 819 cells, still over the threshold */
+  t0 = g_get_monotonic_time ();
+  g_assert_true (_qs_heatmap_view_scroll (view, plot.x + plot.width / 2, plot.y + plot.height / 2,
+                                          0, -1, GDK_SCROLL_UNIT_WHEEL, GDK_CONTROL_MASK));
+  {
+    GtkSnapshot *snapshot = gtk_snapshot_new ();
+
+    GTK_WIDGET_GET_CLASS (view)->snapshot (GTK_WIDGET (view), snapshot);
+    g_test_message ("zoom step + snapshot on the main thread: %.2f ms",
+                    (g_get_monotonic_time () - t0) / 1000.0);
+    g_clear_pointer (&snapshot, g_object_unref);
+  }
+  pixels = snapshot_now (GTK_WIDGET (view), "heatmap-async-pending-light.png", &w, &h);
+  _qs_heatmap_view_get_window (view, &zoomed);
+  g_assert_cmpuint (zoomed.rows, ==, 1638);
+  g_assert_cmpuint (zoomed.cols, ==, 819);
+  g_assert_true (_qs_heatmap_view_texture_pending (view));
+  assert_texture_window (view, &full);   /* not mapped yet */
+  _qs_heatmap_view_get_map_counts (view, &n_sync, &n_installed, &n_dropped);
+  g_assert_cmpuint (n_sync, ==, 0);
+  /* meanwhile the old texture, scaled (and so filtered): the planted weight, the
+   * largest error, is already in its new place, darker than any pixel around it */
+  {
+    double px = plot.x + (600 - zoomed.col0 + 0.5) * plot.width / zoomed.cols;
+    double py = plot.y + (1100 - zoomed.row0 + 0.5) * plot.height / zoomed.rows;
+    int near = nearest_diff (pixels, w, h, px, py, 2, planted);
+    int around = MIN (MIN (nearest_diff (pixels, w, h, px - 12, py, 4, planted),
+                           nearest_diff (pixels, w, h, px + 12, py, 4, planted)),
+                      MIN (nearest_diff (pixels, w, h, px, py - 12, 4, planted),
+                           nearest_diff (pixels, w, h, px, py + 12, 4, planted)));
+
+    g_test_message ("scaled preview: planted %d, around %d", near, around);
+    g_assert_cmpint (near + 30, <, around);
+  }
+  g_clear_pointer (&pixels, g_free);
+
+  wait_for_texture (view);
+  assert_texture_window (view, &zoomed);
+  _qs_heatmap_view_get_map_counts (view, &n_sync, &n_installed, &n_dropped);
+  g_assert_cmpuint (n_sync, ==, 0);
+  assert_texture_cell (view, 1100, 600, planted);
+  pixels = snapshot_now (GTK_WIDGET (view), "heatmap-async-zoomed-light.png", &w, &h);
+  g_clear_pointer (&pixels, g_free);
+
+  /* two quick steps (wheel pans down, then right): the first worker's texture is
+   * dropped, only the second window's is installed */
+  g_assert_true (_qs_heatmap_view_scroll (view, 0, 0, 0, 1, GDK_SCROLL_UNIT_WHEEL, 0));
+  _qs_heatmap_view_get_window (view, &step1);
+  g_clear_pointer (&pixels, g_free);
+  pixels = snapshot_now (GTK_WIDGET (view), NULL, &w, &h);
+  g_assert_true (_qs_heatmap_view_texture_pending (view));
+  g_assert_true (_qs_heatmap_view_scroll (view, 0, 0, 0, 1, GDK_SCROLL_UNIT_WHEEL,
+                                          GDK_SHIFT_MASK));
+  _qs_heatmap_view_get_window (view, &step2);
+  g_assert_cmpuint (step2.col0, >, step1.col0);
+  g_clear_pointer (&pixels, g_free);
+  pixels = snapshot_now (GTK_WIDGET (view), NULL, &w, &h);
+  g_clear_pointer (&pixels, g_free);
+  wait_for_texture (view);
+  assert_texture_window (view, &step2);
+  {
+    guint n_sync2, n_installed2, n_dropped2;
+
+    _qs_heatmap_view_get_map_counts (view, &n_sync2, &n_installed2, &n_dropped2);
+    g_assert_cmpuint (n_sync2, ==, 0);
+    g_assert_cmpuint (n_installed2, ==, n_installed + 1);
+    g_assert_cmpuint (n_dropped2, ==, n_dropped + 1);
+    n_installed = n_installed2;
+  }
+  assert_texture_cell (view, 1100, 600, planted);
+
+  /* a small window is mapped in the snapshot itself, as before */
+  qs_heatmap_view_set_window (view, 1090, 590, 40, 24);
+  pixels = snapshot_now (GTK_WIDGET (view), NULL, &w, &h);
+  g_assert_false (_qs_heatmap_view_texture_pending (view));
+  _qs_heatmap_view_get_window (view, &zoomed);
+  assert_texture_window (view, &zoomed);
+  _qs_heatmap_view_get_map_counts (view, &n_sync, &n_installed, &n_dropped);
+  g_assert_cmpuint (n_sync, ==, 1);
+  g_assert_cmpint (channel_diff (pixel (pixels, w, plot.x + (10 + 0.5) * plot.width / 24,
+                                        plot.y + (10 + 0.5) * plot.height / 40),
+                                 planted), <=, 2);
+  g_clear_pointer (&pixels, g_free);
+
+  /* a new result while a worker runs: its texture is dropped, never drawn */
+  qs_heatmap_view_reset_zoom (view);
+  g_clear_pointer (&pixels, g_free);
+  pixels = snapshot_now (GTK_WIDGET (view), NULL, &w, &h);
+  g_assert_true (_qs_heatmap_view_texture_pending (view));
+  qs_heatmap_view_set_mode (view, QS_MAP_VALUE_ABS_ERROR);
+  g_assert_null (_qs_heatmap_view_get_texture (view, &zoomed));
+  g_clear_pointer (&pixels, g_free);
+  pixels = snapshot_now (GTK_WIDGET (view), NULL, &w, &h);
+  wait_for_texture (view);
+  assert_texture_window (view, &full);
+  _qs_heatmap_view_get_map_counts (view, &n_sync, &n_installed, &n_dropped);
+  g_assert_cmpuint (n_dropped, >=, 2);
+  qs_colormap_sequential (fabs (err) / result->stats.max_abs_error, rgb);
+  assert_texture_cell (view, 1100, 600, qs_colormap_rgb_to_argb32 (rgb));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static void
 skip_no_display (void)
 {
@@ -640,6 +887,7 @@ main (int   argc,
   g_test_add_func ("/qs/widgets/heatmap", test_heatmap_view);
   g_test_add_func ("/qs/widgets/heatmap-conv", test_heatmap_conv_views);
   g_test_add_func ("/qs/widgets/heatmap-interaction", test_heatmap_interaction);
+  g_test_add_func ("/qs/widgets/heatmap-async", test_heatmap_async);
   g_test_add_func ("/qs/widgets/histogram", test_histogram_view);
   g_test_add_func ("/qs/widgets/channels", test_channel_view);
   return g_test_run ();

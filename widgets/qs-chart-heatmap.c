@@ -130,6 +130,46 @@ _qs_chart_heatmap_full_window (const QsChartHeatmap *hm,
   window->cols = hm->cols;
 }
 
+QsChartHeatmap *
+_qs_chart_heatmap_copy (const QsChartHeatmap *hm)
+{
+  QsChartHeatmap *copy = g_memdup2 (hm, sizeof *hm);
+
+  qs_quant_result_ref (copy->result);
+  return copy;
+}
+
+/* The result's precomputed map, when it covers this window at least as finely. */
+static QsErrorMap *
+precomputed_map (const QsChartHeatmap *hm,
+                 const QsChartWindow  *window,
+                 guint                 width,
+                 guint                 height)
+{
+  QsErrorMap *pre = hm->result->error_map;
+
+  width = (guint) MIN ((gsize) MAX (width, 1u), window->cols);
+  height = (guint) MIN ((gsize) MAX (height, 1u), window->rows);
+  if (pre != NULL && hm->mode == QS_MAP_VALUE_ERROR &&
+      pre->row0 == window->row0 && pre->col0 == window->col0 &&
+      pre->rows == window->rows && pre->cols == window->cols &&
+      pre->width >= width && pre->height >= height && pre->width <= 4 * width &&
+      pre->height <= 4 * height)
+    return pre;
+  return NULL;
+}
+
+gsize
+_qs_chart_heatmap_map_cost (const QsChartHeatmap *hm,
+                            const QsChartWindow  *window,
+                            guint                 width,
+                            guint                 height)
+{
+  if (precomputed_map (hm, window, width, height) != NULL)
+    return 0;
+  return window->rows * window->cols;
+}
+
 QsErrorMap *
 _qs_chart_heatmap_compute_map (const QsChartHeatmap *hm,
                                const QsChartWindow  *window,
@@ -137,19 +177,14 @@ _qs_chart_heatmap_compute_map (const QsChartHeatmap *hm,
                                guint                 height)
 {
   QsQuantResult *r = hm->result;
-  QsErrorMap *pre = r->error_map;
+  QsErrorMap *pre;
 
   g_assert (hm->available);
+  pre = precomputed_map (hm, window, width, height);
+  if (pre != NULL)
+    return qs_error_map_ref (pre);
   width = (guint) MIN ((gsize) MAX (width, 1u), window->cols);
   height = (guint) MIN ((gsize) MAX (height, 1u), window->rows);
-
-  /* the worker thread's map, when it covers this window at least as finely */
-  if (pre != NULL && hm->mode == QS_MAP_VALUE_ERROR &&
-      pre->row0 == window->row0 && pre->col0 == window->col0 &&
-      pre->rows == window->rows && pre->cols == window->cols &&
-      pre->width >= width && pre->height >= height && pre->width <= 4 * width &&
-      pre->height <= 4 * height)
-    return qs_error_map_ref (pre);
 
   return qs_error_map_compute (r->input, r->dequant ? r->dequant->data : NULL, r->codes, hm->mode,
                                window->row0, window->col0, window->rows, window->cols,

@@ -192,6 +192,15 @@ QsChartHeatmap *_qs_chart_heatmap_new          (QsQuantResult        *result,
 void            _qs_chart_heatmap_free         (QsChartHeatmap       *heatmap);
 void            _qs_chart_heatmap_full_window  (const QsChartHeatmap *heatmap,
                                                 QsChartWindow        *window);
+/* A copy holding its own reference to the result (the struct is immutable once made):
+ * what a worker thread computes with while the view may replace its own. */
+QsChartHeatmap *_qs_chart_heatmap_copy         (const QsChartHeatmap *heatmap);
+/* The weights _qs_chart_heatmap_compute_map reads for this window: 0 when the result's
+ * precomputed map is reused, else rows x cols. Thread-safe, like compute_map and render. */
+gsize           _qs_chart_heatmap_map_cost     (const QsChartHeatmap *heatmap,
+                                                const QsChartWindow  *window,
+                                                guint                 width,
+                                                guint                 height);
 /* The window downsampled (signed max-abs) to at most width x height cells: reuses the
  * result's precomputed error map when it covers the window, else qs_error_map_compute. */
 QsErrorMap     *_qs_chart_heatmap_compute_map  (const QsChartHeatmap *heatmap,

@@ -40,5 +40,16 @@ void      _qs_heatmap_view_pointer_moved  (QsHeatmapView   *self,
                                            double           x,
                                            double           y);
 char     *_qs_heatmap_view_hover_text     (QsHeatmapView   *self);
+/* The texture cache. Windows over 1 Mi weights are mapped in a worker thread: pending is
+ * TRUE while one runs; the texture is the one drawn (NULL without one; transfer none),
+ * mapped from window; the counts are maps computed in snapshot, and worker results installed or
+ * dropped as superseded. */
+gboolean  _qs_heatmap_view_texture_pending    (QsHeatmapView   *self);
+GdkTexture *_qs_heatmap_view_get_texture     (QsHeatmapView   *self,
+                                               QsChartWindow   *window);
+void      _qs_heatmap_view_get_map_counts     (QsHeatmapView   *self,
+                                               guint           *n_sync,
+                                               guint           *n_async_installed,
+                                               guint           *n_async_dropped);
 
 G_END_DECLS

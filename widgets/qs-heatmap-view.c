@@ -10,6 +10,11 @@
 
 #define ZOOM_STEP 1.25
 #define MIN_CELLS 4
+/* Windows reading more weights than this are mapped in a worker thread. Map and render
+ * cost about 4-5 ns a weight (35-45 ms for 4096 x 4096 on a laptop core), so 1 Mi weights
+ * is ~5 ms, a third of a 60 Hz frame; every matrix up to 1024 x 1024 stays synchronous
+ * (drawn in the same frame, exactly as before). */
+#define ASYNC_MIN_CELLS ((gsize) 1 << 20)
 
 struct _QsHeatmapView
 {
@@ -26,6 +31,21 @@ struct _QsHeatmapView
   QsChartWindow   cached_window;
   guint           cached_width;
   guint           cached_height;
+
+  /* the texture wanted by the last snapshot, and the one worker computing a texture (at
+   * most one runs; a newer request bumps generation, so the older result is dropped) */
+  QsChartWindow   want_window;
+  guint           want_width;
+  guint           want_height;
+  gboolean        job_busy;
+  QsChartWindow   job_window;
+  guint           job_width;
+  guint           job_height;
+  GCancellable   *job_cancellable;
+  guint           generation;
+  guint           n_sync_maps;
+  guint           n_async_installed;
+  guint           n_async_dropped;
 
   gboolean        hover;
   gsize           hover_row;
@@ -48,9 +68,20 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+/* Supersedes the running worker (if any): its result will be dropped. */
+static void
+cancel_job (QsHeatmapView *self)
+{
+  self->generation++;
+  if (self->job_cancellable != NULL)
+    g_cancellable_cancel (self->job_cancellable);
+}
+
 static void
 drop_cache (QsHeatmapView *self)
 {
+  cancel_job (self);
+  self->want_width = self->want_height = 0;   /* the next snapshot asks again */
   g_clear_pointer (&self->map, qs_error_map_unref);
   g_clear_object (&self->texture);
 }
@@ -113,8 +144,136 @@ same_window (const QsChartWindow *a,
   return a->row0 == b->row0 && a->col0 == b->col0 && a->rows == b->rows && a->cols == b->cols;
 }
 
+static void
+install_texture (QsHeatmapView       *self,
+                 QsErrorMap          *map,
+                 GBytes              *bytes,
+                 const QsChartWindow *window,
+                 guint                width,
+                 guint                height)
+{
+  g_clear_pointer (&self->map, qs_error_map_unref);
+  g_clear_object (&self->texture);
+  self->map = map;
+  self->texture = gdk_memory_texture_new (width, height, GDK_MEMORY_DEFAULT, bytes,
+                                          (gsize) width * 4);
+  self->cached_window = *window;
+  self->cached_width = width;
+  self->cached_height = height;
+}
+
+/* What a worker computes with: its own copy of the heatmap (holding the result, which is
+ * immutable), so the view may rebuild or free its own meanwhile. */
+typedef struct
+{
+  QsChartHeatmap *heatmap;
+  QsChartWindow   window;
+  guint           width;
+  guint           height;
+  guint           generation;
+  QsErrorMap     *map;       /* out */
+  GBytes         *bytes;     /* out: width x height ARGB32 */
+} TextureJob;
+
+static void
+texture_job_free (gpointer data)
+{
+  TextureJob *job = data;
+
+  g_clear_pointer (&job->heatmap, _qs_chart_heatmap_free);
+  g_clear_pointer (&job->map, qs_error_map_unref);
+  g_clear_pointer (&job->bytes, g_bytes_unref);
+  g_free (job);
+}
+
+static void
+texture_job_run (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  TextureJob *job = task_data;
+  guint32 *pixels;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  job->map = _qs_chart_heatmap_compute_map (job->heatmap, &job->window, job->width, job->height);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  pixels = g_malloc ((gsize) job->width * job->height * 4);
+  _qs_chart_heatmap_render (job->heatmap, job->map, pixels, (gsize) job->width * 4,
+                            job->width, job->height);
+  job->bytes = g_bytes_new_take (pixels, (gsize) job->width * job->height * 4);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void start_job (QsHeatmapView *self);
+
+static gboolean
+texture_is (QsHeatmapView       *self,
+            const QsChartWindow *window,
+            guint                width,
+            guint                height)
+{
+  return self->texture != NULL && self->cached_width == width && self->cached_height == height &&
+         same_window (&self->cached_window, window);
+}
+
+/* Main thread: installs the worker's texture unless a newer request superseded it; then
+ * starts the newest request if it is still missing. */
+static void
+texture_job_done (GObject      *source,
+                  GAsyncResult *res,
+                  gpointer      user_data)
+{
+  QsHeatmapView *self = QS_HEATMAP_VIEW (source);
+  TextureJob *job = g_task_get_task_data (G_TASK (res));
+  gboolean ok = g_task_propagate_boolean (G_TASK (res), NULL);
+
+  self->job_busy = FALSE;
+  g_clear_object (&self->job_cancellable);
+  if (ok && job->generation == self->generation)
+    {
+      install_texture (self, g_steal_pointer (&job->map), job->bytes, &job->window,
+                       job->width, job->height);
+      self->n_async_installed++;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+      return;
+    }
+  self->n_async_dropped++;
+  if (self->heatmap != NULL && self->heatmap->available && self->want_width > 0 &&
+      gtk_widget_get_mapped (GTK_WIDGET (self)) &&
+      !texture_is (self, &self->want_window, self->want_width, self->want_height))
+    start_job (self);
+}
+
+static void
+start_job (QsHeatmapView *self)
+{
+  g_autoptr(GTask) task = NULL;
+  TextureJob *job = g_new0 (TextureJob, 1);
+
+  job->heatmap = _qs_chart_heatmap_copy (self->heatmap);
+  job->window = self->want_window;
+  job->width = self->want_width;
+  job->height = self->want_height;
+  job->generation = ++self->generation;
+
+  self->job_busy = TRUE;
+  self->job_window = job->window;
+  self->job_width = job->width;
+  self->job_height = job->height;
+  self->job_cancellable = g_cancellable_new ();
+  task = g_task_new (self, self->job_cancellable, texture_job_done, NULL);
+  g_task_set_source_tag (task, start_job);
+  g_task_set_task_data (task, job, texture_job_free);
+  g_task_run_in_thread (task, texture_job_run);
+}
+
 /* The texture has one pixel per device pixel of the plot: rebuilt only when the data,
- * the mode (colormap), the window or the pixel size (allocation x scale factor) change. */
+ * the mode (colormap), the window or the pixel size (allocation x scale factor) change.
+ * Small windows are mapped here; large ones in a worker, the old texture staying (drawn
+ * scaled to the new window) until the new one is installed. */
 static void
 ensure_texture (QsHeatmapView     *self,
                 const QsChartRect *plot)
@@ -122,20 +281,34 @@ ensure_texture (QsHeatmapView     *self,
   int scale = gtk_widget_get_scale_factor (GTK_WIDGET (self));
   guint pw = (guint) ceil (plot->width * scale), ph = (guint) ceil (plot->height * scale);
   g_autoptr(GBytes) bytes = NULL;
+  QsErrorMap *map;
   guint32 *pixels;
 
-  if (self->texture != NULL && self->cached_width == pw && self->cached_height == ph &&
-      same_window (&self->cached_window, &self->window))
-    return;
-  drop_cache (self);
-  self->map = _qs_chart_heatmap_compute_map (self->heatmap, &self->window, pw, ph);
+  self->want_window = self->window;
+  self->want_width = pw;
+  self->want_height = ph;
+  if (texture_is (self, &self->window, pw, ph))
+    {
+      if (self->job_busy)
+        cancel_job (self);   /* back to the installed window: the job is stale */
+      return;
+    }
+  if (_qs_chart_heatmap_map_cost (self->heatmap, &self->window, pw, ph) > ASYNC_MIN_CELLS)
+    {
+      if (!self->job_busy)
+        start_job (self);
+      else if (!same_window (&self->job_window, &self->window) || self->job_width != pw ||
+               self->job_height != ph)
+        cancel_job (self);   /* texture_job_done starts the newest request */
+      return;
+    }
+  cancel_job (self);
+  map = _qs_chart_heatmap_compute_map (self->heatmap, &self->window, pw, ph);
   pixels = g_malloc ((gsize) pw * ph * 4);
-  _qs_chart_heatmap_render (self->heatmap, self->map, pixels, (gsize) pw * 4, pw, ph);
+  _qs_chart_heatmap_render (self->heatmap, map, pixels, (gsize) pw * 4, pw, ph);
   bytes = g_bytes_new_take (pixels, (gsize) pw * ph * 4);
-  self->texture = gdk_memory_texture_new (pw, ph, GDK_MEMORY_DEFAULT, bytes, (gsize) pw * 4);
-  self->cached_window = self->window;
-  self->cached_width = pw;
-  self->cached_height = ph;
+  install_texture (self, map, bytes, &self->window, pw, ph);
+  self->n_sync_maps++;
 }
 
 static void
@@ -169,8 +342,24 @@ qs_heatmap_view_snapshot (GtkWidget   *widget,
 
   if (self->texture != NULL && self->heatmap->available && plot.width >= 8 && plot.height >= 8)
     {
-      gtk_snapshot_append_texture (snapshot, self->texture,
-                                   &GRAPHENE_RECT_INIT (plot.x, plot.y, plot.width, plot.height));
+      const QsChartWindow *tw = &self->cached_window, *win = &self->window;
+      double sx = plot.width / win->cols, sy = plot.height / win->rows;
+
+      /* while a worker maps a new window, the texture of the old one is drawn where its
+       * cells fall in the new window (scaled and clipped to the plot) */
+      if (same_window (tw, win))
+        gtk_snapshot_append_texture (snapshot, self->texture,
+                                     &GRAPHENE_RECT_INIT (plot.x, plot.y, plot.width, plot.height));
+      else
+        {
+          gtk_snapshot_push_clip (snapshot,
+                                  &GRAPHENE_RECT_INIT (plot.x, plot.y, plot.width, plot.height));
+          gtk_snapshot_append_texture (snapshot, self->texture,
+                                       &GRAPHENE_RECT_INIT (plot.x + ((double) tw->col0 - win->col0) * sx,
+                                                            plot.y + ((double) tw->row0 - win->row0) * sy,
+                                                            tw->cols * sx, tw->rows * sy));
+          gtk_snapshot_pop (snapshot);
+        }
       cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
       _qs_chart_heatmap_draw_overlay (cr, self->heatmap, &plot, &self->window, self->hover,
                                       self->hover_row, self->hover_col, &style);
@@ -439,6 +628,32 @@ _qs_heatmap_view_pointer_moved (QsHeatmapView *self,
       self->hover_col = col;
       gtk_widget_queue_draw (GTK_WIDGET (self));
     }
+}
+
+gboolean
+_qs_heatmap_view_texture_pending (QsHeatmapView *self)
+{
+  return self->job_busy;
+}
+
+GdkTexture *
+_qs_heatmap_view_get_texture (QsHeatmapView *self,
+                              QsChartWindow *window)
+{
+  if (self->texture != NULL)
+    *window = self->cached_window;
+  return self->texture;
+}
+
+void
+_qs_heatmap_view_get_map_counts (QsHeatmapView *self,
+                                 guint         *n_sync,
+                                 guint         *n_async_installed,
+                                 guint         *n_async_dropped)
+{
+  *n_sync = self->n_sync_maps;
+  *n_async_installed = self->n_async_installed;
+  *n_async_dropped = self->n_async_dropped;
 }
 
 char *
