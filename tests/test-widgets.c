@@ -55,28 +55,21 @@ wait_for_frames (GtkWidget *widget)
     }
 }
 
-/* Renders widget into premultiplied ARGB32 pixels of its size; optionally saves a PNG. */
+/* Renders a node of w x h to premultiplied ARGB32 pixels with the cairo renderer (takes the
+ * node); optionally saves a PNG into png_dir. */
 static guint32 *
-render (GtkWidget  *widget,
-        const char *png_name,
-        int        *width,
-        int        *height)
+node_to_pixels (GskRenderNode *node,
+                int            w,
+                int            h,
+                const char    *png_name,
+                int           *width,
+                int           *height)
 {
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
   g_autoptr(GskRenderer) renderer = gsk_cairo_renderer_new ();
   g_autoptr(GdkTexture) texture = NULL;
   g_autoptr(GError) error = NULL;
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  GskRenderNode *node;
   guint32 *pixels;
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
 
-  wait_for_frames (widget);
-  gdk_paintable_snapshot (paintable, snapshot, w, h);
-  node = gtk_snapshot_free_to_node (snapshot);
-  if (node == NULL)
-    g_error ("%s (%d x %d, mapped %d) drew nothing", G_OBJECT_TYPE_NAME (widget), w, h,
-             gtk_widget_get_mapped (widget));
   g_assert_true (gsk_renderer_realize (renderer, NULL, &error));
   g_assert_no_error (error);
   texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
@@ -95,6 +88,27 @@ render (GtkWidget  *widget,
   *width = w;
   *height = h;
   return pixels;
+}
+
+/* Renders widget into premultiplied ARGB32 pixels of its size; optionally saves a PNG. */
+static guint32 *
+render (GtkWidget  *widget,
+        const char *png_name,
+        int        *width,
+        int        *height)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  GskRenderNode *node;
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+
+  wait_for_frames (widget);
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  node = gtk_snapshot_free_to_node (snapshot);
+  if (node == NULL)
+    g_error ("%s (%d x %d, mapped %d) drew nothing", G_OBJECT_TYPE_NAME (widget), w, h,
+             gtk_widget_get_mapped (widget));
+  return node_to_pixels (node, w, h, png_name, width, height);
 }
 
 static guint32
@@ -618,32 +632,14 @@ snapshot_now (GtkWidget  *widget,
               int        *width,
               int        *height)
 {
-  g_autoptr(GskRenderer) renderer = gsk_cairo_renderer_new ();
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autoptr(GError) error = NULL;
   GtkSnapshot *snapshot = gtk_snapshot_new ();
   GskRenderNode *node;
-  guint32 *pixels;
   int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
 
   GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
   node = gtk_snapshot_free_to_node (snapshot);
   g_assert_nonnull (node);
-  g_assert_true (gsk_renderer_realize (renderer, NULL, &error));
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  gsk_renderer_unrealize (renderer);
-  gsk_render_node_unref (node);
-  pixels = g_new (guint32, (gsize) w * h);
-  gdk_texture_download (texture, (guchar *) pixels, (gsize) w * 4);
-  if (png_name != NULL)
-    {
-      g_autofree char *path = g_build_filename (png_dir, png_name, NULL);
-      g_assert_true (gdk_texture_save_to_png (texture, path));
-      g_test_message ("rendered %s", path);
-    }
-  *width = w;
-  *height = h;
-  return pixels;
+  return node_to_pixels (node, w, h, png_name, width, height);
 }
 
 /* Iterates the main context until no worker maps a texture (10 s at most). */

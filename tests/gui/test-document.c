@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 
 #include "qs-document.h"
+#include "test-sample.h"
 
 static QsModel *sample_model;
 static char *tmp_dir;
@@ -462,8 +463,6 @@ test_document_attach_architecture (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *model_path = NULL;
   g_autofree char *data_home = NULL;
   int ret;
 
@@ -473,14 +472,7 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
 
-  model_path = qs_data_find_file (QS_DATA_SAMPLE_MODEL, &error);
-  if (model_path != NULL)
-    sample_model = qs_model_load (model_path, NULL, NULL, &error);
-  if (sample_model == NULL)
-    {
-      g_print ("1..0 # SKIP sample model not available: %s\n", error->message);
-      return 77;
-    }
+  sample_model = test_load_sample_model_or_skip ();
 
   g_test_add_func ("/qs/document/undo-redo", test_document_undo_redo);
   g_test_add_func ("/qs/document/coalesce", test_document_coalesce);

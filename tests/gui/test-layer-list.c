@@ -6,6 +6,7 @@
 #include <gtk/gtk.h>
 
 #include "qs-layer-list.h"
+#include "test-sample.h"
 
 static QsModel *sample_model;
 
@@ -216,8 +217,6 @@ test_layer_list_describe (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *model_path = NULL;
   g_autofree char *tmp_dir = g_dir_make_tmp ("quantscope-test-layer-list-XXXXXX", NULL);
   int ret;
 
@@ -225,14 +224,7 @@ main (int argc, char **argv)
   g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
   g_test_init (&argc, &argv, NULL);
 
-  model_path = qs_data_find_file (QS_DATA_SAMPLE_MODEL, &error);
-  if (model_path != NULL)
-    sample_model = qs_model_load (model_path, NULL, NULL, &error);
-  if (sample_model == NULL)
-    {
-      g_print ("1..0 # SKIP sample model not available: %s\n", error->message);
-      return 77;
-    }
+  sample_model = test_load_sample_model_or_skip ();
 
   g_test_add_func ("/qs/layer-list/items", test_layer_list_items);
   g_test_add_func ("/qs/layer-list/updates", test_layer_list_updates);

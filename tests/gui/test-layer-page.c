@@ -5,6 +5,7 @@
 #include <adwaita.h>
 
 #include "qs-layer-page.h"
+#include "test-sample.h"
 
 static QsModel *sample_model;
 
@@ -52,8 +53,6 @@ test_layer_page_fixed_range (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *model_path = NULL;
   g_autofree char *tmp_dir = g_dir_make_tmp ("quantscope-test-layer-page-XXXXXX", NULL);
   int ret;
 
@@ -68,14 +67,7 @@ main (int argc, char **argv)
     }
   adw_init ();
 
-  model_path = qs_data_find_file (QS_DATA_SAMPLE_MODEL, &error);
-  if (model_path != NULL)
-    sample_model = qs_model_load (model_path, NULL, NULL, &error);
-  if (sample_model == NULL)
-    {
-      g_print ("1..0 # SKIP sample model not available: %s\n", error->message);
-      return 77;
-    }
+  sample_model = test_load_sample_model_or_skip ();
 
   g_test_add_func ("/qs/layer-page/fixed-range", test_layer_page_fixed_range);
 
