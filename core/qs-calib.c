@@ -8,6 +8,7 @@
 #include "qs-calib.h"
 #include "qs-dataset.h"
 #include "qs-engine-int.h"
+#include "qs-lowering.h"
 #include "qs-range.h"
 
 G_DEFINE_QUARK (qs-calib-error-quark, qs_calib_error)
@@ -108,6 +109,17 @@ hist_tap (const char  *name,
     qs_histogram_add (v->hist, values, n);
 }
 
+/* The all-float program of the model's lowering: the groups, fusions and value names the
+ * integer program has, in float32. */
+static QsEngineInt *
+float_program (QsModel  *model,
+               GError  **error)
+{
+  g_autoptr(QsLowering) lowering = qs_lowering_new (model, NULL, error);
+
+  return lowering ? qs_engine_int_new (lowering, NULL, error) : NULL;
+}
+
 static gboolean
 run_pass (QsCalibration   *calib,
           QsEngineTapFunc  tap,
@@ -116,7 +128,7 @@ run_pass (QsCalibration   *calib,
           GCancellable    *cancellable,
           GError         **error)
 {
-  g_autoptr(QsEngineInt) engine = qs_engine_int_new (calib->model, NULL, NULL, error);
+  g_autoptr(QsEngineInt) engine = float_program (calib->model, error);
 
   if (engine == NULL)
     return FALSE;
@@ -154,7 +166,7 @@ qs_calibration_new (QsModel        *model,
                    _("Calibration needs at least one image"));
       return NULL;
     }
-  probe = qs_engine_int_new (model, NULL, NULL, error);
+  probe = float_program (model, error);
   if (probe == NULL)
     return NULL;
 
@@ -265,48 +277,130 @@ qs_calibration_get_range (QsCalibration     *calib,
   return qs_range_choose (hist, spec, lo, hi, error);
 }
 
+/* --- ranges for a lowering --- */
+
+QsRangeTable *
+qs_calibration_make_ranges (QsCalibration  *calib,
+                            QsLowering     *lowering,
+                            GError        **error)
+{
+  g_autoptr(QsRangeTable) table = qs_range_table_new ();
+  g_autofree QsLoweredRange *ranges = NULL;
+  guint n;
+
+  g_return_val_if_fail (lowering != NULL, NULL);
+
+  ranges = qs_lowering_list_ranges (lowering, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      float lo = ranges[i].lo, hi = ranges[i].hi;
+
+      if (ranges[i].fixed)
+        ;
+      else if (calib == NULL)
+        {
+          g_set_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED,
+                       _("The configuration quantizes activations but no calibration was given"));
+          return NULL;
+        }
+      else if (!qs_calibration_get_range (calib, ranges[i].name, ranges[i].spec, &lo, &hi, error))
+        return NULL;
+      qs_range_table_set (table, ranges[i].name, lo, hi);
+    }
+  return g_steal_pointer (&table);
+}
+
+QsEngineInt *
+qs_calibration_compile (QsCalibration  *calib,
+                        QsModel        *model,
+                        QsConfig       *config,
+                        GError        **error)
+{
+  g_autoptr(QsLowering) lowering = NULL;
+  g_autoptr(QsRangeTable) ranges = NULL;
+
+  g_return_val_if_fail (QS_IS_MODEL (model), NULL);
+
+  lowering = qs_lowering_new (model, config, error);
+  if (lowering == NULL)
+    return NULL;
+  ranges = qs_calibration_make_ranges (calib, lowering, error);
+  if (ranges == NULL)
+    return NULL;
+  return qs_engine_int_new (lowering, ranges, error);
+}
+
 /* --- the cache --- */
 
-static GMutex cache_lock;
-static GHashTable *cache;
+struct _QsCalibrationCache
+{
+  GMutex      lock;
+  GHashTable *entries;   /* "checksum|source|n" -> QsCalibration */
+};
+
+QsCalibrationCache *
+qs_calibration_cache_new (void)
+{
+  QsCalibrationCache *cache = g_new0 (QsCalibrationCache, 1);
+
+  g_mutex_init (&cache->lock);
+  cache->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) qs_calibration_unref);
+  return cache;
+}
 
 void
-qs_calibration_clear_cache (void)
+qs_calibration_cache_free (QsCalibrationCache *cache)
 {
-  g_mutex_lock (&cache_lock);
-  g_clear_pointer (&cache, g_hash_table_unref);
-  g_mutex_unlock (&cache_lock);
+  if (cache == NULL)
+    return;
+  g_hash_table_unref (cache->entries);
+  g_mutex_clear (&cache->lock);
+  g_free (cache);
+}
+
+void
+qs_calibration_cache_clear (QsCalibrationCache *cache)
+{
+  g_return_if_fail (cache != NULL);
+  g_mutex_lock (&cache->lock);
+  g_hash_table_remove_all (cache->entries);
+  g_mutex_unlock (&cache->lock);
 }
 
 QsCalibration *
-qs_calibration_get (QsModel        *model,
-                    const char     *source,
-                    guint           n_images,
-                    QsProgressFunc  progress,
-                    gpointer        progress_data,
-                    GCancellable   *cancellable,
-                    GError        **error)
+qs_calibration_cache_get (QsCalibrationCache *cache,
+                          QsModel            *model,
+                          const char         *source,
+                          guint               n_images,
+                          QsProgressFunc      progress,
+                          gpointer            progress_data,
+                          GCancellable       *cancellable,
+                          GError            **error)
 {
   const char *checksum = qs_model_get_checksum (model);
   g_autofree char *key = NULL;
   g_autoptr(QsDataset) dataset = NULL;
   g_autofree float *inputs = NULL;
-  g_autoptr(QsEngineInt) probe = NULL;
+  gsize in_size = 1;
+  gsize shape[QS_TENSOR_MAX_DIMS];
+  guint rank;
   QsCalibration *calib;
-  gsize in_size;
 
   g_return_val_if_fail (QS_IS_MODEL (model), NULL);
   g_return_val_if_fail (source != NULL, NULL);
 
-  /* Keyed by the requested count: a hit must not even open (decompress) the dataset. */
-  if (checksum != NULL)
+  /* Keyed by the requested count: a hit must not even open (decompress) the dataset. The
+   * lock is not held while a calibration runs: two callers may compute the same entry,
+   * and the second result replaces the first. */
+  if (cache != NULL && checksum != NULL)
     {
       key = g_strdup_printf ("%s|%s|%u", checksum, source, n_images);
-      g_mutex_lock (&cache_lock);
-      calib = cache ? g_hash_table_lookup (cache, key) : NULL;
+      g_mutex_lock (&cache->lock);
+      calib = g_hash_table_lookup (cache->entries, key);
       if (calib != NULL)
         qs_calibration_ref (calib);
-      g_mutex_unlock (&cache_lock);
+      g_mutex_unlock (&cache->lock);
       if (calib != NULL)
         return calib;
     }
@@ -315,12 +409,11 @@ qs_calibration_get (QsModel        *model,
   if (dataset == NULL)
     return NULL;
   n_images = MIN (n_images, qs_dataset_get_n_images (dataset));
-  probe = qs_engine_int_new (model, NULL, NULL, error);
-  if (probe == NULL)
-    return NULL;
-  in_size = qs_engine_int_get_input_size (probe);
-  inputs = g_try_new (float, (gsize) n_images * in_size);
-  if (inputs == NULL || n_images == 0)
+  rank = qs_model_get_input_shape (model, shape);
+  for (guint i = 0; i < rank; i++)
+    in_size *= shape[i];
+  inputs = n_images > 0 ? g_try_new (float, (gsize) n_images * in_size) : NULL;
+  if (inputs == NULL)
     {
       g_set_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED,
                    _("Cannot take %u calibration images from “%s”"), n_images, source);
@@ -329,14 +422,11 @@ qs_calibration_get (QsModel        *model,
   if (!qs_dataset_fill_inputs (dataset, model, 0, n_images, inputs, error))
     return NULL;
   calib = qs_calibration_new (model, inputs, n_images, progress, progress_data, cancellable, error);
-  if (calib != NULL && key != NULL)
+  if (calib != NULL && cache != NULL && key != NULL)
     {
-      g_mutex_lock (&cache_lock);
-      if (cache == NULL)
-        cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                       (GDestroyNotify) qs_calibration_unref);
-      g_hash_table_replace (cache, g_steal_pointer (&key), qs_calibration_ref (calib));
-      g_mutex_unlock (&cache_lock);
+      g_mutex_lock (&cache->lock);
+      g_hash_table_replace (cache->entries, g_steal_pointer (&key), qs_calibration_ref (calib));
+      g_mutex_unlock (&cache->lock);
     }
   return calib;
 }

@@ -3,6 +3,9 @@
 
 #include <gio/gio.h>
 
+#include "qs-config.h"
+#include "qs-engine-int.h"
+#include "qs-lowering.h"
 #include "qs-model.h"
 #include "qs-quant.h"
 #include "qs-stats.h"
@@ -38,17 +41,25 @@ QsCalibration *qs_calibration_new            (QsModel        *model,
                                               gpointer        progress_data,
                                               GCancellable   *cancellable,
                                               GError        **error);
-/* The first n_images of a dataset spec (qs_dataset_open: "sample-train" ...), cached per
- * model checksum + source + n_images: the second call returns the same object at once. */
-QsCalibration *qs_calibration_get            (QsModel        *model,
+/* Calibrations by model checksum + dataset source + image count, owned by the caller (the
+ * app keeps one per document, the CLI one per run). Thread-safe; no lock is held while a
+ * calibration runs. */
+typedef struct _QsCalibrationCache QsCalibrationCache;
+
+QsCalibrationCache *qs_calibration_cache_new   (void);
+void           qs_calibration_cache_free     (QsCalibrationCache *cache);
+void           qs_calibration_cache_clear    (QsCalibrationCache *cache);
+/* The first n_images of a dataset spec (qs_dataset_open: "sample-train" ...); the second
+ * call with the same model, source and count returns the same object at once. cache
+ * NULL: computed, not kept. */
+QsCalibration *qs_calibration_cache_get      (QsCalibrationCache *cache,
+                                              QsModel        *model,
                                               const char     *source,
                                               guint           n_images,
                                               QsProgressFunc  progress,
                                               gpointer        progress_data,
                                               GCancellable   *cancellable,
                                               GError        **error);
-void           qs_calibration_clear_cache    (void);
-
 QsCalibration *qs_calibration_ref            (QsCalibration  *calib);
 void           qs_calibration_unref          (QsCalibration  *calib);
 guint          qs_calibration_get_n_images   (QsCalibration  *calib);
@@ -68,6 +79,18 @@ gboolean       qs_calibration_get_range      (QsCalibration  *calib,
                                               float          *hi,
                                               GError        **error);
 
+/* The range table a lowering needs: the config's fixed ranges, the rest chosen from this
+ * calibration with each value's spec. calib may be NULL when every range is fixed. */
+QsRangeTable  *qs_calibration_make_ranges    (QsCalibration  *calib,
+                                              QsLowering     *lowering,
+                                              GError        **error);
+/* Lowers model + config, takes the ranges from calib and compiles the integer program. */
+QsEngineInt   *qs_calibration_compile        (QsCalibration  *calib,
+                                              QsModel        *model,
+                                              QsConfig       *config,
+                                              GError        **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsCalibration, qs_calibration_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsCalibrationCache, qs_calibration_cache_free)
 
 G_END_DECLS

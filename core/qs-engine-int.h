@@ -3,42 +3,45 @@
 
 #include <gio/gio.h>
 
-#include "qs-calib.h"
-#include "qs-config.h"
+#include "qs-lowering.h"
 #include "qs-model.h"
+#include "qs-stats.h"
 
 G_BEGIN_DECLS
 
-/* The integer-only engine. qs_engine_int_new compiles model + config + calibration into a
- * program of integer kernels with gemmlowp / TFLite int8 semantics:
+#define QS_ENGINE_INT_ERROR (qs_engine_int_error_quark ())
+
+typedef enum
+{
+  QS_ENGINE_INT_ERROR_NO_RANGE,   /* an integer value has no range in the table */
+} QsEngineIntError;
+
+/* The integer-only engine. qs_engine_int_new compiles a lowering (qs-lowering.h: the
+ * groups, the integer/float decision, the stored weight codes) and a table of activation
+ * ranges into a program of integer kernels with gemmlowp / TFLite int8 semantics:
  *
- * - weights as integer codes (2-8 bits, symmetric, per tensor or per channel) taken from
- *   qs_quant_run() with the layer's weight spec, so the engine, the app and the charts use
- *   the same codes and scales; int32 bias at scale S_in * S_w; per-channel multipliers
- *   and shifts from qs_quantize_multiplier;
- * - BatchNormalization folded into the preceding Dense / Conv2D / DepthwiseConv2D /
- *   SeparableConv2D, ReLU / ReLU6 (also a following Activation or ReLU layer) fused as
- *   output clamps; SeparableConv2D as a depthwise and a pointwise integer stage;
- * - activations as 2-8 bit codes (affine or symmetric, signed or unsigned) with ranges
- *   from the calibration, requantized with qs_multiply_by_quantized_multiplier;
+ * - weights as int8 containers of 2-8 bit codes with the lowering's scales; int32 bias at
+ *   scale S_in * S_w; per-channel multipliers and shifts from qs_quantize_multiplier;
+ * - activations as 2-8 bit codes (affine or symmetric, signed or unsigned; uint8
+ *   containers) with parameters from each value's range, requantized with
+ *   qs_multiply_by_quantized_multiplier; fused ReLU / ReLU6 as clamps of the codes;
  * - pooling, global pooling, Add and Concatenate (last axis) with rescaling, zero padding;
- *   Flatten / Reshape / Dropout are no-ops;
- * - everything else (sigmoid, tanh, softmax, other activations, standalone BatchNorm,
- *   Rescaling) and every layer whose config keeps activations float runs in float with
- *   the layer's (fake-quantized or fp16/bf16-rounded) weights, with quantize / dequantize
- *   at the boundaries: any mix of precisions works. The last layer's output is
- *   dequantized; a softmax runs in float.
+ *   Flatten / Reshape / Dropout share storage;
+ * - float steps (everything the lowering keeps in float) run on float32 with the
+ *   lowering's (fake-quantized or fp16/bf16-rounded) weights, with quantize / dequantize
+ *   at the boundaries. The last value is dequantized; a softmax runs in float.
  *
- * A NULL config compiles an all-float program (the same graph and fusions in float32),
- * used for calibration and as the reference of per-layer activation errors.
- * Immutable once built: one engine may run on several threads at once. */
+ * The all-float lowering (config NULL) compiles without ranges: calibration runs it.
+ * Immutable once built and reference counted: one engine may run on several threads at
+ * once. qs_engine_int_free drops a reference. */
 typedef struct _QsEngineInt QsEngineInt;
 
-QsEngineInt *qs_engine_int_new              (QsModel        *model,
-                                             QsConfig       *config,     /* nullable: all float */
-                                             QsCalibration  *calibration,/* nullable when the config
-                                                                            quantizes no activations */
+GQuark       qs_engine_int_error_quark      (void);
+QsEngineInt *qs_engine_int_new              (QsLowering     *lowering,
+                                             QsRangeTable   *ranges,     /* nullable when the lowering
+                                                                            needs none */
                                              GError        **error);
+QsEngineInt *qs_engine_int_ref              (QsEngineInt    *engine);
 void         qs_engine_int_free             (QsEngineInt    *engine);
 
 /* input: batch * input elements (float, as qs_dataset_fill_inputs writes them);
@@ -58,19 +61,11 @@ gsize        qs_engine_int_get_input_size   (QsEngineInt    *engine);
 gsize        qs_engine_int_get_output_size  (QsEngineInt    *engine);
 /* The kernel variant in use ("avx512vnni", "avx2", "ref"). */
 const char  *qs_engine_int_get_kernels_name (QsEngineInt    *engine);
+QsLowering  *qs_engine_int_get_lowering     (QsEngineInt    *engine);
 /* TRUE when the layer's arithmetic runs in integers (fused layers report their group). */
 gboolean     qs_engine_int_layer_is_integer (QsEngineInt    *engine,
                                              guint           layer_index);
-/* What the program stores of a layer's kernels: after BatchNormalization folding, quantized
- * with the layer's weight spec (both kernels of a SeparableConv2D together). */
-typedef struct
-{
-  gint    folded_bn;     /* index of the BatchNormalization folded into this layer, or -1 */
-  gint    folded_into;   /* for a folded BatchNormalization: the layer it went into, or -1 */
-  gsize   n_values;      /* kernel values */
-  double  sqnr_db;       /* stored kernel vs the float (folded) kernel; +inf when exact */
-  guint64 storage_bits;  /* codes with scales and zero-points, plus a 32-bit bias per channel */
-} QsEngineLayerWeights;
+typedef QsLoweredWeights QsEngineLayerWeights;
 
 /* Fills out for any layer (folded_into is set on a folded BatchNormalization); returns TRUE
  * when the layer has kernels in the program. */

@@ -47,10 +47,12 @@ qs_eval_result_unref (QsEvalResult *result)
     }
 }
 
-/* --- caches: the float side (inputs + float outputs) and the last compiled program --- */
+/* --- the cache: the float side (inputs + float outputs), the last compiled program and
+ * the calibrations, owned by the caller; its lock guards lookups only --- */
 
 typedef struct
 {
+  gint       ref_count;
   QsModel   *model;
   QsDataset *dataset;
   guint      n_images;
@@ -59,26 +61,38 @@ typedef struct
   gsize      in_size;
   gsize      out_size;
   double     images_per_s;
-} FloatCache;
+} FloatSide;
 
 typedef struct
 {
-  QsModel       *model;
-  QsConfig      *config;
-  QsCalibration *calib;
-  QsEngineInt   *engine;
-  QsEngineFloat *hybrid;   /* weight-only configs: the float engine with quantized weights */
-} ProgramCache;
+  gint           ref_count;
+  QsEngineFloat *engine;
+} Hybrid;
 
-static GMutex float_lock;
-static FloatCache *float_cache;
-static GMutex program_lock;
-static ProgramCache program_cache;
+struct _QsEvalCache
+{
+  gint                ref_count;
+  GMutex              lock;
+  FloatSide          *float_side;
+  QsModel            *model;      /* of the program */
+  QsConfig           *config;
+  QsCalibration      *calib;
+  QsEngineInt        *engine;
+  Hybrid             *hybrid;     /* weight-only configs: the float engine with quantized weights */
+  QsCalibrationCache *calibs;
+};
+
+static FloatSide *
+float_side_ref (FloatSide *f)
+{
+  g_atomic_int_inc (&f->ref_count);
+  return f;
+}
 
 static void
-float_cache_free (FloatCache *c)
+float_side_unref (FloatSide *c)
 {
-  if (c == NULL)
+  if (c == NULL || !g_atomic_int_dec_and_test (&c->ref_count))
     return;
   g_object_unref (c->model);
   g_object_unref (c->dataset);
@@ -87,9 +101,101 @@ float_cache_free (FloatCache *c)
   g_free (c);
 }
 
-/* Returns a referenced-by-lock snapshot: the caller holds float_lock while using it. */
-static FloatCache *
-get_float_side (QsModel      *model,
+static Hybrid *
+hybrid_ref (Hybrid *h)
+{
+  g_atomic_int_inc (&h->ref_count);
+  return h;
+}
+
+static void
+hybrid_unref (Hybrid *h)
+{
+  if (h == NULL || !g_atomic_int_dec_and_test (&h->ref_count))
+    return;
+  qs_engine_float_free (h->engine);
+  g_free (h);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FloatSide, float_side_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Hybrid, hybrid_unref)
+
+QsEvalCache *
+qs_eval_cache_new (void)
+{
+  QsEvalCache *cache = g_new0 (QsEvalCache, 1);
+
+  cache->ref_count = 1;
+  g_mutex_init (&cache->lock);
+  cache->calibs = qs_calibration_cache_new ();
+  return cache;
+}
+
+QsEvalCache *
+qs_eval_cache_ref (QsEvalCache *cache)
+{
+  g_return_val_if_fail (cache != NULL, NULL);
+  g_atomic_int_inc (&cache->ref_count);
+  return cache;
+}
+
+static void
+clear_program (QsEvalCache *cache)
+{
+  g_clear_pointer (&cache->engine, qs_engine_int_free);
+  g_clear_pointer (&cache->hybrid, hybrid_unref);
+  g_clear_object (&cache->model);
+  g_clear_object (&cache->config);
+  g_clear_pointer (&cache->calib, qs_calibration_unref);
+}
+
+void
+qs_eval_cache_clear (QsEvalCache *cache)
+{
+  g_return_if_fail (cache != NULL);
+  g_mutex_lock (&cache->lock);
+  clear_program (cache);
+  g_clear_pointer (&cache->float_side, float_side_unref);
+  g_mutex_unlock (&cache->lock);
+  qs_calibration_cache_clear (cache->calibs);
+}
+
+void
+qs_eval_cache_unref (QsEvalCache *cache)
+{
+  g_return_if_fail (cache != NULL);
+  if (!g_atomic_int_dec_and_test (&cache->ref_count))
+    return;
+  clear_program (cache);
+  g_clear_pointer (&cache->float_side, float_side_unref);
+  qs_calibration_cache_free (cache->calibs);
+  g_mutex_clear (&cache->lock);
+  g_free (cache);
+}
+
+QsCalibrationCache *
+qs_eval_cache_get_calibrations (QsEvalCache *cache)
+{
+  g_return_val_if_fail (cache != NULL, NULL);
+  return cache->calibs;
+}
+
+static gsize
+model_output_size (QsModel *model)
+{
+  const QsLayer *last = qs_model_get_layer (model, qs_model_get_n_layers (model) - 1);
+  gsize size = 1;
+
+  for (guint i = 0; i < last->output_rank; i++)
+    size *= last->output_shape[i];
+  return size;
+}
+
+/* The inputs and float outputs of the first n_images; reused from the cache while model,
+ * dataset and count do not change. */
+static FloatSide *
+get_float_side (QsEvalCache  *cache,
+                QsModel      *model,
                 QsDataset    *dataset,
                 guint         n_images,
                 guint         n_threads,
@@ -97,19 +203,27 @@ get_float_side (QsModel      *model,
                 GError      **error)
 {
   g_autoptr(QsEngineFloat) engine = NULL;
-  FloatCache *c;
+  g_autoptr(FloatSide) c = NULL;
   gint64 t0;
   gsize shape[QS_TENSOR_MAX_DIMS];
   guint rank;
 
-  if (float_cache != NULL && float_cache->model == model && float_cache->dataset == dataset
-      && float_cache->n_images == n_images)
-    return float_cache;
+  if (cache != NULL)
+    {
+      g_mutex_lock (&cache->lock);
+      if (cache->float_side != NULL && cache->float_side->model == model
+          && cache->float_side->dataset == dataset && cache->float_side->n_images == n_images)
+        c = float_side_ref (cache->float_side);
+      g_mutex_unlock (&cache->lock);
+      if (c != NULL)
+        return g_steal_pointer (&c);
+    }
 
   engine = qs_engine_float_new (model, error);
   if (engine == NULL)
     return NULL;
-  c = g_new0 (FloatCache, 1);
+  c = g_new0 (FloatSide, 1);
+  c->ref_count = 1;
   c->model = g_object_ref (model);
   c->dataset = g_object_ref (dataset);
   c->n_images = n_images;
@@ -117,92 +231,89 @@ get_float_side (QsModel      *model,
   c->in_size = 1;
   for (guint i = 0; i < rank; i++)
     c->in_size *= shape[i];
-  {
-    const QsLayer *last = qs_model_get_layer (model, qs_model_get_n_layers (model) - 1);
-    c->out_size = 1;
-    for (guint i = 0; i < last->output_rank; i++)
-      c->out_size *= last->output_shape[i];
-  }
+  c->out_size = model_output_size (model);
   c->inputs = g_try_new (float, (gsize) n_images * c->in_size);
   c->outputs = g_try_new (float, (gsize) n_images * c->out_size);
   if (c->inputs == NULL || c->outputs == NULL)
     {
       g_set_error (error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED,
                    _("Not enough memory to evaluate %u images"), n_images);
-      float_cache_free (c);
       return NULL;
     }
   if (!qs_dataset_fill_inputs (dataset, model, 0, n_images, c->inputs, error))
-    {
-      float_cache_free (c);
-      return NULL;
-    }
+    return NULL;
   t0 = g_get_monotonic_time ();
   if (!qs_engine_float_run (engine, c->inputs, n_images, c->outputs, n_threads, NULL, NULL,
                             cancellable, error))
-    {
-      float_cache_free (c);
-      return NULL;
-    }
+    return NULL;
   c->images_per_s = n_images / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
-  float_cache_free (float_cache);
-  float_cache = c;
-  return c;
+  if (cache != NULL)
+    {
+      g_mutex_lock (&cache->lock);
+      g_clear_pointer (&cache->float_side, float_side_unref);
+      cache->float_side = float_side_ref (c);
+      g_mutex_unlock (&cache->lock);
+    }
+  return g_steal_pointer (&c);
 }
 
-/* The compiled program for model + config + calibration; reused while they do not change.
- * Returns with program_lock held (the caller runs the program, then unlocks). */
+/* The compiled program for model + config + calibration (a new reference); reused while
+ * they do not change. No lock is held while it runs: programs are immutable. */
 static QsEngineInt *
-get_program (QsModel       *model,
+get_program (QsEvalCache   *cache,
+             QsModel       *model,
              QsConfig      *config,
              QsCalibration *calib,
              GError       **error)
 {
-  QsEngineInt *engine;
+  QsEngineInt *engine = NULL;
 
-  g_mutex_lock (&program_lock);
-  if (program_cache.engine != NULL && program_cache.model == model && program_cache.calib == calib
-      && qs_config_equal (program_cache.config, config))
+  if (cache != NULL)
     {
-      /* The caller keeps program_lock while it runs the cached program. */
-      return program_cache.engine;
+      g_mutex_lock (&cache->lock);
+      if (cache->engine != NULL && cache->model == model && cache->calib == calib
+          && qs_config_equal (cache->config, config))
+        engine = qs_engine_int_ref (cache->engine);
+      g_mutex_unlock (&cache->lock);
+      if (engine != NULL)
+        return engine;
     }
-  g_mutex_unlock (&program_lock);
 
-  engine = qs_engine_int_new (model, config, calib, error);
-  if (engine == NULL)
-    return NULL;
+  engine = qs_calibration_compile (calib, model, config, error);
+  if (engine == NULL || cache == NULL)
+    return engine;
 
-  g_mutex_lock (&program_lock);
-  g_clear_pointer (&program_cache.engine, qs_engine_int_free);
-  g_clear_pointer (&program_cache.hybrid, qs_engine_float_free);
-  g_clear_object (&program_cache.model);
-  g_clear_object (&program_cache.config);
-  g_clear_pointer (&program_cache.calib, qs_calibration_unref);
-  program_cache.engine = engine;
-  program_cache.model = g_object_ref (model);
-  program_cache.config = qs_config_copy (config);
-  program_cache.calib = calib ? qs_calibration_ref (calib) : NULL;
+  g_mutex_lock (&cache->lock);
+  clear_program (cache);
+  cache->engine = qs_engine_int_ref (engine);
+  cache->model = g_object_ref (model);
+  cache->config = qs_config_copy (config);
+  cache->calib = calib ? qs_calibration_ref (calib) : NULL;
+  g_mutex_unlock (&cache->lock);
   return engine;
 }
 
 /* Weight-only ("hybrid") configs quantize no activation: they run on the float engine with
  * every kernel replaced by its fake-quantized (or fp16/bf16-rounded) values, exactly what
- * qs_quant_run () gives the charts; much faster than the integer program's float path.
- * Returns with program_lock held, like get_program (). */
-static QsEngineFloat *
-get_hybrid (QsModel   *model,
-            QsConfig  *config,
-            GError   **error)
+ * qs_quant_run () gives the charts; much faster than the integer program's float path. */
+static Hybrid *
+get_hybrid (QsEvalCache *cache,
+            QsModel     *model,
+            QsConfig    *config,
+            GError     **error)
 {
   g_autoptr(GHashTable) weights = NULL;
-  QsEngineFloat *engine;
+  Hybrid *h = NULL;
 
-  g_mutex_lock (&program_lock);
-  if (program_cache.hybrid != NULL && program_cache.model == model
-      && qs_config_equal (program_cache.config, config))
-    return program_cache.hybrid;
-  g_mutex_unlock (&program_lock);
+  if (cache != NULL)
+    {
+      g_mutex_lock (&cache->lock);
+      if (cache->hybrid != NULL && cache->model == model && qs_config_equal (cache->config, config))
+        h = hybrid_ref (cache->hybrid);
+      g_mutex_unlock (&cache->lock);
+      if (h != NULL)
+        return h;
+    }
 
   weights = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) qs_tensor_unref);
   for (guint i = 0; i < qs_model_get_n_layers (model); i++)
@@ -230,20 +341,24 @@ get_hybrid (QsModel   *model,
           g_hash_table_insert (weights, g_strdup (t->name), qs_tensor_ref (r->dequant));
         }
     }
-  engine = qs_engine_float_new_with_weights (model, weights, error);
-  if (engine == NULL)
-    return NULL;
+  h = g_new0 (Hybrid, 1);
+  h->ref_count = 1;
+  h->engine = qs_engine_float_new_with_weights (model, weights, error);
+  if (h->engine == NULL)
+    {
+      g_free (h);
+      return NULL;
+    }
+  if (cache == NULL)
+    return h;
 
-  g_mutex_lock (&program_lock);
-  g_clear_pointer (&program_cache.engine, qs_engine_int_free);
-  g_clear_pointer (&program_cache.hybrid, qs_engine_float_free);
-  g_clear_object (&program_cache.model);
-  g_clear_object (&program_cache.config);
-  g_clear_pointer (&program_cache.calib, qs_calibration_unref);
-  program_cache.hybrid = engine;
-  program_cache.model = g_object_ref (model);
-  program_cache.config = qs_config_copy (config);
-  return engine;
+  g_mutex_lock (&cache->lock);
+  clear_program (cache);
+  cache->hybrid = hybrid_ref (h);
+  cache->model = g_object_ref (model);
+  cache->config = qs_config_copy (config);
+  g_mutex_unlock (&cache->lock);
+  return h;
 }
 
 /* --- metrics --- */
@@ -361,7 +476,8 @@ layer_activation_stats (QsModel       *model,
                         GCancellable  *cancellable,
                         GError       **error)
 {
-  g_autoptr(QsEngineInt) ref = qs_engine_int_new (model, NULL, NULL, error);
+  g_autoptr(QsLowering) lowering = qs_lowering_new (model, NULL, error);
+  g_autoptr(QsEngineInt) ref = lowering ? qs_engine_int_new (lowering, NULL, error) : NULL;
   TapState st;
 
   if (ref == NULL)
@@ -492,8 +608,9 @@ qs_eval_run (QsModel             *model,
   g_autofree double *pf = NULL, *pq = NULL;
   g_autofree guint *class_count = NULL;
   g_autofree QsEngineLayerWeights *stored = NULL;
-  FloatCache *fc;
-  QsEngineInt *engine = NULL;
+  g_autoptr(FloatSide) fc = NULL;
+  g_autoptr(QsEngineInt) engine = NULL;
+  g_autoptr(Hybrid) hybrid = NULL;
   gboolean quant;
   gint64 t_start = g_get_monotonic_time (), t0;
   guint n, nc, f1 = 0, f5 = 0, q1 = 0, q5 = 0, agree = 0;
@@ -525,21 +642,19 @@ qs_eval_run (QsModel             *model,
   /* Calibration (cached per model + calibration set). */
   if (quant && qs_config_any_activations (config))
     {
-      calib = qs_calibration_get (model, qs_config_get_calib_source (config),
-                                  qs_config_get_calib_images (config), NULL, NULL, cancellable, error);
+      calib = qs_calibration_cache_get (opts.cache ? opts.cache->calibs : NULL, model,
+                                        qs_config_get_calib_source (config),
+                                        qs_config_get_calib_images (config), NULL, NULL,
+                                        cancellable, error);
       if (calib == NULL)
         return NULL;
     }
   if (progress)
     progress (0.2, progress_data);
 
-  g_mutex_lock (&float_lock);
-  fc = get_float_side (model, dataset, n, opts.n_threads, cancellable, error);
+  fc = get_float_side (opts.cache, model, dataset, n, opts.n_threads, cancellable, error);
   if (fc == NULL)
-    {
-      g_mutex_unlock (&float_lock);
-      return NULL;
-    }
+    return NULL;
   if (progress)
     progress (0.5, progress_data);
 
@@ -557,37 +672,23 @@ qs_eval_run (QsModel             *model,
 
   if (quant && calib == NULL)
     {
-      QsEngineFloat *hybrid = get_hybrid (model, config, error);
-
+      hybrid = get_hybrid (opts.cache, model, config, error);
       if (hybrid == NULL)
-        {
-          g_mutex_unlock (&float_lock);
-          return NULL;
-        }
+        return NULL;
       quant_out = g_new (float, (gsize) n * fc->out_size);
       t0 = g_get_monotonic_time ();
-      if (!qs_engine_float_run (hybrid, fc->inputs, n, quant_out, opts.n_threads, NULL, NULL,
-                                cancellable, error))
-        {
-          g_mutex_unlock (&program_lock);
-          g_mutex_unlock (&float_lock);
-          return NULL;
-        }
+      if (!qs_engine_float_run (hybrid->engine, fc->inputs, n, quant_out, opts.n_threads, NULL,
+                                NULL, cancellable, error))
+        return NULL;
       r->quant_images_per_s = n / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
-      g_mutex_unlock (&program_lock);
     }
   else if (quant)
     {
-      engine = get_program (model, config, calib, error);
+      engine = get_program (opts.cache, model, config, calib, error);
       if (engine == NULL)
-        {
-          g_mutex_unlock (&float_lock);
-          return NULL;
-        }
+        return NULL;
       if (qs_engine_int_get_output_size (engine) != fc->out_size)
         {
-          g_mutex_unlock (&program_lock);
-          g_mutex_unlock (&float_lock);
           g_set_error (error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED,
                        _("The integer program has %zu outputs, the model %zu"),
                        qs_engine_int_get_output_size (engine), fc->out_size);
@@ -597,25 +698,15 @@ qs_eval_run (QsModel             *model,
       t0 = g_get_monotonic_time ();
       if (!qs_engine_int_run (engine, fc->inputs, n, quant_out, opts.n_threads, NULL, NULL,
                               cancellable, error))
-        {
-          g_mutex_unlock (&program_lock);
-          g_mutex_unlock (&float_lock);
-          return NULL;
-        }
+        return NULL;
       r->quant_images_per_s = n / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
       if (opts.layer_stats
           && !layer_activation_stats (model, engine, fc->inputs, fc->in_size,
                                       MIN (n, LAYER_STATS_IMAGES), &act_acc, cancellable, error))
-        {
-          g_mutex_unlock (&program_lock);
-          g_mutex_unlock (&float_lock);
-          return NULL;
-        }
-      /* copied under the lock: the cached program may be replaced once it is released */
+        return NULL;
       stored = g_new0 (QsEngineLayerWeights, qs_model_get_n_layers (model));
       for (guint i = 0; i < qs_model_get_n_layers (model); i++)
         qs_engine_int_get_layer_weights (engine, i, &stored[i]);
-      g_mutex_unlock (&program_lock);
     }
   if (progress)
     progress (0.9, progress_data);
@@ -657,8 +748,6 @@ qs_eval_run (QsModel             *model,
               kl += pf[c] * log (pf[c] / MAX (pq[c], 1e-12));
         }
     }
-  g_mutex_unlock (&float_lock);
-
   r->float_top1 = (double) f1 / n;
   r->float_top5 = (double) f5 / n;
   for (guint c = 0; c < nc; c++)
@@ -698,6 +787,7 @@ async_data_free (gpointer data)
   g_object_unref (d->model);
   g_clear_object (&d->config);
   g_object_unref (d->dataset);
+  g_clear_pointer (&d->options.cache, qs_eval_cache_unref);
   g_free (d);
 }
 
@@ -739,6 +829,8 @@ qs_eval_run_async (QsModel             *model,
   d->dataset = g_object_ref (dataset);
   if (options != NULL)
     d->options = *options;
+  if (d->options.cache != NULL)
+    qs_eval_cache_ref (d->options.cache);
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, qs_eval_run_async);
   g_task_set_task_data (task, d, async_data_free);

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "qs-calib.h"
 #include "qs-config.h"
 #include "qs-dataset.h"
 #include "qs-model.h"
@@ -17,12 +18,25 @@ typedef enum
   QS_EVAL_ERROR_CANCELLED,
 } QsEvalError;
 
+/* What evaluations keep between runs: the float side (inputs and float outputs of the
+ * model on a dataset), the last compiled program and the calibrations. Owned by the caller
+ * (a document, a CLI run), reference counted, thread-safe; no lock is held while a program
+ * runs, so two evaluations with one cache run at the same time. */
+typedef struct _QsEvalCache QsEvalCache;
+
+QsEvalCache  *qs_eval_cache_new       (void);
+QsEvalCache  *qs_eval_cache_ref       (QsEvalCache *cache);
+void          qs_eval_cache_unref     (QsEvalCache *cache);
+void          qs_eval_cache_clear     (QsEvalCache *cache);
+QsCalibrationCache *qs_eval_cache_get_calibrations (QsEvalCache *cache);
+
 typedef struct
 {
   guint    limit;            /* 0 = every image */
   guint    n_threads;        /* 0 = all cores */
   gboolean float_only;       /* skip the quantized side */
   gboolean layer_stats;      /* per-layer activation SQNR (costs a second pass) */
+  QsEvalCache *cache;        /* nullable: nothing is kept */
 } QsEvalOptions;
 
 typedef struct
@@ -69,7 +83,7 @@ typedef struct
 GType         qs_eval_result_get_type (void) G_GNUC_CONST;
 GQuark        qs_eval_error_quark     (void);
 
-/* Calibrates (cached per model + calibration set), compiles the integer program, and runs
+/* Calibrates (cached in options->cache per model + calibration set), compiles the integer program, and runs
  * both engines. config NULL = float only. */
 QsEvalResult *qs_eval_run             (QsModel             *model,
                                        QsConfig            *config,
@@ -92,5 +106,6 @@ QsEvalResult *qs_eval_result_ref      (QsEvalResult        *result);
 void          qs_eval_result_unref    (QsEvalResult        *result);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsEvalResult, qs_eval_result_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsEvalCache, qs_eval_cache_unref)
 
 G_END_DECLS

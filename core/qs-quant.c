@@ -412,6 +412,28 @@ geometry_n_params (const Geometry *g)
   return g->n_channels * g->gpc;
 }
 
+guint64
+qs_quant_storage_bits (const QsTensor    *tensor,
+                       const QsQuantSpec *spec)
+{
+  Geometry g;
+  guint bits;
+  guint64 storage;
+
+  g_return_val_if_fail (tensor != NULL, 0);
+  g_return_val_if_fail (spec != NULL, 0);
+
+  bits = spec->format == QS_FORMAT_INT ? spec->bits : qs_format_storage_bits (spec->format);
+  storage = (guint64) tensor->n_elements * bits;
+  if (qs_quant_spec_is_float (spec) || !resolve_geometry (tensor, spec, &g, NULL))
+    return storage;
+  /* as the statistics count it: a 32-bit scale per parameter, plus a zero-point of the
+   * code width when affine */
+  return storage + (guint64) geometry_n_params (&g)
+                   * (32 + (spec->format == QS_FORMAT_INT && spec->mapping == QS_MAPPING_AFFINE
+                            ? spec->bits : 0));
+}
+
 /* A run of consecutive values sharing one parameter index. Returns FALSE to stop. */
 typedef gboolean (*SegmentFunc) (gpointer data,
                                  gsize    start,

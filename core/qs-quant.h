@@ -154,6 +154,10 @@ char          *qs_quant_spec_to_label        (const QsQuantSpec    *spec);
 /* Bits a value costs in storage, without scale overhead (fp32: 32, int4: 4, ternary: 2 ...). */
 double         qs_quant_spec_bits_per_value  (const QsQuantSpec    *spec);
 gboolean       qs_quant_spec_is_float        (const QsQuantSpec    *spec); /* fp32/fp16/bf16/fp8 */
+/* The bits qs_quant_run () reports as stats.storage_bits for this tensor and spec: codes
+ * plus scales (and zero-points when affine), without quantizing anything. */
+guint64        qs_quant_storage_bits         (const QsTensor       *tensor,
+                                              const QsQuantSpec    *spec);
 
 /* Params */
 QsQuantParams *qs_quant_params_compute       (const QsTensor       *tensor,

@@ -9,6 +9,7 @@
 #include "qs-fixedpoint.h"
 #include "qs-formats.h"
 #include "qs-kernels-int.h"
+#include "qs-lowering.h"
 #include "qs-train-private.h"
 
 /* Quantization-aware training: BatchNorm folding, fake quantization of kernels and
@@ -114,35 +115,6 @@ spec_supported (const QsQuantSpec *spec,
     }
 }
 
-static gint
-sole_consumer (QsTrainNet *net,
-               guint       index)
-{
-  gint found = -1;
-
-  for (guint i = index + 1; i < net->nodes->len; i++)
-    {
-      QsTNode *node = node_at (net, i);
-
-      for (guint k = 0; k < node->n_inputs; k++)
-        if (node->inputs[k] == index)
-          {
-            if (found >= 0)
-              return -1;
-            found = (gint) i;
-          }
-    }
-  return found;
-}
-
-/* The engine runs a weight layer in integers only for these weight specs. */
-static gboolean
-weight_spec_is_integer (const QsQuantSpec *spec)
-{
-  return spec->format == QS_FORMAT_INT && spec->bits >= 2 && spec->bits <= 8 && spec->is_signed
-         && spec->mapping == QS_MAPPING_SYMMETRIC && spec->granularity != QS_GRANULARITY_GROUP;
-}
-
 static void
 quantize_own (QsTNode           *node,
               const QsQuantSpec *spec,
@@ -156,50 +128,62 @@ quantize_own (QsTNode           *node,
                                        : g_strdup (node->name);
 }
 
-/* Mirrors the program qs_engine_int_new() compiles, so that fake quantization happens
- * exactly where the engine holds integers:
- * - the input image, with the config's input spec;
- * - Dense / Conv2D / DepthwiseConv2D run in integers when the layer quantizes activations
- *   and its weight spec is signed symmetric int2..8 (not grouped); the output of the group
- *   (with a following ReLU / ReLU6 layer fused as a clamp) is requantized with its own
- *   calibrated range ("name#pre" before a softmax, which runs in float);
- * - Add requantizes with its own range; a ReLU after it clamps the codes (no new range);
- * - average and global pooling round the mean to the input's grid; max pooling, Flatten
- *   and Dropout keep the codes;
+/* The node a lowered value belongs to: its name without "#pre". */
+static QsTNode *
+value_node (GHashTable *by_name,
+            const char *value_name)
+{
+  g_autofree char *name = g_strdup (value_name);
+  char *hash = name ? strchr (name, '#') : NULL;
+
+  if (hash != NULL)
+    *hash = '\0';
+  return name ? g_hash_table_lookup (by_name, name) : NULL;
+}
+
+/* The node whose parameters quantize an integer value of the lowering. */
+static QsTNode *
+range_node (QsLowering *lowering,
+            GHashTable *by_name,
+            gint        value)
+{
+  gint owner = qs_lowering_get_range_owner (lowering, value);
+
+  return owner >= 0 ? value_node (by_name, qs_lowering_get_value (lowering, owner)->range_name) : NULL;
+}
+
+/* Fake quantization happens exactly where the integer engine holds integers: the
+ * lowering of this network (qs-lowering: the engine's own decision) is mapped onto the
+ * training nodes by name.
+ * - every integer value with a range of its own (a group's output, "name#pre" before a
+ *   softmax that runs in float, an Add, a float value quantized on its way into an integer
+ *   group, the input image) is fake-quantized by its node with its own, EMA-tracked range;
+ * - the output of an integer Dense / Conv2D / DepthwiseConv2D group (with a fused ReLU /
+ *   ReLU6) and of an integer Add is computed with the engine's requantization;
+ * - integer average and global pooling round the mean to the input's grid; an integer ReLU
+ *   clamps the codes; max pooling, Flatten and Dropout keep them;
  * - everything else runs in float. Weights of a float layer are still fake-quantized (the
- *   engine's float ops use the qs_quant_run() values). */
+ *   engine's float steps use the qs_quant_run () values). */
 static gboolean
 plan_quantization (QsTrainNet  *net,
                    QsConfig    *config,
                    GError     **error)
 {
-  guint n = net->nodes->len;
-  g_autofree gboolean *is_int = g_new0 (gboolean, n);
-  g_autofree gint *source = g_new (gint, n);
-  g_autofree gboolean *fused = g_new0 (gboolean, n);
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsLowering) lowering = NULL;
+  g_autoptr(GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
   QsQuantSpec input_spec;
 
-  for (guint i = 0; i < n; i++)
-    source[i] = -1;
-  if (qs_config_get_input_spec (config, &input_spec))
-    {
-      if (!spec_supported (&input_spec, "input", error))
-        return FALSE;
-      if (input_spec.format == QS_FORMAT_INT)
-        {
-          quantize_own (node_at (net, 0), &input_spec, FALSE);
-          is_int[0] = TRUE;
-          source[0] = 0;
-        }
-    }
-
-  for (guint i = 1; i < n; i++)
+  if (qs_config_get_input_spec (config, &input_spec)
+      && !spec_supported (&input_spec, "input", error))
+    return FALSE;
+  for (guint i = 0; i < net->nodes->len; i++)
     {
       QsTNode *node = node_at (net, i);
-      guint in = node->inputs[0];
       QsLayerConfig lc;
 
-      if (fused[i])
+      g_hash_table_insert (by_name, node->name, node);
+      if (i == 0)
         continue;
       qs_config_get_layer (config, node->name, &lc);
       if (node->p_kernel >= 0 && lc.weight.format != QS_FORMAT_FP32)
@@ -216,104 +200,67 @@ plan_quantization (QsTrainNet  *net,
           node->quant.kernel_q = g_new0 (float, p->size);
           node->quant.weight_scale = g_new0 (float, node->c);
         }
+    }
 
-      switch (node->kind)
+  model = qs_train_net_to_model (net, "qat", error);
+  if (model == NULL)
+    return FALSE;
+  lowering = qs_lowering_new (model, config, error);
+  if (lowering == NULL)
+    return FALSE;
+
+  /* values with a range of their own */
+  for (guint v = 0; v < qs_lowering_get_n_values (lowering); v++)
+    {
+      const QsLoweredValue *val = qs_lowering_get_value (lowering, v);
+      QsTNode *node;
+
+      if (!val->is_int || val->params_from >= 0)
+        continue;
+      node = value_node (by_name, val->range_name);
+      g_assert (node != NULL);
+      if (!spec_supported (&val->spec, node->name, error))
+        return FALSE;
+      if (!node->quant.output)
+        quantize_own (node, &val->spec, g_str_has_suffix (val->range_name, "#pre"));
+    }
+
+  /* integer steps */
+  for (guint i = 0; i < qs_lowering_get_n_steps (lowering); i++)
+    {
+      const QsLoweredStep *st = qs_lowering_get_step (lowering, i);
+      QsTNode *node, *src;
+
+      if (!st->is_int || st->layer < 0)
+        continue;
+      node = g_hash_table_lookup (by_name, qs_model_get_layer (model, (guint) st->layer)->name);
+      g_assert (node != NULL);
+      switch (st->kind)
         {
-        case QS_TNODE_DENSE:
-        case QS_TNODE_CONV2D:
-        case QS_TNODE_DEPTHWISE:
+        case QS_LOWERED_CONV:
+        case QS_LOWERED_DEPTHWISE:
           {
-            QsTNode *in_node = node_at (net, in), *end = node, *in_src;
-            gsize k = node->kind == QS_TNODE_DENSE ? in_node->size
-                      : (gsize) node->kh * node->kw * (node->kind == QS_TNODE_DEPTHWISE ? 1 : in_node->c);
-            gint cons = sole_consumer (net, i);
+            QsTNode *end = value_node (by_name, qs_lowering_get_value (lowering, st->output)->name);
 
-            if (!lc.quantize_activations || !weight_spec_is_integer (&lc.weight)
-                || k > QS_INT_MAX_K)
-              break;
-            if (!spec_supported (&lc.activation, node->name, error))
-              return FALSE;
-            if (node->act == QS_ACTIVATION_LINEAR && cons >= 0
-                && node_at (net, cons)->kind == QS_TNODE_ACTIVATION
-                && node_at (net, cons)->act == QS_ACTIVATION_RELU)
-              {
-                end = node_at (net, cons);
-                fused[cons] = TRUE;
-              }
-            /* A float input (the image too, when the config gives it no spec of its own)
-             * is quantized on its way in, with its own range; the engine converts a value
-             * once, with the spec of the first integer layer that reads it. */
-            if (is_int[in])
-              in_src = node_at (net, (guint) source[in]);
-            else
-              {
-                in_src = in_node;
-                while ((in_src->kind == QS_TNODE_FLATTEN || in_src->kind == QS_TNODE_DROPOUT)
-                       && in_src->index > 0)
-                  in_src = node_at (net, in_src->inputs[0]);
-                if (!in_src->quant.output)
-                  quantize_own (in_src, &lc.activation, FALSE);
-              }
-            quantize_own (end, &lc.activation, node->act == QS_ACTIVATION_SOFTMAX);
-            end->quant.requant_layer = (gint) i;
-            end->quant.in_source[0] = (gint) in_src->index;
+            end->quant.requant_layer = (gint) node->index;
+            end->quant.in_source[0] = (gint) range_node (lowering, by_name, st->inputs[0])->index;
             end->quant.clamp_relu = end->act == QS_ACTIVATION_RELU;
             end->quant.clamp_max = end->relu_max;
-            for (guint j = i; j <= end->index; j++)
-              {
-                is_int[j] = TRUE;
-                source[j] = (gint) end->index;
-              }
           }
           break;
-        case QS_TNODE_ADD:
-          if (!lc.quantize_activations)
-            break;
-          if (!spec_supported (&lc.activation, node->name, error))
-            return FALSE;
+        case QS_LOWERED_ADD:
           for (guint k = 0; k < 2; k++)
-            {
-              QsTNode *in_k = node_at (net, node->inputs[k]);
-
-              if (is_int[in_k->index])
-                in_k = node_at (net, (guint) source[in_k->index]);
-              else if (!in_k->quant.output)
-                quantize_own (in_k, &lc.activation, FALSE);
-              node->quant.in_source[k] = (gint) in_k->index;
-            }
-          quantize_own (node, &lc.activation, FALSE);
-          is_int[i] = TRUE;
-          source[i] = (gint) i;
+            node->quant.in_source[k] = (gint) range_node (lowering, by_name, st->inputs[k])->index;
           break;
-        case QS_TNODE_AVG_POOL:
-        case QS_TNODE_GLOBAL_AVG_POOL:
-          if (lc.quantize_activations && is_int[in])
-            {
-              /* The integer mean, rounded to the input's grid. */
-              node->quant.output = TRUE;
-              node->quant.source = source[in];
-              is_int[i] = TRUE;
-              source[i] = source[in];
-            }
-          break;
-        case QS_TNODE_MAX_POOL:
-          is_int[i] = lc.quantize_activations && is_int[in];
-          source[i] = source[in];
-          break;
-        case QS_TNODE_ACTIVATION:
-          is_int[i] = lc.quantize_activations && is_int[in] && node->act == QS_ACTIVATION_RELU;
-          source[i] = source[in];
-          if (is_int[i])
-            {
-              /* The engine clamps the codes: ReLU6's 6 becomes the nearest code. */
-              node->quant.output = TRUE;
-              node->quant.source = source[in];
-            }
-          break;
-        case QS_TNODE_FLATTEN:
-        case QS_TNODE_DROPOUT:
-          is_int[i] = is_int[in];
-          source[i] = source[in];
+        case QS_LOWERED_POOL:
+          if (st->is_max)
+            break;
+          G_GNUC_FALLTHROUGH;
+        case QS_LOWERED_ACTIVATION:
+          /* the integer mean on the input's grid; a ReLU / ReLU6 clamping the codes */
+          src = range_node (lowering, by_name, st->inputs[0]);
+          node->quant.output = TRUE;
+          node->quant.source = (gint) src->index;
           break;
         default:
           break;
@@ -819,10 +766,9 @@ _qs_train_net_update_ranges (QsTrainNet  *net,
   return TRUE;
 }
 
-/* Activation ranges exactly as the integer engine calibrates them: the engine's own
- * calibration (qs-calib: the all-float program of the same graph and fusions) of this
- * network, with float weights, on the config's calibration images, and each layer's range
- * method. The value of a layer whose softmax runs in float is its "#pre" value. */
+/* Activation ranges exactly as the integer engine gets them: the engine's calibration (the
+ * all-float program of this network's lowering, with float weights) on the config's
+ * calibration images, each value's range chosen with its spec (qs_calibration_make_ranges). */
 static gboolean
 calibrate_like_engine (QsTrainNet  *net,
                        gboolean     only_missing,
@@ -830,13 +776,18 @@ calibrate_like_engine (QsTrainNet  *net,
 {
   QsConfig *config = net->qat_config;
   g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsLowering) lowering = NULL;
   g_autoptr(QsDataset) dataset = NULL;
   g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsRangeTable) ranges = NULL;
   g_autofree float *inputs = NULL;
   guint n;
 
   model = qs_train_net_to_model (net, "qat", error);
   if (model == NULL)
+    return FALSE;
+  lowering = qs_lowering_new (model, config, error);
+  if (lowering == NULL)
     return FALSE;
   dataset = qs_dataset_open (qs_config_get_calib_source (config), error);
   if (dataset == NULL)
@@ -854,6 +805,9 @@ calibrate_like_engine (QsTrainNet  *net,
   calib = qs_calibration_new (model, inputs, n, NULL, NULL, NULL, error);
   if (calib == NULL)
     return FALSE;
+  ranges = qs_calibration_make_ranges (calib, lowering, error);
+  if (ranges == NULL)
+    return FALSE;
 
   for (guint i = 0; i < net->nodes->len; i++)
     {
@@ -862,9 +816,13 @@ calibrate_like_engine (QsTrainNet  *net,
 
       if (!_qs_tnode_owns_range (node) || (only_missing && node->quant.range_init))
         continue;
-      if (!qs_calibration_get_range (calib, node->quant.value_name, &node->quant.act_spec,
-                                     &lo, &hi, error)
-          || !set_range (node, lo, hi, error))
+      if (!qs_range_table_lookup (ranges, node->quant.value_name, &lo, &hi))
+        {
+          g_set_error (error, QS_TRAIN_ERROR, QS_TRAIN_ERROR_INVALID,
+                       _("The engine has no activation named “%s”"), node->quant.value_name);
+          return FALSE;
+        }
+      if (!set_range (node, lo, hi, error))
         return FALSE;
     }
   return TRUE;

@@ -18,6 +18,7 @@
 #include "qs-config.h"
 #include "qs-calib.h"
 #include "qs-engine-int.h"
+#include "qs-lowering.h"
 #include "qs-eval.h"
 /* training (issue 5) */
 #include "qs-train.h"

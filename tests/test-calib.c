@@ -159,6 +159,7 @@ test_cache (void)
   g_autoptr(GRand) rand = g_rand_new_with_seed (7);
   g_autoptr(QsModel) built = build_model (rand);
   g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsCalibrationCache) cache = qs_calibration_cache_new ();
   g_autoptr(QsCalibration) a = NULL, b = NULL, c = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("qs-calib-XXXXXX", NULL);
@@ -170,20 +171,19 @@ test_cache (void)
   g_assert_no_error (error);
   g_assert_nonnull (qs_model_get_checksum (model));
 
-  a = qs_calibration_get (model, "sample-train", 40, NULL, NULL, NULL, &error);
+  a = qs_calibration_cache_get (cache, model, "sample-train", 40, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  b = qs_calibration_get (model, "sample-train", 40, NULL, NULL, NULL, &error);
+  b = qs_calibration_cache_get (cache, model, "sample-train", 40, NULL, NULL, NULL, &error);
   g_assert_true (a == b);
-  c = qs_calibration_get (model, "sample-train", 41, NULL, NULL, NULL, &error);
+  c = qs_calibration_cache_get (cache, model, "sample-train", 41, NULL, NULL, NULL, &error);
   g_assert_true (a != c);
   g_assert_cmpuint (qs_calibration_get_n_images (c), ==, 41);
-  qs_calibration_clear_cache ();
+  qs_calibration_cache_clear (cache);
   g_clear_pointer (&b, qs_calibration_unref);
-  b = qs_calibration_get (model, "sample-train", 40, NULL, NULL, NULL, &error);
+  b = qs_calibration_cache_get (cache, model, "sample-train", 40, NULL, NULL, NULL, &error);
   g_assert_true (a != b);
-  g_assert_null (qs_calibration_get (model, "/nonexistent/images-idx3-ubyte", 10, NULL, NULL, NULL, &error));
+  g_assert_null (qs_calibration_cache_get (cache, model, "/nonexistent/images-idx3-ubyte", 10, NULL, NULL, NULL, &error));
   g_assert_nonnull (error);
-  qs_calibration_clear_cache ();
   g_unlink (path);
   g_rmdir (dir);
 }

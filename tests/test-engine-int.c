@@ -490,7 +490,7 @@ run_model1 (const char *preset)
 
   calib = qs_calibration_new (model, calib_in, 16, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  engine = qs_engine_int_new (model, config, calib, &error);
+  engine = qs_calibration_compile (calib, model, config, &error);
   g_assert_no_error (error);
   g_assert_true (qs_engine_int_layer_is_integer (engine, 2));   /* conv */
   g_assert_true (qs_engine_int_layer_is_integer (engine, 3));   /* bn, folded */
@@ -616,7 +616,7 @@ test_stored_weights (void)
     }
   calib = qs_calibration_new (model, calib_in, 16, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  engine = qs_engine_int_new (model, config, calib, &error);
+  engine = qs_calibration_compile (calib, model, config, &error);
   g_assert_no_error (error);
 
   g_assert_true (qs_engine_int_get_layer_weights (engine, conv_index, &conv_w));
@@ -722,10 +722,10 @@ test_config_range_overrides_calibration (void)
   g_assert_no_error (error);
   g_assert_true (qs_calibration_get_minmax (calib, "dense", &lo, &hi));
   g_assert_cmpfloat (hi, >, 0.5f);
-  plain = qs_engine_int_new (model, config, calib, &error);
+  plain = qs_calibration_compile (calib, model, config, &error);
   g_assert_no_error (error);
   qs_config_set_activation_range (config, "dense", 0.0f, 0.25f);
-  fixed = qs_engine_int_new (model, config, calib, &error);
+  fixed = qs_calibration_compile (calib, model, config, &error);
   g_assert_no_error (error);
   for (guint i = 0; i < 16; i++)
     {
@@ -765,7 +765,7 @@ test_model2_w8a8 (void)
 
   calib = qs_calibration_new (model, calib_in, 16, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  engine = qs_engine_int_new (model, config, calib, &error);
+  engine = qs_calibration_compile (calib, model, config, &error);
   g_assert_no_error (error);
   setup_ref (&ref, config, calib);
   g_assert_true (qs_config_get_input_spec (config, &in_spec));
@@ -898,7 +898,7 @@ test_batch_and_float (void)
       gsize in_size, out_size, batch = 37;
       g_autofree float *x = NULL, *y = NULL, *one = NULL, *fy = NULL, *fref = NULL;
 
-      engine = qs_engine_int_new (model, NULL, NULL, &error);
+      engine = qs_calibration_compile (NULL, model, NULL, &error);
       g_assert_no_error (error);
       in_size = qs_engine_int_get_input_size (engine);
       out_size = qs_engine_int_get_output_size (engine);
@@ -906,7 +906,7 @@ test_batch_and_float (void)
       x = random_inputs (batch * in_size);
       calib = qs_calibration_new (model, x, 16, NULL, NULL, NULL, &error);
       g_assert_no_error (error);
-      engine = qs_engine_int_new (model, config, calib, &error);
+      engine = qs_calibration_compile (calib, model, config, &error);
       g_assert_no_error (error);
       y = g_new (float, batch * out_size);
       one = g_new (float, out_size);
@@ -917,7 +917,7 @@ test_batch_and_float (void)
           g_assert_cmpmem (one, out_size * sizeof (float), y + i * out_size, out_size * sizeof (float));
         }
 
-      fprog = qs_engine_int_new (model, NULL, NULL, &error);
+      fprog = qs_calibration_compile (NULL, model, NULL, &error);
       fengine = qs_engine_float_new (model, &error);
       g_assert_no_error (error);
       fy = g_new (float, batch * out_size);
@@ -966,7 +966,7 @@ test_input_rounding (void)
       spec.is_signed = FALSE;
       spec.rounding = modes[m];
       qs_config_set_input_spec (config, &spec);
-      engine = qs_engine_int_new (model, config, calib, &error);
+      engine = qs_calibration_compile (calib, model, config, &error);
       g_assert_no_error (error);
       g_assert_true (qs_engine_int_run_tapped (engine, x, NULL, tap_store, taps, &error));
       p = qs_quant_params_from_range (&spec, 0.0f, 255.0f / 256.0f, NULL);
@@ -995,7 +995,7 @@ test_errors (void)
   g_autoptr(QsEngineInt) engine = NULL;
 
   /* activations to quantize but no calibration */
-  engine = qs_engine_int_new (model, config, NULL, &error);
+  engine = qs_calibration_compile (NULL, model, config, &error);
   g_assert_null (engine);
   g_assert_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED);
   g_clear_error (&error);

@@ -100,9 +100,9 @@ test_metrics_independent (void)
   g_assert_cmpuint (r->n_images, ==, n);
   g_assert_cmpuint (r->n_classes, ==, nc);
 
-  calib = qs_calibration_get (model, "sample-train", 50, NULL, NULL, NULL, &error);
+  calib = qs_calibration_cache_get (NULL, model, "sample-train", 50, NULL, NULL, NULL, &error);
   fe = qs_engine_float_new (model, &error);
-  ie = qs_engine_int_new (model, config, calib, &error);
+  ie = qs_calibration_compile (calib, model, config, &error);
   g_assert_no_error (error);
   g_assert_true (qs_dataset_fill_inputs (dataset, model, 0, n, x, &error));
   g_assert_true (qs_engine_float_run (fe, x, n, fo, 1, NULL, NULL, NULL, &error));
@@ -146,7 +146,6 @@ test_metrics_independent (void)
   g_assert_cmpfloat (r->layers[0].activation_sqnr_db, >, 25.0);
   g_assert_true (isnan (r->layers[1].weight_sqnr_db));
   g_assert_cmpuint (r->layers[0].weight_bytes, <, r->layers[0].float_bytes);
-  qs_calibration_clear_cache ();
 }
 
 static void
@@ -203,7 +202,6 @@ test_async_and_cancel (void)
   opts.limit = 150;
   g_assert_null (qs_eval_run (model, config, dataset, &opts, NULL, NULL, cancel, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  qs_calibration_clear_cache ();
 }
 
 /* Acceptance on the independently trained Fashion-MNIST CNN (92.18% float on the full test

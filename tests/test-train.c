@@ -594,7 +594,7 @@ qat_engine (QsTrainNet  *qat,
   trained = qs_train_net_get_qat_config (qat, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (qs_config_get_n_activation_ranges (trained), >, 0);
-  engine = qs_engine_int_new (folded, trained, calib, &error);
+  engine = qs_calibration_compile (calib, folded, trained, &error);
   g_assert_no_error (error);
   return engine;
 }

@@ -133,6 +133,7 @@ typedef struct
   float         *output;
   gsize          n;
   gboolean       ok;
+  QsEvalCache   *cache;
 } Job;
 
 static void
@@ -155,7 +156,7 @@ static void
 run_quick_eval (gpointer data)
 {
   Job *j = data;
-  QsEvalOptions opts = { .limit = 1000, .n_threads = BENCH_THREADS };
+  QsEvalOptions opts = { .limit = 1000, .n_threads = BENCH_THREADS, .cache = j->cache };
   QsEvalResult *r = qs_eval_run (j->model, j->config, j->dataset, &opts, NULL, NULL, NULL, NULL);
 
   j->ok &= r != NULL;
@@ -179,6 +180,7 @@ qs_bench_engine (QsBench *bench)
   gsize n = qs_bench_quick (bench) ? 1000 : 10000, in_size;
   double t_float, t_int, t_quick;
   Job job = { 0 };
+  g_autoptr(QsEvalCache) cache = qs_eval_cache_new ();
   g_autofree char *name_float = NULL, *name_int = NULL, *name_int_ms = NULL;
 
   path = g_build_filename (shared ? shared : "../shared", "models",
@@ -194,12 +196,13 @@ qs_bench_engine (QsBench *bench)
     goto fail;
   n = MIN (n, qs_dataset_get_n_images (dataset));
   config = qs_config_new_from_preset ("w8a8", &error);
-  calib = qs_calibration_get (model, qs_config_get_calib_source (config),
-                              qs_config_get_calib_images (config), NULL, NULL, NULL, &error);
+  calib = qs_calibration_cache_get (qs_eval_cache_get_calibrations (cache), model,
+                                    qs_config_get_calib_source (config),
+                                    qs_config_get_calib_images (config), NULL, NULL, NULL, &error);
   if (calib == NULL)
     goto fail;
   fengine = qs_engine_float_new (model, &error);
-  engine = fengine ? qs_engine_int_new (model, config, calib, &error) : NULL;
+  engine = fengine ? qs_calibration_compile (calib, model, config, &error) : NULL;
   if (engine == NULL)
     goto fail;
   in_size = qs_engine_int_get_input_size (engine);
@@ -208,7 +211,7 @@ qs_bench_engine (QsBench *bench)
   if (!qs_dataset_fill_inputs (dataset, model, 0, n, input, &error))
     goto fail;
 
-  job = (Job) { engine, fengine, model, config, dataset, input, output, n, TRUE };
+  job = (Job) { engine, fengine, model, config, dataset, input, output, n, TRUE, cache };
   t_float = qs_bench_best_seconds (qs_bench_quick (bench) ? 1 : 2, run_float, &job);
   t_int = qs_bench_best_seconds (5, run_int, &job);
   run_quick_eval (&job);   /* fills the float-side and program caches, as the live view has them */

@@ -46,6 +46,7 @@ struct _QsDocument
 
   QsRecompute  *layer_jobs;     /* key: layer name */
   QsRecompute  *eval_jobs;      /* key: "quick" */
+  QsEvalCache  *eval_cache;     /* float side, program and calibrations between quick runs */
   GHashTable   *results;        /* layer name -> QsQuantResult* */
   GHashTable   *errors;         /* layer name -> GError* */
   GHashTable   *submitted;      /* layer name -> QsQuantSpec* last requested */
@@ -167,6 +168,7 @@ eval_job_free (gpointer data)
   g_object_unref (job->model);
   g_object_unref (job->config);
   g_object_unref (job->dataset);
+  g_clear_pointer (&job->options.cache, qs_eval_cache_unref);
   g_free (job);
 }
 
@@ -267,6 +269,7 @@ submit_eval (QsDocument *self)
   job->config = qs_config_copy (self->config);
   job->dataset = g_object_ref (self->dataset);
   job->options.limit = self->quick_subset;
+  job->options.cache = qs_eval_cache_ref (self->eval_cache);
   qs_recompute_submit (self->eval_jobs, "quick", EVAL_DEBOUNCE_MS, eval_job_run, job, eval_job_free);
 }
 
@@ -397,6 +400,7 @@ qs_document_finalize (GObject *object)
 
   g_clear_object (&self->layer_jobs);
   g_clear_object (&self->eval_jobs);
+  g_clear_pointer (&self->eval_cache, qs_eval_cache_unref);
   g_clear_object (&self->model);
   g_clear_object (&self->dataset);
   g_clear_object (&self->config);
@@ -508,6 +512,7 @@ qs_document_init (QsDocument *self)
   self->submitted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->layer_jobs = qs_recompute_new (layer_job_done, self, (GDestroyNotify) qs_quant_result_unref);
   self->eval_jobs = qs_recompute_new (eval_job_done, self, (GDestroyNotify) qs_eval_result_unref);
+  self->eval_cache = qs_eval_cache_new ();
   g_signal_connect_object (self->eval_jobs, "notify::busy",
                            G_CALLBACK (eval_busy_changed), self, G_CONNECT_SWAPPED);
   self->notes = g_strdup ("");
