@@ -408,7 +408,9 @@ compile_step (QsEngineInt  *e,
           }
         else
           {
-            op->fw = g_memdup2 (r != NULL ? r->dequant->data : s->kernel->data,
+            g_autoptr(QsTensor) kernel = r == NULL ? qs_lowering_get_step_kernel (e->lowering, index) : NULL;
+
+            op->fw = g_memdup2 (r != NULL ? r->dequant->data : kernel->data,
                                 s->kernel->n_elements * sizeof (float));
             op->fb = g_memdup2 (s->bias, s->n_out * sizeof (float));
           }

@@ -124,6 +124,7 @@ struct _QsLowering
 
   GMutex          weights_lock;
   QsQuantResult **weights;    /* per step, computed on first use */
+  QsTensor      **folded;     /* per step with fold_scale: the folded kernel, on first use */
   gboolean       *weights_done;
 };
 
@@ -432,7 +433,7 @@ lower_weight_layer (Builder  *b,
   gboolean depthwise = l->kind == QS_LAYER_DEPTHWISE_CONV2D;
   QsTensor *kernel, *bias_t, *pw_kernel = NULL;
   g_autofree float *bias = NULL;
-  g_autoptr(QsTensor) folded = NULL;
+  g_autofree double *fold = NULL;
   QsLoweredStep act_info = { 0 };
   gsize n_out;
 
@@ -488,8 +489,6 @@ lower_weight_layer (Builder  *b,
     {
       QsTensor *gamma = find_weight (bn, "gamma"), *beta = find_weight (bn, "beta");
       QsTensor *mean = find_weight (bn, "moving_mean"), *var = find_weight (bn, "moving_variance");
-      QsTensor *target = separable ? pw_kernel : kernel;
-      g_autofree float *data = g_memdup2 (target->data, target->n_elements * sizeof (float));
 
       if (mean->n_elements != n_out || var->n_elements != n_out
           || (gamma && gamma->n_elements != n_out) || (beta && beta->n_elements != n_out))
@@ -500,20 +499,13 @@ lower_weight_layer (Builder  *b,
           return -1;
         }
       /* per output channel o, in double: f = gamma / sqrt (var + eps);
-       * kernel *= f; bias = (bias - mean) * f + beta */
+       * bias = (bias - mean) * f + beta; the kernel is scaled by f on first use */
+      fold = g_new (double, n_out);
       for (gsize o = 0; o < n_out; o++)
         {
-          double f = (gamma ? gamma->data[o] : 1.0) / sqrt ((double) var->data[o] + bn->bn_epsilon);
-
-          bias[o] = (float) ((bias[o] - mean->data[o]) * f + (beta ? beta->data[o] : 0.0));
-          for (gsize i = o; i < target->n_elements; i += n_out)
-            data[i] = (float) (data[i] * f);
+          fold[o] = (gamma ? gamma->data[o] : 1.0) / sqrt ((double) var->data[o] + bn->bn_epsilon);
+          bias[o] = (float) ((bias[o] - mean->data[o]) * fold[o] + (beta ? beta->data[o] : 0.0));
         }
-      folded = tensor_like (target, data);
-      if (separable)
-        pw_kernel = folded;
-      else
-        kernel = folded;
     }
 
   in_v = b->layer_out[l->inputs[0]];
@@ -605,6 +597,7 @@ lower_weight_layer (Builder  *b,
         s->relu_max = act_info.relu_max;
       }
     s->kernel = qs_tensor_ref (kernel);
+    s->fold_scale = g_steal_pointer (&fold);
     s->bias = g_memdup2 (bias, n_out * sizeof (float));
     s->n_out = depthwise ? oc : n_out;
     s->k = depthwise ? kh * kw : kh * kw * c;
@@ -854,6 +847,7 @@ step_clear (gpointer data)
   QsLoweredStep *s = data;
 
   g_clear_pointer (&s->kernel, qs_tensor_unref);
+  g_free (s->fold_scale);
   g_free (s->bias);
   g_free (s->bn_scale);
   g_free (s->bn_shift);
@@ -876,6 +870,10 @@ qs_lowering_unref (QsLowering *lw)
   if (lw->weights != NULL)
     for (guint i = 0; i < lw->steps->len; i++)
       g_clear_pointer (&lw->weights[i], qs_quant_result_unref);
+  if (lw->folded != NULL)
+    for (guint i = 0; i < lw->steps->len; i++)
+      g_clear_pointer (&lw->folded[i], qs_tensor_unref);
+  g_free (lw->folded);
   g_free (lw->weights);
   g_free (lw->weights_done);
   g_array_unref (lw->values);
@@ -985,6 +983,7 @@ qs_lowering_new (QsModel   *model,
   if (!ok)
     return NULL;
   lw->weights = g_new0 (QsQuantResult *, lw->steps->len);
+  lw->folded = g_new0 (QsTensor *, lw->steps->len);
   lw->weights_done = g_new0 (gboolean, lw->steps->len);
   return g_steal_pointer (&lw);
 }
@@ -1124,10 +1123,54 @@ step_has_weights (const QsLoweredStep *s)
   return (s->kind == QS_LOWERED_CONV || s->kind == QS_LOWERED_DEPTHWISE) && s->kernel != NULL;
 }
 
+/* The kernel scaled by the folded BatchNorm's factors (float32 of the double product). */
+static QsTensor *
+fold_kernel (const QsLoweredStep *s)
+{
+  g_autofree float *data = g_memdup2 (s->kernel->data, s->kernel->n_elements * sizeof (float));
+
+  for (gsize o = 0; o < s->n_out; o++)
+    for (gsize i = o; i < s->kernel->n_elements; i += s->n_out)
+      data[i] = (float) (data[i] * s->fold_scale[o]);
+  return tensor_like (s->kernel, data);
+}
+
+/* with weights_lock held */
+static QsTensor *
+step_kernel_locked (QsLowering *lw,
+                    guint       step)
+{
+  const QsLoweredStep *s = S (lw, step);
+
+  if (s->fold_scale == NULL)
+    return s->kernel;
+  if (lw->folded[step] == NULL)
+    lw->folded[step] = fold_kernel (s);
+  return lw->folded[step];
+}
+
+QsTensor *
+qs_lowering_get_step_kernel (QsLowering *lowering,
+                             guint       step)
+{
+  QsTensor *t;
+
+  g_return_val_if_fail (lowering != NULL, NULL);
+  g_return_val_if_fail (step < lowering->steps->len, NULL);
+
+  if (S (lowering, step)->kernel == NULL)
+    return NULL;
+  g_mutex_lock (&lowering->weights_lock);
+  t = qs_tensor_ref (step_kernel_locked (lowering, step));
+  g_mutex_unlock (&lowering->weights_lock);
+  return t;
+}
+
 /* Integer steps store codes from the layer's own spec; float steps use the values
  * qs_quant_run () gives with the spec resolved for the kernel (fp32: the kernel itself). */
 static QsQuantResult *
 quantize_step (const QsLoweredStep *s,
+               QsTensor            *kernel,
                GError             **error)
 {
   QsQuantOptions opt = { 0 };
@@ -1136,13 +1179,13 @@ quantize_step (const QsLoweredStep *s,
   if (s->is_int)
     {
       opt.want_codes = TRUE;
-      return qs_quant_run (s->kernel, &s->weight_spec, &opt, NULL, error);
+      return qs_quant_run (kernel, &s->weight_spec, &opt, NULL, error);
     }
   if (s->weight_spec.format == QS_FORMAT_FP32)
     return NULL;
-  qs_config_resolve_weight_spec (&s->weight_spec, s->kernel, &resolved);
+  qs_config_resolve_weight_spec (&s->weight_spec, kernel, &resolved);
   opt.want_dequant = TRUE;
-  return qs_quant_run (s->kernel, &resolved, &opt, NULL, error);
+  return qs_quant_run (kernel, &resolved, &opt, NULL, error);
 }
 
 QsQuantResult *
@@ -1165,7 +1208,7 @@ qs_lowering_get_step_weights (QsLowering  *lowering,
     {
       /* the lock is held while one kernel is quantized: concurrent callers wait for the
        * same result instead of computing it twice */
-      lowering->weights[step] = quantize_step (s, &local);
+      lowering->weights[step] = quantize_step (s, step_kernel_locked (lowering, step), &local);
       lowering->weights_done[step] = local == NULL;
     }
   if (lowering->weights[step] != NULL)
@@ -1257,8 +1300,10 @@ qs_lowering_get_layer_weights (QsLowering       *lowering,
       if (r == NULL)
         {
           /* kept in float32 (or a kernel that failed to quantize: counted as float) */
-          for (gsize k = 0; k < s->kernel->n_elements; k++)
-            signal += (double) s->kernel->data[k] * s->kernel->data[k];
+          g_autoptr(QsTensor) kernel = qs_lowering_get_step_kernel (lowering, i);
+
+          for (gsize k = 0; k < kernel->n_elements; k++)
+            signal += (double) kernel->data[k] * kernel->data[k];
           out->n_values += s->kernel->n_elements;
           out->storage_bits += (guint64) s->kernel->n_elements * 32;
         }
@@ -1297,9 +1342,23 @@ value_bits (QsLowering *lw,
   return V (lw, owner)->spec.format == QS_FORMAT_INT ? V (lw, owner)->spec.bits : 8;
 }
 
+/* In the float view a conversion is its source: the all-float program has no copies. */
+static gint
+float_view (QsLowering *lw,
+            gint        v,
+            gboolean    as_float)
+{
+  while (as_float && V (lw, v)->producer >= 0 && V (lw, v)->alias_of < 0
+         && (S (lw, V (lw, v)->producer)->kind == QS_LOWERED_QUANTIZE
+             || S (lw, V (lw, v)->producer)->kind == QS_LOWERED_DEQUANTIZE))
+    v = S (lw, V (lw, v)->producer)->inputs[0];
+  return V (lw, v)->alias_of >= 0 ? float_view (lw, V (lw, v)->alias_of, as_float) : v;
+}
+
 /* The largest set of values alive at once (each from the step that writes it to the last
  * step that reads it; aliases share their source's storage): the bound TFLite's arena
- * planner reaches. */
+ * planner reaches. as_float: the same program with every value in float32 and no
+ * conversions. */
 static guint64
 peak_live_bytes (QsLowering *lw,
                  gboolean    as_float)
@@ -1313,22 +1372,18 @@ peak_live_bytes (QsLowering *lw,
   for (guint s = 0; s < ns; s++)
     for (guint k = 0; k < S (lw, s)->n_inputs; k++)
       {
-        gint v = S (lw, s)->inputs[k];
+        gint v = float_view (lw, S (lw, s)->inputs[k], as_float);
 
-        if (V (lw, v)->alias_of >= 0)
-          v = V (lw, v)->alias_of;
         last_use[v] = MAX (last_use[v], (gint) s);
       }
-  {
-    gint out = V (lw, lw->output)->alias_of >= 0 ? V (lw, lw->output)->alias_of : lw->output;
-    last_use[out] = (gint) ns;
-  }
+  last_use[float_view (lw, lw->output, as_float)] = (gint) ns;
   for (guint s = 0; s < ns; s++)
     {
       guint64 live = 0;
 
       for (guint v = 0; v < nv; v++)
-        if (V (lw, v)->alias_of < 0 && V (lw, v)->producer <= (gint) s && last_use[v] >= (gint) s)
+        if (float_view (lw, (gint) v, as_float) == (gint) v
+            && V (lw, v)->producer <= (gint) s && last_use[v] >= (gint) s)
           live += value_bytes (V (lw, v), as_float);
       peak = MAX (peak, live);
     }
@@ -1390,6 +1445,53 @@ qs_lowering_get_cost (QsLowering *lowering,
   }
   out->peak_activation_bytes = peak_live_bytes (lw, FALSE);
   out->float_peak_activation_bytes = peak_live_bytes (lw, TRUE);
+}
+
+void
+qs_cost_compute (QsModel  *model,
+                 QsConfig *config,
+                 QsCost   *out)
+{
+  g_autoptr(QsLowering) lowering = NULL;
+  guint64 bits = 0;
+
+  g_return_if_fail (QS_IS_MODEL (model));
+  g_return_if_fail (out != NULL);
+
+  lowering = qs_lowering_new (model, config, NULL);
+  if (lowering != NULL)
+    {
+      qs_lowering_get_cost (lowering, out);
+      out->has_program = TRUE;
+      return;
+    }
+  memset (out, 0, sizeof *out);
+  for (guint i = 0; i < qs_model_get_n_layers (model); i++)
+    {
+      const QsLayer *l = qs_model_get_layer (model, i);
+      QsLayerConfig lc;
+
+      if (config != NULL)
+        qs_config_get_layer (config, l->name, &lc);
+      else
+        qs_quant_spec_init_float (&lc.weight, QS_FORMAT_FP32);
+      for (guint k = 0; k < l->weights->len; k++)
+        {
+          QsTensor *t = g_ptr_array_index (l->weights, k);
+          QsQuantSpec spec;
+
+          out->float_weight_bytes += (guint64) t->n_elements * 4;
+          if (t->layout != QS_TENSOR_LAYOUT_DENSE && t->layout != QS_TENSOR_LAYOUT_CONV2D
+              && t->layout != QS_TENSOR_LAYOUT_DEPTHWISE)
+            {
+              bits += (guint64) t->n_elements * 32;
+              continue;
+            }
+          qs_config_resolve_weight_spec (&lc.weight, t, &spec);
+          bits += qs_lowering_kernel_storage_bits (t, &spec);
+        }
+    }
+  out->weight_bytes = (bits + 7) / 8;
 }
 
 /* --- description --- */

@@ -93,9 +93,12 @@ typedef struct
 
   QsRounding    rounding;     /* QUANTIZE: the activation spec's (stochastic -> half-even) */
 
-  /* CONV / DEPTHWISE weights: the kernel after BatchNorm folding (Keras layout; Dense
-   * [in, out], Conv2D [kh, kw, in, out], depthwise [kh, kw, c, mult]) and its bias. */
+  /* CONV / DEPTHWISE weights: the layer's kernel as the model holds it (Keras layout; Dense
+   * [in, out], Conv2D [kh, kw, in, out], depthwise [kh, kw, c, mult]); with a folded
+   * BatchNorm, the program stores it scaled per output channel by fold_scale
+   * (qs_lowering_get_step_kernel). The bias is the folded one. */
   QsTensor     *kernel;
+  double       *fold_scale;   /* n_out factors gamma / sqrt (var + eps), or NULL */
   float        *bias;         /* n_out values (zeros for the depthwise stage of a separable) */
   gsize         n_out;        /* output channels */
   gsize         k;            /* reduction length per output: kh*kw*ic (GEMM) or kh*kw */
@@ -143,6 +146,9 @@ typedef struct
                                    * float, 16 x 16 for fp16 ...) */
   guint   n_int_steps;
   guint   n_float_steps;
+  gboolean has_program;           /* FALSE: the model cannot run (weights-only file, an
+                                   * unsupported layer); weights are counted layer by layer
+                                   * without folding, activations and operations are 0 */
 } QsCost;
 
 typedef struct
@@ -223,6 +229,10 @@ QsLoweredRange *qs_lowering_list_ranges        (QsLowering     *lowering,
 QsQuantResult *qs_lowering_get_step_weights    (QsLowering     *lowering,
                                                 guint           step,
                                                 GError        **error);
+/* The float kernel a CONV / DEPTHWISE step stores before quantization: BatchNorm folded
+ * in (computed once, thread-safe). A new reference; NULL for other steps. */
+QsTensor      *qs_lowering_get_step_kernel     (QsLowering     *lowering,
+                                                guint           step);
 /* Quantizes every kernel now (otherwise done on first use). */
 gboolean       qs_lowering_prepare_weights     (QsLowering     *lowering,
                                                 GError        **error);
@@ -232,6 +242,12 @@ gboolean       qs_lowering_get_layer_weights   (QsLowering       *lowering,
                                                 guint             layer_index,
                                                 QsLoweredWeights *out);
 void           qs_lowering_get_cost            (QsLowering     *lowering,
+                                                QsCost         *out);
+/* The cost of a model with a config: qs_lowering_get_cost () when the model lowers,
+ * otherwise each layer's kernels in their format and every other parameter as float32. The
+ * app's summary and `quantscope-cli quantize` both show this. */
+void           qs_cost_compute                 (QsModel        *model,
+                                                QsConfig       *config,
                                                 QsCost         *out);
 /* The storage of a kernel with a spec, as qs_quant_run () reports it in its statistics. */
 guint64        qs_lowering_kernel_storage_bits (const QsTensor    *kernel,

@@ -11,8 +11,10 @@
 #include "qs-cli-commands.h"
 #include "quantscope-core.h"
 
-/* quantscope-cli quantize MODEL (--preset P | --config CFG) [--json] [-o fake-quant.h5]
- * Per-layer weight metrics and model totals; -o writes the fake-quantized model. */
+/* quantscope-cli quantize MODEL (--preset P | --config CFG) [--lowering] [--json] [-o fake-quant.h5]
+ * Per-weight metrics, then the model's cost from the lowering (qs_cost_compute: what the
+ * integer program stores and holds, the same numbers as the app's summary); --lowering lists
+ * the fused groups; -o writes the fake-quantized model. */
 
 static void
 add_number (JsonBuilder *b,
@@ -31,13 +33,13 @@ qs_cli_quantize (int    argc,
                  char **argv)
 {
   g_autofree char *preset = NULL, *config_path = NULL, *output = NULL, *architecture = NULL;
-  gboolean json = FALSE;
+  gboolean json = FALSE, show_lowering = FALSE;
   g_autoptr(GError) error = NULL;
+  QsCost cost;
   g_autoptr(QsModel) model = NULL;
   g_autoptr(QsConfig) config = NULL;
   g_autoptr(JsonBuilder) b = NULL;
   g_autoptr(GHashTable) replaced = NULL;
-  guint64 total_float = 0, total_quant = 0;
   double weighted_noise = 0.0, weighted_signal = 0.0;
   GOptionEntry entries[] = {
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset, N_("Quantization preset (see “presets”)"), N_("P") },
@@ -45,6 +47,8 @@ qs_cli_quantize (int    argc,
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Write the fake-quantized model (Keras .h5)"), N_("OUT.h5") },
     { "architecture", 'a', 0, G_OPTION_ARG_FILENAME, &architecture,
       N_("Architecture for a weights-only file"), N_("FILE") },
+    { "lowering", 'l', 0, G_OPTION_ARG_NONE, &show_lowering,
+      N_("List the groups the integer engine runs (BatchNorm folded, activations fused, integer or float)"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
@@ -97,12 +101,7 @@ qs_cli_quantize (int    argc,
                                || t->layout == QS_TENSOR_LAYOUT_DEPTHWISE;
 
           if (!is_kernel)
-            {
-              /* biases and BatchNorm parameters stay float32 (int32 bias in the engine) */
-              total_float += t->n_elements * 4;
-              total_quant += t->n_elements * 4;
-              continue;
-            }
+            continue;   /* biases and BatchNorm parameters: counted in the totals */
           qs_config_resolve_weight_spec (&lc.weight, t, &spec);
           opt.want_dequant = output != NULL;
           r = qs_quant_run (t, &spec, &opt, NULL, &error);
@@ -110,8 +109,6 @@ qs_cli_quantize (int    argc,
             return qs_cli_fail ("quantize", error);
           label = qs_quant_spec_to_label (&spec);
           bytes = (r->stats.storage_bits + 7) / 8;
-          total_float += t->n_elements * 4;
-          total_quant += bytes;
           weighted_signal += r->stats.signal_power * r->stats.n_values;
           weighted_noise += r->stats.mse * r->stats.n_values;
           if (output != NULL)
@@ -143,12 +140,43 @@ qs_cli_quantize (int    argc,
         }
     }
   json_builder_end_array (b);
+
+  /* The totals: the cost model of the lowering, as the app's summary shows it. */
+  qs_cost_compute (model, config, &cost);
   json_builder_set_member_name (b, "float_bytes");
-  json_builder_add_int_value (b, total_float);
+  json_builder_add_int_value (b, cost.float_weight_bytes);
   json_builder_set_member_name (b, "quant_bytes");
-  json_builder_add_int_value (b, total_quant);
-  add_number (b, "compression", total_quant ? (double) total_float / total_quant : NAN);
+  json_builder_add_int_value (b, cost.weight_bytes);
+  add_number (b, "compression", cost.weight_bytes ? (double) cost.float_weight_bytes / cost.weight_bytes : NAN);
   add_number (b, "weighted_sqnr_db", qs_stats_sqnr_db (weighted_signal, weighted_noise));
+  json_builder_set_member_name (b, "has_program");
+  json_builder_add_boolean_value (b, cost.has_program);
+  json_builder_set_member_name (b, "peak_activation_bytes");
+  json_builder_add_int_value (b, cost.peak_activation_bytes);
+  json_builder_set_member_name (b, "float_peak_activation_bytes");
+  json_builder_add_int_value (b, cost.float_peak_activation_bytes);
+  json_builder_set_member_name (b, "macs");
+  json_builder_add_int_value (b, cost.macs);
+  json_builder_set_member_name (b, "bit_ops");
+  json_builder_add_int_value (b, cost.bit_ops);
+  json_builder_set_member_name (b, "integer_steps");
+  json_builder_add_int_value (b, cost.n_int_steps);
+  json_builder_set_member_name (b, "float_steps");
+  json_builder_add_int_value (b, cost.n_float_steps);
+  if (show_lowering)
+    {
+      g_autoptr(QsLowering) lowering = qs_lowering_new (model, config, &error);
+      g_autofree char *listing = NULL;
+
+      if (lowering == NULL)
+        return qs_cli_fail ("quantize", error);
+      listing = qs_lowering_describe (lowering);
+      json_builder_set_member_name (b, "lowering");
+      json_builder_add_string_value (b, listing);
+      if (!json)
+        printf (_("\nLowering (one step a line: kind, integer or float, layer+folded+fused, inputs -> output):\n%s"),
+                listing);
+    }
   json_builder_end_object (b);
 
   if (output != NULL && !qs_model_save (model, output, replaced, &error))
@@ -156,8 +184,23 @@ qs_cli_quantize (int    argc,
   if (json)
     qs_cli_print_builder (b);
   else
-    printf (_("\nTotal: %" PRIu64 " bytes quantized (incl. scales), %" PRIu64 " bytes float32: %.2fx smaller; weighted SQNR %.2f dB\n"),
-            total_quant, total_float, total_quant ? (double) total_float / total_quant : 0.0,
-            qs_stats_sqnr_db (weighted_signal, weighted_noise));
+    {
+      g_autofree char *fb = g_format_size (cost.float_weight_bytes);
+      g_autofree char *qb = g_format_size (cost.weight_bytes);
+
+      printf (_("\nWeights: %s stored (codes, scales, 32-bit biases; BatchNorm folded), %s as float32: %.2fx smaller; weighted SQNR %.2f dB\n"),
+              qb, fb, cost.weight_bytes ? (double) cost.float_weight_bytes / cost.weight_bytes : 0.0,
+              qs_stats_sqnr_db (weighted_signal, weighted_noise));
+      if (cost.has_program)
+        {
+          g_autofree char *pa = g_format_size (cost.peak_activation_bytes);
+          g_autofree char *pf = g_format_size (cost.float_peak_activation_bytes);
+
+          printf (_("Peak activation memory: %s (%s in float32); %.3g MACs, %.3g bit-operations per image; %u integer and %u float steps\n"),
+                  pa, pf, (double) cost.macs, (double) cost.bit_ops, cost.n_int_steps, cost.n_float_steps);
+        }
+      else
+        printf (_("The model cannot run (weights only or an unsupported layer): weights counted layer by layer, no activation memory.\n"));
+    }
   return QS_CLI_EXIT_OK;
 }
