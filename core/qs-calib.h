@@ -18,7 +18,6 @@ typedef enum
 {
   QS_CALIB_ERROR_FAILED,
   QS_CALIB_ERROR_NO_VALUE,     /* the model has no value of that name */
-  QS_CALIB_ERROR_CANCELLED,
 } QsCalibError;
 
 #define QS_CALIB_HIST_BINS 2048

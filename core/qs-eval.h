@@ -15,7 +15,6 @@ G_BEGIN_DECLS
 typedef enum
 {
   QS_EVAL_ERROR_FAILED,
-  QS_EVAL_ERROR_CANCELLED,
 } QsEvalError;
 
 /* What evaluations keep between runs: the float side (inputs and float outputs of the

@@ -1244,7 +1244,7 @@ static gboolean
 set_cancelled (const QsTensor *tensor,
                GError        **error)
 {
-  g_set_error (error, QS_QUANT_ERROR, QS_QUANT_ERROR_CANCELLED,
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                _("Quantization of “%s” was cancelled"), tensor_name (tensor));
   return FALSE;
 }

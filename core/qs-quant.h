@@ -15,7 +15,6 @@ typedef enum
   QS_QUANT_ERROR_INVALID_SPEC,   /* bits, group size, axis, sparsity out of range */
   QS_QUANT_ERROR_EMPTY,          /* nothing to quantize */
   QS_QUANT_ERROR_NON_FINITE,     /* every value is NaN/Inf, no range can be chosen */
-  QS_QUANT_ERROR_CANCELLED,
 } QsQuantError;
 
 /* The number format of the stored values. Nicks are the strings used in JSON and the CLI. */

@@ -1316,7 +1316,7 @@ set_cancelled (GCancellable  *cancellable,
 {
   if (!g_cancellable_is_cancelled (cancellable))
     return FALSE;
-  g_set_error_literal (error, QS_TRAIN_ERROR, QS_TRAIN_ERROR_CANCELLED, _("Training was cancelled"));
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Training was cancelled"));
   return TRUE;
 }
 

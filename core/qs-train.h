@@ -17,7 +17,6 @@ typedef enum
   QS_TRAIN_ERROR_UNSUPPORTED,  /* the model uses a layer the trainer cannot train */
   QS_TRAIN_ERROR_DIVERGED,     /* the loss became NaN or infinite */
   QS_TRAIN_ERROR_CHECKPOINT,   /* checkpoint unreadable, or written by another run */
-  QS_TRAIN_ERROR_CANCELLED,
 } QsTrainError;
 
 typedef enum
