@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <hdf5.h>
 #include <zip.h>
@@ -560,6 +563,161 @@ test_config_mutations (void)
   g_assert_cmpuint (parsed, >, 0);
 }
 
+/* --- quantization configs (--config, Import Config) --- */
+
+static GError *
+config_file_error (const char *path,
+                   gint        code)
+{
+  GError *error = NULL;
+  g_autoptr(QsConfig) config = qs_config_load_file (path, &error);
+  g_autofree char *base = g_path_get_basename (path);
+
+  g_assert_null (config);
+  g_assert_error (error, QS_CONFIG_ERROR, code);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, base));
+  return error;
+}
+
+/* 200,000 nested arrays once overflowed json-glib's recursive parser (the stack). */
+static void
+test_config_deep (void)
+{
+  g_autofree char *path = tmp_path ("deep-config.json");
+  g_autofree char *big = tmp_path ("big-config.json");
+  GString *s = g_string_new ("{\"schema_version\": 1, \"layers\": ");
+  g_autoptr(GError) error = NULL;
+  int fd;
+
+  for (int i = 0; i < 200000; i++)
+    g_string_append_c (s, '[');
+  for (int i = 0; i < 200000; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+  g_assert_true (g_file_set_contents (path, s->str, s->len, NULL));
+  g_string_free (s, TRUE);
+  error = config_file_error (path, QS_CONFIG_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "64 levels"));
+  g_clear_error (&error);
+
+  /* Just within the limit: parsed, then refused by the schema. */
+  s = g_string_new ("{\"schema_version\": 1, \"layers\": ");
+  for (int i = 0; i < 63; i++)
+    g_string_append_c (s, '[');
+  for (int i = 0; i < 63; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+  g_assert_true (g_file_set_contents (path, s->str, s->len, NULL));
+  g_string_free (s, TRUE);
+  g_clear_pointer (&error, g_error_free);
+  error = config_file_error (path, QS_CONFIG_ERROR_SCHEMA);
+  g_clear_error (&error);
+
+  /* Size: a sparse 65 MB file is refused before it is read. */
+  fd = g_open (big, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (ftruncate (fd, (off_t) QS_CONFIG_MAX_BYTES + 1), ==, 0);
+  close (fd);
+  error = config_file_error (big, QS_CONFIG_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "64 MB"));
+  g_unlink (big);
+}
+
+/* 100,000 overrides: a duplicate scan per insert made this quadratic (31 s). */
+static void
+test_config_many_overrides (void)
+{
+  GString *s = g_string_new ("{\"schema_version\": 1, \"preset\": \"w8\", \"layers\": [");
+  g_autoptr(QsConfig) config = NULL;
+  g_autoptr(QsConfig) copy = NULL;
+  g_autoptr(GError) error = NULL;
+  QsLayerConfig lc;
+  const guint n = 100000;
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (s, "%s{\"pattern\": \"layer_%u\", \"weight\": {\"format\": \"int\", \"bits\": %u}}",
+                            i ? ", " : "", i, 2 + i % 7);
+  /* a repeated pattern replaces the earlier entry in place */
+  g_string_append (s, ", {\"pattern\": \"layer_7\", \"weight\": {\"format\": \"fp16\"}}");
+  g_string_append (s, ", {\"pattern\": \"tail*\", \"weight\": {\"format\": \"bf16\"}}]}");
+  config = qs_config_new_from_json (s->str, s->len, &error);
+  g_string_free (s, TRUE);
+  g_assert_no_error (error);
+  g_assert_cmpuint (qs_config_get_n_overrides (config), ==, n + 1);
+  qs_config_get_layer (config, "layer_99999", &lc);
+  g_assert_cmpuint (lc.weight.bits, ==, 2 + 99999 % 7);
+  qs_config_get_layer (config, "layer_7", &lc);
+  g_assert_cmpint (lc.weight.format, ==, QS_FORMAT_FP16);
+  g_assert_cmpstr (qs_config_get_override (config, 7, NULL), ==, "layer_7");
+  qs_config_get_layer (config, "tail_end", &lc);
+  g_assert_cmpint (lc.weight.format, ==, QS_FORMAT_BF16);
+  qs_config_get_layer (config, "other", &lc);
+  g_assert_cmpint (lc.weight.format, ==, QS_FORMAT_INT);
+  g_assert_cmpuint (lc.weight.bits, ==, 8);
+
+  copy = qs_config_copy (config);
+  g_assert_true (qs_config_equal (config, copy));
+  qs_config_clear_layer (copy, "layer_5");
+  g_assert_cmpuint (qs_config_get_n_overrides (copy), ==, n);
+  qs_config_get_layer (copy, "layer_5", &lc);
+  g_assert_cmpuint (lc.weight.bits, ==, 8);
+  qs_config_get_layer (copy, "layer_6", &lc);
+  g_assert_cmpuint (lc.weight.bits, ==, 2 + 6 % 7);
+  qs_config_set_layer (copy, "layer_5", &lc);
+  g_assert_cmpuint (qs_config_get_n_overrides (copy), ==, n + 1);
+  g_assert_cmpstr (qs_config_get_override (copy, n, NULL), ==, "layer_5");
+}
+
+/* A config file with an unknown preset once ran everything in float, silently. */
+static void
+test_config_unknown_names (void)
+{
+  static const struct { const char *json; gint code; const char *needle1, *needle2; } cases[] = {
+    { "{\"schema_version\": 1, \"preset\": \"w9a9\"}", QS_CONFIG_ERROR_UNKNOWN_PRESET, "$.preset", "w9a9" },
+    { "{\"schema_version\": 1, \"preset\": \"W8A8\"}", QS_CONFIG_ERROR_UNKNOWN_PRESET, "$.preset", "W8A8" },
+    { "{\"schema_version\": 1, \"preset\": \"w8a8\", \"calibraton_images\": 10}", QS_CONFIG_ERROR_SCHEMA,
+      "$.calibraton_images", "unknown field" },
+    { "{\"schema_version\": 1, \"default\": {\"weight\": {\"format\": \"int\", \"rounding\": \"sideways\"}}}",
+      QS_CONFIG_ERROR_SCHEMA, "$.default.weight.rounding", "expected one of" },
+    { "{\"schema_version\": 1, \"layers\": [{\"pattern\": \"c\", \"activaton\": {}}]}", QS_CONFIG_ERROR_SCHEMA,
+      "$.layers[0].activaton", NULL },
+  };
+  g_autofree char *path = tmp_path ("names-config.json");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (g_file_set_contents (path, cases[i].json, -1, NULL));
+      error = config_file_error (path, cases[i].code);
+      g_assert_nonnull (strstr (error->message, cases[i].needle1));
+      if (cases[i].needle2 != NULL)
+        g_assert_nonnull (strstr (error->message, cases[i].needle2));
+    }
+}
+
+/* A FIFO as config blocked forever; saving over one replaced it with a plain file. */
+static void
+test_config_not_regular (void)
+{
+  g_autofree char *fifo = tmp_path ("config.fifo");
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8", NULL);
+  g_autoptr(GError) error = NULL;
+  GStatBuf st;
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  error = config_file_error (fifo, QS_CONFIG_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+  g_clear_error (&error);
+  g_assert_false (qs_config_save_file (config, fifo, &error));
+  g_assert_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+  g_assert_cmpint (g_stat (fifo, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_unlink (fifo);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -599,6 +757,10 @@ main (int   argc,
   g_test_add_func ("/qs/hostile/generic-hdf5", test_generic_hdf5);
   g_test_add_func ("/qs/hostile/keras-zip", test_keras_zip);
   g_test_add_func ("/qs/hostile/config-mutations", test_config_mutations);
+  g_test_add_func ("/qs/hostile/config-deep", test_config_deep);
+  g_test_add_func ("/qs/hostile/config-many-overrides", test_config_many_overrides);
+  g_test_add_func ("/qs/hostile/config-unknown-names", test_config_unknown_names);
+  g_test_add_func ("/qs/hostile/config-not-regular", test_config_not_regular);
   status = g_test_run ();
 
   {
