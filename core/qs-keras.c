@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <zip.h>
 
+#include "qs-file.h"
 #include "qs-keras.h"
 
 /* Keras HDF5 reader. Every file is scanned once before anything is read: external links,
@@ -58,8 +59,53 @@ _qs_hdf5_unlock (void)
 void
 _qs_keras_h5_init (void)
 {
+  static gsize plugins_off = 0;
+
   /* Per-thread in thread-safe builds: call on every entry point. */
   H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
+  /* A dataset compressed with a filter HDF5 lacks would make it scan its plugin folder and
+   * dlopen () every library there: code from a folder, chosen by a file from a stranger. */
+  if (g_once_init_enter (&plugins_off))
+    {
+      H5PLset_loading_state (0);
+      g_once_init_leave (&plugins_off, 1);
+    }
+}
+
+gboolean
+_qs_hdf5_check_filters (hid_t       dcpl,
+                        const char *path,
+                        const char *dataset,
+                        GError    **error)
+{
+  int n = H5Pget_nfilters (dcpl);
+
+  for (int i = 0; i < n; i++)
+    {
+      char name[64] = "";
+      unsigned flags = 0, config = 0;
+      size_t n_values = 0;
+      H5Z_filter_t id = H5Pget_filter2 (dcpl, (unsigned) i, &flags, &n_values, NULL,
+                                        sizeof name, name, &config);
+
+      if (id < 0 || H5Zfilter_avail (id) <= 0)
+        {
+          g_autofree char *safe = g_utf8_make_valid (name, -1);
+
+          g_strcanon (safe, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.", '?');
+          H5Eclear2 (H5E_DEFAULT);
+          g_autofree char *label = *safe != '\0' ? g_strdup_printf ("%d (“%s”)", (int) id, safe)
+                                                  : g_strdup_printf ("%d", (int) id);
+
+          g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_UNSUPPORTED,
+                       _("%s: dataset “%s” is compressed with HDF5 filter %s, which is not available: "
+                         "only the built-in filters (deflate, shuffle, fletcher32, szip, nbit, scaleoffset) "
+                         "are, and Quantscope loads no filter plugins; re-save the file with one of them"),
+                       path, dataset, label);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 void
@@ -291,6 +337,11 @@ check_dataset_storage (H5Ctx      *ctx,
     }
   layout = H5Pget_layout (dcpl);
   n_external = H5Pget_external_count (dcpl);
+  if (!_qs_hdf5_check_filters (dcpl, ctx->path, name, error))
+    {
+      H5Pclose (dcpl);
+      return FALSE;
+    }
   H5Pclose (dcpl);
   if (layout == H5D_VIRTUAL)
     {
@@ -735,6 +786,9 @@ sniff (const char *path,
   guchar head[8];
   gsize got = 0;
 
+  /* a FIFO would block forever, a device never end */
+  if (!qs_file_check_regular (path, error))
+    return KIND_MISSING;
   stream = g_file_read (file, NULL, error);
   if (stream == NULL)
     return KIND_MISSING;

@@ -718,6 +718,233 @@ test_config_not_regular (void)
   g_unlink (fifo);
 }
 
+/* --- datasets, and files that are not files --- */
+
+static void
+write_idx (const char    *path,
+           guint          n_dims,
+           const guint32 *dims,
+           gsize          payload,
+           gboolean       gzip)
+{
+  g_autoptr(GByteArray) a = g_byte_array_new ();
+  guint8 head[4] = { 0, 0, 0x08, (guint8) n_dims };
+  g_autofree guint8 *zeros = g_malloc0 (MAX (payload, 1));
+
+  g_byte_array_append (a, head, 4);
+  for (guint i = 0; i < n_dims; i++)
+    {
+      guint8 d[4] = { dims[i] >> 24, dims[i] >> 16, dims[i] >> 8, dims[i] };
+      g_byte_array_append (a, d, 4);
+    }
+  g_byte_array_append (a, zeros, payload);
+  if (gzip)
+    {
+      g_autoptr(GZlibCompressor) comp = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+      g_autoptr(GInputStream) mem = g_memory_input_stream_new_from_data (a->data, a->len, NULL);
+      g_autoptr(GInputStream) conv = g_converter_input_stream_new (mem, G_CONVERTER (comp));
+      g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
+
+      g_assert_cmpint (g_output_stream_splice (out, conv, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, NULL), >, 0);
+      g_assert_true (g_file_set_contents (path, g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (out)),
+                                          g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (out)), NULL));
+    }
+  else
+    g_assert_true (g_file_set_contents (path, (const char *) a->data, a->len, NULL));
+}
+
+static GError *
+dataset_error (const char *spec,
+               gint        code,
+               const char *needle1,
+               const char *needle2)
+{
+  GError *error = NULL;
+  g_autoptr(QsDataset) dataset = qs_dataset_open (spec, &error);
+  g_autofree char *base = g_path_get_basename (spec);
+
+  g_assert_null (dataset);
+  g_assert_error (error, QS_DATASET_ERROR, code);
+  g_test_message ("%s", error->message);
+  if (strchr (base, ':') != NULL)
+    *strchr (base, ':') = '\0';
+  g_assert_nonnull (strstr (error->message, base));
+  if (needle1 != NULL)
+    g_assert_nonnull (strstr (error->message, needle1));
+  if (needle2 != NULL)
+    g_assert_nonnull (strstr (error->message, needle2));
+  return error;
+}
+
+/* An IDX file with 0 images: the pixel copy once read a byte past the end of the file's data. */
+static void
+test_idx_zero_images (void)
+{
+  g_autofree char *images = tmp_path ("zero-images-idx3-ubyte");
+  g_autofree char *labels = tmp_path ("zero-labels-idx1-ubyte");
+  g_autoptr(GError) error = NULL;
+
+  write_idx (images, 3, (guint32[]) { 0, 28, 28 }, 0, FALSE);
+  write_idx (labels, 1, (guint32[]) { 0 }, 0, FALSE);
+  error = dataset_error (images, QS_DATASET_ERROR_FORMAT, "declares 0 images", NULL);
+  g_unlink (images);
+  g_unlink (labels);
+}
+
+/* A small gzip file that inflates past what its header declares stops at the header's size. */
+static void
+test_idx_inflates_too_much (void)
+{
+  g_autofree char *images = tmp_path ("bomb-images-idx3-ubyte.gz");
+  g_autofree char *labels = tmp_path ("bomb-labels-idx1-ubyte.gz");
+  g_autofree char *plain = tmp_path ("long-images-idx3-ubyte");
+  g_autofree char *plain_labels = tmp_path ("long-labels-idx1-ubyte");
+  g_autoptr(GError) error = NULL;
+
+  /* 2 images of 2x2 (8 bytes) followed by 32 MB of zeros (32 KB compressed) */
+  write_idx (images, 3, (guint32[]) { 2, 2, 2 }, 8 + (32 << 20), TRUE);
+  write_idx (labels, 1, (guint32[]) { 2 }, 2, TRUE);
+  error = dataset_error (images, QS_DATASET_ERROR_FORMAT, "decompresses to more than the 24 bytes", NULL);
+  g_clear_error (&error);
+  write_idx (plain, 3, (guint32[]) { 2, 2, 2 }, 9, FALSE);
+  write_idx (plain_labels, 1, (guint32[]) { 2 }, 2, FALSE);
+  error = dataset_error (plain, QS_DATASET_ERROR_FORMAT, "longer than the 24 bytes", NULL);
+  g_clear_error (&error);
+  /* exactly what the header declares loads */
+  write_idx (images, 3, (guint32[]) { 2, 2, 2 }, 8, TRUE);
+  {
+    g_autoptr(QsDataset) ok = qs_dataset_open (images, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (qs_dataset_get_n_images (ok), ==, 2);
+  }
+  g_unlink (images);
+  g_unlink (labels);
+  g_unlink (plain);
+  g_unlink (plain_labels);
+}
+
+static void
+write_h5_images (const char   *path,
+                 const double *labels,
+                 guint         n)
+{
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hsize_t xd[3] = { n, 4, 4 }, yd[1] = { n };
+  g_autofree guint8 *pixels = g_malloc0 (n * 16);
+  hid_t space, dset;
+
+  space = H5Screate_simple (3, xd, NULL);
+  dset = H5Dcreate2 (file, "x_test", H5T_NATIVE_UINT8, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dwrite (dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, pixels);
+  H5Dclose (dset);
+  H5Sclose (space);
+  space = H5Screate_simple (1, yd, NULL);
+  dset = H5Dcreate2 (file, "y_test", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dwrite (dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Fclose (file);
+}
+
+/* NaN labels once became a class count of billions (a 17 GB allocation). */
+static void
+test_h5_bad_labels (void)
+{
+  g_autofree char *path = tmp_path ("labels.h5");
+  const double bad[][3] = { { 0, NAN, 1 }, { 0, 1, INFINITY }, { 2.5, 0, 1 }, { 0, 1, 70000 }, { 0, -1, 1 } };
+  const char *index[] = { "label 1", "label 2", "label 0", "label 2", "label 1" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      write_h5_images (path, bad[i], 3);
+      error = dataset_error (path, QS_DATASET_ERROR_FORMAT, "y_test", index[i]);
+      g_assert_nonnull (strstr (error->message, "0 to 65535"));
+    }
+  {
+    const double good[] = { 0, 9, 3 };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QsDataset) ok = NULL;
+
+    write_h5_images (path, good, 3);
+    ok = qs_dataset_open (path, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (qs_dataset_get_n_classes (ok), ==, 10);
+  }
+  g_unlink (path);
+}
+
+/* --dataset /dev/zero read until memory ran out; a FIFO as model, architecture or dataset
+ * blocked forever. */
+static void
+test_not_regular (void)
+{
+  g_autofree char *fifo = tmp_path ("model.h5");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  error = dataset_error ("/dev/zero", QS_DATASET_ERROR_NOT_FOUND, "not a regular file", "character device");
+  g_clear_error (&error);
+  error = dataset_error (fifo, QS_DATASET_ERROR_NOT_FOUND, "not a regular file", "named pipe");
+  g_clear_error (&error);
+  expect_error (fifo, QS_MODEL_ERROR_NOT_FOUND, "not a regular file", NULL);
+  expect_error ("/dev/zero", QS_MODEL_ERROR_NOT_FOUND, "not a regular file", NULL);
+  error = load_error (valid_path, fifo);
+  g_assert_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "Architecture"));
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+  g_clear_error (&error);
+  error = load_error (tmp_dir, NULL);
+  g_assert_nonnull (strstr (error->message, "folder"));
+  g_unlink (fifo);
+}
+
+/* A dataset compressed with a filter HDF5 lacks once made it dlopen () every library in its
+ * plugin folder. The filter is optional here, so HDF5 stores the chunks unfiltered and
+ * reading would succeed without it: only the check refuses. */
+static void
+test_unknown_filter (void)
+{
+  g_autofree char *model = tmp_path ("filtered.h5");
+  g_autofree char *data = tmp_path ("filtered-data.h5");
+  g_autoptr(GError) error = NULL;
+  hid_t file, dcpl, space, dset;
+  hsize_t dims[1] = { 8 }, chunk[1] = { 8 };
+  float values[8] = { 0 };
+  const double labels[3] = { 0, 1, 2 };
+
+  g_assert_cmpint (H5Zfilter_avail (32123), ==, 0);
+  file = H5Fcreate (model, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  H5Pset_chunk (dcpl, 1, chunk);
+  g_assert_cmpint (H5Pset_filter (dcpl, 32123, H5Z_FLAG_OPTIONAL, 0, NULL), >=, 0);
+  space = H5Screate_simple (1, dims, NULL);
+  dset = H5Dcreate2 (file, "fc.weight", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  H5Dwrite (dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Fclose (file);
+  expect_error (model, QS_MODEL_ERROR_UNSUPPORTED, "filter 32123", "not available");
+
+  write_h5_images (data, labels, 3);
+  file = H5Fopen (data, H5F_ACC_RDWR, H5P_DEFAULT);
+  H5Ldelete (file, "y_test", H5P_DEFAULT);
+  dims[0] = chunk[0] = 3;
+  H5Pset_chunk (dcpl, 1, chunk);
+  space = H5Screate_simple (1, dims, NULL);
+  dset = H5Dcreate2 (file, "y_test", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Dwrite (dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels);
+  H5Dclose (dset);
+  H5Sclose (space);
+  H5Fclose (file);
+  H5Pclose (dcpl);
+  error = dataset_error (data, QS_DATASET_ERROR_FORMAT, "filter 32123", "y_test");
+  g_unlink (model);
+  g_unlink (data);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -761,6 +988,11 @@ main (int   argc,
   g_test_add_func ("/qs/hostile/config-many-overrides", test_config_many_overrides);
   g_test_add_func ("/qs/hostile/config-unknown-names", test_config_unknown_names);
   g_test_add_func ("/qs/hostile/config-not-regular", test_config_not_regular);
+  g_test_add_func ("/qs/hostile/idx-zero-images", test_idx_zero_images);
+  g_test_add_func ("/qs/hostile/idx-inflates-too-much", test_idx_inflates_too_much);
+  g_test_add_func ("/qs/hostile/h5-bad-labels", test_h5_bad_labels);
+  g_test_add_func ("/qs/hostile/not-regular", test_not_regular);
+  g_test_add_func ("/qs/hostile/unknown-filter", test_unknown_filter);
   status = g_test_run ();
 
   {
