@@ -314,9 +314,12 @@ read_scalar_string (H5Ctx      *ctx,
 
 typedef struct
 {
-  H5Ctx   *ctx;
-  GError **error;
-  guint    count;
+  H5Ctx      *ctx;
+  GError    **error;
+  guint       count;
+  guint       depth;     /* of the group being listed: 1 for the root's members */
+  const char *prefix;    /* its path, "" for the root */
+  GHashTable *visited;   /* object keys of the groups listed: hard links can form cycles */
 } ScanData;
 
 static gboolean
@@ -360,14 +363,81 @@ check_dataset_storage (H5Ctx      *ctx,
   return TRUE;
 }
 
+/* Where an object is, file and address: two hard links to one group give the same key. */
+static char *
+object_key (hid_t obj)
+{
+#if H5_VERSION_GE (1, 12, 0)
+  H5O_info2_t info;
+  g_autoptr(GString) key = g_string_new (NULL);
+
+  if (H5Oget_info3 (obj, &info, H5O_INFO_BASIC) < 0)
+    return NULL;
+  g_string_printf (key, "%lu:", (unsigned long) info.fileno);
+  for (gsize i = 0; i < sizeof info.token.__data; i++)
+    g_string_append_printf (key, "%02x", info.token.__data[i]);
+  return g_string_free (g_steal_pointer (&key), FALSE);
+#else
+  H5O_info_t info;
+
+  if (H5Oget_info2 (obj, &info, H5O_INFO_BASIC) < 0)
+    return NULL;
+  return g_strdup_printf ("%lu:%" G_GUINT64_FORMAT, (unsigned long) info.fileno, (guint64) info.addr);
+#endif
+}
+
+static herr_t scan_cb (hid_t group, const char *name, const H5L_info_t *info, void *user_data);
+
+/* Lists one group, then the groups in it, at most QS_MODEL_MAX_GROUP_DEPTH deep. Replaces
+ * H5Lvisit, which follows any depth and opens every object by its full path from the root:
+ * 2,000 nested groups took 30 s. */
+static gboolean
+scan_group (ScanData   *data,
+            hid_t       group,
+            const char *path)
+{
+  const char *saved_prefix = data->prefix;
+  g_autofree char *key = object_key (group);
+  hsize_t index = 0;
+  herr_t status;
+
+  if (key != NULL && !g_hash_table_add (data->visited, g_steal_pointer (&key)))
+    return TRUE;   /* listed already: a second hard link, or a cycle */
+  if (data->depth >= QS_MODEL_MAX_GROUP_DEPTH)
+    {
+      g_autofree char *shown = g_utf8_make_valid (path, MIN (strlen (path), 80));
+
+      g_set_error (data->error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
+                   _("%s: groups are nested more than %d deep (at “%s…”); Quantscope does not read files nested this deep"),
+                   data->ctx->path, QS_MODEL_MAX_GROUP_DEPTH, shown);
+      return FALSE;
+    }
+  data->depth++;
+  data->prefix = path;
+  status = H5Literate (group, H5_INDEX_NAME, H5_ITER_INC, &index, scan_cb, data);
+  data->prefix = saved_prefix;
+  data->depth--;
+  if (status < 0)
+    {
+      if (data->error != NULL && *data->error == NULL)
+        _qs_keras_set_h5_error (data->error, QS_MODEL_ERROR_CORRUPT, _("%s: cannot list the objects of “%s”"),
+                                data->ctx->path, *path != '\0' ? path : "/");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static herr_t
 scan_cb (hid_t             group,
-         const char       *name,
+         const char       *link_name,
          const H5L_info_t *info,
          void             *user_data)
 {
   ScanData *data = user_data;
   H5Ctx *ctx = data->ctx;
+  g_autofree char *name = *data->prefix != '\0' ? g_strconcat (data->prefix, "/", link_name, NULL)
+                                                 : g_strdup (link_name);
+  H5I_type_t type;
   hid_t obj;
 
   if (++data->count > MAX_OBJECTS)
@@ -387,26 +457,32 @@ scan_cb (hid_t             group,
                    ctx->path, name);
       return -1;
     }
-  obj = H5Oopen (group, name, H5P_DEFAULT);
+  obj = H5Oopen (group, link_name, H5P_DEFAULT);
   if (obj < 0)
     {
       _qs_keras_set_h5_error (data->error, QS_MODEL_ERROR_CORRUPT, _("%s: cannot open “%s”"), ctx->path, name);
       return -1;
     }
-  if (H5Iget_type (obj) == H5I_DATASET)
+  type = H5Iget_type (obj);
+  if (type == H5I_DATASET)
     {
-      hid_t type;
+      hid_t dtype;
 
       if (!check_dataset_storage (ctx, obj, name, data->error))
         {
           H5Oclose (obj);
           return -1;
         }
-      type = H5Dget_type (obj);
-      if (type >= 0 && H5Tget_class (type) == H5T_FLOAT)
+      dtype = H5Dget_type (obj);
+      if (dtype >= 0 && H5Tget_class (dtype) == H5T_FLOAT)
         g_ptr_array_add (ctx->float_datasets, g_strdup (name));
-      if (type >= 0)
-        H5Tclose (type);
+      if (dtype >= 0)
+        H5Tclose (dtype);
+    }
+  else if (type == H5I_GROUP && !scan_group (data, obj, name))
+    {
+      H5Oclose (obj);
+      return -1;
     }
   H5Oclose (obj);
   return 0;
@@ -416,18 +492,20 @@ static gboolean
 scan_file (H5Ctx   *ctx,
            GError **error)
 {
-  ScanData data = { ctx, error, 0 };
-  herr_t status;
+  g_autoptr(GHashTable) visited = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  ScanData data = { ctx, error, 0, 0, "", visited };
+  hid_t root = H5Gopen2 (ctx->file, "/", H5P_DEFAULT);
+  gboolean ok;
 
-  status = H5Lvisit (ctx->file, H5_INDEX_NAME, H5_ITER_INC, scan_cb, &data);
-  if (status < 0)
+  if (root < 0)
     {
-      if (error != NULL && *error == NULL)
-        _qs_keras_set_h5_error (error, QS_MODEL_ERROR_CORRUPT, _("%s: cannot list the objects of the file"),
-                                ctx->path);
+      _qs_keras_set_h5_error (error, QS_MODEL_ERROR_CORRUPT, _("%s: cannot list the objects of the file"),
+                              ctx->path);
       return FALSE;
     }
-  return TRUE;
+  ok = scan_group (&data, root, "");
+  H5Gclose (root);
+  return ok;
 }
 
 /* --- tensors --- */

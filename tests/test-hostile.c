@@ -945,6 +945,55 @@ test_unknown_filter (void)
   g_unlink (data);
 }
 
+static void
+write_nested (const char *path,
+              guint       depth,
+              gboolean    cycle)
+{
+  hid_t file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t group = H5Gopen2 (file, "/", H5P_DEFAULT);
+
+  for (guint i = 0; i < depth; i++)
+    {
+      hid_t child = H5Gcreate2 (group, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      H5Gclose (group);
+      group = child;
+    }
+  write_float_dataset (group, "w", H5P_DEFAULT, 4);
+  if (cycle)
+    {
+      /* hard links back up: a cycle, and a second way into the same group */
+      g_assert_cmpint (H5Lcreate_hard (file, "/", group, "up", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+      g_assert_cmpint (H5Lcreate_hard (file, "/g", file, "again", H5P_DEFAULT, H5P_DEFAULT), >=, 0);
+    }
+  H5Gclose (group);
+  H5Fclose (file);
+}
+
+/* 2,000 nested groups took 30 s to describe: the walk stops at QS_MODEL_MAX_GROUP_DEPTH. */
+static void
+test_nested_groups (void)
+{
+  g_autofree char *deep = tmp_path ("deep-groups.h5");
+  g_autofree char *ok = tmp_path ("nested-groups.h5");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = NULL;
+  gint64 start;
+
+  write_nested (deep, 2000, FALSE);
+  start = g_get_monotonic_time ();
+  expect_error (deep, QS_MODEL_ERROR_TOO_LARGE, "nested more than 64 deep", "g/g/g");
+  g_test_message ("refused in %.3f s", (g_get_monotonic_time () - start) / 1e6);
+
+  write_nested (ok, 60, TRUE);
+  model = qs_model_load (ok, NULL, NULL, &error);
+  g_assert_no_error (error);
+  /* listed once, by "again/g/...": "g" is the same group */
+  g_assert_cmpuint (qs_model_get_n_params (model), ==, 4);
+  g_unlink (deep);
+  g_unlink (ok);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -993,6 +1042,7 @@ main (int   argc,
   g_test_add_func ("/qs/hostile/h5-bad-labels", test_h5_bad_labels);
   g_test_add_func ("/qs/hostile/not-regular", test_not_regular);
   g_test_add_func ("/qs/hostile/unknown-filter", test_unknown_filter);
+  g_test_add_func ("/qs/hostile/nested-groups", test_nested_groups);
   status = g_test_run ();
 
   {
