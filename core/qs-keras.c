@@ -17,7 +17,9 @@
 
 #define MAX_ATTRIBUTE_BYTES ((gsize) 256 << 20)
 #define MAX_OBJECTS         1000000
-#define MAX_ZIP_MEMBER      ((gsize) 4 << 30)
+#define MAX_ZIP_MEMBER      ((gsize) 4 << 30)  /* the weights of a .keras archive */
+#define MAX_ZIP_RATIO       1000               /* inflated : compressed */
+#define MAX_ZIP_RATIO_FREE  ((gsize) 1 << 20)  /* members this small may compress better */
 
 typedef struct
 {
@@ -940,6 +942,10 @@ zip_parts_clear (ZipParts *parts)
   g_free (parts->weights);
 }
 
+/* A member is read only if its declared size is at most `cap` and it does not claim to
+ * inflate more than MAX_ZIP_RATIO times (a zip bomb: deflate itself tops out near 1032:1, so
+ * only a member of long runs of one byte, or a lying header, gets there). It is read to the
+ * end of its stream, past the declared size, so that libzip compares the CRC. */
 static gpointer
 zip_read_member (zip_t      *zip,
                  const char *path,
@@ -950,16 +956,29 @@ zip_read_member (zip_t      *zip,
 {
   zip_stat_t st;
   zip_file_t *zf;
-  guchar *buf;
+  g_autofree guchar *buf = NULL;
+  zip_uint64_t total = 0;
   zip_int64_t got;
+  guchar extra;
+  int status;
 
   zip_stat_init (&st);
   if (zip_stat (zip, member, 0, &st) != 0)
     return NULL;
-  if (!(st.valid & ZIP_STAT_SIZE) || st.size > cap)
+  if (!(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE) || st.size > cap)
     {
       g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
-                   _("%s: member “%s” of the archive is too large"), path, member);
+                   _("%s: member “%s” of the archive is too large (%" G_GUINT64_FORMAT " bytes; at most %zu MB)"),
+                   path, member, (guint64) st.size, cap >> 20);
+      return NULL;
+    }
+  if (st.size > MAX_ZIP_RATIO_FREE
+      && (st.comp_size == 0 || st.size / st.comp_size > MAX_ZIP_RATIO))
+    {
+      g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
+                   _("%s: member “%s” of the archive claims to inflate %" G_GUINT64_FORMAT " bytes into %" G_GUINT64_FORMAT
+                     ", more than %d:1; it is refused as a zip bomb"),
+                   path, member, (guint64) st.comp_size, (guint64) st.size, MAX_ZIP_RATIO);
       return NULL;
     }
   zf = zip_fopen (zip, member, 0);
@@ -977,18 +996,31 @@ zip_read_member (zip_t      *zip,
                    _("%s: not enough memory for member “%s”"), path, member);
       return NULL;
     }
-  got = zip_fread (zf, buf, st.size);
-  zip_fclose (zf);
-  if (got < 0 || (zip_uint64_t) got != st.size)
+  while (total < st.size && (got = zip_fread (zf, buf + total, st.size - total)) > 0)
+    total += got;
+  /* one more read: 0 at the end of the stream, where libzip checks the CRC */
+  got = total == st.size ? zip_fread (zf, &extra, 1) : -1;
+  if (got < 0 || total != st.size)
     {
-      g_free (buf);
+      zip_error_t *ze = zip_file_get_error (zf);
+      g_autofree char *why = g_strdup (zip_error_code_zip (ze) != ZIP_ER_OK ? zip_error_strerror (ze)
+                                                                             : _("shorter than declared"));
+      zip_fclose (zf);
       g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_CORRUPT,
-                   _("%s: member “%s” of the archive is damaged or truncated"), path, member);
+                   _("%s: member “%s” of the archive is damaged or truncated: %s"), path, member, why);
+      return NULL;
+    }
+  status = zip_fclose (zf);
+  if (got > 0 || status != 0)
+    {
+      g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_CORRUPT,
+                   _("%s: member “%s” of the archive is damaged: %s"), path, member,
+                   got > 0 ? _("longer than declared") : zip_strerror (zip));
       return NULL;
     }
   buf[st.size] = '\0';
   *size = st.size;
-  return buf;
+  return g_steal_pointer (&buf);
 }
 
 static gboolean

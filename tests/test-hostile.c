@@ -994,6 +994,102 @@ test_nested_groups (void)
   g_unlink (ok);
 }
 
+/* Writes a .keras archive of the valid model (weights stored, not deflated) and returns
+ * its bytes. */
+static GBytes *
+valid_keras_zip (const char *path)
+{
+  int err = 0;
+  zip_t *z = zip_open (path, ZIP_CREATE | ZIP_TRUNCATE, &err);
+  zip_int64_t index;
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_nonnull (z);
+  zip_file_add (z, "config.json", zip_source_buffer (z, valid_config, strlen (valid_config), 0), ZIP_FL_OVERWRITE);
+  zip_file_add (z, "metadata.json", zip_source_buffer (z, "{\"keras_version\": \"3.1.0\"}", 26, 0), ZIP_FL_OVERWRITE);
+  index = zip_file_add (z, "model.weights.h5", zip_source_file (z, valid_path, 0, -1), ZIP_FL_OVERWRITE);
+  g_assert_cmpint (index, >=, 0);
+  zip_set_file_compression (z, index, ZIP_CM_STORE, 0);
+  g_assert_cmpint (zip_close (z), ==, 0);
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  return g_bytes_new_take (g_steal_pointer (&contents), len);
+}
+
+/* Offsets of the local and the central header of `member` in a zip image. */
+static void
+find_headers (const guint8 *p,
+              gsize         len,
+              const char   *member,
+              gsize        *local,
+              gsize        *central)
+{
+  gsize n = strlen (member);
+
+  *local = *central = 0;
+  for (gsize i = 0; i + 46 + n <= len; i++)
+    {
+      if (memcmp (p + i, "PK\003\004", 4) == 0 && memcmp (p + i + 30, member, n) == 0)
+        *local = i;
+      if (memcmp (p + i, "PK\001\002", 4) == 0 && memcmp (p + i + 46, member, n) == 0)
+        *central = i;
+    }
+  g_assert_cmpuint (*central, >, 0);
+}
+
+/* A member with a wrong CRC must not load (libzip checks it at the end of the stream, which
+ * a read of exactly the declared size never reached); a member that claims to inflate more
+ * than 1000:1 is refused as a zip bomb before it is read. */
+static void
+test_keras_zip_integrity (void)
+{
+  g_autofree char *good = tmp_path ("good.keras");
+  g_autofree char *crc = tmp_path ("crc.keras");
+  g_autofree char *bomb = tmp_path ("bomb.keras");
+  g_autofree char *liar = tmp_path ("liar.keras");
+  g_autoptr(GBytes) bytes = valid_keras_zip (good);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = NULL;
+  gsize len, local, central;
+  g_autofree guint8 *p = g_memdup2 (g_bytes_get_data (bytes, &len), g_bytes_get_size (bytes));
+
+  model = qs_model_load (good, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&model);
+
+  /* CRC-32 at offset 14 of the local header and 16 of the central one */
+  find_headers (p, len, "model.weights.h5", &local, &central);
+  p[local + 14] ^= 0x5a;
+  p[central + 16] ^= 0x5a;
+  g_assert_true (g_file_set_contents (crc, (const char *) p, len, NULL));
+  expect_error (crc, QS_MODEL_ERROR_CORRUPT, "model.weights.h5", "CRC");
+
+  /* 64 MB of zeros: deflate packs them about 1030:1 */
+  {
+    int err = 0;
+    zip_t *z = zip_open (bomb, ZIP_CREATE | ZIP_TRUNCATE, &err);
+    gsize n = (gsize) 64 << 20;
+
+    zip_file_add (z, "config.json", zip_source_buffer (z, valid_config, strlen (valid_config), 0), ZIP_FL_OVERWRITE);
+    zip_file_add (z, "model.weights.h5", zip_source_buffer (z, g_malloc0 (n), n, 1), ZIP_FL_OVERWRITE);
+    g_assert_cmpint (zip_close (z), ==, 0);
+  }
+  expect_error (bomb, QS_MODEL_ERROR_TOO_LARGE, "model.weights.h5", "zip bomb");
+
+  /* a header that lies: 3 GB declared for the stored weights (uncompressed size at 22 / 24) */
+  find_headers (p, len, "model.weights.h5", &local, &central);
+  p[local + 14] ^= 0x5a;
+  p[central + 16] ^= 0x5a;
+  p[central + 24 + 3] = 0xb0;
+  p[local + 22 + 3] = 0xb0;
+  g_assert_true (g_file_set_contents (liar, (const char *) p, len, NULL));
+  expect_error (liar, QS_MODEL_ERROR_TOO_LARGE, "model.weights.h5", "zip bomb");
+  g_unlink (good);
+  g_unlink (crc);
+  g_unlink (bomb);
+  g_unlink (liar);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1043,6 +1139,7 @@ main (int   argc,
   g_test_add_func ("/qs/hostile/not-regular", test_not_regular);
   g_test_add_func ("/qs/hostile/unknown-filter", test_unknown_filter);
   g_test_add_func ("/qs/hostile/nested-groups", test_nested_groups);
+  g_test_add_func ("/qs/hostile/keras-zip-integrity", test_keras_zip_integrity);
   status = g_test_run ();
 
   {
