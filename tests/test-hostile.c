@@ -1090,6 +1090,59 @@ test_keras_zip_integrity (void)
   g_unlink (liar);
 }
 
+/* Sets the weight_names of layer `layer` in a copy of the valid model, and adds the dataset
+ * `extra` (4 floats) to its group. */
+static void
+add_extra_weight (const char         *path,
+                  const char         *layer,
+                  const char * const *names,
+                  const char         *extra)
+{
+  hid_t file = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+  g_autofree char *group_path = g_strdup_printf ("model_weights/%s", layer);
+  hid_t group = H5Gopen2 (file, group_path, H5P_DEFAULT);
+  hid_t type = H5Tcopy (H5T_C_S1);
+  hid_t lcpl = H5Pcreate (H5P_LINK_CREATE);
+  hsize_t n = g_strv_length ((char **) names), dims[1] = { 4 };
+  hid_t space = H5Screate_simple (1, &n, NULL);
+  float zeros[4] = { 0 };
+  hid_t attr, d;
+
+  g_assert_cmpint (group, >=, 0);
+  H5Tset_size (type, H5T_VARIABLE);
+  H5Adelete (group, "weight_names");
+  attr = H5Acreate2 (group, "weight_names", type, space, H5P_DEFAULT, H5P_DEFAULT);
+  g_assert_cmpint (H5Awrite (attr, type, names), >=, 0);
+  H5Aclose (attr);
+  H5Sclose (space);
+  H5Pset_create_intermediate_group (lcpl, 1);
+  space = H5Screate_simple (1, dims, NULL);
+  d = H5Dcreate2 (group, extra, H5T_IEEE_F32LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  g_assert_cmpint (d, >=, 0);
+  H5Dwrite (d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros);
+  H5Dclose (d);
+  H5Sclose (space);
+  H5Pclose (lcpl);
+  H5Tclose (type);
+  H5Gclose (group);
+  H5Fclose (file);
+}
+
+/* A kernel on a layer without weights (and a weight a Dense layer does not use) was ignored. */
+static void
+test_extra_weights (void)
+{
+  g_autofree char *flat = copy_valid ("extra-flat.h5");
+  g_autofree char *dense = copy_valid ("extra-dense.h5");
+  const char * const flat_names[] = { "flat/kernel:0", NULL };
+  const char * const dense_names[] = { "dense/kernel:0", "dense/bias:0", "dense/gamma:0", NULL };
+
+  add_extra_weight (flat, "flat", flat_names, "flat/kernel:0");
+  expect_error (flat, QS_MODEL_ERROR_SHAPE_MISMATCH, "“flat”", "flat/kernel");
+  add_extra_weight (dense, "dense", dense_names, "dense/gamma:0");
+  expect_error (dense, QS_MODEL_ERROR_SHAPE_MISMATCH, "“dense”", "dense/gamma");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1140,6 +1193,7 @@ main (int   argc,
   g_test_add_func ("/qs/hostile/unknown-filter", test_unknown_filter);
   g_test_add_func ("/qs/hostile/nested-groups", test_nested_groups);
   g_test_add_func ("/qs/hostile/keras-zip-integrity", test_keras_zip_integrity);
+  g_test_add_func ("/qs/hostile/extra-weights", test_extra_weights);
   status = g_test_run ();
 
   {
