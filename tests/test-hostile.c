@@ -1143,6 +1143,57 @@ test_extra_weights (void)
   expect_error (dense, QS_MODEL_ERROR_SHAPE_MISMATCH, "“dense”", "dense/gamma");
 }
 
+/* -o /dev/full (as root) once replaced the device node with a plain file and reported
+ * success, and saving over the file a model came from destroyed it silently. A FIFO stands
+ * in for the device here. */
+static void
+test_save_targets (void)
+{
+  g_autofree char *fifo = tmp_path ("out.fifo");
+  g_autofree char *input = copy_valid ("input.h5");
+  g_autofree char *out = tmp_path ("out.h5");
+  g_autofree char *link = tmp_path ("input-link.h5");
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = qs_model_load (input, NULL, NULL, &error);
+  gsize before_len = 0, after_len = 0;
+  GStatBuf st;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_false (qs_model_save (model, fifo, NULL, &error));
+  g_assert_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_WRITE);
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+  g_assert_nonnull (strstr (error->message, "out.fifo"));
+  g_assert_cmpint (g_stat (fifo, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_clear_error (&error);
+
+  g_assert_true (g_file_get_contents (input, &before, &before_len, NULL));
+  g_assert_cmpint (symlink (input, link), ==, 0);
+  g_assert_false (qs_model_save (model, input, NULL, &error));
+  g_assert_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_WRITE);
+  g_assert_nonnull (strstr (error->message, "input.h5"));
+  g_assert_nonnull (strstr (error->message, "loaded from"));
+  g_clear_error (&error);
+  g_assert_false (qs_model_save (model, link, NULL, &error));
+  g_assert_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_WRITE);
+  g_clear_error (&error);
+  g_assert_true (g_file_get_contents (input, &after, &after_len, NULL));
+  g_assert_cmpmem (before, before_len, after, after_len);
+
+  /* a new path, then the same path again (a regular file): both fine */
+  g_assert_true (qs_model_save (model, out, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (qs_model_save (model, out, NULL, &error));
+  g_assert_no_error (error);
+  g_unlink (fifo);
+  g_unlink (link);
+  g_unlink (input);
+  g_unlink (out);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1194,6 +1245,7 @@ main (int   argc,
   g_test_add_func ("/qs/hostile/nested-groups", test_nested_groups);
   g_test_add_func ("/qs/hostile/keras-zip-integrity", test_keras_zip_integrity);
   g_test_add_func ("/qs/hostile/extra-weights", test_extra_weights);
+  g_test_add_func ("/qs/hostile/save-targets", test_save_targets);
   status = g_test_run ();
 
   {
