@@ -63,7 +63,7 @@ qs_cli_quantize (int    argc,
   config = preset ? qs_config_new_from_preset (preset, &error) : qs_config_load_file (config_path, &error);
   if (config == NULL)
     {
-      if (g_error_matches (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET))
+      if (preset != NULL && g_error_matches (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET))
         return qs_cli_usage_error ("quantize", "%s", error->message);
       return qs_cli_fail ("quantize", error);
     }
