@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #include "qs-config.h"
 #include "qs-enums.h"
+#include "qs-file.h"
 
 typedef struct
 {
@@ -25,6 +27,8 @@ struct _QsConfig
 
   QsLayerConfig  def;
   GPtrArray     *overrides;     /* Override *, in insertion order */
+  GHashTable    *by_pattern;    /* pattern -> Override * in overrides (not owned) */
+  guint          n_globs;
   gboolean       has_input;
   QsQuantSpec    input;
   guint          calib_images;
@@ -54,6 +58,7 @@ qs_config_finalize (GObject *object)
 {
   QsConfig *self = QS_CONFIG (object);
 
+  g_hash_table_unref (self->by_pattern);
   g_ptr_array_unref (self->overrides);
   g_hash_table_unref (self->act_ranges);
   g_free (self->preset);
@@ -87,6 +92,7 @@ static void
 qs_config_init (QsConfig *self)
 {
   self->overrides = g_ptr_array_new_with_free_func (override_free);
+  self->by_pattern = g_hash_table_new (g_str_hash, g_str_equal);
   self->act_ranges = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   layer_config_init_float (&self->def, QS_FORMAT_FP32);
   self->calib_images = DEFAULT_CALIB_IMAGES;
@@ -230,7 +236,9 @@ qs_config_copy (QsConfig *self)
       *c = *o;
       c->pattern = g_strdup (o->pattern);
       g_ptr_array_add (copy->overrides, c);
+      g_hash_table_insert (copy->by_pattern, c->pattern, c);
     }
+  copy->n_globs = self->n_globs;
   copy->has_input = self->has_input;
   copy->input = self->input;
   copy->calib_images = self->calib_images;
@@ -376,24 +384,23 @@ qs_config_get_layer (QsConfig      *self,
                      QsLayerConfig *out)
 {
   const Override *glob_match = NULL;
+  const Override *exact;
 
   g_return_if_fail (QS_IS_CONFIG (self));
   g_return_if_fail (layer_name != NULL);
   g_return_if_fail (out != NULL);
 
-  for (guint i = 0; i < self->overrides->len; i++)
+  exact = g_hash_table_lookup (self->by_pattern, layer_name);
+  if (exact != NULL && !exact->is_glob)
+    {
+      *out = exact->config;
+      return;
+    }
+  for (guint i = 0; self->n_globs > 0 && i < self->overrides->len; i++)
     {
       const Override *o = g_ptr_array_index (self->overrides, i);
 
-      if (!o->is_glob)
-        {
-          if (strcmp (o->pattern, layer_name) == 0)
-            {
-              *out = o->config;
-              return;
-            }
-        }
-      else if (g_pattern_match_simple (o->pattern, layer_name))
+      if (o->is_glob && g_pattern_match_simple (o->pattern, layer_name))
         glob_match = o;   /* later globs win over earlier ones */
     }
   *out = glob_match != NULL ? glob_match->config : self->def;
@@ -410,39 +417,38 @@ qs_config_set_layer (QsConfig            *self,
   g_return_if_fail (pattern != NULL && *pattern != '\0');
   g_return_if_fail (layer_config != NULL);
 
-  for (guint i = 0; i < self->overrides->len; i++)
+  /* A hash lookup, not a scan: a config with 100k overrides loads in linear time. */
+  o = g_hash_table_lookup (self->by_pattern, pattern);
+  if (o != NULL)
     {
-      o = g_ptr_array_index (self->overrides, i);
-      if (strcmp (o->pattern, pattern) == 0)
-        {
-          o->config = *layer_config;
-          return;
-        }
+      o->config = *layer_config;
+      return;
     }
   o = g_new0 (Override, 1);
   o->pattern = g_strdup (pattern);
   o->is_glob = is_glob (pattern);
   o->config = *layer_config;
   g_ptr_array_add (self->overrides, o);
+  g_hash_table_insert (self->by_pattern, o->pattern, o);
+  self->n_globs += o->is_glob;
 }
 
 void
 qs_config_clear_layer (QsConfig   *self,
                        const char *pattern)
 {
+  Override *o;
+  guint index;
+
   g_return_if_fail (QS_IS_CONFIG (self));
   g_return_if_fail (pattern != NULL);
 
-  for (guint i = 0; i < self->overrides->len; i++)
-    {
-      Override *o = g_ptr_array_index (self->overrides, i);
-
-      if (strcmp (o->pattern, pattern) == 0)
-        {
-          g_ptr_array_remove_index (self->overrides, i);
-          return;
-        }
-    }
+  o = g_hash_table_lookup (self->by_pattern, pattern);
+  if (o == NULL || !g_ptr_array_find (self->overrides, o, &index))
+    return;
+  g_hash_table_remove (self->by_pattern, pattern);
+  self->n_globs -= o->is_glob;
+  g_ptr_array_remove_index (self->overrides, index);
 }
 
 guint
@@ -979,6 +985,55 @@ qs_config_to_json (QsConfig *self)
   return json_generator_to_data (gen, NULL);
 }
 
+/* The nesting depth, counted on the raw text before json-glib (a recursive parser) sees it:
+ * the same scan as the Keras config parser's. */
+static gboolean
+check_depth (const char *json,
+             gsize       length,
+             GError    **error)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = json[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > QS_CONFIG_MAX_DEPTH)
+            {
+              g_set_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_TOO_LARGE,
+                           _("The configuration is nested more than %d levels deep (a real one nests 4)"),
+                           QS_CONFIG_MAX_DEPTH);
+              return FALSE;
+            }
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return TRUE;
+}
+
+static gboolean
+size_error (GError **error)
+{
+  g_set_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_TOO_LARGE,
+               _("The configuration is larger than %zu MB, the most Quantscope reads"),
+               QS_CONFIG_MAX_BYTES >> 20);
+  return FALSE;
+}
+
 QsConfig *
 qs_config_new_from_json (const char  *data,
                          gssize       length,
@@ -1003,6 +1058,15 @@ qs_config_new_from_json (const char  *data,
 
   g_return_val_if_fail (data != NULL, NULL);
 
+  if (length < 0)
+    length = strlen (data);
+  if ((gsize) length > QS_CONFIG_MAX_BYTES)
+    {
+      size_error (error);
+      return NULL;
+    }
+  if (!check_depth (data, length, error))
+    return NULL;
   if (!json_parser_load_from_data (parser, data, length, &local))
     {
       g_set_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_PARSE,
@@ -1036,15 +1100,21 @@ qs_config_new_from_json (const char  *data,
           schema_error (error, "$.preset", _("expected a string"));
           return NULL;
         }
-      /* A known preset is the base: the fields below change only what they name. */
-      if (qs_config_preset_description (json_node_get_string (node)) != NULL)
-        {
-          g_autoptr(QsConfig) base = qs_config_new_from_preset (json_node_get_string (node), NULL);
+      /* The preset is the base: the fields below change only what they name. An unknown
+       * one is an error, as on the command line: ignoring it would run everything in float. */
+      {
+        g_autoptr(QsConfig) base = qs_config_new_from_preset (json_node_get_string (node), &local);
 
-          self->def = base->def;
-          self->input = base->input;
-          self->has_input = base->has_input;
-        }
+        if (base == NULL)
+          {
+            g_set_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET,
+                         "$.preset: %s", local->message);
+            return NULL;
+          }
+        self->def = base->def;
+        self->input = base->input;
+        self->has_input = base->has_input;
+      }
       self->preset = g_strdup (json_node_get_string (node));
     }
   if (!get_int (root, "calibration_images", "$", 1, G_MAXINT32, &calib, error))
@@ -1164,6 +1234,25 @@ qs_config_load_file (const char  *path,
 
   g_return_val_if_fail (path != NULL, NULL);
 
+  /* Regular files only (a FIFO would block, /dev/zero never end), and no larger than the
+   * limit: checked before reading. */
+  if (!qs_file_check_regular (path, &local))
+    {
+      g_set_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_IO,
+                   _("Configuration: %s"), local->message);
+      return NULL;
+    }
+  {
+    GStatBuf st;
+
+    if (g_stat (path, &st) == 0 && (guint64) st.st_size > QS_CONFIG_MAX_BYTES)
+      {
+        g_autofree char *name = g_filename_display_name (path);
+        size_error (&local);
+        g_set_error (error, QS_CONFIG_ERROR, local->code, "%s: %s", name, local->message);
+        return NULL;
+      }
+  }
   if (!g_file_get_contents (path, &data, &length, &local))
     {
       g_set_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_IO, "%s", local->message);
@@ -1189,6 +1278,13 @@ qs_config_save_file (QsConfig    *self,
   g_return_val_if_fail (QS_IS_CONFIG (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
+  /* g_file_set_contents renames a temporary file over the target: over a device node (say
+   * /dev/full) that would replace the node with a plain file and report success. */
+  if (!qs_file_check_writable (path, &local))
+    {
+      g_set_error_literal (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_IO, local->message);
+      return FALSE;
+    }
   data = qs_config_to_json (self);
   if (!g_file_set_contents (path, data, -1, &local))
     {

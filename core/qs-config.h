@@ -18,7 +18,13 @@ typedef enum
   QS_CONFIG_ERROR_VERSION,      /* schema_version newer than we read */
   QS_CONFIG_ERROR_UNKNOWN_PRESET,
   QS_CONFIG_ERROR_IO,
+  QS_CONFIG_ERROR_TOO_LARGE,    /* over QS_CONFIG_MAX_BYTES or nested over QS_CONFIG_MAX_DEPTH */
 } QsConfigError;
+
+/* Limits on config files from strangers: json-glib parses recursively (deep nesting would
+ * exhaust the stack) and holds the whole tree in memory. A real config nests 4 levels. */
+#define QS_CONFIG_MAX_BYTES ((gsize) 64 << 20)
+#define QS_CONFIG_MAX_DEPTH 64
 
 #define QS_CONFIG_SCHEMA_VERSION 1
 

@@ -8,6 +8,7 @@
 
 #include "qs-data.h"
 #include "qs-dataset.h"
+#include "qs-file.h"
 #include "qs-keras.h"
 
 /* Image datasets: IDX files (MNIST family; plain or gzip through GZlibDecompressor) with the
@@ -16,6 +17,7 @@
 
 #define MAX_IDX_BYTES   ((gsize) 2 << 30)
 #define MAX_IMAGE_DIM   4096
+#define QS_DATASET_MAX_LABEL 65535
 
 struct _QsDataset
 {
@@ -64,18 +66,52 @@ qs_dataset_init (QsDataset *self)
 
 /* --- IDX --- */
 
+/* The size of the payload an IDX header declares, once the header is all there: -1 for a
+ * header that is not one, 0 while more bytes are needed, 1 with *total set to header + data. */
+static int
+idx_declared_size (const guint8 *p,
+                   gsize         size,
+                   gsize        *total)
+{
+  guint n_dims;
+  gsize need = 1;
+
+  if (size < 4)
+    return 0;
+  if (p[0] != 0 || p[1] != 0 || p[2] != 0x08 || p[3] < 1 || p[3] > 4)
+    return -1;
+  n_dims = p[3];
+  if (size < 4 + 4 * (gsize) n_dims)
+    return 0;
+  for (guint i = 0; i < n_dims; i++)
+    {
+      const guint8 *d = p + 4 + 4 * i;
+      guint32 dim = ((guint32) d[0] << 24) | ((guint32) d[1] << 16) | ((guint32) d[2] << 8) | d[3];
+
+      if ((i > 0 && (dim == 0 || dim > MAX_IMAGE_DIM)) || !qs_size_mul (need, dim, &need))
+        return -1;
+    }
+  if (need > MAX_IDX_BYTES)
+    return -1;
+  *total = 4 + 4 * (gsize) n_dims + need;
+  return 1;
+}
+
+/* Reads an IDX file, plain or gzip'd, no further than its header declares (plus one byte to
+ * notice more): a small gzip file cannot inflate into gigabytes, and a file that goes on
+ * past its data is refused. A bad header stops the reading; parse_idx () says what is wrong. */
 static GBytes *
-read_maybe_gzip (const char *path,
-                 GError    **error)
+read_idx_file (const char *path,
+               GError    **error)
 {
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(GInputStream) raw = NULL;
   g_autoptr(GInputStream) stream = NULL;
   g_autoptr(GByteArray) data = g_byte_array_new ();
   guchar magic[2] = { 0, 0 };
-  gsize got = 0;
+  gsize got = 0, limit = 4, total = 0;
+  gboolean header_known = FALSE, gzip;
   guchar buf[65536];
-  gssize n;
 
   raw = G_INPUT_STREAM (g_file_read (file, NULL, error));
   if (raw == NULL)
@@ -84,25 +120,46 @@ read_maybe_gzip (const char *path,
     return NULL;
   if (!g_seekable_seek (G_SEEKABLE (raw), 0, G_SEEK_SET, NULL, error))
     return NULL;
-  if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+  gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  if (gzip)
     {
       g_autoptr(GZlibDecompressor) dec = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
       stream = g_converter_input_stream_new (raw, G_CONVERTER (dec));
     }
   else
     stream = g_object_ref (raw);
-  while ((n = g_input_stream_read (stream, buf, sizeof buf, NULL, error)) > 0)
+  for (;;)
     {
-      if (data->len + (gsize) n > MAX_IDX_BYTES)
+      gssize n = g_input_stream_read (stream, buf, MIN (sizeof buf, limit + 1 - data->len), NULL, error);
+
+      if (n < 0)
+        return NULL;
+      if (n == 0)
+        break;
+      g_byte_array_append (data, buf, n);
+      if (!header_known)
+        {
+          int state = idx_declared_size (data->data, data->len, &total);
+
+          if (state < 0)
+            break;
+          if (state == 0)
+            limit = data->len < 4 ? 4 : 4 + 4 * (gsize) data->data[3];
+          else
+            {
+              header_known = TRUE;
+              limit = total;
+            }
+        }
+      if (header_known && data->len > limit)
         {
           g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
-                       _("%s: the data is larger than %zu GB"), path, MAX_IDX_BYTES >> 30);
+                       gzip ? _("%s: the data decompresses to more than the %zu bytes its header declares")
+                            : _("%s: the file is longer than the %zu bytes its header declares"),
+                       path, limit);
           return NULL;
         }
-      g_byte_array_append (data, buf, n);
     }
-  if (n < 0)
-    return NULL;
   return g_byte_array_free_to_bytes (g_steal_pointer (&data));
 }
 
@@ -192,12 +249,12 @@ open_idx (QsDataset  *self,
   const guint8 *px, *lb;
   gsize n_px;
 
-  images = read_maybe_gzip (path, error);
+  images = read_idx_file (path, error);
   if (images == NULL)
     {
-      g_prefix_error (error, _("Dataset “%s”: "), path);
       if (error != NULL && *error != NULL && (*error)->domain != QS_DATASET_ERROR)
         {
+          g_prefix_error (error, _("Dataset “%s”: "), path);
           (*error)->domain = QS_DATASET_ERROR;
           (*error)->code = QS_DATASET_ERROR_NOT_FOUND;
         }
@@ -206,6 +263,13 @@ open_idx (QsDataset  *self,
   px = parse_idx (images, path, 3, 4, &n_dims, dims, error);
   if (px == NULL)
     return FALSE;
+  if (dims[0] == 0)
+    {
+      /* (the pixel block is empty: nothing past the header to copy) */
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                   _("%s: the IDX header declares 0 images"), path);
+      return FALSE;
+    }
   if (labels_path == NULL || !g_file_test (labels_path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_NOT_FOUND,
@@ -213,7 +277,16 @@ open_idx (QsDataset  *self,
                    labels_path != NULL ? labels_path : "*-labels-idx1-ubyte");
       return FALSE;
     }
-  labels = read_maybe_gzip (labels_path, error);
+  {
+    g_autoptr(GError) local = NULL;
+
+    if (!qs_file_check_regular (labels_path, &local))
+      {
+        g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_NOT_FOUND, _("Labels: %s"), local->message);
+        return FALSE;
+      }
+  }
+  labels = read_idx_file (labels_path, error);
   if (labels == NULL)
     return FALSE;
   lb = parse_idx (labels, labels_path, 1, 1, &l_dims, ldims, error);
@@ -230,7 +303,7 @@ open_idx (QsDataset  *self,
   self->width = dims[2];
   self->channels = n_dims == 4 ? dims[3] : 1;
   n_px = (gsize) self->n_images * self->height * self->width * self->channels;
-  self->pixels = g_memdup2 (px, MAX (n_px, 1));
+  self->pixels = g_memdup2 (px, n_px);
   self->labels = g_new0 (gint, MAX (self->n_images, 1));
   self->n_classes = 0;
   for (guint i = 0; i < self->n_images; i++)
@@ -252,6 +325,7 @@ read_h5_array (hid_t        file,
                double     **values,
                GError     **error)
 {
+  g_autoptr(GError) local = NULL;
   hid_t dset, space, dcpl;
   int r;
   gsize n = 1;
@@ -270,6 +344,13 @@ read_h5_array (hid_t        file,
     {
       g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
                    _("%s: dataset “%s” reads other files; Quantscope does not follow it"), path, name);
+      H5Pclose (dcpl);
+      H5Dclose (dset);
+      return FALSE;
+    }
+  if (dcpl >= 0 && !_qs_hdf5_check_filters (dcpl, path, name, &local))
+    {
+      g_set_error_literal (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT, local->message);
       H5Pclose (dcpl);
       H5Dclose (dset);
       return FALSE;
@@ -430,10 +511,12 @@ open_hdf5 (QsDataset  *self,
         }
       else
         {
-          if (y[k] < 0 || y[k] > 65535)
+          /* NaN passes a range test (and became a class count of billions) */
+          if (!isfinite (y[k]) || y[k] != floor (y[k]) || y[k] < 0 || y[k] > QS_DATASET_MAX_LABEL)
             {
               g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
-                           _("%s: label %u is out of range"), path, k);
+                           _("%s: dataset “%s”: label %u is %g; labels are whole numbers from 0 to %d"),
+                           path, names[i][1], k, y[k], QS_DATASET_MAX_LABEL);
               goto out;
             }
           self->labels[k] = (gint) y[k];
@@ -452,7 +535,8 @@ load_class_names (QsDataset  *self,
 {
   g_autofree char *contents = NULL;
 
-  if (classes_path != NULL && g_file_get_contents (classes_path, &contents, NULL, NULL) &&
+  if (classes_path != NULL && qs_file_check_regular (classes_path, NULL) &&
+      g_file_get_contents (classes_path, &contents, NULL, NULL) &&
       g_utf8_validate (contents, -1, NULL))
     {
       g_auto(GStrv) lines = g_strsplit (g_strstrip (contents), "\n", -1);
@@ -536,7 +620,17 @@ qs_dataset_open (const char  *spec,
 
   {
     g_autoptr(GFile) file = g_file_new_for_path (path);
-    g_autoptr(GFileInputStream) in = g_file_read (file, NULL, NULL);
+    g_autoptr(GFileInputStream) in = NULL;
+    g_autoptr(GError) local = NULL;
+
+    /* /dev/zero never ends, a FIFO blocks forever */
+    if (!qs_file_check_regular (path, &local))
+      {
+        g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_NOT_FOUND,
+                     _("Dataset: %s"), local->message);
+        return NULL;
+      }
+    in = g_file_read (file, NULL, NULL);
     if (in == NULL)
       {
         g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_NOT_FOUND,

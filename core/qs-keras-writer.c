@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "qs-file.h"
 #include "qs-keras.h"
 
 /* Keras 2 writer: the layout `model.save ("m.h5")` produces in TensorFlow 2.x Keras:
@@ -276,6 +277,25 @@ save_locked (QsModel    *model,
   int fd;
 
   _qs_keras_h5_init ();
+
+  {
+    g_autoptr(GError) local = NULL;
+
+    /* The rename below would replace a device node (say /dev/full, as root) with a plain
+     * file and report success; and writing over the model's own file destroys the input. */
+    if (!qs_file_check_writable (path, &local))
+      {
+        g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_WRITE, _("Cannot write the model: %s"), local->message);
+        return FALSE;
+      }
+    if (model->path != NULL && qs_file_is_same (path, model->path))
+      {
+        g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_WRITE,
+                     _("Cannot write the model to “%s”: it is the file the model was loaded from; write to another file"),
+                     path);
+        return FALSE;
+      }
+  }
 
   architecture = model->has_architecture;
   for (guint i = 0; architecture && i < model->layers->len; i++)

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <zip.h>
 
+#include "qs-file.h"
 #include "qs-keras.h"
 
 /* Keras HDF5 reader. Every file is scanned once before anything is read: external links,
@@ -16,7 +17,9 @@
 
 #define MAX_ATTRIBUTE_BYTES ((gsize) 256 << 20)
 #define MAX_OBJECTS         1000000
-#define MAX_ZIP_MEMBER      ((gsize) 4 << 30)
+#define MAX_ZIP_MEMBER      ((gsize) 4 << 30)  /* the weights of a .keras archive */
+#define MAX_ZIP_RATIO       1000               /* inflated : compressed */
+#define MAX_ZIP_RATIO_FREE  ((gsize) 1 << 20)  /* members this small may compress better */
 
 typedef struct
 {
@@ -58,8 +61,53 @@ _qs_hdf5_unlock (void)
 void
 _qs_keras_h5_init (void)
 {
+  static gsize plugins_off = 0;
+
   /* Per-thread in thread-safe builds: call on every entry point. */
   H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
+  /* A dataset compressed with a filter HDF5 lacks would make it scan its plugin folder and
+   * dlopen () every library there: code from a folder, chosen by a file from a stranger. */
+  if (g_once_init_enter (&plugins_off))
+    {
+      H5PLset_loading_state (0);
+      g_once_init_leave (&plugins_off, 1);
+    }
+}
+
+gboolean
+_qs_hdf5_check_filters (hid_t       dcpl,
+                        const char *path,
+                        const char *dataset,
+                        GError    **error)
+{
+  int n = H5Pget_nfilters (dcpl);
+
+  for (int i = 0; i < n; i++)
+    {
+      char name[64] = "";
+      unsigned flags = 0, config = 0;
+      size_t n_values = 0;
+      H5Z_filter_t id = H5Pget_filter2 (dcpl, (unsigned) i, &flags, &n_values, NULL,
+                                        sizeof name, name, &config);
+
+      if (id < 0 || H5Zfilter_avail (id) <= 0)
+        {
+          g_autofree char *safe = g_utf8_make_valid (name, -1);
+
+          g_strcanon (safe, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.", '?');
+          H5Eclear2 (H5E_DEFAULT);
+          g_autofree char *label = *safe != '\0' ? g_strdup_printf ("%d (“%s”)", (int) id, safe)
+                                                  : g_strdup_printf ("%d", (int) id);
+
+          g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_UNSUPPORTED,
+                       _("%s: dataset “%s” is compressed with HDF5 filter %s, which is not available: "
+                         "only the built-in filters (deflate, shuffle, fletcher32, szip, nbit, scaleoffset) "
+                         "are, and Quantscope loads no filter plugins; re-save the file with one of them"),
+                       path, dataset, label);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 void
@@ -268,9 +316,12 @@ read_scalar_string (H5Ctx      *ctx,
 
 typedef struct
 {
-  H5Ctx   *ctx;
-  GError **error;
-  guint    count;
+  H5Ctx      *ctx;
+  GError    **error;
+  guint       count;
+  guint       depth;     /* of the group being listed: 1 for the root's members */
+  const char *prefix;    /* its path, "" for the root */
+  GHashTable *visited;   /* object keys of the groups listed: hard links can form cycles */
 } ScanData;
 
 static gboolean
@@ -291,6 +342,11 @@ check_dataset_storage (H5Ctx      *ctx,
     }
   layout = H5Pget_layout (dcpl);
   n_external = H5Pget_external_count (dcpl);
+  if (!_qs_hdf5_check_filters (dcpl, ctx->path, name, error))
+    {
+      H5Pclose (dcpl);
+      return FALSE;
+    }
   H5Pclose (dcpl);
   if (layout == H5D_VIRTUAL)
     {
@@ -309,14 +365,81 @@ check_dataset_storage (H5Ctx      *ctx,
   return TRUE;
 }
 
+/* Where an object is, file and address: two hard links to one group give the same key. */
+static char *
+object_key (hid_t obj)
+{
+#if H5_VERSION_GE (1, 12, 0)
+  H5O_info2_t info;
+  g_autoptr(GString) key = g_string_new (NULL);
+
+  if (H5Oget_info3 (obj, &info, H5O_INFO_BASIC) < 0)
+    return NULL;
+  g_string_printf (key, "%lu:", (unsigned long) info.fileno);
+  for (gsize i = 0; i < sizeof info.token.__data; i++)
+    g_string_append_printf (key, "%02x", info.token.__data[i]);
+  return g_string_free (g_steal_pointer (&key), FALSE);
+#else
+  H5O_info_t info;
+
+  if (H5Oget_info2 (obj, &info, H5O_INFO_BASIC) < 0)
+    return NULL;
+  return g_strdup_printf ("%lu:%" G_GUINT64_FORMAT, (unsigned long) info.fileno, (guint64) info.addr);
+#endif
+}
+
+static herr_t scan_cb (hid_t group, const char *name, const H5L_info_t *info, void *user_data);
+
+/* Lists one group, then the groups in it, at most QS_MODEL_MAX_GROUP_DEPTH deep. Replaces
+ * H5Lvisit, which follows any depth and opens every object by its full path from the root:
+ * 2,000 nested groups took 30 s. */
+static gboolean
+scan_group (ScanData   *data,
+            hid_t       group,
+            const char *path)
+{
+  const char *saved_prefix = data->prefix;
+  g_autofree char *key = object_key (group);
+  hsize_t index = 0;
+  herr_t status;
+
+  if (key != NULL && !g_hash_table_add (data->visited, g_steal_pointer (&key)))
+    return TRUE;   /* listed already: a second hard link, or a cycle */
+  if (data->depth >= QS_MODEL_MAX_GROUP_DEPTH)
+    {
+      g_autofree char *shown = g_utf8_make_valid (path, MIN (strlen (path), 80));
+
+      g_set_error (data->error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
+                   _("%s: groups are nested more than %d deep (at “%s…”); Quantscope does not read files nested this deep"),
+                   data->ctx->path, QS_MODEL_MAX_GROUP_DEPTH, shown);
+      return FALSE;
+    }
+  data->depth++;
+  data->prefix = path;
+  status = H5Literate (group, H5_INDEX_NAME, H5_ITER_INC, &index, scan_cb, data);
+  data->prefix = saved_prefix;
+  data->depth--;
+  if (status < 0)
+    {
+      if (data->error != NULL && *data->error == NULL)
+        _qs_keras_set_h5_error (data->error, QS_MODEL_ERROR_CORRUPT, _("%s: cannot list the objects of “%s”"),
+                                data->ctx->path, *path != '\0' ? path : "/");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static herr_t
 scan_cb (hid_t             group,
-         const char       *name,
+         const char       *link_name,
          const H5L_info_t *info,
          void             *user_data)
 {
   ScanData *data = user_data;
   H5Ctx *ctx = data->ctx;
+  g_autofree char *name = *data->prefix != '\0' ? g_strconcat (data->prefix, "/", link_name, NULL)
+                                                 : g_strdup (link_name);
+  H5I_type_t type;
   hid_t obj;
 
   if (++data->count > MAX_OBJECTS)
@@ -336,26 +459,32 @@ scan_cb (hid_t             group,
                    ctx->path, name);
       return -1;
     }
-  obj = H5Oopen (group, name, H5P_DEFAULT);
+  obj = H5Oopen (group, link_name, H5P_DEFAULT);
   if (obj < 0)
     {
       _qs_keras_set_h5_error (data->error, QS_MODEL_ERROR_CORRUPT, _("%s: cannot open “%s”"), ctx->path, name);
       return -1;
     }
-  if (H5Iget_type (obj) == H5I_DATASET)
+  type = H5Iget_type (obj);
+  if (type == H5I_DATASET)
     {
-      hid_t type;
+      hid_t dtype;
 
       if (!check_dataset_storage (ctx, obj, name, data->error))
         {
           H5Oclose (obj);
           return -1;
         }
-      type = H5Dget_type (obj);
-      if (type >= 0 && H5Tget_class (type) == H5T_FLOAT)
+      dtype = H5Dget_type (obj);
+      if (dtype >= 0 && H5Tget_class (dtype) == H5T_FLOAT)
         g_ptr_array_add (ctx->float_datasets, g_strdup (name));
-      if (type >= 0)
-        H5Tclose (type);
+      if (dtype >= 0)
+        H5Tclose (dtype);
+    }
+  else if (type == H5I_GROUP && !scan_group (data, obj, name))
+    {
+      H5Oclose (obj);
+      return -1;
     }
   H5Oclose (obj);
   return 0;
@@ -365,18 +494,20 @@ static gboolean
 scan_file (H5Ctx   *ctx,
            GError **error)
 {
-  ScanData data = { ctx, error, 0 };
-  herr_t status;
+  g_autoptr(GHashTable) visited = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  ScanData data = { ctx, error, 0, 0, "", visited };
+  hid_t root = H5Gopen2 (ctx->file, "/", H5P_DEFAULT);
+  gboolean ok;
 
-  status = H5Lvisit (ctx->file, H5_INDEX_NAME, H5_ITER_INC, scan_cb, &data);
-  if (status < 0)
+  if (root < 0)
     {
-      if (error != NULL && *error == NULL)
-        _qs_keras_set_h5_error (error, QS_MODEL_ERROR_CORRUPT, _("%s: cannot list the objects of the file"),
-                                ctx->path);
+      _qs_keras_set_h5_error (error, QS_MODEL_ERROR_CORRUPT, _("%s: cannot list the objects of the file"),
+                              ctx->path);
       return FALSE;
     }
-  return TRUE;
+  ok = scan_group (&data, root, "");
+  H5Gclose (root);
+  return ok;
 }
 
 /* --- tensors --- */
@@ -735,6 +866,9 @@ sniff (const char *path,
   guchar head[8];
   gsize got = 0;
 
+  /* a FIFO would block forever, a device never end */
+  if (!qs_file_check_regular (path, error))
+    return KIND_MISSING;
   stream = g_file_read (file, NULL, error);
   if (stream == NULL)
     return KIND_MISSING;
@@ -808,6 +942,10 @@ zip_parts_clear (ZipParts *parts)
   g_free (parts->weights);
 }
 
+/* A member is read only if its declared size is at most `cap` and it does not claim to
+ * inflate more than MAX_ZIP_RATIO times (a zip bomb: deflate itself tops out near 1032:1, so
+ * only a member of long runs of one byte, or a lying header, gets there). It is read to the
+ * end of its stream, past the declared size, so that libzip compares the CRC. */
 static gpointer
 zip_read_member (zip_t      *zip,
                  const char *path,
@@ -818,16 +956,29 @@ zip_read_member (zip_t      *zip,
 {
   zip_stat_t st;
   zip_file_t *zf;
-  guchar *buf;
+  g_autofree guchar *buf = NULL;
+  zip_uint64_t total = 0;
   zip_int64_t got;
+  guchar extra;
+  int status;
 
   zip_stat_init (&st);
   if (zip_stat (zip, member, 0, &st) != 0)
     return NULL;
-  if (!(st.valid & ZIP_STAT_SIZE) || st.size > cap)
+  if (!(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE) || st.size > cap)
     {
       g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
-                   _("%s: member “%s” of the archive is too large"), path, member);
+                   _("%s: member “%s” of the archive is too large (%" G_GUINT64_FORMAT " bytes; at most %zu MB)"),
+                   path, member, (guint64) st.size, cap >> 20);
+      return NULL;
+    }
+  if (st.size > MAX_ZIP_RATIO_FREE
+      && (st.comp_size == 0 || st.size / st.comp_size > MAX_ZIP_RATIO))
+    {
+      g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
+                   _("%s: member “%s” of the archive claims to inflate %" G_GUINT64_FORMAT " bytes into %" G_GUINT64_FORMAT
+                     ", more than %d:1; it is refused as a zip bomb"),
+                   path, member, (guint64) st.comp_size, (guint64) st.size, MAX_ZIP_RATIO);
       return NULL;
     }
   zf = zip_fopen (zip, member, 0);
@@ -845,18 +996,31 @@ zip_read_member (zip_t      *zip,
                    _("%s: not enough memory for member “%s”"), path, member);
       return NULL;
     }
-  got = zip_fread (zf, buf, st.size);
-  zip_fclose (zf);
-  if (got < 0 || (zip_uint64_t) got != st.size)
+  while (total < st.size && (got = zip_fread (zf, buf + total, st.size - total)) > 0)
+    total += got;
+  /* one more read: 0 at the end of the stream, where libzip checks the CRC */
+  got = total == st.size ? zip_fread (zf, &extra, 1) : -1;
+  if (got < 0 || total != st.size)
     {
-      g_free (buf);
+      zip_error_t *ze = zip_file_get_error (zf);
+      g_autofree char *why = g_strdup (zip_error_code_zip (ze) != ZIP_ER_OK ? zip_error_strerror (ze)
+                                                                             : _("shorter than declared"));
+      zip_fclose (zf);
       g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_CORRUPT,
-                   _("%s: member “%s” of the archive is damaged or truncated"), path, member);
+                   _("%s: member “%s” of the archive is damaged or truncated: %s"), path, member, why);
+      return NULL;
+    }
+  status = zip_fclose (zf);
+  if (got > 0 || status != 0)
+    {
+      g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_CORRUPT,
+                   _("%s: member “%s” of the archive is damaged: %s"), path, member,
+                   got > 0 ? _("longer than declared") : zip_strerror (zip));
       return NULL;
     }
   buf[st.size] = '\0';
   *size = st.size;
-  return buf;
+  return g_steal_pointer (&buf);
 }
 
 static gboolean

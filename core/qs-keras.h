@@ -22,6 +22,12 @@ void       _qs_keras_set_h5_error    (GError       **error,
                                       const char    *format,
                                       ...) G_GNUC_PRINTF (3, 4);
 void       _qs_keras_h5_init         (void);
+/* FALSE with QS_MODEL_ERROR_UNSUPPORTED naming the filter by id when `dcpl` (a dataset's
+ * creation properties) uses a filter this HDF5 does not have: plugins are never loaded. */
+gboolean   _qs_hdf5_check_filters    (hid_t          dcpl,
+                                      const char    *path,
+                                      const char    *dataset,
+                                      GError       **error);
 /* Serialises HDF5 use: the Flatpak's HDF5 may be built without thread safety. Recursive. */
 void       _qs_hdf5_lock             (void);
 void       _qs_hdf5_unlock           (void);

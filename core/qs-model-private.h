@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 #define QS_MODEL_MAX_DIM         ((gsize) 1 << 28)
 #define QS_MODEL_MAX_JSON_DEPTH  64
 #define QS_MODEL_MAX_JSON_BYTES  ((gsize) 64 << 20)
+#define QS_MODEL_MAX_GROUP_DEPTH 64       /* HDF5 groups in groups: Keras nests about 6 */
 
 struct _QsModel
 {

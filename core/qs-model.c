@@ -643,6 +643,69 @@ bad_reshape:
   }
 }
 
+/* The weights a layer of each kind has (NULL: any, for weights-only and unsupported layers,
+ * which are shown but never run). A weight outside the list, say a kernel on a pooling layer,
+ * means the weights file and the architecture do not match: it is an error, not ignored. */
+static const char * const *
+expected_weights (QsLayerKind kind)
+{
+  static const char * const none[] = { NULL };
+  static const char * const dense[] = { "kernel", "bias", NULL };
+  static const char * const depthwise[] = { "depthwise_kernel", "bias", NULL };
+  static const char * const separable[] = { "depthwise_kernel", "pointwise_kernel", "bias", NULL };
+  static const char * const batch_norm[] = { "gamma", "beta", "moving_mean", "moving_variance", NULL };
+
+  switch (kind)
+    {
+    case QS_LAYER_DENSE:
+    case QS_LAYER_CONV2D:
+      return dense;
+    case QS_LAYER_DEPTHWISE_CONV2D:
+      return depthwise;
+    case QS_LAYER_SEPARABLE_CONV2D:
+      return separable;
+    case QS_LAYER_BATCH_NORM:
+      return batch_norm;
+    case QS_LAYER_WEIGHTS:
+    case QS_LAYER_UNSUPPORTED:
+      return NULL;
+    default:
+      return none;
+    }
+}
+
+static gboolean
+check_extra_weights (const QsLayer *layer,
+                     GError       **error)
+{
+  const char * const *expected = expected_weights (layer->kind);
+
+  for (guint i = 0; expected != NULL && i < layer->weights->len; i++)
+    {
+      const QsTensor *t = g_ptr_array_index (layer->weights, i);
+      const char *short_name = _qs_weight_short_name (t);
+
+      if (!g_strv_contains (expected, short_name))
+        {
+          if (expected[0] == NULL)
+            g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_SHAPE_MISMATCH,
+                         _("Layer “%s” (%s) has a weight “%s”, but a %s layer has no weights; "
+                           "the weights do not belong to this architecture"),
+                         layer->name, layer->class_name, t->name, layer->class_name);
+          else
+            {
+              g_autofree char *known = g_strjoinv (", ", (char **) expected);
+              g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_SHAPE_MISMATCH,
+                           _("Layer “%s” (%s) has a weight “%s” that it does not use (it uses %s); "
+                             "the weights do not belong to this architecture"),
+                           layer->name, layer->class_name, t->name, known);
+            }
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 QsModel *
 _qs_model_build (const char *name,
                  GPtrArray  *layers,
@@ -730,6 +793,8 @@ _qs_model_build (const char *name,
       for (guint j = 0; j < layer->weights->len; j++)
         layer->n_params += ((QsTensor *) g_ptr_array_index (layer->weights, j))->n_elements;
       _qs_layer_set_layouts (layer);
+      if (!check_extra_weights (layer, error))
+        return NULL;
       for (guint j = 0; j < layer->n_inputs; j++)
         if (layer->inputs[j] >= i)
           {

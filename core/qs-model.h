@@ -187,7 +187,9 @@ QsModel       *qs_model_new_from_layers      (const char    *name,
                                               GError       **error);
 /* Writes a Keras 2 full-model .h5 (model_config, model_weights with layer_names/weight_names)
  * that Keras can load, or a Keras 2 save_weights file for weights-only models. weights
- * (nullable): tensor name -> QsTensor replacing the model's. Atomic (temp file + rename). */
+ * (nullable): tensor name -> QsTensor replacing the model's. Atomic (temp file + rename).
+ * Refuses (QS_MODEL_ERROR_WRITE) a path that exists and is not a regular file, and the file
+ * the model was loaded from. */
 gboolean       qs_model_save                 (QsModel       *model,
                                               const char    *path,
                                               GHashTable    *weights,

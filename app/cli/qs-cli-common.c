@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "qs-cli-common.h"
+#include "quantscope-core.h"
 
 gboolean
 qs_cli_parse (const char    *name,
@@ -161,4 +162,33 @@ qs_cli_progress_free (QsCliProgress *progress)
   g_mutex_clear (&progress->mutex);
   g_free (progress->label);
   g_free (progress);
+}
+
+gboolean
+qs_cli_check_output (const char *name,
+                     const char *output,
+                     guint       n_inputs,
+                     ...)
+{
+  g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  va_list args;
+
+  if (output == NULL)
+    return TRUE;
+  va_start (args, n_inputs);
+  for (guint i = 0; i < n_inputs; i++)
+    {
+      const char *input = va_arg (args, const char *);
+      if (input != NULL)
+        g_ptr_array_add (inputs, (gpointer) input);
+    }
+  va_end (args);
+  g_ptr_array_add (inputs, NULL);
+  if (!qs_file_check_not_input (output, (const char * const *) inputs->pdata, &error))
+    {
+      qs_cli_fail (name, error);
+      return FALSE;
+    }
+  return TRUE;
 }

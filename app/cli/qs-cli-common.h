@@ -35,6 +35,14 @@ int      qs_cli_usage_error     (const char    *name,
 /* Prints the error to stderr and returns QS_CLI_EXIT_ERROR. */
 int      qs_cli_fail            (const char    *name,
                                  const GError  *error);
+/* Checks an output path before any work: it must be a regular file or a new path (a save
+ * renames a temporary file over it, which would replace a device node), and none of the
+ * n_inputs files the command reads (NULL entries and names such as "sample" are skipped).
+ * Prints the error and returns FALSE. */
+gboolean qs_cli_check_output    (const char    *name,
+                                 const char    *output,
+                                 guint          n_inputs,
+                                 ...);
 /* Prints a JSON node (pretty) to stdout followed by a newline. */
 void     qs_cli_print_json      (JsonNode      *node);
 void     qs_cli_print_builder   (JsonBuilder   *builder);

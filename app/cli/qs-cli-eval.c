@@ -222,7 +222,7 @@ qs_cli_eval (int    argc,
     config = qs_config_load_file (config_path, &error);
   if ((preset != NULL || config_path != NULL) && config == NULL)
     {
-      if (g_error_matches (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET))
+      if (preset != NULL && g_error_matches (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET))
         return qs_cli_usage_error ("eval", "%s", error->message);
       return qs_cli_fail ("eval", error);
     }

@@ -73,6 +73,8 @@ qs_cli_plot (int    argc,
     return qs_cli_usage_error ("plot", _("--scale must be 0.25 to 8"));
   if (!(font_scale >= 0.5 && font_scale <= 4.0))
     return qs_cli_usage_error ("plot", _("--font-scale must be 0.5 to 4"));
+  if (!qs_cli_check_output ("plot", output, 2, argv[1], config_path))
+    return QS_CLI_EXIT_ERROR;
   if (channel < -1)
     return qs_cli_usage_error ("plot", _("--channel must be -1 (all) or a channel index"));
 

@@ -77,6 +77,10 @@ qs_cli_qat (int    argc,
     return QS_CLI_EXIT_USAGE;
   config_out = config_path_for (a.output);
   test_spec = a.test != NULL ? a.test : "sample";
+  if (!qs_cli_check_output ("qat", a.output, 4, argv[1], config_file, a.dataset, test_spec)
+      || !qs_cli_check_output ("qat", config_out, 5, argv[1], config_file, a.dataset, test_spec, a.output)
+      || !qs_cli_check_output ("qat", a.checkpoint, 4, argv[1], config_file, a.dataset, test_spec))
+    return QS_CLI_EXIT_ERROR;
 
   if (preset != NULL)
     config = qs_config_new_from_preset (preset, &error);

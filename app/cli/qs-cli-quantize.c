@@ -62,10 +62,12 @@ qs_cli_quantize (int    argc,
   if ((preset == NULL) == (config_path == NULL))
     return qs_cli_usage_error ("quantize", _("give exactly one of --preset and --config"));
 
+  if (!qs_cli_check_output ("quantize", output, 3, argv[1], architecture, config_path))
+    return QS_CLI_EXIT_ERROR;
   config = preset ? qs_config_new_from_preset (preset, &error) : qs_config_load_file (config_path, &error);
   if (config == NULL)
     {
-      if (g_error_matches (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET))
+      if (preset != NULL && g_error_matches (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET))
         return qs_cli_usage_error ("quantize", "%s", error->message);
       return qs_cli_fail ("quantize", error);
     }

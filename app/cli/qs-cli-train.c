@@ -200,6 +200,9 @@ qs_cli_train (int    argc,
   if (!qs_cli_fit_args_to_options ("train", &a, &options))
     return QS_CLI_EXIT_USAGE;
   test = a.test != NULL ? a.test : "sample";
+  if (!qs_cli_check_output ("train", a.output, 2, a.dataset, test)
+      || !qs_cli_check_output ("train", a.checkpoint, 2, a.dataset, test))
+    return QS_CLI_EXIT_ERROR;
 
   net = qs_train_net_new_arch (arch, (guint64) a.seed, &error);
   if (net == NULL)

@@ -20,6 +20,31 @@ echo "not a model" > "$tmp/text.h5"
 "$cli" predict "$tmp/text.h5" --dataset sample --limit -3 >/dev/null 2>&1; rc=$?
 check "predict with a bad --limit exits 2" '[ $rc -eq 2 ]'
 
+# Outputs: a regular file or a new path, never an input of the same command.
+mlp="${G_TEST_SRCDIR:?}/../data/models/fmnist-mlp.h5"
+cp "$mlp" "$tmp/in.h5"
+sum=$(cksum < "$tmp/in.h5")
+"$cli" quantize "$tmp/in.h5" --preset w8 -o "$tmp/in.h5" >/dev/null 2>"$tmp/err"; rc=$?
+check "quantize -o INPUT exits 1" '[ $rc -eq 1 ]'
+check "the message says it is an input" 'grep -q "also an input" "$tmp/err"'
+check "the input is unchanged" '[ "$(cksum < "$tmp/in.h5")" = "$sum" ]'
+ln -s "$tmp/in.h5" "$tmp/link.h5"
+"$cli" quantize "$tmp/in.h5" --preset w8 -o "$tmp/link.h5" >/dev/null 2>&1; rc=$?
+check "quantize -o a link to INPUT exits 1" '[ $rc -eq 1 ] && [ "$(cksum < "$tmp/in.h5")" = "$sum" ]'
+echo '{"schema_version": 1, "preset": "w8"}' > "$tmp/c.json"
+"$cli" quantize "$tmp/in.h5" --config "$tmp/c.json" -o "$tmp/c.json" >/dev/null 2>&1; rc=$?
+check "quantize -o CONFIG exits 1" '[ $rc -eq 1 ] && grep -q w8 "$tmp/c.json"'
+mkfifo "$tmp/fifo.h5"
+"$cli" quantize "$tmp/in.h5" --preset w8 -o "$tmp/fifo.h5" >/dev/null 2>"$tmp/err"; rc=$?
+check "quantize -o FIFO exits 1" '[ $rc -eq 1 ] && [ -p "$tmp/fifo.h5" ]'
+check "the message says not a regular file" 'grep -q "not a regular file" "$tmp/err"'
+"$cli" quantize "$tmp/in.h5" --preset w8 -o "$tmp/out.h5" >/dev/null 2>&1; rc=$?
+check "quantize -o a new file exits 0" '[ $rc -eq 0 ] && [ -f "$tmp/out.h5" ]'
+"$cli" quantize "$tmp/in.h5" --preset w8 -o "$tmp/out.h5" >/dev/null 2>&1; rc=$?
+check "quantize -o over a regular file exits 0" '[ $rc -eq 0 ]'
+"$cli" info --json "$tmp/fifo.h5" >/dev/null 2>"$tmp/err"; rc=$?
+check "info on a FIFO exits 1 at once" '[ $rc -eq 1 ] && grep -q "not a regular file" "$tmp/err"'
+
 models=${QS_SHARED_DIR:-/nonexistent}/models
 if [ ! -d "$models" ] || ! command -v jq >/dev/null; then
   echo "ok - # SKIP shared models or jq not available"
