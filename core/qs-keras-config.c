@@ -431,7 +431,6 @@ parse_layer_config (Ctx        *ctx,
                     const char *class_name,
                     const char *name)
 {
-  g_autoptr(GError) local = NULL;
   QsLayer *layer = qs_layer_new (name, class_name, QS_LAYER_UNSUPPORTED);
   const char *c = class_name;
   double v;

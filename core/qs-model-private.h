@@ -51,7 +51,7 @@ gboolean   _qs_activation_from_keras    (const char     *name,
                                          float          *alpha);
 QsTensor  *_qs_layer_find_weight        (const QsLayer  *layer,
                                          const char     *short_name);
-/* Sets the layouts CONTRACTS.md gives weights: Dense kernel DENSE, Conv2D kernel CONV2D,
+/* Sets the weight layouts: Dense kernel DENSE, Conv2D kernel CONV2D,
  * depthwise kernels DEPTHWISE, 1-D VECTOR. */
 void       _qs_layer_set_layouts        (QsLayer        *layer);
 const char*_qs_weight_short_name        (const QsTensor *tensor);

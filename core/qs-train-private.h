@@ -30,7 +30,7 @@ typedef enum
 /* One trainable tensor inside the flat parameter vector. */
 typedef struct
 {
-  char           *name;        /* "<layer>/<short>" as in CONTRACTS.md */
+  char           *name;        /* "<layer>/<short>", e.g. "conv1/kernel" */
   gsize           offset;      /* into QsTrainNet.params */
   gsize           size;
   guint           n_dims;

@@ -397,10 +397,10 @@ test_histogram_clip (void)
   {
     gint bin = hist->n_bins / 2 + 3;
     double w = (hist->hi - hist->lo) / hist->n_bins, mid = hist->lo + (bin + 0.5) * w;
-    double s = result->params->scale[0];
+    double scale = result->params->scale[0];
     gint32 zp = result->params->zero_point[0];
-    double q = CLAMP (round (mid / s + zp), result->params->qmin, result->params->qmax);
-    g_autofree char *level = _qs_chart_format_value ((q - zp) * s);
+    double q = CLAMP (round (mid / scale + zp), result->params->qmin, result->params->qmax);
+    g_autofree char *level = _qs_chart_format_value ((q - zp) * scale);
     g_autofree char *text = _qs_chart_histogram_describe_bin (hist, bin);
 
     g_assert_nonnull (strstr (text, level));

@@ -884,6 +884,7 @@ test_outputs (void)
     g_autoptr(GError) error = NULL;
     g_autoptr(QsQuantResult) bad = qs_quant_run (t, &s, &o, NULL, &error);
     g_assert_error (error, QS_QUANT_ERROR, QS_QUANT_ERROR_INVALID_SPEC);
+    g_assert_null (bad);
   }
 
   /* stats only: no outputs, same numbers */

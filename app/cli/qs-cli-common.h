@@ -6,7 +6,7 @@
 
 G_BEGIN_DECLS
 
-/* Exit status contract (ARCHITECTURE.md): 0 success, 1 error, 2 usage. */
+/* Exit status contract (docs/ARCHITECTURE.md): 0 success, 1 error, 2 usage. */
 #define QS_CLI_EXIT_OK    0
 #define QS_CLI_EXIT_ERROR 1
 #define QS_CLI_EXIT_USAGE 2
