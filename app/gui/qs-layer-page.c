@@ -322,13 +322,28 @@ format_is_cast (QsFormat format)
   return format == QS_FORMAT_FP32 || format == QS_FORMAT_FP16 || format == QS_FORMAT_BF16;
 }
 
+/* A width the format accepts: bits when it fits, else 8 (clamped to the format's range).
+ * Formats with a fixed width ignore QsQuantSpec.bits: it is left as it is. */
+static guint
+bits_for_format (QsFormat format,
+                 guint    bits)
+{
+  guint min_bits, max_bits;
+
+  if (!qs_quant_format_get_bits_range (format, &min_bits, &max_bits))
+    return bits;
+  if (bits >= min_bits && bits <= max_bits)
+    return bits;
+  return CLAMP (8, min_bits, max_bits);
+}
+
 static void
 update_sensitivity (QsLayerPage         *self,
                     const QsLayerConfig *lc)
 {
   gboolean scaled = !format_is_cast (lc->weight.format);
 
-  gtk_widget_set_sensitive (self->bits_row, lc->weight.format == QS_FORMAT_INT);
+  gtk_widget_set_sensitive (self->bits_row, qs_quant_format_get_bits_range (lc->weight.format, NULL, NULL));
   gtk_widget_set_sensitive (GTK_WIDGET (self->mapping_row), scaled);
   gtk_widget_set_sensitive (GTK_WIDGET (self->granularity_row), scaled);
   gtk_widget_set_sensitive (self->group_row, scaled && lc->weight.granularity == QS_GRANULARITY_GROUP);
@@ -338,7 +353,8 @@ update_sensitivity (QsLayerPage         *self,
 
   gtk_widget_set_sensitive (GTK_WIDGET (self->act_format_row), lc->quantize_activations);
   gtk_widget_set_sensitive (self->act_bits_row,
-                            lc->quantize_activations && lc->activation.format == QS_FORMAT_INT);
+                            lc->quantize_activations
+                            && qs_quant_format_get_bits_range (lc->activation.format, NULL, NULL));
   gtk_widget_set_sensitive (GTK_WIDGET (self->calib_row),
                             lc->quantize_activations && !format_is_cast (lc->activation.format));
 }
@@ -429,8 +445,7 @@ control_changed (QsLayerPage *self,
     {
     case FIELD_FORMAT:
       lc.weight.format = row_get_enum (self->format_row);
-      if (lc.weight.format == QS_FORMAT_INT && (lc.weight.bits < 2 || lc.weight.bits > 16))
-        lc.weight.bits = 8;
+      lc.weight.bits = bits_for_format (lc.weight.format, lc.weight.bits);
       label = _("Weight Format");
       break;
     case FIELD_BITS:
@@ -475,8 +490,7 @@ control_changed (QsLayerPage *self,
       break;
     case FIELD_ACT_FORMAT:
       lc.activation.format = row_get_enum (self->act_format_row);
-      if (lc.activation.format == QS_FORMAT_INT && (lc.activation.bits < 2 || lc.activation.bits > 16))
-        lc.activation.bits = 8;
+      lc.activation.bits = bits_for_format (lc.activation.format, lc.activation.bits);
       label = _("Activation Format");
       break;
     case FIELD_ACT_BITS:
@@ -830,6 +844,15 @@ qs_layer_page_init (QsLayerPage *self)
   setup_enum_row (self->range_row, QS_TYPE_RANGE_METHOD);
   setup_enum_row (self->act_format_row, QS_TYPE_FORMAT);
   setup_enum_row (self->calib_row, QS_TYPE_RANGE_METHOD);
+
+  /* The spin buttons offer the integer widths core accepts. */
+  {
+    guint min_bits, max_bits;
+
+    qs_quant_format_get_bits_range (QS_FORMAT_INT, &min_bits, &max_bits);
+    gtk_spin_button_set_range (self->bits_spin, min_bits, max_bits);
+    gtk_spin_button_set_range (self->act_bits_spin, min_bits, max_bits);
+  }
 
   /* Ctrl+Z undoes document changes, not the text of a spin button. */
   gtk_editable_set_enable_undo (GTK_EDITABLE (self->bits_spin), FALSE);
