@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "qs-channel-range-view.h"
+#include "qs-gui-utils.h"
 #include "qs-heatmap-view.h"
 #include "qs-histogram-view.h"
 #include "qs-layer-page.h"
@@ -72,73 +73,7 @@ struct _QsLayerPage
 G_DEFINE_FINAL_TYPE (QsLayerPage, qs_layer_page, ADW_TYPE_BIN)
 
 /* ---------------------------------------------------------------------------------------- */
-/* Enum display names                                                                       */
-
-const char *
-qs_format_display_name (QsFormat value)
-{
-  switch (value)
-    {
-    case QS_FORMAT_FP32: return _("Float 32 (unchanged)");
-    case QS_FORMAT_INT: return _("Integer");
-    case QS_FORMAT_BINARY: return _("Binary (1 bit)");
-    case QS_FORMAT_TERNARY: return _("Ternary (1.58 bits)");
-    case QS_FORMAT_FP16: return _("Float 16");
-    case QS_FORMAT_BF16: return _("BFloat16");
-    case QS_FORMAT_FP8_E4M3: return _("FP8 E4M3");
-    case QS_FORMAT_FP8_E5M2: return _("FP8 E5M2");
-    default: return "?";
-    }
-}
-
-const char *
-qs_mapping_display_name (QsMapping value)
-{
-  switch (value)
-    {
-    case QS_MAPPING_SYMMETRIC: return _("Symmetric");
-    case QS_MAPPING_AFFINE: return _("Affine (zero-point)");
-    default: return "?";
-    }
-}
-
-const char *
-qs_granularity_display_name (QsGranularity value)
-{
-  switch (value)
-    {
-    case QS_GRANULARITY_TENSOR: return _("Per Tensor");
-    case QS_GRANULARITY_CHANNEL: return _("Per Channel");
-    case QS_GRANULARITY_GROUP: return _("Per Group");
-    default: return "?";
-    }
-}
-
-const char *
-qs_rounding_display_name (QsRounding value)
-{
-  switch (value)
-    {
-    case QS_ROUNDING_NEAREST_EVEN: return _("Nearest, Ties to Even");
-    case QS_ROUNDING_NEAREST_AWAY: return _("Nearest, Ties Away");
-    case QS_ROUNDING_FLOOR: return _("Floor");
-    case QS_ROUNDING_STOCHASTIC: return _("Stochastic");
-    default: return "?";
-    }
-}
-
-const char *
-qs_range_display_name (QsRangeMethod value)
-{
-  switch (value)
-    {
-    case QS_RANGE_MINMAX: return _("Min–Max");
-    case QS_RANGE_PERCENTILE: return _("Percentile");
-    case QS_RANGE_MSE: return _("MSE-Optimal");
-    case QS_RANGE_KL: return _("KL Divergence");
-    default: return "?";
-    }
-}
+/* Enum rows                                                                                */
 
 static char *
 enum_item_label (AdwEnumListItem *item,
@@ -271,10 +206,7 @@ update_stats (QsLayerPage *self)
     g_autofree char *fsize = g_format_size ((guint64) kernel->n_elements * 4);
     g_autofree char *qsize = g_format_size ((s->storage_bits + 7) / 8);
 
-    if (isinf (s->sqnr_db))
-      sqnr = g_strdup (_("Lossless"));
-    else
-      sqnr = g_strdup_printf (_("%.1f dB"), s->sqnr_db);
+    sqnr = qs_format_sqnr (s->sqnr_db);
     mse = g_strdup_printf ("%.3g", s->mse);
     maxerr = g_strdup_printf ("%.3g", s->max_abs_error);
     clipped = g_strdup_printf ("%zu", s->n_clipped);

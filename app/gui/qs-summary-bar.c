@@ -4,6 +4,7 @@
 #include <math.h>
 #include <glib/gi18n.h>
 
+#include "qs-gui-utils.h"
 #include "qs-summary-bar.h"
 
 typedef struct
@@ -103,12 +104,7 @@ update_summary (QsSummaryBar *self)
     tile_set (&self->memory, "—", _("needs the architecture"));
   g_clear_pointer (&detail, g_free);
 
-  if (isinf (summary.weighted_sqnr_db))
-    value = g_strdup (_("Lossless"));
-  else if (isnan (summary.weighted_sqnr_db))
-    value = g_strdup ("—");
-  else
-    value = g_strdup_printf (_("%.1f dB"), summary.weighted_sqnr_db);
+  value = qs_format_sqnr (summary.weighted_sqnr_db);
   if (summary.n_layers_failed > 0)
     detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u layer failed", "%u layers failed",
                                            summary.n_layers_failed), summary.n_layers_failed);

@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "qs-gui-utils.h"
 #include "qs-layer-list.h"
 #include "qs-layer-page.h"
 #include "qs-start-page.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <gtk/gtk.h>
 
+#include "qs-gui-utils.h"
 #include "qs-layer-list.h"
 #include "test-sample.h"
 
