@@ -6,9 +6,9 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "qs-gui-utils.h"
 #include "qs-layer-list.h"
 #include "qs-layer-page.h"
+#include "qs-layer-row.h"
 #include "qs-start-page.h"
 #include "qs-summary-bar.h"
 #include "qs-window.h"
@@ -451,171 +451,6 @@ update_autosave_offer (QsWindow *self)
 
 /* ---------------------------------------------------------------------------------------- */
 /* The layer list                                                                           */
-
-static void
-row_update_health (GtkWidget   *dot,
-                   GParamSpec  *pspec,
-                   QsLayerItem *item)
-{
-  static const char *classes[] = { "health-none", "health-pending", "health-good", "health-fair", "health-poor" };
-  QsHealth health = qs_layer_item_get_health (item);
-  double sqnr = qs_layer_item_get_sqnr (item);
-  g_autofree char *tip = NULL;
-
-  for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
-    gtk_widget_remove_css_class (dot, classes[i]);
-  gtk_widget_add_css_class (dot, qs_health_css_class (health));
-
-  switch (health)
-    {
-    case QS_HEALTH_NONE:
-      tip = g_strdup (_("No weights"));
-      break;
-    case QS_HEALTH_PENDING:
-      tip = g_strdup (_("Computing…"));
-      break;
-    default:
-      if (isinf (sqnr))
-        tip = g_strdup (_("Weight SQNR: lossless"));
-      else if (isnan (sqnr))
-        tip = g_strdup (_("Quantization failed"));
-      else
-        /* Translators: signal-to-quantization-noise ratio in decibels */
-        tip = g_strdup_printf (_("Weight SQNR: %.1f dB"), sqnr);
-    }
-  gtk_widget_set_tooltip_text (dot, tip);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (dot), GTK_ACCESSIBLE_PROPERTY_LABEL, tip, -1);
-}
-
-static void
-row_update_badges (GtkWidget   *row,
-                   GParamSpec  *pspec,
-                   QsLayerItem *item)
-{
-  GtkLabel *wbadge = g_object_get_data (G_OBJECT (row), "weight-badge");
-  GtkLabel *abadge = g_object_get_data (G_OBJECT (row), "act-badge");
-  const char *w = qs_layer_item_get_weight_label (item);
-  const char *a = qs_layer_item_get_activation_label (item);
-
-  gtk_label_set_text (wbadge, w ? w : "");
-  gtk_widget_set_visible (GTK_WIDGET (wbadge), w != NULL);
-  gtk_label_set_text (abadge, a ? a : "");
-  gtk_widget_set_visible (GTK_WIDGET (abadge), a != NULL);
-  if (w != NULL)
-    {
-      /* Translators: tooltip of the weight badge in the layer list; %s spells out the badge,
-       * "Integer, 8 bits · Symmetric · Per Channel · …" */
-      g_autofree char *tip = g_strdup_printf (_("Weights: %s"), qs_layer_item_get_weight_description (item));
-
-      gtk_widget_set_tooltip_text (GTK_WIDGET (wbadge), tip);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (wbadge), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, tip, -1);
-    }
-  if (a != NULL)
-    {
-      /* Translators: tooltip of the activation badge in the layer list; %s spells out the badge */
-      g_autofree char *tip = g_strdup_printf (_("Layer output: %s"), qs_layer_item_get_activation_description (item));
-
-      gtk_widget_set_tooltip_text (GTK_WIDGET (abadge), tip);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (abadge), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, tip, -1);
-    }
-}
-
-static void
-layer_row_setup (GtkSignalListItemFactory *factory,
-                 GtkListItem              *list_item,
-                 QsWindow                 *self)
-{
-  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 10);
-  GtkWidget *dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  GtkWidget *text = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
-  GtkWidget *badges = gtk_box_new (GTK_ORIENTATION_VERTICAL, 3);
-  GtkWidget *name = gtk_label_new (NULL);
-  GtkWidget *details = gtk_label_new (NULL);
-  GtkWidget *wbadge = gtk_label_new (NULL);
-  GtkWidget *abadge = gtk_label_new (NULL);
-
-  gtk_widget_add_css_class (row, "layer-row");
-  gtk_widget_add_css_class (dot, "health-dot");
-  gtk_widget_set_valign (dot, GTK_ALIGN_CENTER);
-  gtk_widget_set_hexpand (text, TRUE);
-  gtk_widget_set_valign (text, GTK_ALIGN_CENTER);
-  gtk_label_set_xalign (GTK_LABEL (name), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_MIDDLE);
-  gtk_widget_add_css_class (name, "layer-name");
-  gtk_label_set_xalign (GTK_LABEL (details), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (details), PANGO_ELLIPSIZE_END);
-  gtk_widget_add_css_class (details, "dim-label");
-  gtk_widget_add_css_class (details, "caption");
-  gtk_widget_set_valign (badges, GTK_ALIGN_CENTER);
-  gtk_widget_set_halign (wbadge, GTK_ALIGN_END);
-  gtk_widget_set_halign (abadge, GTK_ALIGN_END);
-  gtk_widget_add_css_class (wbadge, "badge");
-  gtk_widget_add_css_class (abadge, "badge");
-  gtk_widget_add_css_class (abadge, "activation");
-
-  gtk_box_append (GTK_BOX (text), name);
-  gtk_box_append (GTK_BOX (text), details);
-  gtk_box_append (GTK_BOX (badges), wbadge);
-  gtk_box_append (GTK_BOX (badges), abadge);
-  gtk_box_append (GTK_BOX (row), dot);
-  gtk_box_append (GTK_BOX (row), text);
-  gtk_box_append (GTK_BOX (row), badges);
-
-  g_object_set_data (G_OBJECT (row), "dot", dot);
-  g_object_set_data (G_OBJECT (row), "name", name);
-  g_object_set_data (G_OBJECT (row), "details", details);
-  g_object_set_data (G_OBJECT (row), "weight-badge", wbadge);
-  g_object_set_data (G_OBJECT (row), "act-badge", abadge);
-  gtk_list_item_set_child (list_item, row);
-}
-
-static void
-layer_row_bind (GtkSignalListItemFactory *factory,
-                GtkListItem              *list_item,
-                QsWindow                 *self)
-{
-  GtkWidget *row = gtk_list_item_get_child (list_item);
-  QsLayerItem *item = gtk_list_item_get_item (list_item);
-  GtkWidget *dot = g_object_get_data (G_OBJECT (row), "dot");
-  g_autofree char *params = qs_format_count (qs_layer_item_get_n_params (item));
-  g_autofree char *details = NULL;
-  gulong id;
-
-  if (qs_layer_item_get_n_params (item) > 0)
-    /* Translators: layer class and parameter count in the layer list, "Conv2D · 18.5 K params" */
-    details = g_strdup_printf (_("%s · %s params"), qs_layer_item_get_class_name (item), params);
-  else
-    details = g_strdup (qs_layer_item_get_class_name (item));
-
-  gtk_label_set_text (g_object_get_data (G_OBJECT (row), "name"), qs_layer_item_get_name (item));
-  gtk_label_set_text (g_object_get_data (G_OBJECT (row), "details"), details);
-  row_update_health (dot, NULL, item);
-  row_update_badges (row, NULL, item);
-
-  id = g_signal_connect_object (item, "notify::health", G_CALLBACK (row_update_health), dot, G_CONNECT_SWAPPED);
-  g_object_set_data (G_OBJECT (list_item), "health-handler", GSIZE_TO_POINTER (id));
-  id = g_signal_connect_object (item, "notify::weight-label", G_CALLBACK (row_update_badges), row, G_CONNECT_SWAPPED);
-  g_object_set_data (G_OBJECT (list_item), "wlabel-handler", GSIZE_TO_POINTER (id));
-  id = g_signal_connect_object (item, "notify::activation-label", G_CALLBACK (row_update_badges), row, G_CONNECT_SWAPPED);
-  g_object_set_data (G_OBJECT (list_item), "alabel-handler", GSIZE_TO_POINTER (id));
-}
-
-static void
-layer_row_unbind (GtkSignalListItemFactory *factory,
-                  GtkListItem              *list_item,
-                  QsWindow                 *self)
-{
-  QsLayerItem *item = gtk_list_item_get_item (list_item);
-  const char *keys[] = { "health-handler", "wlabel-handler", "alabel-handler" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
-    {
-      gulong id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (list_item), keys[i]));
-      if (id != 0 && item != NULL)
-        g_signal_handler_disconnect (item, id);
-      g_object_set_data (G_OBJECT (list_item), keys[i], NULL);
-    }
-}
 
 static void
 set_current_layer (QsWindow   *self,
@@ -1463,6 +1298,7 @@ qs_window_class_init (QsWindowClass *klass)
   g_type_ensure (QS_TYPE_START_PAGE);
   g_type_ensure (QS_TYPE_LAYER_PAGE);
   g_type_ensure (QS_TYPE_SUMMARY_BAR);
+  g_type_ensure (QS_TYPE_LAYER_ROW);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-window.ui");
   gtk_widget_class_bind_template_child (widget_class, QsWindow, toast_overlay);
@@ -1524,7 +1360,6 @@ qs_window_class_init (QsWindowClass *klass)
 static void
 qs_window_init (QsWindow *self)
 {
-  GtkListItemFactory *factory;
   GtkDropTarget *drop;
 
   gtk_widget_init_template (GTK_WIDGET (self));
@@ -1533,12 +1368,6 @@ qs_window_init (QsWindow *self)
   gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
 #endif
 
-  factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (factory, "setup", G_CALLBACK (layer_row_setup), self);
-  g_signal_connect (factory, "bind", G_CALLBACK (layer_row_bind), self);
-  g_signal_connect (factory, "unbind", G_CALLBACK (layer_row_unbind), self);
-  gtk_list_view_set_factory (self->layer_view, factory);
-  g_object_unref (factory);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->layer_view),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Layers"), -1);
 
