@@ -8,11 +8,11 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "qs-document-results.h"
 #include "qs-document.h"
 
 /* Changes with the same coalesce key closer together than this merge into one undo step. */
 #define COALESCE_USEC       (1500 * 1000)
-#define EVAL_DEBOUNCE_MS    150
 #define DEFAULT_AUTOSAVE_MS 2000
 #define DEFAULT_PRESET      "w8a8"
 
@@ -44,17 +44,7 @@ struct _QsDocument
   GPtrArray    *redo;
   gboolean      break_coalescing;
 
-  QsRecompute  *layer_jobs;     /* key: layer name */
-  QsRecompute  *eval_jobs;      /* key: "quick" */
-  GHashTable   *results;        /* layer name -> QsQuantResult* */
-  GHashTable   *errors;         /* layer name -> GError* */
-  GHashTable   *submitted;      /* layer name -> QsQuantSpec* last requested */
-  QsEvalResult *quick_eval;
-  GError       *quick_eval_error;
-  guint         quick_subset;
-  guint         hist_bins;
-  guint         map_width;
-  guint         map_height;
+  QsDocumentResults *results;  /* statistics, summary and quick accuracy */
 
   char         *autosave_id;
   char         *autosave_path;
@@ -73,6 +63,7 @@ enum {
   PROP_CAN_UNDO,
   PROP_CAN_REDO,
   PROP_EVALUATING,
+  PROP_BUSY,
   N_PROPS
 };
 
@@ -99,213 +90,6 @@ undo_entry_free (gpointer data)
   g_free (entry->label);
   g_free (entry->coalesce_key);
   g_free (entry);
-}
-
-guint64
-qs_layer_weight_float_bytes (const QsLayer *layer)
-{
-  guint64 bytes = 0;
-
-  for (guint i = 0; layer->weights != NULL && i < layer->weights->len; i++)
-    {
-      QsTensor *t = g_ptr_array_index (layer->weights, i);
-      bytes += (guint64) t->n_elements * 4;
-    }
-  return bytes;
-}
-
-double
-qs_layer_config_activation_bytes (const QsLayerConfig *config)
-{
-  if (!config->quantize_activations)
-    return 4.0;
-  return qs_quant_spec_bits_per_value (&config->activation) / 8.0;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Live results                                                                             */
-
-typedef struct
-{
-  QsTensor       *kernel;
-  QsQuantSpec     spec;
-  QsQuantOptions  options;
-} LayerJob;
-
-static void
-layer_job_free (gpointer data)
-{
-  LayerJob *job = data;
-
-  qs_tensor_unref (job->kernel);
-  g_free (job);
-}
-
-static gpointer
-layer_job_run (gpointer      data,
-               GCancellable *cancellable,
-               GError      **error)
-{
-  LayerJob *job = data;
-
-  return qs_quant_run (job->kernel, &job->spec, &job->options, cancellable, error);
-}
-
-typedef struct
-{
-  QsModel       *model;
-  QsConfig      *config;
-  QsDataset     *dataset;
-  QsEvalOptions  options;
-} EvalJob;
-
-static void
-eval_job_free (gpointer data)
-{
-  EvalJob *job = data;
-
-  g_object_unref (job->model);
-  g_object_unref (job->config);
-  g_object_unref (job->dataset);
-  g_free (job);
-}
-
-static gpointer
-eval_job_run (gpointer      data,
-              GCancellable *cancellable,
-              GError      **error)
-{
-  EvalJob *job = data;
-
-  return qs_eval_run (job->model, job->config, job->dataset, &job->options,
-                      NULL, NULL, cancellable, error);
-}
-
-static void
-layer_job_done (QsRecompute  *recompute,
-                const char   *key,
-                gpointer      result,
-                const GError *error,
-                gpointer      user_data)
-{
-  QsDocument *self = user_data;
-
-  if (error != NULL)
-    {
-      g_hash_table_remove (self->results, key);
-      g_hash_table_insert (self->errors, g_strdup (key), g_error_copy (error));
-    }
-  else
-    {
-      g_hash_table_remove (self->errors, key);
-      g_hash_table_insert (self->results, g_strdup (key), qs_quant_result_ref (result));
-    }
-  g_signal_emit (self, signals[LAYER_RESULT_CHANGED], 0, key);
-  g_signal_emit (self, signals[SUMMARY_CHANGED], 0);
-}
-
-static void
-eval_job_done (QsRecompute  *recompute,
-               const char   *key,
-               gpointer      result,
-               const GError *error,
-               gpointer      user_data)
-{
-  QsDocument *self = user_data;
-
-  g_clear_pointer (&self->quick_eval, qs_eval_result_unref);
-  g_clear_error (&self->quick_eval_error);
-  if (error != NULL)
-    self->quick_eval_error = g_error_copy (error);
-  else
-    self->quick_eval = qs_eval_result_ref (result);
-  g_signal_emit (self, signals[QUICK_EVAL_CHANGED], 0);
-}
-
-static void
-eval_busy_changed (QsDocument *self)
-{
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EVALUATING]);
-}
-
-static void
-submit_layer (QsDocument        *self,
-              const QsLayer     *layer,
-              const QsQuantSpec *spec)
-{
-  QsTensor *kernel = qs_layer_get_kernel (layer);
-  LayerJob *job;
-  gsize rows, cols;
-
-  if (kernel == NULL)
-    return;
-
-  job = g_new0 (LayerJob, 1);
-  job->kernel = qs_tensor_ref (kernel);
-  job->spec = *spec;
-  /* The heatmap needs the fake-quantized values and codes for its modes and zoom. */
-  job->options.want_dequant = TRUE;
-  job->options.want_codes = TRUE;
-  job->options.hist_bins = self->hist_bins;
-  job->options.hist_channel = -1;
-  qs_tensor_matrix_shape (kernel, &rows, &cols);
-  job->options.map_width = (guint) MIN ((gsize) self->map_width, cols);
-  job->options.map_height = (guint) MIN ((gsize) self->map_height, rows);
-  qs_recompute_submit (self->layer_jobs, layer->name, 0, layer_job_run, job, layer_job_free);
-}
-
-static void
-submit_eval (QsDocument *self)
-{
-  EvalJob *job;
-
-  if (!qs_document_can_evaluate (self, NULL))
-    return;
-
-  job = g_new0 (EvalJob, 1);
-  job->model = g_object_ref (self->model);
-  job->config = qs_config_copy (self->config);
-  job->dataset = g_object_ref (self->dataset);
-  job->options.limit = self->quick_subset;
-  qs_recompute_submit (self->eval_jobs, "quick", EVAL_DEBOUNCE_MS, eval_job_run, job, eval_job_free);
-}
-
-/* Submits the layers whose effective weight spec differs from the one last requested. */
-static void
-recompute_changed (QsDocument *self,
-                   gboolean    force)
-{
-  guint n = qs_model_get_n_layers (self->model);
-
-  for (guint i = 0; i < n; i++)
-    {
-      const QsLayer *layer = qs_model_get_layer (self->model, i);
-      QsLayerConfig lc;
-      QsQuantSpec *last;
-
-      if (qs_layer_get_kernel (layer) == NULL)
-        continue;
-
-      qs_config_get_layer (self->config, layer->name, &lc);
-      last = g_hash_table_lookup (self->submitted, layer->name);
-      if (!force && last != NULL && qs_quant_spec_equal (last, &lc.weight))
-        continue;
-
-      g_hash_table_insert (self->submitted, g_strdup (layer->name), g_memdup2 (&lc.weight, sizeof lc.weight));
-      g_hash_table_remove (self->results, layer->name);
-      g_hash_table_remove (self->errors, layer->name);
-      submit_layer (self, layer, &lc.weight);
-    }
-  submit_eval (self);
-  g_signal_emit (self, signals[SUMMARY_CHANGED], 0);
-}
-
-void
-qs_document_refresh (QsDocument *self)
-{
-  g_return_if_fail (QS_IS_DOCUMENT (self));
-
-  recompute_changed (self, TRUE);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -365,7 +149,7 @@ config_changed (QsDocument         *self,
                 const char * const *layers)
 {
   g_signal_emit (self, signals[CONFIG_CHANGED], 0, layers);
-  recompute_changed (self, FALSE);
+  qs_document_results_update (self->results, FALSE);
   update_modified (self);
   notify_undo_state (self);
 }
@@ -378,10 +162,12 @@ qs_document_dispose (GObject *object)
 {
   QsDocument *self = QS_DOCUMENT (object);
 
-  if (self->layer_jobs != NULL)
-    qs_recompute_shutdown (self->layer_jobs);
-  if (self->eval_jobs != NULL)
-    qs_recompute_shutdown (self->eval_jobs);
+  if (self->results != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->results, self);
+      qs_document_results_shutdown (self->results);
+      g_clear_object (&self->results);
+    }
   g_clear_handle_id (&self->autosave_id_timeout, g_source_remove);
 
   G_OBJECT_CLASS (qs_document_parent_class)->dispose (object);
@@ -395,8 +181,6 @@ qs_document_finalize (GObject *object)
   if (self->autosave_path != NULL && live_autosaves != NULL)
     g_hash_table_remove (live_autosaves, self->autosave_path);
 
-  g_clear_object (&self->layer_jobs);
-  g_clear_object (&self->eval_jobs);
   g_clear_object (&self->model);
   g_clear_object (&self->dataset);
   g_clear_object (&self->config);
@@ -404,11 +188,6 @@ qs_document_finalize (GObject *object)
   g_clear_object (&self->file);
   g_clear_pointer (&self->undo, g_ptr_array_unref);
   g_clear_pointer (&self->redo, g_ptr_array_unref);
-  g_clear_pointer (&self->results, g_hash_table_unref);
-  g_clear_pointer (&self->errors, g_hash_table_unref);
-  g_clear_pointer (&self->submitted, g_hash_table_unref);
-  g_clear_pointer (&self->quick_eval, qs_eval_result_unref);
-  g_clear_error (&self->quick_eval_error);
   g_free (self->dataset_spec);
   g_free (self->architecture_path);
   g_free (self->notes);
@@ -447,6 +226,9 @@ qs_document_get_property (GObject    *object,
     case PROP_EVALUATING:
       g_value_set_boolean (value, qs_document_get_evaluating (self));
       break;
+    case PROP_BUSY:
+      g_value_set_boolean (value, qs_document_get_busy (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -478,7 +260,11 @@ qs_document_class_init (QsDocumentClass *klass)
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_EVALUATING] =
     g_param_spec_boolean ("evaluating", NULL, NULL, FALSE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* Layer statistics or the quick accuracy are being computed. */
+  properties[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* layers: the layers whose override changed, or NULL when the whole config may have. */
@@ -497,25 +283,50 @@ qs_document_class_init (QsDocumentClass *klass)
 }
 
 static void
+on_layer_result_changed (QsDocument *self,
+                         const char *layer)
+{
+  g_signal_emit (self, signals[LAYER_RESULT_CHANGED], 0, layer);
+}
+
+static void
+on_summary_changed (QsDocument *self)
+{
+  g_signal_emit (self, signals[SUMMARY_CHANGED], 0);
+}
+
+static void
+on_quick_eval_changed (QsDocument *self)
+{
+  g_signal_emit (self, signals[QUICK_EVAL_CHANGED], 0);
+}
+
+static void
+on_busy_changed (QsDocument *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+static void
+on_evaluating_changed (QsDocument *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EVALUATING]);
+}
+
+static void
 qs_document_init (QsDocument *self)
 {
   self->undo = g_ptr_array_new_with_free_func (undo_entry_free);
   self->redo = g_ptr_array_new_with_free_func (undo_entry_free);
-  self->results = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) qs_quant_result_unref);
-  self->errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_error_free);
-  self->submitted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->layer_jobs = qs_recompute_new (layer_job_done, self, (GDestroyNotify) qs_quant_result_unref);
-  self->eval_jobs = qs_recompute_new (eval_job_done, self, (GDestroyNotify) qs_eval_result_unref);
-  g_signal_connect_object (self->eval_jobs, "notify::busy",
-                           G_CALLBACK (eval_busy_changed), self, G_CONNECT_SWAPPED);
+  /* The document re-emits what its results announce, so views need only the document. */
+  self->results = qs_document_results_new (self);
+  g_signal_connect_swapped (self->results, "layer-result-changed", G_CALLBACK (on_layer_result_changed), self);
+  g_signal_connect_swapped (self->results, "summary-changed", G_CALLBACK (on_summary_changed), self);
+  g_signal_connect_swapped (self->results, "quick-eval-changed", G_CALLBACK (on_quick_eval_changed), self);
+  g_signal_connect_swapped (self->results, "notify::busy", G_CALLBACK (on_busy_changed), self);
+  g_signal_connect_swapped (self->results, "notify::evaluating", G_CALLBACK (on_evaluating_changed), self);
   self->notes = g_strdup ("");
   self->saved_notes = g_strdup ("");
-  self->quick_subset = 1000;
-  self->hist_bins = 128;
-  self->map_width = 128;
-  self->map_height = 128;
   self->autosave_delay = DEFAULT_AUTOSAVE_MS;
   self->autosave_id = g_uuid_string_random ();
 }
@@ -1412,14 +1223,21 @@ qs_document_find_autosave (void)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Live results                                                                             */
+/* Live results: QsDocumentResults                                                          */
+
+void
+qs_document_refresh (QsDocument *self)
+{
+  g_return_if_fail (QS_IS_DOCUMENT (self));
+  qs_document_results_update (self->results, TRUE);
+}
 
 QsQuantResult *
 qs_document_get_layer_result (QsDocument *self,
                               const char *layer)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return g_hash_table_lookup (self->results, layer);
+  return qs_document_results_get_layer_result (self->results, layer);
 }
 
 const GError *
@@ -1427,112 +1245,37 @@ qs_document_get_layer_error (QsDocument *self,
                              const char *layer)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return g_hash_table_lookup (self->errors, layer);
+  return qs_document_results_get_layer_error (self->results, layer);
 }
 
-static guint64
-layer_output_elements (const QsLayer *layer)
+gboolean
+qs_document_get_layer_busy (QsDocument *self,
+                            const char *layer)
 {
-  guint64 n = 1;
-
-  for (guint i = 0; i < layer->output_rank; i++)
-    n *= layer->output_shape[i];
-  return n;
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
+  return qs_document_results_get_layer_busy (self->results, layer);
 }
 
 void
 qs_document_get_summary (QsDocument *self,
                          QsSummary  *out)
 {
-  guint n;
-  double signal = 0, noise = 0;
-  g_autofree double *act_bytes = NULL;
-
   g_return_if_fail (QS_IS_DOCUMENT (self));
-  g_return_if_fail (out != NULL);
-
-  memset (out, 0, sizeof *out);
-  n = qs_model_get_n_layers (self->model);
-  act_bytes = g_new0 (double, n);
-
-  for (guint i = 0; i < n; i++)
-    {
-      const QsLayer *layer = qs_model_get_layer (self->model, i);
-      QsTensor *kernel = qs_layer_get_kernel (layer);
-      guint64 layer_float = qs_layer_weight_float_bytes (layer);
-      QsLayerConfig lc;
-      QsQuantSpec input_spec;
-
-      qs_config_get_layer (self->config, layer->name, &lc);
-      if (layer->kind == QS_LAYER_INPUT)
-        act_bytes[i] = qs_config_get_input_spec (self->config, &input_spec)
-                       ? qs_quant_spec_bits_per_value (&input_spec) / 8.0 : 4.0;
-      else
-        act_bytes[i] = qs_layer_config_activation_bytes (&lc);
-
-      out->float_bytes += layer_float;
-      if (kernel != NULL)
-        {
-          QsQuantResult *result = g_hash_table_lookup (self->results, layer->name);
-          double kernel_bits;
-
-          if (result != NULL)
-            {
-              kernel_bits = (double) result->stats.storage_bits;
-              signal += result->stats.signal_power * (double) result->stats.n_values;
-              noise += result->stats.mse * (double) result->stats.n_values;
-            }
-          else
-            {
-              if (g_hash_table_contains (self->errors, layer->name))
-                out->n_layers_failed++;
-              else
-                out->n_layers_pending++;
-              kernel_bits = qs_quant_spec_bits_per_value (&lc.weight) * (double) kernel->n_elements;
-            }
-          out->quant_bytes += layer_float - (guint64) kernel->n_elements * 4 + (guint64) ceil (kernel_bits / 8.0);
-        }
-      else
-        out->quant_bytes += layer_float;
-
-      /* Live memory while this layer runs: its inputs and its output. */
-      if (layer->kind != QS_LAYER_WEIGHTS)
-        {
-          double live = (double) layer_output_elements (layer) * act_bytes[i];
-          double live_float = (double) layer_output_elements (layer) * 4.0;
-
-          for (guint k = 0; k < layer->n_inputs; k++)
-            {
-              const QsLayer *input = qs_model_get_layer (self->model, layer->inputs[k]);
-              live += (double) layer_output_elements (input) * act_bytes[layer->inputs[k]];
-              live_float += (double) layer_output_elements (input) * 4.0;
-            }
-          out->peak_activation_bytes = MAX (out->peak_activation_bytes, (guint64) ceil (live));
-          out->peak_activation_float_bytes = MAX (out->peak_activation_float_bytes, (guint64) live_float);
-        }
-    }
-
-  out->ratio = out->quant_bytes > 0 ? (double) out->float_bytes / (double) out->quant_bytes : 1.0;
-  if (signal <= 0)
-    out->weighted_sqnr_db = NAN;
-  else if (noise <= 0)
-    out->weighted_sqnr_db = INFINITY;
-  else
-    out->weighted_sqnr_db = 10.0 * log10 (signal / noise);
+  qs_document_results_get_summary (self->results, out);
 }
 
 QsEvalResult *
 qs_document_get_quick_eval (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return self->quick_eval;
+  return qs_document_results_get_quick_eval (self->results);
 }
 
 const GError *
 qs_document_get_quick_eval_error (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return self->quick_eval_error;
+  return qs_document_results_get_quick_eval_error (self->results);
 }
 
 gboolean
@@ -1562,7 +1305,14 @@ gboolean
 qs_document_get_evaluating (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
-  return qs_recompute_is_busy (self->eval_jobs);
+  return qs_document_results_get_evaluating (self->results);
+}
+
+gboolean
+qs_document_get_busy (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
+  return qs_document_results_get_busy (self->results);
 }
 
 void
@@ -1570,19 +1320,14 @@ qs_document_set_quick_subset (QsDocument *self,
                               guint       n_images)
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
-
-  n_images = CLAMP (n_images, 100, 10000);
-  if (n_images == self->quick_subset)
-    return;
-  self->quick_subset = n_images;
-  submit_eval (self);
+  qs_document_results_set_quick_subset (self->results, n_images);
 }
 
 guint
 qs_document_get_quick_subset (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), 0);
-  return self->quick_subset;
+  return qs_document_results_get_quick_subset (self->results);
 }
 
 void
@@ -1592,15 +1337,5 @@ qs_document_set_view_options (QsDocument *self,
                               guint       map_height)
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
-
-  self->hist_bins = hist_bins;
-  self->map_width = map_width;
-  self->map_height = map_height;
-}
-
-QsRecompute *
-_qs_document_get_scheduler (QsDocument *self)
-{
-  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return self->layer_jobs;
+  qs_document_results_set_view_options (self->results, hist_bins, map_width, map_height);
 }

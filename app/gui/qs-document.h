@@ -7,7 +7,6 @@
 #include "qs-config.h"
 #include "qs-dataset.h"
 #include "qs-eval.h"
-#include "qs-recompute.h"
 
 G_BEGIN_DECLS
 
@@ -140,6 +139,11 @@ const GError   *qs_document_get_quick_eval_error (QsDocument          *self); /*
 gboolean        qs_document_can_evaluate         (QsDocument          *self,
                                                   const char         **why_not);
 gboolean        qs_document_get_evaluating       (QsDocument          *self);
+/* The "busy" property: layer statistics or the quick accuracy are being computed. */
+gboolean        qs_document_get_busy             (QsDocument          *self);
+/* TRUE while the statistics of this layer are requested or being computed. */
+gboolean        qs_document_get_layer_busy       (QsDocument          *self,
+                                                  const char          *layer);
 void            qs_document_set_quick_subset     (QsDocument          *self,
                                                   guint                n_images);
 guint           qs_document_get_quick_subset     (QsDocument          *self);
@@ -150,10 +154,5 @@ void            qs_document_set_view_options     (QsDocument          *self,
                                                   guint                map_height);
 /* Recomputes every layer and the quick accuracy (after load). */
 void            qs_document_refresh              (QsDocument          *self);
-QsRecompute    *_qs_document_get_scheduler       (QsDocument          *self);
-
-/* Helpers shared with the UI. */
-guint64         qs_layer_weight_float_bytes      (const QsLayer       *layer);
-double          qs_layer_config_activation_bytes (const QsLayerConfig *config);
 
 G_END_DECLS

@@ -154,6 +154,18 @@ clear_stats (QsLayerPage *self)
     set_stat (self, i, "—");
 }
 
+/* Dims the statistics while newer ones for this layer are being computed. */
+static void
+update_stale (QsLayerPage *self)
+{
+  if (self->document == NULL || self->layer == NULL)
+    return;
+  if (qs_document_get_layer_busy (self->document, self->layer))
+    gtk_widget_add_css_class (GTK_WIDGET (self->stats_grid), "stale");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->stats_grid), "stale");
+}
+
 static void
 update_stats (QsLayerPage *self)
 {
@@ -161,7 +173,6 @@ update_stats (QsLayerPage *self)
   const GError *error;
   const QsLayer *layer;
   QsTensor *kernel;
-  gboolean busy;
 
   if (self->document == NULL || self->layer == NULL)
     return;
@@ -170,12 +181,7 @@ update_stats (QsLayerPage *self)
   kernel = layer ? qs_layer_get_kernel (layer) : NULL;
   result = qs_document_get_layer_result (self->document, self->layer);
   error = qs_document_get_layer_error (self->document, self->layer);
-  busy = qs_recompute_key_is_busy (_qs_document_get_scheduler (self->document), self->layer);
-
-  if (busy)
-    gtk_widget_add_css_class (GTK_WIDGET (self->stats_grid), "stale");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->stats_grid), "stale");
+  update_stale (self);
 
   if (error != NULL)
     {
@@ -515,10 +521,7 @@ qs_layer_page_set_document (QsLayerPage *self,
   if (self->document == document)
     return;
   if (self->document != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->document, self);
-      g_signal_handlers_disconnect_by_data (_qs_document_get_scheduler (self->document), self);
-    }
+    g_signal_handlers_disconnect_by_data (self->document, self);
   g_set_object (&self->document, document);
   g_clear_pointer (&self->layer, g_free);
   qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (self->histogram), NULL);
@@ -530,7 +533,9 @@ qs_layer_page_set_document (QsLayerPage *self,
 
   g_signal_connect_swapped (document, "config-changed", G_CALLBACK (on_config_changed), self);
   g_signal_connect_swapped (document, "layer-result-changed", G_CALLBACK (on_layer_result_changed), self);
-  g_signal_connect_swapped (_qs_document_get_scheduler (document), "notify::busy", G_CALLBACK (update_stats), self);
+  g_signal_connect_swapped (document, "notify::busy", G_CALLBACK (update_stats), self);
+  /* Emitted once the changed layers are resubmitted (after "config-changed"). */
+  g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (update_stale), self);
 }
 
 void

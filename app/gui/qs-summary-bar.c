@@ -5,7 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "qs-gui-utils.h"
-#include "qs-summary-bar.h"
+#include "qs-summary-bar-private.h"
 
 typedef struct
 {
@@ -24,6 +24,8 @@ struct _QsSummaryBar
   Tile        sqnr;
   Tile        accuracy;
   GtkWidget  *eval_spinner;
+  guint       update_id;    /* idle: a burst of "summary-changed" becomes one update */
+  guint       n_updates;    /* for the tests */
 };
 
 G_DEFINE_FINAL_TYPE (QsSummaryBar, qs_summary_bar, GTK_TYPE_WIDGET)
@@ -81,6 +83,7 @@ update_summary (QsSummaryBar *self)
   if (self->document == NULL)
     return;
 
+  self->n_updates++;
   qs_document_get_summary (self->document, &summary);
 
   fsize = g_format_size (summary.float_bytes);
@@ -114,6 +117,33 @@ update_summary (QsSummaryBar *self)
   else
     detail = g_strdup (_("all weights, by parameter count"));
   tile_set (&self->sqnr, value, detail);
+}
+
+static gboolean
+update_summary_idle (gpointer user_data)
+{
+  QsSummaryBar *self = user_data;
+
+  self->update_id = 0;
+  update_summary (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* A config change and the layer results that follow it each emit "summary-changed";
+ * results often arrive several per main-loop turn. Update once per turn, before the next
+ * frame is drawn. */
+static void
+queue_update_summary (QsSummaryBar *self)
+{
+  if (self->update_id == 0)
+    self->update_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE, update_summary_idle, self, NULL);
+}
+
+guint
+_qs_summary_bar_get_n_updates (QsSummaryBar *self)
+{
+  g_return_val_if_fail (QS_IS_SUMMARY_BAR (self), 0);
+  return self->n_updates;
 }
 
 static void
@@ -238,12 +268,14 @@ qs_summary_bar_set_document (QsSummaryBar *self,
     return;
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
+  g_clear_handle_id (&self->update_id, g_source_remove);
   g_set_object (&self->document, document);
   if (document == NULL)
     return;
 
-  g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (update_summary), self);
-  g_signal_connect_swapped (document, "config-changed", G_CALLBACK (update_summary), self);
+  /* Not "config-changed" too: every config change is followed by one "summary-changed"
+   * (the document resubmits the changed layers first). */
+  g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (queue_update_summary), self);
   g_signal_connect_swapped (document, "quick-eval-changed", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::evaluating", G_CALLBACK (update_accuracy), self);
   update_summary (self);

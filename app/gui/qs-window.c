@@ -121,8 +121,7 @@ update_busy (QsWindow *self)
   gboolean busy = FALSE;
 
   if (self->document != NULL)
-    busy = qs_recompute_is_busy (_qs_document_get_scheduler (self->document))
-           || qs_document_get_evaluating (self->document);
+    busy = qs_document_get_busy (self->document);
   gtk_spinner_set_spinning (self->busy_spinner, busy);
   gtk_widget_set_visible (GTK_WIDGET (self->busy_spinner), busy);
 }
@@ -349,7 +348,6 @@ clear_document (QsWindow *self)
       /* Replaced or closed on purpose: its autosave is no longer needed. */
       qs_document_discard_autosave (self->document);
       g_signal_handlers_disconnect_by_data (self->document, self);
-      g_signal_handlers_disconnect_by_data (_qs_document_get_scheduler (self->document), self);
     }
   qs_layer_page_set_document (self->layer_page, NULL);
   qs_summary_bar_set_document (self->summary_bar, NULL);
@@ -392,8 +390,7 @@ set_document (QsWindow   *self,
   g_signal_connect_swapped (document, "notify::modified", G_CALLBACK (on_document_notify), self);
   g_signal_connect_swapped (document, "notify::can-undo", G_CALLBACK (on_document_notify), self);
   g_signal_connect_swapped (document, "notify::file", G_CALLBACK (on_document_notify), self);
-  g_signal_connect_swapped (document, "notify::evaluating", G_CALLBACK (update_busy), self);
-  g_signal_connect_swapped (_qs_document_get_scheduler (document), "notify::busy", G_CALLBACK (update_busy), self);
+  g_signal_connect_swapped (document, "notify::busy", G_CALLBACK (update_busy), self);
 
   {
     GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->notes_view);

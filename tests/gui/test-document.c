@@ -60,7 +60,7 @@ wait_idle (QsDocument *doc)
 {
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
-  while (qs_recompute_is_busy (_qs_document_get_scheduler (doc)) || qs_document_get_evaluating (doc))
+  while (qs_document_get_busy (doc))
     {
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_main_context_iteration (NULL, TRUE);
@@ -350,6 +350,37 @@ test_document_live (void)
 }
 
 static void
+count_notify (gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+/* "busy" says whether statistics are being computed and notifies only when that changes:
+ * once when the layers are submitted, once when the last one arrives. */
+static void
+test_document_busy (void)
+{
+  g_autoptr(QsDocument) doc = new_document ();
+  const char *layer = first_kernel_layer ();
+  guint n_notify = 0;
+
+  g_signal_connect_swapped (doc, "notify::busy", G_CALLBACK (count_notify), &n_notify);
+  g_assert_false (qs_document_get_busy (doc));
+  g_assert_false (qs_document_get_layer_busy (doc, layer));
+
+  qs_document_refresh (doc);
+  g_assert_true (qs_document_get_busy (doc));
+  g_assert_true (qs_document_get_layer_busy (doc, layer));
+  g_assert_cmpuint (n_notify, ==, 1);
+
+  wait_idle (doc);
+  g_assert_false (qs_document_get_layer_busy (doc, layer));
+  g_assert_nonnull (qs_document_get_layer_result (doc, layer));
+  /* Several layers finished one by one: still one notification for the end. */
+  g_assert_cmpuint (n_notify, ==, 2);
+}
+
+static void
 on_eval (gpointer data)
 {
   (*(int *) data)++;
@@ -480,6 +511,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/document/session-round-trip", test_document_session);
   g_test_add_func ("/qs/document/autosave-restore", test_document_autosave);
   g_test_add_func ("/qs/document/live-results", test_document_live);
+  g_test_add_func ("/qs/document/busy", test_document_busy);
   g_test_add_func ("/qs/document/quick-eval", test_document_quick_eval);
   g_test_add_func ("/qs/document/attach-architecture", test_document_attach_architecture);
 

@@ -16,7 +16,7 @@ wait_idle (QsDocument *doc)
 {
   gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
 
-  while (qs_recompute_is_busy (_qs_document_get_scheduler (doc)))
+  while (qs_document_get_busy (doc))
     {
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_main_context_iteration (NULL, TRUE);
