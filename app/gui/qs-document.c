@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <errno.h>
-#include <math.h>
-#include <string.h>
 #include <glib/gi18n.h>
-#include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
 #include "qs-document-results.h"
 #include "qs-document.h"
+#include "qs-session.h"
 
 /* Changes with the same coalesce key closer together than this merge into one undo step. */
 #define COALESCE_USEC       (1500 * 1000)
-#define DEFAULT_AUTOSAVE_MS 2000
 #define DEFAULT_PRESET      "w8a8"
 
 typedef struct
@@ -46,10 +41,7 @@ struct _QsDocument
 
   QsDocumentResults *results;  /* statistics, summary and quick accuracy */
 
-  char         *autosave_id;
-  char         *autosave_path;
-  guint         autosave_delay;
-  guint         autosave_id_timeout;
+  QsSession    *session;      /* the session file's JSON and the autosave */
 };
 
 G_DEFINE_FINAL_TYPE (QsDocument, qs_document, G_TYPE_OBJECT)
@@ -78,8 +70,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-/* Autosave files owned by live documents of this process (never offered for restore). */
-static GHashTable *live_autosaves;
 
 static void
 undo_entry_free (gpointer data)
@@ -104,18 +94,6 @@ compute_modified (QsDocument *self)
          || g_strcmp0 (self->notes, self->saved_notes) != 0;
 }
 
-static gboolean
-autosave_timeout_cb (gpointer user_data)
-{
-  QsDocument *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  self->autosave_id_timeout = 0;
-  if (!qs_document_autosave_now (self, &error))
-    g_warning ("Autosave failed: %s", error->message);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 update_modified (QsDocument *self)
 {
@@ -127,14 +105,7 @@ update_modified (QsDocument *self)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
     }
 
-  if (self->autosave_delay == 0)
-    return;
-
-  g_clear_handle_id (&self->autosave_id_timeout, g_source_remove);
-  if (modified)
-    self->autosave_id_timeout = g_timeout_add (self->autosave_delay, autosave_timeout_cb, self);
-  else
-    qs_document_discard_autosave (self);
+  qs_session_schedule_autosave (self->session, modified);
 }
 
 static void
@@ -168,7 +139,7 @@ qs_document_dispose (GObject *object)
       qs_document_results_shutdown (self->results);
       g_clear_object (&self->results);
     }
-  g_clear_handle_id (&self->autosave_id_timeout, g_source_remove);
+  g_clear_object (&self->session);
 
   G_OBJECT_CLASS (qs_document_parent_class)->dispose (object);
 }
@@ -177,9 +148,6 @@ static void
 qs_document_finalize (GObject *object)
 {
   QsDocument *self = QS_DOCUMENT (object);
-
-  if (self->autosave_path != NULL && live_autosaves != NULL)
-    g_hash_table_remove (live_autosaves, self->autosave_path);
 
   g_clear_object (&self->model);
   g_clear_object (&self->dataset);
@@ -192,8 +160,6 @@ qs_document_finalize (GObject *object)
   g_free (self->architecture_path);
   g_free (self->notes);
   g_free (self->saved_notes);
-  g_free (self->autosave_id);
-  g_free (self->autosave_path);
 
   G_OBJECT_CLASS (qs_document_parent_class)->finalize (object);
 }
@@ -327,8 +293,7 @@ qs_document_init (QsDocument *self)
   g_signal_connect_swapped (self->results, "notify::evaluating", G_CALLBACK (on_evaluating_changed), self);
   self->notes = g_strdup ("");
   self->saved_notes = g_strdup ("");
-  self->autosave_delay = DEFAULT_AUTOSAVE_MS;
-  self->autosave_id = g_uuid_string_random ();
+  self->session = qs_session_new (self);
 }
 
 QsDocument *
@@ -511,105 +476,44 @@ qs_document_load_finish (GAsyncResult  *result,
   return load_finish (result, error);
 }
 
-static const char *
-member_string (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
+/* Loads what the session file names: its model (noting a changed checksum) and dataset. */
 static gboolean
-parse_session (LoadData      *load,
-               const char    *data,
-               gsize          length,
-               GCancellable  *cancellable,
-               GError       **error)
+load_session (LoadData      *load,
+              const char    *data,
+              gsize          length,
+              GCancellable  *cancellable,
+              GError       **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(QsSessionData) session = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *config_json = NULL;
-  g_autofree char *base_dir = g_path_get_dirname (g_file_peek_path (load->session));
-  g_autoptr(JsonGenerator) generator = NULL;
   const char *name = g_file_peek_path (load->session);
-  JsonObject *root, *model;
-  JsonNode *config;
-  const char *path, *format, *checksum, *dataset;
 
-  if (!json_parser_load_from_data (parser, data, length, &local_error)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_SESSION,
-                   _("“%s” is not a Quantscope session: %s"), name,
-                   local_error ? local_error->message : _("the top level is not a JSON object"));
-      return FALSE;
-    }
-  root = json_node_get_object (json_parser_get_root (parser));
-  format = member_string (root, "format");
-  if (g_strcmp0 (format, QS_SESSION_FORMAT) != 0)
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_SESSION,
-                   _("“%s” is not a Quantscope session (no \"format\": \"%s\"); "
-                     "to load a quantization config use Import Config"), name, QS_SESSION_FORMAT);
-      return FALSE;
-    }
-  if (json_object_get_int_member_with_default (root, "version", 0) > QS_SESSION_VERSION)
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_VERSION,
-                   _("Session “%s” was written by a newer Quantscope (version %lld); update Quantscope to open it"),
-                   name, (long long) json_object_get_int_member (root, "version"));
-      return FALSE;
-    }
-  model = json_object_get_object_member (root, "model");
-  path = model ? member_string (model, "path") : NULL;
-  if (path == NULL)
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_SESSION,
-                   _("Session “%s” does not name a model ($.model.path is missing)"), name);
-      return FALSE;
-    }
-  load->path = g_path_is_absolute (path) ? g_strdup (path) : g_build_filename (base_dir, path, NULL);
-  load->architecture_path = g_strdup (member_string (model, "architecture"));
-  checksum = member_string (model, "sha256");
+  session = qs_session_data_parse (load->session, data, length, error);
+  if (session == NULL)
+    return FALSE;
 
-  config = json_object_get_member (root, "config");
-  if (config != NULL && !JSON_NODE_HOLDS_NULL (config))
-    {
-      generator = json_generator_new ();
-      json_generator_set_root (generator, config);
-      config_json = json_generator_to_data (generator, NULL);
-      load->config = qs_config_new_from_json (config_json, -1, &local_error);
-      if (load->config == NULL)
-        {
-          g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_SESSION,
-                       _("The config in session “%s” is invalid: %s"), name, local_error->message);
-          return FALSE;
-        }
-    }
-  load->notes = g_strdup (member_string (root, "notes"));
-  if (member_string (root, "session_file") != NULL)
-    load->saved_file = g_file_new_for_path (member_string (root, "session_file"));
+  load->path = g_strdup (session->model_path);
+  load->architecture_path = g_strdup (session->architecture_path);
+  load->config = session->config != NULL ? g_object_ref (session->config) : NULL;
+  load->notes = g_strdup (session->notes);
+  g_set_object (&load->saved_file, session->saved_file);
 
   load->model = qs_model_load (load->path, load->architecture_path, cancellable, error);
   if (load->model == NULL)
     return FALSE;
-  if (checksum != NULL)
-    load->checksum_mismatch = g_strcmp0 (checksum, qs_model_get_checksum (load->model)) != 0;
+  if (session->model_checksum != NULL)
+    load->checksum_mismatch = g_strcmp0 (session->model_checksum, qs_model_get_checksum (load->model)) != 0;
 
-  dataset = member_string (root, "dataset");
-  if (dataset != NULL)
+  if (session->dataset_spec != NULL)
     {
-      load->dataset = qs_dataset_open (dataset, &local_error);
+      load->dataset = qs_dataset_open (session->dataset_spec, &local_error);
       if (load->dataset == NULL)
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
                                       _("Session “%s”: "), name);
           return FALSE;
         }
-      load->dataset_spec = g_strdup (dataset);
+      load->dataset_spec = g_strdup (session->dataset_spec);
     }
   return TRUE;
 }
@@ -626,7 +530,7 @@ load_session_thread (GTask        *task,
   gsize length;
 
   if (!g_file_load_contents (load->session, cancellable, &data, &length, NULL, &error)
-      || !parse_session (load, data, length, cancellable, &error))
+      || !load_session (load, data, length, cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -640,16 +544,13 @@ qs_document_load_session_async (GFile               *session,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
 {
-  g_autofree char *dir = qs_document_autosave_dir ();
-  g_autofree char *parent = NULL;
   LoadData *load;
 
   g_return_if_fail (G_IS_FILE (session));
 
   load = g_new0 (LoadData, 1);
   load->session = g_object_ref (session);
-  parent = g_path_get_dirname (g_file_peek_path (session));
-  load->is_autosave = g_strcmp0 (parent, dir) == 0;
+  load->is_autosave = qs_session_is_autosave_file (session);
   run_load (load, load_session_thread, qs_document_load_session_async, cancellable, callback, user_data);
 }
 
@@ -660,24 +561,6 @@ qs_document_load_session_finish (GAsyncResult  *result,
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
 
   return load_finish (result, error);
-}
-
-gboolean
-qs_document_is_session_file (const char *path)
-{
-  g_autofree char *data = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  gsize length;
-  JsonNode *root;
-
-  if (!g_str_has_suffix (path, ".json") && !g_str_has_suffix (path, ".quantscope"))
-    return FALSE;
-  if (!g_file_get_contents (path, &data, &length, NULL)
-      || !json_parser_load_from_data (parser, data, length, NULL))
-    return FALSE;
-  root = json_parser_get_root (parser);
-  return JSON_NODE_HOLDS_OBJECT (root)
-         && g_strcmp0 (member_string (json_node_get_object (root), "format"), QS_SESSION_FORMAT) == 0;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -982,77 +865,11 @@ qs_document_redo (QsDocument *self)
 /* ---------------------------------------------------------------------------------------- */
 /* Sessions                                                                                 */
 
-static char *
-session_json (QsDocument *self,
-              gboolean    for_autosave)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *config_json = qs_config_to_json (self->config);
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *now_iso = g_date_time_format_iso8601 (now);
-  g_autofree char *model_path = g_canonicalize_filename (qs_model_get_path (self->model), NULL);
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "format");
-  json_builder_add_string_value (builder, QS_SESSION_FORMAT);
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_int_value (builder, QS_SESSION_VERSION);
-  json_builder_set_member_name (builder, "saved");
-  json_builder_add_string_value (builder, now_iso);
-
-  json_builder_set_member_name (builder, "model");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "path");
-  json_builder_add_string_value (builder, model_path);
-  json_builder_set_member_name (builder, "name");
-  json_builder_add_string_value (builder, qs_model_get_name (self->model));
-  json_builder_set_member_name (builder, "sha256");
-  json_builder_add_string_value (builder, qs_model_get_checksum (self->model));
-  if (self->architecture_path != NULL)
-    {
-      g_autofree char *arch = g_canonicalize_filename (self->architecture_path, NULL);
-
-      json_builder_set_member_name (builder, "architecture");
-      json_builder_add_string_value (builder, arch);
-    }
-  json_builder_end_object (builder);
-
-  json_builder_set_member_name (builder, "dataset");
-  if (self->dataset_spec != NULL)
-    json_builder_add_string_value (builder, self->dataset_spec);
-  else
-    json_builder_add_null_value (builder);
-
-  json_builder_set_member_name (builder, "config");
-  if (json_parser_load_from_data (parser, config_json, -1, NULL))
-    json_builder_add_value (builder, json_node_copy (json_parser_get_root (parser)));
-  else
-    json_builder_add_null_value (builder);
-
-  json_builder_set_member_name (builder, "notes");
-  json_builder_add_string_value (builder, self->notes);
-
-  if (for_autosave && self->file != NULL)
-    {
-      json_builder_set_member_name (builder, "session_file");
-      json_builder_add_string_value (builder, g_file_peek_path (self->file));
-    }
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  return json_generator_to_data (generator, NULL);
-}
-
 char *
 qs_document_to_session_json (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return session_json (self, FALSE);
+  return qs_session_to_json (self->session, FALSE);
 }
 
 gboolean
@@ -1060,27 +877,11 @@ qs_document_save_session (QsDocument  *self,
                           GFile       *file,
                           GError     **error)
 {
-  g_autofree char *json = NULL;
-  g_autoptr(GError) local_error = NULL;
-  const char *path;
-
   g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
   g_return_val_if_fail (G_IS_FILE (file), FALSE);
 
-  path = g_file_peek_path (file);
-  if (path == NULL)
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_WRITE,
-                   _("Sessions can only be saved to local files"));
-      return FALSE;
-    }
-  json = session_json (self, FALSE);
-  if (!g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local_error))
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_WRITE,
-                   _("Could not save the session to “%s”: %s"), path, local_error->message);
-      return FALSE;
-    }
+  if (!qs_session_write (self->session, file, error))
+    return FALSE;
 
   g_set_object (&self->file, file);
   g_clear_object (&self->saved_config);
@@ -1095,12 +896,25 @@ qs_document_save_session (QsDocument  *self,
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Autosave                                                                                 */
+/* Autosave: QsSession                                                                      */
 
 char *
 qs_document_autosave_dir (void)
 {
-  return g_build_filename (g_get_user_data_dir (), "quantscope", "autosave", NULL);
+  return qs_session_autosave_dir ();
+}
+
+char *
+qs_document_find_autosave (void)
+{
+  return qs_session_find_autosave ();
+}
+
+gboolean
+qs_document_is_session_file (const char *path)
+{
+  g_return_val_if_fail (path != NULL, FALSE);
+  return qs_session_is_session_file (path);
 }
 
 void
@@ -1108,38 +922,14 @@ qs_document_set_autosave_delay (QsDocument *self,
                                 guint       delay_ms)
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
-  self->autosave_delay = delay_ms;
-  if (delay_ms == 0)
-    g_clear_handle_id (&self->autosave_id_timeout, g_source_remove);
-}
-
-static void
-set_autosave_path (QsDocument *self,
-                   const char *path)
-{
-  if (live_autosaves == NULL)
-    live_autosaves = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  if (self->autosave_path != NULL)
-    g_hash_table_remove (live_autosaves, self->autosave_path);
-  g_free (self->autosave_path);
-  self->autosave_path = g_strdup (path);
-  g_hash_table_add (live_autosaves, g_strdup (path));
+  qs_session_set_autosave_delay (self->session, delay_ms);
 }
 
 const char *
 qs_document_get_autosave_path (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-
-  if (self->autosave_path == NULL)
-    {
-      g_autofree char *dir = qs_document_autosave_dir ();
-      g_autofree char *name = g_strdup_printf ("session-%s.json", self->autosave_id);
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-
-      set_autosave_path (self, path);
-    }
-  return self->autosave_path;
+  return qs_session_get_autosave_path (self->session);
 }
 
 void
@@ -1148,78 +938,22 @@ qs_document_adopt_autosave (QsDocument *self,
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
   g_return_if_fail (path != NULL);
-  set_autosave_path (self, path);
+  qs_session_adopt_autosave (self->session, path);
 }
 
 gboolean
 qs_document_autosave_now (QsDocument  *self,
                           GError     **error)
 {
-  g_autofree char *dir = qs_document_autosave_dir ();
-  g_autofree char *json = NULL;
-  const char *path;
-
   g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
-
-  g_clear_handle_id (&self->autosave_id_timeout, g_source_remove);
-  if (!compute_modified (self))
-    {
-      qs_document_discard_autosave (self);
-      return TRUE;
-    }
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Could not create the autosave folder “%s”: %s"), dir, g_strerror (saved_errno));
-      return FALSE;
-    }
-  path = qs_document_get_autosave_path (self);
-  json = session_json (self, TRUE);
-  return g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+  return qs_session_autosave_now (self->session, error);
 }
 
 void
 qs_document_discard_autosave (QsDocument *self)
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
-
-  g_clear_handle_id (&self->autosave_id_timeout, g_source_remove);
-  if (self->autosave_path != NULL)
-    g_unlink (self->autosave_path);
-}
-
-char *
-qs_document_find_autosave (void)
-{
-  g_autofree char *dir_path = qs_document_autosave_dir ();
-  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
-  g_autofree char *best = NULL;
-  gint64 best_time = 0;
-  const char *name;
-
-  if (dir == NULL)
-    return NULL;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      GStatBuf st;
-
-      if (!g_str_has_prefix (name, "session-") || !g_str_has_suffix (name, ".json"))
-        continue;
-      path = g_build_filename (dir_path, name, NULL);
-      if (live_autosaves != NULL && g_hash_table_contains (live_autosaves, path))
-        continue;
-      if (g_stat (path, &st) != 0)
-        continue;
-      if (best == NULL || (gint64) st.st_mtime > best_time)
-        {
-          g_free (best);
-          best = g_steal_pointer (&path);
-          best_time = st.st_mtime;
-        }
-    }
-  return g_steal_pointer (&best);
+  qs_session_discard_autosave (self->session);
 }
 
 /* ---------------------------------------------------------------------------------------- */
