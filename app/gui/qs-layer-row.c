@@ -155,9 +155,13 @@ static void
 qs_layer_row_dispose (GObject *object)
 {
   QsLayerRow *self = QS_LAYER_ROW (object);
+  GtkWidget *child;
 
   qs_layer_row_set_item (self, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), QS_TYPE_LAYER_ROW);
+  /* The boxes without an id are not the template's to drop. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (qs_layer_row_parent_class)->dispose (object);
 }
