@@ -81,8 +81,8 @@ _qs_window_get_selected_layers (QsWindow *self)
 /* ---------------------------------------------------------------------------------------- */
 /* Title, notice and actions                                                                */
 
-void
-_qs_window_update_title (QsWindow *self)
+static void
+update_title (QsWindow *self)
 {
   g_autofree char *subtitle = NULL;
   g_autofree char *title = NULL;
@@ -148,7 +148,7 @@ static void
 update_actions (QsWindow *self)
 {
   _qs_window_actions_update (self);
-  _qs_window_update_title (self);
+  update_title (self);
 }
 
 static void
