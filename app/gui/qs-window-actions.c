@@ -23,7 +23,7 @@ chooser_response (GtkNativeDialog *dialog,
                   gpointer         user_data)
 {
   QsWindow *self = user_data;
-  QsWindowChooserDone done = g_object_get_data (G_OBJECT (dialog), "qs-done");
+  QsWindowChooserDone done = self->chooser_done;
   g_autoptr(GFile) file = NULL;
 
   if (response == GTK_RESPONSE_ACCEPT)
@@ -84,7 +84,7 @@ choose_file (QsWindow             *self,
     }
   if (suggested_name != NULL)
     gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), suggested_name);
-  g_object_set_data (G_OBJECT (self->chooser), "qs-done", done);
+  self->chooser_done = done;
   g_signal_connect (self->chooser, "response", G_CALLBACK (chooser_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }

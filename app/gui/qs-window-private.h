@@ -59,6 +59,7 @@ struct _QsWindow
   GCancellable         *load_cancellable;
   GFile                *loading_file;
   GtkFileChooserNative *chooser;
+  QsWindowChooserDone   chooser_done;    /* what to do with the file chooser returns */
   char                 *restore_path;
   gboolean              close_confirmed;
   gboolean              close_after_save;
