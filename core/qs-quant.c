@@ -99,6 +99,28 @@ qs_quant_spec_equal (const QsQuantSpec *a,
          a->prune_per_channel == b->prune_per_channel;
 }
 
+gboolean
+qs_quant_format_get_bits_range (QsFormat  format,
+                                guint    *min_bits,
+                                guint    *max_bits)
+{
+  guint lo, hi;
+  gboolean adjustable = format == QS_FORMAT_INT;
+
+  if (adjustable)
+    {
+      lo = QS_QUANT_INT_MIN_BITS;
+      hi = QS_QUANT_INT_MAX_BITS;
+    }
+  else
+    lo = hi = qs_format_storage_bits (format);
+  if (min_bits != NULL)
+    *min_bits = lo;
+  if (max_bits != NULL)
+    *max_bits = hi;
+  return adjustable;
+}
+
 double
 qs_quant_spec_bits_per_value (const QsQuantSpec *spec)
 {
@@ -196,7 +218,8 @@ qs_quant_spec_validate (const QsQuantSpec *spec,
 
   if ((guint) spec->format > QS_FORMAT_FP8_E5M2)
     INVALID (_("Cannot quantize “%s”: unknown format %d"), name, (int) spec->format);
-  if (spec->format == QS_FORMAT_INT && (spec->bits < 2 || spec->bits > 16))
+  if (spec->format == QS_FORMAT_INT
+      && (spec->bits < QS_QUANT_INT_MIN_BITS || spec->bits > QS_QUANT_INT_MAX_BITS))
     INVALID (_("Cannot quantize “%s”: bits must be between 2 and 16 for integer formats, not %u"),
              name, spec->bits);
   if ((guint) spec->mapping > QS_MAPPING_AFFINE)

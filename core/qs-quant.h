@@ -30,6 +30,10 @@ typedef enum
   QS_FORMAT_FP8_E5M2,  /*< nick=fp8-e5m2 >*/ /* OCP E5M2: max 57344, saturating */
 } QsFormat;
 
+/* The widths QS_FORMAT_INT accepts (qs_quant_format_get_bits_range ()). */
+#define QS_QUANT_INT_MIN_BITS 2
+#define QS_QUANT_INT_MAX_BITS 16
+
 typedef enum
 {
   QS_MAPPING_SYMMETRIC, /*< nick=symmetric >*/ /* zero-point 0 */
@@ -157,6 +161,12 @@ gboolean       qs_quant_spec_is_float        (const QsQuantSpec    *spec); /* fp
  * plus scales (and zero-points when affine), without quantizing anything. */
 guint64        qs_quant_storage_bits         (const QsTensor       *tensor,
                                               const QsQuantSpec    *spec);
+/* The bit widths a format accepts in QsQuantSpec.bits. TRUE when the width is the user's
+ * choice (QS_FORMAT_INT: 2..16); FALSE when the format fixes it, with *min_bits == *max_bits
+ * == its storage bits (fp16: 16, e4m3: 8, ternary: 2 ...). Both outputs are nullable. */
+gboolean       qs_quant_format_get_bits_range (QsFormat             format,
+                                              guint                *min_bits,
+                                              guint                *max_bits);
 
 /* Params */
 QsQuantParams *qs_quant_params_compute       (const QsTensor       *tensor,

@@ -116,6 +116,42 @@ check_stats_independent (QsQuantResult *r)
 
 /* --------------------------------------------------------------------- specs */
 
+/* The range the UI offers is exactly the range validation accepts; fixed formats report the
+ * width they store. */
+static void
+test_format_bits_range (void)
+{
+  gsize shape[] = { 10, 6 };
+  g_autoptr(QsTensor) t = make_tensor ("dense_1/kernel", 2, shape, 1, 1.0);
+  static const struct { QsFormat format; guint bits; } fixed[] = {
+    { QS_FORMAT_FP32, 32 }, { QS_FORMAT_FP16, 16 }, { QS_FORMAT_BF16, 16 },
+    { QS_FORMAT_FP8_E4M3, 8 }, { QS_FORMAT_FP8_E5M2, 8 }, { QS_FORMAT_BINARY, 1 },
+    { QS_FORMAT_TERNARY, 2 },
+  };
+  guint lo = 0, hi = 0;
+  QsQuantSpec s;
+
+  g_assert_true (qs_quant_format_get_bits_range (QS_FORMAT_INT, &lo, &hi));
+  g_assert_cmpuint (lo, ==, 2);
+  g_assert_cmpuint (hi, ==, 16);
+  qs_quant_spec_init (&s);
+  for (guint bits = lo - 1; bits <= hi + 1; bits++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      s.bits = bits;
+      g_assert_cmpint (qs_quant_spec_validate (&s, t, &error), ==, bits >= lo && bits <= hi);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+    {
+      g_assert_false (qs_quant_format_get_bits_range (fixed[i].format, &lo, &hi));
+      g_assert_cmpuint (lo, ==, fixed[i].bits);
+      g_assert_cmpuint (hi, ==, fixed[i].bits);
+    }
+  g_assert_false (qs_quant_format_get_bits_range (QS_FORMAT_FP16, NULL, NULL));
+}
+
 static void
 test_spec_label (void)
 {
@@ -1380,6 +1416,7 @@ int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/qs/quant/format/bits-range", test_format_bits_range);
   g_test_add_func ("/qs/quant/spec/label", test_spec_label);
   g_test_add_func ("/qs/quant/spec/invalid", test_spec_invalid);
   g_test_add_func ("/qs/quant/int/properties", test_int_properties);

@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <errno.h>
-#include <math.h>
-#include <string.h>
 #include <glib/gi18n.h>
-#include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
+#include "qs-document-results.h"
 #include "qs-document.h"
+#include "qs-session.h"
 
 /* Changes with the same coalesce key closer together than this merge into one undo step. */
 #define COALESCE_USEC       (1500 * 1000)
-#define EVAL_DEBOUNCE_MS    150
-#define DEFAULT_AUTOSAVE_MS 2000
 #define DEFAULT_PRESET      "w8a8"
 
 typedef struct
@@ -44,23 +39,9 @@ struct _QsDocument
   GPtrArray    *redo;
   gboolean      break_coalescing;
 
-  QsRecompute  *layer_jobs;     /* key: layer name */
-  QsRecompute  *eval_jobs;      /* key: "quick" */
-  QsEvalCache  *eval_cache;     /* float side, program and calibrations between quick runs */
-  GHashTable   *results;        /* layer name -> QsQuantResult* */
-  GHashTable   *errors;         /* layer name -> GError* */
-  GHashTable   *submitted;      /* layer name -> QsQuantSpec* last requested */
-  QsEvalResult *quick_eval;
-  GError       *quick_eval_error;
-  guint         quick_subset;
-  guint         hist_bins;
-  guint         map_width;
-  guint         map_height;
+  QsDocumentResults *results;  /* statistics, summary and quick accuracy */
 
-  char         *autosave_id;
-  char         *autosave_path;
-  guint         autosave_delay;
-  guint         autosave_id_timeout;
+  QsSession    *session;      /* the session file's JSON and the autosave */
 };
 
 G_DEFINE_FINAL_TYPE (QsDocument, qs_document, G_TYPE_OBJECT)
@@ -74,6 +55,7 @@ enum {
   PROP_CAN_UNDO,
   PROP_CAN_REDO,
   PROP_EVALUATING,
+  PROP_BUSY,
   N_PROPS
 };
 
@@ -88,8 +70,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-/* Autosave files owned by live documents of this process (never offered for restore). */
-static GHashTable *live_autosaves;
 
 static void
 undo_entry_free (gpointer data)
@@ -100,215 +80,6 @@ undo_entry_free (gpointer data)
   g_free (entry->label);
   g_free (entry->coalesce_key);
   g_free (entry);
-}
-
-guint64
-qs_layer_weight_float_bytes (const QsLayer *layer)
-{
-  guint64 bytes = 0;
-
-  for (guint i = 0; layer->weights != NULL && i < layer->weights->len; i++)
-    {
-      QsTensor *t = g_ptr_array_index (layer->weights, i);
-      bytes += (guint64) t->n_elements * 4;
-    }
-  return bytes;
-}
-
-double
-qs_layer_config_activation_bytes (const QsLayerConfig *config)
-{
-  if (!config->quantize_activations)
-    return 4.0;
-  return qs_quant_spec_bits_per_value (&config->activation) / 8.0;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Live results                                                                             */
-
-typedef struct
-{
-  QsTensor       *kernel;
-  QsQuantSpec     spec;
-  QsQuantOptions  options;
-} LayerJob;
-
-static void
-layer_job_free (gpointer data)
-{
-  LayerJob *job = data;
-
-  qs_tensor_unref (job->kernel);
-  g_free (job);
-}
-
-static gpointer
-layer_job_run (gpointer      data,
-               GCancellable *cancellable,
-               GError      **error)
-{
-  LayerJob *job = data;
-
-  return qs_quant_run (job->kernel, &job->spec, &job->options, cancellable, error);
-}
-
-typedef struct
-{
-  QsModel       *model;
-  QsConfig      *config;
-  QsDataset     *dataset;
-  QsEvalOptions  options;
-} EvalJob;
-
-static void
-eval_job_free (gpointer data)
-{
-  EvalJob *job = data;
-
-  g_object_unref (job->model);
-  g_object_unref (job->config);
-  g_object_unref (job->dataset);
-  g_clear_pointer (&job->options.cache, qs_eval_cache_unref);
-  g_free (job);
-}
-
-static gpointer
-eval_job_run (gpointer      data,
-              GCancellable *cancellable,
-              GError      **error)
-{
-  EvalJob *job = data;
-
-  return qs_eval_run (job->model, job->config, job->dataset, &job->options,
-                      NULL, NULL, cancellable, error);
-}
-
-static void
-layer_job_done (QsRecompute  *recompute,
-                const char   *key,
-                gpointer      result,
-                const GError *error,
-                gpointer      user_data)
-{
-  QsDocument *self = user_data;
-
-  if (error != NULL)
-    {
-      g_hash_table_remove (self->results, key);
-      g_hash_table_insert (self->errors, g_strdup (key), g_error_copy (error));
-    }
-  else
-    {
-      g_hash_table_remove (self->errors, key);
-      g_hash_table_insert (self->results, g_strdup (key), qs_quant_result_ref (result));
-    }
-  g_signal_emit (self, signals[LAYER_RESULT_CHANGED], 0, key);
-  g_signal_emit (self, signals[SUMMARY_CHANGED], 0);
-}
-
-static void
-eval_job_done (QsRecompute  *recompute,
-               const char   *key,
-               gpointer      result,
-               const GError *error,
-               gpointer      user_data)
-{
-  QsDocument *self = user_data;
-
-  g_clear_pointer (&self->quick_eval, qs_eval_result_unref);
-  g_clear_error (&self->quick_eval_error);
-  if (error != NULL)
-    self->quick_eval_error = g_error_copy (error);
-  else
-    self->quick_eval = qs_eval_result_ref (result);
-  g_signal_emit (self, signals[QUICK_EVAL_CHANGED], 0);
-}
-
-static void
-eval_busy_changed (QsDocument *self)
-{
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EVALUATING]);
-}
-
-static void
-submit_layer (QsDocument        *self,
-              const QsLayer     *layer,
-              const QsQuantSpec *spec)
-{
-  QsTensor *kernel = qs_layer_get_kernel (layer);
-  LayerJob *job;
-  gsize rows, cols;
-
-  if (kernel == NULL)
-    return;
-
-  job = g_new0 (LayerJob, 1);
-  job->kernel = qs_tensor_ref (kernel);
-  job->spec = *spec;
-  /* The heatmap needs the fake-quantized values and codes for its modes and zoom. */
-  job->options.want_dequant = TRUE;
-  job->options.want_codes = TRUE;
-  job->options.hist_bins = self->hist_bins;
-  job->options.hist_channel = -1;
-  qs_tensor_matrix_shape (kernel, &rows, &cols);
-  job->options.map_width = (guint) MIN ((gsize) self->map_width, cols);
-  job->options.map_height = (guint) MIN ((gsize) self->map_height, rows);
-  qs_recompute_submit (self->layer_jobs, layer->name, 0, layer_job_run, job, layer_job_free);
-}
-
-static void
-submit_eval (QsDocument *self)
-{
-  EvalJob *job;
-
-  if (!qs_document_can_evaluate (self, NULL))
-    return;
-
-  job = g_new0 (EvalJob, 1);
-  job->model = g_object_ref (self->model);
-  job->config = qs_config_copy (self->config);
-  job->dataset = g_object_ref (self->dataset);
-  job->options.limit = self->quick_subset;
-  job->options.cache = qs_eval_cache_ref (self->eval_cache);
-  qs_recompute_submit (self->eval_jobs, "quick", EVAL_DEBOUNCE_MS, eval_job_run, job, eval_job_free);
-}
-
-/* Submits the layers whose effective weight spec differs from the one last requested. */
-static void
-recompute_changed (QsDocument *self,
-                   gboolean    force)
-{
-  guint n = qs_model_get_n_layers (self->model);
-
-  for (guint i = 0; i < n; i++)
-    {
-      const QsLayer *layer = qs_model_get_layer (self->model, i);
-      QsLayerConfig lc;
-      QsQuantSpec *last;
-
-      if (qs_layer_get_kernel (layer) == NULL)
-        continue;
-
-      qs_config_get_layer (self->config, layer->name, &lc);
-      last = g_hash_table_lookup (self->submitted, layer->name);
-      if (!force && last != NULL && qs_quant_spec_equal (last, &lc.weight))
-        continue;
-
-      g_hash_table_insert (self->submitted, g_strdup (layer->name), g_memdup2 (&lc.weight, sizeof lc.weight));
-      g_hash_table_remove (self->results, layer->name);
-      g_hash_table_remove (self->errors, layer->name);
-      submit_layer (self, layer, &lc.weight);
-    }
-  submit_eval (self);
-  g_signal_emit (self, signals[SUMMARY_CHANGED], 0);
-}
-
-void
-qs_document_refresh (QsDocument *self)
-{
-  g_return_if_fail (QS_IS_DOCUMENT (self));
-
-  recompute_changed (self, TRUE);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -323,18 +94,6 @@ compute_modified (QsDocument *self)
          || g_strcmp0 (self->notes, self->saved_notes) != 0;
 }
 
-static gboolean
-autosave_timeout_cb (gpointer user_data)
-{
-  QsDocument *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  self->autosave_id_timeout = 0;
-  if (!qs_document_autosave_now (self, &error))
-    g_warning ("Autosave failed: %s", error->message);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 update_modified (QsDocument *self)
 {
@@ -346,14 +105,7 @@ update_modified (QsDocument *self)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
     }
 
-  if (self->autosave_delay == 0)
-    return;
-
-  g_clear_handle_id (&self->autosave_id_timeout, g_source_remove);
-  if (modified)
-    self->autosave_id_timeout = g_timeout_add (self->autosave_delay, autosave_timeout_cb, self);
-  else
-    qs_document_discard_autosave (self);
+  qs_session_schedule_autosave (self->session, modified);
 }
 
 static void
@@ -368,7 +120,7 @@ config_changed (QsDocument         *self,
                 const char * const *layers)
 {
   g_signal_emit (self, signals[CONFIG_CHANGED], 0, layers);
-  recompute_changed (self, FALSE);
+  qs_document_results_update (self->results, FALSE);
   update_modified (self);
   notify_undo_state (self);
 }
@@ -381,11 +133,13 @@ qs_document_dispose (GObject *object)
 {
   QsDocument *self = QS_DOCUMENT (object);
 
-  if (self->layer_jobs != NULL)
-    qs_recompute_shutdown (self->layer_jobs);
-  if (self->eval_jobs != NULL)
-    qs_recompute_shutdown (self->eval_jobs);
-  g_clear_handle_id (&self->autosave_id_timeout, g_source_remove);
+  if (self->results != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->results, self);
+      qs_document_results_shutdown (self->results);
+      g_clear_object (&self->results);
+    }
+  g_clear_object (&self->session);
 
   G_OBJECT_CLASS (qs_document_parent_class)->dispose (object);
 }
@@ -395,12 +149,6 @@ qs_document_finalize (GObject *object)
 {
   QsDocument *self = QS_DOCUMENT (object);
 
-  if (self->autosave_path != NULL && live_autosaves != NULL)
-    g_hash_table_remove (live_autosaves, self->autosave_path);
-
-  g_clear_object (&self->layer_jobs);
-  g_clear_object (&self->eval_jobs);
-  g_clear_pointer (&self->eval_cache, qs_eval_cache_unref);
   g_clear_object (&self->model);
   g_clear_object (&self->dataset);
   g_clear_object (&self->config);
@@ -408,17 +156,10 @@ qs_document_finalize (GObject *object)
   g_clear_object (&self->file);
   g_clear_pointer (&self->undo, g_ptr_array_unref);
   g_clear_pointer (&self->redo, g_ptr_array_unref);
-  g_clear_pointer (&self->results, g_hash_table_unref);
-  g_clear_pointer (&self->errors, g_hash_table_unref);
-  g_clear_pointer (&self->submitted, g_hash_table_unref);
-  g_clear_pointer (&self->quick_eval, qs_eval_result_unref);
-  g_clear_error (&self->quick_eval_error);
   g_free (self->dataset_spec);
   g_free (self->architecture_path);
   g_free (self->notes);
   g_free (self->saved_notes);
-  g_free (self->autosave_id);
-  g_free (self->autosave_path);
 
   G_OBJECT_CLASS (qs_document_parent_class)->finalize (object);
 }
@@ -451,6 +192,9 @@ qs_document_get_property (GObject    *object,
     case PROP_EVALUATING:
       g_value_set_boolean (value, qs_document_get_evaluating (self));
       break;
+    case PROP_BUSY:
+      g_value_set_boolean (value, qs_document_get_busy (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -482,7 +226,11 @@ qs_document_class_init (QsDocumentClass *klass)
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_EVALUATING] =
     g_param_spec_boolean ("evaluating", NULL, NULL, FALSE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* Layer statistics or the quick accuracy are being computed. */
+  properties[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* layers: the layers whose override changed, or NULL when the whole config may have. */
@@ -501,28 +249,51 @@ qs_document_class_init (QsDocumentClass *klass)
 }
 
 static void
+on_layer_result_changed (QsDocument *self,
+                         const char *layer)
+{
+  g_signal_emit (self, signals[LAYER_RESULT_CHANGED], 0, layer);
+}
+
+static void
+on_summary_changed (QsDocument *self)
+{
+  g_signal_emit (self, signals[SUMMARY_CHANGED], 0);
+}
+
+static void
+on_quick_eval_changed (QsDocument *self)
+{
+  g_signal_emit (self, signals[QUICK_EVAL_CHANGED], 0);
+}
+
+static void
+on_busy_changed (QsDocument *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+static void
+on_evaluating_changed (QsDocument *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EVALUATING]);
+}
+
+static void
 qs_document_init (QsDocument *self)
 {
   self->undo = g_ptr_array_new_with_free_func (undo_entry_free);
   self->redo = g_ptr_array_new_with_free_func (undo_entry_free);
-  self->results = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) qs_quant_result_unref);
-  self->errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_error_free);
-  self->submitted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->layer_jobs = qs_recompute_new (layer_job_done, self, (GDestroyNotify) qs_quant_result_unref);
-  self->eval_jobs = qs_recompute_new (eval_job_done, self, (GDestroyNotify) qs_eval_result_unref);
-  self->eval_cache = qs_eval_cache_new ();
-  g_signal_connect_object (self->eval_jobs, "notify::busy",
-                           G_CALLBACK (eval_busy_changed), self, G_CONNECT_SWAPPED);
+  /* The document re-emits what its results announce, so views need only the document. */
+  self->results = qs_document_results_new (self);
+  g_signal_connect_swapped (self->results, "layer-result-changed", G_CALLBACK (on_layer_result_changed), self);
+  g_signal_connect_swapped (self->results, "summary-changed", G_CALLBACK (on_summary_changed), self);
+  g_signal_connect_swapped (self->results, "quick-eval-changed", G_CALLBACK (on_quick_eval_changed), self);
+  g_signal_connect_swapped (self->results, "notify::busy", G_CALLBACK (on_busy_changed), self);
+  g_signal_connect_swapped (self->results, "notify::evaluating", G_CALLBACK (on_evaluating_changed), self);
   self->notes = g_strdup ("");
   self->saved_notes = g_strdup ("");
-  self->quick_subset = 1000;
-  self->hist_bins = 128;
-  self->map_width = 128;
-  self->map_height = 128;
-  self->autosave_delay = DEFAULT_AUTOSAVE_MS;
-  self->autosave_id = g_uuid_string_random ();
+  self->session = qs_session_new (self);
 }
 
 QsDocument *
@@ -705,105 +476,44 @@ qs_document_load_finish (GAsyncResult  *result,
   return load_finish (result, error);
 }
 
-static const char *
-member_string (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
+/* Loads what the session file names: its model (noting a changed checksum) and dataset. */
 static gboolean
-parse_session (LoadData      *load,
-               const char    *data,
-               gsize          length,
-               GCancellable  *cancellable,
-               GError       **error)
+load_session (LoadData      *load,
+              const char    *data,
+              gsize          length,
+              GCancellable  *cancellable,
+              GError       **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(QsSessionData) session = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *config_json = NULL;
-  g_autofree char *base_dir = g_path_get_dirname (g_file_peek_path (load->session));
-  g_autoptr(JsonGenerator) generator = NULL;
   const char *name = g_file_peek_path (load->session);
-  JsonObject *root, *model;
-  JsonNode *config;
-  const char *path, *format, *checksum, *dataset;
 
-  if (!json_parser_load_from_data (parser, data, length, &local_error)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_SESSION,
-                   _("“%s” is not a Quantscope session: %s"), name,
-                   local_error ? local_error->message : _("the top level is not a JSON object"));
-      return FALSE;
-    }
-  root = json_node_get_object (json_parser_get_root (parser));
-  format = member_string (root, "format");
-  if (g_strcmp0 (format, QS_SESSION_FORMAT) != 0)
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_SESSION,
-                   _("“%s” is not a Quantscope session (no \"format\": \"%s\"); "
-                     "to load a quantization config use Import Config"), name, QS_SESSION_FORMAT);
-      return FALSE;
-    }
-  if (json_object_get_int_member_with_default (root, "version", 0) > QS_SESSION_VERSION)
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_VERSION,
-                   _("Session “%s” was written by a newer Quantscope (version %lld); update Quantscope to open it"),
-                   name, (long long) json_object_get_int_member (root, "version"));
-      return FALSE;
-    }
-  model = json_object_get_object_member (root, "model");
-  path = model ? member_string (model, "path") : NULL;
-  if (path == NULL)
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_SESSION,
-                   _("Session “%s” does not name a model ($.model.path is missing)"), name);
-      return FALSE;
-    }
-  load->path = g_path_is_absolute (path) ? g_strdup (path) : g_build_filename (base_dir, path, NULL);
-  load->architecture_path = g_strdup (member_string (model, "architecture"));
-  checksum = member_string (model, "sha256");
+  session = qs_session_data_parse (load->session, data, length, error);
+  if (session == NULL)
+    return FALSE;
 
-  config = json_object_get_member (root, "config");
-  if (config != NULL && !JSON_NODE_HOLDS_NULL (config))
-    {
-      generator = json_generator_new ();
-      json_generator_set_root (generator, config);
-      config_json = json_generator_to_data (generator, NULL);
-      load->config = qs_config_new_from_json (config_json, -1, &local_error);
-      if (load->config == NULL)
-        {
-          g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_SESSION,
-                       _("The config in session “%s” is invalid: %s"), name, local_error->message);
-          return FALSE;
-        }
-    }
-  load->notes = g_strdup (member_string (root, "notes"));
-  if (member_string (root, "session_file") != NULL)
-    load->saved_file = g_file_new_for_path (member_string (root, "session_file"));
+  load->path = g_strdup (session->model_path);
+  load->architecture_path = g_strdup (session->architecture_path);
+  load->config = session->config != NULL ? g_object_ref (session->config) : NULL;
+  load->notes = g_strdup (session->notes);
+  g_set_object (&load->saved_file, session->saved_file);
 
   load->model = qs_model_load (load->path, load->architecture_path, cancellable, error);
   if (load->model == NULL)
     return FALSE;
-  if (checksum != NULL)
-    load->checksum_mismatch = g_strcmp0 (checksum, qs_model_get_checksum (load->model)) != 0;
+  if (session->model_checksum != NULL)
+    load->checksum_mismatch = g_strcmp0 (session->model_checksum, qs_model_get_checksum (load->model)) != 0;
 
-  dataset = member_string (root, "dataset");
-  if (dataset != NULL)
+  if (session->dataset_spec != NULL)
     {
-      load->dataset = qs_dataset_open (dataset, &local_error);
+      load->dataset = qs_dataset_open (session->dataset_spec, &local_error);
       if (load->dataset == NULL)
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
                                       _("Session “%s”: "), name);
           return FALSE;
         }
-      load->dataset_spec = g_strdup (dataset);
+      load->dataset_spec = g_strdup (session->dataset_spec);
     }
   return TRUE;
 }
@@ -820,7 +530,7 @@ load_session_thread (GTask        *task,
   gsize length;
 
   if (!g_file_load_contents (load->session, cancellable, &data, &length, NULL, &error)
-      || !parse_session (load, data, length, cancellable, &error))
+      || !load_session (load, data, length, cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -834,16 +544,13 @@ qs_document_load_session_async (GFile               *session,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
 {
-  g_autofree char *dir = qs_document_autosave_dir ();
-  g_autofree char *parent = NULL;
   LoadData *load;
 
   g_return_if_fail (G_IS_FILE (session));
 
   load = g_new0 (LoadData, 1);
   load->session = g_object_ref (session);
-  parent = g_path_get_dirname (g_file_peek_path (session));
-  load->is_autosave = g_strcmp0 (parent, dir) == 0;
+  load->is_autosave = qs_session_is_autosave_file (session);
   run_load (load, load_session_thread, qs_document_load_session_async, cancellable, callback, user_data);
 }
 
@@ -854,24 +561,6 @@ qs_document_load_session_finish (GAsyncResult  *result,
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
 
   return load_finish (result, error);
-}
-
-gboolean
-qs_document_is_session_file (const char *path)
-{
-  g_autofree char *data = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  gsize length;
-  JsonNode *root;
-
-  if (!g_str_has_suffix (path, ".json") && !g_str_has_suffix (path, ".quantscope"))
-    return FALSE;
-  if (!g_file_get_contents (path, &data, &length, NULL)
-      || !json_parser_load_from_data (parser, data, length, NULL))
-    return FALSE;
-  root = json_parser_get_root (parser);
-  return JSON_NODE_HOLDS_OBJECT (root)
-         && g_strcmp0 (member_string (json_node_get_object (root), "format"), QS_SESSION_FORMAT) == 0;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1176,77 +865,11 @@ qs_document_redo (QsDocument *self)
 /* ---------------------------------------------------------------------------------------- */
 /* Sessions                                                                                 */
 
-static char *
-session_json (QsDocument *self,
-              gboolean    for_autosave)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *config_json = qs_config_to_json (self->config);
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *now_iso = g_date_time_format_iso8601 (now);
-  g_autofree char *model_path = g_canonicalize_filename (qs_model_get_path (self->model), NULL);
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "format");
-  json_builder_add_string_value (builder, QS_SESSION_FORMAT);
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_int_value (builder, QS_SESSION_VERSION);
-  json_builder_set_member_name (builder, "saved");
-  json_builder_add_string_value (builder, now_iso);
-
-  json_builder_set_member_name (builder, "model");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "path");
-  json_builder_add_string_value (builder, model_path);
-  json_builder_set_member_name (builder, "name");
-  json_builder_add_string_value (builder, qs_model_get_name (self->model));
-  json_builder_set_member_name (builder, "sha256");
-  json_builder_add_string_value (builder, qs_model_get_checksum (self->model));
-  if (self->architecture_path != NULL)
-    {
-      g_autofree char *arch = g_canonicalize_filename (self->architecture_path, NULL);
-
-      json_builder_set_member_name (builder, "architecture");
-      json_builder_add_string_value (builder, arch);
-    }
-  json_builder_end_object (builder);
-
-  json_builder_set_member_name (builder, "dataset");
-  if (self->dataset_spec != NULL)
-    json_builder_add_string_value (builder, self->dataset_spec);
-  else
-    json_builder_add_null_value (builder);
-
-  json_builder_set_member_name (builder, "config");
-  if (json_parser_load_from_data (parser, config_json, -1, NULL))
-    json_builder_add_value (builder, json_node_copy (json_parser_get_root (parser)));
-  else
-    json_builder_add_null_value (builder);
-
-  json_builder_set_member_name (builder, "notes");
-  json_builder_add_string_value (builder, self->notes);
-
-  if (for_autosave && self->file != NULL)
-    {
-      json_builder_set_member_name (builder, "session_file");
-      json_builder_add_string_value (builder, g_file_peek_path (self->file));
-    }
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  return json_generator_to_data (generator, NULL);
-}
-
 char *
 qs_document_to_session_json (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return session_json (self, FALSE);
+  return qs_session_to_json (self->session, FALSE);
 }
 
 gboolean
@@ -1254,27 +877,11 @@ qs_document_save_session (QsDocument  *self,
                           GFile       *file,
                           GError     **error)
 {
-  g_autofree char *json = NULL;
-  g_autoptr(GError) local_error = NULL;
-  const char *path;
-
   g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
   g_return_val_if_fail (G_IS_FILE (file), FALSE);
 
-  path = g_file_peek_path (file);
-  if (path == NULL)
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_WRITE,
-                   _("Sessions can only be saved to local files"));
-      return FALSE;
-    }
-  json = session_json (self, FALSE);
-  if (!g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local_error))
-    {
-      g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_WRITE,
-                   _("Could not save the session to “%s”: %s"), path, local_error->message);
-      return FALSE;
-    }
+  if (!qs_session_write (self->session, file, error))
+    return FALSE;
 
   g_set_object (&self->file, file);
   g_clear_object (&self->saved_config);
@@ -1289,12 +896,25 @@ qs_document_save_session (QsDocument  *self,
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Autosave                                                                                 */
+/* Autosave: QsSession                                                                      */
 
 char *
 qs_document_autosave_dir (void)
 {
-  return g_build_filename (g_get_user_data_dir (), "quantscope", "autosave", NULL);
+  return qs_session_autosave_dir ();
+}
+
+char *
+qs_document_find_autosave (void)
+{
+  return qs_session_find_autosave ();
+}
+
+gboolean
+qs_document_is_session_file (const char *path)
+{
+  g_return_val_if_fail (path != NULL, FALSE);
+  return qs_session_is_session_file (path);
 }
 
 void
@@ -1302,38 +922,14 @@ qs_document_set_autosave_delay (QsDocument *self,
                                 guint       delay_ms)
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
-  self->autosave_delay = delay_ms;
-  if (delay_ms == 0)
-    g_clear_handle_id (&self->autosave_id_timeout, g_source_remove);
-}
-
-static void
-set_autosave_path (QsDocument *self,
-                   const char *path)
-{
-  if (live_autosaves == NULL)
-    live_autosaves = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  if (self->autosave_path != NULL)
-    g_hash_table_remove (live_autosaves, self->autosave_path);
-  g_free (self->autosave_path);
-  self->autosave_path = g_strdup (path);
-  g_hash_table_add (live_autosaves, g_strdup (path));
+  qs_session_set_autosave_delay (self->session, delay_ms);
 }
 
 const char *
 qs_document_get_autosave_path (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-
-  if (self->autosave_path == NULL)
-    {
-      g_autofree char *dir = qs_document_autosave_dir ();
-      g_autofree char *name = g_strdup_printf ("session-%s.json", self->autosave_id);
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-
-      set_autosave_path (self, path);
-    }
-  return self->autosave_path;
+  return qs_session_get_autosave_path (self->session);
 }
 
 void
@@ -1342,89 +938,40 @@ qs_document_adopt_autosave (QsDocument *self,
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
   g_return_if_fail (path != NULL);
-  set_autosave_path (self, path);
+  qs_session_adopt_autosave (self->session, path);
 }
 
 gboolean
 qs_document_autosave_now (QsDocument  *self,
                           GError     **error)
 {
-  g_autofree char *dir = qs_document_autosave_dir ();
-  g_autofree char *json = NULL;
-  const char *path;
-
   g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
-
-  g_clear_handle_id (&self->autosave_id_timeout, g_source_remove);
-  if (!compute_modified (self))
-    {
-      qs_document_discard_autosave (self);
-      return TRUE;
-    }
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Could not create the autosave folder “%s”: %s"), dir, g_strerror (saved_errno));
-      return FALSE;
-    }
-  path = qs_document_get_autosave_path (self);
-  json = session_json (self, TRUE);
-  return g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+  return qs_session_autosave_now (self->session, error);
 }
 
 void
 qs_document_discard_autosave (QsDocument *self)
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
-
-  g_clear_handle_id (&self->autosave_id_timeout, g_source_remove);
-  if (self->autosave_path != NULL)
-    g_unlink (self->autosave_path);
-}
-
-char *
-qs_document_find_autosave (void)
-{
-  g_autofree char *dir_path = qs_document_autosave_dir ();
-  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
-  g_autofree char *best = NULL;
-  gint64 best_time = 0;
-  const char *name;
-
-  if (dir == NULL)
-    return NULL;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      GStatBuf st;
-
-      if (!g_str_has_prefix (name, "session-") || !g_str_has_suffix (name, ".json"))
-        continue;
-      path = g_build_filename (dir_path, name, NULL);
-      if (live_autosaves != NULL && g_hash_table_contains (live_autosaves, path))
-        continue;
-      if (g_stat (path, &st) != 0)
-        continue;
-      if (best == NULL || (gint64) st.st_mtime > best_time)
-        {
-          g_free (best);
-          best = g_steal_pointer (&path);
-          best_time = st.st_mtime;
-        }
-    }
-  return g_steal_pointer (&best);
+  qs_session_discard_autosave (self->session);
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Live results                                                                             */
+/* Live results: QsDocumentResults                                                          */
+
+void
+qs_document_refresh (QsDocument *self)
+{
+  g_return_if_fail (QS_IS_DOCUMENT (self));
+  qs_document_results_update (self->results, TRUE);
+}
 
 QsQuantResult *
 qs_document_get_layer_result (QsDocument *self,
                               const char *layer)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return g_hash_table_lookup (self->results, layer);
+  return qs_document_results_get_layer_result (self->results, layer);
 }
 
 const GError *
@@ -1432,112 +979,37 @@ qs_document_get_layer_error (QsDocument *self,
                              const char *layer)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return g_hash_table_lookup (self->errors, layer);
+  return qs_document_results_get_layer_error (self->results, layer);
 }
 
-static guint64
-layer_output_elements (const QsLayer *layer)
+gboolean
+qs_document_get_layer_busy (QsDocument *self,
+                            const char *layer)
 {
-  guint64 n = 1;
-
-  for (guint i = 0; i < layer->output_rank; i++)
-    n *= layer->output_shape[i];
-  return n;
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
+  return qs_document_results_get_layer_busy (self->results, layer);
 }
 
 void
 qs_document_get_summary (QsDocument *self,
                          QsSummary  *out)
 {
-  guint n;
-  double signal = 0, noise = 0;
-  g_autofree double *act_bytes = NULL;
-
   g_return_if_fail (QS_IS_DOCUMENT (self));
-  g_return_if_fail (out != NULL);
-
-  memset (out, 0, sizeof *out);
-  n = qs_model_get_n_layers (self->model);
-  act_bytes = g_new0 (double, n);
-
-  for (guint i = 0; i < n; i++)
-    {
-      const QsLayer *layer = qs_model_get_layer (self->model, i);
-      QsTensor *kernel = qs_layer_get_kernel (layer);
-      guint64 layer_float = qs_layer_weight_float_bytes (layer);
-      QsLayerConfig lc;
-      QsQuantSpec input_spec;
-
-      qs_config_get_layer (self->config, layer->name, &lc);
-      if (layer->kind == QS_LAYER_INPUT)
-        act_bytes[i] = qs_config_get_input_spec (self->config, &input_spec)
-                       ? qs_quant_spec_bits_per_value (&input_spec) / 8.0 : 4.0;
-      else
-        act_bytes[i] = qs_layer_config_activation_bytes (&lc);
-
-      out->float_bytes += layer_float;
-      if (kernel != NULL)
-        {
-          QsQuantResult *result = g_hash_table_lookup (self->results, layer->name);
-          double kernel_bits;
-
-          if (result != NULL)
-            {
-              kernel_bits = (double) result->stats.storage_bits;
-              signal += result->stats.signal_power * (double) result->stats.n_values;
-              noise += result->stats.mse * (double) result->stats.n_values;
-            }
-          else
-            {
-              if (g_hash_table_contains (self->errors, layer->name))
-                out->n_layers_failed++;
-              else
-                out->n_layers_pending++;
-              kernel_bits = qs_quant_spec_bits_per_value (&lc.weight) * (double) kernel->n_elements;
-            }
-          out->quant_bytes += layer_float - (guint64) kernel->n_elements * 4 + (guint64) ceil (kernel_bits / 8.0);
-        }
-      else
-        out->quant_bytes += layer_float;
-
-      /* Live memory while this layer runs: its inputs and its output. */
-      if (layer->kind != QS_LAYER_WEIGHTS)
-        {
-          double live = (double) layer_output_elements (layer) * act_bytes[i];
-          double live_float = (double) layer_output_elements (layer) * 4.0;
-
-          for (guint k = 0; k < layer->n_inputs; k++)
-            {
-              const QsLayer *input = qs_model_get_layer (self->model, layer->inputs[k]);
-              live += (double) layer_output_elements (input) * act_bytes[layer->inputs[k]];
-              live_float += (double) layer_output_elements (input) * 4.0;
-            }
-          out->peak_activation_bytes = MAX (out->peak_activation_bytes, (guint64) ceil (live));
-          out->peak_activation_float_bytes = MAX (out->peak_activation_float_bytes, (guint64) live_float);
-        }
-    }
-
-  out->ratio = out->quant_bytes > 0 ? (double) out->float_bytes / (double) out->quant_bytes : 1.0;
-  if (signal <= 0)
-    out->weighted_sqnr_db = NAN;
-  else if (noise <= 0)
-    out->weighted_sqnr_db = INFINITY;
-  else
-    out->weighted_sqnr_db = 10.0 * log10 (signal / noise);
+  qs_document_results_get_summary (self->results, out);
 }
 
 QsEvalResult *
 qs_document_get_quick_eval (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return self->quick_eval;
+  return qs_document_results_get_quick_eval (self->results);
 }
 
 const GError *
 qs_document_get_quick_eval_error (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return self->quick_eval_error;
+  return qs_document_results_get_quick_eval_error (self->results);
 }
 
 gboolean
@@ -1567,7 +1039,14 @@ gboolean
 qs_document_get_evaluating (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
-  return qs_recompute_is_busy (self->eval_jobs);
+  return qs_document_results_get_evaluating (self->results);
+}
+
+gboolean
+qs_document_get_busy (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), FALSE);
+  return qs_document_results_get_busy (self->results);
 }
 
 void
@@ -1575,19 +1054,14 @@ qs_document_set_quick_subset (QsDocument *self,
                               guint       n_images)
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
-
-  n_images = CLAMP (n_images, 100, 10000);
-  if (n_images == self->quick_subset)
-    return;
-  self->quick_subset = n_images;
-  submit_eval (self);
+  qs_document_results_set_quick_subset (self->results, n_images);
 }
 
 guint
 qs_document_get_quick_subset (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), 0);
-  return self->quick_subset;
+  return qs_document_results_get_quick_subset (self->results);
 }
 
 void
@@ -1597,15 +1071,5 @@ qs_document_set_view_options (QsDocument *self,
                               guint       map_height)
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
-
-  self->hist_bins = hist_bins;
-  self->map_width = map_width;
-  self->map_height = map_height;
-}
-
-QsRecompute *
-_qs_document_get_scheduler (QsDocument *self)
-{
-  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
-  return self->layer_jobs;
+  qs_document_results_set_view_options (self->results, hist_bins, map_width, map_height);
 }

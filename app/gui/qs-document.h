@@ -7,7 +7,6 @@
 #include "qs-config.h"
 #include "qs-dataset.h"
 #include "qs-eval.h"
-#include "qs-recompute.h"
 
 G_BEGIN_DECLS
 
@@ -23,14 +22,19 @@ typedef enum
 #define QS_SESSION_FORMAT  "quantscope-session"
 #define QS_SESSION_VERSION 1
 
-/* Model totals, recomputed from the per-layer statistics whenever one arrives. */
+/* Model totals: bytes and operations from core's cost model (qs_cost_compute, the numbers
+ * `quantscope-cli quantize` prints), quality from the per-layer statistics whenever one
+ * arrives. */
 typedef struct
 {
   guint64 float_bytes;        /* every weight as float32 */
-  guint64 quant_bytes;        /* kernels at their quantized storage (codes + scales), the rest float32 */
+  guint64 quant_bytes;        /* what the program stores: codes, scales, 32-bit biases, BatchNorm folded */
   double  ratio;              /* float_bytes / quant_bytes */
-  guint64 peak_activation_bytes;       /* max over layers of inputs + output at activation width */
-  guint64 peak_activation_float_bytes; /* the same in float32 */
+  guint64 peak_activation_bytes;       /* values alive at once in the program (codes 1 byte, float 4) */
+  guint64 peak_activation_float_bytes; /* the same program all in float32 */
+  guint64 macs;               /* multiply-accumulates per image */
+  guint64 bit_ops;            /* MACs x weight bits x activation bits */
+  gboolean has_program;       /* FALSE: weights only (no activations, no operations) */
   double  weighted_sqnr_db;   /* 10 log10 (sum signal * n / sum mse * n) over kernels: +inf lossless */
   guint   n_layers_pending;   /* kernels whose statistics are still being computed */
   guint   n_layers_failed;
@@ -140,6 +144,11 @@ const GError   *qs_document_get_quick_eval_error (QsDocument          *self); /*
 gboolean        qs_document_can_evaluate         (QsDocument          *self,
                                                   const char         **why_not);
 gboolean        qs_document_get_evaluating       (QsDocument          *self);
+/* The "busy" property: layer statistics or the quick accuracy are being computed. */
+gboolean        qs_document_get_busy             (QsDocument          *self);
+/* TRUE while the statistics of this layer are requested or being computed. */
+gboolean        qs_document_get_layer_busy       (QsDocument          *self,
+                                                  const char          *layer);
 void            qs_document_set_quick_subset     (QsDocument          *self,
                                                   guint                n_images);
 guint           qs_document_get_quick_subset     (QsDocument          *self);
@@ -150,10 +159,5 @@ void            qs_document_set_view_options     (QsDocument          *self,
                                                   guint                map_height);
 /* Recomputes every layer and the quick accuracy (after load). */
 void            qs_document_refresh              (QsDocument          *self);
-QsRecompute    *_qs_document_get_scheduler       (QsDocument          *self);
-
-/* Helpers shared with the UI. */
-guint64         qs_layer_weight_float_bytes      (const QsLayer       *layer);
-double          qs_layer_config_activation_bytes (const QsLayerConfig *config);
 
 G_END_DECLS

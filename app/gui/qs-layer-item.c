@@ -7,7 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "qs-layer-item.h"
-#include "qs-layer-page.h"
+#include "qs-gui-utils.h"
 
 struct _QsLayerItem
 {
@@ -73,18 +73,6 @@ qs_health_css_class (QsHealth health)
     default:
       return "health-none";
     }
-}
-
-char *
-qs_format_count (guint64 count)
-{
-  if (count >= 1000000)
-    return g_strdup_printf ("%.1f M", count / 1e6);
-  if (count >= 10000)
-    return g_strdup_printf ("%.0f K", count / 1e3);
-  if (count >= 1000)
-    return g_strdup_printf ("%.1f K", count / 1e3);
-  return g_strdup_printf ("%" PRIu64, count);
 }
 
 static void
@@ -259,41 +247,6 @@ qs_layer_item_get_activation_description (QsLayerItem *self)
 {
   g_return_val_if_fail (QS_IS_LAYER_ITEM (self), NULL);
   return self->activation_description;
-}
-
-/* The badge's abbreviations in words, for its tooltip and screen readers:
- * "Integer, 8 bits · Symmetric · Per Channel · Min–Max · Nearest, Ties to Even". */
-char *
-qs_quant_spec_describe (const QsQuantSpec *spec)
-{
-  g_autoptr(GString) s = g_string_new (qs_format_display_name (spec->format));
-  gboolean coded = spec->format == QS_FORMAT_INT || spec->format == QS_FORMAT_BINARY
-                   || spec->format == QS_FORMAT_TERNARY;
-
-  if (spec->format == QS_FORMAT_INT)
-    /* Translators: appended to the format name in the layer badges' tooltip, "Integer, 8 bits" */
-    g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, ", %u bit", ", %u bits", spec->bits), spec->bits);
-  if (coded)
-    {
-      g_string_append_printf (s, " · %s", qs_granularity_display_name (spec->granularity));
-      if (spec->granularity == QS_GRANULARITY_GROUP)
-        /* Translators: the group size in the layer badges' tooltip */
-        g_string_append_printf (s, _(" of %u"), spec->group_size);
-    }
-  if (spec->format == QS_FORMAT_INT)
-    {
-      g_string_append_printf (s, " · %s", qs_mapping_display_name (spec->mapping));
-      g_string_append_printf (s, " · %s", qs_range_display_name (spec->range_method));
-      if (spec->range_method == QS_RANGE_PERCENTILE)
-        g_string_append_printf (s, " %g", spec->range_param);
-      g_string_append_printf (s, " · %s", qs_rounding_display_name (spec->rounding));
-      if (spec->pow2_scale)
-        g_string_append_printf (s, " · %s", _("Power-of-Two Scales"));
-    }
-  if (spec->sparsity > 0.0)
-    /* Translators: pruning in the layer badges' tooltip */
-    g_string_append_printf (s, _(" · %.0f%% pruned"), spec->sparsity * 100.0);
-  return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
 double

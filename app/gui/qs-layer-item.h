@@ -40,14 +40,10 @@ const char  *qs_layer_item_get_weight_description     (QsLayerItem *self); /* nu
 const char  *qs_layer_item_get_activation_description (QsLayerItem *self); /* nullable */
 double       qs_layer_item_get_sqnr           (QsLayerItem   *self); /* NAN: unknown */
 QsHealth     qs_layer_item_get_health         (QsLayerItem   *self);
-char        *qs_quant_spec_describe           (const QsQuantSpec *spec);
 void         qs_layer_item_set_config         (QsLayerItem   *self,
                                                const QsLayerConfig *config);
 void         qs_layer_item_set_result         (QsLayerItem   *self,
                                                QsQuantResult *result, /* nullable */
                                                const GError  *error); /* nullable */
-
-/* "1.2 M", "18.5 K", "640" */
-char        *qs_format_count                  (guint64        count);
 
 G_END_DECLS

@@ -7,10 +7,10 @@
 #include <glib/gi18n.h>
 
 #include "qs-channel-range-view.h"
+#include "qs-gui-utils.h"
 #include "qs-heatmap-view.h"
 #include "qs-histogram-view.h"
 #include "qs-layer-page.h"
-#include "qs-window.h"
 
 enum {
   STAT_SQNR,
@@ -72,73 +72,7 @@ struct _QsLayerPage
 G_DEFINE_FINAL_TYPE (QsLayerPage, qs_layer_page, ADW_TYPE_BIN)
 
 /* ---------------------------------------------------------------------------------------- */
-/* Enum display names                                                                       */
-
-const char *
-qs_format_display_name (QsFormat value)
-{
-  switch (value)
-    {
-    case QS_FORMAT_FP32: return _("Float 32 (unchanged)");
-    case QS_FORMAT_INT: return _("Integer");
-    case QS_FORMAT_BINARY: return _("Binary (1 bit)");
-    case QS_FORMAT_TERNARY: return _("Ternary (1.58 bits)");
-    case QS_FORMAT_FP16: return _("Float 16");
-    case QS_FORMAT_BF16: return _("BFloat16");
-    case QS_FORMAT_FP8_E4M3: return _("FP8 E4M3");
-    case QS_FORMAT_FP8_E5M2: return _("FP8 E5M2");
-    default: return "?";
-    }
-}
-
-const char *
-qs_mapping_display_name (QsMapping value)
-{
-  switch (value)
-    {
-    case QS_MAPPING_SYMMETRIC: return _("Symmetric");
-    case QS_MAPPING_AFFINE: return _("Affine (zero-point)");
-    default: return "?";
-    }
-}
-
-const char *
-qs_granularity_display_name (QsGranularity value)
-{
-  switch (value)
-    {
-    case QS_GRANULARITY_TENSOR: return _("Per Tensor");
-    case QS_GRANULARITY_CHANNEL: return _("Per Channel");
-    case QS_GRANULARITY_GROUP: return _("Per Group");
-    default: return "?";
-    }
-}
-
-const char *
-qs_rounding_display_name (QsRounding value)
-{
-  switch (value)
-    {
-    case QS_ROUNDING_NEAREST_EVEN: return _("Nearest, Ties to Even");
-    case QS_ROUNDING_NEAREST_AWAY: return _("Nearest, Ties Away");
-    case QS_ROUNDING_FLOOR: return _("Floor");
-    case QS_ROUNDING_STOCHASTIC: return _("Stochastic");
-    default: return "?";
-    }
-}
-
-const char *
-qs_range_display_name (QsRangeMethod value)
-{
-  switch (value)
-    {
-    case QS_RANGE_MINMAX: return _("Min–Max");
-    case QS_RANGE_PERCENTILE: return _("Percentile");
-    case QS_RANGE_MSE: return _("MSE-Optimal");
-    case QS_RANGE_KL: return _("KL Divergence");
-    default: return "?";
-    }
-}
+/* Enum rows                                                                                */
 
 static char *
 enum_item_label (AdwEnumListItem *item,
@@ -220,6 +154,18 @@ clear_stats (QsLayerPage *self)
     set_stat (self, i, "—");
 }
 
+/* Dims the statistics while newer ones for this layer are being computed. */
+static void
+update_stale (QsLayerPage *self)
+{
+  if (self->document == NULL || self->layer == NULL)
+    return;
+  if (qs_document_get_layer_busy (self->document, self->layer))
+    gtk_widget_add_css_class (GTK_WIDGET (self->stats_grid), "stale");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->stats_grid), "stale");
+}
+
 static void
 update_stats (QsLayerPage *self)
 {
@@ -227,7 +173,6 @@ update_stats (QsLayerPage *self)
   const GError *error;
   const QsLayer *layer;
   QsTensor *kernel;
-  gboolean busy;
 
   if (self->document == NULL || self->layer == NULL)
     return;
@@ -236,12 +181,7 @@ update_stats (QsLayerPage *self)
   kernel = layer ? qs_layer_get_kernel (layer) : NULL;
   result = qs_document_get_layer_result (self->document, self->layer);
   error = qs_document_get_layer_error (self->document, self->layer);
-  busy = qs_recompute_key_is_busy (_qs_document_get_scheduler (self->document), self->layer);
-
-  if (busy)
-    gtk_widget_add_css_class (GTK_WIDGET (self->stats_grid), "stale");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->stats_grid), "stale");
+  update_stale (self);
 
   if (error != NULL)
     {
@@ -271,10 +211,7 @@ update_stats (QsLayerPage *self)
     g_autofree char *fsize = g_format_size ((guint64) kernel->n_elements * 4);
     g_autofree char *qsize = g_format_size ((s->storage_bits + 7) / 8);
 
-    if (isinf (s->sqnr_db))
-      sqnr = g_strdup (_("Lossless"));
-    else
-      sqnr = g_strdup_printf (_("%.1f dB"), s->sqnr_db);
+    sqnr = qs_format_sqnr (s->sqnr_db);
     mse = g_strdup_printf ("%.3g", s->mse);
     maxerr = g_strdup_printf ("%.3g", s->max_abs_error);
     clipped = g_strdup_printf ("%zu", s->n_clipped);
@@ -322,13 +259,28 @@ format_is_cast (QsFormat format)
   return format == QS_FORMAT_FP32 || format == QS_FORMAT_FP16 || format == QS_FORMAT_BF16;
 }
 
+/* A width the format accepts: bits when it fits, else 8 (clamped to the format's range).
+ * Formats with a fixed width ignore QsQuantSpec.bits: it is left as it is. */
+static guint
+bits_for_format (QsFormat format,
+                 guint    bits)
+{
+  guint min_bits, max_bits;
+
+  if (!qs_quant_format_get_bits_range (format, &min_bits, &max_bits))
+    return bits;
+  if (bits >= min_bits && bits <= max_bits)
+    return bits;
+  return CLAMP (8, min_bits, max_bits);
+}
+
 static void
 update_sensitivity (QsLayerPage         *self,
                     const QsLayerConfig *lc)
 {
   gboolean scaled = !format_is_cast (lc->weight.format);
 
-  gtk_widget_set_sensitive (self->bits_row, lc->weight.format == QS_FORMAT_INT);
+  gtk_widget_set_sensitive (self->bits_row, qs_quant_format_get_bits_range (lc->weight.format, NULL, NULL));
   gtk_widget_set_sensitive (GTK_WIDGET (self->mapping_row), scaled);
   gtk_widget_set_sensitive (GTK_WIDGET (self->granularity_row), scaled);
   gtk_widget_set_sensitive (self->group_row, scaled && lc->weight.granularity == QS_GRANULARITY_GROUP);
@@ -338,7 +290,8 @@ update_sensitivity (QsLayerPage         *self,
 
   gtk_widget_set_sensitive (GTK_WIDGET (self->act_format_row), lc->quantize_activations);
   gtk_widget_set_sensitive (self->act_bits_row,
-                            lc->quantize_activations && lc->activation.format == QS_FORMAT_INT);
+                            lc->quantize_activations
+                            && qs_quant_format_get_bits_range (lc->activation.format, NULL, NULL));
   gtk_widget_set_sensitive (GTK_WIDGET (self->calib_row),
                             lc->quantize_activations && !format_is_cast (lc->activation.format));
 }
@@ -429,8 +382,7 @@ control_changed (QsLayerPage *self,
     {
     case FIELD_FORMAT:
       lc.weight.format = row_get_enum (self->format_row);
-      if (lc.weight.format == QS_FORMAT_INT && (lc.weight.bits < 2 || lc.weight.bits > 16))
-        lc.weight.bits = 8;
+      lc.weight.bits = bits_for_format (lc.weight.format, lc.weight.bits);
       label = _("Weight Format");
       break;
     case FIELD_BITS:
@@ -475,8 +427,7 @@ control_changed (QsLayerPage *self,
       break;
     case FIELD_ACT_FORMAT:
       lc.activation.format = row_get_enum (self->act_format_row);
-      if (lc.activation.format == QS_FORMAT_INT && (lc.activation.bits < 2 || lc.activation.bits > 16))
-        lc.activation.bits = 8;
+      lc.activation.bits = bits_for_format (lc.activation.format, lc.activation.bits);
       label = _("Activation Format");
       break;
     case FIELD_ACT_BITS:
@@ -570,10 +521,7 @@ qs_layer_page_set_document (QsLayerPage *self,
   if (self->document == document)
     return;
   if (self->document != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->document, self);
-      g_signal_handlers_disconnect_by_data (_qs_document_get_scheduler (self->document), self);
-    }
+    g_signal_handlers_disconnect_by_data (self->document, self);
   g_set_object (&self->document, document);
   g_clear_pointer (&self->layer, g_free);
   qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (self->histogram), NULL);
@@ -585,7 +533,9 @@ qs_layer_page_set_document (QsLayerPage *self,
 
   g_signal_connect_swapped (document, "config-changed", G_CALLBACK (on_config_changed), self);
   g_signal_connect_swapped (document, "layer-result-changed", G_CALLBACK (on_layer_result_changed), self);
-  g_signal_connect_swapped (_qs_document_get_scheduler (document), "notify::busy", G_CALLBACK (update_stats), self);
+  g_signal_connect_swapped (document, "notify::busy", G_CALLBACK (update_stats), self);
+  /* Emitted once the changed layers are resubmitted (after "config-changed"). */
+  g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (update_stale), self);
 }
 
 void
@@ -632,7 +582,7 @@ export_response (GtkNativeDialog *dialog,
 {
   g_autoptr(GFile) file = NULL;
   g_autoptr(GError) error = NULL;
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  g_autofree char *message = NULL;
   gboolean ok = TRUE;
   const char *path;
 
@@ -650,20 +600,16 @@ export_response (GtkNativeDialog *dialog,
   else if (QS_IS_CHANNEL_RANGE_VIEW (self->export_view))
     ok = qs_channel_range_view_export (QS_CHANNEL_RANGE_VIEW (self->export_view), path, 2.0, &error);
 
-  if (QS_IS_WINDOW (root))
+  if (ok)
     {
-      g_autofree char *message = NULL;
-
-      if (ok)
-        {
-          g_autofree char *name = g_file_get_basename (file);
-          /* Translators: %s is a file name */
-          message = g_strdup_printf (_("Chart saved as “%s”"), name);
-        }
-      else
-        message = g_strdup_printf (_("Could not export the chart: %s"), error->message);
-      qs_window_show_toast (QS_WINDOW (root), message);
+      g_autofree char *name = g_file_get_basename (file);
+      /* Translators: %s is a file name */
+      message = g_strdup_printf (_("Chart saved as “%s”"), name);
     }
+  else
+    message = g_strdup_printf (_("Could not export the chart: %s"), error->message);
+  /* The window shows it; outside a window (tests) nothing does. */
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.toast", "s", message);
 }
 
 static void
@@ -830,6 +776,15 @@ qs_layer_page_init (QsLayerPage *self)
   setup_enum_row (self->range_row, QS_TYPE_RANGE_METHOD);
   setup_enum_row (self->act_format_row, QS_TYPE_FORMAT);
   setup_enum_row (self->calib_row, QS_TYPE_RANGE_METHOD);
+
+  /* The spin buttons offer the integer widths core accepts. */
+  {
+    guint min_bits, max_bits;
+
+    qs_quant_format_get_bits_range (QS_FORMAT_INT, &min_bits, &max_bits);
+    gtk_spin_button_set_range (self->bits_spin, min_bits, max_bits);
+    gtk_spin_button_set_range (self->act_bits_spin, min_bits, max_bits);
+  }
 
   /* Ctrl+Z undoes document changes, not the text of a spin button. */
   gtk_editable_set_enable_undo (GTK_EDITABLE (self->bits_spin), FALSE);

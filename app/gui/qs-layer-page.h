@@ -20,11 +20,4 @@ void        qs_layer_page_set_layer    (QsLayerPage *self,
                                         const char  *layer); /* nullable */
 const char *qs_layer_page_get_layer    (QsLayerPage *self);
 
-/* Translated display names of the core enums (combo rows, the CLI uses the nicks). */
-const char *qs_format_display_name      (QsFormat      value);
-const char *qs_mapping_display_name     (QsMapping     value);
-const char *qs_granularity_display_name (QsGranularity value);
-const char *qs_rounding_display_name    (QsRounding    value);
-const char *qs_range_display_name       (QsRangeMethod value);
-
 G_END_DECLS

@@ -4,7 +4,8 @@
 #include <math.h>
 #include <glib/gi18n.h>
 
-#include "qs-summary-bar.h"
+#include "qs-gui-utils.h"
+#include "qs-summary-bar-private.h"
 
 typedef struct
 {
@@ -23,6 +24,8 @@ struct _QsSummaryBar
   Tile        sqnr;
   Tile        accuracy;
   GtkWidget  *eval_spinner;
+  guint       update_id;    /* idle: a burst of "summary-changed" becomes one update */
+  guint       n_updates;    /* for the tests */
 };
 
 G_DEFINE_FINAL_TYPE (QsSummaryBar, qs_summary_bar, GTK_TYPE_WIDGET)
@@ -80,6 +83,7 @@ update_summary (QsSummaryBar *self)
   if (self->document == NULL)
     return;
 
+  self->n_updates++;
   qs_document_get_summary (self->document, &summary);
 
   fsize = g_format_size (summary.float_bytes);
@@ -91,24 +95,27 @@ update_summary (QsSummaryBar *self)
   g_clear_pointer (&value, g_free);
   g_clear_pointer (&detail, g_free);
 
-  if (summary.peak_activation_float_bytes > 0)
+  if (summary.has_program)
     {
+      g_autofree char *tip = NULL;
+      g_autofree char *macs = qs_format_count (summary.macs);
+      g_autofree char *bitops = qs_format_count (summary.bit_ops);
+
       peak = g_format_size (summary.peak_activation_bytes);
       peak_float = g_format_size (summary.peak_activation_float_bytes);
       /* Translators: peak activation memory in float32, "float 880 kB" */
       detail = g_strdup_printf (_("float %s"), peak_float);
       tile_set (&self->memory, peak, detail);
+      /* Translators: operations per image; %s are counts such as "7.0 M" */
+      tip = g_strdup_printf (_("The most activation memory alive at once while the program runs (one byte per integer code, four per float).\n%s multiply-accumulates and %s bit-operations (MACs × weight bits × activation bits) per image."),
+                             macs, bitops);
+      gtk_widget_set_tooltip_text (self->memory.box, tip);
     }
   else
     tile_set (&self->memory, "—", _("needs the architecture"));
   g_clear_pointer (&detail, g_free);
 
-  if (isinf (summary.weighted_sqnr_db))
-    value = g_strdup (_("Lossless"));
-  else if (isnan (summary.weighted_sqnr_db))
-    value = g_strdup ("—");
-  else
-    value = g_strdup_printf (_("%.1f dB"), summary.weighted_sqnr_db);
+  value = qs_format_sqnr (summary.weighted_sqnr_db);
   if (summary.n_layers_failed > 0)
     detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u layer failed", "%u layers failed",
                                            summary.n_layers_failed), summary.n_layers_failed);
@@ -118,6 +125,33 @@ update_summary (QsSummaryBar *self)
   else
     detail = g_strdup (_("all weights, by parameter count"));
   tile_set (&self->sqnr, value, detail);
+}
+
+static gboolean
+update_summary_idle (gpointer user_data)
+{
+  QsSummaryBar *self = user_data;
+
+  self->update_id = 0;
+  update_summary (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* A config change and the layer results that follow it each emit "summary-changed";
+ * results often arrive several per main-loop turn. Update once per turn, before the next
+ * frame is drawn. */
+static void
+queue_update_summary (QsSummaryBar *self)
+{
+  if (self->update_id == 0)
+    self->update_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE, update_summary_idle, self, NULL);
+}
+
+guint
+_qs_summary_bar_get_n_updates (QsSummaryBar *self)
+{
+  g_return_val_if_fail (QS_IS_SUMMARY_BAR (self), 0);
+  return self->n_updates;
 }
 
 static void
@@ -214,9 +248,9 @@ qs_summary_bar_init (QsSummaryBar *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Model Summary"), -1);
 
   tile_init (self, &self->size, _("Weights"),
-             _("Weight storage in float32 and quantized (codes, scales and zero-points; biases and normalisation parameters stay float32)"));
+             _("Weight storage in float32 and as the integer program stores it: codes with their scales and zero-points, 32-bit biases, BatchNormalization folded into the layer before it"));
   tile_init (self, &self->memory, _("Peak Activations"),
-             _("The largest memory a single layer needs for its inputs and its output at the configured activation width"));
+             _("The most activation memory alive at once while the program runs: every value from the layer that writes it to the last layer that reads it, one byte per integer code, four per float"));
   tile_init (self, &self->sqnr, _("Weighted SQNR"),
              _("Signal-to-quantization-noise ratio of all kernels together: total signal power over total error power"));
   tile_init (self, &self->accuracy, _("Accuracy"), NULL);
@@ -242,12 +276,14 @@ qs_summary_bar_set_document (QsSummaryBar *self,
     return;
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
+  g_clear_handle_id (&self->update_id, g_source_remove);
   g_set_object (&self->document, document);
   if (document == NULL)
     return;
 
-  g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (update_summary), self);
-  g_signal_connect_swapped (document, "config-changed", G_CALLBACK (update_summary), self);
+  /* Not "config-changed" too: every config change is followed by one "summary-changed"
+   * (the document resubmits the changed layers first). */
+  g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (queue_update_summary), self);
   g_signal_connect_swapped (document, "quick-eval-changed", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::evaluating", G_CALLBACK (update_accuracy), self);
   update_summary (self);

@@ -1,103 +1,43 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <math.h>
 #include <glib/gi18n.h>
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "qs-layer-list.h"
-#include "qs-layer-page.h"
-#include "qs-start-page.h"
-#include "qs-summary-bar.h"
-#include "qs-window.h"
-
-typedef void (*ChooserDone) (QsWindow *self,
-                             GFile    *file);
-
-struct _QsWindow
-{
-  AdwApplicationWindow  parent_instance;
-
-  /* Template widgets */
-  AdwToastOverlay      *toast_overlay;
-  AdwWindowTitle       *window_title;
-  GtkWidget            *undo_button;
-  GtkWidget            *redo_button;
-  GtkWidget            *presets_button;
-  GtkWidget            *notes_button;
-  GtkTextView          *notes_view;
-  GtkSpinner           *busy_spinner;
-  GtkRevealer          *notice_revealer;
-  GtkLabel             *notice_label;
-  GtkWidget            *notice_button;
-  GtkStack             *main_stack;
-  QsStartPage          *start_page;
-  GtkSpinner           *loading_spinner;
-  GtkLabel             *loading_label;
-  AdwStatusPage        *error_page;
-  GtkExpander          *error_expander;
-  GtkLabel             *error_detail;
-  GtkSearchEntry       *search_entry;
-  GtkListView          *layer_view;
-  GtkLabel             *layer_count_label;
-  QsLayerPage          *layer_page;
-  QsSummaryBar         *summary_bar;
-  GMenu                *recent_section;
-  GMenu                *presets_all_section;
-  GMenu                *presets_selected_section;
-
-  /* State */
-  GSettings            *settings;
-  QsDocument           *document;
-  QsLayerList          *layers;
-  GtkStringFilter      *filter;
-  GtkFilterListModel   *filter_model;
-  GtkMultiSelection    *selection;
-  char                 *current_layer;
-  GCancellable         *load_cancellable;
-  GFile                *loading_file;
-  GtkFileChooserNative *chooser;
-  char                 *restore_path;
-  gboolean              close_confirmed;
-  gboolean              close_after_save;
-};
+#include "qs-layer-row.h"
+#include "qs-window-private.h"
 
 G_DEFINE_FINAL_TYPE (QsWindow, qs_window, ADW_TYPE_APPLICATION_WINDOW)
 
 static void update_actions (QsWindow *self);
-static void begin_load     (QsWindow   *self,
-                            GFile      *file,
-                            const char *architecture_path,
-                            QsConfig   *config);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Small helpers                                                                            */
 
 void
-qs_window_show_toast (QsWindow   *self,
-                      const char *message)
+_qs_window_show_toast (QsWindow   *self,
+                       const char *message)
 {
   AdwToast *toast;
 
-  g_return_if_fail (QS_IS_WINDOW (self));
+  g_assert (QS_IS_WINDOW (self));
 
   toast = adw_toast_new (message);
   adw_toast_set_timeout (toast, 6);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
-static void
-toast_error (QsWindow     *self,
-             const char   *what,
-             const GError *error)
+void
+_qs_window_toast_error (QsWindow     *self,
+                        const char   *what,
+                        const GError *error)
 {
   g_autofree char *message = g_strdup_printf ("%s: %s", what, error->message);
-  qs_window_show_toast (self, message);
+  _qs_window_show_toast (self, message);
 }
 
-static QsApplication *
-get_app (QsWindow *self)
+QsApplication *
+_qs_window_get_app (QsWindow *self)
 {
   return QS_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
 }
@@ -117,8 +57,8 @@ qs_window_is_empty (QsWindow *self)
 }
 
 /* Names of the selected layers, in model order. */
-static GStrv
-selected_layers (QsWindow *self)
+GStrv
+_qs_window_get_selected_layers (QsWindow *self)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_autoptr(GtkBitset) set = NULL;
@@ -136,89 +76,6 @@ selected_layers (QsWindow *self)
         }
     }
   return g_strv_builder_end (builder);
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* File choosers                                                                            */
-
-static void
-drop_chooser (QsWindow *self)
-{
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
-}
-
-static void
-chooser_response (GtkNativeDialog *dialog,
-                  int              response,
-                  gpointer         user_data)
-{
-  QsWindow *self = user_data;
-  ChooserDone done = g_object_get_data (G_OBJECT (dialog), "qs-done");
-  g_autoptr(GFile) file = NULL;
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) parent = NULL;
-
-      file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      parent = file ? g_file_get_parent (file) : NULL;
-      if (parent != NULL && g_file_peek_path (parent) != NULL)
-        g_settings_set_string (self->settings, "last-folder", g_file_peek_path (parent));
-    }
-  else
-    self->close_after_save = FALSE;
-
-  g_clear_object (&self->chooser);
-  if (file != NULL)
-    done (self, file);
-}
-
-static void
-add_filter (GtkFileChooser     *chooser,
-            const char         *name,
-            const char * const *patterns)
-{
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-
-  gtk_file_filter_set_name (filter, name);
-  for (guint i = 0; patterns[i] != NULL; i++)
-    gtk_file_filter_add_pattern (filter, patterns[i]);
-  gtk_file_chooser_add_filter (chooser, filter);
-}
-
-static const char * const model_patterns[] = { "*.h5", "*.hdf5", "*.keras", "*.json", NULL };
-static const char * const json_patterns[] = { "*.json", NULL };
-static const char * const arch_patterns[] = { "*.json", "*.h5", "*.hdf5", "*.keras", NULL };
-
-static void
-choose_file (QsWindow             *self,
-             GtkFileChooserAction  action,
-             const char           *title,
-             const char           *accept,
-             const char           *filter_name,
-             const char * const   *patterns,
-             const char           *suggested_name,
-             ChooserDone           done)
-{
-  g_autofree char *last = g_settings_get_string (self->settings, "last-folder");
-
-  drop_chooser (self);
-
-  self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, NULL);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  add_filter (GTK_FILE_CHOOSER (self->chooser), filter_name, patterns);
-  if (last != NULL && *last != '\0' && g_file_test (last, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr(GFile) folder = g_file_new_for_path (last);
-      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), folder, NULL);
-    }
-  if (suggested_name != NULL)
-    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), suggested_name);
-  g_object_set_data (G_OBJECT (self->chooser), "qs-done", done);
-  g_signal_connect (self->chooser, "response", G_CALLBACK (chooser_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -264,16 +121,18 @@ update_busy (QsWindow *self)
   gboolean busy = FALSE;
 
   if (self->document != NULL)
-    busy = qs_recompute_is_busy (_qs_document_get_scheduler (self->document))
-           || qs_document_get_evaluating (self->document);
+    busy = qs_document_get_busy (self->document);
   gtk_spinner_set_spinning (self->busy_spinner, busy);
   gtk_widget_set_visible (GTK_WIDGET (self->busy_spinner), busy);
 }
 
-static gboolean
-is_weights_only (QsModel *model)
+/* A file with weights but no architecture: it can be explored but not run. */
+gboolean
+_qs_window_is_weights_only (QsWindow *self)
 {
-  switch (qs_model_get_format (model))
+  if (self->document == NULL)
+    return FALSE;
+  switch (qs_model_get_format (qs_document_get_model (self->document)))
     {
     case QS_MODEL_FORMAT_KERAS2_WEIGHTS:
     case QS_MODEL_FORMAT_KERAS1_WEIGHTS:
@@ -288,40 +147,7 @@ is_weights_only (QsModel *model)
 static void
 update_actions (QsWindow *self)
 {
-  gboolean has_doc = self->document != NULL;
-  g_auto(GStrv) selected = selected_layers (self);
-  const char *undo_label = has_doc ? qs_document_get_undo_label (self->document) : NULL;
-  const char *redo_label = has_doc ? qs_document_get_redo_label (self->document) : NULL;
-  g_autofree char *undo_tip = NULL;
-  g_autofree char *redo_tip = NULL;
-
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", has_doc && qs_document_can_undo (self->document));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", has_doc && qs_document_can_redo (self->document));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", has_doc);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-as", has_doc);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-config", has_doc);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-config", has_doc);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", has_doc);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.apply-preset", has_doc);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.apply-preset-selected",
-                                 has_doc && g_strv_length (selected) > 0);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-settings",
-                                 has_doc && self->current_layer != NULL && g_strv_length (selected) > 1);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.attach-architecture",
-                                 has_doc && is_weights_only (qs_document_get_model (self->document)));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-load", self->load_cancellable != NULL);
-
-  gtk_widget_set_visible (self->undo_button, has_doc);
-  gtk_widget_set_visible (self->redo_button, has_doc);
-  gtk_widget_set_visible (self->presets_button, has_doc);
-  gtk_widget_set_visible (self->notes_button, has_doc);
-
-  /* Translators: tooltip of the undo button, %s says what will be undone */
-  undo_tip = undo_label ? g_strdup_printf (_("Undo “%s”"), undo_label) : g_strdup (_("Undo"));
-  /* Translators: tooltip of the redo button, %s says what will be redone */
-  redo_tip = redo_label ? g_strdup_printf (_("Redo “%s”"), redo_label) : g_strdup (_("Redo"));
-  gtk_widget_set_tooltip_text (self->undo_button, undo_tip);
-  gtk_widget_set_tooltip_text (self->redo_button, redo_tip);
+  _qs_window_actions_update (self);
   update_title (self);
 }
 
@@ -338,7 +164,7 @@ update_notice (QsWindow *self)
   if (!qs_model_can_infer (qs_document_get_model (self->document), &why))
     {
       g_autofree char *text = NULL;
-      gboolean weights_only = is_weights_only (qs_document_get_model (self->document));
+      gboolean weights_only = _qs_window_is_weights_only (self);
 
       if (weights_only)
         text = g_strdup (_("This file holds weights only, so the model cannot run and accuracy is off. The weights can still be explored; attach the model’s architecture (a model.to_json() file or the full model) to run it."));
@@ -384,7 +210,7 @@ update_layer_count (QsWindow *self)
 static void
 update_recent (QsWindow *self)
 {
-  g_auto(GStrv) recent = qs_application_get_recent (get_app (self));
+  g_auto(GStrv) recent = qs_application_get_recent (_qs_window_get_app (self));
 
   g_menu_remove_all (self->recent_section);
   for (guint i = 0; recent[i] != NULL; i++)
@@ -401,8 +227,8 @@ update_recent (QsWindow *self)
   qs_start_page_set_recent (self->start_page, (const char * const *) recent);
 }
 
-static void
-update_autosave_offer (QsWindow *self)
+void
+_qs_window_update_autosave_offer (QsWindow *self)
 {
   g_autofree char *data = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -452,171 +278,6 @@ update_autosave_offer (QsWindow *self)
 /* The layer list                                                                           */
 
 static void
-row_update_health (GtkWidget   *dot,
-                   GParamSpec  *pspec,
-                   QsLayerItem *item)
-{
-  static const char *classes[] = { "health-none", "health-pending", "health-good", "health-fair", "health-poor" };
-  QsHealth health = qs_layer_item_get_health (item);
-  double sqnr = qs_layer_item_get_sqnr (item);
-  g_autofree char *tip = NULL;
-
-  for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
-    gtk_widget_remove_css_class (dot, classes[i]);
-  gtk_widget_add_css_class (dot, qs_health_css_class (health));
-
-  switch (health)
-    {
-    case QS_HEALTH_NONE:
-      tip = g_strdup (_("No weights"));
-      break;
-    case QS_HEALTH_PENDING:
-      tip = g_strdup (_("Computing…"));
-      break;
-    default:
-      if (isinf (sqnr))
-        tip = g_strdup (_("Weight SQNR: lossless"));
-      else if (isnan (sqnr))
-        tip = g_strdup (_("Quantization failed"));
-      else
-        /* Translators: signal-to-quantization-noise ratio in decibels */
-        tip = g_strdup_printf (_("Weight SQNR: %.1f dB"), sqnr);
-    }
-  gtk_widget_set_tooltip_text (dot, tip);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (dot), GTK_ACCESSIBLE_PROPERTY_LABEL, tip, -1);
-}
-
-static void
-row_update_badges (GtkWidget   *row,
-                   GParamSpec  *pspec,
-                   QsLayerItem *item)
-{
-  GtkLabel *wbadge = g_object_get_data (G_OBJECT (row), "weight-badge");
-  GtkLabel *abadge = g_object_get_data (G_OBJECT (row), "act-badge");
-  const char *w = qs_layer_item_get_weight_label (item);
-  const char *a = qs_layer_item_get_activation_label (item);
-
-  gtk_label_set_text (wbadge, w ? w : "");
-  gtk_widget_set_visible (GTK_WIDGET (wbadge), w != NULL);
-  gtk_label_set_text (abadge, a ? a : "");
-  gtk_widget_set_visible (GTK_WIDGET (abadge), a != NULL);
-  if (w != NULL)
-    {
-      /* Translators: tooltip of the weight badge in the layer list; %s spells out the badge,
-       * "Integer, 8 bits · Symmetric · Per Channel · …" */
-      g_autofree char *tip = g_strdup_printf (_("Weights: %s"), qs_layer_item_get_weight_description (item));
-
-      gtk_widget_set_tooltip_text (GTK_WIDGET (wbadge), tip);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (wbadge), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, tip, -1);
-    }
-  if (a != NULL)
-    {
-      /* Translators: tooltip of the activation badge in the layer list; %s spells out the badge */
-      g_autofree char *tip = g_strdup_printf (_("Layer output: %s"), qs_layer_item_get_activation_description (item));
-
-      gtk_widget_set_tooltip_text (GTK_WIDGET (abadge), tip);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (abadge), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, tip, -1);
-    }
-}
-
-static void
-layer_row_setup (GtkSignalListItemFactory *factory,
-                 GtkListItem              *list_item,
-                 QsWindow                 *self)
-{
-  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 10);
-  GtkWidget *dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  GtkWidget *text = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
-  GtkWidget *badges = gtk_box_new (GTK_ORIENTATION_VERTICAL, 3);
-  GtkWidget *name = gtk_label_new (NULL);
-  GtkWidget *details = gtk_label_new (NULL);
-  GtkWidget *wbadge = gtk_label_new (NULL);
-  GtkWidget *abadge = gtk_label_new (NULL);
-
-  gtk_widget_add_css_class (row, "layer-row");
-  gtk_widget_add_css_class (dot, "health-dot");
-  gtk_widget_set_valign (dot, GTK_ALIGN_CENTER);
-  gtk_widget_set_hexpand (text, TRUE);
-  gtk_widget_set_valign (text, GTK_ALIGN_CENTER);
-  gtk_label_set_xalign (GTK_LABEL (name), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_MIDDLE);
-  gtk_widget_add_css_class (name, "layer-name");
-  gtk_label_set_xalign (GTK_LABEL (details), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (details), PANGO_ELLIPSIZE_END);
-  gtk_widget_add_css_class (details, "dim-label");
-  gtk_widget_add_css_class (details, "caption");
-  gtk_widget_set_valign (badges, GTK_ALIGN_CENTER);
-  gtk_widget_set_halign (wbadge, GTK_ALIGN_END);
-  gtk_widget_set_halign (abadge, GTK_ALIGN_END);
-  gtk_widget_add_css_class (wbadge, "badge");
-  gtk_widget_add_css_class (abadge, "badge");
-  gtk_widget_add_css_class (abadge, "activation");
-
-  gtk_box_append (GTK_BOX (text), name);
-  gtk_box_append (GTK_BOX (text), details);
-  gtk_box_append (GTK_BOX (badges), wbadge);
-  gtk_box_append (GTK_BOX (badges), abadge);
-  gtk_box_append (GTK_BOX (row), dot);
-  gtk_box_append (GTK_BOX (row), text);
-  gtk_box_append (GTK_BOX (row), badges);
-
-  g_object_set_data (G_OBJECT (row), "dot", dot);
-  g_object_set_data (G_OBJECT (row), "name", name);
-  g_object_set_data (G_OBJECT (row), "details", details);
-  g_object_set_data (G_OBJECT (row), "weight-badge", wbadge);
-  g_object_set_data (G_OBJECT (row), "act-badge", abadge);
-  gtk_list_item_set_child (list_item, row);
-}
-
-static void
-layer_row_bind (GtkSignalListItemFactory *factory,
-                GtkListItem              *list_item,
-                QsWindow                 *self)
-{
-  GtkWidget *row = gtk_list_item_get_child (list_item);
-  QsLayerItem *item = gtk_list_item_get_item (list_item);
-  GtkWidget *dot = g_object_get_data (G_OBJECT (row), "dot");
-  g_autofree char *params = qs_format_count (qs_layer_item_get_n_params (item));
-  g_autofree char *details = NULL;
-  gulong id;
-
-  if (qs_layer_item_get_n_params (item) > 0)
-    /* Translators: layer class and parameter count in the layer list, "Conv2D · 18.5 K params" */
-    details = g_strdup_printf (_("%s · %s params"), qs_layer_item_get_class_name (item), params);
-  else
-    details = g_strdup (qs_layer_item_get_class_name (item));
-
-  gtk_label_set_text (g_object_get_data (G_OBJECT (row), "name"), qs_layer_item_get_name (item));
-  gtk_label_set_text (g_object_get_data (G_OBJECT (row), "details"), details);
-  row_update_health (dot, NULL, item);
-  row_update_badges (row, NULL, item);
-
-  id = g_signal_connect_object (item, "notify::health", G_CALLBACK (row_update_health), dot, G_CONNECT_SWAPPED);
-  g_object_set_data (G_OBJECT (list_item), "health-handler", GSIZE_TO_POINTER (id));
-  id = g_signal_connect_object (item, "notify::weight-label", G_CALLBACK (row_update_badges), row, G_CONNECT_SWAPPED);
-  g_object_set_data (G_OBJECT (list_item), "wlabel-handler", GSIZE_TO_POINTER (id));
-  id = g_signal_connect_object (item, "notify::activation-label", G_CALLBACK (row_update_badges), row, G_CONNECT_SWAPPED);
-  g_object_set_data (G_OBJECT (list_item), "alabel-handler", GSIZE_TO_POINTER (id));
-}
-
-static void
-layer_row_unbind (GtkSignalListItemFactory *factory,
-                  GtkListItem              *list_item,
-                  QsWindow                 *self)
-{
-  QsLayerItem *item = gtk_list_item_get_item (list_item);
-  const char *keys[] = { "health-handler", "wlabel-handler", "alabel-handler" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
-    {
-      gulong id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (list_item), keys[i]));
-      if (id != 0 && item != NULL)
-        g_signal_handler_disconnect (item, id);
-      g_object_set_data (G_OBJECT (list_item), keys[i], NULL);
-    }
-}
-
-static void
 set_current_layer (QsWindow   *self,
                    const char *name)
 {
@@ -633,7 +294,7 @@ on_selection_changed (GtkSelectionModel *model,
                       guint              n_items,
                       QsWindow          *self)
 {
-  g_auto(GStrv) selected = selected_layers (self);
+  g_auto(GStrv) selected = _qs_window_get_selected_layers (self);
 
   /* Keep showing the current layer while it stays selected (ctrl-click adds others),
    * otherwise show the first selected one. */
@@ -687,7 +348,6 @@ clear_document (QsWindow *self)
       /* Replaced or closed on purpose: its autosave is no longer needed. */
       qs_document_discard_autosave (self->document);
       g_signal_handlers_disconnect_by_data (self->document, self);
-      g_signal_handlers_disconnect_by_data (_qs_document_get_scheduler (self->document), self);
     }
   qs_layer_page_set_document (self->layer_page, NULL);
   qs_summary_bar_set_document (self->summary_bar, NULL);
@@ -730,8 +390,7 @@ set_document (QsWindow   *self,
   g_signal_connect_swapped (document, "notify::modified", G_CALLBACK (on_document_notify), self);
   g_signal_connect_swapped (document, "notify::can-undo", G_CALLBACK (on_document_notify), self);
   g_signal_connect_swapped (document, "notify::file", G_CALLBACK (on_document_notify), self);
-  g_signal_connect_swapped (document, "notify::evaluating", G_CALLBACK (update_busy), self);
-  g_signal_connect_swapped (_qs_document_get_scheduler (document), "notify::busy", G_CALLBACK (update_busy), self);
+  g_signal_connect_swapped (document, "notify::busy", G_CALLBACK (update_busy), self);
 
   {
     GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->notes_view);
@@ -849,7 +508,7 @@ load_done (GObject      *source,
         gtk_stack_set_visible_child_name (self->main_stack,
                                           self->document != NULL ? "document" : "start");
       else if (self->document != NULL)
-        toast_error (self, _("Could not reload the model"), error);
+        _qs_window_toast_error (self, _("Could not reload the model"), error);
       else
         show_error (self, file, error);
       update_actions (self);
@@ -858,17 +517,17 @@ load_done (GObject      *source,
 
   /* An autosave is not a file the user knows about: do not list it as recent. */
   if (!(is_session && g_str_has_prefix (g_file_peek_path (file), g_get_user_data_dir ())))
-    qs_application_add_recent (get_app (self), g_file_peek_path (file));
+    qs_application_add_recent (_qs_window_get_app (self), g_file_peek_path (file));
   set_document (self, document);
   if (qs_document_get_checksum_mismatch (document))
-    qs_window_show_toast (self, _("The model file changed since the session was saved"));
+    _qs_window_show_toast (self, _("The model file changed since the session was saved"));
 }
 
-static void
-begin_load (QsWindow   *self,
-            GFile      *file,
-            const char *architecture_path,
-            QsConfig   *config)
+void
+_qs_window_begin_load (QsWindow   *self,
+                       GFile      *file,
+                       const char *architecture_path,
+                       QsConfig   *config)
 {
   g_autofree char *name = g_file_get_basename (file);
   g_autofree char *label = NULL;
@@ -910,13 +569,13 @@ qs_window_open_file (QsWindow *self,
 
   if (!qs_window_is_empty (self))
     {
-      QsWindow *window = qs_window_new (get_app (self));
+      QsWindow *window = qs_window_new (_qs_window_get_app (self));
 
       qs_window_open_file (window, file);
       gtk_window_present (GTK_WINDOW (window));
       return;
     }
-  begin_load (self, file, NULL, NULL);
+  _qs_window_begin_load (self, file, NULL, NULL);
 }
 
 void
@@ -936,354 +595,6 @@ qs_window_open_sample (QsWindow *self)
     }
   file = g_file_new_for_path (path);
   qs_window_open_file (self, file);
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Actions                                                                                  */
-
-static void
-open_chosen (QsWindow *self,
-             GFile    *file)
-{
-  qs_window_open_file (self, file);
-}
-
-static void
-open_sample_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *param)
-{
-  qs_window_open_sample (QS_WINDOW (widget));
-}
-
-static void
-open_recent_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-  const char *path = g_variant_get_string (param, NULL);
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    {
-      g_autofree char *message = NULL;
-
-      qs_application_remove_recent (get_app (self), path);
-      /* Translators: %s is a file path */
-      message = g_strdup_printf (_("“%s” no longer exists"), path);
-      qs_window_show_toast (self, message);
-      return;
-    }
-  qs_window_open_file (self, file);
-}
-
-static void
-save_to (QsWindow *self,
-         GFile    *file)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!qs_document_save_session (self->document, file, &error))
-    {
-      self->close_after_save = FALSE;
-      toast_error (self, _("Could not save the session"), error);
-      return;
-    }
-  qs_application_add_recent (get_app (self), g_file_peek_path (file));
-  if (self->close_after_save)
-    {
-      self->close_confirmed = TRUE;
-      gtk_window_close (GTK_WINDOW (self));
-    }
-  else
-    qs_window_show_toast (self, _("Session saved"));
-}
-
-static void
-import_chosen (QsWindow *self,
-               GFile    *file)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(QsConfig) config = qs_config_load_file (g_file_peek_path (file), &error);
-
-  if (config == NULL)
-    {
-      toast_error (self, _("Could not import the config"), error);
-      return;
-    }
-  qs_document_set_config (self->document, config, _("Import Config"));
-  qs_window_show_toast (self, _("Config imported"));
-}
-
-static void
-export_chosen (QsWindow *self,
-               GFile    *file)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!qs_config_save_file (qs_document_get_config (self->document), g_file_peek_path (file), &error))
-    {
-      toast_error (self, _("Could not export the config"), error);
-      return;
-    }
-  qs_window_show_toast (self, _("Config exported"));
-}
-
-static void
-undo_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-
-  if (self->document != NULL)
-    qs_document_undo (self->document);
-}
-
-static void
-redo_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-
-  if (self->document != NULL)
-    qs_document_redo (self->document);
-}
-
-static void
-search_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-
-  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
-}
-
-static void
-attach_chosen (QsWindow *self,
-               GFile    *file)
-{
-  g_autoptr(GFile) model = g_file_new_for_path (qs_model_get_path (qs_document_get_model (self->document)));
-
-  begin_load (self, model, g_file_peek_path (file), qs_document_get_config (self->document));
-}
-
-/* The commands that ask for a file: one chooser each, then done () with the file. */
-typedef struct
-{
-  const char           *action_name;
-  GtkFileChooserAction  chooser_action;
-  const char           *title;        /* N_ () */
-  const char           *accept;       /* N_ () */
-  const char           *filter_name;  /* N_ () */
-  const char * const   *patterns;
-  /* N_ (): the suggested file name of a save, %s is the model name; such a command needs a
-   * document. NULL for the commands that open a file. */
-  const char           *name_format;
-  ChooserDone           done;
-} FileCommand;
-
-static const FileCommand file_commands[] = {
-  { "win.open", GTK_FILE_CHOOSER_ACTION_OPEN,
-    N_("Open Model or Session"), N_("_Open"), N_("Keras Models and Sessions"), model_patterns,
-    NULL, open_chosen },
-  { "win.save-as", GTK_FILE_CHOOSER_ACTION_SAVE,
-    N_("Save Session"), N_("_Save"), N_("Quantscope Sessions"), json_patterns,
-    /* Translators: the suggested file name of a session, %s is the model name */
-    N_("%s-session.json"), save_to },
-  { "win.import-config", GTK_FILE_CHOOSER_ACTION_OPEN,
-    N_("Import Config"), N_("_Import"), N_("Quantization Configs"), json_patterns,
-    NULL, import_chosen },
-  { "win.export-config", GTK_FILE_CHOOSER_ACTION_SAVE,
-    N_("Export Config"), N_("_Export"), N_("Quantization Configs"), json_patterns,
-    /* Translators: the suggested file name of an exported config, %s is the model name */
-    N_("%s-config.json"), export_chosen },
-  { "win.attach-architecture", GTK_FILE_CHOOSER_ACTION_OPEN,
-    N_("Attach Architecture"), N_("_Attach"), N_("Model Architectures (JSON, HDF5, Keras)"),
-    arch_patterns, NULL, attach_chosen },
-};
-
-static void
-file_command_action (GtkWidget  *widget,
-                     const char *action_name,
-                     GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-  const FileCommand *command = NULL;
-  g_autofree char *name = NULL;
-
-  for (guint i = 0; i < G_N_ELEMENTS (file_commands) && command == NULL; i++)
-    if (g_str_equal (file_commands[i].action_name, action_name))
-      command = &file_commands[i];
-  g_return_if_fail (command != NULL);
-
-  if (command->name_format != NULL)
-    {
-      if (self->document == NULL)
-        return;
-      name = g_strdup_printf (_(command->name_format), qs_document_get_title (self->document));
-    }
-  choose_file (self, command->chooser_action, _(command->title), _(command->accept),
-               _(command->filter_name), command->patterns, name, command->done);
-}
-
-/* Saves to the session file, or asks for one when the document has none yet. */
-static void
-save_or_ask (QsWindow *self)
-{
-  if (self->document == NULL)
-    return;
-  if (qs_document_get_file (self->document) != NULL)
-    save_to (self, qs_document_get_file (self->document));
-  else
-    file_command_action (GTK_WIDGET (self), "win.save-as", NULL);
-}
-
-static void
-save_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *param)
-{
-  save_or_ask (QS_WINDOW (widget));
-}
-
-static void
-apply_preset (QsWindow           *self,
-              const char         *preset,
-              const char * const *layers)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (self->document == NULL)
-    return;
-  if (!qs_document_apply_preset (self->document, preset, layers, &error))
-    toast_error (self, _("Could not apply the preset"), error);
-  else
-    {
-      const char *description = qs_config_preset_description (preset);
-      g_autofree char *message = NULL;
-
-      /* Translators: a toast, "w8a8: TFLite int8: weights symmetric ..." */
-      message = g_strdup_printf (_("%s: %s"), preset, description ? description : "");
-      qs_window_show_toast (self, message);
-    }
-}
-
-static void
-apply_preset_action (GtkWidget  *widget,
-                     const char *action_name,
-                     GVariant   *param)
-{
-  apply_preset (QS_WINDOW (widget), g_variant_get_string (param, NULL), NULL);
-}
-
-static void
-apply_preset_selected_action (GtkWidget  *widget,
-                              const char *action_name,
-                              GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-  g_auto(GStrv) selected = selected_layers (self);
-
-  apply_preset (self, g_variant_get_string (param, NULL), (const char * const *) selected);
-}
-
-static void
-copy_settings_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-  g_auto(GStrv) selected = selected_layers (self);
-  g_autofree char *message = NULL;
-  QsLayerConfig lc;
-  guint n;
-
-  if (self->document == NULL || self->current_layer == NULL)
-    return;
-  qs_config_get_layer (qs_document_get_config (self->document), self->current_layer, &lc);
-  qs_document_set_layer_config (self->document, (const char * const *) selected, &lc,
-                                _("Copy Settings to Selected Layers"), NULL);
-  n = g_strv_length (selected);
-  /* Translators: %s is a layer name */
-  message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Settings of “%s” copied to %u layer",
-                                          "Settings of “%s” copied to %u layers", n),
-                             self->current_layer, n);
-  qs_window_show_toast (self, message);
-}
-
-static void
-cancel_load_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-
-  g_cancellable_cancel (self->load_cancellable);
-}
-
-static void
-show_start_action (GtkWidget  *widget,
-                   const char *action_name,
-                   GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-
-  if (self->document == NULL)
-    {
-      update_autosave_offer (self);
-      gtk_stack_set_visible_child_name (self->main_stack, "start");
-    }
-  else
-    gtk_stack_set_visible_child_name (self->main_stack, "document");
-}
-
-static void
-restore_autosave_action (GtkWidget  *widget,
-                         const char *action_name,
-                         GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-  g_autoptr(GFile) file = NULL;
-
-  if (self->restore_path == NULL)
-    return;
-  file = g_file_new_for_path (self->restore_path);
-  qs_window_open_file (self, file);
-}
-
-static void
-discard_autosave_action (GtkWidget  *widget,
-                         const char *action_name,
-                         GVariant   *param)
-{
-  QsWindow *self = QS_WINDOW (widget);
-
-  if (self->restore_path != NULL)
-    g_unlink (self->restore_path);
-  update_autosave_offer (self);
-}
-
-static void
-fill_presets_menu (QsWindow *self)
-{
-  const char * const *presets = qs_config_list_presets ();
-
-  /* The names are the ones the CLI and config files use; the descriptions are long, so the
-   * menu shows names only and applying a preset tells what it does in a toast. */
-  for (guint i = 0; presets[i] != NULL; i++)
-    {
-      g_autoptr(GMenuItem) all = g_menu_item_new (presets[i], NULL);
-      g_autoptr(GMenuItem) sel = g_menu_item_new (presets[i], NULL);
-
-      g_menu_item_set_action_and_target_value (all, "win.apply-preset", g_variant_new_string (presets[i]));
-      g_menu_item_set_action_and_target_value (sel, "win.apply-preset-selected", g_variant_new_string (presets[i]));
-      g_menu_append_item (self->presets_all_section, all);
-      g_menu_append_item (self->presets_selected_section, sel);
-    }
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1325,7 +636,7 @@ on_drop (GtkDropTarget *target,
 
           /* Translators: %s is a file name */
           message = g_strdup_printf (_("“%s” is not a Keras model (.h5, .hdf5, .keras) or a session (.json)"), name);
-          qs_window_show_toast (self, message);
+          _qs_window_show_toast (self, message);
         }
     }
   return opened;
@@ -1361,7 +672,7 @@ close_response (AdwMessageDialog *dialog,
   else if (g_strcmp0 (response, "save") == 0)
     {
       self->close_after_save = TRUE;
-      save_or_ask (self);
+      _qs_window_save_or_ask (self);
     }
 }
 
@@ -1413,7 +724,7 @@ qs_window_dispose (GObject *object)
   QsWindow *self = QS_WINDOW (object);
 
   clear_document (self);
-  drop_chooser (self);
+  _qs_window_drop_chooser (self);
   g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
   g_clear_object (&self->loading_file);
@@ -1431,7 +742,7 @@ qs_window_dispose (GObject *object)
 static void
 setup_with_application (QsWindow *self)
 {
-  QsApplication *app = get_app (self);
+  QsApplication *app = _qs_window_get_app (self);
 
   self->settings = g_object_ref (qs_application_get_settings (app));
   gtk_window_set_default_size (GTK_WINDOW (self),
@@ -1445,7 +756,7 @@ setup_with_application (QsWindow *self)
   g_signal_connect_object (self->settings, "changed::quick-subset",
                            G_CALLBACK (on_quick_subset_changed), self, G_CONNECT_SWAPPED);
   update_recent (self);
-  update_autosave_offer (self);
+  _qs_window_update_autosave_offer (self);
   update_actions (self);
 }
 
@@ -1462,6 +773,9 @@ qs_window_class_init (QsWindowClass *klass)
   g_type_ensure (QS_TYPE_START_PAGE);
   g_type_ensure (QS_TYPE_LAYER_PAGE);
   g_type_ensure (QS_TYPE_SUMMARY_BAR);
+  g_type_ensure (QS_TYPE_LAYER_ROW);
+
+  _qs_window_class_actions_init (klass);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-window.ui");
   gtk_widget_class_bind_template_child (widget_class, QsWindow, toast_overlay);
@@ -1491,39 +805,11 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, presets_all_section);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, presets_selected_section);
 
-  for (guint i = 0; i < G_N_ELEMENTS (file_commands); i++)
-    gtk_widget_class_install_action (widget_class, file_commands[i].action_name, NULL, file_command_action);
-  gtk_widget_class_install_action (widget_class, "win.open-sample", NULL, open_sample_action);
-  gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
-  gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
-  gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
-  gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
-  gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
-  gtk_widget_class_install_action (widget_class, "win.apply-preset", "s", apply_preset_action);
-  gtk_widget_class_install_action (widget_class, "win.apply-preset-selected", "s", apply_preset_selected_action);
-  gtk_widget_class_install_action (widget_class, "win.copy-settings", NULL, copy_settings_action);
-  gtk_widget_class_install_action (widget_class, "win.cancel-load", NULL, cancel_load_action);
-  gtk_widget_class_install_action (widget_class, "win.show-start", NULL, show_start_action);
-  gtk_widget_class_install_action (widget_class, "win.restore-autosave", NULL, restore_autosave_action);
-  gtk_widget_class_install_action (widget_class, "win.discard-autosave", NULL, discard_autosave_action);
-
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.save-as", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.import-config", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export-config", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_y, GDK_CONTROL_MASK, "win.redo", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close", NULL);
 }
 
 static void
 qs_window_init (QsWindow *self)
 {
-  GtkListItemFactory *factory;
   GtkDropTarget *drop;
 
   gtk_widget_init_template (GTK_WIDGET (self));
@@ -1532,12 +818,6 @@ qs_window_init (QsWindow *self)
   gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
 #endif
 
-  factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (factory, "setup", G_CALLBACK (layer_row_setup), self);
-  g_signal_connect (factory, "bind", G_CALLBACK (layer_row_bind), self);
-  g_signal_connect (factory, "unbind", G_CALLBACK (layer_row_unbind), self);
-  gtk_list_view_set_factory (self->layer_view, factory);
-  g_object_unref (factory);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->layer_view),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Layers"), -1);
 
@@ -1548,7 +828,7 @@ qs_window_init (QsWindow *self)
   g_signal_connect_swapped (gtk_text_view_get_buffer (self->notes_view), "changed",
                             G_CALLBACK (on_notes_changed), self);
 
-  fill_presets_menu (self);
+  _qs_window_actions_init (self);
 }
 
 QsWindow *

@@ -20,7 +20,5 @@ void        qs_window_open_sample  (QsWindow      *self);
 /* TRUE while the window shows its start page (or an error) rather than a document. */
 gboolean    qs_window_is_empty     (QsWindow      *self);
 QsDocument *qs_window_get_document (QsWindow      *self); /* nullable */
-void        qs_window_show_toast   (QsWindow      *self,
-                                    const char    *message);
 
 G_END_DECLS

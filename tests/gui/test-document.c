@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
 #include <math.h>
 #include <glib/gstdio.h>
 
@@ -60,7 +63,7 @@ wait_idle (QsDocument *doc)
 {
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
-  while (qs_recompute_is_busy (_qs_document_get_scheduler (doc)) || qs_document_get_evaluating (doc))
+  while (qs_document_get_busy (doc))
     {
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_main_context_iteration (NULL, TRUE);
@@ -350,6 +353,37 @@ test_document_live (void)
 }
 
 static void
+count_notify (gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+/* "busy" says whether statistics are being computed and notifies only when that changes:
+ * once when the layers are submitted, once when the last one arrives. */
+static void
+test_document_busy (void)
+{
+  g_autoptr(QsDocument) doc = new_document ();
+  const char *layer = first_kernel_layer ();
+  guint n_notify = 0;
+
+  g_signal_connect_swapped (doc, "notify::busy", G_CALLBACK (count_notify), &n_notify);
+  g_assert_false (qs_document_get_busy (doc));
+  g_assert_false (qs_document_get_layer_busy (doc, layer));
+
+  qs_document_refresh (doc);
+  g_assert_true (qs_document_get_busy (doc));
+  g_assert_true (qs_document_get_layer_busy (doc, layer));
+  g_assert_cmpuint (n_notify, ==, 1);
+
+  wait_idle (doc);
+  g_assert_false (qs_document_get_layer_busy (doc, layer));
+  g_assert_nonnull (qs_document_get_layer_result (doc, layer));
+  /* Several layers finished one by one: still one notification for the end. */
+  g_assert_cmpuint (n_notify, ==, 2);
+}
+
+static void
 on_eval (gpointer data)
 {
   (*(int *) data)++;
@@ -460,6 +494,67 @@ test_document_attach_architecture (void)
   g_assert_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_NOT_HDF5);
 }
 
+static guint64
+json_uint (JsonObject *o,
+           const char *member)
+{
+  g_assert_true (json_object_has_member (o, member));
+  return (guint64) json_object_get_int_member (o, member);
+}
+
+/* The summary and `quantscope-cli quantize` show the same cost numbers for the same
+ * config: the document's config is exported as the user would (Export Config) and the
+ * real CLI binary reads it. */
+static void
+test_document_cost_matches_cli (void)
+{
+  g_autoptr(QsDocument) doc = new_document ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *config_path = g_build_filename (tmp_dir, "cost.json", NULL);
+  g_autofree char *out = NULL;
+  const char *cli = g_getenv ("QS_CLI");
+  const char *layer = first_kernel_layer ();
+  JsonObject *o;
+  QsSummary summary;
+  gint status = 0;
+
+  if (cli == NULL)
+    {
+      g_test_skip ("QS_CLI is not set");
+      return;
+    }
+  /* a mixed config: one layer at 4 bits, the rest w8a8 */
+  set_bits (doc, layer, 4, NULL);
+  wait_idle (doc);
+  qs_document_get_summary (doc, &summary);
+  g_assert_true (qs_config_save_file (qs_document_get_config (doc), config_path, &error));
+  g_assert_no_error (error);
+  {
+    const char *argv[] = { cli, "quantize", qs_model_get_path (sample_model), "--config", config_path,
+                           "--json", NULL };
+
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                 &out, NULL, &status, &error));
+  }
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  g_assert_no_error (error);
+  o = json_node_get_object (json_parser_get_root (parser));
+  g_assert_true (json_object_get_boolean_member (o, "has_program"));
+  g_assert_true (summary.has_program);
+  g_assert_cmpuint (json_uint (o, "float_bytes"), ==, summary.float_bytes);
+  g_assert_cmpuint (json_uint (o, "quant_bytes"), ==, summary.quant_bytes);
+  g_assert_cmpuint (json_uint (o, "peak_activation_bytes"), ==, summary.peak_activation_bytes);
+  g_assert_cmpuint (json_uint (o, "float_peak_activation_bytes"), ==, summary.peak_activation_float_bytes);
+  g_assert_cmpuint (json_uint (o, "macs"), ==, summary.macs);
+  g_assert_cmpuint (json_uint (o, "bit_ops"), ==, summary.bit_ops);
+  /* and the 4-bit layer made a difference the CLI saw */
+  g_assert_cmpuint (summary.quant_bytes, <, summary.float_bytes / 3);
+  g_unlink (config_path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -480,6 +575,8 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/document/session-round-trip", test_document_session);
   g_test_add_func ("/qs/document/autosave-restore", test_document_autosave);
   g_test_add_func ("/qs/document/live-results", test_document_live);
+  g_test_add_func ("/qs/document/busy", test_document_busy);
+  g_test_add_func ("/qs/document/cost-matches-cli", test_document_cost_matches_cli);
   g_test_add_func ("/qs/document/quick-eval", test_document_quick_eval);
   g_test_add_func ("/qs/document/attach-architecture", test_document_attach_architecture);
 

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <gtk/gtk.h>
 
+#include "qs-gui-utils.h"
 #include "qs-layer-list.h"
+#include "qs-layer-row.h"
 #include "test-sample.h"
 
 static QsModel *sample_model;
@@ -15,7 +17,7 @@ wait_idle (QsDocument *doc)
 {
   gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
 
-  while (qs_recompute_is_busy (_qs_document_get_scheduler (doc)))
+  while (qs_document_get_busy (doc))
     {
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_main_context_iteration (NULL, TRUE);
@@ -172,6 +174,77 @@ test_layer_list_filter (void)
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (filtered)), ==, 0);
 }
 
+static const char *
+row_label (GtkWidget  *row,
+           const char *name)
+{
+  GObject *label = gtk_widget_get_template_child (row, QS_TYPE_LAYER_ROW, name);
+
+  g_assert_true (GTK_IS_LABEL (label));
+  return gtk_label_get_text (GTK_LABEL (label));
+}
+
+static gboolean
+row_child_visible (GtkWidget  *row,
+                   const char *name)
+{
+  return gtk_widget_get_visible (GTK_WIDGET (gtk_widget_get_template_child (row, QS_TYPE_LAYER_ROW, name)));
+}
+
+/* A row shows its item and follows it: name, class and parameters, badges, health. Rows
+ * are made and dropped as the list scrolls: disposing one leaves nothing behind (the test
+ * log makes the warning GTK would print fatal). */
+static void
+test_layer_list_row (void)
+{
+  g_autoptr(QsDocument) doc = NULL;
+  g_autoptr(QsLayerList) list = NULL;
+  QsLayerItem *item;
+  GtkWidget *row, *dot;
+  const char *names[2] = { NULL, NULL };
+  QsLayerConfig lc;
+
+  if (!gtk_init_check ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+
+  doc = qs_document_new (sample_model, NULL, NULL);
+  qs_document_set_autosave_delay (doc, 0);
+  list = qs_layer_list_new (doc);
+  item = qs_layer_list_find (list, "conv1", NULL);
+  g_assert_nonnull (item);
+
+  row = g_object_ref_sink (qs_layer_row_new ());
+  qs_layer_row_set_item (QS_LAYER_ROW (row), item);
+  g_assert_true (qs_layer_row_get_item (QS_LAYER_ROW (row)) == item);
+  g_assert_cmpstr (row_label (row, "name_label"), ==, "conv1");
+  g_assert_nonnull (strstr (row_label (row, "details_label"), qs_layer_item_get_class_name (item)));
+  g_assert_cmpstr (row_label (row, "weight_badge"), ==, qs_layer_item_get_weight_label (item));
+  g_assert_true (row_child_visible (row, "weight_badge"));
+  dot = GTK_WIDGET (gtk_widget_get_template_child (row, QS_TYPE_LAYER_ROW, "health_dot"));
+  g_assert_true (gtk_widget_has_css_class (dot, qs_health_css_class (qs_layer_item_get_health (item))));
+
+  /* A config change reaches the badge through the item. */
+  names[0] = "conv1";
+  qs_config_get_layer (qs_document_get_config (doc), "conv1", &lc);
+  lc.weight.format = QS_FORMAT_INT;
+  lc.weight.bits = 4;
+  qs_document_set_layer_config (doc, names, &lc, "Weight Bits", NULL);
+  g_assert_nonnull (strstr (row_label (row, "weight_badge"), "int4"));
+  g_assert_cmpstr (row_label (row, "weight_badge"), ==, qs_layer_item_get_weight_label (item));
+
+  /* Results arrive: the dot follows the item's health. */
+  qs_document_refresh (doc);
+  wait_idle (doc);
+  g_assert_true (gtk_widget_has_css_class (dot, qs_health_css_class (qs_layer_item_get_health (item))));
+
+  qs_layer_row_set_item (QS_LAYER_ROW (row), NULL);
+  g_assert_null (qs_layer_row_get_item (QS_LAYER_ROW (row)));
+  g_object_unref (row);
+}
+
 /* The badge's abbreviations spelled out for its tooltip: every field the label shows. */
 static void
 test_layer_list_describe (void)
@@ -230,6 +303,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/layer-list/updates", test_layer_list_updates);
   g_test_add_func ("/qs/layer-list/filter", test_layer_list_filter);
   g_test_add_func ("/qs/layer-list/describe", test_layer_list_describe);
+  g_test_add_func ("/qs/layer-list/row", test_layer_list_row);
 
   ret = g_test_run ();
   g_clear_object (&sample_model);

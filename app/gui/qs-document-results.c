@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "qs-document-results.h"
+#include "qs-recompute.h"
+
+#define EVAL_DEBOUNCE_MS 150
+
+struct _QsDocumentResults
+{
+  GObject       parent_instance;
+
+  QsDocument   *document;       /* weak: it owns us */
+
+  QsRecompute  *layer_jobs;     /* key: layer name */
+  QsRecompute  *eval_jobs;      /* key: "quick" */
+  GHashTable   *results;        /* layer name -> QsQuantResult* */
+  GHashTable   *errors;         /* layer name -> GError* */
+  GHashTable   *submitted;      /* layer name -> QsQuantSpec* last requested */
+  QsEvalCache  *eval_cache;     /* float side, program and calibrations between quick runs */
+  QsEvalResult *quick_eval;
+  GError       *quick_eval_error;
+  guint         quick_subset;
+  guint         hist_bins;
+  guint         map_width;
+  guint         map_height;
+  gboolean      busy;
+  gboolean      evaluating;
+};
+
+G_DEFINE_FINAL_TYPE (QsDocumentResults, qs_document_results, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_BUSY,
+  PROP_EVALUATING,
+  N_PROPS
+};
+
+enum {
+  LAYER_RESULT_CHANGED,
+  SUMMARY_CHANGED,
+  QUICK_EVAL_CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+/* ---------------------------------------------------------------------------------------- */
+/* Costs                                                                                    */
+
+/* ---------------------------------------------------------------------------------------- */
+/* Jobs                                                                                     */
+
+typedef struct
+{
+  QsTensor       *kernel;
+  QsQuantSpec     spec;
+  QsQuantOptions  options;
+} LayerJob;
+
+static void
+layer_job_free (gpointer data)
+{
+  LayerJob *job = data;
+
+  qs_tensor_unref (job->kernel);
+  g_free (job);
+}
+
+static gpointer
+layer_job_run (gpointer      data,
+               GCancellable *cancellable,
+               GError      **error)
+{
+  LayerJob *job = data;
+
+  return qs_quant_run (job->kernel, &job->spec, &job->options, cancellable, error);
+}
+
+typedef struct
+{
+  QsModel       *model;
+  QsConfig      *config;
+  QsDataset     *dataset;
+  QsEvalOptions  options;
+} EvalJob;
+
+static void
+eval_job_free (gpointer data)
+{
+  EvalJob *job = data;
+
+  g_object_unref (job->model);
+  g_object_unref (job->config);
+  g_object_unref (job->dataset);
+  g_clear_pointer (&job->options.cache, qs_eval_cache_unref);
+  g_free (job);
+}
+
+static gpointer
+eval_job_run (gpointer      data,
+              GCancellable *cancellable,
+              GError      **error)
+{
+  EvalJob *job = data;
+
+  return qs_eval_run (job->model, job->config, job->dataset, &job->options,
+                      NULL, NULL, cancellable, error);
+}
+
+static void
+layer_job_done (QsRecompute  *recompute,
+                const char   *key,
+                gpointer      result,
+                const GError *error,
+                gpointer      user_data)
+{
+  QsDocumentResults *self = user_data;
+
+  if (error != NULL)
+    {
+      g_hash_table_remove (self->results, key);
+      g_hash_table_insert (self->errors, g_strdup (key), g_error_copy (error));
+    }
+  else
+    {
+      g_hash_table_remove (self->errors, key);
+      g_hash_table_insert (self->results, g_strdup (key), qs_quant_result_ref (result));
+    }
+  g_signal_emit (self, signals[LAYER_RESULT_CHANGED], 0, key);
+  g_signal_emit (self, signals[SUMMARY_CHANGED], 0);
+}
+
+static void
+eval_job_done (QsRecompute  *recompute,
+               const char   *key,
+               gpointer      result,
+               const GError *error,
+               gpointer      user_data)
+{
+  QsDocumentResults *self = user_data;
+
+  g_clear_pointer (&self->quick_eval, qs_eval_result_unref);
+  g_clear_error (&self->quick_eval_error);
+  if (error != NULL)
+    self->quick_eval_error = g_error_copy (error);
+  else
+    self->quick_eval = qs_eval_result_ref (result);
+  g_signal_emit (self, signals[QUICK_EVAL_CHANGED], 0);
+}
+
+/* The schedulers notify "busy" on every request and delivery: pass on real changes only. */
+static void
+update_busy (QsDocumentResults *self)
+{
+  gboolean evaluating = qs_recompute_is_busy (self->eval_jobs);
+  gboolean busy = evaluating || qs_recompute_is_busy (self->layer_jobs);
+
+  g_object_freeze_notify (G_OBJECT (self));
+  if (evaluating != self->evaluating)
+    {
+      self->evaluating = evaluating;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EVALUATING]);
+    }
+  if (busy != self->busy)
+    {
+      self->busy = busy;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static void
+submit_layer (QsDocumentResults *self,
+              const QsLayer     *layer,
+              const QsQuantSpec *spec)
+{
+  QsTensor *kernel = qs_layer_get_kernel (layer);
+  LayerJob *job;
+  gsize rows, cols;
+
+  if (kernel == NULL)
+    return;
+
+  job = g_new0 (LayerJob, 1);
+  job->kernel = qs_tensor_ref (kernel);
+  job->spec = *spec;
+  /* The heatmap needs the fake-quantized values and codes for its modes and zoom. */
+  job->options.want_dequant = TRUE;
+  job->options.want_codes = TRUE;
+  job->options.hist_bins = self->hist_bins;
+  job->options.hist_channel = -1;
+  qs_tensor_matrix_shape (kernel, &rows, &cols);
+  job->options.map_width = (guint) MIN ((gsize) self->map_width, cols);
+  job->options.map_height = (guint) MIN ((gsize) self->map_height, rows);
+  qs_recompute_submit (self->layer_jobs, layer->name, 0, layer_job_run, job, layer_job_free);
+}
+
+void
+qs_document_results_update_eval (QsDocumentResults *self)
+{
+  EvalJob *job;
+
+  g_return_if_fail (QS_IS_DOCUMENT_RESULTS (self));
+
+  if (self->document == NULL || !qs_document_can_evaluate (self->document, NULL))
+    return;
+
+  job = g_new0 (EvalJob, 1);
+  job->model = g_object_ref (qs_document_get_model (self->document));
+  job->config = qs_config_copy (qs_document_get_config (self->document));
+  job->dataset = g_object_ref (qs_document_get_dataset (self->document));
+  job->options.limit = self->quick_subset;
+  job->options.cache = qs_eval_cache_ref (self->eval_cache);
+  qs_recompute_submit (self->eval_jobs, "quick", EVAL_DEBOUNCE_MS, eval_job_run, job, eval_job_free);
+}
+
+void
+qs_document_results_update (QsDocumentResults *self,
+                            gboolean           force)
+{
+  QsModel *model;
+  QsConfig *config;
+  guint n;
+
+  g_return_if_fail (QS_IS_DOCUMENT_RESULTS (self));
+
+  if (self->document == NULL)
+    return;
+
+  model = qs_document_get_model (self->document);
+  config = qs_document_get_config (self->document);
+  n = qs_model_get_n_layers (model);
+  for (guint i = 0; i < n; i++)
+    {
+      const QsLayer *layer = qs_model_get_layer (model, i);
+      QsLayerConfig lc;
+      QsQuantSpec *last;
+
+      if (qs_layer_get_kernel (layer) == NULL)
+        continue;
+
+      qs_config_get_layer (config, layer->name, &lc);
+      last = g_hash_table_lookup (self->submitted, layer->name);
+      if (!force && last != NULL && qs_quant_spec_equal (last, &lc.weight))
+        continue;
+
+      g_hash_table_insert (self->submitted, g_strdup (layer->name), g_memdup2 (&lc.weight, sizeof lc.weight));
+      g_hash_table_remove (self->results, layer->name);
+      g_hash_table_remove (self->errors, layer->name);
+      submit_layer (self, layer, &lc.weight);
+    }
+  qs_document_results_update_eval (self);
+  g_signal_emit (self, signals[SUMMARY_CHANGED], 0);
+}
+
+void
+qs_document_results_shutdown (QsDocumentResults *self)
+{
+  g_return_if_fail (QS_IS_DOCUMENT_RESULTS (self));
+
+  qs_recompute_shutdown (self->layer_jobs);
+  qs_recompute_shutdown (self->eval_jobs);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Results                                                                                  */
+
+QsQuantResult *
+qs_document_results_get_layer_result (QsDocumentResults *self,
+                                      const char        *layer)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT_RESULTS (self), NULL);
+  return g_hash_table_lookup (self->results, layer);
+}
+
+const GError *
+qs_document_results_get_layer_error (QsDocumentResults *self,
+                                     const char        *layer)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT_RESULTS (self), NULL);
+  return g_hash_table_lookup (self->errors, layer);
+}
+
+gboolean
+qs_document_results_get_layer_busy (QsDocumentResults *self,
+                                    const char        *layer)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT_RESULTS (self), FALSE);
+  g_return_val_if_fail (layer != NULL, FALSE);
+  return qs_recompute_key_is_busy (self->layer_jobs, layer);
+}
+
+void
+qs_document_results_get_summary (QsDocumentResults *self,
+                                 QsSummary         *out)
+{
+  guint n;
+  double signal = 0, noise = 0;
+  QsModel *model;
+  QsConfig *config;
+  QsCost cost;
+
+  g_return_if_fail (QS_IS_DOCUMENT_RESULTS (self));
+  g_return_if_fail (out != NULL);
+
+  memset (out, 0, sizeof *out);
+  if (self->document == NULL)
+    return;
+  model = qs_document_get_model (self->document);
+  config = qs_document_get_config (self->document);
+  n = qs_model_get_n_layers (model);
+
+  /* Bytes and operations: core's cost model of the lowering, the numbers
+   * `quantscope-cli quantize` prints for the same config. */
+  qs_cost_compute (model, config, &cost);
+  out->float_bytes = cost.float_weight_bytes;
+  out->quant_bytes = cost.weight_bytes;
+  out->peak_activation_bytes = cost.peak_activation_bytes;
+  out->peak_activation_float_bytes = cost.float_peak_activation_bytes;
+  out->macs = cost.macs;
+  out->bit_ops = cost.bit_ops;
+  out->has_program = cost.has_program;
+
+  /* Quality: the live statistics of each layer's kernel. */
+  for (guint i = 0; i < n; i++)
+    {
+      const QsLayer *layer = qs_model_get_layer (model, i);
+      QsQuantResult *result;
+
+      if (qs_layer_get_kernel (layer) == NULL)
+        continue;
+      result = g_hash_table_lookup (self->results, layer->name);
+      if (result != NULL)
+        {
+          signal += result->stats.signal_power * (double) result->stats.n_values;
+          noise += result->stats.mse * (double) result->stats.n_values;
+        }
+      else if (g_hash_table_contains (self->errors, layer->name))
+        out->n_layers_failed++;
+      else
+        out->n_layers_pending++;
+    }
+
+  out->ratio = out->quant_bytes > 0 ? (double) out->float_bytes / (double) out->quant_bytes : 1.0;
+  if (signal <= 0)
+    out->weighted_sqnr_db = NAN;
+  else if (noise <= 0)
+    out->weighted_sqnr_db = INFINITY;
+  else
+    out->weighted_sqnr_db = 10.0 * log10 (signal / noise);
+}
+
+QsEvalResult *
+qs_document_results_get_quick_eval (QsDocumentResults *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT_RESULTS (self), NULL);
+  return self->quick_eval;
+}
+
+const GError *
+qs_document_results_get_quick_eval_error (QsDocumentResults *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT_RESULTS (self), NULL);
+  return self->quick_eval_error;
+}
+
+gboolean
+qs_document_results_get_busy (QsDocumentResults *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT_RESULTS (self), FALSE);
+  return self->busy;
+}
+
+gboolean
+qs_document_results_get_evaluating (QsDocumentResults *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT_RESULTS (self), FALSE);
+  return self->evaluating;
+}
+
+void
+qs_document_results_set_quick_subset (QsDocumentResults *self,
+                                      guint              n_images)
+{
+  g_return_if_fail (QS_IS_DOCUMENT_RESULTS (self));
+
+  n_images = CLAMP (n_images, 100, 10000);
+  if (n_images == self->quick_subset)
+    return;
+  self->quick_subset = n_images;
+  qs_document_results_update_eval (self);
+}
+
+guint
+qs_document_results_get_quick_subset (QsDocumentResults *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT_RESULTS (self), 0);
+  return self->quick_subset;
+}
+
+void
+qs_document_results_set_view_options (QsDocumentResults *self,
+                                      guint              hist_bins,
+                                      guint              map_width,
+                                      guint              map_height)
+{
+  g_return_if_fail (QS_IS_DOCUMENT_RESULTS (self));
+
+  self->hist_bins = hist_bins;
+  self->map_width = map_width;
+  self->map_height = map_height;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* GObject                                                                                  */
+
+static void
+qs_document_results_dispose (GObject *object)
+{
+  QsDocumentResults *self = QS_DOCUMENT_RESULTS (object);
+
+  if (self->layer_jobs != NULL)
+    qs_recompute_shutdown (self->layer_jobs);
+  if (self->eval_jobs != NULL)
+    qs_recompute_shutdown (self->eval_jobs);
+  g_clear_weak_pointer (&self->document);
+
+  G_OBJECT_CLASS (qs_document_results_parent_class)->dispose (object);
+}
+
+static void
+qs_document_results_finalize (GObject *object)
+{
+  QsDocumentResults *self = QS_DOCUMENT_RESULTS (object);
+
+  g_clear_object (&self->layer_jobs);
+  g_clear_object (&self->eval_jobs);
+  g_clear_pointer (&self->eval_cache, qs_eval_cache_unref);
+  g_clear_pointer (&self->results, g_hash_table_unref);
+  g_clear_pointer (&self->errors, g_hash_table_unref);
+  g_clear_pointer (&self->submitted, g_hash_table_unref);
+  g_clear_pointer (&self->quick_eval, qs_eval_result_unref);
+  g_clear_error (&self->quick_eval_error);
+
+  G_OBJECT_CLASS (qs_document_results_parent_class)->finalize (object);
+}
+
+static void
+qs_document_results_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  QsDocumentResults *self = QS_DOCUMENT_RESULTS (object);
+
+  switch (prop_id)
+    {
+    case PROP_BUSY:
+      g_value_set_boolean (value, self->busy);
+      break;
+    case PROP_EVALUATING:
+      g_value_set_boolean (value, self->evaluating);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qs_document_results_class_init (QsDocumentResultsClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = qs_document_results_dispose;
+  object_class->finalize = qs_document_results_finalize;
+  object_class->get_property = qs_document_results_get_property;
+
+  properties[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_EVALUATING] =
+    g_param_spec_boolean ("evaluating", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[LAYER_RESULT_CHANGED] =
+    g_signal_new ("layer-result-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SUMMARY_CHANGED] =
+    g_signal_new ("summary-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[QUICK_EVAL_CHANGED] =
+    g_signal_new ("quick-eval-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+qs_document_results_init (QsDocumentResults *self)
+{
+  self->results = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) qs_quant_result_unref);
+  self->errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) g_error_free);
+  self->submitted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->layer_jobs = qs_recompute_new (layer_job_done, self, (GDestroyNotify) qs_quant_result_unref);
+  self->eval_jobs = qs_recompute_new (eval_job_done, self, (GDestroyNotify) qs_eval_result_unref);
+  self->eval_cache = qs_eval_cache_new ();
+  g_signal_connect_object (self->layer_jobs, "notify::busy",
+                           G_CALLBACK (update_busy), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->eval_jobs, "notify::busy",
+                           G_CALLBACK (update_busy), self, G_CONNECT_SWAPPED);
+  self->quick_subset = 1000;
+  self->hist_bins = 128;
+  self->map_width = 128;
+  self->map_height = 128;
+}
+
+QsDocumentResults *
+qs_document_results_new (QsDocument *document)
+{
+  QsDocumentResults *self;
+
+  g_return_val_if_fail (QS_IS_DOCUMENT (document), NULL);
+
+  self = g_object_new (QS_TYPE_DOCUMENT_RESULTS, NULL);
+  g_set_weak_pointer (&self->document, document);
+  return self;
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <glib/gi18n.h>
+
+#include "qs-gui-utils.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* Numbers                                                                                  */
+
+char *
+qs_format_count (guint64 count)
+{
+  if (count >= 1000000)
+    return g_strdup_printf ("%.1f M", count / 1e6);
+  if (count >= 10000)
+    return g_strdup_printf ("%.0f K", count / 1e3);
+  if (count >= 1000)
+    return g_strdup_printf ("%.1f K", count / 1e3);
+  return g_strdup_printf ("%" PRIu64, count);
+}
+
+char *
+qs_format_sqnr (double sqnr_db)
+{
+  if (isinf (sqnr_db))
+    return g_strdup (_("Lossless"));
+  if (isnan (sqnr_db))
+    return g_strdup ("—");
+  return g_strdup_printf (_("%.1f dB"), sqnr_db);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Enum display names                                                                       */
+
+const char *
+qs_format_display_name (QsFormat value)
+{
+  switch (value)
+    {
+    case QS_FORMAT_FP32: return _("Float 32 (unchanged)");
+    case QS_FORMAT_INT: return _("Integer");
+    case QS_FORMAT_BINARY: return _("Binary (1 bit)");
+    case QS_FORMAT_TERNARY: return _("Ternary (1.58 bits)");
+    case QS_FORMAT_FP16: return _("Float 16");
+    case QS_FORMAT_BF16: return _("BFloat16");
+    case QS_FORMAT_FP8_E4M3: return _("FP8 E4M3");
+    case QS_FORMAT_FP8_E5M2: return _("FP8 E5M2");
+    default: return "?";
+    }
+}
+
+const char *
+qs_mapping_display_name (QsMapping value)
+{
+  switch (value)
+    {
+    case QS_MAPPING_SYMMETRIC: return _("Symmetric");
+    case QS_MAPPING_AFFINE: return _("Affine (zero-point)");
+    default: return "?";
+    }
+}
+
+const char *
+qs_granularity_display_name (QsGranularity value)
+{
+  switch (value)
+    {
+    case QS_GRANULARITY_TENSOR: return _("Per Tensor");
+    case QS_GRANULARITY_CHANNEL: return _("Per Channel");
+    case QS_GRANULARITY_GROUP: return _("Per Group");
+    default: return "?";
+    }
+}
+
+const char *
+qs_rounding_display_name (QsRounding value)
+{
+  switch (value)
+    {
+    case QS_ROUNDING_NEAREST_EVEN: return _("Nearest, Ties to Even");
+    case QS_ROUNDING_NEAREST_AWAY: return _("Nearest, Ties Away");
+    case QS_ROUNDING_FLOOR: return _("Floor");
+    case QS_ROUNDING_STOCHASTIC: return _("Stochastic");
+    default: return "?";
+    }
+}
+
+const char *
+qs_range_display_name (QsRangeMethod value)
+{
+  switch (value)
+    {
+    case QS_RANGE_MINMAX: return _("Min–Max");
+    case QS_RANGE_PERCENTILE: return _("Percentile");
+    case QS_RANGE_MSE: return _("MSE-Optimal");
+    case QS_RANGE_KL: return _("KL Divergence");
+    default: return "?";
+    }
+}
+
+/* The badge's abbreviations in words, for its tooltip and screen readers:
+ * "Integer, 8 bits · Symmetric · Per Channel · Min–Max · Nearest, Ties to Even". */
+char *
+qs_quant_spec_describe (const QsQuantSpec *spec)
+{
+  g_autoptr(GString) s = g_string_new (qs_format_display_name (spec->format));
+  gboolean coded = spec->format == QS_FORMAT_INT || spec->format == QS_FORMAT_BINARY
+                   || spec->format == QS_FORMAT_TERNARY;
+
+  if (spec->format == QS_FORMAT_INT)
+    /* Translators: appended to the format name in the layer badges' tooltip, "Integer, 8 bits" */
+    g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, ", %u bit", ", %u bits", spec->bits), spec->bits);
+  if (coded)
+    {
+      g_string_append_printf (s, " · %s", qs_granularity_display_name (spec->granularity));
+      if (spec->granularity == QS_GRANULARITY_GROUP)
+        /* Translators: the group size in the layer badges' tooltip */
+        g_string_append_printf (s, _(" of %u"), spec->group_size);
+    }
+  if (spec->format == QS_FORMAT_INT)
+    {
+      g_string_append_printf (s, " · %s", qs_mapping_display_name (spec->mapping));
+      g_string_append_printf (s, " · %s", qs_range_display_name (spec->range_method));
+      if (spec->range_method == QS_RANGE_PERCENTILE)
+        g_string_append_printf (s, " %g", spec->range_param);
+      g_string_append_printf (s, " · %s", qs_rounding_display_name (spec->rounding));
+      if (spec->pow2_scale)
+        g_string_append_printf (s, " · %s", _("Power-of-Two Scales"));
+    }
+  if (spec->sparsity > 0.0)
+    /* Translators: pruning in the layer badges' tooltip */
+    g_string_append_printf (s, _(" · %.0f%% pruned"), spec->sparsity * 100.0);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}

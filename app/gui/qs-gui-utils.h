@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "quantscope-core.h"
+
+G_BEGIN_DECLS
+
+/* Helpers the app's widgets share: how numbers and the core enums are shown to people. */
+
+/* "1.2 M", "18.5 K", "640" */
+char       *qs_format_count             (guint64            count);
+/* "Lossless" (+inf), "—" (NAN: unknown), "31.4 dB" */
+char       *qs_format_sqnr              (double             sqnr_db);
+
+/* Translated display names of the core enums (combo rows, tooltips; the CLI uses the nicks). */
+const char *qs_format_display_name      (QsFormat           value);
+const char *qs_mapping_display_name     (QsMapping          value);
+const char *qs_granularity_display_name (QsGranularity      value);
+const char *qs_rounding_display_name    (QsRounding         value);
+const char *qs_range_display_name       (QsRangeMethod      value);
+
+/* A spec in words, for tooltips and screen readers:
+ * "Integer, 8 bits · Symmetric · Per Channel · Min–Max · Nearest, Ties to Even". */
+char       *qs_quant_spec_describe      (const QsQuantSpec *spec);
+
+G_END_DECLS

@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "qs-window-private.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* File choosers                                                                            */
+
+void
+_qs_window_drop_chooser (QsWindow *self)
+{
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+}
+
+static void
+chooser_response (GtkNativeDialog *dialog,
+                  int              response,
+                  gpointer         user_data)
+{
+  QsWindow *self = user_data;
+  QsWindowChooserDone done = self->chooser_done;
+  g_autoptr(GFile) file = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) parent = NULL;
+
+      file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      parent = file ? g_file_get_parent (file) : NULL;
+      if (parent != NULL && g_file_peek_path (parent) != NULL)
+        g_settings_set_string (self->settings, "last-folder", g_file_peek_path (parent));
+    }
+  else
+    self->close_after_save = FALSE;
+
+  g_clear_object (&self->chooser);
+  if (file != NULL)
+    done (self, file);
+}
+
+static void
+add_filter (GtkFileChooser     *chooser,
+            const char         *name,
+            const char * const *patterns)
+{
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, name);
+  for (guint i = 0; patterns[i] != NULL; i++)
+    gtk_file_filter_add_pattern (filter, patterns[i]);
+  gtk_file_chooser_add_filter (chooser, filter);
+}
+
+static const char * const model_patterns[] = { "*.h5", "*.hdf5", "*.keras", "*.json", NULL };
+static const char * const json_patterns[] = { "*.json", NULL };
+static const char * const arch_patterns[] = { "*.json", "*.h5", "*.hdf5", "*.keras", NULL };
+
+static void
+choose_file (QsWindow             *self,
+             GtkFileChooserAction  action,
+             const char           *title,
+             const char           *accept,
+             const char           *filter_name,
+             const char * const   *patterns,
+             const char           *suggested_name,
+             QsWindowChooserDone           done)
+{
+  g_autofree char *last = g_settings_get_string (self->settings, "last-folder");
+
+  _qs_window_drop_chooser (self);
+
+  self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, NULL);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  add_filter (GTK_FILE_CHOOSER (self->chooser), filter_name, patterns);
+  if (last != NULL && *last != '\0' && g_file_test (last, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr(GFile) folder = g_file_new_for_path (last);
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), folder, NULL);
+    }
+  if (suggested_name != NULL)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), suggested_name);
+  self->chooser_done = done;
+  g_signal_connect (self->chooser, "response", G_CALLBACK (chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Commands                                                                                 */
+
+static void
+open_chosen (QsWindow *self,
+             GFile    *file)
+{
+  qs_window_open_file (self, file);
+}
+
+static void
+open_sample_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  qs_window_open_sample (QS_WINDOW (widget));
+}
+
+static void
+open_recent_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  const char *path = g_variant_get_string (param, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_autofree char *message = NULL;
+
+      qs_application_remove_recent (_qs_window_get_app (self), path);
+      /* Translators: %s is a file path */
+      message = g_strdup_printf (_("“%s” no longer exists"), path);
+      _qs_window_show_toast (self, message);
+      return;
+    }
+  qs_window_open_file (self, file);
+}
+
+static void
+save_to (QsWindow *self,
+         GFile    *file)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!qs_document_save_session (self->document, file, &error))
+    {
+      self->close_after_save = FALSE;
+      _qs_window_toast_error (self, _("Could not save the session"), error);
+      return;
+    }
+  qs_application_add_recent (_qs_window_get_app (self), g_file_peek_path (file));
+  if (self->close_after_save)
+    {
+      self->close_confirmed = TRUE;
+      gtk_window_close (GTK_WINDOW (self));
+    }
+  else
+    _qs_window_show_toast (self, _("Session saved"));
+}
+
+static void
+import_chosen (QsWindow *self,
+               GFile    *file)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsConfig) config = qs_config_load_file (g_file_peek_path (file), &error);
+
+  if (config == NULL)
+    {
+      _qs_window_toast_error (self, _("Could not import the config"), error);
+      return;
+    }
+  qs_document_set_config (self->document, config, _("Import Config"));
+  _qs_window_show_toast (self, _("Config imported"));
+}
+
+static void
+export_chosen (QsWindow *self,
+               GFile    *file)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!qs_config_save_file (qs_document_get_config (self->document), g_file_peek_path (file), &error))
+    {
+      _qs_window_toast_error (self, _("Could not export the config"), error);
+      return;
+    }
+  _qs_window_show_toast (self, _("Config exported"));
+}
+
+static void
+undo_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document != NULL)
+    qs_document_undo (self->document);
+}
+
+static void
+redo_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document != NULL)
+    qs_document_redo (self->document);
+}
+
+static void
+search_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+static void
+attach_chosen (QsWindow *self,
+               GFile    *file)
+{
+  g_autoptr(GFile) model = g_file_new_for_path (qs_model_get_path (qs_document_get_model (self->document)));
+
+  _qs_window_begin_load (self, model, g_file_peek_path (file), qs_document_get_config (self->document));
+}
+
+/* The commands that ask for a file: one chooser each, then done () with the file. */
+typedef struct
+{
+  const char           *action_name;
+  GtkFileChooserAction  chooser_action;
+  const char           *title;        /* N_ () */
+  const char           *accept;       /* N_ () */
+  const char           *filter_name;  /* N_ () */
+  const char * const   *patterns;
+  /* N_ (): the suggested file name of a save, %s is the model name; such a command needs a
+   * document. NULL for the commands that open a file. */
+  const char           *name_format;
+  QsWindowChooserDone           done;
+} FileCommand;
+
+static const FileCommand file_commands[] = {
+  { "win.open", GTK_FILE_CHOOSER_ACTION_OPEN,
+    N_("Open Model or Session"), N_("_Open"), N_("Keras Models and Sessions"), model_patterns,
+    NULL, open_chosen },
+  { "win.save-as", GTK_FILE_CHOOSER_ACTION_SAVE,
+    N_("Save Session"), N_("_Save"), N_("Quantscope Sessions"), json_patterns,
+    /* Translators: the suggested file name of a session, %s is the model name */
+    N_("%s-session.json"), save_to },
+  { "win.import-config", GTK_FILE_CHOOSER_ACTION_OPEN,
+    N_("Import Config"), N_("_Import"), N_("Quantization Configs"), json_patterns,
+    NULL, import_chosen },
+  { "win.export-config", GTK_FILE_CHOOSER_ACTION_SAVE,
+    N_("Export Config"), N_("_Export"), N_("Quantization Configs"), json_patterns,
+    /* Translators: the suggested file name of an exported config, %s is the model name */
+    N_("%s-config.json"), export_chosen },
+  { "win.attach-architecture", GTK_FILE_CHOOSER_ACTION_OPEN,
+    N_("Attach Architecture"), N_("_Attach"), N_("Model Architectures (JSON, HDF5, Keras)"),
+    arch_patterns, NULL, attach_chosen },
+};
+
+static void
+file_command_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  const FileCommand *command = NULL;
+  g_autofree char *name = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (file_commands) && command == NULL; i++)
+    if (g_str_equal (file_commands[i].action_name, action_name))
+      command = &file_commands[i];
+  g_return_if_fail (command != NULL);
+
+  if (command->name_format != NULL)
+    {
+      if (self->document == NULL)
+        return;
+      name = g_strdup_printf (_(command->name_format), qs_document_get_title (self->document));
+    }
+  choose_file (self, command->chooser_action, _(command->title), _(command->accept),
+               _(command->filter_name), command->patterns, name, command->done);
+}
+
+void
+_qs_window_save_or_ask (QsWindow *self)
+{
+  if (self->document == NULL)
+    return;
+  if (qs_document_get_file (self->document) != NULL)
+    save_to (self, qs_document_get_file (self->document));
+  else
+    file_command_action (GTK_WIDGET (self), "win.save-as", NULL);
+}
+
+static void
+save_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  _qs_window_save_or_ask (QS_WINDOW (widget));
+}
+
+static void
+apply_preset (QsWindow           *self,
+              const char         *preset,
+              const char * const *layers)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->document == NULL)
+    return;
+  if (!qs_document_apply_preset (self->document, preset, layers, &error))
+    _qs_window_toast_error (self, _("Could not apply the preset"), error);
+  else
+    {
+      const char *description = qs_config_preset_description (preset);
+      g_autofree char *message = NULL;
+
+      /* Translators: a toast, "w8a8: TFLite int8: weights symmetric ..." */
+      message = g_strdup_printf (_("%s: %s"), preset, description ? description : "");
+      _qs_window_show_toast (self, message);
+    }
+}
+
+static void
+apply_preset_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  apply_preset (QS_WINDOW (widget), g_variant_get_string (param, NULL), NULL);
+}
+
+static void
+apply_preset_selected_action (GtkWidget  *widget,
+                              const char *action_name,
+                              GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  g_auto(GStrv) selected = _qs_window_get_selected_layers (self);
+
+  apply_preset (self, g_variant_get_string (param, NULL), (const char * const *) selected);
+}
+
+static void
+copy_settings_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  g_auto(GStrv) selected = _qs_window_get_selected_layers (self);
+  g_autofree char *message = NULL;
+  QsLayerConfig lc;
+  guint n;
+
+  if (self->document == NULL || self->current_layer == NULL)
+    return;
+  qs_config_get_layer (qs_document_get_config (self->document), self->current_layer, &lc);
+  qs_document_set_layer_config (self->document, (const char * const *) selected, &lc,
+                                _("Copy Settings to Selected Layers"), NULL);
+  n = g_strv_length (selected);
+  /* Translators: %s is a layer name */
+  message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Settings of “%s” copied to %u layer",
+                                          "Settings of “%s” copied to %u layers", n),
+                             self->current_layer, n);
+  _qs_window_show_toast (self, message);
+}
+
+static void
+cancel_load_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  g_cancellable_cancel (self->load_cancellable);
+}
+
+static void
+show_start_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document == NULL)
+    {
+      _qs_window_update_autosave_offer (self);
+      gtk_stack_set_visible_child_name (self->main_stack, "start");
+    }
+  else
+    gtk_stack_set_visible_child_name (self->main_stack, "document");
+}
+
+static void
+restore_autosave_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  g_autoptr(GFile) file = NULL;
+
+  if (self->restore_path == NULL)
+    return;
+  file = g_file_new_for_path (self->restore_path);
+  qs_window_open_file (self, file);
+}
+
+static void
+discard_autosave_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->restore_path != NULL)
+    g_unlink (self->restore_path);
+  _qs_window_update_autosave_offer (self);
+}
+
+static void
+fill_presets_menu (QsWindow *self)
+{
+  const char * const *presets = qs_config_list_presets ();
+
+  /* The names are the ones the CLI and config files use; the descriptions are long, so the
+   * menu shows names only and applying a preset tells what it does in a toast. */
+  for (guint i = 0; presets[i] != NULL; i++)
+    {
+      g_autoptr(GMenuItem) all = g_menu_item_new (presets[i], NULL);
+      g_autoptr(GMenuItem) sel = g_menu_item_new (presets[i], NULL);
+
+      g_menu_item_set_action_and_target_value (all, "win.apply-preset", g_variant_new_string (presets[i]));
+      g_menu_item_set_action_and_target_value (sel, "win.apply-preset-selected", g_variant_new_string (presets[i]));
+      g_menu_append_item (self->presets_all_section, all);
+      g_menu_append_item (self->presets_selected_section, sel);
+    }
+}
+
+static void
+toast_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *param)
+{
+  _qs_window_show_toast (QS_WINDOW (widget), g_variant_get_string (param, NULL));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Installing and updating                                                                  */
+
+void
+_qs_window_actions_update (QsWindow *self)
+{
+  gboolean has_doc = self->document != NULL;
+  g_auto(GStrv) selected = _qs_window_get_selected_layers (self);
+  const char *undo_label = has_doc ? qs_document_get_undo_label (self->document) : NULL;
+  const char *redo_label = has_doc ? qs_document_get_redo_label (self->document) : NULL;
+  g_autofree char *undo_tip = NULL;
+  g_autofree char *redo_tip = NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", has_doc && qs_document_can_undo (self->document));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", has_doc && qs_document_can_redo (self->document));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-as", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-config", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-config", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.apply-preset", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.apply-preset-selected",
+                                 has_doc && g_strv_length (selected) > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-settings",
+                                 has_doc && self->current_layer != NULL && g_strv_length (selected) > 1);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.attach-architecture",
+                                 has_doc && _qs_window_is_weights_only (self));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-load", self->load_cancellable != NULL);
+
+  gtk_widget_set_visible (self->undo_button, has_doc);
+  gtk_widget_set_visible (self->redo_button, has_doc);
+  gtk_widget_set_visible (self->presets_button, has_doc);
+  gtk_widget_set_visible (self->notes_button, has_doc);
+
+  /* Translators: tooltip of the undo button, %s says what will be undone */
+  undo_tip = undo_label ? g_strdup_printf (_("Undo “%s”"), undo_label) : g_strdup (_("Undo"));
+  /* Translators: tooltip of the redo button, %s says what will be redone */
+  redo_tip = redo_label ? g_strdup_printf (_("Redo “%s”"), redo_label) : g_strdup (_("Redo"));
+  gtk_widget_set_tooltip_text (self->undo_button, undo_tip);
+  gtk_widget_set_tooltip_text (self->redo_button, redo_tip);
+}
+
+void
+_qs_window_actions_init (QsWindow *self)
+{
+  fill_presets_menu (self);
+}
+
+void
+_qs_window_class_actions_init (QsWindowClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  for (guint i = 0; i < G_N_ELEMENTS (file_commands); i++)
+    gtk_widget_class_install_action (widget_class, file_commands[i].action_name, NULL, file_command_action);
+  gtk_widget_class_install_action (widget_class, "win.open-sample", NULL, open_sample_action);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
+  gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
+  gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "win.apply-preset", "s", apply_preset_action);
+  gtk_widget_class_install_action (widget_class, "win.apply-preset-selected", "s", apply_preset_selected_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-settings", NULL, copy_settings_action);
+  gtk_widget_class_install_action (widget_class, "win.cancel-load", NULL, cancel_load_action);
+  gtk_widget_class_install_action (widget_class, "win.show-start", NULL, show_start_action);
+  gtk_widget_class_install_action (widget_class, "win.restore-autosave", NULL, restore_autosave_action);
+  gtk_widget_class_install_action (widget_class, "win.discard-autosave", NULL, discard_autosave_action);
+  /* Pages ask for a toast with gtk_widget_activate_action (page, "win.toast", "s", message). */
+  gtk_widget_class_install_action (widget_class, "win.toast", "s", toast_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.save-as", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.import-config", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export-config", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_y, GDK_CONTROL_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close", NULL);
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "qs-layer-list.h"
+#include "qs-layer-page.h"
+#include "qs-start-page.h"
+#include "qs-summary-bar.h"
+#include "qs-window.h"
+
+G_BEGIN_DECLS
+
+/* What qs-window.c and qs-window-actions.c share: the instance struct and the window's
+ * internal entry points. */
+
+/* Called with the file a chooser returned. */
+typedef void (*QsWindowChooserDone) (QsWindow *self,
+                                     GFile    *file);
+
+struct _QsWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  /* Template widgets */
+  AdwToastOverlay      *toast_overlay;
+  AdwWindowTitle       *window_title;
+  GtkWidget            *undo_button;
+  GtkWidget            *redo_button;
+  GtkWidget            *presets_button;
+  GtkWidget            *notes_button;
+  GtkTextView          *notes_view;
+  GtkSpinner           *busy_spinner;
+  GtkRevealer          *notice_revealer;
+  GtkLabel             *notice_label;
+  GtkWidget            *notice_button;
+  GtkStack             *main_stack;
+  QsStartPage          *start_page;
+  GtkSpinner           *loading_spinner;
+  GtkLabel             *loading_label;
+  AdwStatusPage        *error_page;
+  GtkExpander          *error_expander;
+  GtkLabel             *error_detail;
+  GtkSearchEntry       *search_entry;
+  GtkListView          *layer_view;
+  GtkLabel             *layer_count_label;
+  QsLayerPage          *layer_page;
+  QsSummaryBar         *summary_bar;
+  GMenu                *recent_section;
+  GMenu                *presets_all_section;
+  GMenu                *presets_selected_section;
+
+  /* State */
+  GSettings            *settings;
+  QsDocument           *document;
+  QsLayerList          *layers;
+  GtkStringFilter      *filter;
+  GtkFilterListModel   *filter_model;
+  GtkMultiSelection    *selection;
+  char                 *current_layer;
+  GCancellable         *load_cancellable;
+  GFile                *loading_file;
+  GtkFileChooserNative *chooser;
+  QsWindowChooserDone   chooser_done;    /* what to do with the file chooser returns */
+  char                 *restore_path;
+  gboolean              close_confirmed;
+  gboolean              close_after_save;
+};
+
+/* qs-window.c */
+QsApplication *_qs_window_get_app                (QsWindow             *self);
+GStrv          _qs_window_get_selected_layers    (QsWindow             *self);
+gboolean       _qs_window_is_weights_only        (QsWindow             *self);
+void           _qs_window_show_toast             (QsWindow             *self,
+                                                  const char           *message);
+void           _qs_window_toast_error            (QsWindow             *self,
+                                                  const char           *what,
+                                                  const GError         *error);
+void           _qs_window_begin_load             (QsWindow             *self,
+                                                  GFile                *file,
+                                                  const char           *architecture_path,
+                                                  QsConfig             *config);
+void           _qs_window_update_autosave_offer  (QsWindow             *self);
+
+/* qs-window-actions.c */
+void           _qs_window_class_actions_init     (QsWindowClass        *klass);
+void           _qs_window_actions_init           (QsWindow             *self);
+/* Enables the actions that apply to the current state, with the undo and redo tooltips. */
+void           _qs_window_actions_update         (QsWindow             *self);
+/* Saves to the session file, or asks for one when the document has none yet. */
+void           _qs_window_save_or_ask            (QsWindow             *self);
+void           _qs_window_drop_chooser           (QsWindow             *self);
+
+G_END_DECLS
