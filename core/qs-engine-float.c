@@ -12,6 +12,7 @@
 
 #include "qs-engine-float.h"
 #include "qs-model-private.h"
+#include "qs-parallel.h"
 
 /* The float32 reference engine. NHWC activations, Keras weight layouts as stored
  * ([kh, kw, in, out] kernels), TensorFlow's SAME padding (the extra row/column goes to the
@@ -811,28 +812,27 @@ typedef struct
   QsEngineFloat *engine;
   const float   *input;
   float         *output;
-  gsize          start;
-  gsize          count;
+  gsize          batch;
+  GError       **errors;      /* one slot per thread */
   GCancellable  *cancellable;
-  GError        *error;
 } Work;
 
-static gpointer
-worker (gpointer data)
+/* One micro-batch; results do not depend on which thread runs it. */
+static void
+run_micro_batch (gsize    index,
+                 guint    thread_index,
+                 gpointer data)
 {
   Work *w = data;
   gsize in_n = w->engine->steps[0].per_image;
   gsize out_n = w->engine->steps[w->engine->n_steps - 1].per_image;
+  gsize at = index * MICRO_BATCH;
+  gsize n = MIN (MICRO_BATCH, w->batch - at);
 
-  for (gsize off = 0; off < w->count; off += MICRO_BATCH)
-    {
-      gsize n = MIN (MICRO_BATCH, w->count - off);
-      gsize at = w->start + off;
-      if (!run_range (w->engine, w->input + at * in_n, n, w->output + at * out_n,
-                      NULL, NULL, w->cancellable, &w->error))
-        break;
-    }
-  return NULL;
+  if (w->errors[thread_index] != NULL)
+    return;
+  run_range (w->engine, w->input + at * in_n, n, w->output + at * out_n,
+             NULL, NULL, w->cancellable, &w->errors[thread_index]);
 }
 
 gboolean
@@ -846,9 +846,10 @@ qs_engine_float_run (QsEngineFloat     *engine,
                      GCancellable      *cancellable,
                      GError           **error)
 {
-  g_autofree Work *work = NULL;
-  g_autofree GThread **threads = NULL;
-  gboolean ok = TRUE;
+  g_autofree GError **errors = NULL;
+  Work work;
+  gsize n_items;
+  gboolean ok;
 
   g_return_val_if_fail (engine != NULL, FALSE);
   g_return_val_if_fail (input != NULL || batch == 0, FALSE);
@@ -859,33 +860,18 @@ qs_engine_float_run (QsEngineFloat     *engine,
   if (layer_func != NULL)
     return run_range (engine, input, batch, output, layer_func, user_data, cancellable, error);
 
-  if (n_threads == 0)
-    n_threads = g_get_num_processors ();
-  n_threads = (guint) MIN ((gsize) n_threads, (batch + MICRO_BATCH - 1) / MICRO_BATCH);
-  n_threads = MAX (n_threads, 1);
-  work = g_new0 (Work, n_threads);
-  threads = g_new0 (GThread *, n_threads);
+  n_items = (batch + MICRO_BATCH - 1) / MICRO_BATCH;
+  n_threads = qs_parallel_n_threads (n_items, n_threads);
+  errors = g_new0 (GError *, n_threads);
+  work = (Work) { engine, input, output, batch, errors, cancellable };
+  ok = qs_parallel_for (n_items, n_threads, run_micro_batch, &work, cancellable, error);
   for (guint t = 0; t < n_threads; t++)
-    {
-      work[t].engine = engine;
-      work[t].input = input;
-      work[t].output = output;
-      work[t].start = batch * t / n_threads;
-      work[t].count = batch * (t + 1) / n_threads - work[t].start;
-      work[t].cancellable = cancellable;
-      if (t > 0)
-        threads[t] = g_thread_new ("qs-engine-float", worker, &work[t]);
-    }
-  worker (&work[0]);
-  for (guint t = 1; t < n_threads; t++)
-    g_thread_join (threads[t]);
-  for (guint t = 0; t < n_threads; t++)
-    if (work[t].error != NULL)
+    if (errors[t] != NULL)
       {
         if (ok)
-          g_propagate_error (error, g_steal_pointer (&work[t].error));
+          g_propagate_error (error, g_steal_pointer (&errors[t]));
         else
-          g_clear_error (&work[t].error);
+          g_clear_error (&errors[t]);
         ok = FALSE;
       }
   return ok;

@@ -1238,6 +1238,8 @@ qs_engine_int_count_ops (QsEngineInt *e,
 
 /* --- execution --- */
 
+#include "qs-parallel.h"
+
 typedef struct
 {
   guint8 *arena;
@@ -1725,43 +1727,40 @@ run_one (QsEngineInt *e,
   memcpy (output, tdata (e, ws, e->output), T (e, e->output)->size * sizeof (float));
 }
 
+/* Images per work item of qs_engine_int_run (), and progress granularity. */
+#define RUN_CHUNK 16
+
 typedef struct
 {
   QsEngineInt    *e;
   const float    *input;
   float          *output;
-  gsize           start;
-  gsize           end;
   gsize           batch;
-  gint           *done;
+  Workspace      *ws;          /* one per thread, allocated on first use */
+  gint            done;
   QsProgressFunc  progress;
   gpointer        progress_data;
-  GCancellable   *cancellable;
 } Job;
 
-static gpointer
-run_job (gpointer data)
+static void
+run_chunk (gsize    index,
+           guint    thread_index,
+           gpointer data)
 {
   Job *job = data;
   QsEngineInt *e = job->e;
   gsize in_size = T (e, e->input)->size, out_size = T (e, e->output)->size;
-  Workspace ws;
+  gsize start = index * RUN_CHUNK, end = MIN (start + RUN_CHUNK, job->batch);
+  Workspace *ws = &job->ws[thread_index];
+  gint done;
 
-  workspace_init (e, &ws);
-  for (gsize i = job->start; i < job->end; i++)
-    {
-      if ((i & 31) == 0 && g_cancellable_is_cancelled (job->cancellable))
-        break;
-      run_one (e, &ws, job->input + i * in_size, job->output + i * out_size);
-      if (((i - job->start) & 63) == 63)
-        {
-          gint done = g_atomic_int_add (job->done, 64) + 64;
-          if (job->progress != NULL)
-            job->progress ((double) done / job->batch, job->progress_data);
-        }
-    }
-  workspace_clear (&ws);
-  return NULL;
+  if (ws->arena == NULL)
+    workspace_init (e, ws);
+  for (gsize i = start; i < end; i++)
+    run_one (e, ws, job->input + i * in_size, job->output + i * out_size);
+  done = g_atomic_int_add (&job->done, (gint) (end - start)) + (gint) (end - start);
+  if (job->progress != NULL && (done - (gint) (end - start)) / 64 != done / 64)
+    job->progress ((double) done / job->batch, job->progress_data);
 }
 
 gboolean
@@ -1775,31 +1774,25 @@ qs_engine_int_run (QsEngineInt    *e,
                    GCancellable   *cancellable,
                    GError        **error)
 {
-  Job jobs[64];
-  GThread *threads[64];
-  gint done = 0;
-  guint n;
+  g_autofree Workspace *ws = NULL;
+  Job job;
+  gsize n_items;
+  gboolean ok;
 
   g_return_val_if_fail (e != NULL, FALSE);
   g_return_val_if_fail (batch == 0 || (input != NULL && output != NULL), FALSE);
 
-  if (n_threads == 0)
-    n_threads = g_get_num_processors ();
-  n = CLAMP (MIN (n_threads, (batch + 15) / 16), 1, G_N_ELEMENTS (jobs));
-  for (guint t = 0; t < n; t++)
-    {
-      jobs[t] = (Job) { e, input, output, batch * t / n, batch * (t + 1) / n, batch, &done,
-                        progress, progress_data, cancellable };
-      threads[t] = t == 0 ? NULL : g_thread_new ("qs-engine-int", run_job, &jobs[t]);
-    }
-  run_job (&jobs[0]);
-  for (guint t = 1; t < n; t++)
-    g_thread_join (threads[t]);
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    return FALSE;
-  if (progress != NULL)
+  n_items = (batch + RUN_CHUNK - 1) / RUN_CHUNK;
+  n_threads = qs_parallel_n_threads (n_items, n_threads);
+  ws = g_new0 (Workspace, n_threads);
+  job = (Job) { e, input, output, batch, ws, 0, progress, progress_data };
+  ok = qs_parallel_for (n_items, n_threads, run_chunk, &job, cancellable, error);
+  for (guint t = 0; t < n_threads; t++)
+    if (ws[t].arena != NULL)
+      workspace_clear (&ws[t]);
+  if (ok && progress != NULL)
     progress (1.0, progress_data);
-  return TRUE;
+  return ok;
 }
 
 gboolean

@@ -4,6 +4,7 @@
 /* Umbrella header of libquantscope-core. */
 #include "qs-tensor.h"
 #include "qs-data.h"
+#include "qs-parallel.h"
 #include "qs-stats.h"
 #include "qs-quant.h"
 #include "qs-model.h"
