@@ -8,6 +8,7 @@
 
 #include "qs-kernels-int.h"
 #include "qs-kernels-int-private.h"
+#include "qs-kernels-private.h"
 #include "qs-tensor.h"
 
 /* --- packing --- */
@@ -94,53 +95,20 @@ qs_gemm_u8s8_ref (const guint8          *a,
       }
 }
 
-static const QsIntKernels ref_kernels = { "ref", qs_gemm_u8s8_ref, qs_requant_ref };
+const QsIntKernels _qs_int_kernels_ref = { "ref", qs_gemm_u8s8_ref, qs_requant_ref };
 
-/* --- dispatch --- */
+/* --- selection (the table is in qs-kernels.c) --- */
 
 const QsIntKernels *
 qs_int_kernels_get_by_name (const char *name)
 {
-  if (g_strcmp0 (name, "ref") == 0 || g_strcmp0 (name, "scalar") == 0)
-    return &ref_kernels;
-#ifdef QS_HAVE_SIMD_X86
-  if (g_strcmp0 (name, "avx2") == 0)
-    {
-      __builtin_cpu_init ();
-      return __builtin_cpu_supports ("avx2") ? &_qs_int_kernels_avx2 : NULL;
-    }
-  if (g_strcmp0 (name, "avx512vnni") == 0)
-    {
-      __builtin_cpu_init ();
-      return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
-             && __builtin_cpu_supports ("avx512vl") && __builtin_cpu_supports ("avx512vnni")
-             ? &_qs_int_kernels_avx512vnni : NULL;
-    }
-#endif
-  return NULL;
+  return _qs_kernels_family_get (QS_KERNEL_FAMILY_INT, name);
 }
 
 const QsIntKernels *
 qs_int_kernels_get (void)
 {
-  static const QsIntKernels *chosen;
-
-  if (g_once_init_enter (&chosen))
-    {
-      const char *force = g_getenv ("QS_KERNELS");
-      const QsIntKernels *k = NULL;
-
-      if (force != NULL)
-        k = qs_int_kernels_get_by_name (force);
-      if (k == NULL)
-        k = qs_int_kernels_get_by_name ("avx512vnni");
-      if (k == NULL)
-        k = qs_int_kernels_get_by_name ("avx2");
-      if (k == NULL)
-        k = &ref_kernels;
-      g_once_init_leave (&chosen, k);
-    }
-  return chosen;
+  return qs_kernels_get ()->int_kernels;
 }
 
 /* --- depthwise, pooling, element-wise (scalar, auto-vectorised loops) --- */

@@ -67,15 +67,15 @@ typedef void (*QsRequantFunc)  (const gint32          *acc,
 
 typedef struct
 {
-  const char    *name;       /* "ref", "avx2", "avx512vnni" */
+  const char    *name;       /* the level: "ref", "avx2", "avx512" (VNNI) */
   QsGemmU8S8Func gemm;
   QsRequantFunc  requant;
 } QsIntKernels;
 
-/* The fastest variant the CPU supports (chosen once; QS_KERNELS=ref (or scalar)|avx2|avx512vnni
- * forces one). */
+/* The variant in use: qs_kernels_get ()->int_kernels (see qs-kernels.h for QS_KERNELS). */
 const QsIntKernels *qs_int_kernels_get         (void);
-/* A named variant, or NULL when it is not built or the CPU lacks it. */
+/* This family's own variant at a level ("ref", "avx2", "avx512"), or NULL when it is not
+ * built or the CPU lacks it. */
 const QsIntKernels *qs_int_kernels_get_by_name (const char *name);
 
 /* w: n rows of k int8 values (row = output channel). Frees with qs_packed_weights_clear. */

@@ -19,6 +19,7 @@
 #include "qs-config.h"
 #include "qs-calib.h"
 #include "qs-engine-int.h"
+#include "qs-kernels.h"
 #include "qs-eval.h"
 /* training (issue 5) */
 #include "qs-train.h"
