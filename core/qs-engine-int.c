@@ -1255,6 +1255,26 @@ tdata (QsEngineInt *e,
   return ws->arena + g_array_index (e->storage, Storage, T (e, tid)->storage).offset;
 }
 
+/* The kernel parameters of a convolution, depthwise or pooling op (built per run: a few
+ * stores, and the compiled Op keeps its fields). */
+static void
+op_conv_params (const Op      *op,
+                const PTensor *ti,
+                const PTensor *to,
+                QsConvParams  *p)
+{
+  *p = (QsConvParams) {
+    .input_height = ti->h, .input_width = ti->w, .input_depth = ti->c,
+    .output_height = to->h, .output_width = to->w, .output_depth = to->c,
+    .filter_height = op->kh, .filter_width = op->kw,
+    .stride_height = op->sh, .stride_width = op->sw,
+    .dilation_height = MAX (op->dh, 1), .dilation_width = MAX (op->dw, 1),
+    .pad_top = op->pad_t, .pad_left = op->pad_l,
+    .depth_multiplier = MAX (op->mult, 1),
+    .input_offset = ti->is_int ? -ti->zp : 0,
+  };
+}
+
 static float
 apply_act_one (const Op *op,
                float     x)
@@ -1568,14 +1588,22 @@ run_op (QsEngineInt *e,
       run_i_conv (e, op, ws);
       break;
     case OP_I_DW:
-      qs_depthwise_u8s8 (e->kernels, tdata (e, ws, op->in[0]), ti->h, ti->w, ti->c, ti->zp,
-                         op->dw_codes, op->kh, op->kw, op->mult, op->sh, op->sw, op->dh, op->dw,
-                         op->pad_t, op->pad_l, &op->rq, tdata (e, ws, op->out), to->h, to->w, ws->acc);
-      break;
+      {
+        QsDepthwiseParams p;
+
+        op_conv_params (op, ti, to, &p);
+        qs_depthwise_u8s8 (e->kernels, &p, tdata (e, ws, op->in[0]), op->dw_codes, &op->rq,
+                           tdata (e, ws, op->out), ws->acc);
+        break;
+      }
     case OP_I_POOL:
-      qs_pool_u8 (op->is_max, tdata (e, ws, op->in[0]), ti->h, ti->w, ti->c, op->kh, op->kw,
-                  op->sh, op->sw, op->pad_t, op->pad_l, tdata (e, ws, op->out), to->h, to->w);
-      break;
+      {
+        QsConvParams p;
+
+        op_conv_params (op, ti, to, &p);
+        qs_pool_u8 (op->is_max, &p, tdata (e, ws, op->in[0]), tdata (e, ws, op->out));
+        break;
+      }
     case OP_F_POOL:
       {
         const float *in = tdata (e, ws, op->in[0]);
