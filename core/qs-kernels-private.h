@@ -9,16 +9,19 @@ G_BEGIN_DECLS
 /* What each family registers in the selection table of qs-kernels.c. */
 extern const QsIntKernels   _qs_int_kernels_ref;
 extern const QsQuantKernels _qs_quant_kernels_ref;
+extern const QsFloatKernels _qs_float_kernels_ref;
 #ifdef QS_HAVE_SIMD_X86
 /* _qs_int_kernels_avx2, _qs_int_kernels_avx512vnni: qs-kernels-int-private.h */
 extern const QsQuantKernels _qs_quant_kernels_avx2;
 extern const QsQuantKernels _qs_quant_kernels_avx512;
+extern const QsFloatKernels _qs_float_kernels_avx2;
 #endif
 
 typedef enum
 {
   QS_KERNEL_FAMILY_INT,
   QS_KERNEL_FAMILY_QUANT,
+  QS_KERNEL_FAMILY_FLOAT,
   QS_KERNEL_N_FAMILIES
 } QsKernelFamily;
 

@@ -20,7 +20,7 @@ typedef struct
 } Level;
 
 static const char *const family_names[QS_KERNEL_N_FAMILIES] = {
-  "integer GEMM", "quantization rows",
+  "integer GEMM", "quantization rows", "float GEMM and depthwise",
 };
 
 static gboolean
@@ -57,11 +57,13 @@ static const Level levels[] = {
   { "ref", {
       [QS_KERNEL_FAMILY_INT]   = { &_qs_int_kernels_ref, cpu_any, "" },
       [QS_KERNEL_FAMILY_QUANT] = { &_qs_quant_kernels_ref, cpu_any, "" },
+      [QS_KERNEL_FAMILY_FLOAT] = { &_qs_float_kernels_ref, cpu_any, "" },
     } },
 #ifdef QS_HAVE_SIMD_X86
   { "avx2", {
       [QS_KERNEL_FAMILY_INT]   = { &_qs_int_kernels_avx2, cpu_avx2_fma, "AVX2, FMA" },
       [QS_KERNEL_FAMILY_QUANT] = { &_qs_quant_kernels_avx2, cpu_avx2_fma, "AVX2, FMA" },
+      [QS_KERNEL_FAMILY_FLOAT] = { &_qs_float_kernels_avx2, cpu_avx2_fma, "AVX2, FMA" },
     } },
   { "avx512", {
       [QS_KERNEL_FAMILY_INT]   = { &_qs_int_kernels_avx512vnni, cpu_avx512_vnni,
@@ -135,6 +137,7 @@ resolve_level (guint       index,
   k->name = levels[index].name;
   k->int_kernels = impl[QS_KERNEL_FAMILY_INT];
   k->quant_kernels = impl[QS_KERNEL_FAMILY_QUANT];
+  k->float_kernels = impl[QS_KERNEL_FAMILY_FLOAT];
   return TRUE;
 }
 
@@ -191,31 +194,29 @@ valid_words (void)
   return g_string_free (s, FALSE);
 }
 
-static void
+/* Every family's best kernel; the level itself when that is what one level gives. */
+static const QsKernels *
 choose_auto (QsKernels *k)
 {
   gconstpointer impl[QS_KERNEL_N_FAMILIES] = { NULL };
-  gboolean uniform = TRUE;
-  guint top = 0;
 
   for (guint f = 0; f < QS_KERNEL_N_FAMILIES; f++)
-    {
-      guint at = 0;
-
-      for (guint i = G_N_ELEMENTS (levels); i-- > 0 && impl[f] == NULL;)
-        if (levels[i].family[f].impl != NULL && levels[i].family[f].cpu_ok ())
-          {
-            impl[f] = levels[i].family[f].impl;
-            at = i;
-          }
-      if (f == 0)
-        top = at;
-      else if (at != top)
-        uniform = FALSE;
-    }
-  k->name = uniform ? levels[top].name : "auto";
+    for (guint i = G_N_ELEMENTS (levels); i-- > 0 && impl[f] == NULL;)
+      if (levels[i].family[f].impl != NULL && levels[i].family[f].cpu_ok ())
+        impl[f] = levels[i].family[f].impl;
+  k->name = "auto";
   k->int_kernels = impl[QS_KERNEL_FAMILY_INT];
   k->quant_kernels = impl[QS_KERNEL_FAMILY_QUANT];
+  k->float_kernels = impl[QS_KERNEL_FAMILY_FLOAT];
+  for (guint i = G_N_ELEMENTS (levels); i-- > 0;)
+    {
+      const QsKernels *l = qs_kernels_get_level (levels[i].name, NULL);
+
+      if (l != NULL && l->int_kernels == k->int_kernels && l->quant_kernels == k->quant_kernels
+          && l->float_kernels == k->float_kernels)
+        return l;
+    }
+  return k;
 }
 
 const QsKernels *
@@ -230,10 +231,7 @@ qs_kernels_get (void)
       const QsKernels *k;
 
       if (word == NULL || *word == '\0' || g_str_equal (word, "auto"))
-        {
-          choose_auto (&chosen);
-          k = &chosen;
-        }
+        k = choose_auto (&chosen);
       else
         {
           g_autofree char *why = NULL;

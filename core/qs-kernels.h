@@ -5,17 +5,18 @@
 
 #include "qs-kernels-int.h"
 #include "qs-kernels-quant.h"
+#include "qs-kernels-float.h"
 
 G_BEGIN_DECLS
 
 /* One selection table for every kernel family (as ggml's type_traits_cpu): the levels
  * below, in increasing order, each listing what every family has at that level.
  *
- *   level     CPU features            int GEMM / requant   quant rows     float GEMM
+ *   level     CPU features            int GEMM / requant   quant rows     float GEMM, depthwise
  *   "ref"     any                     scalar reference     scalar         portable loops
  *   "avx2"    AVX2, FMA               AVX2                 AVX2           AVX2 + FMA
- *   "avx512"  AVX-512 F/BW/VL/VNNI,   AVX-512 VNNI         AVX-512F       AVX2 + FMA (has
- *             AVX2, FMA                                                   nothing wider)
+ *   "avx512"  AVX-512 F/BW/VL/VNNI    AVX-512 VNNI         AVX-512F       (avx2's: nothing
+ *             (+ AVX2, FMA)                                               wider of its own)
  *
  * A family without a kernel of its own at a level uses its next lower one. The choice is
  * made once, on the first call of qs_kernels_get () (thread-safe):
@@ -27,9 +28,10 @@ G_BEGIN_DECLS
  *   (meson -Dsimd=false, not x86-64) or the CPU lacks, and any other word, is a fatal
  *   error (g_error) naming the word and the valid ones: never a silent fallback.
  *
- * Integer and quantization kernels are bit-exact to "ref" at every level. The float GEMM
- * is not: its AVX2 variant fuses multiply and add (FMA), so float engine results differ
- * from "ref" in the last bits (see qs-kernels-float.h). */
+ * Integer and quantization kernels are bit-exact to "ref" at every level. The float ones
+ * are not: their AVX2 variant fuses multiply and add (FMA), so float engine results differ
+ * from "ref" in the last bits (see qs-kernels-float.h). The trainer and the integer
+ * engine's float islands call the float references directly (CPU-independent results). */
 
 #define QS_KERNELS_ENV "QS_KERNELS"
 
@@ -38,6 +40,7 @@ typedef struct
   const char           *name;      /* "ref", "avx2", "avx512"; "auto" when chosen per family */
   const QsIntKernels   *int_kernels;
   const QsQuantKernels *quant_kernels;
+  const QsFloatKernels *float_kernels;
 } QsKernels;
 
 /* The kernels in use (see above). Never NULL. */

@@ -26,8 +26,13 @@ check_forced (const char *word)
       g_assert_true (k == level);
       g_assert_true (qs_int_kernels_get () == k->int_kernels);
       g_assert_true (qs_quant_kernels () == k->quant_kernels);
+      g_assert_true (qs_float_kernels_get () == k->float_kernels);
       g_assert_cmpstr (qs_int_kernels_get ()->name, ==, word);
       g_assert_cmpstr (qs_quant_kernels ()->name, ==, word);
+      /* the float family has nothing above avx2: it keeps its avx2 kernels at avx512 */
+      g_assert_true (k->float_kernels == qs_float_kernels_get_by_name (word)
+                     || (g_str_equal (word, "avx512")
+                         && k->float_kernels == qs_float_kernels_get_by_name ("avx2")));
       return;
     }
   g_assert_true (g_strv_contains (names, word));
@@ -75,6 +80,7 @@ test_auto (gconstpointer data)
   const char *const *names = qs_kernels_level_names ();
   const QsIntKernels *best_int = NULL;
   const QsQuantKernels *best_quant = NULL;
+  const QsFloatKernels *best_float = NULL;
   const QsKernels *k;
 
   if (!g_test_subprocess ())
@@ -94,13 +100,16 @@ test_auto (gconstpointer data)
         best_int = qs_int_kernels_get_by_name (names[i]);
       if (qs_quant_kernels_get (names[i]) != NULL)
         best_quant = qs_quant_kernels_get (names[i]);
+      if (qs_float_kernels_get_by_name (names[i]) != NULL)
+        best_float = qs_float_kernels_get_by_name (names[i]);
     }
+  g_assert_true (k->float_kernels == best_float);
   g_assert_true (k->int_kernels == best_int);
   g_assert_true (k->quant_kernels == best_quant);
   g_assert_true (qs_int_kernels_get () == best_int);
   g_assert_true (qs_quant_kernels () == best_quant);
-  g_test_message ("auto: %s (int %s, quant %s)", k->name, k->int_kernels->name,
-                  k->quant_kernels->name);
+  g_test_message ("auto: %s (int %s, quant %s, float %s)", k->name, k->int_kernels->name,
+                  k->quant_kernels->name, k->float_kernels->name);
 }
 
 /* The level lookup agrees with each family's own lookup. */
@@ -120,6 +129,8 @@ test_levels (void)
       g_assert_cmpstr (l->name, ==, names[i]);
       g_assert_true (l->int_kernels == qs_int_kernels_get_by_name (names[i]));
       g_assert_true (l->quant_kernels == qs_quant_kernels_get (names[i]));
+      if (qs_float_kernels_get_by_name (names[i]) != NULL)
+        g_assert_true (l->float_kernels == qs_float_kernels_get_by_name (names[i]));
     }
 }
 
