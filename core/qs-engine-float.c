@@ -354,7 +354,7 @@ pool2d (const Step    *s,
     if (l->kind == QS_LAYER_MAX_POOL2D)
       qs_max_pool_f32 (&p, in + b * in_n, out + b * out_n);
     else
-      qs_avg_pool_f32 (&p, in + b * in_n, out + b * out_n);
+      qs_avg_pool_f32 (&p, QS_POOL_MEAN_DIVIDE, in + b * in_n, out + b * out_n);
 }
 
 /* Global pooling: pooling with the whole image as the window. */
@@ -378,7 +378,7 @@ global_pool (const Step    *s,
     if (s->layer->kind == QS_LAYER_GLOBAL_MAX_POOL2D)
       qs_max_pool_f32 (&p, in + b * h * w * c, out + b * c);
     else
-      qs_avg_pool_f32 (&p, in + b * h * w * c, out + b * c);
+      qs_avg_pool_f32 (&p, QS_POOL_MEAN_DIVIDE, in + b * h * w * c, out + b * c);
 }
 
 static void

@@ -1502,7 +1502,7 @@ run_op (QsEngineInt *e,
         if (op->is_max)
           qs_max_pool_f32 (&p, tdata (e, ws, op->in[0]), tdata (e, ws, op->out));
         else
-          qs_avg_pool_f32 (&p, tdata (e, ws, op->in[0]), tdata (e, ws, op->out));
+          qs_avg_pool_f32 (&p, QS_POOL_MEAN_DOUBLE, tdata (e, ws, op->in[0]), tdata (e, ws, op->out));
         break;
       }
     case OP_F_BN:

@@ -174,6 +174,7 @@ qs_conv_f32_sparse (const QsConvParams *p,
 
 static void
 pool (gboolean            is_max,
+      QsPoolMean          mean,
       const QsConvParams *p,
       const float        *input,
       float              *output)
@@ -212,9 +213,39 @@ pool (gboolean            is_max,
                     y[ch] += x[ch];
               }
           }
-        if (!is_max && count > 0)
+        if (is_max || count == 0)
+          continue;
+        if (mean == QS_POOL_MEAN_DIVIDE)
           for (gsize ch = 0; ch < c; ch++)
             y[ch] /= (float) count;
+        else if (mean == QS_POOL_MEAN_RECIPROCAL)
+          {
+            float inv = 1.0f / (float) count;
+
+            for (gsize ch = 0; ch < c; ch++)
+              y[ch] *= inv;
+          }
+        else
+          for (gsize ch = 0; ch < c; ch++)
+            {
+              double acc = 0.0;
+
+              for (gsize ky = 0; ky < p->filter_height; ky++)
+                {
+                  gssize iy = (gssize) (oy * p->stride_height + ky) - (gssize) p->pad_top;
+
+                  if (iy < 0 || iy >= (gssize) ih)
+                    continue;
+                  for (gsize kx = 0; kx < p->filter_width; kx++)
+                    {
+                      gssize ix = (gssize) (ox * p->stride_width + kx) - (gssize) p->pad_left;
+
+                      if (ix >= 0 && ix < (gssize) iw)
+                        acc += input[((gsize) iy * iw + (gsize) ix) * c + ch];
+                    }
+                }
+              y[ch] = (float) (acc / (double) count);
+            }
       }
 }
 
@@ -223,15 +254,16 @@ qs_max_pool_f32 (const QsConvParams *p,
                  const float        *input,
                  float              *output)
 {
-  pool (TRUE, p, input, output);
+  pool (TRUE, QS_POOL_MEAN_DIVIDE, p, input, output);
 }
 
 void
 qs_avg_pool_f32 (const QsConvParams *p,
+                 QsPoolMean          mean,
                  const float        *input,
                  float              *output)
 {
-  pool (FALSE, p, input, output);
+  pool (FALSE, mean, p, input, output);
 }
 
 /* --- activations --- */

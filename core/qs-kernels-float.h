@@ -28,9 +28,9 @@ G_BEGIN_DECLS
  *   and is what the trainer and the integer engine use; the "avx2" variant (float engine)
  *   fuses.
  * - Pooling: max: y = y > x ? y : x from -inf over the valid taps in row-major order;
- *   average: float sum over the valid taps in row-major order, divided by their count
- *   (TensorFlow's: padding does not count). Global pooling is pooling with a window of the
- *   whole image. */
+ *   average: the sum over the valid taps in row-major order (padding does not count, as
+ *   TensorFlow), then the mean as QsPoolMean says. Global pooling is pooling with a
+ *   window of the whole image. */
 
 typedef void (*QsGemmF32Func)      (const float             *a,
                                     gsize                    lda,
@@ -85,10 +85,23 @@ void  qs_conv_f32_sparse       (const QsConvParams *p,
                                 const float        *bias,
                                 float              *output);
 
+/* How average pooling turns its sum into the mean. The three callers had three roundings
+ * and their results are kept bit for bit (calibration ranges, trained weights and the
+ * trainer-vs-engine tests follow from them); they differ in the last bits only. */
+typedef enum
+{
+  QS_POOL_MEAN_DIVIDE,      /* float sum / count: the float engine (TensorFlow's AvgPool) */
+  QS_POOL_MEAN_RECIPROCAL,  /* float sum * (1.0f / count): the trainer, whose backward pass
+                             * spreads g * (1.0f / count) */
+  QS_POOL_MEAN_DOUBLE,      /* double sum / count, rounded once: the integer engine's float
+                             * islands (and so the calibration's float reference) */
+} QsPoolMean;
+
 void  qs_max_pool_f32          (const QsConvParams *p,
                                 const float        *input,
                                 float              *output);
 void  qs_avg_pool_f32          (const QsConvParams *p,
+                                QsPoolMean          mean,
                                 const float        *input,
                                 float              *output);
 

@@ -446,7 +446,7 @@ avg_pool_forward (QsTrainNet *net,
 
   node_conv_params (node, in, &p);
   for (gsize s = s0; s < s1; s++)
-    qs_avg_pool_f32 (&p, in->out + s * in->size, node->out + s * node->size);
+    qs_avg_pool_f32 (&p, QS_POOL_MEAN_RECIPROCAL, in->out + s * in->size, node->out + s * node->size);
 }
 
 static void
@@ -496,7 +496,7 @@ gap_forward (QsTrainNet *net,
   };
 
   for (gsize s = s0; s < s1; s++)
-    qs_avg_pool_f32 (&p, in->out + s * in->size, node->out + s * node->c);
+    qs_avg_pool_f32 (&p, QS_POOL_MEAN_RECIPROCAL, in->out + s * in->size, node->out + s * node->c);
 }
 
 static void

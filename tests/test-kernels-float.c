@@ -227,8 +227,8 @@ test_gemm (void)
     }
 }
 
-/* Max pooling is exact; average pooling is the float sum in row-major order divided by the
- * number of valid taps (padding does not count), exactly. */
+/* Max pooling is exact; average pooling is the sum in row-major order over the valid taps
+ * (padding does not count) turned into the mean exactly as each QsPoolMean says. */
 static void
 test_pool (void)
 {
@@ -239,7 +239,7 @@ test_pool (void)
       {
         QsConvParams p;
         gsize n_in, n_out;
-        g_autofree float *in = NULL, *mx = NULL, *avg = NULL;
+        g_autofree float *in = NULL, *mx = NULL, *avg = NULL, *rcp = NULL, *dbl = NULL;
 
         shape_params (si, FALSE, &p);
         p.dilation_height = p.dilation_width = 1;
@@ -258,8 +258,12 @@ test_pool (void)
         in = random_floats (rand, n_in, 0.1);
         mx = g_new (float, n_out);
         avg = g_new (float, n_out);
+        rcp = g_new (float, n_out);
+        dbl = g_new (float, n_out);
         qs_max_pool_f32 (&p, in, mx);
-        qs_avg_pool_f32 (&p, in, avg);
+        qs_avg_pool_f32 (&p, QS_POOL_MEAN_DIVIDE, in, avg);
+        qs_avg_pool_f32 (&p, QS_POOL_MEAN_RECIPROCAL, in, rcp);
+        qs_avg_pool_f32 (&p, QS_POOL_MEAN_DOUBLE, in, dbl);
         for (gsize oy = 0; oy < p.output_height; oy++)
           for (gsize ox = 0; ox < p.output_width; ox++)
             for (gsize c = 0; c < p.output_depth; c++)
@@ -284,8 +288,13 @@ test_pool (void)
                     }
                 g_assert_cmpuint (count, >, 0);
                 g_assert_cmpfloat (mx[(oy * p.output_width + ox) * p.output_depth + c], ==, m);
-                g_assert_cmpfloat (avg[(oy * p.output_width + ox) * p.output_depth + c], ==, s / (float) count);
-                assert_close (avg[(oy * p.output_width + ox) * p.output_depth + c], e / count, 4.0);
+                gsize o = (oy * p.output_width + ox) * p.output_depth + c;
+
+                g_assert_cmpfloat (avg[o], ==, s / (float) count);
+                g_assert_cmpfloat (rcp[o], ==, s * (1.0f / (float) count));
+                g_assert_cmpfloat (dbl[o], ==, (float) (e / count));
+                assert_close (avg[o], e / count, 4.0);
+                assert_close (rcp[o], e / count, 4.0);
               }
       }
 }
