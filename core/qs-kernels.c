@@ -131,8 +131,9 @@ resolve_level (guint       index,
           return FALSE;
         }
       for (guint i = index + 1; i-- > 0 && impl[f] == NULL;)
-        impl[f] = levels[i].family[f].impl;
-      g_assert (impl[f] != NULL);
+        if (levels[i].family[f].impl != NULL && levels[i].family[f].cpu_ok ())
+          impl[f] = levels[i].family[f].impl;
+      g_assert (impl[f] != NULL);   /* "ref" has every family and runs everywhere */
     }
   k->name = levels[index].name;
   k->int_kernels = impl[QS_KERNEL_FAMILY_INT];
@@ -175,8 +176,10 @@ qs_kernels_get_level (const char  *name,
   index = (guint) (l - levels);
   if (!ok[index])
     {
+      QsKernels unused;
+
       if (why != NULL)
-        resolve_level (index, &resolved[index], why);
+        resolve_level (index, &unused, why);
       return NULL;
     }
   return &resolved[index];
