@@ -64,11 +64,16 @@ qs_conv_f32 (const QsFloatKernels *k,
              float                *output,
              float                *patches)
 {
+  /* locals: the patch stores could otherwise alias the parameters */
   gsize ih = p->input_height, iw = p->input_width, c = p->input_depth;
   gsize ow = p->output_width, f = p->output_depth;
   gsize kh = p->filter_height, kw = p->filter_width;
+  gsize sh = p->stride_height, sw = p->stride_width;
+  gsize dh = p->dilation_height, dw = p->dilation_width;
+  gsize pt = p->pad_top, pl = p->pad_left;
   gsize k_dim = kh * kw * c;
   gsize pixels = p->output_height * ow;
+  QsGemmF32Func gemm = k->gemm;
 
   for (gsize p0 = 0; p0 < pixels; p0 += 4)
     {
@@ -81,11 +86,11 @@ qs_conv_f32 (const QsFloatKernels *k,
 
           for (gsize ky = 0; ky < kh; ky++)
             {
-              gssize iy = (gssize) (oy * p->stride_height + ky * p->dilation_height) - (gssize) p->pad_top;
+              gssize iy = (gssize) (oy * sh + ky * dh) - (gssize) pt;
 
               for (gsize kx = 0; kx < kw; kx++)
                 {
-                  gssize ix = (gssize) (ox * p->stride_width + kx * p->dilation_width) - (gssize) p->pad_left;
+                  gssize ix = (gssize) (ox * sw + kx * dw) - (gssize) pl;
                   float *dst = patch + (ky * kw + kx) * c;
 
                   if (iy < 0 || iy >= (gssize) ih || ix < 0 || ix >= (gssize) iw)
@@ -95,7 +100,7 @@ qs_conv_f32 (const QsFloatKernels *k,
                 }
             }
         }
-      k->gemm (patches, k_dim, rows, k_dim, filter, f, bias, output + p0 * f, f);
+      gemm (patches, k_dim, rows, k_dim, filter, f, bias, output + p0 * f, f);
     }
 }
 
