@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-/* The kernels are plain loops written for the auto-vectoriser. */
+/* The element-wise loops (BatchNorm, Add, Rescaling) are written for the auto-vectoriser. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize ("O3")
 #endif
@@ -11,7 +11,9 @@
 #include <glib/gi18n-lib.h>
 
 #include "qs-engine-float.h"
+#include "qs-kernels.h"
 #include "qs-model-private.h"
+#include "qs-parallel.h"
 
 /* The float32 reference engine. NHWC activations, Keras weight layouts as stored
  * ([kh, kw, in, out] kernels), TensorFlow's SAME padding (the extra row/column goes to the
@@ -19,14 +21,6 @@
  * the batch; each runs the whole network on micro-batches with its own buffers. */
 
 #define MICRO_BATCH 32
-
-/* The hot loops get an AVX2/FMA clone chosen at load time (GCC function multiversioning);
- * the default clone is the portable baseline. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(QS_HAVE_SIMD_X86)
-#define QS_KERNEL_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
-#else
-#define QS_KERNEL_CLONES
-#endif
 
 typedef struct
 {
@@ -206,7 +200,7 @@ qs_engine_float_free (QsEngineFloat *engine)
   g_free (engine);
 }
 
-/* --- kernels --- */
+/* --- layers (the kernels are in qs-kernels-float.c) --- */
 
 static void
 activate (const QsLayer *layer,
@@ -215,157 +209,10 @@ activate (const QsLayer *layer,
           gsize          n,
           gsize          last_dim)
 {
-  switch (act)
-    {
-    case QS_ACTIVATION_LINEAR:
-      break;
-    case QS_ACTIVATION_RELU:
-      {
-        float maxv = layer->relu_max_value, slope = layer->relu_negative_slope, th = layer->relu_threshold;
-        if (maxv < 0 && slope == 0 && th == 0)
-          {
-            for (gsize i = 0; i < n; i++)
-              x[i] = x[i] > 0 ? x[i] : 0.0f;
-          }
-        else
-          for (gsize i = 0; i < n; i++)
-            {
-              float v = x[i];
-              if (maxv >= 0 && v >= maxv)
-                v = maxv;
-              else if (v < th)
-                v = slope * (v - th);
-              x[i] = v;
-            }
-      }
-      break;
-    case QS_ACTIVATION_RELU6:
-      for (gsize i = 0; i < n; i++)
-        x[i] = x[i] < 0 ? 0.0f : x[i] > 6 ? 6.0f : x[i];
-      break;
-    case QS_ACTIVATION_SIGMOID:
-      for (gsize i = 0; i < n; i++)
-        x[i] = 1.0f / (1.0f + expf (-x[i]));
-      break;
-    case QS_ACTIVATION_TANH:
-      for (gsize i = 0; i < n; i++)
-        x[i] = tanhf (x[i]);
-      break;
-    case QS_ACTIVATION_SWISH:
-      for (gsize i = 0; i < n; i++)
-        x[i] = x[i] / (1.0f + expf (-x[i]));
-      break;
-    case QS_ACTIVATION_GELU:
-      for (gsize i = 0; i < n; i++)
-        x[i] = 0.5f * x[i] * (1.0f + erff (x[i] * (float) M_SQRT1_2));
-      break;
-    case QS_ACTIVATION_ELU:
-      for (gsize i = 0; i < n; i++)
-        x[i] = x[i] > 0 ? x[i] : layer->alpha * expm1f (x[i]);
-      break;
-    case QS_ACTIVATION_LEAKY_RELU:
-      for (gsize i = 0; i < n; i++)
-        x[i] = x[i] >= 0 ? x[i] : layer->alpha * x[i];
-      break;
-    case QS_ACTIVATION_SOFTMAX:
-      for (gsize r = 0; r < n / last_dim; r++)
-        {
-          float *row = x + r * last_dim;
-          float maxv = -INFINITY;
-          double sum = 0;
-          for (gsize j = 0; j < last_dim; j++)
-            maxv = MAX (maxv, row[j]);
-          for (gsize j = 0; j < last_dim; j++)
-            {
-              row[j] = expf (row[j] - maxv);
-              sum += row[j];
-            }
-          for (gsize j = 0; j < last_dim; j++)
-            row[j] = (float) (row[j] / sum);
-        }
-      break;
-    default:
-      g_assert_not_reached ();
-    }
-}
+  QsActivationParams p = { act, layer->relu_max_value, layer->relu_negative_slope,
+                           layer->relu_threshold, layer->alpha };
 
-/* c[r][n] = bias[n] + sum_k a[r][k] * w[k][n] for up to four rows: the kernels of Dense and
- * (through patches) of Conv2D. Four rows by sixteen columns of accumulators stay in registers;
- * every output is summed in k order whatever the blocking, so results do not depend on the
- * batch split. */
-typedef float QsV8 __attribute__ ((vector_size (32)));
-
-/* Unaligned vector access without passing vectors by value (no ABI dependence). */
-#define LOAD8(v, p)  memcpy (&(v), (p), sizeof (QsV8))
-#define STORE8(p, v) memcpy ((p), &(v), sizeof (QsV8))
-
-QS_KERNEL_CLONES
-static void
-gemm_rows (const float *a,
-           gsize        lda,
-           guint        rows,
-           gsize        k_dim,
-           const float *w,
-           gsize        n_dim,
-           const float *bias,
-           float       *c,
-           gsize        ldc)
-{
-  gsize n0 = 0;
-
-  if (rows == 4)
-    for (; n0 + 16 <= n_dim; n0 += 16)
-      {
-        QsV8 b0 = { 0 }, b1 = { 0 };
-        QsV8 c00, c01, c10, c11, c20, c21, c30, c31;
-        const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
-
-        if (bias != NULL)
-          {
-            LOAD8 (b0, bias + n0);
-            LOAD8 (b1, bias + n0 + 8);
-          }
-        c00 = c10 = c20 = c30 = b0;
-        c01 = c11 = c21 = c31 = b1;
-        for (gsize k = 0; k < k_dim; k++)
-          {
-            QsV8 w0, w1;
-            LOAD8 (w0, w + k * n_dim + n0);
-            LOAD8 (w1, w + k * n_dim + n0 + 8);
-            c00 += a0[k] * w0;
-            c01 += a0[k] * w1;
-            c10 += a1[k] * w0;
-            c11 += a1[k] * w1;
-            c20 += a2[k] * w0;
-            c21 += a2[k] * w1;
-            c30 += a3[k] * w0;
-            c31 += a3[k] * w1;
-          }
-        STORE8 (c + n0, c00);
-        STORE8 (c + n0 + 8, c01);
-        STORE8 (c + ldc + n0, c10);
-        STORE8 (c + ldc + n0 + 8, c11);
-        STORE8 (c + 2 * ldc + n0, c20);
-        STORE8 (c + 2 * ldc + n0 + 8, c21);
-        STORE8 (c + 3 * ldc + n0, c30);
-        STORE8 (c + 3 * ldc + n0 + 8, c31);
-      }
-  /* Remaining columns (and blocks of fewer rows), same summation order. */
-  for (guint r = 0; r < rows; r++)
-    {
-      const float *x = a + r * lda;
-      float *y = c + r * ldc;
-
-      for (gsize n = n0; n < n_dim; n++)
-        y[n] = bias != NULL ? bias[n] : 0.0f;
-      for (gsize k = 0; k < k_dim; k++)
-        {
-          const float xv = x[k];
-          const float *wk = w + k * n_dim;
-          for (gsize n = n0; n < n_dim; n++)
-            y[n] += xv * wk[n];
-        }
-    }
+  qs_activation_f32 (&p, x, n, last_dim);
 }
 
 static void
@@ -378,9 +225,7 @@ dense (const Step  *s,
   gsize n = l->units;
   gsize k_dim = s->in_per_image / (s->per_image / n);
 
-  for (gsize r = 0; r < rows; r += 4)
-    gemm_rows (in + r * k_dim, k_dim, (guint) MIN (4, rows - r), k_dim, s->kernel, n, s->bias,
-               out + r * n, n);
+  qs_float_kernels_get ()->gemm (in, k_dim, rows, k_dim, s->kernel, n, s->bias, out, n);
 }
 
 static gsize
@@ -400,31 +245,33 @@ pad_before (gsize     in,
   return total > 0 ? (gsize) total / 2 : 0;
 }
 
-typedef struct
-{
-  gsize ih, iw, c, oh, ow, pt, pl;
-} Geometry;
-
+/* The kernel parameters of a convolution (kh, kw: kernel or pooling window). */
 static void
-conv_geometry (const QsLayer *layer,
-               const QsLayer *input,
-               guint          kh,
-               guint          kw,
-               const guint   *strides,
-               const guint   *dilation,
-               Geometry      *g)
+conv_params (const QsLayer *layer,
+             const QsLayer *input,
+             guint          kh,
+             guint          kw,
+             const guint   *strides,
+             const guint   *dilation,
+             gsize          depth_multiplier,
+             QsConvParams  *p)
 {
-  g->ih = input->output_shape[0];
-  g->iw = input->output_shape[1];
-  g->c = input->output_shape[2];
-  g->oh = layer->output_shape[0];
-  g->ow = layer->output_shape[1];
-  g->pt = pad_before (g->ih, g->oh, kh, strides[0], dilation[0], layer->padding);
-  g->pl = pad_before (g->iw, g->ow, kw, strides[1], dilation[1], layer->padding);
+  *p = (QsConvParams) {
+    .input_height = input->output_shape[0], .input_width = input->output_shape[1],
+    .input_depth = input->output_shape[2],
+    .output_height = layer->output_shape[0], .output_width = layer->output_shape[1],
+    .output_depth = input->output_shape[2] * depth_multiplier,
+    .filter_height = kh, .filter_width = kw,
+    .stride_height = strides[0], .stride_width = strides[1],
+    .dilation_height = dilation[0], .dilation_width = dilation[1],
+    .depth_multiplier = depth_multiplier,
+  };
+  p->pad_top = pad_before (p->input_height, p->output_height, kh, strides[0], dilation[0],
+                           layer->padding);
+  p->pad_left = pad_before (p->input_width, p->output_width, kw, strides[1], dilation[1],
+                            layer->padding);
 }
 
-/* Conv2D as patches (kh * kw * in values, zeros where the window leaves the image) times the
- * kernel viewed as a [kh * kw * in, filters] matrix. */
 static void
 conv2d (const Step    *s,
         const QsLayer *input,
@@ -433,51 +280,21 @@ conv2d (const Step    *s,
         gsize          batch)
 {
   const QsLayer *l = s->layer;
-  gsize f = l->filters;
-  gsize kh = l->kernel_size[0], kw = l->kernel_size[1];
-  gsize k_dim;
+  const QsFloatKernels *k = qs_float_kernels_get ();
+  QsConvParams p;
+  gsize in_n, out_n;
   float *patches;
-  Geometry g;
 
-  conv_geometry (l, input, l->kernel_size[0], l->kernel_size[1], l->strides, l->dilation, &g);
-  k_dim = kh * kw * g.c;
-  patches = qs_aligned_alloc (4 * k_dim * sizeof (float));
+  conv_params (l, input, l->kernel_size[0], l->kernel_size[1], l->strides, l->dilation, 1, &p);
+  p.output_depth = l->filters;
+  in_n = p.input_height * p.input_width * p.input_depth;
+  out_n = p.output_height * p.output_width * p.output_depth;
+  patches = qs_aligned_alloc (4 * p.filter_height * p.filter_width * p.input_depth * sizeof (float));
   for (gsize b = 0; b < batch; b++)
-    {
-      const float *img = in + b * g.ih * g.iw * g.c;
-      gsize pixels = g.oh * g.ow;
-
-      for (gsize p0 = 0; p0 < pixels; p0 += 4)
-        {
-          guint rows = (guint) MIN (4, pixels - p0);
-
-          for (guint r = 0; r < rows; r++)
-            {
-              gsize oy = (p0 + r) / g.ow, ox = (p0 + r) % g.ow;
-              float *patch = patches + r * k_dim;
-
-              for (gsize ky = 0; ky < kh; ky++)
-                {
-                  gssize iy = (gssize) (oy * l->strides[0] + ky * l->dilation[0]) - (gssize) g.pt;
-                  for (gsize kx = 0; kx < kw; kx++)
-                    {
-                      gssize ix = (gssize) (ox * l->strides[1] + kx * l->dilation[1]) - (gssize) g.pl;
-                      float *dst = patch + (ky * kw + kx) * g.c;
-                      if (iy < 0 || iy >= (gssize) g.ih || ix < 0 || ix >= (gssize) g.iw)
-                        memset (dst, 0, g.c * sizeof (float));
-                      else
-                        memcpy (dst, img + ((gsize) iy * g.iw + (gsize) ix) * g.c, g.c * sizeof (float));
-                    }
-                }
-            }
-          gemm_rows (patches, k_dim, rows, k_dim, s->kernel, f, s->bias,
-                     out + (b * pixels + p0) * f, f);
-        }
-    }
+    qs_conv_f32 (k, &p, in + b * in_n, s->kernel, s->bias, out + b * out_n, patches);
   qs_aligned_free (patches);
 }
 
-QS_KERNEL_CLONES
 static void
 depthwise (const Step    *s,
            const QsLayer *input,
@@ -487,44 +304,16 @@ depthwise (const Step    *s,
            gsize          batch)
 {
   const QsLayer *l = s->layer;
-  gsize m = l->depth_multiplier;
-  gsize oc;
-  Geometry g;
+  const QsFloatKernels *k = qs_float_kernels_get ();
+  QsDepthwiseParams p;
+  gsize in_n, out_n;
 
-  conv_geometry (l, input, l->kernel_size[0], l->kernel_size[1], l->strides, l->dilation, &g);
-  oc = g.c * m;
+  conv_params (l, input, l->kernel_size[0], l->kernel_size[1], l->strides, l->dilation,
+               l->depth_multiplier, &p);
+  in_n = p.input_height * p.input_width * p.input_depth;
+  out_n = p.output_height * p.output_width * p.output_depth;
   for (gsize b = 0; b < batch; b++)
-    {
-      const float *img = in + b * g.ih * g.iw * g.c;
-      for (gsize oy = 0; oy < g.oh; oy++)
-        for (gsize ox = 0; ox < g.ow; ox++)
-          {
-            float *y = out + ((b * g.oh + oy) * g.ow + ox) * oc;
-
-            if (bias != NULL)
-              memcpy (y, bias, oc * sizeof (float));
-            else
-              memset (y, 0, oc * sizeof (float));
-            for (guint ky = 0; ky < l->kernel_size[0]; ky++)
-              {
-                gssize iy = (gssize) (oy * l->strides[0] + ky * l->dilation[0]) - (gssize) g.pt;
-                if (iy < 0 || iy >= (gssize) g.ih)
-                  continue;
-                for (guint kx = 0; kx < l->kernel_size[1]; kx++)
-                  {
-                    gssize ix = (gssize) (ox * l->strides[1] + kx * l->dilation[1]) - (gssize) g.pl;
-                    const float *x, *w;
-                    if (ix < 0 || ix >= (gssize) g.iw)
-                      continue;
-                    x = img + ((gsize) iy * g.iw + (gsize) ix) * g.c;
-                    w = s->kernel + ((gsize) ky * l->kernel_size[1] + kx) * oc;
-                    for (gsize c = 0; c < g.c; c++)
-                      for (gsize j = 0; j < m; j++)
-                        y[c * m + j] += x[c] * w[c * m + j];
-                  }
-              }
-          }
-    }
+    k->depthwise (&p, in + b * in_n, s->kernel, bias, out + b * out_n);
 }
 
 static void
@@ -541,9 +330,8 @@ separable (const Step    *s,
   float *mid = qs_aligned_alloc (batch * pixels * mid_c * sizeof (float));
 
   depthwise (s, input, in, mid, NULL, batch);
-  for (gsize p = 0; p < batch * pixels; p += 4)
-    gemm_rows (mid + p * mid_c, mid_c, (guint) MIN (4, batch * pixels - p), mid_c, s->pointwise, f,
-               s->bias, out + p * f, f);
+  qs_float_kernels_get ()->gemm (mid, mid_c, batch * pixels, mid_c, s->pointwise, f, s->bias,
+                                 out, f);
   qs_aligned_free (mid);
 }
 
@@ -556,49 +344,20 @@ pool2d (const Step    *s,
 {
   static const guint one[2] = { 1, 1 };
   const QsLayer *l = s->layer;
-  gboolean is_max = l->kind == QS_LAYER_MAX_POOL2D;
-  Geometry g;
+  QsConvParams p;
+  gsize in_n, out_n;
 
-  conv_geometry (l, input, l->pool_size[0], l->pool_size[1], l->pool_strides, one, &g);
+  conv_params (l, input, l->pool_size[0], l->pool_size[1], l->pool_strides, one, 1, &p);
+  in_n = p.input_height * p.input_width * p.input_depth;
+  out_n = p.output_height * p.output_width * p.output_depth;
   for (gsize b = 0; b < batch; b++)
-    {
-      const float *img = in + b * g.ih * g.iw * g.c;
-      for (gsize oy = 0; oy < g.oh; oy++)
-        for (gsize ox = 0; ox < g.ow; ox++)
-          {
-            float *y = out + ((b * g.oh + oy) * g.ow + ox) * g.c;
-            guint count = 0;
-
-            for (gsize c = 0; c < g.c; c++)
-              y[c] = is_max ? -INFINITY : 0.0f;
-            for (guint ky = 0; ky < l->pool_size[0]; ky++)
-              {
-                gssize iy = (gssize) (oy * l->pool_strides[0] + ky) - (gssize) g.pt;
-                if (iy < 0 || iy >= (gssize) g.ih)
-                  continue;
-                for (guint kx = 0; kx < l->pool_size[1]; kx++)
-                  {
-                    gssize ix = (gssize) (ox * l->pool_strides[1] + kx) - (gssize) g.pl;
-                    const float *x;
-                    if (ix < 0 || ix >= (gssize) g.iw)
-                      continue;
-                    x = img + ((gsize) iy * g.iw + (gsize) ix) * g.c;
-                    count++;
-                    if (is_max)
-                      for (gsize c = 0; c < g.c; c++)
-                        y[c] = MAX (y[c], x[c]);
-                    else
-                      for (gsize c = 0; c < g.c; c++)
-                        y[c] += x[c];
-                  }
-              }
-            if (!is_max && count > 0)
-              for (gsize c = 0; c < g.c; c++)
-                y[c] /= (float) count;
-          }
-    }
+    if (l->kind == QS_LAYER_MAX_POOL2D)
+      qs_max_pool_f32 (&p, in + b * in_n, out + b * out_n);
+    else
+      qs_avg_pool_f32 (&p, QS_POOL_MEAN_DIVIDE, in + b * in_n, out + b * out_n);
 }
 
+/* Global pooling: pooling with the whole image as the window. */
 static void
 global_pool (const Step    *s,
              const QsLayer *input,
@@ -606,29 +365,20 @@ global_pool (const Step    *s,
              float         *out,
              gsize          batch)
 {
-  gsize pixels = input->output_shape[0] * input->output_shape[1];
-  gsize c = input->output_shape[2];
-  gboolean is_max = s->layer->kind == QS_LAYER_GLOBAL_MAX_POOL2D;
+  gsize h = input->output_shape[0], w = input->output_shape[1], c = input->output_shape[2];
+  QsConvParams p = {
+    .input_height = h, .input_width = w, .input_depth = c,
+    .output_height = 1, .output_width = 1, .output_depth = c,
+    .filter_height = h, .filter_width = w,
+    .stride_height = 1, .stride_width = 1, .dilation_height = 1, .dilation_width = 1,
+    .depth_multiplier = 1,
+  };
 
   for (gsize b = 0; b < batch; b++)
-    {
-      float *y = out + b * c;
-      for (gsize k = 0; k < c; k++)
-        y[k] = is_max ? -INFINITY : 0.0f;
-      for (gsize p = 0; p < pixels; p++)
-        {
-          const float *x = in + (b * pixels + p) * c;
-          if (is_max)
-            for (gsize k = 0; k < c; k++)
-              y[k] = MAX (y[k], x[k]);
-          else
-            for (gsize k = 0; k < c; k++)
-              y[k] += x[k];
-        }
-      if (!is_max)
-        for (gsize k = 0; k < c; k++)
-          y[k] /= (float) pixels;
-    }
+    if (s->layer->kind == QS_LAYER_GLOBAL_MAX_POOL2D)
+      qs_max_pool_f32 (&p, in + b * h * w * c, out + b * c);
+    else
+      qs_avg_pool_f32 (&p, QS_POOL_MEAN_DIVIDE, in + b * h * w * c, out + b * c);
 }
 
 static void
@@ -811,28 +561,27 @@ typedef struct
   QsEngineFloat *engine;
   const float   *input;
   float         *output;
-  gsize          start;
-  gsize          count;
+  gsize          batch;
+  GError       **errors;      /* one slot per thread */
   GCancellable  *cancellable;
-  GError        *error;
 } Work;
 
-static gpointer
-worker (gpointer data)
+/* One micro-batch; results do not depend on which thread runs it. */
+static void
+run_micro_batch (gsize    index,
+                 guint    thread_index,
+                 gpointer data)
 {
   Work *w = data;
   gsize in_n = w->engine->steps[0].per_image;
   gsize out_n = w->engine->steps[w->engine->n_steps - 1].per_image;
+  gsize at = index * MICRO_BATCH;
+  gsize n = MIN (MICRO_BATCH, w->batch - at);
 
-  for (gsize off = 0; off < w->count; off += MICRO_BATCH)
-    {
-      gsize n = MIN (MICRO_BATCH, w->count - off);
-      gsize at = w->start + off;
-      if (!run_range (w->engine, w->input + at * in_n, n, w->output + at * out_n,
-                      NULL, NULL, w->cancellable, &w->error))
-        break;
-    }
-  return NULL;
+  if (w->errors[thread_index] != NULL)
+    return;
+  run_range (w->engine, w->input + at * in_n, n, w->output + at * out_n,
+             NULL, NULL, w->cancellable, &w->errors[thread_index]);
 }
 
 gboolean
@@ -846,9 +595,10 @@ qs_engine_float_run (QsEngineFloat     *engine,
                      GCancellable      *cancellable,
                      GError           **error)
 {
-  g_autofree Work *work = NULL;
-  g_autofree GThread **threads = NULL;
-  gboolean ok = TRUE;
+  g_autofree GError **errors = NULL;
+  Work work;
+  gsize n_items;
+  gboolean ok;
 
   g_return_val_if_fail (engine != NULL, FALSE);
   g_return_val_if_fail (input != NULL || batch == 0, FALSE);
@@ -859,33 +609,18 @@ qs_engine_float_run (QsEngineFloat     *engine,
   if (layer_func != NULL)
     return run_range (engine, input, batch, output, layer_func, user_data, cancellable, error);
 
-  if (n_threads == 0)
-    n_threads = g_get_num_processors ();
-  n_threads = (guint) MIN ((gsize) n_threads, (batch + MICRO_BATCH - 1) / MICRO_BATCH);
-  n_threads = MAX (n_threads, 1);
-  work = g_new0 (Work, n_threads);
-  threads = g_new0 (GThread *, n_threads);
+  n_items = (batch + MICRO_BATCH - 1) / MICRO_BATCH;
+  n_threads = qs_parallel_n_threads (n_items, n_threads);
+  errors = g_new0 (GError *, n_threads);
+  work = (Work) { engine, input, output, batch, errors, cancellable };
+  ok = qs_parallel_for (n_items, n_threads, run_micro_batch, &work, cancellable, error);
   for (guint t = 0; t < n_threads; t++)
-    {
-      work[t].engine = engine;
-      work[t].input = input;
-      work[t].output = output;
-      work[t].start = batch * t / n_threads;
-      work[t].count = batch * (t + 1) / n_threads - work[t].start;
-      work[t].cancellable = cancellable;
-      if (t > 0)
-        threads[t] = g_thread_new ("qs-engine-float", worker, &work[t]);
-    }
-  worker (&work[0]);
-  for (guint t = 1; t < n_threads; t++)
-    g_thread_join (threads[t]);
-  for (guint t = 0; t < n_threads; t++)
-    if (work[t].error != NULL)
+    if (errors[t] != NULL)
       {
         if (ok)
-          g_propagate_error (error, g_steal_pointer (&work[t].error));
+          g_propagate_error (error, g_steal_pointer (&errors[t]));
         else
-          g_clear_error (&work[t].error);
+          g_clear_error (&errors[t]);
         ok = FALSE;
       }
   return ok;

@@ -584,6 +584,9 @@ qs_engine_int_count_ops (QsEngineInt *e,
 
 /* --- execution --- */
 
+#include "qs-kernels-float.h"
+#include "qs-parallel.h"
+
 typedef struct
 {
   guint8 *arena;
@@ -599,100 +602,37 @@ tdata (QsEngineInt *e,
   return ws->arena + g_array_index (e->storage, Storage, T (e, tid)->storage).offset;
 }
 
-static float
-apply_act_one (const Op *op,
-               float     x)
+/* The kernel parameters of a convolution, depthwise or pooling op (built per run: a few
+ * stores, and the compiled Op keeps its fields). */
+static void
+op_conv_params (const Op      *op,
+                const PTensor *ti,
+                const PTensor *to,
+                QsConvParams  *p)
 {
-  switch (op->act)
-    {
-    case QS_ACTIVATION_LINEAR:
-    case QS_ACTIVATION_SOFTMAX:
-      return x;
-    case QS_ACTIVATION_RELU:
-      {
-        float y;
-
-        if (op->relu_max >= 0.0f && x >= op->relu_max)
-          return op->relu_max;
-        if (x >= op->thr)
-          y = x;
-        else
-          y = op->slope * (x - op->thr);
-        return y;
-      }
-    case QS_ACTIVATION_RELU6:
-      return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
-    case QS_ACTIVATION_SIGMOID:
-      return 1.0f / (1.0f + expf (-x));
-    case QS_ACTIVATION_TANH:
-      return tanhf (x);
-    case QS_ACTIVATION_SWISH:
-      return x / (1.0f + expf (-x));
-    case QS_ACTIVATION_GELU:
-      return 0.5f * x * (1.0f + erff (x * (float) M_SQRT1_2));
-    case QS_ACTIVATION_ELU:
-      return x > 0.0f ? x : op->alpha * (expf (x) - 1.0f);
-    case QS_ACTIVATION_LEAKY_RELU:
-      return x >= 0.0f ? x : op->alpha * x;
-    default:
-      return x;
-    }
+  *p = (QsConvParams) {
+    .input_height = ti->h, .input_width = ti->w, .input_depth = ti->c,
+    .output_height = to->h, .output_width = to->w, .output_depth = to->c,
+    .filter_height = op->kh, .filter_width = op->kw,
+    .stride_height = op->sh, .stride_width = op->sw,
+    .dilation_height = MAX (op->dh, 1), .dilation_width = MAX (op->dw, 1),
+    .pad_top = op->pad_t, .pad_left = op->pad_l,
+    .depth_multiplier = MAX (op->mult, 1),
+    .input_offset = ti->is_int ? -ti->zp : 0,
+  };
 }
 
+/* The float islands run the float kernels' references (qs-kernels-float.h): the same
+ * results on every CPU, and bit for bit the trainer's forward pass. */
 static void
 apply_act (const Op *op,
            float    *x,
            gsize     n,
            gsize     c)
 {
-  if (op->act == QS_ACTIVATION_LINEAR)
-    return;
-  if (op->act == QS_ACTIVATION_SOFTMAX)
-    {
-      for (gsize r = 0; r + c <= n; r += c)
-        {
-          float m = x[r];
-          double sum = 0.0;
+  QsActivationParams p = { op->act, op->relu_max, op->slope, op->thr, op->alpha };
 
-          for (gsize i = 1; i < c; i++)
-            m = MAX (m, x[r + i]);
-          for (gsize i = 0; i < c; i++)
-            {
-              x[r + i] = expf (x[r + i] - m);
-              sum += x[r + i];
-            }
-          for (gsize i = 0; i < c; i++)
-            x[r + i] = (float) (x[r + i] / sum);
-        }
-      return;
-    }
-  for (gsize i = 0; i < n; i++)
-    x[i] = apply_act_one (op, x[i]);
-}
-
-/* dst += x * w, four lanes at a time (GCC vector extension, SSE on any x86-64). Each dst[i]
- * accumulates in the same order as the scalar loop: identical results. */
-static inline void
-axpy (float *restrict       dst,
-      const float *restrict w,
-      float                 x,
-      gsize                 n)
-{
-  typedef float v4 __attribute__ ((vector_size (16)));
-  v4 xv = { x, x, x, x };
-  gsize i = 0;
-
-  for (; i + 4 <= n; i += 4)
-    {
-      v4 d, wv;
-
-      memcpy (&d, dst + i, sizeof d);
-      memcpy (&wv, w + i, sizeof wv);
-      d += xv * wv;
-      memcpy (dst + i, &d, sizeof d);
-    }
-  for (; i < n; i++)
-    dst[i] += x * w[i];
+  qs_activation_f32 (&p, x, n, c);
 }
 
 static void
@@ -702,49 +642,21 @@ run_f_conv (QsEngineInt *e,
 {
   const float *in = tdata (e, ws, op->in[0]);
   float *out = tdata (e, ws, op->out);
-  gsize h = op->ih, w = op->iw, cin = op->ic, oh = op->oh, ow = op->ow, oc = op->oc;
-  gboolean dw = op->kind == OP_F_DW;
+  QsConvParams p = {
+    .input_height = op->ih, .input_width = op->iw, .input_depth = op->ic,
+    .output_height = op->oh, .output_width = op->ow, .output_depth = op->oc,
+    .filter_height = op->kh, .filter_width = op->kw,
+    .stride_height = op->sh, .stride_width = op->sw,
+    .dilation_height = op->dh, .dilation_width = op->dw,
+    .pad_top = op->pad_t, .pad_left = op->pad_l,
+    .depth_multiplier = op->mult,
+  };
 
-  for (gsize oy = 0; oy < oh; oy++)
-    for (gsize ox = 0; ox < ow; ox++)
-      {
-        float *dst = out + (oy * ow + ox) * oc;
-
-        memcpy (dst, op->fb, oc * sizeof (float));
-        for (gsize ky = 0; ky < op->kh; ky++)
-          {
-            gssize iy = (gssize) (oy * op->sh + ky * op->dh) - (gssize) op->pad_t;
-
-            if (iy < 0 || iy >= (gssize) h)
-              continue;
-            for (gsize kx = 0; kx < op->kw; kx++)
-              {
-                gssize ix = (gssize) (ox * op->sw + kx * op->dw) - (gssize) op->pad_l;
-                const float *px;
-
-                if (ix < 0 || ix >= (gssize) w)
-                  continue;
-                px = in + ((gsize) iy * w + (gsize) ix) * cin;
-                if (dw)
-                  {
-                    const float *wt = op->fw + (ky * op->kw + kx) * oc;
-
-                    for (gsize ch = 0; ch < cin; ch++)
-                      for (gsize m = 0; m < op->mult; m++)
-                        dst[ch * op->mult + m] += px[ch] * wt[ch * op->mult + m];
-                  }
-                else
-                  {
-                    const float *wt = op->fw + (ky * op->kw + kx) * cin * oc;
-
-                    for (gsize ic = 0; ic < cin; ic++)
-                      if (px[ic] != 0.0f)
-                        axpy (dst, wt + ic * oc, px[ic], oc);
-                  }
-              }
-          }
-        apply_act (op, dst, oc, oc);
-      }
+  if (op->kind == OP_F_DW)
+    qs_depthwise_f32_ref (&p, in, op->fw, op->fb, out);
+  else
+    qs_conv_f32_sparse (&p, in, op->fw, op->fb, out);
+  apply_act (op, out, op->oh * op->ow * op->oc, op->oc);
 }
 
 /* Copies n bytes in 16-byte pieces: may write up to 15 bytes past dst + n and read past
@@ -912,42 +824,31 @@ run_op (QsEngineInt *e,
       run_i_conv (e, op, ws);
       break;
     case OP_I_DW:
-      qs_depthwise_u8s8 (e->kernels, tdata (e, ws, op->in[0]), ti->h, ti->w, ti->c, ti->zp,
-                         op->dw_codes, op->kh, op->kw, op->mult, op->sh, op->sw, op->dh, op->dw,
-                         op->pad_t, op->pad_l, &op->rq, tdata (e, ws, op->out), to->h, to->w, ws->acc);
-      break;
+      {
+        QsDepthwiseParams p;
+
+        op_conv_params (op, ti, to, &p);
+        qs_depthwise_u8s8 (e->kernels, &p, tdata (e, ws, op->in[0]), op->dw_codes, &op->rq,
+                           tdata (e, ws, op->out), ws->acc);
+        break;
+      }
     case OP_I_POOL:
-      qs_pool_u8 (op->is_max, tdata (e, ws, op->in[0]), ti->h, ti->w, ti->c, op->kh, op->kw,
-                  op->sh, op->sw, op->pad_t, op->pad_l, tdata (e, ws, op->out), to->h, to->w);
-      break;
+      {
+        QsConvParams p;
+
+        op_conv_params (op, ti, to, &p);
+        qs_pool_u8 (op->is_max, &p, tdata (e, ws, op->in[0]), tdata (e, ws, op->out));
+        break;
+      }
     case OP_F_POOL:
       {
-        const float *in = tdata (e, ws, op->in[0]);
-        float *out = tdata (e, ws, op->out);
+        QsConvParams p;
 
-        for (gsize oy = 0; oy < to->h; oy++)
-          for (gsize ox = 0; ox < to->w; ox++)
-            {
-              gssize y0 = (gssize) (oy * op->sh) - (gssize) op->pad_t;
-              gssize x0 = (gssize) (ox * op->sw) - (gssize) op->pad_l;
-              gssize y1 = MIN (y0 + (gssize) op->kh, (gssize) ti->h), x1 = MIN (x0 + (gssize) op->kw, (gssize) ti->w);
-
-              y0 = MAX (y0, 0); x0 = MAX (x0, 0);
-              for (gsize ch = 0; ch < ti->c; ch++)
-                {
-                  double acc = op->is_max ? -INFINITY : 0.0;
-
-                  for (gssize y = y0; y < y1; y++)
-                    for (gssize x = x0; x < x1; x++)
-                      {
-                        float v = in[((gsize) y * ti->w + (gsize) x) * ti->c + ch];
-                        acc = op->is_max ? MAX (acc, v) : acc + v;
-                      }
-                  if (!op->is_max)
-                    acc /= (double) ((y1 - y0) * (x1 - x0));
-                  out[(oy * to->w + ox) * to->c + ch] = (float) acc;
-                }
-            }
+        op_conv_params (op, ti, to, &p);
+        if (op->is_max)
+          qs_max_pool_f32 (&p, tdata (e, ws, op->in[0]), tdata (e, ws, op->out));
+        else
+          qs_avg_pool_f32 (&p, QS_POOL_MEAN_DOUBLE, tdata (e, ws, op->in[0]), tdata (e, ws, op->out));
         break;
       }
     case OP_F_BN:
@@ -1071,43 +972,40 @@ run_one (QsEngineInt *e,
   memcpy (output, tdata (e, ws, e->output), T (e, e->output)->size * sizeof (float));
 }
 
+/* Images per work item of qs_engine_int_run (), and progress granularity. */
+#define RUN_CHUNK 16
+
 typedef struct
 {
   QsEngineInt    *e;
   const float    *input;
   float          *output;
-  gsize           start;
-  gsize           end;
   gsize           batch;
-  gint           *done;
+  Workspace      *ws;          /* one per thread, allocated on first use */
+  gint            done;
   QsProgressFunc  progress;
   gpointer        progress_data;
-  GCancellable   *cancellable;
 } Job;
 
-static gpointer
-run_job (gpointer data)
+static void
+run_chunk (gsize    index,
+           guint    thread_index,
+           gpointer data)
 {
   Job *job = data;
   QsEngineInt *e = job->e;
   gsize in_size = T (e, e->input)->size, out_size = T (e, e->output)->size;
-  Workspace ws;
+  gsize start = index * RUN_CHUNK, end = MIN (start + RUN_CHUNK, job->batch);
+  Workspace *ws = &job->ws[thread_index];
+  gint done;
 
-  workspace_init (e, &ws);
-  for (gsize i = job->start; i < job->end; i++)
-    {
-      if ((i & 31) == 0 && g_cancellable_is_cancelled (job->cancellable))
-        break;
-      run_one (e, &ws, job->input + i * in_size, job->output + i * out_size);
-      if (((i - job->start) & 63) == 63)
-        {
-          gint done = g_atomic_int_add (job->done, 64) + 64;
-          if (job->progress != NULL)
-            job->progress ((double) done / job->batch, job->progress_data);
-        }
-    }
-  workspace_clear (&ws);
-  return NULL;
+  if (ws->arena == NULL)
+    workspace_init (e, ws);
+  for (gsize i = start; i < end; i++)
+    run_one (e, ws, job->input + i * in_size, job->output + i * out_size);
+  done = g_atomic_int_add (&job->done, (gint) (end - start)) + (gint) (end - start);
+  if (job->progress != NULL && (done - (gint) (end - start)) / 64 != done / 64)
+    job->progress ((double) done / job->batch, job->progress_data);
 }
 
 gboolean
@@ -1121,31 +1019,25 @@ qs_engine_int_run (QsEngineInt    *e,
                    GCancellable   *cancellable,
                    GError        **error)
 {
-  Job jobs[64];
-  GThread *threads[64];
-  gint done = 0;
-  guint n;
+  g_autofree Workspace *ws = NULL;
+  Job job;
+  gsize n_items;
+  gboolean ok;
 
   g_return_val_if_fail (e != NULL, FALSE);
   g_return_val_if_fail (batch == 0 || (input != NULL && output != NULL), FALSE);
 
-  if (n_threads == 0)
-    n_threads = g_get_num_processors ();
-  n = CLAMP (MIN (n_threads, (batch + 15) / 16), 1, G_N_ELEMENTS (jobs));
-  for (guint t = 0; t < n; t++)
-    {
-      jobs[t] = (Job) { e, input, output, batch * t / n, batch * (t + 1) / n, batch, &done,
-                        progress, progress_data, cancellable };
-      threads[t] = t == 0 ? NULL : g_thread_new ("qs-engine-int", run_job, &jobs[t]);
-    }
-  run_job (&jobs[0]);
-  for (guint t = 1; t < n; t++)
-    g_thread_join (threads[t]);
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    return FALSE;
-  if (progress != NULL)
+  n_items = (batch + RUN_CHUNK - 1) / RUN_CHUNK;
+  n_threads = qs_parallel_n_threads (n_items, n_threads);
+  ws = g_new0 (Workspace, n_threads);
+  job = (Job) { e, input, output, batch, ws, 0, progress, progress_data };
+  ok = qs_parallel_for (n_items, n_threads, run_chunk, &job, cancellable, error);
+  for (guint t = 0; t < n_threads; t++)
+    if (ws[t].arena != NULL)
+      workspace_clear (&ws[t]);
+  if (ok && progress != NULL)
     progress (1.0, progress_data);
-  return TRUE;
+  return ok;
 }
 
 gboolean

@@ -59,7 +59,7 @@ gboolean     qs_engine_int_run              (QsEngineInt    *engine,
 
 gsize        qs_engine_int_get_input_size   (QsEngineInt    *engine);
 gsize        qs_engine_int_get_output_size  (QsEngineInt    *engine);
-/* The kernel variant in use ("avx512vnni", "avx2", "ref"). */
+/* The integer kernel variant in use ("avx512", "avx2", "ref"; see qs-kernels.h). */
 const char  *qs_engine_int_get_kernels_name (QsEngineInt    *engine);
 QsLowering  *qs_engine_int_get_lowering     (QsEngineInt    *engine);
 /* TRUE when the layer's arithmetic runs in integers (fused layers report their group). */

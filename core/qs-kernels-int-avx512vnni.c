@@ -229,4 +229,4 @@ gemm_avx512vnni (const guint8          *a,
     }
 }
 
-const QsIntKernels _qs_int_kernels_avx512vnni = { "avx512vnni", gemm_avx512vnni, requant_avx512 };
+const QsIntKernels _qs_int_kernels_avx512vnni = { "avx512", gemm_avx512vnni, requant_avx512 };

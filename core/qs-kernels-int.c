@@ -8,6 +8,7 @@
 
 #include "qs-kernels-int.h"
 #include "qs-kernels-int-private.h"
+#include "qs-kernels-private.h"
 #include "qs-tensor.h"
 
 /* --- packing --- */
@@ -94,68 +95,44 @@ qs_gemm_u8s8_ref (const guint8          *a,
       }
 }
 
-static const QsIntKernels ref_kernels = { "ref", qs_gemm_u8s8_ref, qs_requant_ref };
+const QsIntKernels _qs_int_kernels_ref = { "ref", qs_gemm_u8s8_ref, qs_requant_ref };
 
-/* --- dispatch --- */
+/* --- selection (the table is in qs-kernels.c) --- */
 
 const QsIntKernels *
 qs_int_kernels_get_by_name (const char *name)
 {
-  if (g_strcmp0 (name, "ref") == 0 || g_strcmp0 (name, "scalar") == 0)
-    return &ref_kernels;
-#ifdef QS_HAVE_SIMD_X86
-  if (g_strcmp0 (name, "avx2") == 0)
-    {
-      __builtin_cpu_init ();
-      return __builtin_cpu_supports ("avx2") ? &_qs_int_kernels_avx2 : NULL;
-    }
-  if (g_strcmp0 (name, "avx512vnni") == 0)
-    {
-      __builtin_cpu_init ();
-      return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
-             && __builtin_cpu_supports ("avx512vl") && __builtin_cpu_supports ("avx512vnni")
-             ? &_qs_int_kernels_avx512vnni : NULL;
-    }
-#endif
-  return NULL;
+  return _qs_kernels_family_get (QS_KERNEL_FAMILY_INT, name);
 }
 
 const QsIntKernels *
 qs_int_kernels_get (void)
 {
-  static const QsIntKernels *chosen;
-
-  if (g_once_init_enter (&chosen))
-    {
-      const char *force = g_getenv ("QS_KERNELS");
-      const QsIntKernels *k = NULL;
-
-      if (force != NULL)
-        k = qs_int_kernels_get_by_name (force);
-      if (k == NULL)
-        k = qs_int_kernels_get_by_name ("avx512vnni");
-      if (k == NULL)
-        k = qs_int_kernels_get_by_name ("avx2");
-      if (k == NULL)
-        k = &ref_kernels;
-      g_once_init_leave (&chosen, k);
-    }
-  return chosen;
+  return qs_kernels_get ()->int_kernels;
 }
 
 /* --- depthwise, pooling, element-wise (scalar, auto-vectorised loops) --- */
 
 void
-qs_depthwise_u8s8 (const QsIntKernels *k,
-                   const guint8 *in, gsize h, gsize w, gsize c, gint32 in_zp,
-                   const gint8  *weights, gsize kh, gsize kw, gsize mult,
-                   gsize stride_h, gsize stride_w, gsize dil_h, gsize dil_w,
-                   gsize pad_top, gsize pad_left,
-                   const QsRequant *rq, guint8 *out, gsize oh, gsize ow,
-                   gint32 *acc)
+qs_depthwise_u8s8 (const QsIntKernels      *k,
+                   const QsDepthwiseParams *p,
+                   const guint8            *input,
+                   const gint8             *filter,
+                   const QsRequant         *rq,
+                   guint8                  *output,
+                   gint32                  *acc)
 {
-  gsize oc = c * mult;
+  /* locals: the accumulator stores could otherwise alias the parameters */
+  gsize h = p->input_height, w = p->input_width, c = p->input_depth;
+  gsize oh = p->output_height, ow = p->output_width;
+  gsize kh = p->filter_height, kw = p->filter_width;
+  gsize stride_h = p->stride_height, stride_w = p->stride_width;
+  gsize dil_h = p->dilation_height, dil_w = p->dilation_width;
+  gsize pad_top = p->pad_top, pad_left = p->pad_left;
+  gsize mult = p->depth_multiplier, oc = p->output_depth;
+  gint32 offset = p->input_offset;
 
+  g_assert (oc == c * mult);
   for (gsize oy = 0; oy < oh; oy++)
     for (gsize ox = 0; ox < ow; ox++)
       {
@@ -174,28 +151,29 @@ qs_depthwise_u8s8 (const QsIntKernels *k,
 
                 if (ix < 0 || ix >= (gssize) w)
                   continue;
-                px = in + ((gsize) iy * w + (gsize) ix) * c;
-                wt = weights + (ky * kw + kx) * oc;
+                px = input + ((gsize) iy * w + (gsize) ix) * c;
+                wt = filter + (ky * kw + kx) * oc;
                 if (mult == 1)
                   for (gsize ch = 0; ch < c; ch++)
-                    acc[ch] += ((gint32) px[ch] - in_zp) * wt[ch];
+                    acc[ch] += ((gint32) px[ch] + offset) * wt[ch];
                 else
                   for (gsize ch = 0; ch < c; ch++)
                     for (gsize m = 0; m < mult; m++)
-                      acc[ch * mult + m] += ((gint32) px[ch] - in_zp) * wt[ch * mult + m];
+                      acc[ch * mult + m] += ((gint32) px[ch] + offset) * wt[ch * mult + m];
               }
           }
-        k->requant (acc, oc, rq, out + (oy * ow + ox) * oc);
+        k->requant (acc, oc, rq, output + (oy * ow + ox) * oc);
       }
 }
 
 void
-qs_pool_u8 (gboolean is_max,
-            const guint8 *in, gsize h, gsize w, gsize c,
-            gsize ph, gsize pw, gsize stride_h, gsize stride_w,
-            gsize pad_top, gsize pad_left,
-            guint8 *out, gsize oh, gsize ow)
+qs_pool_u8 (gboolean            is_max,
+            const QsConvParams *p,
+            const guint8       *in,
+            guint8             *out)
 {
+  gsize h = p->input_height, w = p->input_width, c = p->input_depth;
+  gsize oh = p->output_height, ow = p->output_width;
   gint32 stack_acc[256];
   g_autofree gint32 *heap_acc = c > G_N_ELEMENTS (stack_acc) ? g_new (gint32, c) : NULL;
   gint32 *acc = heap_acc ? heap_acc : stack_acc;
@@ -204,11 +182,11 @@ qs_pool_u8 (gboolean is_max,
     for (gsize ox = 0; ox < ow; ox++)
       {
         guint8 *dst = out + (oy * ow + ox) * c;
-        gssize y0 = (gssize) (oy * stride_h) - (gssize) pad_top;
-        gssize x0 = (gssize) (ox * stride_w) - (gssize) pad_left;
-        gssize y1 = MIN (y0 + (gssize) ph, (gssize) h), x1 = MIN (x0 + (gssize) pw, (gssize) w);
+        gssize y0 = (gssize) (oy * p->stride_height) - (gssize) p->pad_top;
+        gssize x0 = (gssize) (ox * p->stride_width) - (gssize) p->pad_left;
+        gssize y1 = MIN (y0 + (gssize) p->filter_height, (gssize) h);
+        gssize x1 = MIN (x0 + (gssize) p->filter_width, (gssize) w);
         gint32 count;
-
         y0 = MAX (y0, 0);
         x0 = MAX (x0, 0);
         count = (gint32) ((y1 - y0) * (x1 - x0));

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "qs-kernels-params.h"
+
 G_BEGIN_DECLS
 
 /* Integer kernels of the integer engine. Conventions (shared by every variant):
@@ -67,15 +69,15 @@ typedef void (*QsRequantFunc)  (const gint32          *acc,
 
 typedef struct
 {
-  const char    *name;       /* "ref", "avx2", "avx512vnni" */
+  const char    *name;       /* the level: "ref", "avx2", "avx512" (VNNI) */
   QsGemmU8S8Func gemm;
   QsRequantFunc  requant;
 } QsIntKernels;
 
-/* The fastest variant the CPU supports (chosen once; QS_KERNELS=ref (or scalar)|avx2|avx512vnni
- * forces one). */
+/* The variant in use: qs_kernels_get ()->int_kernels (see qs-kernels.h for QS_KERNELS). */
 const QsIntKernels *qs_int_kernels_get         (void);
-/* A named variant, or NULL when it is not built or the CPU lacks it. */
+/* This family's own variant at a level ("ref", "avx2", "avx512"), or NULL when it is not
+ * built or the CPU lacks it. */
 const QsIntKernels *qs_int_kernels_get_by_name (const char *name);
 
 /* w: n rows of k int8 values (row = output channel). Frees with qs_packed_weights_clear. */
@@ -105,26 +107,28 @@ void   qs_requant_ref          (const gint32          *acc,
 static inline guint8
 qs_requant_one (gint32 acc, gint32 multiplier, gint32 shift, const QsRequant *rq);
 
-/* Depthwise convolution of one image, NHWC. Input h x w x c (zero-point in_zp), weights
- * [kh][kw][c * mult] int8 (Keras order), output oh x ow x (c * mult). pad_top/left: the
- * padding before the first row / column (padded taps contribute nothing). Uses requant
- * for the per-channel requantization. acc_tmp: c * mult int32 scratch. */
-void   qs_depthwise_u8s8       (const QsIntKernels *k,
-                                const guint8 *in, gsize h, gsize w, gsize c, gint32 in_zp,
-                                const gint8  *weights, gsize kh, gsize kw, gsize mult,
-                                gsize stride_h, gsize stride_w, gsize dil_h, gsize dil_w,
-                                gsize pad_top, gsize pad_left,
-                                const QsRequant *rq, guint8 *out, gsize oh, gsize ow,
-                                gint32 *acc_tmp);
+/* Depthwise convolution of one image, NHWC (TFLite's DepthwiseConv, integer_ops): input
+ * p->input_height x input_width x input_depth codes, filter [filter_height][filter_width]
+ * [input_depth * depth_multiplier] int8 (Keras order), output output_height x output_width
+ * x output_depth codes. acc = rq->bias[ch] + sum over the taps inside the image of
+ * (input + p->input_offset) * filter, taps in row-major order; k->requant requantizes each
+ * pixel (every variant bit-exact to the reference). acc_scratch: output_depth int32. */
+void   qs_depthwise_u8s8       (const QsIntKernels      *k,
+                                const QsDepthwiseParams *p,
+                                const guint8            *input,
+                                const gint8             *filter,
+                                const QsRequant         *rq,
+                                guint8                  *output,
+                                gint32                  *acc_scratch);
 
-/* Max / average pooling of uint8 codes (output params = input params, as TFLite).
+/* Max / average pooling of uint8 codes (output params = input params, as TFLite), window
+ * p->filter_height x filter_width (dilation and depth_multiplier unused).
  * Average: signed sum (code - 128) over the valid taps, divided rounding half away from
  * zero (TFLite's int8 AveragePool); padding taps are excluded from the count. */
-void   qs_pool_u8              (gboolean is_max,
-                                const guint8 *in, gsize h, gsize w, gsize c,
-                                gsize ph, gsize pw, gsize stride_h, gsize stride_w,
-                                gsize pad_top, gsize pad_left,
-                                guint8 *out, gsize oh, gsize ow);
+void   qs_pool_u8              (gboolean                 is_max,
+                                const QsConvParams      *p,
+                                const guint8            *input,
+                                guint8                  *output);
 
 /* Element-wise rescale: out = clamp (out_zp + mbqm (in - in_zp, m, s)) (Concatenate inputs,
  * standalone ReLU with the same params uses m = 2^30, s = 1). */

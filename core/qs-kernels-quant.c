@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "qs-kernels-quant.h"
+#include "qs-kernels-private.h"
 
 /* SplitMix64 finaliser of (seed, index): a counter-based generator, so the draw for an
  * element depends on nothing but the seed and the element's flat index. */
@@ -314,54 +315,32 @@ qs_quantize_row_vec_ref (const float     *x,
 
 /* ---------------------------------------------------------------- dispatch */
 
-static const QsQuantKernels kernels_scalar = {
-  "scalar", qs_quantize_row_ref, qs_quantize_row_vec_ref, qs_minmax_ref, qs_minmax_vec_ref,
+const QsQuantKernels _qs_quant_kernels_ref = {
+  "ref", qs_quantize_row_ref, qs_quantize_row_vec_ref, qs_minmax_ref, qs_minmax_vec_ref,
   qs_histogram_count_ref,
 };
 
 #ifdef QS_HAVE_SIMD_X86
-static const QsQuantKernels kernels_avx2 = {
+const QsQuantKernels _qs_quant_kernels_avx2 = {
   "avx2", _qs_quantize_row_avx2, _qs_quantize_row_vec_avx2, _qs_minmax_avx2,
   _qs_minmax_vec_avx2, _qs_histogram_count_avx2,
 };
 
 /* The range scans and histogram counting are memory-bound: AVX2's serve here too. */
-static const QsQuantKernels kernels_avx512 = {
+const QsQuantKernels _qs_quant_kernels_avx512 = {
   "avx512", _qs_quantize_row_avx512, _qs_quantize_row_vec_avx512, _qs_minmax_avx2,
   _qs_minmax_vec_avx2, _qs_histogram_count_avx2,
 };
 #endif
 
-static gboolean
-cpu_has (const char *name)
-{
-#ifdef QS_HAVE_SIMD_X86
-  __builtin_cpu_init ();
-  if (g_str_equal (name, "avx2"))
-    return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
-  if (g_str_equal (name, "avx512"))
-    return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx2") &&
-           __builtin_cpu_supports ("fma");
-#endif
-  return g_str_equal (name, "scalar");
-}
+/* Selection: the table is in qs-kernels.c. */
 
 const QsQuantKernels *
 qs_quant_kernels_get (const char *name)
 {
   g_return_val_if_fail (name != NULL, NULL);
 
-  if (!cpu_has (name))
-    return NULL;
-  if (g_str_equal (name, "scalar"))
-    return &kernels_scalar;
-#ifdef QS_HAVE_SIMD_X86
-  if (g_str_equal (name, "avx2"))
-    return &kernels_avx2;
-  if (g_str_equal (name, "avx512"))
-    return &kernels_avx512;
-#endif
-  return NULL;
+  return _qs_kernels_family_get (QS_KERNEL_FAMILY_QUANT, name);
 }
 
 const QsQuantKernels *const *
@@ -372,10 +351,10 @@ qs_quant_kernels_list (void)
 
   if (g_once_init_enter (&init))
     {
-      static const char *const names[] = { "scalar", "avx2", "avx512" };
+      const char *const *names = qs_kernels_level_names ();
       guint n = 0;
 
-      for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      for (guint i = 0; names[i] != NULL; i++)
         {
           const QsQuantKernels *k = qs_quant_kernels_get (names[i]);
           if (k != NULL)
@@ -390,26 +369,5 @@ qs_quant_kernels_list (void)
 const QsQuantKernels *
 qs_quant_kernels (void)
 {
-  static const QsQuantKernels *best;
-  static gsize init = 0;
-
-  if (g_once_init_enter (&init))
-    {
-      const QsQuantKernels *const *list = qs_quant_kernels_list ();
-      const char *forced = g_getenv ("QS_KERNELS");
-
-      best = &kernels_scalar;
-      for (guint i = 0; list[i] != NULL; i++)
-        {
-          if (forced != NULL && *forced != '\0')
-            {
-              if (g_str_equal (forced, list[i]->name))
-                best = list[i];
-            }
-          else
-            best = list[i];   /* the list is ordered from slowest to fastest */
-        }
-      g_once_init_leave (&init, 1);
-    }
-  return best;
+  return qs_kernels_get ()->quant_kernels;
 }

@@ -93,7 +93,7 @@ typedef void (*QsHistogramFunc)      (const float     *x,
 /* One implementation of the round-to-nearest-even kernels. */
 typedef struct
 {
-  const char           *name;           /* "scalar", "avx2", "avx512" */
+  const char           *name;           /* the level: "ref", "avx2", "avx512" */
   QsQuantizeRowFunc     quantize_row;
   QsQuantizeRowVecFunc  quantize_row_vec;
   QsMinmaxFunc          minmax;
@@ -101,12 +101,13 @@ typedef struct
   QsHistogramFunc       histogram;
 } QsQuantKernels;
 
-/* The fastest implementation this CPU supports, chosen once (thread-safe). Setting the
- * environment variable QS_KERNELS=scalar|avx2|avx512 before the first call forces one. */
+/* The implementation in use: qs_kernels_get ()->quant_kernels (see qs-kernels.h for
+ * QS_KERNELS). */
 const QsQuantKernels *qs_quant_kernels          (void);
-/* A given implementation, or NULL if it is not built or the CPU lacks it. */
+/* This family's own implementation at a level ("ref", "avx2", "avx512"), or NULL if it is
+ * not built or the CPU lacks it. */
 const QsQuantKernels *qs_quant_kernels_get      (const char *name);
-/* Every available implementation, scalar first, NULL-terminated. */
+/* Every available implementation, "ref" first, NULL-terminated. */
 const QsQuantKernels *const *qs_quant_kernels_list (void);
 
 /* Scalar reference kernels (round to nearest even). */

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "qs-kernels-float.h"
 #include "qs-train-private.h"
 
 /* Forward and backward kernels of the trainer, NHWC, one image at a time over a range
@@ -104,18 +105,9 @@ activation_forward (QsTNode *node,
                     float   *y,
                     gsize    n)
 {
-  if (node->relu_max < 0)
-    {
-      for (gsize i = 0; i < n; i++)
-        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
-    }
-  else
-    {
-      float hi = node->relu_max;
+  QsActivationParams p = { QS_ACTIVATION_RELU, node->relu_max, 0.0f, 0.0f, 0.0f };
 
-      for (gsize i = 0; i < n; i++)
-        y[i] = y[i] > 0.0f ? (y[i] < hi ? y[i] : hi) : 0.0f;
-    }
+  qs_activation_f32 (&p, y, n, 1);
 }
 
 static void
@@ -142,6 +134,7 @@ activation_backward (QsTNode     *node,
 
 /* --- Dense --- */
 
+/* Dense is the 1 x 1 sparse convolution of a 1 x 1 x n_in image. */
 static void
 dense_forward (QsTrainNet *net,
                QsTNode    *node,
@@ -152,20 +145,15 @@ dense_forward (QsTrainNet *net,
   const float *kernel = _qs_tnode_kernel (net, node);
   const float *bias = node->use_bias ? param (net, node->p_bias) : NULL;
   gsize n_in = in->size, n_out = node->size;
+  QsConvParams p = {
+    .input_height = 1, .input_width = 1, .input_depth = n_in,
+    .output_height = 1, .output_width = 1, .output_depth = n_out,
+    .filter_height = 1, .filter_width = 1, .stride_height = 1, .stride_width = 1,
+    .dilation_height = 1, .dilation_width = 1, .depth_multiplier = 1,
+  };
 
   for (gsize s = s0; s < s1; s++)
-    {
-      const float *x = in->out + s * n_in;
-      float *y = node->out + s * n_out;
-
-      if (bias != NULL)
-        memcpy (y, bias, n_out * sizeof (float));
-      else
-        memset (y, 0, n_out * sizeof (float));
-      for (gsize i = 0; i < n_in; i++)
-        if (x[i] != 0.0f)
-          axpy (y, kernel + i * n_out, x[i], n_out);
-    }
+    qs_conv_f32_sparse (&p, in->out + s * n_in, kernel, bias, node->out + s * n_out);
 }
 
 static void
@@ -203,6 +191,23 @@ dense_backward (QsTrainNet *net,
 
 /* --- Conv2D and DepthwiseConv2D --- */
 
+/* The kernel parameters of a convolution or pooling node (no dilation). */
+static void
+node_conv_params (QsTNode      *node,
+                  QsTNode      *in,
+                  QsConvParams *p)
+{
+  *p = (QsConvParams) {
+    .input_height = in->h, .input_width = in->w, .input_depth = in->c,
+    .output_height = node->h, .output_width = node->w, .output_depth = node->c,
+    .filter_height = node->kh, .filter_width = node->kw,
+    .stride_height = node->sh, .stride_width = node->sw,
+    .dilation_height = 1, .dilation_width = 1,
+    .pad_top = node->pad_top, .pad_left = node->pad_left,
+    .depth_multiplier = node->kind == QS_TNODE_DEPTHWISE ? node->mult : 1,
+  };
+}
+
 static void
 conv_forward (QsTrainNet *net,
               QsTNode    *node,
@@ -212,44 +217,11 @@ conv_forward (QsTrainNet *net,
   QsTNode *in = input_node (net, node, 0);
   const float *kernel = _qs_tnode_kernel (net, node);
   const float *bias = node->use_bias ? param (net, node->p_bias) : NULL;
-  gsize ih_n = in->h, iw_n = in->w, cin = in->c, cout = node->c;
+  QsConvParams p;
 
+  node_conv_params (node, in, &p);
   for (gsize s = s0; s < s1; s++)
-    {
-      const float *x = in->out + s * in->size;
-      float *yb = node->out + s * node->size;
-
-      for (gsize oh = 0; oh < node->h; oh++)
-        for (gsize ow = 0; ow < node->w; ow++)
-          {
-            float *y = yb + (oh * node->w + ow) * cout;
-
-            if (bias != NULL)
-              memcpy (y, bias, cout * sizeof (float));
-            else
-              memset (y, 0, cout * sizeof (float));
-            for (guint kh = 0; kh < node->kh; kh++)
-              {
-                gssize ih = (gssize) (oh * node->sh + kh) - node->pad_top;
-
-                if (ih < 0 || ih >= (gssize) ih_n)
-                  continue;
-                for (guint kw = 0; kw < node->kw; kw++)
-                  {
-                    gssize iw = (gssize) (ow * node->sw + kw) - node->pad_left;
-                    const float *xp, *wk;
-
-                    if (iw < 0 || iw >= (gssize) iw_n)
-                      continue;
-                    xp = x + ((gsize) ih * iw_n + (gsize) iw) * cin;
-                    wk = kernel + ((gsize) kh * node->kw + kw) * cin * cout;
-                    for (gsize ci = 0; ci < cin; ci++)
-                      if (xp[ci] != 0.0f)
-                        axpy (y, wk + ci * cout, xp[ci], cout);
-                  }
-              }
-          }
-    }
+    qs_conv_f32_sparse (&p, in->out + s * in->size, kernel, bias, node->out + s * node->size);
 }
 
 static void
@@ -316,46 +288,11 @@ depthwise_forward (QsTrainNet *net,
   QsTNode *in = input_node (net, node, 0);
   const float *kernel = _qs_tnode_kernel (net, node);
   const float *bias = node->use_bias ? param (net, node->p_bias) : NULL;
-  gsize ih_n = in->h, iw_n = in->w, cin = in->c, cout = node->c, mult = node->mult;
+  QsDepthwiseParams p;
 
+  node_conv_params (node, in, &p);
   for (gsize s = s0; s < s1; s++)
-    {
-      const float *x = in->out + s * in->size;
-      float *yb = node->out + s * node->size;
-
-      for (gsize oh = 0; oh < node->h; oh++)
-        for (gsize ow = 0; ow < node->w; ow++)
-          {
-            float *y = yb + (oh * node->w + ow) * cout;
-
-            if (bias != NULL)
-              memcpy (y, bias, cout * sizeof (float));
-            else
-              memset (y, 0, cout * sizeof (float));
-            for (guint kh = 0; kh < node->kh; kh++)
-              {
-                gssize ih = (gssize) (oh * node->sh + kh) - node->pad_top;
-
-                if (ih < 0 || ih >= (gssize) ih_n)
-                  continue;
-                for (guint kw = 0; kw < node->kw; kw++)
-                  {
-                    gssize iw = (gssize) (ow * node->sw + kw) - node->pad_left;
-                    const float *xp, *wk;
-
-                    if (iw < 0 || iw >= (gssize) iw_n)
-                      continue;
-                    xp = x + ((gsize) ih * iw_n + (gsize) iw) * cin;
-                    wk = kernel + ((gsize) kh * node->kw + kw) * cout;
-                    if (mult == 1)
-                      axpy_mul (y, xp, wk, cout);
-                    else
-                      for (gsize ci = 0; ci < cin; ci++)
-                        axpy (y + ci * mult, wk + ci * mult, xp[ci], mult);
-                  }
-              }
-          }
-    }
+    qs_depthwise_f32_ref (&p, in->out + s * in->size, kernel, bias, node->out + s * node->size);
 }
 
 static void
@@ -446,32 +383,11 @@ max_pool_forward (QsTrainNet *net,
                   gsize       s1)
 {
   QsTNode *in = input_node (net, node, 0);
-  gsize c = node->c;
+  QsConvParams p;
 
+  node_conv_params (node, in, &p);
   for (gsize s = s0; s < s1; s++)
-    {
-      const float *x = in->out + s * in->size;
-      float *y = node->out + s * node->size;
-
-      for (gsize oh = 0; oh < node->h; oh++)
-        for (gsize ow = 0; ow < node->w; ow++)
-          {
-            float *yp = y + (oh * node->w + ow) * c;
-            gsize h0, h1, w0, w1;
-
-            _qs_tnode_pool_window (node, in, oh, ow, &h0, &h1, &w0, &w1);
-            for (gsize ch = 0; ch < c; ch++)
-              yp[ch] = -INFINITY;
-            for (gsize ih = h0; ih < h1; ih++)
-              for (gsize iw = w0; iw < w1; iw++)
-                {
-                  const float *xp = x + (ih * in->w + iw) * c;
-
-                  for (gsize ch = 0; ch < c; ch++)
-                    yp[ch] = xp[ch] > yp[ch] ? xp[ch] : yp[ch];
-                }
-          }
-    }
+    qs_max_pool_f32 (&p, in->out + s * in->size, node->out + s * node->size);
 }
 
 static void
@@ -526,30 +442,11 @@ avg_pool_forward (QsTrainNet *net,
                   gsize       s1)
 {
   QsTNode *in = input_node (net, node, 0);
-  gsize c = node->c;
+  QsConvParams p;
 
+  node_conv_params (node, in, &p);
   for (gsize s = s0; s < s1; s++)
-    {
-      const float *x = in->out + s * in->size;
-      float *y = node->out + s * node->size;
-
-      for (gsize oh = 0; oh < node->h; oh++)
-        for (gsize ow = 0; ow < node->w; ow++)
-          {
-            float *yp = y + (oh * node->w + ow) * c;
-            gsize h0, h1, w0, w1;
-            float inv;
-
-            _qs_tnode_pool_window (node, in, oh, ow, &h0, &h1, &w0, &w1);
-            inv = 1.0f / (float) ((h1 - h0) * (w1 - w0));
-            memset (yp, 0, c * sizeof (float));
-            for (gsize ih = h0; ih < h1; ih++)
-              for (gsize iw = w0; iw < w1; iw++)
-                axpy (yp, x + (ih * in->w + iw) * c, 1.0f, c);
-            for (gsize ch = 0; ch < c; ch++)
-              yp[ch] *= inv;
-          }
-    }
+    qs_avg_pool_f32 (&p, QS_POOL_MEAN_RECIPROCAL, in->out + s * in->size, node->out + s * node->size);
 }
 
 static void
@@ -582,6 +479,7 @@ avg_pool_backward (QsTrainNet *net,
     }
 }
 
+/* Global average pooling: average pooling with the whole image as the window. */
 static void
 gap_forward (QsTrainNet *net,
              QsTNode    *node,
@@ -589,20 +487,16 @@ gap_forward (QsTrainNet *net,
              gsize       s1)
 {
   QsTNode *in = input_node (net, node, 0);
-  gsize c = node->c, n = in->h * in->w;
-  float inv = 1.0f / (float) n;
+  QsConvParams p = {
+    .input_height = in->h, .input_width = in->w, .input_depth = in->c,
+    .output_height = 1, .output_width = 1, .output_depth = in->c,
+    .filter_height = in->h, .filter_width = in->w,
+    .stride_height = 1, .stride_width = 1, .dilation_height = 1, .dilation_width = 1,
+    .depth_multiplier = 1,
+  };
 
   for (gsize s = s0; s < s1; s++)
-    {
-      const float *x = in->out + s * in->size;
-      float *y = node->out + s * c;
-
-      memset (y, 0, c * sizeof (float));
-      for (gsize p = 0; p < n; p++)
-        axpy (y, x + p * c, 1.0f, c);
-      for (gsize ch = 0; ch < c; ch++)
-        y[ch] *= inv;
-    }
+    qs_avg_pool_f32 (&p, QS_POOL_MEAN_RECIPROCAL, in->out + s * in->size, node->out + s * node->c);
 }
 
 static void

@@ -111,8 +111,6 @@ typedef struct
   QsTQuant      quant;
 } QsTNode;
 
-typedef struct _QsTPool QsTPool;
-
 struct _QsTrainNet
 {
   char       *arch;            /* nullable */
@@ -137,8 +135,7 @@ struct _QsTrainNet
   float      *grad;            /* reduced gradient */
   double     *chunk_loss;      /* per chunk: summed loss */
   guint      *chunk_correct;
-  QsTPool    *pool;
-  guint       n_threads;
+  guint       n_threads;       /* of the qs_parallel_for () calls; 0 = all cores */
 
   /* QAT */
   gboolean    qat;
@@ -191,16 +188,6 @@ double    _qs_train_net_loss_and_grad (QsTrainNet  *net,
                                        const guint8*labels,
                                        gsize        batch,
                                        guint64      noise_seed);
-
-/* Thread pool over the fixed chunks of a batch. */
-typedef void (*QsTChunkFunc) (gpointer data,
-                              guint    chunk);
-QsTPool  *_qs_tpool_new              (guint         n_threads);
-void      _qs_tpool_free             (QsTPool      *pool);
-void      _qs_tpool_run              (QsTPool      *pool,
-                                      guint         n_items,
-                                      QsTChunkFunc  func,
-                                      gpointer      data);
 
 /* Layers (qs-train-layers.c): one image range [s0, s1) of a batch. */
 void      _qs_tnode_forward          (QsTrainNet   *net,

@@ -6,6 +6,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "qs-train-private.h"
+#include "qs-parallel.h"
 
 /* The trainer: a small graph of nodes with batch buffers, run layer by layer over a batch.
  * A batch is split into at most QS_TRAIN_MAX_CHUNKS fixed ranges of images; threads take
@@ -41,100 +42,6 @@ _qs_train_hash (guint64 a,
 
   _qs_train_rand_next (&state);
   return _qs_train_rand_next (&state);
-}
-
-/* --- thread pool --- */
-
-struct _QsTPool
-{
-  GThreadPool  *pool;
-  guint         n_threads;
-  GMutex        mutex;
-  GCond         cond;
-  QsTChunkFunc  func;
-  gpointer      data;
-  guint         n_items;
-  gint          next;
-  guint         n_active;
-};
-
-static void
-tpool_run_items (QsTPool *pool)
-{
-  gint i;
-
-  while ((i = g_atomic_int_add (&pool->next, 1)) < (gint) pool->n_items)
-    pool->func (pool->data, (guint) i);
-}
-
-static void
-tpool_worker (gpointer task,
-              gpointer user_data)
-{
-  QsTPool *pool = user_data;
-
-  tpool_run_items (pool);
-  g_mutex_lock (&pool->mutex);
-  if (--pool->n_active == 0)
-    g_cond_signal (&pool->cond);
-  g_mutex_unlock (&pool->mutex);
-}
-
-QsTPool *
-_qs_tpool_new (guint n_threads)
-{
-  QsTPool *pool = g_new0 (QsTPool, 1);
-
-  if (n_threads == 0)
-    n_threads = g_get_num_processors ();
-  pool->n_threads = MAX (n_threads, 1);
-  g_mutex_init (&pool->mutex);
-  g_cond_init (&pool->cond);
-  if (pool->n_threads > 1)
-    pool->pool = g_thread_pool_new (tpool_worker, pool, pool->n_threads - 1, FALSE, NULL);
-  return pool;
-}
-
-void
-_qs_tpool_free (QsTPool *pool)
-{
-  if (pool == NULL)
-    return;
-  if (pool->pool != NULL)
-    g_thread_pool_free (pool->pool, FALSE, TRUE);
-  g_mutex_clear (&pool->mutex);
-  g_cond_clear (&pool->cond);
-  g_free (pool);
-}
-
-void
-_qs_tpool_run (QsTPool      *pool,
-               guint         n_items,
-               QsTChunkFunc  func,
-               gpointer      data)
-{
-  guint helpers;
-
-  if (pool->pool == NULL || n_items <= 1)
-    {
-      for (guint i = 0; i < n_items; i++)
-        func (data, i);
-      return;
-    }
-
-  helpers = MIN (pool->n_threads - 1, n_items - 1);
-  pool->func = func;
-  pool->data = data;
-  pool->n_items = n_items;
-  g_atomic_int_set (&pool->next, 0);
-  pool->n_active = helpers;
-  for (guint i = 0; i < helpers; i++)
-    g_thread_pool_push (pool->pool, GUINT_TO_POINTER (i + 1), NULL);
-  tpool_run_items (pool);
-  g_mutex_lock (&pool->mutex);
-  while (pool->n_active > 0)
-    g_cond_wait (&pool->cond, &pool->mutex);
-  g_mutex_unlock (&pool->mutex);
 }
 
 /* --- training data --- */
@@ -347,7 +254,6 @@ qs_train_net_free (QsTrainNet *net)
 {
   if (net == NULL)
     return;
-  _qs_tpool_free (net->pool);
   for (guint i = 0; i < net->nodes->len; i++)
     node_free (g_ptr_array_index (net->nodes, i));
   g_ptr_array_unref (net->nodes);
@@ -746,8 +652,9 @@ is_batch_stats_bn (QsTrainNet *net,
 }
 
 static void
-forward_segment_chunk (gpointer data,
-                       guint    chunk)
+forward_segment_chunk (gsize    chunk,
+                       guint    thread_index G_GNUC_UNUSED,
+                       gpointer data)
 {
   PassJob *job = data;
   gsize s0, s1;
@@ -759,8 +666,9 @@ forward_segment_chunk (gpointer data,
 }
 
 static void
-bn_sums_chunk (gpointer data,
-               guint    chunk)
+bn_sums_chunk (gsize    chunk,
+               guint    thread_index G_GNUC_UNUSED,
+               gpointer data)
 {
   PassJob *job = data;
   gsize s0, s1;
@@ -778,7 +686,7 @@ bn_forward_batch_stats (QsTrainNet *net,
 
   job->node = node;
   job->centered = FALSE;
-  _qs_tpool_run (net->pool, net->n_chunks, bn_sums_chunk, job);
+  qs_parallel_for (net->n_chunks, net->n_threads, bn_sums_chunk, job, NULL, NULL);
   for (gsize ch = 0; ch < node->c; ch++)
     {
       double sum = 0;
@@ -788,7 +696,7 @@ bn_forward_batch_stats (QsTrainNet *net,
       node->bn_mean[ch] = (float) (sum / count);
     }
   job->centered = TRUE;
-  _qs_tpool_run (net->pool, net->n_chunks, bn_sums_chunk, job);
+  qs_parallel_for (net->n_chunks, net->n_threads, bn_sums_chunk, job, NULL, NULL);
   for (gsize ch = 0; ch < node->c; ch++)
     {
       double sum = 0, var, unbiased;
@@ -806,19 +714,15 @@ bn_forward_batch_stats (QsTrainNet *net,
     }
   job->first = node->index;
   job->last = node->index + 1;
-  _qs_tpool_run (net->pool, net->n_chunks, forward_segment_chunk, job);
+  qs_parallel_for (net->n_chunks, net->n_threads, forward_segment_chunk, job, NULL, NULL);
 }
 
 static void
-ensure_pool (QsTrainNet *net,
+set_n_threads (QsTrainNet *net,
              guint       n_threads)
 {
   if (n_threads == 0)
     n_threads = g_get_num_processors ();
-  if (net->pool != NULL && net->n_threads == n_threads)
-    return;
-  _qs_tpool_free (net->pool);
-  net->pool = _qs_tpool_new (n_threads);
   net->n_threads = n_threads;
 }
 
@@ -834,7 +738,7 @@ _qs_train_net_forward (QsTrainNet  *net,
   guint i = 0;
 
   g_assert (batch > 0 && batch <= net->batch_capacity);
-  ensure_pool (net, net->n_threads);
+  set_n_threads (net, net->n_threads);
   net->n_chunks = (guint) MIN (batch, QS_TRAIN_MAX_CHUNKS);
 
   memcpy (input->out, inputs, batch * input->size * sizeof (float));
@@ -850,7 +754,7 @@ _qs_train_net_forward (QsTrainNet  *net,
         {
           job.first = i;
           job.last = j;
-          _qs_tpool_run (net->pool, net->n_chunks, forward_segment_chunk, &job);
+          qs_parallel_for (net->n_chunks, net->n_threads, forward_segment_chunk, &job, NULL, NULL);
         }
       if (j < net->nodes->len)
         bn_forward_batch_stats (net, g_ptr_array_index (net->nodes, j), &job);
@@ -859,8 +763,9 @@ _qs_train_net_forward (QsTrainNet  *net,
 }
 
 static void
-loss_chunk (gpointer data,
-            guint    chunk)
+loss_chunk (gsize    chunk,
+            guint    thread_index G_GNUC_UNUSED,
+            gpointer data)
 {
   PassJob *job = data;
   QsTrainNet *net = job->net;
@@ -910,7 +815,7 @@ _qs_train_net_loss (QsTrainNet   *net,
 
   job.labels = labels;
   job.want_grad = want_grad;
-  _qs_tpool_run (net->pool, net->n_chunks, loss_chunk, &job);
+  qs_parallel_for (net->n_chunks, net->n_threads, loss_chunk, &job, NULL, NULL);
   for (guint c = 0; c < net->n_chunks; c++)
     {
       loss += net->chunk_loss[c];
@@ -922,8 +827,9 @@ _qs_train_net_loss (QsTrainNet   *net,
 }
 
 static void
-backward_zero_chunk (gpointer data,
-                     guint    chunk)
+backward_zero_chunk (gsize    chunk,
+                     guint    thread_index G_GNUC_UNUSED,
+                     gpointer data)
 {
   PassJob *job = data;
   QsTrainNet *net = job->net;
@@ -941,8 +847,9 @@ backward_zero_chunk (gpointer data,
 }
 
 static void
-backward_segment_chunk (gpointer data,
-                        guint    chunk)
+backward_segment_chunk (gsize    chunk,
+                        guint    thread_index G_GNUC_UNUSED,
+                        gpointer data)
 {
   PassJob *job = data;
   QsTrainNet *net = job->net;
@@ -960,8 +867,9 @@ backward_segment_chunk (gpointer data,
 }
 
 static void
-bn_backward_sums_chunk (gpointer data,
-                        guint    chunk)
+bn_backward_sums_chunk (gsize    chunk,
+                        guint    thread_index G_GNUC_UNUSED,
+                        gpointer data)
 {
   PassJob *job = data;
   gsize s0, s1;
@@ -971,8 +879,9 @@ bn_backward_sums_chunk (gpointer data,
 }
 
 static void
-reduce_chunk (gpointer data,
-              guint    slice)
+reduce_chunk (gsize    slice,
+              guint    thread_index G_GNUC_UNUSED,
+              gpointer data)
 {
   PassJob *job = data;
   QsTrainNet *net = job->net;
@@ -998,7 +907,7 @@ _qs_train_net_backward (QsTrainNet *net,
   gint i = (gint) net->nodes->len - 1;
 
   job.training = TRUE;
-  _qs_tpool_run (net->pool, net->n_chunks, backward_zero_chunk, &job);
+  qs_parallel_for (net->n_chunks, net->n_threads, backward_zero_chunk, &job, NULL, NULL);
 
   while (i >= 1)
     {
@@ -1010,7 +919,7 @@ _qs_train_net_backward (QsTrainNet *net,
         {
           job.first = (guint) j + 1;
           job.last = (guint) i + 1;
-          _qs_tpool_run (net->pool, net->n_chunks, backward_segment_chunk, &job);
+          qs_parallel_for (net->n_chunks, net->n_threads, backward_segment_chunk, &job, NULL, NULL);
         }
       if (j >= 1)
         {
@@ -1022,7 +931,7 @@ _qs_train_net_backward (QsTrainNet *net,
           gsize c = node->c;
 
           job.node = node;
-          _qs_tpool_run (net->pool, net->n_chunks, bn_backward_sums_chunk, &job);
+          qs_parallel_for (net->n_chunks, net->n_threads, bn_backward_sums_chunk, &job, NULL, NULL);
           for (gsize ch = 0; ch < c; ch++)
             {
               double sg = 0, sgx = 0;
@@ -1039,15 +948,15 @@ _qs_train_net_backward (QsTrainNet *net,
             }
           job.first = (guint) j;
           job.last = (guint) j + 1;
-          _qs_tpool_run (net->pool, net->n_chunks, backward_segment_chunk, &job);
+          qs_parallel_for (net->n_chunks, net->n_threads, backward_segment_chunk, &job, NULL, NULL);
         }
       i = j - 1;
     }
 
   job.p_step = (net->n_params + N_SLICES - 1) / N_SLICES;
   job.p_step = MAX ((job.p_step + 15) & ~(gsize) 15, 16);
-  _qs_tpool_run (net->pool, (guint) ((net->n_params + job.p_step - 1) / job.p_step),
-                 reduce_chunk, &job);
+  qs_parallel_for ((net->n_params + job.p_step - 1) / job.p_step, net->n_threads, reduce_chunk, &job,
+                   NULL, NULL);
 }
 
 double
@@ -1080,8 +989,9 @@ typedef struct
 } StepJob;
 
 static void
-step_chunk (gpointer data,
-            guint    slice)
+step_chunk (gsize    slice,
+            guint    thread_index G_GNUC_UNUSED,
+            gpointer data)
 {
   StepJob *job = data;
   QsTrainNet *net = job->net;
@@ -1125,8 +1035,8 @@ optimizer_step (QsTrainNet           *net,
   net->opt_step++;
   job.p_step = (net->n_params + N_SLICES - 1) / N_SLICES;
   job.p_step = MAX ((job.p_step + 15) & ~(gsize) 15, 16);
-  _qs_tpool_run (net->pool, (guint) ((net->n_params + job.p_step - 1) / job.p_step),
-                 step_chunk, &job);
+  qs_parallel_for ((net->n_params + job.p_step - 1) / job.p_step, net->n_threads, step_chunk, &job,
+                   NULL, NULL);
 }
 
 /* --- checkpoints: parameters, optimizer state, BatchNorm statistics, QAT ranges --- */
@@ -1361,7 +1271,7 @@ qs_train_net_fit (QsTrainNet           *net,
 
   if (!_qs_train_net_reserve (net, bs, error))
     return FALSE;
-  ensure_pool (net, options->n_threads);
+  set_n_threads (net, options->n_threads);
   if (options->checkpoint != NULL && !load_checkpoint (net, options, &epochs_done, error))
     return FALSE;
   if (net->qat && !_qs_train_net_apply_ranges (net, error))
@@ -1479,7 +1389,7 @@ qs_train_net_predict (QsTrainNet   *net,
 
   if (!_qs_train_net_reserve (net, MIN (batch, step), error))
     return FALSE;
-  ensure_pool (net, n_threads);
+  set_n_threads (net, n_threads);
   if (net->qat && (!_qs_train_net_init_ranges (net, error)
                    || !_qs_train_net_quantize_weights (net, error)))
     return FALSE;
@@ -1519,7 +1429,7 @@ qs_train_net_evaluate (QsTrainNet    *net,
   if (!_qs_train_net_reserve (net, MIN (step, n_images), error))
     return FALSE;
   step = MIN (step, net->batch_capacity);
-  ensure_pool (net, n_threads);
+  set_n_threads (net, n_threads);
   if (net->qat && (!_qs_train_net_init_ranges (net, error)
                    || !_qs_train_net_quantize_weights (net, error)))
     return FALSE;

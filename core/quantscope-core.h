@@ -5,6 +5,7 @@
 #include "qs-tensor.h"
 #include "qs-data.h"
 #include "qs-file.h"
+#include "qs-parallel.h"
 #include "qs-stats.h"
 #include "qs-quant.h"
 #include "qs-model.h"
@@ -20,6 +21,7 @@
 #include "qs-calib.h"
 #include "qs-engine-int.h"
 #include "qs-lowering.h"
+#include "qs-kernels.h"
 #include "qs-eval.h"
 /* training (issue 5) */
 #include "qs-train.h"

@@ -151,7 +151,7 @@ check_variant (const char *name)
 static void
 test_gemm_segments (void)
 {
-  const char *variants[] = { "ref", "avx2", "avx512vnni" };
+  const char *variants[] = { "ref", "avx2", "avx512" };
   g_autoptr(GRand) rand = g_rand_new_with_seed (12);
   struct { gsize h, w, c, kh, kw, sw, n; } shapes[] = {
     { 7, 9, 4, 3, 3, 1, 16 }, { 8, 8, 16, 3, 3, 1, 17 }, { 9, 11, 8, 2, 3, 2, 5 },
@@ -203,7 +203,86 @@ test_gemm_avx2 (void)
 static void
 test_gemm_avx512vnni (void)
 {
-  check_variant ("avx512vnni");
+  check_variant ("avx512");
+}
+
+/* Depthwise convolution through its params struct: every variant (their requant) equals a
+ * naive loop with an independent padding test, on seeded shapes with strides, dilations,
+ * paddings and depth multipliers. */
+static void
+test_depthwise (void)
+{
+  const char *variants[] = { "ref", "avx2", "avx512" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+  struct { gsize h, w, c, mult, kh, kw, sh, sw, dh, dw, pt, pl; } shapes[] = {
+    { 7, 9, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1 }, { 8, 8, 16, 1, 3, 3, 2, 2, 1, 1, 0, 0 },
+    { 9, 6, 3, 2, 3, 2, 1, 2, 2, 1, 2, 1 }, { 5, 5, 33, 1, 5, 5, 1, 1, 1, 1, 2, 2 },
+    { 6, 7, 4, 3, 1, 1, 1, 1, 1, 1, 0, 0 }, { 10, 10, 24, 1, 3, 3, 2, 1, 1, 2, 1, 2 },
+  };
+
+  for (gsize si = 0; si < G_N_ELEMENTS (shapes); si++)
+    {
+      QsDepthwiseParams p = { 0 };
+      gsize oc, n_in, n_out, n_w;
+      g_autofree guint8 *in = NULL, *want = NULL, *got = NULL;
+      g_autofree gint8 *filter = NULL;
+      g_autofree gint32 *acc = NULL;
+      Case cs;
+
+      p.input_height = shapes[si].h; p.input_width = shapes[si].w; p.input_depth = shapes[si].c;
+      p.depth_multiplier = shapes[si].mult;
+      p.filter_height = shapes[si].kh; p.filter_width = shapes[si].kw;
+      p.stride_height = shapes[si].sh; p.stride_width = shapes[si].sw;
+      p.dilation_height = shapes[si].dh; p.dilation_width = shapes[si].dw;
+      p.pad_top = shapes[si].pt; p.pad_left = shapes[si].pl;
+      p.output_height = (p.input_height + 2 * p.pad_top - (p.filter_height - 1) * p.dilation_height - 1) / p.stride_height + 1;
+      p.output_width = (p.input_width + 2 * p.pad_left - (p.filter_width - 1) * p.dilation_width - 1) / p.stride_width + 1;
+      p.output_depth = oc = p.input_depth * p.depth_multiplier;
+      p.input_offset = -g_rand_int_range (rand, 0, 256);
+      n_in = p.input_height * p.input_width * p.input_depth;
+      n_out = p.output_height * p.output_width * oc;
+      n_w = p.filter_height * p.filter_width * oc;
+      case_init (&cs, rand, 1, oc, 4);
+      in = g_malloc (n_in);
+      filter = g_malloc (n_w);
+      want = g_malloc (n_out);
+      got = g_malloc (n_out);
+      acc = g_new (gint32, oc);
+      for (gsize i = 0; i < n_in; i++)
+        in[i] = g_rand_int_range (rand, 0, 256);
+      for (gsize i = 0; i < n_w; i++)
+        filter[i] = g_rand_int_range (rand, -128, 128);
+      for (gsize oy = 0; oy < p.output_height; oy++)
+        for (gsize ox = 0; ox < p.output_width; ox++)
+          for (gsize o = 0; o < oc; o++)
+            {
+              gint64 a = cs.bias[o], v;
+
+              for (gsize ky = 0; ky < p.filter_height; ky++)
+                for (gsize kx = 0; kx < p.filter_width; kx++)
+                  {
+                    gint64 y = (gint64) (oy * p.stride_height + ky * p.dilation_height) - (gint64) p.pad_top;
+                    gint64 x = (gint64) (ox * p.stride_width + kx * p.dilation_width) - (gint64) p.pad_left;
+
+                    if (y >= 0 && y < (gint64) p.input_height && x >= 0 && x < (gint64) p.input_width)
+                      a += ((gint64) in[(y * p.input_width + x) * p.input_depth + o / p.depth_multiplier]
+                            + p.input_offset) * filter[(ky * p.filter_width + kx) * oc + o];
+                  }
+              v = cs.rq.out_zp + (gint64) qs_multiply_by_quantized_multiplier ((gint32) a, cs.mult[o], cs.shift[o]);
+              want[(oy * p.output_width + ox) * oc + o] = (guint8) CLAMP (v, cs.rq.out_min, cs.rq.out_max);
+            }
+      for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
+        {
+          const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+
+          if (kern == NULL)
+            continue;
+          memset (got, 0, n_out);
+          qs_depthwise_u8s8 (kern, &p, in, filter, &cs.rq, got, acc);
+          g_assert_cmpmem (want, n_out, got, n_out);
+        }
+      case_clear (&cs);
+    }
 }
 
 static void
@@ -224,6 +303,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/kernels-int/gemm-avx2-bit-exact", test_gemm_avx2);
   g_test_add_func ("/qs/kernels-int/gemm-avx512vnni-bit-exact", test_gemm_avx512vnni);
   g_test_add_func ("/qs/kernels-int/gemm-segments", test_gemm_segments);
+  g_test_add_func ("/qs/kernels-int/depthwise-naive-every-variant", test_depthwise);
   g_test_add_func ("/qs/kernels-int/dispatch", test_dispatch);
   return g_test_run ();
 }

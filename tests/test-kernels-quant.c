@@ -68,7 +68,7 @@ static void
 test_bit_exact (void)
 {
   const QsQuantKernels *const *list = qs_quant_kernels_list ();
-  const QsQuantKernels *ref = qs_quant_kernels_get ("scalar");
+  const QsQuantKernels *ref = qs_quant_kernels_get ("ref");
   g_autoptr(GRand) rand = g_rand_new_with_seed (42);
   gsize lengths[] = { 0, 1, 7, 8, 9, 15, 31, 33, 1000, 1023, 1024, 1025, 5001 };
   gint32 ranges[][2] = { { -127, 127 }, { -128, 127 }, { 0, 255 }, { -8, 7 }, { -1, 1 }, { -32768, 32767 } };
@@ -298,7 +298,7 @@ static void
 test_near_ties (void)
 {
   const QsQuantKernels *const *list = qs_quant_kernels_list ();
-  const QsQuantKernels *ref = qs_quant_kernels_get ("scalar");
+  const QsQuantKernels *ref = qs_quant_kernels_get ("ref");
   g_autoptr(GRand) rand = g_rand_new_with_seed (99);
   const float scales[] = { 0.1f, 3.0f, 7.0f, 1.0f / 3.0f, 0.0123457f, 1.1754944e-38f,
                            1e-30f, 6.02e23f, 2.5e38f, 1.0f, 0.5f };
