@@ -32,64 +32,31 @@ node_at (QsTrainNet *net,
   return g_ptr_array_index (net->nodes, index);
 }
 
-static guint
-count_consumers (QsTrainNet *net,
-                 guint       index)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < net->nodes->len; i++)
-    {
-      QsTNode *node = node_at (net, i);
-
-      for (guint k = 0; k < node->n_inputs; k++)
-        n += node->inputs[k] == index;
-    }
-  return n;
-}
-
-/* A BatchNorm folds into the layer before it when that layer is a linear Dense, Conv2D or
- * DepthwiseConv2D whose output nothing else reads. */
-static gboolean
-bn_foldable (QsTrainNet *net,
-             QsTNode    *bn)
-{
-  QsTNode *in;
-
-  if (bn->kind != QS_TNODE_BATCH_NORM)
-    return FALSE;
-  in = node_at (net, bn->inputs[0]);
-  return (in->kind == QS_TNODE_DENSE || in->kind == QS_TNODE_CONV2D
-          || in->kind == QS_TNODE_DEPTHWISE)
-         && in->act == QS_ACTIVATION_LINEAR && count_consumers (net, in->index) == 1;
-}
-
-/* Folding, per output channel co, in the integer engine's arithmetic (double):
- * f = gamma / sqrt(var + eps); kernel *= f; bias = (bias - mean) * f + beta. */
+/* The float kernel and bias of a node whose BatchNorm the lowering folded: the lowering's
+ * own folded values (qs_lowering_get_step_kernel, its bias), so training starts from
+ * exactly the numbers the integer engine would store. */
 static void
-fold_params (QsTrainNet *dst,
+copy_folded (QsTrainNet *dst,
              QsTNode    *dnode,
-             QsTrainNet *src,
-             QsTNode    *snode,
-             QsTNode    *bn)
+             QsLowering *folding,
+             guint       layer)
 {
-  QsTParam *sk = param_at (src, snode->p_kernel), *dk = param_at (dst, dnode->p_kernel);
-  QsTParam *db = param_at (dst, dnode->p_bias);
-  const float *gamma = src->params + param_at (src, bn->p_gamma)->offset;
-  const float *beta = src->params + param_at (src, bn->p_beta)->offset;
-  const float *bias = snode->use_bias ? src->params + param_at (src, snode->p_bias)->offset : NULL;
-  gsize c = dnode->c;
-  g_autofree double *f = g_new (double, c);
+  QsTParam *dk = param_at (dst, dnode->p_kernel), *db = param_at (dst, dnode->p_bias);
 
-  for (gsize co = 0; co < c; co++)
+  for (guint i = 0; i < qs_lowering_get_n_steps (folding); i++)
     {
-      float b = bias != NULL ? bias[co] : 0.0f;
+      const QsLoweredStep *st = qs_lowering_get_step (folding, i);
+      g_autoptr(QsTensor) kernel = NULL;
 
-      f[co] = gamma[co] / sqrt ((double) bn->moving_var[co] + bn->bn_eps);
-      dst->params[db->offset + co] = (float) ((b - bn->moving_mean[co]) * f[co] + beta[co]);
+      if (st->layer != (gint) layer || st->fold_scale == NULL)
+        continue;
+      kernel = qs_lowering_get_step_kernel (folding, i);
+      g_assert (kernel->n_elements == dk->size && st->n_out == db->size);
+      memcpy (dst->params + dk->offset, kernel->data, dk->size * sizeof (float));
+      memcpy (dst->params + db->offset, st->bias, db->size * sizeof (float));
+      return;
     }
-  for (gsize k = 0; k < sk->size; k++)
-    dst->params[dk->offset + k] = (float) (src->params[sk->offset + k] * f[k % c]);
+  g_assert_not_reached ();
 }
 
 static gboolean
@@ -278,20 +245,39 @@ qs_train_net_new_qat (QsTrainNet  *src,
   g_autofree gint *fold_into = g_new (gint, n);
   g_autofree gint *folded_bn = g_new (gint, n);
   g_autofree guint *map = g_new (guint, n);
+  g_autoptr(QsModel) src_model = NULL;
+  g_autoptr(QsLowering) folding = NULL;
   QsTrainNet *net;
 
   g_return_val_if_fail (src != NULL, NULL);
   g_return_val_if_fail (QS_IS_CONFIG (config), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  /* Which BatchNorm folds into which layer is the lowering's decision. */
+  src_model = qs_train_net_to_model (src, "qat", error);
+  if (src_model == NULL)
+    return NULL;
+  folding = qs_lowering_new (src_model, NULL, error);
+  if (folding == NULL)
+    return NULL;
   for (guint i = 0; i < n; i++)
     fold_into[i] = folded_bn[i] = -1;
   for (guint i = 0; i < n; i++)
-    if (bn_foldable (src, node_at (src, i)))
-      {
-        fold_into[i] = (gint) node_at (src, i)->inputs[0];
-        folded_bn[fold_into[i]] = (gint) i;
-      }
+    {
+      const QsLayer *layer = qs_model_find_layer (src_model, node_at (src, i)->name);
+      gint into = layer ? qs_lowering_get_layer (folding, layer->index)->folded_into : -1;
+
+      if (into >= 0)
+        {
+          const char *target = qs_model_get_layer (src_model, (guint) into)->name;
+
+          for (guint k = 0; k < n; k++)
+            if (strcmp (node_at (src, k)->name, target) == 0)
+              fold_into[i] = (gint) k;
+          g_assert (fold_into[i] >= 0);
+          folded_bn[fold_into[i]] = (gint) i;
+        }
+    }
 
   net = _qs_train_net_new ();
   net->arch = g_strdup (src->arch);
@@ -338,7 +324,7 @@ qs_train_net_new_qat (QsTrainNet  *src,
         continue;
       d = node_at (net, map[i]);
       if (folded_bn[i] >= 0)
-        fold_params (net, d, src, s, node_at (src, (guint) folded_bn[i]));
+        copy_folded (net, d, folding, qs_model_find_layer (src_model, s->name)->index);
       else
         {
           gint sp[4] = { s->p_kernel, s->p_bias, s->p_gamma, s->p_beta };
