@@ -992,37 +992,12 @@ check_depth (const char *json,
              gsize       length,
              GError    **error)
 {
-  guint depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < length; i++)
-    {
-      char c = json[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > QS_CONFIG_MAX_DEPTH)
-            {
-              g_set_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_TOO_LARGE,
-                           _("The configuration is nested more than %d levels deep (a real one nests 4)"),
-                           QS_CONFIG_MAX_DEPTH);
-              return FALSE;
-            }
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
-    }
-  return TRUE;
+  if (qs_json_text_depth_ok (json, length, QS_CONFIG_MAX_DEPTH))
+    return TRUE;
+  g_set_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_TOO_LARGE,
+               _("The configuration is nested more than %d levels deep (a real one nests 4)"),
+               QS_CONFIG_MAX_DEPTH);
+  return FALSE;
 }
 
 static gboolean

@@ -106,3 +106,38 @@ qs_file_check_not_input (const char         *output,
       }
   return TRUE;
 }
+
+gboolean
+qs_json_text_depth_ok (const char *json,
+                       gsize       length,
+                       guint       max_depth)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  g_return_val_if_fail (json != NULL || length == 0, FALSE);
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = json[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > max_depth)
+            return FALSE;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return TRUE;
+}

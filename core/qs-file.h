@@ -23,4 +23,11 @@ gboolean qs_file_check_not_input (const char         *output,
                                   const char * const *inputs,
                                   GError            **error);
 
+/* JSON text from a file: TRUE when its arrays and objects nest at most max_depth deep,
+ * counted on the raw text (strings skipped) before a recursive parser such as json-glib's
+ * sees it, so that a hostile file cannot exhaust the stack. */
+gboolean qs_json_text_depth_ok   (const char         *json,
+                                  gsize               length,
+                                  guint               max_depth);
+
 G_END_DECLS

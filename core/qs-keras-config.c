@@ -5,6 +5,8 @@
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
+#include "qs-file.h"
+
 #include "qs-keras.h"
 
 /* Keras model_config / config.json: Keras 2 (dict or bare-list Sequential, Functional with
@@ -26,37 +28,12 @@ check_depth (const char *json,
              const char *where,
              GError    **error)
 {
-  guint depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < length; i++)
-    {
-      char c = json[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > QS_MODEL_MAX_JSON_DEPTH)
-            {
-              g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_BAD_CONFIG,
-                           _("%s: the model configuration is nested more than %d levels deep"),
-                           where, QS_MODEL_MAX_JSON_DEPTH);
-              return FALSE;
-            }
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
-    }
-  return TRUE;
+  if (qs_json_text_depth_ok (json, length, QS_MODEL_MAX_JSON_DEPTH))
+    return TRUE;
+  g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_BAD_CONFIG,
+               _("%s: the model configuration is nested more than %d levels deep"),
+               where, QS_MODEL_MAX_JSON_DEPTH);
+  return FALSE;
 }
 
 static gboolean
