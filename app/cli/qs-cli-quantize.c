@@ -28,6 +28,15 @@ add_number (JsonBuilder *b,
     json_builder_add_null_value (b);
 }
 
+static void
+add_uint (JsonBuilder *b,
+          const char  *name,
+          guint64      value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, (gint64) value);
+}
+
 int
 qs_cli_quantize (int    argc,
                  char **argv)
@@ -145,26 +154,18 @@ qs_cli_quantize (int    argc,
 
   /* The totals: the cost model of the lowering, as the app's summary shows it. */
   qs_cost_compute (model, config, &cost);
-  json_builder_set_member_name (b, "float_bytes");
-  json_builder_add_int_value (b, cost.float_weight_bytes);
-  json_builder_set_member_name (b, "quant_bytes");
-  json_builder_add_int_value (b, cost.weight_bytes);
+  add_uint (b, "float_bytes", cost.float_weight_bytes);
+  add_uint (b, "quant_bytes", cost.weight_bytes);
   add_number (b, "compression", cost.weight_bytes ? (double) cost.float_weight_bytes / cost.weight_bytes : NAN);
   add_number (b, "weighted_sqnr_db", qs_stats_sqnr_db (weighted_signal, weighted_noise));
   json_builder_set_member_name (b, "has_program");
   json_builder_add_boolean_value (b, cost.has_program);
-  json_builder_set_member_name (b, "peak_activation_bytes");
-  json_builder_add_int_value (b, cost.peak_activation_bytes);
-  json_builder_set_member_name (b, "float_peak_activation_bytes");
-  json_builder_add_int_value (b, cost.float_peak_activation_bytes);
-  json_builder_set_member_name (b, "macs");
-  json_builder_add_int_value (b, cost.macs);
-  json_builder_set_member_name (b, "bit_ops");
-  json_builder_add_int_value (b, cost.bit_ops);
-  json_builder_set_member_name (b, "integer_steps");
-  json_builder_add_int_value (b, cost.n_int_steps);
-  json_builder_set_member_name (b, "float_steps");
-  json_builder_add_int_value (b, cost.n_float_steps);
+  add_uint (b, "peak_activation_bytes", cost.peak_activation_bytes);
+  add_uint (b, "float_peak_activation_bytes", cost.float_peak_activation_bytes);
+  add_uint (b, "macs", cost.macs);
+  add_uint (b, "bit_ops", cost.bit_ops);
+  add_uint (b, "integer_steps", cost.n_int_steps);
+  add_uint (b, "float_steps", cost.n_float_steps);
   if (show_lowering)
     {
       g_autoptr(QsLowering) lowering = qs_lowering_new (model, config, &error);

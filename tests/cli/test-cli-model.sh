@@ -40,6 +40,17 @@ check "quantize -o FIFO exits 1" '[ $rc -eq 1 ] && [ -p "$tmp/fifo.h5" ]'
 check "the message says not a regular file" 'grep -q "not a regular file" "$tmp/err"'
 "$cli" quantize "$tmp/in.h5" --preset w8 -o "$tmp/out.h5" >/dev/null 2>&1; rc=$?
 check "quantize -o a new file exits 0" '[ $rc -eq 0 ] && [ -f "$tmp/out.h5" ]'
+
+# The cost of a config and the lowering: the MLP at w8a8 by hand (int8 codes, a 32-bit scale
+# and bias per output; peak = the float image and its int8 copy).
+"$cli" quantize "$mlp" --preset w8a8 --lowering --json > "$tmp/q.json"; rc=$?
+check "quantize --lowering --json exits 0" '[ $rc -eq 0 ]'
+check "stored weight bytes" '[ "$(jq .quant_bytes "$tmp/q.json")" -eq 237904 ]'
+check "peak activation bytes" '[ "$(jq .peak_activation_bytes "$tmp/q.json")" -eq 3920 ]'
+check "MACs and bit-operations" '[ "$(jq .macs "$tmp/q.json")" -eq 234752 ] && [ "$(jq .bit_ops "$tmp/q.json")" -eq 15024128 ]'
+check "the lowering names the groups" 'jq -r .lowering "$tmp/q.json" | grep -qx "conv int fc1 (input~q) -> fc1"'
+"$cli" quantize "$mlp" --preset w8a8 --lowering > "$tmp/q.txt"; rc=$?
+check "quantize --lowering prints the listing and the cost" '[ $rc -eq 0 ] && grep -q "^activation float predictions" "$tmp/q.txt" && grep -q "Peak activation memory" "$tmp/q.txt"'
 "$cli" quantize "$tmp/in.h5" --preset w8 -o "$tmp/out.h5" >/dev/null 2>&1; rc=$?
 check "quantize -o over a regular file exits 0" '[ $rc -eq 0 ]'
 "$cli" info --json "$tmp/fifo.h5" >/dev/null 2>"$tmp/err"; rc=$?
