@@ -1503,3 +1503,79 @@ _qs_keras_load (const char    *path,
   _qs_hdf5_unlock ();
   return model;
 }
+
+/* --- the public entry points (declared in qs-model.h: the graph module knows no file
+ * format; loading and saving live here and in qs-keras-writer.c) --- */
+
+QsModel *
+qs_model_load (const char    *path,
+               const char    *architecture_path,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return _qs_keras_load (path, architecture_path, cancellable, error);
+}
+
+typedef struct
+{
+  char *path;
+  char *architecture_path;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  g_free (data->path);
+  g_free (data->architecture_path);
+  g_free (data);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  GError *error = NULL;
+  QsModel *model = qs_model_load (data->path, data->architecture_path, cancellable, &error);
+
+  if (model == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, model, g_object_unref);
+}
+
+void
+qs_model_load_async (const char          *path,
+                     const char          *architecture_path,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  LoadData *data;
+
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, qs_model_load_async);
+  data = g_new0 (LoadData, 1);
+  data->path = g_strdup (path);
+  data->architecture_path = g_strdup (architecture_path);
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (task, load_thread);
+}
+
+QsModel *
+qs_model_load_finish (GAsyncResult  *result,
+                      GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qs_model_load_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
