@@ -625,3 +625,72 @@ qs_engine_float_run (QsEngineFloat     *engine,
       }
   return ok;
 }
+
+typedef struct
+{
+  char *first;
+} NonfiniteTap;
+
+static void
+nonfinite_tap (const QsLayer *layer,
+               const float   *output,
+               gsize          batch,
+               gsize          per_image,
+               gpointer       user_data)
+{
+  NonfiniteTap *t = user_data;
+
+  if (t->first != NULL)
+    return;
+  for (gsize i = 0; i < batch * per_image; i++)
+    if (!isfinite (output[i]))
+      {
+        t->first = g_strdup (layer->name);
+        return;
+      }
+}
+
+guint
+qs_engine_float_find_nonfinite (QsEngineFloat *engine,
+                                const float   *input,
+                                gsize          batch,
+                                const float   *output,
+                                char         **first_layer)
+{
+  gsize in_n, out_n;
+  guint count = 0;
+  gssize first = -1;
+
+  g_return_val_if_fail (engine != NULL, 0);
+
+  in_n = engine->steps[0].per_image;
+  out_n = engine->steps[engine->n_steps - 1].per_image;
+  /* an image counts when its output, or the image itself, holds one: ReLU and max pooling
+   * can hide a NaN pixel behind a finite, meaningless answer */
+  for (gsize b = 0; b < batch; b++)
+    {
+      gboolean bad = FALSE;
+
+      for (gsize i = 0; i < out_n && !bad; i++)
+        bad = !isfinite (output[b * out_n + i]);
+      for (gsize i = 0; i < in_n && !bad; i++)
+        bad = !isfinite (input[b * in_n + i]);
+      if (bad)
+        {
+          if (first < 0)
+            first = (gssize) b;
+          count++;
+        }
+    }
+  if (first_layer != NULL && first >= 0)
+    {
+      NonfiniteTap t = { NULL };
+      g_autofree float *out = g_new (float, out_n);
+
+      /* the first layer callback is the input itself */
+      qs_engine_float_run (engine, input + (gsize) first * in_n, 1, out, 1, nonfinite_tap, &t,
+                           NULL, NULL);
+      *first_layer = t.first;
+    }
+  return count;
+}

@@ -39,6 +39,16 @@ QsEngineFloat *qs_engine_float_new_with_weights (QsModel     *model,
                                                  GHashTable  *weights,
                                                  GError     **error);
 
+/* Images whose output, or which themselves, hold NaN or infinity: how many, and for the
+ * first such image the first value where it appears ("input" when the image itself holds
+ * one, else a layer name), found by running that image again layer by layer. Returns the
+ * number of such images; *first_layer (nullable out) is set when there is one. */
+guint          qs_engine_float_find_nonfinite (QsEngineFloat *engine,
+                                               const float   *input,
+                                               gsize          batch,
+                                               const float   *output,
+                                               char         **first_layer);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsEngineFloat, qs_engine_float_free)
 
 G_END_DECLS

@@ -39,6 +39,8 @@ qs_eval_result_unref (QsEvalResult *result)
           g_free (result->layers[i].activation_label);
         }
       g_free (result->layers);
+      g_free (result->float_nonfinite_at);
+      g_free (result->quant_nonfinite_at);
       g_free (result->float_per_class);
       g_free (result->quant_per_class);
       g_free (result->float_confusion);
@@ -359,6 +361,72 @@ get_hybrid (QsEvalCache *cache,
   cache->config = qs_config_copy (config);
   g_mutex_unlock (&cache->lock);
   return h;
+}
+
+/* --- non-finite outputs --- */
+
+typedef struct
+{
+  char *first;
+} QuantNonfinite;
+
+static void
+quant_nonfinite_tap (const char  *name,
+                     const float *values,
+                     gsize        n,
+                     gboolean     is_integer,
+                     gpointer     user_data)
+{
+  QuantNonfinite *q = user_data;
+
+  if (q->first != NULL || name == NULL)
+    return;
+  for (gsize i = 0; i < n; i++)
+    if (!isfinite (values[i]))
+      {
+        q->first = g_strdup (name);
+        return;
+      }
+}
+
+/* Counts the integer program's images with a non-finite output and names the first value
+ * that holds one in the first such image. */
+static guint
+quant_find_nonfinite (QsEngineInt *engine,
+                      const float *inputs,
+                      gsize        in_size,
+                      const float *outputs,
+                      gsize        out_size,
+                      guint        n,
+                      char       **first)
+{
+  guint count = 0;
+  gssize first_image = -1;
+
+  for (guint i = 0; i < n; i++)
+    {
+      gboolean bad = FALSE;
+
+      for (gsize k = 0; k < out_size && !bad; k++)
+        bad = !isfinite (outputs[(gsize) i * out_size + k]);
+      for (gsize k = 0; k < in_size && !bad; k++)
+        bad = !isfinite (inputs[(gsize) i * in_size + k]);
+      if (bad)
+        {
+          if (first_image < 0)
+            first_image = i;
+          count++;
+        }
+    }
+  if (first_image >= 0)
+    {
+      QuantNonfinite q = { NULL };
+
+      qs_engine_int_run_tapped (engine, inputs + (gsize) first_image * in_size, NULL,
+                                quant_nonfinite_tap, &q, NULL);
+      *first = q.first;
+    }
+  return count;
 }
 
 /* --- metrics --- */
@@ -708,6 +776,25 @@ qs_eval_run (QsModel             *model,
       for (guint i = 0; i < qs_model_get_n_layers (model); i++)
         qs_engine_int_get_layer_weights (engine, i, &stored[i]);
     }
+  /* NaN or infinity in an output: counted and located, never silently argmax 0 */
+  {
+    g_autoptr(QsEngineFloat) fe = NULL;
+    guint nf = 0;
+
+    for (gsize k = 0; k < (gsize) n * fc->out_size && nf == 0; k++)
+      nf = !isfinite (fc->outputs[k]);
+    for (gsize k = 0; k < (gsize) n * fc->in_size && nf == 0; k++)
+      nf = !isfinite (fc->inputs[k]);
+    if (nf > 0 && (fe = qs_engine_float_new (model, NULL)) != NULL)
+      r->float_nonfinite = qs_engine_float_find_nonfinite (fe, fc->inputs, n, fc->outputs,
+                                                           &r->float_nonfinite_at);
+    if (hybrid != NULL)
+      r->quant_nonfinite = qs_engine_float_find_nonfinite (hybrid->engine, fc->inputs, n, quant_out,
+                                                           &r->quant_nonfinite_at);
+    else if (engine != NULL)
+      r->quant_nonfinite = quant_find_nonfinite (engine, fc->inputs, fc->in_size, quant_out,
+                                                 fc->out_size, n, &r->quant_nonfinite_at);
+  }
   if (progress)
     progress (0.9, progress_data);
 

@@ -72,6 +72,13 @@ typedef struct
   double       seconds;
   double       float_images_per_s;
   double       quant_images_per_s;
+  /* Images whose output holds NaN or infinity (counted, never scored as class 0 silently),
+   * and where it first appears in the first such image: a layer or value name, "input"
+   * when the image itself holds one; NULL when every output is finite. */
+  guint        float_nonfinite;
+  guint        quant_nonfinite;
+  char        *float_nonfinite_at;
+  char        *quant_nonfinite_at;
 
   /*< private >*/
   gint ref_count;

@@ -245,6 +245,48 @@ test_shared_w8a8 (void)
       }
 }
 
+/* NaN in a bias or in a pixel is counted and located, never scored as class 0 in silence. */
+static void
+test_nonfinite (void)
+{
+  g_autoptr(QsModel) model = load_model ();
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsEvalResult) r = NULL;
+  g_autoptr(QsEngineFloat) fe = NULL;
+  g_autoptr(QsConfig) config = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *x = NULL, *y = NULL;
+  g_autofree char *at = NULL;
+  QsEvalOptions opts = { .limit = 20, .n_threads = 1 };
+  QsTensor *bias = qs_layer_get_bias (qs_model_find_layer (model, "dense"));
+
+  dataset = qs_dataset_open ("sample", &error);
+  g_assert_no_error (error);
+
+  /* a pixel: only that image, first seen at the input (ReLU and max pooling may hide it
+   * from the output) */
+  fe = qs_engine_float_new (model, &error);
+  g_assert_no_error (error);
+  x = g_new (float, 3 * 784);
+  y = g_new (float, 3 * 10);
+  g_assert_true (qs_dataset_fill_inputs (dataset, model, 0, 3, x, &error));
+  x[784 + 400] = NAN;
+  g_assert_true (qs_engine_float_run (fe, x, 3, y, 1, NULL, NULL, NULL, &error));
+  g_assert_cmpuint (qs_engine_float_find_nonfinite (fe, x, 3, y, &at), ==, 1);
+  g_assert_cmpstr (at, ==, "input");
+
+  /* a bias: every image, first seen at that layer, on both sides */
+  bias->data[2] = NAN;
+  config = qs_config_new_from_preset ("w8", &error);
+  g_assert_no_error (error);
+  r = qs_eval_run (model, config, dataset, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->float_nonfinite, ==, 20);
+  g_assert_cmpstr (r->float_nonfinite_at, ==, "dense");
+  g_assert_cmpuint (r->quant_nonfinite, ==, 20);
+  g_assert_cmpstr (r->quant_nonfinite_at, ==, "dense");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -254,6 +296,7 @@ main (int argc, char **argv)
   tmp_dir = g_dir_make_tmp ("qs-eval-XXXXXX", NULL);
   g_test_add_func ("/qs/eval/metrics-independent", test_metrics_independent);
   g_test_add_func ("/qs/eval/float-only", test_float_only);
+  g_test_add_func ("/qs/eval/nonfinite", test_nonfinite);
   g_test_add_func ("/qs/eval/async-and-cancel", test_async_and_cancel);
   g_test_add_func ("/qs/eval/shared-w8a8-acceptance", test_shared_w8a8);
   ret = g_test_run ();

@@ -192,3 +192,33 @@ qs_cli_check_output (const char *name,
     }
   return TRUE;
 }
+
+void
+qs_cli_warn_nonfinite (const char *command,
+                       guint       n_bad,
+                       guint       n_images,
+                       const char *first_at)
+{
+  if (n_bad == 0)
+    return;
+  if (first_at != NULL)
+    g_printerr (_("%s: warning: %u of %u images produced NaN or infinity (first in “%s”); their predictions are meaningless\n"),
+                command, n_bad, n_images, first_at);
+  else
+    g_printerr (_("%s: warning: %u of %u images produced NaN or infinity; their predictions are meaningless\n"),
+                command, n_bad, n_images);
+}
+
+void
+qs_cli_warn_nonfinite_weights (const char *command,
+                               QsModel    *model)
+{
+  for (guint i = 0; i < qs_model_get_n_layers (model); i++)
+    {
+      const QsLayer *l = qs_model_get_layer (model, i);
+
+      if (l->n_nonfinite > 0)
+        g_printerr (_("%s: warning: %zu weights of layer “%s” are NaN or infinite\n"),
+                    command, l->n_nonfinite, l->name);
+    }
+}

@@ -4,6 +4,8 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "qs-model.h"
+
 G_BEGIN_DECLS
 
 /* Exit status contract (docs/ARCHITECTURE.md): 0 success, 1 error, 2 usage. */
@@ -60,5 +62,16 @@ void           qs_cli_progress_cb     (double         fraction,
                                        gpointer       user_data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsCliProgress, qs_cli_progress_free)
+
+/* "COMMAND: warning: 12 of 1000 images produced NaN or infinity (first in “conv2”)" on
+ * stderr when n_bad > 0. */
+void qs_cli_warn_nonfinite (const char *command,
+                            guint       n_bad,
+                            guint       n_images,
+                            const char *first_at);
+
+/* One warning per layer whose weights hold NaN or infinity. */
+void qs_cli_warn_nonfinite_weights (const char *command,
+                                    QsModel    *model);
 
 G_END_DECLS

@@ -67,6 +67,10 @@ print_json (QsEvalResult *r,
   add_number (b, "quant_top5", r->quant_top5);
   add_number (b, "agreement", r->agreement);
   add_number (b, "mean_kl", r->mean_kl);
+  json_builder_set_member_name (b, "float_nonfinite_images");
+  json_builder_add_int_value (b, r->float_nonfinite);
+  json_builder_set_member_name (b, "quant_nonfinite_images");
+  json_builder_add_int_value (b, r->quant_nonfinite);
   json_builder_set_member_name (b, "per_class");
   json_builder_begin_array (b);
   for (guint c = 0; c < r->n_classes; c++)
@@ -247,6 +251,9 @@ qs_cli_eval (int    argc,
   g_clear_pointer (&progress, qs_cli_progress_free);
   if (r == NULL)
     return qs_cli_fail ("eval", error);
+  qs_cli_warn_nonfinite_weights ("eval", model);
+  qs_cli_warn_nonfinite ("eval", r->float_nonfinite, r->n_images, r->float_nonfinite_at);
+  qs_cli_warn_nonfinite ("eval", r->quant_nonfinite, r->n_images, r->quant_nonfinite_at);
 
   if (json)
     print_json (r, dataset, config, config != NULL);

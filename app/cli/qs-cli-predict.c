@@ -21,6 +21,8 @@ qs_cli_predict (int    argc,
   gint limit = -1;
   gboolean json = FALSE;
   g_autoptr(GError) error = NULL;
+  g_autofree char *nonfinite_at = NULL;
+  guint n_nonfinite = 0;
   g_autoptr(QsModel) model = NULL;
   g_autoptr(QsDataset) dataset = NULL;
   g_autoptr(QsEngineFloat) engine = NULL;
@@ -77,9 +79,14 @@ qs_cli_predict (int    argc,
           !qs_engine_float_run (engine, input, count, output + (gsize) start * n_classes, 0,
                                 NULL, NULL, NULL, &error))
         return qs_cli_fail ("predict", error);
+      n_nonfinite += qs_engine_float_find_nonfinite (engine, input, count,
+                                                     output + (gsize) start * n_classes,
+                                                     nonfinite_at == NULL ? &nonfinite_at : NULL);
       qs_cli_progress_update (progress, (double) (start + count) / n, NULL);
     }
   g_clear_pointer (&progress, qs_cli_progress_free);
+  qs_cli_warn_nonfinite_weights ("predict", model);
+  qs_cli_warn_nonfinite ("predict", n_nonfinite, n, nonfinite_at);
 
   if (json)
     {
@@ -87,6 +94,13 @@ qs_cli_predict (int    argc,
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "images");
       json_builder_add_int_value (b, n);
+      json_builder_set_member_name (b, "nonfinite_images");
+      json_builder_add_int_value (b, n_nonfinite);
+      json_builder_set_member_name (b, "nonfinite_at");
+      if (nonfinite_at != NULL)
+        json_builder_add_string_value (b, nonfinite_at);
+      else
+        json_builder_add_null_value (b);
       json_builder_set_member_name (b, "predictions");
       json_builder_begin_array (b);
     }
