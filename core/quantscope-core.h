@@ -23,5 +23,6 @@
 #include "qs-lowering.h"
 #include "qs-kernels.h"
 #include "qs-eval.h"
+#include "qs-analysis.h"
 /* training (issue 5) */
 #include "qs-train.h"

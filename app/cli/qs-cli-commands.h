@@ -13,3 +13,5 @@ int qs_cli_qat         (int argc, char **argv);
 int qs_cli_eval        (int argc, char **argv);
 int qs_cli_quantize    (int argc, char **argv);
 int qs_cli_presets     (int argc, char **argv);
+int qs_cli_sensitivity (int argc, char **argv);
+int qs_cli_search      (int argc, char **argv);

@@ -19,6 +19,8 @@ static const QsCliCommand commands[] = {
   { "eval", N_("Evaluate float and quantized accuracy side by side with the integer engine"), qs_cli_eval },
   { "quantize", N_("Quantize the weights with a preset or config and report per-layer errors"), qs_cli_quantize },
   { "presets", N_("List the named quantization presets"), qs_cli_presets },
+  { "sensitivity", N_("Measure how much each layer's weights matter, in each candidate format"), qs_cli_sensitivity },
+  { "search", N_("Find the mixed-precision weight config for a byte budget or an accuracy drop (measured Pareto front)"), qs_cli_search },
   { "train", N_("Train a sample architecture (mlp, cnn, resnet, mobilenet) from scratch"), qs_cli_train },
   { "qat", N_("Fine-tune a model with quantization in the loop (quantization-aware training)"), qs_cli_qat },
 };

@@ -56,6 +56,22 @@ check "quantize -o over a regular file exits 0" '[ $rc -eq 0 ]'
 "$cli" info --json "$tmp/fifo.h5" >/dev/null 2>"$tmp/err"; rc=$?
 check "info on a FIFO exits 1 at once" '[ $rc -eq 1 ] && grep -q "not a regular file" "$tmp/err"'
 
+# Sensitivity and mixed-precision search on the bundled MLP.
+"$cli" sensitivity "$mlp" --dataset sample --images 200 --formats int8,int2 --json > "$tmp/sens.json"; rc=$?
+check "sensitivity exits 0" '[ $rc -eq 0 ]'
+check "sensitivity lists every layer with both formats" '[ "$(jq "[.layers[].formats | length] | add" "$tmp/sens.json")" -eq 6 ]'
+"$cli" sensitivity "$mlp" --dataset sample --formats int9 >/dev/null 2>"$tmp/err"; rc=$?
+check "sensitivity with an unknown format exits 2 naming it" '[ $rc -eq 2 ] && grep -q int9 "$tmp/err"'
+"$cli" search "$mlp" --dataset sample >/dev/null 2>&1; rc=$?
+check "search without a budget exits 2" '[ $rc -eq 2 ]'
+"$cli" search "$mlp" --dataset sample --images 200 --formats int8,int4,int2 --max-drop 1 -o "$tmp/mp.json" --json > "$tmp/search.json"; rc=$?
+check "search --max-drop exits 0 and writes a config" '[ $rc -eq 0 ] && [ -f "$tmp/mp.json" ]'
+check "the chosen point is measured within the limit" '[ "$(jq "[.front[] | select(.chosen) | .measured_drop <= 1] | .[0]" "$tmp/search.json")" = true ]'
+"$cli" quantize "$mlp" --config "$tmp/mp.json" --json > "$tmp/mpq.json"; rc=$?
+check "the written config quantizes" '[ $rc -eq 0 ] && [ "$(jq .quant_bytes "$tmp/mpq.json")" -lt "$(jq .float_bytes "$tmp/mpq.json")" ]'
+"$cli" search "$mlp" --dataset sample --images 200 --max-bytes 100 >/dev/null 2>"$tmp/err"; rc=$?
+check "an impossible budget exits 1 and says so" '[ $rc -eq 1 ] && grep -q "No mix" "$tmp/err"'
+
 models=${QS_SHARED_DIR:-/nonexistent}/models
 if [ ! -d "$models" ] || ! command -v jq >/dev/null; then
   echo "ok - # SKIP shared models or jq not available"

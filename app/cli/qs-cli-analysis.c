@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <glib/gi18n.h>
+
+#include "qs-cli-common.h"
+#include "qs-cli-commands.h"
+#include "quantscope-core.h"
+
+/* quantscope-cli sensitivity MODEL --dataset D [--formats F,...] [--images N] [--json]
+ * quantscope-cli search MODEL --dataset D (--max-bytes N | --max-drop PTS) [--formats F,...]
+ *                       [--images N] [--points N] [--json] [-o CFG]
+ * Per-layer weight sensitivity, and the measured Pareto front of mixed-precision weight
+ * configs (qs-analysis). */
+
+typedef struct
+{
+  char     *dataset_spec;
+  char     *formats;
+  char     *architecture;
+  gint      images;
+  gint      threads;
+  gboolean  json;
+} AnalysisArgs;
+
+static void
+analysis_args_clear (AnalysisArgs *a)
+{
+  g_free (a->dataset_spec);
+  g_free (a->formats);
+  g_free (a->architecture);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AnalysisArgs, analysis_args_clear)
+
+#define ANALYSIS_ENTRIES(a) \
+  { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &(a).dataset_spec, \
+    N_("IDX images file, HDF5 dataset file, or “sample”"), N_("D") }, \
+  { "formats", 'f', 0, G_OPTION_ARG_STRING, &(a).formats, \
+    N_("Candidate weight formats, comma-separated (default int8,int6,int4,int3,int2,fp16)"), N_("F,…") }, \
+  { "images", 'n', 0, G_OPTION_ARG_INT, &(a).images, N_("Evaluation images (default 1000)"), N_("N") }, \
+  { "threads", 't', 0, G_OPTION_ARG_INT, &(a).threads, N_("Worker threads (default: all cores)"), N_("N") }, \
+  { "architecture", 'a', 0, G_OPTION_ARG_FILENAME, &(a).architecture, \
+    N_("Architecture for a weights-only file"), N_("FILE") }, \
+  { "json", 0, 0, G_OPTION_ARG_NONE, &(a).json, N_("Print JSON"), NULL }
+
+/* Checks the shared options, loads the model and dataset, runs the sensitivity. */
+static int
+run_sensitivity (const char     *command,
+                 AnalysisArgs   *a,
+                 const char     *model_path,
+                 QsModel       **model_out,
+                 QsDataset     **dataset_out,
+                 QsEvalCache    *cache,
+                 QsSensitivity **out)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsCliProgress) progress = NULL;
+  g_auto(GStrv) formats = NULL;
+  QsAnalysisOptions opts = { 0 };
+
+  if (a->dataset_spec == NULL)
+    return qs_cli_usage_error (command, _("--dataset is required"));
+  if (a->images < 0)
+    return qs_cli_usage_error (command, _("--images must be a positive number"));
+  if (a->threads < 0 || a->threads > 64)
+    return qs_cli_usage_error (command, _("--threads must be between 1 and 64"));
+  if (a->formats != NULL)
+    {
+      formats = g_strsplit (a->formats, ",", -1);
+      for (guint i = 0; formats[i] != NULL; i++)
+        {
+          QsQuantSpec spec;
+
+          g_strstrip (formats[i]);
+          if (!qs_analysis_parse_format (formats[i], &spec, &error))
+            return qs_cli_usage_error (command, "%s", error->message);
+        }
+    }
+
+  model = qs_model_load (model_path, a->architecture, NULL, &error);
+  if (model == NULL)
+    return qs_cli_fail (command, error);
+  dataset = qs_dataset_open (a->dataset_spec, &error);
+  if (dataset == NULL)
+    return qs_cli_fail (command, error);
+  opts.n_images = (guint) a->images;
+  opts.n_threads = (guint) a->threads;
+  opts.cache = cache;
+  progress = qs_cli_progress_new (command);
+  *out = qs_sensitivity_run (model, dataset, (const char * const *) formats, &opts,
+                             qs_cli_progress_cb, progress, NULL, &error);
+  g_clear_pointer (&progress, qs_cli_progress_free);
+  if (*out == NULL)
+    return qs_cli_fail (command, error);
+  *model_out = g_steal_pointer (&model);
+  *dataset_out = g_steal_pointer (&dataset);
+  return QS_CLI_EXIT_OK;
+}
+
+static void
+add_double (JsonBuilder *b,
+            const char  *name,
+            double       v)
+{
+  json_builder_set_member_name (b, name);
+  if (isfinite (v))
+    json_builder_add_double_value (b, v);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+sensitivity_to_json (JsonBuilder   *b,
+                     QsSensitivity *s)
+{
+  json_builder_set_member_name (b, "images");
+  json_builder_add_int_value (b, s->n_images);
+  json_builder_set_member_name (b, "labelled");
+  json_builder_add_boolean_value (b, s->labelled);
+  add_double (b, "float_accuracy", s->float_top1);
+  json_builder_set_member_name (b, "layers");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < s->n_layers; i++)
+    {
+      const QsSensitivityLayer *l = &s->layers[i];
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "layer");
+      json_builder_add_string_value (b, l->layer);
+      json_builder_set_member_name (b, "float_bytes");
+      json_builder_add_int_value (b, (gint64) l->float_bytes);
+      json_builder_set_member_name (b, "formats");
+      json_builder_begin_array (b);
+      for (guint f = 0; f < l->n_formats; f++)
+        {
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "format");
+          json_builder_add_string_value (b, l->formats[f]);
+          add_double (b, "drop_points", l->drop[f]);
+          add_double (b, "sqnr_db", l->sqnr_db[f]);
+          json_builder_set_member_name (b, "bytes");
+          json_builder_add_int_value (b, (gint64) l->bytes[f]);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
+int
+qs_cli_sensitivity (int    argc,
+                    char **argv)
+{
+  g_auto(AnalysisArgs) a = { 0 };
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsSensitivity) s = NULL;
+  g_autoptr(QsEvalCache) cache = qs_eval_cache_new ();
+  GOptionEntry entries[] = { ANALYSIS_ENTRIES (a), { NULL } };
+  int rc;
+
+  if (!qs_cli_parse ("sensitivity", "MODEL",
+                     _("Quantize one layer's weights at a time in each candidate format (the rest float)\n"
+                       "and measure the accuracy drop in points on the evaluation images (without\n"
+                       "labels: the disagreement with the float model)."),
+                     entries, &argc, &argv))
+    return QS_CLI_EXIT_USAGE;
+  if (argc != 2)
+    return qs_cli_usage_error ("sensitivity", _("expected exactly one MODEL file"));
+  rc = run_sensitivity ("sensitivity", &a, argv[1], &model, &dataset, cache, &s);
+  if (rc != QS_CLI_EXIT_OK)
+    return rc;
+
+  if (a.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      sensitivity_to_json (b, s);
+      add_double (b, "seconds", s->seconds);
+      json_builder_end_object (b);
+      qs_cli_print_builder (b);
+      return QS_CLI_EXIT_OK;
+    }
+  if (s->labelled)
+    printf (_("Accuracy drop in points when only this layer's weights are quantized (float top-1 %.2f%%, %u images):\n"),
+            100 * s->float_top1, s->n_images);
+  else
+    printf (_("Disagreement with the float model in points when only this layer's weights are quantized (%u images, no labels):\n"),
+            s->n_images);
+  printf ("%-24s", _("Layer"));
+  for (guint f = 0; f < s->layers[0].n_formats; f++)
+    printf (" %9s", s->layers[0].formats[f]);
+  printf ("\n");
+  for (guint i = 0; i < s->n_layers; i++)
+    {
+      printf ("%-24s", s->layers[i].layer);
+      for (guint f = 0; f < s->layers[i].n_formats; f++)
+        printf (" %+9.2f", s->layers[i].drop[f]);
+      printf ("\n");
+    }
+  printf (_("\n%.2f s\n"), s->seconds);
+  return QS_CLI_EXIT_OK;
+}
+
+int
+qs_cli_search (int    argc,
+               char **argv)
+{
+  g_auto(AnalysisArgs) a = { 0 };
+  g_autofree char *output = NULL;
+  gint64 max_bytes = 0;
+  double max_drop = -1.0;
+  gint points = 24;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsSensitivity) s = NULL;
+  g_autoptr(QsFront) front = NULL;
+  g_autoptr(QsConfig) config = NULL;
+  g_autoptr(QsEvalCache) cache = qs_eval_cache_new ();
+  const QsFrontPoint *chosen;
+  QsAnalysisOptions opts = { 0 };
+  GOptionEntry entries[] = {
+    ANALYSIS_ENTRIES (a),
+    { "max-bytes", 0, 0, G_OPTION_ARG_INT64, &max_bytes,
+      N_("Budget for the kernels in bytes (codes, scales, zero-points)"), N_("N") },
+    { "max-drop", 0, 0, G_OPTION_ARG_DOUBLE, &max_drop,
+      N_("Largest accuracy drop allowed, in points"), N_("PTS") },
+    { "points", 0, 0, G_OPTION_ARG_INT, &points, N_("Front points to verify (default 24)"), N_("N") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Write the chosen config (JSON)"), N_("CFG") },
+    { NULL }
+  };
+
+  if (!qs_cli_parse ("search", "MODEL",
+                     _("Choose a weight format per layer: the sensitivities, then the exact Pareto front of\n"
+                       "kernel bytes vs accuracy drop (dynamic programming over the layers), each front\n"
+                       "point measured; prints the front and the point that meets the budget."),
+                     entries, &argc, &argv))
+    return QS_CLI_EXIT_USAGE;
+  if (argc != 2)
+    return qs_cli_usage_error ("search", _("expected exactly one MODEL file"));
+  if ((max_bytes > 0) == (max_drop >= 0.0))
+    return qs_cli_usage_error ("search", _("give exactly one of --max-bytes and --max-drop"));
+  if (max_bytes < 0)
+    return qs_cli_usage_error ("search", _("--max-bytes must be a positive number"));
+  if (points < 2 || points > 1000)
+    return qs_cli_usage_error ("search", _("--points must be between 2 and 1000"));
+  if (!qs_cli_check_output ("search", output, 2, argv[1], a.architecture))
+    return QS_CLI_EXIT_ERROR;
+
+  if (run_sensitivity ("search", &a, argv[1], &model, &dataset, cache, &s) != QS_CLI_EXIT_OK)
+    return QS_CLI_EXIT_ERROR;
+  front = qs_front_build (s, (guint) points);
+  opts.n_images = s->n_images;
+  opts.n_threads = (guint) a.threads;
+  opts.cache = cache;
+  if (!qs_front_verify (front, model, dataset, s, &opts, NULL, &error))
+    return qs_cli_fail ("search", error);
+  if (max_drop >= 0.0 && !qs_front_refine (front, model, dataset, s, max_drop, &opts, NULL, &error))
+    return qs_cli_fail ("search", error);
+  chosen = qs_front_choose (front, (guint64) max_bytes, max_drop, &error);
+  if (chosen == NULL)
+    return qs_cli_fail ("search", error);
+  config = qs_front_point_to_config (front, chosen);
+  if (output != NULL && !qs_config_save_file (config, output, &error))
+    return qs_cli_fail ("search", error);
+
+  if (a.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      sensitivity_to_json (b, s);
+      json_builder_set_member_name (b, "float_kernel_bytes");
+      json_builder_add_int_value (b, (gint64) front->float_bytes);
+      json_builder_set_member_name (b, "front");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < front->n_points; i++)
+        {
+          const QsFrontPoint *p = &front->points[i];
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "kernel_bytes");
+          json_builder_add_int_value (b, (gint64) p->weight_bytes);
+          add_double (b, "predicted_drop", p->predicted_drop);
+          add_double (b, "measured_drop", p->measured_drop);
+          add_double (b, "measured_accuracy", p->measured_top1);
+          json_builder_set_member_name (b, "chosen");
+          json_builder_add_boolean_value (b, p == chosen);
+          json_builder_set_member_name (b, "refined");
+          json_builder_add_boolean_value (b, p->refined);
+          json_builder_set_member_name (b, "formats");
+          json_builder_begin_object (b);
+          for (guint l = 0; l < front->n_layers; l++)
+            {
+              json_builder_set_member_name (b, front->layers[l]);
+              json_builder_add_string_value (b, p->choice[l]);
+            }
+          json_builder_end_object (b);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      qs_cli_print_builder (b);
+      return QS_CLI_EXIT_OK;
+    }
+
+  printf (_("Pareto front (kernel bytes vs drop in points; float32 kernels: %" PRIu64 " bytes):\n"),
+          front->float_bytes);
+  printf ("  %12s %10s %10s\n", _("Bytes"), _("Predicted"), _("Measured"));
+  for (guint i = 0; i < front->n_points; i++)
+    {
+      const QsFrontPoint *p = &front->points[i];
+
+      /* Translators: "(refined)" marks a front point added by measured refinement */
+      printf ("%c %12" PRIu64 " %+10.2f %+10.2f%s\n", p == chosen ? '*' : ' ', p->weight_bytes,
+              p->predicted_drop, p->measured_drop, p->refined ? _("  (refined)") : "");
+    }
+  printf (_("\nChosen (*): %" PRIu64 " bytes, %.2f points measured:\n"), chosen->weight_bytes, chosen->measured_drop);
+  for (guint l = 0; l < front->n_layers; l++)
+    printf ("  %-24s %s\n", front->layers[l], chosen->choice[l]);
+  if (output != NULL)
+    printf (_("Config written to %s\n"), output);
+  return QS_CLI_EXIT_OK;
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "qs-config.h"
+#include "qs-dataset.h"
+#include "qs-eval.h"
+#include "qs-model.h"
+
+G_BEGIN_DECLS
+
+/* Which layers matter: per-layer weight sensitivity and a mixed-precision search whose
+ * Pareto front is measured, not predicted.
+ *
+ * Sensitivity: every layer with a kernel, one at a time, gets each candidate weight format
+ * while every other layer stays float32 (activations float: the weights alone are
+ * measured); the drop is float top-1 minus that model's top-1 on the evaluation subset in
+ * points (or, without labels, the disagreement with the float model in points).
+ *
+ * Search: a format per layer that minimises the summed sensitivities under a weight-byte
+ * budget, by dynamic programming over the layers (a multiple-choice knapsack on the
+ * lowering's storage of each kernel in each format). The front (bytes vs predicted drop)
+ * is then evaluated point by point with the real engine; the front returned carries both
+ * the prediction and the measurement. */
+
+#define QS_ANALYSIS_ERROR (qs_analysis_error_quark ())
+
+typedef enum
+{
+  QS_ANALYSIS_ERROR_INVALID,     /* unknown format name, nothing to analyse */
+  QS_ANALYSIS_ERROR_INFEASIBLE,  /* no config fits the budget */
+} QsAnalysisError;
+
+/* A candidate weight format: "int8", "int6", "int4", "int3", "int2" (symmetric per channel),
+ * "int8-tensor", "int4-tensor" (per tensor), "fp16", "bf16", "fp8" (E4M3), "fp32". */
+gboolean        qs_analysis_parse_format        (const char     *name,
+                                                 QsQuantSpec    *out,
+                                                 GError        **error);
+/* The default candidates: int8, int6, int4, int3, int2, fp16. */
+const char * const *qs_analysis_default_formats (void);
+
+typedef struct
+{
+  char    *layer;
+  guint64  float_bytes;     /* the kernel in float32 */
+  guint    n_formats;
+  char   **formats;         /* names, as given */
+  double  *drop;            /* points (0..100) per format */
+  guint64 *bytes;           /* the kernel's storage per format (codes, scales, zero-points) */
+  double  *sqnr_db;         /* the kernel's SQNR per format */
+} QsSensitivityLayer;
+
+typedef struct
+{
+  gint                ref_count;
+  guint               n_images;
+  gboolean            labelled;     /* FALSE: drops are disagreement with the float model */
+  double              float_top1;   /* NAN without labels */
+  guint               n_layers;
+  QsSensitivityLayer *layers;
+  double              seconds;
+} QsSensitivity;
+
+typedef struct
+{
+  guint       n_images;        /* evaluation subset (0 = 1,000) */
+  guint       n_threads;
+  QsEvalCache *cache;          /* nullable */
+} QsAnalysisOptions;
+
+QsSensitivity  *qs_sensitivity_run              (QsModel                 *model,
+                                                 QsDataset               *dataset,
+                                                 const char * const      *formats,  /* nullable: the defaults */
+                                                 const QsAnalysisOptions *options,
+                                                 QsProgressFunc           progress,
+                                                 gpointer                 progress_data,
+                                                 GCancellable            *cancellable,
+                                                 GError                 **error);
+QsSensitivity  *qs_sensitivity_ref              (QsSensitivity  *s);
+void            qs_sensitivity_unref            (QsSensitivity  *s);
+
+typedef struct
+{
+  guint64   weight_bytes;      /* the kernels in their formats (qs_lowering_kernel_storage_bits) */
+  double    predicted_drop;    /* sum of the layers' sensitivities, points */
+  double    measured_drop;     /* evaluated, points; NAN before verification */
+  double    measured_top1;
+  char    **choice;            /* per sensitivity layer: the format name */
+  gboolean  refined;           /* added by qs_front_refine (), not by the additive model */
+} QsFrontPoint;
+
+typedef struct
+{
+  gint          ref_count;
+  guint64       float_bytes;   /* every kernel in float32 */
+  guint         n_points;
+  QsFrontPoint *points;        /* by increasing bytes, predicted drop strictly decreasing */
+  guint         n_layers;
+  char        **layers;
+} QsFront;
+
+/* The exact front of the additive model: for every reachable kernel budget the least
+ * predicted drop, keeping the points that improve on every cheaper one. max_points > 0
+ * thins it to that many (cheapest and best kept). */
+QsFront        *qs_front_build                  (QsSensitivity  *sensitivity,
+                                                 guint           max_points);
+/* Evaluates every point (weights in the chosen formats, activations float) and fills
+ * measured_drop / measured_top1. */
+gboolean        qs_front_verify                 (QsFront                 *front,
+                                                 QsModel                 *model,
+                                                 QsDataset               *dataset,
+                                                 QsSensitivity           *sensitivity,
+                                                 const QsAnalysisOptions *options,
+                                                 GCancellable            *cancellable,
+                                                 GError                 **error);
+/* Where measurement and prediction disagree (layers interact, so sensitivities do not
+ * simply add up): from the best verified point whose measured drop exceeds max_drop,
+ * upgrade one layer at a time to its next larger format, each step taking the measured
+ * best improvement per byte, until the measured drop is at most max_drop or every layer is
+ * at its largest format. Each step is added to the front as a measured, refined point.
+ * Returns FALSE only on error. */
+gboolean        qs_front_refine                 (QsFront                 *front,
+                                                 QsModel                 *model,
+                                                 QsDataset               *dataset,
+                                                 QsSensitivity           *sensitivity,
+                                                 double                   max_drop,
+                                                 const QsAnalysisOptions *options,
+                                                 GCancellable            *cancellable,
+                                                 GError                 **error);
+/* The point to deploy: with max_bytes > 0 the least measured (else predicted) drop within
+ * the budget; with max_drop >= 0 the smallest one whose measured (else predicted) drop is
+ * at most max_drop points. NULL (and an error) when none fits. */
+const QsFrontPoint *qs_front_choose             (QsFront        *front,
+                                                 guint64         max_bytes,
+                                                 double          max_drop,
+                                                 GError        **error);
+/* A config (fp32 default, an exact override per layer) for a point. */
+QsConfig       *qs_front_point_to_config        (QsFront            *front,
+                                                 const QsFrontPoint *point);
+QsFront        *qs_front_ref                    (QsFront        *front);
+void            qs_front_unref                  (QsFront        *front);
+
+GQuark          qs_analysis_error_quark         (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsSensitivity, qs_sensitivity_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsFront, qs_front_unref)
+
+G_END_DECLS

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "quantscope-core.h"
+
+static void
+test_formats (void)
+{
+  QsQuantSpec spec;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (qs_analysis_parse_format ("int4", &spec, NULL));
+  g_assert_cmpint (spec.format, ==, QS_FORMAT_INT);
+  g_assert_cmpuint (spec.bits, ==, 4);
+  g_assert_cmpint (spec.granularity, ==, QS_GRANULARITY_CHANNEL);
+  g_assert_true (qs_analysis_parse_format ("int8-tensor", &spec, NULL));
+  g_assert_cmpint (spec.granularity, ==, QS_GRANULARITY_TENSOR);
+  g_assert_true (qs_analysis_parse_format ("bf16", &spec, NULL));
+  g_assert_cmpint (spec.format, ==, QS_FORMAT_BF16);
+  g_assert_true (qs_analysis_parse_format ("fp8", &spec, NULL));
+  g_assert_cmpint (spec.format, ==, QS_FORMAT_FP8_E4M3);
+  for (guint i = 0; i < 4; i++)
+    {
+      const char *bad[] = { "int9", "int1", "int4x", "float" };
+
+      g_assert_false (qs_analysis_parse_format (bad[i], &spec, &error));
+      g_assert_error (error, QS_ANALYSIS_ERROR, QS_ANALYSIS_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, bad[i]));
+      g_clear_error (&error);
+    }
+}
+
+/* A hand-made sensitivity table: the dynamic programme's front must be exactly the Pareto
+ * front found by trying every combination. */
+static QsSensitivity *
+synthetic (guint    n_layers,
+           guint    n_formats,
+           guint32  seed)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  QsSensitivity *s = g_new0 (QsSensitivity, 1);
+  const char *names[] = { "a", "b", "c", "d", "e", "f" };
+
+  s->ref_count = 1;
+  s->n_layers = n_layers;
+  s->labelled = TRUE;
+  s->layers = g_new0 (QsSensitivityLayer, n_layers);
+  for (guint l = 0; l < n_layers; l++)
+    {
+      QsSensitivityLayer *sl = &s->layers[l];
+
+      sl->layer = g_strdup_printf ("layer%u", l);
+      sl->n_formats = n_formats;
+      sl->formats = g_new0 (char *, n_formats + 1);
+      sl->drop = g_new (double, n_formats);
+      sl->bytes = g_new (guint64, n_formats);
+      sl->sqnr_db = g_new0 (double, n_formats);
+      for (guint f = 0; f < n_formats; f++)
+        {
+          sl->formats[f] = g_strdup (names[f]);
+          /* fewer bytes, more drop, in tenths of a point (exact in binary sums: compared
+           * with a tolerance anyway) */
+          sl->bytes[f] = 50 + (n_formats - f) * (guint64) g_rand_int_range (rand, 20, 200);
+          sl->drop[f] = f * 0.1 * g_rand_int_range (rand, 1, 40);
+        }
+    }
+  return s;
+}
+
+static void
+test_front_exact (void)
+{
+  for (guint32 seed = 1; seed <= 5; seed++)
+    {
+      guint L = 4, F = 4, n_combos = 256;
+      g_autoptr(QsSensitivity) s = synthetic (L, F, seed);
+      g_autoptr(QsFront) front = qs_front_build (s, 0);
+      g_autoptr(GArray) pareto = g_array_new (FALSE, FALSE, sizeof (double) * 2);
+
+      /* brute force: every combination, then the points no cheaper-or-equal one beats */
+      for (guint c = 0; c < n_combos; c++)
+        {
+          double pt[2] = { 0, 0 };
+          gboolean dominated = FALSE;
+
+          for (guint l = 0, k = c; l < L; l++, k /= F)
+            {
+              pt[0] += s->layers[l].bytes[k % F];
+              pt[1] += s->layers[l].drop[k % F];
+            }
+          for (guint d = 0; d < n_combos && !dominated; d++)
+            {
+              double q[2] = { 0, 0 };
+
+              for (guint l = 0, k = d; l < L; l++, k /= F)
+                {
+                  q[0] += s->layers[l].bytes[k % F];
+                  q[1] += s->layers[l].drop[k % F];
+                }
+              dominated = (q[0] <= pt[0] && q[1] < pt[1] - 1e-9)
+                          || (q[0] < pt[0] && q[1] <= pt[1] + 1e-9);
+            }
+          if (!dominated)
+            {
+              gboolean seen = FALSE;
+
+              for (guint i = 0; i < pareto->len; i++)
+                seen |= ((double *) pareto->data)[2 * i] == pt[0];
+              if (!seen)
+                g_array_append_vals (pareto, pt, 1);
+            }
+        }
+      g_assert_cmpuint (front->n_points, ==, pareto->len);
+      for (guint i = 0; i < front->n_points; i++)
+        {
+          const QsFrontPoint *p = &front->points[i];
+          gboolean found = FALSE;
+          double bytes = 0, drop = 0;
+
+          for (guint j = 0; j < pareto->len; j++)
+            found |= ((double *) pareto->data)[2 * j] == (double) p->weight_bytes
+                     && fabs (((double *) pareto->data)[2 * j + 1] - p->predicted_drop) < 1e-9;
+          g_assert_true (found);
+          /* the choice adds up to the point */
+          for (guint l = 0; l < L; l++)
+            for (guint f = 0; f < F; f++)
+              if (strcmp (p->choice[l], s->layers[l].formats[f]) == 0)
+                {
+                  bytes += s->layers[l].bytes[f];
+                  drop += s->layers[l].drop[f];
+                }
+          g_assert_cmpfloat (bytes, ==, (double) p->weight_bytes);
+          g_assert_cmpfloat_with_epsilon (drop, p->predicted_drop, 1e-9);
+          if (i > 0)
+            {
+              g_assert_cmpuint (p->weight_bytes, >, front->points[i - 1].weight_bytes);
+              g_assert_cmpfloat (p->predicted_drop, <, front->points[i - 1].predicted_drop);
+            }
+        }
+    }
+}
+
+static void
+test_choose (void)
+{
+  g_autoptr(QsSensitivity) s = synthetic (3, 3, 7);
+  g_autoptr(QsFront) front = qs_front_build (s, 0);
+  g_autoptr(GError) error = NULL;
+  const QsFrontPoint *p;
+
+  p = qs_front_choose (front, front->points[front->n_points - 1].weight_bytes, -1.0, &error);
+  g_assert_no_error (error);
+  g_assert_true (p == &front->points[front->n_points - 1]);
+  p = qs_front_choose (front, 0, front->points[1].predicted_drop, &error);
+  g_assert_true (p == &front->points[1]);
+  g_assert_null (qs_front_choose (front, front->points[0].weight_bytes - 1, -1.0, &error));
+  g_assert_error (error, QS_ANALYSIS_ERROR, QS_ANALYSIS_ERROR_INFEASIBLE);
+}
+
+/* On the sample CNN: int8 weights in any one layer cost at most a point, int2 in the
+ * large Dense layer costs many; the bytes are the lowering's storage; every front point is
+ * measured, and the config of a point is what the evaluation measured. */
+static void
+test_sample (void)
+{
+  g_autofree char *path = qs_data_find_file ("models/fmnist-cnn.h5", NULL);
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsSensitivity) s = NULL;
+  g_autoptr(QsFront) front = NULL;
+  g_autoptr(QsEvalCache) cache = qs_eval_cache_new ();
+  g_autoptr(GError) error = NULL;
+  const char *formats[] = { "int8", "int4", "int2", NULL };
+  QsAnalysisOptions opts = { .n_images = 300, .n_threads = 2, .cache = cache };
+
+  g_assert_nonnull (path);
+  model = qs_model_load (path, NULL, NULL, &error);
+  g_assert_no_error (error);
+  dataset = qs_dataset_open ("sample", &error);
+  g_assert_no_error (error);
+  s = qs_sensitivity_run (model, dataset, formats, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (s->labelled);
+  g_assert_cmpuint (s->n_layers, ==, 4);
+  for (guint i = 0; i < s->n_layers; i++)
+    {
+      const QsSensitivityLayer *l = &s->layers[i];
+      QsTensor *kernel = qs_layer_get_kernel (qs_model_find_layer (model, l->layer));
+      gsize n_out = kernel->shape[kernel->n_dims - 1];
+
+      g_assert_cmpfloat (fabs (l->drop[0]), <=, 1.0);
+      /* int8 per channel: a byte a weight and a 32-bit scale per output channel */
+      g_assert_cmpuint (l->bytes[0], ==, kernel->n_elements + 4 * n_out);
+      g_assert_cmpuint (l->bytes[2], <, l->bytes[1]);
+      g_assert_cmpfloat (l->sqnr_db[0], >, l->sqnr_db[2]);
+    }
+  g_assert_cmpfloat (s->layers[2].drop[2], >, 5.0);   /* fc1 at int2 */
+
+  front = qs_front_build (s, 8);
+  g_assert_cmpuint (front->n_points, >=, 2);
+  g_assert_true (qs_front_verify (front, model, dataset, s, &opts, NULL, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < front->n_points; i++)
+    {
+      g_autoptr(QsConfig) config = qs_front_point_to_config (front, &front->points[i]);
+      QsEvalOptions eo = { .limit = 300, .n_threads = 2 };
+      g_autoptr(QsEvalResult) r = qs_eval_run (model, config, dataset, &eo, NULL, NULL, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_true (isfinite (front->points[i].measured_drop));
+      g_assert_cmpfloat_with_epsilon (front->points[i].measured_top1, r->quant_top1, 1e-12);
+    }
+}
+
+/* Sensitivities do not add up on the MLP (fc2 at int2 alone costs nothing, with the
+ * others at int4 it does): refinement upgrades layers by measurement until the limit is
+ * met, and the point it adds is measured. */
+static void
+test_refine (void)
+{
+  g_autofree char *path = qs_data_find_file ("models/fmnist-mlp.h5", NULL);
+  g_autoptr(QsModel) model = qs_model_load (path, NULL, NULL, NULL);
+  g_autoptr(QsDataset) dataset = qs_dataset_open ("sample", NULL);
+  g_autoptr(QsSensitivity) s = NULL;
+  g_autoptr(QsFront) front = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *formats[] = { "int8", "int4", "int2", NULL };
+  QsAnalysisOptions opts = { .n_images = 200, .n_threads = 2 };
+  const QsFrontPoint *p;
+  double limit = 1.0;
+
+  s = qs_sensitivity_run (model, dataset, formats, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  front = qs_front_build (s, 0);
+  g_assert_true (qs_front_verify (front, model, dataset, s, &opts, NULL, &error));
+  g_assert_true (qs_front_refine (front, model, dataset, s, limit, &opts, NULL, &error));
+  g_assert_no_error (error);
+  p = qs_front_choose (front, 0, limit, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+  g_assert_cmpfloat (p->measured_drop, <=, limit);
+  for (guint i = 1; i < front->n_points; i++)
+    g_assert_cmpuint (front->points[i].weight_bytes, >=, front->points[i - 1].weight_bytes);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/qs/analysis/formats", test_formats);
+  g_test_add_func ("/qs/analysis/front-exact", test_front_exact);
+  g_test_add_func ("/qs/analysis/choose", test_choose);
+  g_test_add_func ("/qs/analysis/sample-cnn", test_sample);
+  g_test_add_func ("/qs/analysis/refine-mlp", test_refine);
+  return g_test_run ();
+}
