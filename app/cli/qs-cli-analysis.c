@@ -104,18 +104,6 @@ run_sensitivity (const char     *command,
 }
 
 static void
-add_double (JsonBuilder *b,
-            const char  *name,
-            double       v)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (v))
-    json_builder_add_double_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 sensitivity_to_json (JsonBuilder   *b,
                      QsSensitivity *s)
 {
@@ -123,7 +111,7 @@ sensitivity_to_json (JsonBuilder   *b,
   json_builder_add_int_value (b, s->n_images);
   json_builder_set_member_name (b, "labelled");
   json_builder_add_boolean_value (b, s->labelled);
-  add_double (b, "float_accuracy", s->float_top1);
+  qs_cli_json_add_number (b, "float_accuracy", s->float_top1);
   json_builder_set_member_name (b, "layers");
   json_builder_begin_array (b);
   for (guint i = 0; i < s->n_layers; i++)
@@ -142,8 +130,8 @@ sensitivity_to_json (JsonBuilder   *b,
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "format");
           json_builder_add_string_value (b, l->formats[f]);
-          add_double (b, "drop_points", l->drop[f]);
-          add_double (b, "sqnr_db", l->sqnr_db[f]);
+          qs_cli_json_add_number (b, "drop_points", l->drop[f]);
+          qs_cli_json_add_number (b, "sqnr_db", l->sqnr_db[f]);
           json_builder_set_member_name (b, "bytes");
           json_builder_add_int_value (b, (gint64) l->bytes[f]);
           json_builder_end_object (b);
@@ -184,7 +172,7 @@ qs_cli_sensitivity (int    argc,
 
       json_builder_begin_object (b);
       sensitivity_to_json (b, s);
-      add_double (b, "seconds", s->seconds);
+      qs_cli_json_add_number (b, "seconds", s->seconds);
       json_builder_end_object (b);
       qs_cli_print_builder (b);
       return QS_CLI_EXIT_OK;
@@ -290,9 +278,9 @@ qs_cli_search (int    argc,
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "kernel_bytes");
           json_builder_add_int_value (b, (gint64) p->weight_bytes);
-          add_double (b, "predicted_drop", p->predicted_drop);
-          add_double (b, "measured_drop", p->measured_drop);
-          add_double (b, "measured_accuracy", p->measured_top1);
+          qs_cli_json_add_number (b, "predicted_drop", p->predicted_drop);
+          qs_cli_json_add_number (b, "measured_drop", p->measured_drop);
+          qs_cli_json_add_number (b, "measured_accuracy", p->measured_top1);
           json_builder_set_member_name (b, "chosen");
           json_builder_add_boolean_value (b, p == chosen);
           json_builder_set_member_name (b, "refined");

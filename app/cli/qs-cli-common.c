@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <math.h>
+
 #include <stdio.h>
 #include <unistd.h>
 #include <glib/gi18n.h>
@@ -221,4 +223,25 @@ qs_cli_warn_nonfinite_weights (const char *command,
         g_printerr (_("%s: warning: %zu weights of layer “%s” are NaN or infinite\n"),
                     command, l->n_nonfinite, l->name);
     }
+}
+
+void
+qs_cli_json_add_number (JsonBuilder *b,
+                        const char  *name,
+                        double       value)
+{
+  json_builder_set_member_name (b, name);
+  if (isfinite (value))
+    json_builder_add_double_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+void
+qs_cli_json_add_uint (JsonBuilder *b,
+                      const char  *name,
+                      guint64      value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, (gint64) value);
 }

@@ -45,6 +45,13 @@ gboolean qs_cli_check_output    (const char    *name,
                                  const char    *output,
                                  guint          n_inputs,
                                  ...);
+/* A JSON member: a number, null when it is NaN or infinite (JSON has neither). */
+void     qs_cli_json_add_number (JsonBuilder   *b,
+                                 const char    *name,
+                                 double         value);
+void     qs_cli_json_add_uint   (JsonBuilder   *b,
+                                 const char    *name,
+                                 guint64        value);
 /* Prints a JSON node (pretty) to stdout followed by a newline. */
 void     qs_cli_print_json      (JsonNode      *node);
 void     qs_cli_print_builder   (JsonBuilder   *builder);

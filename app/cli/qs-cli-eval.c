@@ -16,18 +16,6 @@
  * Without --preset / --config: float accuracy only. */
 
 static void
-add_number (JsonBuilder *b,
-            const char  *name,
-            double       value)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_confusion (JsonBuilder *b,
                const char  *name,
                const guint *m,
@@ -61,12 +49,12 @@ print_json (QsEvalResult *r,
     json_builder_add_string_value (b, qs_config_get_preset_name (config));
   else
     json_builder_add_null_value (b);
-  add_number (b, "float_accuracy", r->float_top1);
-  add_number (b, "float_top5", r->float_top5);
-  add_number (b, "quant_accuracy", r->quant_top1);
-  add_number (b, "quant_top5", r->quant_top5);
-  add_number (b, "agreement", r->agreement);
-  add_number (b, "mean_kl", r->mean_kl);
+  qs_cli_json_add_number (b, "float_accuracy", r->float_top1);
+  qs_cli_json_add_number (b, "float_top5", r->float_top5);
+  qs_cli_json_add_number (b, "quant_accuracy", r->quant_top1);
+  qs_cli_json_add_number (b, "quant_top5", r->quant_top5);
+  qs_cli_json_add_number (b, "agreement", r->agreement);
+  qs_cli_json_add_number (b, "mean_kl", r->mean_kl);
   json_builder_set_member_name (b, "float_nonfinite_images");
   json_builder_add_int_value (b, r->float_nonfinite);
   json_builder_set_member_name (b, "quant_nonfinite_images");
@@ -85,8 +73,8 @@ print_json (QsEvalResult *r,
         json_builder_add_string_value (b, name);
       else
         json_builder_add_null_value (b);
-      add_number (b, "float_accuracy", r->float_per_class[c]);
-      add_number (b, "quant_accuracy", r->quant_per_class[c]);
+      qs_cli_json_add_number (b, "float_accuracy", r->float_per_class[c]);
+      qs_cli_json_add_number (b, "quant_accuracy", r->quant_per_class[c]);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -106,8 +94,8 @@ print_json (QsEvalResult *r,
       json_builder_add_string_value (b, l->weight_label);
       json_builder_set_member_name (b, "activation");
       json_builder_add_string_value (b, l->activation_label);
-      add_number (b, "weight_sqnr_db", l->weight_sqnr_db);
-      add_number (b, "activation_sqnr_db", l->activation_sqnr_db);
+      qs_cli_json_add_number (b, "weight_sqnr_db", l->weight_sqnr_db);
+      qs_cli_json_add_number (b, "activation_sqnr_db", l->activation_sqnr_db);
       json_builder_set_member_name (b, "weight_bytes");
       json_builder_add_int_value (b, l->weight_bytes);
       json_builder_set_member_name (b, "float_bytes");
@@ -120,9 +108,9 @@ print_json (QsEvalResult *r,
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
-  add_number (b, "seconds", r->seconds);
-  add_number (b, "float_images_per_s", r->float_images_per_s);
-  add_number (b, "quant_images_per_s", r->quant_images_per_s);
+  qs_cli_json_add_number (b, "seconds", r->seconds);
+  qs_cli_json_add_number (b, "float_images_per_s", r->float_images_per_s);
+  qs_cli_json_add_number (b, "quant_images_per_s", r->quant_images_per_s);
   json_builder_end_object (b);
   qs_cli_print_builder (b);
 }

@@ -16,27 +16,6 @@
  * integer program stores and holds, the same numbers as the app's summary); --lowering lists
  * the fused groups; -o writes the fake-quantized model. */
 
-static void
-add_number (JsonBuilder *b,
-            const char  *name,
-            double       value)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_uint (JsonBuilder *b,
-          const char  *name,
-          guint64      value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, (gint64) value);
-}
-
 int
 qs_cli_quantize (int    argc,
                  char **argv)
@@ -136,9 +115,9 @@ qs_cli_quantize (int    argc,
                                             ? (spec.granularity == QS_GRANULARITY_TENSOR ? "tensor"
                                                : spec.granularity == QS_GRANULARITY_CHANNEL ? "channel" : "group")
                                             : "element");
-          add_number (b, "sqnr_db", r->stats.sqnr_db);
-          add_number (b, "mse", r->stats.mse);
-          add_number (b, "max_abs_error", r->stats.max_abs_error);
+          qs_cli_json_add_number (b, "sqnr_db", r->stats.sqnr_db);
+          qs_cli_json_add_number (b, "mse", r->stats.mse);
+          qs_cli_json_add_number (b, "max_abs_error", r->stats.max_abs_error);
           json_builder_set_member_name (b, "bytes");
           json_builder_add_int_value (b, bytes);
           json_builder_set_member_name (b, "float_bytes");
@@ -154,18 +133,18 @@ qs_cli_quantize (int    argc,
 
   /* The totals: the cost model of the lowering, as the app's summary shows it. */
   qs_cost_compute (model, config, &cost);
-  add_uint (b, "float_bytes", cost.float_weight_bytes);
-  add_uint (b, "quant_bytes", cost.weight_bytes);
-  add_number (b, "compression", cost.weight_bytes ? (double) cost.float_weight_bytes / cost.weight_bytes : NAN);
-  add_number (b, "weighted_sqnr_db", qs_stats_sqnr_db (weighted_signal, weighted_noise));
+  qs_cli_json_add_uint (b, "float_bytes", cost.float_weight_bytes);
+  qs_cli_json_add_uint (b, "quant_bytes", cost.weight_bytes);
+  qs_cli_json_add_number (b, "compression", cost.weight_bytes ? (double) cost.float_weight_bytes / cost.weight_bytes : NAN);
+  qs_cli_json_add_number (b, "weighted_sqnr_db", qs_stats_sqnr_db (weighted_signal, weighted_noise));
   json_builder_set_member_name (b, "has_program");
   json_builder_add_boolean_value (b, cost.has_program);
-  add_uint (b, "peak_activation_bytes", cost.peak_activation_bytes);
-  add_uint (b, "float_peak_activation_bytes", cost.float_peak_activation_bytes);
-  add_uint (b, "macs", cost.macs);
-  add_uint (b, "bit_ops", cost.bit_ops);
-  add_uint (b, "integer_steps", cost.n_int_steps);
-  add_uint (b, "float_steps", cost.n_float_steps);
+  qs_cli_json_add_uint (b, "peak_activation_bytes", cost.peak_activation_bytes);
+  qs_cli_json_add_uint (b, "float_peak_activation_bytes", cost.float_peak_activation_bytes);
+  qs_cli_json_add_uint (b, "macs", cost.macs);
+  qs_cli_json_add_uint (b, "bit_ops", cost.bit_ops);
+  qs_cli_json_add_uint (b, "integer_steps", cost.n_int_steps);
+  qs_cli_json_add_uint (b, "float_steps", cost.n_float_steps);
   if (show_lowering)
     {
       g_autoptr(QsLowering) lowering = qs_lowering_new (model, config, &error);
