@@ -12,6 +12,8 @@ check () { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fail=1; f
 "$cli" bench --no-such-flag 2>/dev/null; rc=$?; check "bad flag exits 2" '[ $rc -eq 2 ]'
 # German from the build tree's catalogs (only the C and POSIX locales exist: use LANGUAGE)
 LANG=C.UTF-8 LANGUAGE=de "$cli" presets | grep -q 'Überall Float32' ; check "German messages" '[ $? -eq 0 ]'
+LANG=C.UTF-8 LANGUAGE=fr "$cli" presets | grep -q 'Float32 partout' ; check "French messages" '[ $? -eq 0 ]'
+LANG=C.UTF-8 LANGUAGE=fr "$cli" no-such-command 2>&1 | grep -q 'commande inconnue' ; check "French usage error" '[ $? -eq 0 ]'
 # plot's channel check: a clear error (exit 1), and a usage error for a silly font scale
 model="$(dirname "$0")/../../data/models/fmnist-cnn.h5"
 out=$(mktemp -d)
