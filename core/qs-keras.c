@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
@@ -968,7 +969,7 @@ zip_read_member (zip_t      *zip,
   if (!(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE) || st.size > cap)
     {
       g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
-                   _("%s: member “%s” of the archive is too large (%" G_GUINT64_FORMAT " bytes; at most %zu MB)"),
+                   _("%s: member “%s” of the archive is too large (%" PRIu64 " bytes; at most %zu MB)"),
                    path, member, (guint64) st.size, cap >> 20);
       return NULL;
     }
@@ -976,7 +977,7 @@ zip_read_member (zip_t      *zip,
       && (st.comp_size == 0 || st.size / st.comp_size > MAX_ZIP_RATIO))
     {
       g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
-                   _("%s: member “%s” of the archive claims to inflate %" G_GUINT64_FORMAT " bytes into %" G_GUINT64_FORMAT
+                   _("%s: member “%s” of the archive claims to inflate %" PRIu64 " bytes into %" PRIu64
                      ", more than %d:1; it is refused as a zip bomb"),
                    path, member, (guint64) st.comp_size, (guint64) st.size, MAX_ZIP_RATIO);
       return NULL;
