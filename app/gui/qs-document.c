@@ -766,8 +766,9 @@ qs_document_apply_preset (QsDocument          *self,
   if (preset_config == NULL)
     return FALSE;
 
-  /* Translators: an undo step, %s is a preset name such as "w8a8" */
-  label = g_strdup_printf (_("Apply Preset “%s”"), preset);
+  /* Translators: an undo step, %s is a preset name such as "w8a8". No quotes: the undo
+   * button's tooltip quotes the whole step ("Undo “Apply Preset w8a8”"). */
+  label = g_strdup_printf (_("Apply Preset %s"), preset);
   if (layers == NULL)
     {
       replace_config (self, preset_config, label, NULL, NULL);
