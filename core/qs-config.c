@@ -123,6 +123,22 @@ static const char * const preset_descriptions[] = {
   N_("Weights int4 symmetric per channel, activations affine int4 per tensor"),
 };
 
+/* At most about 40 characters: they follow the name in a menu. */
+static const char * const preset_summaries[] = {
+  N_("float32, the reference"),
+  N_("half-precision weights"),
+  N_("bfloat16 weights"),
+  N_("int8 weights only"),
+  N_("int4 weights in groups of 32"),
+  N_("int8 weights and activations (TFLite)"),
+  N_("w8a8, one weight scale per tensor"),
+  N_("int4 weights, int8 activations"),
+  N_("int4 weights and activations"),
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (preset_names) == G_N_ELEMENTS (preset_descriptions) + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (preset_summaries) == G_N_ELEMENTS (preset_descriptions));
+
 const char * const *
 qs_config_list_presets (void)
 {
@@ -144,6 +160,14 @@ qs_config_preset_description (const char *preset)
   gint i = preset_index (preset);
 
   return i < 0 ? NULL : _(preset_descriptions[i]);
+}
+
+const char *
+qs_config_preset_summary (const char *preset)
+{
+  gint i = preset_index (preset);
+
+  return i < 0 ? NULL : _(preset_summaries[i]);
 }
 
 static void

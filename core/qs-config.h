@@ -57,6 +57,9 @@ gboolean            qs_config_equal              (QsConfig            *a,
 /* Presets: fp32 fp16 bf16 w8 w4g32 w8a8 w8a8-tensor w4a8 w4a4 (at least). */
 const char * const *qs_config_list_presets       (void);
 const char         *qs_config_preset_description (const char          *preset); /* translated */
+/* A few words for a menu beside the name ("int8 weights and activations, as TFLite"); the
+ * description says it all. Translated, NULL for an unknown preset. */
+const char         *qs_config_preset_summary     (const char          *preset);
 /* Fixed activation ranges by value name (a layer's output, "name#pre" before a float
  * softmax, "name#dw" inside a SeparableConv2D): the integer engine uses them instead of
  * calibrating that value. Quantization-aware training writes the ranges it trained with. */

@@ -24,6 +24,7 @@ struct _QsDataset
   GObject   parent_instance;
 
   char     *name;
+  const char *display_name;  /* N_ (): the bundled sets; NULL: the name is shown */
   guint     n_images;
   gsize     height, width, channels;
   guint8   *pixels;
@@ -582,6 +583,7 @@ qs_dataset_open (const char  *spec,
         }
       classes = qs_data_find_file (QS_DATA_SAMPLE_CLASSES, NULL);
       self->name = g_strdup (spec);
+      self->display_name = N_("Fashion-MNIST training set");
     }
   else if (strcmp (spec, "sample") == 0 || strcmp (spec, "sample-train") == 0)
     {
@@ -597,6 +599,8 @@ qs_dataset_open (const char  *spec,
         }
       classes = qs_data_find_file (QS_DATA_SAMPLE_CLASSES, NULL);
       self->name = g_strdup (spec);
+      self->display_name = strcmp (spec, "sample") == 0 ? N_("Fashion-MNIST test set")
+                                                        : N_("Fashion-MNIST training sample");
     }
   else
     {
@@ -667,6 +671,13 @@ qs_dataset_get_name (QsDataset *self)
 {
   g_return_val_if_fail (QS_IS_DATASET (self), NULL);
   return self->name;
+}
+
+const char *
+qs_dataset_get_display_name (QsDataset *self)
+{
+  g_return_val_if_fail (QS_IS_DATASET (self), NULL);
+  return self->display_name != NULL ? _(self->display_name) : self->name;
 }
 
 guint

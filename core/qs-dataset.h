@@ -30,7 +30,11 @@ GQuark       qs_dataset_error_quark     (void);
  * images; an error when it is not installed). Immutable once opened; thread-safe reads. */
 QsDataset   *qs_dataset_open            (const char    *spec,
                                          GError       **error);
+/* The spec's short name: "sample", "sample-train", or the file's base name. */
 const char  *qs_dataset_get_name        (QsDataset     *self);
+/* The name in words for people (translated): "Fashion-MNIST test set" for "sample", the
+ * file's base name for a file. */
+const char  *qs_dataset_get_display_name (QsDataset    *self);
 guint        qs_dataset_get_n_images    (QsDataset     *self);
 /* Image shape as stored: height, width, channels. */
 void         qs_dataset_get_image_shape (QsDataset     *self,

@@ -852,8 +852,35 @@ typedef enum
   KIND_MISSING,
   KIND_HDF5,
   KIND_ZIP,
+  KIND_TEXT_DAMAGED,  /* an HDF5 file that went through a text conversion */
   KIND_OTHER,
 } FileKind;
+
+/* An HDF5 signature (89 'HDF' \r \n 1a \n) whose first byte a text conversion replaced:
+ * with U+FFFD (EF BF BD, decoded as UTF-8), with '?' (encoded as ASCII) or re-encoded from
+ * Latin-1 to UTF-8 (C2 89). The rest of such a file is damaged the same way, so nothing in
+ * it can be trusted. */
+static gboolean
+is_text_damaged_hdf5 (const guchar *head,
+                      gsize         length)
+{
+  static const guchar replaced[6] = { 0xef, 0xbf, 0xbd, 'H', 'D', 'F' };
+  static const guchar latin1[5] = { 0xc2, 0x89, 'H', 'D', 'F' };
+  static const guchar ascii[4] = { '?', 'H', 'D', 'F' };
+
+  return (length >= sizeof replaced && memcmp (head, replaced, sizeof replaced) == 0)
+         || (length >= sizeof latin1 && memcmp (head, latin1, sizeof latin1) == 0)
+         || (length >= sizeof ascii && memcmp (head, ascii, sizeof ascii) == 0);
+}
+
+static void
+set_text_damaged_error (GError     **error,
+                        const char  *path)
+{
+  g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TEXT_DAMAGED,
+               _("%s was damaged by a text conversion (its binary bytes were replaced): "
+                 "download or copy it again in binary mode"), path);
+}
 
 static FileKind
 sniff (const char *path,
@@ -886,6 +913,8 @@ sniff (const char *path,
         return KIND_HDF5;
       if (offset == 0 && memcmp (head, "PK\003\004", 4) == 0)
         return KIND_ZIP;
+      if (offset == 0 && is_text_damaged_hdf5 (head, got))
+        return KIND_TEXT_DAMAGED;
     }
   return KIND_OTHER;
 }
@@ -1142,6 +1171,9 @@ read_architecture (const char *path,
           *length = strlen (json);
         return json;
       }
+    case KIND_TEXT_DAMAGED:
+      set_text_damaged_error (error, path);
+      return NULL;
     case KIND_OTHER:
     default:
       {
@@ -1438,6 +1470,11 @@ keras_load_locked (const char    *path,
     {
       g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_NOT_FOUND,
                    _("Cannot open model “%s”: %s"), path, local->message);
+      return NULL;
+    }
+  if (kind == KIND_TEXT_DAMAGED)
+    {
+      set_text_damaged_error (error, path);
       return NULL;
     }
   if (kind == KIND_OTHER)

@@ -22,6 +22,7 @@ typedef enum
   QS_MODEL_ERROR_TOO_LARGE,      /* absurd dimensions */
   QS_MODEL_ERROR_NO_INFERENCE,   /* asked to run a model that cannot run */
   QS_MODEL_ERROR_WRITE,
+  QS_MODEL_ERROR_TEXT_DAMAGED,   /* an HDF5 file whose binary bytes a text conversion replaced */
 } QsModelError;
 
 typedef enum

@@ -22,6 +22,11 @@ test_presets (void)
 
       g_assert_true (g_strv_contains (names, required[i]));
       g_assert_nonnull (qs_config_preset_description (required[i]));
+      /* a menu shows the name and the summary on one line: short, and shorter than the
+       * description it summarises */
+      g_assert_nonnull (qs_config_preset_summary (required[i]));
+      g_assert_cmpuint (g_utf8_strlen (qs_config_preset_summary (required[i]), -1), >, 0);
+      g_assert_cmpuint (g_utf8_strlen (qs_config_preset_summary (required[i]), -1), <=, 40);
       c = qs_config_new_from_preset (required[i], &error);
       g_assert_no_error (error);
       g_assert_cmpstr (qs_config_get_preset_name (c), ==, required[i]);

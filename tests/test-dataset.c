@@ -106,6 +106,9 @@ test_sample (void)
 
   g_assert_no_error (error);
   g_assert_cmpuint (qs_dataset_get_n_images (ds), ==, 10000);
+  /* People read the data set's name in words, never the spec "sample". */
+  g_assert_cmpstr (qs_dataset_get_name (ds), ==, "sample");
+  g_assert_cmpstr (qs_dataset_get_display_name (ds), ==, "Fashion-MNIST test set");
   qs_dataset_get_image_shape (ds, &h, &w, &c);
   g_assert_cmpuint (h, ==, 28);
   g_assert_cmpuint (w, ==, 28);
@@ -160,6 +163,7 @@ test_sample_train (void)
   g_assert_no_error (error);
   g_assert_cmpuint (qs_dataset_get_n_images (ds), ==, 10000);
   g_assert_cmpstr (qs_dataset_get_class_name (ds, 1), ==, "Trouser");
+  g_assert_cmpstr (qs_dataset_get_display_name (ds), ==, "Fashion-MNIST training sample");
 
   full = qs_dataset_open ("sample-train-full", &error);
   if (installed)
@@ -200,6 +204,9 @@ test_idx (void)
       g_assert_cmpuint (qs_dataset_get_n_classes (ds), ==, 8);
       g_assert_cmpstr (qs_dataset_get_class_name (ds, 7), ==, "7");
       g_assert_cmpmem (qs_dataset_get_pixels (ds, 1), 4, pixels + 4, 4);
+      /* a file is shown by its name */
+      g_assert_cmpstr (qs_dataset_get_display_name (ds), ==, qs_dataset_get_name (ds));
+      g_assert_true (g_str_has_suffix (ip, qs_dataset_get_display_name (ds)));
     }
 
   /* Truncated images, label count mismatch, missing labels, bad magic. */

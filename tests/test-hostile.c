@@ -154,6 +154,61 @@ test_not_model (void)
   expect_error ("/nonexistent/model.h5", QS_MODEL_ERROR_NOT_FOUND, NULL, NULL);
 }
 
+/* What a text conversion makes of a binary file: each byte >= 0x80 becomes U+FFFD (decoded
+ * as UTF-8 with replacement), or is re-encoded from Latin-1 to UTF-8 (two bytes each). */
+static GByteArray *
+text_convert (const char *contents,
+              gsize       len,
+              gboolean    latin1)
+{
+  GByteArray *out = g_byte_array_sized_new (len * 2);
+
+  for (gsize i = 0; i < len; i++)
+    {
+      guchar b = contents[i];
+
+      if (b < 0x80)
+        g_byte_array_append (out, &b, 1);
+      else if (latin1)
+        {
+          guchar two[2] = { 0xc0 | (b >> 6), 0x80 | (b & 0x3f) };
+          g_byte_array_append (out, two, 2);
+        }
+      else
+        g_byte_array_append (out, (const guchar *) "\xef\xbf\xbd", 3);
+    }
+  return out;
+}
+
+/* A model saved through a text conversion ("\uFFFDHDF..."): the error says what happened
+ * and how to get a good copy, for the model and for an architecture file alike. */
+static void
+test_text_converted (void)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (valid_path, &contents, &len, NULL));
+  for (int latin1 = 0; latin1 <= 1; latin1++)
+    {
+      g_autofree char *path = tmp_path ("converted.h5");
+      g_autoptr(GByteArray) converted = text_convert (contents, len, latin1);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GError) arch_error = NULL;
+
+      g_assert_cmpmem (converted->data, 3, latin1 ? "\xc2\x89H" : "\xef\xbf\xbd", 3);
+      g_assert_true (g_file_set_contents (path, (const char *) converted->data, converted->len, NULL));
+      error = load_error (path, NULL);
+      g_assert_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TEXT_DAMAGED);
+      g_assert_nonnull (strstr (error->message, "converted.h5"));
+      g_assert_nonnull (strstr (error->message, "text conversion"));
+      g_assert_nonnull (strstr (error->message, "binary mode"));
+
+      arch_error = load_error (valid_path, path);
+      g_assert_error (arch_error, QS_MODEL_ERROR, QS_MODEL_ERROR_TEXT_DAMAGED);
+    }
+}
+
 static void
 test_truncated (void)
 {
@@ -192,6 +247,7 @@ test_mangled (void)
         m[i] = '?';
     g_assert_true (g_file_set_contents (path, m, len, NULL));
     error = load_error (path, NULL);
+    g_assert_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TEXT_DAMAGED);
   }
   /* Random damage: any outcome but a crash; errors name the file. */
   for (int round = 0; round < 40; round++)
@@ -1223,6 +1279,7 @@ main (int   argc,
   g_test_add_func ("/qs/hostile/not-a-model", test_not_model);
   g_test_add_func ("/qs/hostile/truncated", test_truncated);
   g_test_add_func ("/qs/hostile/mangled", test_mangled);
+  g_test_add_func ("/qs/hostile/text-converted", test_text_converted);
   g_test_add_func ("/qs/hostile/missing-dataset", test_missing_dataset);
   g_test_add_func ("/qs/hostile/missing-group", test_missing_group);
   g_test_add_func ("/qs/hostile/config-errors", test_config_errors);

@@ -335,6 +335,8 @@ typedef struct
   QsConfig  *config;
   char      *notes;
   GFile     *saved_file;      /* autosaves: the session file the user had saved to */
+  GPtrArray *undo;            /* autosaves: QsSessionStep*, oldest first; nullable */
+  GPtrArray *redo;
   gboolean   checksum_mismatch;
   gboolean   is_autosave;
 } LoadData;
@@ -353,6 +355,8 @@ load_data_free (gpointer data)
   g_clear_object (&load->config);
   g_free (load->notes);
   g_clear_object (&load->saved_file);
+  g_clear_pointer (&load->undo, g_ptr_array_unref);
+  g_clear_pointer (&load->redo, g_ptr_array_unref);
   g_free (load);
 }
 
@@ -395,6 +399,22 @@ load_thread (GTask        *task,
   g_task_return_boolean (task, TRUE);
 }
 
+/* Appends the steps an autosave kept (QsSessionStep*, oldest first) to undo or redo. */
+static void
+restore_history (GPtrArray *to,
+                 GPtrArray *steps)
+{
+  for (guint i = 0; steps != NULL && i < steps->len; i++)
+    {
+      QsSessionStep *step = g_ptr_array_index (steps, i);
+      UndoEntry *entry = g_new0 (UndoEntry, 1);
+
+      entry->config = g_object_ref (step->config);
+      entry->label = g_strdup (step->label);
+      g_ptr_array_add (to, entry);
+    }
+}
+
 static QsDocument *
 document_from_load (LoadData *load)
 {
@@ -415,6 +435,8 @@ document_from_load (LoadData *load)
       g_set_object (&self->file, load->saved_file);
       g_clear_object (&self->saved_config);
       self->was_modified = TRUE;
+      restore_history (self->undo, load->undo);
+      restore_history (self->redo, load->redo);
       qs_document_adopt_autosave (self, g_file_peek_path (load->session));
     }
   else if (load->session != NULL)
@@ -497,6 +519,10 @@ load_session (LoadData      *load,
   load->config = session->config != NULL ? g_object_ref (session->config) : NULL;
   load->notes = g_strdup (session->notes);
   g_set_object (&load->saved_file, session->saved_file);
+  if (session->undo != NULL)
+    load->undo = g_ptr_array_ref (session->undo);
+  if (session->redo != NULL)
+    load->redo = g_ptr_array_ref (session->redo);
 
   load->model = qs_model_load (load->path, load->architecture_path, cancellable, error);
   if (load->model == NULL)
@@ -766,8 +792,9 @@ qs_document_apply_preset (QsDocument          *self,
   if (preset_config == NULL)
     return FALSE;
 
-  /* Translators: an undo step, %s is a preset name such as "w8a8" */
-  label = g_strdup_printf (_("Apply Preset “%s”"), preset);
+  /* Translators: an undo step, %s is a preset name such as "w8a8". No quotes: the undo
+   * button's tooltip quotes the whole step ("Undo “Apply Preset w8a8”"). */
+  label = g_strdup_printf (_("Apply Preset %s"), preset);
   if (layers == NULL)
     {
       replace_config (self, preset_config, label, NULL, NULL);
@@ -823,6 +850,33 @@ qs_document_get_redo_label (QsDocument *self)
   if (self->redo->len == 0)
     return NULL;
   return ((UndoEntry *) g_ptr_array_index (self->redo, self->redo->len - 1))->label;
+}
+
+guint
+qs_document_get_n_history_steps (QsDocument *self,
+                                 gboolean    redo)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), 0);
+  return (redo ? self->redo : self->undo)->len;
+}
+
+QsConfig *
+qs_document_get_history_step (QsDocument  *self,
+                              gboolean     redo,
+                              guint        index,
+                              const char **label)
+{
+  GPtrArray *steps;
+  UndoEntry *entry;
+
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
+  steps = redo ? self->redo : self->undo;
+  g_return_val_if_fail (index < steps->len, NULL);
+
+  entry = g_ptr_array_index (steps, index);
+  if (label != NULL)
+    *label = entry->label;
+  return entry->config;
 }
 
 /* Moves the top entry of from onto to, swapping the document's config with it. */

@@ -109,6 +109,14 @@ const char     *qs_document_get_undo_label       (QsDocument          *self); /*
 const char     *qs_document_get_redo_label       (QsDocument          *self); /* nullable */
 gboolean        qs_document_undo                 (QsDocument          *self);
 gboolean        qs_document_redo                 (QsDocument          *self);
+/* The undo (redo FALSE) or redo steps, oldest first: the config each step returns to and
+ * its label. Autosaves keep them, so that a restored document can still undo. */
+guint           qs_document_get_n_history_steps  (QsDocument          *self,
+                                                  gboolean             redo);
+QsConfig       *qs_document_get_history_step     (QsDocument          *self,
+                                                  gboolean             redo,
+                                                  guint                index,
+                                                  const char         **label);
 
 /* Sessions. */
 char           *qs_document_to_session_json      (QsDocument          *self);

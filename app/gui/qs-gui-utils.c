@@ -3,8 +3,10 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <string.h>
 #include <glib/gi18n.h>
 
+#include "qs-document.h"
 #include "qs-gui-utils.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -134,4 +136,98 @@ qs_quant_spec_describe (const QsQuantSpec *spec)
     /* Translators: pruning in the layer badges' tooltip */
     g_string_append_printf (s, _(" · %.0f%% pruned"), spec->sparsity * 100.0);
   return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* The codes of one error domain in words, in enum order. */
+typedef struct
+{
+  GQuark             (*quark) (void);
+  const char         *domain;   /* N_ () */
+  const char * const *codes;    /* N_ (), NULL-terminated, indexed by code */
+} ErrorDomainWords;
+
+static const char * const model_codes[] = {
+  N_("not found"), N_("not a Keras file"), N_("corrupt"), N_("unsupported"),
+  N_("bad architecture"), N_("weights do not fit the architecture"), N_("broken layer graph"),
+  N_("refers to other files"), N_("too large"), N_("cannot run"), N_("cannot write"),
+  N_("damaged by a text conversion"), NULL
+};
+static const char * const config_codes[] = {
+  N_("not JSON"), N_("invalid field"), N_("newer version"), N_("unknown preset"),
+  N_("cannot read or write"), N_("too large"), NULL
+};
+static const char * const dataset_codes[] = {
+  N_("not found"), N_("bad format"), N_("images do not fit the model"), NULL
+};
+static const char * const document_codes[] = {
+  N_("not a session"), N_("newer version"), N_("cannot write"), NULL
+};
+static const char * const data_codes[] = {
+  N_("bundled file missing"), NULL
+};
+
+static const ErrorDomainWords error_domains[] = {
+  { qs_model_error_quark, N_("Model file"), model_codes },
+  { qs_config_error_quark, N_("Quantization config"), config_codes },
+  { qs_dataset_error_quark, N_("Dataset"), dataset_codes },
+  { qs_document_error_quark, N_("Session"), document_codes },
+  { qs_data_error_quark, N_("Bundled data"), data_codes },
+};
+
+char *
+qs_error_describe_code (const GError *error)
+{
+  g_autofree char *nick_words = NULL;
+  g_autofree char *domain_words = NULL;
+  const char *domain = NULL;
+  const char *code = NULL;
+  GQuark io_domain;
+  gint io_code;
+
+  g_return_val_if_fail (error != NULL, NULL);
+
+  io_domain = error->domain;
+  io_code = error->code;
+  for (guint i = 0; i < G_N_ELEMENTS (error_domains) && domain == NULL; i++)
+    if (error->domain == error_domains[i].quark ())
+      {
+        domain = _(error_domains[i].domain);
+        if (error->code >= 0 && error->code < (gint) g_strv_length ((GStrv) error_domains[i].codes))
+          code = _(error_domains[i].codes[error->code]);
+      }
+
+  /* GLib's file errors: the nicks of GIOErrorEnum, "not-found" as "not found". */
+  if (io_domain == G_FILE_ERROR)
+    {
+      io_domain = G_IO_ERROR;
+      io_code = g_io_error_from_file_error (error->code);
+    }
+  if (domain == NULL && io_domain == G_IO_ERROR)
+    {
+      g_autoptr(GEnumClass) klass = g_type_class_ref (G_TYPE_IO_ERROR_ENUM);
+      GEnumValue *value = g_enum_get_value (klass, io_code);
+
+      domain = _("File");
+      if (value != NULL)
+        code = nick_words = g_strdelimit (g_strdup (value->value_nick), "-", ' ');
+    }
+
+  if (domain == NULL)
+    {
+      /* Another library's domain: its name in words, "g-convert-error-quark" and
+       * "g_convert_error" as "g convert". */
+      char *words = g_strdelimit (g_strdup (g_quark_to_string (error->domain)), "-_", ' ');
+
+      if (g_str_has_suffix (words, " quark"))
+        words[strlen (words) - strlen (" quark")] = '\0';
+      if (g_str_has_suffix (words, " error"))
+        words[strlen (words) - strlen (" error")] = '\0';
+      domain = domain_words = words;
+    }
+
+  if (code != NULL)
+    /* Translators: an error's kind under its message, "Model file: corrupt (code 2)" */
+    return g_strdup_printf (_("%s: %s (code %d)"), domain, code, error->code);
+  /* Translators: an error's kind under its message, "Model file (code 42)" */
+  return g_strdup_printf (_("%s (code %d)"), domain, error->code);
 }

@@ -25,4 +25,8 @@ const char *qs_range_display_name       (QsRangeMethod      value);
  * "Integer, 8 bits · Symmetric · Per Channel · Min–Max · Nearest, Ties to Even". */
 char       *qs_quant_spec_describe      (const QsQuantSpec *spec);
 
+/* An error's domain and code in words, for the details under a message (never the quark's
+ * name): "Model file: corrupt (code 2)", "File: not found (code 1)". */
+char       *qs_error_describe_code      (const GError      *error);
+
 G_END_DECLS

@@ -9,6 +9,8 @@
 #include "qs-session.h"
 
 #define DEFAULT_AUTOSAVE_MS 2000
+/* An autosave keeps at most this many undo steps (the newest) and as many redo steps. */
+#define MAX_AUTOSAVE_STEPS  100
 
 struct _QsSession
 {
@@ -22,12 +24,23 @@ struct _QsSession
 };
 
 G_DEFINE_FINAL_TYPE (QsSession, qs_session, G_TYPE_OBJECT)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsSessionStep, qs_session_step_free)
 
 /* Autosave files owned by live documents of this process (never offered for restore). */
 static GHashTable *live_autosaves;
 
 /* ---------------------------------------------------------------------------------------- */
 /* Reading                                                                                  */
+
+void
+qs_session_step_free (QsSessionStep *step)
+{
+  if (step == NULL)
+    return;
+  g_free (step->label);
+  g_clear_object (&step->config);
+  g_free (step);
+}
 
 void
 qs_session_data_free (QsSessionData *data)
@@ -41,6 +54,8 @@ qs_session_data_free (QsSessionData *data)
   g_clear_object (&data->config);
   g_free (data->notes);
   g_clear_object (&data->saved_file);
+  g_clear_pointer (&data->undo, g_ptr_array_unref);
+  g_clear_pointer (&data->redo, g_ptr_array_unref);
   g_free (data);
 }
 
@@ -53,6 +68,58 @@ member_string (JsonObject *object,
   if (node == NULL || JSON_NODE_HOLDS_NULL (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     return NULL;
   return json_node_get_string (node);
+}
+
+/* A config as JSON member value (NULL on failure). */
+static QsConfig *
+config_from_node (JsonNode  *node,
+                  GError   **error)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *json = NULL;
+
+  json_generator_set_root (generator, node);
+  json = json_generator_to_data (generator, NULL);
+  return qs_config_new_from_json (json, -1, error);
+}
+
+/* The "undo" or "redo" array of an autosave: [{"label": "…", "config": {…}}, …], oldest
+ * first. NULL with error when it is not that. */
+static GPtrArray *
+parse_steps (JsonNode  *node,
+             GError   **error)
+{
+  g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_session_step_free);
+  JsonArray *array;
+
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    {
+      g_set_error_literal (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_SESSION, _("not an array"));
+      return NULL;
+    }
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *item = json_array_get_element (array, i);
+      JsonObject *object = JSON_NODE_HOLDS_OBJECT (item) ? json_node_get_object (item) : NULL;
+      JsonNode *config = object ? json_object_get_member (object, "config") : NULL;
+      const char *label = object ? member_string (object, "label") : NULL;
+      g_autoptr(QsSessionStep) step = NULL;
+
+      if (label == NULL || config == NULL || !JSON_NODE_HOLDS_OBJECT (config))
+        {
+          g_set_error (error, QS_DOCUMENT_ERROR, QS_DOCUMENT_ERROR_SESSION,
+                       _("step %u has no label or no config"), i);
+          return NULL;
+        }
+      step = g_new0 (QsSessionStep, 1);
+      step->label = g_strdup (label);
+      step->config = config_from_node (config, error);
+      if (step->config == NULL)
+        return NULL;
+      g_ptr_array_add (steps, g_steal_pointer (&step));
+    }
+  return g_steal_pointer (&steps);
 }
 
 QsSessionData *
@@ -128,6 +195,23 @@ qs_session_data_parse (GFile       *session,
     parsed->saved_file = g_file_new_for_path (member_string (root, "session_file"));
 
   parsed->dataset_spec = g_strdup (member_string (root, "dataset"));
+
+  /* An autosave's undo history. Damaged, it is left behind: the config is what matters. */
+  {
+    JsonNode *undo = json_object_get_member (root, "undo");
+    JsonNode *redo = json_object_get_member (root, "redo");
+    g_autoptr(GError) history_error = NULL;
+
+    if (undo != NULL
+        && ((parsed->undo = parse_steps (undo, &history_error)) == NULL
+            || (redo != NULL && (parsed->redo = parse_steps (redo, &history_error)) == NULL)))
+      {
+        g_debug ("Session “%s”: the undo history is damaged and was left out: %s",
+                 name, history_error->message);
+        g_clear_pointer (&parsed->undo, g_ptr_array_unref);
+        g_clear_pointer (&parsed->redo, g_ptr_array_unref);
+      }
+  }
   return g_steal_pointer (&parsed);
 }
 
@@ -151,6 +235,45 @@ qs_session_is_session_file (const char *path)
 
 /* ---------------------------------------------------------------------------------------- */
 /* Writing                                                                                  */
+
+static void
+add_config (JsonBuilder *builder,
+            QsConfig    *config)
+{
+  g_autofree char *json = qs_config_to_json (config);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  if (json_parser_load_from_data (parser, json, -1, NULL))
+    json_builder_add_value (builder, json_node_copy (json_parser_get_root (parser)));
+  else
+    json_builder_add_null_value (builder);
+}
+
+/* The newest MAX_AUTOSAVE_STEPS undo or redo steps, oldest first. */
+static void
+add_steps (JsonBuilder *builder,
+           QsDocument  *document,
+           gboolean     redo)
+{
+  guint n = qs_document_get_n_history_steps (document, redo);
+  guint first = n > MAX_AUTOSAVE_STEPS ? n - MAX_AUTOSAVE_STEPS : 0;
+
+  /* Redo steps are popped from the end too: keep the ones undone last. */
+  json_builder_begin_array (builder);
+  for (guint i = first; i < n; i++)
+    {
+      const char *label = NULL;
+      QsConfig *config = qs_document_get_history_step (document, redo, i, &label);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "label");
+      json_builder_add_string_value (builder, label ? label : "");
+      json_builder_set_member_name (builder, "config");
+      add_config (builder, config);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+}
 
 char *
 qs_session_to_json (QsSession *self,
@@ -219,6 +342,14 @@ qs_session_to_json (QsSession *self,
     {
       json_builder_set_member_name (builder, "session_file");
       json_builder_add_string_value (builder, g_file_peek_path (qs_document_get_file (document)));
+    }
+  if (for_autosave)
+    {
+      /* What Undo and Redo would do: a restored document can still undo. */
+      json_builder_set_member_name (builder, "undo");
+      add_steps (builder, document, FALSE);
+      json_builder_set_member_name (builder, "redo");
+      add_steps (builder, document, TRUE);
     }
   json_builder_end_object (builder);
 

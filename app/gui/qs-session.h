@@ -7,8 +7,18 @@
 
 G_BEGIN_DECLS
 
+/* One undo or redo step an autosave keeps: the config it returns to and its label. */
+typedef struct
+{
+  char     *label;
+  QsConfig *config;
+} QsSessionStep;
+
+void           qs_session_step_free        (QsSessionStep *step);
+
 /* What a session file says: the model (path, architecture, checksum), the dataset, the
- * config and the notes. Reading one loads nothing: the document does that. */
+ * config and the notes; an autosave also the undo and redo steps. Reading one loads
+ * nothing: the document does that. */
 typedef struct
 {
   char     *model_path;          /* absolute (relative paths resolved against the file) */
@@ -18,6 +28,8 @@ typedef struct
   QsConfig *config;              /* nullable: the default preset */
   char     *notes;               /* nullable */
   GFile    *saved_file;          /* autosaves: the session file the user had saved to; nullable */
+  GPtrArray *undo;               /* autosaves: QsSessionStep*, oldest first; nullable */
+  GPtrArray *redo;               /* autosaves: QsSessionStep*, oldest first; nullable */
 } QsSessionData;
 
 void           qs_session_data_free        (QsSessionData *data);

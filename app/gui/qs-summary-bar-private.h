@@ -6,6 +6,14 @@
 G_BEGIN_DECLS
 
 /* How many times the totals were recomputed and shown (the tests count them). */
-guint _qs_summary_bar_get_n_updates (QsSummaryBar *self);
+guint    _qs_summary_bar_get_n_updates       (QsSummaryBar  *self);
+/* TRUE when a float accuracy says the model was made for other data (under twice chance). */
+gboolean _qs_summary_bar_is_near_chance      (double         float_top1,
+                                              guint          n_classes);
+/* The accuracy tile's labels (the tests read them). */
+void     _qs_summary_bar_get_accuracy_labels (QsSummaryBar  *self,
+                                              GtkLabel     **caption,
+                                              GtkLabel     **value,
+                                              GtkLabel     **detail);
 
 G_END_DECLS

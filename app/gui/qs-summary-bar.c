@@ -10,6 +10,7 @@
 typedef struct
 {
   GtkWidget *box;
+  GtkWidget *caption;
   GtkWidget *value;
   GtkWidget *detail;
 } Tile;
@@ -38,12 +39,14 @@ tile_init (QsSummaryBar *self,
 {
   GtkWidget *label = gtk_label_new (caption);
 
+  tile->caption = label;
   tile->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
   tile->value = gtk_label_new ("—");
   tile->detail = gtk_label_new (NULL);
   gtk_widget_add_css_class (tile->box, "summary-tile");
   gtk_widget_set_hexpand (tile->box, TRUE);
   gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
   gtk_widget_add_css_class (label, "caption-heading");
   gtk_widget_add_css_class (label, "dim-label");
   gtk_label_set_xalign (GTK_LABEL (tile->value), 0);
@@ -154,20 +157,68 @@ _qs_summary_bar_get_n_updates (QsSummaryBar *self)
   return self->n_updates;
 }
 
+/* A float model that gets hardly more right than guessing was made for other data: its
+ * numbers are no result. Chance is 1 / n_classes; under twice that is "near", and with few
+ * classes (where twice chance is most or all of the range) under a ninth of the way from
+ * chance to 100 %: 20 % of 10 classes, 55.6 % of 2, 2 % of 100. */
+gboolean
+_qs_summary_bar_is_near_chance (double float_top1,
+                                guint  n_classes)
+{
+  double chance;
+
+  if (n_classes < 2)
+    return FALSE;
+  chance = 1.0 / n_classes;
+  return float_top1 < MIN (2 * chance, chance + (1 - chance) / 9);
+}
+
+static void
+set_accuracy_warning (QsSummaryBar *self,
+                      const char   *style)
+{
+  const char * const styles[] = { "warning", "error" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (styles); i++)
+    {
+      gtk_widget_remove_css_class (self->accuracy.value, styles[i]);
+      gtk_widget_remove_css_class (self->accuracy.detail, styles[i]);
+    }
+  /* The detail says why in the warning colour: not dimmed. */
+  if (g_strcmp0 (style, "near-chance") == 0)
+    {
+      gtk_widget_add_css_class (self->accuracy.value, "warning");
+      gtk_widget_add_css_class (self->accuracy.detail, "warning");
+      gtk_widget_remove_css_class (self->accuracy.detail, "dim-label");
+    }
+  else
+    {
+      gtk_widget_add_css_class (self->accuracy.detail, "dim-label");
+      if (style != NULL)
+        gtk_widget_add_css_class (self->accuracy.value, style);
+    }
+}
+
 static void
 update_accuracy (QsSummaryBar *self)
 {
   QsEvalResult *eval;
+  QsDataset *dataset;
   const GError *error;
   const char *why = NULL;
   g_autofree char *value = NULL;
   g_autofree char *detail = NULL;
+  g_autofree char *caption = NULL;
+  g_autofree char *tip = NULL;
+  gboolean near_chance;
 
   if (self->document == NULL)
     return;
 
   gtk_widget_set_visible (self->eval_spinner, qs_document_get_evaluating (self->document));
   gtk_spinner_set_spinning (GTK_SPINNER (self->eval_spinner), qs_document_get_evaluating (self->document));
+  gtk_label_set_text (GTK_LABEL (self->accuracy.caption), _("Accuracy"));
+  set_accuracy_warning (self, NULL);
 
   if (!qs_document_can_evaluate (self->document, &why))
     {
@@ -190,30 +241,63 @@ update_accuracy (QsSummaryBar *self)
       return;
     }
 
+  /* Which images, in words: "Fashion-MNIST test set, 1,000 images" (never the spec "sample"). */
+  dataset = qs_document_get_dataset (self->document);
+  if (dataset != NULL)
+    {
+      /* Translators: the caption of the accuracy in the summary bar; %s is a data set in
+       * words ("Fashion-MNIST test set", or a file name), %'u the number of its images used */
+      caption = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %s, %'u image",
+                                              "Accuracy · %s, %'u images", eval->n_images),
+                                 qs_dataset_get_display_name (dataset), eval->n_images);
+      gtk_label_set_text (GTK_LABEL (self->accuracy.caption), caption);
+    }
+
   value = g_strdup_printf ("%.1f%% → %.1f%%", 100 * eval->float_top1, 100 * eval->quant_top1);
-  /* Translators: accuracy change in percentage points and the number of images, "−0.4 points on 1,000 images" */
-  detail = g_strdup_printf (_("%+.1f points on %'u images"), 100 * (eval->quant_top1 - eval->float_top1), eval->n_images);
+  near_chance = _qs_summary_bar_is_near_chance (eval->float_top1, eval->n_classes);
+  if (near_chance)
+    {
+      detail = g_strdup (_("near chance: is this the right dataset?"));
+      /* Translators: tooltip of the accuracy when the float model is near chance; %.1f%% are
+       * percentages, %u the number of classes, %s the data set in words */
+      tip = g_strdup_printf (_("The float model gets %.1f%% right; guessing among %u classes gets %.1f%%. "
+                               "It was probably made for other data than “%s”: open the data set it was trained on to measure the quantization."),
+                             100 * eval->float_top1, eval->n_classes, 100.0 / eval->n_classes,
+                             dataset ? qs_dataset_get_display_name (dataset) : _("the test set"));
+    }
+  else
+    {
+      /* Translators: accuracy change in percentage points, "−0.4 points" */
+      detail = g_strdup_printf (_("%+.1f points"), 100 * (eval->quant_top1 - eval->float_top1));
+      if (dataset != NULL)
+        /* Translators: tooltip of the accuracy in the summary bar; %u is a number of images,
+         * %s the data set in words, "Fashion-MNIST test set" */
+        tip = g_strdup_printf (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the first %u images of the %s"),
+                               eval->n_images, qs_dataset_get_display_name (dataset));
+      else
+        tip = g_strdup (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the quick subset of the test set"));
+    }
   tile_set (&self->accuracy, value, detail);
-  {
-    QsDataset *dataset = qs_document_get_dataset (self->document);
-    g_autofree char *tip = NULL;
+  gtk_widget_set_tooltip_text (self->accuracy.box, tip);
 
-    if (dataset != NULL && qs_dataset_get_name (dataset) != NULL)
-      /* Translators: tooltip of the accuracy in the summary bar; %u is a number of images,
-       * %s the dataset name, "Fashion-MNIST test" */
-      tip = g_strdup_printf (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the first %u images of “%s”"),
-                             eval->n_images, qs_dataset_get_name (dataset));
-    else
-      tip = g_strdup (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the quick subset of the test set"));
-    gtk_widget_set_tooltip_text (self->accuracy.box, tip);
-  }
-
-  gtk_widget_remove_css_class (self->accuracy.value, "warning");
-  gtk_widget_remove_css_class (self->accuracy.value, "error");
-  if (eval->float_top1 - eval->quant_top1 > 0.05)
-    gtk_widget_add_css_class (self->accuracy.value, "error");
+  if (near_chance)
+    set_accuracy_warning (self, "near-chance");
+  else if (eval->float_top1 - eval->quant_top1 > 0.05)
+    set_accuracy_warning (self, "error");
   else if (eval->float_top1 - eval->quant_top1 > 0.01)
-    gtk_widget_add_css_class (self->accuracy.value, "warning");
+    set_accuracy_warning (self, "warning");
+}
+
+void
+_qs_summary_bar_get_accuracy_labels (QsSummaryBar  *self,
+                                     GtkLabel     **caption,
+                                     GtkLabel     **value,
+                                     GtkLabel     **detail)
+{
+  g_return_if_fail (QS_IS_SUMMARY_BAR (self));
+  *caption = GTK_LABEL (self->accuracy.caption);
+  *value = GTK_LABEL (self->accuracy.value);
+  *detail = GTK_LABEL (self->accuracy.detail);
 }
 
 static void
@@ -254,6 +338,8 @@ qs_summary_bar_init (QsSummaryBar *self)
   tile_init (self, &self->sqnr, _("Weighted SQNR"),
              _("Signal-to-quantization-noise ratio of all kernels together: total signal power over total error power"));
   tile_init (self, &self->accuracy, _("Accuracy"), NULL);
+  /* room for "near chance: is this the right dataset?" */
+  gtk_label_set_max_width_chars (GTK_LABEL (self->accuracy.detail), 44);
   self->eval_spinner = gtk_spinner_new ();
   gtk_widget_set_valign (self->eval_spinner, GTK_ALIGN_CENTER);
   gtk_widget_set_visible (self->eval_spinner, FALSE);

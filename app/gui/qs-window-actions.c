@@ -422,13 +422,20 @@ fill_presets_menu (QsWindow *self)
 {
   const char * const *presets = qs_config_list_presets ();
 
-  /* The names are the ones the CLI and config files use; the descriptions are long, so the
-   * menu shows names only and applying a preset tells what it does in a toast. */
+  /* The names are the ones the CLI and config files use; a popover menu item has one line
+   * (no subtitles in GTK 4.8), so each name is followed by a few words on what it does.
+   * Applying a preset tells the whole description in a toast. */
   for (guint i = 0; presets[i] != NULL; i++)
     {
-      g_autoptr(GMenuItem) all = g_menu_item_new (presets[i], NULL);
-      g_autoptr(GMenuItem) sel = g_menu_item_new (presets[i], NULL);
+      const char *summary = qs_config_preset_summary (presets[i]);
+      g_autofree char *label = NULL;
+      g_autoptr(GMenuItem) all = NULL;
+      g_autoptr(GMenuItem) sel = NULL;
 
+      /* Translators: a preset in the Presets menu, "w8a8 — int8 weights and activations (TFLite)" */
+      label = summary ? g_strdup_printf (_("%s — %s"), presets[i], summary) : g_strdup (presets[i]);
+      all = g_menu_item_new (label, NULL);
+      sel = g_menu_item_new (label, NULL);
       g_menu_item_set_action_and_target_value (all, "win.apply-preset", g_variant_new_string (presets[i]));
       g_menu_item_set_action_and_target_value (sel, "win.apply-preset-selected", g_variant_new_string (presets[i]));
       g_menu_append_item (self->presets_all_section, all);
@@ -478,7 +485,8 @@ _qs_window_actions_update (QsWindow *self)
   gtk_widget_set_visible (self->presets_button, has_doc);
   gtk_widget_set_visible (self->notes_button, has_doc);
 
-  /* Translators: tooltip of the undo button, %s says what will be undone */
+  /* Translators: tooltip of the undo button, %s says what will be undone ("Apply Preset
+   * w8a8"); undo step labels carry no quotes of their own */
   undo_tip = undo_label ? g_strdup_printf (_("Undo “%s”"), undo_label) : g_strdup (_("Undo"));
   /* Translators: tooltip of the redo button, %s says what will be redone */
   redo_tip = redo_label ? g_strdup_printf (_("Redo “%s”"), redo_label) : g_strdup (_("Redo"));

@@ -22,6 +22,7 @@ struct _QsWindow
 
   /* Template widgets */
   AdwToastOverlay      *toast_overlay;
+  AdwToastOverlay      *document_toast_overlay; /* above the summary bar */
   AdwWindowTitle       *window_title;
   GtkWidget            *undo_button;
   GtkWidget            *redo_button;
@@ -56,6 +57,9 @@ struct _QsWindow
   GtkFilterListModel   *filter_model;
   GtkMultiSelection    *selection;
   char                 *current_layer;
+  AdwToast             *toast;           /* the one shown: a new toast replaces it */
+  char                 *pending_toast;   /* shown from an idle: the newest message wins */
+  guint                 toast_idle_id;
   GCancellable         *load_cancellable;
   GFile                *loading_file;
   GtkFileChooserNative *chooser;
@@ -69,8 +73,11 @@ struct _QsWindow
 QsApplication *_qs_window_get_app                (QsWindow             *self);
 GStrv          _qs_window_get_selected_layers    (QsWindow             *self);
 gboolean       _qs_window_is_weights_only        (QsWindow             *self);
+/* Shows message (from an idle), replacing the toast shown before; over the document it
+ * covers the layer list and page, never the summary bar. */
 void           _qs_window_show_toast             (QsWindow             *self,
                                                   const char           *message);
+AdwToast      *_qs_window_get_toast              (QsWindow             *self); /* nullable */
 void           _qs_window_toast_error            (QsWindow             *self,
                                                   const char           *what,
                                                   const GError         *error);

@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "qs-gui-utils.h"
 #include "qs-layer-row.h"
 #include "qs-window-private.h"
 
@@ -14,17 +15,92 @@ static void update_actions (QsWindow *self);
 /* ---------------------------------------------------------------------------------------- */
 /* Small helpers                                                                            */
 
+static void
+on_toast_dismissed (AdwToast *toast,
+                    QsWindow *self)
+{
+  g_signal_handlers_disconnect_by_func (toast, on_toast_dismissed, self);
+  if (self->toast == toast)
+    g_clear_object (&self->toast);
+}
+
+static void
+drop_toast (QsWindow *self)
+{
+  g_autoptr(AdwToast) toast = g_steal_pointer (&self->toast);
+
+  if (toast == NULL)
+    return;
+  g_signal_handlers_disconnect_by_func (toast, on_toast_dismissed, self);
+  adw_toast_dismiss (toast);
+}
+
+/* Shows the newest message asked for in this main-loop turn. libadwaita 1.2 crashes when a
+ * toast is dismissed in the same turn it was added (its show and hide animations finish
+ * together), so toasts asked for together become one. */
+static gboolean
+show_pending_toast (gpointer user_data)
+{
+  QsWindow *self = user_data;
+  g_autofree char *message = g_steal_pointer (&self->pending_toast);
+  AdwToastOverlay *overlay = self->toast_overlay;
+
+  self->toast_idle_id = 0;
+  /* One toast at a time: toasts queued behind each other (a preset tried after another)
+   * would report what is no longer true. */
+  drop_toast (self);
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "document") == 0)
+    overlay = self->document_toast_overlay;
+
+  self->toast = adw_toast_new (message);
+  adw_toast_set_timeout (self->toast, 6);
+  g_signal_connect (self->toast, "dismissed", G_CALLBACK (on_toast_dismissed), self);
+  adw_toast_overlay_add_toast (overlay, g_object_ref (self->toast));
+  return G_SOURCE_REMOVE;
+}
+
 void
 _qs_window_show_toast (QsWindow   *self,
                        const char *message)
 {
-  AdwToast *toast;
-
   g_assert (QS_IS_WINDOW (self));
 
-  toast = adw_toast_new (message);
-  adw_toast_set_timeout (toast, 6);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  g_free (self->pending_toast);
+  self->pending_toast = g_strdup (message);
+  if (self->toast_idle_id == 0)
+    self->toast_idle_id = g_idle_add (show_pending_toast, self);
+}
+
+AdwToast *
+_qs_window_get_toast (QsWindow *self)
+{
+  g_assert (QS_IS_WINDOW (self));
+  return self->toast;
+}
+
+/* The document's toasts cover the layer list and page: the summary bar's numbers stay
+ * readable under them. Wraps what sits above the summary bar in its own overlay (the
+ * window's overlay keeps the start, loading and error pages). */
+static void
+init_document_toast_overlay (QsWindow *self)
+{
+  GtkWidget *bar = GTK_WIDGET (self->summary_bar);
+  GtkWidget *box = gtk_widget_get_parent (bar);
+  GtkWidget *content = gtk_widget_get_prev_sibling (bar);
+  GtkWidget *before;
+  GtkWidget *overlay;
+
+  g_assert (GTK_IS_BOX (box));
+  g_assert (content != NULL && gtk_widget_get_next_sibling (content) == bar);
+
+  before = gtk_widget_get_prev_sibling (content);
+  overlay = adw_toast_overlay_new ();
+  g_object_ref (content);
+  gtk_box_remove (GTK_BOX (box), content);
+  adw_toast_overlay_set_child (ADW_TOAST_OVERLAY (overlay), content);
+  g_object_unref (content);
+  gtk_box_insert_child_after (GTK_BOX (box), overlay, before);
+  self->document_toast_overlay = ADW_TOAST_OVERLAY (overlay);
 }
 
 void
@@ -448,6 +524,8 @@ friendly_error (const GError *error)
         return _("The file refers to data stored in other files. For your safety Quantscope does not follow such references.");
       case QS_MODEL_ERROR_TOO_LARGE:
         return _("The model is too large to open.");
+      case QS_MODEL_ERROR_TEXT_DAMAGED:
+        return _("This file was damaged by a text conversion (its binary bytes were replaced): download or copy it again in binary mode.");
       default:
         break;
       }
@@ -468,10 +546,12 @@ show_error (QsWindow     *self,
   g_autofree char *name = g_file_get_basename (file);
   g_autofree char *title = NULL;
   g_autofree char *detail = NULL;
+  g_autofree char *kind = NULL;
 
   /* Translators: %s is a file name */
   title = g_strdup_printf (_("Could Not Open “%s”"), name);
-  detail = g_strdup_printf ("%s\n\n%s:%d", error->message, g_quark_to_string (error->domain), error->code);
+  kind = qs_error_describe_code (error);
+  detail = g_strdup_printf ("%s\n\n%s", error->message, kind);
   adw_status_page_set_title (self->error_page, title);
   adw_status_page_set_description (self->error_page, friendly_error (error));
   gtk_label_set_text (self->error_detail, detail);
@@ -724,6 +804,11 @@ qs_window_dispose (GObject *object)
   QsWindow *self = QS_WINDOW (object);
 
   clear_document (self);
+  if (self->toast != NULL)
+    g_signal_handlers_disconnect_by_func (self->toast, on_toast_dismissed, self);
+  g_clear_object (&self->toast);
+  g_clear_handle_id (&self->toast_idle_id, g_source_remove);
+  g_clear_pointer (&self->pending_toast, g_free);
   _qs_window_drop_chooser (self);
   g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
@@ -813,6 +898,7 @@ qs_window_init (QsWindow *self)
   GtkDropTarget *drop;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  init_document_toast_overlay (self);
 
 #ifdef QS_DEVELOPMENT
   gtk_widget_add_css_class (GTK_WIDGET (self), "devel");

@@ -5,7 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include <math.h>
-#include <glib/gstdio.h>
+#include <string.h>
 
 #include "qs-document.h"
 #include "test-sample.h"
@@ -295,6 +295,87 @@ test_document_autosave (void)
   g_assert_false (g_file_test (autosave, G_FILE_TEST_EXISTS));
 }
 
+/* A crash loses no undo history: the autosave keeps the undo and redo steps (configs and
+ * labels), and the restored document undoes and redoes as the lost one would have. */
+static void
+test_document_autosave_history (void)
+{
+  g_autoptr(QsDocument) doc = new_document ();
+  g_autoptr(QsDocument) restored = NULL;
+  g_autoptr(QsConfig) original = qs_config_copy (qs_document_get_config (doc));
+  g_autoptr(QsConfig) five = NULL;
+  g_autoptr(QsConfig) six = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *autosave = NULL;
+  g_autofree char *contents = NULL;
+  const char *layer = first_kernel_layer ();
+
+  set_bits (doc, layer, 5, NULL);
+  five = qs_config_copy (qs_document_get_config (doc));
+  g_assert_true (qs_document_apply_preset (doc, "w4a4", NULL, &error));
+  g_assert_no_error (error);
+  set_bits (doc, layer, 6, NULL);
+  six = qs_config_copy (qs_document_get_config (doc));
+  g_assert_true (qs_document_undo (doc));            /* back to w4a4; "Weight Bits" to redo */
+  g_assert_cmpuint (qs_document_get_n_history_steps (doc, FALSE), ==, 2);
+  g_assert_cmpuint (qs_document_get_n_history_steps (doc, TRUE), ==, 1);
+
+  g_assert_true (qs_document_autosave_now (doc, &error));
+  g_assert_no_error (error);
+  autosave = g_strdup (qs_document_get_autosave_path (doc));
+  g_clear_object (&doc);                              /* the process "dies" */
+
+  restored = load_session (autosave, &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_document_can_undo (restored));
+  g_assert_true (qs_document_can_redo (restored));
+  g_assert_cmpstr (qs_document_get_undo_label (restored), ==, "Apply Preset w4a4");
+  g_assert_cmpstr (qs_document_get_redo_label (restored), ==, "Weight Bits");
+
+  g_assert_true (qs_document_redo (restored));
+  g_assert_true (qs_config_equal (qs_document_get_config (restored), six));
+  g_assert_true (qs_document_undo (restored));
+  g_assert_true (qs_document_undo (restored));
+  g_assert_true (qs_config_equal (qs_document_get_config (restored), five));
+  g_assert_cmpstr (qs_document_get_undo_label (restored), ==, "Weight Bits");
+  g_assert_true (qs_document_undo (restored));
+  g_assert_true (qs_config_equal (qs_document_get_config (restored), original));
+  g_assert_false (qs_document_can_undo (restored));
+  qs_document_discard_autosave (restored);
+  g_clear_object (&restored);
+
+  /* A damaged history is left out; the config is still restored. */
+  {
+    g_autoptr(QsDocument) damaged = NULL;
+    g_autofree char *dir = qs_document_autosave_dir ();
+    g_autofree char *path = g_build_filename (dir, "session-damaged-history.json", NULL);
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    g_autoptr(JsonGenerator) generator = json_generator_new ();
+    g_autofree char *json = NULL;
+    g_autoptr(QsDocument) source = new_document ();
+    JsonObject *root;
+
+    set_bits (source, layer, 3, NULL);
+    g_assert_true (qs_document_autosave_now (source, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_get_contents (qs_document_get_autosave_path (source), &json, NULL, NULL));
+    g_assert_nonnull (strstr (json, "\"undo\""));
+    g_assert_true (json_parser_load_from_data (parser, json, -1, NULL));
+    root = json_node_get_object (json_parser_get_root (parser));
+    json_object_set_string_member (root, "undo", "not steps");
+    json_generator_set_root (generator, json_parser_get_root (parser));
+    g_clear_pointer (&json, g_free);
+    json = json_generator_to_data (generator, NULL);
+    g_assert_true (g_file_set_contents (path, json, -1, NULL));
+    damaged = load_session (path, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (layer_bits (damaged, layer), ==, 3);
+    g_assert_false (qs_document_can_undo (damaged));
+    qs_document_discard_autosave (damaged);
+    qs_document_discard_autosave (source);
+  }
+}
+
 static void
 test_document_live (void)
 {
@@ -574,6 +655,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/document/presets", test_document_presets);
   g_test_add_func ("/qs/document/session-round-trip", test_document_session);
   g_test_add_func ("/qs/document/autosave-restore", test_document_autosave);
+  g_test_add_func ("/qs/document/autosave-keeps-undo-history", test_document_autosave_history);
   g_test_add_func ("/qs/document/live-results", test_document_live);
   g_test_add_func ("/qs/document/busy", test_document_busy);
   g_test_add_func ("/qs/document/cost-matches-cli", test_document_cost_matches_cli);
