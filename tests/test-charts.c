@@ -370,14 +370,19 @@ test_histogram_clip (void)
   result = qs_quant_run (t, &spec, &opts, NULL, &error);
   g_assert_no_error (error);
 
-  /* independent count of clipped values against the params' range */
+  /* independent count of clipped values: the rounded value x / scale (half to even) lies
+   * outside the code range, what QsQuantStats.n_clipped counts; values just outside the
+   * params' float range that round onto the end code are not clipped */
   for (gsize i = 0; i < t->n_elements; i++)
     {
-      below += t->data[i] < result->params->clip_lo[0];
-      above += t->data[i] > result->params->clip_hi[0];
+      float r = rintf (t->data[i] / result->params->scale[0]);
+
+      below += r < (float) (result->params->qmin - result->params->zero_point[0]);
+      above += r > (float) (result->params->qmax - result->params->zero_point[0]);
     }
   g_assert_cmpuint (below, >=, 1);
   g_assert_cmpuint (above, >=, 2);
+  g_assert_cmpuint (below + above, ==, result->stats.n_clipped);
 
   hist = _qs_chart_histogram_new (result, -1, 256);
   g_assert_true (hist->has_clip);
@@ -452,6 +457,73 @@ test_histogram_clip (void)
     }
   g_assert_cmpint (channel_diff (pixel_at (surface, (plot.x + xl) / 2 + 0.5, y), shaded), <=, 2);
   cairo_surface_destroy (surface);
+}
+
+/* The legend's "clipped: N" and the statistics card (QsQuantStats.n_clipped) count the
+ * same values. Per channel they used to differ: the chart compared x with the params'
+ * float range, which misses by an ulp (symmetric: max |x| > 127 * scale) or by up to half
+ * a step (affine: the zero-point is rounded), where the values still round onto the end
+ * code. */
+static void
+check_clipped_agree (QsQuantResult *result,
+                     guint64        expect_old_differs_by)
+{
+  g_autoptr(QsChartHistogram) all = _qs_chart_histogram_new (result, -1, 256);
+  QsQuantParams *p = result->params;
+  guint64 sum = 0, old = 0;
+
+  g_assert_true (all->counts_clipping);
+  g_assert_cmpuint (all->n_clip_lo + all->n_clip_hi, ==, result->stats.n_clipped);
+  /* the channels' own counts add up to the same number */
+  for (gsize c = 0; c < all->n_channels; c++)
+    {
+      g_autoptr(QsChartHistogram) one = _qs_chart_histogram_new (result, (gint) c, 64);
+
+      g_assert_cmpint (one->channel, ==, (gint) c);
+      sum += one->n_clip_lo + one->n_clip_hi;
+    }
+  g_assert_cmpuint (sum, ==, result->stats.n_clipped);
+  /* the old definition really disagreed on this case */
+  for (gsize i = 0; i < result->input->n_elements; i++)
+    {
+      gsize k = qs_quant_params_index (p, i);
+      float x = result->input->data[i];
+
+      old += x < p->clip_lo[k] || x > p->clip_hi[k];
+    }
+  g_assert_cmpuint (old, ==, result->stats.n_clipped + expect_old_differs_by);
+}
+
+static void
+test_histogram_clipped_matches_stats (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "data", "models",
+                                                 "fmnist-mlp.h5", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = qs_model_load (path, NULL, NULL, &error);
+  const char *layers[] = { "fc1", "fc2" };
+
+  g_assert_no_error (error);
+  for (guint l = 0; l < G_N_ELEMENTS (layers); l++)
+    {
+      QsTensor *kernel = qs_layer_get_kernel (qs_model_find_layer (model, layers[l]));
+      g_autoptr(QsQuantResult) sym = NULL, affine = NULL;
+      QsQuantSpec spec;
+
+      g_assert_nonnull (kernel);
+      /* int8 symmetric narrow per channel, min-max (the w8 preset): the 1 vs 0 */
+      qs_quant_spec_init (&spec);
+      sym = qs_quant_run (kernel, &spec, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (sym->stats.n_clipped, ==, 0);
+      check_clipped_agree (sym, 1);
+      /* affine per channel: hundreds of values sat beyond the rounded range */
+      spec.mapping = QS_MAPPING_AFFINE;
+      spec.narrow_range = FALSE;
+      affine = qs_quant_run (kernel, &spec, NULL, NULL, &error);
+      g_assert_no_error (error);
+      check_clipped_agree (affine, l == 0 ? 263 : 129);
+    }
 }
 
 static void
@@ -767,6 +839,7 @@ main (int   argc,
   g_test_add_func ("/qs/charts/heatmap-conv-tiles", test_heatmap_conv_tiles);
   g_test_add_func ("/qs/charts/heatmap-spike-downsampled", test_heatmap_spike_downsampled);
   g_test_add_func ("/qs/charts/histogram-clip", test_histogram_clip);
+  g_test_add_func ("/qs/charts/histogram-clipped-matches-stats", test_histogram_clipped_matches_stats);
   g_test_add_func ("/qs/charts/histogram-channel", test_histogram_channel);
   g_test_add_func ("/qs/charts/histogram-float-grid", test_histogram_float_grid);
   g_test_add_func ("/qs/charts/export", test_export);

@@ -192,15 +192,17 @@ _qs_chart_histogram_new (QsQuantResult *result,
     }
 
   /* data range and clipped counts in one pass. The param of a flat walk advances every
-   * `inner` elements (no division per element); groups use the general index. */
+   * `inner` elements (no division per element); groups use the general index. Clipped
+   * means what QsQuantStats.n_clipped counts (qs_quant_value_clip_side_at: the rounded
+   * value is outside the code range), so the legend and the statistics agree; binary and
+   * ternary codes never saturate there. */
   {
     gboolean per_channel = clip_format && params->n_params > 1 &&
                            params->n_params == params->n_channels;
     gboolean varying = clip_format && single_param < 0;
+    gboolean count_clip = clip_format && params->spec.format == QS_FORMAT_INT;
     gsize c = 0, j = 0, p = single_param >= 0 ? (gsize) single_param : 0;
     gsize n_values = 0, n_lo = 0, n_hi = 0;
-    const float *clip_lo = clip_format ? params->clip_lo : NULL;
-    const float *clip_hi = clip_format ? params->clip_hi : NULL;
     float fmin = G_MAXFLOAT, fmax = -G_MAXFLOAT;
 
     for (gsize k = 0; k < n; k++)
@@ -227,10 +229,15 @@ _qs_chart_histogram_new (QsQuantResult *result,
         n_values++;
         fmin = MIN (fmin, v);
         fmax = MAX (fmax, v);
-        if (clip_lo != NULL)
+        if (count_clip)
           {
-            n_lo += v < clip_lo[p];
-            n_hi += v > clip_hi[p];
+            gint side = qs_quant_value_clip_side_at (v, params->scale[p], params->zero_point[p],
+                                                     params->qmin, params->qmax,
+                                                     params->spec.rounding, params->spec.seed,
+                                                     index ? index[k] : k);
+
+            n_lo += side < 0;
+            n_hi += side > 0;
           }
       }
     hist->n_values = n_values;
@@ -245,7 +252,7 @@ _qs_chart_histogram_new (QsQuantResult *result,
       dmax = 1.0;
     }
   /* shaded outer regions only where one range applies to everything shown */
-  hist->counts_clipping = clip_format;
+  hist->counts_clipping = clip_format && params->spec.format == QS_FORMAT_INT;
   hist->has_clip = clip_format && single_param >= 0 && hist->clip_lo <= hist->clip_hi;
   hist->lo = dmin;
   hist->hi = dmax;
@@ -693,7 +700,7 @@ _qs_chart_histogram_draw (cairo_t                *cr,
     }
 
   /* clipped counts inside the shaded regions */
-  if (hist->has_clip)
+  if (hist->has_clip && hist->counts_clipping)
     {
       double xl = _qs_chart_histogram_x_of (hist, &plot, hist->clip_lo);
       double xr = _qs_chart_histogram_x_of (hist, &plot, hist->clip_hi);
@@ -846,7 +853,10 @@ _qs_chart_histogram_describe (const QsChartHistogram *hist)
       g_autofree char *nc = _qs_chart_format_count (hist->n_clip_lo + hist->n_clip_hi);
 
       g_string_append_c (text, ' ');
-      g_string_append_printf (text, _("Clipping range %s to %s; %s values clipped."), cl, ch, nc);
+      if (hist->counts_clipping)
+        g_string_append_printf (text, _("Clipping range %s to %s; %s values clipped."), cl, ch, nc);
+      else
+        g_string_append_printf (text, _("Clipping range %s to %s."), cl, ch);
     }
   else if (hist->counts_clipping)
     {
