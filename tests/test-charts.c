@@ -827,6 +827,171 @@ test_ticks (void)
   g_assert_cmpuint (_qs_chart_nice_ticks (0.0, NAN, 6, ticks), ==, 0);
 }
 
+/* The axis ticks: between min and max of them for any range (a sweep of random ranges
+ * and widths), evenly spaced by q x 10^k with q a nice step, inside the range, 0 included
+ * when the range holds it; the first tier (1, 2, 2.5, 5) whenever it fits. */
+static void
+test_axis_ticks (void)
+{
+  static const double nice_q[] = { 1.0, 2.0, 2.5, 5.0, 4.0, 3.0, 1.5, 6.0, 8.0 };
+  GRand *rand = g_rand_new_with_seed (17);
+  double ticks[16];
+  guint n;
+
+  for (int i = 0; i < 20000; i++)
+    {
+      double e = pow (10.0, g_rand_int_range (rand, -4, 4));
+      double lo = g_rand_double_range (rand, -10.0, 5.0) * e;
+      double hi = lo + pow (10.0, g_rand_double_range (rand, -0.5, 1.5)) * e;
+      guint min = g_rand_boolean (rand) ? 5 : 4, max = min == 5 ? 8 : 6;
+      double step, q;
+      gboolean nice = FALSE;
+
+      n = _qs_chart_axis_ticks (lo, hi, min, max, ticks);
+      if (n < min || n > max)
+        g_error ("[%g, %g]: %u ticks, wanted %u to %u", lo, hi, n, min, max);
+      step = ticks[1] - ticks[0];
+      q = step / pow (10.0, floor (log10 (step) + 1e-9));
+      for (guint k = 0; k < G_N_ELEMENTS (nice_q); k++)
+        nice |= fabs (q - nice_q[k]) < 1e-6 * nice_q[k];
+      if (!nice)
+        g_error ("[%g, %g]: step %g is not nice", lo, hi, step);
+      for (guint k = 0; k < n; k++)
+        {
+          g_assert_cmpfloat (ticks[k], >=, lo - 1e-9 * (hi - lo));
+          g_assert_cmpfloat (ticks[k], <=, hi + 1e-9 * (hi - lo));
+          /* a whole multiple of the step, evenly spaced */
+          g_assert_cmpfloat (fabs (ticks[k] / step - round (ticks[k] / step)), <, 1e-6);
+          if (k > 0)
+            g_assert_cmpfloat (fabs (ticks[k] - ticks[k - 1] - step), <, 1e-6 * step);
+        }
+      if (lo < 0.0 && hi > 0.0 && -lo > step && hi > step)
+        {
+          gboolean zero = FALSE;
+
+          for (guint k = 0; k < n; k++)
+            zero |= ticks[k] == 0.0;
+          g_assert_true (zero);
+        }
+    }
+  g_rand_free (rand);
+
+  /* a histogram's axis: -0.47 ... 0.47 gets 0.2 steps, not the 0.5 steps with one label
+   * the old rule gave at four ticks */
+  n = _qs_chart_axis_ticks (-0.47, 0.47, 5, 8, ticks);
+  g_assert_cmpuint (n, ==, 5);
+  g_assert_cmpfloat_with_epsilon (ticks[0], -0.4, 1e-12);
+  g_assert_cmpfloat_with_epsilon (ticks[4], 0.4, 1e-12);
+  /* between the round steps (0.5 gives 9, 1 gives 4): a second-tier step */
+  n = _qs_chart_axis_ticks (0.02, 4.4, 5, 8, ticks);
+  g_assert_cmpuint (n, >=, 5);
+  g_assert_cmpuint (n, <=, 8);
+  /* too narrow for the minimum: as many as fit */
+  n = _qs_chart_axis_ticks (0.0, 1.0, 5, 3, ticks);
+  g_assert_cmpuint (n, >=, 2);
+  g_assert_cmpuint (n, <=, 3);
+  g_assert_cmpuint (_qs_chart_axis_ticks (1.0, 1.0, 5, 8, ticks), ==, 0);
+}
+
+/* int4 per tensor on a bell curve: the tall stems near 0 are cut and carry their counts,
+ * right where the zero-point label goes. Every label in and around the plot is measured;
+ * no two boxes may intersect, at several widths, font sizes and both count scales, and
+ * the zero-point label, the tallest stem's count and 5 to 8 x tick labels are there. */
+static void
+test_histogram_labels_apart (void)
+{
+  gsize shape[] = { 256, 128 };
+  g_autoptr(QsTensor) t = qs_tensor_new ("fc2/kernel", 2, shape, NULL);
+  double widths[] = { 360, 520, 960 }, font_scales[] = { 1.0, 1.25 };
+  QsQuantOptions opts = { 0 };
+  QsQuantSpec specs[2];
+  GRand *rand = g_rand_new_with_seed (5);
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      /* Box-Muller */
+      double u = g_rand_double_range (rand, 1e-12, 1.0), v = g_rand_double (rand);
+      t->data[i] = (float) (0.1 * sqrt (-2.0 * log (u)) * cos (2 * G_PI * v));
+    }
+  g_rand_free (rand);
+  opts.want_dequant = TRUE;
+  for (guint sp = 0; sp < 2; sp++)
+    {
+      qs_quant_spec_init (&specs[sp]);
+      specs[sp].bits = 4;
+      specs[sp].granularity = QS_GRANULARITY_TENSOR;
+    }
+  specs[1].mapping = QS_MAPPING_AFFINE;
+  specs[1].narrow_range = FALSE;
+
+  for (guint sp = 0; sp < G_N_ELEMENTS (specs); sp++)
+    {
+      g_autoptr(QsQuantResult) result = qs_quant_run (t, &specs[sp], &opts, NULL, NULL);
+      g_autoptr(QsChartHistogram) hist = _qs_chart_histogram_new (result, -1, 256);
+      guint64 tallest = 0;
+
+      g_assert_nonnull (result);
+      g_assert_true (hist->has_zero_point);
+      for (guint b = 0; b < hist->n_bins; b++)
+        tallest = MAX (tallest, hist->dq_counts[b]);
+      for (guint wi = 0; wi < G_N_ELEMENTS (widths); wi++)
+        for (guint fi = 0; fi < G_N_ELEMENTS (font_scales); fi++)
+          for (int log_scale = 0; log_scale < 2; log_scale++)
+            {
+              cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 8, 8);
+              cairo_t *cr = cairo_create (surface);
+              g_autoptr(GArray) labels = NULL;
+              QsChartStyle style;
+              QsChartRect plot;
+              guint n_x = 0, n_zero = 0, n_stems = 0;
+              gboolean tallest_shown = FALSE;
+
+              qs_chart_style_init_light (&style);
+              style.font_scale = font_scales[fi];
+              _qs_chart_histogram_layout (hist, widths[wi], 340, "Title", &style, &plot);
+              labels = _qs_chart_histogram_labels (cr, hist, &plot, log_scale, &style);
+              for (guint i = 0; i < labels->len; i++)
+                {
+                  const QsChartLabel *a = &g_array_index (labels, QsChartLabel, i);
+                  g_autofree char *tall_text = NULL;
+
+                  g_assert_cmpfloat (a->rect.width, >, 0.0);
+                  g_assert_cmpfloat (a->rect.x, >=, 0.0);
+                  g_assert_cmpfloat (a->rect.x + a->rect.width, <=, widths[wi]);
+                  for (guint j = i + 1; j < labels->len; j++)
+                    {
+                      const QsChartLabel *b = &g_array_index (labels, QsChartLabel, j);
+
+                      if (_qs_chart_rect_intersects (&a->rect, &b->rect))
+                        g_error ("width %g, font %g, log %d: “%s” (%g, %g, %g x %g) overlaps “%s” (%g, %g, %g x %g)",
+                                 widths[wi], font_scales[fi], log_scale,
+                                 a->text, a->rect.x, a->rect.y, a->rect.width, a->rect.height,
+                                 b->text, b->rect.x, b->rect.y, b->rect.width, b->rect.height);
+                    }
+                  n_x += a->kind == QS_CHART_LABEL_X_TICK;
+                  n_zero += a->kind == QS_CHART_LABEL_ZERO_POINT;
+                  n_stems += a->kind == QS_CHART_LABEL_STEM_COUNT;
+                  tall_text = g_strdup_printf ("%" G_GUINT64_FORMAT, tallest);
+                  tallest_shown |= a->kind == QS_CHART_LABEL_STEM_COUNT && g_str_equal (a->text, tall_text);
+                }
+              g_assert_cmpuint (n_zero, ==, 1);
+              g_assert_cmpuint (n_x, >=, 5);
+              g_assert_cmpuint (n_x, <=, 8);
+              if (!log_scale)
+                {
+                  /* int4 stems reach ~10x the float peak: cut, with counts */
+                  g_assert_cmpuint (n_stems, >=, 3);
+                  g_assert_true (tallest_shown);
+                }
+              else
+                g_assert_cmpuint (n_stems, ==, 0);
+              cairo_destroy (cr);
+              cairo_surface_destroy (surface);
+            }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -835,6 +1000,8 @@ main (int   argc,
 
   g_test_add_func ("/qs/charts/colormap", test_colormap);
   g_test_add_func ("/qs/charts/ticks", test_ticks);
+  g_test_add_func ("/qs/charts/axis-ticks", test_axis_ticks);
+  g_test_add_func ("/qs/charts/histogram-labels-apart", test_histogram_labels_apart);
   g_test_add_func ("/qs/charts/heatmap-pixel", test_heatmap_pixel);
   g_test_add_func ("/qs/charts/heatmap-conv-tiles", test_heatmap_conv_tiles);
   g_test_add_func ("/qs/charts/heatmap-spike-downsampled", test_heatmap_spike_downsampled);

@@ -59,6 +59,27 @@ guint     _qs_chart_nice_ticks         (double              lo,
                                         double              hi,
                                         guint               max_ticks,
                                         double             *ticks);
+/* Evenly spaced nice ticks in [lo, hi]: min_ticks to max_ticks of them whenever a step
+ * allows (1, 2, 2.5, 5 x 10^k preferred, then 4, 3, 1.5, 6, 8 x 10^k; the most ticks that
+ * fit), else as _qs_chart_nice_ticks (). ticks has room for max_ticks. */
+guint     _qs_chart_axis_ticks         (double              lo,
+                                        double              hi,
+                                        guint               min_ticks,
+                                        guint               max_ticks,
+                                        double             *ticks);
+gboolean  _qs_chart_rect_intersects    (const QsChartRect  *a,
+                                        const QsChartRect  *b);
+/* The box _qs_chart_text () would fill with the same arguments. */
+void      _qs_chart_text_rect          (cairo_t            *cr,
+                                        const QsChartStyle *style,
+                                        double              x,
+                                        double              y,
+                                        double              xalign,
+                                        double              yalign,
+                                        double              size,
+                                        gboolean            bold,
+                                        const char         *text,
+                                        QsChartRect        *rect);
 void      _qs_chart_draw_background    (cairo_t            *cr,
                                         double              width,
                                         double              height,
@@ -94,6 +115,25 @@ void      _qs_chart_input_geometry     (QsQuantResult      *result,
                                         gsize              *inner,
                                         gsize              *outer);
 gboolean  _qs_chart_format_has_levels  (QsFormat            format);
+
+/* A piece of text laid out before drawing, so overlaps can be avoided and tested. */
+typedef enum
+{
+  QS_CHART_LABEL_X_TICK,
+  QS_CHART_LABEL_Y_TICK,
+  QS_CHART_LABEL_ZERO_POINT,
+  QS_CHART_LABEL_STEM_COUNT,
+  QS_CHART_LABEL_CLIP_COUNT,
+} QsChartLabelKind;
+
+typedef struct
+{
+  QsChartLabelKind kind;
+  QsChartRect      rect;       /* the box the text fills (pango logical extents) */
+  char            *text;
+  double           size;
+  gboolean         bold;
+} QsChartLabel;
 
 /* --- histogram (qs-chart-histogram.c) --- */
 typedef struct
@@ -158,6 +198,20 @@ guint             _qs_chart_histogram_level_marks (const QsChartHistogram *hist,
                                                    const QsChartRect      *plot,
                                                    guint                  *marks,
                                                    guint                  *step);
+/* x ticks of the plot: 5 to 8 nice values as the width allows, their labels apart. */
+guint             _qs_chart_histogram_x_ticks    (cairo_t                *cr,
+                                                  const QsChartHistogram *hist,
+                                                  const QsChartRect      *plot,
+                                                  const QsChartStyle     *style,
+                                                  double                 *ticks);
+/* The text drawn in and around the plot (tick labels, zero-point, cut stems' counts,
+ * clipped counts), measured with pango and placed so no two boxes intersect: a label
+ * whose places are all taken is left out. */
+GArray           *_qs_chart_histogram_labels     (cairo_t                *cr,
+                                                  const QsChartHistogram *hist,
+                                                  const QsChartRect      *plot,
+                                                  gboolean                log_scale,
+                                                  const QsChartStyle     *style);
 char             *_qs_chart_histogram_describe_bin (const QsChartHistogram *hist,
                                                     gint                    bin);
 char             *_qs_chart_histogram_describe   (const QsChartHistogram *hist);

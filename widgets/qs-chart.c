@@ -238,6 +238,89 @@ _qs_chart_nice_ticks (double  lo,
   return n;
 }
 
+/* Steps q x 10^k by tier: the round ones first; a range can fall between two of them
+ * (0.5 gives 9 ticks, 1 gives 4), and then the second tier still has a step in between. */
+static const double tick_steps[][5] = {
+  { 1.0, 2.0, 2.5, 5.0, 0.0 },
+  { 4.0, 3.0, 1.5, 6.0, 8.0 },
+};
+
+guint
+_qs_chart_axis_ticks (double  lo,
+                      double  hi,
+                      guint   min_ticks,
+                      guint   max_ticks,
+                      double *ticks)
+{
+  double span = hi - lo;
+
+  if (!(span > 0.0) || !isfinite (span) || max_ticks < 2)
+    return 0;
+  min_ticks = CLAMP (min_ticks, 2, max_ticks);
+  for (guint tier = 0; tier < G_N_ELEMENTS (tick_steps); tier++)
+    {
+      double best_step = 0.0, best_first = 0.0;
+      guint best_n = 0;
+      int k0 = (int) floor (log10 (span / max_ticks)) - 1;
+
+      for (int k = k0; k <= k0 + 3; k++)
+        for (guint i = 0; i < G_N_ELEMENTS (tick_steps[tier]) && tick_steps[tier][i] > 0.0; i++)
+          {
+            double step = tick_steps[tier][i] * pow (10.0, k);
+            double first = ceil (lo / step - 1e-9), last = floor (hi / step + 1e-9);
+            double n = last - first + 1;
+
+            if (n >= min_ticks && n <= max_ticks && n > best_n)
+              {
+                best_n = (guint) n;
+                best_step = step;
+                best_first = first;
+              }
+          }
+      if (best_n > 0)
+        {
+          for (guint i = 0; i < best_n; i++)
+            {
+              double v = (best_first + i) * best_step;
+
+              ticks[i] = fabs (v) < best_step * 1e-9 ? 0.0 : v;
+            }
+          return best_n;
+        }
+    }
+  return _qs_chart_nice_ticks (lo, hi, max_ticks, ticks);
+}
+
+gboolean
+_qs_chart_rect_intersects (const QsChartRect *a,
+                           const QsChartRect *b)
+{
+  return a->x < b->x + b->width && b->x < a->x + a->width &&
+         a->y < b->y + b->height && b->y < a->y + a->height;
+}
+
+void
+_qs_chart_text_rect (cairo_t            *cr,
+                     const QsChartStyle *style,
+                     double              x,
+                     double              y,
+                     double              xalign,
+                     double              yalign,
+                     double              size,
+                     gboolean            bold,
+                     const char         *text,
+                     QsChartRect        *rect)
+{
+  double w, h;
+
+  _qs_chart_text_extents (cr, style, size, bold, text, &w, &h);
+  /* where _qs_chart_text puts it */
+  rect->x = round (x - w * xalign);
+  rect->y = round (y - h * yalign);
+  rect->width = w;
+  rect->height = h;
+}
+
 void
 _qs_chart_draw_background (cairo_t            *cr,
                            double              width,
