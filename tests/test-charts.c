@@ -992,6 +992,144 @@ test_histogram_labels_apart (void)
     }
 }
 
+/* A Dense kernel whose 16 (or n) channels span different ranges, quantized per channel or
+ * per tensor. */
+static QsQuantResult *
+channels_result (gsize    n,
+                 gboolean per_channel)
+{
+  gsize shape[] = { 64, n };
+  g_autoptr(QsTensor) t = qs_tensor_new ("fc/kernel", 2, shape, NULL);
+  QsQuantSpec spec;
+  guint32 s = 3;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  for (gsize r = 0; r < 64; r++)
+    for (gsize c = 0; c < n; c++)
+      {
+        s = s * 1664525u + 1013904223u;
+        t->data[r * n + c] = ((s >> 8) / 16777216.0f - 0.5f) * (0.2f + 0.05f * (c % 7));
+      }
+  qs_quant_spec_init (&spec);
+  if (!per_channel)
+    spec.granularity = QS_GRANULARITY_TENSOR;
+  return qs_quant_run (t, &spec, NULL, NULL, NULL);
+}
+
+/* The Channel Ranges legend and note wrap instead of being cut: at the layer page's
+ * default chart width (about 520 px) and narrower, no entry is ellipsized, each stays in
+ * the figure and none overlaps another; per tensor the one step is said in words. */
+static void
+test_channels_legend_fits (void)
+{
+  double widths[] = { 520, 440, 960 }, font_scales[] = { 1.0, 1.25 };
+
+  for (int per_channel = 0; per_channel < 2; per_channel++)
+    for (guint n_i = 0; n_i < 2; n_i++)
+      {
+        g_autoptr(QsQuantResult) result = channels_result (n_i ? 128 : 16, per_channel);
+        g_autoptr(QsChartChannels) ch = _qs_chart_channels_new (result);
+
+        g_assert_cmpint (ch->per_channel, ==, per_channel);
+        for (guint wi = 0; wi < G_N_ELEMENTS (widths); wi++)
+          for (guint fi = 0; fi < G_N_ELEMENTS (font_scales); fi++)
+            {
+              cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 8, 8);
+              cairo_t *cr = cairo_create (surface);
+              g_autoptr(GArray) legend = NULL;
+              QsChartStyle style;
+              QsChartRect plot;
+              double legend_h;
+              gboolean says_one_step = FALSE, has_note = FALSE;
+
+              qs_chart_style_init_light (&style);
+              style.font_scale = font_scales[fi];
+              legend = _qs_chart_channels_legend (cr, ch, widths[wi], 30, &style, &legend_h);
+              _qs_chart_channels_layout (ch, widths[wi], 420, "Title", &style, &plot);
+              for (guint i = 0; i < legend->len; i++)
+                {
+                  const QsChartLegendEntry *a = &g_array_index (legend, QsChartLegendEntry, i);
+
+                  if (a->ellipsized)
+                    g_error ("width %g, font %g: “%s” is cut", widths[wi], font_scales[fi], a->text);
+                  g_assert_cmpfloat (a->rect.x, >=, 0.0);
+                  g_assert_cmpfloat (a->rect.x + a->rect.width, <=, widths[wi]);
+                  g_assert_cmpfloat (a->rect.y + a->rect.height, <=, 30 + legend_h);
+                  for (guint j = i + 1; j < legend->len; j++)
+                    g_assert_false (_qs_chart_rect_intersects (&a->rect, &g_array_index (legend, QsChartLegendEntry, j).rect));
+                  says_one_step |= strstr (a->text, "one for all channels") != NULL;
+                  has_note |= a->color == NULL;
+                }
+              g_assert_true (has_note);
+              g_assert_cmpint (says_one_step, ==, !per_channel);
+              /* the plot starts below the legend, whatever it took */
+              g_assert_cmpfloat (plot.y, >=, legend_h);
+              cairo_destroy (cr);
+              cairo_surface_destroy (surface);
+            }
+      }
+}
+
+/* The step-size axis: 4 to 6 nice labels from 0 up to at least the largest step; per
+ * tensor there is none. The step markers are hollow rings: the centre of a channel's
+ * ring is background colour even where it lies on the channel's bar. */
+static void
+test_channels_step_axis (void)
+{
+  g_autoptr(QsQuantResult) result = channels_result (16, TRUE);
+  g_autoptr(QsQuantResult) tensor = channels_result (16, FALSE);
+  g_autoptr(QsChartChannels) ch = _qs_chart_channels_new (result);
+  g_autoptr(QsChartChannels) ch_tensor = _qs_chart_channels_new (tensor);
+  double sizes[][2] = { { 520, 300 }, { 960, 600 }, { 520, 420 } };
+  QsChartStyle style;
+
+  qs_chart_style_init_light (&style);
+  for (guint k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      double w = sizes[k][0], h = sizes[k][1], ticks[8], top, step;
+      cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) w, (int) h);
+      cairo_t *cr = cairo_create (surface);
+      QsChartRect plot;
+      guint n, bar_hits = 0;
+      guint32 bg = qs_colormap_rgb_to_argb32 ((double[]) { style.bg.red, style.bg.green, style.bg.blue });
+
+      _qs_chart_channels_layout (ch, w, h, NULL, &style, &plot);
+      n = _qs_chart_channels_step_ticks (ch, &plot, &style, ticks, &top);
+      g_assert_cmpuint (n, >=, 4);
+      g_assert_cmpuint (n, <=, 6);
+      g_assert_cmpfloat (ticks[0], ==, 0.0);
+      g_assert_cmpfloat (top, >=, ch->scale_max);
+      g_assert_cmpfloat (ticks[n - 1], <=, top);
+      step = ticks[1] - ticks[0];
+      {
+        double q = step / pow (10.0, floor (log10 (step) + 1e-9));
+        g_assert_true (fabs (q - 1) < 1e-6 || fabs (q - 2) < 1e-6 || fabs (q - 2.5) < 1e-6 ||
+                       fabs (q - 5) < 1e-6 || fabs (q - 4) < 1e-6 || fabs (q - 3) < 1e-6 ||
+                       fabs (q - 1.5) < 1e-6 || fabs (q - 6) < 1e-6 || fabs (q - 8) < 1e-6);
+      }
+
+      _qs_chart_channels_draw (cr, w, h, ch, FALSE, -1, NULL, &style);
+      cairo_surface_flush (surface);
+      for (gsize c = 0; c < ch->n; c++)
+        {
+          double bw = plot.width / ch->n, cx = plot.x + (c + 0.5) * bw;
+          double cy = plot.y + plot.height * (1.0 - ch->scale[c] / top);
+          double ya = plot.y + (ch->vmax - ch->max[c]) / (ch->vmax - ch->vmin) * plot.height;
+          double yb = plot.y + (ch->vmax - ch->min[c]) / (ch->vmax - ch->vmin) * plot.height;
+
+          g_assert_cmpint (channel_diff (pixel_at (surface, cx, cy), bg), <=, 2);
+          bar_hits += cy > ya + 4 && cy < yb - 4;
+        }
+      /* the case that matters: rings on their bars */
+      g_assert_cmpuint (bar_hits, >=, 4);
+      cairo_destroy (cr);
+      cairo_surface_destroy (surface);
+
+      _qs_chart_channels_layout (ch_tensor, w, h, NULL, &style, &plot);
+      g_assert_false (ch_tensor->per_channel);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1008,6 +1146,8 @@ main (int   argc,
   g_test_add_func ("/qs/charts/histogram-clip", test_histogram_clip);
   g_test_add_func ("/qs/charts/histogram-clipped-matches-stats", test_histogram_clipped_matches_stats);
   g_test_add_func ("/qs/charts/histogram-channel", test_histogram_channel);
+  g_test_add_func ("/qs/charts/channels-legend-fits", test_channels_legend_fits);
+  g_test_add_func ("/qs/charts/channels-step-axis", test_channels_step_axis);
   g_test_add_func ("/qs/charts/histogram-float-grid", test_histogram_float_grid);
   g_test_add_func ("/qs/charts/export", test_export);
   return g_test_run ();

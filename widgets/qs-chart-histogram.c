@@ -346,6 +346,98 @@ y_tick_label (double v)
   return g_strdup_printf ("%.0f", v);
 }
 
+/* Everything but the header, whose height is given. */
+static void
+layout_below (double              width,
+              double              height,
+              double              top,
+              const QsChartStyle *style,
+              QsChartRect        *plot)
+{
+  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale;
+
+  plot->x = pad + lh * 1.2 + lh * 3.2;  /* y axis label + tick labels */
+  plot->y = top;
+  plot->width = MAX (1.0, width - plot->x - pad * 2);
+  plot->height = MAX (1.0, height - top - lh * 2.4 - pad);
+}
+
+static double count_scale (const QsChartHistogram *hist,
+                           gboolean                log_scale,
+                           gboolean               *cut_stems);
+
+GArray *
+_qs_chart_histogram_legend (cairo_t                *cr,
+                            const QsChartHistogram *hist,
+                            double                  width,
+                            double                  y0,
+                            gboolean                cut_stems,
+                            const QsChartStyle     *style,
+                            double                 *legend_height)
+{
+  GArray *entries = g_array_new (FALSE, TRUE, sizeof (QsChartLegendEntry));
+  double pad = 8.0 * style->font_scale;
+  g_autofree char *levels_label = NULL;
+  QsChartRect plot;
+
+  g_array_set_clear_func (entries, _qs_chart_legend_entry_clear);
+  layout_below (width, 1000, 0, style, &plot);
+  _qs_chart_legend_add (entries, &style->accent, style->dark ? 0.8 : 0.6, 0, _("float values"));
+  if (hist->dq_counts != NULL)
+    _qs_chart_legend_add (entries, &style->second, 1.0, 0,
+                          cut_stems ? _("dequantized (tall stems cut)") : _("dequantized"));
+  if (hist->counts_clipping)
+    {
+      g_autofree char *n = _qs_chart_format_count (hist->n_clip_lo + hist->n_clip_hi);
+      g_autofree char *label = g_strdup_printf (_("clipped: %s (%.3g %%)"), n,
+                                                hist->n_values ? 100.0 * (hist->n_clip_lo + hist->n_clip_hi) / hist->n_values : 0.0);
+      _qs_chart_legend_add (entries, &style->clip, 0.35, 0, label);
+    }
+  _qs_chart_legend_add (entries, &style->fg, 1.0, -2, "");
+  if (hist->n_levels > 0)
+    {
+      g_autofree guint *marks = g_new (guint, hist->n_levels);
+      guint step = 1, n_marks = _qs_chart_histogram_level_marks (hist, &plot, marks, &step);
+
+      if (hist->float_levels && n_marks < hist->n_levels)
+        levels_label = g_strdup_printf (_("%s: %u values in view, %u marked (the others crowd near 0)"),
+                                        hist->spec_label, hist->n_levels, n_marks);
+      else if (hist->float_levels)
+        levels_label = g_strdup_printf (_("%s: %u values in view"), hist->spec_label, hist->n_levels);
+      else if (step > 1)
+        levels_label = g_strdup_printf (_("%s: %u levels in view, a tick every %u levels"),
+                                        hist->spec_label, hist->n_levels, step);
+      else
+        levels_label = g_strdup_printf (_("%s: %u levels in view"), hist->spec_label, hist->n_levels);
+      _qs_chart_legend_add (entries, &style->fg, 0.7, 1, levels_label);
+    }
+  else if (hist->levels_vary)
+    {
+      if (hist->channel >= 0)
+        levels_label = g_strdup_printf (_("%s: each group of this channel has its own levels"),
+                                        hist->spec_label);
+      else
+        levels_label = g_strdup_printf (_("%s: levels differ per channel; pick a channel to see them"),
+                                        hist->spec_label);
+      _qs_chart_legend_add (entries, &style->fg, 0.7, 1, levels_label);
+    }
+  else
+    {
+      if (hist->levels_too_dense)
+        levels_label = g_strdup_printf (_("%s: levels too dense to draw"), hist->spec_label);
+      _qs_chart_legend_add (entries, &style->fg, 0.8, -1,
+                            levels_label ? levels_label : hist->spec_label);
+    }
+  if (hist->channel >= 0)
+    {
+      g_autofree char *label = g_strdup_printf (_("channel %d of %zu"), hist->channel,
+                                                hist->n_channels);
+      _qs_chart_legend_add (entries, &style->fg, 0.85, -1, label);
+    }
+  *legend_height = _qs_chart_legend_flow (cr, style, plot.x, y0, width - pad, entries);
+  return entries;
+}
+
 void
 _qs_chart_histogram_layout (const QsChartHistogram *hist,
                             double                  width,
@@ -355,15 +447,21 @@ _qs_chart_histogram_layout (const QsChartHistogram *hist,
                             QsChartRect            *plot)
 {
   double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale;
-  double top = pad, title_h = 0;
+  double top = pad, legend_h;
+  cairo_surface_t *scratch = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+  cairo_t *cr = cairo_create (scratch);
+  g_autoptr(GArray) legend = NULL;
+  gboolean cut_stems;
 
   if (title != NULL && *title != '\0')
-    title_h = ceil (lh * 1.3) + pad / 2;
-  top += title_h + lh * 2 + pad / 2;   /* two legend rows */
-  plot->x = pad + lh * 1.2 + lh * 3.2;  /* y axis label + tick labels */
-  plot->y = top;
-  plot->width = MAX (1.0, width - plot->x - pad * 2);
-  plot->height = MAX (1.0, height - top - lh * 2.4 - pad);
+    top += ceil (lh * 1.3) + pad / 2;
+  /* the legend wraps: measure it, with the longer text of linear counts (log counts never
+   * need more rows) */
+  count_scale (hist, FALSE, &cut_stems);
+  legend = _qs_chart_histogram_legend (cr, hist, width, top, cut_stems, style, &legend_h);
+  cairo_destroy (cr);
+  cairo_surface_destroy (scratch);
+  layout_below (width, height, top + MAX (legend_h, 2 * lh) + pad / 2, style, plot);
 }
 
 double
@@ -686,12 +784,11 @@ _qs_chart_histogram_draw (cairo_t                *cr,
                           const QsChartStyle     *style)
 {
   QsChartRect plot;
-  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale, y0, x;
+  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale, y0;
   double max_count, bw, ticks[16];
   double bar_alpha = style->dark ? 0.8 : 0.6;   /* the same weight on both backgrounds */
   guint n_ticks, step = 1, n_marks = 0;
   gboolean cut_stems = FALSE;
-  g_autofree char *levels_label = NULL;
   g_autofree guint *marks = NULL;
 
   _qs_chart_draw_background (cr, width, height, style);
@@ -702,61 +799,18 @@ _qs_chart_histogram_draw (cairo_t                *cr,
   max_count = count_scale (hist, log_scale, &cut_stems);
   bw = plot.width / hist->n_bins;
 
-  /* legend: two rows */
-  x = plot.x;
-  x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->accent, bar_alpha, 0, _("float values"));
-  if (hist->dq_counts != NULL)
-    x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->second, 1.0, 0,
-                               cut_stems ? _("dequantized (tall stems cut)")
-                                         : _("dequantized"));
-  if (hist->counts_clipping)
-    {
-      g_autofree char *n = _qs_chart_format_count (hist->n_clip_lo + hist->n_clip_hi);
-      g_autofree char *label = g_strdup_printf (_("clipped: %s (%.3g %%)"), n,
-                                                hist->n_values ? 100.0 * (hist->n_clip_lo + hist->n_clip_hi) / hist->n_values : 0.0);
-      x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->clip, 0.35, 0, label);
-    }
-  x = plot.x;
+  /* legend, wrapped into as many rows as the width needs */
+  {
+    double legend_h;
+    g_autoptr(GArray) legend = _qs_chart_histogram_legend (cr, hist, width, y0, cut_stems, style,
+                                                           &legend_h);
+
+    _qs_chart_legend_draw (cr, style, legend);
+  }
   if (hist->n_levels > 0)
     {
       marks = g_new (guint, hist->n_levels);
       n_marks = _qs_chart_histogram_level_marks (hist, &plot, marks, &step);
-      if (hist->float_levels && n_marks < hist->n_levels)
-        levels_label = g_strdup_printf (_("%s: %u values in view, %u marked (the others crowd near 0)"),
-                                        hist->spec_label, hist->n_levels, n_marks);
-      else if (hist->float_levels)
-        levels_label = g_strdup_printf (_("%s: %u values in view"), hist->spec_label, hist->n_levels);
-      else if (step > 1)
-        levels_label = g_strdup_printf (_("%s: %u levels in view, a tick every %u levels"),
-                                        hist->spec_label, hist->n_levels, step);
-      else
-        levels_label = g_strdup_printf (_("%s: %u levels in view"), hist->spec_label, hist->n_levels);
-      x = _qs_chart_legend_item (cr, style, x, y0 + lh, width - pad, &style->fg, 0.7, 1, levels_label);
-    }
-  else if (hist->levels_vary)
-    {
-      if (hist->channel >= 0)
-        levels_label = g_strdup_printf (_("%s: each group of this channel has its own levels"),
-                                        hist->spec_label);
-      else
-        levels_label = g_strdup_printf (_("%s: levels differ per channel; pick a channel to see them"),
-                                        hist->spec_label);
-      x = _qs_chart_legend_item (cr, style, x, y0 + lh, width - pad, &style->fg, 0.7, 1, levels_label);
-    }
-  else
-    {
-      if (hist->levels_too_dense)
-        levels_label = g_strdup_printf (_("%s: levels too dense to draw"), hist->spec_label);
-      _qs_chart_set_color (cr, &style->fg, 0.8);
-      x += _qs_chart_text_fit (cr, style, x, y0 + lh * 1.5, 0.5, 1.0, FALSE,
-                               levels_label ? levels_label : hist->spec_label, width - pad - x) + lh;
-    }
-  if (hist->channel >= 0)
-    {
-      g_autofree char *label = g_strdup_printf (_("channel %d of %zu"), hist->channel,
-                                                hist->n_channels);
-      _qs_chart_set_color (cr, &style->fg, 0.85);
-      _qs_chart_text_fit (cr, style, x, y0 + lh * 1.5, 0.5, 1.0, TRUE, label, width - pad - x);
     }
 
   cairo_save (cr);

@@ -96,7 +96,7 @@ void      _qs_chart_draw_message       (cairo_t            *cr,
                                         const QsChartStyle *style);
 /* A legend swatch followed by a label that ends before right (ellipsized; the item is
  * left out when not even the swatch fits); returns the x after it. kind 0 = box,
- * 1 = line, 2 = dot. */
+ * 1 = line, 2 = dot, 3 = dashed line, 4 = ring, -1 = none (text only). */
 double    _qs_chart_legend_item        (cairo_t            *cr,
                                         const QsChartStyle *style,
                                         double              x,
@@ -106,6 +106,39 @@ double    _qs_chart_legend_item        (cairo_t            *cr,
                                         double              alpha,
                                         int                 kind,
                                         const char         *label);
+
+/* A legend laid out before drawing: swatched items flow left to right into rows and wrap
+ * to the next row instead of being cut; an entry without colour is a note, wrapped over
+ * up to three rows of its own. */
+typedef struct
+{
+  const QsChartColor *color;     /* NULL: a note */
+  double              alpha;
+  int                 kind;      /* swatch, as _qs_chart_legend_item (); -2: a row break */
+  char               *text;
+  QsChartRect         rect;      /* swatch and text, after _qs_chart_legend_flow () */
+  gboolean            ellipsized; /* the text did not fit even on a row of its own */
+  guint               n_lines;
+  double              wrap_width; /* a note's */
+} QsChartLegendEntry;
+
+/* entries: a GArray of QsChartLegendEntry with _qs_chart_legend_entry_clear as clear func */
+void      _qs_chart_legend_entry_clear (gpointer            entry);
+void      _qs_chart_legend_add         (GArray             *entries,
+                                        const QsChartColor *color,
+                                        double              alpha,
+                                        int                 kind,
+                                        const char         *text);
+/* Lays the entries out from (x0, y0) within [x0, right]; returns the height used. */
+double    _qs_chart_legend_flow        (cairo_t            *cr,
+                                        const QsChartStyle *style,
+                                        double              x0,
+                                        double              y0,
+                                        double              right,
+                                        GArray             *entries);
+void      _qs_chart_legend_draw        (cairo_t            *cr,
+                                        const QsChartStyle *style,
+                                        GArray             *entries);
 
 /* Output-channel geometry of result->input: the params' when per channel or group, else
  * the layout default (n_channels 1 for a plain vector). Flat index of element i of channel
@@ -184,6 +217,14 @@ void              _qs_chart_histogram_draw       (cairo_t                *cr,
                                                   gint                    hover_bin,
                                                   const char             *title,
                                                   const QsChartStyle     *style);
+/* The legend above the plot, laid out from y0 for this width (it wraps). */
+GArray           *_qs_chart_histogram_legend     (cairo_t                *cr,
+                                                  const QsChartHistogram *hist,
+                                                  double                  width,
+                                                  double                  y0,
+                                                  gboolean                cut_stems,
+                                                  const QsChartStyle     *style,
+                                                  double                 *legend_height);
 /* Bin under x in a plot laid out by _qs_chart_histogram_layout, or -1. */
 gint              _qs_chart_histogram_bin_at     (const QsChartHistogram *hist,
                                                   const QsChartRect      *plot,
@@ -346,6 +387,20 @@ void             _qs_chart_channels_draw       (cairo_t               *cr,
                                                 gint                   hover,
                                                 const char            *title,
                                                 const QsChartStyle    *style);
+/* The legend and note above the plot, laid out from y0 for this width (they wrap). */
+GArray          *_qs_chart_channels_legend     (cairo_t               *cr,
+                                                const QsChartChannels *channels,
+                                                double                 width,
+                                                double                 y0,
+                                                const QsChartStyle    *style,
+                                                double                *legend_height);
+/* The step-size axis (per-channel steps only): 4 to 6 nice ticks in [0, *top] as the
+ * plot's height allows; returns how many (ticks has room for 6). */
+guint            _qs_chart_channels_step_ticks (const QsChartChannels *channels,
+                                                const QsChartRect     *plot,
+                                                const QsChartStyle    *style,
+                                                double                *ticks,
+                                                double                *top);
 /* Channel index (not position) under x, or -1. */
 gint             _qs_chart_channels_at         (const QsChartChannels *channels,
                                                 const QsChartRect     *plot,
