@@ -204,6 +204,20 @@ _qs_chart_histogram_new (QsQuantResult *result,
     gsize c = 0, j = 0, p = single_param >= 0 ? (gsize) single_param : 0;
     gsize n_values = 0, n_lo = 0, n_hi = 0;
     float fmin = G_MAXFLOAT, fmax = -G_MAXFLOAT;
+    g_autofree float *safe_lo = NULL, *safe_hi = NULL;
+
+    /* a value more than a step inside the code range cannot round out of it: only the
+     * others go through the exact rule */
+    if (count_clip)
+      {
+        safe_lo = g_new (float, params->n_params);
+        safe_hi = g_new (float, params->n_params);
+        for (gsize q = 0; q < params->n_params; q++)
+          {
+            safe_lo[q] = (float) (params->qmin - params->zero_point[q] + 2) * params->scale[q];
+            safe_hi[q] = (float) (params->qmax - params->zero_point[q] - 2) * params->scale[q];
+          }
+      }
 
     for (gsize k = 0; k < n; k++)
       {
@@ -229,7 +243,7 @@ _qs_chart_histogram_new (QsQuantResult *result,
         n_values++;
         fmin = MIN (fmin, v);
         fmax = MAX (fmax, v);
-        if (count_clip)
+        if (count_clip && !(v > safe_lo[p] && v < safe_hi[p]))
           {
             gint side = qs_quant_value_clip_side_at (v, params->scale[p], params->zero_point[p],
                                                      params->qmin, params->qmax,
