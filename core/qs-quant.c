@@ -1682,6 +1682,27 @@ qs_quant_value_at (float      x,
   return (gint32) r + zero_point;
 }
 
+gint
+qs_quant_value_clip_side_at (float      x,
+                             float      scale,
+                             gint32     zero_point,
+                             gint32     qmin,
+                             gint32     qmax,
+                             QsRounding rounding,
+                             guint64    seed,
+                             guint64    index)
+{
+  float r;
+
+  if (!isfinite (x))
+    return 0;
+  /* the same division and rounding as the pass kernels (scalar and SIMD) */
+  r = qs_quant_round (x / scale, rounding, seed, index);
+  if (r < (float) (qmin - zero_point))
+    return -1;
+  return r > (float) (qmax - zero_point) ? 1 : 0;
+}
+
 float
 qs_dequant_value (gint32 code,
                   float  scale,

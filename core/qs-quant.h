@@ -220,6 +220,18 @@ gint32         qs_quant_value_at             (float                 x,
                                               QsRounding            rounding,
                                               guint64               seed,
                                               guint64               index);
+/* Which side x saturates on at flat index `index`: -1 when its rounded value lies below
+ * the code range, +1 above, 0 inside (and for non-finite x). This is the definition
+ * QsQuantStats.n_clipped counts for QS_FORMAT_INT: a value just outside the params'
+ * clip_lo / clip_hi that rounds onto the end code is not clipped. */
+gint           qs_quant_value_clip_side_at   (float                 x,
+                                              float                 scale,
+                                              gint32                zero_point,
+                                              gint32                qmin,
+                                              gint32                qmax,
+                                              QsRounding            rounding,
+                                              guint64               seed,
+                                              guint64               index);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsQuantParams, qs_quant_params_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsQuantResult, qs_quant_result_unref)

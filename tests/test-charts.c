@@ -370,14 +370,19 @@ test_histogram_clip (void)
   result = qs_quant_run (t, &spec, &opts, NULL, &error);
   g_assert_no_error (error);
 
-  /* independent count of clipped values against the params' range */
+  /* independent count of clipped values: the rounded value x / scale (half to even) lies
+   * outside the code range, what QsQuantStats.n_clipped counts; values just outside the
+   * params' float range that round onto the end code are not clipped */
   for (gsize i = 0; i < t->n_elements; i++)
     {
-      below += t->data[i] < result->params->clip_lo[0];
-      above += t->data[i] > result->params->clip_hi[0];
+      float r = rintf (t->data[i] / result->params->scale[0]);
+
+      below += r < (float) (result->params->qmin - result->params->zero_point[0]);
+      above += r > (float) (result->params->qmax - result->params->zero_point[0]);
     }
   g_assert_cmpuint (below, >=, 1);
   g_assert_cmpuint (above, >=, 2);
+  g_assert_cmpuint (below + above, ==, result->stats.n_clipped);
 
   hist = _qs_chart_histogram_new (result, -1, 256);
   g_assert_true (hist->has_clip);
@@ -452,6 +457,73 @@ test_histogram_clip (void)
     }
   g_assert_cmpint (channel_diff (pixel_at (surface, (plot.x + xl) / 2 + 0.5, y), shaded), <=, 2);
   cairo_surface_destroy (surface);
+}
+
+/* The legend's "clipped: N" and the statistics card (QsQuantStats.n_clipped) count the
+ * same values. Per channel they used to differ: the chart compared x with the params'
+ * float range, which misses by an ulp (symmetric: max |x| > 127 * scale) or by up to half
+ * a step (affine: the zero-point is rounded), where the values still round onto the end
+ * code. */
+static void
+check_clipped_agree (QsQuantResult *result,
+                     guint64        expect_old_differs_by)
+{
+  g_autoptr(QsChartHistogram) all = _qs_chart_histogram_new (result, -1, 256);
+  QsQuantParams *p = result->params;
+  guint64 sum = 0, old = 0;
+
+  g_assert_true (all->counts_clipping);
+  g_assert_cmpuint (all->n_clip_lo + all->n_clip_hi, ==, result->stats.n_clipped);
+  /* the channels' own counts add up to the same number */
+  for (gsize c = 0; c < all->n_channels; c++)
+    {
+      g_autoptr(QsChartHistogram) one = _qs_chart_histogram_new (result, (gint) c, 64);
+
+      g_assert_cmpint (one->channel, ==, (gint) c);
+      sum += one->n_clip_lo + one->n_clip_hi;
+    }
+  g_assert_cmpuint (sum, ==, result->stats.n_clipped);
+  /* the old definition really disagreed on this case */
+  for (gsize i = 0; i < result->input->n_elements; i++)
+    {
+      gsize k = qs_quant_params_index (p, i);
+      float x = result->input->data[i];
+
+      old += x < p->clip_lo[k] || x > p->clip_hi[k];
+    }
+  g_assert_cmpuint (old, ==, result->stats.n_clipped + expect_old_differs_by);
+}
+
+static void
+test_histogram_clipped_matches_stats (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "data", "models",
+                                                 "fmnist-mlp.h5", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = qs_model_load (path, NULL, NULL, &error);
+  const char *layers[] = { "fc1", "fc2" };
+
+  g_assert_no_error (error);
+  for (guint l = 0; l < G_N_ELEMENTS (layers); l++)
+    {
+      QsTensor *kernel = qs_layer_get_kernel (qs_model_find_layer (model, layers[l]));
+      g_autoptr(QsQuantResult) sym = NULL, affine = NULL;
+      QsQuantSpec spec;
+
+      g_assert_nonnull (kernel);
+      /* int8 symmetric narrow per channel, min-max (the w8 preset): the 1 vs 0 */
+      qs_quant_spec_init (&spec);
+      sym = qs_quant_run (kernel, &spec, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (sym->stats.n_clipped, ==, 0);
+      check_clipped_agree (sym, 1);
+      /* affine per channel: hundreds of values sat beyond the rounded range */
+      spec.mapping = QS_MAPPING_AFFINE;
+      spec.narrow_range = FALSE;
+      affine = qs_quant_run (kernel, &spec, NULL, NULL, &error);
+      g_assert_no_error (error);
+      check_clipped_agree (affine, l == 0 ? 263 : 129);
+    }
 }
 
 static void
@@ -755,6 +827,309 @@ test_ticks (void)
   g_assert_cmpuint (_qs_chart_nice_ticks (0.0, NAN, 6, ticks), ==, 0);
 }
 
+/* The axis ticks: between min and max of them for any range (a sweep of random ranges
+ * and widths), evenly spaced by q x 10^k with q a nice step, inside the range, 0 included
+ * when the range holds it; the first tier (1, 2, 2.5, 5) whenever it fits. */
+static void
+test_axis_ticks (void)
+{
+  static const double nice_q[] = { 1.0, 2.0, 2.5, 5.0, 4.0, 3.0, 1.5, 6.0, 8.0 };
+  GRand *rand = g_rand_new_with_seed (17);
+  double ticks[16];
+  guint n;
+
+  for (int i = 0; i < 20000; i++)
+    {
+      double e = pow (10.0, g_rand_int_range (rand, -4, 4));
+      double lo = g_rand_double_range (rand, -10.0, 5.0) * e;
+      double hi = lo + pow (10.0, g_rand_double_range (rand, -0.5, 1.5)) * e;
+      guint min = g_rand_boolean (rand) ? 5 : 4, max = min == 5 ? 8 : 6;
+      double step, q;
+      gboolean nice = FALSE;
+
+      n = _qs_chart_axis_ticks (lo, hi, min, max, ticks);
+      if (n < min || n > max)
+        g_error ("[%g, %g]: %u ticks, wanted %u to %u", lo, hi, n, min, max);
+      step = ticks[1] - ticks[0];
+      q = step / pow (10.0, floor (log10 (step) + 1e-9));
+      for (guint k = 0; k < G_N_ELEMENTS (nice_q); k++)
+        nice |= fabs (q - nice_q[k]) < 1e-6 * nice_q[k];
+      if (!nice)
+        g_error ("[%g, %g]: step %g is not nice", lo, hi, step);
+      for (guint k = 0; k < n; k++)
+        {
+          g_assert_cmpfloat (ticks[k], >=, lo - 1e-9 * (hi - lo));
+          g_assert_cmpfloat (ticks[k], <=, hi + 1e-9 * (hi - lo));
+          /* a whole multiple of the step, evenly spaced */
+          g_assert_cmpfloat (fabs (ticks[k] / step - round (ticks[k] / step)), <, 1e-6);
+          if (k > 0)
+            g_assert_cmpfloat (fabs (ticks[k] - ticks[k - 1] - step), <, 1e-6 * step);
+        }
+      if (lo < 0.0 && hi > 0.0 && -lo > step && hi > step)
+        {
+          gboolean zero = FALSE;
+
+          for (guint k = 0; k < n; k++)
+            zero |= ticks[k] == 0.0;
+          g_assert_true (zero);
+        }
+    }
+  g_rand_free (rand);
+
+  /* a histogram's axis: -0.47 ... 0.47 gets 0.2 steps, not the 0.5 steps with one label
+   * the old rule gave at four ticks */
+  n = _qs_chart_axis_ticks (-0.47, 0.47, 5, 8, ticks);
+  g_assert_cmpuint (n, ==, 5);
+  g_assert_cmpfloat_with_epsilon (ticks[0], -0.4, 1e-12);
+  g_assert_cmpfloat_with_epsilon (ticks[4], 0.4, 1e-12);
+  /* between the round steps (0.5 gives 9, 1 gives 4): a second-tier step */
+  n = _qs_chart_axis_ticks (0.02, 4.4, 5, 8, ticks);
+  g_assert_cmpuint (n, >=, 5);
+  g_assert_cmpuint (n, <=, 8);
+  /* too narrow for the minimum: as many as fit */
+  n = _qs_chart_axis_ticks (0.0, 1.0, 5, 3, ticks);
+  g_assert_cmpuint (n, >=, 2);
+  g_assert_cmpuint (n, <=, 3);
+  g_assert_cmpuint (_qs_chart_axis_ticks (1.0, 1.0, 5, 8, ticks), ==, 0);
+}
+
+/* int4 per tensor on a bell curve: the tall stems near 0 are cut and carry their counts,
+ * right where the zero-point label goes. Every label in and around the plot is measured;
+ * no two boxes may intersect, at several widths, font sizes and both count scales, and
+ * the zero-point label, the tallest stem's count and 5 to 8 x tick labels are there. */
+static void
+test_histogram_labels_apart (void)
+{
+  gsize shape[] = { 256, 128 };
+  g_autoptr(QsTensor) t = qs_tensor_new ("fc2/kernel", 2, shape, NULL);
+  double widths[] = { 360, 520, 960 }, font_scales[] = { 1.0, 1.25 };
+  QsQuantOptions opts = { 0 };
+  QsQuantSpec specs[2];
+  GRand *rand = g_rand_new_with_seed (5);
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      /* Box-Muller */
+      double u = g_rand_double_range (rand, 1e-12, 1.0), v = g_rand_double (rand);
+      t->data[i] = (float) (0.1 * sqrt (-2.0 * log (u)) * cos (2 * G_PI * v));
+    }
+  g_rand_free (rand);
+  opts.want_dequant = TRUE;
+  for (guint sp = 0; sp < 2; sp++)
+    {
+      qs_quant_spec_init (&specs[sp]);
+      specs[sp].bits = 4;
+      specs[sp].granularity = QS_GRANULARITY_TENSOR;
+    }
+  specs[1].mapping = QS_MAPPING_AFFINE;
+  specs[1].narrow_range = FALSE;
+
+  for (guint sp = 0; sp < G_N_ELEMENTS (specs); sp++)
+    {
+      g_autoptr(QsQuantResult) result = qs_quant_run (t, &specs[sp], &opts, NULL, NULL);
+      g_autoptr(QsChartHistogram) hist = _qs_chart_histogram_new (result, -1, 256);
+      guint64 tallest = 0;
+
+      g_assert_nonnull (result);
+      g_assert_true (hist->has_zero_point);
+      for (guint b = 0; b < hist->n_bins; b++)
+        tallest = MAX (tallest, hist->dq_counts[b]);
+      for (guint wi = 0; wi < G_N_ELEMENTS (widths); wi++)
+        for (guint fi = 0; fi < G_N_ELEMENTS (font_scales); fi++)
+          for (int log_scale = 0; log_scale < 2; log_scale++)
+            {
+              cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 8, 8);
+              cairo_t *cr = cairo_create (surface);
+              g_autoptr(GArray) labels = NULL;
+              QsChartStyle style;
+              QsChartRect plot;
+              guint n_x = 0, n_zero = 0, n_stems = 0;
+              gboolean tallest_shown = FALSE;
+
+              qs_chart_style_init_light (&style);
+              style.font_scale = font_scales[fi];
+              _qs_chart_histogram_layout (hist, widths[wi], 340, "Title", &style, &plot);
+              labels = _qs_chart_histogram_labels (cr, hist, &plot, log_scale, &style);
+              for (guint i = 0; i < labels->len; i++)
+                {
+                  const QsChartLabel *a = &g_array_index (labels, QsChartLabel, i);
+                  g_autofree char *tall_text = NULL;
+
+                  g_assert_cmpfloat (a->rect.width, >, 0.0);
+                  g_assert_cmpfloat (a->rect.x, >=, 0.0);
+                  g_assert_cmpfloat (a->rect.x + a->rect.width, <=, widths[wi]);
+                  for (guint j = i + 1; j < labels->len; j++)
+                    {
+                      const QsChartLabel *b = &g_array_index (labels, QsChartLabel, j);
+
+                      if (_qs_chart_rect_intersects (&a->rect, &b->rect))
+                        g_error ("width %g, font %g, log %d: “%s” (%g, %g, %g x %g) overlaps “%s” (%g, %g, %g x %g)",
+                                 widths[wi], font_scales[fi], log_scale,
+                                 a->text, a->rect.x, a->rect.y, a->rect.width, a->rect.height,
+                                 b->text, b->rect.x, b->rect.y, b->rect.width, b->rect.height);
+                    }
+                  n_x += a->kind == QS_CHART_LABEL_X_TICK;
+                  n_zero += a->kind == QS_CHART_LABEL_ZERO_POINT;
+                  n_stems += a->kind == QS_CHART_LABEL_STEM_COUNT;
+                  tall_text = g_strdup_printf ("%" G_GUINT64_FORMAT, tallest);
+                  tallest_shown |= a->kind == QS_CHART_LABEL_STEM_COUNT && g_str_equal (a->text, tall_text);
+                }
+              g_assert_cmpuint (n_zero, ==, 1);
+              g_assert_cmpuint (n_x, >=, 5);
+              g_assert_cmpuint (n_x, <=, 8);
+              if (!log_scale)
+                {
+                  /* int4 stems reach ~10x the float peak: cut, with counts */
+                  g_assert_cmpuint (n_stems, >=, 3);
+                  g_assert_true (tallest_shown);
+                }
+              else
+                g_assert_cmpuint (n_stems, ==, 0);
+              cairo_destroy (cr);
+              cairo_surface_destroy (surface);
+            }
+    }
+}
+
+/* A Dense kernel whose 16 (or n) channels span different ranges, quantized per channel or
+ * per tensor. */
+static QsQuantResult *
+channels_result (gsize    n,
+                 gboolean per_channel)
+{
+  gsize shape[] = { 64, n };
+  g_autoptr(QsTensor) t = qs_tensor_new ("fc/kernel", 2, shape, NULL);
+  QsQuantSpec spec;
+  guint32 s = 3;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  for (gsize r = 0; r < 64; r++)
+    for (gsize c = 0; c < n; c++)
+      {
+        s = s * 1664525u + 1013904223u;
+        t->data[r * n + c] = ((s >> 8) / 16777216.0f - 0.5f) * (0.2f + 0.05f * (c % 7));
+      }
+  qs_quant_spec_init (&spec);
+  if (!per_channel)
+    spec.granularity = QS_GRANULARITY_TENSOR;
+  return qs_quant_run (t, &spec, NULL, NULL, NULL);
+}
+
+/* The Channel Ranges legend and note wrap instead of being cut: at the layer page's
+ * default chart width (about 520 px) and narrower, no entry is ellipsized, each stays in
+ * the figure and none overlaps another; per tensor the one step is said in words. */
+static void
+test_channels_legend_fits (void)
+{
+  double widths[] = { 520, 440, 960 }, font_scales[] = { 1.0, 1.25 };
+
+  for (int per_channel = 0; per_channel < 2; per_channel++)
+    for (guint n_i = 0; n_i < 2; n_i++)
+      {
+        g_autoptr(QsQuantResult) result = channels_result (n_i ? 128 : 16, per_channel);
+        g_autoptr(QsChartChannels) ch = _qs_chart_channels_new (result);
+
+        g_assert_cmpint (ch->per_channel, ==, per_channel);
+        for (guint wi = 0; wi < G_N_ELEMENTS (widths); wi++)
+          for (guint fi = 0; fi < G_N_ELEMENTS (font_scales); fi++)
+            {
+              cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 8, 8);
+              cairo_t *cr = cairo_create (surface);
+              g_autoptr(GArray) legend = NULL;
+              QsChartStyle style;
+              QsChartRect plot;
+              double legend_h;
+              gboolean says_one_step = FALSE, has_note = FALSE;
+
+              qs_chart_style_init_light (&style);
+              style.font_scale = font_scales[fi];
+              legend = _qs_chart_channels_legend (cr, ch, widths[wi], 30, &style, &legend_h);
+              _qs_chart_channels_layout (ch, widths[wi], 420, "Title", &style, &plot);
+              for (guint i = 0; i < legend->len; i++)
+                {
+                  const QsChartLegendEntry *a = &g_array_index (legend, QsChartLegendEntry, i);
+
+                  if (a->ellipsized)
+                    g_error ("width %g, font %g: “%s” is cut", widths[wi], font_scales[fi], a->text);
+                  g_assert_cmpfloat (a->rect.x, >=, 0.0);
+                  g_assert_cmpfloat (a->rect.x + a->rect.width, <=, widths[wi]);
+                  g_assert_cmpfloat (a->rect.y + a->rect.height, <=, 30 + legend_h);
+                  for (guint j = i + 1; j < legend->len; j++)
+                    g_assert_false (_qs_chart_rect_intersects (&a->rect, &g_array_index (legend, QsChartLegendEntry, j).rect));
+                  says_one_step |= strstr (a->text, "one for all channels") != NULL;
+                  has_note |= a->color == NULL;
+                }
+              g_assert_true (has_note);
+              g_assert_cmpint (says_one_step, ==, !per_channel);
+              /* the plot starts below the legend, whatever it took */
+              g_assert_cmpfloat (plot.y, >=, legend_h);
+              cairo_destroy (cr);
+              cairo_surface_destroy (surface);
+            }
+      }
+}
+
+/* The step-size axis: 4 to 6 nice labels from 0 up to at least the largest step; per
+ * tensor there is none. The step markers are hollow rings: the centre of a channel's
+ * ring is background colour even where it lies on the channel's bar. */
+static void
+test_channels_step_axis (void)
+{
+  g_autoptr(QsQuantResult) result = channels_result (16, TRUE);
+  g_autoptr(QsQuantResult) tensor = channels_result (16, FALSE);
+  g_autoptr(QsChartChannels) ch = _qs_chart_channels_new (result);
+  g_autoptr(QsChartChannels) ch_tensor = _qs_chart_channels_new (tensor);
+  double sizes[][2] = { { 520, 300 }, { 960, 600 }, { 520, 420 } };
+  QsChartStyle style;
+
+  qs_chart_style_init_light (&style);
+  for (guint k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      double w = sizes[k][0], h = sizes[k][1], ticks[8], top, step;
+      cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) w, (int) h);
+      cairo_t *cr = cairo_create (surface);
+      QsChartRect plot;
+      guint n, bar_hits = 0;
+      guint32 bg = qs_colormap_rgb_to_argb32 ((double[]) { style.bg.red, style.bg.green, style.bg.blue });
+
+      _qs_chart_channels_layout (ch, w, h, NULL, &style, &plot);
+      n = _qs_chart_channels_step_ticks (ch, &plot, &style, ticks, &top);
+      g_assert_cmpuint (n, >=, 4);
+      g_assert_cmpuint (n, <=, 6);
+      g_assert_cmpfloat (ticks[0], ==, 0.0);
+      g_assert_cmpfloat (top, >=, ch->scale_max);
+      g_assert_cmpfloat (ticks[n - 1], <=, top);
+      step = ticks[1] - ticks[0];
+      {
+        double q = step / pow (10.0, floor (log10 (step) + 1e-9));
+        g_assert_true (fabs (q - 1) < 1e-6 || fabs (q - 2) < 1e-6 || fabs (q - 2.5) < 1e-6 ||
+                       fabs (q - 5) < 1e-6 || fabs (q - 4) < 1e-6 || fabs (q - 3) < 1e-6 ||
+                       fabs (q - 1.5) < 1e-6 || fabs (q - 6) < 1e-6 || fabs (q - 8) < 1e-6);
+      }
+
+      _qs_chart_channels_draw (cr, w, h, ch, FALSE, -1, NULL, &style);
+      cairo_surface_flush (surface);
+      for (gsize c = 0; c < ch->n; c++)
+        {
+          double bw = plot.width / ch->n, cx = plot.x + (c + 0.5) * bw;
+          double cy = plot.y + plot.height * (1.0 - ch->scale[c] / top);
+          double ya = plot.y + (ch->vmax - ch->max[c]) / (ch->vmax - ch->vmin) * plot.height;
+          double yb = plot.y + (ch->vmax - ch->min[c]) / (ch->vmax - ch->vmin) * plot.height;
+
+          g_assert_cmpint (channel_diff (pixel_at (surface, cx, cy), bg), <=, 2);
+          bar_hits += cy > ya + 4 && cy < yb - 4;
+        }
+      /* the case that matters: rings on their bars */
+      g_assert_cmpuint (bar_hits, >=, 4);
+      cairo_destroy (cr);
+      cairo_surface_destroy (surface);
+
+      _qs_chart_channels_layout (ch_tensor, w, h, NULL, &style, &plot);
+      g_assert_false (ch_tensor->per_channel);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -763,11 +1138,16 @@ main (int   argc,
 
   g_test_add_func ("/qs/charts/colormap", test_colormap);
   g_test_add_func ("/qs/charts/ticks", test_ticks);
+  g_test_add_func ("/qs/charts/axis-ticks", test_axis_ticks);
+  g_test_add_func ("/qs/charts/histogram-labels-apart", test_histogram_labels_apart);
   g_test_add_func ("/qs/charts/heatmap-pixel", test_heatmap_pixel);
   g_test_add_func ("/qs/charts/heatmap-conv-tiles", test_heatmap_conv_tiles);
   g_test_add_func ("/qs/charts/heatmap-spike-downsampled", test_heatmap_spike_downsampled);
   g_test_add_func ("/qs/charts/histogram-clip", test_histogram_clip);
+  g_test_add_func ("/qs/charts/histogram-clipped-matches-stats", test_histogram_clipped_matches_stats);
   g_test_add_func ("/qs/charts/histogram-channel", test_histogram_channel);
+  g_test_add_func ("/qs/charts/channels-legend-fits", test_channels_legend_fits);
+  g_test_add_func ("/qs/charts/channels-step-axis", test_channels_step_axis);
   g_test_add_func ("/qs/charts/histogram-float-grid", test_histogram_float_grid);
   g_test_add_func ("/qs/charts/export", test_export);
   return g_test_run ();

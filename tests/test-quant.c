@@ -285,6 +285,7 @@ check_int_properties (QsTensor          *t,
   const QsQuantParams *p = r->params;
   gboolean nearest = spec->rounding == QS_ROUNDING_NEAREST_EVEN ||
                      spec->rounding == QS_ROUNDING_NEAREST_AWAY;
+  gsize n_clipped = 0;
 
   for (gsize k = 0; k < p->n_params; k++)
     {
@@ -318,11 +319,22 @@ check_int_properties (QsTensor          *t,
       g_assert_cmpint (code, ==, qs_quant_value_at (x, s, p->zero_point[k], p->qmin, p->qmax,
                                                      spec->rounding, spec->seed, i));
       g_assert_cmpfloat (r->dequant->data[i], ==, qs_dequant_value (code, s, p->zero_point[k]));
+      /* the per-value clipping rule (what the charts count) is the pass's: it saturates
+       * onto the end code of its side, and the values it flags are stats.n_clipped */
+      {
+        gint side = qs_quant_value_clip_side_at (x, s, p->zero_point[k], p->qmin, p->qmax,
+                                                 spec->rounding, spec->seed, i);
+
+        if (side != 0)
+          g_assert_cmpint (code, ==, side < 0 ? p->qmin : p->qmax);
+        n_clipped += side != 0;
+      }
       /* Exact arithmetic gives |e| <= s/2. In single precision x / s and r * s each round
        * by up to half an ulp of x, which matters for 16-bit codes: allow 2^-22 |x|. */
       if (nearest && x >= p->clip_lo[k] && x <= p->clip_hi[k])
         g_assert_cmpfloat (fabsf (r->dequant->data[i] - x), <=, s / 2 + ldexpf (fabsf (x), -22));
     }
+  g_assert_cmpuint (n_clipped, ==, r->stats.n_clipped);
   check_stats_independent (r);
   g_assert_cmpuint (r->stats.levels_available, ==, (guint64) (p->qmax - p->qmin + 1));
   g_assert_cmpuint (r->stats.levels_used, <=, r->stats.levels_available);

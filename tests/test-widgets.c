@@ -402,6 +402,100 @@ test_channel_view (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* The layer page's default chart width (about 520 px) and a narrower one, light and dark,
+ * per channel and per tensor: the Channel Ranges legend and note wrap instead of being cut
+ * (measured with the widget's own style), and the histogram keeps 5 to 8 value labels and
+ * labels that do not overlap. */
+static void
+test_narrow_charts (void)
+{
+  g_autoptr(QsQuantResult) per_channel = gaussian_result (TRUE, FALSE);
+  g_autoptr(QsQuantResult) per_tensor = gaussian_result (FALSE, TRUE);
+  int widths[] = { 520, 400 };
+
+  for (guint wi = 0; wi < G_N_ELEMENTS (widths); wi++)
+    for (int dark = 0; dark < 2; dark++)
+      for (int pc = 0; pc < 2; pc++)
+        {
+          QsQuantResult *result = pc ? per_channel : per_tensor;
+          GtkWidget *channels = qs_channel_range_view_new ();
+          GtkWidget *histogram = qs_histogram_view_new ();
+          GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+          GtkWidget *window;
+          g_autofree guint32 *pixels = NULL;
+          g_autofree char *name = g_strdup_printf ("narrow-%d-%s-%s.png", widths[wi],
+                                                   pc ? "channel" : "tensor",
+                                                   dark ? "dark" : "light");
+          QsChartStyle style;
+          int w, h;
+
+          set_dark (dark);
+          gtk_widget_set_vexpand (channels, TRUE);
+          gtk_widget_set_vexpand (histogram, TRUE);
+          gtk_box_append (GTK_BOX (box), channels);
+          gtk_box_append (GTK_BOX (box), histogram);
+          qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (channels), result);
+          qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (histogram), result);
+          window = show_in_window (box, widths[wi], 640);
+          iterate_until_sized (channels);
+          iterate_until_sized (histogram);
+          pixels = render (window, name, &w, &h);
+
+          _qs_chart_view_get_style (channels, &style);
+          g_assert_cmpint (style.dark, ==, dark);
+          {
+            cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 8, 8);
+            cairo_t *cr = cairo_create (surface);
+            g_autoptr(QsChartChannels) ch = _qs_chart_channels_new (result);
+            g_autoptr(QsChartHistogram) hist = _qs_chart_histogram_new (result, -1, 128);
+            g_autoptr(GArray) legend = NULL, labels = NULL;
+            double legend_h, cw = gtk_widget_get_width (channels), ticks[16];
+            QsChartRect plot;
+            guint n;
+
+            g_assert_cmpfloat (cw, <=, widths[wi]);
+            legend = _qs_chart_channels_legend (cr, ch, cw, 8, &style, &legend_h);
+            for (guint i = 0; i < legend->len; i++)
+              {
+                const QsChartLegendEntry *e = &g_array_index (legend, QsChartLegendEntry, i);
+
+                if (e->ellipsized)
+                  g_error ("%s: “%s” is cut", name, e->text);
+                g_assert_cmpfloat (e->rect.x + e->rect.width, <=, cw);
+              }
+            {
+              g_autoptr(GArray) hlegend = NULL;
+              double hw = gtk_widget_get_width (histogram), hlegend_h;
+
+              /* the histogram's legend (the clipped count among it) wraps too */
+              hlegend = _qs_chart_histogram_legend (cr, hist, hw, 8, TRUE, &style, &hlegend_h);
+              for (guint i = 0; i < hlegend->len; i++)
+                {
+                  const QsChartLegendEntry *e = &g_array_index (hlegend, QsChartLegendEntry, i);
+
+                  if (e->ellipsized)
+                    g_error ("%s: “%s” is cut", name, e->text);
+                  g_assert_cmpfloat (e->rect.x + e->rect.width, <=, hw);
+                }
+            }
+            _qs_chart_histogram_layout (hist, gtk_widget_get_width (histogram),
+                                        gtk_widget_get_height (histogram), NULL, &style, &plot);
+            n = _qs_chart_histogram_x_ticks (cr, hist, &plot, &style, ticks);
+            g_assert_cmpuint (n, >=, 5);
+            g_assert_cmpuint (n, <=, 8);
+            labels = _qs_chart_histogram_labels (cr, hist, &plot, FALSE, &style);
+            for (guint i = 0; i < labels->len; i++)
+              for (guint j = i + 1; j < labels->len; j++)
+                g_assert_false (_qs_chart_rect_intersects (&g_array_index (labels, QsChartLabel, i).rect,
+                                                           &g_array_index (labels, QsChartLabel, j).rect));
+            cairo_destroy (cr);
+            cairo_surface_destroy (surface);
+          }
+          gtk_window_destroy (GTK_WINDOW (window));
+        }
+  set_dark (FALSE);
+}
+
 static void
 test_heatmap_conv_views (void)
 {
@@ -886,5 +980,6 @@ main (int   argc,
   g_test_add_func ("/qs/widgets/heatmap-async", test_heatmap_async);
   g_test_add_func ("/qs/widgets/histogram", test_histogram_view);
   g_test_add_func ("/qs/widgets/channels", test_channel_view);
+  g_test_add_func ("/qs/widgets/narrow-charts", test_narrow_charts);
   return g_test_run ();
 }

@@ -138,6 +138,70 @@ _qs_chart_channels_free (QsChartChannels *ch)
   g_free (ch);
 }
 
+/* The right axis (step sizes) is there when channels have their own steps to compare. */
+static gboolean
+has_step_axis (const QsChartChannels *ch)
+{
+  return ch->per_channel && ch->scale_max > 0.0;
+}
+
+/* Everything but the header, whose height is given. */
+static void
+layout_below (const QsChartChannels *ch,
+              double                 width,
+              double                 height,
+              double                 top,
+              const QsChartStyle    *style,
+              QsChartRect           *plot)
+{
+  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale;
+
+  plot->x = pad + lh * 1.2 + lh * 3.2;
+  plot->y = top;
+  plot->width = MAX (1.0, width - plot->x - pad - (has_step_axis (ch) ? lh * 4.4 : pad));
+  plot->height = MAX (1.0, height - top - lh * 2.4 - pad);
+}
+
+GArray *
+_qs_chart_channels_legend (cairo_t               *cr,
+                           const QsChartChannels *ch,
+                           double                 width,
+                           double                 y0,
+                           const QsChartStyle    *style,
+                           double                *legend_height)
+{
+  GArray *entries = g_array_new (FALSE, TRUE, sizeof (QsChartLegendEntry));
+  double pad = 8.0 * style->font_scale, bw;
+  g_autofree char *note = NULL;
+  QsChartRect plot;
+
+  g_array_set_clear_func (entries, _qs_chart_legend_entry_clear);
+  layout_below (ch, width, 1000, 0, style, &plot);
+  bw = ch->n ? plot.width / ch->n : 0.0;
+  _qs_chart_legend_add (entries, &style->accent, 0.75, 0, _("channel min … max"));
+  _qs_chart_legend_add (entries, &style->second, 1.0, 3, _("per-tensor range"));
+  if (ch->per_channel && bw >= 3.0)
+    _qs_chart_legend_add (entries, &style->fg, 0.75, 1, _("channel’s quantization range"));
+  if (has_step_axis (ch))
+    _qs_chart_legend_add (entries, &style->fg, 0.8, bw >= 3.0 ? 4 : 2, _("step size (right axis)"));
+  else if (ch->scale_max > 0.0)
+    {
+      g_autofree char *step = _qs_chart_format_value (ch->scale_max);
+      /* Translators: per-tensor quantization: %s is the one step size, "step 0.0035, one for all channels" */
+      g_autofree char *text = g_strdup_printf (_("step %s, one for all channels"), step);
+
+      _qs_chart_legend_add (entries, &style->fg, 0.85, -1, text);
+    }
+  if (ch->median_ratio > 1.0)
+    note = g_strdup_printf (_("The per-tensor range is %.1f× the median channel’s: one shared scale costs that channel about %.1f bits."),
+                            ch->median_ratio, log2 (ch->median_ratio));
+  else
+    note = g_strdup (_("Channels span about the same range: per-tensor scales lose little."));
+  _qs_chart_legend_add (entries, NULL, 0.8, 0, note);
+  *legend_height = _qs_chart_legend_flow (cr, style, plot.x, y0, width - pad, entries);
+  return entries;
+}
+
 void
 _qs_chart_channels_layout (const QsChartChannels *ch,
                            double                 width,
@@ -146,15 +210,18 @@ _qs_chart_channels_layout (const QsChartChannels *ch,
                            const QsChartStyle    *style,
                            QsChartRect           *plot)
 {
-  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale, top = pad;
+  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale, top = pad, legend_h;
+  cairo_surface_t *scratch = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+  cairo_t *cr = cairo_create (scratch);
+  g_autoptr(GArray) legend = NULL;
 
   if (title != NULL && *title != '\0')
     top += ceil (lh * 1.3) + pad / 2;
-  top += lh * 2 + pad / 2;
-  plot->x = pad + lh * 1.2 + lh * 3.2;
-  plot->y = top;
-  plot->width = MAX (1.0, width - plot->x - pad - lh * 4.4);
-  plot->height = MAX (1.0, height - top - lh * 2.4 - pad);
+  /* the legend wraps: measure it */
+  legend = _qs_chart_channels_legend (cr, ch, width, top, style, &legend_h);
+  cairo_destroy (cr);
+  cairo_surface_destroy (scratch);
+  layout_below (ch, width, height, top + legend_h + pad / 2, style, plot);
 }
 
 static double
@@ -163,6 +230,30 @@ value_y (const QsChartChannels *ch,
          double                 v)
 {
   return plot->y + (ch->vmax - v) / (ch->vmax - ch->vmin) * plot->height;
+}
+
+static double
+step_y (const QsChartRect *plot,
+        double             step,
+        double             top)
+{
+  return plot->y + plot->height * (1.0 - step / top);
+}
+
+guint
+_qs_chart_channels_step_ticks (const QsChartChannels *ch,
+                               const QsChartRect     *plot,
+                               const QsChartStyle    *style,
+                               double                *ticks,
+                               double                *top)
+{
+  double lh = _qs_chart_line_height (style);
+  guint max = (guint) CLAMP (plot->height / (lh * 1.1), 2, 6), n;
+
+  /* the axis ends at the largest step plus a margin; its labels are nice values in it */
+  *top = ch->scale_max > 0.0 ? ch->scale_max * 1.08 : 1.0;
+  n = _qs_chart_axis_ticks (0.0, *top, MIN (4u, max), max, ticks);
+  return n;
 }
 
 gint
@@ -191,7 +282,8 @@ _qs_chart_channels_draw (cairo_t               *cr,
                          const QsChartStyle    *style)
 {
   QsChartRect plot;
-  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale, y0, x, bw, gap, ticks[16];
+  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale, y0, bw, gap, ticks[16];
+  double step_top = 1.0;
   double dash[] = { 5.0, 3.0 };
   guint n_ticks;
 
@@ -207,25 +299,19 @@ _qs_chart_channels_draw (cairo_t               *cr,
     return;
   bw = plot.width / ch->n;
   gap = bw >= 4.0 ? MIN (bw * 0.25, 3.0) : 0.0;
+  if (has_step_axis (ch))
+    {
+      double sticks[8];
 
-  /* legend */
-  x = plot.x;
-  x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->accent, 0.75, 0, _("channel min … max"));
-  x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->second, 1.0, 1, _("per-tensor range"));
-  if (ch->per_channel && bw >= 3.0)
-    x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->fg, 0.75, 1, _("channel’s quantization range"));
-  if (ch->scale_max > 0.0)
-    x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->fg, 0.55, 2, _("step size (right axis)"));
+      _qs_chart_channels_step_ticks (ch, &plot, style, sticks, &step_top);
+    }
+
+  /* legend and note, wrapped into as many rows as the width needs */
   {
-    g_autofree char *note = NULL;
+    double legend_h;
+    g_autoptr(GArray) legend = _qs_chart_channels_legend (cr, ch, width, y0, style, &legend_h);
 
-    if (ch->median_ratio > 1.0)
-      note = g_strdup_printf (_("The per-tensor range is %.1f× the median channel’s: one shared scale costs that channel about %.1f bits."),
-                              ch->median_ratio, log2 (ch->median_ratio));
-    else
-      note = g_strdup (_("Channels span about the same range: per-tensor scales lose little."));
-    _qs_chart_set_color (cr, &style->fg, 0.8);
-    _qs_chart_text_fit (cr, style, plot.x, y0 + lh * 1.5, 0.5, 1.0, FALSE, note, width - pad - plot.x);
+    _qs_chart_legend_draw (cr, style, legend);
   }
 
   cairo_save (cr);
@@ -235,7 +321,8 @@ _qs_chart_channels_draw (cairo_t               *cr,
   /* grid */
   _qs_chart_set_color (cr, &style->grid, 1.0);
   cairo_set_line_width (cr, 1.0);
-  n_ticks = _qs_chart_nice_ticks (ch->vmin, ch->vmax, (guint) CLAMP (plot.height / (lh * 2.2), 2, 11), ticks);
+  n_ticks = (guint) CLAMP (plot.height / (lh * 1.6), 3, 11);
+  n_ticks = _qs_chart_axis_ticks (ch->vmin, ch->vmax, MIN (n_ticks, 5u), MIN (n_ticks, 6u), ticks);
   for (guint i = 0; i < n_ticks; i++)
     {
       double y = round (value_y (ch, &plot, ticks[i])) + 0.5;
@@ -296,24 +383,36 @@ _qs_chart_channels_draw (cairo_t               *cr,
   cairo_stroke (cr);
   cairo_set_dash (cr, NULL, 0, 0);
 
-  /* step size per channel on the right axis: a dot each (channels are not a series) */
-  if (ch->scale_max > 0.0)
+  /* step size per channel on the right axis: a marker each (channels are not a series),
+   * hollow rings that read apart from the bars they cross; too narrow for rings, small
+   * dots in a halo. One step for all channels is said in the legend instead. */
+  if (has_step_axis (ch))
     {
-      double r = CLAMP (bw * 0.22, 1.5, 3.5 * style->font_scale);
+      double r = MIN (bw * 0.35, 3.5 * style->font_scale);
 
       for (gsize pos = 0; pos < ch->n; pos++)
         {
           guint c = sorted ? ch->sorted[pos] : (guint) pos;
-          double y = plot.y + plot.height * (1.0 - 0.95 * ch->scale[c] / ch->scale_max);
+          double y = step_y (&plot, ch->scale[c], step_top), cx = plot.x + (pos + 0.5) * bw;
 
           cairo_new_sub_path (cr);
-          cairo_arc (cr, plot.x + (pos + 0.5) * bw, y, r, 0, 2 * G_PI);
+          cairo_arc (cr, cx, y, bw >= 3.0 ? MAX (r, 1.5) : 1.25, 0, 2 * G_PI);
         }
       _qs_chart_set_color (cr, &style->bg, 1.0);
-      cairo_set_line_width (cr, 1.5);
+      cairo_set_line_width (cr, bw >= 3.0 ? 3.5 : 1.5);
       cairo_stroke_preserve (cr);
-      _qs_chart_set_color (cr, &style->fg, 0.7);
-      cairo_fill (cr);
+      if (bw >= 3.0)
+        {
+          cairo_fill_preserve (cr);
+          _qs_chart_set_color (cr, &style->fg, 0.85);
+          cairo_set_line_width (cr, 1.5);
+          cairo_stroke (cr);
+        }
+      else
+        {
+          _qs_chart_set_color (cr, &style->fg, 0.85);
+          cairo_fill (cr);
+        }
     }
   cairo_restore (cr);
 
@@ -330,13 +429,30 @@ _qs_chart_channels_draw (cairo_t               *cr,
       g_autofree char *label = _qs_chart_format_value (ticks[i]);
       _qs_chart_text (cr, style, plot.x - 5, value_y (ch, &plot, ticks[i]), 1.0, 0.5, 1.0, FALSE, label);
     }
-  if (ch->scale_max > 0.0)
+  if (has_step_axis (ch))
     {
-      g_autofree char *top = _qs_chart_format_value (ch->scale_max);
+      double sticks[8];
+      guint n_sticks = _qs_chart_channels_step_ticks (ch, &plot, style, sticks, &step_top);
 
-      _qs_chart_set_color (cr, &style->fg, 0.6);
-      _qs_chart_text (cr, style, plot.x + plot.width + 4, plot.y + plot.height * 0.05, 0.0, 0.5, 0.9, FALSE, top);
-      _qs_chart_text (cr, style, plot.x + plot.width + 4, plot.y + plot.height, 0.0, 0.5, 0.9, FALSE, "0");
+      _qs_chart_set_color (cr, &style->fg, 0.55);
+      cairo_move_to (cr, plot.x + plot.width + 0.5, plot.y);
+      cairo_line_to (cr, plot.x + plot.width + 0.5, plot.y + plot.height + 0.5);
+      for (guint i = 0; i < n_sticks; i++)
+        {
+          double y = round (step_y (&plot, sticks[i], step_top)) + 0.5;
+
+          cairo_move_to (cr, plot.x + plot.width, y);
+          cairo_line_to (cr, plot.x + plot.width + 4, y);
+        }
+      cairo_stroke (cr);
+      _qs_chart_set_color (cr, &style->fg, 0.7);
+      for (guint i = 0; i < n_sticks; i++)
+        {
+          g_autofree char *label = _qs_chart_format_value (sticks[i]);
+
+          _qs_chart_text (cr, style, plot.x + plot.width + 6, step_y (&plot, sticks[i], step_top),
+                          0.0, 0.5, 0.9, FALSE, label);
+        }
       _qs_chart_set_color (cr, &style->fg, 0.85);
     }
   if (!sorted)
@@ -356,8 +472,13 @@ _qs_chart_channels_draw (cairo_t               *cr,
     g_autofree char *xlabel = g_strdup_printf (sorted ? _("%zu output channels of %s, widest first")
                                                       : _("output channel of %2$s (%1$zu channels)"),
                                                ch->n, ch->tensor_name);
-    _qs_chart_text (cr, style, plot.x + plot.width / 2, plot.y + plot.height + lh * 1.3 + 2,
-                    0.5, 0.0, 1.0, TRUE, xlabel);
+    double tw;
+
+    /* centred under the plot, within the figure (ellipsized when narrower) */
+    _qs_chart_text_extents (cr, style, 1.0, TRUE, xlabel, &tw, NULL);
+    tw = MIN (tw, width - 2 * pad);
+    _qs_chart_text_fit (cr, style, CLAMP (plot.x + plot.width / 2 - tw / 2, pad, width - pad - tw),
+                        plot.y + plot.height + lh * 1.3 + 2, 0.0, 1.0, TRUE, xlabel, tw + 1);
   }
   cairo_save (cr);
   cairo_translate (cr, pad, plot.y + plot.height / 2);

@@ -192,16 +192,32 @@ _qs_chart_histogram_new (QsQuantResult *result,
     }
 
   /* data range and clipped counts in one pass. The param of a flat walk advances every
-   * `inner` elements (no division per element); groups use the general index. */
+   * `inner` elements (no division per element); groups use the general index. Clipped
+   * means what QsQuantStats.n_clipped counts (qs_quant_value_clip_side_at: the rounded
+   * value is outside the code range), so the legend and the statistics agree; binary and
+   * ternary codes never saturate there. */
   {
     gboolean per_channel = clip_format && params->n_params > 1 &&
                            params->n_params == params->n_channels;
     gboolean varying = clip_format && single_param < 0;
+    gboolean count_clip = clip_format && params->spec.format == QS_FORMAT_INT;
     gsize c = 0, j = 0, p = single_param >= 0 ? (gsize) single_param : 0;
     gsize n_values = 0, n_lo = 0, n_hi = 0;
-    const float *clip_lo = clip_format ? params->clip_lo : NULL;
-    const float *clip_hi = clip_format ? params->clip_hi : NULL;
     float fmin = G_MAXFLOAT, fmax = -G_MAXFLOAT;
+    g_autofree float *safe_lo = NULL, *safe_hi = NULL;
+
+    /* a value more than a step inside the code range cannot round out of it: only the
+     * others go through the exact rule */
+    if (count_clip)
+      {
+        safe_lo = g_new (float, params->n_params);
+        safe_hi = g_new (float, params->n_params);
+        for (gsize q = 0; q < params->n_params; q++)
+          {
+            safe_lo[q] = (float) (params->qmin - params->zero_point[q] + 2) * params->scale[q];
+            safe_hi[q] = (float) (params->qmax - params->zero_point[q] - 2) * params->scale[q];
+          }
+      }
 
     for (gsize k = 0; k < n; k++)
       {
@@ -227,10 +243,15 @@ _qs_chart_histogram_new (QsQuantResult *result,
         n_values++;
         fmin = MIN (fmin, v);
         fmax = MAX (fmax, v);
-        if (clip_lo != NULL)
+        if (count_clip && !(v > safe_lo[p] && v < safe_hi[p]))
           {
-            n_lo += v < clip_lo[p];
-            n_hi += v > clip_hi[p];
+            gint side = qs_quant_value_clip_side_at (v, params->scale[p], params->zero_point[p],
+                                                     params->qmin, params->qmax,
+                                                     params->spec.rounding, params->spec.seed,
+                                                     index ? index[k] : k);
+
+            n_lo += side < 0;
+            n_hi += side > 0;
           }
       }
     hist->n_values = n_values;
@@ -245,7 +266,7 @@ _qs_chart_histogram_new (QsQuantResult *result,
       dmax = 1.0;
     }
   /* shaded outer regions only where one range applies to everything shown */
-  hist->counts_clipping = clip_format;
+  hist->counts_clipping = clip_format && params->spec.format == QS_FORMAT_INT;
   hist->has_clip = clip_format && single_param >= 0 && hist->clip_lo <= hist->clip_hi;
   hist->lo = dmin;
   hist->hi = dmax;
@@ -339,6 +360,98 @@ y_tick_label (double v)
   return g_strdup_printf ("%.0f", v);
 }
 
+/* Everything but the header, whose height is given. */
+static void
+layout_below (double              width,
+              double              height,
+              double              top,
+              const QsChartStyle *style,
+              QsChartRect        *plot)
+{
+  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale;
+
+  plot->x = pad + lh * 1.2 + lh * 3.2;  /* y axis label + tick labels */
+  plot->y = top;
+  plot->width = MAX (1.0, width - plot->x - pad * 2);
+  plot->height = MAX (1.0, height - top - lh * 2.4 - pad);
+}
+
+static double count_scale (const QsChartHistogram *hist,
+                           gboolean                log_scale,
+                           gboolean               *cut_stems);
+
+GArray *
+_qs_chart_histogram_legend (cairo_t                *cr,
+                            const QsChartHistogram *hist,
+                            double                  width,
+                            double                  y0,
+                            gboolean                cut_stems,
+                            const QsChartStyle     *style,
+                            double                 *legend_height)
+{
+  GArray *entries = g_array_new (FALSE, TRUE, sizeof (QsChartLegendEntry));
+  double pad = 8.0 * style->font_scale;
+  g_autofree char *levels_label = NULL;
+  QsChartRect plot;
+
+  g_array_set_clear_func (entries, _qs_chart_legend_entry_clear);
+  layout_below (width, 1000, 0, style, &plot);
+  _qs_chart_legend_add (entries, &style->accent, style->dark ? 0.8 : 0.6, 0, _("float values"));
+  if (hist->dq_counts != NULL)
+    _qs_chart_legend_add (entries, &style->second, 1.0, 0,
+                          cut_stems ? _("dequantized (tall stems cut)") : _("dequantized"));
+  if (hist->counts_clipping)
+    {
+      g_autofree char *n = _qs_chart_format_count (hist->n_clip_lo + hist->n_clip_hi);
+      g_autofree char *label = g_strdup_printf (_("clipped: %s (%.3g %%)"), n,
+                                                hist->n_values ? 100.0 * (hist->n_clip_lo + hist->n_clip_hi) / hist->n_values : 0.0);
+      _qs_chart_legend_add (entries, &style->clip, 0.35, 0, label);
+    }
+  _qs_chart_legend_add (entries, &style->fg, 1.0, -2, "");
+  if (hist->n_levels > 0)
+    {
+      g_autofree guint *marks = g_new (guint, hist->n_levels);
+      guint step = 1, n_marks = _qs_chart_histogram_level_marks (hist, &plot, marks, &step);
+
+      if (hist->float_levels && n_marks < hist->n_levels)
+        levels_label = g_strdup_printf (_("%s: %u values in view, %u marked (the others crowd near 0)"),
+                                        hist->spec_label, hist->n_levels, n_marks);
+      else if (hist->float_levels)
+        levels_label = g_strdup_printf (_("%s: %u values in view"), hist->spec_label, hist->n_levels);
+      else if (step > 1)
+        levels_label = g_strdup_printf (_("%s: %u levels in view, a tick every %u levels"),
+                                        hist->spec_label, hist->n_levels, step);
+      else
+        levels_label = g_strdup_printf (_("%s: %u levels in view"), hist->spec_label, hist->n_levels);
+      _qs_chart_legend_add (entries, &style->fg, 0.7, 1, levels_label);
+    }
+  else if (hist->levels_vary)
+    {
+      if (hist->channel >= 0)
+        levels_label = g_strdup_printf (_("%s: each group of this channel has its own levels"),
+                                        hist->spec_label);
+      else
+        levels_label = g_strdup_printf (_("%s: levels differ per channel; pick a channel to see them"),
+                                        hist->spec_label);
+      _qs_chart_legend_add (entries, &style->fg, 0.7, 1, levels_label);
+    }
+  else
+    {
+      if (hist->levels_too_dense)
+        levels_label = g_strdup_printf (_("%s: levels too dense to draw"), hist->spec_label);
+      _qs_chart_legend_add (entries, &style->fg, 0.8, -1,
+                            levels_label ? levels_label : hist->spec_label);
+    }
+  if (hist->channel >= 0)
+    {
+      g_autofree char *label = g_strdup_printf (_("channel %d of %zu"), hist->channel,
+                                                hist->n_channels);
+      _qs_chart_legend_add (entries, &style->fg, 0.85, -1, label);
+    }
+  *legend_height = _qs_chart_legend_flow (cr, style, plot.x, y0, width - pad, entries);
+  return entries;
+}
+
 void
 _qs_chart_histogram_layout (const QsChartHistogram *hist,
                             double                  width,
@@ -348,15 +461,21 @@ _qs_chart_histogram_layout (const QsChartHistogram *hist,
                             QsChartRect            *plot)
 {
   double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale;
-  double top = pad, title_h = 0;
+  double top = pad, legend_h;
+  cairo_surface_t *scratch = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+  cairo_t *cr = cairo_create (scratch);
+  g_autoptr(GArray) legend = NULL;
+  gboolean cut_stems;
 
   if (title != NULL && *title != '\0')
-    title_h = ceil (lh * 1.3) + pad / 2;
-  top += title_h + lh * 2 + pad / 2;   /* two legend rows */
-  plot->x = pad + lh * 1.2 + lh * 3.2;  /* y axis label + tick labels */
-  plot->y = top;
-  plot->width = MAX (1.0, width - plot->x - pad * 2);
-  plot->height = MAX (1.0, height - top - lh * 2.4 - pad);
+    top += ceil (lh * 1.3) + pad / 2;
+  /* the legend wraps: measure it, with the longer text of linear counts (log counts never
+   * need more rows) */
+  count_scale (hist, FALSE, &cut_stems);
+  legend = _qs_chart_histogram_legend (cr, hist, width, top, cut_stems, style, &legend_h);
+  cairo_destroy (cr);
+  cairo_surface_destroy (scratch);
+  layout_below (width, height, top + MAX (legend_h, 2 * lh) + pad / 2, style, plot);
 }
 
 double
@@ -451,6 +570,223 @@ count_y (const QsChartRect *plot,
   return plot->y + plot->height * (1.0 - t);
 }
 
+/* Linear counts: the dequantized stems pile up on few levels and can dwarf the float
+ * distribution (int4: ~10x). Scale to at most 2.5x the float peak and cut taller stems,
+ * their count written at the top. Log counts show everything. */
+static double
+count_scale (const QsChartHistogram *hist,
+             gboolean                log_scale,
+             gboolean               *cut_stems)
+{
+  guint64 float_max = 0;
+
+  for (guint b = 0; b < hist->n_bins; b++)
+    float_max = MAX (float_max, hist->counts[b]);
+  *cut_stems = !log_scale && hist->dq_counts != NULL && float_max > 0 &&
+               (double) hist->max_count > 2.5 * float_max * 1.05;
+  if (*cut_stems)
+    return 2.5 * float_max * 1.05;
+  return MAX (1.0, (double) hist->max_count * 1.05);
+}
+
+guint
+_qs_chart_histogram_x_ticks (cairo_t                *cr,
+                             const QsChartHistogram *hist,
+                             const QsChartRect      *plot,
+                             const QsChartStyle     *style,
+                             double                 *ticks)
+{
+  double gap = _qs_chart_line_height (style);
+
+  /* the most ticks (8 at most, 5 when they fit) whose measured labels keep a gap */
+  for (guint max = 8; max >= 2; max--)
+    {
+      guint n = _qs_chart_axis_ticks (hist->lo, hist->hi, MIN (5u, max), max, ticks);
+      double prev_right = -G_MAXDOUBLE;
+      gboolean fits = TRUE;
+
+      for (guint i = 0; i < n && fits; i++)
+        {
+          g_autofree char *label = _qs_chart_format_value (ticks[i]);
+          double tx = round (_qs_chart_histogram_x_of (hist, plot, ticks[i])) + 0.5, w;
+
+          _qs_chart_text_extents (cr, style, 1.0, FALSE, label, &w, NULL);
+          fits = tx - w / 2 >= prev_right + gap;
+          prev_right = tx + w / 2;
+        }
+      if (fits || max == 2)
+        return n;
+    }
+  g_assert_not_reached ();
+}
+
+static void
+label_clear (gpointer data)
+{
+  g_free (((QsChartLabel *) data)->text);
+}
+
+/* Places text at the first of n_cand anchors (x, y, xalign pairs, top-aligned) where its
+ * box stays within bounds and clear of every label placed so far; skips it otherwise. */
+static gboolean
+place_label (GArray             *labels,
+             cairo_t            *cr,
+             const QsChartStyle *style,
+             QsChartLabelKind    kind,
+             double              size,
+             gboolean            bold,
+             const char         *text,
+             const QsChartRect  *bounds,
+             const double       *cand,
+             guint               n_cand)
+{
+  for (guint c = 0; c < n_cand; c++)
+    {
+      QsChartLabel label = { kind, { 0 }, NULL, size, bold };
+      gboolean clear = TRUE;
+
+      _qs_chart_text_rect (cr, style, cand[3 * c], cand[3 * c + 1], cand[3 * c + 2], 0.0,
+                           size, bold, text, &label.rect);
+      if (bounds != NULL &&
+          (label.rect.x < bounds->x || label.rect.y < bounds->y ||
+           label.rect.x + label.rect.width > bounds->x + bounds->width ||
+           label.rect.y + label.rect.height > bounds->y + bounds->height))
+        continue;
+      for (guint i = 0; i < labels->len && clear; i++)
+        clear = !_qs_chart_rect_intersects (&label.rect, &g_array_index (labels, QsChartLabel, i).rect);
+      if (!clear)
+        continue;
+      label.text = g_strdup (text);
+      g_array_append_val (labels, label);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static gint
+compare_stems (gconstpointer a,
+               gconstpointer b,
+               gpointer      user_data)
+{
+  const QsChartHistogram *hist = user_data;
+  guint64 x = hist->dq_counts[*(const guint *) a], y = hist->dq_counts[*(const guint *) b];
+
+  if (x != y)
+    return x > y ? -1 : 1;
+  return (gint) *(const guint *) a - (gint) *(const guint *) b;
+}
+
+GArray *
+_qs_chart_histogram_labels (cairo_t                *cr,
+                            const QsChartHistogram *hist,
+                            const QsChartRect      *plot,
+                            gboolean                log_scale,
+                            const QsChartStyle     *style)
+{
+  GArray *labels = g_array_new (FALSE, TRUE, sizeof (QsChartLabel));
+  double lh = _qs_chart_line_height (style), ticks[16], max_count;
+  gboolean cut_stems;
+  guint n_ticks;
+
+  g_array_set_clear_func (labels, label_clear);
+  max_count = count_scale (hist, log_scale, &cut_stems);
+
+  /* x ticks: chosen so their labels never touch */
+  n_ticks = _qs_chart_histogram_x_ticks (cr, hist, plot, style, ticks);
+  for (guint i = 0; i < n_ticks; i++)
+    {
+      g_autofree char *text = _qs_chart_format_value (ticks[i]);
+      double cand[] = { round (_qs_chart_histogram_x_of (hist, plot, ticks[i])) + 0.5,
+                        plot->y + plot->height + 5, 0.5 };
+
+      place_label (labels, cr, style, QS_CHART_LABEL_X_TICK, 1.0, FALSE, text, NULL, cand, 1);
+    }
+  /* y ticks */
+  if (log_scale)
+    {
+      for (double v = 1; v <= max_count; v *= 10)
+        {
+          g_autofree char *text = y_tick_label (v);
+          QsChartRect r;
+          double y = count_y (plot, v, max_count, TRUE), cand[3];
+
+          _qs_chart_text_rect (cr, style, 0, 0, 0, 0, 1.0, FALSE, text, &r);
+          cand[0] = plot->x - 5;
+          cand[1] = y - r.height / 2;
+          cand[2] = 1.0;
+          place_label (labels, cr, style, QS_CHART_LABEL_Y_TICK, 1.0, FALSE, text, NULL, cand, 1);
+        }
+    }
+  else
+    {
+      n_ticks = _qs_chart_nice_ticks (0, max_count, 6, ticks);
+      for (guint i = 0; i < n_ticks; i++)
+        {
+          g_autofree char *text = y_tick_label (ticks[i]);
+          QsChartRect r;
+          double y = count_y (plot, ticks[i], max_count, FALSE), cand[3];
+
+          _qs_chart_text_rect (cr, style, 0, 0, 0, 0, 1.0, FALSE, text, &r);
+          cand[0] = plot->x - 5;
+          cand[1] = y - r.height / 2;
+          cand[2] = 1.0;
+          place_label (labels, cr, style, QS_CHART_LABEL_Y_TICK, 1.0, FALSE, text, NULL, cand, 1);
+        }
+    }
+
+  /* inside the plot, below the rug of level marks (0.45 lh): clipped counts in the shaded
+   * regions first, then the counts of cut stems (tallest first, centred on their stem in
+   * the first of three rows where they fit), then the zero-point beside its line; a
+   * label whose places are all taken is left out */
+  if (hist->has_clip && hist->counts_clipping)
+    {
+      double xl = _qs_chart_histogram_x_of (hist, plot, hist->clip_lo);
+      double xr = _qs_chart_histogram_x_of (hist, plot, hist->clip_hi);
+      double yl = plot->y + 1.45 * lh;
+      g_autofree char *nl = _qs_chart_format_count (hist->n_clip_lo);
+      g_autofree char *nr = _qs_chart_format_count (hist->n_clip_hi);
+      double left[] = { xl - 3, yl, 1.0,  xl - 3, yl + lh, 1.0 };
+      double right[] = { xr + 3, yl, 0.0,  xr + 3, yl + lh, 0.0 };
+
+      if (hist->n_clip_lo > 0 || xl - plot->x > lh)
+        place_label (labels, cr, style, QS_CHART_LABEL_CLIP_COUNT, 0.9, TRUE, nl, plot, left, 2);
+      if (hist->n_clip_hi > 0 || plot->x + plot->width - xr > lh)
+        place_label (labels, cr, style, QS_CHART_LABEL_CLIP_COUNT, 0.9, TRUE, nr, plot, right, 2);
+    }
+  if (cut_stems)
+    {
+      g_autoptr(GArray) tall = g_array_new (FALSE, FALSE, sizeof (guint));
+      double bw = plot->width / hist->n_bins;
+
+      for (guint b = 0; b < hist->n_bins; b++)
+        if (hist->dq_counts[b] > max_count)
+          g_array_append_val (tall, b);
+      g_array_sort_with_data (tall, compare_stems, (gpointer) hist);
+      for (guint i = 0; i < tall->len; i++)
+        {
+          guint b = g_array_index (tall, guint, i);
+          double cx = plot->x + (b + 0.5) * bw, y = plot->y + 1.45 * lh;
+          g_autofree char *text = y_tick_label ((double) hist->dq_counts[b]);
+          double cand[] = { cx, y, 0.5,  cx, y + lh, 0.5,  cx, y + 2 * lh, 0.5 };
+
+          place_label (labels, cr, style, QS_CHART_LABEL_STEM_COUNT, 0.85, TRUE, text, plot,
+                       cand, G_N_ELEMENTS (cand) / 3);
+        }
+    }
+  if (hist->has_zero_point && hist->lo < 0.0 && hist->hi > 0.0)
+    {
+      double zx = round (_qs_chart_histogram_x_of (hist, plot, 0.0)) + 0.5;
+      double y = plot->y + 0.55 * lh, y2 = plot->y + 4.55 * lh;
+      /* Translators: the integer code that real 0.0 maps to, "zero-point 128" */
+      g_autofree char *text = g_strdup_printf (_("zero-point %d"), hist->zero_point);
+      double cand[] = { zx + 3, y, 0.0,  zx - 3, y, 1.0,  zx + 3, y2, 0.0,  zx - 3, y2, 1.0 };
+
+      place_label (labels, cr, style, QS_CHART_LABEL_ZERO_POINT, 0.9, FALSE, text, plot, cand,
+                   G_N_ELEMENTS (cand) / 3);
+    }
+  return labels;
+}
+
 void
 _qs_chart_histogram_draw (cairo_t                *cr,
                           double                  width,
@@ -462,12 +798,11 @@ _qs_chart_histogram_draw (cairo_t                *cr,
                           const QsChartStyle     *style)
 {
   QsChartRect plot;
-  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale, y0, x;
+  double lh = _qs_chart_line_height (style), pad = 8.0 * style->font_scale, y0;
   double max_count, bw, ticks[16];
   double bar_alpha = style->dark ? 0.8 : 0.6;   /* the same weight on both backgrounds */
   guint n_ticks, step = 1, n_marks = 0;
   gboolean cut_stems = FALSE;
-  g_autofree char *levels_label = NULL;
   g_autofree guint *marks = NULL;
 
   _qs_chart_draw_background (cr, width, height, style);
@@ -475,80 +810,21 @@ _qs_chart_histogram_draw (cairo_t                *cr,
   _qs_chart_histogram_layout (hist, width, height, title, style, &plot);
   if (plot.width < 8 || plot.height < 8)
     return;
-  /* Linear counts: the dequantized stems pile up on few levels and can dwarf the float
-   * distribution (int4: ~10x). Scale to at most 2.5x the float peak and cut taller stems,
-   * their count written at the top. Log counts show everything. */
-  {
-    guint64 float_max = 0;
-
-    for (guint b = 0; b < hist->n_bins; b++)
-      float_max = MAX (float_max, hist->counts[b]);
-    if (!log_scale && hist->dq_counts != NULL && float_max > 0 &&
-        (double) hist->max_count > 2.5 * float_max * 1.05)
-      {
-        cut_stems = TRUE;
-        max_count = 2.5 * float_max * 1.05;
-      }
-    else
-      max_count = MAX (1.0, (double) hist->max_count * 1.05);
-  }
+  max_count = count_scale (hist, log_scale, &cut_stems);
   bw = plot.width / hist->n_bins;
 
-  /* legend: two rows */
-  x = plot.x;
-  x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->accent, bar_alpha, 0, _("float values"));
-  if (hist->dq_counts != NULL)
-    x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->second, 1.0, 0,
-                               cut_stems ? _("dequantized (tall stems cut)")
-                                         : _("dequantized"));
-  if (hist->counts_clipping)
-    {
-      g_autofree char *n = _qs_chart_format_count (hist->n_clip_lo + hist->n_clip_hi);
-      g_autofree char *label = g_strdup_printf (_("clipped: %s (%.3g %%)"), n,
-                                                hist->n_values ? 100.0 * (hist->n_clip_lo + hist->n_clip_hi) / hist->n_values : 0.0);
-      x = _qs_chart_legend_item (cr, style, x, y0, width - pad, &style->clip, 0.35, 0, label);
-    }
-  x = plot.x;
+  /* legend, wrapped into as many rows as the width needs */
+  {
+    double legend_h;
+    g_autoptr(GArray) legend = _qs_chart_histogram_legend (cr, hist, width, y0, cut_stems, style,
+                                                           &legend_h);
+
+    _qs_chart_legend_draw (cr, style, legend);
+  }
   if (hist->n_levels > 0)
     {
       marks = g_new (guint, hist->n_levels);
       n_marks = _qs_chart_histogram_level_marks (hist, &plot, marks, &step);
-      if (hist->float_levels && n_marks < hist->n_levels)
-        levels_label = g_strdup_printf (_("%s: %u values in view, %u marked (the others crowd near 0)"),
-                                        hist->spec_label, hist->n_levels, n_marks);
-      else if (hist->float_levels)
-        levels_label = g_strdup_printf (_("%s: %u values in view"), hist->spec_label, hist->n_levels);
-      else if (step > 1)
-        levels_label = g_strdup_printf (_("%s: %u levels in view, a tick every %u levels"),
-                                        hist->spec_label, hist->n_levels, step);
-      else
-        levels_label = g_strdup_printf (_("%s: %u levels in view"), hist->spec_label, hist->n_levels);
-      x = _qs_chart_legend_item (cr, style, x, y0 + lh, width - pad, &style->fg, 0.7, 1, levels_label);
-    }
-  else if (hist->levels_vary)
-    {
-      if (hist->channel >= 0)
-        levels_label = g_strdup_printf (_("%s: each group of this channel has its own levels"),
-                                        hist->spec_label);
-      else
-        levels_label = g_strdup_printf (_("%s: levels differ per channel; pick a channel to see them"),
-                                        hist->spec_label);
-      x = _qs_chart_legend_item (cr, style, x, y0 + lh, width - pad, &style->fg, 0.7, 1, levels_label);
-    }
-  else
-    {
-      if (hist->levels_too_dense)
-        levels_label = g_strdup_printf (_("%s: levels too dense to draw"), hist->spec_label);
-      _qs_chart_set_color (cr, &style->fg, 0.8);
-      x += _qs_chart_text_fit (cr, style, x, y0 + lh * 1.5, 0.5, 1.0, FALSE,
-                               levels_label ? levels_label : hist->spec_label, width - pad - x) + lh;
-    }
-  if (hist->channel >= 0)
-    {
-      g_autofree char *label = g_strdup_printf (_("channel %d of %zu"), hist->channel,
-                                                hist->n_channels);
-      _qs_chart_set_color (cr, &style->fg, 0.85);
-      _qs_chart_text_fit (cr, style, x, y0 + lh * 1.5, 0.5, 1.0, TRUE, label, width - pad - x);
     }
 
   cairo_save (cr);
@@ -628,25 +904,16 @@ _qs_chart_histogram_draw (cairo_t                *cr,
       cairo_fill (cr);
       if (cut_stems)
         {
-          double next_free = -G_MAXDOUBLE;
-
+          /* a notch marks the cut (the counts are labels, placed below) */
+          _qs_chart_set_color (cr, &style->bg, 1.0);
           for (guint b = 0; b < hist->n_bins; b++)
             if (hist->dq_counts[b] > max_count)
               {
-                double cx = plot.x + (b + 0.5) * bw, tw = 0, th = 0;
-                g_autofree char *n = y_tick_label ((double) hist->dq_counts[b]);
+                double cx = plot.x + (b + 0.5) * bw;
 
-                /* a notch marks the cut */
-                _qs_chart_set_color (cr, &style->bg, 1.0);
                 cairo_rectangle (cr, cx - MAX (3.0, bw), plot.y + 0.9 * lh, 2 * MAX (3.0, bw), 2.0);
-                cairo_fill (cr);
-                _qs_chart_text_extents (cr, style, 0.85, TRUE, n, &tw, &th);
-                if (cx + 3 < next_free)
-                  continue;
-                _qs_chart_set_color (cr, &style->second, 1.0);
-                _qs_chart_text (cr, style, cx + 3, plot.y + 1.35 * lh, 0.0, 0.0, 0.85, TRUE, n);
-                next_free = cx + 3 + tw + 4;
               }
+          cairo_fill (cr);
         }
     }
 
@@ -680,7 +947,6 @@ _qs_chart_histogram_draw (cairo_t                *cr,
     {
       double zx = round (_qs_chart_histogram_x_of (hist, &plot, 0.0)) + 0.5;
       double dash[] = { 4.0, 3.0 };
-      g_autofree char *label = g_strdup_printf (_("zero-point %d"), hist->zero_point);
 
       _qs_chart_set_color (cr, &style->fg, 0.7);
       cairo_set_dash (cr, dash, 2, 0);
@@ -688,24 +954,8 @@ _qs_chart_histogram_draw (cairo_t                *cr,
       cairo_line_to (cr, zx, plot.y + plot.height);
       cairo_stroke (cr);
       cairo_set_dash (cr, NULL, 0, 0);
-      _qs_chart_set_color (cr, &style->fg, 0.8);
-      _qs_chart_text (cr, style, zx + 3, plot.y + 0.55 * lh, 0.0, 0.0, 0.9, FALSE, label);
     }
 
-  /* clipped counts inside the shaded regions */
-  if (hist->has_clip)
-    {
-      double xl = _qs_chart_histogram_x_of (hist, &plot, hist->clip_lo);
-      double xr = _qs_chart_histogram_x_of (hist, &plot, hist->clip_hi);
-      g_autofree char *nl = _qs_chart_format_count (hist->n_clip_lo);
-      g_autofree char *nr = _qs_chart_format_count (hist->n_clip_hi);
-
-      _qs_chart_set_color (cr, &style->clip, 1.0);
-      if (hist->n_clip_lo > 0 || xl - plot.x > lh)
-        _qs_chart_text (cr, style, xl - 3, plot.y + 1.6 * lh, 1.0, 0.0, 0.9, TRUE, nl);
-      if (hist->n_clip_hi > 0 || plot.x + plot.width - xr > lh)
-        _qs_chart_text (cr, style, xr + 3, plot.y + 1.6 * lh, 0.0, 0.0, 0.9, TRUE, nr);
-    }
   cairo_restore (cr);
 
   /* axes */
@@ -716,37 +966,54 @@ _qs_chart_histogram_draw (cairo_t                *cr,
   cairo_line_to (cr, plot.x + plot.width, plot.y + plot.height + 0.5);
   cairo_stroke (cr);
 
+  n_ticks = _qs_chart_histogram_x_ticks (cr, hist, &plot, style, ticks);
   _qs_chart_set_color (cr, &style->fg, 0.85);
-  n_ticks = _qs_chart_nice_ticks (hist->lo, hist->hi, (guint) CLAMP (plot.width / (lh * 5), 2, 11), ticks);
   for (guint i = 0; i < n_ticks; i++)
     {
       double tx = round (_qs_chart_histogram_x_of (hist, &plot, ticks[i])) + 0.5;
-      g_autofree char *label = _qs_chart_format_value (ticks[i]);
 
       cairo_move_to (cr, tx, plot.y + plot.height);
       cairo_line_to (cr, tx, plot.y + plot.height + 4);
-      cairo_stroke (cr);
-      _qs_chart_text (cr, style, tx, plot.y + plot.height + 5, 0.5, 0.0, 1.0, FALSE, label);
     }
-  if (log_scale)
-    {
-      for (double v = 1; v <= max_count; v *= 10)
-        {
-          g_autofree char *label = y_tick_label (v);
-          _qs_chart_text (cr, style, plot.x - 5, count_y (&plot, v, max_count, TRUE), 1.0, 0.5, 1.0, FALSE, label);
-        }
-    }
-  else
-    {
-      n_ticks = _qs_chart_nice_ticks (0, max_count, 6, ticks);
-      for (guint i = 0; i < n_ticks; i++)
-        {
-          g_autofree char *label = y_tick_label (ticks[i]);
-          _qs_chart_text (cr, style, plot.x - 5, count_y (&plot, ticks[i], max_count, FALSE), 1.0, 0.5, 1.0, FALSE, label);
-        }
-    }
+  cairo_stroke (cr);
+
+  /* every label in and around the plot, laid out so none overlaps another */
+  {
+    g_autoptr(GArray) labels = _qs_chart_histogram_labels (cr, hist, &plot, log_scale, style);
+
+    for (guint i = 0; i < labels->len; i++)
+      {
+        const QsChartLabel *label = &g_array_index (labels, QsChartLabel, i);
+
+        switch (label->kind)
+          {
+          case QS_CHART_LABEL_ZERO_POINT:
+            _qs_chart_set_color (cr, &style->fg, 0.8);
+            break;
+          case QS_CHART_LABEL_STEM_COUNT:
+            /* on its stem: knocked out of it */
+            _qs_chart_set_color (cr, &style->bg, 1.0);
+            cairo_rectangle (cr, label->rect.x - 2, label->rect.y, label->rect.width + 4,
+                             label->rect.height);
+            cairo_fill (cr);
+            _qs_chart_set_color (cr, &style->second, 1.0);
+            break;
+          case QS_CHART_LABEL_CLIP_COUNT:
+            _qs_chart_set_color (cr, &style->clip, 1.0);
+            break;
+          case QS_CHART_LABEL_X_TICK:
+          case QS_CHART_LABEL_Y_TICK:
+          default:
+            _qs_chart_set_color (cr, &style->fg, 0.85);
+            break;
+          }
+        _qs_chart_text (cr, style, label->rect.x, label->rect.y, 0.0, 0.0, label->size,
+                        label->bold, label->text);
+      }
+  }
 
   /* axis labels */
+  _qs_chart_set_color (cr, &style->fg, 0.85);
   {
     g_autofree char *xlabel = NULL;
 
@@ -846,7 +1113,10 @@ _qs_chart_histogram_describe (const QsChartHistogram *hist)
       g_autofree char *nc = _qs_chart_format_count (hist->n_clip_lo + hist->n_clip_hi);
 
       g_string_append_c (text, ' ');
-      g_string_append_printf (text, _("Clipping range %s to %s; %s values clipped."), cl, ch, nc);
+      if (hist->counts_clipping)
+        g_string_append_printf (text, _("Clipping range %s to %s; %s values clipped."), cl, ch, nc);
+      else
+        g_string_append_printf (text, _("Clipping range %s to %s."), cl, ch);
     }
   else if (hist->counts_clipping)
     {

@@ -59,6 +59,27 @@ guint     _qs_chart_nice_ticks         (double              lo,
                                         double              hi,
                                         guint               max_ticks,
                                         double             *ticks);
+/* Evenly spaced nice ticks in [lo, hi]: min_ticks to max_ticks of them whenever a step
+ * allows (1, 2, 2.5, 5 x 10^k preferred, then 4, 3, 1.5, 6, 8 x 10^k; the most ticks that
+ * fit), else as _qs_chart_nice_ticks (). ticks has room for max_ticks. */
+guint     _qs_chart_axis_ticks         (double              lo,
+                                        double              hi,
+                                        guint               min_ticks,
+                                        guint               max_ticks,
+                                        double             *ticks);
+gboolean  _qs_chart_rect_intersects    (const QsChartRect  *a,
+                                        const QsChartRect  *b);
+/* The box _qs_chart_text () would fill with the same arguments. */
+void      _qs_chart_text_rect          (cairo_t            *cr,
+                                        const QsChartStyle *style,
+                                        double              x,
+                                        double              y,
+                                        double              xalign,
+                                        double              yalign,
+                                        double              size,
+                                        gboolean            bold,
+                                        const char         *text,
+                                        QsChartRect        *rect);
 void      _qs_chart_draw_background    (cairo_t            *cr,
                                         double              width,
                                         double              height,
@@ -75,7 +96,7 @@ void      _qs_chart_draw_message       (cairo_t            *cr,
                                         const QsChartStyle *style);
 /* A legend swatch followed by a label that ends before right (ellipsized; the item is
  * left out when not even the swatch fits); returns the x after it. kind 0 = box,
- * 1 = line, 2 = dot. */
+ * 1 = line, 2 = dot, 3 = dashed line, 4 = ring, -1 = none (text only). */
 double    _qs_chart_legend_item        (cairo_t            *cr,
                                         const QsChartStyle *style,
                                         double              x,
@@ -86,6 +107,39 @@ double    _qs_chart_legend_item        (cairo_t            *cr,
                                         int                 kind,
                                         const char         *label);
 
+/* A legend laid out before drawing: swatched items flow left to right into rows and wrap
+ * to the next row instead of being cut; an entry without colour is a note, wrapped over
+ * up to three rows of its own. */
+typedef struct
+{
+  const QsChartColor *color;     /* NULL: a note */
+  double              alpha;
+  int                 kind;      /* swatch, as _qs_chart_legend_item (); -2: a row break */
+  char               *text;
+  QsChartRect         rect;      /* swatch and text, after _qs_chart_legend_flow () */
+  gboolean            ellipsized; /* the text did not fit even on a row of its own */
+  guint               n_lines;
+  double              wrap_width; /* a note's */
+} QsChartLegendEntry;
+
+/* entries: a GArray of QsChartLegendEntry with _qs_chart_legend_entry_clear as clear func */
+void      _qs_chart_legend_entry_clear (gpointer            entry);
+void      _qs_chart_legend_add         (GArray             *entries,
+                                        const QsChartColor *color,
+                                        double              alpha,
+                                        int                 kind,
+                                        const char         *text);
+/* Lays the entries out from (x0, y0) within [x0, right]; returns the height used. */
+double    _qs_chart_legend_flow        (cairo_t            *cr,
+                                        const QsChartStyle *style,
+                                        double              x0,
+                                        double              y0,
+                                        double              right,
+                                        GArray             *entries);
+void      _qs_chart_legend_draw        (cairo_t            *cr,
+                                        const QsChartStyle *style,
+                                        GArray             *entries);
+
 /* Output-channel geometry of result->input: the params' when per channel or group, else
  * the layout default (n_channels 1 for a plain vector). Flat index of element i of channel
  * c in outer block o: (o * n_channels + c) * inner + i. */
@@ -94,6 +148,25 @@ void      _qs_chart_input_geometry     (QsQuantResult      *result,
                                         gsize              *inner,
                                         gsize              *outer);
 gboolean  _qs_chart_format_has_levels  (QsFormat            format);
+
+/* A piece of text laid out before drawing, so overlaps can be avoided and tested. */
+typedef enum
+{
+  QS_CHART_LABEL_X_TICK,
+  QS_CHART_LABEL_Y_TICK,
+  QS_CHART_LABEL_ZERO_POINT,
+  QS_CHART_LABEL_STEM_COUNT,
+  QS_CHART_LABEL_CLIP_COUNT,
+} QsChartLabelKind;
+
+typedef struct
+{
+  QsChartLabelKind kind;
+  QsChartRect      rect;       /* the box the text fills (pango logical extents) */
+  char            *text;
+  double           size;
+  gboolean         bold;
+} QsChartLabel;
 
 /* --- histogram (qs-chart-histogram.c) --- */
 typedef struct
@@ -144,6 +217,14 @@ void              _qs_chart_histogram_draw       (cairo_t                *cr,
                                                   gint                    hover_bin,
                                                   const char             *title,
                                                   const QsChartStyle     *style);
+/* The legend above the plot, laid out from y0 for this width (it wraps). */
+GArray           *_qs_chart_histogram_legend     (cairo_t                *cr,
+                                                  const QsChartHistogram *hist,
+                                                  double                  width,
+                                                  double                  y0,
+                                                  gboolean                cut_stems,
+                                                  const QsChartStyle     *style,
+                                                  double                 *legend_height);
 /* Bin under x in a plot laid out by _qs_chart_histogram_layout, or -1. */
 gint              _qs_chart_histogram_bin_at     (const QsChartHistogram *hist,
                                                   const QsChartRect      *plot,
@@ -158,6 +239,20 @@ guint             _qs_chart_histogram_level_marks (const QsChartHistogram *hist,
                                                    const QsChartRect      *plot,
                                                    guint                  *marks,
                                                    guint                  *step);
+/* x ticks of the plot: 5 to 8 nice values as the width allows, their labels apart. */
+guint             _qs_chart_histogram_x_ticks    (cairo_t                *cr,
+                                                  const QsChartHistogram *hist,
+                                                  const QsChartRect      *plot,
+                                                  const QsChartStyle     *style,
+                                                  double                 *ticks);
+/* The text drawn in and around the plot (tick labels, zero-point, cut stems' counts,
+ * clipped counts), measured with pango and placed so no two boxes intersect: a label
+ * whose places are all taken is left out. */
+GArray           *_qs_chart_histogram_labels     (cairo_t                *cr,
+                                                  const QsChartHistogram *hist,
+                                                  const QsChartRect      *plot,
+                                                  gboolean                log_scale,
+                                                  const QsChartStyle     *style);
 char             *_qs_chart_histogram_describe_bin (const QsChartHistogram *hist,
                                                     gint                    bin);
 char             *_qs_chart_histogram_describe   (const QsChartHistogram *hist);
@@ -292,6 +387,20 @@ void             _qs_chart_channels_draw       (cairo_t               *cr,
                                                 gint                   hover,
                                                 const char            *title,
                                                 const QsChartStyle    *style);
+/* The legend and note above the plot, laid out from y0 for this width (they wrap). */
+GArray          *_qs_chart_channels_legend     (cairo_t               *cr,
+                                                const QsChartChannels *channels,
+                                                double                 width,
+                                                double                 y0,
+                                                const QsChartStyle    *style,
+                                                double                *legend_height);
+/* The step-size axis (per-channel steps only): 4 to 6 nice ticks in [0, *top] as the
+ * plot's height allows; returns how many (ticks has room for 6). */
+guint            _qs_chart_channels_step_ticks (const QsChartChannels *channels,
+                                                const QsChartRect     *plot,
+                                                const QsChartStyle    *style,
+                                                double                *ticks,
+                                                double                *top);
 /* Channel index (not position) under x, or -1. */
 gint             _qs_chart_channels_at         (const QsChartChannels *channels,
                                                 const QsChartRect     *plot,

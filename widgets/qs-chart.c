@@ -238,6 +238,89 @@ _qs_chart_nice_ticks (double  lo,
   return n;
 }
 
+/* Steps q x 10^k by tier: the round ones first; a range can fall between two of them
+ * (0.5 gives 9 ticks, 1 gives 4), and then the second tier still has a step in between. */
+static const double tick_steps[][5] = {
+  { 1.0, 2.0, 2.5, 5.0, 0.0 },
+  { 4.0, 3.0, 1.5, 6.0, 8.0 },
+};
+
+guint
+_qs_chart_axis_ticks (double  lo,
+                      double  hi,
+                      guint   min_ticks,
+                      guint   max_ticks,
+                      double *ticks)
+{
+  double span = hi - lo;
+
+  if (!(span > 0.0) || !isfinite (span) || max_ticks < 2)
+    return 0;
+  min_ticks = CLAMP (min_ticks, 2, max_ticks);
+  for (guint tier = 0; tier < G_N_ELEMENTS (tick_steps); tier++)
+    {
+      double best_step = 0.0, best_first = 0.0;
+      guint best_n = 0;
+      int k0 = (int) floor (log10 (span / max_ticks)) - 1;
+
+      for (int k = k0; k <= k0 + 3; k++)
+        for (guint i = 0; i < G_N_ELEMENTS (tick_steps[tier]) && tick_steps[tier][i] > 0.0; i++)
+          {
+            double step = tick_steps[tier][i] * pow (10.0, k);
+            double first = ceil (lo / step - 1e-9), last = floor (hi / step + 1e-9);
+            double n = last - first + 1;
+
+            if (n >= min_ticks && n <= max_ticks && n > best_n)
+              {
+                best_n = (guint) n;
+                best_step = step;
+                best_first = first;
+              }
+          }
+      if (best_n > 0)
+        {
+          for (guint i = 0; i < best_n; i++)
+            {
+              double v = (best_first + i) * best_step;
+
+              ticks[i] = fabs (v) < best_step * 1e-9 ? 0.0 : v;
+            }
+          return best_n;
+        }
+    }
+  return _qs_chart_nice_ticks (lo, hi, max_ticks, ticks);
+}
+
+gboolean
+_qs_chart_rect_intersects (const QsChartRect *a,
+                           const QsChartRect *b)
+{
+  return a->x < b->x + b->width && b->x < a->x + a->width &&
+         a->y < b->y + b->height && b->y < a->y + a->height;
+}
+
+void
+_qs_chart_text_rect (cairo_t            *cr,
+                     const QsChartStyle *style,
+                     double              x,
+                     double              y,
+                     double              xalign,
+                     double              yalign,
+                     double              size,
+                     gboolean            bold,
+                     const char         *text,
+                     QsChartRect        *rect)
+{
+  double w, h;
+
+  _qs_chart_text_extents (cr, style, size, bold, text, &w, &h);
+  /* where _qs_chart_text puts it */
+  rect->x = round (x - w * xalign);
+  rect->y = round (y - h * yalign);
+  rect->width = w;
+  rect->height = h;
+}
+
 void
 _qs_chart_draw_background (cairo_t            *cr,
                            double              width,
@@ -291,8 +374,16 @@ _qs_chart_legend_item (cairo_t            *cr,
 {
   double lh = _qs_chart_line_height (style), sw = lh * 0.8, w;
 
+  if (kind < 0)
+    {
+      /* text only */
+      _qs_chart_set_color (cr, &style->fg, 0.85);
+      w = _qs_chart_text_fit (cr, style, x, y + lh * 0.5, 0.5, 1.0, FALSE, label, right - x);
+      return x + w + lh;
+    }
   if (x + sw + lh * 2 > right)
     return x;
+  cairo_new_path (cr);   /* no line from where the last text ended */
   _qs_chart_set_color (cr, color, alpha);
   if (kind == 0)
     {
@@ -306,6 +397,26 @@ _qs_chart_legend_item (cairo_t            *cr,
       cairo_line_to (cr, x + sw, y + lh * 0.5);
       cairo_stroke (cr);
     }
+  else if (kind == 3)
+    {
+      double dash[] = { 4.0 * style->font_scale, 2.0 * style->font_scale };
+
+      cairo_set_line_width (cr, 2.0 * style->font_scale);
+      cairo_set_dash (cr, dash, 2, 0);
+      cairo_move_to (cr, x, y + lh * 0.5);
+      cairo_line_to (cr, x + sw, y + lh * 0.5);
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+    }
+  else if (kind == 4)
+    {
+      _qs_chart_set_color (cr, &style->bg, 1.0);
+      cairo_arc (cr, x + sw / 2, y + lh * 0.5, 3.5 * style->font_scale, 0, 2 * G_PI);
+      cairo_fill_preserve (cr);
+      _qs_chart_set_color (cr, color, alpha);
+      cairo_set_line_width (cr, 1.5 * style->font_scale);
+      cairo_stroke (cr);
+    }
   else
     {
       cairo_arc (cr, x + sw / 2, y + lh * 0.5, 3.5 * style->font_scale, 0, 2 * G_PI);
@@ -315,6 +426,166 @@ _qs_chart_legend_item (cairo_t            *cr,
   w = _qs_chart_text_fit (cr, style, x + sw + lh * 0.3, y + lh * 0.5, 0.5, 1.0, FALSE, label,
                           right - (x + sw + lh * 0.3));
   return x + sw + lh * 0.3 + w + lh;
+}
+
+void
+_qs_chart_legend_entry_clear (gpointer data)
+{
+  g_free (((QsChartLegendEntry *) data)->text);
+}
+
+void
+_qs_chart_legend_add (GArray             *entries,
+                      const QsChartColor *color,
+                      double              alpha,
+                      int                 kind,
+                      const char         *text)
+{
+  QsChartLegendEntry entry = { color, alpha, kind, g_strdup (text), { 0 }, FALSE, 0 };
+
+  g_array_append_val (entries, entry);
+}
+
+static PangoLayout *
+note_layout (cairo_t            *cr,
+             const QsChartStyle *style,
+             const char         *text,
+             double              width)
+{
+  PangoLayout *layout = make_layout (cr, style, 1.0, FALSE, text);
+
+  pango_layout_set_width (layout, (int) (MAX (width, 1.0) * PANGO_SCALE));
+  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_set_height (layout, -3);   /* three lines at most, the last ellipsized */
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+  return layout;
+}
+
+double
+_qs_chart_legend_flow (cairo_t            *cr,
+                       const QsChartStyle *style,
+                       double              x0,
+                       double              y0,
+                       double              right,
+                       GArray             *entries)
+{
+  double lh = _qs_chart_line_height (style), sw = lh * 0.8, x = x0, y = y0;
+  gboolean row_empty = TRUE;
+
+  for (guint i = 0; i < entries->len; i++)
+    {
+      QsChartLegendEntry *e = &g_array_index (entries, QsChartLegendEntry, i);
+      double tw = 0, th = 0, w;
+
+      if (e->kind == -2)
+        {
+          /* a row break */
+          if (!row_empty)
+            {
+              x = x0;
+              y += lh;
+              row_empty = TRUE;
+            }
+          continue;
+        }
+      if (e->color == NULL)
+        {
+          /* a note: wrapped on rows of its own */
+          g_autoptr(PangoLayout) layout = note_layout (cr, style, e->text, right - x0);
+          PangoRectangle logical;
+
+          if (!row_empty)
+            y += lh;
+          pango_layout_get_extents (layout, NULL, &logical);
+          e->rect.x = x0;
+          e->rect.y = y;
+          e->rect.width = MIN ((double) logical.width / PANGO_SCALE, right - x0);
+          e->rect.height = (double) logical.height / PANGO_SCALE;
+          e->wrap_width = right - x0;
+          e->ellipsized = pango_layout_is_ellipsized (layout);
+          e->n_lines = pango_layout_get_line_count (layout);
+          y += MAX (lh, e->rect.height);
+          x = x0;
+          row_empty = TRUE;
+          continue;
+        }
+      _qs_chart_text_extents (cr, style, 1.0, FALSE, e->text, &tw, &th);
+      w = (e->kind < 0 ? 0.0 : sw + lh * 0.3) + tw;
+      if (!row_empty && x + w > right)
+        {
+          x = x0;
+          y += lh;
+          row_empty = TRUE;
+        }
+      e->rect.x = x;
+      e->rect.y = y;
+      e->n_lines = 1;
+      if (w > right - x)
+        {
+          /* longer than a row: the text wraps beside its swatch, rows of its own */
+          double indent = e->kind < 0 ? 0.0 : sw + lh * 0.3;
+          g_autoptr(PangoLayout) layout = note_layout (cr, style, e->text, right - x - indent);
+          PangoRectangle logical;
+
+          pango_layout_get_extents (layout, NULL, &logical);
+          e->wrap_width = right - x - indent;
+          e->n_lines = pango_layout_get_line_count (layout);
+          e->ellipsized = pango_layout_is_ellipsized (layout);
+          e->rect.width = MIN (indent + (double) logical.width / PANGO_SCALE, right - x);
+          e->rect.height = MAX (lh, (double) logical.height / PANGO_SCALE);
+          y += e->rect.height;
+          x = x0;
+          row_empty = TRUE;
+          continue;
+        }
+      e->rect.width = w;
+      e->rect.height = lh;
+      e->ellipsized = FALSE;
+      x += w + lh;
+      row_empty = FALSE;
+    }
+  if (!row_empty)
+    y += lh;
+  return y - y0;
+}
+
+void
+_qs_chart_legend_draw (cairo_t            *cr,
+                       const QsChartStyle *style,
+                       GArray             *entries)
+{
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const QsChartLegendEntry *e = &g_array_index (entries, QsChartLegendEntry, i);
+
+      if (e->kind == -2)
+        continue;
+      if (e->color != NULL && e->n_lines > 1)
+        {
+          /* the swatch, then the text wrapped beside it */
+          double lh = _qs_chart_line_height (style), indent = e->kind < 0 ? 0.0 : lh * 1.1;
+          g_autoptr(PangoLayout) layout = note_layout (cr, style, e->text, e->wrap_width);
+
+          if (e->kind >= 0)
+            _qs_chart_legend_item (cr, style, e->rect.x, e->rect.y, e->rect.x + lh * 3,
+                                   e->color, e->alpha, e->kind, "");
+          _qs_chart_set_color (cr, &style->fg, 0.85);
+          cairo_move_to (cr, round (e->rect.x + indent), round (e->rect.y));
+          pango_cairo_show_layout (cr, layout);
+          continue;
+        }
+      if (e->color == NULL)
+        {
+          g_autoptr(PangoLayout) layout = note_layout (cr, style, e->text, e->wrap_width);
+
+          _qs_chart_set_color (cr, &style->fg, 0.8);
+          cairo_move_to (cr, round (e->rect.x), round (e->rect.y));
+          pango_cairo_show_layout (cr, layout);
+          continue;
+        }
+      _qs_chart_legend_item (cr, style, e->rect.x, e->rect.y, e->rect.x + e->rect.width + 1,
+                             e->color, e->alpha, e->kind, e->text);
+    }
 }
 
 /* --- public entry points --- */
