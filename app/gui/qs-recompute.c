@@ -16,6 +16,7 @@ typedef struct
   gpointer        pending_input;
   GDestroyNotify  pending_input_free;
   guint           timeout_id;
+  guint64         ready_order;   /* when the pending request became ready to start */
 
   /* The running job. */
   GCancellable   *running;
@@ -40,6 +41,10 @@ struct _QsRecompute
   GDestroyNotify       result_free;
   QsRecomputeCounters  counters;
   gboolean             shut_down;
+  guint                max_running;   /* 0: no limit */
+  guint                n_running;
+  guint64              ready_clock;
+  char                *priority_key;
 };
 
 G_DEFINE_FINAL_TYPE (QsRecompute, qs_recompute, G_TYPE_OBJECT)
@@ -132,6 +137,7 @@ job_thread (GTask        *task,
 }
 
 static void slot_try_start (Slot *slot);
+static void start_waiting  (QsRecompute *self);
 
 static void
 job_done (GObject      *object,
@@ -150,6 +156,8 @@ job_done (GObject      *object,
 
   if (slot != NULL && slot->running == g_task_get_cancellable (task))
     g_clear_object (&slot->running);
+  g_assert (self->n_running > 0);
+  self->n_running--;
 
   if (!self->shut_down && slot != NULL && job->serial == slot->serial
       && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -164,8 +172,8 @@ job_done (GObject      *object,
   if (value != NULL && self->result_free != NULL)
     self->result_free (value);
 
-  if (slot != NULL && !self->shut_down)
-    slot_try_start (slot);
+  if (!self->shut_down)
+    start_waiting (self);
 
   notify_busy (self);
 }
@@ -177,8 +185,14 @@ slot_try_start (Slot *slot)
   g_autoptr(GTask) task = NULL;
   Job *job;
 
-  if (slot->running != NULL || !slot->has_pending || slot->timeout_id != 0)
+  if (!slot->has_pending || slot->timeout_id != 0)
     return;
+  if (slot->ready_order == 0)
+    slot->ready_order = ++self->ready_clock;
+  if (slot->running != NULL)
+    return;
+  if (self->max_running > 0 && self->n_running >= self->max_running)
+    return;   /* waits for a running job to finish: start_waiting () */
 
   job = g_new0 (Job, 1);
   job->key = g_strdup (slot->key);
@@ -190,7 +204,9 @@ slot_try_start (Slot *slot)
   slot->pending_func = NULL;
   slot->pending_input = NULL;
   slot->pending_input_free = NULL;
+  slot->ready_order = 0;
 
+  self->n_running++;
   slot->running = g_cancellable_new ();
   task = g_task_new (self, slot->running, job_done, NULL);
   g_task_set_source_tag (task, slot_try_start);
@@ -198,6 +214,41 @@ slot_try_start (Slot *slot)
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   self->counters.started++;
   g_task_run_in_thread (task, job_thread);
+}
+
+static gboolean
+slot_is_ready (Slot *slot)
+{
+  return slot->running == NULL && slot->has_pending && slot->timeout_id == 0;
+}
+
+/* Starts waiting requests while there is room: the priority key first, then in the order
+ * they became ready. */
+static void
+start_waiting (QsRecompute *self)
+{
+  while (self->max_running == 0 || self->n_running < self->max_running)
+    {
+      GHashTableIter iter;
+      Slot *slot, *next = NULL;
+
+      if (self->priority_key != NULL)
+        {
+          next = g_hash_table_lookup (self->slots, self->priority_key);
+          if (next != NULL && !slot_is_ready (next))
+            next = NULL;
+        }
+      if (next == NULL)
+        {
+          g_hash_table_iter_init (&iter, self->slots);
+          while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+            if (slot_is_ready (slot) && (next == NULL || slot->ready_order < next->ready_order))
+              next = slot;
+        }
+      if (next == NULL)
+        return;
+      slot_try_start (next);
+    }
 }
 
 static gboolean
@@ -234,6 +285,7 @@ qs_recompute_finalize (GObject *object)
   QsRecompute *self = QS_RECOMPUTE (object);
 
   g_clear_pointer (&self->slots, g_hash_table_unref);
+  g_clear_pointer (&self->priority_key, g_free);
 
   G_OBJECT_CLASS (qs_recompute_parent_class)->finalize (object);
 }
@@ -333,6 +385,7 @@ slot_cancel (QsRecompute *self,
              Slot        *slot)
 {
   slot_clear_pending (slot);
+  slot->ready_order = 0;
   slot->serial++;
   if (slot->running != NULL && !g_cancellable_is_cancelled (slot->running))
     {
@@ -411,4 +464,25 @@ qs_recompute_get_counters (QsRecompute         *self,
   g_return_if_fail (out != NULL);
 
   *out = self->counters;
+}
+
+void
+qs_recompute_set_max_running (QsRecompute *self,
+                              guint        max_running)
+{
+  g_return_if_fail (QS_IS_RECOMPUTE (self));
+
+  self->max_running = max_running;
+  if (!self->shut_down)
+    start_waiting (self);
+}
+
+void
+qs_recompute_set_priority_key (QsRecompute *self,
+                               const char  *key)
+{
+  g_return_if_fail (QS_IS_RECOMPUTE (self));
+
+  g_free (self->priority_key);
+  self->priority_key = g_strdup (key);
 }
