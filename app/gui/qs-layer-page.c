@@ -224,7 +224,10 @@ update_stats (QsLayerPage *self)
       }
     else
       levels = g_strdup ("—");
-    if (!isinf (s->sqnr_db))
+    if (result->is_estimate)
+      /* Translators: big layers show statistics from a sample first, then the exact ones */
+      sqnr_detail = g_strdup_printf (_("estimate from %'zu values"), result->n_sampled);
+    else if (!isinf (s->sqnr_db))
       /* Translators: a rule of thumb, about 6 dB of SQNR per bit */
       sqnr_detail = g_strdup_printf (_("≈ %.1f bits"), s->sqnr_db / 6.02);
     if (s->levels_available > 0)
@@ -554,6 +557,7 @@ qs_layer_page_set_layer (QsLayerPage *self,
       return;
     }
 
+  qs_document_set_focus_layer (self->document, layer);
   qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (self->histogram), NULL);
   qs_heatmap_view_set_result (QS_HEATMAP_VIEW (self->heatmap), NULL);
   qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (self->channels), NULL);
