@@ -225,8 +225,12 @@ update_stats (QsLayerPage *self)
     else
       levels = g_strdup ("—");
     if (result->is_estimate)
-      /* Translators: big layers show statistics from a sample first, then the exact ones */
-      sqnr_detail = g_strdup_printf (_("estimate from %'zu values"), result->n_sampled);
+      {
+        /* Translators: big layers show statistics from a sample first, then the exact
+         * ones; %s is a compact count, "262k" */
+        g_autofree char *count = g_strdup_printf ("%zuk", (result->n_sampled + 500) / 1000);
+        sqnr_detail = g_strdup_printf (_("%s sampled"), count);
+      }
     else if (!isinf (s->sqnr_db))
       /* Translators: a rule of thumb, about 6 dB of SQNR per bit */
       sqnr_detail = g_strdup_printf (_("≈ %.1f bits"), s->sqnr_db / 6.02);
@@ -239,6 +243,14 @@ update_stats (QsLayerPage *self)
     cosine = g_strdup_printf ("%.6f", s->cosine);
 
     set_stat_detail (self, STAT_SQNR, sqnr, sqnr_detail);
+    {
+      /* Translators: the tooltip while a big layer's statistics are a sample's */
+      g_autofree char *tip = result->is_estimate
+        ? g_strdup_printf (_("Estimate from %'zu of %'zu values; the exact statistics follow"),
+                           result->n_sampled, kernel->n_elements)
+        : NULL;
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->stat_details[STAT_SQNR]), tip);
+    }
     set_stat (self, STAT_MSE, mse);
     set_stat (self, STAT_MAX_ERROR, maxerr);
     set_stat_detail (self, STAT_CLIPPED, clipped, clipped_detail);
