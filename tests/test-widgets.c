@@ -360,6 +360,40 @@ test_histogram_view_worker (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A big layer's estimate (a sample of its rows) does not replace the heatmap: the previous
+ * picture and its zoom stay, and the exact result of the same shape keeps the zoom. */
+static void
+test_heatmap_view_estimate (void)
+{
+  g_autoptr(QsQuantResult) exact4 = big_result (4);
+  g_autoptr(QsQuantResult) exact8 = big_result (8);
+  g_autoptr(QsQuantResult) estimate = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *view = qs_heatmap_view_new ();
+  GtkWidget *window;
+  QsChartWindow zoom, seen;
+  QsQuantSpec spec;
+
+  qs_quant_spec_init (&spec);
+  estimate = qs_quant_run_estimate (exact8->input, &spec, NULL, 64 * 1024, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (estimate->is_estimate);
+
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (view), exact4);
+  window = show_in_window (view, 640, 480);
+  qs_heatmap_view_set_window (QS_HEATMAP_VIEW (view), 256, 512, 128, 128);
+  _qs_heatmap_view_get_window (QS_HEATMAP_VIEW (view), &zoom);
+  g_assert_cmpuint (zoom.rows, ==, 128);
+
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (view), estimate);
+  _qs_heatmap_view_get_window (QS_HEATMAP_VIEW (view), &seen);
+  g_assert_cmpmem (&seen, sizeof seen, &zoom, sizeof zoom);
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (view), exact8);
+  _qs_heatmap_view_get_window (QS_HEATMAP_VIEW (view), &seen);
+  g_assert_cmpmem (&seen, sizeof seen, &zoom, sizeof zoom);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static void
 test_histogram_view (void)
 {
@@ -942,6 +976,7 @@ main (int   argc,
     }
   g_test_add_func ("/qs/widgets/heatmap", test_heatmap_view);
   g_test_add_func ("/qs/widgets/histogram-big-in-worker", test_histogram_view_worker);
+  g_test_add_func ("/qs/widgets/heatmap-keeps-zoom-over-estimate", test_heatmap_view_estimate);
   g_test_add_func ("/qs/widgets/heatmap-conv", test_heatmap_conv_views);
   g_test_add_func ("/qs/widgets/heatmap-interaction", test_heatmap_interaction);
   g_test_add_func ("/qs/widgets/heatmap-async", test_heatmap_async);
