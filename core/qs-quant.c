@@ -1650,6 +1650,124 @@ qs_quant_run_with_params (QsTensor             *tensor,
   return r;
 }
 
+/* --------------------------------------------------------------- estimates */
+
+static gsize
+scale_count (gsize  count,
+             double factor)
+{
+  return (gsize) (count * factor + 0.5);
+}
+
+QsQuantResult *
+qs_quant_run_estimate (QsTensor             *tensor,
+                       const QsQuantSpec    *spec,
+                       const QsQuantOptions *options,
+                       gsize                 max_values,
+                       GCancellable         *cancellable,
+                       GError              **error)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  g_autoptr(QsTensor) sample = NULL;
+  g_autoptr(QsQuantParams) params = NULL;
+  g_autoptr(QsQuantParams) sample_params = NULL;
+  g_autofree char *name = NULL;
+  QsQuantResult *r;
+  gsize n_channels = 1, inner = 1, outer = 1, row, block, n_blocks, n_take, shape[2];
+  gboolean whole_params;
+  double factor;
+
+  g_return_val_if_fail (tensor != NULL, NULL);
+  g_return_val_if_fail (spec != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!qs_quant_spec_validate (spec, tensor, error))
+    return NULL;
+  if (max_values == 0 || tensor->n_elements <= max_values || tensor->n_dims < 2 ||
+      !qs_tensor_channel_geometry (tensor, spec->axis, &n_channels, &inner, &outer, NULL))
+    return qs_quant_run (tensor, spec, options, cancellable, error);
+
+  /* Rows of the reduction axis: one value per channel each when the channel axis is the
+   * last (inner == 1), so any set of rows keeps every channel; groups are runs of
+   * group_size rows. Other layouts are sampled only for per-tensor and float specs. */
+  whole_params = qs_quant_spec_is_float (spec) || spec->granularity == QS_GRANULARITY_TENSOR ||
+                 (spec->granularity == QS_GRANULARITY_CHANNEL && inner == 1);
+  if (spec->granularity == QS_GRANULARITY_GROUP && inner != 1 && !qs_quant_spec_is_float (spec))
+    return qs_quant_run (tensor, spec, options, cancellable, error);
+  if (!whole_params && spec->granularity != QS_GRANULARITY_GROUP)
+    return qs_quant_run (tensor, spec, options, cancellable, error);
+
+  row = n_channels * inner;
+  block = !qs_quant_spec_is_float (spec) && spec->granularity == QS_GRANULARITY_GROUP
+          ? spec->group_size : 1;
+  n_blocks = outer / block;
+  n_take = MAX (max_values / (row * block), 1);
+  if (n_take >= n_blocks)
+    return qs_quant_run (tensor, spec, options, cancellable, error);
+
+  /* Evenly strided blocks, the same ones for every run (no randomness to explain). */
+  shape[0] = n_take * block;
+  shape[1] = row;
+  name = g_strdup_printf ("%s (sample)", tensor_name (tensor));
+  sample = qs_tensor_new (name, 2, shape, NULL);
+  qs_tensor_set_layout (sample, QS_TENSOR_LAYOUT_DENSE);
+  for (gsize k = 0; k < n_take; k++)
+    {
+      gsize b = k * n_blocks / n_take;
+
+      memcpy (sample->data + k * block * row, tensor->data + b * block * row,
+              block * row * sizeof (float));
+    }
+
+  if (whole_params)
+    {
+      /* The ranges of the whole tensor: the estimate then differs from the exact result
+       * only by the values it did not look at. */
+      params = qs_quant_params_compute (tensor, spec, error);
+      if (params == NULL)
+        return NULL;
+      if (params->n_params == 1)
+        sample_params = qs_quant_params_ref (params);
+      else
+        {
+          Geometry g = { 0 };
+
+          g.n = sample->n_elements;
+          g.n_channels = params->n_channels;
+          g.inner = 1;
+          g.outer = shape[0];
+          g.gpc = 1;
+          g.group_len = shape[0];
+          g.axis = 1;
+          sample_params = params_new (&params->spec, &g);
+          memcpy (sample_params->scale, params->scale, params->n_params * sizeof (float));
+          memcpy (sample_params->zero_point, params->zero_point, params->n_params * sizeof (gint32));
+          memcpy (sample_params->clip_lo, params->clip_lo, params->n_params * sizeof (float));
+          memcpy (sample_params->clip_hi, params->clip_hi, params->n_params * sizeof (float));
+          if (params->threshold != NULL)
+            memcpy (sample_params->threshold, params->threshold, params->n_params * sizeof (float));
+        }
+      r = qs_quant_run_with_params (sample, sample_params, options, cancellable, error);
+    }
+  else
+    r = qs_quant_run (sample, spec, options, cancellable, error);
+  if (r == NULL)
+    return NULL;
+
+  factor = (double) tensor->n_elements / (double) sample->n_elements;
+  r->is_estimate = TRUE;
+  r->n_sampled = sample->n_elements;
+  r->stats.n_values = scale_count (r->stats.n_values, factor);
+  r->stats.n_nan = scale_count (r->stats.n_nan, factor);
+  r->stats.n_inf = scale_count (r->stats.n_inf, factor);
+  r->stats.n_clipped = scale_count (r->stats.n_clipped, factor);
+  r->stats.n_pruned = scale_count (r->stats.n_pruned, factor);
+  r->stats.storage_bits = qs_quant_storage_bits (tensor, spec);
+  r->stats.bits_per_value = (double) r->stats.storage_bits / tensor->n_elements;
+  r->seconds = (g_get_monotonic_time () - t0) / 1e6;
+  return r;
+}
+
 /* ------------------------------------------------------------- single values */
 
 gint32

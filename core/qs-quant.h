@@ -131,6 +131,9 @@ typedef struct
   QsHistogram   *code_hist;   /* one bin per code in [qmin, qmax] (integer formats, NULL otherwise) */
   QsErrorMap    *error_map;   /* NULL unless map_width > 0 */
   double         seconds;     /* wall time of the pass */
+  gboolean       is_estimate; /* qs_quant_run_estimate () on a subsample: input is the sample,
+                               * the counts in stats are scaled to the whole tensor */
+  gsize          n_sampled;   /* values the estimate measured (0 when exact) */
 
   /*< private >*/
   gint ref_count;
@@ -187,6 +190,20 @@ gsize          qs_quant_params_index         (const QsQuantParams  *params,
 QsQuantResult *qs_quant_run                  (QsTensor             *tensor,
                                               const QsQuantSpec    *spec,
                                               const QsQuantOptions *options, /* nullable: stats only */
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+/* A first answer for a big tensor: the statistics of spec measured on a strided subsample of
+ * at most max_values values (whole rows of the reduction axis, whole groups), with the
+ * ranges chosen on the whole tensor where the granularity allows it (per tensor, per
+ * channel along the last axis). The result's input is the sample, is_estimate is set,
+ * n_sampled says how many values were measured and the counts in stats (values, NaN, Inf,
+ * clipped, pruned) are scaled to the whole tensor; storage_bits and bits_per_value are the
+ * whole tensor's. A tensor of at most max_values values (or one the sampling cannot keep
+ * the parameter layout of) gets qs_quant_run ()'s exact result. */
+QsQuantResult *qs_quant_run_estimate         (QsTensor             *tensor,
+                                              const QsQuantSpec    *spec,
+                                              const QsQuantOptions *options, /* nullable */
+                                              gsize                 max_values,
                                               GCancellable         *cancellable,
                                               GError              **error);
 /* Quantize with given params (calibrated activations, engine weights). */

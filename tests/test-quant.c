@@ -1424,6 +1424,74 @@ test_binary_ternary_stats (void)
       }
 }
 
+/* Issue 17: the estimate of a big tensor measures a subsample of whole rows (whole groups)
+ * with the whole tensor's ranges where the granularity allows, scales the counts to the
+ * whole tensor, and lands close to the exact statistics; a small tensor gets the exact
+ * result. */
+static void
+test_estimate (void)
+{
+  gsize shape[] = { 2048, 256 }, conv_shape[] = { 3, 3, 64, 128 };
+  g_autoptr(QsTensor) t = make_tensor ("dense/kernel", 2, shape, 17, 0.05);
+  g_autoptr(QsTensor) conv = make_tensor ("conv/kernel", 4, conv_shape, 18, 0.05);
+  QsQuantSpec specs[4];
+  g_autoptr(GError) error = NULL;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  qs_tensor_set_layout (conv, QS_TENSOR_LAYOUT_CONV2D);
+  for (gsize i = 0; i < t->n_elements; i++)
+    t->data[i] *= 1.0f + (float) (i % 256) / 64.0f;   /* unequal channels */
+  qs_quant_spec_init (&specs[0]);                      /* int8 per channel */
+  qs_quant_spec_init (&specs[1]);
+  specs[1].bits = 4;
+  specs[1].granularity = QS_GRANULARITY_GROUP;
+  specs[1].group_size = 32;
+  qs_quant_spec_init (&specs[2]);
+  specs[2].granularity = QS_GRANULARITY_TENSOR;
+  specs[2].range_method = QS_RANGE_MSE;
+  qs_quant_spec_init_float (&specs[3], QS_FORMAT_FP16);
+
+  for (guint k = 0; k < G_N_ELEMENTS (specs); k++)
+    for (guint m = 0; m < 2; m++)
+      {
+        QsTensor *x = m == 0 ? t : conv;
+        g_autoptr(QsQuantResult) exact = run_ok (x, &specs[k]);
+        g_autoptr(QsQuantResult) est = qs_quant_run_estimate (x, &specs[k], &full_options,
+                                                             32 * 1024, NULL, &error);
+
+        g_assert_no_error (error);
+        g_assert_true (est->is_estimate);
+        g_assert_false (exact->is_estimate);
+        g_assert_cmpuint (exact->n_sampled, ==, 0);
+        g_assert_cmpuint (est->n_sampled, ==, est->input->n_elements);
+        g_assert_cmpuint (est->n_sampled, <=, 32 * 1024);
+        g_assert_cmpuint (est->n_sampled, >=, 16 * 1024);
+        g_assert_cmpuint (est->stats.n_values, ==, x->n_elements);
+        g_assert_cmpuint (est->stats.storage_bits, ==, exact->stats.storage_bits);
+        g_assert_cmpfloat (fabs (est->stats.sqnr_db - exact->stats.sqnr_db), <, 0.5);
+        if (specs[k].granularity != QS_GRANULARITY_GROUP)
+          {
+            /* the whole tensor's ranges */
+            g_assert_cmpuint (est->params->n_params, ==, exact->params->n_params);
+            g_assert_cmpmem (est->params->scale, sizeof (float) * est->params->n_params,
+                             exact->params->scale, sizeof (float) * exact->params->n_params);
+          }
+        else
+          g_assert_cmpuint (est->params->n_params, ==, est->n_sampled / 32);
+      }
+
+  /* small enough: the exact result itself */
+  {
+    g_autoptr(QsQuantResult) exact = run_ok (t, &specs[0]);
+    g_autoptr(QsQuantResult) same = qs_quant_run_estimate (t, &specs[0], &full_options,
+                                                          t->n_elements, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_false (same->is_estimate);
+    g_assert_cmpfloat (same->stats.mse, ==, exact->stats.mse);
+  }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1432,6 +1500,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/qs/quant/spec/label", test_spec_label);
   g_test_add_func ("/qs/quant/spec/invalid", test_spec_invalid);
   g_test_add_func ("/qs/quant/int/properties", test_int_properties);
+  g_test_add_func ("/qs/quant/estimate", test_estimate);
   g_test_add_func ("/qs/quant/per-channel-sqnr", test_per_channel_sqnr);
   g_test_add_func ("/qs/quant/group/geometry", test_group_geometry);
   g_test_add_func ("/qs/quant/depthwise-and-axis", test_depthwise_and_axis);

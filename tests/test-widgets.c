@@ -300,6 +300,100 @@ test_heatmap_view (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A result of 1M values or more is binned in a worker: the view keeps drawing the previous
+ * data, then installs the newest result's (a request made meanwhile cancels the older) with
+ * the same description the frame-time path gives. */
+static QsQuantResult *
+big_result (guint bits)
+{
+  gsize shape[] = { 1024, 1024 };
+  g_autoptr(QsTensor) t = qs_tensor_new ("dense_big/kernel", 2, shape, NULL);
+  QsQuantOptions opts = { 0 };
+  QsQuantSpec spec;
+  guint32 s = 9;
+
+  qs_tensor_set_layout (t, QS_TENSOR_LAYOUT_DENSE);
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      s = s * 1664525u + 1013904223u;
+      t->data[i] = 0.1f * ((float) (s >> 8) / 16777216.0f - 0.5f);
+    }
+  qs_quant_spec_init (&spec);
+  spec.bits = bits;
+  opts.want_dequant = TRUE;
+  return qs_quant_run (t, &spec, &opts, NULL, NULL);
+}
+
+static void
+test_histogram_view_worker (void)
+{
+  g_autoptr(QsQuantResult) small = gaussian_result (FALSE, TRUE);
+  g_autoptr(QsQuantResult) big4 = big_result (4);
+  g_autoptr(QsQuantResult) big8 = big_result (8);
+  g_autoptr(QsChartHistogram) expected = NULL;
+  g_autofree char *expected_text = NULL;
+  g_autofree char *small_text = NULL;
+  GtkWidget *view = qs_histogram_view_new ();
+  GtkWidget *window;
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  int w, h;
+
+  qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (view), small);
+  window = show_in_window (view, 800, 480);
+  g_free (render (view, NULL, &w, &h));
+  small_text = g_strdup (qs_histogram_view_get_description (QS_HISTOGRAM_VIEW (view)));
+
+  /* two big results in a row: the view keeps the small result's description meanwhile */
+  qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (view), big4);
+  g_assert_cmpstr (qs_histogram_view_get_description (QS_HISTOGRAM_VIEW (view)), ==, small_text);
+  qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (view), big8);
+  expected = _qs_chart_histogram_new (big8, -1, 128);
+  expected_text = _qs_chart_histogram_describe (expected);
+  while (g_strcmp0 (qs_histogram_view_get_description (QS_HISTOGRAM_VIEW (view)), small_text) == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  /* the newest result's data; the frame may ask for another bin count, same text */
+  g_assert_cmpstr (qs_histogram_view_get_description (QS_HISTOGRAM_VIEW (view)), ==, expected_text);
+  g_free (render (view, NULL, &w, &h));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* A big layer's estimate (a sample of its rows) does not replace the heatmap: the previous
+ * picture and its zoom stay, and the exact result of the same shape keeps the zoom. */
+static void
+test_heatmap_view_estimate (void)
+{
+  g_autoptr(QsQuantResult) exact4 = big_result (4);
+  g_autoptr(QsQuantResult) exact8 = big_result (8);
+  g_autoptr(QsQuantResult) estimate = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *view = qs_heatmap_view_new ();
+  GtkWidget *window;
+  QsChartWindow zoom, seen;
+  QsQuantSpec spec;
+
+  qs_quant_spec_init (&spec);
+  estimate = qs_quant_run_estimate (exact8->input, &spec, NULL, 64 * 1024, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (estimate->is_estimate);
+
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (view), exact4);
+  window = show_in_window (view, 640, 480);
+  qs_heatmap_view_set_window (QS_HEATMAP_VIEW (view), 256, 512, 128, 128);
+  _qs_heatmap_view_get_window (QS_HEATMAP_VIEW (view), &zoom);
+  g_assert_cmpuint (zoom.rows, ==, 128);
+
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (view), estimate);
+  _qs_heatmap_view_get_window (QS_HEATMAP_VIEW (view), &seen);
+  g_assert_cmpmem (&seen, sizeof seen, &zoom, sizeof zoom);
+  qs_heatmap_view_set_result (QS_HEATMAP_VIEW (view), exact8);
+  _qs_heatmap_view_get_window (QS_HEATMAP_VIEW (view), &seen);
+  g_assert_cmpmem (&seen, sizeof seen, &zoom, sizeof zoom);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static void
 test_histogram_view (void)
 {
@@ -975,6 +1069,8 @@ main (int   argc,
       return g_test_run ();
     }
   g_test_add_func ("/qs/widgets/heatmap", test_heatmap_view);
+  g_test_add_func ("/qs/widgets/histogram-big-in-worker", test_histogram_view_worker);
+  g_test_add_func ("/qs/widgets/heatmap-keeps-zoom-over-estimate", test_heatmap_view_estimate);
   g_test_add_func ("/qs/widgets/heatmap-conv", test_heatmap_conv_views);
   g_test_add_func ("/qs/widgets/heatmap-interaction", test_heatmap_interaction);
   g_test_add_func ("/qs/widgets/heatmap-async", test_heatmap_async);

@@ -824,9 +824,14 @@ qs_heatmap_view_result_changed (QsChartView   *view,
 {
   QsHeatmapView *self = QS_HEATMAP_VIEW (view);
   QsQuantResult *result = qs_chart_view_get_result (view);
-  gboolean same_shape = old_result != NULL && result != NULL &&
-                        qs_tensor_same_shape (old_result->input, result->input);
+  QsQuantResult *shown = self->heatmap != NULL ? self->heatmap->result : old_result;
+  gboolean same_shape;
 
+  /* A big layer's first estimate covers a sample of its rows: the picture (and the zoom)
+   * of the previous result stays until the exact result arrives. */
+  if (result != NULL && result->is_estimate && self->heatmap != NULL)
+    return;
+  same_shape = shown != NULL && result != NULL && qs_tensor_same_shape (shown->input, result->input);
   rebuild_heatmap (self);
   /* a new quantization of the same tensor keeps the zoom; another tensor shows all */
   if (!same_shape && self->heatmap != NULL)

@@ -15,6 +15,9 @@ struct _QsHistogramView
 
   QsChartHistogram *hist;       /* normalised data for the current result, channel, bins */
   guint             hist_bins;
+  gboolean          hist_stale;  /* hist is an older result's, drawn until the worker's arrives */
+  GCancellable     *build;       /* the worker building the normalised data of a big result */
+  guint             build_bins;
 
   GtkWidget        *picker;     /* box: label + spin button, shown for multi-channel tensors */
   GtkWidget        *spin;
@@ -63,26 +66,128 @@ chart_area (QsHistogramView *self,
   *height = MAX (0, gtk_widget_get_height (GTK_WIDGET (self)) - ph);
 }
 
-/* Rebuilds the normalised histogram if the data, channel or bin count changed. */
+/* Results with at least this many values are binned in a worker thread (a 4096 x 4096
+ * Dense kernel: two passes over 16.8M values, ~70 ms); the previous histogram is drawn
+ * meanwhile. Smaller ones are binned in the frame. */
+#define BUILD_IN_WORKER_MIN ((gsize) 1 << 20)
+
+typedef struct
+{
+  QsQuantResult *result;
+  gint           channel;
+  guint          bins;
+} BuildJob;
+
+static void
+build_job_free (BuildJob *job)
+{
+  qs_quant_result_unref (job->result);
+  g_free (job);
+}
+
+static void
+build_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  BuildJob *job = task_data;
+
+  g_task_return_pointer (task, _qs_chart_histogram_new (job->result, job->channel, job->bins),
+                         (GDestroyNotify) _qs_chart_histogram_free);
+}
+
+static void update_description (QsHistogramView *self);
+
+static void
+build_done (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  QsHistogramView *self = QS_HISTOGRAM_VIEW (object);
+  GTask *task = G_TASK (result);
+  BuildJob *job = g_task_get_task_data (task);
+  QsChartHistogram *hist = g_task_propagate_pointer (task, NULL);
+
+  /* only the newest request's data is installed (a newer one cancelled this) */
+  if (hist == NULL || g_task_get_cancellable (task) != self->build ||
+      g_cancellable_is_cancelled (self->build))
+    {
+      g_clear_pointer (&hist, _qs_chart_histogram_free);
+      return;
+    }
+  g_clear_object (&self->build);
+  g_clear_pointer (&self->hist, _qs_chart_histogram_free);
+  self->hist = hist;
+  self->hist_bins = job->bins;
+  self->hist_stale = FALSE;
+  _qs_chart_view_set_hover (QS_CHART_VIEW (self), -1);
+  update_description (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+cancel_build (QsHistogramView *self)
+{
+  if (self->build != NULL)
+    g_cancellable_cancel (self->build);
+  g_clear_object (&self->build);
+}
+
+/* Rebuilds the normalised histogram if the data, channel or bin count changed: at once for
+ * small results, in a worker for big ones (self->hist stays the old one, or NULL, until it
+ * is done). */
 static void
 ensure_hist (QsHistogramView *self,
              double           width)
 {
   guint bins = bins_for_width (width);
+  QsQuantResult *result = get_result (self);
+  g_autoptr(GTask) task = NULL;
+  BuildJob *job;
 
-  if (get_result (self) == NULL)
+  if (result == NULL)
     return;
-  if (self->hist != NULL && self->hist_bins == bins)
+  if (self->hist != NULL && !self->hist_stale && self->hist_bins == bins)
     return;
-  g_clear_pointer (&self->hist, _qs_chart_histogram_free);
-  self->hist = _qs_chart_histogram_new (get_result (self), self->channel, bins);
-  self->hist_bins = bins;
+  if (result->input->n_elements < BUILD_IN_WORKER_MIN)
+    {
+      cancel_build (self);
+      g_clear_pointer (&self->hist, _qs_chart_histogram_free);
+      self->hist = _qs_chart_histogram_new (result, self->channel, bins);
+      self->hist_bins = bins;
+      self->hist_stale = FALSE;
+      return;
+    }
+  if (self->build != NULL && self->build_bins == bins)
+    return;   /* on its way */
+
+  cancel_build (self);
+  self->build = g_cancellable_new ();
+  self->build_bins = bins;
+  self->hist_stale = TRUE;
+  job = g_new0 (BuildJob, 1);
+  job->result = qs_quant_result_ref (result);
+  job->channel = self->channel;
+  job->bins = bins;
+  task = g_task_new (self, self->build, build_done, NULL);
+  g_task_set_source_tag (task, ensure_hist);
+  g_task_set_name (task, "[quantscope] histogram");
+  g_task_set_task_data (task, job, (GDestroyNotify) build_job_free);
+  g_task_run_in_thread (task, build_thread);
 }
 
 static void
 invalidate (QsHistogramView *self)
 {
-  g_clear_pointer (&self->hist, _qs_chart_histogram_free);
+  QsQuantResult *result = get_result (self);
+
+  cancel_build (self);
+  /* a big result keeps the old picture until its own is built (as the heatmap does) */
+  if (result != NULL && result->input->n_elements >= BUILD_IN_WORKER_MIN && self->hist != NULL)
+    self->hist_stale = TRUE;
+  else
+    g_clear_pointer (&self->hist, _qs_chart_histogram_free);
   _qs_chart_view_set_hover (QS_CHART_VIEW (self), -1);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -100,6 +205,8 @@ update_description (QsHistogramView *self)
       int width = gtk_widget_get_width (GTK_WIDGET (self));
 
       ensure_hist (self, width > 0 ? width : 480);
+      if (self->hist == NULL || self->hist_stale)
+        return;   /* build_done () describes the new data */
       text = _qs_chart_histogram_describe (self->hist);
     }
   _qs_chart_view_set_description (QS_CHART_VIEW (self), text);
@@ -125,8 +232,9 @@ qs_histogram_view_snapshot (GtkWidget   *widget,
   else
     {
       ensure_hist (self, w);
-      _qs_chart_histogram_draw (cr, w, h, self->hist, self->log_scale,
-                                _qs_chart_view_get_hover (QS_CHART_VIEW (self)), NULL, &style);
+      if (self->hist != NULL)
+        _qs_chart_histogram_draw (cr, w, h, self->hist, self->log_scale,
+                                  _qs_chart_view_get_hover (QS_CHART_VIEW (self)), NULL, &style);
     }
   cairo_destroy (cr);
 
@@ -279,6 +387,7 @@ qs_histogram_view_dispose (GObject *object)
 {
   QsHistogramView *self = QS_HISTOGRAM_VIEW (object);
 
+  cancel_build (self);
   g_clear_pointer (&self->picker, gtk_widget_unparent);
   G_OBJECT_CLASS (qs_histogram_view_parent_class)->dispose (object);
 }

@@ -19,6 +19,7 @@ struct _QsBench
   gboolean     quick;
   double       memcpy_gb_per_s;
   char        *only;
+  guint64      synthetic_params;
 };
 
 /* --- the table: one entry per module (add yours) --- */
@@ -32,6 +33,7 @@ static const struct
   { "train", qs_bench_train },
   { "engine", qs_bench_engine },
   { "model", qs_bench_model },
+  { "live", qs_bench_live },
   { NULL, NULL },
 };
 
@@ -61,6 +63,28 @@ gboolean
 qs_bench_quick (QsBench *bench)
 {
   return bench->quick;
+}
+
+guint64
+qs_bench_synthetic_params (QsBench *bench)
+{
+  return bench->synthetic_params;
+}
+
+/* "25M", "16.8M", "500k", "4000000" -> a count; 0 when it is not one. */
+static guint64
+parse_count (const char *text)
+{
+  char *end = NULL;
+  double v = g_ascii_strtod (text, &end);
+
+  if (end == text || !(v > 0))
+    return 0;
+  if (*end == 'M' || *end == 'm')
+    v *= 1e6, end++;
+  else if (*end == 'k' || *end == 'K')
+    v *= 1e3, end++;
+  return *end == '\0' && v < 1e10 ? (guint64) v : 0;
 }
 
 static void
@@ -142,10 +166,14 @@ qs_cli_bench (int    argc,
 {
   gboolean json = FALSE, quick = FALSE;
   g_autofree char *only = NULL;
+  g_autofree char *synthetic = NULL;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print results as JSON"), NULL },
     { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, N_("Smaller sizes and fewer repetitions"), NULL },
     { "only", 0, 0, G_OPTION_ARG_STRING, &only, N_("Run only the group whose name contains TEXT"), N_("TEXT") },
+    { "synthetic-params", 0, 0, G_OPTION_ARG_STRING, &synthetic,
+      N_("Size of the “live” group’s synthetic model, a 4096-wide MLP (default 25M; at least 17M)"),
+      N_("N") },
     { NULL }
   };
   QsBench bench = { 0 };
@@ -154,11 +182,17 @@ qs_cli_bench (int    argc,
 
   if (!qs_cli_parse ("bench", NULL,
                      _("Every result is a ratio to a baseline measured in the same run:\n"
-                       "memcpy of the same bytes, or the float engine on the same images."),
+                       "memcpy of the same bytes, or the float engine on the same images.\n"
+                       "Groups: quant, charts, train, engine, model, live (the app's live path on a\n"
+                       "synthetic big model: bench --only live --synthetic-params 25M)."),
                      entries, &argc, &argv))
     return QS_CLI_EXIT_USAGE;
   if (argc > 1)
     return qs_cli_usage_error ("bench", _("unexpected argument “%s”"), argv[1]);
+
+  if (synthetic != NULL && (bench.synthetic_params = parse_count (synthetic)) == 0)
+    return qs_cli_usage_error ("bench", _("--synthetic-params wants a count such as 25M, not “%s”"),
+                               synthetic);
 
   bench.builder = json_builder_new ();
   bench.json = json;

@@ -35,12 +35,16 @@ double qs_bench_best_seconds    (int         reps,
                                  void      (*func) (gpointer data),
                                  gpointer    data);
 gboolean qs_bench_quick         (QsBench    *bench); /* --quick: smaller sizes, for tests */
+/* --synthetic-params N (25M, 16M, 4000000 ...): the size of the "live" group's synthetic
+ * model; 0 when not given. */
+guint64  qs_bench_synthetic_params (QsBench *bench);
 
 void   qs_bench_quant           (QsBench    *bench); /* app/cli/qs-bench-quant.c */
 void   qs_bench_charts          (QsBench    *bench); /* app/cli/qs-bench-charts.c */
 void   qs_bench_train           (QsBench    *bench); /* app/cli/qs-bench-train.c */
 void   qs_bench_engine          (QsBench    *bench); /* app/cli/qs-bench-engine.c */
 void   qs_bench_model           (QsBench    *bench); /* app/cli/qs-bench-model.c */
+void   qs_bench_live            (QsBench    *bench); /* app/cli/qs-bench-live.c */
 
 /* Each module registers one function; add yours to the table in qs-cli-bench.c. */
 typedef void (*QsBenchFunc) (QsBench *bench);

@@ -8,6 +8,12 @@
 #include "qs-recompute.h"
 
 #define EVAL_DEBOUNCE_MS 150
+/* Layers with more weights than this get a first answer from a subsample of
+ * ESTIMATE_VALUES values (tens of milliseconds) while the exact statistics are computed. */
+#define ESTIMATE_MIN_VALUES (2 * 1024 * 1024)
+#define ESTIMATE_VALUES     (256 * 1024)
+/* Results at least this big are released in a worker (see release_result ()). */
+#define RELEASE_IN_WORKER_MIN (256 * 1024)
 
 struct _QsDocumentResults
 {
@@ -15,10 +21,12 @@ struct _QsDocumentResults
 
   QsDocument   *document;       /* weak: it owns us */
 
-  QsRecompute  *layer_jobs;     /* key: layer name */
+  QsRecompute  *layer_jobs;     /* key: layer name; exact statistics */
+  QsRecompute  *estimate_jobs;  /* key: layer name; big layers' first answer from a sample */
   QsRecompute  *eval_jobs;      /* key: "quick" */
   GHashTable   *results;        /* layer name -> QsQuantResult* */
   GHashTable   *errors;         /* layer name -> GError* */
+  GHashTable   *held;           /* layer name -> exact QsQuantResult* waiting for its estimate */
   GHashTable   *submitted;      /* layer name -> QsQuantSpec* last requested */
   QsEvalCache  *eval_cache;     /* float side, program and calibrations between quick runs */
   QsEvalResult *quick_eval;
@@ -51,7 +59,41 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 /* ---------------------------------------------------------------------------------------- */
-/* Costs                                                                                    */
+/* Releasing results                                                                        */
+
+static void
+release_in_worker (gpointer data,
+                   gpointer user_data)
+{
+  qs_quant_result_unref (data);
+}
+
+static gpointer
+create_release_pool (gpointer data)
+{
+  return g_thread_pool_new (release_in_worker, NULL, 1, FALSE, NULL);
+}
+
+/* Freeing a big layer's result gives back its dequantized copy and codes (128 MB for a
+ * 4096 x 4096 Dense kernel): milliseconds of page unmapping the main thread should not
+ * wait for. The document's references to big results are dropped in a worker thread;
+ * small ones at once. */
+static void
+release_result (gpointer data)
+{
+  static GOnce once = G_ONCE_INIT;
+  QsQuantResult *result = data;
+
+  if (result == NULL)
+    return;
+  if (result->input == NULL || result->input->n_elements < RELEASE_IN_WORKER_MIN)
+    {
+      qs_quant_result_unref (result);
+      return;
+    }
+  g_once (&once, create_release_pool, NULL);
+  g_thread_pool_push (once.retval, result, NULL);
+}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Jobs                                                                                     */
@@ -61,6 +103,7 @@ typedef struct
   QsTensor       *kernel;
   QsQuantSpec     spec;
   QsQuantOptions  options;
+  gsize           sample;   /* > 0: an estimate from this many values */
 } LayerJob;
 
 static void
@@ -79,6 +122,9 @@ layer_job_run (gpointer      data,
 {
   LayerJob *job = data;
 
+  if (job->sample > 0)
+    return qs_quant_run_estimate (job->kernel, &job->spec, &job->options, job->sample,
+                                  cancellable, error);
   return qs_quant_run (job->kernel, &job->spec, &job->options, cancellable, error);
 }
 
@@ -127,12 +173,46 @@ layer_job_done (QsRecompute  *recompute,
       g_hash_table_remove (self->results, key);
       g_hash_table_insert (self->errors, g_strdup (key), g_error_copy (error));
     }
+  else if (qs_recompute_key_is_busy (self->estimate_jobs, key))
+    {
+      /* The estimate of the same request is on its way (tens of milliseconds): it is shown
+       * first and this replaces it at once, so the order is always estimate, then exact. */
+      g_hash_table_insert (self->held, g_strdup (key), qs_quant_result_ref (result));
+      return;
+    }
   else
     {
       g_hash_table_remove (self->errors, key);
       g_hash_table_insert (self->results, g_strdup (key), qs_quant_result_ref (result));
     }
   g_signal_emit (self, signals[LAYER_RESULT_CHANGED], 0, key);
+  g_signal_emit (self, signals[SUMMARY_CHANGED], 0);
+}
+
+static void
+estimate_job_done (QsRecompute  *recompute,
+                   const char   *key,
+                   gpointer      result,
+                   const GError *error,
+                   gpointer      user_data)
+{
+  QsDocumentResults *self = user_data;
+  gpointer held_key = NULL, exact = NULL;
+
+  /* Errors are the exact job's to report; an estimate never replaces the exact result of
+   * the same request (results and errors are cleared when a new one is submitted). */
+  if (error == NULL && !g_hash_table_contains (self->results, key) &&
+      !g_hash_table_contains (self->errors, key))
+    {
+      g_hash_table_insert (self->results, g_strdup (key), qs_quant_result_ref (result));
+      g_signal_emit (self, signals[LAYER_RESULT_CHANGED], 0, key);
+    }
+  /* the exact result that finished first */
+  if (g_hash_table_steal_extended (self->held, key, &held_key, &exact))
+    {
+      g_hash_table_insert (self->results, held_key, exact);
+      g_signal_emit (self, signals[LAYER_RESULT_CHANGED], 0, key);
+    }
   g_signal_emit (self, signals[SUMMARY_CHANGED], 0);
 }
 
@@ -159,7 +239,8 @@ static void
 update_busy (QsDocumentResults *self)
 {
   gboolean evaluating = qs_recompute_is_busy (self->eval_jobs);
-  gboolean busy = evaluating || qs_recompute_is_busy (self->layer_jobs);
+  gboolean busy = evaluating || qs_recompute_is_busy (self->layer_jobs) ||
+                  qs_recompute_is_busy (self->estimate_jobs);
 
   g_object_freeze_notify (G_OBJECT (self));
   if (evaluating != self->evaluating)
@@ -198,6 +279,23 @@ submit_layer (QsDocumentResults *self,
   qs_tensor_matrix_shape (kernel, &rows, &cols);
   job->options.map_width = (guint) MIN ((gsize) self->map_width, cols);
   job->options.map_height = (guint) MIN ((gsize) self->map_height, rows);
+
+  /* A big layer first gets statistics from a strided sample, labelled as an estimate, in
+   * its own scheduler so it does not wait behind exact passes; the exact result replaces
+   * it. */
+  if (kernel->n_elements > ESTIMATE_MIN_VALUES)
+    {
+      LayerJob *estimate = g_memdup2 (job, sizeof *job);
+      gsize sample_rows = MAX (ESTIMATE_VALUES / MAX (cols, 1), 1);
+
+      estimate->kernel = qs_tensor_ref (kernel);
+      estimate->sample = ESTIMATE_VALUES;
+      estimate->options.map_height = (guint) MIN ((gsize) self->map_height, sample_rows);
+      qs_recompute_submit (self->estimate_jobs, layer->name, 0, layer_job_run, estimate,
+                           layer_job_free);
+    }
+  else
+    qs_recompute_cancel (self->estimate_jobs, layer->name);
   qs_recompute_submit (self->layer_jobs, layer->name, 0, layer_job_run, job, layer_job_free);
 }
 
@@ -236,13 +334,18 @@ qs_document_results_update (QsDocumentResults *self,
   model = qs_document_get_model (self->document);
   config = qs_document_get_config (self->document);
   n = qs_model_get_n_layers (model);
-  for (guint i = 0; i < n; i++)
+  /* Small layers first (pass 0), then the big ones, which show an estimate meanwhile: the
+   * exact passes run a few at a time, and the model's summary is complete as soon as every
+   * small layer is exact and every big one has its estimate. The layer on screen goes
+   * before all others (the schedulers' priority key). */
+  for (guint i = 0; i < 2 * n; i++)
     {
-      const QsLayer *layer = qs_model_get_layer (model, i);
+      const QsLayer *layer = qs_model_get_layer (model, i % n);
+      QsTensor *kernel = qs_layer_get_kernel (layer);
       QsLayerConfig lc;
       QsQuantSpec *last;
 
-      if (qs_layer_get_kernel (layer) == NULL)
+      if (kernel == NULL || (kernel->n_elements > ESTIMATE_MIN_VALUES) != (i >= n))
         continue;
 
       qs_config_get_layer (config, layer->name, &lc);
@@ -253,6 +356,7 @@ qs_document_results_update (QsDocumentResults *self,
       g_hash_table_insert (self->submitted, g_strdup (layer->name), g_memdup2 (&lc.weight, sizeof lc.weight));
       g_hash_table_remove (self->results, layer->name);
       g_hash_table_remove (self->errors, layer->name);
+      g_hash_table_remove (self->held, layer->name);
       submit_layer (self, layer, &lc.weight);
     }
   qs_document_results_update_eval (self);
@@ -265,7 +369,18 @@ qs_document_results_shutdown (QsDocumentResults *self)
   g_return_if_fail (QS_IS_DOCUMENT_RESULTS (self));
 
   qs_recompute_shutdown (self->layer_jobs);
+  qs_recompute_shutdown (self->estimate_jobs);
   qs_recompute_shutdown (self->eval_jobs);
+}
+
+void
+qs_document_results_set_focus_layer (QsDocumentResults *self,
+                                      const char        *layer)
+{
+  g_return_if_fail (QS_IS_DOCUMENT_RESULTS (self));
+
+  qs_recompute_set_priority_key (self->layer_jobs, layer);
+  qs_recompute_set_priority_key (self->estimate_jobs, layer);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -338,8 +453,11 @@ qs_document_results_get_summary (QsDocumentResults *self,
       result = g_hash_table_lookup (self->results, layer->name);
       if (result != NULL)
         {
+          /* an estimate's n_values is already scaled to the whole kernel */
           signal += result->stats.signal_power * (double) result->stats.n_values;
           noise += result->stats.mse * (double) result->stats.n_values;
+          if (result->is_estimate)
+            out->n_layers_estimated++;
         }
       else if (g_hash_table_contains (self->errors, layer->name))
         out->n_layers_failed++;
@@ -427,6 +545,8 @@ qs_document_results_dispose (GObject *object)
 
   if (self->layer_jobs != NULL)
     qs_recompute_shutdown (self->layer_jobs);
+  if (self->estimate_jobs != NULL)
+    qs_recompute_shutdown (self->estimate_jobs);
   if (self->eval_jobs != NULL)
     qs_recompute_shutdown (self->eval_jobs);
   g_clear_weak_pointer (&self->document);
@@ -440,10 +560,12 @@ qs_document_results_finalize (GObject *object)
   QsDocumentResults *self = QS_DOCUMENT_RESULTS (object);
 
   g_clear_object (&self->layer_jobs);
+  g_clear_object (&self->estimate_jobs);
   g_clear_object (&self->eval_jobs);
   g_clear_pointer (&self->eval_cache, qs_eval_cache_unref);
   g_clear_pointer (&self->results, g_hash_table_unref);
   g_clear_pointer (&self->errors, g_hash_table_unref);
+  g_clear_pointer (&self->held, g_hash_table_unref);
   g_clear_pointer (&self->submitted, g_hash_table_unref);
   g_clear_pointer (&self->quick_eval, qs_eval_result_unref);
   g_clear_error (&self->quick_eval_error);
@@ -503,15 +625,23 @@ qs_document_results_class_init (QsDocumentResultsClass *klass)
 static void
 qs_document_results_init (QsDocumentResults *self)
 {
-  self->results = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) qs_quant_result_unref);
+  self->results = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_result);
   self->errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) g_error_free);
+  self->held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_result);
   self->submitted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->layer_jobs = qs_recompute_new (layer_job_done, self, (GDestroyNotify) qs_quant_result_unref);
+  self->layer_jobs = qs_recompute_new (layer_job_done, self, release_result);
+  self->estimate_jobs = qs_recompute_new (estimate_job_done, self, release_result);
+  /* One exact pass per spare core, one estimate at a time beside them: the layer on screen
+   * (the priority key) starts first, the rest in model order, so opening a big model does
+   * not start every layer's pass at once. */
+  qs_recompute_set_max_running (self->layer_jobs, MAX (g_get_num_processors () - 1, 1));
+  qs_recompute_set_max_running (self->estimate_jobs, 1);
   self->eval_jobs = qs_recompute_new (eval_job_done, self, (GDestroyNotify) qs_eval_result_unref);
   self->eval_cache = qs_eval_cache_new ();
   g_signal_connect_object (self->layer_jobs, "notify::busy",
+                           G_CALLBACK (update_busy), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->estimate_jobs, "notify::busy",
                            G_CALLBACK (update_busy), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->eval_jobs, "notify::busy",
                            G_CALLBACK (update_busy), self, G_CONNECT_SWAPPED);

@@ -29,6 +29,9 @@ void               qs_document_results_update_eval      (QsDocumentResults   *se
 /* Cancels everything; no signal is emitted after this (the document is going away). */
 void               qs_document_results_shutdown         (QsDocumentResults   *self);
 
+/* The layer on screen: its statistics are computed before the other layers'. */
+void               qs_document_results_set_focus_layer  (QsDocumentResults   *self,
+                                                         const char          *layer); /* nullable */
 QsQuantResult     *qs_document_results_get_layer_result (QsDocumentResults   *self,
                                                          const char          *layer); /* nullable */
 const GError      *qs_document_results_get_layer_error  (QsDocumentResults   *self,

@@ -1020,6 +1020,14 @@ qs_document_refresh (QsDocument *self)
   qs_document_results_update (self->results, TRUE);
 }
 
+void
+qs_document_set_focus_layer (QsDocument *self,
+                             const char *layer)
+{
+  g_return_if_fail (QS_IS_DOCUMENT (self));
+  qs_document_results_set_focus_layer (self->results, layer);
+}
+
 QsQuantResult *
 qs_document_get_layer_result (QsDocument *self,
                               const char *layer)

@@ -37,6 +37,7 @@ typedef struct
   gboolean has_program;       /* FALSE: weights only (no activations, no operations) */
   double  weighted_sqnr_db;   /* 10 log10 (sum signal * n / sum mse * n) over kernels: +inf lossless */
   guint   n_layers_pending;   /* kernels whose statistics are still being computed */
+  guint   n_layers_estimated; /* kernels whose statistics are a subsample's estimate so far */
   guint   n_layers_failed;
 } QsSummary;
 
@@ -155,6 +156,9 @@ gboolean        qs_document_get_evaluating       (QsDocument          *self);
 /* The "busy" property: layer statistics or the quick accuracy are being computed. */
 gboolean        qs_document_get_busy             (QsDocument          *self);
 /* TRUE while the statistics of this layer are requested or being computed. */
+/* The layer on screen, whose statistics go first (nullable). */
+void            qs_document_set_focus_layer      (QsDocument          *self,
+                                                  const char          *layer);
 gboolean        qs_document_get_layer_busy       (QsDocument          *self,
                                                   const char          *layer);
 void            qs_document_set_quick_subset     (QsDocument          *self,

@@ -224,7 +224,14 @@ update_stats (QsLayerPage *self)
       }
     else
       levels = g_strdup ("—");
-    if (!isinf (s->sqnr_db))
+    if (result->is_estimate)
+      {
+        /* Translators: big layers show statistics from a sample first, then the exact
+         * ones; %s is a compact count, "262k" */
+        g_autofree char *count = g_strdup_printf ("%zuk", (result->n_sampled + 500) / 1000);
+        sqnr_detail = g_strdup_printf (_("%s sampled"), count);
+      }
+    else if (!isinf (s->sqnr_db))
       /* Translators: a rule of thumb, about 6 dB of SQNR per bit */
       sqnr_detail = g_strdup_printf (_("≈ %.1f bits"), s->sqnr_db / 6.02);
     if (s->levels_available > 0)
@@ -236,6 +243,14 @@ update_stats (QsLayerPage *self)
     cosine = g_strdup_printf ("%.6f", s->cosine);
 
     set_stat_detail (self, STAT_SQNR, sqnr, sqnr_detail);
+    {
+      /* Translators: the tooltip while a big layer's statistics are a sample's */
+      g_autofree char *tip = result->is_estimate
+        ? g_strdup_printf (_("Estimate from %'zu of %'zu values; the exact statistics follow"),
+                           result->n_sampled, kernel->n_elements)
+        : NULL;
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->stat_details[STAT_SQNR]), tip);
+    }
     set_stat (self, STAT_MSE, mse);
     set_stat (self, STAT_MAX_ERROR, maxerr);
     set_stat_detail (self, STAT_CLIPPED, clipped, clipped_detail);
@@ -554,6 +569,7 @@ qs_layer_page_set_layer (QsLayerPage *self,
       return;
     }
 
+  qs_document_set_focus_layer (self->document, layer);
   qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (self->histogram), NULL);
   qs_heatmap_view_set_result (QS_HEATMAP_VIEW (self->heatmap), NULL);
   qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (self->channels), NULL);

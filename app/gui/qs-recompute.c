@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#ifdef __linux__
+#include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "qs-recompute.h"
 
 typedef struct
@@ -16,6 +23,7 @@ typedef struct
   gpointer        pending_input;
   GDestroyNotify  pending_input_free;
   guint           timeout_id;
+  guint64         ready_order;   /* when the pending request became ready to start */
 
   /* The running job. */
   GCancellable   *running;
@@ -40,6 +48,10 @@ struct _QsRecompute
   GDestroyNotify       result_free;
   QsRecomputeCounters  counters;
   gboolean             shut_down;
+  guint                max_running;   /* 0: no limit */
+  guint                n_running;
+  guint64              ready_clock;
+  char                *priority_key;
 };
 
 G_DEFINE_FINAL_TYPE (QsRecompute, qs_recompute, G_TYPE_OBJECT)
@@ -131,7 +143,58 @@ job_thread (GTask        *task,
     g_task_return_pointer (task, result, self->result_free);
 }
 
+/* Jobs run in a pool of their own whose threads lower their priority (nice + 5 on Linux)
+ * once: on a busy machine the main thread, which draws and handles input, then wins the
+ * cores it shares with the statistics and the quick accuracy. GTask still delivers the
+ * result on the main thread (g_task_return_* may be called from any thread). */
+static void
+lower_thread_priority (void)
+{
+#ifdef __linux__
+  static GPrivate lowered;
+  id_t tid;
+  int nice_value;
+
+  if (g_private_get (&lowered) != NULL)
+    return;
+  g_private_set (&lowered, GINT_TO_POINTER (1));
+  tid = (id_t) syscall (SYS_gettid);
+  errno = 0;
+  nice_value = getpriority (PRIO_PROCESS, tid);
+  if (errno == 0)
+    setpriority (PRIO_PROCESS, tid, MIN (nice_value + 5, 19));
+#endif
+}
+
+static void
+pool_run (gpointer data,
+          gpointer user_data)
+{
+  GTask *task = data;
+
+  lower_thread_priority ();
+  job_thread (task, g_task_get_source_object (task), g_task_get_task_data (task),
+              g_task_get_cancellable (task));
+  g_object_unref (task);
+}
+
+static gpointer
+create_pool (gpointer data)
+{
+  return g_thread_pool_new (pool_run, NULL, MAX ((gint) g_get_num_processors () + 2, 4), FALSE, NULL);
+}
+
+static void
+run_in_pool (GTask *task)
+{
+  static GOnce once = G_ONCE_INIT;
+
+  g_once (&once, create_pool, NULL);
+  g_thread_pool_push (once.retval, g_object_ref (task), NULL);
+}
+
 static void slot_try_start (Slot *slot);
+static void start_waiting  (QsRecompute *self);
 
 static void
 job_done (GObject      *object,
@@ -150,6 +213,8 @@ job_done (GObject      *object,
 
   if (slot != NULL && slot->running == g_task_get_cancellable (task))
     g_clear_object (&slot->running);
+  g_assert (self->n_running > 0);
+  self->n_running--;
 
   if (!self->shut_down && slot != NULL && job->serial == slot->serial
       && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -164,8 +229,8 @@ job_done (GObject      *object,
   if (value != NULL && self->result_free != NULL)
     self->result_free (value);
 
-  if (slot != NULL && !self->shut_down)
-    slot_try_start (slot);
+  if (!self->shut_down)
+    start_waiting (self);
 
   notify_busy (self);
 }
@@ -177,8 +242,14 @@ slot_try_start (Slot *slot)
   g_autoptr(GTask) task = NULL;
   Job *job;
 
-  if (slot->running != NULL || !slot->has_pending || slot->timeout_id != 0)
+  if (!slot->has_pending || slot->timeout_id != 0)
     return;
+  if (slot->ready_order == 0)
+    slot->ready_order = ++self->ready_clock;
+  if (slot->running != NULL)
+    return;
+  if (self->max_running > 0 && self->n_running >= self->max_running)
+    return;   /* waits for a running job to finish: start_waiting () */
 
   job = g_new0 (Job, 1);
   job->key = g_strdup (slot->key);
@@ -190,14 +261,51 @@ slot_try_start (Slot *slot)
   slot->pending_func = NULL;
   slot->pending_input = NULL;
   slot->pending_input_free = NULL;
+  slot->ready_order = 0;
 
+  self->n_running++;
   slot->running = g_cancellable_new ();
   task = g_task_new (self, slot->running, job_done, NULL);
   g_task_set_source_tag (task, slot_try_start);
   g_task_set_name (task, "[quantscope] recompute");
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   self->counters.started++;
-  g_task_run_in_thread (task, job_thread);
+  run_in_pool (task);
+}
+
+static gboolean
+slot_is_ready (Slot *slot)
+{
+  return slot->running == NULL && slot->has_pending && slot->timeout_id == 0;
+}
+
+/* Starts waiting requests while there is room: the priority key first, then in the order
+ * they became ready. */
+static void
+start_waiting (QsRecompute *self)
+{
+  while (self->max_running == 0 || self->n_running < self->max_running)
+    {
+      GHashTableIter iter;
+      Slot *slot, *next = NULL;
+
+      if (self->priority_key != NULL)
+        {
+          next = g_hash_table_lookup (self->slots, self->priority_key);
+          if (next != NULL && !slot_is_ready (next))
+            next = NULL;
+        }
+      if (next == NULL)
+        {
+          g_hash_table_iter_init (&iter, self->slots);
+          while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+            if (slot_is_ready (slot) && (next == NULL || slot->ready_order < next->ready_order))
+              next = slot;
+        }
+      if (next == NULL)
+        return;
+      slot_try_start (next);
+    }
 }
 
 static gboolean
@@ -234,6 +342,7 @@ qs_recompute_finalize (GObject *object)
   QsRecompute *self = QS_RECOMPUTE (object);
 
   g_clear_pointer (&self->slots, g_hash_table_unref);
+  g_clear_pointer (&self->priority_key, g_free);
 
   G_OBJECT_CLASS (qs_recompute_parent_class)->finalize (object);
 }
@@ -333,6 +442,7 @@ slot_cancel (QsRecompute *self,
              Slot        *slot)
 {
   slot_clear_pending (slot);
+  slot->ready_order = 0;
   slot->serial++;
   if (slot->running != NULL && !g_cancellable_is_cancelled (slot->running))
     {
@@ -411,4 +521,25 @@ qs_recompute_get_counters (QsRecompute         *self,
   g_return_if_fail (out != NULL);
 
   *out = self->counters;
+}
+
+void
+qs_recompute_set_max_running (QsRecompute *self,
+                              guint        max_running)
+{
+  g_return_if_fail (QS_IS_RECOMPUTE (self));
+
+  self->max_running = max_running;
+  if (!self->shut_down)
+    start_waiting (self);
+}
+
+void
+qs_recompute_set_priority_key (QsRecompute *self,
+                               const char  *key)
+{
+  g_return_if_fail (QS_IS_RECOMPUTE (self));
+
+  g_free (self->priority_key);
+  self->priority_key = g_strdup (key);
 }

@@ -58,5 +58,12 @@ gboolean     qs_recompute_key_is_busy  (QsRecompute         *self,
                                         const char          *key);
 void         qs_recompute_get_counters (QsRecompute         *self,
                                         QsRecomputeCounters *out);
+/* At most max_running jobs at once over all keys (0, the default: no limit). Requests that
+ * are ready wait in the order they were made, except that the priority key goes first. */
+void         qs_recompute_set_max_running (QsRecompute      *self,
+                                        guint                max_running);
+/* The key whose waiting request starts before the others (the layer on screen); NULL: none. */
+void         qs_recompute_set_priority_key (QsRecompute     *self,
+                                        const char          *key);
 
 G_END_DECLS

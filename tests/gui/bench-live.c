@@ -1,16 +1,74 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The live path, measured (not asserted): time from a config change to the new statistics
  * reaching the main thread, for a 1M-parameter Dense layer, and to the new quick accuracy of
- * the sample CNN (1,000 images, including the 150 ms debounce). Prints one line per number and
- * a JSON summary with --json. */
+ * the sample CNN (1,000 images, including the 150 ms debounce); then a big synthetic MLP
+ * (issue 17: 4096 -> Dense 4096 -> Dense N -> Dense 10, 25M parameters by default, another
+ * size with --synthetic-params 16M or QS_BENCH_SYNTHETIC_PARAMS): first open, tuning the
+ * 16.8M-parameter layer and a preset, each with the longest main-loop stall seen by a 10 ms
+ * probe. Prints one line per number and a JSON summary with --json. */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include <adwaita.h>
 
 #include "qs-document.h"
+#include "qs-layer-page.h"
 
 #define N_RUNS 15
+#define N_BIG_RUNS 8
+
+/* The main-loop stall probe: a 10 ms timeout that records the longest gap between ticks. */
+static gint64 probe_last;
+static gint64 probe_max_gap;
+
+static gboolean
+probe_tick (gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  probe_max_gap = MAX (probe_max_gap, now - probe_last);
+  probe_last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+/* The main thread's own CPU time per main-loop iteration: what the callbacks cost, without
+ * the time the thread waited for a core on a loaded machine (which the probe also sees). */
+static gint64 busy_max;
+
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static void
+iterate_measured (void)
+{
+  gint64 t0 = thread_cpu_us ();
+
+  g_main_context_iteration (NULL, TRUE);
+  busy_max = MAX (busy_max, thread_cpu_us () - t0);
+}
+
+static void
+probe_reset (void)
+{
+  probe_last = g_get_monotonic_time ();
+  probe_max_gap = 0;
+  busy_max = 0;
+}
+
+static double
+probe_max_ms (void)
+{
+  return probe_max_gap / 1000.0;
+}
 
 typedef struct
 {
@@ -98,6 +156,167 @@ big_dense_model (void)
 }
 
 static void
+fill_weights (QsTensor *t,
+              guint32  *seed)
+{
+  for (gsize i = 0; i < t->n_elements; i++)
+    {
+      *seed = *seed * 1664525u + 1013904223u;
+      t->data[i] = 0.05f * ((float) (*seed >> 8) / (float) (1 << 24) - 0.5f);
+    }
+}
+
+static QsLayer *
+dense_layer (const char *name,
+             gsize       in,
+             gsize       out,
+             guint       input,
+             guint32    *seed)
+{
+  QsLayer *dense = qs_layer_new (name, "Dense", QS_LAYER_DENSE);
+  g_autofree char *kname = g_strdup_printf ("%s/kernel", name);
+  g_autofree char *bname = g_strdup_printf ("%s/bias", name);
+  gsize kshape[] = { in, out }, bshape[] = { out };
+  QsTensor *kernel = qs_tensor_new (kname, 2, kshape, NULL);
+  QsTensor *bias = qs_tensor_new (bname, 1, bshape, NULL);
+
+  fill_weights (kernel, seed);
+  memset (bias->data, 0, sizeof (float) * out);
+  qs_tensor_set_layout (kernel, QS_TENSOR_LAYOUT_DENSE);
+  qs_tensor_set_layout (bias, QS_TENSOR_LAYOUT_VECTOR);
+  dense->units = out;
+  dense->n_inputs = 1;
+  dense->inputs = g_new0 (guint, 1);
+  dense->inputs[0] = input;
+  g_ptr_array_add (dense->weights, kernel);
+  g_ptr_array_add (dense->weights, bias);
+  return dense;
+}
+
+/* 4096 -> Dense 4096 -> Dense N -> Dense 10 with about n_params parameters (at least the
+ * 16.8M of the first layer). */
+static QsModel *
+synthetic_mlp (guint64 n_params)
+{
+  GPtrArray *layers = g_ptr_array_new ();
+  QsLayer *input = qs_layer_new ("input", "InputLayer", QS_LAYER_INPUT);
+  guint64 first = 4096 * 4097;
+  /* a multiple of 32, so group presets (w4g32) fit the last layer too */
+  gsize hidden = n_params > first + 32 * 4107 ? (gsize) ((n_params - first) / 4107) / 32 * 32 : 32;
+  g_autoptr(GError) error = NULL;
+  guint32 seed = 17;
+  QsModel *model;
+
+  input->output_rank = 1;
+  input->output_shape[0] = 4096;
+  input->inputs = g_new0 (guint, 1);
+  g_ptr_array_add (layers, input);
+  g_ptr_array_add (layers, dense_layer ("dense_16m", 4096, 4096, 0, &seed));
+  g_ptr_array_add (layers, dense_layer ("dense_hidden", 4096, hidden, 1, &seed));
+  g_ptr_array_add (layers, dense_layer ("dense_out", hidden, 10, 2, &seed));
+  model = qs_model_new_from_layers ("synthetic", layers, &error);
+  if (model == NULL)
+    g_error ("%s", error->message);
+  return model;
+}
+
+static guint64
+parse_params (const char *text)
+{
+  char *end = NULL;
+  double v = g_ascii_strtod (text, &end);
+
+  if (end != NULL && (*end == 'M' || *end == 'm'))
+    v *= 1e6;
+  else if (end != NULL && (*end == 'k' || *end == 'K'))
+    v *= 1e3;
+  return v > 0 ? (guint64) v : 25000000;
+}
+
+static gboolean
+layer_has_result (QsDocument *doc,
+                  const char *layer,
+                  gboolean    exact)
+{
+  QsQuantResult *r = qs_document_get_layer_result (doc, layer);
+
+  return r != NULL && (!exact || !r->is_estimate);
+}
+
+static gboolean
+all_layers_done (QsDocument *doc,
+                 gboolean    exact)
+{
+  QsModel *model = qs_document_get_model (doc);
+
+  for (guint i = 0; i < qs_model_get_n_layers (model); i++)
+    {
+      const QsLayer *layer = qs_model_get_layer (model, i);
+
+      if (qs_document_get_layer_error (doc, layer->name) != NULL)
+        g_error ("%s: %s", layer->name, qs_document_get_layer_error (doc, layer->name)->message);
+      if (qs_layer_get_kernel (layer) != NULL && !layer_has_result (doc, layer->name, exact))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  double first_ms;       /* the big layer's first statistics (estimate or exact) */
+  double exact_ms;       /* its exact statistics */
+  double all_ms;         /* every layer has statistics (the summary is complete) */
+  double all_exact_ms;   /* every layer's statistics are exact */
+  double stall_ms;       /* longest gap between 10 ms probe ticks */
+  double busy_ms;        /* longest main-thread CPU time in one main-loop iteration */
+  gboolean estimate;     /* the first answer was an estimate */
+} BigTiming;
+
+/* Runs the main loop until the big layer and the model have exact statistics. */
+static void
+wait_big (QsDocument *doc,
+          gint64      start,
+          BigTiming  *t)
+{
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  t->first_ms = t->exact_ms = t->all_ms = t->all_exact_ms = -1;
+  while (t->all_exact_ms < 0)
+    {
+      double now = (g_get_monotonic_time () - start) / 1000.0;
+
+      if (t->first_ms < 0 && layer_has_result (doc, "dense_16m", FALSE))
+        {
+          t->first_ms = now;
+          t->estimate = qs_document_get_layer_result (doc, "dense_16m")->is_estimate;
+        }
+      if (t->exact_ms < 0 && layer_has_result (doc, "dense_16m", TRUE))
+        t->exact_ms = now;
+      if (t->all_ms < 0 && all_layers_done (doc, FALSE))
+        t->all_ms = now;
+      if (t->all_exact_ms < 0 && all_layers_done (doc, TRUE))
+        t->all_exact_ms = now;
+      if (t->all_exact_ms >= 0)
+        break;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out");
+      iterate_measured ();
+    }
+  t->stall_ms = probe_max_ms ();
+  t->busy_ms = busy_max / 1000.0;
+}
+
+/* Keeps the main loop running for ms milliseconds (frames are drawn), measured. */
+static void
+settle (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    iterate_measured ();
+}
+
+static void
 set_bits (QsDocument *doc,
           const char *layer,
           guint       bits)
@@ -122,8 +341,22 @@ main (int argc, char **argv)
   g_autofree char *cnn_path = NULL;
   g_autofree char *tmp = g_dir_make_tmp ("quantscope-bench-XXXXXX", NULL);
   double layer_ms[N_RUNS], eval_ms[N_RUNS], compute_ms[N_RUNS], first_eval_ms;
-  gboolean json = argc > 1 && g_strcmp0 (argv[1], "--json") == 0;
+  gboolean json = FALSE;
   const char *cnn_layer = NULL;
+  const char *params_text = g_getenv ("QS_BENCH_SYNTHETIC_PARAMS");
+  guint64 n_big_params;
+  BigTiming open_t, preset_t, tune_t[N_BIG_RUNS], page_open_t, page_tune_t;
+  double page_tune_stall = 0, page_tune_busy = 0;
+  gboolean with_page = FALSE;
+  double tune_first[N_BIG_RUNS], tune_exact[N_BIG_RUNS], tune_stall = 0, tune_busy = 0, load_ms;
+  guint source;
+
+  for (int i = 1; i < argc; i++)
+    if (g_strcmp0 (argv[i], "--json") == 0)
+      json = TRUE;
+    else if (g_strcmp0 (argv[i], "--synthetic-params") == 0 && i + 1 < argc)
+      params_text = argv[++i];
+  n_big_params = parse_params (params_text ? params_text : "25M");
 
   g_setenv ("XDG_DATA_HOME", tmp, TRUE);
 
@@ -180,6 +413,86 @@ main (int argc, char **argv)
       compute_ms[run] = qs_document_get_quick_eval (doc)->seconds * 1000.0;
     }
 
+  g_clear_object (&doc);
+
+  /* 3. The big synthetic model: first open, tuning the 16.8M-parameter layer, a preset. */
+  {
+    gint64 start = g_get_monotonic_time ();
+    g_autoptr(QsModel) mlp = synthetic_mlp (n_big_params);
+
+    load_ms = (g_get_monotonic_time () - start) / 1000.0;
+    n_big_params = 0;
+    for (guint i = 0; i < qs_model_get_n_layers (mlp); i++)
+      n_big_params += qs_model_get_layer (mlp, i)->n_params;
+    source = g_timeout_add (10, probe_tick, NULL);
+    doc = qs_document_new (mlp, NULL, NULL);
+    qs_document_set_autosave_delay (doc, 0);
+    probe_reset ();
+    start = g_get_monotonic_time ();
+    qs_document_refresh (doc);
+    wait_big (doc, start, &open_t);
+
+    for (guint run = 0; run < N_BIG_RUNS; run++)
+      {
+        probe_reset ();
+        start = g_get_monotonic_time ();
+        set_bits (doc, "dense_16m", run % 2 ? 8 : 4);
+        wait_big (doc, start, &tune_t[run]);
+        tune_first[run] = tune_t[run].first_ms;
+        tune_exact[run] = tune_t[run].exact_ms;
+        tune_stall = MAX (tune_stall, tune_t[run].stall_ms);
+        tune_busy = MAX (tune_busy, tune_t[run].busy_ms);
+      }
+
+    probe_reset ();
+    start = g_get_monotonic_time ();
+    if (!qs_document_apply_preset (doc, "w4g32", NULL, &error))
+      g_error ("%s", error->message);
+    wait_big (doc, start, &preset_t);
+    g_clear_object (&doc);
+
+    /* 4. The same with the layer page on screen (its charts normalise and draw on the main
+     *    thread), when there is a display. */
+    if (gtk_init_check ())
+      {
+        GtkWidget *window, *page;
+
+        adw_init ();
+        with_page = TRUE;
+        window = gtk_window_new ();
+        page = qs_layer_page_new ();
+        gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+        gtk_window_set_child (GTK_WINDOW (window), page);
+        gtk_window_present (GTK_WINDOW (window));
+        doc = qs_document_new (mlp, NULL, NULL);
+        qs_document_set_autosave_delay (doc, 0);
+        qs_layer_page_set_document (QS_LAYER_PAGE (page), doc);
+        qs_layer_page_set_layer (QS_LAYER_PAGE (page), "dense_16m");
+        settle (500);   /* the window's first frames are not the live path's */
+        probe_reset ();
+        start = g_get_monotonic_time ();
+        qs_document_refresh (doc);
+        wait_big (doc, start, &page_open_t);
+        settle (300);
+        page_open_t.stall_ms = probe_max_ms ();
+        page_open_t.busy_ms = busy_max / 1000.0;
+        for (guint run = 0; run < N_BIG_RUNS / 2; run++)
+          {
+            probe_reset ();
+            start = g_get_monotonic_time ();
+            set_bits (doc, "dense_16m", run % 2 ? 8 : 4);
+            wait_big (doc, start, &page_tune_t);
+            settle (300);
+            page_tune_stall = MAX (page_tune_stall, probe_max_ms ());
+            page_tune_busy = MAX (page_tune_busy, busy_max / 1000.0);
+          }
+        qs_layer_page_set_document (QS_LAYER_PAGE (page), NULL);
+        gtk_window_destroy (GTK_WINDOW (window));
+        g_clear_object (&doc);
+      }
+    g_source_remove (source);
+  }
+
   {
     double layer_median = median (layer_ms, N_RUNS);   /* sorts: [0] is the minimum */
     double eval_median = median (eval_ms, N_RUNS);
@@ -190,6 +503,21 @@ main (int argc, char **argv)
             "\"quick_eval_ms\": %.1f, \"quick_eval_min_ms\": %.1f, \"quick_eval_compute_ms\": %.1f, "
             "\"debounce_ms\": 150}\n",
             layer_median, layer_ms[0], first_eval_ms, eval_median, eval_ms[0], compute_median);
+  if (json)
+    printf ("{\"synthetic_params\": %" G_GUINT64_FORMAT ", \"synthetic_build_ms\": %.1f, "
+            "\"open_first_ms\": %.1f, \"open_first_is_estimate\": %s, \"open_exact_ms\": %.1f, "
+            "\"open_all_ms\": %.1f, \"open_all_exact_ms\": %.1f, \"open_stall_ms\": %.1f, "
+            "\"open_busy_ms\": %.2f, \"tune_first_ms\": %.1f, \"tune_exact_ms\": %.1f, "
+            "\"tune_stall_ms\": %.1f, \"tune_busy_ms\": %.2f, \"preset_all_ms\": %.1f, "
+            "\"preset_all_exact_ms\": %.1f, \"preset_stall_ms\": %.1f, \"preset_busy_ms\": %.2f}\n",
+            n_big_params, load_ms, open_t.first_ms, open_t.estimate ? "true" : "false",
+            open_t.exact_ms, open_t.all_ms, open_t.all_exact_ms, open_t.stall_ms, open_t.busy_ms,
+            median (tune_first, N_BIG_RUNS), median (tune_exact, N_BIG_RUNS), tune_stall, tune_busy,
+            preset_t.all_ms, preset_t.all_exact_ms, preset_t.stall_ms, preset_t.busy_ms);
+  if (json && with_page)
+    printf ("{\"page_open_stall_ms\": %.1f, \"page_open_busy_ms\": %.1f, "
+            "\"page_tune_stall_ms\": %.1f, \"page_tune_busy_ms\": %.1f}\n",
+            page_open_t.stall_ms, page_open_t.busy_ms, page_tune_stall, page_tune_busy);
   else
     {
       printf ("1M-parameter layer, change -> statistics: median %.2f ms, min %.2f ms (%d runs)\n",
@@ -201,6 +529,24 @@ main (int argc, char **argv)
               eval_median, eval_ms[0], N_RUNS);
       printf ("sample CNN quick accuracy, evaluation alone (after the debounce): median %.1f ms\n",
               compute_median);
+      printf ("synthetic MLP, %" G_GUINT64_FORMAT " parameters (built in %.0f ms)\n", n_big_params, load_ms);
+      printf ("  first open: 16.8M layer first statistics %.1f ms (%s), exact %.1f ms; "
+              "every layer %.1f ms, every layer exact %.1f ms; longest main-loop gap %.1f ms, "
+              "longest main-thread CPU per iteration %.2f ms\n",
+              open_t.first_ms, open_t.estimate ? "estimate" : "exact", open_t.exact_ms,
+              open_t.all_ms, open_t.all_exact_ms, open_t.stall_ms, open_t.busy_ms);
+      printf ("  tuning the 16.8M layer: first statistics median %.1f ms, exact median %.1f ms; "
+              "longest main-loop gap %.1f ms, longest main-thread CPU per iteration %.2f ms "
+              "(%d changes)\n",
+              median (tune_first, N_BIG_RUNS), median (tune_exact, N_BIG_RUNS), tune_stall,
+              tune_busy, N_BIG_RUNS);
+      printf ("  preset w4g32: whole-model summary %.1f ms, every layer exact %.1f ms; "
+              "longest main-loop gap %.1f ms, longest main-thread CPU per iteration %.2f ms\n",
+              preset_t.all_ms, preset_t.all_exact_ms, preset_t.stall_ms, preset_t.busy_ms);
+      if (with_page)
+        printf ("  with the layer page on screen: open, longest main-loop gap %.1f ms, main-thread "
+                "CPU per iteration %.1f ms; tuning, longest gap %.1f ms, CPU per iteration %.1f ms\n",
+                page_open_t.stall_ms, page_open_t.busy_ms, page_tune_stall, page_tune_busy);
     }
   }
   return 0;

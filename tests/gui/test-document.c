@@ -636,6 +636,142 @@ test_document_cost_matches_cli (void)
   g_unlink (config_path);
 }
 
+/* Issue 17: a layer with more than 2M weights first shows statistics from a subsample
+ * (is_estimate, n_sampled), then the exact ones replace them; the exact ones are
+ * qs_quant_run ()'s on the whole kernel. */
+static QsModel *
+big_dense_model (gsize in,
+                 gsize out)
+{
+  GPtrArray *layers = g_ptr_array_new ();
+  QsLayer *input = qs_layer_new ("input", "InputLayer", QS_LAYER_INPUT);
+  QsLayer *dense = qs_layer_new ("big", "Dense", QS_LAYER_DENSE);
+  gsize kshape[] = { in, out }, bshape[] = { out };
+  QsTensor *kernel = qs_tensor_new ("big/kernel", 2, kshape, NULL);
+  QsTensor *bias = qs_tensor_new ("big/bias", 1, bshape, NULL);
+  g_autoptr(GError) error = NULL;
+  guint32 seed = 7;
+  QsModel *model;
+
+  for (gsize i = 0; i < kernel->n_elements; i++)
+    {
+      double s = 0;
+
+      for (int k = 0; k < 3; k++)
+        {
+          seed = seed * 1664525u + 1013904223u;
+          s += (double) (seed >> 8) / (1 << 24) - 0.5;
+        }
+      kernel->data[i] = (float) (0.05 * s * (1.0 + (i % out) / (double) out));
+    }
+  memset (bias->data, 0, sizeof (float) * out);
+  qs_tensor_set_layout (kernel, QS_TENSOR_LAYOUT_DENSE);
+  qs_tensor_set_layout (bias, QS_TENSOR_LAYOUT_VECTOR);
+  input->output_rank = 1;
+  input->output_shape[0] = in;
+  input->inputs = g_new0 (guint, 1);
+  dense->units = out;
+  dense->n_inputs = 1;
+  dense->inputs = g_new0 (guint, 1);
+  g_ptr_array_add (dense->weights, kernel);
+  g_ptr_array_add (dense->weights, bias);
+  g_ptr_array_add (layers, input);
+  g_ptr_array_add (layers, dense);
+  model = qs_model_new_from_layers ("big", layers, &error);
+  g_assert_no_error (error);
+  return model;
+}
+
+static void
+on_big_result (GPtrArray  *seen,
+               const char *layer,
+               QsDocument *doc)
+{
+  QsQuantResult *r = qs_document_get_layer_result (doc, layer);
+
+  if (g_strcmp0 (layer, "big") == 0 && r != NULL)
+    g_ptr_array_add (seen, qs_quant_result_ref (r));
+}
+
+static void
+check_estimate_then_exact (QsDocument *doc,
+                           GPtrArray  *seen,
+                           guint       bits)
+{
+  QsTensor *kernel = qs_layer_get_kernel (qs_model_find_layer (qs_document_get_model (doc), "big"));
+  QsQuantResult *first, *last;
+  g_autoptr(QsQuantResult) full = NULL;
+  g_autoptr(GError) error = NULL;
+  QsQuantOptions options = { 0 };
+  QsLayerConfig lc;
+
+  wait_idle (doc);
+  g_assert_cmpuint (seen->len, ==, 2);
+  first = g_ptr_array_index (seen, 0);
+  last = g_ptr_array_index (seen, 1);
+
+  /* the estimate first: flagged, from a subsample, scaled to the whole kernel */
+  g_assert_true (first->is_estimate);
+  g_assert_cmpuint (first->n_sampled, >, 0);
+  g_assert_cmpuint (first->n_sampled, <=, 256 * 1024);
+  g_assert_cmpuint (first->input->n_elements, ==, first->n_sampled);
+  g_assert_cmpuint (first->stats.n_values, ==, kernel->n_elements);
+  g_assert_cmpuint (first->params->spec.bits, ==, bits);
+  /* then the exact result replaces it and stays */
+  g_assert_false (last->is_estimate);
+  g_assert_cmpuint (last->n_sampled, ==, 0);
+  g_assert_true (last == qs_document_get_layer_result (doc, "big"));
+  g_assert_true (last->input == kernel);
+  g_assert_cmpfloat (fabs (first->stats.sqnr_db - last->stats.sqnr_db), <, 0.5);
+
+  /* the exact statistics are qs_quant_run ()'s on the full tensor */
+  qs_config_get_layer (qs_document_get_config (doc), "big", &lc);
+  options.want_dequant = TRUE;
+  options.want_codes = TRUE;
+  options.hist_bins = 128;
+  options.hist_channel = -1;
+  options.map_width = options.map_height = 128;
+  full = qs_quant_run (kernel, &lc.weight, &options, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (last->stats.n_values, ==, full->stats.n_values);
+  g_assert_cmpuint (last->stats.n_clipped, ==, full->stats.n_clipped);
+  g_assert_cmpuint (last->stats.levels_used, ==, full->stats.levels_used);
+  g_assert_cmpuint (last->stats.storage_bits, ==, full->stats.storage_bits);
+  g_assert_cmpfloat (last->stats.mse, ==, full->stats.mse);
+  g_assert_cmpfloat (last->stats.sqnr_db, ==, full->stats.sqnr_db);
+  g_assert_cmpfloat (last->stats.max_abs_error, ==, full->stats.max_abs_error);
+  g_assert_cmpfloat (last->stats.cosine, ==, full->stats.cosine);
+  g_assert_cmpmem (last->dequant->data, sizeof (float) * kernel->n_elements,
+                   full->dequant->data, sizeof (float) * kernel->n_elements);
+  /* the estimate's ranges are the whole kernel's (per channel) */
+  g_assert_cmpmem (first->params->scale, sizeof (float) * first->params->n_params,
+                   full->params->scale, sizeof (float) * full->params->n_params);
+  g_ptr_array_set_size (seen, 0);
+}
+
+static void
+test_document_big_layer_estimate (void)
+{
+  g_autoptr(QsModel) model = big_dense_model (2048, 1536);
+  g_autoptr(QsDocument) doc = qs_document_new (model, NULL, NULL);
+  g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_quant_result_unref);
+  QsSummary summary;
+
+  qs_document_set_autosave_delay (doc, 0);
+  g_signal_connect_swapped (doc, "layer-result-changed", G_CALLBACK (on_big_result), seen);
+  qs_document_set_focus_layer (doc, "big");
+
+  qs_document_refresh (doc);
+  check_estimate_then_exact (doc, seen, 8);
+  set_bits (doc, "big", 4, NULL);
+  check_estimate_then_exact (doc, seen, 4);
+
+  qs_document_get_summary (doc, &summary);
+  g_assert_cmpuint (summary.n_layers_pending, ==, 0);
+  g_assert_cmpuint (summary.n_layers_estimated, ==, 0);
+  g_signal_handlers_disconnect_by_data (doc, seen);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -657,6 +793,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/document/autosave-restore", test_document_autosave);
   g_test_add_func ("/qs/document/autosave-keeps-undo-history", test_document_autosave_history);
   g_test_add_func ("/qs/document/live-results", test_document_live);
+  g_test_add_func ("/qs/document/big-layer-estimate-then-exact", test_document_big_layer_estimate);
   g_test_add_func ("/qs/document/busy", test_document_busy);
   g_test_add_func ("/qs/document/cost-matches-cli", test_document_cost_matches_cli);
   g_test_add_func ("/qs/document/quick-eval", test_document_quick_eval);

@@ -48,6 +48,7 @@ typedef struct
   int         n_done;
   int         n_errors;
   char       *last_error;
+  GString    *order;       /* keys in the order they were delivered */
 } Sink;
 
 static void
@@ -60,6 +61,7 @@ sink_done (QsRecompute  *self,
   Sink *sink = user_data;
 
   sink->n_done++;
+  g_string_append (sink->order, key);
   if (error != NULL)
     {
       sink->n_errors++;
@@ -99,6 +101,7 @@ sink_init (Sink *sink)
 {
   memset (sink, 0, sizeof *sink);
   sink->last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  sink->order = g_string_new (NULL);
 }
 
 static void
@@ -106,6 +109,7 @@ sink_clear (Sink *sink)
 {
   g_hash_table_unref (sink->last);
   g_free (sink->last_error);
+  g_string_free (sink->order, TRUE);
 }
 
 /* A burst of requests while a job runs: the running job is cancelled, only the newest
@@ -254,12 +258,60 @@ test_recompute_error (void)
   sink_clear (&sink);
 }
 
+/* With a limit of one running job, requests wait their turn: in the order they were made,
+ * except the priority key (the layer on screen), which goes before the others waiting; never
+ * more than one job runs. */
+static int n_running;
+static int max_running_seen;
+
+static gpointer
+counted_job (gpointer      data,
+             GCancellable *cancellable,
+             GError      **error)
+{
+  int now = g_atomic_int_add (&n_running, 1) + 1;
+  gpointer result;
+
+  if (now > g_atomic_int_get (&max_running_seen))
+    g_atomic_int_set (&max_running_seen, now);
+  result = slow_double (data, cancellable, error);
+  g_atomic_int_add (&n_running, -1);
+  return result;
+}
+
+static void
+test_recompute_max_running (void)
+{
+  Sink sink;
+  int saw_cancel = 0, ran = 0;
+  g_autoptr(QsRecompute) recompute = NULL;
+  const char *keys[] = { "a", "b", "c", "d", "e" };
+
+  sink_init (&sink);
+  recompute = qs_recompute_new (sink_done, &sink, NULL);
+  qs_recompute_set_max_running (recompute, 1);
+  qs_recompute_set_priority_key (recompute, "d");
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    qs_recompute_submit (recompute, keys[i], 0, counted_job,
+                         input_new (i, 20, &saw_cancel, &ran), g_free);
+  g_assert_true (qs_recompute_key_is_busy (recompute, "e"));
+  wait_idle (recompute);
+
+  /* "a" had started before the others were asked for */
+  g_assert_cmpstr (sink.order->str, ==, "adbce");
+  g_assert_cmpint (g_atomic_int_get (&max_running_seen), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&ran), ==, 5);
+  g_assert_cmpint (GPOINTER_TO_INT (g_hash_table_lookup (sink.last, "e")), ==, 8);
+  sink_clear (&sink);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/qs/recompute/coalesce", test_recompute_coalesce);
+  g_test_add_func ("/qs/recompute/max-running-priority", test_recompute_max_running);
   g_test_add_func ("/qs/recompute/debounce", test_recompute_debounce);
   g_test_add_func ("/qs/recompute/keys", test_recompute_keys);
   g_test_add_func ("/qs/recompute/cancel", test_recompute_cancel);
