@@ -11,6 +11,7 @@
 #include "qs-heatmap-view.h"
 #include "qs-histogram-view.h"
 #include "qs-layer-page.h"
+#include "qs-reflow-box.h"
 
 enum {
   STAT_SQNR,
@@ -49,7 +50,7 @@ struct _QsLayerPage
   GtkWidget     *act_bits_row;
   GtkSpinButton *act_bits_spin;
   AdwComboRow   *calib_row;
-  GtkGrid       *stats_grid;
+  GtkFlowBox    *stats_grid;
   GtkRevealer   *error_revealer;
   GtkLabel      *error_label;
   GtkStack      *chart_or_empty;
@@ -684,6 +685,7 @@ qs_layer_page_class_init (QsLayerPageClass *klass)
 
   object_class->dispose = qs_layer_page_dispose;
 
+  g_type_ensure (QS_TYPE_REFLOW_BOX);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-layer-page.ui");
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, page_stack);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, title_label);
@@ -744,7 +746,10 @@ add_stat (QsLayerPage *self,
   gtk_box_append (GTK_BOX (box), label);
   gtk_box_append (GTK_BOX (box), value);
   gtk_box_append (GTK_BOX (box), detail);
-  gtk_grid_attach (self->stats_grid, box, stat % 4, stat / 4, 1, 1);
+  /* A flow box: the cards reflow to fewer columns when the pane is narrow. They are not
+   * selectable, so no Tab stop either. */
+  gtk_flow_box_append (self->stats_grid, box);
+  gtk_widget_set_focusable (gtk_widget_get_parent (box), FALSE);
   self->stat_values[stat] = GTK_LABEL (value);
   self->stat_details[stat] = GTK_LABEL (detail);
 }

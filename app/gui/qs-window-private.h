@@ -23,6 +23,8 @@ struct _QsWindow
   /* Template widgets */
   AdwToastOverlay      *toast_overlay;
   AdwWindowTitle       *window_title;
+  GtkWidget            *sidebar_button;
+  AdwFlap              *flap;
   GtkWidget            *undo_button;
   GtkWidget            *redo_button;
   GtkWidget            *presets_button;

@@ -288,6 +288,38 @@ set_current_layer (QsWindow   *self,
   qs_layer_page_set_layer (self->layer_page, name);
 }
 
+/* Narrow, the layer list lies over the page: picking a layer shows its page. */
+static void
+hide_folded_list (QsWindow *self)
+{
+  if (adw_flap_get_folded (self->flap))
+    adw_flap_set_reveal_flap (self->flap, FALSE);
+}
+
+/* Return (or a double click) on a row: select that layer alone and show it. */
+static void
+on_layer_activated (GtkListView *view,
+                    guint        position,
+                    QsWindow    *self)
+{
+  if (self->selection != NULL)
+    gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), position, TRUE);
+  hide_folded_list (self);
+}
+
+static void
+on_layer_clicked (QsWindow *self)
+{
+  hide_folded_list (self);
+}
+
+static void
+on_main_stack_changed (QsWindow *self)
+{
+  gtk_widget_set_visible (self->sidebar_button,
+                          g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "document") == 0);
+}
+
 static void
 on_selection_changed (GtkSelectionModel *model,
                       guint              position,
@@ -780,6 +812,8 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-window.ui");
   gtk_widget_class_bind_template_child (widget_class, QsWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, sidebar_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, undo_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, redo_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, presets_button);
@@ -820,6 +854,21 @@ qs_window_init (QsWindow *self)
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->layer_view),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Layers"), -1);
+
+  /* The list beside the page when there is room, over it (behind the header button) when
+   * not. */
+  g_object_bind_property (self->flap, "reveal-flap", self->sidebar_button, "active",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  g_signal_connect_swapped (self->main_stack, "notify::visible-child-name",
+                            G_CALLBACK (on_main_stack_changed), self);
+  g_signal_connect (self->layer_view, "activate", G_CALLBACK (on_layer_activated), self);
+  {
+    GtkGesture *click = gtk_gesture_click_new ();
+
+    gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click), GTK_PHASE_BUBBLE);
+    g_signal_connect_swapped (click, "released", G_CALLBACK (on_layer_clicked), self);
+    gtk_widget_add_controller (GTK_WIDGET (self->layer_view), GTK_EVENT_CONTROLLER (click));
+  }
 
   drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
