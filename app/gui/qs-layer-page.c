@@ -30,6 +30,7 @@ struct _QsLayerPage
   AdwBin         parent_instance;
 
   GtkStack      *page_stack;
+  AdwStatusPage *empty_page;
   GtkLabel      *title_label;
   GtkLabel      *subtitle_label;
   GtkWidget     *weight_group;
@@ -44,7 +45,9 @@ struct _QsLayerPage
   AdwComboRow   *range_row;
   GtkWidget     *range_param_row;
   GtkSpinButton *range_param_spin;
+  GtkWidget     *sparsity_row;
   GtkSpinButton *sparsity_spin;
+  GtkWidget     *act_switch_row;
   GtkSwitch     *act_switch;
   AdwComboRow   *act_format_row;
   GtkWidget     *act_bits_row;
@@ -539,6 +542,39 @@ qs_layer_page_set_document (QsLayerPage *self,
   g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (update_stale), self);
 }
 
+static void
+show_empty (QsLayerPage *self,
+            const char  *search)
+{
+  if (search != NULL)
+    {
+      /* Translators: the layer filter matches nothing; %s is what was typed */
+      g_autofree char *description = g_strdup_printf (_("No layer name contains “%s”"), search);
+
+      adw_status_page_set_icon_name (self->empty_page, "system-search-symbolic");
+      adw_status_page_set_title (self->empty_page, _("No Layer Matches"));
+      adw_status_page_set_description (self->empty_page, description);
+    }
+  else
+    {
+      adw_status_page_set_icon_name (self->empty_page, "view-list-symbolic");
+      adw_status_page_set_title (self->empty_page, _("No Layer Selected"));
+      adw_status_page_set_description (self->empty_page, _("Pick a layer in the list to tune its quantization"));
+    }
+  gtk_stack_set_visible_child_name (self->page_stack, "empty");
+}
+
+void
+qs_layer_page_show_no_match (QsLayerPage *self,
+                             const char  *search)
+{
+  g_return_if_fail (QS_IS_LAYER_PAGE (self));
+  g_return_if_fail (search != NULL);
+
+  g_clear_pointer (&self->layer, g_free);
+  show_empty (self, search);
+}
+
 void
 qs_layer_page_set_layer (QsLayerPage *self,
                          const char  *layer)
@@ -551,7 +587,7 @@ qs_layer_page_set_layer (QsLayerPage *self,
   self->layer = g_strdup (layer);
   if (self->document == NULL || layer == NULL)
     {
-      gtk_stack_set_visible_child_name (self->page_stack, "empty");
+      show_empty (self, NULL);
       return;
     }
 
@@ -688,6 +724,7 @@ qs_layer_page_class_init (QsLayerPageClass *klass)
   g_type_ensure (QS_TYPE_REFLOW_BOX);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-layer-page.ui");
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, page_stack);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, empty_page);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, title_label);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, subtitle_label);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, weight_group);
@@ -702,7 +739,9 @@ qs_layer_page_class_init (QsLayerPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, range_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, range_param_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, range_param_spin);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, sparsity_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, sparsity_spin);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_switch_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_switch);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_format_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_bits_row);
@@ -814,6 +853,14 @@ qs_layer_page_init (QsLayerPage *self)
 
     for (guint i = 0; i < G_N_ELEMENTS (labelled); i++)
       gtk_accessible_reset_relation (GTK_ACCESSIBLE (labelled[i]), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+  }
+  /* One Tab stop per control: the spin button or switch, not also the row around it. */
+  {
+    GtkWidget *rows[] = { self->bits_row, self->group_row, self->range_param_row, self->sparsity_row,
+                          self->act_switch_row, self->act_bits_row };
+
+    for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+      gtk_widget_set_focusable (rows[i], FALSE);
   }
   /* Both sections have a "Format" row. */
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->format_row), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Weight format"), -1);

@@ -43,6 +43,7 @@ struct _QsWindow
   GtkLabel             *error_detail;
   GtkSearchEntry       *search_entry;
   GtkListView          *layer_view;
+  GtkStack             *list_stack;
   GtkLabel             *layer_count_label;
   QsLayerPage          *layer_page;
   QsSummaryBar         *summary_bar;

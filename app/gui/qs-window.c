@@ -336,10 +336,37 @@ on_selection_changed (GtkSelectionModel *model,
   update_actions (self);
 }
 
+/* The page never shows a layer the filter hides: the first match takes its place, or,
+ * with no match, the page and the list say so. */
 static void
 on_filter_items_changed (QsWindow *self)
 {
+  GListModel *shown = G_LIST_MODEL (self->filter_model);
+  guint n = g_list_model_get_n_items (shown);
+  gboolean current_shown = FALSE;
+
   update_layer_count (self);
+  gtk_stack_set_visible_child_name (self->list_stack, n > 0 ? "list" : "no-match");
+  if (n == 0)
+    {
+      g_clear_pointer (&self->current_layer, g_free);
+      qs_layer_page_show_no_match (self->layer_page, gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
+      return;
+    }
+
+  for (guint i = 0; i < n && self->current_layer != NULL && !current_shown; i++)
+    {
+      g_autoptr(QsLayerItem) item = g_list_model_get_item (shown, i);
+
+      current_shown = g_strcmp0 (qs_layer_item_get_name (item), self->current_layer) == 0;
+    }
+  if (!current_shown)
+    {
+      g_autoptr(QsLayerItem) first = g_list_model_get_item (shown, 0);
+
+      gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), 0, TRUE);
+      set_current_layer (self, qs_layer_item_get_name (first));
+    }
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -451,6 +478,8 @@ set_document (QsWindow   *self,
         }
     }
 
+  if (n == 0)
+    on_filter_items_changed (self);
   update_layer_count (self);
   update_notice (self);
   update_busy (self);
@@ -832,6 +861,7 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, error_detail);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, search_entry);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, layer_view);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, list_stack);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, layer_count_label);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, layer_page);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, summary_bar);

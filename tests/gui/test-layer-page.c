@@ -50,6 +50,60 @@ test_layer_page_fixed_range (void)
   g_object_unref (page);
 }
 
+/* Tab visits each control once: the spin button of the Bits row, not the row as well, and
+ * not the title (issue 17). */
+static void
+test_layer_page_tab_stops (void)
+{
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8a8", NULL);
+  g_autoptr(QsDocument) doc = qs_document_new (sample_model, config, NULL);
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = qs_layer_page_new ();
+  GtkWidget *bits_row, *bits_spin, *title;
+  guint bits_stops = 0, n_stops = 0;
+  GtkWidget *first = NULL;
+
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 900);
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), doc);
+  qs_layer_page_set_layer (QS_LAYER_PAGE (page), "conv1");
+  gtk_window_present (GTK_WINDOW (window));
+  for (guint i = 0; i < 20; i++)
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+  bits_row = page_child (page, "bits_row");
+  bits_spin = page_child (page, "bits_spin");
+  title = page_child (page, "title_label");
+
+  /* Around the whole chain once: no stop twice, none that keeps the focus where it is. */
+  for (guint i = 0; i < 80; i++)
+    {
+      GtkWidget *focus, *before = gtk_root_get_focus (GTK_ROOT (window));
+
+      if (!gtk_widget_child_focus (window, GTK_DIR_TAB_FORWARD))
+        break;
+      focus = gtk_root_get_focus (GTK_ROOT (window));
+      g_test_message ("tab %u: %s", i, focus ? G_OBJECT_TYPE_NAME (focus) : "(none)");
+      g_assert_nonnull (focus);
+      g_assert_true (focus != before);
+      if (focus == first)
+        break;
+      if (first == NULL)
+        first = focus;
+      n_stops++;
+      g_assert_true (focus != bits_row);
+      g_assert_true (focus != title);
+      if (focus == bits_spin || gtk_widget_is_ancestor (focus, bits_spin))
+        bits_stops++;
+    }
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == first);
+  g_assert_cmpuint (n_stops, >, 5);
+  g_assert_cmpuint (bits_stops, ==, 1);
+
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), NULL);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -70,6 +124,7 @@ main (int argc, char **argv)
   sample_model = test_load_sample_model_or_skip ();
 
   g_test_add_func ("/qs/layer-page/fixed-range", test_layer_page_fixed_range);
+  g_test_add_func ("/qs/layer-page/tab-stops", test_layer_page_tab_stops);
 
   ret = g_test_run ();
   g_clear_object (&sample_model);

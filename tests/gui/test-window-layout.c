@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "qs-layer-page.h"
 #include "qs-window.h"
 #include "test-sample.h"
 
@@ -159,23 +160,33 @@ find_layer_page (GtkWidget *widget)
   return NULL;
 }
 
-static void
-test_window_layout_small (gconstpointer data)
+/* A window of that size on the sample model, sized, the first layer shown, its statistics
+ * in. */
+static QsWindow *
+open_sample_window (QsApplication *app,
+                    int            width,
+                    int            height)
 {
-  QsApplication *app = QS_APPLICATION ((gpointer) data);
   QsWindow *window = qs_window_new (app);
-  GtkWidget *page;
-  Walk walk = { GTK_WIDGET (window), 0, 0, 0, g_string_new (NULL) };
   guint waited = 0;
 
-  gtk_window_set_default_size (GTK_WINDOW (window), SMALL_WIDTH, SMALL_HEIGHT);
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
   gtk_window_present (GTK_WINDOW (window));
   qs_window_open_sample (window);
   while (qs_window_get_document (window) == NULL && waited++ < 3000)
     iterate (1);
   g_assert_nonnull (qs_window_get_document (window));
-  /* Sized, the first layer shown, its statistics in. */
   iterate (100);
+  return window;
+}
+
+static void
+test_window_layout_small (gconstpointer data)
+{
+  QsApplication *app = QS_APPLICATION ((gpointer) data);
+  QsWindow *window = open_sample_window (app, SMALL_WIDTH, SMALL_HEIGHT);
+  GtkWidget *page;
+  Walk walk = { GTK_WIDGET (window), 0, 0, 0, g_string_new (NULL) };
 
   g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), >, 0);
   page = find_layer_page (GTK_WIDGET (window));
@@ -195,6 +206,64 @@ test_window_layout_small (gconstpointer data)
   g_assert_cmpuint (walk.failures->len, ==, 0);
 
   g_string_free (walk.failures, TRUE);
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate (5);
+}
+
+static GtkWidget *
+window_child (QsWindow   *window,
+              const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (window), QS_TYPE_WINDOW, name);
+
+  g_assert_nonnull (child);
+  return GTK_WIDGET (child);
+}
+
+/* Filtering the list never leaves the page on a layer the filter hides: the first match
+ * takes its place; no match says so in the list and on the page. Return on a row selects
+ * that layer alone. */
+static void
+test_window_filter (gconstpointer data)
+{
+  QsApplication *app = QS_APPLICATION ((gpointer) data);
+  QsWindow *window = open_sample_window (app, 1280, 800);
+  QsLayerPage *page = QS_LAYER_PAGE (window_child (window, "layer_page"));
+  GtkWidget *entry = window_child (window, "search_entry");
+  GtkStack *list_stack = GTK_STACK (window_child (window, "list_stack"));
+  GtkListView *view = GTK_LIST_VIEW (window_child (window, "layer_view"));
+  GtkSelectionModel *selection = gtk_list_view_get_model (view);
+
+  g_assert_cmpstr (qs_layer_page_get_layer (page), ==, "conv1");
+
+  gtk_editable_set_text (GTK_EDITABLE (entry), "fc");
+  iterate (20);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (selection)), ==, 1);
+  g_assert_cmpstr (qs_layer_page_get_layer (page), ==, "fc1");
+  g_assert_true (gtk_selection_model_is_selected (selection, 0));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (list_stack), ==, "list");
+
+  gtk_editable_set_text (GTK_EDITABLE (entry), "no such layer");
+  iterate (20);
+  g_assert_null (qs_layer_page_get_layer (page));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (list_stack), ==, "no-match");
+
+  /* A filter that keeps the shown layer keeps it. */
+  gtk_editable_set_text (GTK_EDITABLE (entry), "");
+  iterate (20);
+  g_assert_cmpstr (qs_layer_page_get_layer (page), ==, "conv1");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (list_stack), ==, "list");
+  gtk_editable_set_text (GTK_EDITABLE (entry), "conv");
+  iterate (20);
+  g_assert_cmpstr (qs_layer_page_get_layer (page), ==, "conv1");
+
+  /* Return on the second row (conv2). */
+  g_signal_emit_by_name (view, "activate", 1);
+  iterate (5);
+  g_assert_cmpstr (qs_layer_page_get_layer (page), ==, "conv2");
+  g_assert_true (gtk_selection_model_is_selected (selection, 1));
+  g_assert_false (gtk_selection_model_is_selected (selection, 0));
+
   gtk_window_destroy (GTK_WINDOW (window));
   iterate (5);
 }
@@ -227,6 +296,7 @@ main (int argc, char **argv)
   if (!g_application_register (G_APPLICATION (app), NULL, &error))
     g_error ("%s", error->message);
   g_test_add_data_func ("/qs/window/layout-small", app, test_window_layout_small);
+  g_test_add_data_func ("/qs/window/filter", app, test_window_filter);
 
   ret = g_test_run ();
   return ret;
