@@ -9,6 +9,7 @@ struct _QsReflowBox
 
   int       spacing;    /* between the children; 1 with the separator line */
   gboolean  separator;
+  gboolean  homogeneous;  /* side by side: halves, when the first fits in half */
   gboolean  stacked;
 };
 
@@ -119,6 +120,8 @@ qs_reflow_box_size_allocate (GtkWidget *widget,
       int first_width = 0;
 
       measure_one (first, GTK_ORIENTATION_HORIZONTAL, -1, &first_width);
+      if (self->homogeneous)
+        first_width = MAX (first_width, (width - SEPARATOR_WIDTH) / 2);
       first_width = MIN (first_width, width);
       if (first != NULL)
         gtk_widget_size_allocate (first, &(GtkAllocation) { 0, 0, first_width, height }, -1);
@@ -216,6 +219,16 @@ qs_reflow_box_set_spacing (QsReflowBox *self,
 
   self->spacing = spacing;
   self->separator = separator;
+  gtk_widget_queue_resize (GTK_WIDGET (self));
+}
+
+void
+qs_reflow_box_set_homogeneous (QsReflowBox *self,
+                               gboolean     homogeneous)
+{
+  g_return_if_fail (QS_IS_REFLOW_BOX (self));
+
+  self->homogeneous = !!homogeneous;
   gtk_widget_queue_resize (GTK_WIDGET (self));
 }
 

@@ -20,6 +20,10 @@ GtkWidget *qs_reflow_box_new         (void);
 void       qs_reflow_box_set_spacing (QsReflowBox *self,
                                       int          spacing,
                                       gboolean     separator);
+/* Side by side, each child gets half the width (or the first its natural width when that
+ * is more); by default the first gets its natural width and the second the rest. */
+void       qs_reflow_box_set_homogeneous (QsReflowBox *self,
+                                          gboolean     homogeneous);
 /* TRUE when the last allocation stacked the children. */
 gboolean   qs_reflow_box_get_stacked (QsReflowBox *self);
 

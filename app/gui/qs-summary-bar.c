@@ -254,6 +254,7 @@ qs_summary_bar_init (QsSummaryBar *self)
   /* Two pairs of tiles: side by side when they fit, one above the other when not. */
   self->tiles = qs_reflow_box_new ();
   qs_reflow_box_set_spacing (QS_REFLOW_BOX (self->tiles), 12, FALSE);
+  qs_reflow_box_set_homogeneous (QS_REFLOW_BOX (self->tiles), TRUE);
   gtk_widget_set_hexpand (self->tiles, TRUE);
   gtk_widget_set_parent (self->tiles, GTK_WIDGET (self));
   for (guint i = 0; i < G_N_ELEMENTS (self->pairs); i++)

@@ -82,6 +82,8 @@ void           _qs_window_begin_load             (QsWindow             *self,
                                                   const char           *architecture_path,
                                                   QsConfig             *config);
 void           _qs_window_update_autosave_offer  (QsWindow             *self);
+void           _qs_window_select_layer           (QsWindow             *self,
+                                                  const char           *name);
 
 /* qs-window-actions.c */
 void           _qs_window_class_actions_init     (QsWindowClass        *klass);

@@ -288,6 +288,31 @@ set_current_layer (QsWindow   *self,
   qs_layer_page_set_layer (self->layer_page, name);
 }
 
+/* Selects one layer alone and shows it; clears the filter when it hides the layer. */
+void
+_qs_window_select_layer (QsWindow   *self,
+                         const char *name)
+{
+  for (guint attempt = 0; attempt < 2 && self->filter_model != NULL; attempt++)
+    {
+      guint n = g_list_model_get_n_items (G_LIST_MODEL (self->filter_model));
+
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(QsLayerItem) item = g_list_model_get_item (G_LIST_MODEL (self->filter_model), i);
+
+          if (g_strcmp0 (qs_layer_item_get_name (item), name) == 0)
+            {
+              gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), i, TRUE);
+              set_current_layer (self, name);
+              gtk_widget_activate_action (GTK_WIDGET (self->layer_view), "list.scroll-to-item", "u", i);
+              return;
+            }
+        }
+      gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+    }
+}
+
 /* Narrow, the layer list lies over the page: picking a layer shows its page. */
 static void
 hide_folded_list (QsWindow *self)
@@ -311,6 +336,34 @@ static void
 on_layer_clicked (QsWindow *self)
 {
   hide_folded_list (self);
+}
+
+/* Below this width the layer list folds over the page, which keeps its controls beside the
+ * statistics down to about 770 px. The flap alone would fold only when the page's minimum
+ * does not fit, far too late for a page that still works when stacked. */
+#define FOLD_WIDTH 1080
+
+static void
+update_fold (QsWindow *self)
+{
+  GdkSurface *surface = gtk_native_get_surface (GTK_NATIVE (self));
+  gboolean fold;
+
+  if (surface == NULL)
+    return;
+  fold = gdk_surface_get_width (surface) < FOLD_WIDTH;
+  adw_flap_set_fold_policy (self->flap, fold ? ADW_FLAP_FOLD_POLICY_ALWAYS : ADW_FLAP_FOLD_POLICY_NEVER);
+}
+
+static void
+qs_window_realize (GtkWidget *widget)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  GTK_WIDGET_CLASS (qs_window_parent_class)->realize (widget);
+  g_signal_connect_object (gtk_native_get_surface (GTK_NATIVE (self)), "notify::width",
+                           G_CALLBACK (update_fold), self, G_CONNECT_SWAPPED);
+  update_fold (self);
 }
 
 static void
@@ -829,6 +882,7 @@ qs_window_class_init (QsWindowClass *klass)
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   object_class->dispose = qs_window_dispose;
+  widget_class->realize = qs_window_realize;
   window_class->close_request = qs_window_close_request;
 
   g_type_ensure (QS_TYPE_START_PAGE);

@@ -64,13 +64,24 @@ test_layer_page_tab_stops (void)
   GtkWidget *first = NULL;
 
   gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 900);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
   qs_layer_page_set_document (QS_LAYER_PAGE (page), doc);
   qs_layer_page_set_layer (QS_LAYER_PAGE (page), "conv1");
   gtk_window_present (GTK_WINDOW (window));
+  /* Tab order follows the allocation: wait until the page is mapped and sized. */
+  for (guint i = 0; i < 500 && !(gtk_widget_get_mapped (page) && gtk_widget_get_width (page) > 0); i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10 * 1000);
+    }
   for (guint i = 0; i < 20; i++)
-    while (g_main_context_iteration (NULL, FALSE))
-      ;
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10 * 1000);
+    }
+  g_assert_true (gtk_widget_get_mapped (page));
   bits_row = page_child (page, "bits_row");
   bits_spin = page_child (page, "bits_spin");
   title = page_child (page, "title_label");
@@ -104,6 +115,49 @@ test_layer_page_tab_stops (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A BatchNormalization folded into the convolution before it says so, links to that layer
+ * and shows the stored (folded) kernel instead of "No Weights" (issue 17). */
+static void
+test_layer_page_folded_batch_norm (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "..", "data", "models", "fmnist-resnet.h5", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = qs_model_load (path, NULL, NULL, &error);
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8a8", NULL);
+  g_autoptr(QsDocument) doc = NULL;
+  GtkWidget *page = g_object_ref_sink (qs_layer_page_new ());
+  GtkWidget *button;
+  GVariant *target;
+
+  if (model == NULL)
+    {
+      g_test_skip (error->message);
+      g_object_unref (page);
+      return;
+    }
+  doc = qs_document_new (model, config, NULL);
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), doc);
+  qs_layer_page_set_layer (QS_LAYER_PAGE (page), "block1_conv1_bn");
+
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (page_child (page, "chart_or_empty"))), ==, "batch-norm");
+  g_assert_nonnull (strstr (adw_status_page_get_title (ADW_STATUS_PAGE (page_child (page, "bn_status"))), "block1_conv1"));
+  button = page_child (page, "bn_target_button");
+  g_assert_true (gtk_widget_get_visible (button));
+  g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (button)), ==, "win.select-layer");
+  target = gtk_actionable_get_action_target_value (GTK_ACTIONABLE (button));
+  g_assert_cmpstr (g_variant_get_string (target, NULL), ==, "block1_conv1");
+  /* The stored kernel's statistics: kernel, largest weight, SQNR, storage. */
+  g_assert_true (gtk_widget_get_visible (page_child (page, "bn_details")));
+  g_assert_nonnull (gtk_grid_get_child_at (GTK_GRID (page_child (page, "bn_grid")), 1, 3));
+
+  /* A convolution still shows its charts. */
+  qs_layer_page_set_layer (QS_LAYER_PAGE (page), "block1_conv1");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (page_child (page, "chart_or_empty"))), ==, "charts");
+
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), NULL);
+  g_object_unref (page);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -125,6 +179,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/qs/layer-page/fixed-range", test_layer_page_fixed_range);
   g_test_add_func ("/qs/layer-page/tab-stops", test_layer_page_tab_stops);
+  g_test_add_func ("/qs/layer-page/folded-batch-norm", test_layer_page_folded_batch_norm);
 
   ret = g_test_run ();
   g_clear_object (&sample_model);

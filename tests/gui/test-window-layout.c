@@ -264,6 +264,13 @@ test_window_filter (gconstpointer data)
   g_assert_true (gtk_selection_model_is_selected (selection, 1));
   g_assert_false (gtk_selection_model_is_selected (selection, 0));
 
+  /* "win.select-layer" (the folded BatchNorm page's button) shows a layer the filter hides:
+   * the filter is cleared. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.select-layer", "s", "fc1");
+  iterate (5);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, "");
+  g_assert_cmpstr (qs_layer_page_get_layer (page), ==, "fc1");
+
   gtk_window_destroy (GTK_WINDOW (window));
   iterate (5);
 }
