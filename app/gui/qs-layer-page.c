@@ -60,7 +60,8 @@ struct _QsLayerPage
   GtkStack      *chart_or_empty;
   AdwViewStack  *chart_stack;
   GtkWidget     *export_button;
-  AdwStatusPage *bn_status;
+  GtkLabel      *bn_title;
+  GtkLabel      *bn_description;
   GtkWidget     *bn_target_button;
   GtkWidget     *bn_details;
   GtkLabel      *bn_details_title;
@@ -579,8 +580,8 @@ update_batch_norm (QsLayerPage   *self,
         /* Translators: %s is a parameter count */
         description = g_strdup_printf (_("No layer before it takes it in, so it runs on its own as a float step: its %s parameters stay float32 and are not quantized."),
                                        params);
-      adw_status_page_set_title (self->bn_status, _("Runs in Float"));
-      adw_status_page_set_description (self->bn_status, description);
+      gtk_label_set_text (self->bn_title, _("Runs in Float"));
+      gtk_label_set_text (self->bn_description, description);
       gtk_widget_set_visible (self->bn_target_button, FALSE);
       gtk_widget_set_visible (self->bn_details, FALSE);
       return;
@@ -612,8 +613,8 @@ update_batch_norm (QsLayerPage   *self,
     }
     /* Translators: a button that selects the layer (its name) a BatchNormalization went into */
     button = g_strdup_printf (_("_Show “%s”"), mnemonic);
-    adw_status_page_set_title (self->bn_status, title);
-    adw_status_page_set_description (self->bn_status, description);
+    gtk_label_set_text (self->bn_title, title);
+    gtk_label_set_text (self->bn_description, description);
     gtk_button_set_label (GTK_BUTTON (self->bn_target_button), button);
     gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->bn_target_button),
                                             g_variant_new_string (target->name));
@@ -943,7 +944,8 @@ qs_layer_page_class_init (QsLayerPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, chart_or_empty);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, chart_stack);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, export_button);
-  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_status);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_title);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_description);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_target_button);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_details);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_details_title);

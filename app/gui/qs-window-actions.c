@@ -210,6 +210,8 @@ search_action (GtkWidget  *widget,
 {
   QsWindow *self = QS_WINDOW (widget);
 
+  /* Folded, the list (and its search entry) may be hidden. */
+  adw_flap_set_reveal_flap (self->flap, TRUE);
   gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
 }
 

@@ -946,6 +946,8 @@ qs_window_init (QsWindow *self)
   g_signal_connect_swapped (self->main_stack, "notify::visible-child-name",
                             G_CALLBACK (on_main_stack_changed), self);
   g_signal_connect (self->layer_view, "activate", G_CALLBACK (on_layer_activated), self);
+  /* Return in the filter: the first match is shown already; show its page. */
+  g_signal_connect_swapped (self->search_entry, "activate", G_CALLBACK (hide_folded_list), self);
   {
     GtkGesture *click = gtk_gesture_click_new ();
 
