@@ -422,6 +422,14 @@ on_filter_items_changed (QsWindow *self)
     }
 }
 
+/* Typing on while nothing matches changes no items: keep the page's text up to date. */
+static void
+on_filter_search_changed (QsWindow *self)
+{
+  if (self->filter_model != NULL && g_list_model_get_n_items (G_LIST_MODEL (self->filter_model)) == 0)
+    qs_layer_page_show_no_match (self->layer_page, gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Documents                                                                                */
 
@@ -497,6 +505,8 @@ set_document (QsWindow   *self,
   self->selection = gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->filter_model)));
   g_signal_connect (self->selection, "selection-changed", G_CALLBACK (on_selection_changed), self);
   g_signal_connect_swapped (self->filter_model, "items-changed", G_CALLBACK (on_filter_items_changed), self);
+  g_signal_connect_object (self->filter, "notify::search", G_CALLBACK (on_filter_search_changed), self,
+                           G_CONNECT_SWAPPED);
   gtk_list_view_set_model (self->layer_view, GTK_SELECTION_MODEL (self->selection));
 
   g_signal_connect_swapped (document, "notify::modified", G_CALLBACK (on_document_notify), self);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <string.h>
 #include <adwaita.h>
 
 #include "qs-layer-page.h"
@@ -243,10 +244,18 @@ test_window_filter (gconstpointer data)
   g_assert_true (gtk_selection_model_is_selected (selection, 0));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (list_stack), ==, "list");
 
-  gtk_editable_set_text (GTK_EDITABLE (entry), "no such layer");
+  gtk_editable_set_text (GTK_EDITABLE (entry), "no such");
   iterate (20);
   g_assert_null (qs_layer_page_get_layer (page));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (list_stack), ==, "no-match");
+  /* Typing on while nothing matches: the page quotes the whole filter. */
+  gtk_editable_set_text (GTK_EDITABLE (entry), "no such layer");
+  iterate (20);
+  {
+    GtkWidget *empty = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (page), QS_TYPE_LAYER_PAGE, "empty_page"));
+
+    g_assert_nonnull (strstr (adw_status_page_get_description (ADW_STATUS_PAGE (empty)), "no such layer"));
+  }
 
   /* A filter that keeps the shown layer keeps it. */
   gtk_editable_set_text (GTK_EDITABLE (entry), "");
