@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include <math.h>
 #include <glib/gi18n.h>
@@ -11,6 +12,7 @@
 #include "qs-heatmap-view.h"
 #include "qs-histogram-view.h"
 #include "qs-layer-page.h"
+#include "qs-reflow-box.h"
 
 enum {
   STAT_SQNR,
@@ -29,6 +31,7 @@ struct _QsLayerPage
   AdwBin         parent_instance;
 
   GtkStack      *page_stack;
+  AdwStatusPage *empty_page;
   GtkLabel      *title_label;
   GtkLabel      *subtitle_label;
   GtkWidget     *weight_group;
@@ -43,18 +46,27 @@ struct _QsLayerPage
   AdwComboRow   *range_row;
   GtkWidget     *range_param_row;
   GtkSpinButton *range_param_spin;
+  GtkWidget     *sparsity_row;
   GtkSpinButton *sparsity_spin;
+  GtkWidget     *act_switch_row;
   GtkSwitch     *act_switch;
   AdwComboRow   *act_format_row;
   GtkWidget     *act_bits_row;
   GtkSpinButton *act_bits_spin;
   AdwComboRow   *calib_row;
-  GtkGrid       *stats_grid;
+  GtkFlowBox    *stats_grid;
   GtkRevealer   *error_revealer;
   GtkLabel      *error_label;
   GtkStack      *chart_or_empty;
   AdwViewStack  *chart_stack;
   GtkWidget     *export_button;
+  GtkLabel      *bn_title;
+  GtkLabel      *bn_description;
+  GtkWidget     *bn_target_button;
+  GtkWidget     *bn_details;
+  GtkLabel      *bn_details_title;
+  GtkGrid       *bn_grid;
+  char          *bn_target;      /* the layer a shown BatchNorm went into */
 
   GtkWidget     *histogram;
   GtkWidget     *heatmap;
@@ -484,11 +496,16 @@ DEFINE_HANDLER (on_calib, FIELD_CALIB)
 /* ---------------------------------------------------------------------------------------- */
 /* Document                                                                                 */
 
+static void update_header (QsLayerPage *self);
+
 static void
 on_config_changed (QsLayerPage *self)
 {
   sync_controls (self);
   update_stats (self);
+  /* A folded BatchNorm shows its target's stored kernel, which the config changes. */
+  if (self->layer != NULL && g_strcmp0 (gtk_stack_get_visible_child_name (self->chart_or_empty), "batch-norm") == 0)
+    update_header (self);
 }
 
 static void
@@ -497,6 +514,177 @@ on_layer_result_changed (QsLayerPage *self,
 {
   if (g_strcmp0 (layer, self->layer) == 0)
     update_stats (self);
+  else if (self->bn_target != NULL && g_strcmp0 (layer, self->bn_target) == 0
+           && g_strcmp0 (gtk_stack_get_visible_child_name (self->chart_or_empty), "batch-norm") == 0)
+    update_header (self);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* BatchNormalization                                                                       */
+
+static float
+tensor_max_abs (const QsTensor *tensor)
+{
+  float m = 0.0f;
+
+  for (gsize i = 0; i < tensor->n_elements; i++)
+    m = MAX (m, fabsf (tensor->data[i]));
+  return m;
+}
+
+static void
+add_fold_row (QsLayerPage *self,
+              int          row,
+              const char  *caption,
+              const char  *value,
+              const char  *detail)
+{
+  GtkWidget *label = gtk_label_new (caption);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *value_label = gtk_label_new (value);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_set_valign (label, GTK_ALIGN_START);
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_label_set_xalign (GTK_LABEL (value_label), 0);
+  gtk_label_set_wrap (GTK_LABEL (value_label), TRUE);
+  gtk_widget_add_css_class (value_label, "numeric");
+  gtk_box_append (GTK_BOX (box), value_label);
+  if (detail != NULL)
+    {
+      GtkWidget *detail_label = gtk_label_new (detail);
+
+      gtk_label_set_xalign (GTK_LABEL (detail_label), 0);
+      gtk_label_set_wrap (GTK_LABEL (detail_label), TRUE);
+      gtk_widget_add_css_class (detail_label, "caption");
+      gtk_widget_add_css_class (detail_label, "dim-label");
+      gtk_box_append (GTK_BOX (box), detail_label);
+    }
+  gtk_widget_set_hexpand (box, TRUE);
+  gtk_grid_attach (self->bn_grid, label, 0, row, 1, 1);
+  gtk_grid_attach (self->bn_grid, box, 1, row, 1, 1);
+}
+
+/* A BatchNormalization has parameters but no kernel: say where the lowering put it. Folded
+ * into the layer before it, it costs nothing at inference; what it changes is that layer's
+ * stored kernel (scaled per output channel), shown here with the statistics of the kernel
+ * the program stores. Not folded, it runs as a float step. */
+static void
+update_batch_norm (QsLayerPage   *self,
+                   const QsLayer *layer)
+{
+  QsModel *model = qs_document_get_model (self->document);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsLowering) lowering = qs_lowering_new (model, qs_document_get_config (self->document), &error);
+  const QsLoweredLayer *lowered = lowering != NULL ? qs_lowering_get_layer (lowering, layer->index) : NULL;
+  g_autofree char *params = g_strdup_printf ("%'zu", (gsize) layer->n_params);
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->bn_grid))) != NULL)
+    gtk_grid_remove (self->bn_grid, child);
+  g_clear_pointer (&self->bn_target, g_free);
+
+  if (lowered == NULL || lowered->folded_into < 0)
+    {
+      g_autofree char *description = NULL;
+
+      if (lowering == NULL)
+        /* Translators: %s says why the model cannot be lowered to a program */
+        description = g_strdup_printf (_("Whether it folds into the layer before it is not known: %s"), error->message);
+      else
+        /* Translators: %s is a parameter count */
+        description = g_strdup_printf (_("No layer before it takes it in, so it runs on its own as a float step: its %s parameters stay float32 and are not quantized."),
+                                       params);
+      gtk_label_set_text (self->bn_title, _("Runs in Float"));
+      gtk_label_set_text (self->bn_description, description);
+      gtk_widget_set_visible (self->bn_target_button, FALSE);
+      gtk_widget_set_visible (self->bn_details, FALSE);
+      return;
+    }
+
+  {
+    const QsLayer *target = qs_model_get_layer (model, lowered->folded_into);
+    const QsLoweredLayer *target_lowered = qs_lowering_get_layer (lowering, lowered->folded_into);
+    const QsLoweredStep *step = target_lowered->step >= 0 ? qs_lowering_get_step (lowering, target_lowered->step) : NULL;
+    g_autoptr(QsTensor) folded = step != NULL ? qs_lowering_get_step_kernel (lowering, target_lowered->step) : NULL;
+    QsTensor *kernel = qs_layer_get_kernel (target);
+    QsQuantResult *result = qs_document_get_layer_result (self->document, target->name);
+    QsLoweredWeights weights;
+    g_autofree char *title = NULL, *description = NULL, *button = NULL, *heading = NULL;
+    g_autofree char *shape = NULL, *scales = NULL, *range = NULL, *range_detail = NULL;
+    g_autofree char *sqnr = NULL, *sqnr_detail = NULL, *storage = NULL, *storage_detail = NULL;
+    g_autofree char *mnemonic = NULL;
+
+    /* Translators: %s is a layer name */
+    title = g_strdup_printf (_("Folded into “%s”"), target->name);
+    /* Translators: %s is a layer name, then a parameter count */
+    description = g_strdup_printf (_("At inference its scale and shift are part of the kernel and bias of “%s”: its %s parameters cost nothing and have nothing of their own to quantize."),
+                                   target->name, params);
+    /* Mnemonics: a layer name's underscores are literal. */
+    {
+      g_auto(GStrv) parts = g_strsplit (target->name, "_", -1);
+
+      mnemonic = g_strjoinv ("__", parts);
+    }
+    /* Translators: a button that selects the layer (its name) a BatchNormalization went into */
+    button = g_strdup_printf (_("_Show “%s”"), mnemonic);
+    gtk_label_set_text (self->bn_title, title);
+    gtk_label_set_text (self->bn_description, description);
+    gtk_button_set_label (GTK_BUTTON (self->bn_target_button), button);
+    gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->bn_target_button),
+                                            g_variant_new_string (target->name));
+    gtk_actionable_set_action_name (GTK_ACTIONABLE (self->bn_target_button), "win.select-layer");
+    gtk_widget_set_visible (self->bn_target_button, TRUE);
+    g_free (self->bn_target);
+    self->bn_target = g_strdup (target->name);
+
+    if (folded == NULL || kernel == NULL || !qs_lowering_get_layer_weights (lowering, lowered->folded_into, &weights))
+      {
+        gtk_widget_set_visible (self->bn_details, FALSE);
+        return;
+      }
+
+    /* Translators: %s is a layer name */
+    heading = g_strdup_printf (_("What “%s” stores"), target->name);
+    gtk_label_set_text (self->bn_details_title, heading);
+
+    shape = qs_tensor_shape_to_string (folded);
+    if (step->fold_scale != NULL && step->oc > 0)
+      {
+        double lo = step->fold_scale[0], hi = step->fold_scale[0];
+
+        for (gsize i = 1; i < step->oc; i++)
+          {
+            lo = MIN (lo, step->fold_scale[i]);
+            hi = MAX (hi, step->fold_scale[i]);
+          }
+        /* Translators: the per-channel factors of BatchNorm folding, γ / √(σ² + ε) */
+        scales = g_strdup_printf (_("each output channel scaled by γ/√(σ²+ε), %.3g to %.3g"), lo, hi);
+      }
+    add_fold_row (self, 0, _("Kernel"), shape, scales);
+
+    /* Translators: the largest absolute weight, before → after folding */
+    range = g_strdup_printf (_("%.3g → %.3g"), tensor_max_abs (kernel), tensor_max_abs (folded));
+    range_detail = g_strdup (_("as trained → with the BatchNormalization folded in"));
+    add_fold_row (self, 1, _("Largest Weight"), range, range_detail);
+
+    sqnr = qs_format_sqnr (weights.sqnr_db);
+    if (result != NULL)
+      {
+        g_autofree char *unfolded = qs_format_sqnr (result->stats.sqnr_db);
+
+        /* Translators: %s is an SQNR such as "48.8 dB" */
+        sqnr_detail = g_strdup_printf (_("the folded kernel as stored vs in float; %s for the kernel as trained"), unfolded);
+      }
+    else
+      sqnr_detail = g_strdup (_("the folded kernel as stored vs in float"));
+    add_fold_row (self, 2, _("Stored SQNR"), sqnr, sqnr_detail);
+
+    storage = g_format_size ((weights.storage_bits + 7) / 8);
+    storage_detail = g_strdup (_("codes with scales and zero-points, and a 32-bit bias per channel"));
+    add_fold_row (self, 3, _("Storage"), storage, storage_detail);
+    gtk_widget_set_visible (self->bn_details, TRUE);
+  }
 }
 
 static void
@@ -524,7 +712,13 @@ update_header (QsLayerPage *self)
   gtk_widget_set_visible (self->weight_group, kernel != NULL);
   /* Weight statistics of a layer without weights would be a grid of dashes. */
   gtk_widget_set_visible (GTK_WIDGET (self->stats_grid), kernel != NULL);
-  gtk_stack_set_visible_child_name (self->chart_or_empty, kernel != NULL ? "charts" : "no-weights");
+  if (kernel == NULL && strcmp (layer->class_name, "BatchNormalization") == 0)
+    {
+      update_batch_norm (self, layer);
+      gtk_stack_set_visible_child_name (self->chart_or_empty, "batch-norm");
+    }
+  else
+    gtk_stack_set_visible_child_name (self->chart_or_empty, kernel != NULL ? "charts" : "no-weights");
 }
 
 void
@@ -553,6 +747,39 @@ qs_layer_page_set_document (QsLayerPage *self,
   g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (update_stale), self);
 }
 
+static void
+show_empty (QsLayerPage *self,
+            const char  *search)
+{
+  if (search != NULL)
+    {
+      /* Translators: the layer filter matches nothing; %s is what was typed */
+      g_autofree char *description = g_strdup_printf (_("No layer name contains “%s”"), search);
+
+      adw_status_page_set_icon_name (self->empty_page, "system-search-symbolic");
+      adw_status_page_set_title (self->empty_page, _("No Layer Matches"));
+      adw_status_page_set_description (self->empty_page, description);
+    }
+  else
+    {
+      adw_status_page_set_icon_name (self->empty_page, "view-list-symbolic");
+      adw_status_page_set_title (self->empty_page, _("No Layer Selected"));
+      adw_status_page_set_description (self->empty_page, _("Pick a layer in the list to tune its quantization"));
+    }
+  gtk_stack_set_visible_child_name (self->page_stack, "empty");
+}
+
+void
+qs_layer_page_show_no_match (QsLayerPage *self,
+                             const char  *search)
+{
+  g_return_if_fail (QS_IS_LAYER_PAGE (self));
+  g_return_if_fail (search != NULL);
+
+  g_clear_pointer (&self->layer, g_free);
+  show_empty (self, search);
+}
+
 void
 qs_layer_page_set_layer (QsLayerPage *self,
                          const char  *layer)
@@ -565,7 +792,7 @@ qs_layer_page_set_layer (QsLayerPage *self,
   self->layer = g_strdup (layer);
   if (self->document == NULL || layer == NULL)
     {
-      gtk_stack_set_visible_child_name (self->page_stack, "empty");
+      show_empty (self, NULL);
       return;
     }
 
@@ -684,6 +911,7 @@ qs_layer_page_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   g_clear_pointer (&self->layer, g_free);
+  g_clear_pointer (&self->bn_target, g_free);
   /* AdwBin owns the template's root: let it go first, or AdwBin's own dispose unparents
    * a child the template has already disposed */
   adw_bin_set_child (ADW_BIN (self), NULL);
@@ -700,8 +928,10 @@ qs_layer_page_class_init (QsLayerPageClass *klass)
 
   object_class->dispose = qs_layer_page_dispose;
 
+  g_type_ensure (QS_TYPE_REFLOW_BOX);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-layer-page.ui");
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, page_stack);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, empty_page);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, title_label);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, subtitle_label);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, weight_group);
@@ -716,7 +946,9 @@ qs_layer_page_class_init (QsLayerPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, range_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, range_param_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, range_param_spin);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, sparsity_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, sparsity_spin);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_switch_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_switch);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_format_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_bits_row);
@@ -728,6 +960,12 @@ qs_layer_page_class_init (QsLayerPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, chart_or_empty);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, chart_stack);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, export_button);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_title);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_description);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_target_button);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_details);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_details_title);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, bn_grid);
 }
 
 static void
@@ -760,7 +998,10 @@ add_stat (QsLayerPage *self,
   gtk_box_append (GTK_BOX (box), label);
   gtk_box_append (GTK_BOX (box), value);
   gtk_box_append (GTK_BOX (box), detail);
-  gtk_grid_attach (self->stats_grid, box, stat % 4, stat / 4, 1, 1);
+  /* A flow box: the cards reflow to fewer columns when the pane is narrow. They are not
+   * selectable, so no Tab stop either. */
+  gtk_flow_box_append (self->stats_grid, box);
+  gtk_widget_set_focusable (gtk_widget_get_parent (box), FALSE);
   self->stat_values[stat] = GTK_LABEL (value);
   self->stat_details[stat] = GTK_LABEL (detail);
 }
@@ -825,6 +1066,14 @@ qs_layer_page_init (QsLayerPage *self)
 
     for (guint i = 0; i < G_N_ELEMENTS (labelled); i++)
       gtk_accessible_reset_relation (GTK_ACCESSIBLE (labelled[i]), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+  }
+  /* One Tab stop per control: the spin button or switch, not also the row around it. */
+  {
+    GtkWidget *rows[] = { self->bits_row, self->group_row, self->range_param_row, self->sparsity_row,
+                          self->act_switch_row, self->act_bits_row };
+
+    for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+      gtk_widget_set_focusable (rows[i], FALSE);
   }
   /* Both sections have a "Format" row. */
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->format_row), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Weight format"), -1);

@@ -19,5 +19,8 @@ void        qs_layer_page_set_document (QsLayerPage *self,
 void        qs_layer_page_set_layer    (QsLayerPage *self,
                                         const char  *layer); /* nullable */
 const char *qs_layer_page_get_layer    (QsLayerPage *self);
+/* No layer, and a page saying that the layer filter (search) matches none. */
+void        qs_layer_page_show_no_match (QsLayerPage *self,
+                                         const char  *search);
 
 G_END_DECLS

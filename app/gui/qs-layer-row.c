@@ -114,6 +114,7 @@ update_text (QsLayerRow *self)
     details = g_strdup (qs_layer_item_get_class_name (self->item));
 
   gtk_label_set_text (self->name_label, qs_layer_item_get_name (self->item));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), qs_layer_item_get_name (self->item));
   gtk_label_set_text (self->details_label, details);
 }
 

@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "qs-gui-utils.h"
+#include "qs-reflow-box.h"
 #include "qs-summary-bar-private.h"
 
 typedef struct
@@ -24,6 +25,8 @@ struct _QsSummaryBar
   Tile        memory;
   Tile        sqnr;
   Tile        accuracy;
+  GtkWidget  *tiles;         /* four tiles in a row, two by two when narrow */
+  GtkWidget  *pairs[2];
   GtkWidget  *eval_spinner;
   guint       update_id;    /* idle: a burst of "summary-changed" becomes one update */
   guint       n_updates;    /* for the tests */
@@ -33,6 +36,7 @@ G_DEFINE_FINAL_TYPE (QsSummaryBar, qs_summary_bar, GTK_TYPE_WIDGET)
 
 static void
 tile_init (QsSummaryBar *self,
+           GtkWidget    *pair,
            Tile         *tile,
            const char   *caption,
            const char   *tooltip)
@@ -63,7 +67,7 @@ tile_init (QsSummaryBar *self,
   gtk_box_append (GTK_BOX (tile->box), tile->value);
   gtk_box_append (GTK_BOX (tile->box), tile->detail);
   gtk_widget_set_tooltip_text (tile->box, tooltip);
-  gtk_widget_set_parent (tile->box, GTK_WIDGET (self));
+  gtk_box_append (GTK_BOX (pair), tile->box);
   gtk_accessible_update_property (GTK_ACCESSIBLE (tile->value), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, caption, -1);
 }
 
@@ -331,13 +335,27 @@ qs_summary_bar_init (QsSummaryBar *self)
   gtk_box_layout_set_spacing (GTK_BOX_LAYOUT (gtk_widget_get_layout_manager (GTK_WIDGET (self))), 12);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Model Summary"), -1);
 
-  tile_init (self, &self->size, _("Weights"),
+  /* Two pairs of tiles: side by side when they fit, one above the other when not. */
+  self->tiles = qs_reflow_box_new ();
+  qs_reflow_box_set_spacing (QS_REFLOW_BOX (self->tiles), 12, FALSE);
+  qs_reflow_box_set_homogeneous (QS_REFLOW_BOX (self->tiles), TRUE);
+  gtk_widget_set_hexpand (self->tiles, TRUE);
+  gtk_widget_set_parent (self->tiles, GTK_WIDGET (self));
+  for (guint i = 0; i < G_N_ELEMENTS (self->pairs); i++)
+    {
+      self->pairs[i] = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+      gtk_box_set_homogeneous (GTK_BOX (self->pairs[i]), FALSE);
+      gtk_widget_set_hexpand (self->pairs[i], TRUE);
+      gtk_widget_set_parent (self->pairs[i], self->tiles);
+    }
+
+  tile_init (self, self->pairs[0], &self->size, _("Weights"),
              _("Weight storage in float32 and as the integer program stores it: codes with their scales and zero-points, 32-bit biases, BatchNormalization folded into the layer before it"));
-  tile_init (self, &self->memory, _("Peak Activations"),
+  tile_init (self, self->pairs[0], &self->memory, _("Peak Activations"),
              _("The most activation memory alive at once while the program runs: every value from the layer that writes it to the last layer that reads it, one byte per integer code, four per float"));
-  tile_init (self, &self->sqnr, _("Weighted SQNR"),
+  tile_init (self, self->pairs[1], &self->sqnr, _("Weighted SQNR"),
              _("Signal-to-quantization-noise ratio of all kernels together: total signal power over total error power"));
-  tile_init (self, &self->accuracy, _("Accuracy"), NULL);
+  tile_init (self, self->pairs[1], &self->accuracy, _("Accuracy"), NULL);
   /* room for "near chance: is this the right dataset?" */
   gtk_label_set_max_width_chars (GTK_LABEL (self->accuracy.detail), 44);
   self->eval_spinner = gtk_spinner_new ();

@@ -210,6 +210,8 @@ search_action (GtkWidget  *widget,
 {
   QsWindow *self = QS_WINDOW (widget);
 
+  /* Folded, the list (and its search entry) may be hidden. */
+  adw_flap_set_reveal_flap (self->flap, TRUE);
   gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
 }
 
@@ -451,6 +453,27 @@ toast_action (GtkWidget  *widget,
   _qs_window_show_toast (QS_WINDOW (widget), g_variant_get_string (param, NULL));
 }
 
+static void
+select_layer_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  _qs_window_select_layer (QS_WINDOW (widget), g_variant_get_string (param, NULL));
+}
+
+/* Reveals or hides the layer list (F9); beside the page it can be hidden too. */
+static void
+show_layers_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  adw_flap_set_reveal_flap (self->flap, !adw_flap_get_reveal_flap (self->flap));
+  if (adw_flap_get_reveal_flap (self->flap))
+    gtk_widget_grab_focus (GTK_WIDGET (self->layer_view));
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Installing and updating                                                                  */
 
@@ -471,6 +494,8 @@ _qs_window_actions_update (QsWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-config", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-config", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.select-layer", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-layers", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.apply-preset", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.apply-preset-selected",
                                  has_doc && g_strv_length (selected) > 0);
@@ -520,6 +545,10 @@ _qs_window_class_actions_init (QsWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.show-start", NULL, show_start_action);
   gtk_widget_class_install_action (widget_class, "win.restore-autosave", NULL, restore_autosave_action);
   gtk_widget_class_install_action (widget_class, "win.discard-autosave", NULL, discard_autosave_action);
+  /* Pages show another layer with "win.select-layer" (its name). */
+  gtk_widget_class_install_action (widget_class, "win.select-layer", "s", select_layer_action);
+  gtk_widget_class_install_action (widget_class, "win.show-layers", NULL, show_layers_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.show-layers", NULL);
   /* Pages ask for a toast with gtk_widget_activate_action (page, "win.toast", "s", message). */
   gtk_widget_class_install_action (widget_class, "win.toast", "s", toast_action);
 

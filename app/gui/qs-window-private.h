@@ -24,6 +24,8 @@ struct _QsWindow
   AdwToastOverlay      *toast_overlay;
   AdwToastOverlay      *document_toast_overlay; /* above the summary bar */
   AdwWindowTitle       *window_title;
+  GtkWidget            *sidebar_button;
+  AdwFlap              *flap;
   GtkWidget            *undo_button;
   GtkWidget            *redo_button;
   GtkWidget            *presets_button;
@@ -42,6 +44,7 @@ struct _QsWindow
   GtkLabel             *error_detail;
   GtkSearchEntry       *search_entry;
   GtkListView          *layer_view;
+  GtkStack             *list_stack;
   GtkLabel             *layer_count_label;
   QsLayerPage          *layer_page;
   QsSummaryBar         *summary_bar;
@@ -86,6 +89,8 @@ void           _qs_window_begin_load             (QsWindow             *self,
                                                   const char           *architecture_path,
                                                   QsConfig             *config);
 void           _qs_window_update_autosave_offer  (QsWindow             *self);
+void           _qs_window_select_layer           (QsWindow             *self,
+                                                  const char           *name);
 
 /* qs-window-actions.c */
 void           _qs_window_class_actions_init     (QsWindowClass        *klass);

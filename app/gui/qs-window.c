@@ -364,6 +364,91 @@ set_current_layer (QsWindow   *self,
   qs_layer_page_set_layer (self->layer_page, name);
 }
 
+/* Selects one layer alone and shows it; clears the filter when it hides the layer. */
+void
+_qs_window_select_layer (QsWindow   *self,
+                         const char *name)
+{
+  for (guint attempt = 0; attempt < 2 && self->filter_model != NULL; attempt++)
+    {
+      guint n = g_list_model_get_n_items (G_LIST_MODEL (self->filter_model));
+
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(QsLayerItem) item = g_list_model_get_item (G_LIST_MODEL (self->filter_model), i);
+
+          if (g_strcmp0 (qs_layer_item_get_name (item), name) == 0)
+            {
+              gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), i, TRUE);
+              set_current_layer (self, name);
+              gtk_widget_activate_action (GTK_WIDGET (self->layer_view), "list.scroll-to-item", "u", i);
+              return;
+            }
+        }
+      gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+    }
+}
+
+/* Narrow, the layer list lies over the page: picking a layer shows its page. */
+static void
+hide_folded_list (QsWindow *self)
+{
+  if (adw_flap_get_folded (self->flap))
+    adw_flap_set_reveal_flap (self->flap, FALSE);
+}
+
+/* Return (or a double click) on a row: select that layer alone and show it. */
+static void
+on_layer_activated (GtkListView *view,
+                    guint        position,
+                    QsWindow    *self)
+{
+  if (self->selection != NULL)
+    gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), position, TRUE);
+  hide_folded_list (self);
+}
+
+static void
+on_layer_clicked (QsWindow *self)
+{
+  hide_folded_list (self);
+}
+
+/* Below this width the layer list folds over the page, which keeps its controls beside the
+ * statistics down to about 770 px. The flap alone would fold only when the page's minimum
+ * does not fit, far too late for a page that still works when stacked. */
+#define FOLD_WIDTH 1080
+
+static void
+update_fold (QsWindow *self)
+{
+  GdkSurface *surface = gtk_native_get_surface (GTK_NATIVE (self));
+  gboolean fold;
+
+  if (surface == NULL)
+    return;
+  fold = gdk_surface_get_width (surface) < FOLD_WIDTH;
+  adw_flap_set_fold_policy (self->flap, fold ? ADW_FLAP_FOLD_POLICY_ALWAYS : ADW_FLAP_FOLD_POLICY_NEVER);
+}
+
+static void
+qs_window_realize (GtkWidget *widget)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  GTK_WIDGET_CLASS (qs_window_parent_class)->realize (widget);
+  g_signal_connect_object (gtk_native_get_surface (GTK_NATIVE (self)), "notify::width",
+                           G_CALLBACK (update_fold), self, G_CONNECT_SWAPPED);
+  update_fold (self);
+}
+
+static void
+on_main_stack_changed (QsWindow *self)
+{
+  gtk_widget_set_visible (self->sidebar_button,
+                          g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "document") == 0);
+}
+
 static void
 on_selection_changed (GtkSelectionModel *model,
                       guint              position,
@@ -380,10 +465,45 @@ on_selection_changed (GtkSelectionModel *model,
   update_actions (self);
 }
 
+/* The page never shows a layer the filter hides: the first match takes its place, or,
+ * with no match, the page and the list say so. */
 static void
 on_filter_items_changed (QsWindow *self)
 {
+  GListModel *shown = G_LIST_MODEL (self->filter_model);
+  guint n = g_list_model_get_n_items (shown);
+  gboolean current_shown = FALSE;
+
   update_layer_count (self);
+  gtk_stack_set_visible_child_name (self->list_stack, n > 0 ? "list" : "no-match");
+  if (n == 0)
+    {
+      g_clear_pointer (&self->current_layer, g_free);
+      qs_layer_page_show_no_match (self->layer_page, gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
+      return;
+    }
+
+  for (guint i = 0; i < n && self->current_layer != NULL && !current_shown; i++)
+    {
+      g_autoptr(QsLayerItem) item = g_list_model_get_item (shown, i);
+
+      current_shown = g_strcmp0 (qs_layer_item_get_name (item), self->current_layer) == 0;
+    }
+  if (!current_shown)
+    {
+      g_autoptr(QsLayerItem) first = g_list_model_get_item (shown, 0);
+
+      gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), 0, TRUE);
+      set_current_layer (self, qs_layer_item_get_name (first));
+    }
+}
+
+/* Typing on while nothing matches changes no items: keep the page's text up to date. */
+static void
+on_filter_search_changed (QsWindow *self)
+{
+  if (self->filter_model != NULL && g_list_model_get_n_items (G_LIST_MODEL (self->filter_model)) == 0)
+    qs_layer_page_show_no_match (self->layer_page, gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -461,6 +581,8 @@ set_document (QsWindow   *self,
   self->selection = gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->filter_model)));
   g_signal_connect (self->selection, "selection-changed", G_CALLBACK (on_selection_changed), self);
   g_signal_connect_swapped (self->filter_model, "items-changed", G_CALLBACK (on_filter_items_changed), self);
+  g_signal_connect_object (self->filter, "notify::search", G_CALLBACK (on_filter_search_changed), self,
+                           G_CONNECT_SWAPPED);
   gtk_list_view_set_model (self->layer_view, GTK_SELECTION_MODEL (self->selection));
 
   g_signal_connect_swapped (document, "notify::modified", G_CALLBACK (on_document_notify), self);
@@ -495,6 +617,8 @@ set_document (QsWindow   *self,
         }
     }
 
+  if (n == 0)
+    on_filter_items_changed (self);
   update_layer_count (self);
   update_notice (self);
   update_busy (self);
@@ -853,6 +977,7 @@ qs_window_class_init (QsWindowClass *klass)
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   object_class->dispose = qs_window_dispose;
+  widget_class->realize = qs_window_realize;
   window_class->close_request = qs_window_close_request;
 
   g_type_ensure (QS_TYPE_START_PAGE);
@@ -865,6 +990,8 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-window.ui");
   gtk_widget_class_bind_template_child (widget_class, QsWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, sidebar_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, undo_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, redo_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, presets_button);
@@ -883,6 +1010,7 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, error_detail);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, search_entry);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, layer_view);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, list_stack);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, layer_count_label);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, layer_page);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, summary_bar);
@@ -906,6 +1034,23 @@ qs_window_init (QsWindow *self)
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->layer_view),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Layers"), -1);
+
+  /* The list beside the page when there is room, over it (behind the header button) when
+   * not. */
+  g_object_bind_property (self->flap, "reveal-flap", self->sidebar_button, "active",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  g_signal_connect_swapped (self->main_stack, "notify::visible-child-name",
+                            G_CALLBACK (on_main_stack_changed), self);
+  g_signal_connect (self->layer_view, "activate", G_CALLBACK (on_layer_activated), self);
+  /* Return in the filter: the first match is shown already; show its page. */
+  g_signal_connect_swapped (self->search_entry, "activate", G_CALLBACK (hide_folded_list), self);
+  {
+    GtkGesture *click = gtk_gesture_click_new ();
+
+    gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click), GTK_PHASE_BUBBLE);
+    g_signal_connect_swapped (click, "released", G_CALLBACK (on_layer_clicked), self);
+    gtk_widget_add_controller (GTK_WIDGET (self->layer_view), GTK_EVENT_CONTROLLER (click));
+  }
 
   drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);

@@ -50,6 +50,133 @@ test_layer_page_fixed_range (void)
   g_object_unref (page);
 }
 
+/* Tab visits each control once: the spin button of the Bits row, not the row as well, and
+ * not the title (issue 17). */
+static void
+test_layer_page_tab_stops (void)
+{
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8a8", NULL);
+  g_autoptr(QsDocument) doc = qs_document_new (sample_model, config, NULL);
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = qs_layer_page_new ();
+  GtkWidget *bits_row, *bits_spin, *title;
+  guint bits_stops = 0, n_stops = 0;
+  GtkWidget *first = NULL;
+
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), doc);
+  qs_layer_page_set_layer (QS_LAYER_PAGE (page), "conv1");
+  gtk_window_present (GTK_WINDOW (window));
+  /* Tab order follows the allocation: wait until the page is mapped and sized. */
+  for (guint i = 0; i < 500 && !(gtk_widget_get_mapped (page) && gtk_widget_get_width (page) > 0); i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10 * 1000);
+    }
+  for (guint i = 0; i < 50; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10 * 1000);
+    }
+  g_assert_true (gtk_widget_get_mapped (page));
+  /* From the first control. */
+  g_assert_true (gtk_widget_grab_focus (page_child (page, "format_row")));
+  bits_row = page_child (page, "bits_row");
+  bits_spin = page_child (page, "bits_spin");
+  title = page_child (page, "title_label");
+
+  /* The rows around a spin button or switch and the title take no focus of their own; the
+   * statistics cards offer none (a focusable flow box without focusable children would keep
+   * Tab where it is). */
+  g_assert_false (gtk_widget_get_focusable (bits_row));
+  g_assert_false (gtk_widget_get_focusable (page_child (page, "act_bits_row")));
+  g_assert_false (gtk_widget_get_focusable (title));
+  g_assert_false (gtk_widget_get_can_focus (page_child (page, "stats_grid")));
+
+  /* GtkListBoxRow moves focus by gtk_widget_has_focus (), which holds only in the active
+   * window: walk the chain only when this window is (other gui tests' windows may be). */
+  if (!gtk_window_is_active (GTK_WINDOW (window)))
+    {
+      g_test_message ("window not active: Tab chain not walked");
+      qs_layer_page_set_document (QS_LAYER_PAGE (page), NULL);
+      gtk_window_destroy (GTK_WINDOW (window));
+      return;
+    }
+  /* Around the whole chain once: no stop twice, none that keeps the focus where it is. */
+  for (guint i = 0; i < 80; i++)
+    {
+      GtkWidget *focus, *before = gtk_root_get_focus (GTK_ROOT (window));
+
+      if (!gtk_widget_child_focus (window, GTK_DIR_TAB_FORWARD))
+        break;
+      focus = gtk_root_get_focus (GTK_ROOT (window));
+      g_test_message ("tab %u: %s", i, focus ? G_OBJECT_TYPE_NAME (focus) : "(none)");
+      g_assert_nonnull (focus);
+      g_assert_true (focus != before);
+      if (focus == first)
+        break;
+      if (first == NULL)
+        first = focus;
+      n_stops++;
+      g_assert_true (focus != bits_row);
+      g_assert_true (focus != title);
+      if (focus == bits_spin || gtk_widget_is_ancestor (focus, bits_spin))
+        bits_stops++;
+    }
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == first);
+  g_assert_cmpuint (n_stops, >, 5);
+  g_assert_cmpuint (bits_stops, ==, 1);
+
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), NULL);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* A BatchNormalization folded into the convolution before it says so, links to that layer
+ * and shows the stored (folded) kernel instead of "No Weights" (issue 17). */
+static void
+test_layer_page_folded_batch_norm (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "..", "data", "models", "fmnist-resnet.h5", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = qs_model_load (path, NULL, NULL, &error);
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8a8", NULL);
+  g_autoptr(QsDocument) doc = NULL;
+  GtkWidget *page = g_object_ref_sink (qs_layer_page_new ());
+  GtkWidget *button;
+  GVariant *target;
+
+  if (model == NULL)
+    {
+      g_test_skip (error->message);
+      g_object_unref (page);
+      return;
+    }
+  doc = qs_document_new (model, config, NULL);
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), doc);
+  qs_layer_page_set_layer (QS_LAYER_PAGE (page), "block1_conv1_bn");
+
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (page_child (page, "chart_or_empty"))), ==, "batch-norm");
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (page_child (page, "bn_title"))), "block1_conv1"));
+  button = page_child (page, "bn_target_button");
+  g_assert_true (gtk_widget_get_visible (button));
+  g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (button)), ==, "win.select-layer");
+  target = gtk_actionable_get_action_target_value (GTK_ACTIONABLE (button));
+  g_assert_cmpstr (g_variant_get_string (target, NULL), ==, "block1_conv1");
+  /* The stored kernel's statistics: kernel, largest weight, SQNR, storage. */
+  g_assert_true (gtk_widget_get_visible (page_child (page, "bn_details")));
+  g_assert_nonnull (gtk_grid_get_child_at (GTK_GRID (page_child (page, "bn_grid")), 1, 3));
+
+  /* A convolution still shows its charts. */
+  qs_layer_page_set_layer (QS_LAYER_PAGE (page), "block1_conv1");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (page_child (page, "chart_or_empty"))), ==, "charts");
+
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), NULL);
+  g_object_unref (page);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -70,6 +197,8 @@ main (int argc, char **argv)
   sample_model = test_load_sample_model_or_skip ();
 
   g_test_add_func ("/qs/layer-page/fixed-range", test_layer_page_fixed_range);
+  g_test_add_func ("/qs/layer-page/tab-stops", test_layer_page_tab_stops);
+  g_test_add_func ("/qs/layer-page/folded-batch-norm", test_layer_page_folded_batch_norm);
 
   ret = g_test_run ();
   g_clear_object (&sample_model);
