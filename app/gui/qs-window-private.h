@@ -60,6 +60,7 @@ struct _QsWindow
   GtkFilterListModel   *filter_model;
   GtkMultiSelection    *selection;
   char                 *current_layer;
+  AdwToastOverlay      *toast_overlay_in_use; /* where self->toast is shown */
   AdwToast             *toast;           /* the one shown: a new toast replaces it */
   char                 *pending_toast;   /* shown from an idle: the newest message wins */
   guint                 toast_idle_id;

@@ -35,9 +35,11 @@ drop_toast (QsWindow *self)
   adw_toast_dismiss (toast);
 }
 
-/* Shows the newest message asked for in this main-loop turn. libadwaita 1.2 crashes when a
- * toast is dismissed in the same turn it was added (its show and hide animations finish
- * together), so toasts asked for together become one. */
+/* Shows the newest message asked for in this main-loop turn. One toast at a time: a toast
+ * still on screen takes the new title (libadwaita documents modifying a shown toast)
+ * instead of being dismissed, because libadwaita 1.2 crashes (adw_animation_skip) when a
+ * toast is dismissed before its show animation has run, which a loaded machine makes
+ * likely; toasts asked for together become one. */
 static gboolean
 show_pending_toast (gpointer user_data)
 {
@@ -46,11 +48,17 @@ show_pending_toast (gpointer user_data)
   AdwToastOverlay *overlay = self->toast_overlay;
 
   self->toast_idle_id = 0;
-  /* One toast at a time: toasts queued behind each other (a preset tried after another)
-   * would report what is no longer true. */
-  drop_toast (self);
   if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "document") == 0)
     overlay = self->document_toast_overlay;
+  /* One toast at a time: toasts queued behind each other (a preset tried after another)
+   * would report what is no longer true. */
+  if (self->toast != NULL && self->toast_overlay_in_use == overlay)
+    {
+      adw_toast_set_title (self->toast, message);
+      return G_SOURCE_REMOVE;
+    }
+  drop_toast (self);
+  self->toast_overlay_in_use = overlay;
 
   self->toast = adw_toast_new (message);
   adw_toast_set_timeout (self->toast, 6);
