@@ -360,6 +360,42 @@ test_histogram_view_worker (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* The channel ranges of a big result are computed in a worker: the small result's stay
+ * meanwhile, a newer big result supersedes the running build, and what arrives is what a
+ * synchronous build gives. */
+static void
+test_channel_view_worker (void)
+{
+  g_autoptr(QsQuantResult) small = gaussian_result (FALSE, TRUE);
+  g_autoptr(QsQuantResult) big4 = big_result (4);
+  g_autoptr(QsQuantResult) big8 = big_result (8);
+  g_autoptr(QsChartChannels) expected = NULL;
+  g_autofree char *expected_text = NULL;
+  g_autofree char *small_text = NULL;
+  GtkWidget *view = qs_channel_range_view_new ();
+  GtkWidget *window;
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  int w, h;
+
+  qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (view), small);
+  window = show_in_window (view, 800, 480);
+  small_text = g_strdup (qs_channel_range_view_get_description (QS_CHANNEL_RANGE_VIEW (view)));
+
+  qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (view), big4);
+  g_assert_cmpstr (qs_channel_range_view_get_description (QS_CHANNEL_RANGE_VIEW (view)), ==, small_text);
+  qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (view), big8);
+  expected = _qs_chart_channels_new (big8);
+  expected_text = _qs_chart_channels_describe (expected);
+  while (g_strcmp0 (qs_channel_range_view_get_description (QS_CHANNEL_RANGE_VIEW (view)), small_text) == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_cmpstr (qs_channel_range_view_get_description (QS_CHANNEL_RANGE_VIEW (view)), ==, expected_text);
+  g_free (render (view, NULL, &w, &h));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* A big layer's estimate (a sample of its rows) does not replace the heatmap: the previous
  * picture and its zoom stay, and the exact result of the same shape keeps the zoom. */
 static void
@@ -1070,6 +1106,7 @@ main (int   argc,
     }
   g_test_add_func ("/qs/widgets/heatmap", test_heatmap_view);
   g_test_add_func ("/qs/widgets/histogram-big-in-worker", test_histogram_view_worker);
+  g_test_add_func ("/qs/widgets/channels-big-in-worker", test_channel_view_worker);
   g_test_add_func ("/qs/widgets/heatmap-keeps-zoom-over-estimate", test_heatmap_view_estimate);
   g_test_add_func ("/qs/widgets/heatmap-conv", test_heatmap_conv_views);
   g_test_add_func ("/qs/widgets/heatmap-interaction", test_heatmap_interaction);
