@@ -31,6 +31,21 @@ compare_by_range (gconstpointer a,
   return (i > j) - (i < j);
 }
 
+/* Widens channel c's quantization range and step by the params element idx uses. */
+static inline void
+channel_params (QsChartChannels *ch,
+                QsQuantParams   *params,
+                gsize            n,
+                gsize            c,
+                gsize            idx)
+{
+  gsize p = params->n_params == 1 ? 0 : params->n_params == n ? c : qs_quant_params_index (params, idx);
+
+  ch->clip_lo[c] = MIN (ch->clip_lo[c], params->clip_lo[p]);
+  ch->clip_hi[c] = MAX (ch->clip_hi[c], params->clip_hi[p]);
+  ch->scale[c] = MAX (ch->scale[c], params->scale[p]);
+}
+
 QsChartChannels *
 _qs_chart_channels_new (QsQuantResult *result)
 {
@@ -59,25 +74,51 @@ _qs_chart_channels_new (QsQuantResult *result)
       ch->max[c] = ch->clip_hi[c] = -G_MAXFLOAT;
     }
 
-  for (gsize idx = 0; idx < input->n_elements; idx++)
+  /* channel c of slice o holds elements [(o * n + c) * inner, + inner): walked in that
+   * (storage) order, without a division per weight */
+  if (n > 0 && outer * n * inner == input->n_elements)
     {
-      gsize c = (idx / inner) % n;
-      float v = input->data[idx];
+      const float *v = input->data;
+      /* per-tensor or per-channel params: a channel's are the same for all its weights */
+      gboolean params_by_channel = levels && (params->n_params == 1 || params->n_params == n);
+      gsize idx = 0;
 
-      if (isfinite (v))
-        {
-          ch->min[c] = MIN (ch->min[c], v);
-          ch->max[c] = MAX (ch->max[c], v);
-        }
-      if (levels)
-        {
-          gsize p = params->n_params == 1 ? 0 : params->n_params == n ? c : qs_quant_params_index (params, idx);
+      for (gsize o = 0; o < outer; o++)
+        for (gsize c = 0; c < n; c++)
+          {
+            float lo = ch->min[c], hi = ch->max[c];
 
-          ch->clip_lo[c] = MIN (ch->clip_lo[c], params->clip_lo[p]);
-          ch->clip_hi[c] = MAX (ch->clip_hi[c], params->clip_hi[p]);
-          ch->scale[c] = MAX (ch->scale[c], params->scale[p]);
-        }
+            for (gsize i = 0; i < inner; i++)
+              if (isfinite (v[idx + i]))
+                {
+                  lo = MIN (lo, v[idx + i]);
+                  hi = MAX (hi, v[idx + i]);
+                }
+            ch->min[c] = lo;
+            ch->max[c] = hi;
+            if (levels && !params_by_channel)
+              for (gsize i = 0; i < inner; i++)
+                channel_params (ch, params, n, c, idx + i);
+            idx += inner;
+          }
+      if (params_by_channel && input->n_elements > 0)
+        for (gsize c = 0; c < n; c++)
+          channel_params (ch, params, n, c, c * inner);
     }
+  else
+    for (gsize idx = 0; idx < input->n_elements; idx++)
+      {
+        gsize c = (idx / inner) % n;
+        float v = input->data[idx];
+
+        if (isfinite (v))
+          {
+            ch->min[c] = MIN (ch->min[c], v);
+            ch->max[c] = MAX (ch->max[c], v);
+          }
+        if (levels)
+          channel_params (ch, params, n, c, idx);
+      }
   ranges = g_new (float, n);
   for (gsize c = 0; c < n; c++)
     {
