@@ -33,6 +33,7 @@ struct _QsConfig
   QsQuantSpec    input;
   guint          calib_images;
   char          *calib_source;
+  QsRequantMode  requant_mode;
   char          *preset;
   GHashTable    *act_ranges;    /* value name -> float[2]: fixed ranges, over calibration */
 };
@@ -266,6 +267,7 @@ qs_config_copy (QsConfig *self)
   copy->has_input = self->has_input;
   copy->input = self->input;
   copy->calib_images = self->calib_images;
+  copy->requant_mode = self->requant_mode;
   g_free (copy->calib_source);
   copy->calib_source = g_strdup (self->calib_source);
   copy->preset = g_strdup (self->preset);
@@ -305,6 +307,7 @@ qs_config_equal (QsConfig *a,
       || a->has_input != b->has_input
       || (a->has_input && !qs_quant_spec_equal (&a->input, &b->input))
       || a->calib_images != b->calib_images
+      || a->requant_mode != b->requant_mode
       || g_strcmp0 (a->calib_source, b->calib_source) != 0
       || g_hash_table_size (a->act_ranges) != g_hash_table_size (b->act_ranges))
     return FALSE;
@@ -518,6 +521,60 @@ qs_config_set_input_spec (QsConfig          *self,
   self->has_input = spec != NULL;
   if (spec != NULL)
     self->input = *spec;
+}
+
+static const struct
+{
+  const char *name;
+  const char *description;
+} requant_modes[QS_REQUANT_N_MODES] = {
+  [QS_REQUANT_GEMMLOWP] = { "gemmlowp", N_("TFLite reference: gemmlowp fixed-point multiply, rounded twice") },
+  [QS_REQUANT_SINGLE_ROUNDING] = { "single-rounding", N_("TFLite single rounding: one 64-bit product, rounded once") },
+  [QS_REQUANT_FP32_RNE] = { "fp32-rne", N_("Float32 scale, round half to even (XNNPACK, LiteRT CPU, ONNX Runtime)") },
+  [QS_REQUANT_CMSIS_NN] = { "cmsis-nn", N_("CMSIS-NN microcontroller kernels (arm_nn_requantize)") },
+};
+
+const char *
+qs_requant_mode_to_string (QsRequantMode mode)
+{
+  g_return_val_if_fail ((guint) mode < QS_REQUANT_N_MODES, NULL);
+  return requant_modes[mode].name;
+}
+
+gboolean
+qs_requant_mode_from_string (const char    *name,
+                             QsRequantMode *out)
+{
+  for (guint i = 0; name != NULL && i < QS_REQUANT_N_MODES; i++)
+    if (g_strcmp0 (name, requant_modes[i].name) == 0)
+      {
+        *out = (QsRequantMode) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+qs_requant_mode_describe (QsRequantMode mode)
+{
+  g_return_val_if_fail ((guint) mode < QS_REQUANT_N_MODES, NULL);
+  return _(requant_modes[mode].description);
+}
+
+QsRequantMode
+qs_config_get_requant_mode (QsConfig *self)
+{
+  g_return_val_if_fail (QS_IS_CONFIG (self), QS_REQUANT_GEMMLOWP);
+  return self->requant_mode;
+}
+
+void
+qs_config_set_requant_mode (QsConfig      *self,
+                            QsRequantMode  mode)
+{
+  g_return_if_fail (QS_IS_CONFIG (self));
+  g_return_if_fail ((guint) mode < QS_REQUANT_N_MODES);
+  self->requant_mode = mode;
 }
 
 guint
@@ -958,6 +1015,11 @@ qs_config_to_json (QsConfig *self)
   json_builder_add_int_value (b, self->calib_images);
   json_builder_set_member_name (b, "calibration_source");
   json_builder_add_string_value (b, self->calib_source);
+  if (self->requant_mode != QS_REQUANT_GEMMLOWP)
+    {
+      json_builder_set_member_name (b, "requantization");
+      json_builder_add_string_value (b, qs_requant_mode_to_string (self->requant_mode));
+    }
   json_builder_set_member_name (b, "input");
   if (self->has_input)
     json_builder_add_value (b, qs_quant_spec_to_json_node (&self->input));
@@ -1039,7 +1101,7 @@ qs_config_new_from_json (const char  *data,
                          GError     **error)
 {
   static const char * const top_allowed[] = {
-    "schema_version", "preset", "calibration_images", "calibration_source", "input", "default", "layers",
+    "schema_version", "preset", "calibration_images", "calibration_source", "requantization", "input", "default", "layers",
     "activation_ranges", NULL
   };
   static const char * const layer_allowed[] = {
@@ -1128,6 +1190,16 @@ qs_config_new_from_json (const char  *data,
           return NULL;
         }
       qs_config_set_calib_source (self, json_node_get_string (node));
+    }
+  if ((node = json_object_get_member (root, "requantization")) != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING
+          || !qs_requant_mode_from_string (json_node_get_string (node), &self->requant_mode))
+        {
+          schema_error (error, "$.requantization",
+                        _("expected \"gemmlowp\", \"single-rounding\", \"fp32-rne\" or \"cmsis-nn\""));
+          return NULL;
+        }
     }
   if ((node = json_object_get_member (root, "input")) != NULL && !JSON_NODE_HOLDS_NULL (node))
     {

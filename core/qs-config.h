@@ -37,6 +37,34 @@ typedef struct
   QsQuantSpec activation;       /* format INT: ranges come from calibration with range_method */
 } QsLayerConfig;
 
+/* How integer layers rescale their int32 accumulators to output codes, as the target runtime
+ * does (see docs/ARCHITECTURE.md, "Requantization modes"):
+ * - GEMMLOWP: TFLite's reference kernels: gemmlowp's SaturatingRoundingDoublingHighMul then
+ *   a rounding right shift (two roundings). The default.
+ * - SINGLE_ROUNDING: TFLite built with TFLITE_SINGLE_ROUNDING: one 64-bit product, one
+ *   rounding right shift (round half up).
+ * - FP32_RNE: the accumulator times a float32 scale (in_scale * w_scale / out_scale computed
+ *   in float32, in that order), rounded half to even: XNNPACK (LiteRT's CPU path) and ONNX
+ *   Runtime's QLinearConv / MatMulInteger rescale.
+ * - CMSIS_NN: arm_nn_requantize: CMSIS-NN's doubly rounded multiply (as gemmlowp) with its
+ *   own handling of left shifts, as the microcontroller export runs it. */
+typedef enum
+{
+  QS_REQUANT_GEMMLOWP = 0,
+  QS_REQUANT_SINGLE_ROUNDING,
+  QS_REQUANT_FP32_RNE,
+  QS_REQUANT_CMSIS_NN,
+} QsRequantMode;
+
+#define QS_REQUANT_N_MODES 4
+
+/* "gemmlowp", "single-rounding", "fp32-rne", "cmsis-nn". */
+const char         *qs_requant_mode_to_string     (QsRequantMode        mode);
+gboolean            qs_requant_mode_from_string   (const char          *name,
+                                                   QsRequantMode       *out);
+/* A translated one-line description for menus and help. */
+const char         *qs_requant_mode_describe      (QsRequantMode        mode);
+
 #define QS_TYPE_CONFIG (qs_config_get_type ())
 
 /* A per-layer quantization config: a default plus overrides by exact layer name or glob
@@ -108,6 +136,11 @@ void                qs_config_set_calib_images   (QsConfig            *self,
 const char         *qs_config_get_calib_source   (QsConfig            *self);
 void                qs_config_set_calib_source   (QsConfig            *self,
                                                   const char          *source);
+
+/* How integer layers requantize (QS_REQUANT_GEMMLOWP by default); saved as "requantization". */
+QsRequantMode       qs_config_get_requant_mode   (QsConfig            *self);
+void                qs_config_set_requant_mode   (QsConfig            *self,
+                                                  QsRequantMode        mode);
 
 /* JSON with "schema_version"; errors name the JSON path ("$.layers.conv2d_1.weight.bits"). */
 char               *qs_config_to_json            (QsConfig            *self);

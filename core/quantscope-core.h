@@ -23,6 +23,7 @@
 #include "qs-lowering.h"
 #include "qs-kernels.h"
 #include "qs-eval.h"
+#include "qs-export.h"
 #include "qs-analysis.h"
 /* training (issue 5) */
 #include "qs-train.h"

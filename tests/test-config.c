@@ -214,6 +214,41 @@ expect_error (const char *json,
 }
 
 static void
+test_requant_mode (void)
+{
+  g_autoptr(QsConfig) c = qs_config_new_from_preset ("w8a8", NULL);
+  g_autoptr(QsConfig) back = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *json = NULL;
+  QsRequantMode mode;
+
+  g_assert_cmpint (qs_config_get_requant_mode (c), ==, QS_REQUANT_GEMMLOWP);
+  for (guint i = 0; i < QS_REQUANT_N_MODES; i++)
+    {
+      g_assert_true (qs_requant_mode_from_string (qs_requant_mode_to_string (i), &mode));
+      g_assert_cmpint (mode, ==, i);
+    }
+  g_assert_false (qs_requant_mode_from_string ("fp32", &mode));
+
+  qs_config_set_requant_mode (c, QS_REQUANT_FP32_RNE);
+  json = qs_config_to_json (c);
+  g_assert_nonnull (strstr (json, "\"requantization\" : \"fp32-rne\""));
+  back = qs_config_new_from_json (json, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (qs_config_get_requant_mode (back), ==, QS_REQUANT_FP32_RNE);
+  g_assert_true (qs_config_equal (c, back));
+  qs_config_set_requant_mode (back, QS_REQUANT_CMSIS_NN);
+  g_assert_false (qs_config_equal (c, back));
+
+  g_clear_object (&back);
+  back = qs_config_new_from_json ("{\"schema_version\": 1, \"requantization\": \"nearest\"}",
+                                  -1, &error);
+  g_assert_null (back);
+  g_assert_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_SCHEMA);
+  g_assert_nonnull (strstr (error->message, "$.requantization"));
+}
+
+static void
 test_json_errors (void)
 {
   expect_error ("{", QS_CONFIG_ERROR_PARSE, NULL);
@@ -251,6 +286,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/config/overrides", test_overrides);
   g_test_add_func ("/qs/config/json-roundtrip", test_json_roundtrip);
   g_test_add_func ("/qs/config/json-errors", test_json_errors);
+  g_test_add_func ("/qs/config/requant-mode", test_requant_mode);
   g_test_add_func ("/qs/config/json-preset-base", test_json_preset_base);
   g_test_add_func ("/qs/config/json-activation-ranges", test_json_activation_ranges);
   return g_test_run ();
