@@ -13,7 +13,14 @@ shift 2>/dev/null || true
 packages="gcc meson ninja-build pkg-config libgtk-4-dev libadwaita-1-dev libhdf5-dev
   libjson-glib-dev libzip-dev libcairo2-dev libpango1.0-dev gettext appstream appstream-util
   desktop-file-utils libglib2.0-bin libglib2.0-dev-bin xvfb xauth imagemagick hdf5-tools jq json-glib-tools
-  libgtk-4-bin dbus-x11 at-spi2-core python3-pyatspi python3-dogtail groff-base man-db"
+  libgtk-4-bin dbus-x11 at-spi2-core python3-pyatspi python3-dogtail groff-base man-db
+  nodejs npm"
+
+# The runtimes that consume our exports (ONNX Runtime, LiteRT), from npm into a cache folder
+# outside the source tree. Tests find them through QS_NODE_MODULES and skip, saying why,
+# when they are missing (no registry).
+node_dir=${QS_NODE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/quantscope/node}
+node_packages="onnxruntime-node@1.30.0 @litertjs/core@2.5.3"
 
 install_missing () {
   missing=""
@@ -32,6 +39,24 @@ install_missing () {
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
     -o DPkg::Lock::Timeout=300 $missing
+}
+
+install_node_runtimes () {
+  stamp="$node_dir/.installed"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$node_packages" ]; then
+    return 0
+  fi
+  mkdir -p "$node_dir"
+  [ -f "$node_dir/package.json" ] || echo '{"private": true}' > "$node_dir/package.json"
+  echo "== installing into $node_dir: $node_packages"
+  # --ignore-scripts: onnxruntime-node's install script would fetch GPU binaries.
+  # shellcheck disable=SC2086
+  if (cd "$node_dir" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error \
+        $node_packages); then
+    echo "$node_packages" > "$stamp"
+  else
+    echo "== npm registry not reachable: the export runtime tests will skip" >&2
+  fi
 }
 
 build () {
@@ -53,6 +78,8 @@ case "$mode" in
     ;;
   test)
     install_missing
+    install_node_runtimes
+    export QS_NODE_MODULES="$node_dir/node_modules"
     build
     rc=0
     xvfb-run -a -s "-screen 0 1280x800x24" \
