@@ -836,8 +836,8 @@ read_keras3_vars (H5Ctx       *ctx,
   return TRUE;
 }
 
-static void
-finish_layer_weights (QsLayer *layer)
+void
+_qs_keras_finish_layer_weights (QsLayer *layer)
 {
   layer->n_nonfinite = 0;
   for (guint i = 0; i < layer->weights->len; i++)
@@ -1230,7 +1230,7 @@ model_from_config (H5Ctx       *ctx,
           if (!read_keras3_vars (ctx, keras3_layers, group, layer, g_ptr_array_index (configs, i), error))
             return NULL;
         }
-      finish_layer_weights (layer);
+      _qs_keras_finish_layer_weights (layer);
     }
 
   model = _qs_model_build (model_name, g_steal_pointer (&layers), g_steal_pointer (&configs), TRUE, error);
@@ -1239,6 +1239,7 @@ model_from_config (H5Ctx       *ctx,
       g_prefix_error (error, "%s: ", ctx->path);
       return NULL;
     }
+  model->architecture_json = g_strndup (json, json_length);
   return model;
 }
 
@@ -1260,7 +1261,7 @@ model_weights_only (H5Ctx       *ctx,
       layer = qs_layer_new (order[i], "Weights", QS_LAYER_WEIGHTS);
       for (guint j = 0; j < w->len; j++)
         g_ptr_array_add (layer->weights, qs_tensor_ref (g_ptr_array_index (w, j)));
-      finish_layer_weights (layer);
+      _qs_keras_finish_layer_weights (layer);
       g_ptr_array_add (layers, layer);
     }
   return _qs_model_build (NULL, g_steal_pointer (&layers), NULL, FALSE, error);
@@ -1292,7 +1293,7 @@ model_generic (H5Ctx   *ctx,
         }
       layer = qs_layer_new (name, "Dataset", QS_LAYER_WEIGHTS);
       g_ptr_array_add (layer->weights, t);
-      finish_layer_weights (layer);
+      _qs_keras_finish_layer_weights (layer);
       qs_tensor_set_layout (t, qs_tensor_layout_for_shape (t->n_dims, t->shape, name));
       g_ptr_array_add (layers, layer);
     }

@@ -49,5 +49,7 @@ char      *_qs_keras_config_write    (QsModel       *model,
                                       GError       **error);
 /* The snake_case group name Keras 3 gives a class ("Conv2D" -> "conv2d"). */
 char      *_qs_keras_snake_case      (const char    *class_name);
+/* Counts non-finite weights and sets the layouts of a layer whose weights are attached. */
+void       _qs_keras_finish_layer_weights (QsLayer *layer);
 
 G_END_DECLS

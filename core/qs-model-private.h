@@ -26,6 +26,8 @@ struct _QsModel
   char          *why_not;
   QsModelFormat  format;
   gboolean       has_architecture;
+  char          *architecture_json; /* the model_config text it was built from (nullable):
+                                       the sandboxed loader hands it to the parent */
 
   GPtrArray     *layers;        /* QsLayer *, owned */
   GPtrArray     *configs;       /* JsonObject * (nullable) per layer: the config as read */

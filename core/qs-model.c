@@ -22,6 +22,7 @@ qs_model_finalize (GObject *object)
   g_free (self->backend);
   g_free (self->checksum);
   g_free (self->why_not);
+  g_free (self->architecture_json);
   g_clear_pointer (&self->by_name, g_hash_table_unref);
   g_clear_pointer (&self->layers, g_ptr_array_unref);
   g_clear_pointer (&self->configs, g_ptr_array_unref);

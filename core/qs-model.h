@@ -137,6 +137,19 @@ QsModel       *qs_model_load                 (const char    *path,
                                               const char    *architecture_path,
                                               GCancellable  *cancellable,
                                               GError       **error);
+/* As qs_model_load, but the file is parsed in quantscope-loader, a helper process under
+ * resource limits (address space, CPU time, open files, no file writes), a seccomp filter
+ * (no network, no exec, no writes) and a timeout; the model comes back over a pipe. A
+ * crash, hang or limit in the helper is a QS_MODEL_ERROR naming the file. What the app and
+ * the CLI use for files from users. QS_NO_SANDBOX=1, or no helper installed, loads
+ * in-process; QS_LOADER names the helper, QS_LOADER_TIMEOUT its time limit in seconds. */
+QsModel       *qs_model_load_untrusted       (const char    *path,
+                                              const char    *architecture_path,
+                                              GCancellable  *cancellable,
+                                              GError       **error);
+gboolean       qs_model_sandbox_available    (void);
+/* The time limit for a file of this size (QS_LOADER_TIMEOUT overrides). */
+guint          qs_model_sandbox_timeout_seconds (gsize       file_size);
 void           qs_model_load_async           (const char          *path,
                                               const char          *architecture_path,
                                               GCancellable        *cancellable,

@@ -102,9 +102,27 @@ render (GtkWidget  *widget,
   GskRenderNode *node;
   int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
 
+  /* The heatmap colours its texture in a worker: on a busy machine the first frames can
+   * come before it (the view then draws nothing yet). */
+  if (QS_IS_HEATMAP_VIEW (widget))
+    {
+      gint64 end = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
+      while (_qs_heatmap_view_texture_pending (QS_HEATMAP_VIEW (widget)) && g_get_monotonic_time () < end)
+        g_main_context_iteration (NULL, TRUE);
+    }
   wait_for_frames (widget);
   gdk_paintable_snapshot (paintable, snapshot, w, h);
   node = gtk_snapshot_free_to_node (snapshot);
+  /* The paintable shows the widget's last frame: on a busy machine the first one may not
+   * have been drawn within wait_for_frames' 100 ms. */
+  for (gint64 end = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
+       node == NULL && g_get_monotonic_time () < end;)
+    {
+      wait_for_frames (widget);
+      snapshot = gtk_snapshot_new ();
+      gdk_paintable_snapshot (paintable, snapshot, w, h);
+      node = gtk_snapshot_free_to_node (snapshot);
+    }
   if (node == NULL)
     g_error ("%s (%d x %d, mapped %d) drew nothing", G_OBJECT_TYPE_NAME (widget), w, h,
              gtk_widget_get_mapped (widget));

@@ -262,6 +262,16 @@ run_load (gpointer data)
   g_assert (model != NULL);
 }
 
+/* The same file through the sandboxed reader (quantscope-loader and the pipe). */
+static void
+run_load_untrusted (gpointer data)
+{
+  LoadJob *job = data;
+  g_autoptr(QsModel) model = qs_model_load_untrusted (job->path, NULL, NULL, NULL);
+
+  g_assert (model != NULL);
+}
+
 typedef struct
 {
   QsEngineFloat *engine;
@@ -344,6 +354,12 @@ bench_load (QsBench *bench)
   run_load (&job);
   hwm = proc_status_kb ("VmHWM:");
   seconds = qs_bench_best_seconds (quick ? 2 : 3, run_load, &job);
+  if (qs_model_sandbox_available ())
+    {
+      double t_sandboxed = qs_bench_best_seconds (quick ? 2 : 3, run_load_untrusted, &job);
+      qs_bench_add_ms (bench, quick ? "model-load-resnet50-small-sandboxed" : "model-load-resnet50-sandboxed",
+                       t_sandboxed * 1e3, "vs_in_process", t_sandboxed / seconds);
+    }
   {
     /* after the memory measurement: the quantized kernels would stay in the heap */
     g_autoptr(QsModel) loaded = qs_model_load (path, NULL, NULL, NULL);

@@ -83,7 +83,7 @@ run_sensitivity (const char     *command,
         }
     }
 
-  model = qs_model_load (model_path, a->architecture, NULL, &error);
+  model = qs_model_load_untrusted (model_path, a->architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail (command, error);
   dataset = qs_dataset_open (a->dataset_spec, &error);

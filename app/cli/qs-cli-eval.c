@@ -223,7 +223,7 @@ qs_cli_eval (int    argc,
   if (config != NULL && calib_source != NULL)
     qs_config_set_calib_source (config, calib_source);
 
-  model = qs_model_load (argv[1], architecture, NULL, &error);
+  model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("eval", error);
   dataset = qs_dataset_open (dataset_spec, &error);

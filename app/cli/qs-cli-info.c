@@ -196,7 +196,7 @@ qs_cli_info (int    argc,
   if (argc != 2)
     return qs_cli_usage_error ("info", _("expected exactly one MODEL file"));
 
-  model = qs_model_load (argv[1], architecture, NULL, &error);
+  model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("info", error);
   if (json)

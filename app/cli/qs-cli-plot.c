@@ -96,7 +96,7 @@ qs_cli_plot (int    argc,
   if (config == NULL)
     return qs_cli_fail ("plot", error);
 
-  model = qs_model_load (argv[1], NULL, NULL, &error);
+  model = qs_model_load_untrusted (argv[1], NULL, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("plot", error);
   layer = qs_model_find_layer (model, layer_name);

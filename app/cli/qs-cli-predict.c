@@ -52,7 +52,7 @@ qs_cli_predict (int    argc,
   if (limit == 0 || limit < -1)
     return qs_cli_usage_error ("predict", _("--limit must be a positive number"));
 
-  model = qs_model_load (argv[1], architecture, NULL, &error);
+  model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("predict", error);
   dataset = qs_dataset_open (dataset_spec, &error);

@@ -90,7 +90,7 @@ qs_cli_qat (int    argc,
     return preset != NULL ? qs_cli_usage_error ("qat", "%s", error->message)
                           : qs_cli_fail ("qat", error);
 
-  model = qs_model_load (argv[1], NULL, NULL, &error);
+  model = qs_model_load_untrusted (argv[1], NULL, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("qat", error);
   float_net = qs_train_net_new_from_model (model, &error);

@@ -59,7 +59,7 @@ qs_cli_quantize (int    argc,
         return qs_cli_usage_error ("quantize", "%s", error->message);
       return qs_cli_fail ("quantize", error);
     }
-  model = qs_model_load (argv[1], architecture, NULL, &error);
+  model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("quantize", error);
 

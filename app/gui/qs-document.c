@@ -389,7 +389,7 @@ load_thread (GTask        *task,
   LoadData *load = task_data;
   GError *error = NULL;
 
-  load->model = qs_model_load (load->path, load->architecture_path, cancellable, &error);
+  load->model = qs_model_load_untrusted (load->path, load->architecture_path, cancellable, &error);
   if (load->model == NULL)
     {
       g_task_return_error (task, error);
@@ -524,7 +524,7 @@ load_session (LoadData      *load,
   if (session->redo != NULL)
     load->redo = g_ptr_array_ref (session->redo);
 
-  load->model = qs_model_load (load->path, load->architecture_path, cancellable, error);
+  load->model = qs_model_load_untrusted (load->path, load->architecture_path, cancellable, error);
   if (load->model == NULL)
     return FALSE;
   if (session->model_checksum != NULL)

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "qs-model.h"
+
+G_BEGIN_DECLS
+
+/* The two ends of the sandboxed loader's stream (see qs-model-sandbox.c); the helper
+ * process (app/loader/qs-loader.c) writes, qs_model_load_untrusted () reads. */
+gboolean _qs_model_sandbox_write_model (int            fd,
+                                        QsModel       *model,
+                                        GError       **error);
+gboolean _qs_model_sandbox_write_error (int            fd,
+                                        const GError  *model_error);
+
+G_END_DECLS
