@@ -269,8 +269,8 @@ tensor_from_header (JsonNode  *node,
   return t;
 }
 
-static QsModel *
-model_from_stream (GInputStream  *in,
+QsModel *
+_qs_model_sandbox_read_model (GInputStream  *in,
                    const char    *path,
                    GCancellable  *cancellable,
                    GError       **error)
@@ -598,7 +598,7 @@ qs_model_load_untrusted (const char    *path,
       && read_exact (out, &status, sizeof status, NULL, NULL))
     {
       if (status == 0)
-        model = model_from_stream (out, path, NULL, &local);
+        model = _qs_model_sandbox_read_model (out, path, NULL, &local);
       else if (status == 1)
         {
           guint32 code = 0, length = 0;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include <gio/gio.h>
+
 #include "qs-model.h"
 
 G_BEGIN_DECLS
@@ -12,5 +14,12 @@ gboolean _qs_model_sandbox_write_model (int            fd,
                                         GError       **error);
 gboolean _qs_model_sandbox_write_error (int            fd,
                                         const GError  *model_error);
+
+/* The parent's side, after the magic and a status of 0: the header and the tensors,
+ * everything checked. */
+QsModel *_qs_model_sandbox_read_model  (GInputStream  *in,
+                                        const char    *path,
+                                        GCancellable  *cancellable,
+                                        GError       **error);
 
 G_END_DECLS
