@@ -24,6 +24,7 @@
 #include "qs-kernels.h"
 #include "qs-eval.h"
 #include "qs-export.h"
+#include "qs-synthetic.h"
 #include "qs-analysis.h"
 /* training (issue 5) */
 #include "qs-train.h"

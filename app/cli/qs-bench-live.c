@@ -22,62 +22,6 @@
 #define ESTIMATE_MIN_VALUES (2 * 1024 * 1024)   /* as app/gui/qs-document-results.c */
 #define ESTIMATE_VALUES     (256 * 1024)
 
-static QsLayer *
-dense_layer (const char *name,
-             gsize       in,
-             gsize       out,
-             guint       input,
-             guint32    *seed)
-{
-  QsLayer *dense = qs_layer_new (name, "Dense", QS_LAYER_DENSE);
-  g_autofree char *kname = g_strdup_printf ("%s/kernel", name);
-  g_autofree char *bname = g_strdup_printf ("%s/bias", name);
-  gsize kshape[] = { in, out }, bshape[] = { out };
-  QsTensor *kernel = qs_tensor_new (kname, 2, kshape, NULL);
-  QsTensor *bias = qs_tensor_new (bname, 1, bshape, NULL);
-
-  for (gsize i = 0; i < kernel->n_elements; i++)
-    {
-      *seed = *seed * 1664525u + 1013904223u;
-      kernel->data[i] = 0.05f * ((float) (*seed >> 8) / (float) (1 << 24) - 0.5f);
-    }
-  qs_tensor_set_layout (kernel, QS_TENSOR_LAYOUT_DENSE);
-  qs_tensor_set_layout (bias, QS_TENSOR_LAYOUT_VECTOR);
-  dense->units = out;
-  dense->n_inputs = 1;
-  dense->inputs = g_new0 (guint, 1);
-  dense->inputs[0] = input;
-  g_ptr_array_add (dense->weights, kernel);
-  g_ptr_array_add (dense->weights, bias);
-  return dense;
-}
-
-/* 4096 -> Dense 4096 -> Dense N -> Dense 10, about n_params parameters (at least the first
- * layer's 16.8M); N is a multiple of 32 so group presets fit every layer. */
-static QsModel *
-synthetic_mlp (guint64 n_params)
-{
-  GPtrArray *layers = g_ptr_array_new ();
-  QsLayer *input = qs_layer_new ("input", "InputLayer", QS_LAYER_INPUT);
-  guint64 first = 4096 * 4097;
-  gsize hidden = n_params > first + 32 * 4107 ? (gsize) ((n_params - first) / 4107) / 32 * 32 : 32;
-  g_autoptr(GError) error = NULL;
-  guint32 seed = 17;
-  QsModel *model;
-
-  input->output_rank = 1;
-  input->output_shape[0] = 4096;
-  input->inputs = g_new0 (guint, 1);
-  g_ptr_array_add (layers, input);
-  g_ptr_array_add (layers, dense_layer ("dense_16m", 4096, 4096, 0, &seed));
-  g_ptr_array_add (layers, dense_layer ("dense_hidden", 4096, hidden, 1, &seed));
-  g_ptr_array_add (layers, dense_layer ("dense_out", hidden, 10, 2, &seed));
-  model = qs_model_new_from_layers ("synthetic", layers, &error);
-  if (model == NULL)
-    g_printerr ("bench live: %s\n", error->message);
-  return model;
-}
-
 typedef struct
 {
   QsTensor       *kernel;
@@ -165,9 +109,12 @@ qs_bench_live (QsBench *bench)
 
   if (n_params == 0)
     n_params = 25000000;
-  built = synthetic_mlp (n_params);
+  built = qs_synthetic_mlp (n_params, &error);
   if (built == NULL)
-    return;
+    {
+      g_printerr ("bench live: %s\n", error->message);
+      return;
+    }
   fd = g_file_open_tmp ("qs-bench-live-XXXXXX.h5", &path, &error);
   if (fd < 0)
     {

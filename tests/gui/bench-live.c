@@ -155,71 +155,6 @@ big_dense_model (void)
   return model;
 }
 
-static void
-fill_weights (QsTensor *t,
-              guint32  *seed)
-{
-  for (gsize i = 0; i < t->n_elements; i++)
-    {
-      *seed = *seed * 1664525u + 1013904223u;
-      t->data[i] = 0.05f * ((float) (*seed >> 8) / (float) (1 << 24) - 0.5f);
-    }
-}
-
-static QsLayer *
-dense_layer (const char *name,
-             gsize       in,
-             gsize       out,
-             guint       input,
-             guint32    *seed)
-{
-  QsLayer *dense = qs_layer_new (name, "Dense", QS_LAYER_DENSE);
-  g_autofree char *kname = g_strdup_printf ("%s/kernel", name);
-  g_autofree char *bname = g_strdup_printf ("%s/bias", name);
-  gsize kshape[] = { in, out }, bshape[] = { out };
-  QsTensor *kernel = qs_tensor_new (kname, 2, kshape, NULL);
-  QsTensor *bias = qs_tensor_new (bname, 1, bshape, NULL);
-
-  fill_weights (kernel, seed);
-  memset (bias->data, 0, sizeof (float) * out);
-  qs_tensor_set_layout (kernel, QS_TENSOR_LAYOUT_DENSE);
-  qs_tensor_set_layout (bias, QS_TENSOR_LAYOUT_VECTOR);
-  dense->units = out;
-  dense->n_inputs = 1;
-  dense->inputs = g_new0 (guint, 1);
-  dense->inputs[0] = input;
-  g_ptr_array_add (dense->weights, kernel);
-  g_ptr_array_add (dense->weights, bias);
-  return dense;
-}
-
-/* 4096 -> Dense 4096 -> Dense N -> Dense 10 with about n_params parameters (at least the
- * 16.8M of the first layer). */
-static QsModel *
-synthetic_mlp (guint64 n_params)
-{
-  GPtrArray *layers = g_ptr_array_new ();
-  QsLayer *input = qs_layer_new ("input", "InputLayer", QS_LAYER_INPUT);
-  guint64 first = 4096 * 4097;
-  /* a multiple of 32, so group presets (w4g32) fit the last layer too */
-  gsize hidden = n_params > first + 32 * 4107 ? (gsize) ((n_params - first) / 4107) / 32 * 32 : 32;
-  g_autoptr(GError) error = NULL;
-  guint32 seed = 17;
-  QsModel *model;
-
-  input->output_rank = 1;
-  input->output_shape[0] = 4096;
-  input->inputs = g_new0 (guint, 1);
-  g_ptr_array_add (layers, input);
-  g_ptr_array_add (layers, dense_layer ("dense_16m", 4096, 4096, 0, &seed));
-  g_ptr_array_add (layers, dense_layer ("dense_hidden", 4096, hidden, 1, &seed));
-  g_ptr_array_add (layers, dense_layer ("dense_out", hidden, 10, 2, &seed));
-  model = qs_model_new_from_layers ("synthetic", layers, &error);
-  if (model == NULL)
-    g_error ("%s", error->message);
-  return model;
-}
-
 static guint64
 parse_params (const char *text)
 {
@@ -418,7 +353,10 @@ main (int argc, char **argv)
   /* 3. The big synthetic model: first open, tuning the 16.8M-parameter layer, a preset. */
   {
     gint64 start = g_get_monotonic_time ();
-    g_autoptr(QsModel) mlp = synthetic_mlp (n_big_params);
+    g_autoptr(QsModel) mlp = qs_synthetic_mlp (n_big_params, &error);
+
+    if (mlp == NULL)
+      g_error ("%s", error->message);
 
     load_ms = (g_get_monotonic_time () - start) / 1000.0;
     n_big_params = 0;
