@@ -1228,8 +1228,9 @@ qs_lowering_prepare_weights (QsLowering  *lowering,
   for (guint i = 0; i < lowering->steps->len; i++)
     {
       g_autoptr(GError) local = NULL;
-      g_autoptr(QsQuantResult) r = qs_lowering_get_step_weights (lowering, i, &local);
+      QsQuantResult *r = qs_lowering_get_step_weights (lowering, i, &local);
 
+      g_clear_pointer (&r, qs_quant_result_unref);
       if (local != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local));
