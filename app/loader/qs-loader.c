@@ -55,10 +55,10 @@ apply_limits (const char *path,
               guint       timeout)
 {
   struct stat st;
-  guint64 size = stat (path, &st) == 0 ? (guint64) st.st_size : 0;
 
 #ifndef QS_UNDER_ASAN
   {
+    guint64 size = stat (path, &st) == 0 ? (guint64) st.st_size : 0;
     /* The parsed model is about the file's size in float32 (a .keras zip inflates its
      * weights once); 6x plus 2 GiB leaves room for HDF5's caches and the stream. */
     guint64 as = ((guint64) 2 << 30) + 6 * size;
