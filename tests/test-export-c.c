@@ -100,6 +100,14 @@ compile_and_run (const char *dir,
   printed = (g_free (printed), run_cmd (run, &ok));
   g_assert_true (ok);
   g_assert_nonnull (strstr (printed, "inputs ->"));
+  if (g_str_equal (tag, "native"))
+    {
+      /* float inputs through the generated <name>_quantize_input */
+      g_autofree char *frun = g_strdup_printf ("%s -f %s/in.f32 %s/out_f32.bin", exe, dir, dir);
+
+      g_free (run_cmd (frun, &ok));
+      g_assert_true (ok);
+    }
   demo = g_strdup (exe);
   printed2 = run_cmd (demo, &ok);
   g_assert_true (ok);
@@ -125,8 +133,11 @@ test_model (gconstpointer user_data)
   g_autoptr(QsDataset) dataset = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) summary = g_string_new (NULL), summary2 = g_string_new (NULL);
-  g_autofree float *x = NULL, *tapped = NULL;
-  g_autofree gint8 *codes = NULL, *expect = NULL;
+  g_autofree float *x = NULL, *raw = NULL, *tapped = NULL;
+  g_autofree gint8 *codes = NULL, *expect = NULL, *expect_f = NULL;
+  g_autofree char *got_f = NULL, *out_f = NULL;
+  gsize got_f_len = 0;
+  guint mismatches_f = 0;
   g_autofree guint8 *got = NULL, *got32 = NULL;
   g_autofree char *objcmd = NULL, *sizecmd = NULL, *size_out = NULL;
   const QsExportFormat *format = qs_export_find_format ("c");
@@ -179,6 +190,7 @@ test_model (gconstpointer user_data)
   x = g_new (float, (gsize) n * info.input_size);
   codes = g_new (gint8, (gsize) n * info.input_size);
   g_assert_true (qs_dataset_fill_inputs (dataset, model, 0, n, x, &error));
+  raw = g_memdup2 (x, (gsize) n * info.input_size * sizeof (float));
   for (gsize i = 0; i < (gsize) n * info.input_size; i++)
     {
       float q = rintf (x[i] / info.input_scale) + (float) info.input_zero_point;
@@ -189,8 +201,12 @@ test_model (gconstpointer user_data)
   {
     g_autofree char *in_bin = g_build_filename (dir, "in.bin", NULL);
 
+    g_autofree char *in_f32 = g_build_filename (dir, "in.f32", NULL);
+
     g_assert_true (g_file_set_contents (in_bin, (const char *) codes,
                                         (gssize) n * info.input_size, &error));
+    g_assert_true (g_file_set_contents (in_f32, (const char *) raw,
+                                        (gssize) (n * info.input_size * sizeof (float)), &error));
   }
 
   /* the engine's codes of the C program's output value */
@@ -209,6 +225,18 @@ test_model (gconstpointer user_data)
         g_assert_true (tap.seen);
         for (gsize j = 0; j < info.output_size; j++)
           expect[(gsize) i * info.output_size + j] =
+            (gint8) (lrintf (tapped[j] / info.output_scale) + info.output_zero_point);
+      }
+    /* the same from the raw floats: the engine's quantization against the generated one */
+    expect_f = g_new (gint8, (gsize) n * info.output_size);
+    for (guint i = 0; i < n; i++)
+      {
+        tap.seen = FALSE;
+        g_assert_true (qs_engine_int_run_tapped (engine, raw + (gsize) i * info.input_size, NULL,
+                                                 tap_cb, &tap, &error));
+        g_assert_true (tap.seen);
+        for (gsize j = 0; j < info.output_size; j++)
+          expect_f[(gsize) i * info.output_size + j] =
             (gint8) (lrintf (tapped[j] / info.output_scale) + info.output_zero_point);
       }
   }
@@ -242,6 +270,12 @@ test_model (gconstpointer user_data)
         mismatches32++;
     }
 
+  out_f = g_build_filename (dir, "out_f32.bin", NULL);
+  g_assert_true (g_file_get_contents (out_f, &got_f, &got_f_len, NULL));
+  g_assert_cmpuint (got_f_len, ==, (gsize) n * info.output_size);
+  for (gsize i = 0; i < got_f_len; i++)
+    mismatches_f += (gint8) got_f[i] != expect_f[i];
+
   /* the compiled size of the model's code and constants */
   objcmd = g_strdup_printf ("%s -std=c99 -Os -c -o %s/%s.o %s/%s.c", cc, dir, name, dir, name);
   g_free (run_cmd (objcmd, &ok));
@@ -249,10 +283,10 @@ test_model (gconstpointer user_data)
   sizecmd = g_strdup_printf ("size %s/%s.o", dir, name);
   size_out = run_cmd (sizecmd, &ok);
   g_test_message ("%s (%s): %u images x %" G_GSIZE_FORMAT " outputs compared, %u mismatches "
-                  "(max %u), -m32: %s%u mismatches against the native build; source %"
+                  "(max %u), from floats %u, -m32: %s%u mismatches against the native build; source %"
                   G_GSIZE_FORMAT " bytes; scratch %" G_GSIZE_FORMAT " bytes; size -Os:\n%s",
                   tc->model, qs_requant_mode_to_string (tc->mode), n, info.output_size,
-                  mismatches, max_diff, run_m32 ? "" : have_m32 ? "built, not run, " : "skipped, ", mismatches32,
+                  mismatches, max_diff, mismatches_f, run_m32 ? "" : have_m32 ? "built, not run, " : "skipped, ", mismatches32,
                   info.source_bytes, info.scratch_bytes, ok ? size_out : "(no `size`)");
   if (g_test_verbose ())
     g_print ("# %s %s: %u mismatches of %" G_GSIZE_FORMAT "\n", tc->model,
@@ -268,6 +302,8 @@ test_model (gconstpointer user_data)
   else
     g_assert_cmpuint (max_diff, <=, 3);   /* one rounding against two, compounded over layers */
   g_assert_cmpuint (mismatches32, ==, 0);
+  if (exact)
+    g_assert_cmpuint (mismatches_f, ==, 0);
 }
 
 /* A layer that runs in float inside the program is refused, naming it. */
