@@ -1196,6 +1196,8 @@ _qs_export_c_full (const QsExportContext *ctx,
       info->output_value = out_value;
       info->input_scale = g.v[in_value].scale;
       info->input_zero_point = g.v[in_value].zp - 128;
+      info->input_qmin = g.v[in_value].qmin - 128;
+      info->input_qmax = g.v[in_value].qmax - 128;
       info->output_scale = g.v[out_value].scale;
       info->output_zero_point = g.v[out_value].zp - 128;
       info->source_bytes = total;

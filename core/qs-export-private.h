@@ -24,6 +24,8 @@ typedef struct
   gint   output_value;
   float  input_scale;     /* int8 codes q stand for scale * (q - zero_point) */
   gint32 input_zero_point;
+  gint32 input_qmin;      /* the input's code range (reduced bit widths are narrower) */
+  gint32 input_qmax;
   float  output_scale;
   gint32 output_zero_point;
   gsize  source_bytes;    /* the three files together */
