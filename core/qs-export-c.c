@@ -366,7 +366,8 @@ emit_step (Gen     *g,
         if (s->n_inputs != 2)
           {
             g_set_error (error, QS_EXPORT_ERROR, QS_EXPORT_ERROR_UNSUPPORTED,
-                         _("Layer “%s”: the C export adds two inputs, not %u"), lname, s->n_inputs);
+                         _("Layer “%s”: the C export adds two inputs, not %u"),
+                         lname, s->n_inputs);
             return FALSE;
           }
         qs_quantize_multiplier (ti->scale / twice_max, &m1, &s1);
@@ -1025,7 +1026,8 @@ _qs_export_c_full (const QsExportContext *ctx,
     if (g.v[i].is_int && g.v[i].qmin < 0)
       {
         g_set_error (error, QS_EXPORT_ERROR, QS_EXPORT_ERROR_UNSUPPORTED,
-                     _("Value “%s” is wider than 8 bits"), qs_lowering_get_value (g.lw, i)->name);
+                     _("Value “%s” is wider than 8 bits"),
+                     qs_lowering_get_value (g.lw, i)->name);
         goto fail;
       }
   g.in_root = g.v[in_value].root;
@@ -1120,7 +1122,8 @@ _qs_export_c_full (const QsExportContext *ctx,
   }
   g_string_append (c, "\n/* --- the model's constants --- */\n\n");
   g_string_append_len (c, g.data->str, g.data->len);
-  g_string_append_printf (c, "static int8_t scratch[%s_SCRATCH_BYTES > 0 ? %s_SCRATCH_BYTES : 1];\n\n",
+  g_string_append_printf (c,
+                          "static int8_t scratch[%s_SCRATCH_BYTES > 0 ? %s_SCRATCH_BYTES : 1];\n\n",
                           upper, upper);
   emit_quantize (c, name, &g.v[in_value], in_rounding);
   g_string_append_printf (c, "void\n%s_run (const int8_t *input, int8_t *output)\n{\n", name);
