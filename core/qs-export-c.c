@@ -899,7 +899,7 @@ write_one (const char *dir,
     }
   if (!qs_export_write_file (path, text->str, text->len, error))
     return FALSE;
-  g_string_append_printf (summary, _("Wrote %s (%" G_GSIZE_FORMAT " bytes)\n"), path, text->len);
+  g_string_append_printf (summary, _("Wrote %s (%lu bytes)\n"), path, (gulong) text->len);
   *total += text->len;
   return TRUE;
 }
@@ -1178,11 +1178,11 @@ _qs_export_c_full (const QsExportContext *ctx,
     goto fail;
 
   g_string_append_printf (summary,
-                          _("C99 for microcontrollers: %u steps, int8 activations, requantization %s; "
-                            "peak scratch %" G_GSIZE_FORMAT " bytes (%s_SCRATCH_BYTES), input %"
-                            G_GSIZE_FORMAT " codes, output %" G_GSIZE_FORMAT " codes\n"),
-                          steps->len, mode_name, scratch, upper, g.v[in_value].size,
-                          g.v[out_value].size);
+                          _("C99 for microcontrollers: %u steps, int8 activations, "
+                            "requantization %s; peak scratch %lu bytes (%s_SCRATCH_BYTES), "
+                            "input %lu codes, output %lu codes\n"),
+                          steps->len, mode_name, (gulong) scratch, upper,
+                          (gulong) g.v[in_value].size, (gulong) g.v[out_value].size);
   if (tail->len > 0)
     g_string_append_printf (summary,
                             _("Not in the C code: the float tail (%s); %s_run returns the int8 "
