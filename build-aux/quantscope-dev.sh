@@ -15,6 +15,10 @@ packages="gcc meson ninja-build pkg-config libgtk-4-dev libadwaita-1-dev libhdf5
   desktop-file-utils libglib2.0-bin libglib2.0-dev-bin xvfb xauth imagemagick hdf5-tools jq json-glib-tools
   libgtk-4-bin dbus-x11 at-spi2-core python3-pyatspi python3-dogtail groff-base man-db
   nodejs npm"
+# 32-bit builds of the `c` export's generated code (tests/test-export-c.c; amd64 only)
+if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
+  packages="$packages gcc-multilib"
+fi
 
 # The runtimes that consume our exports (ONNX Runtime, LiteRT), from npm into a cache folder
 # outside the source tree. Tests find them through QS_NODE_MODULES and skip, saying why,

@@ -4,12 +4,16 @@
 #include <glib/gi18n-lib.h>
 
 #include "qs-export.h"
+#include "qs-export-private.h"
 #include "qs-file.h"
 
 G_DEFINE_QUARK (qs-export-error-quark, qs_export_error)
 
 /* One row per format, in menu order. A format's writer lives in qs-export-FORMAT.c. */
 static const QsExportFormat formats[] = {
+  { "c", N_("C for microcontrollers"),
+    N_("C99 source: int8 weights, CMSIS-NN style parameters and a reference forward pass"),
+    "", TRUE, QS_REQUANT_CMSIS_NN, _qs_export_c },
   { NULL, NULL, NULL, NULL, FALSE, QS_REQUANT_GEMMLOWP, NULL },
 };
 
