@@ -114,9 +114,6 @@ void   qs_requant_ref          (const gint32          *acc,
 /* One accumulator of output channel c requantized in rq->mode (the reference). */
 static inline guint8
 qs_requant_channel (gint32 acc, gsize c, const QsRequant *rq);
-/* Gemmlowp only, explicit multiplier and shift. */
-static inline guint8
-qs_requant_one (gint32 acc, gint32 multiplier, gint32 shift, const QsRequant *rq);
 
 /* Depthwise convolution of one image, NHWC (TFLite's DepthwiseConv, integer_ops): input
  * p->input_height x input_width x input_depth codes, filter [filter_height][filter_width]
@@ -218,23 +215,6 @@ qs_requant_channel (gint32           acc,
                                                           (float) (rq->out_min - rq->out_zp),
                                                           (float) (rq->out_max - rq->out_zp)));
   v = (gint64) rq->out_zp + qs_requant_mbqm (rq->mode, acc, rq->multiplier[c], rq->shift[c]);
-  if (v < rq->out_min)
-    v = rq->out_min;
-  if (v > rq->out_max)
-    v = rq->out_max;
-  return (guint8) v;
-}
-
-/* Gemmlowp requantization of one accumulator with an explicit multiplier and shift,
- * whatever rq->mode says (kept for the quantization-aware trainer's mirror of the engine). */
-static inline guint8
-qs_requant_one (gint32           acc,
-                gint32           multiplier,
-                gint32           shift,
-                const QsRequant *rq)
-{
-  gint64 v = (gint64) rq->out_zp + qs_multiply_by_quantized_multiplier (acc, multiplier, shift);
-
   if (v < rq->out_min)
     v = rq->out_min;
   if (v > rq->out_max)
