@@ -5,6 +5,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include "qs-requant-mode.h"
+
 #include "qs-quant.h"
 
 G_BEGIN_DECLS
@@ -37,26 +39,7 @@ typedef struct
   QsQuantSpec activation;       /* format INT: ranges come from calibration with range_method */
 } QsLayerConfig;
 
-/* How integer layers rescale their int32 accumulators to output codes, as the target runtime
- * does (see docs/ARCHITECTURE.md, "Requantization modes"):
- * - GEMMLOWP: TFLite's reference kernels: gemmlowp's SaturatingRoundingDoublingHighMul then
- *   a rounding right shift (two roundings). The default.
- * - SINGLE_ROUNDING: TFLite built with TFLITE_SINGLE_ROUNDING: one 64-bit product, one
- *   rounding right shift (round half up).
- * - FP32_RNE: the accumulator times a float32 scale (in_scale * w_scale / out_scale computed
- *   in float32, in that order), rounded half to even: XNNPACK (LiteRT's CPU path) and ONNX
- *   Runtime's QLinearConv / MatMulInteger rescale.
- * - CMSIS_NN: arm_nn_requantize: CMSIS-NN's doubly rounded multiply (as gemmlowp) with its
- *   own handling of left shifts, as the microcontroller export runs it. */
-typedef enum
-{
-  QS_REQUANT_GEMMLOWP = 0,
-  QS_REQUANT_SINGLE_ROUNDING,
-  QS_REQUANT_FP32_RNE,
-  QS_REQUANT_CMSIS_NN,
-} QsRequantMode;
-
-#define QS_REQUANT_N_MODES 4
+/* QsRequantMode (the requantization modes) is in qs-requant-mode.h. */
 
 /* "gemmlowp", "single-rounding", "fp32-rne", "cmsis-nn". */
 const char         *qs_requant_mode_to_string     (QsRequantMode        mode);

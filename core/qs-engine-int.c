@@ -83,6 +83,7 @@ typedef struct
   gint32       *bias;
   gint32       *mult_q;
   gint32       *shift_q;
+  float        *scale_f;         /* fp32-rne: float32 scale per channel */
   QsRequant     rq;
   QsAddParams   addp;
   gint32        cat_m[MAX_OP_INPUTS];
@@ -103,6 +104,7 @@ struct _QsEngineInt
   QsLowering         *lowering;
   QsModel            *model;
   const QsIntKernels *kernels;
+  QsRequantMode       mode;      /* the config's requantization mode */
   GArray             *tensors;   /* PTensor, one per lowered value */
   GArray             *storage;   /* Storage */
   GPtrArray          *ops;       /* Op * */
@@ -129,6 +131,7 @@ op_free (gpointer data)
   g_free (op->bias);
   g_free (op->mult_q);
   g_free (op->shift_q);
+  g_free (op->scale_f);
   g_free (op);
 }
 
@@ -252,6 +255,7 @@ act_clamp (const Op      *op,
  * codes: int8 codes, int32 bias at S_in * S_w, per-channel multipliers and shifts. */
 static gboolean
 compile_int_weights (Op                  *op,
+                     QsRequantMode        mode,
                      const QsLoweredStep *s,
                      QsQuantResult       *r,
                      const PTensor       *in,
@@ -282,6 +286,7 @@ compile_int_weights (Op                  *op,
   op->bias = g_new (gint32, n + 16);
   op->mult_q = g_new0 (gint32, n + 16);
   op->shift_q = g_new0 (gint32, n + 16);
+  op->scale_f = g_new0 (float, n + 16);
   for (gsize o = 0; o < n; o++)
     {
       double sc = sw[o] > 0.0f && isfinite (sw[o]) ? sw[o] : out->scale / in->scale;
@@ -298,6 +303,12 @@ compile_int_weights (Op                  *op,
       op->bias[o] = (gint32) CLAMP (b64, G_MININT32, G_MAXINT32);
       qs_quantize_multiplier ((double) in->scale * sc / out->scale, &op->mult_q[o], &sh);
       op->shift_q[o] = sh;
+      /* fp32-rne: the float32 scale XNNPACK / ONNX Runtime compute from the stored float32
+       * scales (a channel without a usable weight scale has real multiplier 1, as above) */
+      op->scale_f[o] = sw[o] > 0.0f && isfinite (sw[o])
+                       ? qs_requant_scale_f32 (in->scale, sw[o], out->scale) : 1.0f;
+      if (!(op->scale_f[o] > 0.0f) || !isfinite (op->scale_f[o]))
+        op->scale_f[o] = 0.0f;
     }
   if (depthwise)
     op->dw_codes = g_steal_pointer (&w);
@@ -318,6 +329,8 @@ compile_int_weights (Op                  *op,
   op->rq.bias = op->bias;
   op->rq.multiplier = op->mult_q;
   op->rq.shift = op->shift_q;
+  op->rq.scale = op->scale_f;
+  op->rq.mode = mode;
   op->rq.out_zp = out->zp;
   op->rq.out_min = out_min;
   op->rq.out_max = out_max;
@@ -401,7 +414,7 @@ compile_step (QsEngineInt  *e,
                            && s->dw == 1 && s->kh <= 64
                            && (s->oh - 1) * s->sh + (s->kh - 1) * s->dh < s->ih
                            && (s->ow - 1) * s->sw + s->kw <= s->iw;
-            compile_int_weights (op, s, r, tin, tout, lo, hi);
+            compile_int_weights (op, e->mode, s, r, tin, tout, lo, hi);
             if (!depthwise && !op->direct && !op->implicit)
               e->im2col_bytes = MAX (e->im2col_bytes, MIN (s->oh * s->ow, IM2COL_BLOCK) * op->packed.kp + 64);
             e->acc_count = MAX (e->acc_count, s->oc);
@@ -439,6 +452,8 @@ compile_step (QsEngineInt  *e,
 
               qs_add_params_init (&op->addp, a->scale, a->zp, c2->scale, c2->zp,
                                   to->scale, to->zp, to->qmin, to->qmax);
+              /* fp32-rne keeps the gemmlowp arithmetic for Add (see QsAddParams) */
+              op->addp.mode = e->mode;
             }
           else
             for (guint i = 0; i < op->n_in; i++)
@@ -472,6 +487,8 @@ qs_engine_int_new (QsLowering    *lowering,
   e->lowering = qs_lowering_ref (lowering);
   e->model = g_object_ref (qs_lowering_get_model (lowering));
   e->kernels = qs_int_kernels_get ();
+  e->mode = qs_lowering_get_config (lowering) != NULL
+            ? qs_config_get_requant_mode (qs_lowering_get_config (lowering)) : QS_REQUANT_GEMMLOWP;
   e->tensors = g_array_new (FALSE, TRUE, sizeof (PTensor));
   e->storage = g_array_new (FALSE, TRUE, sizeof (Storage));
   e->ops = g_ptr_array_new_with_free_func (op_free);
@@ -540,6 +557,13 @@ gsize
 qs_engine_int_get_output_size (QsEngineInt *e)
 {
   return T (e, e->output)->size;
+}
+
+QsRequantMode
+qs_engine_int_get_requant_mode (QsEngineInt *e)
+{
+  g_return_val_if_fail (e != NULL, QS_REQUANT_GEMMLOWP);
+  return e->mode;
 }
 
 const char *
@@ -898,7 +922,7 @@ run_op (QsEngineInt *e,
             gsize cj = tj->size / rows;
 
             if (is_int)
-              qs_rescale_u8 (tdata (e, ws, op->in[j]), cj, tj->zp, op->cat_m[j], op->cat_s[j],
+              qs_rescale_u8 (e->mode, tdata (e, ws, op->in[j]), cj, tj->zp, op->cat_m[j], op->cat_s[j],
                              to->zp, to->qmin, to->qmax, (guint8 *) tdata (e, ws, op->out) + off,
                              to->c, cj, rows);
             else

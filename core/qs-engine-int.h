@@ -59,6 +59,8 @@ gboolean     qs_engine_int_run              (QsEngineInt    *engine,
 
 gsize        qs_engine_int_get_input_size   (QsEngineInt    *engine);
 gsize        qs_engine_int_get_output_size  (QsEngineInt    *engine);
+/* The requantization mode the engine computes in: its lowering's config's (qs-config.h). */
+QsRequantMode qs_engine_int_get_requant_mode (QsEngineInt  *engine);
 /* The integer kernel variant in use ("avx512", "avx2", "ref"; see qs-kernels.h). */
 const char  *qs_engine_int_get_kernels_name (QsEngineInt    *engine);
 QsLowering  *qs_engine_int_get_lowering     (QsEngineInt    *engine);

@@ -23,21 +23,30 @@ sat_left_shift (__m256i x,
   return _mm256_blendv_epi8 (shifted, sat, ovf);
 }
 
-/* (a * b + 2^30) >> 31, see the AVX-512 variant; only the low 32 bits of each 64-bit
- * result are kept, so a logical shift is enough. */
+/* (a * b + 2^30) >> 31 truncated to int32 (the low 32 bits of each 64-bit result are kept,
+ * so a logical shift is enough): CMSIS-NN's arm_nn_doubling_high_mult_no_sat, and gemmlowp's
+ * SaturatingRoundingDoublingHighMul except for a == b == INT32_MIN (see srdhm). */
 static inline __m256i
-srdhm (__m256i a,
-       __m256i b)
+srdhm_no_sat (__m256i a,
+              __m256i b)
 {
   const __m256i nudge = _mm256_set1_epi64x ((gint64) 1 << 30);
   __m256i pe = _mm256_add_epi64 (_mm256_mul_epi32 (a, b), nudge);
   __m256i po = _mm256_add_epi64 (_mm256_mul_epi32 (_mm256_srli_epi64 (a, 32), _mm256_srli_epi64 (b, 32)),
                                  nudge);
-  __m256i r = _mm256_blend_epi32 (_mm256_srli_epi64 (pe, 31), _mm256_slli_epi64 (po, 1), 0xAA);
+
+  return _mm256_blend_epi32 (_mm256_srli_epi64 (pe, 31), _mm256_slli_epi64 (po, 1), 0xAA);
+}
+
+/* qs_saturating_rounding_doubling_high_mul, see the AVX-512 variant. */
+static inline __m256i
+srdhm (__m256i a,
+       __m256i b)
+{
   const __m256i min = _mm256_set1_epi32 (G_MININT32);
   __m256i both_min = _mm256_and_si256 (_mm256_cmpeq_epi32 (a, min), _mm256_cmpeq_epi32 (b, min));
 
-  return _mm256_blendv_epi8 (r, _mm256_set1_epi32 (G_MAXINT32), both_min);
+  return _mm256_blendv_epi8 (srdhm_no_sat (a, b), _mm256_set1_epi32 (G_MAXINT32), both_min);
 }
 
 static inline __m256i
@@ -54,9 +63,43 @@ rdbpot (__m256i x,
   return _mm256_sub_epi32 (r, _mm256_cmpgt_epi32 (rem, thr));
 }
 
+/* (p + 2^(ts - 1)) >> ts (arithmetic) on four int64 lanes, ts in [1, 62], then saturated to
+ * int32 (kept in each lane's low half). AVX2 has no 64-bit arithmetic shift: shift
+ * p ^ sign logically and flip back. */
+static inline __m256i
+round_shift_sat64 (__m256i p,
+                   __m256i ts)
+{
+  const __m256i one = _mm256_set1_epi64x (1);
+  const __m256i max = _mm256_set1_epi64x (G_MAXINT32), min = _mm256_set1_epi64x (G_MININT32);
+  __m256i sign, r;
+
+  p = _mm256_add_epi64 (p, _mm256_sllv_epi64 (one, _mm256_sub_epi64 (ts, one)));
+  sign = _mm256_cmpgt_epi64 (_mm256_setzero_si256 (), p);
+  r = _mm256_xor_si256 (_mm256_srlv_epi64 (_mm256_xor_si256 (p, sign), ts), sign);
+  r = _mm256_blendv_epi8 (r, max, _mm256_cmpgt_epi64 (r, max));
+  return _mm256_blendv_epi8 (r, min, _mm256_cmpgt_epi64 (min, r));
+}
+
+/* qs_multiply_by_quantized_multiplier_single_rounding; ts = 31 - shift per lane. */
+static inline __m256i
+single_rounding (__m256i x,
+                 __m256i mult,
+                 __m256i ts)
+{
+  const __m256i low = _mm256_set1_epi64x (G_MAXUINT32);
+  __m256i re = round_shift_sat64 (_mm256_mul_epi32 (x, mult), _mm256_and_si256 (ts, low));
+  __m256i ro = round_shift_sat64 (_mm256_mul_epi32 (_mm256_srli_epi64 (x, 32), _mm256_srli_epi64 (mult, 32)),
+                                  _mm256_srli_epi64 (ts, 32));
+
+  return _mm256_blend_epi32 (re, _mm256_slli_epi64 (ro, 32), 0xAA);
+}
+
 typedef struct
 {
-  __m256i mult, left, right, lo, hi, zp;
+  QsRequantMode mode;
+  __m256i       mult, left, right, ts, lo, hi, zp;
+  __m256        scale, flo, fhi;
 } RqVec;
 
 static inline void
@@ -64,25 +107,64 @@ rq_vec_load (RqVec           *v,
              const QsRequant *rq,
              gsize            c0)
 {
-  __m256i shift = _mm256_loadu_si256 ((const __m256i *) (rq->shift + c0));
   __m256i zero = _mm256_setzero_si256 ();
 
-  v->mult = _mm256_loadu_si256 ((const __m256i *) (rq->multiplier + c0));
-  v->left = _mm256_max_epi32 (shift, zero);
-  v->right = _mm256_max_epi32 (_mm256_sub_epi32 (zero, shift), zero);
+  v->mode = rq->mode;
+  /* every field set: the unused ones of a mode are zero (no uninitialised copies) */
+  v->mult = v->left = v->right = v->ts = _mm256_setzero_si256 ();
+  v->scale = v->flo = v->fhi = _mm256_setzero_ps ();
   v->zp = _mm256_set1_epi32 (rq->out_zp);
   v->lo = _mm256_set1_epi32 (rq->out_min - rq->out_zp);
   v->hi = _mm256_set1_epi32 (rq->out_max - rq->out_zp);
+  if (rq->mode == QS_REQUANT_FP32_RNE)
+    {
+      v->scale = _mm256_loadu_ps (rq->scale + c0);
+      v->flo = _mm256_set1_ps ((float) (rq->out_min - rq->out_zp));
+      v->fhi = _mm256_set1_ps ((float) (rq->out_max - rq->out_zp));
+      return;
+    }
+  {
+    __m256i shift = _mm256_loadu_si256 ((const __m256i *) (rq->shift + c0));
+
+    v->mult = _mm256_loadu_si256 ((const __m256i *) (rq->multiplier + c0));
+    v->left = _mm256_max_epi32 (shift, zero);
+    v->right = _mm256_max_epi32 (_mm256_sub_epi32 (zero, shift), zero);
+    v->ts = _mm256_sub_epi32 (_mm256_set1_epi32 (31), shift);
+  }
 }
 
-/* Requantizes 8 lanes; returns them as 8 bytes in the low half. */
+/* Requantizes 8 lanes in v's mode; returns them as 8 bytes in the low half. */
 static inline guint64
 rq_vec_apply (const RqVec *v,
               __m256i      acc)
 {
-  __m256i r = rdbpot (srdhm (sat_left_shift (acc, v->left), v->mult), v->right);
+  __m256i r;
   __m128i lo, hi, packed;
 
+  switch (v->mode)
+    {
+    case QS_REQUANT_SINGLE_ROUNDING:
+      r = single_rounding (acc, v->mult, v->ts);
+      break;
+    case QS_REQUANT_CMSIS_NN:
+      /* vpsllvd wraps as the Cortex-M's 32-bit multiply does */
+      r = rdbpot (srdhm_no_sat (_mm256_sllv_epi32 (acc, v->left), v->mult), v->right);
+      break;
+    case QS_REQUANT_FP32_RNE:
+      {
+        /* cvtdq2ps and cvtps2dq round to nearest even under the default MXCSR; max / min
+         * as qs_requantize_fp32_rne writes them */
+        __m256 f = _mm256_mul_ps (_mm256_cvtepi32_ps (acc), v->scale);
+
+        f = _mm256_min_ps (_mm256_max_ps (f, v->flo), v->fhi);
+        r = _mm256_cvtps_epi32 (f);
+        break;
+      }
+    case QS_REQUANT_GEMMLOWP:
+    default:
+      r = rdbpot (srdhm (sat_left_shift (acc, v->left), v->mult), v->right);
+      break;
+    }
   r = _mm256_add_epi32 (_mm256_min_epi32 (_mm256_max_epi32 (r, v->lo), v->hi), v->zp);
   lo = _mm256_castsi256_si128 (r);
   hi = _mm256_extracti128_si256 (r, 1);
@@ -108,7 +190,7 @@ requant_avx2 (const gint32    *acc,
       memcpy (out + i, &bytes, 8);
     }
   for (; i < n; i++)
-    out[i] = qs_requant_one (acc[i], rq->multiplier[i], rq->shift[i], rq);
+    out[i] = qs_requant_channel (acc[i], i, rq);
 }
 
 /* 16 channels x mr rows; acc[r][q] holds channels 4q..4q+3 as pairs of partial sums. */
@@ -183,7 +265,7 @@ micro (const guint8    *a,
         }
       else
         for (gsize i = 0; i < nvalid; i++)
-          out[i] = qs_requant_one (sums[i], rq->multiplier[c0 + i], rq->shift[c0 + i], rq);
+          out[i] = qs_requant_channel (sums[i], c0 + i, rq);
       memcpy (c + r * ldc, out, nvalid);
     }
 }

@@ -4,6 +4,15 @@
 #include <string.h>
 #include <immintrin.h>
 
+/* GCC 12 reports its own _mm512_undefined_epi32 (`__m512i __Y = __Y;`, the pass-through of
+ * the unmasked _mm512_mul_epi32) as maybe-uninitialised once the mode switch inlines several
+ * paths into one function (and the masked conversions likewise): a false positive in the
+ * intrinsics header. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
 #include "qs-kernels-int-private.h"
 
 /* AVX-512 VNNI: vpdpbusd multiplies 4 uint8 activations by 4 int8 weights and adds the
@@ -24,21 +33,30 @@ sat_left_shift (__m512i x,
   return _mm512_mask_blend_epi32 (ovf, shifted, sat);
 }
 
-/* qs_saturating_rounding_doubling_high_mul: (a * b + 2^30) >> 31 equals gemmlowp's nudged,
- * truncating division for every product; only a == b == INT32_MIN saturates. */
+/* (a * b + 2^30) >> 31 truncated to int32: CMSIS-NN's arm_nn_doubling_high_mult_no_sat.
+ * It equals gemmlowp's nudged, truncating division for every product (see
+ * qs_cmsis_nn_doubling_high_mult_no_sat); only a == b == INT32_MIN differs (srdhm). */
 static inline __m512i
-srdhm (__m512i a,
-       __m512i b)
+srdhm_no_sat (__m512i a,
+              __m512i b)
 {
   const __m512i nudge = _mm512_set1_epi64 ((gint64) 1 << 30);
   __m512i pe = _mm512_add_epi64 (_mm512_mul_epi32 (a, b), nudge);
   __m512i po = _mm512_add_epi64 (_mm512_mul_epi32 (_mm512_srli_epi64 (a, 32), _mm512_srli_epi64 (b, 32)),
                                  nudge);
-  __m512i r = _mm512_mask_blend_epi32 (0xAAAA, _mm512_srli_epi64 (pe, 31), _mm512_slli_epi64 (po, 1));
+
+  return _mm512_mask_blend_epi32 (0xAAAA, _mm512_srli_epi64 (pe, 31), _mm512_slli_epi64 (po, 1));
+}
+
+/* qs_saturating_rounding_doubling_high_mul: only a == b == INT32_MIN saturates. */
+static inline __m512i
+srdhm (__m512i a,
+       __m512i b)
+{
   const __m512i min = _mm512_set1_epi32 (G_MININT32);
   __mmask16 both_min = _mm512_cmpeq_epi32_mask (a, min) & _mm512_cmpeq_epi32_mask (b, min);
 
-  return _mm512_mask_blend_epi32 (both_min, r, _mm512_set1_epi32 (G_MAXINT32));
+  return _mm512_mask_blend_epi32 (both_min, srdhm_no_sat (a, b), _mm512_set1_epi32 (G_MAXINT32));
 }
 
 /* qs_rounding_divide_by_pot with a per-lane exponent in [0, 31]. */
@@ -55,9 +73,39 @@ rdbpot (__m512i x,
   return _mm512_mask_add_epi32 (r, _mm512_cmpgt_epi32_mask (rem, thr), r, one);
 }
 
+/* (p + 2^(ts - 1)) >> ts on eight int64 lanes (ts in [1, 62]), saturated to int32. */
+static inline __m512i
+round_shift_sat64 (__m512i p,
+                   __m512i ts)
+{
+  const __m512i one = _mm512_set1_epi64 (1);
+  __m512i r;
+
+  p = _mm512_add_epi64 (p, _mm512_sllv_epi64 (one, _mm512_sub_epi64 (ts, one)));
+  r = _mm512_srav_epi64 (p, ts);
+  r = _mm512_min_epi64 (r, _mm512_set1_epi64 (G_MAXINT32));
+  return _mm512_max_epi64 (r, _mm512_set1_epi64 (G_MININT32));
+}
+
+/* qs_multiply_by_quantized_multiplier_single_rounding; ts = 31 - shift per lane. */
+static inline __m512i
+single_rounding (__m512i x,
+                 __m512i mult,
+                 __m512i ts)
+{
+  const __m512i low = _mm512_set1_epi64 (G_MAXUINT32);
+  __m512i re = round_shift_sat64 (_mm512_mul_epi32 (x, mult), _mm512_and_si512 (ts, low));
+  __m512i ro = round_shift_sat64 (_mm512_mul_epi32 (_mm512_srli_epi64 (x, 32), _mm512_srli_epi64 (mult, 32)),
+                                  _mm512_srli_epi64 (ts, 32));
+
+  return _mm512_mask_blend_epi32 (0xAAAA, re, _mm512_slli_epi64 (ro, 32));
+}
+
 typedef struct
 {
-  __m512i   mult, left, right, lo, hi, zp;
+  QsRequantMode mode;
+  __m512i   mult, left, right, ts, lo, hi, zp;
+  __m512    scale, flo, fhi;
   __mmask16 any_left;   /* lanes with a positive shift: skip the left shift when none */
 } RqVec;
 
@@ -67,24 +115,61 @@ rq_vec_load (RqVec           *v,
              gsize            c0,
              __mmask16        lanes)
 {
-  __m512i shift = _mm512_maskz_loadu_epi32 (lanes, rq->shift + c0);
-  __m512i zero = _mm512_setzero_si512 ();
+  __m512i shift, zero = _mm512_setzero_si512 ();
 
+  v->mode = rq->mode;
+  /* every field set: the unused ones of a mode are zero (no uninitialised copies) */
+  v->mult = v->left = v->right = v->ts = _mm512_setzero_si512 ();
+  v->any_left = 0;
+  v->scale = v->flo = v->fhi = _mm512_setzero_ps ();
+  v->zp = _mm512_set1_epi32 (rq->out_zp);
+  v->lo = _mm512_set1_epi32 (rq->out_min - rq->out_zp);
+  v->hi = _mm512_set1_epi32 (rq->out_max - rq->out_zp);
+  if (rq->mode == QS_REQUANT_FP32_RNE)
+    {
+      v->scale = _mm512_maskz_loadu_ps (lanes, rq->scale + c0);
+      v->flo = _mm512_set1_ps ((float) (rq->out_min - rq->out_zp));
+      v->fhi = _mm512_set1_ps ((float) (rq->out_max - rq->out_zp));
+      return;
+    }
+  shift = _mm512_maskz_loadu_epi32 (lanes, rq->shift + c0);
   v->mult = _mm512_maskz_loadu_epi32 (lanes, rq->multiplier + c0);
   v->left = _mm512_max_epi32 (shift, zero);
   v->any_left = _mm512_cmpgt_epi32_mask (shift, zero);
   v->right = _mm512_max_epi32 (_mm512_sub_epi32 (zero, shift), zero);
-  v->zp = _mm512_set1_epi32 (rq->out_zp);
-  v->lo = _mm512_set1_epi32 (rq->out_min - rq->out_zp);
-  v->hi = _mm512_set1_epi32 (rq->out_max - rq->out_zp);
+  v->ts = _mm512_sub_epi32 (_mm512_set1_epi32 (31), shift);
 }
 
 static inline __m128i
 rq_vec_apply (const RqVec *v,
               __m512i      acc)
 {
-  __m512i r = rdbpot (srdhm (v->any_left ? sat_left_shift (acc, v->left) : acc, v->mult), v->right);
+  __m512i r;
 
+  switch (v->mode)
+    {
+    case QS_REQUANT_SINGLE_ROUNDING:
+      r = single_rounding (acc, v->mult, v->ts);
+      break;
+    case QS_REQUANT_CMSIS_NN:
+      /* vpsllvd wraps as the Cortex-M's 32-bit multiply does */
+      r = rdbpot (srdhm_no_sat (_mm512_sllv_epi32 (acc, v->left), v->mult), v->right);
+      break;
+    case QS_REQUANT_FP32_RNE:
+      {
+        /* cvtdq2ps / cvtps2dq round to nearest even (default MXCSR); max / min as
+         * qs_requantize_fp32_rne writes them (vmaxps returns the second operand for NaN) */
+        __m512 f = _mm512_mul_ps (_mm512_cvtepi32_ps (acc), v->scale);
+
+        f = _mm512_min_ps (_mm512_max_ps (f, v->flo), v->fhi);
+        r = _mm512_cvtps_epi32 (f);
+        break;
+      }
+    case QS_REQUANT_GEMMLOWP:
+    default:
+      r = rdbpot (srdhm (v->any_left ? sat_left_shift (acc, v->left) : acc, v->mult), v->right);
+      break;
+    }
   r = _mm512_min_epi32 (_mm512_max_epi32 (r, v->lo), v->hi);
   return _mm512_cvtepi32_epi8 (_mm512_add_epi32 (r, v->zp));
 }

@@ -61,7 +61,7 @@ qs_requant_ref (const gint32    *acc,
                 guint8          *out)
 {
   for (gsize i = 0; i < n; i++)
-    out[i] = qs_requant_one (acc[i], rq->multiplier[i], rq->shift[i], rq);
+    out[i] = qs_requant_channel (acc[i], i, rq);
 }
 
 void
@@ -91,7 +91,7 @@ qs_gemm_u8s8_ref (const guint8          *a,
 
             acc += (gint32) *ar * blk[(k / 4) * 64 + k % 4];
           }
-        c[row * ldc + n] = qs_requant_one (acc, rq->multiplier[n], rq->shift[n], rq);
+        c[row * ldc + n] = qs_requant_channel (acc, n, rq);
       }
 }
 
@@ -229,15 +229,16 @@ qs_pool_u8 (gboolean            is_max,
 }
 
 void
-qs_rescale_u8 (const guint8 *in, gsize n, gint32 in_zp, gint32 multiplier,
+qs_rescale_u8 (QsRequantMode mode,
+               const guint8 *in, gsize n, gint32 in_zp, gint32 multiplier,
                gint32 shift, gint32 out_zp, gint32 out_min, gint32 out_max,
                guint8 *out, gsize out_stride, gsize in_stride, gsize rows)
 {
   for (gsize r = 0; r < rows; r++)
     for (gsize i = 0; i < n; i++)
       {
-        gint32 v = out_zp + qs_multiply_by_quantized_multiplier ((gint32) in[r * in_stride + i] - in_zp,
-                                                                 multiplier, shift);
+        gint32 v = out_zp + qs_requant_mbqm (mode, (gint32) in[r * in_stride + i] - in_zp,
+                                             multiplier, shift);
         out[r * out_stride + i] = (guint8) CLAMP (v, out_min, out_max);
       }
 }
@@ -263,6 +264,7 @@ qs_add_params_init (QsAddParams *p,
   p->out_zp = out_zp;
   p->out_min = out_min;
   p->out_max = out_max;
+  p->mode = QS_REQUANT_GEMMLOWP;
 }
 
 void
@@ -273,9 +275,9 @@ qs_add_u8 (const guint8 *a, const guint8 *b, gsize n,
     {
       gint32 x1 = ((gint32) a[i] - p->zp1) * (1 << QS_ADD_LEFT_SHIFT);
       gint32 x2 = ((gint32) b[i] - p->zp2) * (1 << QS_ADD_LEFT_SHIFT);
-      gint32 sum = qs_multiply_by_quantized_multiplier (x1, p->m1, p->s1)
-                   + qs_multiply_by_quantized_multiplier (x2, p->m2, p->s2);
-      gint64 v = (gint64) p->out_zp + qs_multiply_by_quantized_multiplier (sum, p->m_out, p->s_out);
+      gint32 sum = qs_requant_mbqm (p->mode, x1, p->m1, p->s1)
+                   + qs_requant_mbqm (p->mode, x2, p->m2, p->s2);
+      gint64 v = (gint64) p->out_zp + qs_requant_mbqm (p->mode, sum, p->m_out, p->s_out);
 
       out[i] = (guint8) CLAMP (v, p->out_min, p->out_max);
     }

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "qs-requant-mode.h"
 #include "qs-kernels-params.h"
 
 G_BEGIN_DECLS
@@ -17,9 +18,12 @@ G_BEGIN_DECLS
  * - acc = bias + sum (a - a_zp) * w is computed as bias' + sum a * w with
  *   bias' = bias - a_zp * sum w folded at compile time (exact in int32).
  *   The reduction length is limited so that no int32 overflow can occur: K <= QS_INT_MAX_K.
- * - Requantization: out = clamp (out_zp + qs_multiply_by_quantized_multiplier (acc, m, s)),
- *   per output channel m and s, clamp range [out_min, out_max] inside [0, 255]
- *   (fused ReLU / ReLU6 and reduced bit widths are part of the clamp range). */
+ * - Requantization: out = clamp (out_zp + requant (acc)), clamp range [out_min, out_max]
+ *   inside [0, 255] (fused ReLU / ReLU6 and reduced bit widths are part of the clamp range),
+ *   requant in the QsRequant's mode (qs-fixedpoint.h): gemmlowp
+ *   qs_multiply_by_quantized_multiplier (acc, m, s) per output channel m and s (the
+ *   default), TFLite's single rounding, CMSIS-NN's arm_nn_requantize, or fp32-rne with a
+ *   float32 scale per channel (qs_requantize_fp32_rne). */
 
 #define QS_INT_MAX_K 65536   /* 255 * 128 * 65536 < 2^31 */
 
@@ -37,11 +41,14 @@ typedef struct
 typedef struct
 {
   const gint32 *bias;        /* n (already includes -a_zp * sum w) */
-  const gint32 *multiplier;  /* n, [2^30, 2^31) or 0 */
+  const gint32 *multiplier;  /* n, [2^30, 2^31) or 0 (the integer modes) */
   const gint32 *shift;       /* n, [-31, 30] */
   gint32        out_zp;      /* [0, 255] */
   gint32        out_min;     /* 0 <= out_min <= out_max <= 255 */
   gint32        out_max;
+  QsRequantMode mode;        /* 0 (QS_REQUANT_GEMMLOWP) in a zero-initialised struct */
+  const float  *scale;       /* n float32 scales (qs_requant_scale_f32); QS_REQUANT_FP32_RNE
+                                only, >= 0 and finite (0: the output is the zero-point) */
 } QsRequant;
 
 /* C[m][n] = requant (bias[n] + sum_k A[m][k] * W[n][k]).
@@ -104,8 +111,9 @@ void   qs_requant_ref          (const gint32          *acc,
                                 gsize                  n,
                                 const QsRequant       *rq,
                                 guint8                *out);
+/* One accumulator of output channel c requantized in rq->mode (the reference). */
 static inline guint8
-qs_requant_one (gint32 acc, gint32 multiplier, gint32 shift, const QsRequant *rq);
+qs_requant_channel (gint32 acc, gsize c, const QsRequant *rq);
 
 /* Depthwise convolution of one image, NHWC (TFLite's DepthwiseConv, integer_ops): input
  * p->input_height x input_width x input_depth codes, filter [filter_height][filter_width]
@@ -130,20 +138,34 @@ void   qs_pool_u8              (gboolean                 is_max,
                                 const guint8            *input,
                                 guint8                  *output);
 
-/* Element-wise rescale: out = clamp (out_zp + mbqm (in - in_zp, m, s)) (Concatenate inputs,
- * standalone ReLU with the same params uses m = 2^30, s = 1). */
-void   qs_rescale_u8           (const guint8 *in, gsize n, gint32 in_zp, gint32 multiplier,
+/* x * multiplier * 2^shift / 2^31 in an integer mode's arithmetic (gemmlowp,
+ * single-rounding, cmsis-nn). The element-wise kernels (rescale, Add) use it; in
+ * QS_REQUANT_FP32_RNE they keep the gemmlowp arithmetic (see qs_add_u8). */
+static inline gint32
+qs_requant_mbqm (QsRequantMode mode, gint32 x, gint32 multiplier, gint32 shift);
+
+/* Element-wise rescale: out = clamp (out_zp + qs_requant_mbqm (mode, in - in_zp, m, s))
+ * (Concatenate inputs; standalone ReLU with the same params uses m = 2^30, s = 1). */
+void   qs_rescale_u8           (QsRequantMode mode,
+                                const guint8 *in, gsize n, gint32 in_zp, gint32 multiplier,
                                 gint32 shift, gint32 out_zp, gint32 out_min, gint32 out_max,
                                 guint8 *out, gsize out_stride, gsize in_stride, gsize rows);
 
 /* TFLite int8 Add: both inputs scaled to 2 * max (s1, s2) with left_shift 20, summed,
- * requantized to the output. */
+ * requantized to the output; each of the three rescales with qs_requant_mbqm in the
+ * params' mode. TFLite built with TFLITE_SINGLE_ROUNDING uses its single-rounding
+ * MultiplyByQuantizedMultiplier there, CMSIS-NN's arm_elementwise_add_s8 arm_nn_requantize
+ * with the same left shift of 20. QS_REQUANT_FP32_RNE keeps the gemmlowp arithmetic: the
+ * float runtimes do not agree on one Add (XNNPACK's qs8 vadd is an integer multiply-shift
+ * of its own, ONNX Runtime's QLinearAdd a float computation), so an exporter targeting them
+ * must expect Add outputs to differ by a code now and then. */
 typedef struct
 {
   gint32 zp1, m1, s1;
   gint32 zp2, m2, s2;
   gint32 out_zp, m_out, s_out;
   gint32 out_min, out_max;
+  QsRequantMode mode;   /* QS_REQUANT_GEMMLOWP after qs_add_params_init; set it after */
 } QsAddParams;
 
 #define QS_ADD_LEFT_SHIFT 20
@@ -160,14 +182,39 @@ G_END_DECLS
 
 #include "qs-fixedpoint.h"
 
-static inline guint8
-qs_requant_one (gint32           acc,
-                gint32           multiplier,
-                gint32           shift,
-                const QsRequant *rq)
+static inline gint32
+qs_requant_mbqm (QsRequantMode mode,
+                 gint32        x,
+                 gint32        multiplier,
+                 gint32        shift)
 {
-  gint64 v = (gint64) rq->out_zp + qs_multiply_by_quantized_multiplier (acc, multiplier, shift);
+  switch (mode)
+    {
+    case QS_REQUANT_SINGLE_ROUNDING:
+      return qs_multiply_by_quantized_multiplier_single_rounding (x, multiplier, shift);
+    case QS_REQUANT_CMSIS_NN:
+      return qs_cmsis_nn_requantize (x, multiplier, shift);
+    case QS_REQUANT_GEMMLOWP:
+    case QS_REQUANT_FP32_RNE:
+    default:
+      return qs_multiply_by_quantized_multiplier (x, multiplier, shift);
+    }
+}
 
+/* One accumulator of channel c requantized in rq's mode: the scalar reference every SIMD
+ * variant matches. */
+static inline guint8
+qs_requant_channel (gint32           acc,
+                    gsize            c,
+                    const QsRequant *rq)
+{
+  gint64 v;
+
+  if (rq->mode == QS_REQUANT_FP32_RNE)
+    return (guint8) (rq->out_zp + qs_requantize_fp32_rne (acc, rq->scale[c],
+                                                          (float) (rq->out_min - rq->out_zp),
+                                                          (float) (rq->out_max - rq->out_zp)));
+  v = (gint64) rq->out_zp + qs_requant_mbqm (rq->mode, acc, rq->multiplier[c], rq->shift[c]);
   if (v < rq->out_min)
     v = rq->out_min;
   if (v > rq->out_max)

@@ -427,7 +427,8 @@ _qs_tnode_requantizes (QsTrainNet *net,
 }
 
 /* The output of an integer group, computed as the integer engine computes it
- * (compile_int_weights, the GEMM and depthwise kernels, qs_requant_one, act_clamp):
+ * in its default gemmlowp requantization mode (compile_int_weights, the GEMM and depthwise
+ * kernels, qs_requant_channel, act_clamp):
  *
  *   acc  = round (bias / (S_in * S_w[o])) + sum (x_code - x_zp) * w_code     (int32)
  *   code = clamp (zp + multiply_by_quantized_multiplier (acc, M[o]), lo, hi)

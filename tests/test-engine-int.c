@@ -1003,6 +1003,143 @@ test_errors (void)
   g_assert_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED);
 }
 
+static guint
+argmax_f (const float *x,
+          guint        n)
+{
+  guint best = 0;
+
+  for (guint i = 1; i < n; i++)
+    if (x[i] > x[best])
+      best = i;
+  return best;
+}
+
+/* The bundled sample models (plain CNN, MobileNet with depthwise convolutions, ResNet with
+ * Add, MLP) in every requantization mode: deterministic (two runs, one and two threads,
+ * identical bytes), close to the gemmlowp mode (top-1 agreement >= 99 %), and the modes do
+ * compute differently (the single-rounding and fp32-rne logits differ somewhere). */
+static void
+test_requant_modes_sample_models (void)
+{
+  const char *names[] = { "fmnist-cnn", "fmnist-mobilenet", "fmnist-resnet", "fmnist-mlp" };
+  const guint n = 600;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(GError) error = NULL;
+
+  dataset = qs_dataset_open ("sample", &error);
+  g_assert_no_error (error);
+  for (gsize mi = 0; mi < G_N_ELEMENTS (names); mi++)
+    {
+      g_autofree char *file = g_strdup_printf ("models/%s.h5", names[mi]);
+      g_autofree char *path = qs_data_find_file (file, NULL);
+      g_autoptr(QsModel) model = NULL;
+      g_autoptr(QsCalibration) calib = NULL;
+      g_autofree float *x = NULL, *base = NULL;
+      gsize in_size, out_size;
+      gboolean any_differs = FALSE;
+
+      g_assert_nonnull (path);
+      model = qs_model_load (path, NULL, NULL, &error);
+      g_assert_no_error (error);
+      calib = qs_calibration_cache_get (NULL, model, "sample-train", 32, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      for (QsRequantMode mode = 0; mode < QS_REQUANT_N_MODES; mode++)
+        {
+          g_autoptr(QsConfig) config = make_config ("w8a8");
+          g_autoptr(QsEngineInt) engine = NULL;
+          g_autofree float *y = NULL, *y2 = NULL;
+          guint agree = 0;
+
+          qs_config_set_requant_mode (config, mode);
+          engine = qs_calibration_compile (calib, model, config, &error);
+          g_assert_no_error (error);
+          g_assert_cmpint (qs_engine_int_get_requant_mode (engine), ==, mode);
+          in_size = qs_engine_int_get_input_size (engine);
+          out_size = qs_engine_int_get_output_size (engine);
+          if (x == NULL)
+            {
+              x = g_new (float, n * in_size);
+              g_assert_true (qs_dataset_fill_inputs (dataset, model, 0, n, x, &error));
+            }
+          y = g_new (float, n * out_size);
+          y2 = g_new (float, n * out_size);
+          g_assert_true (qs_engine_int_run (engine, x, n, y, 1, NULL, NULL, NULL, &error));
+          g_assert_true (qs_engine_int_run (engine, x, n, y2, 2, NULL, NULL, NULL, &error));
+          g_assert_cmpmem (y, n * out_size * sizeof (float), y2, n * out_size * sizeof (float));
+          if (mode == QS_REQUANT_GEMMLOWP)
+            {
+              base = g_steal_pointer (&y);
+              continue;
+            }
+          for (guint i = 0; i < n; i++)
+            agree += argmax_f (y + i * out_size, out_size) == argmax_f (base + i * out_size, out_size);
+          g_test_message ("%s %s: top-1 agreement with gemmlowp %u / %u, logits %s",
+                          names[mi], qs_requant_mode_to_string (mode), agree, n,
+                          memcmp (y, base, n * out_size * sizeof (float)) ? "differ" : "identical");
+          g_assert_cmpuint (agree * 100, >=, 99 * n);
+          if (mode != QS_REQUANT_CMSIS_NN)
+            any_differs |= memcmp (y, base, n * out_size * sizeof (float)) != 0;
+        }
+      g_assert_true (any_differs);
+    }
+}
+
+/* The mode survives the config's JSON and changes the engine's values: on the hand-built
+ * model 1 the two modes round ties (and, with different multipliers, near-ties) of the
+ * same accumulators differently, so some tapped values differ. */
+static void
+test_requant_mode_config_and_ties (void)
+{
+  g_autoptr(QsModel) model = build_model1 ();
+  g_autoptr(QsConfig) config = make_config ("w8a8");
+  g_autoptr(QsConfig) loaded = NULL;
+  g_autofree char *json = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *calib_in = random_inputs (16 * 162);
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsEngineInt) gemmlowp = NULL, rne = NULL;
+  guint n_diff = 0;
+
+  qs_config_set_requant_mode (config, QS_REQUANT_FP32_RNE);
+  json = qs_config_to_json (config);
+  g_assert_nonnull (strstr (json, "\"requantization\""));
+  loaded = qs_config_new_from_json (json, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (qs_config_get_requant_mode (loaded), ==, QS_REQUANT_FP32_RNE);
+
+  calib = qs_calibration_new (model, calib_in, 16, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  rne = qs_calibration_compile (calib, model, loaded, &error);
+  g_assert_no_error (error);
+  qs_config_set_requant_mode (loaded, QS_REQUANT_GEMMLOWP);
+  gemmlowp = qs_calibration_compile (calib, model, loaded, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (qs_engine_int_get_requant_mode (rne), ==, QS_REQUANT_FP32_RNE);
+  for (int rep = 0; rep < 64; rep++)
+    {
+      g_autofree float *x = random_inputs (162);
+      g_autoptr(GHashTable) ta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+      g_autoptr(GHashTable) tb = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+      GHashTableIter it;
+      gpointer key, value;
+
+      g_assert_true (qs_engine_int_run_tapped (gemmlowp, x, NULL, tap_store, ta, &error));
+      g_assert_true (qs_engine_int_run_tapped (rne, x, NULL, tap_store, tb, &error));
+      g_hash_table_iter_init (&it, ta);
+      while (g_hash_table_iter_next (&it, &key, &value))
+        {
+          GArray *a = value, *b = g_hash_table_lookup (tb, key);
+
+          g_assert_nonnull (b);
+          for (guint i = 0; i < a->len; i++)
+            n_diff += g_array_index (a, float, i) != g_array_index (b, float, i);
+        }
+    }
+  g_test_message ("values that differ between gemmlowp and fp32-rne: %u", n_diff);
+  g_assert_cmpuint (n_diff, >, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1018,6 +1155,8 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/engine-int/errors", test_errors);
   g_test_add_func ("/qs/engine-int/stored-weights", test_stored_weights);
   g_test_add_func ("/qs/engine-int/config-range-overrides-calibration", test_config_range_overrides_calibration);
+  g_test_add_func ("/qs/engine-int/requant-modes-sample-models", test_requant_modes_sample_models);
+  g_test_add_func ("/qs/engine-int/requant-mode-config-and-ties", test_requant_mode_config_and_ties);
   ret = g_test_run ();
   g_rand_free (rng);
   return ret;

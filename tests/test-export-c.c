@@ -17,9 +17,9 @@
 /* The engine computes QS_REQUANT_CMSIS_NN exactly as the generated C once the engine's
  * cmsis-nn mode is merged: then set this to 1 and the cmsis-nn comparison is exact too.
  * Until then the engine runs gemmlowp in that mode and codes may differ by 1. */
-#define ENGINE_HAS_CMSIS_NN 0
+#define ENGINE_HAS_CMSIS_NN 1
 /* The same for QS_REQUANT_SINGLE_ROUNDING (TFLite's single-rounding multiply). */
-#define ENGINE_HAS_SINGLE_ROUNDING 0
+#define ENGINE_HAS_SINGLE_ROUNDING 1
 
 #define N_IMAGES 300
 

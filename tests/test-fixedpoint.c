@@ -148,6 +148,146 @@ test_multiply_by_quantized_multiplier (void)
     }
 }
 
+/* TFLite single rounding, hand-computed: m = 2^30 is 0.5, so x * 2^shift / 2 rounds once,
+ * ties toward +infinity, where gemmlowp rounds twice (its second rounding, ties away from
+ * zero, differs on negative ties). */
+static void
+test_single_rounding (void)
+{
+  const gint32 half = 1 << 30;
+  struct { gint32 x, m; gint shift; gint32 want; } cases[] = {
+    { 3, half, 0, 2 },          /* 1.5 -> 2 */
+    { -3, half, 0, -1 },        /* -1.5 -> -1 (ties up; gemmlowp gives -1 as well) */
+    { 5, half, -1, 1 },         /* 1.25 -> 1 */
+    { 6, half, -1, 2 },         /* 1.5 -> 2 */
+    { -6, half, -1, -1 },       /* -1.5 -> -1; gemmlowp: srdhm -3, then -1.5 away -> -2 */
+    { -2, half, -1, 0 },        /* -0.5 -> 0; gemmlowp: srdhm -1, -0.5 away -> -1 */
+    { 7, half, 2, 14 },         /* left shift: 7 * 4 / 2 */
+    { G_MAXINT32, G_MAXINT32, 30, G_MAXINT32 },   /* saturates */
+    { G_MININT32, G_MAXINT32, 30, G_MININT32 },
+    { 1000, 0, 0, 0 },
+    { G_MININT32, G_MAXINT32, -31, -1 },          /* -2^31 (2^31 - 1) / 2^62 = -0.99.. -> -1 */
+    { G_MAXINT32, G_MAXINT32, -31, 1 },           /* (2^31 - 1)^2 / 2^62 = 0.99.. -> 1 */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_assert_cmpint (qs_multiply_by_quantized_multiplier_single_rounding (cases[i].x, cases[i].m, cases[i].shift),
+                     ==, cases[i].want);
+  /* the negative ties really differ from the double rounding */
+  g_assert_cmpint (qs_multiply_by_quantized_multiplier (-6, half, -1), ==, -2);
+  g_assert_cmpint (qs_multiply_by_quantized_multiplier (-2, half, -1), ==, -1);
+  /* against 128-bit arithmetic on edges and random values */
+  {
+    g_autoptr(GRand) rand = g_rand_new_with_seed (40);
+
+    for (int rep = 0; rep < 200000; rep++)
+      {
+        gint32 x = rep < 1000 ? edge[rep % G_N_ELEMENTS (edge)] : (gint32) g_rand_int (rand);
+        gint32 m = g_rand_int_range (rand, 0, 4) == 0 ? half : g_rand_int_range (rand, half, G_MAXINT32);
+        gint shift = g_rand_int_range (rand, -31, 31);
+        gint64 want = round_up_pow2 ((__int128) x * m, 31 - shift);
+
+        want = CLAMP (want, G_MININT32, G_MAXINT32);
+        g_assert_cmpint (qs_multiply_by_quantized_multiplier_single_rounding (x, m, shift), ==, want);
+      }
+  }
+}
+
+/* CMSIS-NN: arm_nn_doubling_high_mult_no_sat ((p + 2^30) >> 31) rounds every product,
+ * negative ties included, exactly as gemmlowp's nudged truncating division; the left shift
+ * wraps where the gemmlowp mode saturates. */
+static void
+test_cmsis_nn (void)
+{
+  const gint32 half = 1 << 30;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (41);
+
+  /* ties of the high multiply: x * 2^30 / 2^31 = x / 2 */
+  g_assert_cmpint (qs_cmsis_nn_doubling_high_mult_no_sat (1, half), ==, 1);    /* 0.5 -> 1 */
+  g_assert_cmpint (qs_cmsis_nn_doubling_high_mult_no_sat (-1, half), ==, 0);   /* -0.5 -> 0 */
+  g_assert_cmpint (qs_cmsis_nn_doubling_high_mult_no_sat (-3, half), ==, -1);  /* -1.5 -> -1 */
+  g_assert_cmpint (qs_cmsis_nn_doubling_high_mult_no_sat (3, half), ==, 2);    /* 1.5 -> 2 */
+  g_assert_cmpint (qs_saturating_rounding_doubling_high_mul (-1, half), ==, 0);
+  g_assert_cmpint (qs_saturating_rounding_doubling_high_mul (-3, half), ==, -1);
+  /* the only product that differs: INT32_MIN^2 wraps instead of saturating */
+  g_assert_cmpint (qs_cmsis_nn_doubling_high_mult_no_sat (G_MININT32, G_MININT32), ==, G_MININT32);
+  g_assert_cmpint (qs_saturating_rounding_doubling_high_mul (G_MININT32, G_MININT32), ==, G_MAXINT32);
+  for (int rep = 0; rep < 200000; rep++)
+    {
+      gint32 a = rep < 289 ? edge[rep % G_N_ELEMENTS (edge)] : (gint32) g_rand_int (rand);
+      gint32 b = rep < 289 ? edge[rep / G_N_ELEMENTS (edge)] : (gint32) g_rand_int (rand);
+
+      if (a == G_MININT32 && b == G_MININT32)
+        continue;
+      g_assert_cmpint (qs_cmsis_nn_doubling_high_mult_no_sat (a, b), ==, qs_saturating_rounding_doubling_high_mul (a, b));
+    }
+  /* requantize: right shifts round ties away from zero, as gemmlowp */
+  g_assert_cmpint (qs_cmsis_nn_requantize (-6, half, -1), ==, -2);
+  g_assert_cmpint (qs_cmsis_nn_requantize (6, half, -1), ==, 2);
+  /* 1.25 rounded twice: 2.5 -> 3, then 1.5 -> 2 (single rounding gives 1) */
+  g_assert_cmpint (qs_cmsis_nn_requantize (5, half, -1), ==, 2);
+  /* left shifts: equal to gemmlowp while x * 2^shift fits, wrap after */
+  g_assert_cmpint (qs_cmsis_nn_requantize (7, half, 2), ==, 14);
+  g_assert_cmpint (qs_cmsis_nn_requantize (1 << 29, half, 2), ==, G_MININT32 / 2);  /* 2^31 wraps to -2^31 */
+  g_assert_cmpint (qs_multiply_by_quantized_multiplier (1 << 29, half, 2), ==, 1 << 30); /* saturates, then halves */
+  for (int rep = 0; rep < 200000; rep++)
+    {
+      gint32 x = g_rand_int_range (rand, -(1 << 20), 1 << 20);
+      gint32 m = g_rand_int_range (rand, half, G_MAXINT32);
+      gint shift = g_rand_int_range (rand, -31, 10);
+
+      g_assert_cmpint (qs_cmsis_nn_requantize (x, m, shift), ==, qs_multiply_by_quantized_multiplier (x, m, shift));
+    }
+}
+
+/* fp32-rne: round half to even after a float32 multiply, clamped; the float32 scale of the
+ * exporters. */
+static void
+test_fp32_rne (void)
+{
+  /* ties to even, positive and negative */
+  g_assert_cmpint (qs_requantize_fp32_rne (5, 0.5f, -128, 127), ==, 2);     /* 2.5 -> 2 */
+  g_assert_cmpint (qs_requantize_fp32_rne (7, 0.5f, -128, 127), ==, 4);     /* 3.5 -> 4 */
+  g_assert_cmpint (qs_requantize_fp32_rne (-5, 0.5f, -128, 127), ==, -2);   /* -2.5 -> -2 */
+  g_assert_cmpint (qs_requantize_fp32_rne (-7, 0.5f, -128, 127), ==, -4);   /* -3.5 -> -4 */
+  g_assert_cmpint (qs_requantize_fp32_rne (-1, 0.5f, -128, 127), ==, 0);    /* -0.5 -> 0 */
+  g_assert_cmpint (qs_requantize_fp32_rne (1, 0.5f, -128, 127), ==, 0);     /* 0.5 -> 0 */
+  g_assert_cmpint (qs_requantize_fp32_rne (3, 0.25f, -128, 127), ==, 1);    /* 0.75 -> 1 */
+  /* the gemmlowp mode rounds the same ties differently: 2.5 -> 3, -2.5 -> -3 */
+  g_assert_cmpint (qs_multiply_by_quantized_multiplier (5, 1 << 30, 0), ==, 3);
+  g_assert_cmpint (qs_multiply_by_quantized_multiplier (-5, 1 << 30, 0), ==, -2);
+  /* scales above one, clamping (saturation), the accumulator's own rounding */
+  g_assert_cmpint (qs_requantize_fp32_rne (100, 3.0f, -128, 127), ==, 127);
+  g_assert_cmpint (qs_requantize_fp32_rne (-100, 3.0f, -128, 127), ==, -128);
+  g_assert_cmpint (qs_requantize_fp32_rne (G_MAXINT32, 1.0f, -5, 5), ==, 5);
+  g_assert_cmpint (qs_requantize_fp32_rne (16777217, 1.0f / 16777216.0f, -128, 127), ==, 1);
+  g_assert_cmpint (qs_requantize_fp32_rne (0, 1e30f * 1e30f, -3, 3), ==, -3);   /* NaN -> lo, as MAXPS */
+  /* clamping first or after rounding gives the same code */
+  {
+    g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+
+    for (int rep = 0; rep < 100000; rep++)
+      {
+        gint32 acc = g_rand_int_range (rand, -100000, 100000);
+        float scale = (float) g_rand_double_range (rand, 1e-4, 0.1);
+        float lo = (float) g_rand_int_range (rand, -128, 0), hi = (float) g_rand_int_range (rand, 0, 128);
+        float r = nearbyintf ((float) acc * scale);
+
+        r = r < lo ? lo : (r > hi ? hi : r);
+        g_assert_cmpint (qs_requantize_fp32_rne (acc, scale, lo, hi), ==, (gint32) r);
+      }
+  }
+  /* the scale: float32 operations in XNNPACK's order */
+  {
+    float in = 0.0235294122f, w = 0.00314960629f, out = 0.0470588244f;
+    float want = in * w;
+
+    want = want / out;
+    g_assert_true (qs_requant_scale_f32 (in, w, out) == want);
+    g_assert_true (qs_requant_scale_f32 (0.5f, 0.25f, 0.5f) == 0.25f);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -156,5 +296,8 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/fixedpoint/rdbpot-exact", test_rdbpot);
   g_test_add_func ("/qs/fixedpoint/quantize-multiplier", test_quantize_multiplier);
   g_test_add_func ("/qs/fixedpoint/multiply-by-quantized-multiplier", test_multiply_by_quantized_multiplier);
+  g_test_add_func ("/qs/fixedpoint/single-rounding-ties", test_single_rounding);
+  g_test_add_func ("/qs/fixedpoint/cmsis-nn-requantize", test_cmsis_nn);
+  g_test_add_func ("/qs/fixedpoint/fp32-rne-ties", test_fp32_rne);
   return g_test_run ();
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "quantscope-core.h"
@@ -12,6 +13,7 @@ typedef struct
   guint8 *a;
   gint8  *w;
   gint32 *bias, *mult, *shift;
+  float  *scale;
   QsRequant rq;
   QsPackedWeights packed;
 } Case;
@@ -31,6 +33,7 @@ case_init (Case  *c,
   c->bias = g_new (gint32, n + 16);
   c->mult = g_new (gint32, n + 16);
   c->shift = g_new (gint32, n + 16);
+  c->scale = g_new0 (float, n + 16);
   for (gsize i = 0; i < m * kp + 64; i++)
     c->a[i] = g_rand_int_range (rand, 0, 8) == 0 ? 255 : g_rand_int_range (rand, 0, 256);
   for (gsize i = 0; i < n * k; i++)
@@ -43,7 +46,12 @@ case_init (Case  *c,
       c->mult[i] = kind == 0 ? 0 : kind == 1 ? G_MAXINT32 : kind == 2 ? (1 << 30)
                    : g_rand_int_range (rand, 1 << 30, G_MAXINT32);
       c->shift[i] = kind == 3 ? -31 : kind == 4 ? 30 : g_rand_int_range (rand, -20, 4);
+      /* fp32-rne scales: 0, powers of two (exact ties), huge, or random */
+      c->scale[i] = kind == 0 ? 0.0f : kind == 1 ? 0.5f : kind == 2 ? ldexpf (1.0f, -g_rand_int_range (rand, 1, 20))
+                    : kind == 3 ? 1e30f : (float) g_rand_double_range (rand, 1e-7, 2.0);
     }
+  c->rq.scale = c->scale;
+  c->rq.mode = QS_REQUANT_GEMMLOWP;
   c->rq.bias = c->bias;
   c->rq.multiplier = c->mult;
   c->rq.shift = c->shift;
@@ -57,7 +65,44 @@ static void
 case_clear (Case *c)
 {
   g_free (c->a); g_free (c->w); g_free (c->bias); g_free (c->mult); g_free (c->shift);
+  g_free (c->scale);
   qs_packed_weights_clear (&c->packed);
+}
+
+/* A requantized code written out per mode from the scalar helpers, independent of
+ * qs_requant_channel. */
+static guint8
+naive_requant (const Case *c,
+               gint32      acc,
+               gsize       o)
+{
+  gint64 v;
+
+  switch (c->rq.mode)
+    {
+    case QS_REQUANT_FP32_RNE:
+      {
+        double x = (double) (float) acc * c->scale[o];   /* exact product of two floats */
+        float f = (float) x;
+
+        if (isnan (f))
+          f = 0.0f;
+        v = c->rq.out_zp + (gint64) CLAMP (nearbyint (f), (double) (c->rq.out_min - c->rq.out_zp),
+                                           (double) (c->rq.out_max - c->rq.out_zp));
+        return (guint8) v;
+      }
+    case QS_REQUANT_SINGLE_ROUNDING:
+      v = qs_multiply_by_quantized_multiplier_single_rounding (acc, c->mult[o], c->shift[o]);
+      break;
+    case QS_REQUANT_CMSIS_NN:
+      v = qs_cmsis_nn_requantize (acc, c->mult[o], c->shift[o]);
+      break;
+    default:
+      v = qs_multiply_by_quantized_multiplier (acc, c->mult[o], c->shift[o]);
+      break;
+    }
+  v += c->rq.out_zp;
+  return (guint8) CLAMP (v, c->rq.out_min, c->rq.out_max);
 }
 
 /* The reference GEMM against a naive loop over the unpacked weights. */
@@ -91,12 +136,28 @@ test_gemm_ref_naive (void)
                 g_assert_cmpint (out[r * c.n + o], ==, v);
                 g_assert_cmpint (qs_packed_weights_get (&c.packed, o, r % c.k), ==, c.w[o * c.k + r % c.k]);
               }
+          /* the other modes: the same accumulators, each mode's arithmetic */
+          for (QsRequantMode mode = QS_REQUANT_SINGLE_ROUNDING; mode < QS_REQUANT_N_MODES; mode++)
+            {
+              c.rq.mode = mode;
+              qs_gemm_u8s8_ref (c.a, kp, c.m, NULL, 1, &c.packed, &c.rq, out, c.n);
+              for (gsize r = 0; r < c.m; r++)
+                for (gsize o = 0; o < c.n; o++)
+                  {
+                    gint32 acc = c.bias[o];
+
+                    for (gsize j = 0; j < c.k; j++)
+                      acc += (gint32) c.a[r * kp + j] * c.w[o * c.k + j];
+                    g_assert_cmpint (out[r * c.n + o], ==, naive_requant (&c, acc, o));
+                  }
+            }
           case_clear (&c);
         }
 }
 
 static void
-check_variant (const char *name)
+check_variant_mode (const char    *name,
+                    QsRequantMode  mode)
 {
   const QsIntKernels *kern = qs_int_kernels_get_by_name (name);
   g_autoptr(GRand) rand = g_rand_new_with_seed (11);
@@ -118,6 +179,7 @@ check_variant (const char *name)
           g_autofree guint8 *want = NULL, *got = NULL;
 
           case_init (&c, rand, ms[im], ns[in], ks[ik]);
+          c.rq.mode = mode;
           want = g_malloc0 (c.m * ldc);
           got = g_malloc0 (c.m * ldc);
           qs_gemm_u8s8_ref (c.a, kp + 1, c.m - (c.m > 1), NULL, 1, &c.packed, &c.rq, want, ldc);
@@ -136,14 +198,31 @@ check_variant (const char *name)
       static const gint32 edges[] = { G_MININT32, G_MAXINT32, 0, -1, 1, G_MININT32 + 1, 1 << 30 };
 
       case_init (&c, rand, 1, n, 4);
+      c.rq.mode = mode;
       for (gsize i = 0; i < n; i++)
         acc[i] = g_rand_boolean (rand) ? edges[g_rand_int_range (rand, 0, G_N_ELEMENTS (edges))]
                                        : (gint32) g_rand_int (rand);
+      /* ties: small accumulators against power-of-two scales and large right shifts */
+      if (rep % 2 == 0)
+        for (gsize i = 0; i < n; i++)
+          acc[i] = g_rand_int_range (rand, -4096, 4097);
       qs_requant_ref (acc, n, &c.rq, want);
       kern->requant (acc, n, &c.rq, got);
       g_assert_cmpmem (want, n, got, n);
       case_clear (&c);
     }
+}
+
+static void
+check_variant (const char *name)
+{
+  if (qs_int_kernels_get_by_name (name) == NULL)
+    {
+      g_test_skip ("this CPU or build lacks the variant");
+      return;
+    }
+  for (QsRequantMode mode = 0; mode < QS_REQUANT_N_MODES; mode++)
+    check_variant_mode (name, mode);
 }
 
 /* Segmented rows (implicit im2col of a valid convolution) equal the explicit im2col, for
@@ -179,10 +258,22 @@ test_gemm_segments (void)
               memcpy (col + ox * k + ky * kw * c, img + ((oy + ky) * w + ox * sw) * c, kw * c);
           qs_gemm_u8s8_ref (col, k, ow, NULL, 1, &cs.packed, &cs.rq, want + oy * ow * cs.n, cs.n);
         }
-      for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
+      for (gsize v = 0; v < G_N_ELEMENTS (variants) * QS_REQUANT_N_MODES; v++)
         {
-          const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+          const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v % G_N_ELEMENTS (variants)]);
 
+          if (v % G_N_ELEMENTS (variants) == 0)
+            {
+              /* the next mode: recompute the explicit im2col reference */
+              cs.rq.mode = (QsRequantMode) (v / G_N_ELEMENTS (variants));
+              for (gsize oy = 0; oy < oh; oy++)
+                {
+                  for (gsize ox = 0; ox < ow; ox++)
+                    for (gsize ky = 0; ky < kh; ky++)
+                      memcpy (col + ox * k + ky * kw * c, img + ((oy + ky) * w + ox * sw) * c, kw * c);
+                  qs_gemm_u8s8_ref (col, k, ow, NULL, 1, &cs.packed, &cs.rq, want + oy * ow * cs.n, cs.n);
+                }
+            }
           if (kern == NULL)
             continue;
           memset (got, 0, oh * ow * cs.n);
@@ -280,6 +371,22 @@ test_depthwise (void)
           memset (got, 0, n_out);
           qs_depthwise_u8s8 (kern, &p, in, filter, &cs.rq, got, acc);
           g_assert_cmpmem (want, n_out, got, n_out);
+        }
+      /* every other mode: each variant equals the reference */
+      for (QsRequantMode mode = QS_REQUANT_SINGLE_ROUNDING; mode < QS_REQUANT_N_MODES; mode++)
+        {
+          cs.rq.mode = mode;
+          qs_depthwise_u8s8 (qs_int_kernels_get_by_name ("ref"), &p, in, filter, &cs.rq, want, acc);
+          for (gsize v = 1; v < G_N_ELEMENTS (variants); v++)
+            {
+              const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+
+              if (kern == NULL)
+                continue;
+              memset (got, 0, n_out);
+              qs_depthwise_u8s8 (kern, &p, in, filter, &cs.rq, got, acc);
+              g_assert_cmpmem (want, n_out, got, n_out);
+            }
         }
       case_clear (&cs);
     }

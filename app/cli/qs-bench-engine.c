@@ -230,6 +230,31 @@ qs_bench_engine (QsBench *bench)
   qs_bench_add_ms (bench, name_int_ms, t_int * 1e3, "vs_float", t_float / t_int);
   qs_bench_add_ms (bench, "engine-quick-eval-1k-w8a8", t_quick * 1e3, "vs_float",
                    (t_float * 1000.0 / n) / t_quick);
+
+  /* the integer engine in the other requantization modes (the lines above: gemmlowp, the
+   * default), relative to gemmlowp */
+  for (QsRequantMode mode = QS_REQUANT_SINGLE_ROUNDING; mode < QS_REQUANT_N_MODES; mode++)
+    {
+      g_autoptr(QsConfig) mode_config = qs_config_copy (config);
+      g_autoptr(QsEngineInt) mode_engine = NULL;
+      g_autofree char *name = NULL;
+      double t_mode;
+
+      qs_config_set_requant_mode (mode_config, mode);
+      mode_engine = qs_calibration_compile (calib, model, mode_config, &error);
+      if (mode_engine == NULL)
+        goto fail;
+      job.engine = mode_engine;
+      t_mode = qs_bench_best_seconds (5, run_int, &job);
+      job.engine = engine;
+      if (!job.ok)
+        {
+          g_set_error (&error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED, _("an engine run failed"));
+          goto fail;
+        }
+      name = g_strdup_printf ("engine-int-w8a8-cnn-%zuk-%s", n / 1000, qs_requant_mode_to_string (mode));
+      qs_bench_add_rate (bench, name, "images_per_s", n / t_mode, "vs_gemmlowp", t_int / t_mode);
+    }
   return;
 
 fail:

@@ -245,3 +245,23 @@ qs_cli_json_add_uint (JsonBuilder *b,
   json_builder_set_member_name (b, name);
   json_builder_add_int_value (b, (gint64) value);
 }
+
+gboolean
+qs_cli_apply_requant (const char *command,
+                      const char *mode,
+                      QsConfig   *config)
+{
+  QsRequantMode m;
+
+  if (mode == NULL)
+    return TRUE;
+  if (!qs_requant_mode_from_string (mode, &m))
+    {
+      qs_cli_usage_error (command, _("unknown requantization mode “%s” (use gemmlowp, single-rounding, fp32-rne or cmsis-nn)"),
+                          mode);
+      return FALSE;
+    }
+  if (config != NULL)
+    qs_config_set_requant_mode (config, m);
+  return TRUE;
+}

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "qs-config.h"
 #include "qs-model.h"
 
 G_BEGIN_DECLS
@@ -76,6 +77,15 @@ void qs_cli_warn_nonfinite (const char *command,
                             guint       n_bad,
                             guint       n_images,
                             const char *first_at);
+
+/* The --requant option's help, value name and choices, shared by the commands. */
+#define QS_CLI_REQUANT_HELP N_("Requantization mode: gemmlowp (default), single-rounding, fp32-rne or cmsis-nn")
+#define QS_CLI_REQUANT_ARG  N_("MODE")
+/* Applies --requant MODE (NULL: nothing) to config; prints a usage error naming the
+ * accepted modes and returns FALSE for an unknown one. */
+gboolean qs_cli_apply_requant (const char *command,
+                               const char *mode,
+                               QsConfig   *config);
 
 /* One warning per layer whose weights hold NaN or infinity. */
 void qs_cli_warn_nonfinite_weights (const char *command,

@@ -11,7 +11,7 @@
 #include "qs-cli-commands.h"
 #include "quantscope-core.h"
 
-/* quantscope-cli eval MODEL --dataset D [--preset P | --config CFG] [--calib N]
+/* quantscope-cli eval MODEL --dataset D [--preset P | --config CFG] [--requant MODE] [--calib N]
  *                  [--calib-source S] [--limit N] [--threads N] [--no-layer-stats] [--json]
  * Without --preset / --config: float accuracy only. */
 
@@ -47,6 +47,11 @@ print_json (QsEvalResult *r,
   json_builder_set_member_name (b, "preset");
   if (config != NULL && qs_config_get_preset_name (config) != NULL)
     json_builder_add_string_value (b, qs_config_get_preset_name (config));
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "requantization");
+  if (config != NULL)
+    json_builder_add_string_value (b, qs_requant_mode_to_string (qs_config_get_requant_mode (config)));
   else
     json_builder_add_null_value (b);
   qs_cli_json_add_number (b, "float_accuracy", r->float_top1);
@@ -118,9 +123,13 @@ print_json (QsEvalResult *r,
 static void
 print_text (QsEvalResult *r,
             QsDataset    *dataset,
-            gboolean      quant)
+            QsConfig     *config)
 {
+  gboolean quant = config != NULL;
+
   printf (_("Images: %u\n"), r->n_images);
+  if (quant)
+    printf (_("Requantization: %s\n"), qs_requant_mode_to_string (qs_config_get_requant_mode (config)));
   printf (_("Float:     top-1 %6.2f%%  top-5 %6.2f%%\n"), 100 * r->float_top1, 100 * r->float_top5);
   if (quant)
     {
@@ -161,7 +170,7 @@ int
 qs_cli_eval (int    argc,
              char **argv)
 {
-  g_autofree char *dataset_spec = NULL, *preset = NULL, *config_path = NULL;
+  g_autofree char *dataset_spec = NULL, *preset = NULL, *config_path = NULL, *requant = NULL;
   g_autofree char *architecture = NULL, *calib_source = NULL;
   gint limit = 0, calib = 0, threads = 0;
   gboolean json = FALSE, no_layer_stats = FALSE;
@@ -177,6 +186,7 @@ qs_cli_eval (int    argc,
       N_("IDX images file, HDF5 dataset file, or “sample”"), N_("D") },
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset, N_("Quantization preset (see “presets”)"), N_("P") },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, N_("Quantization config JSON"), N_("CFG") },
+    { "requant", 'r', 0, G_OPTION_ARG_STRING, &requant, QS_CLI_REQUANT_HELP, QS_CLI_REQUANT_ARG },
     { "calib", 0, 0, G_OPTION_ARG_INT, &calib, N_("Calibration images (default 500)"), N_("N") },
     { "calib-source", 0, 0, G_OPTION_ARG_STRING, &calib_source,
       N_("Calibration dataset (default “sample-train”)"), N_("D") },
@@ -218,6 +228,10 @@ qs_cli_eval (int    argc,
         return qs_cli_usage_error ("eval", "%s", error->message);
       return qs_cli_fail ("eval", error);
     }
+  if (requant != NULL && config == NULL)
+    return qs_cli_usage_error ("eval", _("--requant needs --preset or --config"));
+  if (!qs_cli_apply_requant ("eval", requant, config))
+    return QS_CLI_EXIT_USAGE;
   if (config != NULL && calib > 0)
     qs_config_set_calib_images (config, calib);
   if (config != NULL && calib_source != NULL)
@@ -246,6 +260,6 @@ qs_cli_eval (int    argc,
   if (json)
     print_json (r, dataset, config, config != NULL);
   else
-    print_text (r, dataset, config != NULL);
+    print_text (r, dataset, config);
   return QS_CLI_EXIT_OK;
 }

@@ -8,7 +8,10 @@
 #include "qs-cli-commands.h"
 #include "quantscope-core.h"
 
-/* quantscope-cli predict MODEL --dataset D [--limit N] [--architecture F] [--json] */
+/* quantscope-cli predict MODEL --dataset D [--preset P | --config CFG] [--requant MODE]
+ *                     [--limit N] [--architecture F] [--json]
+ * With --preset / --config: the integer engine (calibrated on the config's calibration
+ * source), in the config's requantization mode or --requant's. */
 
 #define PREDICT_CHUNK 256
 
@@ -18,6 +21,10 @@ qs_cli_predict (int    argc,
 {
   g_autofree char *architecture = NULL;
   g_autofree char *dataset_spec = NULL;
+  g_autofree char *preset = NULL, *config_path = NULL, *requant = NULL;
+  g_autoptr(QsConfig) config = NULL;
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsEngineInt) int_engine = NULL;
   gint limit = -1;
   gboolean json = FALSE;
   g_autoptr(GError) error = NULL;
@@ -36,13 +43,16 @@ qs_cli_predict (int    argc,
     { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &dataset_spec,
       N_("IDX images file, HDF5 dataset file, or “sample”"), N_("D") },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Predict only the first N images"), N_("N") },
+    { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset, N_("Run the integer engine with this quantization preset"), N_("P") },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, N_("Run the integer engine with this quantization config JSON"), N_("CFG") },
+    { "requant", 'r', 0, G_OPTION_ARG_STRING, &requant, QS_CLI_REQUANT_HELP, QS_CLI_REQUANT_ARG },
     { "architecture", 'a', 0, G_OPTION_ARG_FILENAME, &architecture,
       N_("Architecture for a weights-only file"), N_("FILE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
 
-  if (!qs_cli_parse ("predict", "MODEL", _("Run the float engine and print each image's prediction."),
+  if (!qs_cli_parse ("predict", "MODEL", _("Run the float engine (or, with --preset or --config, the integer engine) and print each image's prediction."),
                      entries, &argc, &argv))
     return QS_CLI_EXIT_USAGE;
   if (argc != 2)
@@ -51,6 +61,22 @@ qs_cli_predict (int    argc,
     return qs_cli_usage_error ("predict", _("--dataset is required"));
   if (limit == 0 || limit < -1)
     return qs_cli_usage_error ("predict", _("--limit must be a positive number"));
+  if (preset != NULL && config_path != NULL)
+    return qs_cli_usage_error ("predict", _("give either --preset or --config, not both"));
+  if (requant != NULL && preset == NULL && config_path == NULL)
+    return qs_cli_usage_error ("predict", _("--requant needs --preset or --config"));
+  if (preset != NULL || config_path != NULL)
+    {
+      config = preset ? qs_config_new_from_preset (preset, &error) : qs_config_load_file (config_path, &error);
+      if (config == NULL)
+        {
+          if (preset != NULL && g_error_matches (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET))
+            return qs_cli_usage_error ("predict", "%s", error->message);
+          return qs_cli_fail ("predict", error);
+        }
+      if (!qs_cli_apply_requant ("predict", requant, config))
+        return QS_CLI_EXIT_USAGE;
+    }
 
   model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
@@ -61,6 +87,16 @@ qs_cli_predict (int    argc,
   engine = qs_engine_float_new (model, &error);
   if (engine == NULL)
     return qs_cli_fail ("predict", error);
+  if (config != NULL)
+    {
+      calib = qs_calibration_cache_get (NULL, model, qs_config_get_calib_source (config),
+                                        qs_config_get_calib_images (config), NULL, NULL, NULL, &error);
+      if (calib == NULL)
+        return qs_cli_fail ("predict", error);
+      int_engine = qs_calibration_compile (calib, model, config, &error);
+      if (int_engine == NULL)
+        return qs_cli_fail ("predict", error);
+    }
 
   rank = qs_model_get_input_shape (model, shape);
   for (guint i = 0; i < rank; i++)
@@ -75,13 +111,21 @@ qs_cli_predict (int    argc,
   for (guint start = 0; start < n; start += PREDICT_CHUNK)
     {
       guint count = MIN (PREDICT_CHUNK, n - start);
-      if (!qs_dataset_fill_inputs (dataset, model, start, count, input, &error) ||
-          !qs_engine_float_run (engine, input, count, output + (gsize) start * n_classes, 0,
-                                NULL, NULL, NULL, &error))
+      if (!qs_dataset_fill_inputs (dataset, model, start, count, input, &error))
         return qs_cli_fail ("predict", error);
-      n_nonfinite += qs_engine_float_find_nonfinite (engine, input, count,
-                                                     output + (gsize) start * n_classes,
-                                                     nonfinite_at == NULL ? &nonfinite_at : NULL);
+      if (int_engine != NULL)
+        {
+          if (!qs_engine_int_run (int_engine, input, count, output + (gsize) start * n_classes, 0,
+                                  NULL, NULL, NULL, &error))
+            return qs_cli_fail ("predict", error);
+        }
+      else if (!qs_engine_float_run (engine, input, count, output + (gsize) start * n_classes, 0,
+                                     NULL, NULL, NULL, &error))
+        return qs_cli_fail ("predict", error);
+      else
+        n_nonfinite += qs_engine_float_find_nonfinite (engine, input, count,
+                                                       output + (gsize) start * n_classes,
+                                                       nonfinite_at == NULL ? &nonfinite_at : NULL);
       qs_cli_progress_update (progress, (double) (start + count) / n, NULL);
     }
   g_clear_pointer (&progress, qs_cli_progress_free);
@@ -94,6 +138,11 @@ qs_cli_predict (int    argc,
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "images");
       json_builder_add_int_value (b, n);
+      json_builder_set_member_name (b, "requantization");
+      if (config != NULL)
+        json_builder_add_string_value (b, qs_requant_mode_to_string (qs_config_get_requant_mode (config)));
+      else
+        json_builder_add_null_value (b);
       json_builder_set_member_name (b, "nonfinite_images");
       json_builder_add_int_value (b, n_nonfinite);
       json_builder_set_member_name (b, "nonfinite_at");

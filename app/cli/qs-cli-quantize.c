@@ -11,7 +11,7 @@
 #include "qs-cli-commands.h"
 #include "quantscope-core.h"
 
-/* quantscope-cli quantize MODEL (--preset P | --config CFG) [--lowering] [--json] [-o fake-quant.h5]
+/* quantscope-cli quantize MODEL (--preset P | --config CFG) [--requant MODE] [--lowering] [--json] [-o fake-quant.h5]
  * Per-weight metrics, then the model's cost from the lowering (qs_cost_compute: what the
  * integer program stores and holds, the same numbers as the app's summary); --lowering lists
  * the fused groups; -o writes the fake-quantized model. */
@@ -21,6 +21,7 @@ qs_cli_quantize (int    argc,
                  char **argv)
 {
   g_autofree char *preset = NULL, *config_path = NULL, *output = NULL, *architecture = NULL;
+  g_autofree char *requant = NULL;
   gboolean json = FALSE, show_lowering = FALSE;
   g_autoptr(GError) error = NULL;
   QsCost cost;
@@ -37,6 +38,7 @@ qs_cli_quantize (int    argc,
       N_("Architecture for a weights-only file"), N_("FILE") },
     { "lowering", 'l', 0, G_OPTION_ARG_NONE, &show_lowering,
       N_("List the groups the integer engine runs (BatchNorm folded, activations fused, integer or float)"), NULL },
+    { "requant", 'r', 0, G_OPTION_ARG_STRING, &requant, QS_CLI_REQUANT_HELP, QS_CLI_REQUANT_ARG },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
@@ -59,6 +61,8 @@ qs_cli_quantize (int    argc,
         return qs_cli_usage_error ("quantize", "%s", error->message);
       return qs_cli_fail ("quantize", error);
     }
+  if (!qs_cli_apply_requant ("quantize", requant, config))
+    return QS_CLI_EXIT_USAGE;
   model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("quantize", error);
@@ -155,9 +159,15 @@ qs_cli_quantize (int    argc,
       listing = qs_lowering_describe (lowering);
       json_builder_set_member_name (b, "lowering");
       json_builder_add_string_value (b, listing);
+      json_builder_set_member_name (b, "requantization");
+      json_builder_add_string_value (b, qs_requant_mode_to_string (qs_config_get_requant_mode (config)));
       if (!json)
-        printf (_("\nLowering (one step a line: kind, integer or float, layer+folded+fused, inputs -> output):\n%s"),
-                listing);
+        {
+          printf (_("\nLowering (one step a line: kind, integer or float, layer+folded+fused, inputs -> output):\n%s"),
+                  listing);
+          printf (_("Requantization: %s (%s)\n"), qs_requant_mode_to_string (qs_config_get_requant_mode (config)),
+                  qs_requant_mode_describe (qs_config_get_requant_mode (config)));
+        }
     }
   json_builder_end_object (b);
 

@@ -797,6 +797,8 @@ qs_document_apply_preset (QsDocument          *self,
   label = g_strdup_printf (_("Apply Preset %s"), preset);
   if (layers == NULL)
     {
+      /* a preset sets formats; the requantization mode is the target runtime's, kept */
+      qs_config_set_requant_mode (preset_config, qs_config_get_requant_mode (self->config));
       replace_config (self, preset_config, label, NULL, NULL);
       return TRUE;
     }

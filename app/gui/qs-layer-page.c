@@ -54,6 +54,7 @@ struct _QsLayerPage
   GtkWidget     *act_bits_row;
   GtkSpinButton *act_bits_spin;
   AdwComboRow   *calib_row;
+  AdwComboRow   *requant_row;
   GtkFlowBox    *stats_grid;
   GtkRevealer   *error_revealer;
   GtkLabel      *error_label;
@@ -347,6 +348,37 @@ sync_fixed_range (QsLayerPage         *self,
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->calib_row), subtitle != NULL ? subtitle : "");
 }
 
+/* The config's requantization mode (global, not the layer's): the row's selection, and the
+ * mode's description as subtitle and tooltip. */
+static void
+sync_requant (QsLayerPage *self)
+{
+  QsRequantMode mode = qs_config_get_requant_mode (qs_document_get_config (self->document));
+  const char *describe = qs_requant_mode_describe (mode);
+
+  adw_combo_row_set_selected (self->requant_row, mode);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->requant_row), describe);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->requant_row), describe);
+}
+
+static void
+on_requant (QsLayerPage *self)
+{
+  guint selected = adw_combo_row_get_selected (self->requant_row);
+  QsConfig *config;
+  g_autoptr(QsConfig) next = NULL;
+
+  if (self->updating || self->document == NULL || selected >= QS_REQUANT_N_MODES)
+    return;
+  config = qs_document_get_config (self->document);
+  if (qs_config_get_requant_mode (config) == (QsRequantMode) selected)
+    return;
+  next = qs_config_copy (config);
+  qs_config_set_requant_mode (next, (QsRequantMode) selected);
+  /* Translators: an undo step (the undo button's tooltip quotes it) */
+  qs_document_set_config (self->document, next, _("Change Requantization"));
+}
+
 static void
 sync_controls (QsLayerPage *self)
 {
@@ -372,6 +404,7 @@ sync_controls (QsLayerPage *self)
   row_set_enum (self->calib_row, lc.activation.range_method);
   update_sensitivity (self, &lc);
   sync_fixed_range (self, &lc);
+  sync_requant (self);
   self->updating = FALSE;
 }
 
@@ -954,6 +987,7 @@ qs_layer_page_class_init (QsLayerPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_bits_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_bits_spin);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, calib_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, requant_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, stats_grid);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, error_revealer);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, error_label);
@@ -1033,6 +1067,13 @@ qs_layer_page_init (QsLayerPage *self)
   setup_enum_row (self->range_row, QS_TYPE_RANGE_METHOD);
   setup_enum_row (self->act_format_row, QS_TYPE_FORMAT);
   setup_enum_row (self->calib_row, QS_TYPE_RANGE_METHOD);
+  {
+    g_autoptr(GtkStringList) modes = gtk_string_list_new (NULL);
+
+    for (guint m = 0; m < QS_REQUANT_N_MODES; m++)
+      gtk_string_list_append (modes, qs_requant_mode_to_string ((QsRequantMode) m));
+    adw_combo_row_set_model (self->requant_row, G_LIST_MODEL (modes));
+  }
 
   /* The spin buttons offer the integer widths core accepts. */
   {
@@ -1092,6 +1133,7 @@ qs_layer_page_init (QsLayerPage *self)
   g_signal_connect_swapped (self->act_format_row, "notify::selected", G_CALLBACK (on_act_format), self);
   g_signal_connect_swapped (self->act_bits_spin, "value-changed", G_CALLBACK (on_act_bits), self);
   g_signal_connect_swapped (self->calib_row, "notify::selected", G_CALLBACK (on_calib), self);
+  g_signal_connect_swapped (self->requant_row, "notify::selected", G_CALLBACK (on_requant), self);
   g_signal_connect_swapped (self->export_button, "clicked", G_CALLBACK (on_export_clicked), self);
 
   add_stat (self, STAT_SQNR, _("SQNR"), _("Layer SQNR"),

@@ -53,6 +53,21 @@ check "the lowering names the groups" 'jq -r .lowering "$tmp/q.json" | grep -qx 
 check "quantize --lowering prints the listing and the cost" '[ $rc -eq 0 ] && grep -q "^activation float predictions" "$tmp/q.txt" && grep -q "Peak activation memory" "$tmp/q.txt"'
 "$cli" quantize "$tmp/in.h5" --preset w8 -o "$tmp/out.h5" >/dev/null 2>&1; rc=$?
 check "quantize -o over a regular file exits 0" '[ $rc -eq 0 ]'
+
+# Requantization modes: --requant on quantize, eval and predict.
+check "the default mode is gemmlowp" '[ "$(jq -r .requantization "$tmp/q.json")" = gemmlowp ]'
+"$cli" quantize "$mlp" --preset w8a8 --requant fp32-rne --lowering --json > "$tmp/qr.json"; rc=$?
+check "quantize --requant fp32-rne" '[ $rc -eq 0 ] && [ "$(jq -r .requantization "$tmp/qr.json")" = fp32-rne ]'
+"$cli" quantize "$mlp" --preset w8a8 --requant cmsis-nn --lowering > "$tmp/qr.txt"; rc=$?
+check "quantize --lowering shows the mode" '[ $rc -eq 0 ] && grep -q "^Requantization: cmsis-nn" "$tmp/qr.txt"'
+"$cli" quantize "$mlp" --preset w8a8 --requant round-up >/dev/null 2>"$tmp/err"; rc=$?
+check "an unknown mode exits 2 and lists the modes" '[ $rc -eq 2 ] && grep -q "single-rounding" "$tmp/err"'
+"$cli" eval "$mlp" --dataset sample --limit 50 --calib 50 --preset w8a8 --requant single-rounding --json > "$tmp/er.json"; rc=$?
+check "eval --requant single-rounding" '[ $rc -eq 0 ] && [ "$(jq -r .requantization "$tmp/er.json")" = single-rounding ]'
+"$cli" eval "$mlp" --dataset sample --limit 50 --requant fp32-rne >/dev/null 2>&1; rc=$?
+check "eval --requant without a config exits 2" '[ $rc -eq 2 ]'
+"$cli" predict "$mlp" --dataset sample --limit 20 --preset w8a8 --requant fp32-rne --json > "$tmp/pr.json"; rc=$?
+check "predict --preset --requant runs the integer engine" '[ $rc -eq 0 ] && [ "$(jq -r .requantization "$tmp/pr.json")" = fp32-rne ] && [ "$(jq ".predictions | length" "$tmp/pr.json")" -eq 20 ]'
 "$cli" info --json "$tmp/fifo.h5" >/dev/null 2>"$tmp/err"; rc=$?
 check "info on a FIFO exits 1 at once" '[ $rc -eq 1 ] && grep -q "not a regular file" "$tmp/err"'
 

@@ -50,6 +50,49 @@ test_layer_page_fixed_range (void)
   g_object_unref (page);
 }
 
+/* The Requantization row edits the config's global mode: it follows the document, a choice
+ * is one undo step that marks the document changed, and applying a preset keeps it. */
+static void
+test_layer_page_requant_row (void)
+{
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8a8", NULL);
+  g_autoptr(QsConfig) next = NULL;
+  g_autoptr(QsDocument) doc = NULL;
+  GtkWidget *page = g_object_ref_sink (qs_layer_page_new ());
+  AdwComboRow *row;
+
+  doc = qs_document_new (sample_model, config, NULL);
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), doc);
+  qs_layer_page_set_layer (QS_LAYER_PAGE (page), "conv1");
+  row = ADW_COMBO_ROW (page_child (page, "requant_row"));
+  g_assert_cmpuint (adw_combo_row_get_selected (row), ==, QS_REQUANT_GEMMLOWP);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==,
+                   qs_requant_mode_describe (QS_REQUANT_GEMMLOWP));
+
+  /* the row follows the document */
+  next = qs_config_copy (qs_document_get_config (doc));
+  qs_config_set_requant_mode (next, QS_REQUANT_FP32_RNE);
+  qs_document_set_config (doc, next, "test");
+  g_assert_cmpuint (adw_combo_row_get_selected (row), ==, QS_REQUANT_FP32_RNE);
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (row)), ==,
+                   qs_requant_mode_describe (QS_REQUANT_FP32_RNE));
+
+  /* the row edits the document: one undo step */
+  adw_combo_row_set_selected (row, QS_REQUANT_SINGLE_ROUNDING);
+  g_assert_cmpint (qs_config_get_requant_mode (qs_document_get_config (doc)), ==, QS_REQUANT_SINGLE_ROUNDING);
+  g_assert_true (qs_document_get_modified (doc));
+  g_assert_cmpstr (qs_document_get_undo_label (doc), ==, "Change Requantization");
+  g_assert_true (qs_document_apply_preset (doc, "w4a8", NULL, NULL));
+  g_assert_cmpint (qs_config_get_requant_mode (qs_document_get_config (doc)), ==, QS_REQUANT_SINGLE_ROUNDING);
+  g_assert_true (qs_document_undo (doc));
+  g_assert_true (qs_document_undo (doc));
+  g_assert_cmpint (qs_config_get_requant_mode (qs_document_get_config (doc)), ==, QS_REQUANT_FP32_RNE);
+  g_assert_cmpuint (adw_combo_row_get_selected (row), ==, QS_REQUANT_FP32_RNE);
+
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), NULL);
+  g_object_unref (page);
+}
+
 /* Tab visits each control once: the spin button of the Bits row, not the row as well, and
  * not the title (issue 17). */
 static void
@@ -197,6 +240,7 @@ main (int argc, char **argv)
   sample_model = test_load_sample_model_or_skip ();
 
   g_test_add_func ("/qs/layer-page/fixed-range", test_layer_page_fixed_range);
+  g_test_add_func ("/qs/layer-page/requant-row", test_layer_page_requant_row);
   g_test_add_func ("/qs/layer-page/tab-stops", test_layer_page_tab_stops);
   g_test_add_func ("/qs/layer-page/folded-batch-norm", test_layer_page_folded_batch_norm);
 
