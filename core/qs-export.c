@@ -13,7 +13,7 @@ G_DEFINE_QUARK (qs-export-error-quark, qs_export_error)
 
 /* One row per format, in menu order. A format's writer lives in qs-export-FORMAT.c. */
 static const QsExportFormat formats[] = {
-  { "config", N_("Quantscope configuration"),
+  { "config", N_("Quantscope config"),
     N_("Quantscope's own JSON: the config with its activation ranges, every scale and zero-point; re-imports to identical results"),
     ".json", TRUE, QS_REQUANT_GEMMLOWP, _qs_export_write_config },
   { "aimet", N_("AIMET encodings 1.0.0"),
@@ -22,7 +22,7 @@ static const QsExportFormat formats[] = {
   { "aimet-0.6.1", N_("AIMET encodings 0.6.1"),
     N_("The older AIMET encodings layout (0.6.1): one list of min, max, scale and offset per tensor"),
     ".encodings", TRUE, QS_REQUANT_GEMMLOWP, _qs_export_write_aimet_061 },
-  { "h5-fake", N_("Keras .h5 with fake-quantized weights"),
+  { "h5-fake", N_("Fake-quantized .h5"),
     N_("A Keras 2 model whose kernels hold the quantized values as float32, for Keras or any float runtime"),
     ".h5", FALSE, QS_REQUANT_GEMMLOWP, _qs_export_write_h5_fake },
   { NULL, NULL, NULL, NULL, FALSE, QS_REQUANT_GEMMLOWP, NULL },
