@@ -204,7 +204,7 @@ _qs_export_write_config (const QsExportContext  *ctx,
                             size, n_ranges, n_values, n_weights, n_int_weights);
     g_string_append_printf (summary, _("Requantization: %s\n"),
                             qs_requant_mode_to_string (qs_config_get_requant_mode (ctx->config)));
-    g_string_append (summary, _("Load it as a config anywhere Quantscope takes one (quantscope-cli import MODEL FILE -o CONFIG.json extracts the plain config)\n"));
+    g_string_append (summary, _("Read it back with quantscope-cli export --config FILE, quantscope-cli import MODEL FILE -o CONFIG.json (the plain config) or the app's Import Config\n"));
   }
   return TRUE;
 }

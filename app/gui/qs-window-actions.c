@@ -159,8 +159,12 @@ import_chosen (QsWindow *self,
                GFile    *file)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(QsConfig) config = qs_config_load_file (g_file_peek_path (file), &error);
+  g_autoptr(QsConfig) config = NULL;
 
+  if (self->document == NULL)
+    return;
+  /* A plain config or a config export (with its ranges fixed). */
+  config = qs_export_import_config (qs_document_get_model (self->document), g_file_peek_path (file), NULL, &error);
   if (config == NULL)
     {
       _qs_window_toast_error (self, _("Could not import the config"), error);
