@@ -37,5 +37,49 @@ gboolean _qs_export_c_full (const QsExportContext *ctx,
                             GString               *summary,
                             QsExportCInfo         *info,
                             GError               **error);
+/* The format writers, one file each (core/qs-export-FORMAT.c), listed in the table in
+ * qs-export.c. Colleagues: add one line for yours. */
+gboolean _qs_export_write_config     (const QsExportContext *ctx,
+                                      const char            *path,
+                                      GString               *summary,
+                                      GError               **error);
+gboolean _qs_export_write_aimet      (const QsExportContext *ctx,
+                                      const char            *path,
+                                      GString               *summary,
+                                      GError               **error);
+gboolean _qs_export_write_aimet_061  (const QsExportContext *ctx,
+                                      const char            *path,
+                                      GString               *summary,
+                                      GError               **error);
+gboolean _qs_export_write_h5_fake    (const QsExportContext *ctx,
+                                      const char            *path,
+                                      GString               *summary,
+                                      GError               **error);
+
+/* Shared by the writers. */
+
+/* The parameters of an integer value with a range of its own (params_from == -1) from
+ * ctx->ranges; FALSE with QS_EXPORT_ERROR_UNSUPPORTED naming the value when it has none. */
+gboolean _qs_export_value_params     (const QsExportContext *ctx,
+                                      const QsLoweredValue  *value,
+                                      float                 *lo,
+                                      float                 *hi,
+                                      QsLoweredParams       *out,
+                                      GError               **error);
+/* The bits of the code grid a value's parameters span: qmax - qmin + 1 rounded up to a
+ * power of two (a narrow grid of 255 codes is an 8-bit grid). */
+guint    _qs_export_grid_bits        (const QsLoweredParams *params);
+/* The model's layer a step computes ("" when none). */
+const char *_qs_export_step_layer    (const QsExportContext *ctx,
+                                      const QsLoweredStep   *step);
+/* Parses a JSON file whose top is an object, with the size and depth limits of configs;
+ * errors in QS_EXPORT_ERROR_INVALID naming the file. */
+JsonParser *_qs_export_load_json     (const char            *path,
+                                      GError               **error);
+/* Writes a JSON node (pretty) to path atomically. */
+gboolean _qs_export_write_json       (JsonNode              *root,
+                                      const char            *path,
+                                      gsize                 *written,
+                                      GError               **error);
 
 G_END_DECLS

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "qs-calib.h"
 #include "qs-config.h"
 #include "qs-lowering.h"
 #include "qs-model.h"
@@ -77,5 +78,47 @@ gboolean              qs_export_write_file   (const char            *path,
                                               const void            *data,
                                               gsize                  length,
                                               GError               **error);
+
+/* The range table an export of lowering needs: the config's fixed ranges, the rest from a
+ * calibration over the config's calibration source (n_images 0: the config's count),
+ * through cache (nullable). Calibrates only when some integer value has no fixed range;
+ * returns an empty table when the lowering needs none. May run on a worker thread. */
+QsRangeTable         *qs_export_make_ranges  (QsLowering            *lowering,
+                                              QsCalibrationCache    *cache,
+                                              guint                  n_images,
+                                              QsProgressFunc         progress,
+                                              gpointer               progress_data,
+                                              GCancellable          *cancellable,
+                                              GError               **error);
+
+/* Imports. Each validates the whole file against the model and lists every problem (an
+ * unknown layer or value, a channel-count mismatch, an impossible value) in one
+ * QS_EXPORT_ERROR_INVALID error naming the file; nothing is applied half-way.
+ *
+ * The config export ("config" format, or a plain Quantscope config): the config it
+ * carries, with the activation ranges it was exported with fixed in it, so the integer
+ * engine computes the same codes. model (nullable) checks that the file was exported from
+ * the same model (by checksum, a summary line when it differs). */
+QsConfig             *qs_export_import_config (QsModel              *model,
+                                               const char           *path,
+                                               GString              *summary,
+                                               GError              **error);
+/* AIMET encodings (0.6.1 or 1.0.0 layout): base (nullable: fp32 everywhere) with, for
+ * every layer the file names, the weight spec its param encoding gives (bits, symmetric or
+ * affine, per tensor / per channel / per block) and, for every value with an activation
+ * encoding, activation quantization with that width and its [min, max] as a fixed range.
+ * out_ranges (nullable) receives the imported activation ranges by value name. */
+QsConfig             *qs_export_import_aimet  (QsModel              *model,
+                                               const char           *path,
+                                               QsConfig             *base,
+                                               QsRangeTable        **out_ranges,
+                                               GString              *summary,
+                                               GError              **error);
+/* Either of the two, told apart by the file's content. */
+QsConfig             *qs_export_import        (QsModel              *model,
+                                               const char           *path,
+                                               QsConfig             *base,
+                                               GString              *summary,
+                                               GError              **error);
 
 G_END_DECLS

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <string.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "qs-export-window.h"
 #include "qs-window-private.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -58,6 +60,7 @@ add_filter (GtkFileChooser     *chooser,
 
 static const char * const model_patterns[] = { "*.h5", "*.hdf5", "*.keras", "*.json", NULL };
 static const char * const json_patterns[] = { "*.json", NULL };
+static const char * const encodings_patterns[] = { "*.encodings", "*.json", NULL };
 static const char * const arch_patterns[] = { "*.json", "*.h5", "*.hdf5", "*.keras", NULL };
 
 static void
@@ -156,8 +159,12 @@ import_chosen (QsWindow *self,
                GFile    *file)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(QsConfig) config = qs_config_load_file (g_file_peek_path (file), &error);
+  g_autoptr(QsConfig) config = NULL;
 
+  if (self->document == NULL)
+    return;
+  /* A plain config or a config export (with its ranges fixed). */
+  config = qs_export_import_config (qs_document_get_model (self->document), g_file_peek_path (file), NULL, &error);
   if (config == NULL)
     {
       _qs_window_toast_error (self, _("Could not import the config"), error);
@@ -179,6 +186,72 @@ export_chosen (QsWindow *self,
       return;
     }
   _qs_window_show_toast (self, _("Config exported"));
+}
+
+/* AIMET encodings (or a config export) into the document's config, as one undoable step.
+ * A file that does not fit lists every problem: in a dialog, a toast would cut it. */
+static void
+import_encodings_chosen (QsWindow *self,
+                         GFile    *file)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) summary = g_string_new (NULL);
+  g_autoptr(QsConfig) config = NULL;
+  char *newline;
+
+  if (self->document == NULL)
+    return;
+  config = qs_export_import (qs_document_get_model (self->document), g_file_peek_path (file),
+                             qs_document_get_config (self->document), summary, &error);
+  if (config == NULL)
+    {
+      AdwMessageDialog *dialog;
+
+      dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
+                                                           _("Could Not Import the Encodings"),
+                                                           error->message));
+      adw_message_dialog_add_response (dialog, "close", _("_Close"));
+      gtk_window_present (GTK_WINDOW (dialog));
+      return;
+    }
+  /* Translators: an undo step */
+  qs_document_set_config (self->document, config, _("Import AIMET Encodings"));
+  if ((newline = strchr (summary->str, '\n')) != NULL)
+    *newline = '\0';
+  _qs_window_show_toast (self, summary->str);
+}
+
+static void
+exported (QsExportWindow *dialog,
+          const char     *path,
+          const char     *summary,
+          QsWindow       *self)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *message = NULL;
+  g_autofree char *size = NULL;
+  GStatBuf st;
+
+  size = g_format_size (g_stat (path, &st) == 0 ? (guint64) st.st_size : 0);
+  /* Translators: a toast; the first %s is the file name, the second its size */
+  message = g_strdup_printf (_("Exported “%s” (%s)"), base, size);
+  _qs_window_show_toast (self, message);
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  QsExportWindow *dialog;
+
+  if (self->document == NULL)
+    return;
+  dialog = qs_export_window_new (GTK_WINDOW (self), qs_document_get_model (self->document),
+                                 qs_document_get_config (self->document));
+  g_signal_connect_object (dialog, "exported", G_CALLBACK (exported), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -254,6 +327,9 @@ static const FileCommand file_commands[] = {
     N_("Export Config"), N_("_Export"), N_("Quantization Configs"), json_patterns,
     /* Translators: the suggested file name of an exported config, %s is the model name */
     N_("%s-config.json"), export_chosen },
+  { "win.import-aimet", GTK_FILE_CHOOSER_ACTION_OPEN,
+    N_("Import AIMET Encodings"), N_("_Import"), N_("AIMET Encodings"), encodings_patterns,
+    NULL, import_encodings_chosen },
   { "win.attach-architecture", GTK_FILE_CHOOSER_ACTION_OPEN,
     N_("Attach Architecture"), N_("_Attach"), N_("Model Architectures (JSON, HDF5, Keras)"),
     arch_patterns, NULL, attach_chosen },
@@ -493,6 +569,8 @@ _qs_window_actions_update (QsWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-as", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-config", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-config", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-aimet", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.select-layer", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-layers", has_doc);
@@ -535,6 +613,7 @@ _qs_window_class_actions_init (QsWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-sample", NULL, open_sample_action);
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
@@ -557,6 +636,8 @@ _qs_window_class_actions_init (QsWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.save-as", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.import-config", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export-config", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.export", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_E, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.export", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
