@@ -169,6 +169,7 @@ typedef struct
 {
   const char *file;
   guint       max_diff;
+  const char *float_layer;   /* nullable: a layer kept float (fp16 weights), a float island */
 } Case;
 
 static void
@@ -228,6 +229,14 @@ test_model (gconstpointer data)
   config = qs_config_new_from_preset ("w8a8", &error);
   g_assert_no_error (error);
   qs_config_set_requant_mode (config, format->requant_mode);
+  if (c->float_layer != NULL)
+    {
+      QsLayerConfig lc;
+
+      qs_config_get_layer (config, c->float_layer, &lc);
+      qs_quant_spec_init_float (&lc.weight, QS_FORMAT_FP16);
+      qs_config_set_layer (config, c->float_layer, &lc);
+    }
   dataset = qs_dataset_open ("sample", &error);
   g_assert_no_error (error);
   calib = qs_calibration_cache_get (NULL, model, "sample-train", N_CALIB, NULL, NULL, NULL, &error);
@@ -336,10 +345,11 @@ test_model (gconstpointer data)
   g_test_message ("ORT: %s", g_strstrip (out));
   opt = g_build_filename (tmp, "optimized.onnx", NULL);
   ops = list_ops (opt);
-  /* the QDQ groups became integer kernels: no float Conv / Gemm is left */
+  /* the QDQ groups became integer kernels: no float Conv / Gemm is left (but the island's) */
   g_assert_true (strstr (ops, "QLinearConv") != NULL || strstr (ops, "QGemm") != NULL);
-  g_assert_false (g_str_has_prefix (ops, "Conv x") || strstr (ops, " Conv x") != NULL
-                  || strstr (ops, " Gemm x") != NULL);
+  if (c->float_layer == NULL)
+    g_assert_false (g_str_has_prefix (ops, "Conv x") || strstr (ops, " Conv x") != NULL
+                    || strstr (ops, " Gemm x") != NULL);
 
   ort_out_path = g_build_filename (tmp, "out0.bin", NULL);
   g_assert_true (g_file_get_contents (ort_out_path, &ort_out, &osize, NULL));
@@ -382,11 +392,11 @@ test_model (gconstpointer data)
     }
 
   logits = &g_array_index (taps.taps, Tap, logits_i);
-  g_printerr ("# %s: export %ld bytes; logits %s: %zu codes compared, %u differ (max %u), "
+  g_printerr ("# %s%s: export %ld bytes; logits %s: %zu codes compared, %u differ (max %u), "
               "top-1 agrees on %u/%u, softmax max |diff| %.3g\n"
               "#   per value: %s\n"
               "#   ORT's optimized graph: %s\n",
-              c->file, (long) st.st_size, logits->name, N_IMAGES * logits->n, logits->mismatches,
+              c->file, c->float_layer ? " (float island)" : "", (long) st.st_size, logits->name, N_IMAGES * logits->n, logits->mismatches,
               logits->max_diff, top1_agree, N_IMAGES, max_prob_diff, per_value->str, ops);
   if (EXACT_MATCH)
     g_assert_cmpuint (logits->mismatches, ==, 0);
@@ -417,12 +427,18 @@ main (int argc, char *argv[])
     { "fmnist-mlp.h5", 1 },
     { "fmnist-mobilenet.h5", 1 },
     { "fmnist-resnet.h5", 3 },
+    /* a float island (conv2 with fp16 weights, pooling in float): ORT's float convolution
+     * sums in another order than the engine's, so the codes quantized after it may differ
+     * by one even with the same requantization */
+    { "fmnist-cnn.h5", 2, "conv2" },
   };
 
   g_test_init (&argc, &argv, NULL);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *name = g_strdup_printf ("/qs/export-onnx/ort/%s", cases[i].file);
+      g_autofree char *name = g_strdup_printf ("/qs/export-onnx/ort/%s%s%s", cases[i].file,
+                                               cases[i].float_layer ? "/float-" : "",
+                                               cases[i].float_layer ? cases[i].float_layer : "");
       g_test_add_data_func (name, &cases[i], test_model);
     }
   return g_test_run ();
