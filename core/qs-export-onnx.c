@@ -614,10 +614,20 @@ emit_pool (Builder             *b,
   gboolean global = !s->is_max && s->kh == s->ih && s->kw == s->iw && s->oh == 1 && s->ow == 1
                     && s->pad_t == 0 && s->pad_l == 0;
   gboolean dq = s->is_int && !s->is_max;   /* max pooling of codes is exact on the codes */
+  /* Integer average pooling rounds the mean of (code - 128) half away from zero (TFLite);
+   * ORT's QLinearAveragePool rounds ties to even. Where a window's tap count can be even
+   * (ties possible), the mean is taken in float of (code - 128) (exact) and rounded away
+   * from zero with Sign * Floor (|m| + 0.5) (exact: a non-tie mean is at least 1 / (2 *
+   * count) from a tie); otherwise the QDQ form, which ORT fuses. */
+  gboolean odd = global ? (s->ih * s->iw) % 2 == 1
+                        : (s->kh * s->kw) % 2 == 1 && s->pad_t == 0 && s->pad_l == 0
+                          && (s->oh - 1) * s->sh + s->kh <= s->ih && (s->ow - 1) * s->sw + s->kw <= s->iw;
+  gboolean emulate = dq && !odd;
+  QsLoweredParams offset = { 1.0f, 128, 0, 255 };
   Onnx__NodeProto *op;
 
   if (dq)
-    x = dequantize (b, x, &b->params[s->inputs[0]]);
+    x = dequantize (b, x, emulate ? &offset : &b->params[s->inputs[0]]);
   y = dq ? fresh (b, name) : name;
   if (global)
     op = node (b, "GlobalAveragePool", y, x, NULL);
@@ -636,7 +646,22 @@ emit_pool (Builder             *b,
       if (!s->is_max)
         attr_int (b, op, "count_include_pad", 0);
     }
-  if (dq)
+  if (emulate)
+    {
+      const char *sg = fresh (b, name), *ab = fresh (b, name), *h = fresh (b, name);
+      const char *fl = fresh (b, name), *r = fresh (b, name), *c = fresh (b, name);
+      const char *cl = fresh (b, name);
+
+      node (b, "Sign", sg, y, NULL);
+      node (b, "Abs", ab, y, NULL);
+      node (b, "Add", h, ab, init_float (b, 0.5f), NULL);
+      node (b, "Floor", fl, h, NULL);
+      node (b, "Mul", r, fl, sg, NULL);
+      node (b, "Add", c, r, init_float (b, 128.0f), NULL);
+      node (b, "Clip", cl, c, init_float (b, 0.0f), init_float (b, 255.0f), NULL);   /* as the engine */
+      attr_int (b, node (b, "Cast", name, cl, NULL), "to", ONNX__TENSOR_PROTO__DATA_TYPE__UINT8);
+    }
+  else if (dq)
     quantize (b, y, &b->params[s->output], name);
   b->names[s->output] = name;
   b->flat[s->output] = FALSE;
