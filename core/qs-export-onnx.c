@@ -1101,7 +1101,18 @@ _qs_export_onnx_write (const QsExportContext *ctx,
                             n_qlinear, n_clip);
     g_string_append (summary,
                      _("ONNX Runtime requantizes with a float32 scale, rounding half to even: the "
-                       "engine computes the same codes in the fp32-rne requantization mode\n"));
+                       "engine computes the same codes in the fp32-rne requantization mode\n"));    for (guint i = 0; i < qs_lowering_get_n_steps (lw); i++)
+      {
+        const QsLoweredStep *st = qs_lowering_get_step (lw, i);
+
+        if (st->kind == QS_LOWERED_QUANTIZE && st->rounding != QS_ROUNDING_NEAREST_EVEN)
+          {
+            g_string_append (summary,
+                             _("QuantizeLinear rounds ties to even; the config rounds activations "
+                               "otherwise (exact ties may quantize one code apart)\n"));
+            break;
+          }
+      }
   }
   return TRUE;
 }

@@ -26,6 +26,9 @@
  * and then: EXACT_MATCH is FALSE and the test bounds the difference; set it TRUE to demand
  * bit-exact codes. Every named integer value is compared too and printed ("per value"), to
  * show where differences start. */
+/* Measured with a float32 RNE requantization patched into the engine: every value of the
+ * four sample models and model1 matched; model2 still differs in its Concatenate (ORT's
+ * QLinearConcat rescales in float32, the engine with a fixed-point multiplier). */
 #define EXACT_MATCH FALSE
 
 #define N_IMAGES 300
