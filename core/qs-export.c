@@ -29,6 +29,11 @@ static const QsExportFormat formats[] = {
   { "c", N_("C for microcontrollers"),
     N_("C99 source: int8 weights, CMSIS-NN style parameters and a reference forward pass"),
     "", TRUE, QS_REQUANT_CMSIS_NN, _qs_export_c },
+#ifdef QS_HAVE_ONNX
+  { "onnx", N_("ONNX (QDQ)"),
+    N_("ONNX Runtime and other ONNX consumers: QuantizeLinear / DequantizeLinear around each integer layer"),
+    ".onnx", TRUE, QS_REQUANT_FP32_RNE, qs_export_onnx },
+#endif
   { NULL, NULL, NULL, NULL, FALSE, QS_REQUANT_GEMMLOWP, NULL },
 };
 
