@@ -4,12 +4,18 @@
 #include <glib/gi18n-lib.h>
 
 #include "qs-export.h"
+#include "qs-export-private.h"
 #include "qs-file.h"
 
 G_DEFINE_QUARK (qs-export-error-quark, qs_export_error)
 
 /* One row per format, in menu order. A format's writer lives in qs-export-FORMAT.c. */
 static const QsExportFormat formats[] = {
+#ifdef QS_HAVE_TFLITE_EXPORT
+  { "tflite", N_("TensorFlow Lite"),
+    N_("An int8 .tflite flatbuffer for LiteRT / TensorFlow Lite (XNNPACK), float32 input and output"),
+    ".tflite", TRUE, QS_REQUANT_FP32_RNE, qs_export_tflite },
+#endif
   { NULL, NULL, NULL, NULL, FALSE, QS_REQUANT_GEMMLOWP, NULL },
 };
 
