@@ -14,7 +14,7 @@ packages="gcc meson ninja-build pkg-config libgtk-4-dev libadwaita-1-dev libhdf5
   libjson-glib-dev libzip-dev libcairo2-dev libpango1.0-dev gettext appstream appstream-util
   desktop-file-utils libglib2.0-bin libglib2.0-dev-bin xvfb xauth imagemagick hdf5-tools jq json-glib-tools
   libgtk-4-bin dbus-x11 at-spi2-core python3-pyatspi python3-dogtail groff-base man-db
-  nodejs npm"
+  nodejs npm libflatbuffers-dev flatbuffers-compiler"
 
 # The runtimes that consume our exports (ONNX Runtime, LiteRT), from npm into a cache folder
 # outside the source tree. Tests find them through QS_NODE_MODULES and skip, saying why,

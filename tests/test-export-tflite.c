@@ -320,7 +320,7 @@ test_model (gconstpointer data)
     g_assert_no_error (error);
     if (!g_spawn_check_wait_status (status, NULL))
       g_error ("LiteRT failed on %s:\n%s\n%s", name, stdout_s, stderr_s);
-    g_test_message ("LiteRT: %s", stdout_s);
+    g_test_message ("LiteRT: %s%s", stdout_s, stderr_s);
   }
   g_assert_true (g_file_get_contents (out_file, &lite_raw, &lite_len, NULL));
   g_assert_cmpuint (lite_len, ==, N_IMAGES * out_size * sizeof (float));
