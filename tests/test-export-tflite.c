@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include "qs-calib.h"
 #include "qs-data.h"
@@ -127,15 +128,23 @@ argmax (const float *x,
   return best;
 }
 
+/* flatc reads the file back with our schema; the weights' quantization is per channel
+ * along the axis TFLite expects (0 for FULLY_CONNECTED / CONV_2D, 3 for depthwise). */
 static gboolean
 flatc_parses (const char *dir,
-              const char *file)
+              const char *file,
+              const char *base)
 {
   g_autofree char *flatc = g_find_program_in_path ("flatc");
   g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dir, base);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *root, *sg;
+  JsonArray *codes, *ops, *tensors;
   gint status = 0;
-  const char *argv[] = { flatc, "--json", "--strict-json", "--raw-binary", "-o", dir,
-                         QS_TFLITE_SCHEMA, "--", file, NULL };
+  const char *argv[] = { flatc, "--json", "--strict-json", "--defaults-json", "--raw-binary",
+                         "-o", dir, QS_TFLITE_SCHEMA, "--", file, NULL };
 
   if (flatc == NULL)
     return TRUE;   /* optional check */
@@ -146,13 +155,51 @@ flatc_parses (const char *dir,
       g_printerr ("flatc: %s\n", err);
       return FALSE;
     }
+  g_assert_true (json_parser_load_from_file (parser, json, &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpint (json_object_get_int_member (root, "version"), ==, 3);
+  codes = json_object_get_array_member (root, "operator_codes");
+  sg = json_array_get_object_element (json_object_get_array_member (root, "subgraphs"), 0);
+  ops = json_object_get_array_member (sg, "operators");
+  tensors = json_object_get_array_member (sg, "tensors");
+  for (guint i = 0; i < json_array_get_length (ops); i++)
+    {
+      JsonObject *op = json_array_get_object_element (ops, i);
+      JsonObject *code = json_array_get_object_element (codes, json_object_get_int_member (op, "opcode_index"));
+      const char *builtin = json_object_get_string_member (code, "builtin_code");
+      JsonArray *inputs = json_object_get_array_member (op, "inputs");
+      JsonObject *w, *q;
+      JsonArray *shape;
+      gint dim;
+
+      if (g_strcmp0 (builtin, "CONV_2D") != 0 && g_strcmp0 (builtin, "FULLY_CONNECTED") != 0
+          && g_strcmp0 (builtin, "DEPTHWISE_CONV_2D") != 0)
+        continue;
+      w = json_array_get_object_element (tensors, json_array_get_int_element (inputs, 1));
+      if (g_strcmp0 (json_object_get_string_member (w, "type"), "INT8") != 0)
+        continue;   /* a float island */
+      dim = g_strcmp0 (builtin, "DEPTHWISE_CONV_2D") == 0 ? 3 : 0;
+      q = json_object_get_object_member (w, "quantization");
+      shape = json_object_get_array_member (w, "shape");
+      g_assert_cmpint (json_object_get_int_member (q, "quantized_dimension"), ==, dim);
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (q, "scale")), ==,
+                        json_array_get_int_element (shape, dim));
+    }
   return TRUE;
 }
+
+typedef struct
+{
+  const char *model;
+  const char *float_layer;   /* nullable: a layer the config leaves in float (an island) */
+} Case;
 
 static void
 test_model (gconstpointer data)
 {
-  const char *name = data;
+  const Case *c = data;
+  const char *name = c->model;
   g_autofree char *rel = g_strdup_printf ("models/%s.h5", name);
   g_autofree char *path = qs_data_find_file (rel, NULL);
   g_autofree char *nm = find_node_modules ();
@@ -192,6 +239,14 @@ test_model (gconstpointer data)
   config = qs_config_new_from_preset ("w8a8", &error);
   g_assert_no_error (error);
   qs_config_set_requant_mode (config, format->requant_mode);
+  if (c->float_layer != NULL)
+    {
+      QsLayerConfig lc;
+
+      qs_config_get_layer (config, c->float_layer, &lc);
+      lc.quantize_activations = FALSE;
+      qs_config_set_layer (config, c->float_layer, &lc);
+    }
   train = qs_dataset_open ("sample-train", &error);
   g_assert_no_error (error);
   test = qs_dataset_open ("sample", &error);
@@ -223,7 +278,7 @@ test_model (gconstpointer data)
   g_assert_cmpuint (size, >, 8);
   g_assert_cmpmem (lite_raw + 4, 4, "TFL3", 4);
   g_clear_pointer (&lite_raw, g_free);
-  g_assert_true (flatc_parses (dir, file));
+  g_assert_true (flatc_parses (dir, file, name));
   g_test_message ("%s", summary->str);
 
   /* ... and the same program ending at the logits (the exact comparison point); with
@@ -421,14 +476,22 @@ test_unsupported (void)
 int
 main (int argc, char **argv)
 {
-  static const char *models[] = { "fmnist-mlp", "fmnist-cnn", "fmnist-mobilenet", "fmnist-resnet" };
+  static const Case cases[] = {
+    { "fmnist-mlp", NULL },
+    { "fmnist-cnn", NULL },
+    { "fmnist-mobilenet", NULL },
+    { "fmnist-resnet", NULL },
+    { "fmnist-cnn", "fc1" },   /* a float island: DEQUANTIZE, float FULLY_CONNECTED, QUANTIZE */
+  };
 
   g_test_init (&argc, &argv, NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (models); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *test = g_strdup_printf ("/qs/export-tflite/litert/%s", models[i]);
+      g_autofree char *test = g_strdup_printf ("/qs/export-tflite/litert/%s%s%s", cases[i].model,
+                                               cases[i].float_layer ? "-float-" : "",
+                                               cases[i].float_layer ? cases[i].float_layer : "");
 
-      g_test_add_data_func (test, models[i], test_model);
+      g_test_add_data_func (test, &cases[i], test_model);
     }
   g_test_add_func ("/qs/export-tflite/unsupported", test_unsupported);
   return g_test_run ();
