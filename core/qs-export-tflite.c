@@ -760,10 +760,15 @@ qs_export_tflite_build (const QsExportContext *ctx,
       g_string_append (summary,
                        _("int8 activations (per tensor), int8 weights per channel, int32 biases; "
                          "float32 input and output (QUANTIZE / DEQUANTIZE at the ends)\n"));
-      g_string_append (summary,
-                       _("Runtimes requantize in float32 with round-half-to-even (XNNPACK) or "
-                         "with TFLite's fixed-point multipliers: outputs can differ from "
-                         "Quantscope's by one code\n"));
+      if (w.config != NULL && qs_config_get_requant_mode (w.config) != QS_REQUANT_FP32_RNE)
+        g_string_append_printf (summary,
+                                _("This configuration requantizes with %s; LiteRT (XNNPACK) "
+                                  "computes fp32-rne: set the requantization mode to fp32-rne "
+                                  "to predict its outputs (otherwise a code may differ by one)\n"),
+                                qs_requant_mode_to_string (qs_config_get_requant_mode (w.config)));
+      else
+        g_string_append (summary,
+                         _("Requantization: fp32-rne, as LiteRT's XNNPACK kernels compute it\n"));
     }
 
 out:

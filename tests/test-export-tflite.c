@@ -467,6 +467,28 @@ test_unsupported (void)
   g_assert_nonnull (strstr (error->message, "“input”"));
   g_assert_false (g_file_test (file, G_FILE_TEST_EXISTS));
   g_clear_error (&error);
+  /* 4-bit activations: TFLite's int8 tensors cannot hold the clamp, the error names the value */
+  {
+    g_autoptr(QsConfig) w4a4 = qs_config_new_from_preset ("w4a4", NULL);
+    g_autoptr(QsLowering) lw4 = qs_lowering_new (model, w4a4, &error);
+    g_autoptr(QsRangeTable) full = qs_range_table_new ();
+    g_autofree QsLoweredRange *needed = NULL;
+    guint n = 0;
+
+    g_assert_no_error (error);
+    needed = qs_lowering_list_ranges (lw4, &n);
+    for (guint i = 0; i < n; i++)
+      qs_range_table_set (full, needed[i].name, -1.0f, 1.0f);
+    ctx = (QsExportContext) { model, w4a4, lw4, full, path };
+    g_assert_false (qs_export_run (format, &ctx, file, summary, &error));
+    g_assert_error (error, QS_EXPORT_ERROR, QS_EXPORT_ERROR_UNSUPPORTED);
+    g_test_message ("%s", error->message);
+    g_assert_true (g_str_has_prefix (error->message, "conv1: "));
+    g_assert_nonnull (strstr (error->message, "-8 to 7"));
+    g_assert_false (g_file_test (file, G_FILE_TEST_EXISTS));
+    g_clear_error (&error);
+    ctx = (QsExportContext) { model, config, lw, ranges, path };
+  }
   /* never over the model itself */
   g_assert_false (qs_export_run (format, &ctx, path, summary, &error));
   g_assert_error (error, QS_EXPORT_ERROR, QS_EXPORT_ERROR_TARGET);
