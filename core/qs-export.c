@@ -34,6 +34,11 @@ static const QsExportFormat formats[] = {
     N_("ONNX Runtime and other ONNX consumers: QuantizeLinear / DequantizeLinear around each integer layer"),
     ".onnx", TRUE, QS_REQUANT_FP32_RNE, qs_export_onnx },
 #endif
+#ifdef QS_HAVE_TFLITE_EXPORT
+  { "tflite", N_("TensorFlow Lite"),
+    N_("An int8 .tflite flatbuffer for LiteRT / TensorFlow Lite (XNNPACK), float32 input and output"),
+    ".tflite", TRUE, QS_REQUANT_FP32_RNE, qs_export_tflite },
+#endif
   { NULL, NULL, NULL, NULL, FALSE, QS_REQUANT_GEMMLOWP, NULL },
 };
 
