@@ -569,6 +569,81 @@ test_unlabelled_agreement (void)
   g_assert_true (isnan (r->quant_top1));
 }
 
+/* A model that starts with Rescaling(1/255) on raw bytes gives the float outputs of the
+ * same model without it on x/255 data (float engine), and the integer program agrees. */
+static void
+test_rescaling_layer (void)
+{
+  enum { NI = 32 };
+  g_autoptr(QsModel) plain = dense_model (2, (gsize[]) { H, W }, H * W, 4, QS_ACTIVATION_SOFTMAX, 21);
+  g_autoptr(QsModel) scaled = NULL;
+  GPtrArray *layers = g_ptr_array_new ();
+  QsLayer *in = qs_layer_new ("in", "InputLayer", QS_LAYER_INPUT);
+  QsLayer *rs = qs_layer_new ("rescale", "Rescaling", QS_LAYER_RESCALING);
+  QsLayer *flat = qs_layer_new ("flat", "Flatten", QS_LAYER_FLATTEN);
+  QsLayer *d = qs_layer_new ("d", "Dense", QS_LAYER_DENSE);
+  const QsLayer *pd = qs_model_find_layer (plain, "d");
+  guint8 x[NI * H * W];
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(QsDataset) raw_ds = NULL;
+  g_autoptr(QsDataset) scaled_ds = NULL;
+  g_autoptr(QsEngineFloat) e1 = NULL;
+  g_autoptr(QsEngineFloat) e2 = NULL;
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8a8", NULL);
+  g_autoptr(QsEvalResult) r = NULL;
+  g_autoptr(GError) error = NULL;
+  QsPreprocess raw;
+  float in1[NI * H * W], in2[NI * H * W], o1[NI * 4], o2[NI * 4];
+
+  in->output_rank = 2;
+  in->output_shape[0] = H;
+  in->output_shape[1] = W;
+  g_ptr_array_add (layers, in);
+  rs->rescale_scale = 1.0f / 255.0f;
+  rs->n_inputs = 1;
+  rs->inputs = g_new0 (guint, 1);
+  g_ptr_array_add (layers, rs);
+  flat->n_inputs = 1;
+  flat->inputs = g_new0 (guint, 1);
+  flat->inputs[0] = 1;
+  g_ptr_array_add (layers, flat);
+  d->units = 4;
+  d->activation = QS_ACTIVATION_SOFTMAX;
+  d->n_inputs = 1;
+  d->inputs = g_new (guint, 1);
+  d->inputs[0] = 2;
+  for (guint w = 0; w < pd->weights->len; w++)
+    g_ptr_array_add (d->weights, qs_tensor_dup (g_ptr_array_index (pd->weights, w)));
+  g_ptr_array_add (layers, d);
+  scaled = qs_model_new_from_layers ("rescaled", layers, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < sizeof x; i++)
+    x[i] = (i * 53 + 7) % 256;
+  bytes = npy_bytes ("|u1", FALSE, "(32, 2, 3)", x, sizeof x);
+  path = write_file ("rescale.npy", bytes);
+  qs_preprocess_parse (&raw, "raw", NULL);
+  raw_ds = qs_dataset_open_full (path, NULL, &raw, &error);
+  scaled_ds = qs_dataset_open_full (path, NULL, NULL, &error);   /* auto: x/255 */
+  g_assert_no_error (error);
+  g_assert_true (qs_dataset_fill_inputs (raw_ds, scaled, 0, NI, in1, &error));
+  g_assert_true (qs_dataset_fill_inputs (scaled_ds, plain, 0, NI, in2, &error));
+  e1 = qs_engine_float_new (scaled, &error);
+  e2 = qs_engine_float_new (plain, &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_engine_float_run (e1, in1, NI, o1, 1, NULL, NULL, NULL, &error));
+  g_assert_true (qs_engine_float_run (e2, in2, NI, o2, 1, NULL, NULL, NULL, &error));
+  for (guint i = 0; i < NI * 4; i++)
+    g_assert_cmpfloat_with_epsilon (o1[i], o2[i], 1e-6);
+  /* the integer program runs the Rescaling too: it agrees with its float model */
+  qs_config_set_calib_source (config, path);
+  qs_config_set_preprocess (config, &raw);
+  r = qs_eval_run (scaled, config, raw_ds, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (r->output_sqnr_db, >, 25);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -586,6 +661,7 @@ main (int    argc,
   g_test_add_func ("/qs/dataset-formats/config-preprocessing", test_config_preprocessing);
   g_test_add_func ("/qs/dataset-formats/regression-output-metrics", test_regression_metrics);
   g_test_add_func ("/qs/dataset-formats/unlabelled-agreement", test_unlabelled_agreement);
+  g_test_add_func ("/qs/dataset-formats/rescaling-layer", test_rescaling_layer);
   status = g_test_run ();
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp_dir);
