@@ -11,7 +11,7 @@ mode=${1:-run}
 shift 2>/dev/null || true
 
 packages="gcc meson ninja-build pkg-config libgtk-4-dev libadwaita-1-dev libhdf5-dev
-  libjson-glib-dev libzip-dev libcairo2-dev libpango1.0-dev gettext appstream appstream-util
+  libjson-glib-dev libzip-dev libgdk-pixbuf-2.0-dev libcairo2-dev libpango1.0-dev gettext appstream appstream-util
   desktop-file-utils libglib2.0-bin libglib2.0-dev-bin xvfb xauth imagemagick hdf5-tools jq json-glib-tools
   libgtk-4-bin dbus-x11 at-spi2-core python3-pyatspi python3-dogtail groff-base man-db
   nodejs npm protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-onnx libseccomp-dev

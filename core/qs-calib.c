@@ -378,6 +378,22 @@ qs_calibration_cache_get (QsCalibrationCache *cache,
                           GCancellable       *cancellable,
                           GError            **error)
 {
+  return qs_calibration_cache_get_full (cache, model, source, NULL, n_images, progress,
+                                        progress_data, cancellable, error);
+}
+
+QsCalibration *
+qs_calibration_cache_get_full (QsCalibrationCache *cache,
+                               QsModel            *model,
+                               const char         *source,
+                               const QsPreprocess *preprocess,
+                               guint               n_images,
+                               QsProgressFunc      progress,
+                               gpointer            progress_data,
+                               GCancellable       *cancellable,
+                               GError            **error)
+{
+  g_autofree char *pp_text = NULL;
   const char *checksum = qs_model_get_checksum (model);
   g_autofree char *key = NULL;
   g_autoptr(QsDataset) dataset = NULL;
@@ -395,7 +411,8 @@ qs_calibration_cache_get (QsCalibrationCache *cache,
    * and the second result replaces the first. */
   if (cache != NULL && checksum != NULL)
     {
-      key = g_strdup_printf ("%s|%s|%u", checksum, source, n_images);
+      pp_text = preprocess != NULL ? qs_preprocess_to_string (preprocess) : g_strdup ("auto");
+      key = g_strdup_printf ("%s|%s|%s|%u", checksum, source, pp_text, n_images);
       g_mutex_lock (&cache->lock);
       calib = g_hash_table_lookup (cache->entries, key);
       if (calib != NULL)
@@ -405,7 +422,7 @@ qs_calibration_cache_get (QsCalibrationCache *cache,
         return calib;
     }
 
-  dataset = qs_dataset_open (source, error);
+  dataset = qs_dataset_open_full (source, NULL, preprocess, error);
   if (dataset == NULL)
     return NULL;
   n_images = MIN (n_images, qs_dataset_get_n_images (dataset));

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "qs-config.h"
+#include "qs-dataset.h"
 #include "qs-engine-int.h"
 #include "qs-lowering.h"
 #include "qs-model.h"
@@ -54,6 +55,16 @@ void           qs_calibration_cache_clear    (QsCalibrationCache *cache);
 QsCalibration *qs_calibration_cache_get      (QsCalibrationCache *cache,
                                               QsModel        *model,
                                               const char     *source,
+                                              guint           n_images,
+                                              QsProgressFunc  progress,
+                                              gpointer        progress_data,
+                                              GCancellable   *cancellable,
+                                              GError        **error);
+/* The same with the preprocessing the images get (NULL: the default); part of the key. */
+QsCalibration *qs_calibration_cache_get_full (QsCalibrationCache *cache,
+                                              QsModel        *model,
+                                              const char     *source,
+                                              const QsPreprocess *preprocess,
                                               guint           n_images,
                                               QsProgressFunc  progress,
                                               gpointer        progress_data,

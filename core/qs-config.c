@@ -33,6 +33,7 @@ struct _QsConfig
   QsQuantSpec    input;
   guint          calib_images;
   char          *calib_source;
+  QsPreprocess   preprocess;     /* how dataset images become inputs; "auto" by default */
   QsRequantMode  requant_mode;
   char          *preset;
   GHashTable    *act_ranges;    /* value name -> float[2]: fixed ranges, over calibration */
@@ -98,6 +99,7 @@ qs_config_init (QsConfig *self)
   layer_config_init_float (&self->def, QS_FORMAT_FP32);
   self->calib_images = DEFAULT_CALIB_IMAGES;
   self->calib_source = g_strdup (DEFAULT_CALIB_SOURCE);
+  qs_preprocess_init (&self->preprocess);
 }
 
 QsConfig *
@@ -270,6 +272,7 @@ qs_config_copy (QsConfig *self)
   copy->requant_mode = self->requant_mode;
   g_free (copy->calib_source);
   copy->calib_source = g_strdup (self->calib_source);
+  copy->preprocess = self->preprocess;
   copy->preset = g_strdup (self->preset);
   {
     GHashTableIter iter;
@@ -309,6 +312,7 @@ qs_config_equal (QsConfig *a,
       || a->calib_images != b->calib_images
       || a->requant_mode != b->requant_mode
       || g_strcmp0 (a->calib_source, b->calib_source) != 0
+      || !qs_preprocess_equal (&a->preprocess, &b->preprocess)
       || g_hash_table_size (a->act_ranges) != g_hash_table_size (b->act_ranges))
     return FALSE;
   {
@@ -608,6 +612,24 @@ qs_config_set_calib_source (QsConfig   *self,
   g_return_if_fail (source != NULL && *source != '\0');
   g_free (self->calib_source);
   self->calib_source = g_strdup (source);
+}
+
+const QsPreprocess *
+qs_config_get_preprocess (QsConfig *self)
+{
+  g_return_val_if_fail (QS_IS_CONFIG (self), NULL);
+  return &self->preprocess;
+}
+
+void
+qs_config_set_preprocess (QsConfig           *self,
+                          const QsPreprocess *preprocess)
+{
+  g_return_if_fail (QS_IS_CONFIG (self));
+  if (preprocess != NULL)
+    self->preprocess = *preprocess;
+  else
+    qs_preprocess_init (&self->preprocess);
 }
 
 gboolean
@@ -1015,6 +1037,13 @@ qs_config_to_json (QsConfig *self)
   json_builder_add_int_value (b, self->calib_images);
   json_builder_set_member_name (b, "calibration_source");
   json_builder_add_string_value (b, self->calib_source);
+  if (!qs_preprocess_is_default (&self->preprocess))
+    {
+      g_autofree char *pp = qs_preprocess_to_string (&self->preprocess);
+
+      json_builder_set_member_name (b, "preprocessing");
+      json_builder_add_string_value (b, pp);
+    }
   if (self->requant_mode != QS_REQUANT_GEMMLOWP)
     {
       json_builder_set_member_name (b, "requantization");
@@ -1101,7 +1130,7 @@ qs_config_new_from_json (const char  *data,
                          GError     **error)
 {
   static const char * const top_allowed[] = {
-    "schema_version", "preset", "calibration_images", "calibration_source", "requantization", "input", "default", "layers",
+    "schema_version", "preset", "calibration_images", "calibration_source", "requantization", "preprocessing", "input", "default", "layers",
     "activation_ranges", NULL
   };
   static const char * const layer_allowed[] = {
@@ -1190,6 +1219,22 @@ qs_config_new_from_json (const char  *data,
           return NULL;
         }
       qs_config_set_calib_source (self, json_node_get_string (node));
+    }
+  if ((node = json_object_get_member (root, "preprocessing")) != NULL)
+    {
+      g_autoptr(GError) pp_error = NULL;
+
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+        {
+          schema_error (error, "$.preprocessing",
+                        _("expected a preset or key=value list such as \"torch\" or \"resize=256,crop=224,mean=0.5,std=0.5\""));
+          return NULL;
+        }
+      if (!qs_preprocess_parse (&self->preprocess, json_node_get_string (node), &pp_error))
+        {
+          schema_error (error, "$.preprocessing", pp_error->message);
+          return NULL;
+        }
     }
   if ((node = json_object_get_member (root, "requantization")) != NULL)
     {

@@ -6,6 +6,7 @@
 #include <json-glib/json-glib.h>
 
 #include "qs-requant-mode.h"
+#include "qs-preprocess.h"
 
 #include "qs-quant.h"
 
@@ -119,6 +120,12 @@ void                qs_config_set_calib_images   (QsConfig            *self,
 const char         *qs_config_get_calib_source   (QsConfig            *self);
 void                qs_config_set_calib_source   (QsConfig            *self,
                                                   const char          *source);
+
+/* How dataset images become model inputs (saved as "preprocessing", the text of
+ * qs_preprocess_to_string; omitted when it is the default "auto"). */
+const QsPreprocess *qs_config_get_preprocess     (QsConfig            *self);
+void                qs_config_set_preprocess     (QsConfig            *self,
+                                                  const QsPreprocess  *preprocess);
 
 /* How integer layers requantize (QS_REQUANT_GEMMLOWP by default); saved as "requantization". */
 QsRequantMode       qs_config_get_requant_mode   (QsConfig            *self);

@@ -7,13 +7,15 @@
 #include <hdf5.h>
 
 #include "qs-data.h"
-#include "qs-dataset.h"
+#include "qs-dataset-private.h"
 #include "qs-file.h"
 #include "qs-keras.h"
 
 /* Image datasets: IDX files (MNIST family; plain or gzip through GZlibDecompressor) with the
  * labels file beside the images, HDF5 files with image and label datasets, and the bundled
- * Fashion-MNIST sample. Pixels are kept as uint8 (HWC). */
+ * Fashion-MNIST sample, kept in memory as uint8 (HWC); NumPy files and image folders
+ * (qs-dataset-npy.c, qs-dataset-folder.c) read on demand through a QsDatasetSource. Every
+ * image becomes a model input through a QsPreprocess (qs-preprocess.c). */
 
 #define MAX_IDX_BYTES   ((gsize) 2 << 30)
 #define MAX_IMAGE_DIM   4096
@@ -27,13 +29,14 @@ struct _QsDataset
   const char *display_name;  /* N_ (): the bundled sets; NULL: the name is shown */
   guint     n_images;
   gsize     height, width, channels;
-  guint8   *pixels;
+  guint8   *pixels;   /* in-memory formats; NULL with a source */
   float    *values;   /* HDF5 images that are not bytes: used as stored (nullable) */
-  gint     *labels;
+  QsDatasetSource *source;  /* .npy, .npz, image folders (nullable) */
+  gboolean  varying_size;
+  gint     *labels;   /* NULL: unlabelled */
   guint     n_classes;
   GStrv     class_names;
-  float     scale;
-  float     offset;
+  QsPreprocess preprocess;
 };
 
 G_DEFINE_QUARK (qs-dataset-error-quark, qs_dataset_error)
@@ -47,6 +50,7 @@ qs_dataset_finalize (GObject *object)
   g_free (self->name);
   g_free (self->pixels);
   g_free (self->values);
+  g_clear_pointer (&self->source, _qs_dataset_source_free);
   g_free (self->labels);
   g_strfreev (self->class_names);
   G_OBJECT_CLASS (qs_dataset_parent_class)->finalize (object);
@@ -61,8 +65,19 @@ qs_dataset_class_init (QsDatasetClass *klass)
 static void
 qs_dataset_init (QsDataset *self)
 {
-  self->scale = 1.0f / 255.0f;
-  self->offset = 0.0f;
+  qs_preprocess_init (&self->preprocess);
+}
+
+void
+_qs_dataset_source_free (QsDatasetSource *source)
+{
+  if (source == NULL)
+    return;
+  if (source->free != NULL)
+    source->free (source);
+  g_free (source->labels);
+  g_strfreev (source->class_names);
+  g_free (source);
 }
 
 /* --- IDX --- */
@@ -484,8 +499,6 @@ open_hdf5 (QsDataset  *self,
   if (!bytes)
     {
       self->values = g_malloc (MAX ((gsize) self->n_images * per, 1) * sizeof (float));
-      self->scale = 1.0f;
-      self->offset = 0.0f;
     }
   for (gsize k = 0; k < (gsize) self->n_images * per; k++)
     {
@@ -553,6 +566,36 @@ load_class_names (QsDataset  *self,
     self->class_names[i] = g_strdup_printf ("%u", i);
 }
 
+/* Takes shape, labels and class names from the source. */
+static QsDataset *
+finish_source (QsDataset   *self,
+               const char  *path,
+               const char  *classes_path,
+               GError     **error)
+{
+  QsDatasetSource *src = self->source;
+
+  self->n_images = src->n_images;
+  self->height = src->height;
+  self->width = src->width;
+  self->channels = src->channels;
+  self->varying_size = src->varying_size;
+  self->labels = g_steal_pointer (&src->labels);
+  self->n_classes = src->n_classes;
+  if (self->n_images == 0)
+    {
+      g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                   _("%s: the dataset has no images"), path);
+      g_object_unref (self);
+      return NULL;
+    }
+  if (src->class_names != NULL)
+    self->class_names = g_steal_pointer (&src->class_names);
+  else
+    load_class_names (self, classes_path);
+  return self;
+}
+
 QsDataset *
 qs_dataset_open (const char  *spec,
                  GError     **error)
@@ -608,14 +651,28 @@ qs_dataset_open (const char  *spec,
       const char *colon = strrchr (spec, ':');
 
       path = g_strdup (spec);
-      /* "file.h5:IMAGES,LABELS" names the HDF5 datasets. */
-      if (!g_file_test (spec, G_FILE_TEST_EXISTS) && colon != NULL && strchr (colon, ',') != NULL)
+      /* "file.h5:IMAGES,LABELS" names the HDF5 datasets or the .npz arrays ("file.npz:X"
+       * alone: unlabelled). */
+      if (!g_file_test (spec, G_FILE_TEST_EXISTS) && colon != NULL && colon[1] != '\0')
         {
           g_auto(GStrv) names = g_strsplit (colon + 1, ",", 2);
-          g_free (path);
-          path = g_strndup (spec, colon - spec);
-          x_name = g_strdup (names[0]);
-          y_name = g_strdup (names[1]);
+          g_autofree char *prefix = g_strndup (spec, colon - spec);
+
+          if (names[1] != NULL || g_file_test (prefix, G_FILE_TEST_IS_REGULAR))
+            {
+              g_free (path);
+              path = g_steal_pointer (&prefix);
+              x_name = g_strdup (names[0]);
+              y_name = g_strdup (names[1] != NULL ? names[1] : "none");
+            }
+        }
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          self->name = g_path_get_basename (path);
+          self->source = _qs_dataset_folder_open (path, error);
+          if (self->source == NULL)
+            return NULL;
+          return finish_source (g_steal_pointer (&self), path, NULL, error);
         }
       dir = g_path_get_dirname (path);
       classes = g_build_filename (dir, "classes.txt", NULL);
@@ -643,6 +700,13 @@ qs_dataset_open (const char  *spec,
       }
     g_input_stream_read_all (G_INPUT_STREAM (in), head, sizeof head, NULL, NULL, NULL);
   }
+  if (memcmp (head, "\x93NUMPY", 6) == 0 || (head[0] == 'P' && head[1] == 'K'))
+    {
+      self->source = _qs_dataset_npy_open (path, x_name, y_name, error);
+      if (self->source == NULL)
+        return NULL;
+      return finish_source (g_steal_pointer (&self), path, classes, error);
+    }
   if (head[0] == 0x89 && memcmp (head + 1, "HDF", 3) == 0)
     {
       gboolean ok;
@@ -715,7 +779,21 @@ qs_dataset_get_label (QsDataset *self,
 {
   g_return_val_if_fail (QS_IS_DATASET (self), -1);
   g_return_val_if_fail (index < self->n_images, -1);
-  return self->labels[index];
+  return self->labels != NULL ? self->labels[index] : -1;
+}
+
+gboolean
+qs_dataset_is_labelled (QsDataset *self)
+{
+  g_return_val_if_fail (QS_IS_DATASET (self), FALSE);
+  return self->labels != NULL;
+}
+
+gboolean
+qs_dataset_has_varying_size (QsDataset *self)
+{
+  g_return_val_if_fail (QS_IS_DATASET (self), FALSE);
+  return self->varying_size;
 }
 
 const char *
@@ -723,7 +801,7 @@ qs_dataset_get_class_name (QsDataset *self,
                            guint      label)
 {
   g_return_val_if_fail (QS_IS_DATASET (self), NULL);
-  if (label >= g_strv_length (self->class_names))
+  if (self->class_names == NULL || label >= g_strv_length (self->class_names))
     return NULL;
   return self->class_names[label];
 }
@@ -734,7 +812,126 @@ qs_dataset_get_pixels (QsDataset *self,
 {
   g_return_val_if_fail (QS_IS_DATASET (self), NULL);
   g_return_val_if_fail (index < self->n_images, NULL);
+  if (self->pixels == NULL)
+    return NULL;
   return self->pixels + (gsize) index * self->height * self->width * self->channels;
+}
+
+/* One image as stored, as floats (newly allocated), with its shape. */
+static float *
+read_image (QsDataset *self,
+            guint      index,
+            gsize     *shape,
+            GError   **error)
+{
+  gsize per = self->height * self->width * self->channels;
+  float *out;
+
+  if (self->source != NULL)
+    return self->source->read (self->source, index, shape, error);
+  shape[0] = self->height;
+  shape[1] = self->width;
+  shape[2] = self->channels;
+  out = g_new (float, MAX (per, 1));
+  if (self->values != NULL)
+    memcpy (out, self->values + (gsize) index * per, per * sizeof (float));
+  else
+    {
+      const guint8 *px = self->pixels + (gsize) index * per;
+      for (gsize i = 0; i < per; i++)
+        out[i] = px[i];
+    }
+  return out;
+}
+
+guint8 *
+qs_dataset_read_pixels (QsDataset *self,
+                        guint      index,
+                        gsize     *height,
+                        gsize     *width,
+                        gsize     *channels,
+                        GError   **error)
+{
+  g_autofree float *v = NULL;
+  gsize shape[3], n;
+  guint8 *out;
+  float lo = G_MAXFLOAT, hi = -G_MAXFLOAT;
+
+  g_return_val_if_fail (QS_IS_DATASET (self), NULL);
+  g_return_val_if_fail (index < self->n_images, NULL);
+
+  if (self->pixels != NULL)
+    {
+      n = self->height * self->width * self->channels;
+      shape[0] = self->height;
+      shape[1] = self->width;
+      shape[2] = self->channels;
+      out = g_memdup2 (self->pixels + (gsize) index * n, n);
+    }
+  else
+    {
+      gboolean bytes = self->source->bytes;
+
+      v = read_image (self, index, shape, error);
+      if (v == NULL)
+        return NULL;
+      n = shape[0] * shape[1] * shape[2];
+      for (gsize i = 0; i < n; i++)
+        if (isfinite (v[i]))
+          {
+            lo = MIN (lo, v[i]);
+            hi = MAX (hi, v[i]);
+          }
+      out = g_malloc (MAX (n, 1));
+      for (gsize i = 0; i < n; i++)
+        {
+          double t = bytes ? v[i] / 255.0 : hi > lo && isfinite (v[i]) ? (v[i] - lo) / (hi - lo) : 0;
+          out[i] = (guint8) CLAMP (t * 255.0 + 0.5, 0, 255);
+        }
+    }
+  if (height != NULL)
+    *height = shape[0];
+  if (width != NULL)
+    *width = shape[1];
+  if (channels != NULL)
+    *channels = shape[2];
+  return out;
+}
+
+/* The model's input as height, width, channels: rank 3 HWC, rank 2 HW (one channel),
+ * rank 1 a feature vector (height = features). */
+static gboolean
+model_input_hwc (QsModel *model,
+                 gsize   *hwc,
+                 guint   *rank_out,
+                 gsize   *total)
+{
+  gsize shape[QS_TENSOR_MAX_DIMS];
+  guint rank = qs_model_get_input_shape (model, shape);
+
+  *total = 1;
+  for (guint i = 0; i < rank; i++)
+    *total *= shape[i];
+  *rank_out = rank;
+  if (rank == 0 || rank > 3)
+    return FALSE;
+  hwc[0] = shape[0];
+  hwc[1] = rank >= 2 ? shape[1] : 1;
+  hwc[2] = rank == 3 ? shape[2] : 1;
+  return TRUE;
+}
+
+static char *
+shape_string (QsModel *model)
+{
+  gsize shape[QS_TENSOR_MAX_DIMS];
+  guint rank = qs_model_get_input_shape (model, shape);
+  GString *s = g_string_new ("[");
+
+  for (guint i = 0; i < rank; i++)
+    g_string_append_printf (s, "%s%zu", i ? ", " : "", shape[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
 }
 
 gboolean
@@ -745,15 +942,18 @@ qs_dataset_fill_inputs (QsDataset *self,
                         float     *out,
                         GError   **error)
 {
-  gsize shape[QS_TENSOR_MAX_DIMS];
+  const QsPreprocess *pp;
+  gsize hwc[3], want = 1, per = self->height * self->width * self->channels;
   guint rank;
-  gsize want = 1, per = self->height * self->width * self->channels;
-  const guint8 *px;
+  gboolean model_ok;
+  gboolean bytes;
 
   g_return_val_if_fail (QS_IS_DATASET (self), FALSE);
   g_return_val_if_fail (QS_IS_MODEL (model), FALSE);
   g_return_val_if_fail (out != NULL || count == 0, FALSE);
 
+  pp = &self->preprocess;
+  bytes = self->source != NULL ? self->source->bytes : self->values == NULL;
   if ((gsize) start + count > self->n_images)
     {
       g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_SHAPE,
@@ -761,37 +961,85 @@ qs_dataset_fill_inputs (QsDataset *self,
                    start, start + count, self->name, self->n_images);
       return FALSE;
     }
-  rank = qs_model_get_input_shape (model, shape);
-  for (guint i = 0; i < rank; i++)
-    want *= shape[i];
-  if (rank == 0 || want != per)
+  model_ok = model_input_hwc (model, hwc, &rank, &want);
+  /* The same element count, no resize or crop asked for: reshaped as stored (28x28 vs
+   * 28x28x1 vs 784), the fast path of the in-memory formats. */
+  if (model_ok && !self->varying_size && want == per && pp->crop_height == 0
+      && (pp->resize_mode == QS_PREPROCESS_RESIZE_AUTO || pp->resize_mode == QS_PREPROCESS_RESIZE_NONE
+          || (pp->resize_mode == QS_PREPROCESS_RESIZE_STRETCH
+              && hwc[0] == self->height && hwc[1] == self->width))
+      && (rank == 1 || hwc[2] == self->channels))
     {
-      g_autoptr(GString) s = g_string_new ("[");
-      for (guint i = 0; i < rank; i++)
-        g_string_append_printf (s, "%s%zu", i ? ", " : "", shape[i]);
-      g_string_append_c (s, ']');
+      gsize ch = rank == 1 ? self->channels : hwc[2];
+
+      for (guint i = 0; i < count; i++)
+        {
+          float *o = out + (gsize) i * per;
+
+          if (self->values != NULL)
+            memcpy (o, self->values + (gsize) (start + i) * per, per * sizeof (float));
+          else if (self->pixels != NULL)
+            {
+              const guint8 *px = self->pixels + (gsize) (start + i) * per;
+              for (gsize k = 0; k < per; k++)
+                o[k] = px[k];
+            }
+          else
+            {
+              gsize shape[3];
+              g_autofree float *v = self->source->read (self->source, start + i, shape, error);
+
+              if (v == NULL)
+                return FALSE;
+              memcpy (o, v, per * sizeof (float));
+            }
+          if (pp->bgr && ch >= 3)
+            for (gsize k = 0; k + ch <= per; k += ch)
+              {
+                float t = o[k];
+                o[k] = o[k + 2];
+                o[k + 2] = t;
+              }
+          qs_preprocess_apply_values (pp, o, per, ch, bytes);
+        }
+      return TRUE;
+    }
+  /* Arrays of another size are resized only when asked (resize=); image folders (sizes
+   * vary) are brought to the model's size by default, as Keras image_dataset_from_directory
+   * does. */
+  if (!model_ok || rank == 1
+      || (pp->resize_mode == QS_PREPROCESS_RESIZE_AUTO && pp->crop_height == 0 && !self->varying_size
+          && (hwc[0] != self->height || hwc[1] != self->width)))
+    {
+      g_autofree char *s = shape_string (model);
+
       g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_SHAPE,
-                   _("Dataset “%s” has images of %zu×%zu×%zu but model “%s” expects %s"),
+                   _("Dataset “%s” has images of %zu×%zu×%zu but model “%s” expects %s "
+                     "(preprocessing “resize=stretch” or “resize=N” resizes images)"),
                    self->name, self->height, self->width, self->channels,
-                   qs_model_get_name (model), s->str);
+                   qs_model_get_name (model), s);
       return FALSE;
     }
-  px = self->pixels + (gsize) start * per;
-  if (self->values != NULL)
+  for (guint i = 0; i < count; i++)
     {
-      const float *v = self->values + (gsize) start * per;
-      for (gsize i = 0; i < (gsize) count * per; i++)
-        out[i] = v[i] * self->scale + self->offset;
+      gsize shape[3];
+      g_autofree float *v = read_image (self, start + i, shape, error);
+      g_autoptr(GError) local = NULL;
+
+      if (v == NULL)
+        return FALSE;
+      if (!qs_preprocess_apply (pp, v, shape[0], shape[1], shape[2], bytes,
+                                out + (gsize) i * want, hwc[0], hwc[1], hwc[2], &local))
+        {
+          g_autofree char *s = shape_string (model);
+
+          g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_SHAPE,
+                       _("Dataset “%s”, image %u has %zu×%zu×%zu values but model “%s” expects %s: %s"),
+                       self->name, start + i, shape[0], shape[1], shape[2],
+                       qs_model_get_name (model), s, local->message);
+          return FALSE;
+        }
     }
-  else if (self->scale == 1.0f / 255.0f && self->offset == 0.0f)
-    {
-      /* Exactly what x.astype (float32) / 255 gives. */
-      for (gsize i = 0; i < (gsize) count * per; i++)
-        out[i] = (float) px[i] / 255.0f;
-    }
-  else
-    for (gsize i = 0; i < (gsize) count * per; i++)
-      out[i] = (float) px[i] * self->scale + self->offset;
   return TRUE;
 }
 
@@ -801,6 +1049,73 @@ qs_dataset_set_scaling (QsDataset *self,
                         float      offset)
 {
   g_return_if_fail (QS_IS_DATASET (self));
-  self->scale = scale;
-  self->offset = offset;
+  self->preprocess.auto_scale = FALSE;
+  self->preprocess.scale = scale;
+  self->preprocess.offset = offset;
+}
+
+void
+qs_dataset_set_preprocess (QsDataset          *self,
+                           const QsPreprocess *preprocess)
+{
+  g_return_if_fail (QS_IS_DATASET (self));
+  if (preprocess != NULL)
+    self->preprocess = *preprocess;
+  else
+    qs_preprocess_init (&self->preprocess);
+}
+
+const QsPreprocess *
+qs_dataset_get_preprocess (QsDataset *self)
+{
+  g_return_val_if_fail (QS_IS_DATASET (self), NULL);
+  return &self->preprocess;
+}
+
+QsDataset *
+qs_dataset_open_full (const char          *spec,
+                      const char          *labels,
+                      const QsPreprocess  *preprocess,
+                      GError             **error)
+{
+  g_autoptr(QsDataset) self = NULL;
+
+  g_return_val_if_fail (spec != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = qs_dataset_open (spec, error);
+  if (self == NULL)
+    return NULL;
+  if (labels != NULL && g_ascii_strcasecmp (labels, "none") == 0)
+    {
+      g_clear_pointer (&self->labels, g_free);
+      self->n_classes = 0;
+    }
+  else if (labels != NULL)
+    {
+      guint n = 0, n_classes = 0;
+      gint *l = _qs_dataset_npy_load_labels (labels, &n, &n_classes, error);
+
+      if (l == NULL)
+        return NULL;
+      if (n != self->n_images)
+        {
+          g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                       _("%s has %u labels but dataset “%s” has %u images"),
+                       labels, n, self->name, self->n_images);
+          g_free (l);
+          return NULL;
+        }
+      g_free (self->labels);
+      self->labels = l;
+      self->n_classes = n_classes;
+      if (self->class_names == NULL || g_strv_length (self->class_names) < n_classes)
+        {
+          g_clear_pointer (&self->class_names, g_strfreev);
+          load_class_names (self, NULL);
+        }
+    }
+  if (preprocess != NULL)
+    self->preprocess = *preprocess;
+  return g_steal_pointer (&self);
 }

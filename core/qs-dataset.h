@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "qs-model.h"
+#include "qs-preprocess.h"
 
 G_BEGIN_DECLS
 
@@ -22,7 +23,10 @@ G_DECLARE_FINAL_TYPE (QsDataset, qs_dataset, QS, DATASET, GObject)
 
 GQuark       qs_dataset_error_quark     (void);
 
-/* spec: an IDX images file (plain or .gz; labels found beside it: *-images-idx3-ubyte ->
+/* spec: a folder of images (one sub-folder per class, Keras image_dataset_from_directory /
+ * torchvision ImageFolder layout; no sub-folders: unlabelled), a NumPy .npy file (images,
+ * unlabelled) or .npz file (x_test/y_test, x/y or the first two arrays; "file.npz:X,Y"
+ * names them, "file.npz:X" alone is unlabelled), an IDX images file (plain or .gz; labels found beside it: *-images-idx3-ubyte ->
  * *-labels-idx1-ubyte), an HDF5 file (x_test/y_test by default; "file.h5:IMAGES,LABELS"
  * names the datasets), "sample" (bundled
  * Fashion-MNIST test set, 10,000 images), "sample-train" (the bundled 10,000 training
@@ -41,25 +45,54 @@ void         qs_dataset_get_image_shape (QsDataset     *self,
                                          gsize         *height,
                                          gsize         *width,
                                          gsize         *channels);
+/* Opens a spec (see qs_dataset_open) with labels from another file (a .npy of class
+ * numbers or one-hot rows), "none" (unlabelled) or NULL (those of the spec), and the
+ * preprocessing its images get (NULL: the default, "auto"). */
+QsDataset   *qs_dataset_open_full       (const char          *spec,
+                                         const char          *labels,
+                                         const QsPreprocess  *preprocess,
+                                         GError             **error);
+/* Whether images sizes vary (image folders: the shape above is the first image's). */
+gboolean     qs_dataset_has_varying_size (QsDataset    *self);
+/* 0 for unlabelled data. */
 guint        qs_dataset_get_n_classes   (QsDataset     *self);
+gboolean     qs_dataset_is_labelled     (QsDataset     *self);
+/* -1 for unlabelled data. */
 gint         qs_dataset_get_label       (QsDataset     *self,
                                          guint          index);
 const char  *qs_dataset_get_class_name  (QsDataset     *self,
                                          guint          label);
-/* Raw uint8 pixels of one image (height * width * channels, HWC). */
+/* Raw uint8 pixels of one image (height * width * channels, HWC) of the in-memory
+ * formats (IDX, HDF5, the samples); NULL for formats read on demand (use
+ * qs_dataset_read_pixels). */
 const guint8*qs_dataset_get_pixels      (QsDataset     *self,
                                          guint          index);
-/* Writes `count` images from `start` as float32 model inputs (x * scale + offset, default
- * 1/255 and 0; HDF5 images that are not bytes are used as stored: default scale 1), reshaped to the model's input when element counts agree (28x28 vs 28x28x1
- * vs 784). Fails with QS_DATASET_ERROR_SHAPE naming both shapes otherwise. */
+/* One image as bytes (newly allocated, HWC) for display or training, with its shape, for
+ * every format: values that are not bytes are scaled min..max to 0..255. */
+guint8      *qs_dataset_read_pixels     (QsDataset     *self,
+                                         guint          index,
+                                         gsize         *height,
+                                         gsize         *width,
+                                         gsize         *channels,
+                                         GError       **error);
+/* Writes `count` images from `start` as float32 model inputs through the dataset's
+ * preprocessing (default "auto": bytes x/255, other values as stored), reshaped to the
+ * model's input when element counts agree (28x28 vs 28x28x1 vs 784), else resized and
+ * cropped to the model's height x width x channels (image models). Fails with
+ * QS_DATASET_ERROR_SHAPE naming both shapes when the images cannot fit. Thread-safe. */
 gboolean     qs_dataset_fill_inputs     (QsDataset     *self,
                                          QsModel       *model,
                                          guint          start,
                                          guint          count,
                                          float         *out,
                                          GError       **error);
+/* Shorthand for a preprocessing with this scale and offset and nothing else. */
 void         qs_dataset_set_scaling     (QsDataset     *self,
                                          float          scale,
                                          float          offset);
+/* Not while another thread fills inputs. NULL: the default. */
+void         qs_dataset_set_preprocess  (QsDataset          *self,
+                                         const QsPreprocess *preprocess);
+const QsPreprocess *qs_dataset_get_preprocess (QsDataset    *self);
 
 G_END_DECLS

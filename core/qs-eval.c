@@ -481,6 +481,81 @@ to_distribution (const float *x,
     p[i] /= sum;
 }
 
+static gboolean
+model_ends_in_softmax (QsModel *model)
+{
+  const QsLayer *last = qs_model_get_layer (model, qs_model_get_n_layers (model) - 1);
+
+  return last->activation == QS_ACTIVATION_SOFTMAX;
+}
+
+/* |top-k (a) ∩ top-k (b)| / k with k = min (5, n) */
+static double
+top5_overlap (const float *a,
+              const float *b,
+              gsize        n)
+{
+  guint k = MIN (5, n), common = 0;
+  gsize ta[5], tb[5];
+
+  for (int side = 0; side < 2; side++)
+    {
+      const float *x = side == 0 ? a : b;
+      gsize *t = side == 0 ? ta : tb;
+
+      for (guint j = 0; j < k; j++)
+        {
+          gssize best = -1;
+
+          for (gsize i = 0; i < n; i++)
+            {
+              gboolean taken = FALSE;
+
+              for (guint q = 0; q < j && !taken; q++)
+                taken = t[q] == i;
+              if (!taken && (best < 0 || x[i] > x[best]))
+                best = i;
+            }
+          t[j] = best;
+        }
+    }
+  for (guint i = 0; i < k; i++)
+    for (guint j = 0; j < k; j++)
+      common += ta[i] == tb[j];
+  return k > 0 ? (double) common / k : NAN;
+}
+
+/* Quantized vs float outputs over all n values (non-finite pairs skipped). */
+static void
+output_errors (const float  *f,
+               const float  *q,
+               gsize         n,
+               QsEvalResult *r)
+{
+  double ss = 0.0, se = 0.0, sq = 0.0, dot = 0.0, max_err = 0.0;
+  gsize used = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double a = f[i], b = q[i], d = b - a;
+
+      if (!isfinite (a) || !isfinite (b))
+        continue;
+      ss += a * a;
+      sq += b * b;
+      se += d * d;
+      dot += a * b;
+      max_err = MAX (max_err, fabs (d));
+      used++;
+    }
+  if (used == 0)
+    return;
+  r->output_sqnr_db = qs_stats_sqnr_db (ss, se);
+  r->output_mse = se / used;
+  r->output_cosine = ss > 0 && sq > 0 ? dot / (sqrt (ss) * sqrt (sq)) : (ss == sq ? 1.0 : 0.0);
+  r->output_max_abs_error = max_err;
+}
+
 typedef struct
 {
   GHashTable *float_values;   /* name -> GArray of float (this image) */
@@ -682,7 +757,7 @@ qs_eval_run (QsModel             *model,
   gboolean quant;
   gint64 t_start = g_get_monotonic_time (), t0;
   guint n, nc, f1 = 0, f5 = 0, q1 = 0, q5 = 0, agree = 0;
-  double kl = 0.0;
+  double kl = 0.0, overlap = 0.0;
   const char *why = NULL;
 
   g_return_val_if_fail (QS_IS_MODEL (model), NULL);
@@ -710,10 +785,12 @@ qs_eval_run (QsModel             *model,
   /* Calibration (cached per model + calibration set). */
   if (quant && qs_config_any_activations (config))
     {
-      calib = qs_calibration_cache_get (opts.cache ? opts.cache->calibs : NULL, model,
-                                        qs_config_get_calib_source (config),
-                                        qs_config_get_calib_images (config), NULL, NULL,
-                                        cancellable, error);
+      /* the calibration images get the preprocessing the evaluated ones get */
+      calib = qs_calibration_cache_get_full (opts.cache ? opts.cache->calibs : NULL, model,
+                                             qs_config_get_calib_source (config),
+                                             qs_dataset_get_preprocess (dataset),
+                                             qs_config_get_calib_images (config), NULL, NULL,
+                                             cancellable, error);
       if (calib == NULL)
         return NULL;
     }
@@ -736,6 +813,9 @@ qs_eval_run (QsModel             *model,
   r->quant_confusion = g_new0 (guint, (gsize) nc * nc);
   r->float_images_per_s = fc->images_per_s;
   r->quant_top1 = r->quant_top5 = r->agreement = r->mean_kl = NAN;
+  r->top5_overlap = r->output_sqnr_db = r->output_mse = r->output_cosine = r->output_max_abs_error = NAN;
+  r->labelled = qs_dataset_is_labelled (dataset);
+  r->classification = nc >= 2 && (r->labelled || model_ends_in_softmax (model));
   r->quant_images_per_s = NAN;
 
   if (quant && calib == NULL)
@@ -828,6 +908,7 @@ qs_eval_run (QsModel             *model,
               r->quant_per_class[label] += t1;
               r->quant_confusion[(gsize) label * nc + aq]++;
             }
+          overlap += top5_overlap (fo, qo, nc);
           to_distribution (fo, nc, pf);
           to_distribution (qo, nc, pq);
           for (guint c = 0; c < nc; c++)
@@ -835,8 +916,8 @@ qs_eval_run (QsModel             *model,
               kl += pf[c] * log (pf[c] / MAX (pq[c], 1e-12));
         }
     }
-  r->float_top1 = (double) f1 / n;
-  r->float_top5 = (double) f5 / n;
+  r->float_top1 = r->labelled ? (double) f1 / n : NAN;
+  r->float_top5 = r->labelled ? (double) f5 / n : NAN;
   for (guint c = 0; c < nc; c++)
     {
       r->float_per_class[c] = class_count[c] ? r->float_per_class[c] / class_count[c] : NAN;
@@ -844,10 +925,12 @@ qs_eval_run (QsModel             *model,
     }
   if (quant)
     {
-      r->quant_top1 = (double) q1 / n;
-      r->quant_top5 = (double) q5 / n;
+      r->quant_top1 = r->labelled ? (double) q1 / n : NAN;
+      r->quant_top5 = r->labelled ? (double) q5 / n : NAN;
       r->agreement = (double) agree / n;
       r->mean_kl = kl / n;
+      r->top5_overlap = overlap / n;
+      output_errors (fc->outputs, quant_out, (gsize) n * nc, r);
     }
   fill_layers (r, model, quant ? config : NULL, act_acc, stored);
   r->seconds = (g_get_monotonic_time () - t_start) / 1e6;

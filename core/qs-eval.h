@@ -63,6 +63,20 @@ typedef struct
   double       quant_top5;
   double       agreement;    /* fraction of images with the same argmax */
   double       mean_kl;      /* mean KL(float || quant) of the output distributions */
+  /* What the data and the model allow: without labels, accuracies are NAN and only the
+   * agreement with the float model (agreement, top5_overlap, mean_kl) is reported; a model
+   * whose output is not a class distribution (one output, or no softmax at the end and no
+   * labels) is judged by the output errors below. */
+  gboolean     labelled;
+  gboolean     classification;
+  double       top5_overlap;     /* mean |top-5 float ∩ top-5 quant| / 5; NAN when float_only */
+  /* Quantized outputs vs the float model's over all images and outputs (NAN when
+   * float_only): SQNR = 10 log10 (Σf² / Σ(q-f)²), mean squared error, cosine similarity of
+   * the flattened outputs, largest |q - f|. */
+  double       output_sqnr_db;
+  double       output_mse;
+  double       output_cosine;
+  double       output_max_abs_error;
   double      *float_per_class;  /* n_classes */
   double      *quant_per_class;
   guint       *float_confusion;  /* n_classes x n_classes, [label][prediction] */

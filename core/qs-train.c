@@ -122,8 +122,22 @@ qs_train_data_new_from_dataset (QsDataset  *dataset,
           qs_train_data_free (data);
           return NULL;
         }
-      memcpy (data->pixels + (gsize) i * data->image_size, qs_dataset_get_pixels (dataset, i),
-              data->image_size);
+      {
+        g_autofree guint8 *px = NULL;
+        gsize ih = 0, iw = 0, ic = 0;
+
+        px = qs_dataset_read_pixels (dataset, i, &ih, &iw, &ic, error);
+        if (px == NULL || ih * iw * ic != data->image_size)
+          {
+            if (px != NULL)
+              g_set_error (error, QS_TRAIN_ERROR, QS_TRAIN_ERROR_INVALID,
+                           _("Image %u of the dataset “%s” has another size than the first"),
+                           i, qs_dataset_get_name (dataset));
+            qs_train_data_free (data);
+            return NULL;
+          }
+        memcpy (data->pixels + (gsize) i * data->image_size, px, data->image_size);
+      }
       data->labels[i] = (guint8) label;
     }
   return data;

@@ -9,6 +9,7 @@
 #include "qs-stats.h"
 #include "qs-quant.h"
 #include "qs-model.h"
+#include "qs-preprocess.h"
 #include "qs-dataset.h"
 #include "qs-engine-float.h"
 #include "qs-enums.h"

@@ -27,6 +27,13 @@ def idx(dims, payload):
     return bytes([0, 0, 0x08, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + payload
 
 
+def npy(descr, shape, payload, fortran=False):
+    """A .npy file as numpy.lib.format writes it (version 1.0)."""
+    h = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + payload
+
+
 def write(path, data):
     with open(path, "wb") as f:
         f.write(data)
@@ -82,6 +89,28 @@ def make(out, model):
                   ["bomb-images-idx3-ubyte.gz", "decompresses to more than"]))
     write(p("long-images-idx3-ubyte"), idx([1, 28, 28], bytes(785)))
     write(p("long-labels-idx1-ubyte"), idx([1], b"\x00"))
+    # NumPy files: the header parser names the file and the field.
+    write(p("truncated.npy"), npy("|u1", "(10, 28, 28)", bytes(784)))
+    cases.append((".npy shorter than its shape", ["predict", model, "--dataset", p("truncated.npy")],
+                  ["truncated.npy", "shape", "truncated"]))
+    write(p("overflow.npy"), npy("<f8", "(4294967296, 4294967296, 4294967296)", bytes(8)))
+    cases.append((".npy shape product overflowing", ["predict", model, "--dataset", p("overflow.npy")],
+                  ["overflow.npy", "shape"]))
+    write(p("complex.npy"), npy("<c16", "(1, 28, 28)", bytes(16 * 784)))
+    cases.append((".npy of an unsupported dtype", ["predict", model, "--dataset", p("complex.npy")],
+                  ["complex.npy", "descr"]))
+    write(p("garbage.npy"), b"\x93NUMPY\x01\x00\x10\x00{'descr': <f4}\n" + bytes(4))
+    cases.append((".npy with a malformed header", ["predict", model, "--dataset", p("garbage.npy")],
+                  ["garbage.npy", "header"]))
+    with zipfile.ZipFile(p("bad.npz"), "w") as z:
+        z.writestr("x_test.npy", npy("|u1", "(3, 28, 28)", bytes(784)), compress_type=zipfile.ZIP_DEFLATED)
+    cases.append((".npz member shorter than its shape", ["predict", model, "--dataset", p("bad.npz")],
+                  ["bad.npz", "x_test.npy", "truncated"]))
+    write(p("good.npy"), npy("|u1", "(1, 28, 28)", bytes(784)))
+    write(p("labels.npy"), npy("<f4", "(1,)", struct.pack("<f", 0.5)))
+    cases.append(("labels that are not whole numbers", ["predict", model, "--dataset", p("good.npy"),
+                                                         "--labels", p("labels.npy")],
+                  ["labels.npy", "whole numbers"]))
     cases.append(("IDX longer than its header", ["predict", model, "--dataset", p("long-images-idx3-ubyte")],
                   ["long-images-idx3-ubyte", "longer than"]))
 

@@ -265,3 +265,50 @@ qs_cli_apply_requant (const char *command,
     qs_config_set_requant_mode (config, m);
   return TRUE;
 }
+
+void
+qs_cli_data_options_clear (QsCliDataOptions *o)
+{
+  g_clear_pointer (&o->labels, g_free);
+  g_clear_pointer (&o->preprocess, g_free);
+  g_clear_pointer (&o->calibration, g_free);
+}
+
+QsDataset *
+qs_cli_open_dataset (const char       *command,
+                     const char       *spec,
+                     QsCliDataOptions *o,
+                     QsConfig         *config,
+                     gboolean          calib_source_given,
+                     int              *exit_status)
+{
+  g_autoptr(GError) error = NULL;
+  QsPreprocess pp;
+  QsDataset *dataset;
+
+  if (o->preprocess != NULL)
+    {
+      if (!qs_preprocess_parse (&pp, o->preprocess, &error))
+        {
+          *exit_status = qs_cli_usage_error (command, "%s", error->message);
+          return NULL;
+        }
+    }
+  else if (config != NULL)
+    pp = *qs_config_get_preprocess (config);
+  else
+    qs_preprocess_init (&pp);
+  if (config != NULL)
+    {
+      qs_config_set_preprocess (config, &pp);
+      if (o->calibration != NULL)
+        qs_config_set_calib_source (config, o->calibration);
+      else if (!calib_source_given && !g_str_has_prefix (spec, "sample")
+               && g_strcmp0 (qs_config_get_calib_source (config), "sample-train") == 0)
+        qs_config_set_calib_source (config, spec);
+    }
+  dataset = qs_dataset_open_full (spec, o->labels, &pp, &error);
+  if (dataset == NULL)
+    *exit_status = qs_cli_fail (command, error);
+  return dataset;
+}

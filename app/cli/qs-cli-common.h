@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "qs-config.h"
+#include "qs-dataset.h"
 #include "qs-model.h"
 
 G_BEGIN_DECLS
@@ -90,5 +91,35 @@ gboolean qs_cli_apply_requant (const char *command,
 /* One warning per layer whose weights hold NaN or infinity. */
 void qs_cli_warn_nonfinite_weights (const char *command,
                                     QsModel    *model);
+
+/* The data options eval and predict share: --labels, --preprocess, --calibration. */
+typedef struct
+{
+  char *labels;        /* FILE.npy | none | NULL (the dataset's own) */
+  char *preprocess;    /* PRESET | key=value,... | NULL */
+  char *calibration;   /* a dataset spec | NULL */
+} QsCliDataOptions;
+
+#define QS_CLI_DATA_ENTRIES(o) \
+  { "labels", 0, 0, G_OPTION_ARG_FILENAME, &(o)->labels, \
+    N_("Labels from a .npy file of class numbers or one-hot rows, or “none” (unlabelled)"), N_("FILE.npy|none") }, \
+  { "preprocess", 0, 0, G_OPTION_ARG_STRING, &(o)->preprocess, \
+    N_("Preprocessing: a preset (auto, raw, 0..1, -1..1, caffe, torch) and/or key=value,... " \
+       "(scale, offset, mean, std, bgr, resize=N|stretch|none, crop=N|HxW)"), N_("P") }, \
+  { "calibration", 0, 0, G_OPTION_ARG_FILENAME, &(o)->calibration, \
+    N_("Calibration dataset spec (default: the first N images of --dataset)"), N_("SPEC") }
+
+void       qs_cli_data_options_clear (QsCliDataOptions *o);
+/* Opens --dataset with --labels and the preprocessing (--preprocess, else the config's);
+ * with a config, stores the preprocessing in it and sets its calibration source to
+ * --calibration, or to the dataset itself when it is a file of the user's and the config
+ * still names the default. Prints the error (usage errors for a bad --preprocess) and
+ * returns NULL with *exit_status set. */
+QsDataset *qs_cli_open_dataset       (const char        *command,
+                                      const char        *spec,
+                                      QsCliDataOptions  *o,
+                                      QsConfig          *config,
+                                      gboolean           calib_source_given,
+                                      int               *exit_status);
 
 G_END_DECLS

@@ -60,6 +60,23 @@ print_json (QsEvalResult *r,
   qs_cli_json_add_number (b, "quant_top5", r->quant_top5);
   qs_cli_json_add_number (b, "agreement", r->agreement);
   qs_cli_json_add_number (b, "mean_kl", r->mean_kl);
+  json_builder_set_member_name (b, "labelled");
+  json_builder_add_boolean_value (b, r->labelled);
+  json_builder_set_member_name (b, "classification");
+  json_builder_add_boolean_value (b, r->classification);
+  json_builder_set_member_name (b, "preprocessing");
+  {
+    g_autofree char *pp = qs_preprocess_to_string (qs_dataset_get_preprocess (dataset));
+    json_builder_add_string_value (b, pp);
+  }
+  qs_cli_json_add_number (b, "top5_overlap", r->top5_overlap);
+  json_builder_set_member_name (b, "output_errors");
+  json_builder_begin_object (b);
+  qs_cli_json_add_number (b, "sqnr_db", r->output_sqnr_db);
+  qs_cli_json_add_number (b, "mse", r->output_mse);
+  qs_cli_json_add_number (b, "cosine", r->output_cosine);
+  qs_cli_json_add_number (b, "max_abs_error", r->output_max_abs_error);
+  json_builder_end_object (b);
   json_builder_set_member_name (b, "float_nonfinite_images");
   json_builder_add_int_value (b, r->float_nonfinite);
   json_builder_set_member_name (b, "quant_nonfinite_images");
@@ -83,9 +100,12 @@ print_json (QsEvalResult *r,
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
-  add_confusion (b, "float_confusion", r->float_confusion, r->n_classes);
-  if (quant)
-    add_confusion (b, "quant_confusion", r->quant_confusion, r->n_classes);
+  if (r->labelled && r->classification)
+    {
+      add_confusion (b, "float_confusion", r->float_confusion, r->n_classes);
+      if (quant)
+        add_confusion (b, "quant_confusion", r->quant_confusion, r->n_classes);
+    }
   json_builder_set_member_name (b, "layers");
   json_builder_begin_array (b);
   for (guint i = 0; i < r->n_layers; i++)
@@ -130,13 +150,23 @@ print_text (QsEvalResult *r,
   printf (_("Images: %u\n"), r->n_images);
   if (quant)
     printf (_("Requantization: %s\n"), qs_requant_mode_to_string (qs_config_get_requant_mode (config)));
-  printf (_("Float:     top-1 %6.2f%%  top-5 %6.2f%%\n"), 100 * r->float_top1, 100 * r->float_top5);
+  if (!r->labelled)
+    printf (_("Unlabelled data: no accuracy; the quantized model is compared with the float model\n"));
+  if (!r->classification)
+    printf (_("The output is not a class distribution: judged by output errors against the float model\n"));
+  if (r->labelled && r->classification)
+    printf (_("Float:     top-1 %6.2f%%  top-5 %6.2f%%\n"), 100 * r->float_top1, 100 * r->float_top5);
+  if (quant && r->labelled && r->classification)
+    printf (_("Quantized: top-1 %6.2f%%  top-5 %6.2f%%  (%+.2f points)\n"),
+            100 * r->quant_top1, 100 * r->quant_top5, 100 * (r->quant_top1 - r->float_top1));
+  if (quant && r->classification)
+    printf (_("Agreement with float: top-1 %.2f%%   top-5 overlap %.2f%%   mean KL: %.5f\n"),
+            100 * r->agreement, 100 * r->top5_overlap, r->mean_kl);
   if (quant)
-    {
-      printf (_("Quantized: top-1 %6.2f%%  top-5 %6.2f%%  (%+.2f points)\n"),
-              100 * r->quant_top1, 100 * r->quant_top5, 100 * (r->quant_top1 - r->float_top1));
-      printf (_("Agreement with float: %.2f%%   mean KL: %.5f\n"), 100 * r->agreement, r->mean_kl);
-    }
+    printf (_("Outputs vs float: SQNR %.2f dB   MSE %.6g   cosine %.6f   max abs error %.6g\n"),
+            r->output_sqnr_db, r->output_mse, r->output_cosine, r->output_max_abs_error);
+  if (!r->labelled || !r->classification)
+    goto layers;
   printf ("\n%-24s %8s %8s\n", _("Class"), _("Float"), quant ? _("Quant") : "");
   for (guint c = 0; c < r->n_classes; c++)
     {
@@ -148,6 +178,7 @@ print_text (QsEvalResult *r,
         printf (" %7.2f%%", 100 * r->quant_per_class[c]);
       printf ("\n");
     }
+layers:
   if (quant)
     {
       printf ("\n%-20s %-16s %-16s %10s %10s %10s\n", _("Layer"), _("Weights"), _("Activations"),
@@ -181,9 +212,12 @@ qs_cli_eval (int    argc,
   g_autoptr(QsEvalResult) r = NULL;
   g_autoptr(QsCliProgress) progress = NULL;
   QsEvalOptions opts = { 0 };
+  QsCliDataOptions data_opts = { 0 };
+  int status = QS_CLI_EXIT_OK;
   GOptionEntry entries[] = {
     { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &dataset_spec,
-      N_("IDX images file, HDF5 dataset file, or “sample”"), N_("D") },
+      N_("Image folder, .npz[:X,Y], .npy, HDF5[:X,Y], IDX images file, or “sample”"), N_("D") },
+    QS_CLI_DATA_ENTRIES (&data_opts),
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset, N_("Quantization preset (see “presets”)"), N_("P") },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, N_("Quantization config JSON"), N_("CFG") },
     { "requant", 'r', 0, G_OPTION_ARG_STRING, &requant, QS_CLI_REQUANT_HELP, QS_CLI_REQUANT_ARG },
@@ -240,9 +274,12 @@ qs_cli_eval (int    argc,
   model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("eval", error);
-  dataset = qs_dataset_open (dataset_spec, &error);
+  if (config != NULL && calib_source != NULL && data_opts.calibration == NULL)
+    data_opts.calibration = g_strdup (calib_source);
+  dataset = qs_cli_open_dataset ("eval", dataset_spec, &data_opts, config, calib_source != NULL, &status);
+  qs_cli_data_options_clear (&data_opts);
   if (dataset == NULL)
-    return qs_cli_fail ("eval", error);
+    return status;
 
   opts.limit = limit;
   opts.n_threads = threads;

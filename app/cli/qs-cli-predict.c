@@ -39,9 +39,12 @@ qs_cli_predict (int    argc,
   g_autofree float *output = NULL;
   gsize shape[QS_TENSOR_MAX_DIMS], per = 1;
   guint rank, n_classes, n, correct = 0;
+  QsCliDataOptions data_opts = { 0 };
+  int status = QS_CLI_EXIT_OK;
   GOptionEntry entries[] = {
     { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &dataset_spec,
-      N_("IDX images file, HDF5 dataset file, or “sample”"), N_("D") },
+      N_("Image folder, .npz[:X,Y], .npy, HDF5[:X,Y], IDX images file, or “sample”"), N_("D") },
+    QS_CLI_DATA_ENTRIES (&data_opts),
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Predict only the first N images"), N_("N") },
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset, N_("Run the integer engine with this quantization preset"), N_("P") },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, N_("Run the integer engine with this quantization config JSON"), N_("CFG") },
@@ -81,9 +84,10 @@ qs_cli_predict (int    argc,
   model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("predict", error);
-  dataset = qs_dataset_open (dataset_spec, &error);
+  dataset = qs_cli_open_dataset ("predict", dataset_spec, &data_opts, NULL, FALSE, &status);
+  qs_cli_data_options_clear (&data_opts);
   if (dataset == NULL)
-    return qs_cli_fail ("predict", error);
+    return status;
   engine = qs_engine_float_new (model, &error);
   if (engine == NULL)
     return qs_cli_fail ("predict", error);
@@ -193,7 +197,7 @@ qs_cli_predict (int    argc,
       json_builder_end_object (b);
       qs_cli_print_builder (b);
     }
-  else
+  else if (qs_dataset_is_labelled (dataset))
     printf (_("\n%u of %u images correct (%.2f%%)\n"), correct, n, 100.0 * correct / n);
   return QS_CLI_EXIT_OK;
 }

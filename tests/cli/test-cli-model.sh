@@ -22,6 +22,35 @@ check "predict with a bad --limit exits 2" '[ $rc -eq 2 ]'
 
 # Outputs: a regular file or a new path, never an input of the same command.
 mlp="${G_TEST_SRCDIR:?}/../data/models/fmnist-mlp.h5"
+
+# Your own data: the first 300 sample images as an .npz written the way np.savez writes it
+# (python3's zipfile, no numpy), labelled and not; eval on them matches eval on "sample".
+if command -v python3 >/dev/null; then
+  python3 - "${G_TEST_SRCDIR}/../data/sample/fashion-mnist" "$tmp" <<'PY'
+import gzip, struct, sys, zipfile
+src, out = sys.argv[1], sys.argv[2]
+x = gzip.open(src + "/t10k-images-idx3-ubyte.gz").read()[16:16 + 300 * 784]
+y = gzip.open(src + "/t10k-labels-idx1-ubyte.gz").read()[8:8 + 300]
+def npy(descr, shape, data):
+    h = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + data
+with zipfile.ZipFile(out + "/own.npz", "w") as z:
+    z.writestr("x_test.npy", npy("|u1", "(300, 28, 28)", x))
+    z.writestr("y_test.npy", npy("<i8", "(300,)", b"".join(struct.pack("<q", v) for v in y)))
+open(out + "/own.npy", "wb").write(npy("|u1", "(300, 28, 28)", x))
+PY
+  "$cli" eval "$mlp" --dataset "$tmp/own.npz" --json > "$tmp/own.json"; rc=$?
+  "$cli" eval "$mlp" --dataset sample --limit 300 --json > "$tmp/ref.json"
+  check "eval on an .npz exits 0" '[ $rc -eq 0 ]'
+  check "npz accuracy equals the sample's" '[ "$(jq .float_accuracy "$tmp/own.json")" = "$(jq .float_accuracy "$tmp/ref.json")" ]'
+  check "labelled classification has a confusion matrix" '[ "$(jq ".labelled, (.float_confusion | length)" "$tmp/own.json" | tr "\n" " ")" = "true 10 " ]'
+  "$cli" eval "$mlp" --dataset "$tmp/own.npy" --preset w8a8 --no-layer-stats --json > "$tmp/un.json"; rc=$?
+  check "unlabelled eval exits 0" '[ $rc -eq 0 ]'
+  check "unlabelled: no accuracy, agreement and output errors" '[ "$(jq -c "[.labelled, .float_accuracy, (.agreement > 0.9), (.output_errors.sqnr_db > 10)]" "$tmp/un.json")" = "[false,null,true,true]" ]'
+  "$cli" eval "$mlp" --dataset "$tmp/own.npy" --preprocess "resize=big" >/dev/null 2>"$tmp/err"; rc=$?
+  check "a bad --preprocess exits 2 naming the key" '[ $rc -eq 2 ] && grep -q resize "$tmp/err"'
+fi
 cp "$mlp" "$tmp/in.h5"
 sum=$(cksum < "$tmp/in.h5")
 "$cli" quantize "$tmp/in.h5" --preset w8 -o "$tmp/in.h5" >/dev/null 2>"$tmp/err"; rc=$?
