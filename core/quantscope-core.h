@@ -25,5 +25,8 @@
 #include "qs-eval.h"
 #include "qs-export.h"
 #include "qs-analysis.h"
+/* teaching (issue 14) */
+#include "qs-explain.h"
+#include "qs-playground.h"
 /* training (issue 5) */
 #include "qs-train.h"
