@@ -11,6 +11,8 @@ typedef struct
   char          *description;
   GtkWidget     *menu;         /* the context-menu popover, NULL until _qs_chart_view_set_menu () */
   gint           hover;        /* the item under the pointer (classes with item_at), or -1 */
+  int            export_width; /* the size exports are drawn at; 0: the widget's */
+  int            export_height;
 } QsChartViewPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (QsChartView, qs_chart_view, GTK_TYPE_WIDGET)
@@ -24,6 +26,7 @@ enum {
 
 enum {
   EXPORT_REQUESTED,
+  ITEM_ACTIVATED,
   N_SIGNALS
 };
 
@@ -95,6 +98,16 @@ _qs_chart_view_get_style (GtkWidget    *widget,
   }
   if (!lookup_color (context, "view_bg_color", &style->bg))
     lookup_color (context, "theme_base_color", &style->bg);
+
+  /* presentation mode: a window (or any ancestor) with the "presentation" style class
+   * draws text and data lines larger, for a projector */
+  for (GtkWidget *w = widget; w != NULL; w = gtk_widget_get_parent (w))
+    if (gtk_widget_has_css_class (w, "presentation"))
+      {
+        style->font_scale = 1.5;
+        style->line_scale = 2.0;
+        break;
+      }
 }
 
 /* Opens the popover at x, y (widget coordinates), or at the centre when x or y is < 0. */
@@ -214,6 +227,41 @@ on_leave (GtkEventControllerMotion *motion,
 }
 
 void
+qs_chart_view_activate_item (QsChartView *self,
+                             gint         item)
+{
+  g_return_if_fail (QS_IS_CHART_VIEW (self));
+
+  if (item >= 0)
+    g_signal_emit (self, signals[ITEM_ACTIVATED], 0, item);
+}
+
+static void
+on_primary_released (GtkGestureClick *gesture,
+                     int              n_press,
+                     double           x,
+                     double           y,
+                     QsChartView     *self)
+{
+  if (qs_chart_view_get_result (self) == NULL)
+    return;
+  qs_chart_view_activate_item (self, QS_CHART_VIEW_GET_CLASS (self)->item_at (self, x, y));
+}
+
+void
+qs_chart_view_set_export_size (QsChartView *self,
+                               int          width,
+                               int          height)
+{
+  QsChartViewPrivate *priv = qs_chart_view_get_instance_private (self);
+
+  g_return_if_fail (QS_IS_CHART_VIEW (self));
+
+  priv->export_width = MAX (width, 0);
+  priv->export_height = MAX (height, 0);
+}
+
+void
 _qs_chart_view_set_description (QsChartView *self,
                                 char        *description)
 {
@@ -251,9 +299,9 @@ _qs_chart_view_export (QsChartView    *self,
   _qs_chart_view_get_style (widget, &style);
   style.draw_background = TRUE;
   options->style = &style;
-  /* the widget's size, or a default figure size when it is not shown */
-  width = gtk_widget_get_width (widget);
-  height = gtk_widget_get_height (widget);
+  /* the size asked for, the widget's, or a default figure size when it is not shown */
+  width = priv->export_width > 0 ? priv->export_width : gtk_widget_get_width (widget);
+  height = priv->export_height > 0 ? priv->export_height : gtk_widget_get_height (widget);
   if (width < 200 || height < 150)
     {
       width = 960;
@@ -414,6 +462,12 @@ qs_chart_view_class_init (QsChartViewClass *klass)
     g_signal_new ("export-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
+  /* An item (histogram bin, channel) was clicked or activated with
+   * qs_chart_view_activate_item (): the app explains it. */
+  signals[ITEM_ACTIVATED] =
+    g_signal_new ("item-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+
   gtk_widget_class_install_action (widget_class, "chart.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "menu.popup", NULL, menu_popup_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Menu, 0, "menu.popup", NULL);
@@ -433,8 +487,13 @@ qs_chart_view_init (QsChartView *self)
       GtkEventController *motion = gtk_event_controller_motion_new ();
 
       g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
+      GtkGesture *click = gtk_gesture_click_new ();
+
       g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
       gtk_widget_add_controller (GTK_WIDGET (self), motion);
+      gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_PRIMARY);
+      g_signal_connect (click, "released", G_CALLBACK (on_primary_released), self);
+      gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
     }
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
