@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <math.h>
@@ -837,20 +838,35 @@ export_response (GtkNativeDialog *dialog,
   g_autofree char *message = NULL;
   gboolean ok = TRUE;
   const char *path;
+  double scale = 2.0;
 
   if (response == GTK_RESPONSE_ACCEPT)
     file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-  g_clear_object (&self->chooser);
   if (file == NULL || self->export_view == NULL)
-    return;
+    {
+      g_clear_object (&self->chooser);
+      return;
+    }
 
   path = g_file_peek_path (file);
+  /* the size chosen in the dialog: the chart's own, or a slide's (PNG pixels at scale 1) */
+  {
+    const char *size = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "size");
+    int w = 0, h = 0;
+
+    if (size != NULL && sscanf (size, "%dx%d", &w, &h) == 2 && w > 0 && h > 0)
+      scale = 1.0;
+    else
+      w = h = 0;
+    qs_chart_view_set_export_size (QS_CHART_VIEW (self->export_view), w, h);
+  }
   if (QS_IS_HISTOGRAM_VIEW (self->export_view))
-    ok = qs_histogram_view_export (QS_HISTOGRAM_VIEW (self->export_view), path, 2.0, &error);
+    ok = qs_histogram_view_export (QS_HISTOGRAM_VIEW (self->export_view), path, scale, &error);
   else if (QS_IS_HEATMAP_VIEW (self->export_view))
-    ok = qs_heatmap_view_export (QS_HEATMAP_VIEW (self->export_view), path, 2.0, &error);
+    ok = qs_heatmap_view_export (QS_HEATMAP_VIEW (self->export_view), path, scale, &error);
   else if (QS_IS_CHANNEL_RANGE_VIEW (self->export_view))
-    ok = qs_channel_range_view_export (QS_CHANNEL_RANGE_VIEW (self->export_view), path, 2.0, &error);
+    ok = qs_channel_range_view_export (QS_CHANNEL_RANGE_VIEW (self->export_view), path, scale, &error);
+  g_clear_object (&self->chooser);
 
   if (ok)
     {
@@ -890,6 +906,15 @@ export_view (QsLayerPage *self,
   gtk_file_filter_add_pattern (filter, "*.pdf");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
+  {
+    /* slides want a known size: the chart as on screen (at 2x), or 16:9 sizes */
+    const char *ids[] = { "window", "1280x720", "1920x1080", "3840x2160", NULL };
+    const char *labels[] = { _("As on screen"), _("1280 × 720 (HD)"), _("1920 × 1080 (Full HD)"),
+                             _("3840 × 2160 (4K)"), NULL };
+
+    gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (self->chooser), "size", _("Size"), ids, labels);
+    gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (self->chooser), "size", "window");
+  }
   g_signal_connect (self->chooser, "response", G_CALLBACK (export_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
