@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <glib/gi18n-lib.h>
 
 #include "qs-chart-view-private.h"
@@ -159,6 +160,11 @@ on_long_pressed (GtkGestureLongPress *gesture,
   popup_menu (self, x, y);
 }
 
+static void on_primary_drag_end (GtkGestureDrag *gesture,
+                                 double          dx,
+                                 double          dy,
+                                 QsChartView    *self);
+
 void
 _qs_chart_view_set_menu (QsChartView *self,
                          GMenu       *menu)
@@ -183,6 +189,17 @@ _qs_chart_view_set_menu (QsChartView *self,
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), 0);
   g_signal_connect (click, "pressed", G_CALLBACK (on_click_pressed), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+
+  /* Items are activated by a primary click. Added here, from the subclass's init: in the
+   * base's own init the instance's class is still the base class. */
+  if (QS_CHART_VIEW_GET_CLASS (self)->item_at != NULL)
+    {
+      GtkGesture *drag = gtk_gesture_drag_new ();
+
+      gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), GDK_BUTTON_PRIMARY);
+      g_signal_connect (drag, "drag-end", G_CALLBACK (on_primary_drag_end), self);
+      gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+    }
 
   press = gtk_gesture_long_press_new ();
   gtk_gesture_single_set_touch_only (GTK_GESTURE_SINGLE (press), TRUE);
@@ -236,16 +253,19 @@ qs_chart_view_activate_item (QsChartView *self,
     g_signal_emit (self, signals[ITEM_ACTIVATED], 0, item);
 }
 
+/* A press and release without moving (a drag of under 4 px) activates the item under it. */
 static void
-on_primary_released (GtkGestureClick *gesture,
-                     int              n_press,
-                     double           x,
-                     double           y,
-                     QsChartView     *self)
+on_primary_drag_end (GtkGestureDrag *gesture,
+                     double          dx,
+                     double          dy,
+                     QsChartView    *self)
 {
-  if (qs_chart_view_get_result (self) == NULL)
+  double x, y;
+
+  if (qs_chart_view_get_result (self) == NULL || fabs (dx) > 3.0 || fabs (dy) > 3.0)
     return;
-  qs_chart_view_activate_item (self, QS_CHART_VIEW_GET_CLASS (self)->item_at (self, x, y));
+  if (gtk_gesture_drag_get_start_point (gesture, &x, &y))
+    qs_chart_view_activate_item (self, QS_CHART_VIEW_GET_CLASS (self)->item_at (self, x, y));
 }
 
 void
@@ -487,13 +507,8 @@ qs_chart_view_init (QsChartView *self)
       GtkEventController *motion = gtk_event_controller_motion_new ();
 
       g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
-      GtkGesture *click = gtk_gesture_click_new ();
-
       g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
       gtk_widget_add_controller (GTK_WIDGET (self), motion);
-      gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_PRIMARY);
-      g_signal_connect (click, "released", G_CALLBACK (on_primary_released), self);
-      gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
     }
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);

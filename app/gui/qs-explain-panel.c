@@ -67,7 +67,7 @@ fill_grid (GtkWidget *grid,
       g_autofree char *value = g_markup_escape_text (line->value, -1);
       g_autofree char *formula = line->formula ? g_markup_escape_text (line->formula, -1) : NULL;
       g_autofree char *rhs = formula
-        ? g_strdup_printf ("<tt>%s</tt> = <b>%s</b>", formula, value)
+        ? g_strdup_printf ("%s = <b>%s</b>", formula, value)
         : g_strdup_printf ("<b>%s</b>", value);
       GtkWidget *l = cell (label, "dim-label"), *r = cell (rhs, "explain-formula");
 
