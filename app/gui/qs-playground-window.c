@@ -471,7 +471,7 @@ build (QsPlaygroundWindow *self)
   self->histogram = framed (qs_histogram_view_new (), 240);
   self->channels = framed (qs_channel_range_view_new (), 240);
   self->curve = framed (qs_line_chart_view_new (), 240);
-  qs_line_chart_view_set_title (QS_LINE_CHART_VIEW (self->curve), _("Error against the clip threshold"));
+  qs_line_chart_view_set_title (QS_LINE_CHART_VIEW (self->curve), _("MSE vs clip"));
   gtk_grid_set_column_spacing (GTK_GRID (charts), 12);
   gtk_grid_set_row_spacing (GTK_GRID (charts), 12);
   gtk_grid_attach (GTK_GRID (charts), self->histogram, 0, 0, 2, 1);
