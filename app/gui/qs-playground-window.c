@@ -455,6 +455,13 @@ build (QsPlaygroundWindow *self)
   g_signal_connect_swapped (self->clip_switch, "notify::active", G_CALLBACK (on_clip_switch), self);
   g_signal_connect_swapped (self->clip_scale, "value-changed", G_CALLBACK (queue_recompute), self);
   scale_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  {
+    GtkWidget *caption = gtk_label_new (_("Clip threshold (manual clip)"));
+
+    gtk_label_set_xalign (GTK_LABEL (caption), 0.0f);
+    gtk_widget_add_css_class (caption, "dim-label");
+    gtk_box_append (GTK_BOX (scale_box), caption);
+  }
   gtk_box_append (GTK_BOX (scale_box), GTK_WIDGET (self->clip_scale));
 
   gtk_box_append (GTK_BOX (controls), data_group);
