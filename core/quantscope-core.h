@@ -27,5 +27,8 @@
 #include "qs-export.h"
 #include "qs-synthetic.h"
 #include "qs-analysis.h"
+/* teaching (issue 14) */
+#include "qs-explain.h"
+#include "qs-playground.h"
 /* training (issue 5) */
 #include "qs-train.h"

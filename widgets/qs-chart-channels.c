@@ -399,7 +399,7 @@ _qs_chart_channels_draw (cairo_t               *cr,
   if (ch->per_channel && bw >= 3.0)
     {
       _qs_chart_set_color (cr, &style->fg, 0.75);
-      cairo_set_line_width (cr, 1.5);
+      cairo_set_line_width (cr, 1.5 * style->line_scale);
       for (gsize pos = 0; pos < ch->n; pos++)
         {
           guint c = sorted ? ch->sorted[pos] : (guint) pos;
@@ -415,7 +415,7 @@ _qs_chart_channels_draw (cairo_t               *cr,
 
   /* the per-tensor range over all channels */
   _qs_chart_set_color (cr, &style->second, 1.0);
-  cairo_set_line_width (cr, 2.0);
+  cairo_set_line_width (cr, 2.0 * style->line_scale);
   cairo_set_dash (cr, dash, 2, 0);
   cairo_move_to (cr, plot.x, value_y (ch, &plot, ch->tensor_hi));
   cairo_line_to (cr, plot.x + plot.width, value_y (ch, &plot, ch->tensor_hi));
@@ -440,13 +440,13 @@ _qs_chart_channels_draw (cairo_t               *cr,
           cairo_arc (cr, cx, y, bw >= 3.0 ? MAX (r, 1.5) : 1.25, 0, 2 * G_PI);
         }
       _qs_chart_set_color (cr, &style->bg, 1.0);
-      cairo_set_line_width (cr, bw >= 3.0 ? 3.5 : 1.5);
+      cairo_set_line_width (cr, (bw >= 3.0 ? 3.5 : 1.5) * style->line_scale);
       cairo_stroke_preserve (cr);
       if (bw >= 3.0)
         {
           cairo_fill_preserve (cr);
           _qs_chart_set_color (cr, &style->fg, 0.85);
-          cairo_set_line_width (cr, 1.5);
+          cairo_set_line_width (cr, 1.5 * style->line_scale);
           cairo_stroke (cr);
         }
       else

@@ -532,7 +532,7 @@ _qs_chart_heatmap_draw_overlay (cairo_t              *cr,
 
       x -= (w - cw) / 2;
       y -= (h - ch) / 2;
-      cairo_set_line_width (cr, 2.0);
+      cairo_set_line_width (cr, 2.0 * style->line_scale);
       cairo_set_source_rgb (cr, 0, 0, 0);
       cairo_rectangle (cr, x - 1, y - 1, w + 2, h + 2);
       cairo_stroke (cr);

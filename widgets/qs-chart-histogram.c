@@ -842,7 +842,7 @@ _qs_chart_histogram_draw (cairo_t                *cr,
       cairo_rectangle (cr, xr, plot.y, plot.x + plot.width - xr, plot.height);
       cairo_fill (cr);
       _qs_chart_set_color (cr, &style->clip, 0.9);
-      cairo_set_line_width (cr, 1.5);
+      cairo_set_line_width (cr, 1.5 * style->line_scale);
       cairo_move_to (cr, xl, plot.y);
       cairo_line_to (cr, xl, plot.y + plot.height);
       cairo_move_to (cr, xr, plot.y);
@@ -924,7 +924,7 @@ _qs_chart_histogram_draw (cairo_t                *cr,
 
       for (guint m = 0; m < n_marks; m++)
         mx[m] = round (_qs_chart_histogram_x_of (hist, &plot, hist->levels[marks[m]])) + 0.5;
-      cairo_set_line_width (cr, 1.0);
+      cairo_set_line_width (cr, style->line_scale);
       _qs_chart_set_color (cr, &style->fg, 0.10);
       for (guint m = 0; m < n_marks; m++)
         if ((m == 0 || mx[m] - mx[m - 1] >= 14.0) && (m + 1 == n_marks || mx[m + 1] - mx[m] >= 14.0))

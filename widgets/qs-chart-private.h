@@ -18,6 +18,24 @@ typedef struct
 } QsChartRect;
 
 /* --- shared drawing helpers (qs-chart.c) --- */
+/* Draws one figure (background included when style->draw_background). */
+typedef void (*QsChartDrawFunc) (cairo_t            *cr,
+                                 double              width,
+                                 double              height,
+                                 const char         *title,
+                                 const QsChartStyle *style,
+                                 gpointer            data);
+/* Writes draw's figure to path (.png, .svg, .pdf by the extension) atomically: width and
+ * height in points (PNG: pixels at scale 1), style NULL = light. */
+gboolean  _qs_chart_export_drawing     (QsChartDrawFunc     draw,
+                                        gpointer            data,
+                                        const QsChartStyle *style,
+                                        const char         *title,
+                                        const char         *path,
+                                        int                 width,
+                                        int                 height,
+                                        double              scale,
+                                        GError            **error);
 void      _qs_chart_set_color          (cairo_t            *cr,
                                         const QsChartColor *color,
                                         double              alpha);

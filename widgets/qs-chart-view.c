@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <glib/gi18n-lib.h>
 
 #include "qs-chart-view-private.h"
@@ -11,6 +12,8 @@ typedef struct
   char          *description;
   GtkWidget     *menu;         /* the context-menu popover, NULL until _qs_chart_view_set_menu () */
   gint           hover;        /* the item under the pointer (classes with item_at), or -1 */
+  int            export_width; /* the size exports are drawn at; 0: the widget's */
+  int            export_height;
 } QsChartViewPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (QsChartView, qs_chart_view, GTK_TYPE_WIDGET)
@@ -24,6 +27,7 @@ enum {
 
 enum {
   EXPORT_REQUESTED,
+  ITEM_ACTIVATED,
   N_SIGNALS
 };
 
@@ -95,6 +99,16 @@ _qs_chart_view_get_style (GtkWidget    *widget,
   }
   if (!lookup_color (context, "view_bg_color", &style->bg))
     lookup_color (context, "theme_base_color", &style->bg);
+
+  /* presentation mode: a window (or any ancestor) with the "presentation" style class
+   * draws text and data lines larger, for a projector */
+  for (GtkWidget *w = widget; w != NULL; w = gtk_widget_get_parent (w))
+    if (gtk_widget_has_css_class (w, "presentation"))
+      {
+        style->font_scale = 1.5;
+        style->line_scale = 2.0;
+        break;
+      }
 }
 
 /* Opens the popover at x, y (widget coordinates), or at the centre when x or y is < 0. */
@@ -146,6 +160,11 @@ on_long_pressed (GtkGestureLongPress *gesture,
   popup_menu (self, x, y);
 }
 
+static void on_primary_drag_end (GtkGestureDrag *gesture,
+                                 double          dx,
+                                 double          dy,
+                                 QsChartView    *self);
+
 void
 _qs_chart_view_set_menu (QsChartView *self,
                          GMenu       *menu)
@@ -170,6 +189,17 @@ _qs_chart_view_set_menu (QsChartView *self,
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), 0);
   g_signal_connect (click, "pressed", G_CALLBACK (on_click_pressed), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+
+  /* Items are activated by a primary click. Added here, from the subclass's init: in the
+   * base's own init the instance's class is still the base class. */
+  if (QS_CHART_VIEW_GET_CLASS (self)->item_at != NULL)
+    {
+      GtkGesture *drag = gtk_gesture_drag_new ();
+
+      gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), GDK_BUTTON_PRIMARY);
+      g_signal_connect (drag, "drag-end", G_CALLBACK (on_primary_drag_end), self);
+      gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+    }
 
   press = gtk_gesture_long_press_new ();
   gtk_gesture_single_set_touch_only (GTK_GESTURE_SINGLE (press), TRUE);
@@ -214,6 +244,44 @@ on_leave (GtkEventControllerMotion *motion,
 }
 
 void
+qs_chart_view_activate_item (QsChartView *self,
+                             gint         item)
+{
+  g_return_if_fail (QS_IS_CHART_VIEW (self));
+
+  if (item >= 0)
+    g_signal_emit (self, signals[ITEM_ACTIVATED], 0, item);
+}
+
+/* A press and release without moving (a drag of under 4 px) activates the item under it. */
+static void
+on_primary_drag_end (GtkGestureDrag *gesture,
+                     double          dx,
+                     double          dy,
+                     QsChartView    *self)
+{
+  double x, y;
+
+  if (qs_chart_view_get_result (self) == NULL || fabs (dx) > 3.0 || fabs (dy) > 3.0)
+    return;
+  if (gtk_gesture_drag_get_start_point (gesture, &x, &y))
+    qs_chart_view_activate_item (self, QS_CHART_VIEW_GET_CLASS (self)->item_at (self, x, y));
+}
+
+void
+qs_chart_view_set_export_size (QsChartView *self,
+                               int          width,
+                               int          height)
+{
+  QsChartViewPrivate *priv = qs_chart_view_get_instance_private (self);
+
+  g_return_if_fail (QS_IS_CHART_VIEW (self));
+
+  priv->export_width = MAX (width, 0);
+  priv->export_height = MAX (height, 0);
+}
+
+void
 _qs_chart_view_set_description (QsChartView *self,
                                 char        *description)
 {
@@ -251,9 +319,9 @@ _qs_chart_view_export (QsChartView    *self,
   _qs_chart_view_get_style (widget, &style);
   style.draw_background = TRUE;
   options->style = &style;
-  /* the widget's size, or a default figure size when it is not shown */
-  width = gtk_widget_get_width (widget);
-  height = gtk_widget_get_height (widget);
+  /* the size asked for, the widget's, or a default figure size when it is not shown */
+  width = priv->export_width > 0 ? priv->export_width : gtk_widget_get_width (widget);
+  height = priv->export_height > 0 ? priv->export_height : gtk_widget_get_height (widget);
   if (width < 200 || height < 150)
     {
       width = 960;
@@ -413,6 +481,12 @@ qs_chart_view_class_init (QsChartViewClass *klass)
   signals[EXPORT_REQUESTED] =
     g_signal_new ("export-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /* An item (histogram bin, channel) was clicked or activated with
+   * qs_chart_view_activate_item (): the app explains it. */
+  signals[ITEM_ACTIVATED] =
+    g_signal_new ("item-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
 
   gtk_widget_class_install_action (widget_class, "chart.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "menu.popup", NULL, menu_popup_action);

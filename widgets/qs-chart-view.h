@@ -15,7 +15,9 @@ G_BEGIN_DECLS
  * accessible description), the context menu (right click, long press, Menu key, Shift+F10)
  * with its "Export Image…" entry, and the "export-requested" signal that entry emits (the
  * app asks for a file name and calls the subclass's _export ()). The accessible role is
- * GTK_ACCESSIBLE_ROLE_IMG; the view is focusable, has tooltips and clips its drawing. */
+ * GTK_ACCESSIBLE_ROLE_IMG; the view is focusable, has tooltips and clips its drawing.
+ * Classes of discrete items also emit "item-activated" (gint item) on a primary click.
+ * Inside a widget with the "presentation" style class, text and lines are drawn larger. */
 G_DECLARE_DERIVABLE_TYPE (QsChartView, qs_chart_view, QS, CHART_VIEW, GtkWidget)
 
 struct _QsChartViewClass
@@ -46,5 +48,13 @@ void           qs_chart_view_set_result      (QsChartView   *self,
                                               QsQuantResult *result);
 QsQuantResult *qs_chart_view_get_result      (QsChartView   *self);
 const char    *qs_chart_view_get_description (QsChartView   *self);
+/* Emits "item-activated" (histogram bin, channel) as a primary click on it does. */
+void           qs_chart_view_activate_item   (QsChartView   *self,
+                                              gint           item);
+/* The size (points; PNG pixels at scale 1) exports are drawn at: a slide's 1920 x 1080.
+ * 0 x 0: the widget's size (the default). */
+void           qs_chart_view_set_export_size (QsChartView   *self,
+                                              int            width,
+                                              int            height);
 
 G_END_DECLS

@@ -41,6 +41,7 @@ qs_chart_style_init_light (QsChartStyle *style)
   set_rgb (&style->second, 0xe66100, 1.0);
   set_rgb (&style->clip, 0xc01c28, 1.0);
   style->font_scale = 1.0;
+  style->line_scale = 1.0;
   style->dark = FALSE;
   style->draw_background = TRUE;
 }
@@ -58,6 +59,7 @@ qs_chart_style_init_dark (QsChartStyle *style)
   set_rgb (&style->second, 0xffa348, 1.0);
   set_rgb (&style->clip, 0xff7b63, 1.0);
   style->font_scale = 1.0;
+  style->line_scale = 1.0;
   style->dark = TRUE;
   style->draw_background = TRUE;
 }
@@ -765,21 +767,20 @@ draw_kind (cairo_t              *cr,
 }
 
 gboolean
-qs_chart_export_full (const char           *kind,
-                      QsQuantResult        *result,
-                      const QsChartOptions *options,
-                      const char           *title,
-                      const char           *path,
-                      int                   width,
-                      int                   height,
-                      double                scale,
-                      GError              **error)
+_qs_chart_export_drawing (QsChartDrawFunc     draw,
+                          gpointer            data,
+                          const QsChartStyle *style_or_null,
+                          const char         *title,
+                          const char         *path,
+                          int                 width,
+                          int                 height,
+                          double              scale,
+                          GError            **error)
 {
   g_autoptr(GFile) file = NULL;
   g_autoptr(GFileOutputStream) out = NULL;
   g_autoptr(GCancellable) cancel = NULL;
   g_autofree char *lower = NULL;
-  QsChartOptions defaults;
   QsChartStyle light;
   const QsChartStyle *style;
   StreamClosure sc = { NULL, NULL };
@@ -789,31 +790,14 @@ qs_chart_export_full (const char           *kind,
   gboolean existed;
   enum { PNG, SVG, PDF } format;
 
-  g_return_val_if_fail (kind != NULL, FALSE);
-  g_return_val_if_fail (result != NULL, FALSE);
-  g_return_val_if_fail (path != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (options == NULL)
-    {
-      qs_chart_options_init (&defaults);
-      options = &defaults;
-    }
-  if (options->style != NULL)
-    style = options->style;
+  if (style_or_null != NULL)
+    style = style_or_null;
   else
     {
       qs_chart_style_init_light (&light);
       style = &light;
     }
 
-  if (!g_str_equal (kind, "histogram") && !g_str_equal (kind, "heatmap") &&
-      !g_str_equal (kind, "channels"))
-    {
-      g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
-                   _("Unknown chart kind “%s”: use histogram, heatmap or channels"), kind);
-      return FALSE;
-    }
   if (width < 16 || height < 16 || width > 16384 || height > 16384 ||
       !(scale >= 0.25 && scale <= 8.0) || width * scale > 32767 || height * scale > 32767)
     {
@@ -868,7 +852,7 @@ qs_chart_export_full (const char           *kind,
     }
 
   cr = cairo_create (surface);
-  draw_kind (cr, kind, result, options, style, title, width, height);
+  draw (cr, width, height, title, style, data);
   cairo_show_page (cr);
   status = cairo_status (cr);
   cairo_destroy (cr);
@@ -902,6 +886,64 @@ qs_chart_export_full (const char           *kind,
       return FALSE;
     }
   return TRUE;
+}
+
+typedef struct
+{
+  const char           *kind;
+  QsQuantResult        *result;
+  const QsChartOptions *options;
+} KindDraw;
+
+static void
+draw_kind_cb (cairo_t            *cr,
+              double              width,
+              double              height,
+              const char         *title,
+              const QsChartStyle *style,
+              gpointer            data)
+{
+  KindDraw *kd = data;
+
+  draw_kind (cr, kd->kind, kd->result, kd->options, style, title, width, height);
+}
+
+gboolean
+qs_chart_export_full (const char           *kind,
+                      QsQuantResult        *result,
+                      const QsChartOptions *options,
+                      const char           *title,
+                      const char           *path,
+                      int                   width,
+                      int                   height,
+                      double                scale,
+                      GError              **error)
+{
+  QsChartOptions defaults;
+  KindDraw kd;
+
+  g_return_val_if_fail (kind != NULL, FALSE);
+  g_return_val_if_fail (result != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (options == NULL)
+    {
+      qs_chart_options_init (&defaults);
+      options = &defaults;
+    }
+  if (!g_str_equal (kind, "histogram") && !g_str_equal (kind, "heatmap") &&
+      !g_str_equal (kind, "channels"))
+    {
+      g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
+                   _("Unknown chart kind “%s”: use histogram, heatmap or channels"), kind);
+      return FALSE;
+    }
+  kd.kind = kind;
+  kd.result = result;
+  kd.options = options;
+  return _qs_chart_export_drawing (draw_kind_cb, &kd, options->style, title, path, width, height,
+                                   scale, error);
 }
 
 gboolean

@@ -42,6 +42,7 @@ typedef struct
   QsChartColor second;       /* the dequantized series, the per-tensor range */
   QsChartColor clip;         /* clipped regions */
   double       font_scale;   /* 1.0 = 9 pt labels; raise for projectors */
+  double       line_scale;   /* 1.0 = the normal data line widths; raise for projectors */
   gboolean     dark;
   gboolean     draw_background;
 } QsChartStyle;
@@ -102,6 +103,50 @@ void     qs_chart_options_init     (QsChartOptions     *options);
 gboolean qs_chart_export_full      (const char         *kind,
                                     QsQuantResult      *result,
                                     const QsChartOptions *options,
+                                    const char         *title,
+                                    const char         *path,
+                                    int                 width,
+                                    int                 height,
+                                    double              scale,
+                                    GError            **error);
+
+/* A line chart of up to QS_CHART_LINE_MAX_SERIES series over a shared x axis, with an
+ * optional marked point (a dot, a dashed drop line and a label: "MSE optimum") and an
+ * optional cursor (a vertical line: the current setting). The playground's MSE-vs-clip
+ * curve. Arrays are borrowed for the call. */
+#define QS_CHART_LINE_MAX_SERIES 3
+
+typedef struct
+{
+  const double *x;
+  const double *y;
+  gsize         n;
+  const char   *label;    /* legend text, nullable */
+} QsChartSeries;
+
+typedef struct
+{
+  const char    *x_label;
+  const char    *y_label;
+  QsChartSeries  series[QS_CHART_LINE_MAX_SERIES];
+  guint          n_series;
+  gboolean       log_y;
+  double         marker_x;      /* NaN: no marker */
+  double         marker_y;
+  const char    *marker_label;
+  double         cursor_x;      /* NaN: no cursor */
+  const char    *cursor_label;
+} QsChartLineData;
+
+void     qs_chart_line_data_init   (QsChartLineData    *data);
+void     qs_chart_draw_line        (cairo_t            *cr,
+                                    double              width,
+                                    double              height,
+                                    const QsChartLineData *data,
+                                    const char         *title,  /* nullable */
+                                    const QsChartStyle *style);
+gboolean qs_chart_export_line      (const QsChartLineData *data,
+                                    const QsChartStyle *style,  /* NULL = light */
                                     const char         *title,
                                     const char         *path,
                                     int                 width,

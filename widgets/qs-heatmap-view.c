@@ -66,6 +66,7 @@ enum {
   N_PROPS
 };
 
+static guint weight_activated_signal;
 static GParamSpec *properties[N_PROPS];
 
 /* Supersedes the running worker (if any): its result will be dropped. */
@@ -686,6 +687,45 @@ on_drag_begin (GtkGestureDrag *gesture,
   _qs_heatmap_view_drag_begin (self);
 }
 
+void
+qs_heatmap_view_activate_cell (QsHeatmapView *self,
+                               gsize          row,
+                               gsize          col)
+{
+  QsQuantResult *r;
+  gsize rows, cols;
+
+  g_return_if_fail (QS_IS_HEATMAP_VIEW (self));
+
+  r = qs_chart_view_get_result (QS_CHART_VIEW (self));
+  if (r == NULL)
+    return;
+  qs_tensor_matrix_shape (r->input, &rows, &cols);
+  if (row >= rows || col >= cols)
+    return;
+  g_signal_emit (self, weight_activated_signal, 0, (guint64) qs_tensor_matrix_index (r->input, row, col));
+}
+
+/* A drag that did not move is a click: the weight under it is activated. */
+static void
+on_drag_end (GtkGestureDrag *gesture,
+             double          dx,
+             double          dy,
+             QsHeatmapView  *self)
+{
+  QsChartRect plot;
+  double x, y;
+  gsize row, col;
+
+  if (fabs (dx) > 3.0 || fabs (dy) > 3.0 || self->heatmap == NULL)
+    return;
+  if (!gtk_gesture_drag_get_start_point (gesture, &x, &y))
+    return;
+  get_plot (self, &plot);
+  if (_qs_chart_heatmap_cell_at (self->heatmap, &plot, &self->window, x, y, &row, &col))
+    qs_heatmap_view_activate_cell (self, row, col);
+}
+
 static void
 on_drag_update (GtkGestureDrag *gesture,
                 double          dx,
@@ -920,6 +960,12 @@ qs_heatmap_view_class_init (QsHeatmapViewClass *klass)
 
   chart_class->result_changed = qs_heatmap_view_result_changed;
 
+  /* A weight was clicked (or qs_heatmap_view_activate_cell ()): its flat index into the
+   * result's input. The app explains it. */
+  weight_activated_signal =
+    g_signal_new ("weight-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+
   properties[PROP_MODE] =
     g_param_spec_enum ("mode", NULL, NULL, QS_TYPE_MAP_VALUE, QS_MAP_VALUE_ERROR,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
@@ -983,6 +1029,7 @@ qs_heatmap_view_init (QsHeatmapView *self)
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (gesture), GDK_BUTTON_PRIMARY);
   g_signal_connect (gesture, "drag-begin", G_CALLBACK (on_drag_begin), self);
   g_signal_connect (gesture, "drag-update", G_CALLBACK (on_drag_update), self);
+  g_signal_connect (gesture, "drag-end", G_CALLBACK (on_drag_end), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (gesture));
 
   gesture = gtk_gesture_zoom_new ();

@@ -18,7 +18,8 @@ G_BEGIN_DECLS
  * all (chart.reset-zoom). Pan when zoomed in: drag, plain scroll, arrow keys (chart.pan
  * "(ii)"). Plain scroll over a view that shows everything is left to the scrolled page
  * around it. Hover shows the weight: row and column, value, code, dequantized, error.
- * Properties: "result", "mode", "description" (read-only). Signal "export-requested". */
+ * Properties: "result", "mode", "description" (read-only). Signals "export-requested",
+ * "weight-activated" (a click on a weight: its flat index). */
 G_DECLARE_FINAL_TYPE (QsHeatmapView, qs_heatmap_view, QS, HEATMAP_VIEW, QsChartView)
 
 GtkWidget     *qs_heatmap_view_new             (void);
@@ -28,6 +29,11 @@ QsQuantResult *qs_heatmap_view_get_result      (QsHeatmapView *self);
 void           qs_heatmap_view_set_mode        (QsHeatmapView *self,
                                                 QsMapValue     mode);
 QsMapValue     qs_heatmap_view_get_mode        (QsHeatmapView *self);
+/* Emits "weight-activated" (guint64: the flat index into the result's input) for the
+ * matrix cell (row, col), as a click on it does. */
+void           qs_heatmap_view_activate_cell   (QsHeatmapView *self,
+                                                gsize          row,
+                                                gsize          col);
 /* Shows the whole matrix again. */
 void           qs_heatmap_view_reset_zoom      (QsHeatmapView *self);
 /* Zooms to the matrix window [row0, row0 + rows) x [col0, col0 + cols) (clamped). */

@@ -609,3 +609,21 @@ qs_histogram_view_export (QsHistogramView *self,
   return _qs_chart_view_export (QS_CHART_VIEW (self), "histogram", &options, title, path,
                                 scale, error);
 }
+
+gboolean
+qs_histogram_view_get_bin_range (QsHistogramView *self,
+                                 gint             bin,
+                                 double          *lo,
+                                 double          *hi)
+{
+  double w;
+
+  g_return_val_if_fail (QS_IS_HISTOGRAM_VIEW (self), FALSE);
+
+  if (self->hist == NULL || bin < 0 || (guint) bin >= self->hist->n_bins)
+    return FALSE;
+  w = (self->hist->hi - self->hist->lo) / self->hist->n_bins;
+  *lo = self->hist->lo + bin * w;
+  *hi = *lo + w;
+  return TRUE;
+}

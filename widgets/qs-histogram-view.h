@@ -30,6 +30,11 @@ void           qs_histogram_view_set_channel   (QsHistogramView *self,
                                                 gint             channel);
 gint           qs_histogram_view_get_channel   (QsHistogramView *self);
 const char    *qs_histogram_view_get_description (QsHistogramView *self);
+/* The value range [lo, hi) of a bin as drawn ("item-activated" gives bins). */
+gboolean       qs_histogram_view_get_bin_range (QsHistogramView *self,
+                                                gint             bin,
+                                                double          *lo,
+                                                double          *hi);
 /* Writes what the view shows (current theme, size and channel) to .png/.svg/.pdf. */
 gboolean       qs_histogram_view_export        (QsHistogramView *self,
                                                 const char      *path,

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <math.h>
@@ -12,6 +13,7 @@
 #include "qs-heatmap-view.h"
 #include "qs-histogram-view.h"
 #include "qs-layer-page.h"
+#include "qs-explain-panel.h"
 #include "qs-reflow-box.h"
 
 enum {
@@ -80,9 +82,15 @@ struct _QsLayerPage
   gboolean       updating;
   GtkFileChooserNative *chooser;
   GtkWidget     *export_view;
+  GtkWidget     *explain_hint;
+  GtkRevealer   *explain_revealer;
+  QsExplainPanel *explain_panel;
+  GCancellable  *explain_cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (QsLayerPage, qs_layer_page, ADW_TYPE_BIN)
+
+static void on_explain_close (QsLayerPage *self);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Enum rows                                                                                */
@@ -830,6 +838,8 @@ qs_layer_page_set_layer (QsLayerPage *self,
     }
 
   qs_document_set_focus_layer (self->document, layer);
+  /* an explanation belongs to the layer it was asked on */
+  on_explain_close (self);
   qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (self->histogram), NULL);
   qs_heatmap_view_set_result (QS_HEATMAP_VIEW (self->heatmap), NULL);
   qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (self->channels), NULL);
@@ -861,20 +871,35 @@ export_response (GtkNativeDialog *dialog,
   g_autofree char *message = NULL;
   gboolean ok = TRUE;
   const char *path;
+  double scale = 2.0;
 
   if (response == GTK_RESPONSE_ACCEPT)
     file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-  g_clear_object (&self->chooser);
   if (file == NULL || self->export_view == NULL)
-    return;
+    {
+      g_clear_object (&self->chooser);
+      return;
+    }
 
   path = g_file_peek_path (file);
+  /* the size chosen in the dialog: the chart's own, or a slide's (PNG pixels at scale 1) */
+  {
+    const char *size = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "size");
+    int w = 0, h = 0;
+
+    if (size != NULL && sscanf (size, "%dx%d", &w, &h) == 2 && w > 0 && h > 0)
+      scale = 1.0;
+    else
+      w = h = 0;
+    qs_chart_view_set_export_size (QS_CHART_VIEW (self->export_view), w, h);
+  }
   if (QS_IS_HISTOGRAM_VIEW (self->export_view))
-    ok = qs_histogram_view_export (QS_HISTOGRAM_VIEW (self->export_view), path, 2.0, &error);
+    ok = qs_histogram_view_export (QS_HISTOGRAM_VIEW (self->export_view), path, scale, &error);
   else if (QS_IS_HEATMAP_VIEW (self->export_view))
-    ok = qs_heatmap_view_export (QS_HEATMAP_VIEW (self->export_view), path, 2.0, &error);
+    ok = qs_heatmap_view_export (QS_HEATMAP_VIEW (self->export_view), path, scale, &error);
   else if (QS_IS_CHANNEL_RANGE_VIEW (self->export_view))
-    ok = qs_channel_range_view_export (QS_CHANNEL_RANGE_VIEW (self->export_view), path, 2.0, &error);
+    ok = qs_channel_range_view_export (QS_CHANNEL_RANGE_VIEW (self->export_view), path, scale, &error);
+  g_clear_object (&self->chooser);
 
   if (ok)
     {
@@ -914,6 +939,15 @@ export_view (QsLayerPage *self,
   gtk_file_filter_add_pattern (filter, "*.pdf");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
+  {
+    /* slides want a known size: the chart as on screen (at 2x), or 16:9 sizes */
+    const char *ids[] = { "window", "1280x720", "1920x1080", "3840x2160", NULL };
+    const char *labels[] = { _("As on screen"), _("1280 × 720 (HD)"), _("1920 × 1080 (Full HD)"),
+                             _("3840 × 2160 (4K)"), NULL };
+
+    gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (self->chooser), "size", _("Size"), ids, labels);
+    gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (self->chooser), "size", "window");
+  }
   g_signal_connect (self->chooser, "response", G_CALLBACK (export_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
@@ -940,6 +974,8 @@ qs_layer_page_dispose (GObject *object)
   QsLayerPage *self = QS_LAYER_PAGE (object);
 
   qs_layer_page_set_document (self, NULL);
+  g_cancellable_cancel (self->explain_cancellable);
+  g_clear_object (&self->explain_cancellable);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -962,6 +998,7 @@ qs_layer_page_class_init (QsLayerPageClass *klass)
   object_class->dispose = qs_layer_page_dispose;
 
   g_type_ensure (QS_TYPE_REFLOW_BOX);
+  g_type_ensure (QS_TYPE_EXPLAIN_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quantscope/Quantscope/qs-layer-page.ui");
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, page_stack);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, empty_page);
@@ -988,6 +1025,9 @@ qs_layer_page_class_init (QsLayerPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_bits_spin);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, calib_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, requant_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, explain_hint);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, explain_revealer);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, explain_panel);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, stats_grid);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, error_revealer);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, error_label);
@@ -1038,6 +1078,206 @@ add_stat (QsLayerPage *self,
   gtk_widget_set_focusable (gtk_widget_get_parent (box), FALSE);
   self->stat_values[stat] = GTK_LABEL (value);
   self->stat_details[stat] = GTK_LABEL (detail);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The explain panel                                                                        */
+
+typedef struct
+{
+  QsModel  *model;
+  QsConfig *config;
+  char     *dataset;     /* calibration source */
+  QsDataset *images;     /* the document's dataset: the example image */
+  guint     layer_index;
+  gsize     channel;
+} RequantJob;
+
+static void
+requant_job_free (gpointer data)
+{
+  RequantJob *job = data;
+
+  g_clear_object (&job->model);
+  g_clear_object (&job->config);
+  g_clear_object (&job->images);
+  g_free (job->dataset);
+  g_free (job);
+}
+
+/* Worker: calibrates (16 images), lowers, runs the integer program on the first image and
+ * explains the first output pixel of the clicked weight's output channel. */
+static void
+requant_thread (GTask        *task,
+                gpointer      source,
+                gpointer      data,
+                GCancellable *cancellable)
+{
+  RequantJob *job = data;
+  g_autoptr(QsLowering) lowering = NULL;
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsRangeTable) ranges = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *image = NULL;
+  QsExplainRequant *e;
+  gsize n_out, oc;
+
+  if ((lowering = qs_lowering_new (job->model, job->config, &error)) == NULL)
+    goto fail;
+  n_out = qs_explain_requant_n_outputs (lowering, job->layer_index);
+  if (n_out == 0)
+    {
+      g_task_return_pointer (task, NULL, NULL);
+      return;
+    }
+  calib = qs_calibration_cache_get (NULL, job->model, job->dataset, 16, NULL, NULL, cancellable, &error);
+  if (calib == NULL || (ranges = qs_calibration_make_ranges (calib, lowering, &error)) == NULL)
+    goto fail;
+  {
+    const QsLoweredValue *in = qs_lowering_get_value (lowering, (guint) qs_lowering_get_input (lowering));
+    image = g_new (float, in->h * in->w * in->c);
+  }
+  if (!qs_dataset_fill_inputs (job->images, job->model, 0, 1, image, &error))
+    goto fail;
+  oc = qs_lowering_get_step (lowering, (guint) qs_lowering_get_layer (lowering, job->layer_index)->step)->oc;
+  e = qs_explain_requant_new (lowering, ranges, image, job->layer_index, job->channel % MAX (oc, 1), &error);
+  if (e == NULL)
+    goto fail;
+  g_task_return_pointer (task, e, (GDestroyNotify) qs_explain_requant_free);
+  return;
+
+fail:
+  g_task_return_error (task, g_steal_pointer (&error));
+}
+
+static void
+requant_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsExplainRequant) e = g_task_propagate_pointer (G_TASK (result), &error);
+  QsLayerPage *self;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = QS_LAYER_PAGE (source);
+  if (e != NULL)
+    qs_explain_panel_show_requant (self->explain_panel, e, NULL);
+  else if (error != NULL)
+    qs_explain_panel_show_requant (self->explain_panel, NULL, error->message);
+  else
+    qs_explain_panel_show_requant (self->explain_panel, NULL,
+                                   _("This layer runs in float: its output is not requantized. Quantize its activations and use signed symmetric int2 to int8 weights to see the integer arithmetic."));
+}
+
+static void
+start_requant (QsLayerPage *self,
+               gsize        channel)
+{
+  QsModel *model = qs_document_get_model (self->document);
+  QsDataset *dataset = qs_document_get_dataset (self->document);
+  g_autoptr(GTask) task = NULL;
+  RequantJob *job;
+  gint layer_index = -1;
+
+  g_cancellable_cancel (self->explain_cancellable);
+  g_clear_object (&self->explain_cancellable);
+  for (guint i = 0; i < qs_model_get_n_layers (model); i++)
+    if (g_strcmp0 (qs_model_get_layer (model, i)->name, self->layer) == 0)
+      layer_index = (gint) i;
+  if (layer_index < 0)
+    return;
+  if (dataset == NULL)
+    {
+      qs_explain_panel_show_requant (self->explain_panel, NULL,
+                                     _("Open a dataset to see an integer requantization on an image."));
+      return;
+    }
+  self->explain_cancellable = g_cancellable_new ();
+  job = g_new0 (RequantJob, 1);
+  job->model = g_object_ref (model);
+  job->config = qs_config_copy (qs_document_get_config (self->document));
+  job->dataset = g_strdup (qs_config_get_calib_source (job->config));
+  job->images = g_object_ref (dataset);
+  job->layer_index = (guint) layer_index;
+  job->channel = channel;
+  task = g_task_new (self, self->explain_cancellable, requant_done, NULL);
+  g_task_set_source_tag (task, start_requant);
+  g_task_set_task_data (task, job, requant_job_free);
+  g_task_run_in_thread (task, requant_thread);
+}
+
+void
+qs_layer_page_explain_weight (QsLayerPage *self,
+                              gsize        index)
+{
+  QsQuantResult *result;
+  g_autofree char *heading = NULL;
+
+  g_return_if_fail (QS_IS_LAYER_PAGE (self));
+
+  if (self->document == NULL || self->layer == NULL)
+    return;
+  result = qs_document_get_layer_result (self->document, self->layer);
+  if (result == NULL || index >= result->input->n_elements)
+    return;
+  /* Translators: the explain panel's heading; %zu is the weight's index in the kernel */
+  heading = g_strdup_printf (_("Weight #%zu of “%s”, step by step"), index, self->layer);
+  gtk_revealer_set_reveal_child (self->explain_revealer, TRUE);
+  gtk_widget_set_visible (self->explain_hint, FALSE);
+  if (qs_explain_panel_show_value (self->explain_panel, result, index, heading))
+    {
+      const QsExplainValue *v = qs_explain_panel_get_value (self->explain_panel);
+      start_requant (self, v->channel);
+    }
+}
+
+QsExplainPanel *
+qs_layer_page_get_explain_panel (QsLayerPage *self)
+{
+  g_return_val_if_fail (QS_IS_LAYER_PAGE (self), NULL);
+  return self->explain_panel;
+}
+
+static void
+on_weight_activated (QsLayerPage *self,
+                     guint64      index)
+{
+  qs_layer_page_explain_weight (self, (gsize) index);
+}
+
+static void
+on_bin_activated (QsLayerPage *self,
+                  gint         bin)
+{
+  QsQuantResult *result = qs_chart_view_get_result (QS_CHART_VIEW (self->histogram));
+  double lo, hi;
+
+  if (result == NULL || !qs_histogram_view_get_bin_range (QS_HISTOGRAM_VIEW (self->histogram), bin, &lo, &hi))
+    return;
+  /* the weight nearest to the bin's centre, in the channel shown */
+  qs_layer_page_explain_weight (self, qs_explain_find_nearest (result, qs_histogram_view_get_channel (QS_HISTOGRAM_VIEW (self->histogram)),
+                                                               (lo + hi) / 2));
+}
+
+static void
+on_channel_activated (QsLayerPage *self,
+                      gint         channel)
+{
+  QsQuantResult *result = qs_chart_view_get_result (QS_CHART_VIEW (self->channels));
+
+  if (result == NULL || channel < 0)
+    return;
+  /* the weight that sets the channel's range */
+  qs_layer_page_explain_weight (self, qs_explain_find_channel_extreme (result, (gsize) channel));
+}
+
+static void
+on_explain_close (QsLayerPage *self)
+{
+  gtk_revealer_set_reveal_child (self->explain_revealer, FALSE);
+  gtk_widget_set_visible (self->explain_hint, TRUE);
 }
 
 static void
@@ -1155,6 +1395,10 @@ qs_layer_page_init (QsLayerPage *self)
   add_chart (self, self->histogram, "histogram", _("Histogram"), "view-continuous-symbolic");
   add_chart (self, self->heatmap, "heatmap", _("Error Map"), "view-grid-symbolic");
   add_chart (self, self->channels, "channels", _("Channel Ranges"), "view-list-symbolic");
+  g_signal_connect_swapped (self->heatmap, "weight-activated", G_CALLBACK (on_weight_activated), self);
+  g_signal_connect_swapped (self->histogram, "item-activated", G_CALLBACK (on_bin_activated), self);
+  g_signal_connect_swapped (self->channels, "item-activated", G_CALLBACK (on_channel_activated), self);
+  g_signal_connect_swapped (self->explain_panel, "close-requested", G_CALLBACK (on_explain_close), self);
 }
 
 GtkWidget *

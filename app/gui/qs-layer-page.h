@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "qs-document.h"
+#include "qs-explain-panel.h"
 
 G_BEGIN_DECLS
 
@@ -22,5 +23,11 @@ const char *qs_layer_page_get_layer    (QsLayerPage *self);
 /* No layer, and a page saying that the layer filter (search) matches none. */
 void        qs_layer_page_show_no_match (QsLayerPage *self,
                                          const char  *search);
+/* Opens the explain panel on weight index of the layer's kernel (what a click on the error
+ * map does); for a layer that runs in integers, the requantization of one output of the
+ * weight's channel follows from a worker. */
+void        qs_layer_page_explain_weight (QsLayerPage *self,
+                                          gsize        index);
+QsExplainPanel *qs_layer_page_get_explain_panel (QsLayerPage *self);
 
 G_END_DECLS

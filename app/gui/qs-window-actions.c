@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "qs-export-window.h"
+#include "qs-playground-window.h"
 #include "qs-window-private.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -597,6 +598,46 @@ _qs_window_actions_update (QsWindow *self)
   gtk_widget_set_tooltip_text (self->redo_button, redo_tip);
 }
 
+/* The quantization playground; the layer on screen is offered as a distribution. */
+static void
+playground_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  QsQuantResult *layer = NULL;
+  GtkWidget *window;
+
+  if (self->document != NULL && self->current_layer != NULL)
+    layer = qs_document_get_layer_result (self->document, self->current_layer);
+  window = qs_playground_window_new (layer);
+  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
+  gtk_window_set_application (GTK_WINDOW (window), gtk_window_get_application (GTK_WINDOW (self)));
+  if (gtk_widget_has_css_class (widget, "presentation"))
+    gtk_widget_activate_action (window, "win.presentation", NULL);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+/* Presentation mode (F11): full screen, larger text, thicker chart lines, for a projector. */
+static void
+presentation_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  gboolean on = !gtk_widget_has_css_class (widget, "presentation");
+
+  if (on)
+    {
+      gtk_widget_add_css_class (widget, "presentation");
+      gtk_window_fullscreen (GTK_WINDOW (widget));
+    }
+  else
+    {
+      gtk_widget_remove_css_class (widget, "presentation");
+      gtk_window_unfullscreen (GTK_WINDOW (widget));
+    }
+}
+
 void
 _qs_window_actions_init (QsWindow *self)
 {
@@ -630,6 +671,9 @@ _qs_window_class_actions_init (QsWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.show-layers", NULL);
   /* Pages ask for a toast with gtk_widget_activate_action (page, "win.toast", "s", message). */
   gtk_widget_class_install_action (widget_class, "win.toast", "s", toast_action);
+  gtk_widget_class_install_action (widget_class, "win.playground", NULL, playground_action);
+  gtk_widget_class_install_action (widget_class, "win.presentation", NULL, presentation_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.presentation", NULL);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save", NULL);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <adwaita.h>
 
+#include "qs-heatmap-view.h"
 #include "qs-layer-page.h"
 #include "test-sample.h"
 
@@ -220,6 +221,112 @@ test_layer_page_folded_batch_norm (void)
   g_object_unref (page);
 }
 
+
+static void
+wait_idle (QsDocument *doc)
+{
+  while (qs_document_get_busy (doc))
+    g_main_context_iteration (NULL, TRUE);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* A click on an error-map cell (the heatmap's API) fills the explain panel with that
+ * weight's numbers, which are qs_quant_run ()'s; for an integer layer the requantization
+ * of one output follows and agrees with the engine. */
+static void
+test_layer_page_explain_panel (void)
+{
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8a8", NULL);
+  g_autoptr(QsDataset) dataset = qs_dataset_open ("sample", NULL);
+  g_autoptr(QsDocument) doc = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = qs_layer_page_new ();
+  QsQuantResult *result;
+  QsExplainPanel *panel;
+  const QsExplainValue *v;
+  GtkWidget *heatmap = NULL;
+  g_autofree char *text = NULL;
+  gsize rows, cols, index;
+
+  if (dataset == NULL)
+    {
+      g_test_skip ("the sample dataset is not available");
+      gtk_window_destroy (GTK_WINDOW (window));
+      return;
+    }
+  doc = qs_document_new (sample_model, config, dataset);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), doc);
+  qs_layer_page_set_layer (QS_LAYER_PAGE (page), "conv2");
+  qs_document_refresh (doc);
+  {
+    gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+    while ((result = qs_document_get_layer_result (doc, "conv2")) == NULL || result->is_estimate)
+      {
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+        g_main_context_iteration (NULL, TRUE);
+      }
+    wait_idle (doc);
+  }
+
+  /* the heatmap of the page, found by type */
+  {
+    AdwViewStack *stack = ADW_VIEW_STACK (page_child (page, "chart_stack"));
+    heatmap = adw_view_stack_get_child_by_name (stack, "heatmap");
+  }
+  g_assert_true (QS_IS_HEATMAP_VIEW (heatmap));
+  g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (page_child (page, "explain_revealer"))));
+  qs_tensor_matrix_shape (result->input, &rows, &cols);
+  qs_heatmap_view_activate_cell (QS_HEATMAP_VIEW (heatmap), rows / 2, cols / 3);
+  index = qs_tensor_matrix_index (result->input, rows / 2, cols / 3);
+
+  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (page_child (page, "explain_revealer"))));
+  panel = qs_layer_page_get_explain_panel (QS_LAYER_PAGE (page));
+  v = qs_explain_panel_get_value (panel);
+  g_assert_nonnull (v);
+  g_assert_cmpuint (v->index, ==, index);
+  g_assert_cmpint (v->q, ==, result->codes[index]);
+  g_assert_cmpfloat (v->scale, ==, result->params->scale[qs_quant_params_index (result->params, index)]);
+  g_assert_cmpfloat (v->x_hat, ==, result->dequant->data[index]);
+  text = qs_explain_panel_get_text (panel);
+  g_assert_nonnull (strstr (text, "clamp (round (x / S) + Z, qmin, qmax)"));
+
+  /* the requantization arrives from the worker */
+  {
+    gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+    while (strstr (text, "M0 = ") == NULL)
+      {
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+        g_main_context_iteration (NULL, TRUE);
+        g_free (text);
+        text = qs_explain_panel_get_text (panel);
+      }
+  }
+  g_assert_nonnull (strstr (text, "(the same)"));
+
+  /* a histogram bin and a channel explain too */
+  {
+    AdwViewStack *stack = ADW_VIEW_STACK (page_child (page, "chart_stack"));
+    GtkWidget *channels = adw_view_stack_get_child_by_name (stack, "channels");
+
+    qs_chart_view_activate_item (QS_CHART_VIEW (channels), 3);
+    v = qs_explain_panel_get_value (panel);
+    g_assert_cmpuint (v->channel, ==, 3);
+    /* the channel's largest |x| sets a min-max range: it lands on an end code */
+    g_assert_true (v->q == v->qmax || v->q == v->qmin);
+  }
+
+  qs_layer_page_set_layer (QS_LAYER_PAGE (page), "conv1");
+  g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (page_child (page, "explain_revealer"))));
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), NULL);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -243,6 +350,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/layer-page/requant-row", test_layer_page_requant_row);
   g_test_add_func ("/qs/layer-page/tab-stops", test_layer_page_tab_stops);
   g_test_add_func ("/qs/layer-page/folded-batch-norm", test_layer_page_folded_batch_norm);
+  g_test_add_func ("/qs/layer-page/explain-panel", test_layer_page_explain_panel);
 
   ret = g_test_run ();
   g_clear_object (&sample_model);
