@@ -168,6 +168,21 @@ typedef struct
   gboolean         bold;
 } QsChartLabel;
 
+/* Writes what draw draws at width x height points to path (.png, .svg or .pdf by its
+ * extension; scale multiplies PNG pixels); a failed write leaves no new file behind. */
+typedef void (*QsChartDrawFunc) (cairo_t  *cr,
+                                 double    width,
+                                 double    height,
+                                 gpointer  data);
+gboolean  _qs_chart_write              (const char         *path,
+                                        const char         *title,
+                                        int                 width,
+                                        int                 height,
+                                        double              scale,
+                                        QsChartDrawFunc     draw,
+                                        gpointer            data,
+                                        GError            **error);
+
 /* --- histogram (qs-chart-histogram.c) --- */
 typedef struct
 {

@@ -764,24 +764,40 @@ draw_kind (cairo_t              *cr,
     }
 }
 
+typedef struct
+{
+  const char           *kind;
+  QsQuantResult        *result;
+  const QsChartOptions *options;
+  const QsChartStyle   *style;
+  const char           *title;
+} ExportKind;
+
+static void
+export_draw_kind (cairo_t  *cr,
+                  double    width,
+                  double    height,
+                  gpointer  data)
+{
+  ExportKind *k = data;
+
+  draw_kind (cr, k->kind, k->result, k->options, k->style, k->title, width, height);
+}
+
 gboolean
-qs_chart_export_full (const char           *kind,
-                      QsQuantResult        *result,
-                      const QsChartOptions *options,
-                      const char           *title,
-                      const char           *path,
-                      int                   width,
-                      int                   height,
-                      double                scale,
-                      GError              **error)
+_qs_chart_write (const char      *path,
+                 const char      *title,
+                 int              width,
+                 int              height,
+                 double           scale,
+                 QsChartDrawFunc  draw,
+                 gpointer         data,
+                 GError         **error)
 {
   g_autoptr(GFile) file = NULL;
   g_autoptr(GFileOutputStream) out = NULL;
   g_autoptr(GCancellable) cancel = NULL;
   g_autofree char *lower = NULL;
-  QsChartOptions defaults;
-  QsChartStyle light;
-  const QsChartStyle *style;
   StreamClosure sc = { NULL, NULL };
   cairo_surface_t *surface = NULL;
   cairo_status_t status;
@@ -789,31 +805,6 @@ qs_chart_export_full (const char           *kind,
   gboolean existed;
   enum { PNG, SVG, PDF } format;
 
-  g_return_val_if_fail (kind != NULL, FALSE);
-  g_return_val_if_fail (result != NULL, FALSE);
-  g_return_val_if_fail (path != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (options == NULL)
-    {
-      qs_chart_options_init (&defaults);
-      options = &defaults;
-    }
-  if (options->style != NULL)
-    style = options->style;
-  else
-    {
-      qs_chart_style_init_light (&light);
-      style = &light;
-    }
-
-  if (!g_str_equal (kind, "histogram") && !g_str_equal (kind, "heatmap") &&
-      !g_str_equal (kind, "channels"))
-    {
-      g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
-                   _("Unknown chart kind “%s”: use histogram, heatmap or channels"), kind);
-      return FALSE;
-    }
   if (width < 16 || height < 16 || width > 16384 || height > 16384 ||
       !(scale >= 0.25 && scale <= 8.0) || width * scale > 32767 || height * scale > 32767)
     {
@@ -868,7 +859,7 @@ qs_chart_export_full (const char           *kind,
     }
 
   cr = cairo_create (surface);
-  draw_kind (cr, kind, result, options, style, title, width, height);
+  draw (cr, width, height, data);
   cairo_show_page (cr);
   status = cairo_status (cr);
   cairo_destroy (cr);
@@ -902,6 +893,50 @@ qs_chart_export_full (const char           *kind,
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+qs_chart_export_full (const char           *kind,
+                      QsQuantResult        *result,
+                      const QsChartOptions *options,
+                      const char           *title,
+                      const char           *path,
+                      int                   width,
+                      int                   height,
+                      double                scale,
+                      GError              **error)
+{
+  QsChartOptions defaults;
+  QsChartStyle light;
+  const QsChartStyle *style;
+
+  g_return_val_if_fail (kind != NULL, FALSE);
+  g_return_val_if_fail (result != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (options == NULL)
+    {
+      qs_chart_options_init (&defaults);
+      options = &defaults;
+    }
+  if (options->style != NULL)
+    style = options->style;
+  else
+    {
+      qs_chart_style_init_light (&light);
+      style = &light;
+    }
+
+  if (!g_str_equal (kind, "histogram") && !g_str_equal (kind, "heatmap") &&
+      !g_str_equal (kind, "channels"))
+    {
+      g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
+                   _("Unknown chart kind “%s”: use histogram, heatmap or channels"), kind);
+      return FALSE;
+    }
+  return _qs_chart_write (path, title, width, height, scale, export_draw_kind,
+                          &(ExportKind) { kind, result, options, style, title }, error);
 }
 
 gboolean
