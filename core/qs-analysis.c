@@ -92,6 +92,7 @@ qs_sensitivity_unref (QsSensitivity *s)
       g_free (l->sqnr_db);
     }
   g_free (s->layers);
+  g_free (s->all_drop);
   g_free (s);
 }
 
@@ -130,6 +131,29 @@ measure (QsModel                 *model,
   *top1 = labelled ? r->quant_top1 : NAN;
   *drop = labelled ? 100.0 * (r->float_top1 - r->quant_top1) : 100.0 * (1.0 - r->agreement);
   return TRUE;
+}
+
+/* Every kernel layer at spec (weights only) except skip, which stays float; skip NULL:
+ * all of them. */
+static QsConfig *
+all_but_one_config (QsSensitivity     *s,
+                    const char        *skip,
+                    const QsQuantSpec *spec)
+{
+  QsConfig *config = qs_config_new_from_preset ("fp32", NULL);
+
+  for (guint i = 0; i < s->n_layers; i++)
+    {
+      QsLayerConfig lc;
+
+      if (g_strcmp0 (s->layers[i].layer, skip) == 0)
+        continue;
+      qs_config_get_layer (config, s->layers[i].layer, &lc);
+      lc.weight = *spec;
+      lc.quantize_activations = FALSE;
+      qs_config_set_layer (config, s->layers[i].layer, &lc);
+    }
+  return config;
 }
 
 static QsConfig *
@@ -221,7 +245,23 @@ qs_sensitivity_run (QsModel                 *model,
     s->float_top1 = s->labelled ? r->float_top1 : NAN;
   }
 
-  total = s->n_layers * n_formats;
+  s->reverse = opts.reverse;
+  total = (s->n_layers + (opts.reverse ? 1 : 0)) * n_formats;
+  if (opts.reverse)
+    {
+      s->all_drop = g_new (double, n_formats);
+      for (guint f = 0; f < n_formats; f++)
+        {
+          g_autoptr(QsConfig) config = all_but_one_config (s, NULL, &g_array_index (specs, QsQuantSpec, f));
+          double top1;
+
+          if (!measure (model, config, dataset, &opts, s->labelled, &s->all_drop[f], &top1,
+                        cancellable, error))
+            return NULL;
+          if (progress != NULL)
+            progress ((double) ++done / total, progress_data);
+        }
+    }
   for (guint i = 0; i < s->n_layers; i++)
     {
       QsSensitivityLayer *l = &s->layers[i];
@@ -236,7 +276,8 @@ qs_sensitivity_run (QsModel                 *model,
       for (guint f = 0; f < n_formats; f++)
         {
           const QsQuantSpec *spec = &g_array_index (specs, QsQuantSpec, f);
-          g_autoptr(QsConfig) config = one_layer_config (l->layer, spec);
+          g_autoptr(QsConfig) config = opts.reverse ? all_but_one_config (s, l->layer, spec)
+                                                    : one_layer_config (l->layer, spec);
           QsQuantSpec resolved;
           QsQuantOptions qo = { 0 };
           g_autoptr(QsQuantResult) q = NULL;

@@ -18,6 +18,12 @@ G_BEGIN_DECLS
  * measured); the drop is float top-1 minus that model's top-1 on the evaluation subset in
  * points (or, without labels, the disagreement with the float model in points).
  *
+ * Reverse sensitivity (options->reverse): every layer takes the format except one, which
+ * stays float; drop[f] is that config's drop, all_drop[f] the drop with every layer at f.
+ * all_drop[f] - drop[f] is what keeping that layer in float buys back, which counts the
+ * layers' interactions that the one-at-a-time view misses. The front is built from the
+ * forward sensitivity only.
+ *
  * Search: a format per layer that minimises the summed sensitivities under a weight-byte
  * budget, by dynamic programming over the layers (a multiple-choice knapsack on the
  * lowering's storage of each kernel in each format). The front (bytes vs predicted drop)
@@ -57,6 +63,8 @@ typedef struct
   guint               n_images;
   gboolean            labelled;     /* FALSE: drops are disagreement with the float model */
   double              float_top1;   /* NAN without labels */
+  gboolean            reverse;      /* drop[f]: every layer at f except this one (float) */
+  double             *all_drop;     /* reverse: per format, every layer at it; else NULL */
   guint               n_layers;
   QsSensitivityLayer *layers;
   double              seconds;
@@ -65,7 +73,8 @@ typedef struct
 typedef struct
 {
   guint       n_images;        /* evaluation subset (0 = 1,000) */
-  guint       n_threads;
+  guint       n_threads;       /* each evaluation runs over this many cores (0: all) */
+  gboolean    reverse;         /* the reverse sensitivity: every layer quantized except one */
   QsEvalCache *cache;          /* nullable */
 } QsAnalysisOptions;
 

@@ -24,6 +24,7 @@ typedef struct
   gint      images;
   gint      threads;
   gboolean  json;
+  gboolean  reverse;
 } AnalysisArgs;
 
 static void
@@ -92,6 +93,7 @@ run_sensitivity (const char     *command,
   opts.n_images = (guint) a->images;
   opts.n_threads = (guint) a->threads;
   opts.cache = cache;
+  opts.reverse = a->reverse;
   progress = qs_cli_progress_new (command);
   *out = qs_sensitivity_run (model, dataset, (const char * const *) formats, &opts,
                              qs_cli_progress_cb, progress, NULL, &error);
@@ -112,6 +114,16 @@ sensitivity_to_json (JsonBuilder   *b,
   json_builder_set_member_name (b, "labelled");
   json_builder_add_boolean_value (b, s->labelled);
   qs_cli_json_add_number (b, "float_accuracy", s->float_top1);
+  json_builder_set_member_name (b, "reverse");
+  json_builder_add_boolean_value (b, s->reverse);
+  if (s->reverse)
+    {
+      json_builder_set_member_name (b, "all_quantized_drop_points");
+      json_builder_begin_object (b);
+      for (guint f = 0; f < s->layers[0].n_formats; f++)
+        qs_cli_json_add_number (b, s->layers[0].formats[f], s->all_drop[f]);
+      json_builder_end_object (b);
+    }
   json_builder_set_member_name (b, "layers");
   json_builder_begin_array (b);
   for (guint i = 0; i < s->n_layers; i++)
@@ -151,7 +163,12 @@ qs_cli_sensitivity (int    argc,
   g_autoptr(QsDataset) dataset = NULL;
   g_autoptr(QsSensitivity) s = NULL;
   g_autoptr(QsEvalCache) cache = qs_eval_cache_new ();
-  GOptionEntry entries[] = { ANALYSIS_ENTRIES (a), { NULL } };
+  GOptionEntry entries[] = {
+    ANALYSIS_ENTRIES (a),
+    { "reverse", 'r', 0, G_OPTION_ARG_NONE, &a.reverse,
+      N_("Reverse: every layer quantized except this one (kept float)"), NULL },
+    { NULL }
+  };
   int rc;
 
   if (!qs_cli_parse ("sensitivity", "MODEL",
@@ -177,7 +194,10 @@ qs_cli_sensitivity (int    argc,
       qs_cli_print_builder (b);
       return QS_CLI_EXIT_OK;
     }
-  if (s->labelled)
+  if (s->reverse)
+    printf (_("Accuracy drop in points when every layer's weights are quantized except this layer's (%s, %u images):\n"),
+            s->labelled ? _("top-1") : _("disagreement, no labels"), s->n_images);
+  else if (s->labelled)
     printf (_("Accuracy drop in points when only this layer's weights are quantized (float top-1 %.2f%%, %u images):\n"),
             100 * s->float_top1, s->n_images);
   else
@@ -192,6 +212,13 @@ qs_cli_sensitivity (int    argc,
       printf ("%-24s", s->layers[i].layer);
       for (guint f = 0; f < s->layers[i].n_formats; f++)
         printf (" %+9.2f", s->layers[i].drop[f]);
+      printf ("\n");
+    }
+  if (s->reverse)
+    {
+      printf ("%-24s", _("(every layer)"));
+      for (guint f = 0; f < s->layers[0].n_formats; f++)
+        printf (" %+9.2f", s->all_drop[f]);
       printf ("\n");
     }
   printf (_("\n%.2f s\n"), s->seconds);
