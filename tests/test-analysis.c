@@ -213,6 +213,42 @@ test_sample (void)
       g_assert_true (isfinite (front->points[i].measured_drop));
       g_assert_cmpfloat_with_epsilon (front->points[i].measured_top1, r->quant_top1, 1e-12);
     }
+
+  /* the bit-operations axis: the layers' MACs are the cost model's, every point's
+   * bit-operations are its formats' bits times them, and a bit-operations budget picks a
+   * point within it */
+  {
+    g_autoptr(QsConfig) fp32 = qs_config_new_from_preset ("fp32", NULL);
+    g_autoptr(QsFront) fb = qs_front_build_full (s, QS_FRONT_COST_BITOPS, 8, 0);
+    guint64 macs = 0, budget;
+    const QsFrontPoint *p;
+    QsCost cost;
+
+    qs_cost_compute (model, fp32, &cost);
+    for (guint i = 0; i < s->n_layers; i++)
+      macs += s->layers[i].macs;
+    g_assert_cmpuint (macs, ==, cost.macs);
+    g_assert_cmpuint (fb->n_points, >=, 2);
+    for (guint i = 0; i < fb->n_points; i++)
+      {
+        guint64 ops = 0;
+
+        for (guint l = 0; l < fb->n_layers; l++)
+          {
+            QsQuantSpec spec;
+
+            g_assert_true (qs_analysis_parse_format (fb->points[i].choice[l], &spec, NULL));
+            ops += s->layers[l].macs * spec.bits * 8;
+          }
+        g_assert_cmpuint (fb->points[i].bit_ops, ==, ops);
+      }
+    budget = fb->points[fb->n_points / 2].bit_ops;
+    p = qs_front_choose_full (fb, 0, budget, -1.0, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (p->bit_ops, <=, budget);
+    g_assert_null (qs_front_choose_full (fb, 0, 1, -1.0, &error));
+    g_assert_error (error, QS_ANALYSIS_ERROR, QS_ANALYSIS_ERROR_INFEASIBLE);
+  }
 }
 
 /* Sensitivities do not add up on the MLP (fc2 at int2 alone costs nothing, with the
