@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <glib/gi18n.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "qs-analysis-view.h"
 #include "qs-lowering.h"
@@ -115,7 +121,9 @@ job_thread (GTask        *task,
             GCancellable *cancellable)
 {
   Job *job = task_data;
-  QsAnalysisOptions opts = { .n_images = job->n_images };
+  /* leave a core to the main thread: the helpers of qs-parallel run at normal priority */
+  QsAnalysisOptions opts = { .n_images = job->n_images,
+                             .n_threads = MAX (g_get_num_processors (), 2) - 1 };
   g_autoptr(QsEvalCache) cache = qs_eval_cache_new ();
   g_autoptr(QsSensitivity) s = NULL;
   g_autoptr(QsFront) front = NULL;
@@ -393,6 +401,32 @@ job_done (GObject      *object,
   job_result_free (r);
 }
 
+/* Each job runs in a thread of its own that lowers its priority (nice + 5 on Linux, as
+ * QsRecompute's pool does), so that on a busy machine the main thread, which draws and
+ * handles input, wins the cores; a thread of its own because the nice value cannot be
+ * raised back on a shared pool thread. */
+static gpointer
+job_thread_main (gpointer data)
+{
+  GTask *task = data;
+
+#ifdef __linux__
+  {
+    id_t tid = (id_t) syscall (SYS_gettid);
+    int nice_value;
+
+    errno = 0;
+    nice_value = getpriority (PRIO_PROCESS, tid);
+    if (errno == 0)
+      setpriority (PRIO_PROCESS, tid, MIN (nice_value + 5, 19));
+  }
+#endif
+  job_thread (task, g_task_get_source_object (task), g_task_get_task_data (task),
+              g_task_get_cancellable (task));
+  g_object_unref (task);
+  return NULL;
+}
+
 static void
 start_job (QsSensitivityPage *self,
            Job               *job,
@@ -406,7 +440,7 @@ start_job (QsSensitivityPage *self,
   g_task_set_name (task, "[quantscope] sensitivity");
   g_task_set_task_data (task, job, job_free);
   set_running (self, task, what);
-  g_task_run_in_thread (task, job_thread);
+  g_thread_unref (g_thread_new ("qs-sensitivity", job_thread_main, g_object_ref (task)));
 }
 
 static Job *
