@@ -427,7 +427,12 @@ draw_front (cairo_t                  *cr,
   g_array_set_clear_func (legend, _qs_chart_legend_entry_clear);
   _qs_chart_legend_add (legend, &style->accent, 1.0, 2, _("Measured front"));
   _qs_chart_legend_add (legend, &style->fg, 0.45, 4, _("Predicted (sum of sensitivities)"));
-  _qs_chart_legend_add (legend, &style->second, 1.0, 2, _("Refined by measurement"));
+  for (guint i = 0; i < front->n_points; i++)
+    if (front->points[i].refined)
+      {
+        _qs_chart_legend_add (legend, &style->second, 1.0, 2, _("Refined by measurement"));
+        break;
+      }
   if (current != NULL && current->valid)
     _qs_chart_legend_add (legend, &style->clip, 1.0, 1, _("Current config"));
   _qs_chart_legend_flow (cr, style, lo.plot.x, top, width - 8, legend);
