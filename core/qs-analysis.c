@@ -90,8 +90,10 @@ qs_sensitivity_unref (QsSensitivity *s)
       g_free (l->drop);
       g_free (l->bytes);
       g_free (l->sqnr_db);
+      g_free (l->weight_bits);
     }
   g_free (s->layers);
+  g_free (s->all_drop);
   g_free (s);
 }
 
@@ -130,6 +132,29 @@ measure (QsModel                 *model,
   *top1 = labelled ? r->quant_top1 : NAN;
   *drop = labelled ? 100.0 * (r->float_top1 - r->quant_top1) : 100.0 * (1.0 - r->agreement);
   return TRUE;
+}
+
+/* Every kernel layer at spec (weights only) except skip, which stays float; skip NULL:
+ * all of them. */
+static QsConfig *
+all_but_one_config (QsSensitivity     *s,
+                    const char        *skip,
+                    const QsQuantSpec *spec)
+{
+  QsConfig *config = qs_config_new_from_preset ("fp32", NULL);
+
+  for (guint i = 0; i < s->n_layers; i++)
+    {
+      QsLayerConfig lc;
+
+      if (g_strcmp0 (s->layers[i].layer, skip) == 0)
+        continue;
+      qs_config_get_layer (config, s->layers[i].layer, &lc);
+      lc.weight = *spec;
+      lc.quantize_activations = FALSE;
+      qs_config_set_layer (config, s->layers[i].layer, &lc);
+    }
+  return config;
 }
 
 static QsConfig *
@@ -203,6 +228,25 @@ qs_sensitivity_run (QsModel                 *model,
       }
   s->n_layers = layers->len;
   s->layers = (QsSensitivityLayer *) g_array_free (layers, FALSE);
+  {
+    /* MACs per layer from the all-float program (0 when the model cannot run) */
+    g_autoptr(QsLowering) lw = qs_lowering_new (model, NULL, NULL);
+
+    /* every step with a kernel counts toward the model layer it computes (both stages of a
+     * SeparableConv2D) */
+    for (guint st_i = 0; lw != NULL && st_i < qs_lowering_get_n_steps (lw); st_i++)
+      {
+        const QsLoweredStep *st = qs_lowering_get_step (lw, st_i);
+        const char *name;
+
+        if (st->kernel == NULL || st->layer < 0)
+          continue;
+        name = qs_model_get_layer (model, (guint) st->layer)->name;
+        for (guint i = 0; i < s->n_layers; i++)
+          if (strcmp (s->layers[i].layer, name) == 0)
+            s->layers[i].macs += (guint64) st->oh * st->ow * st->n_out * st->k;
+      }
+  }
   if (s->n_layers == 0)
     {
       g_set_error (error, QS_ANALYSIS_ERROR, QS_ANALYSIS_ERROR_INVALID,
@@ -221,7 +265,23 @@ qs_sensitivity_run (QsModel                 *model,
     s->float_top1 = s->labelled ? r->float_top1 : NAN;
   }
 
-  total = s->n_layers * n_formats;
+  s->reverse = opts.reverse;
+  total = (s->n_layers + (opts.reverse ? 1 : 0)) * n_formats;
+  if (opts.reverse)
+    {
+      s->all_drop = g_new (double, n_formats);
+      for (guint f = 0; f < n_formats; f++)
+        {
+          g_autoptr(QsConfig) config = all_but_one_config (s, NULL, &g_array_index (specs, QsQuantSpec, f));
+          double top1;
+
+          if (!measure (model, config, dataset, &opts, s->labelled, &s->all_drop[f], &top1,
+                        cancellable, error))
+            return NULL;
+          if (progress != NULL)
+            progress ((double) ++done / total, progress_data);
+        }
+    }
   for (guint i = 0; i < s->n_layers; i++)
     {
       QsSensitivityLayer *l = &s->layers[i];
@@ -232,17 +292,22 @@ qs_sensitivity_run (QsModel                 *model,
       l->drop = g_new (double, n_formats);
       l->bytes = g_new (guint64, n_formats);
       l->sqnr_db = g_new (double, n_formats);
+      l->weight_bits = g_new (guint, n_formats);
       l->float_bytes = (guint64) kernel->n_elements * 4;
       for (guint f = 0; f < n_formats; f++)
         {
           const QsQuantSpec *spec = &g_array_index (specs, QsQuantSpec, f);
-          g_autoptr(QsConfig) config = one_layer_config (l->layer, spec);
+          g_autoptr(QsConfig) config = opts.reverse ? all_but_one_config (s, l->layer, spec)
+                                                    : one_layer_config (l->layer, spec);
           QsQuantSpec resolved;
           QsQuantOptions qo = { 0 };
           g_autoptr(QsQuantResult) q = NULL;
           double top1;
 
           qs_config_resolve_weight_spec (spec, kernel, &resolved);
+          l->weight_bits[f] = spec->format == QS_FORMAT_INT ? spec->bits
+                              : spec->format == QS_FORMAT_FP16 || spec->format == QS_FORMAT_BF16 ? 16
+                              : spec->format == QS_FORMAT_FP8_E4M3 ? 8 : 32;
           l->bytes[f] = (qs_lowering_kernel_storage_bits (kernel, &resolved) + 7) / 8;
           q = qs_quant_run (kernel, &resolved, &qo, cancellable, error);
           if (q == NULL)
@@ -260,6 +325,9 @@ qs_sensitivity_run (QsModel                 *model,
 }
 
 /* --- the front --- */
+
+static gint point_cmp_bytes (gconstpointer a,
+                             gconstpointer b);
 
 QsFront *
 qs_front_ref (QsFront *front)
@@ -289,12 +357,31 @@ QsFront *
 qs_front_build (QsSensitivity *s,
                 guint          max_points)
 {
+  return qs_front_build_full (s, QS_FRONT_COST_BYTES, 8, max_points);
+}
+
+static guint64
+layer_bitops (const QsSensitivityLayer *l,
+              guint                     f,
+              guint                     act_bits)
+{
+  /* a sensitivity built by hand may leave the operations out */
+  return l->weight_bits != NULL ? l->macs * l->weight_bits[f] * act_bits : 0;
+}
+
+QsFront *
+qs_front_build_full (QsSensitivity *s,
+                     QsFrontCost    cost_axis,
+                     guint          act_bits,
+                     guint          max_points)
+{
   guint L, F;
   guint64 max_total = 0, bucket;
   guint B;
   g_autofree double *best = NULL, *next = NULL;
   g_autofree guint8 *pick = NULL;
   g_autofree guint64 *exact = NULL, *next_exact = NULL;
+  g_autofree guint64 *cost = NULL;   /* cost[l * F + f] on the chosen axis */
   GArray *points;
   QsFront *front;
   double best_so_far = INFINITY;
@@ -303,12 +390,17 @@ qs_front_build (QsSensitivity *s,
 
   L = s->n_layers;
   F = s->layers[0].n_formats;
+  cost = g_new (guint64, (gsize) L * F);
+  for (guint l = 0; l < L; l++)
+    for (guint f = 0; f < F; f++)
+      cost[l * F + f] = cost_axis == QS_FRONT_COST_BITOPS ? layer_bitops (&s->layers[l], f, act_bits)
+                                                          : s->layers[l].bytes[f];
   for (guint l = 0; l < L; l++)
     {
       guint64 m = 0;
 
       for (guint f = 0; f < F; f++)
-        m = MAX (m, s->layers[l].bytes[f]);
+        m = MAX (m, cost[l * F + f]);
       max_total += m;
     }
   bucket = MAX ((max_total + BUDGET_BUCKETS - 1) / BUDGET_BUCKETS, 1);
@@ -333,15 +425,16 @@ qs_front_build (QsSensitivity *s,
             continue;
           for (guint f = 0; f < F; f++)
             {
-              guint nb = b + (guint) ((sl->bytes[f] + bucket - 1) / bucket);
+              guint64 c = cost[l * F + f];
+              guint nb = b + (guint) ((c + bucket - 1) / bucket);
               /* a format that measured better than float counts as no loss: the additive
                * model must not chase noise */
               double d = best[b] + MAX (sl->drop[f], 0.0);
 
-              if (nb < B && (d < next[nb] || (d == next[nb] && exact[b] + sl->bytes[f] < next_exact[nb])))
+              if (nb < B && (d < next[nb] || (d == next[nb] && exact[b] + c < next_exact[nb])))
                 {
                   next[nb] = d;
-                  next_exact[nb] = exact[b] + sl->bytes[f];
+                  next_exact[nb] = exact[b] + c;
                   pick[(gsize) l * B + nb] = (guint8) f;
                 }
             }
@@ -359,7 +452,6 @@ qs_front_build (QsSensitivity *s,
       if (!isfinite (best[b]) || best[b] >= best_so_far - 1e-9)
         continue;
       best_so_far = best[b];
-      p.weight_bytes = exact[b];
       p.predicted_drop = best[b];
       p.measured_drop = NAN;
       p.measured_top1 = NAN;
@@ -369,7 +461,9 @@ qs_front_build (QsSensitivity *s,
           guint f = pick[(gsize) l * B + cur];
 
           p.choice[l] = s->layers[l].formats[f];
-          cur -= (guint) ((s->layers[l].bytes[f] + bucket - 1) / bucket);
+          p.weight_bytes += s->layers[l].bytes[f];
+          p.bit_ops += layer_bitops (&s->layers[l], f, act_bits);
+          cur -= (guint) ((cost[l * F + f] + bucket - 1) / bucket);
         }
       g_array_append_val (points, p);
     }
@@ -395,6 +489,7 @@ qs_front_build (QsSensitivity *s,
 
   front = g_new0 (QsFront, 1);
   front->ref_count = 1;
+  front->act_bits = act_bits;
   front->n_layers = L;
   front->layers = g_new0 (char *, L + 1);
   for (guint l = 0; l < L; l++)
@@ -408,6 +503,8 @@ qs_front_build (QsSensitivity *s,
   for (guint i = 0; i < front->n_points; i++)
     for (guint l = 0; l < L; l++)
       front->points[i].choice[l] = (char *) g_intern_string (front->points[i].choice[l]);
+  if (cost_axis != QS_FRONT_COST_BYTES)
+    qsort (front->points, front->n_points, sizeof (QsFrontPoint), point_cmp_bytes);
   return front;
 }
 
@@ -595,6 +692,7 @@ qs_front_refine (QsFront                 *front,
           {
             p.choice[k] = (char *) g_intern_string (s->layers[k].formats[cur[k]]);
             p.predicted_drop += MAX (s->layers[k].drop[cur[k]], 0.0);
+            p.bit_ops += layer_bitops (&s->layers[k], cur[k], front->act_bits);
           }
         p.refined = TRUE;
         g_array_append_val (added, p);
@@ -622,10 +720,42 @@ qs_front_choose (QsFront  *front,
                  double    max_drop,
                  GError  **error)
 {
+  return qs_front_choose_full (front, max_bytes, 0, max_drop, error);
+}
+
+const QsFrontPoint *
+qs_front_choose_full (QsFront  *front,
+                      guint64   max_bytes,
+                      guint64   max_bitops,
+                      double    max_drop,
+                      GError  **error)
+{
   const QsFrontPoint *chosen = NULL;
 
   g_return_val_if_fail (front != NULL, NULL);
 
+  if (max_bitops > 0)
+    {
+      for (guint i = 0; i < front->n_points; i++)
+        {
+          const QsFrontPoint *p = &front->points[i];
+
+          if (p->bit_ops <= max_bitops && (max_bytes == 0 || p->weight_bytes <= max_bytes)
+              && (chosen == NULL || point_drop (p) < point_drop (chosen)))
+            chosen = p;
+        }
+      if (chosen == NULL)
+        {
+          guint64 least = G_MAXUINT64;
+
+          for (guint i = 0; i < front->n_points; i++)
+            least = MIN (least, front->points[i].bit_ops);
+          g_set_error (error, QS_ANALYSIS_ERROR, QS_ANALYSIS_ERROR_INFEASIBLE,
+                       _("No mix of the formats fits into %" PRIu64 " bit-operations per image (the smallest takes %" PRIu64 ")"),
+                       max_bitops, front->n_points ? least : 0);
+        }
+      return chosen;
+    }
   for (guint i = 0; i < front->n_points; i++)
     {
       const QsFrontPoint *p = &front->points[i];

@@ -18,6 +18,12 @@ G_BEGIN_DECLS
  * measured); the drop is float top-1 minus that model's top-1 on the evaluation subset in
  * points (or, without labels, the disagreement with the float model in points).
  *
+ * Reverse sensitivity (options->reverse): every layer takes the format except one, which
+ * stays float; drop[f] is that config's drop, all_drop[f] the drop with every layer at f.
+ * all_drop[f] - drop[f] is what keeping that layer in float buys back, which counts the
+ * layers' interactions that the one-at-a-time view misses. The front is built from the
+ * forward sensitivity only.
+ *
  * Search: a format per layer that minimises the summed sensitivities under a weight-byte
  * budget, by dynamic programming over the layers (a multiple-choice knapsack on the
  * lowering's storage of each kernel in each format). The front (bytes vs predicted drop)
@@ -49,6 +55,8 @@ typedef struct
   double  *drop;            /* points (0..100) per format */
   guint64 *bytes;           /* the kernel's storage per format (codes, scales, zero-points) */
   double  *sqnr_db;         /* the kernel's SQNR per format */
+  guint   *weight_bits;     /* bits per weight per format (int N: N, fp16: 16, fp8: 8) */
+  guint64  macs;            /* multiply-accumulates per image (0: the model cannot run) */
 } QsSensitivityLayer;
 
 typedef struct
@@ -57,6 +65,8 @@ typedef struct
   guint               n_images;
   gboolean            labelled;     /* FALSE: drops are disagreement with the float model */
   double              float_top1;   /* NAN without labels */
+  gboolean            reverse;      /* drop[f]: every layer at f except this one (float) */
+  double             *all_drop;     /* reverse: per format, every layer at it; else NULL */
   guint               n_layers;
   QsSensitivityLayer *layers;
   double              seconds;
@@ -65,7 +75,8 @@ typedef struct
 typedef struct
 {
   guint       n_images;        /* evaluation subset (0 = 1,000) */
-  guint       n_threads;
+  guint       n_threads;       /* each evaluation runs over this many cores (0: all) */
+  gboolean    reverse;         /* the reverse sensitivity: every layer quantized except one */
   QsEvalCache *cache;          /* nullable */
 } QsAnalysisOptions;
 
@@ -83,6 +94,7 @@ void            qs_sensitivity_unref            (QsSensitivity  *s);
 typedef struct
 {
   guint64   weight_bytes;      /* the kernels in their formats (qs_lowering_kernel_storage_bits) */
+  guint64   bit_ops;           /* sum of MACs x weight bits x the front's act_bits */
   double    predicted_drop;    /* sum of the layers' sensitivities, points */
   double    measured_drop;     /* evaluated, points; NAN before verification */
   double    measured_top1;
@@ -94,6 +106,7 @@ typedef struct
 {
   gint          ref_count;
   guint64       float_bytes;   /* every kernel in float32 */
+  guint         act_bits;      /* activation bits the bit-operations count */
   guint         n_points;
   QsFrontPoint *points;        /* by increasing bytes, predicted drop strictly decreasing */
   guint         n_layers;
@@ -104,6 +117,21 @@ typedef struct
  * predicted drop, keeping the points that improve on every cheaper one. max_points > 0
  * thins it to that many (cheapest and best kept). */
 QsFront        *qs_front_build                  (QsSensitivity  *sensitivity,
+                                                 guint           max_points);
+
+/* The cost axis of the knapsack. */
+typedef enum
+{
+  QS_FRONT_COST_BYTES,    /* kernel bytes */
+  QS_FRONT_COST_BITOPS,   /* MACs x weight bits x act_bits, summed over the layers */
+} QsFrontCost;
+
+/* The front over either cost (qs_front_build () is the bytes axis with 8-bit activations).
+ * Bit-operations count every layer's activations at act_bits (the deployment the search
+ * prepares; the measured points keep activations float, as the sensitivity does). */
+QsFront        *qs_front_build_full             (QsSensitivity  *sensitivity,
+                                                 QsFrontCost     cost,
+                                                 guint           act_bits,
                                                  guint           max_points);
 /* Evaluates every point (weights in the chosen formats, activations float) and fills
  * measured_drop / measured_top1. */
@@ -136,6 +164,13 @@ const QsFrontPoint *qs_front_choose             (QsFront        *front,
                                                  double          max_drop,
                                                  GError        **error);
 /* A config (fp32 default, an exact override per layer) for a point. */
+/* As qs_front_choose () with a bit-operations budget too (0: none): the least drop among
+ * the points within every budget given. */
+const QsFrontPoint *qs_front_choose_full        (QsFront        *front,
+                                                 guint64         max_bytes,
+                                                 guint64         max_bitops,
+                                                 double          max_drop,
+                                                 GError        **error);
 QsConfig       *qs_front_point_to_config        (QsFront            *front,
                                                  const QsFrontPoint *point);
 QsFront        *qs_front_ref                    (QsFront        *front);

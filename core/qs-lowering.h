@@ -146,10 +146,48 @@ typedef struct
                                    * float, 16 x 16 for fp16 ...) */
   guint   n_int_steps;
   guint   n_float_steps;
+  /* Energy per inference, picojoules, from the per-operation table below
+   * (qs_energy_table ()): compute (each MAC a multiply and an accumulate: integer steps an
+   * 8-bit multiply scaled by (weight bits x activation bits) / 64 and a 32-bit integer add,
+   * float steps a 32-bit float multiply and add, as the engine runs them); weights read once
+   * from DRAM (32-bit reads, weight_bytes / 4 of them); activations, every step's inputs
+   * read and output written through an 8 KB SRAM (32-bit accesses). */
+  double  energy_compute_pj;
+  double  energy_weights_pj;
+  double  energy_activations_pj;
+  double  energy_pj;              /* the sum */
   gboolean has_program;           /* FALSE: the model cannot run (weights-only file, an
                                    * unsupported layer); weights are counted layer by layer
                                    * without folding, activations and operations are 0 */
 } QsCost;
+
+/* The energy table: Horowitz, "Computing's energy problem (and what we can do about it)",
+ * ISSCC 2014, 45 nm at 0.9 V (QS_ENERGY_SOURCE). */
+#define QS_ENERGY_SOURCE "M. Horowitz, Computing's energy problem (and what we can do about it), ISSCC 2014 (45 nm, 0.9 V)"
+
+typedef enum
+{
+  QS_ENERGY_INT8_ADD,
+  QS_ENERGY_INT8_MULT,
+  QS_ENERGY_INT32_ADD,
+  QS_ENERGY_INT32_MULT,
+  QS_ENERGY_FP16_ADD,
+  QS_ENERGY_FP16_MULT,
+  QS_ENERGY_FP32_ADD,
+  QS_ENERGY_FP32_MULT,
+  QS_ENERGY_SRAM_READ_32,    /* 32-bit read, 8 KB SRAM */
+  QS_ENERGY_DRAM_READ_32,    /* 32-bit read, DRAM */
+  QS_ENERGY_N_OPS
+} QsEnergyOp;
+
+typedef struct
+{
+  const char *name;          /* "int8-add", "fp32-mult", "dram-read-32" ... */
+  double      picojoules;
+} QsEnergyEntry;
+
+/* The table, indexed by QsEnergyOp. */
+const QsEnergyEntry *qs_energy_table           (void);
 
 typedef struct
 {

@@ -213,6 +213,42 @@ test_sample (void)
       g_assert_true (isfinite (front->points[i].measured_drop));
       g_assert_cmpfloat_with_epsilon (front->points[i].measured_top1, r->quant_top1, 1e-12);
     }
+
+  /* the bit-operations axis: the layers' MACs are the cost model's, every point's
+   * bit-operations are its formats' bits times them, and a bit-operations budget picks a
+   * point within it */
+  {
+    g_autoptr(QsConfig) fp32 = qs_config_new_from_preset ("fp32", NULL);
+    g_autoptr(QsFront) fb = qs_front_build_full (s, QS_FRONT_COST_BITOPS, 8, 0);
+    guint64 macs = 0, budget;
+    const QsFrontPoint *p;
+    QsCost cost;
+
+    qs_cost_compute (model, fp32, &cost);
+    for (guint i = 0; i < s->n_layers; i++)
+      macs += s->layers[i].macs;
+    g_assert_cmpuint (macs, ==, cost.macs);
+    g_assert_cmpuint (fb->n_points, >=, 2);
+    for (guint i = 0; i < fb->n_points; i++)
+      {
+        guint64 ops = 0;
+
+        for (guint l = 0; l < fb->n_layers; l++)
+          {
+            QsQuantSpec spec;
+
+            g_assert_true (qs_analysis_parse_format (fb->points[i].choice[l], &spec, NULL));
+            ops += s->layers[l].macs * spec.bits * 8;
+          }
+        g_assert_cmpuint (fb->points[i].bit_ops, ==, ops);
+      }
+    budget = fb->points[fb->n_points / 2].bit_ops;
+    p = qs_front_choose_full (fb, 0, budget, -1.0, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (p->bit_ops, <=, budget);
+    g_assert_null (qs_front_choose_full (fb, 0, 1, -1.0, &error));
+    g_assert_error (error, QS_ANALYSIS_ERROR, QS_ANALYSIS_ERROR_INFEASIBLE);
+  }
 }
 
 /* Sensitivities do not add up on the MLP (fc2 at int2 alone costs nothing, with the
@@ -246,6 +282,91 @@ test_refine (void)
     g_assert_cmpuint (front->points[i].weight_bytes, >=, front->points[i - 1].weight_bytes);
 }
 
+/* The reverse sensitivity: each row is exactly the config "every layer at the format but
+ * this one" evaluated on its own, and the every-layer row is the all-quantized config. */
+static void
+test_reverse (void)
+{
+  g_autofree char *path = qs_data_find_file ("models/fmnist-cnn.h5", NULL);
+  g_autoptr(QsModel) model = qs_model_load (path, NULL, NULL, NULL);
+  g_autoptr(QsDataset) dataset = qs_dataset_open ("sample", NULL);
+  g_autoptr(QsSensitivity) s = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *formats[] = { "int8", "int2", NULL };
+  QsAnalysisOptions opts = { .n_images = 200, .n_threads = 2, .reverse = TRUE };
+  QsEvalOptions eo = { .limit = 200, .n_threads = 2 };
+
+  s = qs_sensitivity_run (model, dataset, formats, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (s->reverse);
+  g_assert_nonnull (s->all_drop);
+  for (guint f = 0; f < 2; f++)
+    {
+      g_autoptr(QsConfig) all = qs_config_new_from_preset ("fp32", NULL);
+      g_autoptr(QsEvalResult) r = NULL;
+      QsQuantSpec spec;
+
+      g_assert_true (qs_analysis_parse_format (formats[f], &spec, NULL));
+      for (guint i = 0; i < s->n_layers; i++)
+        {
+          QsLayerConfig lc;
+
+          qs_config_get_layer (all, s->layers[i].layer, &lc);
+          lc.weight = spec;
+          lc.quantize_activations = FALSE;
+          qs_config_set_layer (all, s->layers[i].layer, &lc);
+        }
+      r = qs_eval_run (model, all, dataset, &eo, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpfloat_with_epsilon (s->all_drop[f], 100.0 * (r->float_top1 - r->quant_top1), 1e-9);
+      /* one layer back in float: its row is that config's drop */
+      {
+        g_autoptr(QsConfig) but = qs_config_copy (all);
+        g_autoptr(QsEvalResult) rb = NULL;
+        QsLayerConfig lc;
+
+        qs_config_get_layer (but, s->layers[2].layer, &lc);
+        qs_quant_spec_init_float (&lc.weight, QS_FORMAT_FP32);
+        qs_config_set_layer (but, s->layers[2].layer, &lc);
+        rb = qs_eval_run (model, but, dataset, &eo, NULL, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpfloat_with_epsilon (s->layers[2].drop[f], 100.0 * (rb->float_top1 - rb->quant_top1), 1e-9);
+      }
+    }
+  /* int2 everywhere breaks the CNN; fc1 (most of the weights) back in float recovers much */
+  g_assert_cmpfloat (s->all_drop[1], >, 10.0);
+  g_assert_cmpfloat (s->layers[2].drop[1], <, s->all_drop[1]);
+}
+
+/* The energy estimate is the documented table applied to the cost model's counts. */
+static void
+test_energy (void)
+{
+  g_autofree char *path = qs_data_find_file ("models/fmnist-cnn.h5", NULL);
+  g_autoptr(QsModel) model = qs_model_load (path, NULL, NULL, NULL);
+  g_autoptr(QsConfig) w8a8 = qs_config_new_from_preset ("w8a8", NULL);
+  g_autoptr(QsConfig) fp32 = qs_config_new_from_preset ("fp32", NULL);
+  const QsEnergyEntry *t = qs_energy_table ();
+  QsCost c8, c32;
+
+  g_assert_cmpstr (t[QS_ENERGY_DRAM_READ_32].name, ==, "dram-read-32");
+  g_assert_cmpfloat (t[QS_ENERGY_DRAM_READ_32].picojoules, ==, 640.0);
+  g_assert_cmpfloat (t[QS_ENERGY_INT8_ADD].picojoules, ==, 0.03);
+  g_assert_cmpfloat (t[QS_ENERGY_FP32_MULT].picojoules, ==, 3.7);
+  qs_cost_compute (model, w8a8, &c8);
+  qs_cost_compute (model, fp32, &c32);
+  g_assert_true (c8.has_program && c32.has_program);
+  /* every MAC of w8a8 runs in integers: an 8 x 8-bit multiply and a 32-bit add */
+  g_assert_cmpfloat_with_epsilon (c8.energy_compute_pj, c8.macs * (0.2 + 0.1), 1e-6 * c8.energy_compute_pj);
+  g_assert_cmpfloat_with_epsilon (c32.energy_compute_pj, c32.macs * (3.7 + 0.9), 1e-6 * c32.energy_compute_pj);
+  g_assert_cmpfloat (c8.energy_weights_pj, ==, (double) ((c8.weight_bytes + 3) / 4) * 640.0);
+  g_assert_cmpfloat_with_epsilon (c8.energy_pj, c8.energy_compute_pj + c8.energy_weights_pj
+                                  + c8.energy_activations_pj, 1e-9 * c8.energy_pj);
+  g_assert_cmpfloat (c8.energy_activations_pj, >, 0.0);
+  g_assert_cmpfloat (c8.energy_activations_pj, <, c32.energy_activations_pj);
+  g_assert_cmpfloat (c8.energy_pj, <, c32.energy_pj / 3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -256,5 +377,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/analysis/choose", test_choose);
   g_test_add_func ("/qs/analysis/sample-cnn", test_sample);
   g_test_add_func ("/qs/analysis/refine-mlp", test_refine);
+  g_test_add_func ("/qs/analysis/reverse", test_reverse);
+  g_test_add_func ("/qs/analysis/energy-from-table", test_energy);
   return g_test_run ();
 }

@@ -186,6 +186,7 @@ typedef struct
   gboolean         bold;
 } QsChartLabel;
 
+
 /* --- histogram (qs-chart-histogram.c) --- */
 typedef struct
 {

@@ -766,6 +766,7 @@ draw_kind (cairo_t              *cr,
     }
 }
 
+
 gboolean
 _qs_chart_export_drawing (QsChartDrawFunc     draw,
                           gpointer            data,

@@ -11,7 +11,7 @@
 #include "quantscope-core.h"
 
 /* quantscope-cli sensitivity MODEL --dataset D [--formats F,...] [--images N] [--json]
- * quantscope-cli search MODEL --dataset D (--max-bytes N | --max-drop PTS) [--formats F,...]
+ * quantscope-cli search MODEL --dataset D (--max-bytes N | --max-drop PTS | --max-bitops N) [--formats F,...]
  *                       [--images N] [--points N] [--json] [-o CFG]
  * Per-layer weight sensitivity, and the measured Pareto front of mixed-precision weight
  * configs (qs-analysis). */
@@ -24,6 +24,7 @@ typedef struct
   gint      images;
   gint      threads;
   gboolean  json;
+  gboolean  reverse;
 } AnalysisArgs;
 
 static void
@@ -92,6 +93,7 @@ run_sensitivity (const char     *command,
   opts.n_images = (guint) a->images;
   opts.n_threads = (guint) a->threads;
   opts.cache = cache;
+  opts.reverse = a->reverse;
   progress = qs_cli_progress_new (command);
   *out = qs_sensitivity_run (model, dataset, (const char * const *) formats, &opts,
                              qs_cli_progress_cb, progress, NULL, &error);
@@ -112,6 +114,16 @@ sensitivity_to_json (JsonBuilder   *b,
   json_builder_set_member_name (b, "labelled");
   json_builder_add_boolean_value (b, s->labelled);
   qs_cli_json_add_number (b, "float_accuracy", s->float_top1);
+  json_builder_set_member_name (b, "reverse");
+  json_builder_add_boolean_value (b, s->reverse);
+  if (s->reverse)
+    {
+      json_builder_set_member_name (b, "all_quantized_drop_points");
+      json_builder_begin_object (b);
+      for (guint f = 0; f < s->layers[0].n_formats; f++)
+        qs_cli_json_add_number (b, s->layers[0].formats[f], s->all_drop[f]);
+      json_builder_end_object (b);
+    }
   json_builder_set_member_name (b, "layers");
   json_builder_begin_array (b);
   for (guint i = 0; i < s->n_layers; i++)
@@ -151,7 +163,12 @@ qs_cli_sensitivity (int    argc,
   g_autoptr(QsDataset) dataset = NULL;
   g_autoptr(QsSensitivity) s = NULL;
   g_autoptr(QsEvalCache) cache = qs_eval_cache_new ();
-  GOptionEntry entries[] = { ANALYSIS_ENTRIES (a), { NULL } };
+  GOptionEntry entries[] = {
+    ANALYSIS_ENTRIES (a),
+    { "reverse", 'r', 0, G_OPTION_ARG_NONE, &a.reverse,
+      N_("Reverse: every layer quantized except this one (kept float)"), NULL },
+    { NULL }
+  };
   int rc;
 
   if (!qs_cli_parse ("sensitivity", "MODEL",
@@ -177,7 +194,10 @@ qs_cli_sensitivity (int    argc,
       qs_cli_print_builder (b);
       return QS_CLI_EXIT_OK;
     }
-  if (s->labelled)
+  if (s->reverse)
+    printf (_("Accuracy drop in points when every layer's weights are quantized except this layer's (%s, %u images):\n"),
+            s->labelled ? _("top-1") : _("disagreement, no labels"), s->n_images);
+  else if (s->labelled)
     printf (_("Accuracy drop in points when only this layer's weights are quantized (float top-1 %.2f%%, %u images):\n"),
             100 * s->float_top1, s->n_images);
   else
@@ -194,6 +214,13 @@ qs_cli_sensitivity (int    argc,
         printf (" %+9.2f", s->layers[i].drop[f]);
       printf ("\n");
     }
+  if (s->reverse)
+    {
+      printf ("%-24s", _("(every layer)"));
+      for (guint f = 0; f < s->layers[0].n_formats; f++)
+        printf (" %+9.2f", s->all_drop[f]);
+      printf ("\n");
+    }
   printf (_("\n%.2f s\n"), s->seconds);
   return QS_CLI_EXIT_OK;
 }
@@ -205,6 +232,8 @@ qs_cli_search (int    argc,
   g_auto(AnalysisArgs) a = { 0 };
   g_autofree char *output = NULL;
   gint64 max_bytes = 0;
+  gint64 max_bitops = 0;
+  gint act_bits = 8;
   double max_drop = -1.0;
   gint points = 24;
   g_autoptr(GError) error = NULL;
@@ -222,6 +251,10 @@ qs_cli_search (int    argc,
       N_("Budget for the kernels in bytes (codes, scales, zero-points)"), N_("N") },
     { "max-drop", 0, 0, G_OPTION_ARG_DOUBLE, &max_drop,
       N_("Largest accuracy drop allowed, in points"), N_("PTS") },
+    { "max-bitops", 0, 0, G_OPTION_ARG_INT64, &max_bitops,
+      N_("Budget in bit-operations per image (MACs x weight bits x activation bits)"), N_("N") },
+    { "act-bits", 0, 0, G_OPTION_ARG_INT, &act_bits,
+      N_("Activation bits the bit-operations count (default 8)"), N_("B") },
     { "points", 0, 0, G_OPTION_ARG_INT, &points, N_("Front points to verify (default 24)"), N_("N") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Write the chosen config (JSON)"), N_("CFG") },
     { NULL }
@@ -235,10 +268,14 @@ qs_cli_search (int    argc,
     return QS_CLI_EXIT_USAGE;
   if (argc != 2)
     return qs_cli_usage_error ("search", _("expected exactly one MODEL file"));
-  if ((max_bytes > 0) == (max_drop >= 0.0))
-    return qs_cli_usage_error ("search", _("give exactly one of --max-bytes and --max-drop"));
+  if ((max_bytes > 0) + (max_drop >= 0.0) + (max_bitops > 0) != 1)
+    return qs_cli_usage_error ("search", _("give exactly one of --max-bytes, --max-drop and --max-bitops"));
   if (max_bytes < 0)
     return qs_cli_usage_error ("search", _("--max-bytes must be a positive number"));
+  if (max_bitops < 0)
+    return qs_cli_usage_error ("search", _("--max-bitops must be a positive number"));
+  if (act_bits < 2 || act_bits > 32)
+    return qs_cli_usage_error ("search", _("--act-bits must be between 2 and 32"));
   if (points < 2 || points > 1000)
     return qs_cli_usage_error ("search", _("--points must be between 2 and 1000"));
   if (!qs_cli_check_output ("search", output, 2, argv[1], a.architecture))
@@ -246,7 +283,10 @@ qs_cli_search (int    argc,
 
   if (run_sensitivity ("search", &a, argv[1], &model, &dataset, cache, &s) != QS_CLI_EXIT_OK)
     return QS_CLI_EXIT_ERROR;
-  front = qs_front_build (s, (guint) points);
+  if (max_bitops > 0 && s->layers[0].macs == 0)
+    return qs_cli_usage_error ("search", _("--max-bitops needs a model that can run (the operations come from its program)"));
+  front = qs_front_build_full (s, max_bitops > 0 ? QS_FRONT_COST_BITOPS : QS_FRONT_COST_BYTES,
+                               (guint) act_bits, (guint) points);
   opts.n_images = s->n_images;
   opts.n_threads = (guint) a.threads;
   opts.cache = cache;
@@ -254,7 +294,7 @@ qs_cli_search (int    argc,
     return qs_cli_fail ("search", error);
   if (max_drop >= 0.0 && !qs_front_refine (front, model, dataset, s, max_drop, &opts, NULL, &error))
     return qs_cli_fail ("search", error);
-  chosen = qs_front_choose (front, (guint64) max_bytes, max_drop, &error);
+  chosen = qs_front_choose_full (front, (guint64) max_bytes, (guint64) max_bitops, max_drop, &error);
   if (chosen == NULL)
     return qs_cli_fail ("search", error);
   config = qs_front_point_to_config (front, chosen);
@@ -269,6 +309,8 @@ qs_cli_search (int    argc,
       sensitivity_to_json (b, s);
       json_builder_set_member_name (b, "float_kernel_bytes");
       json_builder_add_int_value (b, (gint64) front->float_bytes);
+      json_builder_set_member_name (b, "bit_ops_activation_bits");
+      json_builder_add_int_value (b, front->act_bits);
       json_builder_set_member_name (b, "front");
       json_builder_begin_array (b);
       for (guint i = 0; i < front->n_points; i++)
@@ -278,6 +320,8 @@ qs_cli_search (int    argc,
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "kernel_bytes");
           json_builder_add_int_value (b, (gint64) p->weight_bytes);
+          json_builder_set_member_name (b, "bit_ops");
+          json_builder_add_int_value (b, (gint64) p->bit_ops);
           qs_cli_json_add_number (b, "predicted_drop", p->predicted_drop);
           qs_cli_json_add_number (b, "measured_drop", p->measured_drop);
           qs_cli_json_add_number (b, "measured_accuracy", p->measured_top1);
@@ -303,14 +347,14 @@ qs_cli_search (int    argc,
 
   printf (_("Pareto front (kernel bytes vs drop in points; float32 kernels: %" PRIu64 " bytes):\n"),
           front->float_bytes);
-  printf ("  %12s %10s %10s\n", _("Bytes"), _("Predicted"), _("Measured"));
+  printf ("  %12s %14s %10s %10s\n", _("Bytes"), _("Bit-ops"), _("Predicted"), _("Measured"));
   for (guint i = 0; i < front->n_points; i++)
     {
       const QsFrontPoint *p = &front->points[i];
 
       /* Translators: "(refined)" marks a front point added by measured refinement */
-      printf ("%c %12" PRIu64 " %+10.2f %+10.2f%s\n", p == chosen ? '*' : ' ', p->weight_bytes,
-              p->predicted_drop, p->measured_drop, p->refined ? _("  (refined)") : "");
+      printf ("%c %12" PRIu64 " %14" PRIu64 " %+10.2f %+10.2f%s\n", p == chosen ? '*' : ' ', p->weight_bytes,
+              p->bit_ops, p->predicted_drop, p->measured_drop, p->refined ? _("  (refined)") : "");
     }
   printf (_("\nChosen (*): %" PRIu64 " bytes, %.2f points measured:\n"), chosen->weight_bytes, chosen->measured_drop);
   for (guint l = 0; l < front->n_layers; l++)

@@ -149,6 +149,25 @@ qs_cli_quantize (int    argc,
   qs_cli_json_add_uint (b, "bit_ops", cost.bit_ops);
   qs_cli_json_add_uint (b, "integer_steps", cost.n_int_steps);
   qs_cli_json_add_uint (b, "float_steps", cost.n_float_steps);
+  if (cost.has_program)
+    {
+      const QsEnergyEntry *table = qs_energy_table ();
+
+      json_builder_set_member_name (b, "energy");
+      json_builder_begin_object (b);
+      qs_cli_json_add_number (b, "picojoules", cost.energy_pj);
+      qs_cli_json_add_number (b, "compute_pj", cost.energy_compute_pj);
+      qs_cli_json_add_number (b, "weights_pj", cost.energy_weights_pj);
+      qs_cli_json_add_number (b, "activations_pj", cost.energy_activations_pj);
+      json_builder_set_member_name (b, "source");
+      json_builder_add_string_value (b, QS_ENERGY_SOURCE);
+      json_builder_set_member_name (b, "table_pj");
+      json_builder_begin_object (b);
+      for (guint i = 0; i < QS_ENERGY_N_OPS; i++)
+        qs_cli_json_add_number (b, table[i].name, table[i].picojoules);
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+    }
   if (show_lowering)
     {
       g_autoptr(QsLowering) lowering = qs_lowering_new (model, config, &error);
@@ -190,6 +209,9 @@ qs_cli_quantize (int    argc,
 
           printf (_("Peak activation memory: %s (%s in float32); %.3g MACs, %.3g bit-operations per image; %u integer and %u float steps\n"),
                   pa, pf, (double) cost.macs, (double) cost.bit_ops, cost.n_int_steps, cost.n_float_steps);
+          printf (_("Energy estimate: %.3g µJ per image (compute %.3g, weights from DRAM %.3g, activations in SRAM %.3g µJ), per-operation energies from %s\n"),
+                  cost.energy_pj / 1e6, cost.energy_compute_pj / 1e6, cost.energy_weights_pj / 1e6,
+                  cost.energy_activations_pj / 1e6, QS_ENERGY_SOURCE);
         }
       else
         printf (_("The model cannot run (weights only or an unsupported layer): weights counted layer by layer, no activation memory.\n"));

@@ -440,6 +440,10 @@ qs_document_results_get_summary (QsDocumentResults *self,
   out->peak_activation_float_bytes = cost.float_peak_activation_bytes;
   out->macs = cost.macs;
   out->bit_ops = cost.bit_ops;
+  out->energy_pj = cost.energy_pj;
+  out->energy_compute_pj = cost.energy_compute_pj;
+  out->energy_weights_pj = cost.energy_weights_pj;
+  out->energy_activations_pj = cost.energy_activations_pj;
   out->has_program = cost.has_program;
 
   /* Quality: the live statistics of each layer's kernel. */

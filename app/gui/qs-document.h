@@ -34,6 +34,10 @@ typedef struct
   guint64 peak_activation_float_bytes; /* the same program all in float32 */
   guint64 macs;               /* multiply-accumulates per image */
   guint64 bit_ops;            /* MACs x weight bits x activation bits */
+  double  energy_pj;          /* estimate per image (QsCost, Horowitz ISSCC 2014 table) */
+  double  energy_compute_pj;
+  double  energy_weights_pj;
+  double  energy_activations_pj;
   gboolean has_program;       /* FALSE: weights only (no activations, no operations) */
   double  weighted_sqnr_db;   /* 10 log10 (sum signal * n / sum mse * n) over kernels: +inf lossless */
   guint   n_layers_pending;   /* kernels whose statistics are still being computed */

@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "qs-gui-utils.h"
+#include "qs-lowering.h"
 #include "qs-reflow-box.h"
 #include "qs-summary-bar-private.h"
 
@@ -110,12 +111,17 @@ update_summary (QsSummaryBar *self)
 
       peak = g_format_size (summary.peak_activation_bytes);
       peak_float = g_format_size (summary.peak_activation_float_bytes);
-      /* Translators: peak activation memory in float32, "float 880 kB" */
-      detail = g_strdup_printf (_("float %s"), peak_float);
+      /* Translators: peak activation memory in float32 and the energy estimate per
+       * inference, "float 880 kB · 1.2 µJ per image" */
+      detail = g_strdup_printf (_("float %s · %.3g µJ per image"), peak_float, summary.energy_pj / 1e6);
       tile_set (&self->memory, peak, detail);
       /* Translators: operations per image; %s are counts such as "7.0 M" */
-      tip = g_strdup_printf (_("The most activation memory alive at once while the program runs (one byte per integer code, four per float).\n%s multiply-accumulates and %s bit-operations (MACs × weight bits × activation bits) per image."),
-                             macs, bitops);
+      tip = g_strdup_printf (_("The most activation memory alive at once while the program runs (one byte per integer code, four per float).\n%s multiply-accumulates and %s bit-operations (MACs × weight bits × activation bits) per image.\n"
+                               "Energy estimate per image: %.3g µJ (compute %.3g, weights read from DRAM %.3g, activations through SRAM %.3g), "
+                               "with per-operation energies from %s."),
+                             macs, bitops, summary.energy_pj / 1e6, summary.energy_compute_pj / 1e6,
+                             summary.energy_weights_pj / 1e6, summary.energy_activations_pj / 1e6,
+                             QS_ENERGY_SOURCE);
       gtk_widget_set_tooltip_text (self->memory.box, tip);
     }
   else

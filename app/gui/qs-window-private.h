@@ -3,6 +3,7 @@
 
 #include "qs-layer-list.h"
 #include "qs-layer-page.h"
+#include "qs-sensitivity-page.h"
 #include "qs-start-page.h"
 #include "qs-summary-bar.h"
 #include "qs-window.h"
@@ -47,6 +48,9 @@ struct _QsWindow
   GtkStack             *list_stack;
   GtkLabel             *layer_count_label;
   QsLayerPage          *layer_page;
+  GtkStack             *content_stack;
+  QsSensitivityPage    *sensitivity_page;
+  GtkToggleButton      *sensitivity_button;
   QsSummaryBar         *summary_bar;
   GMenu                *recent_section;
   GMenu                *presets_all_section;

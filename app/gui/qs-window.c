@@ -370,6 +370,17 @@ set_current_layer (QsWindow   *self,
   g_free (self->current_layer);
   self->current_layer = g_strdup (name);
   qs_layer_page_set_layer (self->layer_page, name);
+  /* picking a layer shows it */
+  if (name != NULL)
+    gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+}
+
+static void
+on_sensitivity_toggled (QsWindow *self)
+{
+  gtk_stack_set_visible_child_name (self->content_stack,
+                                    gtk_toggle_button_get_active (self->sensitivity_button)
+                                      ? "sensitivity" : "layer");
 }
 
 /* Selects one layer alone and shows it; clears the filter when it hides the layer. */
@@ -554,6 +565,7 @@ clear_document (QsWindow *self)
       g_signal_handlers_disconnect_by_data (self->document, self);
     }
   qs_layer_page_set_document (self->layer_page, NULL);
+  qs_sensitivity_page_set_document (self->sensitivity_page, NULL);
   qs_summary_bar_set_document (self->summary_bar, NULL);
   gtk_list_view_set_model (self->layer_view, NULL);
   if (self->selection != NULL)
@@ -608,6 +620,7 @@ set_document (QsWindow   *self,
 
   qs_document_set_quick_subset (document, g_settings_get_int (self->settings, "quick-subset"));
   qs_layer_page_set_document (self->layer_page, document);
+  qs_sensitivity_page_set_document (self->sensitivity_page, document);
   qs_summary_bar_set_document (self->summary_bar, document);
   qs_document_refresh (document);
 
@@ -990,6 +1003,7 @@ qs_window_class_init (QsWindowClass *klass)
 
   g_type_ensure (QS_TYPE_START_PAGE);
   g_type_ensure (QS_TYPE_LAYER_PAGE);
+  g_type_ensure (QS_TYPE_SENSITIVITY_PAGE);
   g_type_ensure (QS_TYPE_SUMMARY_BAR);
   g_type_ensure (QS_TYPE_LAYER_ROW);
 
@@ -1021,6 +1035,9 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, list_stack);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, layer_count_label);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, layer_page);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, content_stack);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, sensitivity_page);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, sensitivity_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, summary_bar);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, recent_section);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, presets_all_section);
@@ -1034,6 +1051,8 @@ qs_window_init (QsWindow *self)
   GtkDropTarget *drop;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_swapped (self->sensitivity_button, "toggled",
+                            G_CALLBACK (on_sensitivity_toggled), self);
   init_document_toast_overlay (self);
 
 #ifdef QS_DEVELOPMENT
