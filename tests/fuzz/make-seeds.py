@@ -17,7 +17,7 @@ import sys
 
 build, out = sys.argv[1], sys.argv[2]
 src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-for d in ('keras-config', 'loader-stream', 'keras-file', 'config', 'idx'):
+for d in ('keras-config', 'loader-stream', 'keras-file', 'config', 'idx', 'npy', 'aimet'):
     os.makedirs(os.path.join(out, d), exist_ok=True)
 
 models = sorted(glob.glob(os.path.join(src, 'data', 'models', '*.h5')))
@@ -54,3 +54,32 @@ labels = struct.pack('>II', 0x801, 2) + bytes([3, 7]) + b'\0\0'
 images = struct.pack('>IIII', 0x803, 2, 28, 28) + bytes(range(256)) * 6 + bytes(32)
 with open(os.path.join(out, 'idx', '0.bin'), 'wb') as f:
     f.write(bytes([len(labels) // 4]) + labels + images)
+
+# fuzz-npy: the first byte picks .npy (even) or .npz (odd); numpy when installed.
+try:
+    import io
+    import numpy as np
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 255, (3, 28, 28), dtype=np.uint8)
+    y = np.array([1, 2, 3], dtype=np.int64)
+    for i, arr in enumerate([x, x.astype('>f4') / 255, np.asfortranarray(x.astype('<f8')),
+                             x.astype(np.int16), y]):
+        b = io.BytesIO()
+        np.save(b, arr)
+        with open(os.path.join(out, 'npy', f'{i}.bin'), 'wb') as f:
+            f.write(b'\0' + b.getvalue())
+    for i, saver in enumerate([np.savez, np.savez_compressed]):
+        b = io.BytesIO()
+        saver(b, x_test=x, y_test=y)
+        with open(os.path.join(out, 'npy', f'z{i}.bin'), 'wb') as f:
+            f.write(b'\1' + b.getvalue())
+except ImportError:
+    print('numpy not installed: no .npy seeds', file=sys.stderr)
+
+# fuzz-aimet: the exports of the sample CNN in both AIMET layouts and the config export.
+cli = os.path.join(build, 'app', 'quantscope-cli')
+model = os.path.join(src, 'data', 'models', 'fmnist-cnn.h5')
+for fmt in ('aimet', 'aimet-0.6.1', 'config'):
+    target = os.path.join(out, 'aimet', fmt + '.json')
+    subprocess.run([cli, 'export', model, '--preset', 'w8a8', '--format', fmt, '-o', target],
+                   capture_output=True)
