@@ -313,6 +313,10 @@ requant_lines (QsExplainRequant *e)
     add_line (l, _("Output element"), g_strdup_printf (_("layer “%s”, row %zu, column %zu, channel %zu"),
                                                        e->layer_name, e->oy, e->ox, e->oc),
               g_strdup_printf ("#%zu", e->out_index));
+  if (e->config_mode != QS_REQUANT_GEMMLOWP)
+    add_line (l, _("Requantization"), g_strdup_printf (_("the config uses %s; shown: gemmlowp, the TFLite reference"),
+                                                       qs_requant_mode_to_string (e->config_mode)),
+              NULL);
   add_line (l, _("Scales"), g_strdup ("S_in, S_w, S_out"),
             g_strdup_printf ("%.7g, %.7g, %.7g", e->s_in, e->s_w, e->s_out));
   if (e->n_taps > 0)
@@ -510,8 +514,22 @@ qs_explain_requant_new (QsLowering   *lw,
     return NULL;
   if ((w = qs_lowering_get_step_weights (lw, (guint) (s - qs_lowering_get_step (lw, 0)), error)) == NULL)
     return NULL;
-  if ((engine = qs_engine_int_new (lw, ranges, error)) == NULL)
-    return NULL;
+  {
+    /* The steps below are gemmlowp's: compare them with an engine computing in that mode. */
+    QsConfig *config = qs_lowering_get_config (lw);
+    g_autoptr(QsLowering) gemmlowp_lw = NULL;
+
+    if (config != NULL && qs_config_get_requant_mode (config) != QS_REQUANT_GEMMLOWP)
+      {
+        g_autoptr(QsConfig) copy = qs_config_copy (config);
+
+        qs_config_set_requant_mode (copy, QS_REQUANT_GEMMLOWP);
+        if ((gemmlowp_lw = qs_lowering_new (qs_lowering_get_model (lw), copy, error)) == NULL)
+          return NULL;
+      }
+    if ((engine = qs_engine_int_new (gemmlowp_lw != NULL ? gemmlowp_lw : lw, ranges, error)) == NULL)
+      return NULL;
+  }
 
   /* The input codes: the tap of the input value, or of the float value a conversion
    * quantizes (quantized here with qs_quant_value (), as the engine's quantize step). */
@@ -550,6 +568,8 @@ qs_explain_requant_new (QsLowering   *lw,
 
   e = g_new0 (QsExplainRequant, 1);
   e->layer_name = g_strdup (qs_model_get_layer (qs_lowering_get_model (lw), layer_index)->name);
+  if (qs_lowering_get_config (lw) != NULL)
+    e->config_mode = qs_config_get_requant_mode (qs_lowering_get_config (lw));
   e->out_index = out_index;
   e->oy = oy = out_index / (s->ow * s->oc);
   e->ox = ox = out_index / s->oc % s->ow;

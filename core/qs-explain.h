@@ -86,11 +86,13 @@ typedef struct
   gint32      high_mul;       /* qs_saturating_rounding_doubling_high_mul (shifted, m0) */
   gint32      scaled;         /* qs_rounding_divide_by_pot (high_mul, max (-shift, 0)) */
   gint32      unclamped;      /* out_zp + scaled */
-  gint32      code;           /* clamp (unclamped, out_min, out_max) == qs_requant_one () */
+  gint32      code;           /* clamp (unclamped, out_min, out_max) == qs_requant_channel () */
   float       real;           /* s_out (code - out_zp) */
   double      exact;          /* the accumulator's real value before rounding: S_in S_w acc */
   gboolean    has_engine_code;
   gint32      engine_code;    /* what the engine's program wrote for this element */
+  QsRequantMode config_mode;  /* the config's mode: the steps shown (and the engine compared)
+                                 are gemmlowp's, the TFLite reference, whatever it is */
   GPtrArray  *lines;
 } QsExplainRequant;
 

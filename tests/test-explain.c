@@ -214,6 +214,30 @@ test_requant_matches_engine (void)
   g_assert_cmpuint (n_layers_checked, >=, 3);
   g_assert_cmpuint (n_nonzero, >, 0);
 
+  /* A config in another requantization mode: the steps shown are still gemmlowp's, the
+   * engine they are compared with too, and the explanation says so. */
+  {
+    g_autoptr(QsConfig) rne = qs_config_copy (config);
+    g_autoptr(QsLowering) rne_lowering = NULL;
+    g_autoptr(QsExplainRequant) e = NULL;
+    gboolean said = FALSE;
+
+    qs_config_set_requant_mode (rne, QS_REQUANT_FP32_RNE);
+    rne_lowering = qs_lowering_new (model, rne, &error);
+    g_assert_no_error (error);
+    for (guint l = 0; l < qs_model_get_n_layers (model) && e == NULL; l++)
+      if (qs_explain_requant_n_outputs (rne_lowering, l) > 0)
+        e = qs_explain_requant_new (rne_lowering, ranges, x, l, 0, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (e);
+    g_assert_cmpint (e->config_mode, ==, QS_REQUANT_FP32_RNE);
+    g_assert_cmpint (e->code, ==, e->engine_code);
+    for (guint i = 0; i < e->lines->len; i++)
+      said |= strstr (((QsExplainLine *) g_ptr_array_index (e->lines, i))->formula
+                      ? ((QsExplainLine *) g_ptr_array_index (e->lines, i))->formula : "", "fp32-rne") != NULL;
+    g_assert_true (said);
+  }
+
   /* a float layer is refused with a reason */
   {
     g_autoptr(QsExplainRequant) e = qs_explain_requant_new (lowering, ranges, x, 0, 0, &error);
