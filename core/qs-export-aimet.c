@@ -526,7 +526,6 @@ parse_061 (Import     *imp,
            JsonNode   *node)
 {
   g_autofree char *where = g_strdup_printf ("%s.%s", section, name);
-  g_autoptr(GPtrArray) list = NULL;
   JsonArray *a;
   Entry *e;
 
