@@ -49,4 +49,29 @@ gsize            _qs_npy_check_header      (const guint8    *data,
 QsDatasetSource *_qs_dataset_folder_open   (const char      *path,
                                             GError         **error);
 
+/* The image and label arrays of an HDF5 dataset file, as HDF5 returns them (doubles). */
+typedef struct
+{
+  char    *x_name;
+  char    *y_name;
+  guint    x_rank, y_rank;        /* x: 2..4, y: 1..2 */
+  guint64  x_dims[4], y_dims[4];
+  double  *x, *y;
+} QsDatasetArrays;
+
+/* In-process (runs HDF5: callers hold _qs_hdf5_lock). */
+gboolean _qs_dataset_h5_arrays_read  (const char      *path,
+                                      const char      *x_name,
+                                      const char      *y_name,
+                                      QsDatasetArrays *out,
+                                      GError         **error);
+/* The same through the sandboxed loader (qs-model-sandbox.c) when it is available, else
+ * in-process under the HDF5 lock. */
+gboolean _qs_dataset_h5_arrays_read_untrusted (const char      *path,
+                                               const char      *x_name,
+                                               const char      *y_name,
+                                               QsDatasetArrays *out,
+                                               GError         **error);
+void     _qs_dataset_arrays_clear    (QsDatasetArrays *arrays);
+
 G_END_DECLS

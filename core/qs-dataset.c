@@ -411,27 +411,24 @@ out:
   return ok;
 }
 
-static gboolean
-open_hdf5 (QsDataset  *self,
-           const char *path,
-           const char *x_name,
-           const char *y_name,
-           GError    **error)
+/* Finds and reads the image and label arrays of an HDF5 file: the part that runs HDF5,
+ * in the sandboxed loader when it is available (qs_dataset_h5_arrays_read_untrusted). */
+gboolean
+_qs_dataset_h5_arrays_read (const char      *path,
+                            const char      *x_name,
+                            const char      *y_name,
+                            QsDatasetArrays *out,
+                            GError         **error)
 {
   const char *names[][2] = {
     { x_name != NULL ? x_name : "x_test", y_name != NULL ? y_name : "y_test" },
     { "x", "y" }, { "images", "labels" }, { "x_train", "y_train" }, { "X", "Y" }, { "data", "label" },
   };
-  g_autofree double *x = NULL;
-  g_autofree double *y = NULL;
-  hsize_t xd[4] = { 0 }, yd[4] = { 0 };
-  guint xr = 0, yr = 0;
   hid_t file;
   gsize i;
-  gboolean ok = FALSE, bytes = TRUE;
-  double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE;
-  gsize per;
+  gboolean ok = FALSE;
 
+  memset (out, 0, sizeof *out);
   _qs_keras_h5_init ();
   file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0)
@@ -469,16 +466,60 @@ open_hdf5 (QsDataset  *self,
                    path);
       goto out;
     }
-  if (!read_h5_array (file, path, names[i][0], &xr, xd, &x, error) ||
-      !read_h5_array (file, path, names[i][1], &yr, yd, &y, error))
-    goto out;
-  if (xr < 2 || yd[0] != xd[0] || yr > 2)
+  {
+    hsize_t xd[4] = { 0 }, yd[4] = { 0 };
+
+    if (!read_h5_array (file, path, names[i][0], &out->x_rank, xd, &out->x, error) ||
+        !read_h5_array (file, path, names[i][1], &out->y_rank, yd, &out->y, error))
+      {
+        _qs_dataset_arrays_clear (out);
+        goto out;
+      }
+    for (guint d = 0; d < 4; d++)
+      {
+        out->x_dims[d] = xd[d];
+        out->y_dims[d] = yd[d];
+      }
+  }
+  out->x_name = g_strdup (names[i][0]);
+  out->y_name = g_strdup (names[i][1]);
+  ok = TRUE;
+out:
+  H5Fclose (file);
+  return ok;
+}
+
+void
+_qs_dataset_arrays_clear (QsDatasetArrays *arrays)
+{
+  g_clear_pointer (&arrays->x, g_free);
+  g_clear_pointer (&arrays->y, g_free);
+  g_clear_pointer (&arrays->x_name, g_free);
+  g_clear_pointer (&arrays->y_name, g_free);
+}
+
+/* Images and labels from the arrays, checked (they may come from the sandboxed reader:
+ * nothing in them is trusted). */
+static gboolean
+build_from_arrays (QsDataset             *self,
+                   const char            *path,
+                   const QsDatasetArrays *a,
+                   GError               **error)
+{
+  const double *x = a->x, *y = a->y;
+  const guint64 *xd = a->x_dims, *yd = a->y_dims;
+  guint xr = a->x_rank, yr = a->y_rank;
+  gboolean bytes = TRUE;
+  double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE;
+  gsize per;
+
+  if (xr < 2 || xr > 4 || yr < 1 || yr > 2 || yd[0] != xd[0] || xd[0] > G_MAXUINT)
     {
       g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
-                   _("%s: “%s” and “%s” disagree on the number of images"), path, names[i][0], names[i][1]);
-      goto out;
+                   _("%s: “%s” and “%s” disagree on the number of images"), path, a->x_name, a->y_name);
+      return FALSE;
     }
-  self->n_images = xd[0];
+  self->n_images = (guint) xd[0];
   self->height = xd[1];
   self->width = xr >= 3 ? xd[2] : 1;
   self->channels = xr == 4 ? xd[3] : 1;
@@ -517,6 +558,13 @@ open_hdf5 (QsDataset  *self,
       if (yr == 2)
         {
           gsize best = 0;
+          if (yd[1] == 0 || yd[1] > QS_DATASET_MAX_LABEL + 1)
+            {
+              g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                           _("%s: dataset “%s” has %" G_GUINT64_FORMAT " classes per label"),
+                           path, a->y_name, yd[1]);
+              return FALSE;
+            }
           for (gsize j = 1; j < yd[1]; j++)
             if (y[k * yd[1] + j] > y[k * yd[1] + best])
               best = j;
@@ -530,16 +578,30 @@ open_hdf5 (QsDataset  *self,
             {
               g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
                            _("%s: dataset “%s”: label %u is %g; labels are whole numbers from 0 to %d"),
-                           path, names[i][1], k, y[k], QS_DATASET_MAX_LABEL);
-              goto out;
+                           path, a->y_name, k, y[k], QS_DATASET_MAX_LABEL);
+              return FALSE;
             }
           self->labels[k] = (gint) y[k];
           self->n_classes = MAX (self->n_classes, (guint) self->labels[k] + 1);
         }
     }
-  ok = TRUE;
-out:
-  H5Fclose (file);
+  return TRUE;
+}
+
+static gboolean
+open_hdf5 (QsDataset  *self,
+           const char *path,
+           const char *x_name,
+           const char *y_name,
+           GError    **error)
+{
+  QsDatasetArrays arrays;
+  gboolean ok;
+
+  if (!_qs_dataset_h5_arrays_read_untrusted (path, x_name, y_name, &arrays, error))
+    return FALSE;
+  ok = build_from_arrays (self, path, &arrays, error);
+  _qs_dataset_arrays_clear (&arrays);
   return ok;
 }
 
@@ -711,9 +773,7 @@ qs_dataset_open (const char  *spec,
     {
       gboolean ok;
 
-      _qs_hdf5_lock ();
       ok = open_hdf5 (self, path, x_name, y_name, error);
-      _qs_hdf5_unlock ();
       if (!ok)
         return NULL;
     }

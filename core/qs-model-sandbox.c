@@ -12,6 +12,7 @@
 #include "qs-file.h"
 #include "qs-keras.h"
 #include "qs-model-private.h"
+#include "qs-dataset-private.h"
 #include "qs-model-sandbox.h"
 
 /* The sandboxed loader: model files from strangers are parsed by quantscope-loader, a
@@ -72,8 +73,10 @@ _qs_model_sandbox_write_error (int           fd,
                                const GError *model_error)
 {
   guint32 status = 1;
-  guint32 code = model_error->domain == QS_MODEL_ERROR ? (guint32) model_error->code
-                                                       : QS_MODEL_ERROR_CORRUPT;
+  /* The parent reads the code in the domain of its request (models: QsModelError, HDF5
+   * datasets: QsDatasetError). */
+  guint32 code = model_error->domain == QS_MODEL_ERROR || model_error->domain == QS_DATASET_ERROR
+                   ? (guint32) model_error->code : QS_MODEL_ERROR_CORRUPT;
   gsize len = MIN (strlen (model_error->message), (gsize) MAX_MESSAGE_BYTES);
   guint32 length = (guint32) len;
 
@@ -509,28 +512,163 @@ qs_model_sandbox_timeout_seconds (gsize file_size)
 
 static void
 set_stopped_error (GError     **error,
+                   GQuark       domain,
+                   gint         corrupt_code,
+                   gint         too_large_code,
                    const char  *path,
                    int          sig,
                    gboolean     timed_out,
                    guint        timeout)
 {
   if (timed_out || sig == SIGXCPU || sig == SIGALRM)
-    g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_CORRUPT,
+    g_set_error (error, domain, corrupt_code,
                  _("%s: reading the file took longer than %u s and was stopped; its HDF5 "
                    "structure is probably damaged (a loop)"), path, timeout);
   else if (sig == SIGSYS)
-    g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_CORRUPT,
+    g_set_error (error, domain, corrupt_code,
                  _("%s: the reader was stopped because reading the file tried something a "
                    "model file never needs (network, running programs or writing files)"),
                  path);
   else if (sig == SIGKILL || sig == SIGABRT)
-    g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
+    g_set_error (error, domain, too_large_code,
                  _("%s: the reader stopped (it ran out of its memory limit, or the file's "
                    "HDF5 structure is damaged)"), path);
   else
-    g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_CORRUPT,
+    g_set_error (error, domain, corrupt_code,
                  _("%s: the file's HDF5 structure is damaged; the reader crashed on it (%s)"),
                  path, g_strsignal (sig));
+}
+
+/* Reads the answer after the magic and a status of 0; TRUE when it has the result. */
+typedef gboolean (*SandboxReader) (GInputStream  *in,
+                                   gpointer       data,
+                                   GError       **error);
+
+/* Runs the loader with args on path, under the parent's own deadline and cancellable; an
+ * error record or a crash becomes an error in domain (the record's code is one of the
+ * domain's). */
+static gboolean
+sandbox_call (const char          *loader,
+              const char * const  *args,
+              const char          *path,
+              GQuark               domain,
+              gint                 corrupt_code,
+              gint                 too_large_code,
+              SandboxReader        reader,
+              gpointer             reader_data,
+              GCancellable        *cancellable,
+              GError             **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *timeout_str = NULL;
+  GInputStream *out;
+  GThread *thread;
+  Watchdog w = { 0 };
+  char magic[MAGIC_LEN];
+  guint32 status = 0;
+  gulong cancel_id = 0;
+  gboolean have = FALSE, killed = FALSE;
+  guint timeout;
+  GStatBuf st;
+
+  timeout = qs_model_sandbox_timeout_seconds (g_stat (path, &st) == 0 ? (gsize) st.st_size : 0);
+  timeout_str = g_strdup_printf ("%u", timeout);
+  g_ptr_array_add (argv, (gpointer) loader);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_setenv (launcher, "QS_LOADER_TIMEOUT", timeout_str, TRUE);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &local);
+  if (proc == NULL)
+    {
+      g_set_error (error, domain, corrupt_code,
+                   _("Cannot start the file reader %s: %s"), loader, local->message);
+      return FALSE;
+    }
+
+  g_mutex_init (&w.lock);
+  g_cond_init (&w.cond);
+  w.proc = proc;
+  w.deadline = g_get_monotonic_time () + (gint64) (timeout + 2) * G_TIME_SPAN_SECOND;
+  thread = g_thread_new ("qs-loader-watchdog", watchdog_thread, &w);
+  if (cancellable != NULL)
+    cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), proc, NULL);
+
+  out = g_subprocess_get_stdout_pipe (proc);
+  if (read_exact (out, magic, MAGIC_LEN, NULL, NULL) && memcmp (magic, MAGIC, MAGIC_LEN) == 0
+      && read_exact (out, &status, sizeof status, NULL, NULL))
+    {
+      if (status == 0)
+        have = reader (out, reader_data, &local);
+      else if (status == 1)
+        {
+          guint32 code = 0, length = 0;
+          g_autofree char *message = NULL;
+
+          if (read_exact (out, &code, sizeof code, NULL, NULL)
+              && read_exact (out, &length, sizeof length, NULL, NULL) && length <= MAX_MESSAGE_BYTES)
+            {
+              message = g_malloc0 (length + 1);
+              if (read_exact (out, message, length, NULL, NULL) && g_utf8_validate (message, length, NULL))
+                g_set_error_literal (&local, domain, (gint) code, message);
+            }
+        }
+    }
+  /* Drain and reap: the helper may still be writing when the parent gave up. */
+  g_input_stream_close (out, NULL, NULL);
+  if (!have)
+    {
+      killed = local != NULL;
+      g_subprocess_force_exit (proc);
+    }
+  g_subprocess_wait (proc, NULL, NULL);
+
+  g_mutex_lock (&w.lock);
+  w.done = TRUE;
+  g_cond_signal (&w.cond);
+  g_mutex_unlock (&w.lock);
+  g_thread_join (thread);
+  g_mutex_clear (&w.lock);
+  g_cond_clear (&w.cond);
+  if (cancel_id != 0)
+    g_cancellable_disconnect (cancellable, cancel_id);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  if (have && g_subprocess_get_successful (proc))
+    return TRUE;
+  if (local != NULL && (killed || !g_subprocess_get_if_signaled (proc)))
+    g_propagate_error (error, g_steal_pointer (&local));
+  else if (g_subprocess_get_if_signaled (proc))
+    set_stopped_error (error, domain, corrupt_code, too_large_code, path,
+                       g_subprocess_get_term_sig (proc), w.fired, timeout);
+  else
+    g_set_error (error, domain, corrupt_code,
+                 _("%s: the file reader stopped without an answer (exit status %d)"), path,
+                 g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1);
+  return FALSE;
+}
+
+typedef struct
+{
+  const char *path;
+  QsModel    *model;
+} ModelRead;
+
+static gboolean
+read_model_answer (GInputStream  *in,
+                   gpointer       data,
+                   GError       **error)
+{
+  ModelRead *r = data;
+
+  r->model = _qs_model_sandbox_read_model (in, r->path, NULL, error);
+  return r->model != NULL;
 }
 
 QsModel *
@@ -540,20 +678,9 @@ qs_model_load_untrusted (const char    *path,
                          GError       **error)
 {
   g_autofree char *loader = NULL;
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) local = NULL;
-  g_autoptr(QsModel) model = NULL;
-  g_autofree char *timeout_str = NULL;
-  GInputStream *out;
-  GThread *thread;
-  Watchdog w = { 0 };
-  char magic[MAGIC_LEN];
-  guint32 status = 0;
-  gulong cancel_id = 0;
-  gboolean killed = FALSE;
-  guint timeout;
-  GStatBuf st;
+  ModelRead r = { path, NULL };
+  const char *args[] = { "--", path, architecture_path, NULL };
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -571,92 +698,147 @@ qs_model_load_untrusted (const char    *path,
                    _("Cannot open model “%s”: %s"), path, local->message);
       return NULL;
     }
-  timeout = qs_model_sandbox_timeout_seconds (g_stat (path, &st) == 0 ? (gsize) st.st_size : 0);
-  timeout_str = g_strdup_printf ("%u", timeout);
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_setenv (launcher, "QS_LOADER_TIMEOUT", timeout_str, TRUE);
-  proc = g_subprocess_launcher_spawn (launcher, &local, loader, "--", path,
-                                      architecture_path, NULL);
-  if (proc == NULL)
+  if (!sandbox_call (loader, args, path, QS_MODEL_ERROR, QS_MODEL_ERROR_CORRUPT,
+                     QS_MODEL_ERROR_TOO_LARGE, read_model_answer, &r, cancellable, error))
     {
-      g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_NOT_FOUND,
-                   _("Cannot start the model reader %s: %s"), loader, local->message);
+      g_clear_object (&r.model);
       return NULL;
     }
+  return r.model;
+}
 
-  g_mutex_init (&w.lock);
-  g_cond_init (&w.cond);
-  w.proc = proc;
-  w.deadline = g_get_monotonic_time () + (gint64) (timeout + 2) * G_TIME_SPAN_SECOND;
-  thread = g_thread_new ("qs-loader-watchdog", watchdog_thread, &w);
-  if (cancellable != NULL)
-    cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), proc, NULL);
+/* --- HDF5 datasets: the arrays come back as (rank, dims, doubles) --- */
 
-  out = g_subprocess_get_stdout_pipe (proc);
-  if (read_exact (out, magic, MAGIC_LEN, NULL, NULL) && memcmp (magic, MAGIC, MAGIC_LEN) == 0
-      && read_exact (out, &status, sizeof status, NULL, NULL))
+#define MAX_ARRAY_VALUES ((guint64) 1 << 31)   /* the in-process reader's limit */
+
+static gboolean
+write_array (int            fd,
+             guint          rank,
+             const guint64 *dims,
+             const double  *values,
+             GError       **error)
+{
+  guint32 r = rank;
+  guint64 n = 1;
+
+  for (guint d = 0; d < rank; d++)
+    n *= dims[d];
+  return write_all (fd, &r, sizeof r, error)
+         && write_all (fd, dims, 4 * sizeof (guint64), error)
+         && write_all (fd, values, n * sizeof (double), error);
+}
+
+static gboolean
+write_name (int         fd,
+            const char *name,
+            GError    **error)
+{
+  guint32 len = (guint32) strlen (name);
+
+  return write_all (fd, &len, sizeof len, error) && write_all (fd, name, len, error);
+}
+
+gboolean
+_qs_dataset_sandbox_write_arrays (int                    fd,
+                                  const QsDatasetArrays *a,
+                                  GError               **error)
+{
+  guint32 status = 0;
+
+  return write_all (fd, MAGIC, MAGIC_LEN, error)
+         && write_all (fd, &status, sizeof status, error)
+         && write_name (fd, a->x_name, error) && write_name (fd, a->y_name, error)
+         && write_array (fd, a->x_rank, a->x_dims, a->x, error)
+         && write_array (fd, a->y_rank, a->y_dims, a->y, error);
+}
+
+static gboolean
+read_name (GInputStream *in,
+           char        **out)
+{
+  guint32 len = 0;
+
+  if (!read_exact (in, &len, sizeof len, NULL, NULL) || len > 4096)
+    return FALSE;
+  *out = g_malloc0 (len + 1);
+  return read_exact (in, *out, len, NULL, NULL) && g_utf8_validate (*out, len, NULL);
+}
+
+static gboolean
+read_array (GInputStream  *in,
+            guint         *rank,
+            guint64       *dims,
+            double       **values)
+{
+  guint32 r = 0;
+  guint64 n = 1;
+
+  if (!read_exact (in, &r, sizeof r, NULL, NULL) || r < 1 || r > 4
+      || !read_exact (in, dims, 4 * sizeof (guint64), NULL, NULL))
+    return FALSE;
+  for (guint d = 0; d < r; d++)
     {
-      if (status == 0)
-        model = _qs_model_sandbox_read_model (out, path, NULL, &local);
-      else if (status == 1)
-        {
-          guint32 code = 0, length = 0;
-          g_autofree char *message = NULL;
+      if (dims[d] > MAX_ARRAY_VALUES || (dims[d] != 0 && n > MAX_ARRAY_VALUES / dims[d]))
+        return FALSE;
+      n *= dims[d];
+    }
+  if (n > MAX_ARRAY_VALUES)
+    return FALSE;
+  *rank = r;
+  *values = g_try_new (double, MAX (n, 1));
+  return *values != NULL && read_exact (in, *values, n * sizeof (double), NULL, NULL);
+}
 
-          if (read_exact (out, &code, sizeof code, NULL, NULL)
-              && read_exact (out, &length, sizeof length, NULL, NULL) && length <= MAX_MESSAGE_BYTES)
-            {
-              message = g_malloc0 (length + 1);
-              if (read_exact (out, message, length, NULL, NULL) && g_utf8_validate (message, length, NULL))
-                {
-                  GEnumClass *klass = g_type_class_ref (QS_TYPE_MODEL_ERROR);
-                  if (g_enum_get_value (klass, (gint) code) == NULL)
-                    code = QS_MODEL_ERROR_CORRUPT;
-                  g_type_class_unref (klass);
-                  g_set_error_literal (&local, QS_MODEL_ERROR, (gint) code, message);
-                }
-            }
-        }
-    }
-  /* Drain and reap: the helper may still be writing when the parent gave up. */
-  g_input_stream_close (out, NULL, NULL);
-  if (model == NULL)
-    {
-      killed = local != NULL;
-      g_subprocess_force_exit (proc);
-    }
-  g_subprocess_wait (proc, NULL, NULL);
+typedef struct
+{
+  const char      *path;
+  QsDatasetArrays *arrays;
+} ArraysRead;
 
-  g_mutex_lock (&w.lock);
-  w.done = TRUE;
-  g_cond_signal (&w.cond);
-  g_mutex_unlock (&w.lock);
-  g_thread_join (thread);
-  if (cancel_id != 0)
-    g_cancellable_disconnect (cancellable, cancel_id);
+static gboolean
+read_arrays_answer (GInputStream  *in,
+                    gpointer       data,
+                    GError       **error)
+{
+  ArraysRead *r = data;
+  QsDatasetArrays *a = r->arrays;
 
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+  if (read_name (in, &a->x_name) && read_name (in, &a->y_name)
+      && read_array (in, &a->x_rank, a->x_dims, &a->x)
+      && read_array (in, &a->y_rank, a->y_dims, &a->y))
+    return TRUE;
+  g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+               _("%s: the loader process sent a damaged answer (%s)"), r->path, "arrays");
+  return FALSE;
+}
+
+gboolean
+_qs_dataset_h5_arrays_read_untrusted (const char      *path,
+                                      const char      *x_name,
+                                      const char      *y_name,
+                                      QsDatasetArrays *out,
+                                      GError         **error)
+{
+  g_autofree char *loader = NULL;
+  ArraysRead r = { path, out };
+  const char *args[] = { "--h5-dataset", "--", path, x_name, y_name, NULL };
+  gboolean ok;
+
+  memset (out, 0, sizeof *out);
+  if (g_strcmp0 (g_getenv ("QS_NO_SANDBOX"), "1") == 0 || (loader = find_loader ()) == NULL)
     {
-      g_mutex_clear (&w.lock);
-      g_cond_clear (&w.cond);
-      return NULL;
+      _qs_hdf5_lock ();
+      ok = _qs_dataset_h5_arrays_read (path, x_name, y_name, out, error);
+      _qs_hdf5_unlock ();
+      return ok;
     }
-  if (model != NULL && g_subprocess_get_successful (proc))
+  if (x_name == NULL)
+    args[3] = NULL;
+  if (!sandbox_call (loader, args, path, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
+                     QS_DATASET_ERROR_FORMAT, read_arrays_answer, &r, NULL, error))
     {
-      g_mutex_clear (&w.lock);
-      g_cond_clear (&w.cond);
-      return g_steal_pointer (&model);
+      _qs_dataset_arrays_clear (out);
+      return FALSE;
     }
-  if (local != NULL && (killed || !g_subprocess_get_if_signaled (proc)))
-    g_propagate_error (error, g_steal_pointer (&local));
-  else if (g_subprocess_get_if_signaled (proc))
-    set_stopped_error (error, path, g_subprocess_get_term_sig (proc), w.fired, timeout);
-  else
-    g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_CORRUPT,
-                 _("%s: the model reader stopped without an answer (exit status %d)"), path,
-                 g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1);
-  g_mutex_clear (&w.lock);
-  g_cond_clear (&w.cond);
-  return NULL;
+  return TRUE;
 }

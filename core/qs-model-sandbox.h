@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "qs-dataset-private.h"
 #include "qs-model.h"
 
 G_BEGIN_DECLS
@@ -21,5 +22,11 @@ QsModel *_qs_model_sandbox_read_model  (GInputStream  *in,
                                         const char    *path,
                                         GCancellable  *cancellable,
                                         GError       **error);
+
+/* The helper's side of an HDF5 dataset read (quantscope-loader --h5-dataset): the arrays
+ * _qs_dataset_h5_arrays_read () returned. */
+gboolean _qs_dataset_sandbox_write_arrays (int                     fd,
+                                           const QsDatasetArrays  *arrays,
+                                           GError                **error);
 
 G_END_DECLS

@@ -228,6 +228,33 @@ test_reader_garbage (void)
   g_assert_error (e3, QS_MODEL_ERROR, QS_MODEL_ERROR_CORRUPT);
 }
 
+/* HDF5 dataset files go through the reader too: a crash there is a dataset error. */
+static void
+test_dataset_reader_crashes (void)
+{
+  g_autofree char *loader = fake_loader ("kill -SEGV $$");
+  g_autofree char *saved = g_strdup (g_getenv ("QS_LOADER"));
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  int fd = g_file_open_tmp ("qs-sandbox-XXXXXX.h5", &path, NULL);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, "\x89HDF\r\n\x1a\n garbage", 17), ==, 17);
+  close (fd);
+  g_setenv ("QS_LOADER", loader, TRUE);
+  dataset = qs_dataset_open (path, &error);
+  if (saved != NULL)
+    g_setenv ("QS_LOADER", saved, TRUE);
+  else
+    g_unsetenv ("QS_LOADER");
+  g_assert_null (dataset);
+  g_assert_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "crashed"));
+  g_unlink (loader);
+  g_unlink (path);
+}
+
 static gboolean
 cancel_later (gpointer data)
 {
@@ -293,6 +320,7 @@ main (int    argc,
   g_test_add_func ("/qs/sandbox/reader-hangs", test_reader_hangs);
   g_test_add_func ("/qs/sandbox/reader-garbage", test_reader_garbage);
   g_test_add_func ("/qs/sandbox/cancel", test_cancel);
+  g_test_add_func ("/qs/sandbox/dataset-reader-crashes", test_dataset_reader_crashes);
   g_test_add_func ("/qs/sandbox/filter-refuses", test_filter_refuses);
   return g_test_run ();
 }

@@ -9,7 +9,8 @@
  *   no opening files for writing, no writes except to stdout and stderr, no renames,
  *   unlinks or permission changes.
  * The parent (qs_model_load_untrusted) turns a crash, a limit or the alarm into an error
- * that names the file. Usage (internal): quantscope-loader -- MODEL [ARCHITECTURE] */
+ * that names the file. Usage (internal): quantscope-loader -- MODEL [ARCHITECTURE], or
+ * quantscope-loader --h5-dataset -- FILE [X Y] for an HDF5 dataset's image and label arrays. */
 #define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "config.h"
 
@@ -203,6 +204,7 @@ main (int    argc,
   guint64 timeout = 10;
   const char *env = g_getenv ("QS_LOADER_TIMEOUT");
   int first = 1;
+  gboolean h5_dataset = FALSE;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, qs_data_get_localedir ());
@@ -211,9 +213,15 @@ main (int    argc,
 
   if (argc == 2 && g_strcmp0 (argv[1], "--check-sandbox") == 0)
     return check_sandbox ();
+  if (argc > 1 && g_strcmp0 (argv[1], "--h5-dataset") == 0)
+    {
+      h5_dataset = TRUE;
+      argv++;
+      argc--;
+    }
   if (argc > 1 && g_strcmp0 (argv[1], "--") == 0)
     first = 2;
-  if (argc - first < 1 || argc - first > 2 || isatty (STDOUT_FILENO))
+  if (argc - first < 1 || argc - first > (h5_dataset ? 3 : 2) || isatty (STDOUT_FILENO))
     {
       g_printerr ("%s\n", _("quantscope-loader is started by Quantscope to read model files "
                             "in a sandbox; it is not meant to be run by hand."));
@@ -238,6 +246,24 @@ main (int    argc,
   if (g_strcmp0 (g_getenv ("QS_LOADER_NO_SECCOMP"), "1") != 0 && !apply_seccomp ())
     g_debug ("seccomp filter not applied");
 #endif
+
+  if (h5_dataset)
+    {
+      /* An HDF5 dataset file: its image and label arrays (names optional). */
+      QsDatasetArrays arrays;
+      const char *x_name = argc - first == 3 ? argv[first + 1] : NULL;
+      const char *y_name = argc - first == 3 ? argv[first + 2] : NULL;
+
+      if (!_qs_dataset_h5_arrays_read (path, x_name, y_name, &arrays, &error))
+        {
+          _qs_model_sandbox_write_error (STDOUT_FILENO, error);
+          return 1;
+        }
+      if (!_qs_dataset_sandbox_write_arrays (STDOUT_FILENO, &arrays, &error))
+        return 3;
+      _qs_dataset_arrays_clear (&arrays);
+      return 0;
+    }
 
   model = qs_model_load (path, architecture, NULL, &error);
   if (model == NULL)
