@@ -120,7 +120,7 @@ qs_cli_export (int    argc,
     return status;
   /* The mode the consumer computes in, unless asked for another one. */
   qs_config_set_requant_mode (config, requant != NULL ? mode : format->requant_mode);
-  model = qs_model_load (argv[1], architecture, NULL, &error);
+  model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("export", error);
   lowering = qs_lowering_new (model, config, &error);
@@ -187,7 +187,7 @@ qs_cli_import (int    argc,
       if (base == NULL)
         return status;
     }
-  model = qs_model_load (argv[1], architecture, NULL, &error);
+  model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("import", error);
   config = qs_export_import (model, argv[2], base, summary, &error);
