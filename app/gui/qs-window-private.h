@@ -68,6 +68,7 @@ struct _QsWindow
   AdwToast             *toast;           /* the one shown: a new toast replaces it */
   char                 *pending_toast;   /* shown from an idle: the newest message wins */
   guint                 toast_idle_id;
+  guint                 toast_timeout;     /* seconds; 0 = until dismissed (tests) */
   GCancellable         *load_cancellable;
   GFile                *loading_file;
   GtkFileChooserNative *chooser;
@@ -86,6 +87,10 @@ gboolean       _qs_window_is_weights_only        (QsWindow             *self);
 void           _qs_window_show_toast             (QsWindow             *self,
                                                   const char           *message);
 AdwToast      *_qs_window_get_toast              (QsWindow             *self); /* nullable */
+/* Seconds a toast stays (6 by default); 0 keeps it until the next one or a click, for
+ * tests that must not race the timeout on a busy machine. */
+void           _qs_window_set_toast_timeout      (QsWindow             *self,
+                                                  guint                 seconds);
 void           _qs_window_toast_error            (QsWindow             *self,
                                                   const char           *what,
                                                   const GError         *error);

@@ -61,7 +61,7 @@ show_pending_toast (gpointer user_data)
   self->toast_overlay_in_use = overlay;
 
   self->toast = adw_toast_new (message);
-  adw_toast_set_timeout (self->toast, 6);
+  adw_toast_set_timeout (self->toast, self->toast_timeout);
   g_signal_connect (self->toast, "dismissed", G_CALLBACK (on_toast_dismissed), self);
   adw_toast_overlay_add_toast (overlay, g_object_ref (self->toast));
   return G_SOURCE_REMOVE;
@@ -77,6 +77,14 @@ _qs_window_show_toast (QsWindow   *self,
   self->pending_toast = g_strdup (message);
   if (self->toast_idle_id == 0)
     self->toast_idle_id = g_idle_add (show_pending_toast, self);
+}
+
+void
+_qs_window_set_toast_timeout (QsWindow *self,
+                              guint     seconds)
+{
+  g_assert (QS_IS_WINDOW (self));
+  self->toast_timeout = seconds;
 }
 
 AdwToast *
@@ -1050,6 +1058,7 @@ qs_window_init (QsWindow *self)
 {
   GtkDropTarget *drop;
 
+  self->toast_timeout = 6;
   gtk_widget_init_template (GTK_WIDGET (self));
   g_signal_connect_swapped (self->sensitivity_button, "toggled",
                             G_CALLBACK (on_sensitivity_toggled), self);
