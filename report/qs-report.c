@@ -1119,13 +1119,13 @@ qs_report_write (const QsExportContext *ctx,
       g_autofree char *size = g_format_size (info.bytes);
 
       if (pdf)
-        g_string_append_printf (summary, _("Report (PDF): %u pages, %s: title page, %u layers in %u table pages, charts of the %u largest layers.\n"),
+        g_string_append_printf (summary, _("Wrote a PDF report: %u pages, %s: a title page, %u layers in %u table pages, charts of the %u largest layers.\n"),
                                 info.n_pages, size, info.n_layers, info.n_table_pages, info.n_chart_layers);
       else
         {
           g_autofree char *isize = g_format_size (image_bytes);
 
-          g_string_append_printf (summary, _("Report (HTML, self-contained): %s, %u layers, charts of the %u largest layers (%s of PNG in light and dark).\n"),
+          g_string_append_printf (summary, _("Wrote a self-contained HTML report: %s, %u layers, charts of the %u largest layers (%s of PNG in light and dark).\n"),
                                   size, info.n_layers, info.n_chart_layers, isize);
         }
       if (rep.eval != NULL)
