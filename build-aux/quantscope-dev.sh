@@ -15,7 +15,7 @@ packages="gcc meson ninja-build pkg-config libgtk-4-dev libadwaita-1-dev libhdf5
   desktop-file-utils libglib2.0-bin libglib2.0-dev-bin xvfb xauth imagemagick hdf5-tools jq json-glib-tools
   libgtk-4-bin dbus-x11 at-spi2-core python3-pyatspi python3-dogtail groff-base man-db
   nodejs npm protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-onnx libseccomp-dev
-  libflatbuffers-dev flatbuffers-compiler"
+  libflatbuffers-dev flatbuffers-compiler poppler-utils"
 # 32-bit builds of the `c` export's generated code (tests/test-export-c.c; amd64 only)
 if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
   packages="$packages gcc-multilib"

@@ -4,6 +4,7 @@
 #include <glib/gi18n-lib.h>
 
 #include <math.h>
+#include <string.h>
 
 #include "qs-export.h"
 #include "qs-export-private.h"
@@ -42,21 +43,62 @@ static const QsExportFormat formats[] = {
   { NULL, NULL, NULL, NULL, FALSE, QS_REQUANT_GEMMLOWP, NULL },
 };
 
+/* The built-in rows followed by registered ones, in fixed storage so pointers handed out
+ * stay valid when a format is registered later. */
+#define QS_EXPORT_MAX_REGISTERED 8
+static QsExportFormat all_formats[G_N_ELEMENTS (formats) + QS_EXPORT_MAX_REGISTERED];
+static guint n_all_formats;
+G_LOCK_DEFINE_STATIC (all_formats);
+
+static void
+ensure_formats (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done))
+    {
+      n_all_formats = G_N_ELEMENTS (formats) - 1;
+      memcpy (all_formats, formats, n_all_formats * sizeof formats[0]);
+      g_once_init_leave (&done, 1);
+    }
+}
+
 const QsExportFormat *
 qs_export_list_formats (guint *n_formats)
 {
+  ensure_formats ();
   if (n_formats != NULL)
-    *n_formats = G_N_ELEMENTS (formats) - 1;
-  return formats;
+    *n_formats = n_all_formats;
+  return all_formats;
 }
 
 const QsExportFormat *
 qs_export_find_format (const char *id)
 {
-  for (guint i = 0; formats[i].id != NULL; i++)
-    if (g_strcmp0 (formats[i].id, id) == 0)
-      return &formats[i];
+  ensure_formats ();
+  for (guint i = 0; i < n_all_formats; i++)
+    if (g_strcmp0 (all_formats[i].id, id) == 0)
+      return &all_formats[i];
   return NULL;
+}
+
+gboolean
+qs_export_register_format (const QsExportFormat *format)
+{
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (format != NULL && format->id != NULL && format->write != NULL, FALSE);
+
+  ensure_formats ();
+  G_LOCK (all_formats);
+  if (qs_export_find_format (format->id) == NULL
+      && n_all_formats < G_N_ELEMENTS (all_formats) - 1)
+    {
+      all_formats[n_all_formats++] = *format;
+      ok = TRUE;
+    }
+  G_UNLOCK (all_formats);
+  return ok;
 }
 
 gboolean

@@ -39,6 +39,11 @@ typedef struct
   QsLowering   *lowering;
   QsRangeTable *ranges;       /* nullable unless needs_ranges */
   const char   *model_path;   /* the loaded model's file, nullable */
+  /* Formats that evaluate the config (the report): the dataset spec (nullable: the config's
+   * calibration source) and how many of its images (0: the format's default; negative: do
+   * not evaluate). */
+  const char   *eval_data;
+  gint          eval_images;
 } QsExportContext;
 
 /* Writes ctx to path; appends human-readable lines (translated) about what it wrote to
@@ -58,12 +63,21 @@ typedef struct
   QsRequantMode      requant_mode; /* the mode the consumer computes in (the test demands
                                       bit-exact agreement in it) */
   QsExportWriteFunc  write;
+  gboolean           keeps_requant_mode; /* describes the config as it is: callers do not
+                                            switch it to requant_mode (the report) */
 } QsExportFormat;
 
 GQuark                qs_export_error_quark  (void);
-/* The formats in menu order; n_formats (nullable) receives the count. */
+/* The formats in menu order; n_formats (nullable) receives the count. Rows registered with
+ * qs_export_register_format () follow the built-in ones. */
 const QsExportFormat *qs_export_list_formats (guint                 *n_formats);
 const QsExportFormat *qs_export_find_format  (const char            *id);
+
+/* Adds a format whose writer lives outside core (the report, which draws with the charts
+ * library: core must not depend on it). format is copied; registering an id again does
+ * nothing. Call at startup, before formats are listed from other threads. Returns FALSE
+ * when the id is taken or the table is full. */
+gboolean              qs_export_register_format (const QsExportFormat *format);
 
 /* Checks the target (not the model, not a directory or device), then runs the format. */
 gboolean              qs_export_run          (const QsExportFormat  *format,

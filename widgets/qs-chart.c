@@ -909,6 +909,58 @@ draw_kind_cb (cairo_t            *cr,
   draw_kind (cr, kd->kind, kd->result, kd->options, style, title, width, height);
 }
 
+static gboolean
+check_kind (const char  *kind,
+            GError     **error)
+{
+  if (!g_str_equal (kind, "histogram") && !g_str_equal (kind, "heatmap") &&
+      !g_str_equal (kind, "channels"))
+    {
+      g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
+                   _("Unknown chart kind “%s”: use histogram, heatmap or channels"), kind);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+qs_chart_draw_figure (cairo_t              *cr,
+                      const char           *kind,
+                      QsQuantResult        *result,
+                      const QsChartOptions *options,
+                      const char           *title,
+                      double                width,
+                      double                height,
+                      GError              **error)
+{
+  QsChartOptions defaults;
+  QsChartStyle light;
+  const QsChartStyle *style;
+
+  g_return_val_if_fail (cr != NULL, FALSE);
+  g_return_val_if_fail (kind != NULL, FALSE);
+  g_return_val_if_fail (result != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (options == NULL)
+    {
+      qs_chart_options_init (&defaults);
+      options = &defaults;
+    }
+  if (!check_kind (kind, error))
+    return FALSE;
+  style = options->style;
+  if (style == NULL)
+    {
+      qs_chart_style_init_light (&light);
+      style = &light;
+    }
+  cairo_save (cr);
+  draw_kind (cr, kind, result, options, style, title, width, height);
+  cairo_restore (cr);
+  return TRUE;
+}
+
 gboolean
 qs_chart_export_full (const char           *kind,
                       QsQuantResult        *result,
@@ -933,13 +985,8 @@ qs_chart_export_full (const char           *kind,
       qs_chart_options_init (&defaults);
       options = &defaults;
     }
-  if (!g_str_equal (kind, "histogram") && !g_str_equal (kind, "heatmap") &&
-      !g_str_equal (kind, "channels"))
-    {
-      g_set_error (error, QS_CHART_ERROR, QS_CHART_ERROR_INVALID,
-                   _("Unknown chart kind “%s”: use histogram, heatmap or channels"), kind);
-      return FALSE;
-    }
+  if (!check_kind (kind, error))
+    return FALSE;
   kd.kind = kind;
   kd.result = result;
   kd.options = options;

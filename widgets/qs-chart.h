@@ -110,6 +110,18 @@ gboolean qs_chart_export_full      (const char         *kind,
                                     double              scale,
                                     GError            **error);
 
+/* Draws the figure qs_chart_export_full () writes (title, axes, legend; the background
+ * when the style asks for it) into any cairo context at (0, 0): a page or a picture of a
+ * report. FALSE with QS_CHART_ERROR_INVALID for an unknown kind. */
+gboolean qs_chart_draw_figure      (cairo_t            *cr,
+                                    const char         *kind,
+                                    QsQuantResult      *result,
+                                    const QsChartOptions *options,
+                                    const char         *title,
+                                    double              width,
+                                    double              height,
+                                    GError            **error);
+
 /* A line chart of up to QS_CHART_LINE_MAX_SERIES series over a shared x axis, with an
  * optional marked point (a dot, a dashed drop line and a label: "MSE optimum") and an
  * optional cursor (a vertical line: the current setting). The playground's MSE-vs-clip

@@ -64,7 +64,8 @@ qs_cli_export (int    argc,
 {
   g_autofree char *preset = NULL, *config_path = NULL, *output = NULL, *architecture = NULL;
   g_autofree char *format_id = NULL, *requant = NULL;
-  gint calibration = 0;
+  g_autofree char *eval_data = NULL;
+  gint calibration = 0, images = -2; /* -2: not given */
   gboolean list = FALSE;
   g_autoptr(GError) error = NULL;
   g_autoptr(QsModel) model = NULL;
@@ -87,6 +88,10 @@ qs_cli_export (int    argc,
       N_("Calibration images (default: the config's, 500)"), N_("N") },
     { "architecture", 'a', 0, G_OPTION_ARG_FILENAME, &architecture,
       N_("Architecture for a weights-only file"), N_("FILE") },
+    { "data", 0, 0, G_OPTION_ARG_STRING, &eval_data,
+      N_("Reports: the data to evaluate on (default: the config's calibration source)"), N_("SPEC") },
+    { "images", 0, 0, G_OPTION_ARG_INT, &images,
+      N_("Reports: images to evaluate (default 1000; 0: do not evaluate)"), N_("N") },
     { "list", 'l', 0, G_OPTION_ARG_NONE, &list, N_("List the formats and exit"), NULL },
     { NULL }
   };
@@ -109,6 +114,8 @@ qs_cli_export (int    argc,
     return qs_cli_usage_error ("export", _("give the file to write with -o"));
   if (calibration < 0)
     return qs_cli_usage_error ("export", _("--calibration must be a positive number"));
+  if (images < 0 && images != -2)
+    return qs_cli_usage_error ("export", _("--images must be 0 (do not evaluate) or a positive number"));
   if (requant != NULL && !qs_requant_mode_from_string (requant, &mode))
     return qs_cli_usage_error ("export", _("unknown requantization mode “%s” (gemmlowp, single-rounding, fp32-rne, cmsis-nn)"),
                                requant);
@@ -118,8 +125,12 @@ qs_cli_export (int    argc,
   config = load_config ("export", preset, config_path, &status);
   if (config == NULL)
     return status;
-  /* The mode the consumer computes in, unless asked for another one. */
-  qs_config_set_requant_mode (config, requant != NULL ? mode : format->requant_mode);
+  /* The mode the consumer computes in, unless asked for another one; a report describes
+   * the config's own. */
+  if (requant != NULL)
+    qs_config_set_requant_mode (config, mode);
+  else if (!format->keeps_requant_mode)
+    qs_config_set_requant_mode (config, format->requant_mode);
   model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("export", error);
@@ -140,6 +151,9 @@ qs_cli_export (int    argc,
   ctx.lowering = lowering;
   ctx.ranges = ranges;
   ctx.model_path = argv[1];
+  ctx.eval_data = eval_data;
+  /* --images 0: no evaluation; not given: the format's default */
+  ctx.eval_images = images == -2 ? 0 : images == 0 ? -1 : images;
   if (!qs_export_run (format, &ctx, output, summary, &error))
     return qs_cli_fail ("export", error);
   printf (_("Exported %s (%s) to %s\n"), qs_model_get_name (model), format->id, output);

@@ -8,6 +8,7 @@
 
 #include "qs-cli-common.h"
 #include "qs-cli-commands.h"
+#include "qs-report.h"
 #include "qs-data.h"
 
 /* The CLI is the headless twin of the app: every capability has a subcommand here. */
@@ -50,6 +51,8 @@ main (int   argc,
   bindtextdomain (GETTEXT_PACKAGE, qs_data_get_localedir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
+  /* Formats that live outside core join its table here (the report draws with the charts). */
+  qs_report_register ();
 
   if (argc < 2)
     {

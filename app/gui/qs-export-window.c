@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "qs-export-window.h"
+#include "qs-report.h"
 
 struct _QsExportWindow
 {
@@ -105,10 +106,13 @@ format_changed (QsExportWindow *self)
   if (format == NULL)
     return;
   gtk_label_set_text (self->description_label, _(format->description));
-  /* A format without ranges holds float weights: nothing requantizes. */
+  /* A format without ranges holds float weights: nothing requantizes. A report describes
+   * the config's own mode. */
   adw_action_row_set_subtitle (self->requant_row,
-                               format->needs_ranges ? qs_requant_mode_describe (format->requant_mode)
-                                                    : _("Does not apply: the file holds float weights"));
+                               format->keeps_requant_mode
+                               ? qs_requant_mode_describe (qs_config_get_requant_mode (self->config))
+                               : format->needs_ranges ? qs_requant_mode_describe (format->requant_mode)
+                                                      : _("Does not apply: the file holds float weights"));
   if (format->needs_ranges)
     adw_action_row_set_subtitle (self->size_row, self->size_text);
   else
@@ -251,8 +255,9 @@ qs_export_window_export_async (QsExportWindow      *self,
   job->format = qs_export_window_get_format (self);
   job->model = g_object_ref (self->model);
   job->config = qs_config_copy (self->config);
-  /* The mode the format's consumer computes in. */
-  qs_config_set_requant_mode (job->config, job->format->requant_mode);
+  /* The mode the format's consumer computes in (a report describes the config's own). */
+  if (!job->format->keeps_requant_mode)
+    qs_config_set_requant_mode (job->config, job->format->requant_mode);
   job->path = g_strdup (g_file_peek_path (file));
   g_task_set_task_data (task, job, (GDestroyNotify) export_job_free);
   set_busy (self, TRUE);
@@ -373,6 +378,9 @@ qs_export_window_class_init (QsExportWindowClass *klass)
 
   object_class->dispose = qs_export_window_dispose;
   object_class->finalize = qs_export_window_finalize;
+
+  /* The report formats live outside core (they draw with the charts library). */
+  qs_report_register ();
 
   /**
    * QsExportWindow::exported:

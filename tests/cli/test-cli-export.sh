@@ -63,4 +63,26 @@ check "export h5-fake exits 0" '[ $rc -eq 0 ]'
 "$cli" info "$tmp/fake.h5" >/dev/null; rc=$?
 check "the fake-quantized model loads" '[ $rc -eq 0 ]'
 
+# the report (libquantscope-report, registered by the CLI at startup)
+for f in report-html report-pdf; do
+  check "--list shows $f" 'grep -q "^$f " "$tmp/list"'
+done
+"$cli" export "$tmp/cnn.h5" --preset w8a8 --format report-html --data sample --images 100 -o "$tmp/r.html" > "$tmp/out"; rc=$?
+check "export report-html exits 0" '[ $rc -eq 0 ] && head -c 15 "$tmp/r.html" | grep -q "<!DOCTYPE html>"'
+check "it says how many images it evaluated" 'grep -q "Evaluated on 100 images of sample" "$tmp/out"'
+for layer in conv1 pool1 conv2 pool2 flatten fc1 predictions; do
+  check "the HTML names layer $layer" 'grep -q "<code>$layer</code>" "$tmp/r.html"'
+done
+check "the HTML fetches nothing" '! grep -q "https\?://" "$tmp/r.html"'
+check "the HTML keeps the config's requantization (gemmlowp)" 'grep -q "requantization gemmlowp" "$tmp/r.html"'
+"$cli" export "$tmp/cnn.h5" --preset w8a8 --format report-pdf --images 0 -o "$tmp/r.pdf" > "$tmp/out"; rc=$?
+check "export report-pdf --images 0 exits 0 and says it did not evaluate" '[ $rc -eq 0 ] && head -c 5 "$tmp/r.pdf" | grep -q "%PDF-" && grep -q "Not evaluated" "$tmp/out"'
+if command -v pdfinfo >/dev/null; then
+  check "the PDF has the 5 pages it reports" 'pdfinfo "$tmp/r.pdf" | grep -q "^Pages: *5$" && grep -q "5 pages" "$tmp/out"'
+fi
+"$cli" export "$tmp/cnn.h5" --preset w8a8 --format report-pdf --images -3 -o "$tmp/r2.pdf" >/dev/null 2>&1; rc=$?
+check "a negative --images exits 2" '[ $rc -eq 2 ]'
+"$cli" export "$tmp/cnn.h5" --preset w8a8 --format report-html --images 0 -o "$tmp/cnn.h5" >/dev/null 2>&1; rc=$?
+check "report -o MODEL exits 1, the model unchanged" '[ $rc -eq 1 ] && [ "$(cksum < "$tmp/cnn.h5")" = "$sum" ]'
+
 [ $fail -eq 0 ]

@@ -74,7 +74,7 @@ test_exports_read_back (void)
 {
   g_autoptr(QsConfig) config = w8a8 ();
   QsExportWindow *win = qs_export_window_new (NULL, sample_model, config);
-  const char *ids[] = { "config", "aimet", "h5-fake" };
+  const char *ids[] = { "config", "aimet", "h5-fake", "report-pdf" };
 
   for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
     {
@@ -103,6 +103,15 @@ test_exports_read_back (void)
 
           g_assert_no_error (error);
           g_assert_nonnull (back);
+        }
+      else if (strcmp (ids[i], "report-pdf") == 0)
+        {
+          g_autofree char *data = NULL;
+
+          /* the dialog reaches the report, which core's table gets from the app */
+          g_assert_true (g_file_get_contents (path, &data, NULL, &error));
+          g_assert_true (g_str_has_prefix (data, "%PDF-"));
+          g_assert_nonnull (strstr (summary, "Evaluated on"));
         }
       else
         {
