@@ -206,7 +206,7 @@ model_output_size (QsModel *model)
 #define FLOAT_CACHE_MAGIC "QSFLOUT1"
 #define FLOAT_CACHE_VERSION 1
 /* Bump when the float engine's arithmetic changes (its outputs would differ). */
-#define FLOAT_ENGINE_REVISION 1
+#define FLOAT_ENGINE_REVISION 2
 
 typedef struct
 {

@@ -488,7 +488,7 @@ qs_synthetic_images (float   *out,
 /* --- BatchNorm settling ---
  * One float-engine pass over the images with a layer tap. The tap sees each layer's output
  * for the whole batch right after the layer ran, while the buffers of the layers it reads
- * are still alive (run_range frees a buffer only after its last consumer's tap). At a
+ * are still alive (the engine reuses an output's space only after its last reader ran). At a
  * BatchNormalization it takes the per-channel mean and (biased) variance of the layer's
  * input, stores them as moving_mean / moving_variance, and rewrites the BN's output in
  * place with the new statistics (the same scale/shift arithmetic as the engine), so every
@@ -501,22 +501,6 @@ typedef struct
   QsModel      *model;
   const float **outputs;   /* per layer: its output buffer during the pass */
 } Settle;
-
-static QsTensor *
-find_weight (const QsLayer *l,
-             const char    *short_name)
-{
-  gsize len = strlen (l->name);
-
-  for (guint i = 0; i < l->weights->len; i++)
-    {
-      QsTensor *t = g_ptr_array_index (l->weights, i);
-      if (g_str_has_prefix (t->name, l->name) && t->name[len] == '/'
-          && g_str_equal (t->name + len + 1, short_name))
-        return t;
-    }
-  return NULL;
-}
 
 static void
 settle_tap (const QsLayer *layer,
@@ -538,10 +522,10 @@ settle_tap (const QsLayer *layer,
   in = s->outputs[layer->inputs[0]];
   c = layer->output_shape[layer->output_rank - 1];
   n = batch * per_image / c;
-  gamma = find_weight (layer, "gamma");
-  beta = find_weight (layer, "beta");
-  mean = find_weight (layer, "moving_mean");
-  var = find_weight (layer, "moving_variance");
+  gamma = _qs_layer_find_weight (layer, "gamma");
+  beta = _qs_layer_find_weight (layer, "beta");
+  mean = _qs_layer_find_weight (layer, "moving_mean");
+  var = _qs_layer_find_weight (layer, "moving_variance");
   if (in == NULL || mean == NULL || var == NULL || n == 0)
     return;
   sum = g_new0 (double, c);
