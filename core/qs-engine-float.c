@@ -21,6 +21,9 @@
  * the batch; each runs the whole network on micro-batches with its own buffers. */
 
 #define MICRO_BATCH 32
+/* A thread's activation arena stays under this many bytes when images are big (fewer
+ * images per micro-batch, down to one); small models keep MICRO_BATCH. */
+#define ARENA_BUDGET ((gsize) 32 << 20)
 
 typedef struct
 {
@@ -33,6 +36,7 @@ typedef struct
   gsize          per_image; /* output elements per image */
   gsize          in_per_image;
   guint          last_use;  /* last layer reading this output */
+  gsize          offset;    /* of the output in the arena, in floats per image of the batch */
 } Step;
 
 struct _QsEngineFloat
@@ -41,6 +45,8 @@ struct _QsEngineFloat
   guint      n_steps;
   Step      *steps;
   GPtrArray *tensors;       /* references kept alive */
+  gsize      arena_per_image; /* floats: every layer output at its offset, per image */
+  gsize      micro_batch;
 };
 
 static gsize
@@ -81,6 +87,48 @@ weight_data (QsEngineFloat *engine,
     }
   g_ptr_array_add (engine->tensors, qs_tensor_ref (t));
   return t->data;
+}
+
+/* The activation arena: every layer output gets an offset, first fit among the outputs
+ * still alive when it is written (an output lives from its layer to its last reader), so a
+ * run allocates one block per thread instead of a buffer per layer and micro-batch. Sizes
+ * and offsets are per image and scale with the batch; each is a multiple of 16 floats, so
+ * every buffer keeps the arena's 64-byte alignment. */
+typedef struct
+{
+  gsize offset;
+  gsize size;
+  guint last_use;
+} Block;
+
+static void
+plan_arena (QsEngineFloat *engine)
+{
+  g_autoptr(GArray) live = g_array_new (FALSE, FALSE, sizeof (Block));  /* by offset */
+  gsize top = 0;
+
+  for (guint i = 1; i < engine->n_steps; i++)
+    {
+      Step *s = &engine->steps[i];
+      Block b = { 0, MAX ((s->per_image + 15) / 16 * 16, 16), s->last_use };
+      guint at;
+
+      for (guint j = live->len; j-- > 0;)
+        if (g_array_index (live, Block, j).last_use < i)
+          g_array_remove_index (live, j);
+      for (at = 0; at < live->len; at++)
+        {
+          const Block *o = &g_array_index (live, Block, at);
+          if (b.offset + b.size <= o->offset)
+            break;
+          b.offset = MAX (b.offset, o->offset + o->size);
+        }
+      g_array_insert_val (live, at, b);
+      s->offset = b.offset;
+      top = MAX (top, b.offset + b.size);
+    }
+  engine->arena_per_image = top;
+  engine->micro_batch = CLAMP (ARENA_BUDGET / MAX (top * sizeof (float), 1), 1, MICRO_BATCH);
 }
 
 QsEngineFloat *
@@ -174,6 +222,7 @@ qs_engine_float_new_with_weights (QsModel     *model,
         }
     }
   engine->steps[engine->n_steps - 1].last_use = G_MAXUINT;
+  plan_arena (engine);
   return g_steal_pointer (&engine);
 }
 
@@ -509,18 +558,19 @@ run_step (QsEngineFloat *engine,
     }
 }
 
+/* arena: engine->arena_per_image * batch floats, 64-byte aligned. */
 static gboolean
 run_range (QsEngineFloat     *engine,
            const float       *input,
            gsize              batch,
            float             *output,
+           float             *arena,
            QsLayerOutputFunc  layer_func,
            gpointer           user_data,
            GCancellable      *cancellable,
            GError           **error)
 {
   g_autofree float **bufs = g_new0 (float *, engine->n_steps);
-  gboolean ok = TRUE;
 
   bufs[0] = (float *) input;
   if (layer_func != NULL)
@@ -530,30 +580,33 @@ run_range (QsEngineFloat     *engine,
       const Step *s = &engine->steps[i];
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          ok = FALSE;
-          break;
-        }
-      bufs[i] = qs_aligned_alloc (MAX (batch * s->per_image, 1) * sizeof (float));
-      if (bufs[i] == NULL)
-        {
-          g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
-                       _("Out of memory running layer “%s”"), s->layer->name);
-          ok = FALSE;
-          break;
-        }
+        return FALSE;
+      bufs[i] = arena + s->offset * batch;
       run_step (engine, s, bufs, bufs[i], batch);
+      /* the tap sees the buffer while every output it may read is alive: an output's
+       * space is reused only after its last reader ran */
       if (layer_func != NULL)
         layer_func (s->layer, bufs[i], batch, s->per_image, user_data);
-      for (guint j = 1; j < i; j++)
-        if (bufs[j] != NULL && engine->steps[j].last_use <= i)
-          g_clear_pointer (&bufs[j], qs_aligned_free);
     }
-  if (ok)
-    memcpy (output, bufs[engine->n_steps - 1], batch * engine->steps[engine->n_steps - 1].per_image * sizeof (float));
-  for (guint j = 1; j < engine->n_steps; j++)
-    g_clear_pointer (&bufs[j], qs_aligned_free);
-  return ok;
+  memcpy (output, bufs[engine->n_steps - 1], batch * engine->steps[engine->n_steps - 1].per_image * sizeof (float));
+  return TRUE;
+}
+
+static float *
+arena_new (QsEngineFloat *engine,
+           gsize          batch,
+           GError       **error)
+{
+  float *arena = qs_aligned_alloc (MAX (engine->arena_per_image * batch, 16) * sizeof (float));
+
+  if (arena == NULL)
+    {
+      g_autofree char *size = g_format_size (engine->arena_per_image * batch * sizeof (float));
+      g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
+                   _("Out of memory running “%s” (%s of activations)"), qs_model_get_name (engine->model),
+                   size);
+    }
+  return arena;
 }
 
 typedef struct
@@ -563,6 +616,7 @@ typedef struct
   float         *output;
   gsize          batch;
   GError       **errors;      /* one slot per thread */
+  float        **arenas;      /* one per thread, allocated on first use, reused */
   GCancellable  *cancellable;
 } Work;
 
@@ -575,12 +629,16 @@ run_micro_batch (gsize    index,
   Work *w = data;
   gsize in_n = w->engine->steps[0].per_image;
   gsize out_n = w->engine->steps[w->engine->n_steps - 1].per_image;
-  gsize at = index * MICRO_BATCH;
-  gsize n = MIN (MICRO_BATCH, w->batch - at);
+  gsize mb = w->engine->micro_batch;
+  gsize at = index * mb;
+  gsize n = MIN (mb, w->batch - at);
 
   if (w->errors[thread_index] != NULL)
     return;
-  run_range (w->engine, w->input + at * in_n, n, w->output + at * out_n,
+  if (w->arenas[thread_index] == NULL
+      && (w->arenas[thread_index] = arena_new (w->engine, mb, &w->errors[thread_index])) == NULL)
+    return;
+  run_range (w->engine, w->input + at * in_n, n, w->output + at * out_n, w->arenas[thread_index],
              NULL, NULL, w->cancellable, &w->errors[thread_index]);
 }
 
@@ -596,6 +654,7 @@ qs_engine_float_run (QsEngineFloat     *engine,
                      GError           **error)
 {
   g_autofree GError **errors = NULL;
+  g_autofree float **arenas = NULL;
   Work work;
   gsize n_items;
   gboolean ok;
@@ -607,13 +666,24 @@ qs_engine_float_run (QsEngineFloat     *engine,
   if (batch == 0)
     return TRUE;
   if (layer_func != NULL)
-    return run_range (engine, input, batch, output, layer_func, user_data, cancellable, error);
+    {
+      float *arena = arena_new (engine, batch, error);
 
-  n_items = (batch + MICRO_BATCH - 1) / MICRO_BATCH;
+      if (arena == NULL)
+        return FALSE;
+      ok = run_range (engine, input, batch, output, arena, layer_func, user_data, cancellable, error);
+      qs_aligned_free (arena);
+      return ok;
+    }
+
+  n_items = (batch + engine->micro_batch - 1) / engine->micro_batch;
   n_threads = qs_parallel_n_threads (n_items, n_threads);
   errors = g_new0 (GError *, n_threads);
-  work = (Work) { engine, input, output, batch, errors, cancellable };
+  arenas = g_new0 (float *, n_threads);
+  work = (Work) { engine, input, output, batch, errors, arenas, cancellable };
   ok = qs_parallel_for (n_items, n_threads, run_micro_batch, &work, cancellable, error);
+  for (guint t = 0; t < n_threads; t++)
+    g_clear_pointer (&arenas[t], qs_aligned_free);
   for (guint t = 0; t < n_threads; t++)
     if (errors[t] != NULL)
       {

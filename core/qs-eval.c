@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #include "qs-calib.h"
 #include "qs-engine-float.h"
@@ -63,6 +64,7 @@ typedef struct
   gsize      in_size;
   gsize      out_size;
   double     images_per_s;
+  gboolean   from_disk;
 } FloatSide;
 
 typedef struct
@@ -193,10 +195,137 @@ model_output_size (QsModel *model)
   return size;
 }
 
+/* --- the float outputs on disk ---
+ * One file per key: SHA-256 over the model file's checksum, the float engine's revision and
+ * the float inputs themselves (so the dataset, its size, the preprocessing and the limit
+ * are all in it, and nothing stale can match). The file: a header (magic, version, sizes,
+ * the key, the payload's SHA-256, then the SHA-256 of those fields) and n_images * out_size
+ * float32 in host order. Written atomically (g_file_set_contents); anything that does not
+ * match is ignored and rewritten. */
+
+#define FLOAT_CACHE_MAGIC "QSFLOUT1"
+#define FLOAT_CACHE_VERSION 1
+/* Bump when the float engine's arithmetic changes (its outputs would differ). */
+#define FLOAT_ENGINE_REVISION 2
+
+typedef struct
+{
+  char    magic[8];
+  guint32 version;
+  guint32 endian;           /* 0x01020304 in host order */
+  guint64 n_images;
+  guint64 out_size;
+  double  images_per_s;
+  guint8  key[32];
+  guint8  payload[32];
+  guint8  header[32];       /* SHA-256 of everything above */
+} FloatCacheHeader;
+
+char *
+qs_eval_float_cache_dir (void)
+{
+  return g_build_filename (g_get_user_cache_dir (), "quantscope", "float-outputs", NULL);
+}
+
+static void
+sha256 (const void *data,
+        gsize       size,
+        guint8     *digest)
+{
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize len = 32;
+
+  g_checksum_update (sum, data, size);
+  g_checksum_get_digest (sum, digest, &len);
+}
+
+/* The file for these inputs, and its key; NULL when the model has no checksum. */
+static char *
+float_cache_path (const char  *dir,
+                  QsModel     *model,
+                  const float *inputs,
+                  gsize        n_inputs,
+                  gsize        out_size,
+                  guint8      *key)
+{
+  const char *model_sum = qs_model_get_checksum (model);
+  g_autoptr(GChecksum) sum = NULL;
+  g_autofree char *head = NULL;
+  gsize len = 32;
+
+  if (dir == NULL || model_sum == NULL)
+    return NULL;
+  head = g_strdup_printf ("quantscope float outputs\nmodel %s\nengine %d\ninputs %zu\noutputs %zu\n",
+                          model_sum, FLOAT_ENGINE_REVISION, n_inputs, out_size);
+  sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sum, (const guchar *) head, strlen (head));
+  g_checksum_update (sum, (const guchar *) inputs, n_inputs * sizeof (float));
+  g_checksum_get_digest (sum, key, &len);
+  return g_build_filename (dir, g_checksum_get_string (sum), NULL);
+}
+
+static gboolean
+float_cache_read (const char   *path,
+                  const guint8 *key,
+                  FloatSide    *c)
+{
+  g_autofree char *contents = NULL;
+  gsize size, payload = (gsize) c->n_images * c->out_size * sizeof (float);
+  FloatCacheHeader h;
+  guint8 digest[32];
+
+  if (!g_file_get_contents (path, &contents, &size, NULL))
+    return FALSE;
+  if (size != sizeof h + payload)
+    return FALSE;
+  memcpy (&h, contents, sizeof h);
+  sha256 (&h, G_STRUCT_OFFSET (FloatCacheHeader, header), digest);
+  if (memcmp (h.magic, FLOAT_CACHE_MAGIC, 8) != 0 || h.version != FLOAT_CACHE_VERSION
+      || h.endian != 0x01020304u || memcmp (digest, h.header, 32) != 0
+      || h.n_images != c->n_images || h.out_size != c->out_size || memcmp (h.key, key, 32) != 0)
+    return FALSE;
+  sha256 (contents + sizeof h, payload, digest);
+  if (memcmp (digest, h.payload, 32) != 0)
+    return FALSE;
+  memcpy (c->outputs, contents + sizeof h, payload);
+  c->images_per_s = h.images_per_s;
+  return TRUE;
+}
+
+/* Best effort: a cache that cannot be written is only slower. */
+static void
+float_cache_write (const char   *dir,
+                   const char   *path,
+                   const guint8 *key,
+                   FloatSide    *c)
+{
+  gsize payload = (gsize) c->n_images * c->out_size * sizeof (float);
+  g_autofree char *contents = g_try_malloc (sizeof (FloatCacheHeader) + payload);
+  FloatCacheHeader h = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  if (contents == NULL || g_mkdir_with_parents (dir, 0700) != 0)
+    return;
+  memcpy (h.magic, FLOAT_CACHE_MAGIC, 8);
+  h.version = FLOAT_CACHE_VERSION;
+  h.endian = 0x01020304u;
+  h.n_images = c->n_images;
+  h.out_size = c->out_size;
+  h.images_per_s = c->images_per_s;
+  memcpy (h.key, key, 32);
+  sha256 (c->outputs, payload, h.payload);
+  sha256 (&h, G_STRUCT_OFFSET (FloatCacheHeader, header), h.header);
+  memcpy (contents, &h, sizeof h);
+  memcpy (contents + sizeof h, c->outputs, payload);
+  if (!g_file_set_contents (path, contents, sizeof h + payload, &error))
+    g_debug ("float output cache %s: %s", path, error->message);
+}
+
 /* The inputs and float outputs of the first n_images; reused from the cache while model,
- * dataset and count do not change. */
+ * dataset and count do not change, and from cache_dir (nullable) across runs. */
 static FloatSide *
 get_float_side (QsEvalCache  *cache,
+                const char   *cache_dir,
                 QsModel      *model,
                 QsDataset    *dataset,
                 guint         n_images,
@@ -206,6 +335,8 @@ get_float_side (QsEvalCache  *cache,
 {
   g_autoptr(QsEngineFloat) engine = NULL;
   g_autoptr(FloatSide) c = NULL;
+  g_autofree char *path = NULL;
+  guint8 key[32];
   gint64 t0;
   gsize shape[QS_TENSOR_MAX_DIMS];
   guint rank;
@@ -221,9 +352,6 @@ get_float_side (QsEvalCache  *cache,
         return g_steal_pointer (&c);
     }
 
-  engine = qs_engine_float_new (model, error);
-  if (engine == NULL)
-    return NULL;
   c = g_new0 (FloatSide, 1);
   c->ref_count = 1;
   c->model = g_object_ref (model);
@@ -244,11 +372,21 @@ get_float_side (QsEvalCache  *cache,
     }
   if (!qs_dataset_fill_inputs (dataset, model, 0, n_images, c->inputs, error))
     return NULL;
-  t0 = g_get_monotonic_time ();
-  if (!qs_engine_float_run (engine, c->inputs, n_images, c->outputs, n_threads, NULL, NULL,
-                            cancellable, error))
-    return NULL;
-  c->images_per_s = n_images / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
+  path = float_cache_path (cache_dir, model, c->inputs, (gsize) n_images * c->in_size, c->out_size, key);
+  c->from_disk = path != NULL && float_cache_read (path, key, c);
+  if (!c->from_disk)
+    {
+      engine = qs_engine_float_new (model, error);
+      if (engine == NULL)
+        return NULL;
+      t0 = g_get_monotonic_time ();
+      if (!qs_engine_float_run (engine, c->inputs, n_images, c->outputs, n_threads, NULL, NULL,
+                                cancellable, error))
+        return NULL;
+      c->images_per_s = n_images / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
+      if (path != NULL)
+        float_cache_write (cache_dir, path, key, c);
+    }
   if (cache != NULL)
     {
       g_mutex_lock (&cache->lock);
@@ -797,7 +935,7 @@ qs_eval_run (QsModel             *model,
   if (progress)
     progress (0.2, progress_data);
 
-  fc = get_float_side (opts.cache, model, dataset, n, opts.n_threads, cancellable, error);
+  fc = get_float_side (opts.cache, opts.float_cache_dir, model, dataset, n, opts.n_threads, cancellable, error);
   if (fc == NULL)
     return NULL;
   if (progress)
@@ -812,6 +950,7 @@ qs_eval_run (QsModel             *model,
   r->float_confusion = g_new0 (guint, (gsize) nc * nc);
   r->quant_confusion = g_new0 (guint, (gsize) nc * nc);
   r->float_images_per_s = fc->images_per_s;
+  r->float_from_disk = fc->from_disk;
   r->quant_top1 = r->quant_top5 = r->agreement = r->mean_kl = NAN;
   r->top5_overlap = r->output_sqnr_db = r->output_mse = r->output_cosine = r->output_max_abs_error = NAN;
   r->labelled = qs_dataset_is_labelled (dataset);

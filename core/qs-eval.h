@@ -24,6 +24,8 @@ typedef enum
 typedef struct _QsEvalCache QsEvalCache;
 
 QsEvalCache  *qs_eval_cache_new       (void);
+/* $XDG_CACHE_HOME/quantscope/float-outputs (newly allocated). */
+char         *qs_eval_float_cache_dir (void);
 QsEvalCache  *qs_eval_cache_ref       (QsEvalCache *cache);
 void          qs_eval_cache_unref     (QsEvalCache *cache);
 void          qs_eval_cache_clear     (QsEvalCache *cache);
@@ -36,6 +38,12 @@ typedef struct
   gboolean float_only;       /* skip the quantized side */
   gboolean layer_stats;      /* per-layer activation SQNR (costs a second pass) */
   QsEvalCache *cache;        /* nullable: nothing is kept */
+  /* nullable: a folder where the float outputs are kept on disk between runs (the CLI
+   * passes qs_eval_float_cache_dir ()). A file per model checksum + the exact float inputs
+   * (dataset, its size, preprocessing and limit all change them) + float engine revision;
+   * a file that does not match (header checksum, sizes, key, payload checksum) is ignored
+   * and rewritten. Models without a file (no checksum) are not cached on disk. */
+  const char  *float_cache_dir;
 } QsEvalOptions;
 
 typedef struct
@@ -93,6 +101,9 @@ typedef struct
   guint        quant_nonfinite;
   char        *float_nonfinite_at;
   char        *quant_nonfinite_at;
+  /* The float outputs were read from options->float_cache_dir rather than computed (then
+   * float_images_per_s is the rate measured when the file was written). */
+  gboolean     float_from_disk;
 
   /*< private >*/
   gint ref_count;

@@ -15,4 +15,40 @@ G_BEGIN_DECLS
 QsModel *qs_synthetic_mlp (guint64   n_params,
                            GError  **error);
 
+/* ResNet-50 in the Keras applications layout (25.6M parameters at width_div 1, 224, 1000
+ * classes); width_div and size shrink it. Weights uniform in +-0.05, BatchNorm statistics
+ * random (not settled). */
+QsModel *qs_synthetic_resnet50   (guint    width_div,
+                                  gsize    size,
+                                  gsize    classes,
+                                  GError **error);
+/* torchvision's resnet18 (11.7M parameters at 1000 classes) and mobilenet_v2 (3.5M) as
+ * Keras functional graphs on size x size x 3 inputs: convolutions without bias, He-uniform
+ * kernels, BatchNorm (gamma in [0.5, 1.5), beta in +-0.1), ReLU / ReLU6, explicit
+ * ZeroPadding2D before strided convolutions (PyTorch's symmetric padding). BatchNorm
+ * statistics are placeholders until qs_synthetic_settle_batch_norm. */
+QsModel *qs_synthetic_resnet18   (gsize    size,
+                                  gsize    classes,
+                                  GError **error);
+QsModel *qs_synthetic_mobilenet_v2 (gsize  size,
+                                    gsize  classes,
+                                    GError **error);
+/* The Fashion-MNIST CNN of ../shared/models (Muhtashim009), same shapes, random weights. */
+QsModel *qs_synthetic_fmnist_cnn (GError **error);
+
+/* n_values uniform values in [0, 1) from an LCG: "synthetic images". */
+void     qs_synthetic_images     (float    *out,
+                                  gsize     n_values,
+                                  guint32   seed);
+/* Sets every BatchNormalization's moving_mean / moving_variance, in place, to the batch
+ * statistics of its input over n_images synthetic images (qs_synthetic_images (seed)), in
+ * one float-engine pass where each BN already normalises with its new statistics before
+ * the next one is measured: every BN output then has mean beta and standard deviation
+ * |gamma| per channel on such images, so activations stay in range through any depth.
+ * Only for a model this module built and nobody else holds yet (it writes its weights). */
+gboolean qs_synthetic_settle_batch_norm (QsModel  *model,
+                                         guint     n_images,
+                                         guint32   seed,
+                                         GError  **error);
+
 G_END_DECLS

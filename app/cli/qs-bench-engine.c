@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
+#include <string.h>
+#include <unistd.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "qs-cli-bench.h"
 #include "quantscope-core.h"
@@ -11,9 +15,17 @@
  * Muhtashim009 Fashion-MNIST CNN when ../shared is present, else a synthesized CNN of the
  * same shape) with the float engine and the integer engine (w8a8), 2 threads, in the same
  * run; plus the latency of the app's "quick accuracy" (qs_eval_run on 1,000 images with
- * the float side and the calibration cached, as in the live view). */
+ * the float side and the calibration cached, as in the live view).
+ *
+ * ImageNet-sized cases: a ResNet-18-shaped and a MobileNetV2-shaped model at 224x224x3
+ * (qs-synthetic: seeded weights, BatchNorm settled on synthetic images) written with the
+ * Keras writer and loaded back, float engine and int8 engine (w8a8, gemmlowp and fp32-rne)
+ * images/s on --images N synthetic images (default 64). With --model FILE the same three
+ * numbers for that file instead, on --dataset D or synthetic images. */
 
 #define BENCH_THREADS 2
+
+static void bench_engine_cnn (QsBench *bench);
 
 static QsTensor *
 random_tensor (const char    *name,
@@ -164,8 +176,213 @@ run_quick_eval (gpointer data)
     qs_eval_result_unref (r);
 }
 
+/* --- ImageNet-sized models --- */
+
+static const struct
+{
+  const char *name;
+  QsModel   *(*build) (gsize size, gsize classes, GError **error);
+} shapes[] = {
+  { "resnet18", qs_synthetic_resnet18 },
+  { "mobilenetv2", qs_synthetic_mobilenet_v2 },
+};
+
+#define SETTLE_IMAGES 4
+#define SETTLE_SEED   99
+#define INPUT_SEED    7
+
+static QsModel *
+build_settled (guint    which,
+               gsize    size,
+               GError **error)
+{
+  g_autoptr(QsModel) model = shapes[which].build (size, 1000, error);
+
+  if (model == NULL || !qs_synthetic_settle_batch_norm (model, SETTLE_IMAGES, SETTLE_SEED, error))
+    return NULL;
+  return g_steal_pointer (&model);
+}
+
+gboolean
+qs_bench_write_models (const char *dir)
+{
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      g_printerr (_("quantscope-cli bench: cannot create “%s”: %s\n"), dir, g_strerror (errno));
+      return FALSE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QsModel) model = build_settled (i, 224, &error);
+      g_autofree char *base = g_strconcat (shapes[i].name, ".h5", NULL);
+      g_autofree char *path = g_build_filename (dir, base, NULL);
+
+      if (model == NULL || !qs_model_save (model, path, NULL, &error))
+        {
+          g_printerr ("quantscope-cli bench: %s: %s\n", path, error->message);
+          return FALSE;
+        }
+      g_print ("%s\n", path);
+    }
+  return TRUE;
+}
+
+/* Float, int8 gemmlowp and int8 fp32-rne images/s of one model on n images. */
+static gboolean
+bench_one_model (QsBench     *bench,
+                 const char  *label,
+                 QsModel     *model,
+                 QsDataset   *dataset,
+                 guint        n,
+                 GError     **error)
+{
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8a8", error);
+  g_autoptr(QsConfig) rne = NULL;
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsEngineFloat) fengine = NULL;
+  g_autoptr(QsEngineInt) engine = NULL, engine_rne = NULL;
+  g_autofree float *input = NULL, *output = NULL;
+  g_autofree char *name_float = NULL, *name_int = NULL, *name_rne = NULL;
+  gsize in_size, out_size;
+  double t_float, t_int, t_rne;
+  int reps = qs_bench_quick (bench) ? 1 : 2;
+  Job job = { 0 };
+
+  if (config == NULL)
+    return FALSE;
+  if (dataset != NULL)
+    n = MIN (n, qs_dataset_get_n_images (dataset));
+  fengine = qs_engine_float_new (model, error);
+  if (fengine == NULL || n == 0)
+    return fengine != NULL;
+  {
+    gsize shape[QS_TENSOR_MAX_DIMS];
+    guint rank = qs_model_get_input_shape (model, shape);
+    const QsLayer *last = qs_model_get_layer (model, qs_model_get_n_layers (model) - 1);
+
+    in_size = out_size = 1;
+    for (guint i = 0; i < rank; i++)
+      in_size *= shape[i];
+    for (guint i = 0; i < last->output_rank; i++)
+      out_size *= last->output_shape[i];
+  }
+  input = g_try_new (float, (gsize) n * in_size);
+  output = g_try_new (float, (gsize) n * out_size);
+  if (input == NULL || output == NULL)
+    {
+      g_set_error (error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED, _("Not enough memory for %u images"), n);
+      return FALSE;
+    }
+  if (dataset != NULL)
+    {
+      if (!qs_dataset_fill_inputs (dataset, model, 0, n, input, error))
+        return FALSE;
+    }
+  else
+    qs_synthetic_images (input, (gsize) n * in_size, INPUT_SEED);
+
+  calib = qs_calibration_new (model, input, MIN (n, 32), NULL, NULL, NULL, error);
+  if (calib == NULL)
+    return FALSE;
+  engine = qs_calibration_compile (calib, model, config, error);
+  if (engine == NULL)
+    return FALSE;
+  rne = qs_config_copy (config);
+  qs_config_set_requant_mode (rne, QS_REQUANT_FP32_RNE);
+  engine_rne = qs_calibration_compile (calib, model, rne, error);
+  if (engine_rne == NULL)
+    return FALSE;
+
+  job = (Job) { engine, fengine, model, config, dataset, input, output, n, TRUE, NULL };
+  t_float = qs_bench_best_seconds (reps, run_float, &job);
+  t_int = qs_bench_best_seconds (reps, run_int, &job);
+  job.engine = engine_rne;
+  t_rne = qs_bench_best_seconds (reps, run_int, &job);
+  if (!job.ok)
+    {
+      g_set_error (error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED, _("an engine run failed"));
+      return FALSE;
+    }
+  name_float = g_strdup_printf ("engine-float-%s", label);
+  name_int = g_strdup_printf ("engine-int-w8a8-%s", label);
+  name_rne = g_strdup_printf ("engine-int-w8a8-%s-fp32-rne", label);
+  qs_bench_add_rate (bench, name_float, "images_per_s", n / t_float, "vs_float", 1.0);
+  qs_bench_add_rate (bench, name_int, "images_per_s", n / t_int, "vs_float", t_float / t_int);
+  qs_bench_add_rate (bench, name_rne, "images_per_s", n / t_rne, "vs_float", t_float / t_rne);
+  return TRUE;
+}
+
+/* bench --only engine --model FILE [--dataset D] */
+static void
+bench_model_file (QsBench *bench)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = qs_model_load (qs_bench_model_path (bench), NULL, NULL, &error);
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autofree char *base = NULL;
+
+  if (model != NULL && qs_bench_dataset_spec (bench) != NULL)
+    dataset = qs_dataset_open (qs_bench_dataset_spec (bench), &error);
+  if (model == NULL || (qs_bench_dataset_spec (bench) != NULL && dataset == NULL))
+    goto fail;
+  base = g_path_get_basename (qs_bench_model_path (bench));
+  if (strrchr (base, '.') != NULL)
+    *strrchr (base, '.') = '\0';
+  if (bench_one_model (bench, base, model, dataset, qs_bench_images (bench, 64), &error))
+    return;
+fail:
+  g_printerr (_("bench engine: %s: %s\n"), qs_bench_model_path (bench), error ? error->message : "?");
+}
+
+/* The synthetic ResNet-18 and MobileNetV2 through the writer and the loader. */
+static void
+bench_imagenet_shapes (QsBench *bench)
+{
+  gboolean quick = qs_bench_quick (bench);
+  gsize size = quick ? 64 : 224;
+  guint n = quick ? 4 : qs_bench_images (bench, 64);
+
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QsModel) built = build_settled (i, size, &error);
+      g_autoptr(QsModel) model = NULL;
+      g_autofree char *path = NULL;
+      g_autofree char *label = g_strdup_printf ("%s-%zu", shapes[i].name, size);
+      int fd;
+
+      if (built == NULL)
+        goto fail;
+      fd = g_file_open_tmp ("qs-bench-engine-XXXXXX.h5", &path, &error);
+      if (fd < 0)
+        goto fail;
+      close (fd);
+      if (qs_model_save (built, path, NULL, &error))
+        model = qs_model_load (path, NULL, NULL, &error);
+      g_unlink (path);
+      if (model == NULL || !bench_one_model (bench, label, model, NULL, n, &error))
+        goto fail;
+      continue;
+fail:
+      g_printerr (_("bench engine: %s: %s\n"), shapes[i].name, error ? error->message : "?");
+    }
+}
+
 void
 qs_bench_engine (QsBench *bench)
+{
+  if (qs_bench_model_path (bench) != NULL)
+    bench_model_file (bench);
+  else
+    {
+      bench_engine_cnn (bench);
+      bench_imagenet_shapes (bench);
+    }
+}
+
+static void
+bench_engine_cnn (QsBench *bench)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(QsModel) model = NULL;

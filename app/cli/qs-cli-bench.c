@@ -20,6 +20,10 @@ struct _QsBench
   double       memcpy_gb_per_s;
   char        *only;
   guint64      synthetic_params;
+  char        *model;
+  char        *dataset;
+  guint        images;
+  char        *write_models;
 };
 
 /* --- the table: one entry per module (add yours) --- */
@@ -63,6 +67,25 @@ gboolean
 qs_bench_quick (QsBench *bench)
 {
   return bench->quick;
+}
+
+const char *
+qs_bench_model_path (QsBench *bench)
+{
+  return bench->model;
+}
+
+const char *
+qs_bench_dataset_spec (QsBench *bench)
+{
+  return bench->dataset;
+}
+
+guint
+qs_bench_images (QsBench *bench,
+                 guint    fallback)
+{
+  return bench->images > 0 ? bench->images : fallback;
 }
 
 guint64
@@ -167,6 +190,8 @@ qs_cli_bench (int    argc,
   gboolean json = FALSE, quick = FALSE;
   g_autofree char *only = NULL;
   g_autofree char *synthetic = NULL;
+  g_autofree char *model = NULL, *dataset = NULL, *write_models = NULL;
+  gint images = 0;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print results as JSON"), NULL },
     { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, N_("Smaller sizes and fewer repetitions"), NULL },
@@ -174,6 +199,14 @@ qs_cli_bench (int    argc,
     { "synthetic-params", 0, 0, G_OPTION_ARG_STRING, &synthetic,
       N_("Size of the “live” group’s synthetic model, a 4096-wide MLP (default 25M; at least 17M)"),
       N_("N") },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
+      N_("“engine” group: float and int8 images/s of this model instead of the built-in cases"), N_("FILE") },
+    { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &dataset,
+      N_("Images for --model (default: synthetic random images)"), N_("D") },
+    { "images", 'n', 0, G_OPTION_ARG_INT, &images,
+      N_("Images per engine run for --model and the ImageNet-sized cases (default 64)"), N_("N") },
+    { "write-models", 0, 0, G_OPTION_ARG_FILENAME, &write_models,
+      N_("Write the “engine” group's synthetic ResNet-18 and MobileNetV2 (.h5) into DIR and exit"), N_("DIR") },
     { NULL }
   };
   QsBench bench = { 0 };
@@ -184,7 +217,8 @@ qs_cli_bench (int    argc,
                      _("Every result is a ratio to a baseline measured in the same run:\n"
                        "memcpy of the same bytes, or the float engine on the same images.\n"
                        "Groups: quant, charts, train, engine, model, live (the app's live path on a\n"
-                       "synthetic big model: bench --only live --synthetic-params 25M)."),
+                       "synthetic big model: bench --only live --synthetic-params 25M).\n"
+                       "Any model's engine throughput: bench --only engine --model FILE [--dataset D]."),
                      entries, &argc, &argv))
     return QS_CLI_EXIT_USAGE;
   if (argc > 1)
@@ -193,6 +227,16 @@ qs_cli_bench (int    argc,
   if (synthetic != NULL && (bench.synthetic_params = parse_count (synthetic)) == 0)
     return qs_cli_usage_error ("bench", _("--synthetic-params wants a count such as 25M, not “%s”"),
                                synthetic);
+
+  if (images < 0)
+    return qs_cli_usage_error ("bench", _("--images must be a positive number"));
+  if (dataset != NULL && model == NULL)
+    return qs_cli_usage_error ("bench", _("--dataset needs --model"));
+  if (write_models != NULL)
+    return qs_bench_write_models (write_models) ? QS_CLI_EXIT_OK : QS_CLI_EXIT_ERROR;
+  bench.model = model;
+  bench.dataset = dataset;
+  bench.images = (guint) images;
 
   bench.builder = json_builder_new ();
   bench.json = json;

@@ -38,6 +38,13 @@ gboolean qs_bench_quick         (QsBench    *bench); /* --quick: smaller sizes, 
 /* --synthetic-params N (25M, 16M, 4000000 ...): the size of the "live" group's synthetic
  * model; 0 when not given. */
 guint64  qs_bench_synthetic_params (QsBench *bench);
+/* --model FILE, --dataset D (nullable) and --images N (fallback when not given). */
+const char *qs_bench_model_path  (QsBench *bench);
+const char *qs_bench_dataset_spec (QsBench *bench);
+guint    qs_bench_images         (QsBench    *bench,
+                                  guint       fallback);
+/* bench --write-models DIR: the engine group's synthetic ImageNet-sized models as .h5. */
+gboolean qs_bench_write_models   (const char *dir);
 
 void   qs_bench_quant           (QsBench    *bench); /* app/cli/qs-bench-quant.c */
 void   qs_bench_charts          (QsBench    *bench); /* app/cli/qs-bench-charts.c */

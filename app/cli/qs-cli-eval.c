@@ -136,6 +136,8 @@ print_json (QsEvalResult *r,
   qs_cli_json_add_number (b, "seconds", r->seconds);
   qs_cli_json_add_number (b, "float_images_per_s", r->float_images_per_s);
   qs_cli_json_add_number (b, "quant_images_per_s", r->quant_images_per_s);
+  json_builder_set_member_name (b, "float_from_cache");
+  json_builder_add_boolean_value (b, r->float_from_disk);
   json_builder_end_object (b);
   qs_cli_print_builder (b);
 }
@@ -192,6 +194,8 @@ layers:
         }
     }
   printf (_("\n%.3f s; float %.0f images/s"), r->seconds, r->float_images_per_s);
+  if (r->float_from_disk)
+    printf (_(" (float outputs from the cache)"));
   if (quant)
     printf (_(", quantized %.0f images/s"), r->quant_images_per_s);
   printf ("\n");
@@ -204,7 +208,8 @@ qs_cli_eval (int    argc,
   g_autofree char *dataset_spec = NULL, *preset = NULL, *config_path = NULL, *requant = NULL;
   g_autofree char *architecture = NULL, *calib_source = NULL;
   gint limit = 0, calib = 0, threads = 0;
-  gboolean json = FALSE, no_layer_stats = FALSE;
+  gboolean json = FALSE, no_layer_stats = FALSE, no_float_cache = FALSE;
+  g_autofree char *float_cache_dir = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(QsModel) model = NULL;
   g_autoptr(QsDataset) dataset = NULL;
@@ -228,6 +233,8 @@ qs_cli_eval (int    argc,
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("Worker threads (default: all cores)"), N_("N") },
     { "no-layer-stats", 0, 0, G_OPTION_ARG_NONE, &no_layer_stats,
       N_("Skip the per-layer activation SQNR pass"), NULL },
+    { "no-float-cache", 0, 0, G_OPTION_ARG_NONE, &no_float_cache,
+      N_("Recompute the float outputs instead of reading or writing them in the cache folder"), NULL },
     { "architecture", 'a', 0, G_OPTION_ARG_FILENAME, &architecture,
       N_("Architecture for a weights-only file"), N_("FILE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
@@ -285,6 +292,8 @@ qs_cli_eval (int    argc,
   opts.n_threads = threads;
   opts.float_only = config == NULL;
   opts.layer_stats = config != NULL && !no_layer_stats;
+  if (!no_float_cache)
+    opts.float_cache_dir = float_cache_dir = qs_eval_float_cache_dir ();
   progress = qs_cli_progress_new ("eval");
   r = qs_eval_run (model, config, dataset, &opts, qs_cli_progress_cb, progress, NULL, &error);
   g_clear_pointer (&progress, qs_cli_progress_free);
