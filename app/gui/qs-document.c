@@ -27,6 +27,8 @@ struct _QsDocument
   char         *architecture_path;
   QsDataset    *dataset;
   char         *dataset_spec;
+  char         *dataset_labels; /* nullable: the spec's own labels */
+  GCancellable *dataset_reopen; /* reopening the dataset with the config's preprocessing */
   QsConfig     *config;
   QsConfig     *saved_config;   /* NULL: never saved (restored autosave) */
   char         *notes;
@@ -56,6 +58,7 @@ enum {
   PROP_CAN_REDO,
   PROP_EVALUATING,
   PROP_BUSY,
+  PROP_DATASET,
   N_PROPS
 };
 
@@ -115,10 +118,18 @@ notify_undo_state (QsDocument *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CAN_REDO]);
 }
 
+static void sync_dataset_preprocess (QsDocument *self);
+static void replace_config          (QsDocument         *self,
+                                     QsConfig           *config,
+                                     const char         *label,
+                                     const char         *coalesce_key,
+                                     const char * const *layers);
+
 static void
 config_changed (QsDocument         *self,
                 const char * const *layers)
 {
+  sync_dataset_preprocess (self);
   g_signal_emit (self, signals[CONFIG_CHANGED], 0, layers);
   qs_document_results_update (self->results, FALSE);
   update_modified (self);
@@ -140,6 +151,9 @@ qs_document_dispose (GObject *object)
       g_clear_object (&self->results);
     }
   g_clear_object (&self->session);
+  if (self->dataset_reopen != NULL)
+    g_cancellable_cancel (self->dataset_reopen);
+  g_clear_object (&self->dataset_reopen);
 
   G_OBJECT_CLASS (qs_document_parent_class)->dispose (object);
 }
@@ -157,6 +171,7 @@ qs_document_finalize (GObject *object)
   g_clear_pointer (&self->undo, g_ptr_array_unref);
   g_clear_pointer (&self->redo, g_ptr_array_unref);
   g_free (self->dataset_spec);
+  g_free (self->dataset_labels);
   g_free (self->architecture_path);
   g_free (self->notes);
   g_free (self->saved_notes);
@@ -195,6 +210,9 @@ qs_document_get_property (GObject    *object,
     case PROP_BUSY:
       g_value_set_boolean (value, qs_document_get_busy (self));
       break;
+    case PROP_DATASET:
+      g_value_set_object (value, self->dataset);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -231,6 +249,9 @@ qs_document_class_init (QsDocumentClass *klass)
   properties[PROP_BUSY] =
     g_param_spec_boolean ("busy", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DATASET] =
+    g_param_spec_object ("dataset", NULL, NULL, QS_TYPE_DATASET,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* layers: the layers whose override changed, or NULL when the whole config may have. */
@@ -339,6 +360,7 @@ typedef struct
   GPtrArray *redo;
   gboolean   checksum_mismatch;
   gboolean   is_autosave;
+  char      *dataset_labels;
 } LoadData;
 
 static void
@@ -352,6 +374,7 @@ load_data_free (gpointer data)
   g_clear_object (&load->model);
   g_clear_object (&load->dataset);
   g_free (load->dataset_spec);
+  g_free (load->dataset_labels);
   g_clear_object (&load->config);
   g_free (load->notes);
   g_clear_object (&load->saved_file);
@@ -421,6 +444,7 @@ document_from_load (LoadData *load)
   QsDocument *self = qs_document_new (load->model, load->config, load->dataset);
 
   self->dataset_spec = g_strdup (load->dataset_spec);
+  self->dataset_labels = g_strdup (load->dataset_labels);
   self->architecture_path = g_strdup (load->architecture_path);
   self->checksum_mismatch = load->checksum_mismatch;
   if (load->notes != NULL)
@@ -532,7 +556,10 @@ load_session (LoadData      *load,
 
   if (session->dataset_spec != NULL)
     {
-      load->dataset = qs_dataset_open (session->dataset_spec, &local_error);
+      const QsPreprocess *pp = load->config != NULL ? qs_config_get_preprocess (load->config) : NULL;
+
+      load->dataset = qs_dataset_open_full (session->dataset_spec, session->dataset_labels, pp,
+                                            &local_error);
       if (load->dataset == NULL)
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
@@ -540,6 +567,7 @@ load_session (LoadData      *load,
           return FALSE;
         }
       load->dataset_spec = g_strdup (session->dataset_spec);
+      load->dataset_labels = g_strdup (session->dataset_labels);
     }
   return TRUE;
 }
@@ -611,6 +639,128 @@ qs_document_get_architecture_path (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
   return self->architecture_path;
+}
+
+const char *
+qs_document_get_dataset_labels (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
+  return self->dataset_labels;
+}
+
+static void
+replace_dataset (QsDocument *self,
+                 const char *spec,
+                 const char *labels,
+                 QsDataset  *dataset)
+{
+  if (self->dataset_reopen != NULL)
+    g_cancellable_cancel (self->dataset_reopen);
+  g_clear_object (&self->dataset_reopen);
+  if (spec != self->dataset_spec)
+    {
+      g_free (self->dataset_spec);
+      self->dataset_spec = g_strdup (spec);
+    }
+  if (labels != self->dataset_labels)
+    {
+      g_free (self->dataset_labels);
+      self->dataset_labels = g_strdup (labels);
+    }
+  g_set_object (&self->dataset, dataset);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET]);
+}
+
+void
+qs_document_set_dataset (QsDocument *self,
+                         const char *spec,
+                         const char *labels,
+                         QsDataset  *dataset)
+{
+  const QsPreprocess *pp;
+
+  g_return_if_fail (QS_IS_DOCUMENT (self));
+  g_return_if_fail (spec != NULL);
+  g_return_if_fail (QS_IS_DATASET (dataset));
+
+  replace_dataset (self, spec, labels, dataset);
+  pp = qs_dataset_get_preprocess (dataset);
+  if (!qs_preprocess_equal (pp, qs_config_get_preprocess (self->config)))
+    {
+      g_autoptr(QsConfig) next = qs_config_copy (self->config);
+
+      qs_config_set_preprocess (next, pp);
+      /* Translators: an undo step: the dataset dialog changed the preprocessing */
+      replace_config (self, next, _("Preprocessing"), NULL, NULL);
+    }
+  else
+    {
+      qs_document_results_update_eval (self->results);
+      qs_session_schedule_autosave (self->session, TRUE);
+    }
+}
+
+static void
+reopen_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  const QsPreprocess *pp = task_data;
+  QsDataset *dataset;
+  GError *error = NULL;
+
+  dataset = qs_dataset_open_full (g_object_get_data (G_OBJECT (task), "spec"),
+                                  g_object_get_data (G_OBJECT (task), "labels"), pp, &error);
+  if (dataset == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, dataset, g_object_unref);
+}
+
+static void
+reopen_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  QsDocument *self = QS_DOCUMENT (source);
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(GError) error = NULL;
+
+  dataset = g_task_propagate_pointer (G_TASK (result), &error);
+  if (dataset == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Reopening dataset %s: %s", self->dataset_spec, error->message);
+      return;
+    }
+  if (g_task_get_cancellable (G_TASK (result)) != self->dataset_reopen)
+    return;
+  replace_dataset (self, self->dataset_spec, self->dataset_labels, dataset);
+  qs_document_results_update_eval (self->results);
+}
+
+/* Undo and redo change the config's preprocessing: the dataset follows it (reopened in a
+ * worker, so that threads reading the old one are never disturbed). */
+static void
+sync_dataset_preprocess (QsDocument *self)
+{
+  g_autoptr(GTask) task = NULL;
+  const QsPreprocess *pp = qs_config_get_preprocess (self->config);
+
+  if (self->dataset == NULL || self->dataset_spec == NULL
+      || qs_preprocess_equal (qs_dataset_get_preprocess (self->dataset), pp))
+    return;
+  if (self->dataset_reopen != NULL)
+    g_cancellable_cancel (self->dataset_reopen);
+  g_clear_object (&self->dataset_reopen);
+  self->dataset_reopen = g_cancellable_new ();
+  task = g_task_new (self, self->dataset_reopen, reopen_done, NULL);
+  g_task_set_source_tag (task, sync_dataset_preprocess);
+  g_task_set_task_data (task, g_memdup2 (pp, sizeof *pp), g_free);
+  g_object_set_data_full (G_OBJECT (task), "spec", g_strdup (self->dataset_spec), g_free);
+  g_object_set_data_full (G_OBJECT (task), "labels", g_strdup (self->dataset_labels), g_free);
+  g_task_run_in_thread (task, reopen_thread);
 }
 
 const char *

@@ -79,6 +79,16 @@ QsModel        *qs_document_get_model            (QsDocument          *self);
 const char     *qs_document_get_architecture_path (QsDocument        *self); /* nullable */
 QsDataset      *qs_document_get_dataset          (QsDocument          *self); /* nullable */
 const char     *qs_document_get_dataset_spec     (QsDocument          *self); /* nullable */
+/* Labels from another file, "none", or NULL (the spec's own). */
+const char     *qs_document_get_dataset_labels   (QsDocument          *self); /* nullable */
+/* Sets the dataset (opened with qs_dataset_open_full (spec, labels, preprocess)); its
+ * preprocessing becomes the config's, one undo step ("Preprocessing") when it changes.
+ * Undoing that step reopens the dataset with the preprocessing undone. Saved with the
+ * session ("dataset", "dataset_labels"). Notifies "dataset". */
+void            qs_document_set_dataset          (QsDocument          *self,
+                                                  const char          *spec,
+                                                  const char          *labels,
+                                                  QsDataset           *dataset);
 /* The current config. Read it, never change it: use the setters (they record undo). */
 QsConfig       *qs_document_get_config           (QsDocument          *self);
 const char     *qs_document_get_title            (QsDocument          *self);

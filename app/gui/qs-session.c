@@ -51,6 +51,7 @@ qs_session_data_free (QsSessionData *data)
   g_free (data->architecture_path);
   g_free (data->model_checksum);
   g_free (data->dataset_spec);
+  g_free (data->dataset_labels);
   g_clear_object (&data->config);
   g_free (data->notes);
   g_clear_object (&data->saved_file);
@@ -195,6 +196,7 @@ qs_session_data_parse (GFile       *session,
     parsed->saved_file = g_file_new_for_path (member_string (root, "session_file"));
 
   parsed->dataset_spec = g_strdup (member_string (root, "dataset"));
+  parsed->dataset_labels = g_strdup (member_string (root, "dataset_labels"));
 
   /* An autosave's undo history. Damaged, it is left behind: the config is what matters. */
   {
@@ -328,6 +330,11 @@ qs_session_to_json (QsSession *self,
     json_builder_add_string_value (builder, qs_document_get_dataset_spec (document));
   else
     json_builder_add_null_value (builder);
+  if (qs_document_get_dataset_labels (document) != NULL)
+    {
+      json_builder_set_member_name (builder, "dataset_labels");
+      json_builder_add_string_value (builder, qs_document_get_dataset_labels (document));
+    }
 
   json_builder_set_member_name (builder, "config");
   if (json_parser_load_from_data (parser, config_json, -1, NULL))

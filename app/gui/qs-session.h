@@ -25,6 +25,7 @@ typedef struct
   char     *architecture_path;   /* nullable */
   char     *model_checksum;      /* sha256, nullable */
   char     *dataset_spec;        /* nullable */
+  char     *dataset_labels;      /* nullable: the spec's own labels */
   QsConfig *config;              /* nullable: the default preset */
   char     *notes;               /* nullable */
   GFile    *saved_file;          /* autosaves: the session file the user had saved to; nullable */

@@ -29,6 +29,7 @@ struct _QsSummaryBar
   GtkWidget  *tiles;         /* four tiles in a row, two by two when narrow */
   GtkWidget  *pairs[2];
   GtkWidget  *eval_spinner;
+  GtkWidget  *dataset_button; /* in the accuracy tile when there is no fitting dataset */
   guint       update_id;    /* idle: a burst of "summary-changed" becomes one update */
   guint       n_updates;    /* for the tests */
 };
@@ -229,10 +230,18 @@ update_accuracy (QsSummaryBar *self)
   gtk_spinner_set_spinning (GTK_SPINNER (self->eval_spinner), qs_document_get_evaluating (self->document));
   gtk_label_set_text (GTK_LABEL (self->accuracy.caption), _("Accuracy"));
   set_accuracy_warning (self, NULL);
+  gtk_widget_set_visible (self->dataset_button, FALSE);
 
   if (!qs_document_can_evaluate (self->document, &why))
     {
-      tile_set (&self->accuracy, _("Off"), _("the model cannot run"));
+      if (qs_model_can_infer (qs_document_get_model (self->document), NULL))
+        {
+          /* the model runs: it only needs data that fits it */
+          tile_set (&self->accuracy, _("Off"), _("no dataset fits this model"));
+          gtk_widget_set_visible (self->dataset_button, TRUE);
+        }
+      else
+        tile_set (&self->accuracy, _("Off"), _("the model cannot run"));
       gtk_widget_set_tooltip_text (self->accuracy.box, why);
       return;
     }
@@ -243,6 +252,7 @@ update_accuracy (QsSummaryBar *self)
     {
       tile_set (&self->accuracy, _("Failed"), error->message);
       gtk_widget_set_tooltip_text (self->accuracy.box, error->message);
+      gtk_widget_set_visible (self->dataset_button, TRUE);
       return;
     }
   if (eval == NULL)
@@ -290,6 +300,8 @@ update_accuracy (QsSummaryBar *self)
   tile_set (&self->accuracy, value, detail);
   gtk_widget_set_tooltip_text (self->accuracy.box, tip);
 
+  if (near_chance)
+    gtk_widget_set_visible (self->dataset_button, TRUE);
   if (near_chance)
     set_accuracy_warning (self, "near-chance");
   else if (eval->float_top1 - eval->quant_top1 > 0.05)
@@ -364,6 +376,14 @@ qs_summary_bar_init (QsSummaryBar *self)
   tile_init (self, self->pairs[1], &self->accuracy, _("Accuracy"), NULL);
   /* room for "near chance: is this the right dataset?" */
   gtk_label_set_max_width_chars (GTK_LABEL (self->accuracy.detail), 44);
+  /* Translators: a button in the accuracy tile that opens the dataset dialog */
+  self->dataset_button = gtk_button_new_with_mnemonic (_("Choose _Dataset…"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->dataset_button), "win.choose-dataset");
+  gtk_widget_set_halign (self->dataset_button, GTK_ALIGN_START);
+  gtk_widget_add_css_class (self->dataset_button, "pill");
+  gtk_widget_add_css_class (self->dataset_button, "small");
+  gtk_widget_set_visible (self->dataset_button, FALSE);
+  gtk_box_append (GTK_BOX (self->accuracy.box), self->dataset_button);
   self->eval_spinner = gtk_spinner_new ();
   gtk_widget_set_valign (self->eval_spinner, GTK_ALIGN_CENTER);
   gtk_widget_set_visible (self->eval_spinner, FALSE);
@@ -396,6 +416,7 @@ qs_summary_bar_set_document (QsSummaryBar *self,
   g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (queue_update_summary), self);
   g_signal_connect_swapped (document, "quick-eval-changed", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::evaluating", G_CALLBACK (update_accuracy), self);
+  g_signal_connect_swapped (document, "notify::dataset", G_CALLBACK (update_accuracy), self);
   update_summary (self);
   update_accuracy (self);
 }

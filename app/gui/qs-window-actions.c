@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "qs-dataset-window.h"
 #include "qs-export-window.h"
 #include "qs-playground-window.h"
 #include "qs-window-private.h"
@@ -253,6 +254,18 @@ export_action (GtkWidget  *widget,
                                  qs_document_get_config (self->document));
   g_signal_connect_object (dialog, "exported", G_CALLBACK (exported), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+choose_dataset_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (self->document == NULL)
+    return;
+  gtk_window_present (GTK_WINDOW (qs_dataset_window_new (GTK_WINDOW (self), self->document)));
 }
 
 static void
@@ -583,6 +596,7 @@ _qs_window_actions_update (QsWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-config", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-config", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.choose-dataset", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-aimet", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.select-layer", has_doc);
@@ -668,6 +682,7 @@ _qs_window_class_actions_init (QsWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "win.choose-dataset", NULL, choose_dataset_action);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);

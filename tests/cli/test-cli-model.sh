@@ -45,6 +45,9 @@ PY
   check "eval on an .npz exits 0" '[ $rc -eq 0 ]'
   check "npz accuracy equals the sample's" '[ "$(jq .float_accuracy "$tmp/own.json")" = "$(jq .float_accuracy "$tmp/ref.json")" ]'
   check "labelled classification has a confusion matrix" '[ "$(jq ".labelled, (.float_confusion | length)" "$tmp/own.json" | tr "\n" " ")" = "true 10 " ]'
+  "$cli" eval "$mlp" --dataset sample --limit 200 --preset w8a8 --no-layer-stats --json > "$tmp/cm.json"
+  check "eval --json: both confusion matrices count every image, their diagonals are the accuracies" \
+    '[ "$(jq -c "[(.quant_confusion | length), ([.quant_confusion[][]] | add), ([.float_confusion[][]] | add), ([range(10) as \$i | .quant_confusion[\$i][\$i]] | add) / .images == .quant_accuracy, ([range(10) as \$i | .float_confusion[\$i][\$i]] | add) / .images == .float_accuracy]" "$tmp/cm.json")" = "[10,200,200,true,true]" ]'
   "$cli" eval "$mlp" --dataset "$tmp/own.npy" --preset w8a8 --no-layer-stats --json > "$tmp/un.json"; rc=$?
   check "unlabelled eval exits 0" '[ $rc -eq 0 ]'
   check "unlabelled: no accuracy, agreement and output errors" '[ "$(jq -c "[.labelled, .float_accuracy, (.agreement > 0.9), (.output_errors.sqnr_db > 10)]" "$tmp/un.json")" = "[false,null,true,true]" ]'
