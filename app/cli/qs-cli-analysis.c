@@ -21,6 +21,7 @@ typedef struct
   char     *dataset_spec;
   char     *formats;
   char     *architecture;
+  char     *target;
   gint      images;
   gint      threads;
   gboolean  json;
@@ -33,6 +34,7 @@ analysis_args_clear (AnalysisArgs *a)
   g_free (a->dataset_spec);
   g_free (a->formats);
   g_free (a->architecture);
+  g_free (a->target);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AnalysisArgs, analysis_args_clear)
@@ -46,6 +48,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AnalysisArgs, analysis_args_clear)
   { "threads", 't', 0, G_OPTION_ARG_INT, &(a).threads, N_("Worker threads (default: all cores)"), N_("N") }, \
   { "architecture", 'a', 0, G_OPTION_ARG_FILENAME, &(a).architecture, \
     N_("Architecture for a weights-only file"), N_("FILE") }, \
+  { "target", 'T', 0, G_OPTION_ARG_STRING, &(a).target, \
+    N_("Deployment target (see “check --list”): only the weight formats it accepts"), N_("T") }, \
   { "json", 0, 0, G_OPTION_ARG_NONE, &(a).json, N_("Print JSON"), NULL }
 
 /* Checks the shared options, loads the model and dataset, runs the sensitivity. */
@@ -82,6 +86,20 @@ run_sensitivity (const char     *command,
           if (!qs_analysis_parse_format (formats[i], &spec, &error))
             return qs_cli_usage_error (command, "%s", error->message);
         }
+    }
+
+  if (a->target != NULL)
+    {
+      g_autoptr(QsTarget) target = qs_target_load (a->target, &error);
+      g_auto(GStrv) accepted = NULL;
+
+      if (target == NULL)
+        return qs_cli_usage_error (command, "%s", error->message);
+      accepted = qs_target_filter_formats (target, (const char * const *) formats);
+      if (accepted[0] == NULL)
+        return qs_cli_usage_error (command, _("%s accepts none of the candidate weight formats"), target->title);
+      g_strfreev (formats);
+      formats = g_steal_pointer (&accepted);
     }
 
   model = qs_model_load_untrusted (model_path, a->architecture, NULL, &error);
