@@ -950,3 +950,37 @@ qs_target_check (QsTarget *target,
     }
   return g_steal_pointer (&issues);
 }
+
+guint
+qs_target_filter_front (QsTarget *target,
+                        QsModel  *model,
+                        QsFront  *front)
+{
+  guint kept = 0, removed;
+
+  g_return_val_if_fail (target != NULL, 0);
+  g_return_val_if_fail (QS_IS_MODEL (model), 0);
+  g_return_val_if_fail (front != NULL, 0);
+
+  for (guint i = 0; i < front->n_points; i++)
+    {
+      QsFrontPoint *p = &front->points[i];
+      gboolean ok = TRUE;
+
+      for (guint l = 0; ok && l < front->n_layers; l++)
+        {
+          const QsLayer *layer = qs_model_find_layer (model, front->layers[l]);
+          QsQuantSpec spec;
+
+          ok = layer != NULL && qs_analysis_parse_format (p->choice[l], &spec, NULL)
+               && qs_target_accepts_weight (target, layer->kind, &spec, NULL);
+        }
+      if (ok)
+        front->points[kept++] = *p;
+      else
+        g_free (p->choice);
+    }
+  removed = front->n_points - kept;
+  front->n_points = kept;
+  return removed;
+}

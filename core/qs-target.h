@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "qs-analysis.h"
 #include "qs-config.h"
 #include "qs-model.h"
 
@@ -97,6 +98,13 @@ gboolean            qs_target_accepts_weight     (QsTarget            *target,
  * comes back with "-pow2" appended. NULL names: every format the analysis knows. */
 GStrv               qs_target_filter_formats     (QsTarget            *target,
                                                   const char * const  *names);
+
+/* Drops the front points that give some layer a weight format the target has no kernel for
+ * (TFLite int8: per-tensor weights on a convolution); returns how many. Call before
+ * verifying. A front of the target's formats stays a staircase. */
+guint               qs_target_filter_front       (QsTarget            *target,
+                                                  QsModel             *model,
+                                                  QsFront             *front);
 
 /* Every layer of model whose config the target cannot run, in model order, one issue per
  * reason (a layer may have several), the whole-model ones (layer NULL) first.

@@ -301,10 +301,37 @@ qs_cli_search (int    argc,
 
   if (run_sensitivity ("search", &a, argv[1], &model, &dataset, cache, &s) != QS_CLI_EXIT_OK)
     return QS_CLI_EXIT_ERROR;
+  if (a.target != NULL)
+    {
+      /* a format the layer's kind has no kernel for on the target: never the better choice,
+       * so the front keeps the target's points (the rest are dropped below) */
+      g_autoptr(QsTarget) target = qs_target_load (a.target, NULL);
+
+      for (guint l = 0; target != NULL && l < s->n_layers; l++)
+        for (guint f = 0; f < s->layers[l].n_formats; f++)
+          {
+            const QsLayer *layer = qs_model_find_layer (model, s->layers[l].layer);
+            QsQuantSpec spec;
+
+            if (layer != NULL && qs_analysis_parse_format (s->layers[l].formats[f], &spec, NULL)
+                && !qs_target_accepts_weight (target, layer->kind, &spec, NULL))
+              s->layers[l].drop[f] = 1e6;
+          }
+    }
   if (max_bitops > 0 && s->layers[0].macs == 0)
     return qs_cli_usage_error ("search", _("--max-bitops needs a model that can run (the operations come from its program)"));
   front = qs_front_build_full (s, max_bitops > 0 ? QS_FRONT_COST_BITOPS : QS_FRONT_COST_BYTES,
                                (guint) act_bits, (guint) points);
+  if (a.target != NULL)
+    {
+      g_autoptr(QsTarget) target = qs_target_load (a.target, &error);
+
+      if (target == NULL)
+        return qs_cli_fail ("search", error);
+      qs_target_filter_front (target, model, front);
+      if (front->n_points == 0)
+        return qs_cli_usage_error ("search", _("no front point has only formats %s runs"), target->title);
+    }
   opts.n_images = s->n_images;
   opts.n_threads = (guint) a.threads;
   opts.cache = cache;
