@@ -30,6 +30,7 @@ qs_analysis_parse_format (const char  *name,
 {
   guint bits = 0;
   gboolean tensor = FALSE;
+  gboolean pow2 = FALSE;
 
   g_return_val_if_fail (name != NULL && out != NULL, FALSE);
 
@@ -47,14 +48,23 @@ qs_analysis_parse_format (const char  *name,
       char *end = NULL;
 
       bits = (guint) g_ascii_strtoull (name + 3, &end, 10);
-      tensor = end != NULL && strcmp (end, "-tensor") == 0;
-      if (end == NULL || (*end != '\0' && !tensor))
+      if (end != NULL && g_str_has_prefix (end, "-tensor"))
+        {
+          tensor = TRUE;
+          end += strlen ("-tensor");
+        }
+      if (end != NULL && strcmp (end, "-pow2") == 0)
+        {
+          pow2 = TRUE;
+          end += strlen ("-pow2");
+        }
+      if (end == NULL || *end != '\0')
         bits = 0;
     }
   if (bits < 2 || bits > 8)
     {
       g_set_error (error, QS_ANALYSIS_ERROR, QS_ANALYSIS_ERROR_INVALID,
-                   _("Unknown weight format “%s” (use int2 … int8, int8-tensor, int4-tensor, fp16, bf16, fp8 or fp32)"),
+                   _("Unknown weight format “%s” (use int2 … int8, int8-tensor, int4-tensor, a “-pow2” suffix for power-of-two scales, fp16, bf16, fp8 or fp32)"),
                    name);
       return FALSE;
     }
@@ -62,6 +72,7 @@ qs_analysis_parse_format (const char  *name,
   qs_quant_spec_init (out);
   out->bits = bits;
   out->granularity = tensor ? QS_GRANULARITY_TENSOR : QS_GRANULARITY_CHANNEL;
+  out->pow2_scale = pow2;   /* fixed-point hardware: scales rounded up to powers of two */
   return TRUE;
 }
 

@@ -39,7 +39,8 @@ typedef enum
 } QsAnalysisError;
 
 /* A candidate weight format: "int8", "int6", "int4", "int3", "int2" (symmetric per channel),
- * "int8-tensor", "int4-tensor" (per tensor), "fp16", "bf16", "fp8" (E4M3), "fp32". */
+ * "int8-tensor", "int4-tensor" (per tensor), "fp16", "bf16", "fp8" (E4M3), "fp32"; an integer
+ * format with "-pow2" appended ("int8-pow2", "int8-tensor-pow2") has power-of-two scales. */
 gboolean        qs_analysis_parse_format        (const char     *name,
                                                  QsQuantSpec    *out,
                                                  GError        **error);

@@ -27,6 +27,7 @@
 #include "qs-export.h"
 #include "qs-synthetic.h"
 #include "qs-analysis.h"
+#include "qs-target.h"
 /* teaching (issue 14) */
 #include "qs-explain.h"
 #include "qs-playground.h"

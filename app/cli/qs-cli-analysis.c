@@ -21,6 +21,7 @@ typedef struct
   char     *dataset_spec;
   char     *formats;
   char     *architecture;
+  char     *target;
   gint      images;
   gint      threads;
   gboolean  json;
@@ -33,6 +34,7 @@ analysis_args_clear (AnalysisArgs *a)
   g_free (a->dataset_spec);
   g_free (a->formats);
   g_free (a->architecture);
+  g_free (a->target);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AnalysisArgs, analysis_args_clear)
@@ -46,6 +48,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AnalysisArgs, analysis_args_clear)
   { "threads", 't', 0, G_OPTION_ARG_INT, &(a).threads, N_("Worker threads (default: all cores)"), N_("N") }, \
   { "architecture", 'a', 0, G_OPTION_ARG_FILENAME, &(a).architecture, \
     N_("Architecture for a weights-only file"), N_("FILE") }, \
+  { "target", 'T', 0, G_OPTION_ARG_STRING, &(a).target, \
+    N_("Deployment target (see “check --list”): only the weight formats it accepts"), N_("T") }, \
   { "json", 0, 0, G_OPTION_ARG_NONE, &(a).json, N_("Print JSON"), NULL }
 
 /* Checks the shared options, loads the model and dataset, runs the sensitivity. */
@@ -82,6 +86,20 @@ run_sensitivity (const char     *command,
           if (!qs_analysis_parse_format (formats[i], &spec, &error))
             return qs_cli_usage_error (command, "%s", error->message);
         }
+    }
+
+  if (a->target != NULL)
+    {
+      g_autoptr(QsTarget) target = qs_target_load (a->target, &error);
+      g_auto(GStrv) accepted = NULL;
+
+      if (target == NULL)
+        return qs_cli_usage_error (command, "%s", error->message);
+      accepted = qs_target_filter_formats (target, (const char * const *) formats);
+      if (accepted[0] == NULL)
+        return qs_cli_usage_error (command, _("%s accepts none of the candidate weight formats"), target->title);
+      g_strfreev (formats);
+      formats = g_steal_pointer (&accepted);
     }
 
   model = qs_model_load_untrusted (model_path, a->architecture, NULL, &error);
@@ -283,10 +301,37 @@ qs_cli_search (int    argc,
 
   if (run_sensitivity ("search", &a, argv[1], &model, &dataset, cache, &s) != QS_CLI_EXIT_OK)
     return QS_CLI_EXIT_ERROR;
+  if (a.target != NULL)
+    {
+      /* a format the layer's kind has no kernel for on the target: never the better choice,
+       * so the front keeps the target's points (the rest are dropped below) */
+      g_autoptr(QsTarget) target = qs_target_load (a.target, NULL);
+
+      for (guint l = 0; target != NULL && l < s->n_layers; l++)
+        for (guint f = 0; f < s->layers[l].n_formats; f++)
+          {
+            const QsLayer *layer = qs_model_find_layer (model, s->layers[l].layer);
+            QsQuantSpec spec;
+
+            if (layer != NULL && qs_analysis_parse_format (s->layers[l].formats[f], &spec, NULL)
+                && !qs_target_accepts_weight (target, layer->kind, &spec, NULL))
+              s->layers[l].drop[f] = 1e6;
+          }
+    }
   if (max_bitops > 0 && s->layers[0].macs == 0)
     return qs_cli_usage_error ("search", _("--max-bitops needs a model that can run (the operations come from its program)"));
   front = qs_front_build_full (s, max_bitops > 0 ? QS_FRONT_COST_BITOPS : QS_FRONT_COST_BYTES,
                                (guint) act_bits, (guint) points);
+  if (a.target != NULL)
+    {
+      g_autoptr(QsTarget) target = qs_target_load (a.target, &error);
+
+      if (target == NULL)
+        return qs_cli_fail ("search", error);
+      qs_target_filter_front (target, model, front);
+      if (front->n_points == 0)
+        return qs_cli_usage_error ("search", _("no front point has only formats %s runs"), target->title);
+    }
   opts.n_images = s->n_images;
   opts.n_threads = (guint) a.threads;
   opts.cache = cache;
