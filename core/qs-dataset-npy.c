@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <math.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
@@ -267,8 +269,8 @@ npy_parse (const guint8 *data,
     {
       g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
                    bytes > total_size - h->data_offset
-                     ? _("%s: the .npy header field “shape” declares %" G_GUINT64_FORMAT " bytes of data but the file has %" G_GUINT64_FORMAT " (truncated?)")
-                     : _("%s: the .npy header field “shape” declares %" G_GUINT64_FORMAT " bytes of data but the file has %" G_GUINT64_FORMAT " (extra bytes follow)"),
+                     ? _("%s: the .npy header field “shape” declares %" PRIu64 " bytes of data but the file has %" PRIu64 " (truncated?)")
+                     : _("%s: the .npy header field “shape” declares %" PRIu64 " bytes of data but the file has %" PRIu64 " (extra bytes follow)"),
                    where, bytes, (guint64) (total_size - h->data_offset));
       return FALSE;
     }
@@ -543,7 +545,7 @@ labels_from_array (const NpyHeader *h,
           if (!isfinite (v[k]) || v[k] != floor (v[k]) || v[k] < 0 || v[k] > 65535)
             {
               g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
-                           _("%s: label %" G_GUINT64_FORMAT " is %g; labels are whole numbers from 0 to 65535"),
+                           _("%s: label %" PRIu64 " is %g; labels are whole numbers from 0 to 65535"),
                            where, k, v[k]);
               return NULL;
             }
@@ -572,13 +574,13 @@ setup_images (NpySource  *s,
     if (h->shape[d] == 0 || h->shape[d] > 65536)
       {
         g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
-                     _("%s: .npy header field “shape”: dimension %u is %" G_GUINT64_FORMAT), s->where, d, h->shape[d]);
+                     _("%s: .npy header field “shape”: dimension %u is %" PRIu64), s->where, d, h->shape[d]);
         return FALSE;
       }
   if (h->shape[0] == 0 || h->shape[0] > G_MAXINT32)
     {
       g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
-                   _("%s: the array holds %" G_GUINT64_FORMAT " images"), s->where, h->shape[0]);
+                   _("%s: the array holds %" PRIu64 " images"), s->where, h->shape[0]);
       return FALSE;
     }
   b->n_images = h->shape[0];
@@ -694,7 +696,7 @@ zip_read_member (zip_t      *z,
   if (size > NPZ_MAX_INFLATE)
     {
       g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
-                   _("%s: the member is %" G_GUINT64_FORMAT " bytes; too large"), where, size);
+                   _("%s: the member is %" PRIu64 " bytes; too large"), where, size);
       return NULL;
     }
   buf = g_try_malloc (MAX (size, 1));
@@ -864,7 +866,7 @@ open_npz (const char  *path,
       if (yh.shape[0] != s->base.n_images)
         {
           g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
-                       _("%s has %u images but %s has %" G_GUINT64_FORMAT " labels"),
+                       _("%s has %u images but %s has %" PRIu64 " labels"),
                        where_x, s->base.n_images, where_y, yh.shape[0]);
           goto fail;
         }

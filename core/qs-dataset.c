@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <math.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
@@ -561,7 +563,7 @@ build_from_arrays (QsDataset             *self,
           if (yd[1] == 0 || yd[1] > QS_DATASET_MAX_LABEL + 1)
             {
               g_set_error (error, QS_DATASET_ERROR, QS_DATASET_ERROR_FORMAT,
-                           _("%s: dataset “%s” has %" G_GUINT64_FORMAT " classes per label"),
+                           _("%s: dataset “%s” has %" PRIu64 " classes per label"),
                            path, a->y_name, yd[1]);
               return FALSE;
             }

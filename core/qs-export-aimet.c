@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <math.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
@@ -479,12 +481,12 @@ check_entry (Import     *imp,
   if (e->is_float)
     {
       if (e->bits != 16 && e->bits != 32)
-        problem (imp, _("%s: a float encoding of %" G_GINT64_FORMAT " bits (16 or 32 only)"), where, e->bits);
+        problem (imp, _("%s: a float encoding of %" PRId64 " bits (16 or 32 only)"), where, e->bits);
       return;
     }
   if (e->bits < QS_QUANT_INT_MIN_BITS || e->bits > QS_QUANT_INT_MAX_BITS)
     {
-      problem (imp, _("%s: bitwidth %" G_GINT64_FORMAT " is out of range (%d to %d)"),
+      problem (imp, _("%s: bitwidth %" PRId64 " is out of range (%d to %d)"),
                where, e->bits, QS_QUANT_INT_MIN_BITS, QS_QUANT_INT_MAX_BITS);
       return;
     }
@@ -506,7 +508,7 @@ check_entry (Import     *imp,
         }
       if (e->is_sym && e->offset[i] != -(double) ((gint64) 1 << (e->bits - 1)) && e->offset[i] != 0.0)
         {
-          problem (imp, _("%s[%zu]: a symmetric %" G_GINT64_FORMAT "-bit encoding has offset -%" G_GINT64_FORMAT " (or 0 when unsigned), not %g"),
+          problem (imp, _("%s[%zu]: a symmetric %" PRId64 "-bit encoding has offset -%" PRId64 " (or 0 when unsigned), not %g"),
                    where, i, e->bits, (gint64) 1 << (e->bits - 1), e->offset[i]);
           return;
         }
@@ -916,7 +918,7 @@ qs_export_import_aimet (QsModel       *model,
                          section, e->name, e->n, n_channels);
               else if (e->granularity == QS_GRANULARITY_GROUP
                        && (kernel->n_elements / n_channels) % e->block_size != 0)
-                problem (&imp, _("%s.%s: block_size %" G_GINT64_FORMAT " does not divide the reduction length %zu"),
+                problem (&imp, _("%s.%s: block_size %" PRId64 " does not divide the reduction length %zu"),
                          section, e->name, e->block_size, kernel->n_elements / n_channels);
               else if (e->granularity == QS_GRANULARITY_GROUP
                        && e->n != n_channels * (kernel->n_elements / n_channels / e->block_size))

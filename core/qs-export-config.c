@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <math.h>
 #include <glib/gi18n-lib.h>
 
@@ -245,7 +247,7 @@ qs_export_import_config (QsModel     *model,
       if (version < 1 || version > EXPORT_VERSION)
         {
           g_set_error (error, QS_EXPORT_ERROR, QS_EXPORT_ERROR_INVALID,
-                       _("%s: $.version %" G_GINT64_FORMAT " is not one this Quantscope reads (1 to %d)"),
+                       _("%s: $.version %" PRId64 " is not one this Quantscope reads (1 to %d)"),
                        path, version, EXPORT_VERSION);
           return NULL;
         }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n-lib.h>
 
 #include <math.h>
@@ -361,7 +363,7 @@ summary_pairs (Report *rep)
   wlabel = qs_quant_spec_to_label (&def.weight);
   alabel = def.quantize_activations ? qs_quant_spec_to_label (&def.activation) : g_strdup ("fp32");
 
-  pairs_add (p, _("Model"), g_strdup_printf ("%s (%u layers, %" G_GSIZE_FORMAT " parameters)",
+  pairs_add (p, _("Model"), g_strdup_printf ("%s (%u layers, %zu parameters)",
                                              qs_model_get_name (ctx->model),
                                              qs_model_get_n_layers (ctx->model),
                                              qs_model_get_n_params (ctx->model)));
@@ -383,7 +385,7 @@ summary_pairs (Report *rep)
       g_autofree char *ea = format_energy (c->energy_activations_pj);
 
       pairs_add (p, _("Peak activations"), g_strdup_printf (_("%s (float32: %s)"), pa, fpa));
-      pairs_add (p, _("Compute"), g_strdup_printf (_("%" G_GUINT64_FORMAT " MACs per image; %u integer and %u float steps"),
+      pairs_add (p, _("Compute"), g_strdup_printf (_("%" PRIu64 " MACs per image; %u integer and %u float steps"),
                                                    c->macs, c->n_int_steps, c->n_float_steps));
       pairs_add (p, _("Energy estimate"),
                  g_strdup_printf (_("%s per inference (compute %s, weights %s, activations %s)"),
@@ -445,7 +447,7 @@ chart_caption (const Chart *c)
 {
   g_autofree char *sq = format_sqnr (c->result->stats.sqnr_db);
 
-  return g_strdup_printf (_("%s (%s): %" G_GSIZE_FORMAT " weights in %s, SQNR %s dB of the layer's own kernel (before BatchNorm folding)."),
+  return g_strdup_printf (_("%s (%s): %zu weights in %s, SQNR %s dB of the layer's own kernel (before BatchNorm folding)."),
                           c->row->name, c->row->class_name, c->row->n_values, c->spec_label, sq);
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <math.h>
 #include <glib/gi18n.h>
 
@@ -243,7 +245,7 @@ show_preview (QsDatasetWindow *self,
   g_string_append_printf (status, g_dngettext (GETTEXT_PACKAGE, "%'u image", "%'u images",
                                                qs_dataset_get_n_images (r->dataset)),
                           qs_dataset_get_n_images (r->dataset));
-  g_string_append_printf (status, _(", stored %s%" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT ", model input %s"),
+  g_string_append_printf (status, _(", stored %s%zu×%zu×%zu, model input %s"),
                           qs_dataset_has_varying_size (r->dataset) ? _("from ") : "",
                           sh, sw, sc, model_shape->str);
   if (qs_dataset_is_labelled (r->dataset))
