@@ -9,6 +9,7 @@
 #endif
 
 #include "qs-recompute.h"
+#include "qs-tsan.h"
 
 typedef struct
 {
@@ -126,13 +127,16 @@ job_thread (GTask        *task,
   GError *error = NULL;
   gpointer result;
 
+  /* QS_TSAN_RELEASE: the result reaches job_done () on the main thread through GLib. */
   if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     {
+      QS_TSAN_RELEASE (task);
       g_task_return_error (task, error);
       return;
     }
 
   result = job->func (job->input, cancellable, &error);
+  QS_TSAN_RELEASE (task);
   if (error != NULL)
     {
       if (result != NULL && self->result_free != NULL)
@@ -172,10 +176,13 @@ pool_run (gpointer data,
 {
   GTask *task = data;
 
+  QS_TSAN_ACQUIRE (task);   /* run_in_pool () */
   lower_thread_priority ();
   job_thread (task, g_task_get_source_object (task), g_task_get_task_data (task),
               g_task_get_cancellable (task));
-  g_object_unref (task);
+  /* The reference run_in_pool () took is dropped by job_done () on the main thread: dropped
+   * here it could be the last one, finalizing the task, its job input and the scheduler
+   * itself on this thread while the main thread still uses them (ThreadSanitizer). */
 }
 
 static gpointer
@@ -190,6 +197,7 @@ run_in_pool (GTask *task)
   static GOnce once = G_ONCE_INIT;
 
   g_once (&once, create_pool, NULL);
+  QS_TSAN_RELEASE (task);
   g_thread_pool_push (once.retval, g_object_ref (task), NULL);
 }
 
@@ -208,6 +216,7 @@ job_done (GObject      *object,
   gpointer value;
   Slot *slot;
 
+  QS_TSAN_ACQUIRE (task);   /* job_thread () */
   value = g_task_propagate_pointer (task, &error);
   slot = g_hash_table_lookup (self->slots, job->key);
 
@@ -233,6 +242,7 @@ job_done (GObject      *object,
     start_waiting (self);
 
   notify_busy (self);
+  g_object_unref (task);   /* pool_run ()'s reference */
 }
 
 static void
