@@ -136,15 +136,20 @@ job_thread (GTask        *task,
     }
 
   result = job->func (job->input, cancellable, &error);
-  QS_TSAN_RELEASE (task);
   if (error != NULL)
     {
       if (result != NULL && self->result_free != NULL)
         self->result_free (result);
+      QS_TSAN_RELEASE (task);
       g_task_return_error (task, error);
     }
   else
-    g_task_return_pointer (task, result, self->result_free);
+    {
+      GDestroyNotify result_free = self->result_free;
+
+      QS_TSAN_RELEASE (task);   /* nothing of self is read after this */
+      g_task_return_pointer (task, result, result_free);
+    }
 }
 
 /* Jobs run in a pool of their own whose threads lower their priority (nice + 5 on Linux)
