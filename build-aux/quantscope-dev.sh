@@ -2,6 +2,8 @@
 # Quantscope's developer entry point, the two README Quick start commands:
 #   sh build-aux/quantscope-dev.sh run    install what is missing, build, open the sample model
 #   sh build-aux/quantscope-dev.sh test   install what is missing, build, run every test suite
+#   sh build-aux/quantscope-dev.sh sanitize  the core and gui suites under ASan + UBSan in
+#                                            build-asan/ (slow; not part of `test`)
 # Packages come from apt (through sudo when not root) and only when missing. The build goes
 # to build/; nothing of Quantscope is installed system-wide.
 set -eu
@@ -92,8 +94,28 @@ case "$mode" in
     sh build-aux/test-summary.sh build/meson-logs/testlog.json || rc=1
     exit $rc
     ;;
+  sanitize)
+    # docs/HACKING.md, "Sanitizers": gcc, ASan + UBSan, LSan suppressions for leaks whose
+    # whole stack is in system libraries (build-aux/lsan.supp).
+    install_missing
+    if [ ! -f build-asan/build.ninja ]; then
+      CC=gcc meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+    else
+      meson configure build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dgui=auto
+    fi
+    ninja -C build-asan
+    export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:print_stacktrace=1:allocator_may_return_null=1"
+    export LSAN_OPTIONS="suppressions=$(pwd)/build-aux/lsan.supp:print_suppressions=0"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+    rc=0
+    xvfb-run -a -s "-screen 0 1280x800x24" \
+      meson test -C build-asan --suite gui --suite core --no-suite bench --print-errorlogs \
+        --timeout-multiplier 4 "$@" || rc=$?
+    sh build-aux/test-summary.sh build-asan/meson-logs/testlog.json || rc=1
+    exit $rc
+    ;;
   *)
-    echo "usage: sh build-aux/quantscope-dev.sh run|test [ARGS…]" >&2
+    echo "usage: sh build-aux/quantscope-dev.sh run|test|sanitize [ARGS…]" >&2
     exit 2
     ;;
 esac

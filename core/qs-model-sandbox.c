@@ -13,6 +13,7 @@
 #include "qs-keras.h"
 #include "qs-model-private.h"
 #include "qs-dataset-private.h"
+#include "qs-tsan.h"
 #include "qs-model-sandbox.h"
 
 /* The sandboxed loader: model files from strangers are parsed by quantscope-loader, a
@@ -477,16 +478,25 @@ watchdog_thread (gpointer data)
   Watchdog *w = data;
 
   g_mutex_lock (&w->lock);
+  QS_TSAN_ACQUIRE (&w->lock);
   while (!w->done)
-    if (!g_cond_wait_until (&w->cond, &w->lock, w->deadline))
-      {
-        if (!w->done)
-          {
-            w->fired = TRUE;
-            g_subprocess_force_exit (w->proc);
-          }
-        break;
-      }
+    {
+      gboolean signalled;
+
+      QS_TSAN_RELEASE (&w->lock);   /* the wait unlocks it, then locks it again */
+      signalled = g_cond_wait_until (&w->cond, &w->lock, w->deadline);
+      QS_TSAN_ACQUIRE (&w->lock);
+      if (!signalled)
+        {
+          if (!w->done)
+            {
+              w->fired = TRUE;
+              g_subprocess_force_exit (w->proc);
+            }
+          break;
+        }
+    }
+  QS_TSAN_RELEASE (&w->lock);
   g_mutex_unlock (&w->lock);
   return NULL;
 }
@@ -629,8 +639,10 @@ sandbox_call (const char          *loader,
   g_subprocess_wait (proc, NULL, NULL);
 
   g_mutex_lock (&w.lock);
+  QS_TSAN_ACQUIRE (&w.lock);
   w.done = TRUE;
   g_cond_signal (&w.cond);
+  QS_TSAN_RELEASE (&w.lock);
   g_mutex_unlock (&w.lock);
   g_thread_join (thread);
   g_mutex_clear (&w.lock);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "qs-parallel.h"
+#include "qs-tsan.h"
 
 /* One shared pool with no thread limit: helpers are reused between calls, and a func that
  * calls qs_parallel_for () again never waits for a thread that waits for it. */
@@ -46,12 +47,16 @@ helper_func (gpointer data,
              gpointer pool_data)
 {
   Helper *h = data;
-  Run *run = h->run;
+  Run *run;
 
+  QS_TSAN_ACQUIRE (h);   /* pushed through GThreadPool's queue */
+  run = h->run;
   run_items (run, h->thread_index);
   g_mutex_lock (&run->mutex);
+  QS_TSAN_ACQUIRE (&run->mutex);
   if (--run->n_active == 0)
     g_cond_signal (&run->cond);
+  QS_TSAN_RELEASE (&run->mutex);
   g_mutex_unlock (&run->mutex);
 }
 
@@ -106,12 +111,20 @@ qs_parallel_for (gsize           n_items,
       for (guint t = 1; t < n; t++)
         {
           helpers[t - 1] = (Helper) { &run, t };
+          QS_TSAN_RELEASE (&helpers[t - 1]);
           g_thread_pool_push (pool, &helpers[t - 1], NULL);
         }
       run_items (&run, 0);
       g_mutex_lock (&run.mutex);
-      while (run.n_active > 0)
-        g_cond_wait (&run.cond, &run.mutex);
+      for (;;)
+        {
+          QS_TSAN_ACQUIRE (&run.mutex);   /* the lock is taken again after each wait */
+          if (run.n_active == 0)
+            break;
+          QS_TSAN_RELEASE (&run.mutex);   /* g_cond_wait () unlocks it */
+          g_cond_wait (&run.cond, &run.mutex);
+        }
+      QS_TSAN_RELEASE (&run.mutex);
       g_mutex_unlock (&run.mutex);
       g_mutex_clear (&run.mutex);
       g_cond_clear (&run.cond);

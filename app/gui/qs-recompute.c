@@ -9,6 +9,7 @@
 #endif
 
 #include "qs-recompute.h"
+#include "qs-tsan.h"
 
 typedef struct
 {
@@ -126,8 +127,10 @@ job_thread (GTask        *task,
   GError *error = NULL;
   gpointer result;
 
+  /* QS_TSAN_RELEASE: the result reaches job_done () on the main thread through GLib. */
   if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     {
+      QS_TSAN_RELEASE (task);
       g_task_return_error (task, error);
       return;
     }
@@ -137,10 +140,16 @@ job_thread (GTask        *task,
     {
       if (result != NULL && self->result_free != NULL)
         self->result_free (result);
+      QS_TSAN_RELEASE (task);
       g_task_return_error (task, error);
     }
   else
-    g_task_return_pointer (task, result, self->result_free);
+    {
+      GDestroyNotify result_free = self->result_free;
+
+      QS_TSAN_RELEASE (task);   /* nothing of self is read after this */
+      g_task_return_pointer (task, result, result_free);
+    }
 }
 
 /* Jobs run in a pool of their own whose threads lower their priority (nice + 5 on Linux)
@@ -172,10 +181,13 @@ pool_run (gpointer data,
 {
   GTask *task = data;
 
+  QS_TSAN_ACQUIRE (task);   /* run_in_pool () */
   lower_thread_priority ();
   job_thread (task, g_task_get_source_object (task), g_task_get_task_data (task),
               g_task_get_cancellable (task));
-  g_object_unref (task);
+  /* The reference run_in_pool () took is dropped by job_done () on the main thread: dropped
+   * here it could be the last one, finalizing the task, its job input and the scheduler
+   * itself on this thread while the main thread still uses them (ThreadSanitizer). */
 }
 
 static gpointer
@@ -190,6 +202,7 @@ run_in_pool (GTask *task)
   static GOnce once = G_ONCE_INIT;
 
   g_once (&once, create_pool, NULL);
+  QS_TSAN_RELEASE (task);
   g_thread_pool_push (once.retval, g_object_ref (task), NULL);
 }
 
@@ -208,6 +221,7 @@ job_done (GObject      *object,
   gpointer value;
   Slot *slot;
 
+  QS_TSAN_ACQUIRE (task);   /* job_thread () */
   value = g_task_propagate_pointer (task, &error);
   slot = g_hash_table_lookup (self->slots, job->key);
 
@@ -233,6 +247,7 @@ job_done (GObject      *object,
     start_waiting (self);
 
   notify_busy (self);
+  g_object_unref (task);   /* pool_run ()'s reference */
 }
 
 static void

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* quantscope-loader: parses one model file from a stranger and writes the parsed model to
  * stdout (the stream of core/qs-model-sandbox.c). It runs with:
- * - resource limits: address space (not under AddressSanitizer, which reserves terabytes of
- *   shadow memory), CPU time, open files, no file writes (RLIMIT_FSIZE 0), no core dumps;
+ * - resource limits: address space (not under AddressSanitizer or ThreadSanitizer, which
+ *   reserve terabytes of shadow memory), CPU time, open files, no file writes (RLIMIT_FSIZE 0), no core dumps;
  * - a wall-clock alarm (QS_LOADER_TIMEOUT seconds): HDF5 can loop for minutes on a
  *   one-bit change;
  * - a seccomp filter where libseccomp is available: no exec, no new processes, no network,
@@ -33,11 +33,11 @@
 #include "quantscope-core.h"
 #include "qs-model-sandbox.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define QS_UNDER_ASAN 1
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define QS_UNDER_SANITIZER 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define QS_UNDER_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define QS_UNDER_SANITIZER 1
 #endif
 #endif
 
@@ -57,7 +57,7 @@ apply_limits (const char *path,
 {
   struct stat st;
 
-#ifndef QS_UNDER_ASAN
+#ifndef QS_UNDER_SANITIZER
   {
     guint64 size = stat (path, &st) == 0 ? (guint64) st.st_size : 0;
     /* The parsed model is about the file's size in float32 (a .keras zip inflates its
