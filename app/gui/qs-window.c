@@ -375,6 +375,14 @@ set_current_layer (QsWindow   *self,
     gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
 }
 
+/* The lessons panel takes the place of the layer list: both do not fit beside the page. */
+static void
+on_lessons_toggled (QsWindow *self)
+{
+  if (gtk_toggle_button_get_active (self->lessons_button))
+    adw_flap_set_reveal_flap (self->flap, FALSE);
+}
+
 static void
 on_sensitivity_toggled (QsWindow *self)
 {
@@ -1069,6 +1077,7 @@ qs_window_init (QsWindow *self)
                             G_CALLBACK (on_sensitivity_toggled), self);
   g_object_bind_property (self->lessons_button, "active", self->lesson_revealer, "reveal-child",
                           G_BINDING_SYNC_CREATE);
+  g_signal_connect_swapped (self->lessons_button, "toggled", G_CALLBACK (on_lessons_toggled), self);
   g_signal_connect_swapped (self->lesson_panel, "step-entered",
                             G_CALLBACK (_qs_window_apply_lesson_step), self);
   init_document_toast_overlay (self);
