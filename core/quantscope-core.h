@@ -31,5 +31,6 @@
 /* teaching (issue 14) */
 #include "qs-explain.h"
 #include "qs-playground.h"
+#include "qs-lesson.h"
 /* training (issue 5) */
 #include "qs-train.h"

@@ -858,6 +858,24 @@ qs_layer_page_get_layer (QsLayerPage *self)
   return self->layer;
 }
 
+void
+qs_layer_page_set_chart (QsLayerPage *self,
+                         const char  *chart)
+{
+  g_return_if_fail (QS_IS_LAYER_PAGE (self));
+  g_return_if_fail (chart != NULL);
+
+  if (adw_view_stack_get_child_by_name (self->chart_stack, chart) != NULL)
+    adw_view_stack_set_visible_child_name (self->chart_stack, chart);
+}
+
+const char *
+qs_layer_page_get_chart (QsLayerPage *self)
+{
+  g_return_val_if_fail (QS_IS_LAYER_PAGE (self), NULL);
+  return adw_view_stack_get_visible_child_name (self->chart_stack);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Chart export                                                                             */
 

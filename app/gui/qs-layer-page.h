@@ -20,6 +20,10 @@ void        qs_layer_page_set_document (QsLayerPage *self,
 void        qs_layer_page_set_layer    (QsLayerPage *self,
                                         const char  *layer); /* nullable */
 const char *qs_layer_page_get_layer    (QsLayerPage *self);
+/* The chart shown: "histogram", "heatmap" or "channels" (what lessons set). */
+void        qs_layer_page_set_chart    (QsLayerPage *self,
+                                        const char  *chart);
+const char *qs_layer_page_get_chart    (QsLayerPage *self);
 /* No layer, and a page saying that the layer filter (search) matches none. */
 void        qs_layer_page_show_no_match (QsLayerPage *self,
                                          const char  *search);

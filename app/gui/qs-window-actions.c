@@ -62,6 +62,7 @@ add_filter (GtkFileChooser     *chooser,
 
 static const char * const model_patterns[] = { "*.h5", "*.hdf5", "*.keras", "*.json", NULL };
 static const char * const json_patterns[] = { "*.json", NULL };
+static const char * const lesson_patterns[] = { "*.lesson", NULL };
 static const char * const encodings_patterns[] = { "*.encodings", "*.json", NULL };
 static const char * const arch_patterns[] = { "*.json", "*.h5", "*.hdf5", "*.keras", NULL };
 
@@ -311,6 +312,23 @@ attach_chosen (QsWindow *self,
   _qs_window_begin_load (self, model, g_file_peek_path (file), qs_document_get_config (self->document));
 }
 
+static void
+open_lesson_chosen (QsWindow *self,
+                    GFile    *file)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsLesson) lesson = NULL;
+
+  if (g_file_peek_path (file) == NULL
+      || (lesson = qs_lesson_load_file (g_file_peek_path (file), &error)) == NULL)
+    {
+      _qs_window_toast_error (self, _("Could not open the lesson"), error);
+      return;
+    }
+  gtk_toggle_button_set_active (self->lessons_button, TRUE);
+  qs_lesson_panel_open (self->lesson_panel, lesson, 0);
+}
+
 /* The commands that ask for a file: one chooser each, then done () with the file. */
 typedef struct
 {
@@ -347,6 +365,9 @@ static const FileCommand file_commands[] = {
   { "win.attach-architecture", GTK_FILE_CHOOSER_ACTION_OPEN,
     N_("Attach Architecture"), N_("_Attach"), N_("Model Architectures (JSON, HDF5, Keras)"),
     arch_patterns, NULL, attach_chosen },
+  { "win.open-lesson", GTK_FILE_CHOOSER_ACTION_OPEN,
+    N_("Open Lesson"), N_("_Open"), N_("Quantscope Lessons"), lesson_patterns,
+    NULL, open_lesson_chosen },
 };
 
 static void
@@ -576,6 +597,97 @@ show_sensitivity_action (GtkWidget  *widget,
                                   !gtk_toggle_button_get_active (self->sensitivity_button));
 }
 
+static void
+lessons_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  gtk_toggle_button_set_active (self->lessons_button, !gtk_toggle_button_get_active (self->lessons_button));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Lessons                                                                                  */
+
+static gboolean
+document_has_model (QsWindow   *self,
+                    const char *file)
+{
+  g_autofree char *want = NULL;
+  g_autofree char *have = NULL;
+
+  if (self->document == NULL || self->load_cancellable != NULL)
+    return FALSE;
+  want = g_path_get_basename (file);
+  have = g_path_get_basename (qs_model_get_path (qs_document_get_model (self->document)));
+  return g_strcmp0 (want, have) == 0;
+}
+
+void
+_qs_window_apply_lesson_step (QsWindow *self,
+                              QsLesson *lesson,
+                              guint     index)
+{
+  const QsLessonStep *step = qs_lesson_get_step (lesson, index);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsConfig) config = NULL;
+
+  g_clear_pointer (&self->pending_lesson, qs_lesson_unref);
+  /* a step without a model runs on the model of the lesson's last step that names one */
+  {
+    const char *model = NULL;
+
+    for (guint i = 0; i <= index; i++)
+      if (qs_lesson_get_step (lesson, i)->model != NULL)
+        model = qs_lesson_get_step (lesson, i)->model;
+    if (model != NULL && !document_has_model (self, qs_lesson_sample_model_file (model)))
+      {
+        g_autofree char *path = qs_data_find_file (qs_lesson_sample_model_file (model), &error);
+        g_autoptr(GFile) file = NULL;
+
+        if (path == NULL)
+          {
+            _qs_window_toast_error (self, _("Could not open the lesson's model"), error);
+            return;
+          }
+        self->pending_lesson = qs_lesson_ref (lesson);
+        self->pending_step = index;
+        file = g_file_new_for_path (path);
+        _qs_window_begin_load (self, file, NULL, NULL);
+        return;
+      }
+  }
+  if (self->document == NULL)
+    return;
+
+  if ((config = qs_lesson_step_make_config (step, qs_document_get_config (self->document), &error)) == NULL)
+    {
+      _qs_window_toast_error (self, _("Could not apply the lesson step"), error);
+      return;
+    }
+  if (!qs_config_equal (config, qs_document_get_config (self->document)))
+    /* Translators: the undo label of a lesson step */
+    qs_document_set_config (self->document, config, _("Lesson Step"));
+  if (step->layer != NULL)
+    _qs_window_select_layer (self, step->layer);
+  if (step->chart != NULL)
+    qs_layer_page_set_chart (self->layer_page, step->chart);
+  if (step->page == QS_LESSON_PAGE_LAYER)
+    gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+  else if (step->page == QS_LESSON_PAGE_SENSITIVITY)
+    gtk_toggle_button_set_active (self->sensitivity_button, TRUE);
+  else if (step->page == QS_LESSON_PAGE_PLAYGROUND && self->lesson_playground == NULL)
+    {
+      gtk_widget_activate_action (GTK_WIDGET (self), "win.playground", NULL);
+      self->lesson_playground = GTK_WIDGET (gtk_application_get_active_window (gtk_window_get_application (GTK_WINDOW (self))));
+      if (self->lesson_playground == GTK_WIDGET (self))
+        self->lesson_playground = NULL;
+      else
+        g_object_add_weak_pointer (G_OBJECT (self->lesson_playground), (gpointer *) &self->lesson_playground);
+    }
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Installing and updating                                                                  */
 
@@ -703,6 +815,8 @@ _qs_window_class_actions_init (QsWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.toast", "s", toast_action);
   gtk_widget_class_install_action (widget_class, "win.playground", NULL, playground_action);
   gtk_widget_class_install_action (widget_class, "win.presentation", NULL, presentation_action);
+  gtk_widget_class_install_action (widget_class, "win.lessons", NULL, lessons_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F2, 0, "win.lessons", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.presentation", NULL);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "qs-layer-list.h"
+#include "qs-lesson-panel.h"
 #include "qs-layer-page.h"
 #include "qs-sensitivity-page.h"
 #include "qs-start-page.h"
@@ -52,6 +53,9 @@ struct _QsWindow
   QsSensitivityPage    *sensitivity_page;
   GtkToggleButton      *sensitivity_button;
   QsSummaryBar         *summary_bar;
+  GtkToggleButton      *lessons_button;
+  GtkRevealer          *lesson_revealer;
+  QsLessonPanel        *lesson_panel;
   GMenu                *recent_section;
   GMenu                *presets_all_section;
   GMenu                *presets_selected_section;
@@ -76,6 +80,9 @@ struct _QsWindow
   char                 *restore_path;
   gboolean              close_confirmed;
   gboolean              close_after_save;
+  QsLesson             *pending_lesson;  /* a step waiting for its model to load */
+  guint                 pending_step;
+  GtkWidget            *lesson_playground; /* the playground a lesson step opened (weak) */
 };
 
 /* qs-window.c */
@@ -103,6 +110,11 @@ void           _qs_window_select_layer           (QsWindow             *self,
                                                   const char           *name);
 
 /* qs-window-actions.c */
+/* Sets the app to a lesson step's state: its model (loading it first when another one is
+ * open), config, layer, page and chart. */
+void           _qs_window_apply_lesson_step      (QsWindow             *self,
+                                                  QsLesson             *lesson,
+                                                  guint                 index);
 void           _qs_window_class_actions_init     (QsWindowClass        *klass);
 void           _qs_window_actions_init           (QsWindow             *self);
 /* Enables the actions that apply to the current state, with the undo and redo tooltips. */

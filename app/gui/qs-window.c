@@ -383,6 +383,14 @@ set_current_layer (QsWindow   *self,
     gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
 }
 
+/* The lessons panel takes the place of the layer list: both do not fit beside the page. */
+static void
+on_lessons_toggled (QsWindow *self)
+{
+  if (gtk_toggle_button_get_active (self->lessons_button))
+    adw_flap_set_reveal_flap (self->flap, FALSE);
+}
+
 static void
 on_sensitivity_toggled (QsWindow *self)
 {
@@ -752,6 +760,12 @@ load_done (GObject      *source,
   if (!(is_session && g_str_has_prefix (g_file_peek_path (file), g_get_user_data_dir ())))
     qs_application_add_recent (_qs_window_get_app (self), g_file_peek_path (file));
   set_document (self, document);
+  if (self->pending_lesson != NULL)
+    {
+      g_autoptr(QsLesson) lesson = g_steal_pointer (&self->pending_lesson);
+
+      _qs_window_apply_lesson_step (self, lesson, self->pending_step);
+    }
   if (qs_document_get_checksum_mismatch (document))
     _qs_window_show_toast (self, _("The model file changed since the session was saved"));
 }
@@ -963,6 +977,10 @@ qs_window_dispose (GObject *object)
   g_clear_handle_id (&self->toast_idle_id, g_source_remove);
   g_clear_pointer (&self->pending_toast, g_free);
   _qs_window_drop_chooser (self);
+  g_clear_pointer (&self->pending_lesson, qs_lesson_unref);
+  if (self->lesson_playground != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->lesson_playground), (gpointer *) &self->lesson_playground);
+  self->lesson_playground = NULL;
   g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
   g_clear_object (&self->loading_file);
@@ -1014,6 +1032,7 @@ qs_window_class_init (QsWindowClass *klass)
   g_type_ensure (QS_TYPE_SENSITIVITY_PAGE);
   g_type_ensure (QS_TYPE_SUMMARY_BAR);
   g_type_ensure (QS_TYPE_LAYER_ROW);
+  g_type_ensure (QS_TYPE_LESSON_PANEL);
 
   _qs_window_class_actions_init (klass);
 
@@ -1046,6 +1065,9 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, content_stack);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, sensitivity_page);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, sensitivity_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, lessons_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, lesson_revealer);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, lesson_panel);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, summary_bar);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, recent_section);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, presets_all_section);
@@ -1062,6 +1084,11 @@ qs_window_init (QsWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   g_signal_connect_swapped (self->sensitivity_button, "toggled",
                             G_CALLBACK (on_sensitivity_toggled), self);
+  g_object_bind_property (self->lessons_button, "active", self->lesson_revealer, "reveal-child",
+                          G_BINDING_SYNC_CREATE);
+  g_signal_connect_swapped (self->lessons_button, "toggled", G_CALLBACK (on_lessons_toggled), self);
+  g_signal_connect_swapped (self->lesson_panel, "step-entered",
+                            G_CALLBACK (_qs_window_apply_lesson_step), self);
   init_document_toast_overlay (self);
 
 #ifdef QS_DEVELOPMENT
