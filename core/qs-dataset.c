@@ -948,6 +948,10 @@ qs_dataset_read_pixels (QsDataset *self,
       for (gsize i = 0; i < n; i++)
         {
           double t = bytes ? v[i] / 255.0 : hi > lo && isfinite (v[i]) ? (v[i] - lo) / (hi - lo) : 0;
+
+          /* NaN would pass CLAMP and make the cast undefined (found by fuzz-npy) */
+          if (!isfinite (t))
+            t = 0;
           out[i] = (guint8) CLAMP (t * 255.0 + 0.5, 0, 255);
         }
     }

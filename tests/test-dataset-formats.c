@@ -644,6 +644,31 @@ test_rescaling_layer (void)
   g_assert_cmpfloat (r->output_sqnr_db, >, 25);
 }
 
+/* Non-finite and huge values in a float .npy: the bytes shown for them are defined (NaN
+ * once reached an undefined float -> byte cast: fuzz-npy, UBSan). */
+static void
+test_npy_nonfinite_pixels (void)
+{
+  const double v[8] = { NAN, INFINITY, -INFINITY, 1e30, -1e30, 0, 1, 0.5 };
+  g_autoptr(GBytes) b = npy_bytes ("<f8", FALSE, "(1, 2, 4)", v, sizeof v);
+  g_autofree char *path = write_file ("nonfinite.npy", b);
+  g_autoptr(QsDataset) d = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint8 *px = NULL;
+  gsize h, w, c;
+
+  d = qs_dataset_open_full (path, "none", NULL, &error);
+  g_assert_no_error (error);
+  px = qs_dataset_read_pixels (d, 0, &h, &w, &c, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (h * w * c, ==, 8);
+  g_assert_cmpuint (px[0], ==, 0);   /* NaN */
+  g_assert_cmpuint (px[1], ==, 0);   /* infinities are not part of the range */
+  g_assert_cmpuint (px[2], ==, 0);
+  g_assert_cmpuint (px[3], ==, 255); /* the range's ends */
+  g_assert_cmpuint (px[4], ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -656,6 +681,7 @@ main (int    argc,
   g_test_add_func ("/qs/dataset-formats/npz-stored-compressed-named", test_npz);
   g_test_add_func ("/qs/dataset-formats/npy-header-errors-name-field", test_npy_header_errors);
   g_test_add_func ("/qs/dataset-formats/npy-header-fuzz", test_npy_header_fuzz);
+  g_test_add_func ("/qs/dataset-formats/npy-nonfinite-pixels", test_npy_nonfinite_pixels);
   g_test_add_func ("/qs/dataset-formats/image-folder", test_folder);
   g_test_add_func ("/qs/dataset-formats/preprocess", test_preprocess);
   g_test_add_func ("/qs/dataset-formats/config-preprocessing", test_config_preprocessing);
