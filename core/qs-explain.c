@@ -107,7 +107,7 @@ explain_value_lines (QsExplainValue *e)
             e->spec.granularity == QS_GRANULARITY_TENSOR
               ? g_strdup (_("the whole tensor"))
               : g_strdup_printf (_("output channel %zu"), e->channel),
-            g_strdup_printf ("[%s, %s]", num (e->data_min), num (e->data_max)));
+            g_strdup_printf ("[%.7g, %.7g]", e->data_min, e->data_max));
   method = g_strdup (range_method_reason (spec));
   add_line (l, _("Range [lo, hi]"), g_steal_pointer (&method),
             g_strdup_printf ("[%.7g, %.7g]", e->clip_lo, e->clip_hi));
