@@ -16,8 +16,13 @@ packages="gcc meson ninja-build pkg-config libgtk-4-dev libadwaita-1-dev libhdf5
   libjson-glib-dev libzip-dev libgdk-pixbuf-2.0-dev libcairo2-dev libpango1.0-dev gettext appstream appstream-util
   desktop-file-utils libglib2.0-bin libglib2.0-dev-bin xvfb xauth imagemagick hdf5-tools jq json-glib-tools
   libgtk-4-bin dbus-x11 at-spi2-core python3-pyatspi python3-dogtail groff-base man-db
-  nodejs npm protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-onnx libseccomp-dev
+  protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-onnx libseccomp-dev
   libflatbuffers-dev flatbuffers-compiler poppler-utils"
+# Node.js and npm run the export tests' runtimes. A machine with Node.js from elsewhere
+# (NodeSource's nodejs bundles npm and conflicts with Debian's npm) keeps its own.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages="$packages nodejs npm"
+fi
 # 32-bit builds of the `c` export's generated code (tests/test-export-c.c; amd64 only)
 if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
   packages="$packages gcc-multilib"
