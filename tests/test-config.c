@@ -248,6 +248,35 @@ test_requant_mode (void)
   g_assert_nonnull (strstr (error->message, "$.requantization"));
 }
 
+/* A float weight format with integer-only fields: the config equals itself after a JSON
+ * round trip (found by fuzz-config), and pruning on a float format is kept. */
+static void
+test_float_format_round_trip (void)
+{
+  const char *inputs[] = {
+    "{\"schema_version\": 1, \"default\": {\"weight\": {\"format\": \"bf16\", \"bits\": 4, \"mapping\": \"affine\"}}}",
+    "{\"schema_version\": 1, \"default\": {\"weight\": {\"format\": \"fp16\", \"sparsity\": 0.5}}}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QsConfig) c = qs_config_new_from_json (inputs[i], -1, &error);
+      g_autoptr(QsConfig) back = NULL;
+      g_autofree char *json = NULL;
+      QsLayerConfig lc;
+
+      g_assert_no_error (error);
+      json = qs_config_to_json (c);
+      back = qs_config_new_from_json (json, -1, &error);
+      g_assert_no_error (error);
+      g_assert_true (qs_config_equal (c, back));
+      qs_config_get_default (back, &lc);
+      if (i == 1)
+        g_assert_cmpfloat (lc.weight.sparsity, ==, 0.5);
+    }
+}
+
 static void
 test_json_errors (void)
 {
@@ -287,6 +316,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/config/json-roundtrip", test_json_roundtrip);
   g_test_add_func ("/qs/config/json-errors", test_json_errors);
   g_test_add_func ("/qs/config/requant-mode", test_requant_mode);
+  g_test_add_func ("/qs/config/float-format-round-trip", test_float_format_round_trip);
   g_test_add_func ("/qs/config/json-preset-base", test_json_preset_base);
   g_test_add_func ("/qs/config/json-activation-ranges", test_json_activation_ranges);
   return g_test_run ();
