@@ -176,7 +176,8 @@ init (Builder      *b,
   t->data_type = data_type;
   t->n_dims = n_dims;
   t->dims = balloc (b, MAX (n_dims, 1) * sizeof (gint64));
-  memcpy (t->dims, dims, n_dims * sizeof (gint64));
+  if (n_dims > 0)
+    memcpy (t->dims, dims, n_dims * sizeof (gint64));
   t->has_raw_data = TRUE;
   t->raw_data.len = bytes;
   t->raw_data.data = balloc (b, MAX (bytes, 1));

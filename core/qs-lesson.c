@@ -102,6 +102,10 @@ weights_free (gpointer data)
   g_free (w);
 }
 
+/* The error paths of parse_weights free the pattern too. */
+typedef QsLessonWeights QsLessonWeightsOwned;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsLessonWeightsOwned, weights_free)
+
 static void
 step_free (gpointer data)
 {
@@ -247,7 +251,7 @@ parse_weights (GMarkupParseContext *context,
                const char         **values,
                GError             **error)
 {
-  g_autofree QsLessonWeights *w = g_new0 (QsLessonWeights, 1);
+  g_autoptr(QsLessonWeightsOwned) w = g_new0 (QsLessonWeights, 1);
   const char *where = element_path (state, "weights");
 
   for (guint i = 0; names[i] != NULL; i++)
