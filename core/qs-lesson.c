@@ -205,31 +205,6 @@ element_path (ParseState *state,
 }
 
 static gboolean
-parse_enum (GType       type,
-            const char *value,
-            gint       *out)
-{
-  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
-  GEnumValue *v = g_enum_get_value_by_nick (klass, value);
-
-  if (v == NULL)
-    return FALSE;
-  *out = v->value;
-  return TRUE;
-}
-
-static char *
-enum_nicks (GType type)
-{
-  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
-  g_autoptr(GString) out = g_string_new (NULL);
-
-  for (guint i = 0; i < klass->n_values; i++)
-    g_string_append_printf (out, "%s%s", i ? ", " : "", klass->values[i].value_nick);
-  return g_strdup (out->str);
-}
-
-static gboolean
 parse_double (const char *value,
               double      lo,
               double      hi,
@@ -271,7 +246,7 @@ parse_weights (GMarkupParseContext *context,
       if (strcmp (n, "format") == 0)
         {
           type = QS_TYPE_FORMAT;
-          if ((ok = parse_enum (type, v, &e)))
+          if ((ok = qs_enum_from_nick (type, v, &e)))
             w->format = e, w->set |= FIELD_FORMAT;
         }
       else if (strcmp (n, "bits") == 0)
@@ -282,13 +257,13 @@ parse_weights (GMarkupParseContext *context,
       else if (strcmp (n, "mapping") == 0)
         {
           type = QS_TYPE_MAPPING;
-          if ((ok = parse_enum (type, v, &e)))
+          if ((ok = qs_enum_from_nick (type, v, &e)))
             w->mapping = e, w->set |= FIELD_MAPPING;
         }
       else if (strcmp (n, "granularity") == 0)
         {
           type = QS_TYPE_GRANULARITY;
-          if ((ok = parse_enum (type, v, &e)))
+          if ((ok = qs_enum_from_nick (type, v, &e)))
             w->granularity = e, w->set |= FIELD_GRANULARITY;
         }
       else if (strcmp (n, "group-size") == 0)
@@ -299,13 +274,13 @@ parse_weights (GMarkupParseContext *context,
       else if (strcmp (n, "rounding") == 0)
         {
           type = QS_TYPE_ROUNDING;
-          if ((ok = parse_enum (type, v, &e)))
+          if ((ok = qs_enum_from_nick (type, v, &e)))
             w->rounding = e, w->set |= FIELD_ROUNDING;
         }
       else if (strcmp (n, "range") == 0)
         {
           type = QS_TYPE_RANGE_METHOD;
-          if ((ok = parse_enum (type, v, &e)))
+          if ((ok = qs_enum_from_nick (type, v, &e)))
             w->range_method = e, w->set |= FIELD_RANGE;
         }
       else if (strcmp (n, "percentile") == 0)
@@ -331,7 +306,7 @@ parse_weights (GMarkupParseContext *context,
         }
       if (!ok)
         {
-          g_autofree char *nicks = type != G_TYPE_INVALID ? enum_nicks (type) : NULL;
+          g_autofree char *nicks = type != G_TYPE_INVALID ? qs_enum_list_nicks (type) : NULL;
 
           if (nicks != NULL)
             /* Translators: where, attribute, its value, the values allowed */

@@ -1828,3 +1828,28 @@ qs_dequant_value (gint32 code,
 {
   return (float) (code - zero_point) * scale;
 }
+
+gboolean
+qs_enum_from_nick (GType       type,
+                   const char *nick,
+                   gint       *out)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
+  GEnumValue *v = nick != NULL ? g_enum_get_value_by_nick (klass, nick) : NULL;
+
+  if (v == NULL)
+    return FALSE;
+  *out = v->value;
+  return TRUE;
+}
+
+char *
+qs_enum_list_nicks (GType type)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < klass->n_values; i++)
+    g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
+  return g_string_free (s, FALSE);
+}

@@ -253,4 +253,11 @@ gint           qs_quant_value_clip_side_at   (float                 x,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsQuantParams, qs_quant_params_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsQuantResult, qs_quant_result_unref)
 
+/* Enum values by their nick (the JSON / CLI names): the value of nick, and "a, b, c" of all
+ * nicks for error messages (free with g_free). Shared by every parser of data files. */
+gboolean       qs_enum_from_nick             (GType                 type,
+                                              const char           *nick,
+                                              gint                 *out);
+char          *qs_enum_list_nicks            (GType                 type);
+
 G_END_DECLS

@@ -72,31 +72,6 @@ schema_error (GError    **error,
   return FALSE;
 }
 
-static gboolean
-parse_nick (GType       type,
-            const char *nick,
-            gint       *out)
-{
-  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
-  GEnumValue *v = g_enum_get_value_by_nick (klass, nick);
-
-  if (v == NULL)
-    return FALSE;
-  *out = v->value;
-  return TRUE;
-}
-
-static char *
-list_nicks (GType type)
-{
-  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
-  GString *s = g_string_new (NULL);
-
-  for (guint i = 0; i < klass->n_values; i++)
-    g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
-  return g_string_free (s, FALSE);
-}
-
 /* A mask of enum values from an array of nicks. */
 static gboolean
 parse_nick_mask (JsonNode   *node,
@@ -118,9 +93,9 @@ parse_nick_mask (JsonNode   *node,
       gint value;
 
       if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING
-          || !parse_nick (type, json_node_get_string (e), &value))
+          || !qs_enum_from_nick (type, json_node_get_string (e), &value))
         {
-          g_autofree char *known = list_nicks (type);
+          g_autofree char *known = qs_enum_list_nicks (type);
           g_autofree char *what = g_strdup_printf (_("unknown name (known: %s)"), known);
           g_autofree char *p = g_strdup_printf ("%s[%u]", path, i);
 
@@ -204,9 +179,9 @@ parse_rule (JsonNode     *node,
           gint format;
 
           if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING
-              || !parse_nick (QS_TYPE_FORMAT, json_node_get_string (v), &format))
+              || !qs_enum_from_nick (QS_TYPE_FORMAT, json_node_get_string (v), &format))
             {
-              g_autofree char *known = list_nicks (QS_TYPE_FORMAT);
+              g_autofree char *known = qs_enum_list_nicks (QS_TYPE_FORMAT);
               g_autofree char *what = g_strdup_printf (_("unknown format (known: %s)"), known);
 
               return schema_error (error, where, p, what);
