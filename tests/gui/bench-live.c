@@ -47,13 +47,21 @@ thread_cpu_us (void)
   return ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
+static double trace_ms = -1;   /* QS_BENCH_TRACE_MS: print every iteration that costs more */
+
 static void
 iterate_measured (void)
 {
   gint64 t0 = thread_cpu_us ();
+  gint64 w0 = g_get_monotonic_time ();
+  gint64 busy;
 
   g_main_context_iteration (NULL, TRUE);
-  busy_max = MAX (busy_max, thread_cpu_us () - t0);
+  busy = thread_cpu_us () - t0;
+  busy_max = MAX (busy_max, busy);
+  if (trace_ms >= 0 && busy / 1000.0 > trace_ms)
+    g_printerr ("trace: iteration at %.1f ms: %.2f ms CPU, %.2f ms wall\n",
+                w0 / 1000.0, busy / 1000.0, (g_get_monotonic_time () - w0) / 1000.0);
 }
 
 static void
@@ -277,6 +285,7 @@ main (int argc, char **argv)
   g_autofree char *tmp = g_dir_make_tmp ("quantscope-bench-XXXXXX", NULL);
   double layer_ms[N_RUNS], eval_ms[N_RUNS], compute_ms[N_RUNS], first_eval_ms;
   gboolean json = FALSE;
+  gboolean page_only = FALSE;
   const char *cnn_layer = NULL;
   const char *params_text = g_getenv ("QS_BENCH_SYNTHETIC_PARAMS");
   guint64 n_big_params;
@@ -289,12 +298,22 @@ main (int argc, char **argv)
   for (int i = 1; i < argc; i++)
     if (g_strcmp0 (argv[i], "--json") == 0)
       json = TRUE;
+    else if (g_strcmp0 (argv[i], "--page-only") == 0)
+      page_only = TRUE;
     else if (g_strcmp0 (argv[i], "--synthetic-params") == 0 && i + 1 < argc)
       params_text = argv[++i];
   n_big_params = parse_params (params_text ? params_text : "25M");
+  if (g_getenv ("QS_BENCH_TRACE_MS") != NULL)
+    trace_ms = g_ascii_strtod (g_getenv ("QS_BENCH_TRACE_MS"), NULL);
 
   g_setenv ("XDG_DATA_HOME", tmp, TRUE);
 
+  memset (layer_ms, 0, sizeof layer_ms);
+  memset (eval_ms, 0, sizeof eval_ms);
+  memset (compute_ms, 0, sizeof compute_ms);
+  first_eval_ms = 0;
+  if (!page_only)
+  {
   /* 1. A 1M-parameter layer: change -> statistics (histograms and error map included). */
   big = big_dense_model ();
   doc = qs_document_new (big, NULL, NULL);
@@ -349,6 +368,7 @@ main (int argc, char **argv)
     }
 
   g_clear_object (&doc);
+  }
 
   /* 3. The big synthetic model: first open, tuning the 16.8M-parameter layer, a preset. */
   {
@@ -363,6 +383,12 @@ main (int argc, char **argv)
     for (guint i = 0; i < qs_model_get_n_layers (mlp); i++)
       n_big_params += qs_model_get_layer (mlp, i)->n_params;
     source = g_timeout_add (10, probe_tick, NULL);
+    memset (&open_t, 0, sizeof open_t);
+    memset (&preset_t, 0, sizeof preset_t);
+    memset (tune_first, 0, sizeof tune_first);
+    memset (tune_exact, 0, sizeof tune_exact);
+    if (!page_only)
+    {
     doc = qs_document_new (mlp, NULL, NULL);
     qs_document_set_autosave_delay (doc, 0);
     probe_reset ();
@@ -388,6 +414,7 @@ main (int argc, char **argv)
       g_error ("%s", error->message);
     wait_big (doc, start, &preset_t);
     g_clear_object (&doc);
+    }
 
     /* 4. The same with the layer page on screen (its charts normalise and draw on the main
      *    thread), when there is a display. */
@@ -456,6 +483,14 @@ main (int argc, char **argv)
     printf ("{\"page_open_stall_ms\": %.1f, \"page_open_busy_ms\": %.1f, "
             "\"page_tune_stall_ms\": %.1f, \"page_tune_busy_ms\": %.1f}\n",
             page_open_t.stall_ms, page_open_t.busy_ms, page_tune_stall, page_tune_busy);
+  else if (page_only)
+    {
+      if (with_page)
+        printf ("with the layer page on screen (%" G_GUINT64_FORMAT " parameters): open, longest "
+                "main-loop gap %.1f ms, main-thread CPU per iteration %.1f ms; tuning, longest "
+                "gap %.1f ms, CPU per iteration %.1f ms\n", n_big_params,
+                page_open_t.stall_ms, page_open_t.busy_ms, page_tune_stall, page_tune_busy);
+    }
   else
     {
       printf ("1M-parameter layer, change -> statistics: median %.2f ms, min %.2f ms (%d runs)\n",
