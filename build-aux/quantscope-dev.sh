@@ -2,6 +2,7 @@
 # Quantscope's developer entry point, the two README Quick start commands:
 #   sh build-aux/quantscope-dev.sh run    install what is missing, build, open the sample model
 #   sh build-aux/quantscope-dev.sh test   install what is missing, build, run every test suite
+#   sh build-aux/quantscope-dev.sh fuzz      every libFuzzer harness for 20 s (clang build)
 #   sh build-aux/quantscope-dev.sh sanitize  the core and gui suites under ASan + UBSan in
 #                                            build-asan/ (slow; not part of `test`)
 # Packages come from apt (through sudo when not root) and only when missing. The build goes
@@ -119,8 +120,26 @@ case "$mode" in
     sh build-aux/test-summary.sh build-asan/meson-logs/testlog.json || rc=1
     exit $rc
     ;;
+  fuzz)
+    # docs/HACKING.md, "Fuzzing": every libFuzzer harness for 20 s (the "fuzz" suite), on a
+    # clang build of the core with ASan + UBSan and coverage over the whole library.
+    packages="$packages clang libclang-rt-14-dev"
+    install_missing
+    if [ ! -f build-fuzz/build.ninja ]; then
+      CC=clang CXX=clang++ meson setup build-fuzz -Dgui=disabled -Db_lundef=false \
+        -Db_sanitize=address,undefined -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
+    fi
+    ninja -C build-fuzz
+    export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1"
+    export LSAN_OPTIONS="suppressions=$(pwd)/build-aux/lsan.supp:print_suppressions=0"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+    rc=0
+    meson test -C build-fuzz --suite fuzz --print-errorlogs "$@" || rc=$?
+    sh build-aux/test-summary.sh build-fuzz/meson-logs/testlog.json || rc=1
+    exit $rc
+    ;;
   *)
-    echo "usage: sh build-aux/quantscope-dev.sh run|test|sanitize [ARGS…]" >&2
+    echo "usage: sh build-aux/quantscope-dev.sh run|test|sanitize|fuzz [ARGS…]" >&2
     exit 2
     ;;
 esac
