@@ -41,6 +41,7 @@ struct _QsQatWindow
   GtkLabel             *qat_label;
   GtkLabel             *delta_label;
   AdwActionRow         *saved_row;
+  GtkWidget            *status_group;
   GtkLabel             *status_label;
 
   /* State: what a run starts from (the document's, when the dialog opened) */
@@ -261,7 +262,7 @@ set_status (QsQatWindow *self,
             gboolean     is_error)
 {
   gtk_label_set_text (self->status_label, text != NULL ? text : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->status_label), text != NULL);
+  gtk_widget_set_visible (self->status_group, text != NULL);
   if (is_error)
     gtk_widget_add_css_class (GTK_WIDGET (self->status_label), "error");
   else
@@ -509,6 +510,7 @@ qs_qat_window_start (QsQatWindow *self)
   g_task_set_source_tag (task, qs_qat_window_start);
   g_task_set_task_data (task, job, (GDestroyNotify) qat_job_free);
   set_state (self, QS_QAT_STATE_RUNNING);
+  adw_expander_row_set_expanded (self->quick_row, FALSE);
   gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
   set_status (self, NULL, FALSE);
   g_task_run_in_thread (task, qat_thread);
@@ -912,6 +914,7 @@ qs_qat_window_class_init (QsQatWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsQatWindow, qat_label);
   gtk_widget_class_bind_template_child (widget_class, QsQatWindow, delta_label);
   gtk_widget_class_bind_template_child (widget_class, QsQatWindow, saved_row);
+  gtk_widget_class_bind_template_child (widget_class, QsQatWindow, status_group);
   gtk_widget_class_bind_template_child (widget_class, QsQatWindow, status_label);
   gtk_widget_class_bind_template_callback (widget_class, qs_qat_window_start);
   gtk_widget_class_bind_template_callback (widget_class, qs_qat_window_cancel);
