@@ -584,6 +584,13 @@ qs_qat_window_get_error (QsQatWindow *self)
 }
 
 const char *
+qs_qat_window_get_status_text (QsQatWindow *self)
+{
+  g_return_val_if_fail (QS_IS_QAT_WINDOW (self), NULL);
+  return gtk_widget_get_visible (self->status_group) ? gtk_label_get_text (self->status_label) : NULL;
+}
+
+const char *
 qs_qat_window_get_table_text (QsQatWindow *self,
                               const char  *row)
 {

@@ -52,6 +52,8 @@ void         qs_qat_window_get_accuracies    (QsQatWindow  *self,
                                               double       *qat_top1,
                                               guint        *n_images);
 const GError*qs_qat_window_get_error         (QsQatWindow  *self); /* nullable */
+/* The message line of the dialog (an error, a refusal, what was measured); NULL when hidden. */
+const char  *qs_qat_window_get_status_text   (QsQatWindow  *self);
 /* The text of a result row of the table: "float", "ptq", "qat", "delta". */
 const char  *qs_qat_window_get_table_text    (QsQatWindow  *self,
                                               const char   *row);

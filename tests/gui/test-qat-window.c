@@ -254,6 +254,82 @@ test_save_refuses_open_model (void)
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
+/* Input [28, 28, 1] -> Flatten -> Dense (10, tanh): the engines run it, the trainer does not
+ * train tanh. */
+static QsModel *
+tanh_model (void)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *layers = g_ptr_array_new ();
+  QsLayer *in = qs_layer_new ("in", "InputLayer", QS_LAYER_INPUT);
+  QsLayer *flat = qs_layer_new ("flat", "Flatten", QS_LAYER_FLATTEN);
+  QsLayer *dense = qs_layer_new ("squash", "Dense", QS_LAYER_DENSE);
+  gsize kshape[2] = { 28 * 28, 10 }, bshape[1] = { 10 };
+  QsTensor *kernel = qs_tensor_new ("squash/kernel", 2, kshape, NULL);
+  QsTensor *bias = qs_tensor_new ("squash/bias", 1, bshape, NULL);
+  QsModel *model;
+
+  for (gsize i = 0; i < kernel->n_elements; i++)
+    kernel->data[i] = (float) ((i * 7919) % 200) / 1000.0f - 0.1f;
+  in->output_rank = 3;
+  in->output_shape[0] = 28;
+  in->output_shape[1] = 28;
+  in->output_shape[2] = 1;
+  flat->n_inputs = 1;
+  flat->inputs = g_new0 (guint, 1);
+  dense->n_inputs = 1;
+  dense->inputs = g_new (guint, 1);
+  dense->inputs[0] = 1;
+  dense->units = 10;
+  dense->use_bias = TRUE;
+  dense->activation = QS_ACTIVATION_TANH;
+  g_ptr_array_add (dense->weights, kernel);
+  g_ptr_array_add (dense->weights, bias);
+  g_ptr_array_add (layers, in);
+  g_ptr_array_add (layers, flat);
+  g_ptr_array_add (layers, dense);
+  model = qs_model_new_from_layers ("tanh", layers, &error);
+  g_assert_no_error (error);
+  return model;
+}
+
+static void
+test_unsupported_layer_is_shown (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = tanh_model ();
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8a8", &error);
+  g_autoptr(QsDocument) doc = NULL;
+  g_autofree char *before = NULL, *after = NULL;
+  QsQatWindow *win;
+  const GError *failure;
+
+  g_assert_no_error (error);
+  doc = qs_document_new (model, config, NULL);
+  qs_document_set_autosave_delay (doc, 0);
+  qs_document_set_dataset (doc, "sample", NULL, sample);
+  qs_document_set_quick_subset (doc, EVAL_IMAGES);
+  before = qs_config_to_json (qs_document_get_config (doc));
+  win = qs_qat_window_new (NULL, doc);
+  qs_qat_window_set_budget (win, 1, LEARNING_RATE, MAX_BATCHES);
+  qs_qat_window_start (win);
+  wait_not_running (win);
+  g_assert_cmpint (qs_qat_window_get_state (win), ==, QS_QAT_STATE_FAILED);
+  failure = qs_qat_window_get_error (win);
+  g_assert_error (failure, QS_TRAIN_ERROR, QS_TRAIN_ERROR_UNSUPPORTED);
+  /* the core's message, naming the layer, is what the dialog shows */
+  g_assert_nonnull (strstr (failure->message, "squash"));
+  g_assert_cmpstr (qs_qat_window_get_status_text (win), ==, failure->message);
+  g_assert_null (qs_qat_window_get_model (win));
+  after = qs_config_to_json (qs_document_get_config (doc));
+  g_assert_cmpstr (after, ==, before);
+  /* and it can start again (failing the same way) without a crash */
+  qs_qat_window_start (win);
+  wait_not_running (win);
+  g_assert_cmpint (qs_qat_window_get_state (win), ==, QS_QAT_STATE_FAILED);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -287,6 +363,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/qat-window/run-matches-core", test_run_matches_core);
   g_test_add_func ("/qs/qat-window/cancel-leaves-document", test_cancel_leaves_document);
   g_test_add_func ("/qs/qat-window/save-refuses-open-model", test_save_refuses_open_model);
+  g_test_add_func ("/qs/qat-window/unsupported-layer-is-shown", test_unsupported_layer_is_shown);
 
   ret = g_test_run ();
   g_clear_object (&sample);
