@@ -318,11 +318,12 @@ apply_update (QsQatWindow     *self,
 {
   const QsTrainProgress *p = &update->progress;
   g_autofree char *text = NULL;
+  double x, loss, accuracy;
 
   if (update->phase != NULL)
     {
       gtk_progress_bar_set_text (self->progress_bar, update->phase);
-      if (update->self->curve_x->len == 0)
+      if (self->curve_x->len == 0)
         gtk_progress_bar_pulse (self->progress_bar);
       return;
     }
@@ -332,14 +333,13 @@ apply_update (QsQatWindow     *self,
       gtk_progress_bar_set_text (self->progress_bar, _("Training…"));
       return;
     }
-  {
-    double x = p->epoch + (p->n_batches > 0 ? (double) p->batch / p->n_batches : 1.0);
-    double loss = p->loss, accuracy = p->accuracy;
-
-    g_array_append_val (self->curve_x, x);
-    g_array_append_val (self->curve_loss, loss);
-    g_array_append_val (self->curve_accuracy, accuracy);
-  }
+  /* x in epochs: 1.5 is the middle of the second epoch */
+  x = p->epoch + (p->n_batches > 0 ? (double) p->batch / p->n_batches : 1.0);
+  loss = p->loss;
+  accuracy = p->accuracy;
+  g_array_append_val (self->curve_x, x);
+  g_array_append_val (self->curve_loss, loss);
+  g_array_append_val (self->curve_accuracy, accuracy);
   gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (p->fraction, 0.0, 1.0));
   /* Translators: progress of training: epoch 1 of 2, batch 12 of 40, the running loss and
    * training accuracy */
