@@ -30,6 +30,7 @@ struct _QsSummaryBar
   GtkWidget  *pairs[2];
   GtkWidget  *eval_spinner;
   GtkWidget  *dataset_button; /* in the accuracy tile when there is no fitting dataset */
+  GtkWidget  *qat_button;     /* in the accuracy tile when quantization costs accuracy */
   guint       update_id;    /* idle: a burst of "summary-changed" becomes one update */
   guint       n_updates;    /* for the tests */
 };
@@ -231,6 +232,7 @@ update_accuracy (QsSummaryBar *self)
   gtk_label_set_text (GTK_LABEL (self->accuracy.caption), _("Accuracy"));
   set_accuracy_warning (self, NULL);
   gtk_widget_set_visible (self->dataset_button, FALSE);
+  gtk_widget_set_visible (self->qat_button, FALSE);
 
   if (!qs_document_can_evaluate (self->document, &why))
     {
@@ -308,6 +310,9 @@ update_accuracy (QsSummaryBar *self)
     set_accuracy_warning (self, "error");
   else if (eval->float_top1 - eval->quant_top1 > 0.01)
     set_accuracy_warning (self, "warning");
+  /* more than a point lost: what quantization-aware training wins back */
+  if (!near_chance && eval->float_top1 - eval->quant_top1 > 0.01)
+    gtk_widget_set_visible (self->qat_button, TRUE);
 }
 
 void
@@ -384,6 +389,16 @@ qs_summary_bar_init (QsSummaryBar *self)
   gtk_widget_add_css_class (self->dataset_button, "small");
   gtk_widget_set_visible (self->dataset_button, FALSE);
   gtk_box_append (GTK_BOX (self->accuracy.box), self->dataset_button);
+  /* Translators: a button in the accuracy tile that opens the quantization-aware training
+   * dialog; shown when quantization costs more than a point */
+  self->qat_button = gtk_button_new_with_mnemonic (_("_Fine-tune…"));
+  gtk_widget_set_tooltip_text (self->qat_button, _("Fine-tune with quantization (QAT) to win back accuracy"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->qat_button), "win.qat");
+  gtk_widget_set_halign (self->qat_button, GTK_ALIGN_START);
+  gtk_widget_add_css_class (self->qat_button, "pill");
+  gtk_widget_add_css_class (self->qat_button, "small");
+  gtk_widget_set_visible (self->qat_button, FALSE);
+  gtk_box_append (GTK_BOX (self->accuracy.box), self->qat_button);
   self->eval_spinner = gtk_spinner_new ();
   gtk_widget_set_valign (self->eval_spinner, GTK_ALIGN_CENTER);
   gtk_widget_set_visible (self->eval_spinner, FALSE);

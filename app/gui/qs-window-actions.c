@@ -7,6 +7,7 @@
 
 #include "qs-dataset-window.h"
 #include "qs-export-window.h"
+#include "qs-qat-window.h"
 #include "qs-playground-window.h"
 #include "qs-window-private.h"
 
@@ -254,6 +255,36 @@ export_action (GtkWidget  *widget,
   dialog = qs_export_window_new (GTK_WINDOW (self), qs_document_get_model (self->document),
                                  qs_document_get_config (self->document));
   g_signal_connect_object (dialog, "exported", G_CALLBACK (exported), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Fine-tune with Quantization (issue 11): the QAT dialog over the document's current
+ * config; what it saved opens in a new window with its config, the document stays. */
+static void
+qat_open_model (QsQatWindow *dialog,
+                const char  *path,
+                QsConfig    *config,
+                QsWindow    *self)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  QsWindow *window = qs_window_new (_qs_window_get_app (self));
+
+  _qs_window_begin_load (window, file, NULL, config);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static void
+qat_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+  QsQatWindow *dialog;
+
+  if (self->document == NULL)
+    return;
+  dialog = qs_qat_window_new (GTK_WINDOW (self), self->document);
+  g_signal_connect_object (dialog, "open-model", G_CALLBACK (qat_open_model), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -708,6 +739,7 @@ _qs_window_actions_update (QsWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-config", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-config", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.qat", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.choose-dataset", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import-aimet", has_doc);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", has_doc);
@@ -794,6 +826,9 @@ _qs_window_class_actions_init (QsWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "win.qat", NULL, qat_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_t, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.qat", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_T, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.qat", NULL);
   gtk_widget_class_install_action (widget_class, "win.choose-dataset", NULL, choose_dataset_action);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
