@@ -112,9 +112,12 @@ qs_eval_view_measure (GtkWidget      *widget,
     }
   else if (self->confusion_kind)
     {
-      /* square cells: as tall as wide, less the class names column */
-      *minimum = 280;
-      *natural = for_size > 0 ? CLAMP (for_size * 0.8, 320, 720) : 460;
+      /* square cells: room for ~40 px cells with 10 classes, and for a 100-class matrix
+       * whose cells stay big enough to point at (the labels thin out) */
+      guint n = self->result != NULL ? self->result->n_classes : 10;
+
+      *minimum = n > 20 ? 600 : 420;
+      *natural = n > 20 ? 760 : 560;
     }
   else
     {
