@@ -129,6 +129,7 @@ typedef struct
   double      cell;       /* square cells */
   guint       row_step;   /* every k-th label */
   guint       col_step;
+  double      x0;         /* left edge of the figure: centred when the height limits it */
 } ConfusionLayout;
 
 static void
@@ -160,7 +161,9 @@ confusion_layout (cairo_t                *cr,
   avail_w = MAX (width - lo->label_w - 2 * pad, 1);
   avail_h = MAX (height - top - lo->header_h - lo->legend_h - pad, 1);
   lo->cell = MAX (MIN (avail_w, avail_h) / m->n, 0.5);
-  lo->cells.x = pad + lo->label_w;
+  /* centre the matrix and its labels when there is width to spare */
+  lo->x0 = MAX ((avail_w - lo->cell * m->n) / 2, 0);
+  lo->cells.x = lo->x0 + pad + lo->label_w;
   lo->cells.y = top + lo->header_h;
   lo->cells.width = lo->cell * m->n;
   lo->cells.height = lo->cell * m->n;
@@ -207,7 +210,7 @@ draw_colour_bar (cairo_t                *cr,
                  double                  height,
                  const QsChartStyle     *style)
 {
-  double bx = lo->cells.x, by = height - lo->legend_h + 4 * style->font_scale;
+  double bx = lo->x0 + 8.0 * style->font_scale, by = height - lo->legend_h + 4 * style->font_scale;
   double bw = MIN (MAX (lo->cells.width, 160 * style->font_scale), 280 * style->font_scale);
   double bh = _qs_chart_line_height (style) * 0.7;
   gboolean diff = m->mode == QS_CONFUSION_DIFFERENCE;
@@ -285,7 +288,7 @@ qs_chart_draw_confusion (cairo_t                *cr,
   _qs_chart_text (cr, style, lo.cells.x + lo.cells.width / 2, top, 0.5, 0.0, 1.0, TRUE,
                   _("Predicted class"));
   cairo_save (cr);
-  cairo_translate (cr, pad, lo.cells.y + lo.cells.height / 2);
+  cairo_translate (cr, lo.x0 + pad, lo.cells.y + lo.cells.height / 2);
   cairo_rotate (cr, -G_PI / 2);
   _qs_chart_text (cr, style, 0, 0, 0.5, 0.0, 1.0, TRUE, _("True class"));
   cairo_restore (cr);
@@ -293,7 +296,7 @@ qs_chart_draw_confusion (cairo_t                *cr,
   /* class names, thinned out */
   _qs_chart_set_color (cr, &style->fg, 0.8);
   for (guint r = 0; r < m->n; r += lo.row_step)
-    _qs_chart_text_fit (cr, style, pad + lh, lo.cells.y + (r + 0.5) * lo.cell, 0.5, 0.9, FALSE,
+    _qs_chart_text_fit (cr, style, lo.x0 + pad + lh, lo.cells.y + (r + 0.5) * lo.cell, 0.5, 0.9, FALSE,
                         m->names[r], lo.label_w - lh - pad / 2);
   for (guint c = 0; c < m->n; c += lo.col_step)
     {
