@@ -8,6 +8,7 @@
 
 #include "qs-channel-range-view.h"
 #include "qs-chart-view-private.h"
+#include "qs-eval-view.h"
 #include "qs-colormap.h"
 #include "qs-heatmap-view-private.h"
 #include "qs-histogram-view.h"
@@ -1095,6 +1096,202 @@ test_heatmap_async (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* --- the evaluation charts (issue 11) --- */
+
+/* A hand-made evaluation of 3 classes, 10 images each. */
+static QsEvalResult *
+known_eval (void)
+{
+  static const guint f[9] = { 8, 1, 1,   0, 5, 5,   2, 0, 8 };
+  static const guint q[9] = { 7, 2, 1,   0, 6, 4,   2, 1, 7 };
+  QsEvalResult *r = g_new0 (QsEvalResult, 1);
+
+  r->ref_count = 1;
+  r->n_images = 30;
+  r->n_classes = 3;
+  r->labelled = r->classification = TRUE;
+  r->float_top1 = 21.0 / 30;
+  r->quant_top1 = 20.0 / 30;
+  r->agreement = 0.9;
+  r->float_confusion = g_memdup2 (f, sizeof f);
+  r->quant_confusion = g_memdup2 (q, sizeof q);
+  r->float_per_class = g_new (double, 3);
+  r->quant_per_class = g_new (double, 3);
+  for (guint c = 0; c < 3; c++)
+    {
+      r->float_per_class[c] = f[c * 3 + c] / 10.0;
+      r->quant_per_class[c] = q[c * 3 + c] / 10.0;
+    }
+  return r;
+}
+
+static void
+test_eval_charts (void)
+{
+  static const char * const names[] = { "cat", "dog", "bird" };
+  g_autoptr(QsEvalResult) r = known_eval ();
+  GtkWidget *window;
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  QsEvalView *confusion = QS_EVAL_VIEW (qs_eval_view_new ("confusion"));
+  QsEvalView *classes = QS_EVAL_VIEW (qs_eval_view_new ("classes"));
+  const QsChartConfusion *m;
+  const QsChartClasses *b;
+  QsChartStyle style;
+  g_autofree guint32 *pixels = NULL;
+  g_autofree char *tip = NULL;
+  double rgb[3];
+  int w, h, x0 = G_MAXINT, y0 = G_MAXINT, x1 = -1, y1 = -1;
+
+  gtk_widget_set_size_request (GTK_WIDGET (confusion), 600, 420);
+  gtk_widget_set_size_request (GTK_WIDGET (classes), 600, 260);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (confusion));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (classes));
+  qs_eval_view_set_data (confusion, r, names);
+  qs_eval_view_set_data (classes, r, names);
+
+  /* cells: the share of the true class, square-root scale; the row totals are the images */
+  m = qs_eval_view_get_confusion (confusion);
+  g_assert_nonnull (m);
+  g_assert_cmpuint (m->n, ==, 3);
+  for (guint c = 0; c < 3; c++)
+    g_assert_cmpuint (m->row_totals[c], ==, 10);
+  g_assert_cmpfloat (m->t[0], ==, sqrt (0.8));
+  g_assert_cmpfloat (m->t[5], ==, sqrt (0.5));
+  g_assert_cmpfloat (m->t[3], ==, 0.0);
+  g_assert_cmpstr (m->names[2], ==, "bird");
+  tip = qs_chart_confusion_describe_cell (m, 1, 2);
+  g_assert_nonnull (strstr (tip, "True dog, predicted bird"));
+  g_assert_nonnull (strstr (tip, "5 of 10"));
+  g_assert_nonnull (strstr (tip, "Quantized: 4"));
+
+  /* bars: percent of each class, counts from the rows */
+  b = qs_eval_view_get_classes (classes);
+  g_assert_nonnull (b);
+  g_assert_true (b->has_quant);
+  g_assert_cmpfloat (b->float_acc[1], ==, 50.0);
+  g_assert_cmpfloat (b->quant_acc[1], ==, 60.0);
+  g_assert_cmpfloat (b->quant_acc[2], ==, 70.0);
+  g_assert_cmpuint (b->counts[0], ==, 10);
+
+  /* drawn: the cell (0, 0) has its colour */
+  window = show_in_window (box, 640, 720);
+  iterate_until_sized (GTK_WIDGET (classes));
+  pixels = render (GTK_WIDGET (confusion), "eval-confusion.png", &w, &h);
+  _qs_chart_view_get_style (GTK_WIDGET (confusion), &style);
+  for (int y = 0; y < h; y += 2)
+    for (int x = 0; x < w; x += 2)
+      if (qs_chart_confusion_cell_at (m, w, h, &style, x, y) == 0)
+        {
+          x0 = MIN (x0, x); y0 = MIN (y0, y); x1 = MAX (x1, x); y1 = MAX (y1, y);
+        }
+  g_assert_cmpint (x1, >, x0 + 10);
+  qs_colormap_sequential (sqrt (0.8), rgb);
+  /* a corner of the cell, away from the printed count */
+  g_assert_cmpint (channel_diff (pixel (pixels, w, x0 + 3, y0 + 3),
+                                 qs_colormap_rgb_to_argb32 (rgb)), <=, 2);
+
+  /* difference: quantized minus float on the diverging map, limit the largest |d| = 1 */
+  qs_eval_view_set_mode (confusion, QS_CONFUSION_DIFFERENCE);
+  m = qs_eval_view_get_confusion (confusion);
+  g_assert_cmpint (m->limit, ==, 1);
+  g_assert_cmpfloat (m->t[0], ==, -1.0);
+  g_assert_cmpfloat (m->t[1], ==, 1.0);
+  g_assert_cmpfloat (m->t[2], ==, 0.0);
+  g_clear_pointer (&pixels, g_free);
+  pixels = render (GTK_WIDGET (confusion), "eval-confusion-diff.png", &w, &h);
+  qs_colormap_diverging (-1.0, rgb);
+  g_assert_cmpint (channel_diff (pixel (pixels, w, x0 + 3, y0 + 3),
+                                 qs_colormap_rgb_to_argb32 (rgb)), <=, 2);
+  g_clear_pointer (&pixels, g_free);
+  pixels = render (GTK_WIDGET (classes), "eval-classes.png", &w, &h);
+  /* dark: the same data colours, the theme's text (looked at in the PNGs) */
+  set_dark (TRUE);
+  g_clear_pointer (&pixels, g_free);
+  pixels = render (window, "eval-charts-dark.png", &w, &h);
+  set_dark (FALSE);
+
+  /* export in the three formats */
+  {
+    const char *exts[] = { "png", "svg", "pdf" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (exts); i++)
+      for (guint k = 0; k < 2; k++)
+        {
+          g_autoptr(GError) error = NULL;
+          g_autofree char *name = g_strdup_printf ("eval-export-%u.%s", k, exts[i]);
+          g_autofree char *path = g_build_filename (png_dir, name, NULL);
+          g_autofree char *contents = NULL;
+          gsize len = 0;
+
+          g_assert_true (qs_eval_view_export (k == 0 ? confusion : classes, path, 1.0, &error));
+          g_assert_no_error (error);
+          g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+          g_assert_cmpuint (len, >, 1000);
+        }
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* 100 classes: the labels thin out to every 5th / 10th, every cell still has its tooltip. */
+static void
+test_eval_charts_many_classes (void)
+{
+  QsEvalResult *r = g_new0 (QsEvalResult, 1);
+  g_autoptr(QsChartConfusion) m = NULL;
+  g_autofree char *tip = NULL;
+  QsChartEvalData data;
+  QsChartStyle style;
+  guint n = 100;
+
+  r->ref_count = 1;
+  r->n_classes = n;
+  r->n_images = 10 * n;
+  r->labelled = r->classification = TRUE;
+  r->quant_top1 = 0.5;
+  r->agreement = 0.5;
+  r->float_confusion = g_new0 (guint, n * n);
+  r->quant_confusion = g_new0 (guint, n * n);
+  r->float_per_class = g_new0 (double, n);
+  r->quant_per_class = g_new0 (double, n);
+  for (guint c = 0; c < n; c++)
+    {
+      r->float_confusion[c * n + c] = 9;
+      r->float_confusion[c * n + (c + 1) % n] = 1;
+      r->quant_confusion[c * n + c] = 10;
+      r->float_per_class[c] = 0.9;
+      r->quant_per_class[c] = 1.0;
+    }
+  qs_chart_eval_data_init (&data, r, NULL);
+  m = qs_chart_confusion_new (&data, QS_CONFUSION_FLOAT);
+  g_assert_cmpstr (m->names[42], ==, "42");
+  g_assert_cmpuint (qs_chart_eval_label_step (10, 400, 14), ==, 1);
+  g_assert_cmpuint (qs_chart_eval_label_step (100, 600, 14), ==, 5);
+  g_assert_cmpuint (qs_chart_eval_label_step (100, 300, 14), ==, 5);
+  g_assert_cmpuint (qs_chart_eval_label_step (100, 120, 14), ==, 20);
+  qs_chart_style_init_light (&style);
+  {
+    /* every cell can be pointed at: the last one is found at its place */
+    gint last = -1;
+
+    for (double y = 759; y > 0 && last < 0; y -= 1)
+      last = qs_chart_confusion_cell_at (m, 760, 760, &style, 600, y);
+    g_assert_cmpint (last, >=, 0);
+    g_assert_cmpint (last / (gint) n, ==, (gint) n - 1);
+  }
+  tip = qs_chart_confusion_describe_cell (m, 99, 0);
+  g_assert_nonnull (strstr (tip, "True 99, predicted 0"));
+  g_assert_nonnull (strstr (tip, "1 of 10"));
+  {
+    g_autofree char *path = g_build_filename (png_dir, "eval-confusion-100.png", NULL);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (qs_chart_export_eval ("confusion", &data, QS_CONFUSION_DIFFERENCE, NULL,
+                                         "100 classes", path, 760, 760, 1.0, &error));
+    g_assert_no_error (error);
+  }
+  qs_eval_result_unref (r);
+}
+
 static void
 skip_no_display (void)
 {
@@ -1132,5 +1329,7 @@ main (int   argc,
   g_test_add_func ("/qs/widgets/histogram", test_histogram_view);
   g_test_add_func ("/qs/widgets/channels", test_channel_view);
   g_test_add_func ("/qs/widgets/narrow-charts", test_narrow_charts);
+  g_test_add_func ("/qs/widgets/eval-charts", test_eval_charts);
+  g_test_add_func ("/qs/widgets/eval-charts-100-classes", test_eval_charts_many_classes);
   return g_test_run ();
 }

@@ -6,6 +6,7 @@
  * The public qs_chart_draw_* functions and the GTK widgets both go through these. */
 
 #include "qs-chart.h"
+#include "qs-chart-eval.h"
 
 G_BEGIN_DECLS
 
@@ -428,6 +429,10 @@ gint             _qs_chart_channels_at         (const QsChartChannels *channels,
 char            *_qs_chart_channels_describe_channel (const QsChartChannels *channels,
                                                       gint                   channel);
 char            *_qs_chart_channels_describe   (const QsChartChannels *channels);
+
+/* --- evaluation charts (qs-chart-confusion.c, qs-chart-classes.c) --- */
+/* The class names of data (its own, else "0", "1", ...): a NULL-terminated strv. */
+char          **_qs_chart_eval_names          (const QsChartEvalData *data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsChartHistogram, _qs_chart_histogram_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsChartHeatmap, _qs_chart_heatmap_free)

@@ -40,7 +40,16 @@ print_json (QsEvalResult *r,
             gboolean      quant)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree guint *counts = g_new0 (guint, MAX (r->n_classes, 1));
 
+  /* the images of each class, from the labels themselves: each confusion row sums to it */
+  for (guint i = 0; i < r->n_images; i++)
+    {
+      gint label = qs_dataset_get_label (dataset, i);
+
+      if (label >= 0 && (guint) label < r->n_classes)
+        counts[label]++;
+    }
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "images");
   json_builder_add_int_value (b, r->n_images);
@@ -95,6 +104,8 @@ print_json (QsEvalResult *r,
         json_builder_add_string_value (b, name);
       else
         json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "images");
+      json_builder_add_int_value (b, counts[c]);
       qs_cli_json_add_number (b, "float_accuracy", r->float_per_class[c]);
       qs_cli_json_add_number (b, "quant_accuracy", r->quant_per_class[c]);
       json_builder_end_object (b);

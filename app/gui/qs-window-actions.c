@@ -616,6 +616,19 @@ show_layers_action (GtkWidget  *widget,
     gtk_widget_grab_focus (GTK_WIDGET (self->layer_view));
 }
 
+/* The Evaluation view (issue 11): Ctrl+U (Ctrl+E is Export Config). */
+static void
+show_evaluation_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (gtk_widget_get_visible (GTK_WIDGET (self->evaluation_button)))
+    gtk_toggle_button_set_active (self->evaluation_button,
+                                  !gtk_toggle_button_get_active (self->evaluation_button));
+}
+
 static void
 show_sensitivity_action (GtkWidget  *widget,
                          const char *action_name,
@@ -758,6 +771,7 @@ _qs_window_actions_update (QsWindow *self)
   gtk_widget_set_visible (self->redo_button, has_doc);
   gtk_widget_set_visible (self->presets_button, has_doc);
   gtk_widget_set_visible (GTK_WIDGET (self->sensitivity_button), has_doc);
+  gtk_widget_set_visible (GTK_WIDGET (self->evaluation_button), has_doc);
   gtk_widget_set_visible (self->notes_button, has_doc);
 
   /* Translators: tooltip of the undo button, %s says what will be undone ("Apply Preset
@@ -846,6 +860,8 @@ _qs_window_class_actions_init (QsWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.show-layers", NULL);
   gtk_widget_class_install_action (widget_class, "win.show-sensitivity", NULL, show_sensitivity_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, GDK_CONTROL_MASK, "win.show-sensitivity", NULL);
+  gtk_widget_class_install_action (widget_class, "win.show-evaluation", NULL, show_evaluation_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_u, GDK_CONTROL_MASK, "win.show-evaluation", NULL);
   /* Pages ask for a toast with gtk_widget_activate_action (page, "win.toast", "s", message). */
   gtk_widget_class_install_action (widget_class, "win.toast", "s", toast_action);
   gtk_widget_class_install_action (widget_class, "win.playground", NULL, playground_action);

@@ -5,6 +5,7 @@
 #include "qs-lesson-panel.h"
 #include "qs-layer-page.h"
 #include "qs-sensitivity-page.h"
+#include "qs-eval-page.h"
 #include "qs-start-page.h"
 #include "qs-summary-bar.h"
 #include "qs-window.h"
@@ -52,6 +53,8 @@ struct _QsWindow
   GtkStack             *content_stack;
   QsSensitivityPage    *sensitivity_page;
   GtkToggleButton      *sensitivity_button;
+  QsEvalPage           *evaluation_page;
+  GtkToggleButton      *evaluation_button;
   QsSummaryBar         *summary_bar;
   GtkToggleButton      *lessons_button;
   GtkRevealer          *lesson_revealer;

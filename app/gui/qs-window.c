@@ -380,7 +380,10 @@ set_current_layer (QsWindow   *self,
   qs_layer_page_set_layer (self->layer_page, name);
   /* picking a layer shows it */
   if (name != NULL)
-    gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+    {
+      gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+      gtk_toggle_button_set_active (self->evaluation_button, FALSE);
+    }
 }
 
 /* The lessons panel takes the place of the layer list: both do not fit beside the page. */
@@ -392,11 +395,32 @@ on_lessons_toggled (QsWindow *self)
 }
 
 static void
+update_content_page (QsWindow *self)
+{
+  const char *page = "layer";
+
+  if (gtk_toggle_button_get_active (self->sensitivity_button))
+    page = "sensitivity";
+  else if (gtk_toggle_button_get_active (self->evaluation_button))
+    page = "evaluation";
+  gtk_stack_set_visible_child_name (self->content_stack, page);
+}
+
+/* The Sensitivity and Evaluation views each take the layer page's place: one at a time. */
+static void
 on_sensitivity_toggled (QsWindow *self)
 {
-  gtk_stack_set_visible_child_name (self->content_stack,
-                                    gtk_toggle_button_get_active (self->sensitivity_button)
-                                      ? "sensitivity" : "layer");
+  if (gtk_toggle_button_get_active (self->sensitivity_button))
+    gtk_toggle_button_set_active (self->evaluation_button, FALSE);
+  update_content_page (self);
+}
+
+static void
+on_evaluation_toggled (QsWindow *self)
+{
+  if (gtk_toggle_button_get_active (self->evaluation_button))
+    gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+  update_content_page (self);
 }
 
 /* Selects one layer alone and shows it; clears the filter when it hides the layer. */
@@ -582,6 +606,7 @@ clear_document (QsWindow *self)
     }
   qs_layer_page_set_document (self->layer_page, NULL);
   qs_sensitivity_page_set_document (self->sensitivity_page, NULL);
+  qs_eval_page_set_document (self->evaluation_page, NULL);
   qs_summary_bar_set_document (self->summary_bar, NULL);
   gtk_list_view_set_model (self->layer_view, NULL);
   if (self->selection != NULL)
@@ -637,6 +662,7 @@ set_document (QsWindow   *self,
   qs_document_set_quick_subset (document, g_settings_get_int (self->settings, "quick-subset"));
   qs_layer_page_set_document (self->layer_page, document);
   qs_sensitivity_page_set_document (self->sensitivity_page, document);
+  qs_eval_page_set_document (self->evaluation_page, document);
   qs_summary_bar_set_document (self->summary_bar, document);
   qs_document_refresh (document);
 
@@ -1030,6 +1056,7 @@ qs_window_class_init (QsWindowClass *klass)
   g_type_ensure (QS_TYPE_START_PAGE);
   g_type_ensure (QS_TYPE_LAYER_PAGE);
   g_type_ensure (QS_TYPE_SENSITIVITY_PAGE);
+  g_type_ensure (QS_TYPE_EVAL_PAGE);
   g_type_ensure (QS_TYPE_SUMMARY_BAR);
   g_type_ensure (QS_TYPE_LAYER_ROW);
   g_type_ensure (QS_TYPE_LESSON_PANEL);
@@ -1065,6 +1092,8 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, content_stack);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, sensitivity_page);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, sensitivity_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, evaluation_page);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, evaluation_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, lessons_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, lesson_revealer);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, lesson_panel);
@@ -1084,6 +1113,8 @@ qs_window_init (QsWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   g_signal_connect_swapped (self->sensitivity_button, "toggled",
                             G_CALLBACK (on_sensitivity_toggled), self);
+  g_signal_connect_swapped (self->evaluation_button, "toggled",
+                            G_CALLBACK (on_evaluation_toggled), self);
   g_object_bind_property (self->lessons_button, "active", self->lesson_revealer, "reveal-child",
                           G_BINDING_SYNC_CREATE);
   g_signal_connect_swapped (self->lessons_button, "toggled", G_CALLBACK (on_lessons_toggled), self);
