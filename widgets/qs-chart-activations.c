@@ -48,8 +48,47 @@ qs_chart_activations_bin (const QsChartActivations *data,
   *count = c;
 }
 
+static GArray *
+act_legend (const QsChartActivations *data,
+            const QsChartStyle       *style)
+{
+  const QsActRangeStats *r = data->range;
+  GArray *legend;
+
+  legend = g_array_new (FALSE, TRUE, sizeof (QsChartLegendEntry));
+  g_array_set_clear_func (legend, _qs_chart_legend_entry_clear);
+  {
+    g_autofree char *count = _qs_chart_format_count (data->stats->n_values);
+    /* Translators: the legend of the activation histogram; %s is a count of values */
+    g_autofree char *t = g_strdup_printf (_("Float activations (%s values)"), count);
+
+    _qs_chart_legend_add (legend, &style->accent, 0.75, 0, t);
+  }
+  if (r != NULL)
+    {
+      g_autofree char *a = _qs_chart_format_value (r->clip_lo);
+      g_autofree char *b = _qs_chart_format_value (r->clip_hi);
+      /* Translators: the quantization range of the activations and its number of codes */
+      g_autofree char *t = g_strdup_printf (_("Range [%s, %s], %u levels"), a, b, r->n_levels);
+      /* Translators: the fraction of activations outside the range */
+      g_autofree char *c = g_strdup_printf (_("Clipped %.3g%%"), 100.0 * r->clipped_fraction);
+      g_autofree char *s = isinf (r->sqnr_db) ? g_strdup (_("SQNR exact"))
+        /* Translators: activation signal-to-quantization-noise ratio */
+        : g_strdup_printf (_("SQNR %.1f dB"), r->sqnr_db);
+
+      _qs_chart_legend_add (legend, &style->second, 1.0, 1, t);
+      _qs_chart_legend_add (legend, &style->clip, 0.9, 0, c);
+      _qs_chart_legend_add (legend, NULL, 1.0, -1, s);
+    }
+  if (data->note != NULL)
+    _qs_chart_legend_add (legend, NULL, 1.0, -1, data->note);
+  return legend;
+}
+
 static void
-act_layout (const QsChartActivations *data,
+act_layout (cairo_t                  *cr,
+            GArray                   *legend,
+            const QsChartActivations *data,
             double                    width,
             double                    height,
             double                    top,
@@ -80,8 +119,9 @@ act_layout (const QsChartActivations *data,
       top_count = MAX (top_count, c);
     }
   lo->y_hi = log10 (1.0 + top_count) * 1.08;
-  lo->plot.x = 56 * fs;
-  lo->plot.y = top + lh * 3.6;   /* room for the legend's rows */
+  lo->plot.x = 48 * fs + lh;
+  /* the legend's rows (laid out here: they wrap on narrow charts), then the plot */
+  lo->plot.y = top + _qs_chart_legend_flow (cr, style, lo->plot.x, top, width - 8, legend) + lh * 0.6;
   lo->plot.width = MAX (width - lo->plot.x - 16 * fs, 1);
   lo->plot.height = MAX (height - lo->plot.y - lh * 2.6, 1);
 }
@@ -108,11 +148,20 @@ qs_chart_activations_bin_at (const QsChartActivations *data,
                              double                    x,
                              double                    y)
 {
+  g_autoptr(GArray) legend = NULL;
+  cairo_surface_t *surface;
+  cairo_t *cr;
   ActLayout lo;
 
   if (data == NULL || data->stats == NULL || data->stats->n_values == 0)
     return -1;
-  act_layout (data, width, height, 8.0 * style->font_scale, style, &lo);   /* no title */
+  /* the layout the drawing has (without a title), measured on a scratch surface */
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+  cr = cairo_create (surface);
+  legend = act_legend (data, style);
+  act_layout (cr, legend, data, width, height, 8.0 * style->font_scale, style, &lo);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
   if (y < lo.plot.y || y > lo.plot.y + lo.plot.height)
     return -1;
   for (guint i = 0; i < qs_chart_activations_n_bins (data); i++)
@@ -158,16 +207,19 @@ qs_chart_draw_activations (cairo_t                  *cr,
       _qs_chart_draw_message (cr, width, height, _("The calibration saw no finite activations here"), style);
       return;
     }
-  act_layout (data, width, height, top, style, &lo);
+  legend = act_legend (data, style);
+  act_layout (cr, legend, data, width, height, top, style, &lo);
   bottom = lo.plot.y + lo.plot.height;
 
   /* grid and the count axis (log scale: 1, 10, 100 …) */
   cairo_set_line_width (cr, 1.0);
   for (guint e = 0; e <= (guint) lo.y_hi; e++)
     {
+      static const char *const powers[] = { "1", "10", "100", "1k", "10k", "100k", "1M", "10M",
+                                            "100M", "1G", "10G", "100G" };
       guint64 c = (guint64) pow (10.0, e);
       double y = act_y (&lo, c);
-      g_autofree char *t = _qs_chart_format_count (c);
+      const char *t = e < G_N_ELEMENTS (powers) ? powers[e] : "";
 
       if (y < lo.plot.y)
         break;
@@ -264,8 +316,9 @@ qs_chart_draw_activations (cairo_t                  *cr,
             {
               double x = act_x (&lo, r->params.scale * (q - r->params.zero_point));
 
-              cairo_move_to (cr, round (x) + 0.5, bottom);
-              cairo_line_to (cr, round (x) + 0.5, bottom - 6 * fs);
+              /* along the top, as the weight histogram marks its grid */
+              cairo_move_to (cr, round (x) + 0.5, lo.plot.y);
+              cairo_line_to (cr, round (x) + 0.5, lo.plot.y + 7 * fs);
             }
           cairo_stroke (cr);
         }
@@ -280,39 +333,11 @@ qs_chart_draw_activations (cairo_t                  *cr,
           cairo_move_to (cr, x, lo.plot.y);
           cairo_line_to (cr, x, bottom);
           cairo_stroke (cr);
-          _qs_chart_text (cr, style, e == 0 ? x + 3 : x - 3, lo.plot.y + 2, e == 0 ? 0.0 : 1.0,
+          _qs_chart_text (cr, style, e == 0 ? x + 3 : x - 3, lo.plot.y + 9 * fs, e == 0 ? 0.0 : 1.0,
                           0.0, 0.9, TRUE, t);
         }
     }
 
-  legend = g_array_new (FALSE, TRUE, sizeof (QsChartLegendEntry));
-  g_array_set_clear_func (legend, _qs_chart_legend_entry_clear);
-  {
-    g_autofree char *count = _qs_chart_format_count (data->stats->n_values);
-    /* Translators: the legend of the activation histogram; %s is a count of values */
-    g_autofree char *t = g_strdup_printf (_("Float activations (%s values)"), count);
-
-    _qs_chart_legend_add (legend, &style->accent, 0.75, 0, t);
-  }
-  if (r != NULL)
-    {
-      g_autofree char *a = _qs_chart_format_value (r->clip_lo);
-      g_autofree char *b = _qs_chart_format_value (r->clip_hi);
-      /* Translators: the quantization range of the activations and its number of codes */
-      g_autofree char *t = g_strdup_printf (_("Range [%s, %s], %u levels"), a, b, r->n_levels);
-      /* Translators: the fraction of activations outside the range */
-      g_autofree char *c = g_strdup_printf (_("Clipped %.3g%%"), 100.0 * r->clipped_fraction);
-      g_autofree char *s = isinf (r->sqnr_db) ? g_strdup (_("SQNR exact"))
-        /* Translators: activation signal-to-quantization-noise ratio */
-        : g_strdup_printf (_("SQNR %.1f dB"), r->sqnr_db);
-
-      _qs_chart_legend_add (legend, &style->second, 1.0, 1, t);
-      _qs_chart_legend_add (legend, &style->clip, 0.9, 0, c);
-      _qs_chart_legend_add (legend, NULL, 1.0, -1, s);
-    }
-  if (data->note != NULL)
-    _qs_chart_legend_add (legend, NULL, 1.0, -1, data->note);
-  _qs_chart_legend_flow (cr, style, lo.plot.x, top, width - 8, legend);
   _qs_chart_legend_draw (cr, style, legend);
 }
 
