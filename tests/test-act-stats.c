@@ -150,7 +150,17 @@ test_act_stats_sample_cnn (void)
             spec.bits = bits;
             spec.range_method = m;
             spec.range_param = m == QS_RANGE_PERCENTILE ? 99.9 : 0;
-            g_assert_true (qs_act_stats_choose_range (stats, &spec, &lo, &hi, &error));
+            {
+              /* what the layer page does on the main thread per change (reported, not
+               * asserted: speed belongs to the benchmarks) */
+              gint64 t0 = g_get_monotonic_time ();
+
+              g_assert_true (qs_act_stats_choose_range (stats, &spec, &lo, &hi, &error));
+              g_assert_true (qs_act_stats_measure (stats, &spec, lo, hi, &r, &error));
+              if (g_test_verbose ())
+                g_test_message ("%s %u bits method %u: range and measure in %" G_GINT64_FORMAT " µs",
+                                name, bits, m, g_get_monotonic_time () - t0);
+            }
             g_assert_no_error (error);
             /* the range the calibration itself picks */
             g_assert_true (qs_calibration_get_range (calib, name, &spec, &clo, &chi, &error));

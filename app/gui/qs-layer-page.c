@@ -1365,6 +1365,17 @@ update_activations (QsLayerPage *self)
     act_apply (self, lowering, quantized, &spec, owner);
 }
 
+/* The Activations tab has no explain panel: its hint goes while it is shown. */
+static void
+on_chart_switched (QsLayerPage *self)
+{
+  if (adw_view_stack_get_visible_child (self->chart_stack) == self->activations)
+    gtk_widget_set_visible (self->explain_hint, FALSE);
+  else if (!gtk_revealer_get_reveal_child (self->explain_revealer))
+    gtk_widget_set_visible (self->explain_hint, TRUE);
+  update_activations (self);
+}
+
 static void
 act_job_done (QsRecompute  *jobs,
               const char   *key,
@@ -1590,7 +1601,8 @@ static void
 on_explain_close (QsLayerPage *self)
 {
   gtk_revealer_set_reveal_child (self->explain_revealer, FALSE);
-  gtk_widget_set_visible (self->explain_hint, TRUE);
+  gtk_widget_set_visible (self->explain_hint,
+                          adw_view_stack_get_visible_child (self->chart_stack) != self->activations);
 }
 
 static void
@@ -1711,7 +1723,7 @@ qs_layer_page_init (QsLayerPage *self)
   self->activations = qs_activation_view_new ();
   add_chart (self, self->activations, "activations", _("Activations"), "media-playlist-shuffle-symbolic");
   self->act_jobs = qs_recompute_new (act_job_done, self, act_result_free);
-  g_signal_connect_swapped (self->chart_stack, "notify::visible-child", G_CALLBACK (update_activations), self);
+  g_signal_connect_swapped (self->chart_stack, "notify::visible-child", G_CALLBACK (on_chart_switched), self);
   g_signal_connect_swapped (self->heatmap, "weight-activated", G_CALLBACK (on_weight_activated), self);
   g_signal_connect_swapped (self->histogram, "item-activated", G_CALLBACK (on_bin_activated), self);
   g_signal_connect_swapped (self->channels, "item-activated", G_CALLBACK (on_channel_activated), self);
