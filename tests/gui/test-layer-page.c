@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 #include <adwaita.h>
+#include <glib/gstdio.h>
 
 #include "qs-activation-view.h"
 #include "qs-heatmap-view.h"
@@ -420,6 +421,22 @@ test_layer_page_activations (void)
         }
     }
   g_assert_cmpuint (n_moved, >, 0);
+
+  /* exportable like the other charts: a PNG with the PNG signature */
+  {
+    g_autofree char *dir = g_dir_make_tmp ("quantscope-act-XXXXXX", NULL);
+    g_autofree char *png = g_build_filename (dir, "conv1-activations.png", NULL);
+    g_autofree char *contents = NULL;
+    gsize length = 0;
+
+    g_assert_true (qs_activation_view_export (view, png, 1.0, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_get_contents (png, &contents, &length, NULL));
+    g_assert_cmpuint (length, >, 1000);
+    g_assert_true (memcmp (contents, "\x89PNG", 4) == 0);
+    g_unlink (png);
+    g_rmdir (dir);
+  }
 
   /* weights only: the histogram stays, the activations are float */
   {
