@@ -18,6 +18,10 @@ typedef struct
   float        lo;
   float        hi;
   QsHistogram *hist;
+  guint64      n_values;     /* finite */
+  guint64      n_zero;
+  guint64      n_nonfinite;
+  double       sum_sq;
 } ValueStats;
 
 struct _QsCalibration
@@ -92,7 +96,12 @@ minmax_tap (const char  *name,
       {
         v->lo = MIN (v->lo, values[i]);
         v->hi = MAX (v->hi, values[i]);
+        v->sum_sq += (double) values[i] * values[i];
+        v->n_zero += values[i] == 0.0f;
+        v->n_values++;
       }
+    else
+      v->n_nonfinite++;
 }
 
 static void
@@ -247,6 +256,28 @@ qs_calibration_get_histogram (QsCalibration *calib,
       return NULL;
     }
   return qs_histogram_ref (v->hist);
+}
+
+QsActStats *
+qs_calibration_get_activations (QsCalibration *calib,
+                                const char    *value_name,
+                                GError       **error)
+{
+  g_autoptr(QsHistogram) hist = NULL;
+  ValueStats *v;
+  float lo, hi;
+
+  g_return_val_if_fail (calib != NULL, NULL);
+  g_return_val_if_fail (value_name != NULL, NULL);
+
+  hist = qs_calibration_get_histogram (calib, value_name, error);
+  if (hist == NULL)
+    return NULL;
+  /* the pass that made the statistics is over: they no longer change */
+  v = g_hash_table_lookup (calib->values, value_name);
+  qs_calibration_get_minmax (calib, value_name, &lo, &hi);
+  return qs_act_stats_new (value_name, hist, lo, hi, v->n_values, v->n_zero, v->n_nonfinite,
+                           v->sum_sq);
 }
 
 gboolean

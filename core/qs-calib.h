@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "qs-act-stats.h"
 #include "qs-config.h"
 #include "qs-dataset.h"
 #include "qs-engine-int.h"
@@ -79,6 +80,11 @@ gboolean       qs_calibration_get_minmax     (QsCalibration  *calib,
                                               float          *hi);
 /* The histogram of a value (computed on first use); NULL if there is no such value. */
 QsHistogram   *qs_calibration_get_histogram  (QsCalibration  *calib,
+                                              const char     *value_name,
+                                              GError        **error);
+/* A value's activations for the activation view: its histogram (computed on first use, as
+ * above) with the counts and moments of the min / max pass; NULL if there is no such value. */
+QsActStats    *qs_calibration_get_activations (QsCalibration *calib,
                                               const char     *value_name,
                                               GError        **error);
 /* The range a spec's range_method picks for a value (min-max without a histogram). */

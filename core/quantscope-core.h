@@ -20,6 +20,7 @@
 #include "qs-fixedpoint.h"
 #include "qs-config.h"
 #include "qs-calib.h"
+#include "qs-act-stats.h"
 #include "qs-engine-int.h"
 #include "qs-lowering.h"
 #include "qs-kernels.h"

@@ -32,6 +32,12 @@ void        _qs_chart_view_set_hover        (QsChartView    *self,
 void        _qs_chart_view_set_description  (QsChartView    *self,
                                              char           *description); /* transfer full */
 
+/* The size an export is drawn at (qs_chart_view_set_export_size (), else the widget's, else
+ * 960 x 600): for subclasses that export data of their own. */
+void        _qs_chart_view_get_export_size  (QsChartView    *self,
+                                             int            *width,
+                                             int            *height);
+
 /* Exports the current result drawn with the widget's theme colours (background included)
  * at the widget's size, or a default figure size when it is not shown. options->style is
  * set here. The result must not be NULL: the subclass reports that with its own words. */

@@ -282,6 +282,24 @@ qs_chart_view_set_export_size (QsChartView *self,
 }
 
 void
+_qs_chart_view_get_export_size (QsChartView *self,
+                                int         *width,
+                                int         *height)
+{
+  QsChartViewPrivate *priv = qs_chart_view_get_instance_private (self);
+  GtkWidget *widget = GTK_WIDGET (self);
+
+  /* the size asked for, the widget's, or a default figure size when it is not shown */
+  *width = priv->export_width > 0 ? priv->export_width : gtk_widget_get_width (widget);
+  *height = priv->export_height > 0 ? priv->export_height : gtk_widget_get_height (widget);
+  if (*width < 200 || *height < 150)
+    {
+      *width = 960;
+      *height = 600;
+    }
+}
+
+void
 _qs_chart_view_set_description (QsChartView *self,
                                 char        *description)
 {

@@ -519,6 +519,13 @@ qs_document_results_set_quick_subset (QsDocumentResults *self,
   qs_document_results_update_eval (self);
 }
 
+QsEvalCache *
+qs_document_results_get_eval_cache (QsDocumentResults *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT_RESULTS (self), NULL);
+  return self->eval_cache;
+}
+
 guint
 qs_document_results_get_quick_subset (QsDocumentResults *self)
 {

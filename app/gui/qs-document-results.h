@@ -48,6 +48,8 @@ gboolean           qs_document_results_get_evaluating   (QsDocumentResults   *se
 void               qs_document_results_set_quick_subset (QsDocumentResults   *self,
                                                          guint                n_images);
 guint              qs_document_results_get_quick_subset (QsDocumentResults   *self);
+/* The cache the quick evaluation keeps (float side, program, calibrations); borrowed. */
+QsEvalCache       *qs_document_results_get_eval_cache   (QsDocumentResults   *self);
 void               qs_document_results_set_view_options (QsDocumentResults   *self,
                                                          guint                hist_bins,
                                                          guint                map_width,

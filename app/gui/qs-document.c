@@ -1278,6 +1278,13 @@ qs_document_get_quick_subset (QsDocument *self)
   return qs_document_results_get_quick_subset (self->results);
 }
 
+QsEvalCache *
+qs_document_get_eval_cache (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
+  return qs_document_results_get_eval_cache (self->results);
+}
+
 void
 qs_document_set_view_options (QsDocument *self,
                               guint       hist_bins,

@@ -178,6 +178,9 @@ gboolean        qs_document_get_layer_busy       (QsDocument          *self,
 void            qs_document_set_quick_subset     (QsDocument          *self,
                                                   guint                n_images);
 guint           qs_document_get_quick_subset     (QsDocument          *self);
+/* The quick evaluation's cache: its calibrations serve the layer page's activation view
+ * too (borrowed; thread-safe). */
+QsEvalCache    *qs_document_get_eval_cache       (QsDocument          *self);
 /* Histogram bins and error-map size computed for each layer (the views' sizes). */
 void            qs_document_set_view_options     (QsDocument          *self,
                                                   guint                hist_bins,

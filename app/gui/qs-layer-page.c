@@ -8,12 +8,14 @@
 #include <math.h>
 #include <glib/gi18n.h>
 
+#include "qs-activation-view.h"
 #include "qs-channel-range-view.h"
 #include "qs-gui-utils.h"
 #include "qs-heatmap-view.h"
 #include "qs-histogram-view.h"
 #include "qs-layer-page.h"
 #include "qs-explain-panel.h"
+#include "qs-recompute.h"
 #include "qs-reflow-box.h"
 
 enum {
@@ -74,6 +76,7 @@ struct _QsLayerPage
   GtkWidget     *histogram;
   GtkWidget     *heatmap;
   GtkWidget     *channels;
+  GtkWidget     *activations;
   GtkLabel      *stat_values[N_STATS];
   GtkLabel      *stat_details[N_STATS];
 
@@ -86,6 +89,14 @@ struct _QsLayerPage
   GtkRevealer   *explain_revealer;
   QsExplainPanel *explain_panel;
   GCancellable  *explain_cancellable;
+
+  /* the activation view: histograms measured off the main thread (one slot, newest wins),
+   * the range and SQNR recomputed on the main thread from them */
+  QsRecompute   *act_jobs;
+  char          *act_key;        /* what act_value / act_owner are (or are being) measured for */
+  QsActStats    *act_value;      /* the layer's output */
+  QsActStats    *act_owner;      /* the value owning its range (often the same) */
+  char          *act_error;
 };
 
 G_DEFINE_FINAL_TYPE (QsLayerPage, qs_layer_page, ADW_TYPE_BIN)
@@ -538,12 +549,14 @@ DEFINE_HANDLER (on_calib, FIELD_CALIB)
 /* Document                                                                                 */
 
 static void update_header (QsLayerPage *self);
+static void update_activations (QsLayerPage *self);
 
 static void
 on_config_changed (QsLayerPage *self)
 {
   sync_controls (self);
   update_stats (self);
+  update_activations (self);
   /* A folded BatchNorm shows its target's stored kernel, which the config changes. */
   if (self->layer != NULL && g_strcmp0 (gtk_stack_get_visible_child_name (self->chart_or_empty), "batch-norm") == 0)
     update_header (self);
@@ -777,6 +790,11 @@ qs_layer_page_set_document (QsLayerPage *self,
   qs_histogram_view_set_result (QS_HISTOGRAM_VIEW (self->histogram), NULL);
   qs_heatmap_view_set_result (QS_HEATMAP_VIEW (self->heatmap), NULL);
   qs_channel_range_view_set_result (QS_CHANNEL_RANGE_VIEW (self->channels), NULL);
+  qs_recompute_cancel_all (self->act_jobs);
+  g_clear_pointer (&self->act_key, g_free);
+  g_clear_pointer (&self->act_value, qs_act_stats_unref);
+  g_clear_pointer (&self->act_owner, qs_act_stats_unref);
+  qs_activation_view_set_data (QS_ACTIVATION_VIEW (self->activations), NULL, NULL, NULL);
   gtk_stack_set_visible_child_name (self->page_stack, "empty");
   if (document == NULL)
     return;
@@ -847,6 +865,7 @@ qs_layer_page_set_layer (QsLayerPage *self,
   update_header (self);
   sync_controls (self);
   update_stats (self);
+  update_activations (self);
   qs_document_break_coalescing (self->document);
   gtk_stack_set_visible_child_name (self->page_stack, "layer");
 }
@@ -917,6 +936,8 @@ export_response (GtkNativeDialog *dialog,
     ok = qs_heatmap_view_export (QS_HEATMAP_VIEW (self->export_view), path, scale, &error);
   else if (QS_IS_CHANNEL_RANGE_VIEW (self->export_view))
     ok = qs_channel_range_view_export (QS_CHANNEL_RANGE_VIEW (self->export_view), path, scale, &error);
+  else if (QS_IS_ACTIVATION_VIEW (self->export_view))
+    ok = qs_activation_view_export (QS_ACTIVATION_VIEW (self->export_view), path, scale, &error);
   g_clear_object (&self->chooser);
 
   if (ok)
@@ -942,7 +963,8 @@ export_view (QsLayerPage *self,
 
   if (self->layer == NULL)
     return;
-  kind = QS_IS_HISTOGRAM_VIEW (view) ? "histogram" : QS_IS_HEATMAP_VIEW (view) ? "heatmap" : "channels";
+  kind = QS_IS_HISTOGRAM_VIEW (view) ? "histogram" : QS_IS_HEATMAP_VIEW (view) ? "heatmap"
+    : QS_IS_ACTIVATION_VIEW (view) ? "activations" : "channels";
   name = g_strdup_printf ("%s-%s.png", self->layer, kind);
   g_strdelimit (name, "/\\:", '_');
 
@@ -992,6 +1014,10 @@ qs_layer_page_dispose (GObject *object)
   QsLayerPage *self = QS_LAYER_PAGE (object);
 
   qs_layer_page_set_document (self, NULL);
+  if (self->act_jobs != NULL)
+    qs_recompute_shutdown (self->act_jobs);
+  g_clear_object (&self->act_jobs);
+  g_clear_pointer (&self->act_error, g_free);
   g_cancellable_cancel (self->explain_cancellable);
   g_clear_object (&self->explain_cancellable);
   if (self->chooser != NULL)
@@ -1096,6 +1122,286 @@ add_stat (QsLayerPage *self,
   gtk_widget_set_focusable (gtk_widget_get_parent (box), FALSE);
   self->stat_values[stat] = GTK_LABEL (value);
   self->stat_details[stat] = GTK_LABEL (detail);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Activations                                                                              */
+
+typedef struct
+{
+  QsModel     *model;
+  QsEvalCache *cache;      /* the document's: its calibrations are the quick evaluation's */
+  QsDataset   *dataset;    /* nullable: its preprocessing, part of the calibration key */
+  char        *source;
+  guint        n_images;
+  char        *value;
+  char        *owner;
+} ActJob;
+
+typedef struct
+{
+  QsActStats *value;
+  QsActStats *owner;
+} ActResult;
+
+static void
+act_job_free (gpointer data)
+{
+  ActJob *job = data;
+
+  g_clear_object (&job->model);
+  g_clear_pointer (&job->cache, qs_eval_cache_unref);
+  g_clear_object (&job->dataset);
+  g_free (job->source);
+  g_free (job->value);
+  g_free (job->owner);
+  g_free (job);
+}
+
+static void
+act_result_free (gpointer data)
+{
+  ActResult *r = data;
+
+  g_clear_pointer (&r->value, qs_act_stats_unref);
+  g_clear_pointer (&r->owner, qs_act_stats_unref);
+  g_free (r);
+}
+
+/* Worker: the calibration (cached with the quick evaluation's: usually there already) and
+ * its histograms (one pass over the calibration images, on first use, then kept). */
+static gpointer
+act_job_run (gpointer       input,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  ActJob *job = input;
+  g_autoptr(QsCalibration) calib = NULL;
+  ActResult *r;
+
+  calib = qs_calibration_cache_get_full (qs_eval_cache_get_calibrations (job->cache), job->model,
+                                         job->source,
+                                         job->dataset != NULL ? qs_dataset_get_preprocess (job->dataset) : NULL,
+                                         job->n_images, NULL, NULL, cancellable, error);
+  if (calib == NULL)
+    return NULL;
+  r = g_new0 (ActResult, 1);
+  r->value = qs_calibration_get_activations (calib, job->value, error);
+  if (r->value != NULL)
+    r->owner = g_str_equal (job->value, job->owner) ? qs_act_stats_ref (r->value)
+      : qs_calibration_get_activations (calib, job->owner, error);
+  if (r->owner == NULL)
+    {
+      act_result_free (r);
+      return NULL;
+    }
+  return r;
+}
+
+/* The value the view shows for a layer: its output as the program holds it, or
+ * "name#pre" when its own activation (a softmax) was split off and runs in float while the
+ * value before it is quantized. *owner: the value whose range it uses (pooling and the like
+ * share their input's); *quantized: the program holds it as integer codes with *spec. */
+static char *
+act_value_for_layer (QsLowering  *lowering,
+                     guint        layer_index,
+                     const char  *layer_name,
+                     char       **owner,
+                     gboolean    *quantized,
+                     QsQuantSpec *spec)
+{
+  const QsLoweredLayer *ll = qs_lowering_get_layer (lowering, layer_index);
+  g_autofree char *pre = g_strconcat (layer_name, "#pre", NULL);
+  const QsLoweredValue *val, *own;
+  gint v, pv;
+
+  if (ll == NULL || ll->output < 0)
+    return NULL;
+  v = ll->output;
+  val = qs_lowering_get_value (lowering, v);
+  pv = qs_lowering_find_value (lowering, pre);
+  if (!val->is_int && pv >= 0 && qs_lowering_get_value (lowering, pv)->is_int)
+    {
+      v = pv;
+      val = qs_lowering_get_value (lowering, v);
+    }
+  if (val->name == NULL)
+    return NULL;
+  *quantized = val->is_int;
+  own = val->is_int ? qs_lowering_get_value (lowering, qs_lowering_get_range_owner (lowering, v)) : val;
+  *owner = g_strdup (own->range_name != NULL ? own->range_name : own->name != NULL ? own->name : val->name);
+  if (val->is_int)
+    *spec = own->spec;
+  return g_strdup (val->name);
+}
+
+static void
+act_show (QsLayerPage *self,
+          const char  *note)
+{
+  qs_activation_view_set_data (QS_ACTIVATION_VIEW (self->activations), NULL, NULL, note);
+}
+
+/* Main thread, microseconds: the range the config picks (fixed by the config, or chosen by
+ * the calibration method from the owner's histogram, as qs_calibration_get_range ()), and
+ * what it clips and costs in SQNR. */
+static void
+act_apply (QsLayerPage       *self,
+           QsLowering        *lowering,
+           gboolean           quantized,
+           const QsQuantSpec *spec,
+           const char        *owner)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree QsLoweredRange *ranges = NULL;
+  g_autofree char *note = NULL;
+  QsActRangeStats r;
+  gboolean fixed = FALSE;
+  float lo = 0, hi = 0;
+  guint n = 0;
+
+  if (self->act_value == NULL)
+    return;
+  if (!quantized)
+    {
+      qs_activation_view_set_data (QS_ACTIVATION_VIEW (self->activations), self->act_value, NULL,
+                                   _("Activations stay float: this layer’s output is not quantized"));
+      return;
+    }
+  ranges = qs_lowering_list_ranges (lowering, &n);
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0 (ranges[i].name, owner) == 0 && ranges[i].fixed)
+      {
+        fixed = TRUE;
+        lo = ranges[i].lo;
+        hi = ranges[i].hi;
+      }
+  if ((!fixed && !qs_act_stats_choose_range (self->act_owner, spec, &lo, &hi, &error))
+      || !qs_act_stats_measure (self->act_value, spec, lo, hi, &r, &error))
+    {
+      /* Translators: %s says why no range could be chosen for the activations */
+      note = g_strdup_printf (_("No range: %s"), error->message);
+      qs_activation_view_set_data (QS_ACTIVATION_VIEW (self->activations), self->act_value, NULL, note);
+      return;
+    }
+  if (fixed)
+    note = g_strdup (_("Range fixed by the config (quantization-aware training)"));
+  else if (g_strcmp0 (owner, self->act_value->name) != 0)
+    /* Translators: %s is the value (a layer output) whose range this one shares */
+    note = g_strdup_printf (_("Range shared with “%s”"), owner);
+  qs_activation_view_set_data (QS_ACTIVATION_VIEW (self->activations), self->act_value, &r, note);
+}
+
+static void
+update_activations (QsLayerPage *self)
+{
+  g_autoptr(QsLowering) lowering = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL, *owner = NULL, *key = NULL, *pp = NULL;
+  QsConfig *config;
+  QsModel *model;
+  QsDataset *dataset;
+  const QsLayer *layer;
+  QsQuantSpec spec = { 0 };
+  gboolean quantized = FALSE;
+
+  if (self->document == NULL || self->layer == NULL || self->act_jobs == NULL
+      || adw_view_stack_get_visible_child (self->chart_stack) != self->activations)
+    return;
+  model = qs_document_get_model (self->document);
+  config = qs_document_get_config (self->document);
+  dataset = qs_document_get_dataset (self->document);
+  layer = qs_model_find_layer (model, self->layer);
+  if (layer == NULL)
+    return;
+  lowering = qs_lowering_new (model, config, &error);
+  if (lowering == NULL)
+    {
+      /* Translators: %s says why the model cannot run */
+      g_autofree char *note = g_strdup_printf (_("No activations: %s"), error->message);
+
+      act_show (self, note);
+      return;
+    }
+  value = act_value_for_layer (lowering, layer->index, layer->name, &owner, &quantized, &spec);
+  if (value == NULL)
+    {
+      act_show (self, _("This layer has no output of its own in the program"));
+      return;
+    }
+  pp = dataset != NULL && qs_dataset_get_preprocess (dataset) != NULL
+    ? qs_preprocess_to_string (qs_dataset_get_preprocess (dataset)) : g_strdup ("auto");
+  key = g_strdup_printf ("%s|%s|%s|%u|%s|%s", qs_model_get_checksum (model),
+                         qs_config_get_calib_source (config), pp,
+                         qs_config_get_calib_images (config), value, owner);
+  if (g_strcmp0 (key, self->act_key) != 0)
+    {
+      ActJob *job = g_new0 (ActJob, 1);
+
+      g_free (self->act_key);
+      self->act_key = g_steal_pointer (&key);
+      g_clear_pointer (&self->act_value, qs_act_stats_unref);
+      g_clear_pointer (&self->act_owner, qs_act_stats_unref);
+      g_clear_pointer (&self->act_error, g_free);
+      job->model = g_object_ref (model);
+      job->cache = qs_eval_cache_ref (qs_document_get_eval_cache (self->document));
+      job->dataset = dataset != NULL ? g_object_ref (dataset) : NULL;
+      job->source = g_strdup (qs_config_get_calib_source (config));
+      job->n_images = qs_config_get_calib_images (config);
+      job->value = g_strdup (value);
+      job->owner = g_strdup (owner);
+      {
+        /* Translators: shown while the activations are measured; %u is an image count */
+        g_autofree char *note = g_strdup_printf (_("Measuring the activations on %u calibration images…"),
+                                                 job->n_images);
+        act_show (self, note);
+      }
+      qs_recompute_submit (self->act_jobs, "activations", 0, act_job_run, job, act_job_free);
+      return;
+    }
+  if (self->act_error != NULL)
+    act_show (self, self->act_error);
+  else
+    act_apply (self, lowering, quantized, &spec, owner);
+}
+
+/* The Activations tab has no explain panel: its hint goes while it is shown. */
+static void
+on_chart_switched (QsLayerPage *self)
+{
+  if (adw_view_stack_get_visible_child (self->chart_stack) == self->activations)
+    gtk_widget_set_visible (self->explain_hint, FALSE);
+  else if (!gtk_revealer_get_reveal_child (self->explain_revealer))
+    gtk_widget_set_visible (self->explain_hint, TRUE);
+  update_activations (self);
+}
+
+static void
+act_job_done (QsRecompute  *jobs,
+              const char   *key,
+              gpointer      result,
+              const GError *error,
+              gpointer      user_data)
+{
+  QsLayerPage *self = user_data;
+  ActResult *r = result;
+
+  g_clear_pointer (&self->act_value, qs_act_stats_unref);
+  g_clear_pointer (&self->act_owner, qs_act_stats_unref);
+  g_clear_pointer (&self->act_error, g_free);
+  if (r == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Translators: %s says why the activations could not be measured */
+      self->act_error = g_strdup_printf (_("The activations could not be measured: %s"), error->message);
+    }
+  else
+    {
+      self->act_value = qs_act_stats_ref (r->value);
+      self->act_owner = qs_act_stats_ref (r->owner);
+    }
+  update_activations (self);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1295,7 +1601,8 @@ static void
 on_explain_close (QsLayerPage *self)
 {
   gtk_revealer_set_reveal_child (self->explain_revealer, FALSE);
-  gtk_widget_set_visible (self->explain_hint, TRUE);
+  gtk_widget_set_visible (self->explain_hint,
+                          adw_view_stack_get_visible_child (self->chart_stack) != self->activations);
 }
 
 static void
@@ -1413,6 +1720,10 @@ qs_layer_page_init (QsLayerPage *self)
   add_chart (self, self->histogram, "histogram", _("Histogram"), "view-continuous-symbolic");
   add_chart (self, self->heatmap, "heatmap", _("Error Map"), "view-grid-symbolic");
   add_chart (self, self->channels, "channels", _("Channel Ranges"), "view-list-symbolic");
+  self->activations = qs_activation_view_new ();
+  add_chart (self, self->activations, "activations", _("Activations"), "media-playlist-shuffle-symbolic");
+  self->act_jobs = qs_recompute_new (act_job_done, self, act_result_free);
+  g_signal_connect_swapped (self->chart_stack, "notify::visible-child", G_CALLBACK (on_chart_switched), self);
   g_signal_connect_swapped (self->heatmap, "weight-activated", G_CALLBACK (on_weight_activated), self);
   g_signal_connect_swapped (self->histogram, "item-activated", G_CALLBACK (on_bin_activated), self);
   g_signal_connect_swapped (self->channels, "item-activated", G_CALLBACK (on_channel_activated), self);

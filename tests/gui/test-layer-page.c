@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 #include <adwaita.h>
+#include <glib/gstdio.h>
 
+#include "qs-activation-view.h"
 #include "qs-heatmap-view.h"
 #include "qs-layer-page.h"
 #include "test-sample.h"
@@ -327,6 +330,128 @@ test_layer_page_explain_panel (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* The Activations tab shows the histogram of the layer's output over the calibration set
+ * and the range the layer's calibration method picks (what qs_calibration_get_range ()
+ * computes, at the engine's clip points); choosing another method moves the range at once
+ * (no main-loop turn: the histogram is kept), and a weights-only config keeps the
+ * histogram and says the activations stay float. */
+static void
+test_layer_page_activations (void)
+{
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w4a4", NULL);
+  g_autoptr(QsDataset) dataset = qs_dataset_open ("sample", NULL);
+  g_autoptr(QsDocument) doc = NULL;
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = qs_layer_page_new ();
+  AdwViewStack *stack;
+  QsActivationView *view;
+  AdwComboRow *row;
+  const QsActRangeStats *shown;
+  const QsRangeMethod methods[] = { QS_RANGE_MINMAX, QS_RANGE_PERCENTILE, QS_RANGE_MSE, QS_RANGE_KL };
+  float minmax_hi = 0;
+  guint n_moved = 0;
+
+  if (dataset == NULL)
+    {
+      g_test_skip ("the sample dataset is not available");
+      gtk_window_destroy (GTK_WINDOW (window));
+      return;
+    }
+  doc = qs_document_new (sample_model, config, dataset);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), doc);
+  qs_layer_page_set_layer (QS_LAYER_PAGE (page), "conv1");
+  qs_layer_page_set_chart (QS_LAYER_PAGE (page), "activations");
+  g_assert_cmpstr (qs_layer_page_get_chart (QS_LAYER_PAGE (page)), ==, "activations");
+  stack = ADW_VIEW_STACK (page_child (page, "chart_stack"));
+  view = QS_ACTIVATION_VIEW (adw_view_stack_get_child_by_name (stack, "activations"));
+  {
+    gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+    while (qs_activation_view_get_stats (view) == NULL)
+      {
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+        g_main_context_iteration (NULL, TRUE);
+      }
+  }
+  g_assert_cmpstr (qs_activation_view_get_stats (view)->name, ==, "conv1");
+  g_assert_cmpuint (qs_activation_view_get_stats (view)->n_values, >, 0);
+
+  /* the same calibration the view used: the quick evaluation's cache */
+  calib = qs_calibration_cache_get_full (qs_eval_cache_get_calibrations (qs_document_get_eval_cache (doc)),
+                                         sample_model, qs_config_get_calib_source (config),
+                                         qs_dataset_get_preprocess (dataset),
+                                         qs_config_get_calib_images (config), NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  row = ADW_COMBO_ROW (page_child (page, "calib_row"));
+  for (guint i = 0; i < G_N_ELEMENTS (methods); i++)
+    {
+      AdwEnumListModel *model = ADW_ENUM_LIST_MODEL (adw_combo_row_get_model (row));
+      QsLayerConfig lc;
+      QsLoweredParams p;
+      float lo, hi;
+
+      adw_combo_row_set_selected (row, adw_enum_list_model_find_position (model, methods[i]));
+      qs_config_get_layer (qs_document_get_config (doc), "conv1", &lc);
+      g_assert_cmpint (lc.activation.range_method, ==, methods[i]);
+      g_assert_true (qs_calibration_get_range (calib, "conv1", &lc.activation, &lo, &hi, &error));
+      g_assert_no_error (error);
+      g_assert_true (qs_lowered_params_from_range (&lc.activation, lo, hi, &p, &error));
+      shown = qs_activation_view_get_range (view);
+      g_assert_nonnull (shown);
+      g_assert_cmpfloat (shown->lo, ==, lo);
+      g_assert_cmpfloat (shown->hi, ==, hi);
+      g_assert_cmpfloat (shown->clip_hi, ==, p.scale * (p.qmax - p.zero_point));
+      g_assert_cmpuint (shown->n_levels, ==, 16);
+      g_assert_true (isfinite (shown->sqnr_db));
+      if (i == 0)
+        {
+          minmax_hi = shown->clip_hi;
+          g_assert_cmpfloat (shown->clipped_fraction, <, 1e-9);
+        }
+      else if (shown->clip_hi < minmax_hi)
+        {
+          n_moved++;
+          g_assert_cmpfloat (shown->clipped_fraction, >, 0.0);
+        }
+    }
+  g_assert_cmpuint (n_moved, >, 0);
+
+  /* exportable like the other charts: a PNG with the PNG signature */
+  {
+    g_autofree char *dir = g_dir_make_tmp ("quantscope-act-XXXXXX", NULL);
+    g_autofree char *png = g_build_filename (dir, "conv1-activations.png", NULL);
+    g_autofree char *contents = NULL;
+    gsize length = 0;
+
+    g_assert_true (qs_activation_view_export (view, png, 1.0, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_get_contents (png, &contents, &length, NULL));
+    g_assert_cmpuint (length, >, 1000);
+    g_assert_true (memcmp (contents, "\x89PNG", 4) == 0);
+    g_unlink (png);
+    g_rmdir (dir);
+  }
+
+  /* weights only: the histogram stays, the activations are float */
+  {
+    g_autoptr(QsConfig) w8 = qs_config_new_from_preset ("w8", NULL);
+
+    qs_document_set_config (doc, w8, "test");
+    g_assert_nonnull (qs_activation_view_get_stats (view));
+    g_assert_null (qs_activation_view_get_range (view));
+    g_assert_nonnull (strstr (qs_activation_view_get_note (view), "float"));
+  }
+
+  qs_layer_page_set_document (QS_LAYER_PAGE (page), NULL);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -351,6 +476,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/layer-page/tab-stops", test_layer_page_tab_stops);
   g_test_add_func ("/qs/layer-page/folded-batch-norm", test_layer_page_folded_batch_norm);
   g_test_add_func ("/qs/layer-page/explain-panel", test_layer_page_explain_panel);
+  g_test_add_func ("/qs/layer-page/activations", test_layer_page_activations);
 
   ret = g_test_run ();
   g_clear_object (&sample_model);

@@ -200,10 +200,11 @@ test_window_layout_small (gconstpointer data)
                   walk.n_checked);
   if (walk.failures->len > 0)
     g_test_message ("not reachable:\n%s", walk.failures->str);
-  /* Eight statistics, three chart tabs, and the controls. */
+  /* Eight statistics, four chart tabs (histogram, error map, channels, activations), and
+   * the controls. */
   g_assert_cmpuint (walk.n_tiles, ==, 8);
-  g_assert_cmpuint (walk.n_tabs, ==, 3);
-  g_assert_cmpuint (walk.n_checked, >=, 8 + 3 + 13);
+  g_assert_cmpuint (walk.n_tabs, ==, 4);
+  g_assert_cmpuint (walk.n_checked, >=, 8 + 4 + 13);
   g_assert_cmpuint (walk.failures->len, ==, 0);
 
   g_string_free (walk.failures, TRUE);
