@@ -16,4 +16,8 @@ void     _qs_summary_bar_get_accuracy_labels (QsSummaryBar  *self,
                                               GtkLabel     **value,
                                               GtkLabel     **detail);
 
+/* The deployment target chooser and the line under it ("3 layers cannot run on …"). */
+GtkDropDown *_qs_summary_bar_get_target_dropdown (QsSummaryBar *self);
+GtkLabel    *_qs_summary_bar_get_target_label    (QsSummaryBar *self);
+
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include "qs-lowering.h"
 #include "qs-reflow-box.h"
 #include "qs-summary-bar-private.h"
+#include "qs-target-ui.h"
 
 typedef struct
 {
@@ -30,6 +31,10 @@ struct _QsSummaryBar
   GtkWidget  *pairs[2];
   GtkWidget  *eval_spinner;
   GtkWidget  *dataset_button; /* in the accuracy tile when there is no fitting dataset */
+  Tile        target;        /* deployment target: chooser and how many layers it cannot run */
+  GtkWidget  *target_dropdown;
+  GPtrArray  *target_choices; /* QsTarget* per dropdown item after "Any target"; [0] NULL */
+  gboolean    target_updating;
   guint       update_id;    /* idle: a burst of "summary-changed" becomes one update */
   guint       n_updates;    /* for the tests */
 };
@@ -310,6 +315,135 @@ update_accuracy (QsSummaryBar *self)
     set_accuracy_warning (self, "warning");
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Deployment target (issue 12)                                                             */
+
+static void
+update_target_choices (QsSummaryBar *self)
+{
+  GPtrArray *bundled = qs_target_get_bundled ();
+  QsTarget *current = self->document ? qs_document_get_target (self->document) : NULL;
+  g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+  guint selected = 0;
+
+  g_ptr_array_set_size (self->target_choices, 0);
+  g_ptr_array_add (self->target_choices, NULL);
+  /* Translators: the first entry of the deployment target chooser: no target's rules apply */
+  gtk_string_list_append (names, _("Any target"));
+  for (guint i = 0; i < bundled->len; i++)
+    {
+      QsTarget *t = g_ptr_array_index (bundled, i);
+
+      if (current != NULL && g_strcmp0 (current->path, t->path) == 0)
+        selected = self->target_choices->len;
+      g_ptr_array_add (self->target_choices, qs_target_ref (t));
+      gtk_string_list_append (names, qs_target_get_display_title (t));
+    }
+  if (current != NULL && selected == 0)
+    {
+      /* a target file of one's own, from a session */
+      selected = self->target_choices->len;
+      g_ptr_array_add (self->target_choices, qs_target_ref (current));
+      gtk_string_list_append (names, qs_target_get_display_title (current));
+    }
+  self->target_updating = TRUE;
+  gtk_drop_down_set_model (GTK_DROP_DOWN (self->target_dropdown), G_LIST_MODEL (names));
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->target_dropdown), selected);
+  self->target_updating = FALSE;
+}
+
+static void
+update_target_issues (QsSummaryBar *self)
+{
+  QsTarget *target;
+  g_autofree char *detail = NULL;
+  g_autofree char *tip = NULL;
+  gboolean model_wide = FALSE;
+  guint n;
+
+  if (self->document == NULL)
+    return;
+  target = qs_document_get_target (self->document);
+  gtk_widget_remove_css_class (self->target.detail, "warning");
+  if (target == NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (self->target.detail), _("no target's rules"));
+      gtk_widget_set_tooltip_text (self->target.box,
+                                   _("Choose the runtime the model is for: layers whose settings it cannot run get a warning badge, and the layer page shows what it accepts"));
+      return;
+    }
+  n = qs_document_get_n_target_layers (self->document, &model_wide);
+  if (n > 0)
+    /* Translators: in the summary bar under the target chooser, "3 layers cannot run on TFLite int8" */
+    detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u layer cannot run on %s",
+                                           "%u layers cannot run on %s", n),
+                              n, qs_target_get_display_title (target));
+  else if (model_wide)
+    /* Translators: %s is a deployment target, "TFLite int8" */
+    detail = g_strdup_printf (_("the requantization does not suit %s"), qs_target_get_display_title (target));
+  else
+    /* Translators: %s is a deployment target, "TFLite int8" */
+    detail = g_strdup_printf (_("every layer runs on %s"), qs_target_get_display_title (target));
+  if (n > 0 || model_wide)
+    gtk_widget_add_css_class (self->target.detail, "warning");
+  gtk_label_set_text (GTK_LABEL (self->target.detail), detail);
+  tip = g_strdup_printf ("%s\n%s", target->description ? target->description : qs_target_get_display_title (target), detail);
+  gtk_widget_set_tooltip_text (self->target.box, tip);
+}
+
+static void
+on_target_selected (QsSummaryBar *self)
+{
+  guint selected = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->target_dropdown));
+
+  if (self->target_updating || self->document == NULL || selected >= self->target_choices->len)
+    return;
+  qs_document_set_target (self->document, g_ptr_array_index (self->target_choices, selected));
+}
+
+GtkDropDown *
+_qs_summary_bar_get_target_dropdown (QsSummaryBar *self)
+{
+  g_return_val_if_fail (QS_IS_SUMMARY_BAR (self), NULL);
+  return GTK_DROP_DOWN (self->target_dropdown);
+}
+
+GtkLabel *
+_qs_summary_bar_get_target_label (QsSummaryBar *self)
+{
+  g_return_val_if_fail (QS_IS_SUMMARY_BAR (self), NULL);
+  return GTK_LABEL (self->target.detail);
+}
+
+static void
+target_init (QsSummaryBar *self)
+{
+  self->target_choices = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_target_unref);
+  self->target.box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  gtk_widget_add_css_class (self->target.box, "summary-tile");
+  /* Translators: caption of the deployment target chooser in the summary bar */
+  self->target.caption = gtk_label_new (_("Target"));
+  gtk_label_set_xalign (GTK_LABEL (self->target.caption), 0);
+  gtk_widget_add_css_class (self->target.caption, "caption-heading");
+  gtk_widget_add_css_class (self->target.caption, "dim-label");
+  self->target_dropdown = gtk_drop_down_new (NULL, NULL);
+  gtk_widget_set_halign (self->target_dropdown, GTK_ALIGN_START);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->target_dropdown), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Deployment Target"), -1);
+  self->target.value = self->target_dropdown;
+  self->target.detail = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (self->target.detail), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (self->target.detail), PANGO_ELLIPSIZE_END);
+  gtk_label_set_max_width_chars (GTK_LABEL (self->target.detail), 30);
+  gtk_label_set_width_chars (GTK_LABEL (self->target.detail), 16);
+  gtk_widget_add_css_class (self->target.detail, "caption");
+  gtk_box_append (GTK_BOX (self->target.box), self->target.caption);
+  gtk_box_append (GTK_BOX (self->target.box), self->target_dropdown);
+  gtk_box_append (GTK_BOX (self->target.box), self->target.detail);
+  gtk_widget_set_parent (self->target.box, GTK_WIDGET (self));
+  g_signal_connect_swapped (self->target_dropdown, "notify::selected", G_CALLBACK (on_target_selected), self);
+}
+
 void
 _qs_summary_bar_get_accuracy_labels (QsSummaryBar  *self,
                                      GtkLabel     **caption,
@@ -329,6 +463,7 @@ qs_summary_bar_dispose (GObject *object)
   GtkWidget *child;
 
   qs_summary_bar_set_document (self, NULL);
+  g_clear_pointer (&self->target_choices, g_ptr_array_unref);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
 
@@ -384,6 +519,7 @@ qs_summary_bar_init (QsSummaryBar *self)
   gtk_widget_add_css_class (self->dataset_button, "small");
   gtk_widget_set_visible (self->dataset_button, FALSE);
   gtk_box_append (GTK_BOX (self->accuracy.box), self->dataset_button);
+  target_init (self);
   self->eval_spinner = gtk_spinner_new ();
   gtk_widget_set_valign (self->eval_spinner, GTK_ALIGN_CENTER);
   gtk_widget_set_visible (self->eval_spinner, FALSE);
@@ -417,6 +553,10 @@ qs_summary_bar_set_document (QsSummaryBar *self,
   g_signal_connect_swapped (document, "quick-eval-changed", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::evaluating", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::dataset", G_CALLBACK (update_accuracy), self);
+  g_signal_connect_swapped (document, "notify::target", G_CALLBACK (update_target_choices), self);
+  g_signal_connect_swapped (document, "target-issues-changed", G_CALLBACK (update_target_issues), self);
   update_summary (self);
   update_accuracy (self);
+  update_target_choices (self);
+  update_target_issues (self);
 }
