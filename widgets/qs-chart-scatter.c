@@ -19,6 +19,25 @@ qs_chart_scatter_data_init (QsChartScatterData *data)
   data->hover = -1;
 }
 
+/* A tick label with as many decimals as the step between ticks needs ("106.62", "107"). */
+static char *
+format_tick (double value,
+             double step)
+{
+  int decimals = step > 0 && isfinite (step) ? (int) CLAMP (-floor (log10 (step) + 1e-9), 0, 6) : 0;
+
+  if (decimals == 0)
+    return _qs_chart_format_value (value);
+  return g_strdup_printf ("%.*f", decimals, value);
+}
+
+static double
+tick_step (const double *ticks,
+           guint         n)
+{
+  return n >= 2 ? ticks[1] - ticks[0] : 0.0;
+}
+
 typedef struct
 {
   QsChartRect plot;
@@ -100,7 +119,7 @@ layout (cairo_t                  *cr,
   l->nyt = _qs_chart_axis_ticks (l->ylo, l->yhi, 3, 5, l->yt);
   for (guint t = 0; t < l->nyt; t++)
     {
-      g_autofree char *s = _qs_chart_format_value (l->yt[t]);
+      g_autofree char *s = format_tick (l->yt[t], tick_step (l->yt, l->nyt));
       double w;
 
       _qs_chart_text_extents (cr, style, 1.0, FALSE, s, &w, NULL);
@@ -157,7 +176,7 @@ qs_chart_draw_scatter (cairo_t                  *cr,
   for (guint t = 0; t < l.nyt; t++)
     {
       double px, py;
-      g_autofree char *s = _qs_chart_format_value (l.yt[t]);
+      g_autofree char *s = format_tick (l.yt[t], tick_step (l.yt, l.nyt));
 
       map (&l, l.xlo, l.yt[t], &px, &py);
       py = round (py) + 0.5;
@@ -171,7 +190,7 @@ qs_chart_draw_scatter (cairo_t                  *cr,
   for (guint t = 0; t < l.nxt; t++)
     {
       double px, py;
-      g_autofree char *s = _qs_chart_format_value (l.xt[t]);
+      g_autofree char *s = format_tick (l.xt[t], tick_step (l.xt, l.nxt));
 
       map (&l, l.xt[t], l.ylo, &px, &py);
       _qs_chart_set_color (cr, &style->grid, 1.0);

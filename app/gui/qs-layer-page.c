@@ -504,14 +504,16 @@ limit_row (QsLayerPage       *self,
       else if (reason == NULL)
         reason = g_steal_pointer (&why);
     }
-  if (n_values == 0 || n_accepted == n_values)
+  /* all accepted: no limit; none: another setting is what the target rejects (the banner
+   * says which), so this row has nothing to offer */
+  if (n_values == 0 || n_accepted == n_values || n_accepted == 0)
     return;
   if (ADW_IS_ACTION_ROW (row))
     {
       /* Translators: a row's subtitle in the layer page: what the deployment target accepts
        * for this setting, "TFLite int8: 8" */
       g_autofree char *subtitle = g_strdup_printf (_("%s: %s"), qs_target_get_display_title (target),
-                                                   n_accepted ? accepted->str : _("none"));
+                                                   accepted->str);
 
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
     }
