@@ -501,7 +501,7 @@ update_target_choices (QsSummaryBar *self)
 
   g_ptr_array_set_size (self->target_choices, 0);
   g_ptr_array_add (self->target_choices, NULL);
-  /* Translators: the first entry of the deployment target chooser: no target's rules apply */
+  /* Translators: the first entry of the deployment target chooser: no target’s rules apply */
   gtk_string_list_append (names, _("Any target"));
   for (guint i = 0; i < bundled->len; i++)
     {
@@ -540,7 +540,7 @@ update_target_issues (QsSummaryBar *self)
   gtk_widget_remove_css_class (self->target.detail, "warning");
   if (target == NULL)
     {
-      gtk_label_set_text (GTK_LABEL (self->target.detail), _("no target's rules"));
+      gtk_label_set_text (GTK_LABEL (self->target.detail), _("no target’s rules"));
       gtk_widget_set_tooltip_text (self->target.box,
                                    _("Choose the runtime the model is for: layers whose settings it cannot run get a warning badge, and the layer page shows what it accepts"));
       return;

@@ -82,8 +82,10 @@ on_quick_eval_changed (QsTradeoffHistory *self)
 
       entry = g_new0 (QsTradeoffEntry, 1);
       entry->config = qs_config_copy (config);
-      /* Translators: the trade-off history's first point, the config the session started with */
-      entry->label = g_strdup (self->entries->len == 0 || label == NULL ? _("Initial") : label);
+      /* The undo step that made the config; none: the config the session started with. A
+       * config changed before its accuracy arrived was never shown, so it is no point. */
+      /* Translators: a point of the trade-off history: the config the session started with */
+      entry->label = g_strdup (label != NULL && qs_document_can_undo (self->document) ? label : _("Initial"));
       g_ptr_array_add (self->entries, entry);
       index = (gint) self->entries->len - 1;
     }
