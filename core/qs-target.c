@@ -757,6 +757,24 @@ qs_target_accepts_weight (QsTarget          *target,
   return FALSE;
 }
 
+gboolean
+qs_target_accepts_activation (QsTarget          *target,
+                              gint               layer_kind,
+                              const QsQuantSpec *spec,
+                              char             **reason)
+{
+  g_autofree char *why = NULL;
+
+  g_return_val_if_fail (target != NULL && spec != NULL, FALSE);
+
+  why = match_rules (target, target->activation_rules, FALSE, layer_kind, spec, NULL);
+  if (why == NULL)
+    return TRUE;
+  if (reason != NULL)
+    *reason = g_steal_pointer (&why);
+  return FALSE;
+}
+
 GStrv
 qs_target_filter_formats (QsTarget           *target,
                           const char * const *names)

@@ -93,6 +93,12 @@ gboolean            qs_target_accepts_weight     (QsTarget            *target,
                                                   gint                 layer_kind,
                                                   const QsQuantSpec   *spec,
                                                   char               **reason);
+/* The same for a layer's quantized output (activations) in spec: the app's layer page
+ * limits its choices with both. */
+gboolean            qs_target_accepts_activation (QsTarget            *target,
+                                                  gint                 layer_kind,
+                                                  const QsQuantSpec   *spec,
+                                                  char               **reason);
 /* Of the candidate weight-format names (qs_analysis_parse_format ()), those the target
  * accepts for some layer kind; a name the target accepts only with power-of-two scales
  * comes back with "-pow2" appended. NULL names: every format the analysis knows. */

@@ -12,6 +12,7 @@
 #include "qs-colormap.h"
 #include "qs-heatmap-view-private.h"
 #include "qs-histogram-view.h"
+#include "qs-scatter-chart-view.h"
 #include "quantscope-core.h"
 
 /* The chart widgets rendered offscreen (GSK cairo renderer) under Xvfb, in light and dark.
@@ -1293,6 +1294,98 @@ test_eval_charts_many_classes (void)
 }
 
 static void
+on_point_activated (QsScatterChartView *view,
+                    gint                index,
+                    gint               *out)
+{
+  *out = index;
+}
+
+/* The scatter chart (issue 11's trade-off history), light and dark: every point is drawn in
+ * the accent colour where point_at () finds it, the current one is ringed, a click on a
+ * point activates that point, and the export writes a PNG of the asked size. */
+static void
+test_scatter_view (void)
+{
+  const double x[] = { 106.7, 61.2, 48.0, 35.5 };
+  const double y[] = { 88.7, 87.9, 86.0, 79.5 };
+  const char * const labels[] = { "Initial", "Weight Bits", "Weight Bits", "Weight Bits", NULL };
+  GtkWidget *view = g_object_ref_sink (qs_scatter_chart_view_new ());
+  g_autofree char *path = g_build_filename (png_dir, "scatter-export.png", NULL);
+  g_autoptr(GdkTexture) exported = NULL;
+  g_autoptr(GError) error = NULL;
+  QsChartScatterData data;
+  GtkWidget *window;
+  QsChartStyle style;
+  gint activated = -1;
+
+  qs_chart_scatter_data_init (&data);
+  data.x = x;
+  data.y = y;
+  data.n = G_N_ELEMENTS (x);
+  data.current = 2;
+  data.x_label = "Weight size (kB)";
+  data.y_label = "Quick accuracy (%)";
+  data.current_label = "Current";
+  qs_scatter_chart_view_set_data (QS_SCATTER_CHART_VIEW (view), &data, labels);
+  qs_scatter_chart_view_set_title (QS_SCATTER_CHART_VIEW (view), "Size and Accuracy of Each Configuration");
+  g_signal_connect (view, "point-activated", G_CALLBACK (on_point_activated), &activated);
+  g_assert_cmpuint (qs_scatter_chart_view_get_n_points (QS_SCATTER_CHART_VIEW (view)), ==, 4);
+
+  for (int dark = 0; dark <= 1; dark++)
+    {
+      g_autofree guint32 *pixels = NULL;
+      double px[4], py[4];
+      guint32 accent;
+      int w, h;
+
+      set_dark (dark);
+      window = show_in_window (view, 420, 280);
+      _qs_chart_view_get_style (view, &style);
+      accent = 0xff000000u | ((guint32) lround (style.accent.red * 255) << 16)
+               | ((guint32) lround (style.accent.green * 255) << 8) | (guint32) lround (style.accent.blue * 255);
+      pixels = render (view, dark ? "scatter-dark.png" : "scatter-light.png", &w, &h);
+      for (guint i = 0; i < data.n; i++)
+        {
+          g_assert_true (qs_scatter_chart_view_get_point_position (QS_SCATTER_CHART_VIEW (view), i, &px[i], &py[i]));
+          g_assert_cmpint (qs_scatter_chart_view_point_at (QS_SCATTER_CHART_VIEW (view), px[i], py[i]), ==, (gint) i);
+        }
+      /* bigger and more accurate is up and right: the first point right of and above the last */
+      g_assert_cmpfloat (px[0], >, px[3]);
+      g_assert_cmpfloat (py[0], <, py[3]);
+      /* the centre of each dot (found by searching the 3 px around the first hit) is the accent */
+      for (guint i = 0; i < data.n; i++)
+        {
+          int best = 255;
+
+          for (int dy = -4; dy <= 4; dy++)
+            for (int dx = -4; dx <= 4; dx++)
+              if (px[i] + dx >= 0 && px[i] + dx < w && py[i] + dy >= 0 && py[i] + dy < h
+                  && qs_scatter_chart_view_point_at (QS_SCATTER_CHART_VIEW (view), px[i] + dx, py[i] + dy) == (gint) i)
+                best = MIN (best, channel_diff (pixel (pixels, w, px[i] + dx, py[i] + dy), accent));
+          g_assert_cmpint (best, <, 40);
+        }
+      g_assert_cmpint (qs_scatter_chart_view_point_at (QS_SCATTER_CHART_VIEW (view), 2, 2), ==, -1);
+      qs_scatter_chart_view_activate_point (QS_SCATTER_CHART_VIEW (view),
+                                            qs_scatter_chart_view_point_at (QS_SCATTER_CHART_VIEW (view), px[1], py[1]));
+      g_assert_cmpint (activated, ==, 1);
+      gtk_window_set_child (GTK_WINDOW (window), NULL);
+      gtk_window_destroy (GTK_WINDOW (window));
+      if (dark)
+        {
+          g_assert_true (qs_scatter_chart_view_export (QS_SCATTER_CHART_VIEW (view), path, 640, 400, 1.0, &error));
+          g_assert_no_error (error);
+        }
+    }
+  g_object_unref (view);
+  set_dark (FALSE);
+  exported = gdk_texture_new_from_filename (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (exported), ==, 640);
+  g_assert_cmpint (gdk_texture_get_height (exported), ==, 400);
+}
+
+static void
 skip_no_display (void)
 {
   g_test_skip ("no display: gtk_init_check () failed");
@@ -1328,6 +1421,7 @@ main (int   argc,
   g_test_add_func ("/qs/widgets/heatmap-async", test_heatmap_async);
   g_test_add_func ("/qs/widgets/histogram", test_histogram_view);
   g_test_add_func ("/qs/widgets/channels", test_channel_view);
+  g_test_add_func ("/qs/widgets/scatter", test_scatter_view);
   g_test_add_func ("/qs/widgets/narrow-charts", test_narrow_charts);
   g_test_add_func ("/qs/widgets/eval-charts", test_eval_charts);
   g_test_add_func ("/qs/widgets/eval-charts-100-classes", test_eval_charts_many_classes);

@@ -44,6 +44,12 @@ struct _QsDocument
   QsDocumentResults *results;  /* statistics, summary and quick accuracy */
 
   QsSession    *session;      /* the session file's JSON and the autosave */
+
+  /* Deployment target (issue 12) */
+  QsTarget     *target;         /* nullable: any target */
+  char         *target_key;     /* qs_document_get_target_key () */
+  char         *saved_target;   /* the key when saved */
+  GPtrArray    *target_issues;  /* QsTargetIssue*, cached: NULL when stale */
 };
 
 G_DEFINE_FINAL_TYPE (QsDocument, qs_document, G_TYPE_OBJECT)
@@ -59,6 +65,7 @@ enum {
   PROP_EVALUATING,
   PROP_BUSY,
   PROP_DATASET,
+  PROP_TARGET,
   N_PROPS
 };
 
@@ -67,6 +74,7 @@ enum {
   LAYER_RESULT_CHANGED,
   SUMMARY_CHANGED,
   QUICK_EVAL_CHANGED,
+  TARGET_ISSUES_CHANGED,
   N_SIGNALS
 };
 
@@ -94,7 +102,8 @@ compute_modified (QsDocument *self)
   if (self->saved_config == NULL)
     return TRUE;
   return !qs_config_equal (self->config, self->saved_config)
-         || g_strcmp0 (self->notes, self->saved_notes) != 0;
+         || g_strcmp0 (self->notes, self->saved_notes) != 0
+         || g_strcmp0 (qs_document_get_target_key (self), self->saved_target) != 0;
 }
 
 static void
@@ -119,6 +128,7 @@ notify_undo_state (QsDocument *self)
 }
 
 static void sync_dataset_preprocess (QsDocument *self);
+static char *target_key             (QsTarget   *target);
 static void replace_config          (QsDocument         *self,
                                      QsConfig           *config,
                                      const char         *label,
@@ -130,7 +140,10 @@ config_changed (QsDocument         *self,
                 const char * const *layers)
 {
   sync_dataset_preprocess (self);
+  g_clear_pointer (&self->target_issues, g_ptr_array_unref);
   g_signal_emit (self, signals[CONFIG_CHANGED], 0, layers);
+  if (self->target != NULL)
+    g_signal_emit (self, signals[TARGET_ISSUES_CHANGED], 0);
   qs_document_results_update (self->results, FALSE);
   update_modified (self);
   notify_undo_state (self);
@@ -175,6 +188,10 @@ qs_document_finalize (GObject *object)
   g_free (self->architecture_path);
   g_free (self->notes);
   g_free (self->saved_notes);
+  g_clear_pointer (&self->target, qs_target_unref);
+  g_free (self->target_key);
+  g_free (self->saved_target);
+  g_clear_pointer (&self->target_issues, g_ptr_array_unref);
 
   G_OBJECT_CLASS (qs_document_parent_class)->finalize (object);
 }
@@ -212,6 +229,9 @@ qs_document_get_property (GObject    *object,
       break;
     case PROP_DATASET:
       g_value_set_object (value, self->dataset);
+      break;
+    case PROP_TARGET:
+      g_value_set_boxed (value, self->target);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -252,7 +272,16 @@ qs_document_class_init (QsDocumentClass *klass)
   properties[PROP_DATASET] =
     g_param_spec_object ("dataset", NULL, NULL, QS_TYPE_DATASET,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The deployment target (QsTarget), NULL for any. */
+  properties[PROP_TARGET] =
+    g_param_spec_boxed ("target", NULL, NULL, QS_TYPE_TARGET,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* After the target or the config changed: qs_document_get_target_issues () may differ. */
+  signals[TARGET_ISSUES_CHANGED] =
+    g_signal_new ("target-issues-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   /* layers: the layers whose override changed, or NULL when the whole config may have. */
   signals[CONFIG_CHANGED] =
@@ -361,6 +390,7 @@ typedef struct
   gboolean   checksum_mismatch;
   gboolean   is_autosave;
   char      *dataset_labels;
+  QsTarget  *target;          /* the session's deployment target, nullable */
 } LoadData;
 
 static void
@@ -380,6 +410,7 @@ load_data_free (gpointer data)
   g_clear_object (&load->saved_file);
   g_clear_pointer (&load->undo, g_ptr_array_unref);
   g_clear_pointer (&load->redo, g_ptr_array_unref);
+  g_clear_pointer (&load->target, qs_target_unref);
   g_free (load);
 }
 
@@ -447,6 +478,12 @@ document_from_load (LoadData *load)
   self->dataset_labels = g_strdup (load->dataset_labels);
   self->architecture_path = g_strdup (load->architecture_path);
   self->checksum_mismatch = load->checksum_mismatch;
+  if (load->target != NULL)
+    {
+      self->target = qs_target_ref (load->target);
+      self->target_key = target_key (self->target);
+      self->saved_target = g_strdup (qs_document_get_target_key (self));
+    }
   if (load->notes != NULL)
     {
       g_free (self->notes);
@@ -547,6 +584,15 @@ load_session (LoadData      *load,
     load->undo = g_ptr_array_ref (session->undo);
   if (session->redo != NULL)
     load->redo = g_ptr_array_ref (session->redo);
+
+  if (session->target != NULL)
+    {
+      /* A target file that went away: the session opens without it (any target). */
+      load->target = qs_target_load (session->target, &local_error);
+      if (load->target == NULL)
+        g_warning ("Session “%s”: %s", name, local_error->message);
+      g_clear_error (&local_error);
+    }
 
   load->model = qs_model_load_untrusted (load->path, load->architecture_path, cancellable, error);
   if (load->model == NULL)
@@ -1094,6 +1140,8 @@ qs_document_save_session (QsDocument  *self,
   self->saved_config = qs_config_copy (self->config);
   g_free (self->saved_notes);
   self->saved_notes = g_strdup (self->notes);
+  g_free (self->saved_target);
+  self->saved_target = g_strdup (qs_document_get_target_key (self));
   self->checksum_mismatch = FALSE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILE]);
   update_modified (self);
@@ -1293,4 +1341,145 @@ qs_document_set_view_options (QsDocument *self,
 {
   g_return_if_fail (QS_IS_DOCUMENT (self));
   qs_document_results_set_view_options (self->results, hist_bins, map_width, map_height);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Deployment target (issue 12)                                                             */
+
+G_DEFINE_BOXED_TYPE (QsTarget, qs_target, qs_target_ref, qs_target_unref)
+
+QsTarget *
+qs_document_get_target (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
+  return self->target;
+}
+
+/* A bundled target by its name, any other by the path of its file. */
+static char *
+target_key (QsTarget *target)
+{
+  g_autofree char *rel = NULL;
+  g_autofree char *bundled = NULL;
+
+  if (target == NULL)
+    return NULL;
+  if (g_strv_contains (qs_target_list_bundled (), target->name))
+    {
+      rel = g_strdup_printf ("targets/%s.json", target->name);
+      bundled = qs_data_find_file (rel, NULL);
+      if (target->path == NULL || g_strcmp0 (bundled, target->path) == 0)
+        return g_strdup (target->name);
+    }
+  return g_strdup (target->path != NULL ? target->path : target->name);
+}
+
+const char *
+qs_document_get_target_key (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
+  return self->target_key;
+}
+
+void
+qs_document_set_target (QsDocument *self,
+                        QsTarget   *target)
+{
+  g_return_if_fail (QS_IS_DOCUMENT (self));
+
+  if (self->target == target)
+    return;
+  if (self->target != NULL && target != NULL && g_strcmp0 (self->target->path, target->path) == 0)
+    return;
+  g_clear_pointer (&self->target, qs_target_unref);
+  if (target != NULL)
+    self->target = qs_target_ref (target);
+  g_free (self->target_key);
+  self->target_key = target_key (target);
+  g_clear_pointer (&self->target_issues, g_ptr_array_unref);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TARGET]);
+  g_signal_emit (self, signals[TARGET_ISSUES_CHANGED], 0);
+  update_modified (self);
+}
+
+void
+qs_document_mark_target_saved (QsDocument *self)
+{
+  g_return_if_fail (QS_IS_DOCUMENT (self));
+
+  g_free (self->saved_target);
+  self->saved_target = g_strdup (self->target_key);
+  update_modified (self);
+}
+
+GPtrArray *
+qs_document_get_target_issues (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
+
+  if (self->target_issues == NULL)
+    {
+      /* per layer and per rule: microseconds even for a hundred layers, so on the main thread */
+      if (self->target != NULL)
+        self->target_issues = qs_target_check (self->target, self->model, self->config);
+      else
+        self->target_issues = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_target_issue_free);
+    }
+  return self->target_issues;
+}
+
+char *
+qs_document_get_layer_target_issue (QsDocument *self,
+                                    const char *layer)
+{
+  GPtrArray *issues;
+  GString *out = NULL;
+
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail (layer != NULL, NULL);
+
+  issues = qs_document_get_target_issues (self);
+  for (guint i = 0; i < issues->len; i++)
+    {
+      QsTargetIssue *issue = g_ptr_array_index (issues, i);
+
+      if (g_strcmp0 (issue->layer, layer) != 0)
+        continue;
+      if (out == NULL)
+        out = g_string_new (issue->reason);
+      else
+        g_string_append_printf (out, "\n%s", issue->reason);
+    }
+  return out != NULL ? g_string_free (out, FALSE) : NULL;
+}
+
+guint
+qs_document_get_n_target_layers (QsDocument *self,
+                                 gboolean   *model_wide)
+{
+  GPtrArray *issues;
+  const char *last = NULL;
+  guint n = 0;
+
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), 0);
+
+  issues = qs_document_get_target_issues (self);
+  if (model_wide != NULL)
+    *model_wide = FALSE;
+  /* issues come in model order, one layer's together */
+  for (guint i = 0; i < issues->len; i++)
+    {
+      QsTargetIssue *issue = g_ptr_array_index (issues, i);
+
+      if (issue->layer == NULL)
+        {
+          if (model_wide != NULL)
+            *model_wide = TRUE;
+          continue;
+        }
+      if (g_strcmp0 (issue->layer, last) != 0)
+        n++;
+      last = issue->layer;
+    }
+  return n;
 }

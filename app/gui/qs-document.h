@@ -186,6 +186,29 @@ void            qs_document_set_view_options     (QsDocument          *self,
                                                   guint                hist_bins,
                                                   guint                map_width,
                                                   guint                map_height);
+/* Deployment target (issue 12): the runtime the config is meant for, NULL for any. Saved
+ * with the session ("target": a bundled target's name or a target file's path); not an undo
+ * step, but a change the document is modified by. Notifies "target"; then, and after every
+ * config change while a target is set, emits "target-issues-changed". */
+#define QS_TYPE_TARGET (qs_target_get_type ())
+GType           qs_target_get_type               (void) G_GNUC_CONST;
+QsTarget       *qs_document_get_target           (QsDocument          *self); /* nullable */
+void            qs_document_set_target           (QsDocument          *self,
+                                                  QsTarget            *target); /* nullable */
+/* What the session stores: the bundled name ("tflite-int8") or the file's path; NULL: none. */
+const char     *qs_document_get_target_key       (QsDocument          *self);
+/* The current target counts as saved (a default applied to a new document). */
+void            qs_document_mark_target_saved    (QsDocument          *self);
+/* qs_target_check () of the current config, cached until the config or target changes:
+ * QsTargetIssue*, never NULL (empty without a target). */
+GPtrArray      *qs_document_get_target_issues    (QsDocument          *self);
+/* A layer's reasons, one per line, or NULL when the target runs it. */
+char           *qs_document_get_layer_target_issue (QsDocument        *self,
+                                                  const char          *layer);
+/* How many layers the target cannot run; *model_wide (nullable): a whole-model issue too. */
+guint           qs_document_get_n_target_layers  (QsDocument          *self,
+                                                  gboolean            *model_wide);
+
 /* Recomputes every layer and the quick accuracy (after load). */
 void            qs_document_refresh              (QsDocument          *self);
 

@@ -24,6 +24,7 @@ struct _QsLayerItem
   char     *activation_description;
   double    sqnr;
   QsHealth  health;
+  char     *target_issue;   /* why the deployment target cannot run the layer, nullable */
 };
 
 G_DEFINE_FINAL_TYPE (QsLayerItem, qs_layer_item, G_TYPE_OBJECT)
@@ -39,6 +40,7 @@ enum {
   PROP_ACTIVATION_LABEL,
   PROP_SQNR,
   PROP_HEALTH,
+  PROP_TARGET_ISSUE,
   N_PROPS
 };
 
@@ -86,6 +88,7 @@ qs_layer_item_finalize (GObject *object)
   g_free (self->activation_label);
   g_free (self->weight_description);
   g_free (self->activation_description);
+  g_free (self->target_issue);
 
   G_OBJECT_CLASS (qs_layer_item_parent_class)->finalize (object);
 }
@@ -127,6 +130,9 @@ qs_layer_item_get_property (GObject    *object,
     case PROP_HEALTH:
       g_value_set_int (value, self->health);
       break;
+    case PROP_TARGET_ISSUE:
+      g_value_set_string (value, self->target_issue);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -160,6 +166,8 @@ qs_layer_item_class_init (QsLayerItemClass *klass)
   properties[PROP_HEALTH] =
     g_param_spec_int ("health", NULL, NULL, QS_HEALTH_NONE, QS_HEALTH_POOR, QS_HEALTH_NONE,
                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TARGET_ISSUE] =
+    g_param_spec_string ("target-issue", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -334,4 +342,19 @@ qs_layer_item_set_result (QsLayerItem   *self,
     set_health (self, NAN, QS_HEALTH_PENDING);
   else
     set_health (self, result->stats.sqnr_db, qs_health_from_sqnr (result->stats.sqnr_db));
+}
+
+const char *
+qs_layer_item_get_target_issue (QsLayerItem *self)
+{
+  g_return_val_if_fail (QS_IS_LAYER_ITEM (self), NULL);
+  return self->target_issue;
+}
+
+void
+qs_layer_item_set_target_issue (QsLayerItem *self,
+                                const char  *reason)
+{
+  g_return_if_fail (QS_IS_LAYER_ITEM (self));
+  set_string (self, &self->target_issue, g_strdup (reason), PROP_TARGET_ISSUE);
 }

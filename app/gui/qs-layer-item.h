@@ -45,5 +45,10 @@ void         qs_layer_item_set_config         (QsLayerItem   *self,
 void         qs_layer_item_set_result         (QsLayerItem   *self,
                                                QsQuantResult *result, /* nullable */
                                                const GError  *error); /* nullable */
+/* Why the document's deployment target cannot run this layer (the core's reasons, one per
+ * line), or NULL. The "target-issue" property notifies. */
+const char  *qs_layer_item_get_target_issue   (QsLayerItem   *self); /* nullable */
+void         qs_layer_item_set_target_issue   (QsLayerItem   *self,
+                                               const char    *reason); /* nullable */
 
 G_END_DECLS

@@ -103,6 +103,19 @@ on_config_changed (QsLayerList *self,
 }
 
 static void
+on_target_issues_changed (QsLayerList *self,
+                          QsDocument  *document)
+{
+  for (guint i = 0; i < self->items->len; i++)
+    {
+      QsLayerItem *item = g_ptr_array_index (self->items, i);
+      g_autofree char *reason = qs_document_get_layer_target_issue (document, qs_layer_item_get_name (item));
+
+      qs_layer_item_set_target_issue (item, reason);
+    }
+}
+
+static void
 on_layer_result_changed (QsLayerList *self,
                          const char  *name,
                          QsDocument  *document)
@@ -182,5 +195,8 @@ qs_layer_list_new (QsDocument *document)
                            G_CALLBACK (on_config_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (document, "layer-result-changed",
                            G_CALLBACK (on_layer_result_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (document, "target-issues-changed",
+                           G_CALLBACK (on_target_issues_changed), self, G_CONNECT_SWAPPED);
+  on_target_issues_changed (self, document);
   return self;
 }

@@ -14,6 +14,7 @@
 #include "qs-heatmap-view.h"
 #include "qs-histogram-view.h"
 #include "qs-layer-page.h"
+#include "qs-target-ui.h"
 #include "qs-explain-panel.h"
 #include "qs-recompute.h"
 #include "qs-reflow-box.h"
@@ -56,6 +57,8 @@ struct _QsLayerPage
   GtkSwitch     *act_switch;
   AdwComboRow   *act_format_row;
   GtkWidget     *act_bits_row;
+  GtkWidget     *target_banner;
+  GtkLabel      *target_label;
   GtkSpinButton *act_bits_spin;
   AdwComboRow   *calib_row;
   AdwComboRow   *requant_row;
@@ -398,6 +401,196 @@ on_requant (QsLayerPage *self)
   qs_document_set_config (self->document, next, _("Change Requantization"));
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Deployment target (issue 12): the rows say what the target accepts, through the core's   */
+/* qs_target_accepts_weight () / _activation (); the banner gives qs_target_check ()'s reasons. */
+
+typedef enum
+{
+  LIMIT_FORMAT,
+  LIMIT_BITS,
+  LIMIT_MAPPING,
+  LIMIT_GRANULARITY,
+} LimitField;
+
+static gboolean
+target_accepts (QsTarget          *target,
+                gint               kind,
+                gboolean           weights,
+                const QsQuantSpec *spec,
+                char             **reason)
+{
+  return weights ? qs_target_accepts_weight (target, kind, spec, reason)
+                 : qs_target_accepts_activation (target, kind, spec, reason);
+}
+
+/* Sets field of spec to value, as the control would. */
+static void
+spec_set (QsQuantSpec *spec,
+          LimitField   field,
+          guint        value)
+{
+  switch (field)
+    {
+    case LIMIT_FORMAT:
+      spec->format = value;
+      spec->bits = bits_for_format (spec->format, spec->bits);
+      break;
+    case LIMIT_BITS:
+      spec->bits = value;
+      break;
+    case LIMIT_MAPPING:
+      spec->mapping = value;
+      break;
+    case LIMIT_GRANULARITY:
+      spec->granularity = value;
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static char *
+value_name (LimitField field,
+            guint      value)
+{
+  switch (field)
+    {
+    case LIMIT_FORMAT:
+      return g_strdup (qs_format_display_name (value));
+    case LIMIT_BITS:
+      /* Translators: a bit width in a list of accepted ones, "8" */
+      return g_strdup_printf ("%u", value);
+    case LIMIT_MAPPING:
+      return g_strdup (qs_mapping_display_name (value));
+    case LIMIT_GRANULARITY:
+      return g_strdup (qs_granularity_display_name (value));
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Limits one row to the values the target accepts for this layer: its subtitle lists them;
+ * when the only one accepted is the current one, the row is insensitive (nothing else would
+ * run) with the reason as tooltip. A rejected current value keeps the row open to fix it. */
+static void
+limit_row (QsLayerPage       *self,
+           GtkWidget         *row,
+           QsTarget          *target,
+           gint               kind,
+           gboolean           weights,
+           const QsQuantSpec *current,
+           LimitField         field,
+           guint              lo,
+           guint              hi)
+{
+  g_autoptr(GString) accepted = g_string_new (NULL);
+  g_autofree char *reason = NULL;
+  guint n_accepted = 0, n_values = 0;
+  gboolean current_ok = target_accepts (target, kind, weights, current, NULL);
+
+  for (guint v = lo; v <= hi; v++)
+    {
+      QsQuantSpec spec = *current;
+      g_autofree char *why = NULL;
+
+      if (field == LIMIT_BITS && !qs_quant_format_get_bits_range (current->format, NULL, NULL))
+        break;
+      if (field == LIMIT_BITS)
+        {
+          guint min_bits, max_bits;
+
+          qs_quant_format_get_bits_range (current->format, &min_bits, &max_bits);
+          if (v < min_bits || v > max_bits)
+            continue;
+        }
+      n_values++;
+      spec_set (&spec, field, v);
+      if (target_accepts (target, kind, weights, &spec, &why))
+        {
+          g_autofree char *name = value_name (field, v);
+
+          g_string_append_printf (accepted, "%s%s", n_accepted++ ? ", " : "", name);
+        }
+      else if (reason == NULL)
+        reason = g_steal_pointer (&why);
+    }
+  /* all accepted: no limit; none: another setting is what the target rejects (the banner
+   * says which), so this row has nothing to offer */
+  if (n_values == 0 || n_accepted == n_values || n_accepted == 0)
+    return;
+  if (ADW_IS_ACTION_ROW (row))
+    {
+      /* Translators: a row's subtitle in the layer page: what the deployment target accepts
+       * for this setting, "TFLite int8: 8" */
+      g_autofree char *subtitle = g_strdup_printf (_("%s: %s"), qs_target_get_display_title (target),
+                                                   accepted->str);
+
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+    }
+  gtk_widget_set_tooltip_text (row, reason);
+  if (current_ok && n_accepted == 1)
+    gtk_widget_set_sensitive (row, FALSE);
+}
+
+static void
+clear_limit (GtkWidget *row)
+{
+  if (ADW_IS_ACTION_ROW (row))
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), "");
+  gtk_widget_set_tooltip_text (row, NULL);
+}
+
+static void
+sync_target (QsLayerPage         *self,
+             const QsLayerConfig *lc)
+{
+  QsTarget *target = qs_document_get_target (self->document);
+  const QsLayer *layer = qs_model_find_layer (qs_document_get_model (self->document), self->layer);
+  g_autofree char *issue = qs_document_get_layer_target_issue (self->document, self->layer);
+  GtkWidget *weight_rows[] = { GTK_WIDGET (self->format_row), self->bits_row,
+                               GTK_WIDGET (self->mapping_row), GTK_WIDGET (self->granularity_row) };
+  GtkWidget *act_rows[] = { GTK_WIDGET (self->act_format_row), self->act_bits_row };
+  gint kind = layer != NULL ? (gint) layer->kind : -1;
+
+  gtk_widget_set_visible (self->target_banner, issue != NULL);
+  gtk_label_set_text (self->target_label, issue != NULL ? issue : "");
+  for (guint i = 0; i < G_N_ELEMENTS (weight_rows); i++)
+    if (weight_rows[i] != self->bits_row)
+      clear_limit (weight_rows[i]);
+  gtk_widget_set_tooltip_text (self->bits_row, NULL);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->act_format_row), NULL);
+  gtk_widget_set_tooltip_text (self->act_bits_row, NULL);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->bits_row), "");
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->act_bits_row), "");
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->act_format_row), "");
+  if (target == NULL || layer == NULL)
+    return;
+
+  if (qs_layer_get_kernel (layer) != NULL)
+    {
+      limit_row (self, weight_rows[0], target, kind, TRUE, &lc->weight, LIMIT_FORMAT, 0, QS_FORMAT_FP8_E5M2);
+      limit_row (self, weight_rows[1], target, kind, TRUE, &lc->weight, LIMIT_BITS, 2, 16);
+      limit_row (self, weight_rows[2], target, kind, TRUE, &lc->weight, LIMIT_MAPPING, 0, QS_MAPPING_AFFINE);
+      limit_row (self, weight_rows[3], target, kind, TRUE, &lc->weight, LIMIT_GRANULARITY, 0, QS_GRANULARITY_GROUP);
+    }
+  if (lc->quantize_activations)
+    {
+      limit_row (self, act_rows[0], target, kind, FALSE, &lc->activation, LIMIT_FORMAT, 0, QS_FORMAT_FP8_E5M2);
+      limit_row (self, act_rows[1], target, kind, FALSE, &lc->activation, LIMIT_BITS, 2, 16);
+    }
+}
+
+GtkWidget *
+_qs_layer_page_get_target_banner (QsLayerPage *self,
+                                  GtkLabel   **label)
+{
+  g_return_val_if_fail (QS_IS_LAYER_PAGE (self), NULL);
+  if (label != NULL)
+    *label = self->target_label;
+  return self->target_banner;
+}
+
 static void
 sync_controls (QsLayerPage *self)
 {
@@ -424,6 +617,7 @@ sync_controls (QsLayerPage *self)
   update_sensitivity (self, &lc);
   sync_fixed_range (self, &lc);
   sync_requant (self);
+  sync_target (self, &lc);
   self->updating = FALSE;
 }
 
@@ -804,6 +998,7 @@ qs_layer_page_set_document (QsLayerPage *self,
   g_signal_connect_swapped (document, "notify::busy", G_CALLBACK (update_stats), self);
   /* Emitted once the changed layers are resubmitted (after "config-changed"). */
   g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (update_stale), self);
+  g_signal_connect_swapped (document, "notify::target", G_CALLBACK (sync_controls), self);
 }
 
 static void
@@ -1066,6 +1261,8 @@ qs_layer_page_class_init (QsLayerPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_switch);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_format_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_bits_row);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, target_banner);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerPage, target_label);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, act_bits_spin);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, calib_row);
   gtk_widget_class_bind_template_child (widget_class, QsLayerPage, requant_row);

@@ -34,4 +34,8 @@ void        qs_layer_page_explain_weight (QsLayerPage *self,
                                           gsize        index);
 QsExplainPanel *qs_layer_page_get_explain_panel (QsLayerPage *self);
 
+/* The banner that says why the deployment target cannot run the layer (tests). */
+GtkWidget   *_qs_layer_page_get_target_banner (QsLayerPage *self,
+                                               GtkLabel   **label);
+
 G_END_DECLS

@@ -19,6 +19,7 @@ struct _QsLayerRow
   GtkLabel    *details_label;
   GtkLabel    *weight_badge;
   GtkLabel    *activation_badge;
+  GtkWidget   *target_badge;
 };
 
 G_DEFINE_FINAL_TYPE (QsLayerRow, qs_layer_row, GTK_TYPE_WIDGET)
@@ -97,6 +98,18 @@ update_badges (QsLayerRow *self)
   update_badge (self->activation_badge, a, atip);
 }
 
+/* The deployment target cannot run this layer: a warning icon with the core's reason. */
+static void
+update_target_badge (QsLayerRow *self)
+{
+  const char *reason = qs_layer_item_get_target_issue (self->item);
+
+  gtk_widget_set_visible (self->target_badge, reason != NULL);
+  gtk_widget_set_tooltip_text (self->target_badge, reason);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->target_badge), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  reason != NULL ? reason : "", -1);
+}
+
 static void
 update_text (QsLayerRow *self)
 {
@@ -144,6 +157,8 @@ qs_layer_row_set_item (QsLayerRow  *self,
       g_signal_connect_object (item, "notify::health", G_CALLBACK (update_health), self, G_CONNECT_SWAPPED);
       g_signal_connect_object (item, "notify::weight-label", G_CALLBACK (update_badges), self, G_CONNECT_SWAPPED);
       g_signal_connect_object (item, "notify::activation-label", G_CALLBACK (update_badges), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (item, "notify::target-issue", G_CALLBACK (update_target_badge), self, G_CONNECT_SWAPPED);
+      update_target_badge (self);
       update_text (self);
       update_health (self);
       update_badges (self);
@@ -225,6 +240,7 @@ qs_layer_row_class_init (QsLayerRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsLayerRow, details_label);
   gtk_widget_class_bind_template_child (widget_class, QsLayerRow, weight_badge);
   gtk_widget_class_bind_template_child (widget_class, QsLayerRow, activation_badge);
+  gtk_widget_class_bind_template_child (widget_class, QsLayerRow, target_badge);
 }
 
 static void
@@ -232,6 +248,13 @@ qs_layer_row_init (QsLayerRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_box_layout_set_spacing (GTK_BOX_LAYOUT (gtk_widget_get_layout_manager (GTK_WIDGET (self))), 10);
+}
+
+GtkWidget *
+_qs_layer_row_get_target_badge (QsLayerRow *self)
+{
+  g_return_val_if_fail (QS_IS_LAYER_ROW (self), NULL);
+  return self->target_badge;
 }
 
 GtkWidget *

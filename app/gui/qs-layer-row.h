@@ -17,5 +17,7 @@ GtkWidget   *qs_layer_row_new      (void);
 QsLayerItem *qs_layer_row_get_item (QsLayerRow  *self); /* nullable */
 void         qs_layer_row_set_item (QsLayerRow  *self,
                                     QsLayerItem *item); /* nullable */
+/* The deployment target's warning icon (visible when the target cannot run the layer). */
+GtkWidget   *_qs_layer_row_get_target_badge (QsLayerRow *self);
 
 G_END_DECLS

@@ -13,6 +13,7 @@
 #include "qs-analysis-view.h"
 #include "qs-lowering.h"
 #include "qs-sensitivity-page.h"
+#include "qs-target-ui.h"
 
 /* Front points kept for the plot (each one is measured: one evaluation each). */
 #define FRONT_POINTS 10
@@ -74,6 +75,7 @@ typedef struct
   QsBudgetKind   kind;
   double         limit;
   gint           progress;      /* permille, atomic: written by the worker, read by a timeout */
+  QsTarget      *target;        /* the document's deployment target, nullable */
 } Job;
 
 typedef struct
@@ -91,6 +93,7 @@ job_free (gpointer data)
   g_clear_object (&job->model);
   g_clear_object (&job->dataset);
   g_clear_pointer (&job->sensitivity, qs_sensitivity_unref);
+  g_clear_pointer (&job->target, qs_target_unref);
   g_free (job);
 }
 
@@ -112,6 +115,45 @@ job_progress (double   fraction,
 
   /* the sensitivity is most of the work; the front's measurements the rest */
   g_atomic_int_set (&job->progress, (gint) (fraction * 800));
+}
+
+/* A copy of s in which a format the target has no kernel for on a layer's kind costs the
+ * whole accuracy, so that the front keeps to what the target runs (as `quantscope-cli search
+ * --target` does); the core decides, through qs_target_accepts_weight (). */
+static QsSensitivity *
+sensitivity_for_target (QsSensitivity *s,
+                        QsModel       *model,
+                        QsTarget      *target)
+{
+  QsSensitivity *t = g_memdup2 (s, sizeof *s);
+
+  t->ref_count = 1;
+  t->all_drop = s->all_drop != NULL && s->layers != NULL && s->n_layers > 0
+    ? g_memdup2 (s->all_drop, s->layers[0].n_formats * sizeof (double)) : NULL;
+  t->layers = g_memdup2 (s->layers, s->n_layers * sizeof (QsSensitivityLayer));
+  for (guint l = 0; l < s->n_layers; l++)
+    {
+      QsSensitivityLayer *dst = &t->layers[l];
+      const QsSensitivityLayer *src = &s->layers[l];
+      const QsLayer *layer = qs_model_find_layer (model, src->layer);
+      guint n = src->n_formats;
+
+      dst->layer = g_strdup (src->layer);
+      dst->formats = g_strdupv (src->formats);
+      dst->drop = g_memdup2 (src->drop, n * sizeof (double));
+      dst->bytes = g_memdup2 (src->bytes, n * sizeof (guint64));
+      dst->sqnr_db = g_memdup2 (src->sqnr_db, n * sizeof (double));
+      dst->weight_bits = g_memdup2 (src->weight_bits, n * sizeof (guint));
+      for (guint f = 0; f < n; f++)
+        {
+          QsQuantSpec spec;
+
+          if (layer != NULL && qs_analysis_parse_format (src->formats[f], &spec, NULL)
+              && !qs_target_accepts_weight (target, layer->kind, &spec, NULL))
+            dst->drop[f] = 1e6;
+        }
+    }
+  return t;
 }
 
 static void
@@ -136,8 +178,17 @@ job_thread (GTask        *task,
     s = qs_sensitivity_ref (job->sensitivity);
   else
     {
-      s = qs_sensitivity_run (job->model, job->dataset, NULL, &opts, job_progress, job,
-                              cancellable, &error);
+      g_auto(GStrv) formats = job->target != NULL ? qs_target_filter_formats (job->target, NULL) : NULL;
+
+      if (formats != NULL && formats[0] == NULL)
+        {
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                                   _("%s accepts none of the weight formats the analysis knows"),
+                                   qs_target_get_display_title (job->target));
+          return;
+        }
+      s = qs_sensitivity_run (job->model, job->dataset, (const char * const *) formats, &opts,
+                              job_progress, job, cancellable, &error);
       if (s == NULL)
         {
           g_task_return_error (task, error);
@@ -145,7 +196,23 @@ job_thread (GTask        *task,
         }
     }
   g_atomic_int_set (&job->progress, 800);
-  front = qs_front_build (s, FRONT_POINTS);
+  if (job->target != NULL)
+    {
+      /* the front of the target's formats; the page keeps showing the measured sensitivity */
+      g_autoptr(QsSensitivity) ts = sensitivity_for_target (s, job->model, job->target);
+
+      front = qs_front_build (ts, FRONT_POINTS);
+      qs_target_filter_front (job->target, job->model, front);
+      if (front->n_points == 0)
+        {
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                                   _("No mix of the measured formats runs on %s"),
+                                   qs_target_get_display_title (job->target));
+          return;
+        }
+    }
+  else
+    front = qs_front_build (s, FRONT_POINTS);
   if (!qs_front_verify (front, job->model, job->dataset, s, &opts, cancellable, &error))
     {
       g_task_return_error (task, error);
@@ -251,6 +318,19 @@ update_views (QsSensitivityPage *self)
                        _("The best mix of weight formats for each kernel size, each one measured "
                          "(activations in float). The cross is the current config with its "
                          "activation settings. Click a point to apply it."));
+}
+
+/* The measurement covers the target's formats only: another target measures again. */
+static void
+on_target_changed (QsSensitivityPage *self)
+{
+  qs_sensitivity_page_cancel (self);
+  g_clear_pointer (&self->sensitivity, qs_sensitivity_unref);
+  g_clear_pointer (&self->front, qs_front_unref);
+  self->cached_model = NULL;
+  self->cached_dataset = NULL;
+  gtk_label_set_label (self->search_label, "");
+  update_views (self);
 }
 
 static void
@@ -451,6 +531,8 @@ new_job (QsSensitivityPage *self)
   job->model = g_object_ref (qs_document_get_model (self->document));
   job->dataset = g_object_ref (qs_document_get_dataset (self->document));
   job->n_images = qs_document_get_quick_subset (self->document);
+  if (qs_document_get_target (self->document) != NULL)
+    job->target = qs_target_ref (qs_document_get_target (self->document));
   return job;
 }
 
@@ -554,6 +636,7 @@ qs_sensitivity_page_set_document (QsSensitivityPage *self,
     {
       g_clear_signal_handler (&self->config_changed_id, self->document);
       g_clear_signal_handler (&self->eval_changed_id, self->document);
+      g_signal_handlers_disconnect_by_func (self->document, on_target_changed, self);
     }
   g_set_object (&self->document, document);
   /* the cache is per model, dataset and subset: a new document with the same ones keeps it */
@@ -575,6 +658,7 @@ qs_sensitivity_page_set_document (QsSensitivityPage *self,
                                                           G_CALLBACK (on_config_changed), self);
       self->eval_changed_id = g_signal_connect_swapped (document, "quick-eval-changed",
                                                         G_CALLBACK (on_config_changed), self);
+      g_signal_connect_swapped (document, "notify::target", G_CALLBACK (on_target_changed), self);
       gtk_widget_set_sensitive (GTK_WIDGET (adw_status_page_get_child (self->empty_page)), can);
       if (!can && why != NULL)
         adw_status_page_set_description (self->empty_page, why);

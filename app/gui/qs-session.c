@@ -57,6 +57,7 @@ qs_session_data_free (QsSessionData *data)
   g_clear_object (&data->saved_file);
   g_clear_pointer (&data->undo, g_ptr_array_unref);
   g_clear_pointer (&data->redo, g_ptr_array_unref);
+  g_free (data->target);
   g_free (data);
 }
 
@@ -197,6 +198,7 @@ qs_session_data_parse (GFile       *session,
 
   parsed->dataset_spec = g_strdup (member_string (root, "dataset"));
   parsed->dataset_labels = g_strdup (member_string (root, "dataset_labels"));
+  parsed->target = g_strdup (member_string (root, "target"));
 
   /* An autosave's undo history. Damaged, it is left behind: the config is what matters. */
   {
@@ -344,6 +346,12 @@ qs_session_to_json (QsSession *self,
 
   json_builder_set_member_name (builder, "notes");
   json_builder_add_string_value (builder, qs_document_get_notes (document));
+
+  if (qs_document_get_target_key (document) != NULL)
+    {
+      json_builder_set_member_name (builder, "target");
+      json_builder_add_string_value (builder, qs_document_get_target_key (document));
+    }
 
   if (for_autosave && qs_document_get_file (document) != NULL)
     {

@@ -31,6 +31,7 @@ typedef struct
   GFile    *saved_file;          /* autosaves: the session file the user had saved to; nullable */
   GPtrArray *undo;               /* autosaves: QsSessionStep*, oldest first; nullable */
   GPtrArray *redo;               /* autosaves: QsSessionStep*, oldest first; nullable */
+  char     *target;              /* deployment target: bundled name or file path; nullable */
 } QsSessionData;
 
 void           qs_session_data_free        (QsSessionData *data);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "qs-summary-bar.h"
+#include "qs-scatter-chart-view.h"
+#include "qs-tradeoff-history.h"
 
 G_BEGIN_DECLS
 
@@ -15,5 +17,12 @@ void     _qs_summary_bar_get_accuracy_labels (QsSummaryBar  *self,
                                               GtkLabel     **caption,
                                               GtkLabel     **value,
                                               GtkLabel     **detail);
+
+/* The deployment target chooser and the line under it ("3 layers cannot run on …"). */
+GtkDropDown *_qs_summary_bar_get_target_dropdown (QsSummaryBar *self);
+GtkLabel    *_qs_summary_bar_get_target_label    (QsSummaryBar *self);
+/* The trade-off history and its chart (in the popover of the accuracy's button). */
+QsScatterChartView *_qs_summary_bar_get_history_chart (QsSummaryBar *self);
+QsTradeoffHistory  *_qs_summary_bar_get_history       (QsSummaryBar *self);
 
 G_END_DECLS

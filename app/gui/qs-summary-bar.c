@@ -2,12 +2,16 @@
 #include "config.h"
 
 #include <math.h>
+#include <adwaita.h>
 #include <glib/gi18n.h>
 
 #include "qs-gui-utils.h"
 #include "qs-lowering.h"
 #include "qs-reflow-box.h"
 #include "qs-summary-bar-private.h"
+#include "qs-target-ui.h"
+#include "qs-scatter-chart-view.h"
+#include "qs-tradeoff-history.h"
 
 typedef struct
 {
@@ -31,6 +35,14 @@ struct _QsSummaryBar
   GtkWidget  *eval_spinner;
   GtkWidget  *dataset_button; /* in the accuracy tile when there is no fitting dataset */
   GtkWidget  *qat_button;     /* in the accuracy tile when quantization costs accuracy */
+  Tile        target;        /* deployment target: chooser and how many layers it cannot run */
+  GtkWidget  *target_dropdown;
+  GPtrArray  *target_choices; /* QsTarget* per dropdown item after "Any target"; [0] NULL */
+  gboolean    target_updating;
+  GtkWidget  *history_button; /* next to the accuracy: the trade-off history popover */
+  GtkWidget  *history_chart;
+  QsTradeoffHistory *history;
+  GtkFileChooserNative *history_chooser;
   guint       update_id;    /* idle: a burst of "summary-changed" becomes one update */
   guint       n_updates;    /* for the tests */
 };
@@ -315,6 +327,308 @@ update_accuracy (QsSummaryBar *self)
     gtk_widget_set_visible (self->qat_button, TRUE);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Trade-off history (issue 11)                                                             */
+
+static void
+update_history (QsSummaryBar *self)
+{
+  guint n = self->history ? qs_tradeoff_history_get_n_entries (self->history) : 0;
+  g_autofree double *x = g_new0 (double, MAX (n, 1));
+  g_autofree double *y = g_new0 (double, MAX (n, 1));
+  g_autoptr(GStrvBuilder) labels = g_strv_builder_new ();
+  g_auto(GStrv) tips = NULL;
+  QsChartScatterData data;
+
+  for (guint i = 0; i < n; i++)
+    {
+      const QsTradeoffEntry *e = qs_tradeoff_history_get_entry (self->history, i);
+      g_autofree char *size = g_format_size (e->weight_bytes);
+      g_autofree char *tip = NULL;
+
+      x[i] = e->weight_bytes / 1000.0;
+      y[i] = 100.0 * e->quant_top1;
+      /* Translators: tooltip of a point of the trade-off history: the step that made the
+       * config, its weight size and quick accuracy, "Weight Bits: 21.3 kB, 88.1 % — click to go back" */
+      tip = g_strdup_printf (_("%s: %s, %.1f%% — click to go back to it"), e->label, size, y[i]);
+      g_strv_builder_add (labels, tip);
+    }
+  tips = g_strv_builder_end (labels);
+  qs_chart_scatter_data_init (&data);
+  data.x = x;
+  data.y = y;
+  data.n = n;
+  data.current = self->history ? qs_tradeoff_history_get_current (self->history) : -1;
+  /* Translators: axis of the trade-off history chart */
+  data.x_label = _("Weight size (kB)");
+  /* Translators: axis of the trade-off history chart */
+  data.y_label = _("Quick accuracy (%)");
+  /* Translators: legend of the trade-off history chart: the point of the current config */
+  data.current_label = _("Current");
+  qs_scatter_chart_view_set_data (QS_SCATTER_CHART_VIEW (self->history_chart), &data, (const char * const *) tips);
+  gtk_widget_set_sensitive (self->history_button, n > 0);
+}
+
+static void
+on_history_point (QsSummaryBar *self,
+                  gint          index)
+{
+  if (self->history != NULL && index >= 0)
+    qs_tradeoff_history_restore (self->history, (guint) index);
+}
+
+static void
+history_export_response (GtkNativeDialog *dialog,
+                         int              response,
+                         QsSummaryBar    *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autoptr(GError) error = NULL;
+
+      if (!qs_scatter_chart_view_export (QS_SCATTER_CHART_VIEW (self->history_chart), g_file_peek_path (file),
+                                         960, 600, 1.0, &error))
+        {
+          GtkWidget *root = GTK_WIDGET (gtk_widget_get_root (GTK_WIDGET (self)));
+          GtkWidget *msg = adw_message_dialog_new (GTK_WINDOW (root), _("Could Not Export the Chart"), error->message);
+
+          adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (msg), "close", _("_Close"));
+          gtk_window_present (GTK_WINDOW (msg));
+        }
+    }
+  g_clear_object (&self->history_chooser);
+}
+
+static void
+on_history_export (QsSummaryBar *self)
+{
+  GtkWidget *root = GTK_WIDGET (gtk_widget_get_root (GTK_WIDGET (self)));
+
+  gtk_menu_button_popdown (GTK_MENU_BUTTON (self->history_button));
+  g_clear_object (&self->history_chooser);
+  self->history_chooser = gtk_file_chooser_native_new (_("Export Chart"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                                       GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
+  /* Translators: the default file name of the trade-off history chart; keep the extension */
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->history_chooser), _("tradeoff-history.png"));
+  g_signal_connect (self->history_chooser, "response", G_CALLBACK (history_export_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->history_chooser));
+}
+
+QsScatterChartView *
+_qs_summary_bar_get_history_chart (QsSummaryBar *self)
+{
+  g_return_val_if_fail (QS_IS_SUMMARY_BAR (self), NULL);
+  return QS_SCATTER_CHART_VIEW (self->history_chart);
+}
+
+QsTradeoffHistory *
+_qs_summary_bar_get_history (QsSummaryBar *self)
+{
+  g_return_val_if_fail (QS_IS_SUMMARY_BAR (self), NULL);
+  return self->history;
+}
+
+/* A small chart button right of the accuracy number; its popover holds the chart. */
+static void
+history_init (QsSummaryBar *self)
+{
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *popover = gtk_popover_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *hint = gtk_label_new (_("Every configuration measured in this session; click a point to go back to it (one undo step)."));
+  GtkWidget *export = gtk_button_new_with_mnemonic (_("_Export Image…"));
+
+  g_object_ref (self->accuracy.value);
+  gtk_box_remove (GTK_BOX (self->accuracy.box), self->accuracy.value);
+  gtk_box_append (GTK_BOX (row), self->accuracy.value);
+  g_object_unref (self->accuracy.value);
+  self->history_button = gtk_menu_button_new ();
+  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (self->history_button), "document-open-recent-symbolic");
+  gtk_widget_add_css_class (self->history_button, "flat");
+  gtk_widget_set_valign (self->history_button, GTK_ALIGN_CENTER);
+  /* Translators: tooltip of the button next to the accuracy in the summary bar */
+  gtk_widget_set_tooltip_text (self->history_button, _("Trade-off History: size against accuracy of every configuration tried"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->history_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Trade-off History"), -1);
+  gtk_box_append (GTK_BOX (row), self->history_button);
+  gtk_box_insert_child_after (GTK_BOX (self->accuracy.box), row, self->accuracy.caption);
+
+  self->history_chart = qs_scatter_chart_view_new ();
+  /* Translators: title of the trade-off history chart */
+  qs_scatter_chart_view_set_title (QS_SCATTER_CHART_VIEW (self->history_chart), _("Size and Accuracy of Each Configuration"));
+  /* fits a 1024 x 600 screen with the summary bar below it */
+  gtk_widget_set_size_request (self->history_chart, 380, 250);
+  g_signal_connect_swapped (self->history_chart, "point-activated", G_CALLBACK (on_history_point), self);
+  gtk_label_set_wrap (GTK_LABEL (hint), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (hint), 50);
+  gtk_label_set_xalign (GTK_LABEL (hint), 0);
+  gtk_widget_add_css_class (hint, "caption");
+  gtk_widget_add_css_class (hint, "dim-label");
+  gtk_widget_set_halign (export, GTK_ALIGN_END);
+  g_signal_connect_swapped (export, "clicked", G_CALLBACK (on_history_export), self);
+  gtk_box_append (GTK_BOX (box), self->history_chart);
+  gtk_box_append (GTK_BOX (box), hint);
+  gtk_box_append (GTK_BOX (box), export);
+  gtk_popover_set_child (GTK_POPOVER (popover), box);
+  gtk_menu_button_set_popover (GTK_MENU_BUTTON (self->history_button), popover);
+  gtk_widget_set_sensitive (self->history_button, FALSE);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Deployment target (issue 12)                                                             */
+
+static void
+update_target_choices (QsSummaryBar *self)
+{
+  GPtrArray *bundled = qs_target_get_bundled ();
+  QsTarget *current = self->document ? qs_document_get_target (self->document) : NULL;
+  g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+  guint selected = 0;
+
+  /* the list has it (the user just chose it): select, never rebuild the model under the
+   * dropdown's own selection change */
+  for (guint i = 0; i < self->target_choices->len; i++)
+    {
+      QsTarget *t = g_ptr_array_index (self->target_choices, i);
+
+      if (t == current || (t != NULL && current != NULL && g_strcmp0 (t->path, current->path) == 0))
+        {
+          if (gtk_drop_down_get_selected (GTK_DROP_DOWN (self->target_dropdown)) != i)
+            {
+              self->target_updating = TRUE;
+              gtk_drop_down_set_selected (GTK_DROP_DOWN (self->target_dropdown), i);
+              self->target_updating = FALSE;
+            }
+          return;
+        }
+    }
+
+  g_ptr_array_set_size (self->target_choices, 0);
+  g_ptr_array_add (self->target_choices, NULL);
+  /* Translators: the first entry of the deployment target chooser: no target’s rules apply */
+  gtk_string_list_append (names, _("Any target"));
+  for (guint i = 0; i < bundled->len; i++)
+    {
+      QsTarget *t = g_ptr_array_index (bundled, i);
+
+      if (current != NULL && g_strcmp0 (current->path, t->path) == 0)
+        selected = self->target_choices->len;
+      g_ptr_array_add (self->target_choices, qs_target_ref (t));
+      gtk_string_list_append (names, qs_target_get_display_title (t));
+    }
+  if (current != NULL && selected == 0)
+    {
+      /* a target file of one's own, from a session */
+      selected = self->target_choices->len;
+      g_ptr_array_add (self->target_choices, qs_target_ref (current));
+      gtk_string_list_append (names, qs_target_get_display_title (current));
+    }
+  self->target_updating = TRUE;
+  gtk_drop_down_set_model (GTK_DROP_DOWN (self->target_dropdown), G_LIST_MODEL (names));
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->target_dropdown), selected);
+  self->target_updating = FALSE;
+}
+
+static void
+update_target_issues (QsSummaryBar *self)
+{
+  QsTarget *target;
+  g_autofree char *detail = NULL;
+  g_autofree char *tip = NULL;
+  gboolean model_wide = FALSE;
+  guint n;
+
+  if (self->document == NULL)
+    return;
+  target = qs_document_get_target (self->document);
+  gtk_widget_remove_css_class (self->target.detail, "warning");
+  if (target == NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (self->target.detail), _("no target’s rules"));
+      gtk_widget_set_tooltip_text (self->target.box,
+                                   _("Choose the runtime the model is for: layers whose settings it cannot run get a warning badge, and the layer page shows what it accepts"));
+      return;
+    }
+  n = qs_document_get_n_target_layers (self->document, &model_wide);
+  if (n > 0)
+    /* Translators: in the summary bar under the target chooser, "3 layers cannot run on TFLite int8" */
+    detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u layer cannot run on %s",
+                                           "%u layers cannot run on %s", n),
+                              n, qs_target_get_display_title (target));
+  else if (model_wide)
+    /* Translators: %s is a deployment target, "TFLite int8" */
+    detail = g_strdup_printf (_("the requantization does not suit %s"), qs_target_get_display_title (target));
+  else
+    /* Translators: %s is a deployment target, "TFLite int8" */
+    detail = g_strdup_printf (_("every layer runs on %s"), qs_target_get_display_title (target));
+  if (n > 0 || model_wide)
+    gtk_widget_add_css_class (self->target.detail, "warning");
+  gtk_label_set_text (GTK_LABEL (self->target.detail), detail);
+  tip = g_strdup_printf ("%s\n%s", target->description ? target->description : qs_target_get_display_title (target), detail);
+  gtk_widget_set_tooltip_text (self->target.box, tip);
+}
+
+static void
+on_target_selected (QsSummaryBar *self)
+{
+  guint selected = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->target_dropdown));
+
+  if (self->target_updating || self->document == NULL || selected >= self->target_choices->len)
+    return;
+  qs_document_set_target (self->document, g_ptr_array_index (self->target_choices, selected));
+}
+
+GtkDropDown *
+_qs_summary_bar_get_target_dropdown (QsSummaryBar *self)
+{
+  g_return_val_if_fail (QS_IS_SUMMARY_BAR (self), NULL);
+  return GTK_DROP_DOWN (self->target_dropdown);
+}
+
+GtkLabel *
+_qs_summary_bar_get_target_label (QsSummaryBar *self)
+{
+  g_return_val_if_fail (QS_IS_SUMMARY_BAR (self), NULL);
+  return GTK_LABEL (self->target.detail);
+}
+
+static void
+target_choice_free (gpointer target)
+{
+  if (target != NULL)
+    qs_target_unref (target);
+}
+
+static void
+target_init (QsSummaryBar *self)
+{
+  self->target_choices = g_ptr_array_new_with_free_func (target_choice_free);
+  self->target.box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  gtk_widget_add_css_class (self->target.box, "summary-tile");
+  /* Translators: caption of the deployment target chooser in the summary bar */
+  self->target.caption = gtk_label_new (_("Target"));
+  gtk_label_set_xalign (GTK_LABEL (self->target.caption), 0);
+  gtk_widget_add_css_class (self->target.caption, "caption-heading");
+  gtk_widget_add_css_class (self->target.caption, "dim-label");
+  self->target_dropdown = gtk_drop_down_new (NULL, NULL);
+  gtk_widget_set_halign (self->target_dropdown, GTK_ALIGN_START);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->target_dropdown), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Deployment Target"), -1);
+  self->target.value = self->target_dropdown;
+  self->target.detail = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (self->target.detail), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (self->target.detail), PANGO_ELLIPSIZE_END);
+  gtk_label_set_max_width_chars (GTK_LABEL (self->target.detail), 30);
+  gtk_label_set_width_chars (GTK_LABEL (self->target.detail), 16);
+  gtk_widget_add_css_class (self->target.detail, "caption");
+  gtk_box_append (GTK_BOX (self->target.box), self->target.caption);
+  gtk_box_append (GTK_BOX (self->target.box), self->target_dropdown);
+  gtk_box_append (GTK_BOX (self->target.box), self->target.detail);
+  gtk_widget_set_parent (self->target.box, GTK_WIDGET (self));
+  g_signal_connect_swapped (self->target_dropdown, "notify::selected", G_CALLBACK (on_target_selected), self);
+}
+
 void
 _qs_summary_bar_get_accuracy_labels (QsSummaryBar  *self,
                                      GtkLabel     **caption,
@@ -334,6 +648,8 @@ qs_summary_bar_dispose (GObject *object)
   GtkWidget *child;
 
   qs_summary_bar_set_document (self, NULL);
+  g_clear_pointer (&self->target_choices, g_ptr_array_unref);
+  g_clear_object (&self->history_chooser);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
 
@@ -399,6 +715,8 @@ qs_summary_bar_init (QsSummaryBar *self)
   gtk_widget_add_css_class (self->qat_button, "small");
   gtk_widget_set_visible (self->qat_button, FALSE);
   gtk_box_append (GTK_BOX (self->accuracy.box), self->qat_button);
+  target_init (self);
+  history_init (self);
   self->eval_spinner = gtk_spinner_new ();
   gtk_widget_set_valign (self->eval_spinner, GTK_ALIGN_CENTER);
   gtk_widget_set_visible (self->eval_spinner, FALSE);
@@ -423,8 +741,15 @@ qs_summary_bar_set_document (QsSummaryBar *self,
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_clear_handle_id (&self->update_id, g_source_remove);
   g_set_object (&self->document, document);
+  if (self->history != NULL)
+    g_signal_handlers_disconnect_by_data (self->history, self);
+  g_clear_object (&self->history);
   if (document == NULL)
     return;
+
+  self->history = qs_tradeoff_history_new (document);
+  g_signal_connect_swapped (self->history, "changed", G_CALLBACK (update_history), self);
+  update_history (self);
 
   /* Not "config-changed" too: every config change is followed by one "summary-changed"
    * (the document resubmits the changed layers first). */
@@ -432,6 +757,10 @@ qs_summary_bar_set_document (QsSummaryBar *self,
   g_signal_connect_swapped (document, "quick-eval-changed", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::evaluating", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::dataset", G_CALLBACK (update_accuracy), self);
+  g_signal_connect_swapped (document, "notify::target", G_CALLBACK (update_target_choices), self);
+  g_signal_connect_swapped (document, "target-issues-changed", G_CALLBACK (update_target_issues), self);
   update_summary (self);
   update_accuracy (self);
+  update_target_choices (self);
+  update_target_issues (self);
 }

@@ -621,6 +621,15 @@ clear_document (QsWindow *self)
   g_clear_object (&self->document);
 }
 
+/* The deployment target chosen last is the next new model's (GSettings "default-target"). */
+static void
+remember_target (QsWindow *self)
+{
+  const char *key = self->document != NULL ? qs_document_get_target_key (self->document) : NULL;
+
+  g_settings_set_string (self->settings, "default-target", key != NULL ? key : "");
+}
+
 static void
 set_document (QsWindow   *self,
               QsDocument *document)
@@ -658,6 +667,23 @@ set_document (QsWindow   *self,
     gtk_text_buffer_set_text (buffer, qs_document_get_notes (document), -1);
     g_signal_handlers_unblock_by_func (buffer, on_notes_changed, self);
   }
+
+  /* Deployment target (issue 12): a new model starts with the last one chosen; a choice is
+   * remembered for the next. */
+  if (qs_document_get_target (document) == NULL && qs_document_get_file (document) == NULL
+      && !qs_document_get_modified (document))
+    {
+      g_autofree char *name = g_settings_get_string (self->settings, "default-target");
+      g_autoptr(QsTarget) target = name[0] != '\0' ? qs_target_load (name, NULL) : NULL;
+
+      if (target != NULL)
+        {
+          qs_document_set_target (document, target);
+          /* the default is no change of the document's */
+          qs_document_mark_target_saved (document);
+        }
+    }
+  g_signal_connect_object (document, "notify::target", G_CALLBACK (remember_target), self, G_CONNECT_SWAPPED);
 
   qs_document_set_quick_subset (document, g_settings_get_int (self->settings, "quick-subset"));
   qs_layer_page_set_document (self->layer_page, document);
