@@ -14,6 +14,7 @@
 #include "qs-kernels.h"
 #include "qs-model-private.h"
 #include "qs-parallel.h"
+#include "qs-preproc-layers.h"
 
 /* The float32 reference engine. NHWC activations, Keras weight layouts as stored
  * ([kh, kw, in, out] kernels), TensorFlow's SAME padding (the extra row/column goes to the
@@ -33,6 +34,7 @@ typedef struct
   const float   *bias;
   float         *bn_scale;  /* BatchNorm folded to y = x * scale + shift */
   float         *bn_shift;
+  QsResizeParams *resize;   /* Resizing, CenterCrop */
   gsize          per_image; /* output elements per image */
   gsize          in_per_image;
   guint          last_use;  /* last layer reading this output */
@@ -208,6 +210,26 @@ qs_engine_float_new_with_weights (QsModel     *model,
               }
           }
           break;
+        case QS_LAYER_NORMALIZATION:
+          {
+            gsize c = layer->output_shape[layer->output_rank - 1];
+
+            s->bn_scale = g_new (float, c);
+            s->bn_shift = g_new (float, c);
+            qs_normalization_affine (layer, c, s->bn_scale, s->bn_shift);
+          }
+          break;
+        case QS_LAYER_RESIZING:
+        case QS_LAYER_CENTER_CROP:
+          {
+            const QsLayer *in = g_ptr_array_index (model->layers, layer->inputs[0]);
+
+            s->resize = g_new (QsResizeParams, 1);
+            qs_resize_params_init (s->resize, layer->kind, in->output_shape[0], in->output_shape[1],
+                                   in->output_shape[2], layer->output_shape[0], layer->output_shape[1],
+                                   layer->resize_interpolation, layer->crop_to_aspect_ratio);
+          }
+          break;
         default:
           break;
         }
@@ -242,6 +264,7 @@ qs_engine_float_free (QsEngineFloat *engine)
     {
       g_free (engine->steps[i].bn_scale);
       g_free (engine->steps[i].bn_shift);
+      g_free (engine->steps[i].resize);
     }
   g_free (engine->steps);
   g_clear_pointer (&engine->tensors, g_ptr_array_unref);
@@ -522,6 +545,12 @@ run_step (QsEngineFloat *engine,
     case QS_LAYER_IDENTITY:
       memcpy (out, in, n * sizeof (float));
       break;
+    case QS_LAYER_RESIZING:
+    case QS_LAYER_CENTER_CROP:
+      for (gsize b = 0; b < batch; b++)
+        qs_resize_f32 (s->resize, in + b * s->in_per_image, out + b * s->per_image);
+      break;
+    case QS_LAYER_NORMALIZATION:
     case QS_LAYER_BATCH_NORM:
       for (gsize i = 0; i < n; i += last)
         for (gsize c = 0; c < last; c++)

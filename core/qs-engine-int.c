@@ -41,6 +41,7 @@ typedef enum
   OP_F_CONCAT,
   OP_F_PAD,
   OP_F_RESCALE,
+  OP_F_RESIZE,
   OP_I_CONV,
   OP_I_DW,
   OP_I_POOL,
@@ -90,6 +91,7 @@ typedef struct
   gint32        cat_s[MAX_OP_INPUTS];
   gsize         pad[4];
   float         rs_scale, rs_offset;
+  QsResizeParams resize;
 } Op;
 
 typedef struct
@@ -353,6 +355,7 @@ op_kind (const QsLoweredStep *s)
     case QS_LOWERED_CONCAT:     return s->is_int ? OP_I_CONCAT : OP_F_CONCAT;
     case QS_LOWERED_PAD:        return s->is_int ? OP_I_PAD : OP_F_PAD;
     case QS_LOWERED_RESCALE:    return OP_F_RESCALE;
+    case QS_LOWERED_RESIZE:     return OP_F_RESIZE;
     case QS_LOWERED_ALIAS:
     default:
       g_assert_not_reached ();
@@ -386,6 +389,7 @@ compile_step (QsEngineInt  *e,
   op->rounding = s->rounding;
   op->rs_scale = s->rs_scale;
   op->rs_offset = s->rs_offset;
+  op->resize = s->resize;
 
   switch (s->kind)
     {
@@ -887,6 +891,9 @@ run_op (QsEngineInt *e,
     case OP_F_ACT:
       memcpy (tdata (e, ws, op->out), tdata (e, ws, op->in[0]), to->size * sizeof (float));
       apply_act (op, tdata (e, ws, op->out), to->size, to->c);
+      break;
+    case OP_F_RESIZE:
+      qs_resize_f32 (&op->resize, tdata (e, ws, op->in[0]), tdata (e, ws, op->out));
       break;
     case OP_F_RESCALE:
       {

@@ -671,6 +671,9 @@ write_step (Writer  *w,
         w->n_float_ops += 2;
         return TRUE;
       }
+
+    case QS_LOWERED_RESIZE:   /* Resizing / CenterCrop: not exported yet */
+      break;
     }
   g_set_error (error, QS_EXPORT_ERROR, QS_EXPORT_ERROR_UNSUPPORTED,
                _("%s: no TensorFlow Lite operator for this step"), lname);

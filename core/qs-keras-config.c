@@ -331,6 +331,152 @@ parse_axis (Ctx        *ctx,
   return TRUE;
 }
 
+/* Normalization's "mean" / "variance": a number or a (nested) list of numbers, flattened.
+ * Absent or null: NULL, the layer's weights hold them. */
+static gboolean
+get_float_list (Ctx         *ctx,
+                JsonObject  *config,
+                const char  *layer,
+                const char  *field,
+                GArray     **out)
+{
+  JsonNode *node = json_object_get_member (config, field);
+  g_autoptr(GArray) values = NULL;
+  g_autoptr(GPtrArray) stack = NULL;
+
+  *out = NULL;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  values = g_array_new (FALSE, FALSE, sizeof (float));
+  stack = g_ptr_array_new ();
+  g_ptr_array_add (stack, node);
+  /* depth-first, in order: a stack of nodes, arrays pushed in reverse */
+  while (stack->len > 0)
+    {
+      JsonNode *n = g_ptr_array_steal_index (stack, stack->len - 1);
+
+      if (JSON_NODE_HOLDS_ARRAY (n))
+        {
+          JsonArray *a = json_node_get_array (n);
+
+          for (guint i = json_array_get_length (a); i > 0; i--)
+            g_ptr_array_add (stack, json_array_get_element (a, i - 1));
+          if (stack->len > QS_MODEL_MAX_DIM)
+            return bad_field (ctx, layer, field, _("has too many values"));
+        }
+      else if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) != G_TYPE_STRING)
+        {
+          float v = (float) json_node_get_double (n);
+
+          if (!isfinite (v))
+            return bad_field (ctx, layer, field, _("is not finite"));
+          g_array_append_val (values, v);
+        }
+      else
+        return bad_field (ctx, layer, field, _("is not a number or a list of numbers"));
+    }
+  if (values->len == 0)
+    return bad_field (ctx, layer, field, _("is an empty list"));
+  *out = g_steal_pointer (&values);
+  return TRUE;
+}
+
+/* Keras Normalization (Keras 2 and 3 write the same fields): "axis" an int, a list of
+ * ints or null (one mean for everything); "mean" / "variance" values or null (then the
+ * weights hold them); "invert" must be false. Only the last axis (or none) runs. */
+static gboolean
+parse_normalization (Ctx        *ctx,
+                     JsonObject *config,
+                     QsLayer    *layer)
+{
+  JsonNode *axis = json_object_get_member (config, "axis");
+  g_autoptr(GArray) mean = NULL;
+  g_autoptr(GArray) variance = NULL;
+  gint a = -1;
+
+  if (axis == NULL)
+    a = -1;
+  else if (JSON_NODE_HOLDS_NULL (axis))
+    a = QS_NORMALIZATION_AXIS_NONE;
+  else if (JSON_NODE_HOLDS_ARRAY (axis) && json_array_get_length (json_node_get_array (axis)) == 0)
+    a = QS_NORMALIZATION_AXIS_NONE;
+  else
+    {
+      if (JSON_NODE_HOLDS_ARRAY (axis) && json_array_get_length (json_node_get_array (axis)) > 1)
+        {
+          layer->kind = QS_LAYER_UNSUPPORTED;
+          layer->why_unsupported = g_strdup (_("normalization over more than one axis"));
+          return TRUE;
+        }
+      if (!get_int (ctx, config, layer->name, "axis", -1, &a))
+        return FALSE;
+      if (a == 0)
+        return bad_field (ctx, layer->name, "axis", _("cannot be the batch axis"));
+      if (a > 0)
+        a -= 1;   /* without the batch axis, as everywhere in QsLayer */
+    }
+  layer->axis = a;
+  if (get_bool (config, "invert", FALSE))
+    {
+      layer->kind = QS_LAYER_UNSUPPORTED;
+      layer->why_unsupported = g_strdup (_("inverted normalization (invert=True)"));
+      return TRUE;
+    }
+  if (!get_float_list (ctx, config, layer->name, "mean", &mean) ||
+      !get_float_list (ctx, config, layer->name, "variance", &variance))
+    return FALSE;
+  if ((mean == NULL) != (variance == NULL))
+    return bad_field (ctx, layer->name, mean == NULL ? "mean" : "variance",
+                      _("must be given together with the other of “mean” and “variance”"));
+  if (mean != NULL)
+    {
+      if (mean->len != variance->len)
+        return bad_field (ctx, layer->name, "variance", _("has a different number of values than “mean”"));
+      layer->norm_n = mean->len;
+      layer->norm_mean = (float *) (void *) g_array_free (g_steal_pointer (&mean), FALSE);
+      layer->norm_variance = (float *) (void *) g_array_free (g_steal_pointer (&variance), FALSE);
+    }
+  return TRUE;
+}
+
+/* Resizing (height, width, interpolation, crop_to_aspect_ratio) and CenterCrop (height,
+ * width). Both sizes must be positive. */
+static gboolean
+parse_resizing (Ctx        *ctx,
+                JsonObject *config,
+                QsLayer    *layer)
+{
+  const char *interp = get_string (config, "interpolation");
+
+  if (!get_uint (ctx, config, layer->name, "height", 0, QS_MODEL_MAX_DIM, &layer->resize_size[0]) ||
+      !get_uint (ctx, config, layer->name, "width", 0, QS_MODEL_MAX_DIM, &layer->resize_size[1]))
+    return FALSE;
+  if (layer->resize_size[0] == 0)
+    return bad_field (ctx, layer->name, "height", _("must be a positive number of pixels"));
+  if (layer->resize_size[1] == 0)
+    return bad_field (ctx, layer->name, "width", _("must be a positive number of pixels"));
+  check_channels_last (config, layer);
+  if (layer->kind == QS_LAYER_CENTER_CROP)
+    return TRUE;
+  layer->crop_to_aspect_ratio = get_bool (config, "crop_to_aspect_ratio", FALSE);
+  if (interp == NULL || strcmp (interp, "bilinear") == 0)
+    layer->resize_interpolation = QS_INTERPOLATION_BILINEAR;
+  else if (strcmp (interp, "nearest") == 0)
+    layer->resize_interpolation = QS_INTERPOLATION_NEAREST;
+  else
+    {
+      layer->kind = QS_LAYER_UNSUPPORTED;
+      layer->why_unsupported = g_strdup_printf (_("resizing with “%s” interpolation (bilinear and nearest run)"),
+                                                interp);
+    }
+  if (layer->kind != QS_LAYER_UNSUPPORTED && get_bool (config, "pad_to_aspect_ratio", FALSE))
+    {
+      layer->kind = QS_LAYER_UNSUPPORTED;
+      layer->why_unsupported = g_strdup (_("resizing with pad_to_aspect_ratio"));
+    }
+  return TRUE;
+}
+
 /* Keras 1 field names, mapped to Keras 2 ones when the Keras 2 field is absent. Returns a
  * new reference: config itself, or a copy with the Keras 2 names added. */
 static JsonObject *
@@ -651,6 +797,18 @@ parse_layer_config (Ctx        *ctx,
             FAIL ();
           layer->rescale_offset = (float) v;
         }
+    }
+  else if (strcmp (c, "Normalization") == 0)
+    {
+      layer->kind = QS_LAYER_NORMALIZATION;
+      if (!parse_normalization (ctx, config, layer))
+        FAIL ();
+    }
+  else if (strcmp (c, "Resizing") == 0 || strcmp (c, "CenterCrop") == 0)
+    {
+      layer->kind = c[0] == 'R' ? QS_LAYER_RESIZING : QS_LAYER_CENTER_CROP;
+      if (!parse_resizing (ctx, config, layer))
+        FAIL ();
     }
   else
     layer->why_unsupported = g_strdup (_("unsupported layer type"));
@@ -1319,6 +1477,44 @@ write_layer_config (JsonBuilder   *b,
     case QS_LAYER_RESCALING:
       add_member_double (b, "scale", l->rescale_scale);
       add_member_double (b, "offset", l->rescale_offset);
+      break;
+    case QS_LAYER_NORMALIZATION:
+      json_builder_set_member_name (b, "axis");
+      if (l->axis == QS_NORMALIZATION_AXIS_NONE)
+        json_builder_add_null_value (b);
+      else
+        {
+          json_builder_begin_array (b);
+          json_builder_add_int_value (b, l->axis < 0 ? l->axis : l->axis + 1);
+          json_builder_end_array (b);
+        }
+      add_member_bool (b, "invert", FALSE);
+      for (guint k = 0; k < 2; k++)
+        {
+          const float *v = k == 0 ? l->norm_mean : l->norm_variance;
+
+          json_builder_set_member_name (b, k == 0 ? "mean" : "variance");
+          if (v == NULL || _qs_layer_find_weight (l, k == 0 ? "mean" : "variance") != NULL)
+            json_builder_add_null_value (b);
+          else
+            {
+              json_builder_begin_array (b);
+              for (gsize i = 0; i < l->norm_n; i++)
+                json_builder_add_double_value (b, v[i]);
+              json_builder_end_array (b);
+            }
+        }
+      break;
+    case QS_LAYER_RESIZING:
+    case QS_LAYER_CENTER_CROP:
+      add_member_int (b, "height", l->resize_size[0]);
+      add_member_int (b, "width", l->resize_size[1]);
+      if (l->kind == QS_LAYER_RESIZING)
+        {
+          add_member_string (b, "interpolation",
+                             l->resize_interpolation == QS_INTERPOLATION_NEAREST ? "nearest" : "bilinear");
+          add_member_bool (b, "crop_to_aspect_ratio", l->crop_to_aspect_ratio);
+        }
       break;
     case QS_LAYER_WEIGHTS:
     case QS_LAYER_UNSUPPORTED:

@@ -763,6 +763,11 @@ keras3_var_name (const QsLayer *layer,
       return index < 2 ? depthwise[index] : NULL;
     case QS_LAYER_SEPARABLE_CONV2D:
       return index < 3 ? separable[index] : NULL;
+    case QS_LAYER_NORMALIZATION:
+      {
+        static const char *norm[] = { "mean", "variance", "count" };
+        return index < 3 ? norm[index] : NULL;
+      }
     case QS_LAYER_BATCH_NORM:
       {
         JsonNode *cn = config_obj != NULL ? json_object_get_member (config_obj, "config") : NULL;

@@ -779,6 +779,43 @@ lower_layer (Builder  *b,
         return TRUE;
       }
 
+    case QS_LAYER_NORMALIZATION:
+      /* float, before the input quantization: a per-channel affine map, the same one the
+       * float engine applies (qs_normalization_affine) */
+      in_v = ensure_float (b, in_v);
+      s = add_step (b, QS_LOWERED_BATCH_NORM, FALSE, index);
+      s->bn_scale = g_new (float, oc);
+      s->bn_shift = g_new (float, oc);
+      s->oc = oc;
+      qs_normalization_affine (l, oc, s->bn_scale, s->bn_shift);
+      s->n_inputs = 1;
+      s->inputs[0] = in_v;
+      out = new_value (b, l->name, oh, ow, oc, FALSE);
+      set_output (b, s, out);
+      set_layer_out (b, index, out, last_step (b), FALSE);
+      return TRUE;
+
+    case QS_LAYER_RESIZING:
+    case QS_LAYER_CENTER_CROP:
+      {
+        const QsLoweredValue *tin;
+
+        in_v = ensure_float (b, in_v);
+        tin = V (lw, in_v);
+        s = add_step (b, QS_LOWERED_RESIZE, FALSE, index);
+        s->ih = tin->h; s->iw = tin->w; s->ic = tin->c;
+        s->oh = oh; s->ow = ow; s->oc = oc;
+        qs_resize_params_init (&s->resize, l->kind, tin->h, tin->w, tin->c, oh, ow,
+                               l->resize_interpolation, l->crop_to_aspect_ratio);
+        s->n_inputs = 1;
+        s->inputs[0] = in_v;
+        out = new_value (b, l->name, oh, ow, oc, FALSE);
+        s = S (lw, last_step (b));
+        set_output (b, s, out);
+        set_layer_out (b, index, out, last_step (b), FALSE);
+        return TRUE;
+      }
+
     case QS_LAYER_RESCALING:
       in_v = ensure_float (b, in_v);
       s = add_step (b, QS_LOWERED_RESCALE, FALSE, index);
@@ -1546,7 +1583,7 @@ kind_name (QsLoweredKind kind)
 {
   static const char *names[] = {
     "quantize", "dequantize", "conv", "depthwise", "pool", "batch-norm", "activation",
-    "add", "concat", "pad", "rescale", "alias",
+    "add", "concat", "pad", "rescale", "alias", "resize",
   };
 
   return names[kind];

@@ -5,6 +5,7 @@
 
 #include "qs-config.h"
 #include "qs-model.h"
+#include "qs-preproc-layers.h"
 #include "qs-quant.h"
 
 G_BEGIN_DECLS
@@ -54,6 +55,7 @@ typedef enum
   QS_LOWERED_PAD,         /* ZeroPadding2D */
   QS_LOWERED_RESCALE,     /* Rescaling (float) */
   QS_LOWERED_ALIAS,       /* Flatten, Reshape, Dropout: the same storage, another shape */
+  QS_LOWERED_RESIZE,      /* Resizing, CenterCrop (float; geometry in resize) */
 } QsLoweredKind;
 
 typedef struct
@@ -108,6 +110,7 @@ typedef struct
   float        *bn_shift;
   float         rs_scale;     /* RESCALE: y = x * scale + offset */
   float         rs_offset;
+  QsResizeParams resize;      /* RESIZE: the window and output of each image */
 } QsLoweredStep;
 
 typedef struct

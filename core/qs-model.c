@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
@@ -89,6 +90,8 @@ qs_layer_free (QsLayer *layer)
   g_clear_pointer (&layer->weights, g_ptr_array_unref);
   g_free (layer->inputs);
   g_free (layer->why_unsupported);
+  g_free (layer->norm_mean);
+  g_free (layer->norm_variance);
   g_free (layer);
 }
 
@@ -332,6 +335,70 @@ normalise_axis (gint  axis,
   return axis;
 }
 
+/* Normalization: the axis must be the last one (or None); mean and variance come from the
+ * config or, without them, from the "mean" / "variance" weights; 1 or C values each, every
+ * variance positive and finite. */
+static gboolean
+infer_normalization (QsLayer      *layer,
+                     guint         r,
+                     const gsize  *s,
+                     GError      **error)
+{
+  gsize c = r > 0 ? s[r - 1] : 1;
+
+  if (layer->axis != QS_NORMALIZATION_AXIS_NONE)
+    {
+      layer->axis = normalise_axis (layer->axis, r);
+      if (layer->axis != (gint) r - 1)
+        {
+          mark_unsupported (layer, _("normalization over an axis other than the last one"));
+          return TRUE;
+        }
+    }
+  if (layer->norm_mean == NULL)
+    {
+      QsTensor *mean = _qs_layer_find_weight (layer, "mean");
+      QsTensor *var = _qs_layer_find_weight (layer, "variance");
+
+      if (mean == NULL || var == NULL)
+        {
+          g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_CORRUPT,
+                       _("Layer “%s” (%s) has neither “mean” and “variance” in its configuration "
+                         "nor as weights; adapt the layer or give them when creating it"),
+                       layer->name, layer->class_name);
+          return FALSE;
+        }
+      if (mean->n_elements != var->n_elements)
+        {
+          g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_SHAPE_MISMATCH,
+                       _("Layer “%s” (%s): weights “mean” and “variance” differ in size"),
+                       layer->name, layer->class_name);
+          return FALSE;
+        }
+      layer->norm_n = mean->n_elements;
+      layer->norm_mean = g_memdup2 (mean->data, mean->n_elements * sizeof (float));
+      layer->norm_variance = g_memdup2 (var->data, var->n_elements * sizeof (float));
+    }
+  if (layer->norm_n != 1 && (layer->axis == QS_NORMALIZATION_AXIS_NONE || layer->norm_n != c))
+    {
+      g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_SHAPE_MISMATCH,
+                   _("Layer “%s” (%s): “mean” and “variance” have %zu values but the input has %zu channels"),
+                   layer->name, layer->class_name, layer->norm_n, c);
+      return FALSE;
+    }
+  for (gsize i = 0; i < layer->norm_n; i++)
+    if (!isfinite (layer->norm_mean[i]) || !isfinite (layer->norm_variance[i])
+        || !(layer->norm_variance[i] > 0.0f))
+      {
+        g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_BAD_CONFIG,
+                     _("Layer “%s” (%s): the variance of channel %zu is %g; it must be positive "
+                       "(a zero variance divides by Keras' epsilon, 1e-7, and blows the values up)"),
+                     layer->name, layer->class_name, i, (double) layer->norm_variance[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* Computes layer->output_shape from its inputs. Returns FALSE with an error for
  * configurations that contradict the weights; unknown shapes leave output_rank 0. */
 static gboolean
@@ -537,6 +604,24 @@ infer_layer (GPtrArray *layers,
     case QS_LAYER_RESCALING:
       break;
 
+    case QS_LAYER_NORMALIZATION:
+      if (!infer_normalization (layer, r, s, error))
+        return FALSE;
+      if (layer->kind == QS_LAYER_UNSUPPORTED)
+        {
+          layer->output_rank = 0;
+          return TRUE;
+        }
+      break;
+
+    case QS_LAYER_RESIZING:
+    case QS_LAYER_CENTER_CROP:
+      if (r != 3)
+        goto need_rank3;
+      s[0] = layer->resize_size[0];
+      s[1] = layer->resize_size[1];
+      break;
+
     case QS_LAYER_ADD:
       for (guint i = 1; i < layer->n_inputs; i++)
         {
@@ -654,6 +739,7 @@ expected_weights (QsLayerKind kind)
   static const char * const depthwise[] = { "depthwise_kernel", "bias", NULL };
   static const char * const separable[] = { "depthwise_kernel", "pointwise_kernel", "bias", NULL };
   static const char * const batch_norm[] = { "gamma", "beta", "moving_mean", "moving_variance", NULL };
+  static const char * const normalization[] = { "mean", "variance", "count", NULL };
 
   switch (kind)
     {
@@ -666,6 +752,8 @@ expected_weights (QsLayerKind kind)
       return separable;
     case QS_LAYER_BATCH_NORM:
       return batch_norm;
+    case QS_LAYER_NORMALIZATION:
+      return normalization;
     case QS_LAYER_WEIGHTS:
     case QS_LAYER_UNSUPPORTED:
       return NULL;

@@ -56,6 +56,9 @@ typedef enum
   QS_LAYER_CONCATENATE,          /*< nick=concatenate >*/
   QS_LAYER_ZERO_PADDING2D,       /*< nick=zero-padding2d >*/
   QS_LAYER_RESCALING,            /*< nick=rescaling >*/
+  QS_LAYER_NORMALIZATION,        /*< nick=normalization >*/ /* Keras Normalization (invert false) */
+  QS_LAYER_RESIZING,             /*< nick=resizing >*/
+  QS_LAYER_CENTER_CROP,          /*< nick=center-crop >*/
   QS_LAYER_WEIGHTS,              /*< nick=weights >*/ /* weights-only entry (no architecture) */
   QS_LAYER_UNSUPPORTED,          /*< nick=unsupported >*/
 } QsLayerKind;
@@ -74,11 +77,22 @@ typedef enum
   QS_ACTIVATION_LEAKY_RELU, /*< nick=leaky-relu >*/
 } QsActivation;
 
+/* Resizing's interpolation, as tf.image.resize computes it (half-pixel centres, no
+ * antialiasing). */
+typedef enum
+{
+  QS_INTERPOLATION_BILINEAR, /*< nick=bilinear >*/
+  QS_INTERPOLATION_NEAREST,  /*< nick=nearest >*/
+} QsInterpolation;
+
 typedef enum
 {
   QS_PADDING_VALID, /*< nick=valid >*/
   QS_PADDING_SAME,  /*< nick=same >*/
 } QsPadding;
+
+/* QsLayer.axis of a Normalization with axis None (one mean and variance for all values). */
+#define QS_NORMALIZATION_AXIS_NONE (-1000)
 
 /* One layer of a loaded model. Owned by the model, immutable once loading is done:
  * any thread may read it while it holds a reference to the model. Shapes exclude the batch axis. */
@@ -118,6 +132,17 @@ typedef struct
   guint        zero_padding[4]; /* top, bottom, left, right */
   float        rescale_scale;
   float        rescale_offset;
+  /* Normalization: y = (x - mean) / max (sqrt (variance), 1e-7) per last-axis channel;
+   * norm_n is 1 (axis None) or the channel count. From the config's "mean" / "variance"
+   * or, without them, the layer's "mean" / "variance" weights (filled when the model is
+   * built). */
+  float       *norm_mean;
+  float       *norm_variance;
+  gsize        norm_n;
+  /* Resizing / CenterCrop: the output height and width */
+  guint        resize_size[2];
+  QsInterpolation resize_interpolation;
+  gboolean     crop_to_aspect_ratio; /* Resizing */
   guint        target_rank;     /* Reshape */
   gssize       target_shape[QS_TENSOR_MAX_DIMS];
 

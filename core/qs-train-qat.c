@@ -776,7 +776,9 @@ calibrate_like_engine (QsTrainNet  *net,
   lowering = qs_lowering_new (model, config, error);
   if (lowering == NULL)
     return FALSE;
-  dataset = qs_dataset_open (qs_config_get_calib_source (config), error);
+  /* the calibration images get the config's preprocessing, as the engine's do */
+  dataset = qs_dataset_open_full (qs_config_get_calib_source (config), NULL,
+                                  qs_config_get_preprocess (config), error);
   if (dataset == NULL)
     return FALSE;
   n = MIN (qs_config_get_calib_images (config), qs_dataset_get_n_images (dataset));

@@ -55,6 +55,7 @@ struct _QsTrainData
   guint8 *labels;
   float   scale;
   float   offset;
+  float  *inputs;      /* from_model_inputs: the model inputs, n_images x image_size */
 };
 
 QsTrainData *
@@ -143,12 +144,70 @@ qs_train_data_new_from_dataset (QsDataset  *dataset,
   return data;
 }
 
+QsTrainData *
+qs_train_data_new_from_model_inputs (QsDataset  *dataset,
+                                     QsModel    *model,
+                                     guint       limit,
+                                     GError    **error)
+{
+  g_autoptr(QsTrainData) data = NULL;
+  gsize shape[QS_TENSOR_MAX_DIMS], size = 1;
+  guint rank, n;
+
+  g_return_val_if_fail (QS_IS_DATASET (dataset), NULL);
+  g_return_val_if_fail (QS_IS_MODEL (model), NULL);
+
+  n = qs_dataset_get_n_images (dataset);
+  if (limit > 0)
+    n = MIN (n, limit);
+  rank = qs_model_get_input_shape (model, shape);
+  for (guint i = 0; i < rank; i++)
+    size *= shape[i];
+  if (n == 0 || size == 0)
+    {
+      g_set_error (error, QS_TRAIN_ERROR, QS_TRAIN_ERROR_INVALID,
+                   _("The dataset “%s” has no images to train on"),
+                   qs_dataset_get_name (dataset));
+      return NULL;
+    }
+  data = g_new0 (QsTrainData, 1);
+  data->n_images = n;
+  data->image_size = size;
+  data->n_classes = qs_dataset_get_n_classes (dataset);
+  data->labels = g_malloc (n);
+  data->inputs = g_try_malloc ((gsize) n * size * sizeof (float));
+  if (data->inputs == NULL)
+    {
+      g_set_error (error, QS_TRAIN_ERROR, QS_TRAIN_ERROR_INVALID,
+                   _("The %u training images of “%s” do not fit in memory; train on fewer (--limit)"),
+                   n, qs_dataset_get_name (dataset));
+      return NULL;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      gint label = qs_dataset_get_label (dataset, i);
+
+      if (label < 0 || label > 255)
+        {
+          g_set_error (error, QS_TRAIN_ERROR, QS_TRAIN_ERROR_INVALID,
+                       _("Image %u of the dataset “%s” has the invalid label %d"),
+                       i, qs_dataset_get_name (dataset), label);
+          return NULL;
+        }
+      data->labels[i] = (guint8) label;
+    }
+  if (!qs_dataset_fill_inputs (dataset, model, 0, n, data->inputs, error))
+    return NULL;
+  return g_steal_pointer (&data);
+}
+
 void
 qs_train_data_free (QsTrainData *data)
 {
   if (data == NULL)
     return;
   g_free (data->pixels);
+  g_free (data->inputs);
   g_free (data->labels);
   g_free (data);
 }
@@ -170,8 +229,14 @@ fill_image (QsTrainData *data,
             guint        index,
             float       *out)
 {
-  const guint8 *p = data->pixels + (gsize) index * data->image_size;
+  const guint8 *p;
 
+  if (data->inputs != NULL)
+    {
+      memcpy (out, data->inputs + (gsize) index * data->image_size, data->image_size * sizeof (float));
+      return;
+    }
+  p = data->pixels + (gsize) index * data->image_size;
   /* The same arithmetic as qs_dataset_fill_inputs(), so the trainer sees the very inputs
    * the engines see. */
   if (data->scale == 1.0f / 255.0f && data->offset == 0.0f)

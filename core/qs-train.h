@@ -72,6 +72,12 @@ QsTrainData *qs_train_data_new               (guint           n_images,
 QsTrainData *qs_train_data_new_from_dataset  (QsDataset      *dataset,
                                               guint           limit,   /* 0 = all */
                                               GError        **error);
+/* The model inputs qs_dataset_fill_inputs () makes of the first images (the dataset's
+ * preprocessing, resize and crop included), kept as floats; the labels as above. */
+QsTrainData *qs_train_data_new_from_model_inputs (QsDataset  *dataset,
+                                              QsModel        *model,
+                                              guint           limit,   /* 0 = all */
+                                              GError        **error);
 void         qs_train_data_free              (QsTrainData    *data);
 guint        qs_train_data_get_n_images      (QsTrainData    *data);
 gsize        qs_train_data_get_image_size    (QsTrainData    *data);

@@ -92,7 +92,13 @@ gboolean qs_cli_apply_requant (const char *command,
 void qs_cli_warn_nonfinite_weights (const char *command,
                                     QsModel    *model);
 
-/* The data options eval and predict share: --labels, --preprocess, --calibration. */
+/* --dataset, as every command that reads the user's images takes it. */
+#define QS_CLI_DATASET_HELP N_("Image folder (one sub-folder per class), .npz[:X,Y], .npy, HDF5[:X,Y], IDX images file, or “sample”")
+#define QS_CLI_DATASET_ENTRY(spec) \
+  { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, (spec), QS_CLI_DATASET_HELP, N_("D") }
+
+/* The data options eval, predict, quantize and qat share: --labels, --preprocess,
+ * --calibration. */
 typedef struct
 {
   char *labels;        /* FILE.npy | none | NULL (the dataset's own) */

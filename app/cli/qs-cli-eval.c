@@ -231,8 +231,7 @@ qs_cli_eval (int    argc,
   QsCliDataOptions data_opts = { 0 };
   int status = QS_CLI_EXIT_OK;
   GOptionEntry entries[] = {
-    { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &dataset_spec,
-      N_("Image folder, .npz[:X,Y], .npy, HDF5[:X,Y], IDX images file, or “sample”"), N_("D") },
+    QS_CLI_DATASET_ENTRY (&dataset_spec),
     QS_CLI_DATA_ENTRIES (&data_opts),
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset, N_("Quantization preset (see “presets”)"), N_("P") },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, N_("Quantization config JSON"), N_("CFG") },

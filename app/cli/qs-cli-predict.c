@@ -42,8 +42,7 @@ qs_cli_predict (int    argc,
   QsCliDataOptions data_opts = { 0 };
   int status = QS_CLI_EXIT_OK;
   GOptionEntry entries[] = {
-    { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &dataset_spec,
-      N_("Image folder, .npz[:X,Y], .npy, HDF5[:X,Y], IDX images file, or “sample”"), N_("D") },
+    QS_CLI_DATASET_ENTRY (&dataset_spec),
     QS_CLI_DATA_ENTRIES (&data_opts),
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Predict only the first N images"), N_("N") },
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset, N_("Run the integer engine with this quantization preset"), N_("P") },

@@ -32,11 +32,16 @@ qs_cli_qat (int    argc,
 {
   g_autofree char *preset = NULL, *config_file = NULL;
   g_auto(QsCliFitArgs) a = { .epochs = 2, .batch_size = 64, .seed = 1, .lr = 5e-4 };
+  QsCliDataOptions data_opts = { 0 };
   const GOptionEntry own[] = {
     { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, N_("Quantization preset (see “quantscope-cli presets”)"), N_("P") },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file, N_("Quantization config JSON"), N_("CFG") },
+    QS_CLI_DATA_ENTRIES (&data_opts),
     { NULL }
   };
+  g_autoptr(QsDataset) train_set = NULL;
+  g_autoptr(QsDataset) test_set = NULL;
+  int status = QS_CLI_EXIT_OK;
   g_autofree GOptionEntry *entries = qs_cli_fit_args_entries (&a, own,
       N_("Passes over the training images (default: 2)"),
       N_("Seed of shuffling and dropout (default: 1)"),
@@ -66,7 +71,10 @@ qs_cli_qat (int    argc,
                        "them with “quantscope-cli eval OUT.h5 --config OUT.json”. An interrupted run\n"
                        "resumes from OUT.h5.ckpt, written after every epoch."),
                      entries, &argc, &argv))
-    return QS_CLI_EXIT_USAGE;
+    {
+      qs_cli_data_options_clear (&data_opts);
+      return QS_CLI_EXIT_USAGE;
+    }
   if (argc < 2)
     return qs_cli_usage_error ("qat", _("MODEL is required"));
   if (argc > 2)
@@ -96,10 +104,33 @@ qs_cli_qat (int    argc,
   float_net = qs_train_net_new_from_model (model, &error);
   if (float_net == NULL)
     return qs_cli_fail ("qat", error);
-  train = qs_cli_train_open_data (a.dataset, (guint) a.limit, &error);
+  /* The training images with --labels and the preprocessing (--preprocess, else the
+   * config's), which also goes into the config; calibration on --calibration or on them. */
+  train_set = qs_cli_open_dataset ("qat", a.dataset, &data_opts, config, FALSE, &status);
+  qs_cli_data_options_clear (&data_opts);
+  if (train_set == NULL)
+    return status;
+  if (!qs_dataset_is_labelled (train_set))
+    {
+      g_printerr (_("quantscope-cli qat: the dataset “%s” has no labels; quantization-aware "
+                    "training needs one class per image: give --labels FILE.npy, an .npz or "
+                    "HDF5 file with labels (FILE:X,Y), or an image folder with one sub-folder "
+                    "per class\n"), a.dataset);
+      return QS_CLI_EXIT_ERROR;
+    }
+  train = qs_train_data_new_from_model_inputs (train_set, model, (guint) a.limit, &error);
   if (train == NULL)
     return qs_cli_fail ("qat", error);
-  test_data = qs_cli_train_open_data (test_spec, 0, &error);
+  test_set = qs_dataset_open_full (test_spec, NULL, qs_config_get_preprocess (config), &error);
+  if (test_set == NULL)
+    return qs_cli_fail ("qat", error);
+  if (!qs_dataset_is_labelled (test_set))
+    {
+      g_printerr (_("quantscope-cli qat: the test set “%s” has no labels; give --test with labelled images\n"),
+                  test_spec);
+      return QS_CLI_EXIT_ERROR;
+    }
+  test_data = qs_train_data_new_from_model_inputs (test_set, model, 0, &error);
   if (test_data == NULL)
     return qs_cli_fail ("qat", error);
 
@@ -143,6 +174,13 @@ qs_cli_qat (int    argc,
       json_builder_add_string_value (b, a.dataset);
       json_builder_set_member_name (b, "images");
       json_builder_add_int_value (b, qs_train_data_get_n_images (train));
+      json_builder_set_member_name (b, "preprocessing");
+      {
+        g_autofree char *pp = qs_preprocess_to_string (qs_config_get_preprocess (config));
+        json_builder_add_string_value (b, pp);
+      }
+      json_builder_set_member_name (b, "calibration");
+      json_builder_add_string_value (b, qs_config_get_calib_source (config));
       json_builder_set_member_name (b, "epochs");
       json_builder_add_int_value (b, a.epochs);
       json_builder_set_member_name (b, "test_dataset");

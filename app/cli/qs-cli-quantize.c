@@ -12,17 +12,102 @@
 #include "quantscope-core.h"
 
 /* quantscope-cli quantize MODEL (--preset P | --config CFG) [--requant MODE] [--lowering] [--json] [-o fake-quant.h5]
+ *   [--dataset D [--labels L] [--preprocess P] [--calibration C] [--calib N]] [--save-config OUT.json]
  * Per-weight metrics, then the model's cost from the lowering (qs_cost_compute: what the
  * integer program stores and holds, the same numbers as the app's summary); --lowering lists
- * the fused groups; -o writes the fake-quantized model. */
+ * the fused groups; -o writes the fake-quantized model. With --dataset, the activation ranges
+ * are calibrated on it (or on --calibration) with its preprocessing, as eval calibrates, and
+ * listed; --save-config writes the config with those ranges fixed, the preprocessing and the
+ * calibration source. */
+
+/* Calibrates the config's calibration source (what qs_cli_open_dataset set) with the
+ * dataset's preprocessing and fixes every range the lowering needs in config; adds them to
+ * the JSON and prints them. */
+static gboolean
+calibrate_ranges (QsModel     *model,
+                  QsConfig    *config,
+                  QsDataset   *dataset,
+                  JsonBuilder *b,
+                  gboolean     json,
+                  GError     **error)
+{
+  g_autoptr(QsLowering) lowering = NULL;
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(QsRangeTable) ranges = NULL;
+  g_autoptr(QsCliProgress) progress = NULL;
+  g_autofree QsLoweredRange *list = NULL;
+  guint n = 0;
+
+  lowering = qs_lowering_new (model, config, error);
+  if (lowering == NULL)
+    return FALSE;
+  list = qs_lowering_list_ranges (lowering, &n);
+  json_builder_set_member_name (b, "calibration");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "source");
+  json_builder_add_string_value (b, qs_config_get_calib_source (config));
+  qs_cli_json_add_uint (b, "images", qs_config_get_calib_images (config));
+  json_builder_set_member_name (b, "preprocessing");
+  {
+    g_autofree char *pp = qs_preprocess_to_string (qs_dataset_get_preprocess (dataset));
+    json_builder_add_string_value (b, pp);
+  }
+  json_builder_set_member_name (b, "activation_ranges");
+  json_builder_begin_array (b);
+  if (n > 0)
+    {
+      progress = qs_cli_progress_new ("quantize");
+      calib = qs_calibration_cache_get_full (NULL, model, qs_config_get_calib_source (config),
+                                             qs_dataset_get_preprocess (dataset),
+                                             qs_config_get_calib_images (config),
+                                             qs_cli_progress_cb, progress, NULL, error);
+      g_clear_pointer (&progress, qs_cli_progress_free);
+      if (calib == NULL)
+        return FALSE;
+      ranges = qs_calibration_make_ranges (calib, lowering, error);
+      if (ranges == NULL)
+        return FALSE;
+      if (!json)
+        printf (_("\nActivation ranges calibrated on %s (%u images):\n%-28s %12s %12s\n"),
+                qs_config_get_calib_source (config), qs_calibration_get_n_images (calib),
+                _("Value"), _("Low"), _("High"));
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      float lo, hi;
+
+      if (!qs_range_table_lookup (ranges, list[i].name, &lo, &hi))
+        continue;
+      qs_config_set_activation_range (config, list[i].name, lo, hi);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, list[i].name);
+      qs_cli_json_add_number (b, "lo", lo);
+      qs_cli_json_add_number (b, "hi", hi);
+      json_builder_set_member_name (b, "fixed");
+      json_builder_add_boolean_value (b, list[i].fixed);
+      json_builder_end_object (b);
+      if (!json)
+        printf ("%-28s %12.6g %12.6g%s\n", list[i].name, lo, hi, list[i].fixed ? _(" (fixed by the config)") : "");
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  if (!json && n == 0)
+    printf (_("\nNo activation is quantized: nothing to calibrate.\n"));
+  return TRUE;
+}
 
 int
 qs_cli_quantize (int    argc,
                  char **argv)
 {
   g_autofree char *preset = NULL, *config_path = NULL, *output = NULL, *architecture = NULL;
-  g_autofree char *requant = NULL;
+  g_autofree char *requant = NULL, *dataset_spec = NULL, *save_config = NULL;
   gboolean json = FALSE, show_lowering = FALSE;
+  gint calib_images = 0;
+  QsCliDataOptions data_opts = { 0 };
+  g_autoptr(QsDataset) dataset = NULL;
+  int status = QS_CLI_EXIT_OK;
   g_autoptr(GError) error = NULL;
   QsCost cost;
   g_autoptr(QsModel) model = NULL;
@@ -39,20 +124,37 @@ qs_cli_quantize (int    argc,
     { "lowering", 'l', 0, G_OPTION_ARG_NONE, &show_lowering,
       N_("List the groups the integer engine runs (BatchNorm folded, activations fused, integer or float)"), NULL },
     { "requant", 'r', 0, G_OPTION_ARG_STRING, &requant, QS_CLI_REQUANT_HELP, QS_CLI_REQUANT_ARG },
+    QS_CLI_DATASET_ENTRY (&dataset_spec),
+    QS_CLI_DATA_ENTRIES (&data_opts),
+    { "calib", 0, 0, G_OPTION_ARG_INT, &calib_images, N_("Calibration images (default 500)"), N_("N") },
+    { "save-config", 0, 0, G_OPTION_ARG_FILENAME, &save_config,
+      N_("Write the config (with the calibrated activation ranges, the preprocessing and the calibration source)"),
+      N_("OUT.json") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
 
   if (!qs_cli_parse ("quantize", "MODEL",
-                     _("Quantize every weight with a preset or config and report the errors."),
+                     _("Quantize every weight with a preset or config and report the errors.\n"
+                       "With --dataset, calibrate the activation ranges on it (or on --calibration)\n"
+                       "as eval does, list them, and with --save-config keep them in the config."),
                      entries, &argc, &argv))
-    return QS_CLI_EXIT_USAGE;
+    {
+      qs_cli_data_options_clear (&data_opts);
+      return QS_CLI_EXIT_USAGE;
+    }
   if (argc != 2)
     return qs_cli_usage_error ("quantize", _("expected exactly one MODEL file"));
   if ((preset == NULL) == (config_path == NULL))
     return qs_cli_usage_error ("quantize", _("give exactly one of --preset and --config"));
+  if (dataset_spec == NULL && (data_opts.labels != NULL || data_opts.preprocess != NULL
+                               || data_opts.calibration != NULL || calib_images != 0))
+    return qs_cli_usage_error ("quantize", _("--labels, --preprocess, --calibration and --calib need --dataset"));
+  if (calib_images < 0)
+    return qs_cli_usage_error ("quantize", _("--calib must be a positive number"));
 
-  if (!qs_cli_check_output ("quantize", output, 3, argv[1], architecture, config_path))
+  if (!qs_cli_check_output ("quantize", output, 3, argv[1], architecture, config_path)
+      || !qs_cli_check_output ("quantize", save_config, 4, argv[1], architecture, config_path, output))
     return QS_CLI_EXIT_ERROR;
   config = preset ? qs_config_new_from_preset (preset, &error) : qs_config_load_file (config_path, &error);
   if (config == NULL)
@@ -63,9 +165,19 @@ qs_cli_quantize (int    argc,
     }
   if (!qs_cli_apply_requant ("quantize", requant, config))
     return QS_CLI_EXIT_USAGE;
+  if (calib_images > 0)
+    qs_config_set_calib_images (config, calib_images);
   model = qs_model_load_untrusted (argv[1], architecture, NULL, &error);
   if (model == NULL)
     return qs_cli_fail ("quantize", error);
+  if (dataset_spec != NULL)
+    {
+      /* the preprocessing goes into the config; calibration on --calibration, else the dataset */
+      dataset = qs_cli_open_dataset ("quantize", dataset_spec, &data_opts, config, FALSE, &status);
+      qs_cli_data_options_clear (&data_opts);
+      if (dataset == NULL)
+        return status;
+    }
 
   replaced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) qs_tensor_unref);
   b = json_builder_new ();
@@ -188,9 +300,13 @@ qs_cli_quantize (int    argc,
                   qs_requant_mode_describe (qs_config_get_requant_mode (config)));
         }
     }
+  if (dataset != NULL && !calibrate_ranges (model, config, dataset, b, json, &error))
+    return qs_cli_fail ("quantize", error);
   json_builder_end_object (b);
 
   if (output != NULL && !qs_model_save (model, output, replaced, &error))
+    return qs_cli_fail ("quantize", error);
+  if (save_config != NULL && !qs_config_save_file (config, save_config, &error))
     return qs_cli_fail ("quantize", error);
   if (json)
     qs_cli_print_builder (b);

@@ -93,7 +93,9 @@ qs_cli_fit_args_entries (QsCliFitArgs       *a,
                          const char         *output_help)
 {
   const GOptionEntry shared[] = {
-    { "dataset", 0, 0, G_OPTION_ARG_STRING, &a->dataset, N_("Training images: sample-train, sample-train-full, sample, an IDX or HDF5 file"), N_("D") },
+    { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &a->dataset,
+      N_("Training images: an image folder (one sub-folder per class), .npz[:X,Y], .npy, HDF5[:X,Y], "
+         "IDX images file, sample-train, sample-train-full or sample"), N_("D") },
     { "test", 0, 0, G_OPTION_ARG_STRING, &a->test, N_("Images to measure accuracy on (default: sample)"), N_("D") },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &a->epochs, epochs_help, N_("N") },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &a->seed, seed_help, N_("S") },
