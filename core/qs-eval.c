@@ -10,6 +10,7 @@
 #include "qs-engine-float.h"
 #include "qs-engine-int.h"
 #include "qs-eval.h"
+#include "qs-tsan.h"
 
 G_DEFINE_QUARK (qs-eval-error-quark, qs_eval_error)
 G_DEFINE_BOXED_TYPE (QsEvalResult, qs_eval_result, qs_eval_result_ref, qs_eval_result_unref)
@@ -1108,9 +1109,11 @@ eval_thread (GTask        *task,
 {
   AsyncData *d = task_data;
   GError *error = NULL;
-  QsEvalResult *r = qs_eval_run (d->model, d->config, d->dataset, &d->options, NULL, NULL,
-                                 cancellable, &error);
+  QsEvalResult *r;
 
+  QS_TSAN_ACQUIRE (task);   /* qs_eval_run_async () filled d; GThreadPool handed it over */
+  r = qs_eval_run (d->model, d->config, d->dataset, &d->options, NULL, NULL, cancellable, &error);
+  QS_TSAN_RELEASE (task);   /* the result and d reach qs_eval_run_finish () through GLib */
   if (r == NULL)
     g_task_return_error (task, error);
   else
@@ -1143,6 +1146,7 @@ qs_eval_run_async (QsModel             *model,
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, qs_eval_run_async);
   g_task_set_task_data (task, d, async_data_free);
+  QS_TSAN_RELEASE (task);
   g_task_run_in_thread (task, eval_thread);
 }
 
@@ -1152,5 +1156,6 @@ qs_eval_run_finish (GAsyncResult  *result,
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == qs_eval_run_async, NULL);
+  QS_TSAN_ACQUIRE (result);   /* eval_thread () */
   return g_task_propagate_pointer (G_TASK (result), error);
 }
