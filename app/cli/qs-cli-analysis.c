@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <glib/gi18n.h>
 
+#include "qs-chart-analysis.h"
 #include "qs-cli-common.h"
 #include "qs-cli-commands.h"
 #include "quantscope-core.h"
@@ -395,6 +396,7 @@ qs_cli_search (int    argc,
   gint64 max_bitops = 0;
   gint64 max_act_bytes = 0;
   g_autofree char *sens_path = NULL;
+  g_autofree char *plot_path = NULL;
   QsFrontBudget budget = { 0 };
   gint act_bits = 8;
   double max_drop = -1.0;
@@ -420,6 +422,8 @@ qs_cli_search (int    argc,
       N_("Budget for the peak activation bytes (the lowering's cost model, activations at --act-bits)"), N_("N") },
     { "sensitivities", 's', 0, G_OPTION_ARG_FILENAME, &sens_path,
       N_("Build the front from this sensitivity table (“merge” or “sensitivity -o”) instead of measuring"), N_("FILE") },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &plot_path,
+      N_("Draw the front (bytes vs drop, the chosen point marked) to a .png, .svg or .pdf"), N_("FILE") },
     { "act-bits", 0, 0, G_OPTION_ARG_INT, &act_bits,
       N_("Activation bits the bit-operations count (default 8)"), N_("B") },
     { "points", 0, 0, G_OPTION_ARG_INT, &points, N_("Front points to verify (default 24)"), N_("N") },
@@ -461,13 +465,16 @@ qs_cli_search (int    argc,
     return qs_cli_usage_error ("search", _("--act-bits must be between 2 and 32"));
   if (points < 2 || points > 1000)
     return qs_cli_usage_error ("search", _("--points must be between 2 and 1000"));
-  if (!qs_cli_check_output ("search", output, 3, argv[1], a.architecture, sens_path))
+  if (!qs_cli_check_output ("search", output, 3, argv[1], a.architecture, sens_path)
+      || !qs_cli_check_output ("search", plot_path, 3, argv[1], a.architecture, sens_path))
     return QS_CLI_EXIT_ERROR;
 
   if (sens_path != NULL)
     {
-      if (load_sensitivities (&a, argv[1], sens_path, &model, &dataset, &s) != QS_CLI_EXIT_OK)
-        return QS_CLI_EXIT_ERROR;
+      int rc = load_sensitivities (&a, argv[1], sens_path, &model, &dataset, &s);
+
+      if (rc != QS_CLI_EXIT_OK)
+        return rc;
     }
   else if (run_sensitivity ("search", &a, argv[1], &model, &dataset, cache, &s) != QS_CLI_EXIT_OK)
     return QS_CLI_EXIT_ERROR;
@@ -521,6 +528,13 @@ qs_cli_search (int    argc,
   config = qs_front_point_to_config (front, chosen);
   if (output != NULL && !qs_config_save_file (config, output, &error))
     return qs_cli_fail ("search", error);
+  if (plot_path != NULL)
+    {
+      QsChartFrontMarker marker = { TRUE, chosen->weight_bytes, chosen->measured_drop };
+
+      if (!qs_chart_export_analysis ("front", s, front, &marker, NULL, NULL, plot_path, 960, 600, 1.0, &error))
+        return qs_cli_fail ("search", error);
+    }
 
   if (a.json)
     {
