@@ -825,6 +825,47 @@ qs_front_verify (QsFront                 *front,
   return TRUE;
 }
 
+void
+qs_front_add_uniform (QsFront       *front,
+                      QsSensitivity *s)
+{
+  guint F;
+  guint n_added = 0;
+
+  g_return_if_fail (front != NULL && s != NULL && s->n_layers == front->n_layers);
+
+  F = s->layers[0].n_formats;
+  front->points = g_renew (QsFrontPoint, front->points, front->n_points + F);
+  for (guint f = 0; f < F; f++)
+    {
+      QsFrontPoint p = { 0 };
+      gboolean present = FALSE;
+
+      for (guint i = 0; i < front->n_points + n_added && !present; i++)
+        {
+          present = TRUE;
+          for (guint l = 0; l < front->n_layers && present; l++)
+            present = strcmp (front->points[i].choice[l], s->layers[l].formats[f]) == 0;
+        }
+      if (present)
+        continue;
+      p.measured_drop = NAN;
+      p.measured_top1 = NAN;
+      p.uniform = TRUE;
+      p.choice = g_new0 (char *, front->n_layers + 1);
+      for (guint l = 0; l < front->n_layers; l++)
+        {
+          p.choice[l] = (char *) g_intern_string (s->layers[l].formats[f]);
+          p.weight_bytes += s->layers[l].bytes[f];
+          p.predicted_drop += MAX (s->layers[l].drop[f], 0.0);
+          p.bit_ops += layer_bitops (&s->layers[l], f, front->act_bits);
+        }
+      front->points[front->n_points + n_added++] = p;
+    }
+  front->n_points += n_added;
+  qsort (front->points, front->n_points, sizeof (QsFrontPoint), point_cmp_bytes);
+}
+
 static gint
 point_cmp_bytes (gconstpointer a,
                  gconstpointer b)

@@ -149,6 +149,7 @@ typedef struct
   char    **choice;            /* per sensitivity layer: the format name */
   gboolean  refined;           /* added by qs_front_refine (), not by the additive model */
   guint64   peak_act_bytes;    /* qs_front_measure_activations (); 0 before */
+  gboolean  uniform;           /* added by qs_front_add_uniform () */
 } QsFrontPoint;
 
 typedef struct
@@ -182,6 +183,12 @@ QsFront        *qs_front_build_full             (QsSensitivity  *sensitivity,
                                                  QsFrontCost     cost,
                                                  guint           act_bits,
                                                  guint           max_points);
+/* Adds the uniform configs (every layer in one format, for each format) that the front
+ * does not hold, so that a measured choice under a budget is never worse than the best
+ * uniform bit width within it (layers interact: the additive model can miss them). Marked
+ * uniform; the points stay sorted by bytes. */
+void            qs_front_add_uniform            (QsFront        *front,
+                                                 QsSensitivity  *sensitivity);
 /* Evaluates every point (weights in the chosen formats, activations float) and fills
  * measured_drop / measured_top1. */
 gboolean        qs_front_verify                 (QsFront                 *front,

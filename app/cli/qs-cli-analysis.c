@@ -509,6 +509,16 @@ qs_cli_search (int    argc,
       if (front->n_points == 0)
         return qs_cli_usage_error ("search", _("no front point has only formats %s runs"), target->title);
     }
+  /* the uniform bit widths too: a choice never loses to one of them within its budget */
+  qs_front_add_uniform (front, s);
+  if (a.target != NULL)
+    {
+      g_autoptr(QsTarget) target = qs_target_load (a.target, &error);
+
+      if (target == NULL)
+        return qs_cli_fail ("search", error);
+      qs_target_filter_front (target, model, front);
+    }
   opts.n_images = s->n_images;
   opts.n_threads = (guint) a.threads;
   opts.cache = cache;
@@ -569,6 +579,8 @@ qs_cli_search (int    argc,
           json_builder_add_boolean_value (b, p == chosen);
           json_builder_set_member_name (b, "refined");
           json_builder_add_boolean_value (b, p->refined);
+          json_builder_set_member_name (b, "uniform");
+          json_builder_add_boolean_value (b, p->uniform);
           json_builder_set_member_name (b, "formats");
           json_builder_begin_object (b);
           for (guint l = 0; l < front->n_layers; l++)
@@ -594,7 +606,8 @@ qs_cli_search (int    argc,
 
       /* Translators: "(refined)" marks a front point added by measured refinement */
       printf ("%c %12" PRIu64 " %14" PRIu64 " %+10.2f %+10.2f%s\n", p == chosen ? '*' : ' ', p->weight_bytes,
-              p->bit_ops, p->predicted_drop, p->measured_drop, p->refined ? _("  (refined)") : "");
+              p->bit_ops, p->predicted_drop, p->measured_drop,
+              p->refined ? _("  (refined)") : p->uniform ? _("  (uniform)") : "");
     }
   printf (_("\nChosen (*): %" PRIu64 " bytes, %.2f points measured:\n"), chosen->weight_bytes, chosen->measured_drop);
   if (max_act_bytes > 0)
