@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "qs-config.h"
 #include "qs-dataset.h"
@@ -36,6 +37,8 @@ typedef enum
 {
   QS_ANALYSIS_ERROR_INVALID,     /* unknown format name, nothing to analyse */
   QS_ANALYSIS_ERROR_INFEASIBLE,  /* no config fits the budget */
+  QS_ANALYSIS_ERROR_MISMATCH,    /* shards or a saved table of another sweep, a slice missing */
+  QS_ANALYSIS_ERROR_PARSE,       /* a sensitivity file that is not one */
 } QsAnalysisError;
 
 /* A candidate weight format: "int8", "int6", "int4", "int3", "int2" (symmetric per channel),
@@ -71,6 +74,12 @@ typedef struct
   guint               n_layers;
   QsSensitivityLayer *layers;
   double              seconds;
+  /* SHA-256 (hex) of what the sweep measures: the model, the evaluation inputs and labels,
+   * the image count, reverse and the format list (qs_sensitivity_fingerprint ()) */
+  char               *fingerprint;
+  guint               shard_index;  /* slice shard_index of shard_count (0 of 0: the whole sweep) */
+  guint               shard_count;
+  guint               n_cached;     /* formats whose measurements came from the disk cache */
 } QsSensitivity;
 
 typedef struct
@@ -79,6 +88,16 @@ typedef struct
   guint       n_threads;       /* each evaluation runs over this many cores (0: all) */
   gboolean    reverse;         /* the reverse sensitivity: every layer quantized except one */
   QsEvalCache *cache;          /* nullable */
+  /* Sharding: the sweep's measurements, numbered (reverse: the every-layer row per format
+   * first) then layer by layer, format by format, are split round-robin; slice shard_index
+   * of shard_count measures the ones whose number is shard_index modulo shard_count and
+   * leaves the others NAN. shard_count 0: all of them. */
+  guint        shard_index;
+  guint        shard_count;
+  /* The disk cache of measurements, one file per format (nullable: none; see
+   * qs_sensitivity_cache_dir ()). Keyed by qs_sensitivity_fingerprint ()'s inputs and the
+   * format; a format every layer of which was measured is written there atomically. */
+  const char  *cache_dir;
 } QsAnalysisOptions;
 
 QsSensitivity  *qs_sensitivity_run              (QsModel                 *model,
@@ -90,6 +109,34 @@ QsSensitivity  *qs_sensitivity_run              (QsModel                 *model,
                                                  GCancellable            *cancellable,
                                                  GError                 **error);
 QsSensitivity  *qs_sensitivity_ref              (QsSensitivity  *s);
+/* $XDG_CACHE_HOME/quantscope/sensitivity */
+char           *qs_sensitivity_cache_dir        (void);
+/* The sweep's fingerprint without running it (hex SHA-256, see QsSensitivity). */
+char           *qs_sensitivity_fingerprint      (QsModel                 *model,
+                                                 QsDataset               *dataset,
+                                                 const char * const      *formats,  /* nullable: the defaults */
+                                                 const QsAnalysisOptions *options,
+                                                 GError                 **error);
+/* Every measurement present (no slice left NAN). */
+gboolean        qs_sensitivity_is_complete      (QsSensitivity  *s);
+/* The sensitivity as members of the JSON object b is building (images, labelled,
+ * float_accuracy, reverse, fingerprint, shard, formats, layers ...); qs_sensitivity_load_json
+ * reads it back exactly (doubles round-trip). */
+void            qs_sensitivity_build_json       (QsSensitivity  *s,
+                                                 JsonBuilder    *b);
+/* what names the source in messages (a file name) */
+QsSensitivity  *qs_sensitivity_load_json        (JsonNode       *root,
+                                                 const char     *what,
+                                                 GError        **error);
+QsSensitivity  *qs_sensitivity_load_file        (const char     *path,
+                                                 GError        **error);
+/* Combines the slices of one sharded sweep (names: the files, for messages): refuses a
+ * table that is not a slice, slices of different sweeps (fingerprint or count) and a
+ * slice given twice or missing. */
+QsSensitivity  *qs_sensitivity_merge            (QsSensitivity * const *shards,
+                                                 const char * const    *names,
+                                                 guint                  n_shards,
+                                                 GError               **error);
 void            qs_sensitivity_unref            (QsSensitivity  *s);
 
 typedef struct
@@ -101,6 +148,8 @@ typedef struct
   double    measured_top1;
   char    **choice;            /* per sensitivity layer: the format name */
   gboolean  refined;           /* added by qs_front_refine (), not by the additive model */
+  guint64   peak_act_bytes;    /* qs_front_measure_activations (); 0 before */
+  gboolean  uniform;           /* added by qs_front_add_uniform () */
 } QsFrontPoint;
 
 typedef struct
@@ -134,6 +183,12 @@ QsFront        *qs_front_build_full             (QsSensitivity  *sensitivity,
                                                  QsFrontCost     cost,
                                                  guint           act_bits,
                                                  guint           max_points);
+/* Adds the uniform configs (every layer in one format, for each format) that the front
+ * does not hold, so that a measured choice under a budget is never worse than the best
+ * uniform bit width within it (layers interact: the additive model can miss them). Marked
+ * uniform; the points stay sorted by bytes. */
+void            qs_front_add_uniform            (QsFront        *front,
+                                                 QsSensitivity  *sensitivity);
 /* Evaluates every point (weights in the chosen formats, activations float) and fills
  * measured_drop / measured_top1. */
 gboolean        qs_front_verify                 (QsFront                 *front,
@@ -172,6 +227,26 @@ const QsFrontPoint *qs_front_choose_full        (QsFront        *front,
                                                  guint64         max_bitops,
                                                  double          max_drop,
                                                  GError        **error);
+/* The peak activation bytes of every point (the lowering's cost model, QsCost) in the
+ * deployment the bit-operations count: layers with an integer weight format quantize their
+ * activations to the front's act_bits (1-byte codes), float-format layers stay float32. */
+gboolean        qs_front_measure_activations    (QsFront        *front,
+                                                 QsModel        *model,
+                                                 GError        **error);
+
+typedef struct
+{
+  guint64 max_bytes;       /* 0: none */
+  guint64 max_bitops;      /* 0: none */
+  guint64 max_act_bytes;   /* 0: none; needs qs_front_measure_activations () */
+  double  max_drop;        /* < 0: none */
+} QsFrontBudget;
+
+/* The point within every budget given: the smallest within max_drop when that is the only
+ * other budget, else the least drop. NULL (and an error naming the budget) when none fits. */
+const QsFrontPoint *qs_front_choose_budget      (QsFront             *front,
+                                                 const QsFrontBudget *budget,
+                                                 GError             **error);
 QsConfig       *qs_front_point_to_config        (QsFront            *front,
                                                  const QsFrontPoint *point);
 QsFront        *qs_front_ref                    (QsFront        *front);

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "quantscope-core.h"
 
 static void
@@ -367,6 +369,159 @@ test_energy (void)
   g_assert_cmpfloat (c8.energy_pj, <, c32.energy_pj / 3);
 }
 
+static char *
+to_json (QsSensitivity *s)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  qs_sensitivity_build_json (s, b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
+/* Sharding: the slices of a reverse sweep (the every-layer row is sharded too), merged in
+ * any order, are the unsharded table exactly; merge refuses a missing slice, a duplicate and
+ * a slice of another sweep; the JSON reads back to the same table. */
+static void
+test_shards (void)
+{
+  g_autofree char *path = qs_data_find_file ("models/fmnist-mlp.h5", NULL);
+  g_autoptr(QsModel) model = qs_model_load (path, NULL, NULL, NULL);
+  g_autoptr(QsDataset) dataset = qs_dataset_open ("sample", NULL);
+  g_autoptr(QsEvalCache) cache = qs_eval_cache_new ();
+  const char *formats[] = { "int8", "int3", "int2", NULL };
+  const char *names[] = { "s2.json", "s0.json", "s1.json" };
+  QsAnalysisOptions opts = { .n_images = 100, .cache = cache, .reverse = TRUE };
+  g_autoptr(QsSensitivity) full = NULL, merged = NULL, other = NULL, back = NULL;
+  QsSensitivity *shards[3];
+  g_autoptr(GError) error = NULL;
+  g_autofree char *full_json = NULL, *merged_json = NULL, *fp = NULL;
+
+  g_assert_nonnull (model);
+  full = qs_sensitivity_run (model, dataset, formats, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_sensitivity_is_complete (full));
+  fp = qs_sensitivity_fingerprint (model, dataset, formats, &opts, &error);
+  g_assert_cmpstr (fp, ==, full->fingerprint);
+  for (guint k = 0; k < 3; k++)
+    {
+      opts.shard_index = (k + 2) % 3;   /* s2, s0, s1 */
+      opts.shard_count = 3;
+      shards[k] = qs_sensitivity_run (model, dataset, formats, &opts, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_false (qs_sensitivity_is_complete (shards[k]));
+      g_assert_cmpstr (shards[k]->fingerprint, ==, full->fingerprint);
+    }
+  merged = qs_sensitivity_merge (shards, names, 3, &error);
+  g_assert_no_error (error);
+  full_json = to_json (full);
+  merged_json = to_json (merged);
+  g_assert_cmpstr (merged_json, ==, full_json);
+
+  /* the JSON reads back to the same table (doubles round-trip) */
+  {
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    g_autofree char *again = NULL;
+
+    g_assert_true (json_parser_load_from_data (parser, full_json, -1, NULL));
+    back = qs_sensitivity_load_json (json_parser_get_root (parser), "full.json", &error);
+    g_assert_no_error (error);
+    again = to_json (back);
+    g_assert_cmpstr (again, ==, full_json);
+  }
+
+  g_assert_null (qs_sensitivity_merge (shards, names, 2, &error));
+  g_assert_error (error, QS_ANALYSIS_ERROR, QS_ANALYSIS_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "1/3"));
+  g_clear_error (&error);
+  {
+    QsSensitivity *dup[3] = { shards[0], shards[1], shards[1] };
+
+    g_assert_null (qs_sensitivity_merge (dup, names, 3, &error));
+    g_assert_error (error, QS_ANALYSIS_ERROR, QS_ANALYSIS_ERROR_MISMATCH);
+    g_assert_nonnull (strstr (error->message, "s0.json and s1.json"));
+    g_clear_error (&error);
+  }
+  opts.n_images = 90;
+  opts.shard_index = 1;
+  other = qs_sensitivity_run (model, dataset, formats, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (other->fingerprint, !=, full->fingerprint);
+  {
+    QsSensitivity *mixed[3] = { shards[0], shards[1], other };
+
+    g_assert_null (qs_sensitivity_merge (mixed, names, 3, &error));
+    g_assert_error (error, QS_ANALYSIS_ERROR, QS_ANALYSIS_ERROR_MISMATCH);
+    g_assert_nonnull (strstr (error->message, "s1.json belongs to another sweep"));
+    g_clear_error (&error);
+  }
+  g_assert_null (qs_sensitivity_merge (&full, names, 1, &error));
+  g_assert_error (error, QS_ANALYSIS_ERROR, QS_ANALYSIS_ERROR_MISMATCH);
+  g_clear_error (&error);
+  for (guint k = 0; k < 3; k++)
+    qs_sensitivity_unref (shards[k]);
+}
+
+/* The disk cache: a second identical run takes every format from it and gives the same
+ * table; another image count or the reverse sweep measures again; another format list
+ * reuses the formats it shares. */
+static void
+test_cache (void)
+{
+  g_autofree char *path = qs_data_find_file ("models/fmnist-mlp.h5", NULL);
+  g_autoptr(QsModel) model = qs_model_load (path, NULL, NULL, NULL);
+  g_autoptr(QsDataset) dataset = qs_dataset_open ("sample", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("qs-sens-XXXXXX", NULL);
+  const char *formats[] = { "int8", "int2", NULL };
+  const char *formats2[] = { "int2", "int4", NULL };
+  QsAnalysisOptions opts = { .n_images = 100, .cache_dir = dir };
+  g_autoptr(QsSensitivity) a = NULL, b = NULL, c = NULL, d = NULL, e = NULL;
+  g_autofree char *ja = NULL, *jb = NULL;
+  g_autoptr(GError) error = NULL;
+
+  a = qs_sensitivity_run (model, dataset, formats, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (a->n_cached, ==, 0);
+  b = qs_sensitivity_run (model, dataset, formats, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (b->n_cached, ==, 2);
+  ja = to_json (a);
+  jb = to_json (b);
+  g_assert_cmpstr (ja, ==, jb);
+  opts.n_images = 80;
+  c = qs_sensitivity_run (model, dataset, formats, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (c->n_cached, ==, 0);
+  opts.n_images = 100;
+  opts.reverse = TRUE;
+  d = qs_sensitivity_run (model, dataset, formats, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (d->n_cached, ==, 0);
+  opts.reverse = FALSE;
+  e = qs_sensitivity_run (model, dataset, formats2, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (e->n_cached, ==, 1);
+  for (guint i = 0; i < a->n_layers; i++)
+    g_assert_true (e->layers[i].drop[0] == a->layers[i].drop[1]);   /* int2 */
+  {
+    g_autoptr(GDir) gd = g_dir_open (dir, 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name (gd)) != NULL)
+      {
+        g_autofree char *p = g_build_filename (dir, name, NULL);
+
+        g_unlink (p);
+      }
+    g_rmdir (dir);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -379,5 +534,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/analysis/refine-mlp", test_refine);
   g_test_add_func ("/qs/analysis/reverse", test_reverse);
   g_test_add_func ("/qs/analysis/energy-from-table", test_energy);
+  g_test_add_func ("/qs/analysis/shards-merge-exactly", test_shards);
+  g_test_add_func ("/qs/analysis/cache-reuse-and-invalidation", test_cache);
   return g_test_run ();
 }

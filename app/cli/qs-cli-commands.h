@@ -15,6 +15,7 @@ int qs_cli_quantize    (int argc, char **argv);
 int qs_cli_presets     (int argc, char **argv);
 int qs_cli_sensitivity (int argc, char **argv);
 int qs_cli_search      (int argc, char **argv);
+int qs_cli_merge       (int argc, char **argv);
 int qs_cli_check       (int argc, char **argv);
 int qs_cli_export      (int argc, char **argv);
 int qs_cli_import      (int argc, char **argv);

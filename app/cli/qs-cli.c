@@ -22,6 +22,7 @@ static const QsCliCommand commands[] = {
   { "presets", N_("List the named quantization presets"), qs_cli_presets },
   { "sensitivity", N_("Measure how much each layer's weights matter, in each candidate format"), qs_cli_sensitivity },
   { "search", N_("Find the mixed-precision weight config for a byte budget or an accuracy drop (measured Pareto front)"), qs_cli_search },
+  { "merge", N_("Combine the slices of a sharded sensitivity sweep (sensitivity/search --shard K/N)"), qs_cli_merge },
   { "check", N_("List the layers a deployment target (TFLite int8, CMSIS-NN, ONNX Runtime ...) cannot run, with the reason"), qs_cli_check },
   { "export", N_("Write the quantized model for deployment (config, AIMET encodings, fake-quantized .h5 ...)"), qs_cli_export },
   { "import", N_("Turn AIMET encodings or a config export into a Quantscope config"), qs_cli_import },
