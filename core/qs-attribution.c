@@ -11,9 +11,6 @@
 #include "qs-eval-private.h"
 #include "qs-stats.h"
 
-/* SQNRs above this count as exact when finding the value that added the most error. */
-#define SQNR_CAP_DB 120.0
-
 struct _QsAttributor
 {
   gint           ref_count;
@@ -202,9 +199,9 @@ top_k (const float        *x,
 }
 
 static double
-capped (double sqnr)
+noise_power (const QsAttributionValue *v)
 {
-  return isnan (sqnr) ? -SQNR_CAP_DB : MIN (sqnr, SQNR_CAP_DB);
+  return isfinite (v->rel_l2) ? v->rel_l2 * v->rel_l2 : G_MAXDOUBLE;
 }
 
 QsAttribution *
@@ -217,7 +214,7 @@ qs_attributor_run (QsAttributor *self,
   g_autofree float *ref_out = NULL;
   g_autofree float *tapped_out = NULL;
   g_autoptr(GArray) values = NULL;
-  double signal = 0.0, noise = 0.0, best_drop = -INFINITY;
+  double signal = 0.0, noise = 0.0, best_added = -INFINITY;
   TapState st;
 
   g_return_val_if_fail (self != NULL, NULL);
@@ -244,17 +241,18 @@ qs_attributor_run (QsAttributor *self,
   a->ref_count = 1;
   a->n_values = values->len;
   a->values = (QsAttributionValue *) g_array_free (g_steal_pointer (&values), FALSE);
-  /* the value that added the most error: the largest drop in SQNR from the value before
-   * it in execution order (exact along a chain, an approximation at joins) */
+  /* the value that added the most error: the largest increase of the relative noise power
+   * (rel_l2²) over the value before it in execution order (exact along a chain, an
+   * approximation at joins); linear, so the first quantized value is not favoured */
   a->worst = -1;
   for (guint i = 0; i < a->n_values; i++)
     {
-      double prev = i == 0 ? SQNR_CAP_DB : capped (a->values[i - 1].sqnr_db);
-      double drop = prev - capped (a->values[i].sqnr_db);
+      double prev = i == 0 ? 0.0 : noise_power (&a->values[i - 1]);
+      double added = noise_power (&a->values[i]) - prev;
 
-      if (a->values[i].rel_l2 > 0.0 && drop > best_drop)
+      if (a->values[i].rel_l2 > 0.0 && added > best_added)
         {
-          best_drop = drop;
+          best_added = added;
           a->worst = i;
         }
     }

@@ -45,8 +45,9 @@ typedef struct
 {
   guint               n_values;
   QsAttributionValue *values;          /* in execution order of the quantized program */
-  gint                worst;           /* index of the value with the lowest SQNR among those
-                                          with error; -1 when every value is exact */
+  gint                worst;           /* the value that added the most error: the largest
+                                          increase of rel_l2² over the value before it in
+                                          execution order; -1 when every value is exact */
   guint               n_classes;
   guint               n_top;           /* MIN (5, n_classes) */
   QsAttributionClass  float_top[QS_ATTRIBUTION_TOP_K];
