@@ -5,6 +5,7 @@
 #include "qs-lesson-panel.h"
 #include "qs-layer-page.h"
 #include "qs-sensitivity-page.h"
+#include "qs-gallery-page.h"
 #include "qs-start-page.h"
 #include "qs-summary-bar.h"
 #include "qs-window.h"
@@ -52,6 +53,8 @@ struct _QsWindow
   GtkStack             *content_stack;
   QsSensitivityPage    *sensitivity_page;
   GtkToggleButton      *sensitivity_button;
+  QsGalleryPage        *gallery_page;       /* the sample gallery (issue 11) */
+  GtkToggleButton      *gallery_button;
   QsSummaryBar         *summary_bar;
   GtkToggleButton      *lessons_button;
   GtkRevealer          *lesson_revealer;

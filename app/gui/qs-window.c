@@ -380,7 +380,10 @@ set_current_layer (QsWindow   *self,
   qs_layer_page_set_layer (self->layer_page, name);
   /* picking a layer shows it */
   if (name != NULL)
-    gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+    {
+      gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+      gtk_toggle_button_set_active (self->gallery_button, FALSE);
+    }
 }
 
 /* The lessons panel takes the place of the layer list: both do not fit beside the page. */
@@ -394,9 +397,21 @@ on_lessons_toggled (QsWindow *self)
 static void
 on_sensitivity_toggled (QsWindow *self)
 {
+  if (gtk_toggle_button_get_active (self->sensitivity_button))
+    gtk_toggle_button_set_active (self->gallery_button, FALSE);
   gtk_stack_set_visible_child_name (self->content_stack,
-                                    gtk_toggle_button_get_active (self->sensitivity_button)
-                                      ? "sensitivity" : "layer");
+                                    gtk_toggle_button_get_active (self->sensitivity_button) ? "sensitivity"
+                                    : gtk_toggle_button_get_active (self->gallery_button) ? "gallery"
+                                    : "layer");
+}
+
+/* The sample gallery (issue 11) takes the content area like the sensitivity page. */
+static void
+on_gallery_toggled (QsWindow *self)
+{
+  if (gtk_toggle_button_get_active (self->gallery_button))
+    gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+  on_sensitivity_toggled (self);
 }
 
 /* Selects one layer alone and shows it; clears the filter when it hides the layer. */
@@ -582,6 +597,7 @@ clear_document (QsWindow *self)
     }
   qs_layer_page_set_document (self->layer_page, NULL);
   qs_sensitivity_page_set_document (self->sensitivity_page, NULL);
+  qs_gallery_page_set_document (self->gallery_page, NULL);
   qs_summary_bar_set_document (self->summary_bar, NULL);
   gtk_list_view_set_model (self->layer_view, NULL);
   if (self->selection != NULL)
@@ -637,6 +653,7 @@ set_document (QsWindow   *self,
   qs_document_set_quick_subset (document, g_settings_get_int (self->settings, "quick-subset"));
   qs_layer_page_set_document (self->layer_page, document);
   qs_sensitivity_page_set_document (self->sensitivity_page, document);
+  qs_gallery_page_set_document (self->gallery_page, document);
   qs_summary_bar_set_document (self->summary_bar, document);
   qs_document_refresh (document);
 
@@ -1030,6 +1047,7 @@ qs_window_class_init (QsWindowClass *klass)
   g_type_ensure (QS_TYPE_START_PAGE);
   g_type_ensure (QS_TYPE_LAYER_PAGE);
   g_type_ensure (QS_TYPE_SENSITIVITY_PAGE);
+  g_type_ensure (QS_TYPE_GALLERY_PAGE);
   g_type_ensure (QS_TYPE_SUMMARY_BAR);
   g_type_ensure (QS_TYPE_LAYER_ROW);
   g_type_ensure (QS_TYPE_LESSON_PANEL);
@@ -1065,6 +1083,8 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, content_stack);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, sensitivity_page);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, sensitivity_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, gallery_page);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, gallery_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, lessons_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, lesson_revealer);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, lesson_panel);
@@ -1084,6 +1104,7 @@ qs_window_init (QsWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   g_signal_connect_swapped (self->sensitivity_button, "toggled",
                             G_CALLBACK (on_sensitivity_toggled), self);
+  g_signal_connect_swapped (self->gallery_button, "toggled", G_CALLBACK (on_gallery_toggled), self);
   g_object_bind_property (self->lessons_button, "active", self->lesson_revealer, "reveal-child",
                           G_BINDING_SYNC_CREATE);
   g_signal_connect_swapped (self->lessons_button, "toggled", G_CALLBACK (on_lessons_toggled), self);
