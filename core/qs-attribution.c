@@ -215,6 +215,7 @@ qs_attributor_run (QsAttributor *self,
   g_autofree float *tapped_out = NULL;
   g_autoptr(GArray) values = NULL;
   double signal = 0.0, noise = 0.0, best_added = -INFINITY;
+  gboolean any_integer = FALSE;
   TapState st;
 
   g_return_val_if_fail (self != NULL, NULL);
@@ -243,13 +244,19 @@ qs_attributor_run (QsAttributor *self,
   a->values = (QsAttributionValue *) g_array_free (g_steal_pointer (&values), FALSE);
   /* the value that added the most error: the largest increase of the relative noise power
    * (rel_l2²) over the value before it in execution order (exact along a chain, an
-   * approximation at joins); linear, so the first quantized value is not favoured */
+   * approximation at joins), among the values the program holds in integers when there are
+   * any; linear, so the first quantized value is not favoured */
   a->worst = -1;
+  for (guint i = 0; i < a->n_values; i++)
+    any_integer |= a->values[i].is_integer;
   for (guint i = 0; i < a->n_values; i++)
     {
       double prev = i == 0 ? 0.0 : noise_power (&a->values[i - 1]);
       double added = noise_power (&a->values[i]) - prev;
 
+      /* where the program quantizes (a float softmax after them only passes error on) */
+      if (any_integer && !a->values[i].is_integer)
+        continue;
       if (a->values[i].rel_l2 > 0.0 && added > best_added)
         {
           best_added = added;

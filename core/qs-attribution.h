@@ -47,7 +47,8 @@ typedef struct
   QsAttributionValue *values;          /* in execution order of the quantized program */
   gint                worst;           /* the value that added the most error: the largest
                                           increase of rel_l2² over the value before it in
-                                          execution order; -1 when every value is exact */
+                                          execution order, among the integer values when
+                                          there are any; -1 when every value is exact */
   guint               n_classes;
   guint               n_top;           /* MIN (5, n_classes) */
   QsAttributionClass  float_top[QS_ATTRIBUTION_TOP_K];

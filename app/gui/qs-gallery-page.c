@@ -396,7 +396,10 @@ widen_plan (QsGalleryPage *self,
     return FALSE;
   qs_config_get_layer (qs_document_get_config (self->document), *layer, &lc);
   *kind = qs_layer_config_widen (&lc, out);
-  return TRUE;
+  /* already as wide as it goes */
+  return !qs_quant_spec_equal (&lc.weight, &out->weight)
+         || lc.quantize_activations != out->quantize_activations
+         || !qs_quant_spec_equal (&lc.activation, &out->activation);
 }
 
 static void
@@ -481,12 +484,13 @@ show_attribution (QsGalleryPage *self)
     {
       g_autofree char *before = class_name (self->dataset, self->widen_before);
       g_autofree char *text = NULL;
-      gint good = label >= 0 ? label : (gint) a->float_top[0].cls;
+      /* the float model's answer is the one quantization should keep */
+      gint good = (gint) a->float_top[0].cls;
 
       if ((gint) a->quant_top[0].cls == good && self->widen_before != good)
-        text = g_strdup_printf (_("After widening %s the answer came back: %s."), self->widen_layer, q);
+        text = g_strdup_printf (_("After widening %s the answer came back: %s, as in float."), self->widen_layer, q);
       else if ((gint) a->quant_top[0].cls == good)
-        text = g_strdup_printf (_("After widening %s the answer is still right: %s."), self->widen_layer, q);
+        text = g_strdup_printf (_("After widening %s both still say %s."), self->widen_layer, q);
       else
         text = g_strdup_printf (_("After widening %s the quantized model says %s (was %s)."),
                                 self->widen_layer, q, before);
