@@ -410,7 +410,10 @@ static void
 on_gallery_toggled (QsWindow *self)
 {
   if (gtk_toggle_button_get_active (self->gallery_button))
-    gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+    {
+      gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+      qs_gallery_page_set_document (self->gallery_page, self->document);
+    }
   on_sensitivity_toggled (self);
 }
 
@@ -653,7 +656,10 @@ set_document (QsWindow   *self,
   qs_document_set_quick_subset (document, g_settings_get_int (self->settings, "quick-subset"));
   qs_layer_page_set_document (self->layer_page, document);
   qs_sensitivity_page_set_document (self->sensitivity_page, document);
-  qs_gallery_page_set_document (self->gallery_page, document);
+  /* the gallery gets the document when it is first shown: its grid of every image costs
+   * nothing until then (and stays out of the accessibility tree) */
+  qs_gallery_page_set_document (self->gallery_page,
+                                gtk_toggle_button_get_active (self->gallery_button) ? document : NULL);
   qs_summary_bar_set_document (self->summary_bar, document);
   qs_document_refresh (document);
 
