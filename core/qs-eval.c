@@ -11,6 +11,7 @@
 #include "qs-engine-int.h"
 #include "qs-eval.h"
 #include "qs-tsan.h"
+#include "qs-eval-private.h"
 
 G_DEFINE_QUARK (qs-eval-error-quark, qs_eval_error)
 G_DEFINE_BOXED_TYPE (QsEvalResult, qs_eval_result, qs_eval_result_ref, qs_eval_result_unref)
@@ -47,6 +48,8 @@ qs_eval_result_unref (QsEvalResult *result)
       g_free (result->quant_per_class);
       g_free (result->float_confusion);
       g_free (result->quant_confusion);
+      g_free (result->float_outputs);
+      g_free (result->quant_outputs);
       g_free (result);
     }
 }
@@ -434,27 +437,14 @@ get_program (QsEvalCache   *cache,
   return engine;
 }
 
-/* Weight-only ("hybrid") configs quantize no activation: they run on the float engine with
- * every kernel replaced by its fake-quantized (or fp16/bf16-rounded) values, exactly what
- * qs_quant_run () gives the charts; much faster than the integer program's float path. */
-static Hybrid *
-get_hybrid (QsEvalCache *cache,
-            QsModel     *model,
-            QsConfig    *config,
-            GError     **error)
+/* The float engine with every kernel replaced by its fake-quantized (or fp16/bf16-rounded)
+ * values: what weight-only configs run on (qs-eval-private.h). */
+QsEngineFloat *
+_qs_eval_hybrid_engine_new (QsModel  *model,
+                            QsConfig *config,
+                            GError  **error)
 {
   g_autoptr(GHashTable) weights = NULL;
-  Hybrid *h = NULL;
-
-  if (cache != NULL)
-    {
-      g_mutex_lock (&cache->lock);
-      if (cache->hybrid != NULL && cache->model == model && qs_config_equal (cache->config, config))
-        h = hybrid_ref (cache->hybrid);
-      g_mutex_unlock (&cache->lock);
-      if (h != NULL)
-        return h;
-    }
 
   weights = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) qs_tensor_unref);
   for (guint i = 0; i < qs_model_get_n_layers (model); i++)
@@ -482,9 +472,33 @@ get_hybrid (QsEvalCache *cache,
           g_hash_table_insert (weights, g_strdup (t->name), qs_tensor_ref (r->dequant));
         }
     }
+  return qs_engine_float_new_with_weights (model, weights, error);
+}
+
+/* Weight-only ("hybrid") configs quantize no activation: they run on the float engine with
+ * every kernel replaced by its fake-quantized (or fp16/bf16-rounded) values, exactly what
+ * qs_quant_run () gives the charts; much faster than the integer program's float path. */
+static Hybrid *
+get_hybrid (QsEvalCache *cache,
+            QsModel     *model,
+            QsConfig    *config,
+            GError     **error)
+{
+  Hybrid *h = NULL;
+
+  if (cache != NULL)
+    {
+      g_mutex_lock (&cache->lock);
+      if (cache->hybrid != NULL && cache->model == model && qs_config_equal (cache->config, config))
+        h = hybrid_ref (cache->hybrid);
+      g_mutex_unlock (&cache->lock);
+      if (h != NULL)
+        return h;
+    }
+
   h = g_new0 (Hybrid, 1);
   h->ref_count = 1;
-  h->engine = qs_engine_float_new_with_weights (model, weights, error);
+  h->engine = _qs_eval_hybrid_engine_new (model, config, error);
   if (h->engine == NULL)
     {
       g_free (h);
@@ -1073,6 +1087,11 @@ qs_eval_run (QsModel             *model,
       output_errors (fc->outputs, quant_out, (gsize) n * nc, r);
     }
   fill_layers (r, model, quant ? config : NULL, act_acc, stored);
+  if (opts.keep_outputs)
+    {
+      r->float_outputs = g_memdup2 (fc->outputs, (gsize) n * nc * sizeof (float));
+      r->quant_outputs = g_steal_pointer (&quant_out);
+    }
   r->seconds = (g_get_monotonic_time () - t_start) / 1e6;
   if (progress)
     progress (1.0, progress_data);

@@ -44,6 +44,9 @@ typedef struct
    * a file that does not match (header checksum, sizes, key, payload checksum) is ignored
    * and rewritten. Models without a file (no checksum) are not cached on disk. */
   const char  *float_cache_dir;
+  /* keep every image's outputs of both engines in the result (float_outputs,
+   * quant_outputs): the sample gallery's per-image predictions (qs-attribution.h) */
+  gboolean     keep_outputs;
 } QsEvalOptions;
 
 typedef struct
@@ -104,6 +107,10 @@ typedef struct
   /* The float outputs were read from options->float_cache_dir rather than computed (then
    * float_images_per_s is the rate measured when the file was written). */
   gboolean     float_from_disk;
+  /* With QsEvalOptions.keep_outputs: n_images x n_classes outputs of the float engine and
+   * of the quantized one (quant_outputs NULL when float_only); else NULL. */
+  float       *float_outputs;
+  float       *quant_outputs;
 
   /*< private >*/
   gint ref_count;

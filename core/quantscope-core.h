@@ -25,6 +25,7 @@
 #include "qs-lowering.h"
 #include "qs-kernels.h"
 #include "qs-eval.h"
+#include "qs-attribution.h"
 #include "qs-export.h"
 #include "qs-synthetic.h"
 #include "qs-analysis.h"

@@ -166,4 +166,35 @@ gboolean qs_chart_export_line      (const QsChartLineData *data,
                                     double              scale,
                                     GError            **error);
 
+/* A bar chart: one bar per item in order (the values of a graph along it), one of them
+ * highlighted in the clip colour with its label always shown; other labels where they fit.
+ * Arrays are borrowed for the call. The sample gallery's per-layer activation error. */
+typedef struct
+{
+  const char * const *labels;         /* n, nullable */
+  const double       *values;         /* n, >= 0; NaN / inf drawn as 0 */
+  gsize               n;
+  gint                highlight;      /* -1: none */
+  const char         *x_label;
+  const char         *y_label;
+  const char         *series_label;   /* legend of the bars, nullable */
+  const char         *highlight_label;/* legend of the highlighted bar, nullable */
+} QsChartBarsData;
+
+void     qs_chart_bars_data_init   (QsChartBarsData    *data);
+void     qs_chart_draw_bars        (cairo_t            *cr,
+                                    double              width,
+                                    double              height,
+                                    const QsChartBarsData *data,
+                                    const char         *title,  /* nullable */
+                                    const QsChartStyle *style);
+gboolean qs_chart_export_bars      (const QsChartBarsData *data,
+                                    const QsChartStyle *style,  /* NULL = light */
+                                    const char         *title,
+                                    const char         *path,
+                                    int                 width,
+                                    int                 height,
+                                    double              scale,
+                                    GError            **error);
+
 G_END_DECLS

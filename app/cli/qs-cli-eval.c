@@ -13,7 +13,123 @@
 
 /* quantscope-cli eval MODEL --dataset D [--preset P | --config CFG] [--requant MODE] [--calib N]
  *                  [--calib-source S] [--limit N] [--threads N] [--no-layer-stats] [--json]
- * Without --preset / --config: float accuracy only. */
+ *                  [--per-sample]
+ * Without --preset / --config: float accuracy only. --per-sample (with a config) adds every
+ * image's top-5 of both engines and the activation error at every value of the graph
+ * (qs-attribution.h). */
+
+/* The per-sample part of eval: one QsAttribution per image, the summary's predictions. */
+static GPtrArray *
+compute_per_sample (QsModel      *model,
+                    QsConfig     *config,
+                    QsDataset    *dataset,
+                    QsEvalCache  *cache,
+                    guint         n_images,
+                    GError      **error)
+{
+  g_autoptr(QsAttributor) at = NULL;
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_attribution_unref);
+  g_autofree float *x = NULL;
+  const guint chunk = 64;
+  gsize in_size;
+
+  at = qs_attributor_new (model, config, qs_eval_cache_get_calibrations (cache),
+                          qs_dataset_get_preprocess (dataset), NULL, error);
+  if (at == NULL)
+    return NULL;
+  in_size = qs_attributor_get_input_size (at);
+  x = g_new (float, in_size * chunk);
+  for (guint start = 0; start < n_images; start += chunk)
+    {
+      guint count = MIN (chunk, n_images - start);
+      g_autoptr(GPtrArray) part = NULL;
+
+      if (!qs_dataset_fill_inputs (dataset, model, start, count, x, error))
+        return NULL;
+      part = qs_attributor_run_batch (at, x, count, NULL, error);
+      if (part == NULL)
+        return NULL;
+      for (guint i = 0; i < part->len; i++)
+        g_ptr_array_add (all, qs_attribution_ref (g_ptr_array_index (part, i)));
+    }
+  return g_steal_pointer (&all);
+}
+
+static void
+add_top (JsonBuilder              *b,
+         const char               *name,
+         const QsAttributionClass *top,
+         guint                     n_top)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint k = 0; k < n_top; k++)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "class");
+      json_builder_add_int_value (b, top[k].cls);
+      qs_cli_json_add_number (b, "prob", top[k].prob);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
+static void
+add_samples (JsonBuilder *b,
+             QsDataset   *dataset,
+             GPtrArray   *samples)
+{
+  json_builder_set_member_name (b, "samples");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < samples->len; i++)
+    {
+      QsAttribution *a = g_ptr_array_index (samples, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "index");
+      json_builder_add_int_value (b, i);
+      json_builder_set_member_name (b, "label");
+      if (qs_dataset_is_labelled (dataset))
+        json_builder_add_int_value (b, qs_dataset_get_label (dataset, i));
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "float_class");
+      json_builder_add_int_value (b, a->float_top[0].cls);
+      json_builder_set_member_name (b, "quant_class");
+      json_builder_add_int_value (b, a->quant_top[0].cls);
+      json_builder_set_member_name (b, "changed");
+      json_builder_add_boolean_value (b, a->float_top[0].cls != a->quant_top[0].cls);
+      add_top (b, "float_top5", a->float_top, a->n_top);
+      add_top (b, "quant_top5", a->quant_top, a->n_top);
+      qs_cli_json_add_number (b, "output_sqnr_db", a->output_sqnr_db);
+      json_builder_set_member_name (b, "worst_value");
+      if (a->worst >= 0)
+        json_builder_add_string_value (b, a->values[a->worst].name);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "layers");
+      json_builder_begin_array (b);
+      for (guint v = 0; v < a->n_values; v++)
+        {
+          const QsAttributionValue *val = &a->values[v];
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "value");
+          json_builder_add_string_value (b, val->name);
+          json_builder_set_member_name (b, "layer");
+          json_builder_add_string_value (b, val->layer);
+          json_builder_set_member_name (b, "integer");
+          json_builder_add_boolean_value (b, val->is_integer);
+          /* null: identical to the float run (+inf dB) */
+          qs_cli_json_add_number (b, "sqnr_db", val->sqnr_db);
+          qs_cli_json_add_number (b, "rel_l2", val->rel_l2);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
 
 static void
 add_confusion (JsonBuilder *b,
@@ -35,6 +151,7 @@ add_confusion (JsonBuilder *b,
 
 static void
 print_json (QsEvalResult *r,
+            GPtrArray    *samples,
             QsDataset    *dataset,
             QsConfig     *config,
             gboolean      quant)
@@ -149,6 +266,8 @@ print_json (QsEvalResult *r,
   qs_cli_json_add_number (b, "quant_images_per_s", r->quant_images_per_s);
   json_builder_set_member_name (b, "float_from_cache");
   json_builder_add_boolean_value (b, r->float_from_disk);
+  if (samples != NULL)
+    add_samples (b, dataset, samples);
   json_builder_end_object (b);
   qs_cli_print_builder (b);
 }
@@ -212,6 +331,25 @@ layers:
   printf ("\n");
 }
 
+static void
+print_samples_text (QsDataset *dataset,
+                    GPtrArray *samples)
+{
+  printf ("\n%8s %6s %6s %6s %-8s %s\n", _("Image"), _("Label"), _("Float"), _("Quant"),
+          _("Changed"), _("Largest error added at"));
+  for (guint i = 0; i < samples->len; i++)
+    {
+      QsAttribution *a = g_ptr_array_index (samples, i);
+      gboolean changed = a->float_top[0].cls != a->quant_top[0].cls;
+
+      printf ("%8u %6d %6u %6u %-8s %s", i, qs_dataset_get_label (dataset, i), a->float_top[0].cls,
+              a->quant_top[0].cls, changed ? _("yes") : "", a->worst >= 0 ? a->values[a->worst].name : "—");
+      if (a->worst >= 0)
+        printf (" (%.1f dB)", a->values[a->worst].sqnr_db);
+      printf ("\n");
+    }
+}
+
 int
 qs_cli_eval (int    argc,
              char **argv)
@@ -219,7 +357,9 @@ qs_cli_eval (int    argc,
   g_autofree char *dataset_spec = NULL, *preset = NULL, *config_path = NULL, *requant = NULL;
   g_autofree char *architecture = NULL, *calib_source = NULL;
   gint limit = 0, calib = 0, threads = 0;
-  gboolean json = FALSE, no_layer_stats = FALSE, no_float_cache = FALSE;
+  gboolean json = FALSE, no_layer_stats = FALSE, no_float_cache = FALSE, per_sample = FALSE;
+  g_autoptr(QsEvalCache) cache = qs_eval_cache_new ();
+  g_autoptr(GPtrArray) samples = NULL;
   g_autofree char *float_cache_dir = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(QsModel) model = NULL;
@@ -248,6 +388,8 @@ qs_cli_eval (int    argc,
     { "architecture", 'a', 0, G_OPTION_ARG_FILENAME, &architecture,
       N_("Architecture for a weights-only file"), N_("FILE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { "per-sample", 0, 0, G_OPTION_ARG_NONE, &per_sample,
+      N_("Also report every image: both engines’ top-5 and the activation error at every layer"), NULL },
     { NULL }
   };
 
@@ -268,6 +410,8 @@ qs_cli_eval (int    argc,
     return qs_cli_usage_error ("eval", _("--calib must be a positive number"));
   if (threads < 0 || threads > 64)
     return qs_cli_usage_error ("eval", _("--threads must be between 1 and 64"));
+  if (per_sample && preset == NULL && config_path == NULL)
+    return qs_cli_usage_error ("eval", _("--per-sample needs --preset or --config"));
 
   if (preset != NULL)
     config = qs_config_new_from_preset (preset, &error);
@@ -302,6 +446,7 @@ qs_cli_eval (int    argc,
   opts.n_threads = threads;
   opts.float_only = config == NULL;
   opts.layer_stats = config != NULL && !no_layer_stats;
+  opts.cache = cache;
   if (!no_float_cache)
     opts.float_cache_dir = float_cache_dir = qs_eval_float_cache_dir ();
   progress = qs_cli_progress_new ("eval");
@@ -313,9 +458,20 @@ qs_cli_eval (int    argc,
   qs_cli_warn_nonfinite ("eval", r->float_nonfinite, r->n_images, r->float_nonfinite_at);
   qs_cli_warn_nonfinite ("eval", r->quant_nonfinite, r->n_images, r->quant_nonfinite_at);
 
+  if (per_sample)
+    {
+      samples = compute_per_sample (model, config, dataset, cache, r->n_images, &error);
+      if (samples == NULL)
+        return qs_cli_fail ("eval", error);
+    }
+
   if (json)
-    print_json (r, dataset, config, config != NULL);
+    print_json (r, samples, dataset, config, config != NULL);
   else
-    print_text (r, dataset, config);
+    {
+      print_text (r, dataset, config);
+      if (samples != NULL)
+        print_samples_text (dataset, samples);
+    }
   return QS_CLI_EXIT_OK;
 }

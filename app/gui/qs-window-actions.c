@@ -629,6 +629,19 @@ show_evaluation_action (GtkWidget  *widget,
                                   !gtk_toggle_button_get_active (self->evaluation_button));
 }
 
+/* The sample gallery (issue 11), Ctrl+G. */
+static void
+show_gallery_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  QsWindow *self = QS_WINDOW (widget);
+
+  if (gtk_widget_get_visible (GTK_WIDGET (self->gallery_button)))
+    gtk_toggle_button_set_active (self->gallery_button,
+                                  !gtk_toggle_button_get_active (self->gallery_button));
+}
+
 static void
 show_sensitivity_action (GtkWidget  *widget,
                          const char *action_name,
@@ -772,6 +785,8 @@ _qs_window_actions_update (QsWindow *self)
   gtk_widget_set_visible (self->presets_button, has_doc);
   gtk_widget_set_visible (GTK_WIDGET (self->sensitivity_button), has_doc);
   gtk_widget_set_visible (GTK_WIDGET (self->evaluation_button), has_doc);
+  gtk_widget_set_visible (GTK_WIDGET (self->gallery_button), has_doc);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-gallery", has_doc);
   gtk_widget_set_visible (self->notes_button, has_doc);
 
   /* Translators: tooltip of the undo button, %s says what will be undone ("Apply Preset
@@ -862,6 +877,8 @@ _qs_window_class_actions_init (QsWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, GDK_CONTROL_MASK, "win.show-sensitivity", NULL);
   gtk_widget_class_install_action (widget_class, "win.show-evaluation", NULL, show_evaluation_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_u, GDK_CONTROL_MASK, "win.show-evaluation", NULL);
+  gtk_widget_class_install_action (widget_class, "win.show-gallery", NULL, show_gallery_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_g, GDK_CONTROL_MASK, "win.show-gallery", NULL);
   /* Pages ask for a toast with gtk_widget_activate_action (page, "win.toast", "s", message). */
   gtk_widget_class_install_action (widget_class, "win.toast", "s", toast_action);
   gtk_widget_class_install_action (widget_class, "win.playground", NULL, playground_action);

@@ -6,6 +6,7 @@
 #include "qs-layer-page.h"
 #include "qs-sensitivity-page.h"
 #include "qs-eval-page.h"
+#include "qs-gallery-page.h"
 #include "qs-start-page.h"
 #include "qs-summary-bar.h"
 #include "qs-window.h"
@@ -55,6 +56,8 @@ struct _QsWindow
   GtkToggleButton      *sensitivity_button;
   QsEvalPage           *evaluation_page;
   GtkToggleButton      *evaluation_button;
+  QsGalleryPage        *gallery_page;       /* the sample gallery (issue 11) */
+  GtkToggleButton      *gallery_button;
   QsSummaryBar         *summary_bar;
   GtkToggleButton      *lessons_button;
   GtkRevealer          *lesson_revealer;

@@ -383,6 +383,7 @@ set_current_layer (QsWindow   *self,
     {
       gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
       gtk_toggle_button_set_active (self->evaluation_button, FALSE);
+      gtk_toggle_button_set_active (self->gallery_button, FALSE);
     }
 }
 
@@ -403,15 +404,20 @@ update_content_page (QsWindow *self)
     page = "sensitivity";
   else if (gtk_toggle_button_get_active (self->evaluation_button))
     page = "evaluation";
+  else if (gtk_toggle_button_get_active (self->gallery_button))
+    page = "gallery";
   gtk_stack_set_visible_child_name (self->content_stack, page);
 }
 
-/* The Sensitivity and Evaluation views each take the layer page's place: one at a time. */
+/* The Sensitivity, Evaluation and Gallery views each take the layer page's place: one at a time. */
 static void
 on_sensitivity_toggled (QsWindow *self)
 {
   if (gtk_toggle_button_get_active (self->sensitivity_button))
-    gtk_toggle_button_set_active (self->evaluation_button, FALSE);
+    {
+      gtk_toggle_button_set_active (self->evaluation_button, FALSE);
+      gtk_toggle_button_set_active (self->gallery_button, FALSE);
+    }
   update_content_page (self);
 }
 
@@ -419,7 +425,23 @@ static void
 on_evaluation_toggled (QsWindow *self)
 {
   if (gtk_toggle_button_get_active (self->evaluation_button))
-    gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+    {
+      gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+      gtk_toggle_button_set_active (self->gallery_button, FALSE);
+    }
+  update_content_page (self);
+}
+
+/* The sample gallery (issue 11) gets the document when it is first shown. */
+static void
+on_gallery_toggled (QsWindow *self)
+{
+  if (gtk_toggle_button_get_active (self->gallery_button))
+    {
+      gtk_toggle_button_set_active (self->sensitivity_button, FALSE);
+      gtk_toggle_button_set_active (self->evaluation_button, FALSE);
+      qs_gallery_page_set_document (self->gallery_page, self->document);
+    }
   update_content_page (self);
 }
 
@@ -607,6 +629,7 @@ clear_document (QsWindow *self)
   qs_layer_page_set_document (self->layer_page, NULL);
   qs_sensitivity_page_set_document (self->sensitivity_page, NULL);
   qs_eval_page_set_document (self->evaluation_page, NULL);
+  qs_gallery_page_set_document (self->gallery_page, NULL);
   qs_summary_bar_set_document (self->summary_bar, NULL);
   gtk_list_view_set_model (self->layer_view, NULL);
   if (self->selection != NULL)
@@ -689,6 +712,10 @@ set_document (QsWindow   *self,
   qs_layer_page_set_document (self->layer_page, document);
   qs_sensitivity_page_set_document (self->sensitivity_page, document);
   qs_eval_page_set_document (self->evaluation_page, document);
+  /* the gallery gets the document when it is first shown: its grid of every image costs
+   * nothing until then (and stays out of the accessibility tree) */
+  qs_gallery_page_set_document (self->gallery_page,
+                                gtk_toggle_button_get_active (self->gallery_button) ? document : NULL);
   qs_summary_bar_set_document (self->summary_bar, document);
   qs_document_refresh (document);
 
@@ -1083,6 +1110,7 @@ qs_window_class_init (QsWindowClass *klass)
   g_type_ensure (QS_TYPE_LAYER_PAGE);
   g_type_ensure (QS_TYPE_SENSITIVITY_PAGE);
   g_type_ensure (QS_TYPE_EVAL_PAGE);
+  g_type_ensure (QS_TYPE_GALLERY_PAGE);
   g_type_ensure (QS_TYPE_SUMMARY_BAR);
   g_type_ensure (QS_TYPE_LAYER_ROW);
   g_type_ensure (QS_TYPE_LESSON_PANEL);
@@ -1120,6 +1148,8 @@ qs_window_class_init (QsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QsWindow, sensitivity_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, evaluation_page);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, evaluation_button);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, gallery_page);
+  gtk_widget_class_bind_template_child (widget_class, QsWindow, gallery_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, lessons_button);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, lesson_revealer);
   gtk_widget_class_bind_template_child (widget_class, QsWindow, lesson_panel);
@@ -1141,6 +1171,7 @@ qs_window_init (QsWindow *self)
                             G_CALLBACK (on_sensitivity_toggled), self);
   g_signal_connect_swapped (self->evaluation_button, "toggled",
                             G_CALLBACK (on_evaluation_toggled), self);
+  g_signal_connect_swapped (self->gallery_button, "toggled", G_CALLBACK (on_gallery_toggled), self);
   g_object_bind_property (self->lessons_button, "active", self->lesson_revealer, "reveal-child",
                           G_BINDING_SYNC_CREATE);
   g_signal_connect_swapped (self->lessons_button, "toggled", G_CALLBACK (on_lessons_toggled), self);

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "qs-config.h"
+#include "qs-engine-float.h"
+#include "qs-model.h"
+
+G_BEGIN_DECLS
+
+/* The float engine with every kernel replaced by its fake-quantized (or fp16/bf16-rounded)
+ * values: the quantized side qs_eval_run () runs for configs that quantize no activation. */
+QsEngineFloat *_qs_eval_hybrid_engine_new (QsModel  *model,
+                                           QsConfig *config,
+                                           GError  **error);
+
+G_END_DECLS
