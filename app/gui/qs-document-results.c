@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "qs-tsan.h"
 #include "qs-document-results.h"
 #include "qs-recompute.h"
 
@@ -65,6 +66,7 @@ static void
 release_in_worker (gpointer data,
                    gpointer user_data)
 {
+  QS_TSAN_ACQUIRE (data);   /* release_result () */
   qs_quant_result_unref (data);
 }
 
@@ -92,6 +94,7 @@ release_result (gpointer data)
       return;
     }
   g_once (&once, create_release_pool, NULL);
+  QS_TSAN_RELEASE (result);
   g_thread_pool_push (once.retval, result, NULL);
 }
 

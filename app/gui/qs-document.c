@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "qs-document-results.h"
+#include "qs-tsan.h"
 #include "qs-document.h"
 #include "qs-session.h"
 
@@ -443,13 +444,16 @@ load_thread (GTask        *task,
   LoadData *load = task_data;
   GError *error = NULL;
 
+  QS_TSAN_ACQUIRE (task);   /* run_load () */
   load->model = qs_model_load_untrusted (load->path, load->architecture_path, cancellable, &error);
   if (load->model == NULL)
     {
+      QS_TSAN_RELEASE (task);
       g_task_return_error (task, error);
       return;
     }
   open_default_dataset (load);
+  QS_TSAN_RELEASE (task);   /* load reaches load_finish () through GLib */
   g_task_return_boolean (task, TRUE);
 }
 
@@ -518,6 +522,7 @@ run_load (LoadData            *load,
 
   g_task_set_source_tag (task, source_tag);
   g_task_set_task_data (task, load, load_data_free);
+  QS_TSAN_RELEASE (task);
   g_task_run_in_thread (task, thread);
 }
 
@@ -525,6 +530,7 @@ static QsDocument *
 load_finish (GAsyncResult  *result,
              GError       **error)
 {
+  QS_TSAN_ACQUIRE (result);   /* load_thread (), load_session_thread () */
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return NULL;
   return document_from_load (g_task_get_task_data (G_TASK (result)));
@@ -629,12 +635,15 @@ load_session_thread (GTask        *task,
   GError *error = NULL;
   gsize length;
 
+  QS_TSAN_ACQUIRE (task);   /* run_load () */
   if (!g_file_load_contents (load->session, cancellable, &data, &length, NULL, &error)
       || !load_session (load, data, length, cancellable, &error))
     {
+      QS_TSAN_RELEASE (task);
       g_task_return_error (task, error);
       return;
     }
+  QS_TSAN_RELEASE (task);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -756,8 +765,10 @@ reopen_thread (GTask        *task,
   QsDataset *dataset;
   GError *error = NULL;
 
+  QS_TSAN_ACQUIRE (task);   /* sync_dataset_preprocess () */
   dataset = qs_dataset_open_full (g_object_get_data (G_OBJECT (task), "spec"),
                                   g_object_get_data (G_OBJECT (task), "labels"), pp, &error);
+  QS_TSAN_RELEASE (task);   /* the dataset reaches reopen_done () through GLib */
   if (dataset == NULL)
     g_task_return_error (task, error);
   else
@@ -773,6 +784,7 @@ reopen_done (GObject      *source,
   g_autoptr(QsDataset) dataset = NULL;
   g_autoptr(GError) error = NULL;
 
+  QS_TSAN_ACQUIRE (result);   /* reopen_thread () */
   dataset = g_task_propagate_pointer (G_TASK (result), &error);
   if (dataset == NULL)
     {
@@ -806,6 +818,7 @@ sync_dataset_preprocess (QsDocument *self)
   g_task_set_task_data (task, g_memdup2 (pp, sizeof *pp), g_free);
   g_object_set_data_full (G_OBJECT (task), "spec", g_strdup (self->dataset_spec), g_free);
   g_object_set_data_full (G_OBJECT (task), "labels", g_strdup (self->dataset_labels), g_free);
+  QS_TSAN_RELEASE (task);
   g_task_run_in_thread (task, reopen_thread);
 }
 
