@@ -329,13 +329,8 @@ qs_analysis_view_export (QsAnalysisView  *self,
 
   _qs_chart_view_get_style (widget, &style);
   style.draw_background = TRUE;
-  width = gtk_widget_get_width (widget);
-  height = gtk_widget_get_height (widget);
-  if (width < 200 || height < 150)
-    {
-      width = 960;
-      height = 600;
-    }
+  width = height = 0;
+  _qs_chart_widget_export_size (widget, &width, &height);
   return qs_chart_export_analysis (qs_analysis_view_get_kind (self), self->sensitivity,
                                    self->front, &self->current, &style,
                                    self->front_kind ? _("Pareto front") : _("Layer sensitivity"),

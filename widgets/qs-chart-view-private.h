@@ -34,6 +34,16 @@ void        _qs_chart_view_set_description  (QsChartView    *self,
 
 /* The size an export is drawn at (qs_chart_view_set_export_size (), else the widget's, else
  * 960 x 600): for subclasses that export data of their own. */
+/* For the chart widgets that are not QsChartView (line, bar, scatter, analysis, eval):
+ * a size of 0 means the widget's own, or 960 x 600 when it is not shown. */
+void        _qs_chart_widget_export_size    (GtkWidget      *widget,
+                                             int            *width,
+                                             int            *height);
+/* Replaces *slot with title; the accessible label follows and the widget redraws. FALSE
+ * when nothing changed (the caller then skips its notify). */
+gboolean    _qs_chart_widget_set_title      (GtkWidget      *widget,
+                                             char          **slot,
+                                             const char     *title);
 void        _qs_chart_view_get_export_size  (QsChartView    *self,
                                              int            *width,
                                              int            *height);

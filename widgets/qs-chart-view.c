@@ -290,13 +290,41 @@ _qs_chart_view_get_export_size (QsChartView *self,
   GtkWidget *widget = GTK_WIDGET (self);
 
   /* the size asked for, the widget's, or a default figure size when it is not shown */
-  *width = priv->export_width > 0 ? priv->export_width : gtk_widget_get_width (widget);
-  *height = priv->export_height > 0 ? priv->export_height : gtk_widget_get_height (widget);
+  *width = priv->export_width;
+  *height = priv->export_height;
+  _qs_chart_widget_export_size (widget, width, height);
+}
+
+void
+_qs_chart_widget_export_size (GtkWidget *widget,
+                              int       *width,
+                              int       *height)
+{
+  if (*width <= 0 || *height <= 0)
+    {
+      *width = gtk_widget_get_width (widget);
+      *height = gtk_widget_get_height (widget);
+    }
   if (*width < 200 || *height < 150)
     {
       *width = 960;
       *height = 600;
     }
+}
+
+gboolean
+_qs_chart_widget_set_title (GtkWidget  *widget,
+                            char      **slot,
+                            const char *title)
+{
+  if (g_strcmp0 (*slot, title) == 0)
+    return FALSE;
+  g_free (*slot);
+  *slot = g_strdup (title);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  title ? title : "", -1);
+  gtk_widget_queue_draw (widget);
+  return TRUE;
 }
 
 void
@@ -337,14 +365,7 @@ _qs_chart_view_export (QsChartView    *self,
   _qs_chart_view_get_style (widget, &style);
   style.draw_background = TRUE;
   options->style = &style;
-  /* the size asked for, the widget's, or a default figure size when it is not shown */
-  width = priv->export_width > 0 ? priv->export_width : gtk_widget_get_width (widget);
-  height = priv->export_height > 0 ? priv->export_height : gtk_widget_get_height (widget);
-  if (width < 200 || height < 150)
-    {
-      width = 960;
-      height = 600;
-    }
+  _qs_chart_view_get_export_size (QS_CHART_VIEW (widget), &width, &height);
   return qs_chart_export_full (kind, priv->result, options, title, path,
                                width, height, scale, error);
 }

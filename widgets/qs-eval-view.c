@@ -355,13 +355,8 @@ qs_eval_view_export (QsEvalView  *self,
     }
   _qs_chart_view_get_style (widget, &style);
   style.draw_background = TRUE;
-  width = gtk_widget_get_width (widget);
-  height = gtk_widget_get_height (widget);
-  if (width < 200 || height < 150)
-    {
-      width = 960;
-      height = 600;
-    }
+  width = height = 0;
+  _qs_chart_widget_export_size (widget, &width, &height);
   fill_data (self, &data);
   return qs_chart_export_eval (qs_eval_view_get_kind (self), &data, self->mode, &style,
                                self->confusion_kind ? _("Confusion matrix")

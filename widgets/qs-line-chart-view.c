@@ -81,14 +81,8 @@ qs_line_chart_view_set_title (QsLineChartView *self,
 {
   g_return_if_fail (QS_IS_LINE_CHART_VIEW (self));
 
-  if (g_strcmp0 (self->title, title) == 0)
-    return;
-  g_free (self->title);
-  self->title = g_strdup (title);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  title ? title : "", -1);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+  if (_qs_chart_widget_set_title (GTK_WIDGET (self), &self->title, title))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
 }
 
 const char *
@@ -112,13 +106,7 @@ qs_line_chart_view_export (QsLineChartView *self,
 
   _qs_chart_view_get_style (GTK_WIDGET (self), &style);
   style.draw_background = TRUE;
-  if (width <= 0 || height <= 0)
-    {
-      width = gtk_widget_get_width (GTK_WIDGET (self));
-      height = gtk_widget_get_height (GTK_WIDGET (self));
-      if (width < 200 || height < 150)
-        width = 960, height = 600;
-    }
+  _qs_chart_widget_export_size (GTK_WIDGET (self), &width, &height);
   return qs_chart_export_line (&self->data, &style, self->title, path, width, height, scale, error);
 }
 
