@@ -607,6 +607,7 @@ npy_source_new (const char *where)
 
   g_mutex_init (&s->lock);
   s->where = g_strdup (where);
+  s->base.free = npy_source_free;   /* from the start: the error paths free through it */
   return s;
 }
 

@@ -3,6 +3,7 @@
 
 #include "qs-kernels.h"
 #include "qs-kernels-private.h"
+#include "qs-tsan.h"
 
 /* The selection table: one row per level, one entry per family (see qs-kernels.h). */
 
@@ -158,8 +159,10 @@ qs_kernels_get_level (const char  *name,
     {
       for (guint i = 0; i < G_N_ELEMENTS (levels); i++)
         ok[i] = resolve_level (i, &resolved[i], NULL);
+      QS_TSAN_RELEASE (&init);   /* GLib's once-init is atomics ThreadSanitizer cannot see */
       g_once_init_leave (&init, 1);
     }
+  QS_TSAN_ACQUIRE (&init);
   if (!is_level_word (name))
     {
       if (why != NULL)
@@ -249,7 +252,9 @@ qs_kernels_get (void)
                        QS_KERNELS_ENV, word, why, all, valid);
             }
         }
+      QS_TSAN_RELEASE (&result);
       g_once_init_leave (&result, k);
     }
+  QS_TSAN_ACQUIRE (&result);
   return result;
 }

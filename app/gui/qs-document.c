@@ -399,6 +399,7 @@ load_data_free (gpointer data)
 {
   LoadData *load = data;
 
+  QS_TSAN_ACQUIRE (load);   /* load_finish () */
   g_free (load->path);
   g_free (load->architecture_path);
   g_clear_object (&load->session);
@@ -530,10 +531,16 @@ static QsDocument *
 load_finish (GAsyncResult  *result,
              GError       **error)
 {
+  LoadData *load = g_task_get_task_data (G_TASK (result));
+  QsDocument *document;
+
   QS_TSAN_ACQUIRE (result);   /* load_thread (), load_session_thread () */
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return NULL;
-  return document_from_load (g_task_get_task_data (G_TASK (result)));
+  document = document_from_load (load);
+  QS_TSAN_RELEASE (load);     /* load_data_free () may run on the worker, when it drops the
+                               * task's last reference */
+  return document;
 }
 
 void
