@@ -116,6 +116,8 @@ typedef struct
     N_("Calibration dataset spec (default: the first N images of --dataset)"), N_("SPEC") }
 
 void       qs_cli_data_options_clear (QsCliDataOptions *o);
+/* g_auto(QsCliDataOptions): every return path frees what the option parser stored */
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (QsCliDataOptions, qs_cli_data_options_clear)
 /* Opens --dataset with --labels and the preprocessing (--preprocess, else the config's);
  * with a config, stores the preprocessing in it and sets its calibration source to
  * --calibration, or to the dataset itself when it is a file of the user's and the config

@@ -368,7 +368,7 @@ qs_cli_eval (int    argc,
   g_autoptr(QsEvalResult) r = NULL;
   g_autoptr(QsCliProgress) progress = NULL;
   QsEvalOptions opts = { 0 };
-  QsCliDataOptions data_opts = { 0 };
+  g_auto(QsCliDataOptions) data_opts = { 0 };
   int status = QS_CLI_EXIT_OK;
   GOptionEntry entries[] = {
     QS_CLI_DATASET_ENTRY (&dataset_spec),
@@ -438,7 +438,6 @@ qs_cli_eval (int    argc,
   if (config != NULL && calib_source != NULL && data_opts.calibration == NULL)
     data_opts.calibration = g_strdup (calib_source);
   dataset = qs_cli_open_dataset ("eval", dataset_spec, &data_opts, config, calib_source != NULL, &status);
-  qs_cli_data_options_clear (&data_opts);
   if (dataset == NULL)
     return status;
 

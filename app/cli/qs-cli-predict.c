@@ -39,7 +39,7 @@ qs_cli_predict (int    argc,
   g_autofree float *output = NULL;
   gsize shape[QS_TENSOR_MAX_DIMS], per = 1;
   guint rank, n_classes, n, correct = 0;
-  QsCliDataOptions data_opts = { 0 };
+  g_auto(QsCliDataOptions) data_opts = { 0 };
   int status = QS_CLI_EXIT_OK;
   GOptionEntry entries[] = {
     QS_CLI_DATASET_ENTRY (&dataset_spec),
@@ -84,7 +84,6 @@ qs_cli_predict (int    argc,
   if (model == NULL)
     return qs_cli_fail ("predict", error);
   dataset = qs_cli_open_dataset ("predict", dataset_spec, &data_opts, NULL, FALSE, &status);
-  qs_cli_data_options_clear (&data_opts);
   if (dataset == NULL)
     return status;
   engine = qs_engine_float_new (model, &error);

@@ -32,7 +32,7 @@ qs_cli_qat (int    argc,
 {
   g_autofree char *preset = NULL, *config_file = NULL;
   g_auto(QsCliFitArgs) a = { .epochs = 2, .batch_size = 64, .seed = 1, .lr = 5e-4 };
-  QsCliDataOptions data_opts = { 0 };
+  g_auto(QsCliDataOptions) data_opts = { 0 };
   const GOptionEntry own[] = {
     { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, N_("Quantization preset (see “quantscope-cli presets”)"), N_("P") },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file, N_("Quantization config JSON"), N_("CFG") },
@@ -72,7 +72,6 @@ qs_cli_qat (int    argc,
                        "resumes from OUT.h5.ckpt, written after every epoch."),
                      entries, &argc, &argv))
     {
-      qs_cli_data_options_clear (&data_opts);
       return QS_CLI_EXIT_USAGE;
     }
   if (argc < 2)
@@ -107,7 +106,6 @@ qs_cli_qat (int    argc,
   /* The training images with --labels and the preprocessing (--preprocess, else the
    * config's), which also goes into the config; calibration on --calibration or on them. */
   train_set = qs_cli_open_dataset ("qat", a.dataset, &data_opts, config, FALSE, &status);
-  qs_cli_data_options_clear (&data_opts);
   if (train_set == NULL)
     return status;
   if (!qs_dataset_is_labelled (train_set))

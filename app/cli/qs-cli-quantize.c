@@ -105,7 +105,7 @@ qs_cli_quantize (int    argc,
   g_autofree char *requant = NULL, *dataset_spec = NULL, *save_config = NULL;
   gboolean json = FALSE, show_lowering = FALSE;
   gint calib_images = 0;
-  QsCliDataOptions data_opts = { 0 };
+  g_auto(QsCliDataOptions) data_opts = { 0 };
   g_autoptr(QsDataset) dataset = NULL;
   int status = QS_CLI_EXIT_OK;
   g_autoptr(GError) error = NULL;
@@ -140,7 +140,6 @@ qs_cli_quantize (int    argc,
                        "as eval does, list them, and with --save-config keep them in the config."),
                      entries, &argc, &argv))
     {
-      qs_cli_data_options_clear (&data_opts);
       return QS_CLI_EXIT_USAGE;
     }
   if (argc != 2)
@@ -174,7 +173,6 @@ qs_cli_quantize (int    argc,
     {
       /* the preprocessing goes into the config; calibration on --calibration, else the dataset */
       dataset = qs_cli_open_dataset ("quantize", dataset_spec, &data_opts, config, FALSE, &status);
-      qs_cli_data_options_clear (&data_opts);
       if (dataset == NULL)
         return status;
     }
