@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "qs-export-window.h"
+#include "qs-gui-utils.h"
 #include "qs-report.h"
 
 struct _QsExportWindow
@@ -316,31 +317,17 @@ export_clicked (QsExportWindow *self)
 {
   const QsExportFormat *format = qs_export_window_get_format (self);
   g_autofree char *stem = NULL, *name = NULL;
-  const char *model_path = qs_model_get_path (self->model);
-  char *dot;
 
   if (format == NULL || self->busy)
     return;
-  stem = g_path_get_basename (model_path != NULL ? model_path : qs_model_get_name (self->model));
-  if ((dot = strrchr (stem, '.')) != NULL && dot != stem)
-    *dot = '\0';
+  stem = qs_model_file_stem (self->model);
   name = g_strconcat (stem, format->extension, NULL);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   /* Translators: the title of the file chooser of the export dialog */
-  self->chooser = gtk_file_chooser_native_new (_("Export To"), GTK_WINDOW (self),
-                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  if (model_path != NULL)
-    {
-      g_autoptr(GFile) model = g_file_new_for_path (model_path);
-      g_autoptr(GFile) folder = g_file_get_parent (model);
-
-      if (folder != NULL)
-        gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), folder, NULL);
-    }
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
+  self->chooser = qs_model_save_chooser_new (GTK_WINDOW (self), self->model, _("Export To"),
+                                             _("_Export"), name);
   g_signal_connect (self->chooser, "response", G_CALLBACK (chooser_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }

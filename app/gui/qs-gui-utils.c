@@ -231,3 +231,42 @@ qs_error_describe_code (const GError *error)
   /* Translators: an error's kind under its message, "Model file (code 42)" */
   return g_strdup_printf (_("%s (code %d)"), domain, error->code);
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Files made from a model                                                                  */
+
+char *
+qs_model_file_stem (QsModel *model)
+{
+  const char *path = qs_model_get_path (model);
+  char *stem = g_path_get_basename (path != NULL ? path : qs_model_get_name (model));
+  char *dot = strrchr (stem, '.');
+
+  if (dot != NULL && dot != stem)
+    *dot = '\0';
+  return stem;
+}
+
+GtkFileChooserNative *
+qs_model_save_chooser_new (GtkWindow  *parent,
+                           QsModel    *model,
+                           const char *title,
+                           const char *accept,
+                           const char *name)
+{
+  const char *path = qs_model_get_path (model);
+  GtkFileChooserNative *chooser;
+
+  chooser = gtk_file_chooser_native_new (title, parent, GTK_FILE_CHOOSER_ACTION_SAVE, accept, NULL);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  if (path != NULL)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (path);
+      g_autoptr(GFile) folder = g_file_get_parent (file);
+
+      if (folder != NULL)
+        gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
+    }
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  return chooser;
+}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <glib.h>
+#include <gtk/gtk.h>
 
 #include "quantscope-core.h"
 
@@ -28,5 +28,16 @@ char       *qs_quant_spec_describe      (const QsQuantSpec *spec);
 /* An error's domain and code in words, for the details under a message (never the quark's
  * name): "Model file: corrupt (code 2)", "File: not found (code 1)". */
 char       *qs_error_describe_code      (const GError      *error);
+
+/* The model's file name without its extension ("fmnist-cnn"), or its name when it has no
+ * file: the stem of the names the app suggests for files made from it. */
+char       *qs_model_file_stem          (QsModel           *model);
+/* A modal Save chooser in the model's folder (when it has a file), suggesting name. */
+GtkFileChooserNative *
+            qs_model_save_chooser_new   (GtkWindow         *parent,
+                                         QsModel           *model,
+                                         const char        *title,
+                                         const char        *accept,
+                                         const char        *name);
 
 G_END_DECLS

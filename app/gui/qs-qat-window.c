@@ -6,6 +6,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "qs-gui-utils.h"
 #include "qs-line-chart-view.h"
 #include "qs-qat-window.h"
 
@@ -739,33 +740,19 @@ chooser_response (GtkNativeDialog *dialog,
 static void
 save_clicked (QsQatWindow *self)
 {
-  const char *model_path = qs_model_get_path (self->model);
   g_autofree char *stem = NULL, *name = NULL;
-  char *dot;
 
   if (self->state != QS_QAT_STATE_DONE)
     return;
-  stem = g_path_get_basename (model_path != NULL ? model_path : qs_model_get_name (self->model));
-  if ((dot = strrchr (stem, '.')) != NULL && dot != stem)
-    *dot = '\0';
+  stem = qs_model_file_stem (self->model);
   /* Translators: the suggested file name of a fine-tuned model, %s is the model's name */
   name = g_strdup_printf (_("%s-qat.h5"), stem);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   /* Translators: the title of the file chooser that saves a fine-tuned model */
-  self->chooser = gtk_file_chooser_native_new (_("Save Fine-tuned Model"), GTK_WINDOW (self),
-                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), NULL);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  if (model_path != NULL)
-    {
-      g_autoptr(GFile) model = g_file_new_for_path (model_path);
-      g_autoptr(GFile) folder = g_file_get_parent (model);
-
-      if (folder != NULL)
-        gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), folder, NULL);
-    }
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
+  self->chooser = qs_model_save_chooser_new (GTK_WINDOW (self), self->model, _("Save Fine-tuned Model"),
+                                             _("_Save"), name);
   g_signal_connect (self->chooser, "response", G_CALLBACK (chooser_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
