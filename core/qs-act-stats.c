@@ -7,6 +7,21 @@
 #include "qs-act-stats.h"
 #include "qs-range.h"
 
+typedef struct
+{
+  QsQuantSpec spec;
+  float       lo, hi;
+  GError     *error;
+} RangeMemo;
+
+static void
+range_memo_clear (gpointer data)
+{
+  RangeMemo *m = data;
+
+  g_clear_error (&m->error);
+}
+
 QsActStats *
 qs_act_stats_new (const char  *name,
                   QsHistogram *hist,
@@ -32,6 +47,9 @@ qs_act_stats_new (const char  *name,
   stats->n_zero = n_zero;
   stats->n_nonfinite = n_nonfinite;
   stats->sum_sq = sum_sq;
+  g_mutex_init (&stats->lock);
+  stats->memo = g_array_new (FALSE, FALSE, sizeof (RangeMemo));
+  g_array_set_clear_func (stats->memo, range_memo_clear);
   return stats;
 }
 
@@ -51,9 +69,43 @@ qs_act_stats_unref (QsActStats *stats)
   if (g_atomic_int_dec_and_test (&stats->ref_count))
     {
       qs_histogram_unref (stats->hist);
+      g_array_unref (stats->memo);
+      g_mutex_clear (&stats->lock);
       g_free (stats->name);
       g_free (stats);
     }
+}
+
+/* The remembered choice for spec, or NULL; stats->lock held. */
+static const RangeMemo *
+memo_find (const QsActStats  *stats,
+           const QsQuantSpec *spec)
+{
+  for (guint i = 0; i < stats->memo->len; i++)
+    {
+      const RangeMemo *m = &g_array_index (stats->memo, RangeMemo, i);
+
+      if (qs_quant_spec_equal (&m->spec, spec))
+        return m;
+    }
+  return NULL;
+}
+
+gboolean
+qs_act_stats_range_is_known (const QsActStats  *stats,
+                             const QsQuantSpec *spec)
+{
+  QsActStats *s = (QsActStats *) stats;
+  gboolean known;
+
+  g_return_val_if_fail (stats != NULL && spec != NULL, FALSE);
+
+  if (spec->range_method == QS_RANGE_MINMAX || stats->min == stats->max)
+    return TRUE;
+  g_mutex_lock (&s->lock);
+  known = memo_find (stats, spec) != NULL;
+  g_mutex_unlock (&s->lock);
+  return known;
 }
 
 gboolean
@@ -63,6 +115,11 @@ qs_act_stats_choose_range (const QsActStats  *stats,
                            float             *hi,
                            GError           **error)
 {
+  QsActStats *s = (QsActStats *) stats;
+  const RangeMemo *found;
+  RangeMemo m = { 0 };
+  gboolean ok;
+
   g_return_val_if_fail (stats != NULL && spec != NULL, FALSE);
   g_return_val_if_fail (lo != NULL && hi != NULL, FALSE);
 
@@ -71,7 +128,40 @@ qs_act_stats_choose_range (const QsActStats  *stats,
   *hi = stats->max;
   if (spec->range_method == QS_RANGE_MINMAX || *lo == *hi)
     return TRUE;
-  return qs_range_choose (stats->hist, spec, lo, hi, error);
+  g_mutex_lock (&s->lock);
+  found = memo_find (stats, spec);
+  if (found != NULL)
+    {
+      *lo = found->lo;
+      *hi = found->hi;
+      if (found->error != NULL)
+        g_propagate_error (error, g_error_copy (found->error));
+      g_mutex_unlock (&s->lock);
+      return found->error == NULL;
+    }
+  g_mutex_unlock (&s->lock);
+
+  /* outside the lock: two threads may both choose; the choice is deterministic */
+  m.spec = *spec;
+  m.lo = *lo;
+  m.hi = *hi;
+  if (!qs_range_choose (stats->hist, spec, &m.lo, &m.hi, &m.error))
+    {
+      m.lo = *lo;
+      m.hi = *hi;
+    }
+  *lo = m.lo;
+  *hi = m.hi;
+  ok = m.error == NULL;
+  if (!ok)
+    g_propagate_error (error, g_error_copy (m.error));
+  g_mutex_lock (&s->lock);
+  if (memo_find (stats, spec) == NULL)
+    g_array_append_val (s->memo, m);
+  else
+    g_clear_error (&m.error);
+  g_mutex_unlock (&s->lock);
+  return ok;
 }
 
 float

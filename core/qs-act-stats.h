@@ -26,6 +26,8 @@ typedef struct
 
   /*< private >*/
   gint         ref_count;
+  GMutex       lock;          /* guards memo */
+  GArray      *memo;          /* RangeMemo: ranges chosen so far, by spec */
 } QsActStats;
 
 /* What quantizing the activations with spec at the chosen range [lo, hi] does to them. The
@@ -71,6 +73,12 @@ gboolean    qs_act_stats_choose_range    (const QsActStats  *stats,
                                           float             *lo,
                                           float             *hi,
                                           GError           **error);
+/* Whether qs_act_stats_choose_range () answers at once for spec: min-max, an empty extent,
+ * or a range chosen before for an equal spec (choices are remembered: MSE and KL cost up to
+ * tens of milliseconds on 2048 bins, so the app makes them in a worker and then asks
+ * again on the main thread). Thread-safe, like qs_act_stats_choose_range (). */
+gboolean    qs_act_stats_range_is_known  (const QsActStats  *stats,
+                                          const QsQuantSpec *spec);
 /* Clipping and error of quantizing these activations with spec at [lo, hi]. */
 gboolean    qs_act_stats_measure         (const QsActStats  *stats,
                                           const QsQuantSpec *spec,

@@ -246,11 +246,66 @@ test_act_stats_uniform (void)
   g_assert_cmpfloat_with_epsilon (r.mse, err / (n + zeros), 1e-3 * err / (n + zeros));
 }
 
+/* Chosen ranges are remembered per spec (the app chooses MSE / KL in a worker and then
+ * asks again on the main thread): the remembered answer is the histogram's choice, a
+ * different spec is not known, and an error is remembered as an error. */
+static void
+test_act_stats_range_memo (void)
+{
+  g_autoptr(QsHistogram) h = qs_histogram_new (QS_CALIB_HIST_BINS, -1.0, 3.0);
+  g_autoptr(QsHistogram) empty = qs_histogram_new (16, 0.0, 1.0);
+  g_autoptr(QsActStats) stats = NULL, none = NULL;
+  QsQuantSpec spec = { 0 }, other;
+  float x[4096], lo, hi, lo2, hi2, rlo, rhi;
+
+  for (guint i = 0; i < G_N_ELEMENTS (x); i++)
+    x[i] = (float) (i % 97) / 32.0f - 1.0f + (i % 7 == 0 ? 1.5f : 0.0f);
+  qs_histogram_add (h, x, G_N_ELEMENTS (x));
+  stats = qs_act_stats_new ("v", h, -1.0f, 3.0f, G_N_ELEMENTS (x), 0, 0, 1.0);
+  qs_quant_spec_init (&spec);
+  spec.bits = 4;
+  spec.mapping = QS_MAPPING_AFFINE;
+  spec.granularity = QS_GRANULARITY_TENSOR;
+  spec.range_method = QS_RANGE_MSE;
+
+  g_assert_false (qs_act_stats_range_is_known (stats, &spec));
+  rlo = -1.0f;
+  rhi = 3.0f;
+  g_assert_true (qs_range_choose (h, &spec, &rlo, &rhi, NULL));
+  g_assert_true (qs_act_stats_choose_range (stats, &spec, &lo, &hi, NULL));
+  g_assert_cmpfloat (lo, ==, rlo);
+  g_assert_cmpfloat (hi, ==, rhi);
+  g_assert_cmpfloat (hi, <, 3.0f);     /* MSE clipped something: not the min-max answer */
+  g_assert_true (qs_act_stats_range_is_known (stats, &spec));
+  g_assert_true (qs_act_stats_choose_range (stats, &spec, &lo2, &hi2, NULL));
+  g_assert_cmpfloat (lo2, ==, lo);
+  g_assert_cmpfloat (hi2, ==, hi);
+
+  other = spec;
+  other.bits = 3;
+  g_assert_false (qs_act_stats_range_is_known (stats, &other));
+  other = spec;
+  other.range_method = QS_RANGE_MINMAX;
+  g_assert_true (qs_act_stats_range_is_known (stats, &other));
+
+  /* nothing counted: the error comes back the second time too */
+  none = qs_act_stats_new ("n", empty, 0.0f, 1.0f, 0, 0, 0, 0.0);
+  for (int i = 0; i < 2; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (qs_act_stats_choose_range (none, &spec, &lo, &hi, &error));
+      g_assert_error (error, QS_QUANT_ERROR, QS_QUANT_ERROR_EMPTY);
+      g_assert_true (qs_act_stats_range_is_known (none, &spec));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/qs/act-stats/sample-cnn-vs-raw", test_act_stats_sample_cnn);
   g_test_add_func ("/qs/act-stats/uniform-closed-form", test_act_stats_uniform);
+  g_test_add_func ("/qs/act-stats/range-memo", test_act_stats_range_memo);
   return g_test_run ();
 }

@@ -1395,6 +1395,39 @@ act_job_run (gpointer       input,
   return r;
 }
 
+/* Worker: a range the main thread does not know yet (MSE and KL search the histogram:
+ * up to tens of milliseconds); the statistics remember it, and act_job_done () asks again. */
+typedef struct
+{
+  QsActStats  *owner;
+  QsQuantSpec  spec;
+} RangeJob;
+
+static void
+range_job_free (gpointer data)
+{
+  RangeJob *job = data;
+
+  qs_act_stats_unref (job->owner);
+  g_free (job);
+}
+
+static gpointer
+range_job_run (gpointer       input,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  RangeJob *job = input;
+  ActResult *r = g_new0 (ActResult, 1);
+  float lo, hi;
+
+  /* an error is remembered with the choice and shown by act_apply () */
+  qs_act_stats_choose_range (job->owner, &job->spec, &lo, &hi, NULL);
+  r->value = qs_act_stats_ref (job->owner);
+  r->owner = qs_act_stats_ref (job->owner);
+  return r;
+}
+
 /* The value the view shows for a layer: its output as the program holds it, or
  * "name#pre" when its own activation (a softmax) was split off and runs in float while the
  * value before it is quantized. *owner: the value whose range it uses (pooling and the like
@@ -1441,7 +1474,8 @@ act_show (QsLayerPage *self,
 
 /* Main thread, microseconds: the range the config picks (fixed by the config, or chosen by
  * the calibration method from the owner's histogram, as qs_calibration_get_range ()), and
- * what it clips and costs in SQNR. */
+ * what it clips and costs in SQNR. A range not chosen yet (MSE, KL) is chosen in a worker
+ * first; the statistics remember it, so later changes elsewhere in the model find it. */
 static void
 act_apply (QsLayerPage       *self,
            QsLowering        *lowering,
@@ -1473,6 +1507,16 @@ act_apply (QsLayerPage       *self,
         lo = ranges[i].lo;
         hi = ranges[i].hi;
       }
+  if (!fixed && !qs_act_stats_range_is_known (self->act_owner, spec))
+    {
+      RangeJob *job = g_new0 (RangeJob, 1);
+
+      /* the view keeps what it shows until the worker has chosen */
+      job->owner = qs_act_stats_ref (self->act_owner);
+      job->spec = *spec;
+      qs_recompute_submit (self->act_jobs, "activation-range", 0, range_job_run, job, range_job_free);
+      return;
+    }
   if ((!fixed && !qs_act_stats_choose_range (self->act_owner, spec, &lo, &hi, &error))
       || !qs_act_stats_measure (self->act_value, spec, lo, hi, &r, &error))
     {
@@ -1583,6 +1627,13 @@ act_job_done (QsRecompute  *jobs,
   QsLayerPage *self = user_data;
   ActResult *r = result;
 
+  if (g_strcmp0 (key, "activation-range") == 0)
+    {
+      /* the range is remembered now (or the job was cancelled by a newer one) */
+      if (r != NULL && r->owner == self->act_owner)
+        update_activations (self);
+      return;
+    }
   g_clear_pointer (&self->act_value, qs_act_stats_unref);
   g_clear_pointer (&self->act_owner, qs_act_stats_unref);
   g_clear_pointer (&self->act_error, g_free);

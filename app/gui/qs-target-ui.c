@@ -5,7 +5,7 @@
 
 #include "qs-target-ui.h"
 
-/* The bundled targets' titles (data/targets/*.json "title"), here so that xgettext finds
+/* The bundled targets' titles (the "title" of each data/targets/ file), here so that xgettext finds
  * them; keep in step with the files. */
 static const char * const bundled_titles[] G_GNUC_UNUSED = {
   /* Translators: deployment target names in the target chooser */
