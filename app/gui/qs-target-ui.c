@@ -5,8 +5,8 @@
 
 #include "qs-target-ui.h"
 
-/* The bundled targets' titles (the "title" of each data/targets/ file), here so that xgettext finds
- * them; keep in step with the files. */
+/* The bundled targets' titles (the "title" of each data/targets/ file), here so that
+ * xgettext finds them; keep in step with the files. */
 static const char * const bundled_titles[] G_GNUC_UNUSED = {
   /* Translators: deployment target names in the target chooser */
   N_("TFLite int8"),
