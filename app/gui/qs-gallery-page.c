@@ -46,6 +46,8 @@ struct _QsGalleryPage
   QsEvalCache        *cache;              /* float side and calibrations between runs */
   QsConfig           *predictions_config; /* what the shown answers were computed with */
   GCancellable       *cancellable;        /* the answers job's, NULL when idle */
+  QsConfig           *computing_config;   /* what the running answers job computes with */
+  guint               auto_id;            /* the debounced automatic answers job */
   gint                progress;           /* permille, atomic */
   guint               progress_id;
   /* the selected image */
@@ -70,6 +72,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void run_detail (QsGalleryPage *self);
+static void schedule_auto_compute (QsGalleryPage *self);
 
 static char *
 class_name (QsDataset *dataset,
@@ -159,6 +162,8 @@ update_count (QsGalleryPage *self)
   if (n == 0)
     adw_status_page_set_description (self->empty_page,
                                      self->dataset == NULL ? _("Choose a dataset to see its images")
+                                     : set == NULL && qs_gallery_page_get_running (self)
+                                     ? _("Computing the answers…")
                                      : set == NULL ? _("Compute the answers to filter by them")
                                      : _("No image matches the filter"));
 }
@@ -238,11 +243,13 @@ qs_gallery_page_compute (QsGalleryPage *self)
   job->dataset = g_object_ref (self->dataset);
   job->cache = qs_eval_cache_ref (self->cache);
   job->progress = &self->progress;
+  g_set_object (&self->computing_config, job->config);
   task = g_task_new (NULL, self->cancellable, answers_done, g_object_ref (self));
   g_task_set_source_tag (task, qs_gallery_page_compute);
   g_task_set_task_data (task, job, answers_job_free);
   g_task_run_in_thread (task, answers_thread);
   set_running (self, TRUE);
+  update_count (self);
 }
 
 void
@@ -255,6 +262,13 @@ qs_gallery_page_cancel (QsGalleryPage *self)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   set_running (self, FALSE);
+}
+
+QsConfig *
+qs_gallery_page_get_answers_config (QsGalleryPage *self)
+{
+  g_return_val_if_fail (QS_IS_GALLERY_PAGE (self), NULL);
+  return self->predictions_config;
 }
 
 gboolean
@@ -707,6 +721,42 @@ on_dataset_changed (QsGalleryPage *self)
   fill_classes (self);
   set_running (self, FALSE);
   update_count (self);
+  schedule_auto_compute (self);
+}
+
+/* The answers follow the document while the gallery is on screen: shown, or the config or
+ * the dataset changed under it, they are computed again after a short pause (a slider
+ * being dragged starts one job, not twenty). A job the user cancelled stays cancelled
+ * until the next change. */
+#define AUTO_COMPUTE_DELAY_MS 400
+
+static gboolean
+auto_compute_cb (gpointer data)
+{
+  QsGalleryPage *self = data;
+  QsConfig *config;
+
+  self->auto_id = 0;
+  if (self->document == NULL || self->dataset == NULL || !gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return G_SOURCE_REMOVE;
+  config = qs_document_get_config (self->document);
+  if (qs_gallery_page_get_running (self) && self->computing_config != NULL
+      && qs_config_equal (self->computing_config, config))
+    return G_SOURCE_REMOVE;
+  if (!qs_gallery_page_get_running (self) && qs_gallery_model_get_predictions (self->model) != NULL
+      && self->predictions_config != NULL && qs_config_equal (self->predictions_config, config))
+    return G_SOURCE_REMOVE;
+  qs_gallery_page_compute (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_auto_compute (QsGalleryPage *self)
+{
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+  g_clear_handle_id (&self->auto_id, g_source_remove);
+  self->auto_id = g_timeout_add (AUTO_COMPUTE_DELAY_MS, auto_compute_cb, self);
 }
 
 static void
@@ -714,6 +764,7 @@ on_config_changed (QsGalleryPage *self)
 {
   update_count (self);
   run_detail (self);
+  schedule_auto_compute (self);
 }
 
 void
@@ -834,6 +885,7 @@ qs_gallery_page_dispose (GObject *object)
 
   qs_gallery_page_set_document (self, NULL);
   g_clear_handle_id (&self->progress_id, g_source_remove);
+  g_clear_handle_id (&self->auto_id, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), QS_TYPE_GALLERY_PAGE);
   G_OBJECT_CLASS (qs_gallery_page_parent_class)->dispose (object);
 }
@@ -847,6 +899,7 @@ qs_gallery_page_finalize (GObject *object)
   g_clear_object (&self->model);
   g_clear_pointer (&self->cache, qs_eval_cache_unref);
   g_clear_object (&self->predictions_config);
+  g_clear_object (&self->computing_config);
   g_free (self->widen_layer);
   G_OBJECT_CLASS (qs_gallery_page_parent_class)->finalize (object);
 }
@@ -940,6 +993,7 @@ qs_gallery_page_init (QsGalleryPage *self)
   g_signal_connect_swapped (self->selection, "notify::selected", G_CALLBACK (on_selection_changed), self);
   g_signal_connect_swapped (self->filter_dropdown, "notify::selected", G_CALLBACK (on_filter_changed), self);
   g_signal_connect_swapped (self->class_dropdown, "notify::selected", G_CALLBACK (on_filter_changed), self);
+  g_signal_connect_swapped (self, "map", G_CALLBACK (schedule_auto_compute), self);
   fill_classes (self);
   set_running (self, FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "gallery.widen", FALSE);

@@ -26,6 +26,8 @@ void            qs_gallery_page_set_document    (QsGalleryPage   *self,
 /* Computes both answers for every image in a worker. */
 void            qs_gallery_page_compute         (QsGalleryPage   *self);
 void            qs_gallery_page_cancel          (QsGalleryPage   *self);
+/* The config the shown answers were computed with (NULL before the first answers). */
+QsConfig       *qs_gallery_page_get_answers_config (QsGalleryPage *self);
 gboolean        qs_gallery_page_get_running     (QsGalleryPage   *self);
 gboolean        qs_gallery_page_get_busy        (QsGalleryPage   *self);
 QsGalleryModel *qs_gallery_page_get_model       (QsGalleryPage   *self);

@@ -199,6 +199,57 @@ test_widen_is_one_undo_step (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* On screen, the answers follow the document: computed without a click, computed again
+ * after a config change, and a cancelled job is not restarted until the next change. */
+static void
+test_answers_follow_config (void)
+{
+  g_autoptr(QsDocument) doc = new_document ("w8a8");
+  g_autoptr(GError) error = NULL;
+  GtkWidget *window = new_page_in_window (doc);
+  QsGalleryPage *page = QS_GALLERY_PAGE (gtk_window_get_child (GTK_WINDOW (window)));
+  QsGalleryModel *gm = qs_gallery_page_get_model (page);
+  gint64 deadline = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
+  QsSampleSet *first;
+
+  while (qs_gallery_model_get_predictions (gm) == NULL || qs_gallery_page_get_running (page))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_true (qs_config_equal (qs_gallery_page_get_answers_config (page), qs_document_get_config (doc)));
+  first = qs_gallery_model_get_predictions (gm);
+
+  g_assert_true (qs_document_apply_preset (doc, "w4a4", NULL, &error));
+  g_assert_no_error (error);
+  while (!qs_config_equal (qs_gallery_page_get_answers_config (page), qs_document_get_config (doc))
+         || qs_gallery_page_get_running (page))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_true (qs_gallery_model_get_predictions (gm) != first);
+  /* w4a4 changes answers on the sample model */
+  g_assert_cmpuint (qs_gallery_model_get_predictions (gm)->n_changed, >, 0);
+
+  /* cancelled by the user: stays cancelled */
+  g_assert_true (qs_document_apply_preset (doc, "w8a8", NULL, &error));
+  while (!qs_gallery_page_get_running (page))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  qs_gallery_page_cancel (page);
+  {
+    gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC;
+
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+  }
+  g_assert_false (qs_gallery_page_get_running (page));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -217,5 +268,6 @@ main (int argc, char **argv)
 
   g_test_add_func ("/qs/gallery-page/filters-match-engines", test_filters_match_engines);
   g_test_add_func ("/qs/gallery-page/widen-is-one-undo-step", test_widen_is_one_undo_step);
+  g_test_add_func ("/qs/gallery-page/answers-follow-config", test_answers_follow_config);
   return g_test_run ();
 }
