@@ -589,7 +589,7 @@ bits_words (guint32 mask)
       {
         k++;
         if (k == n)
-          g_string_append_printf (s, k > 1 ? _(" or %u-bit") : "%u-bit", b);
+          g_string_append_printf (s, k > 1 ? _(" or %u-bit") : _("%u-bit"), b);
         else
           g_string_append_printf (s, k > 1 ? ", %u-" : "%u-", b);
       }

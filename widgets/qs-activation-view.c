@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <glib/gi18n-lib.h>
 
@@ -106,7 +107,7 @@ qs_activation_view_describe_item (QsChartView *view,
                               qs_act_fake_quant (p, (float) mid));
     }
   /* Translators: a histogram bar: value interval, count and share of all activations */
-  return g_strdup_printf (_("%.4g to %.4g: %'" G_GUINT64_FORMAT " values (%.3g%%)%s%s"),
+  return g_strdup_printf (_("%.4g to %.4g: %'" PRIu64 " values (%.3g%%)%s%s"),
                           lo, hi, count, 100.0 * count / MAX (self->stats->n_values, 1),
                           what != NULL ? "\n" : "", what != NULL ? what : "");
 }
@@ -120,12 +121,12 @@ update_description (QsActivationView *self)
     text = g_strdup (_("No activations measured yet"));
   else if (self->has_range)
     /* Translators: the activation chart's description (screen readers, keyboard tooltip) */
-    text = g_strdup_printf (_("Activations of %s: %'" G_GUINT64_FORMAT " values from %.4g to %.4g; range %.4g to %.4g clips %.3g%%, SQNR %.1f dB"),
+    text = g_strdup_printf (_("Activations of %s: %'" PRIu64 " values from %.4g to %.4g; range %.4g to %.4g clips %.3g%%, SQNR %.1f dB"),
                             self->stats->name, self->stats->n_values, self->stats->min,
                             self->stats->max, self->range.clip_lo, self->range.clip_hi,
                             100.0 * self->range.clipped_fraction, self->range.sqnr_db);
   else
-    text = g_strdup_printf (_("Activations of %s: %'" G_GUINT64_FORMAT " values from %.4g to %.4g; not quantized"),
+    text = g_strdup_printf (_("Activations of %s: %'" PRIu64 " values from %.4g to %.4g; not quantized"),
                             self->stats->name, self->stats->n_values, self->stats->min,
                             self->stats->max);
   _qs_chart_view_set_description (QS_CHART_VIEW (self), text);
