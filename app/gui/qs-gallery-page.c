@@ -150,10 +150,12 @@ update_count (QsGalleryPage *self)
 
   if (set == NULL)
     /* Translators: the gallery's count before the answers are computed */
-    text = g_strdup_printf (ngettext ("%u image", "%u images", total), total);
+    text = g_strdup_printf (ngettext ("%'u image", "%'u images", total), total);
   else
     /* Translators: "312 of 10000 images shown · quantization changed 41 answers" */
-    text = g_strdup_printf (_("%u of %u shown · quantization changed %u answers%s"), n, total,
+    text = g_strdup_printf (ngettext ("%'u of %'u shown · quantization changed %'u answer%s",
+                                      "%'u of %'u shown · quantization changed %'u answers%s",
+                                      set->n_changed), n, total,
                             set->n_changed,
                             stale ? _(" · for an earlier configuration") : "");
   gtk_label_set_label (self->count_label, text);
