@@ -87,6 +87,24 @@ run_cost (gpointer data)
   g_assert (cost.has_program);
 }
 
+/* The target check the app's summary bar makes on every config change (TFLite int8: the
+ * most rules of the bundled targets). */
+typedef struct
+{
+  QsModel  *model;
+  QsConfig *config;
+  QsTarget *target;
+} TargetJob;
+
+static void
+run_target_check (gpointer data)
+{
+  TargetJob *job = data;
+  g_autoptr(GPtrArray) issues = qs_target_check (job->target, job->model, job->config);
+
+  g_assert (issues != NULL);
+}
+
 /* What compiling a program adds: every kernel folded and quantized. */
 static void
 run_lowering_weights (gpointer data)
@@ -152,6 +170,18 @@ bench_load (QsBench *bench)
                      t_cost * 1e3, "vs_quantize_all", t_weights / t_cost);
     qs_bench_add_ms (bench, quick ? "lowering-weights-resnet50-small" : "lowering-weights-resnet50",
                      t_weights * 1e3, NULL, 0);
+    {
+      g_autoptr(QsTarget) target = qs_target_load ("tflite-int8", NULL);
+
+      if (target != NULL)
+        {
+          TargetJob tjob = { loaded, config, target };
+          double t_target = qs_bench_best_seconds (5, run_target_check, &tjob);
+
+          qs_bench_add_ms (bench, quick ? "target-check-resnet50-small" : "target-check-resnet50",
+                           t_target * 1e3, "vs_cost", t_target / t_cost);
+        }
+    }
   }
   g_unlink (path);
 
