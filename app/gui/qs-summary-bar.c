@@ -234,6 +234,9 @@ update_accuracy (QsSummaryBar *self)
   g_autofree char *detail = NULL;
   g_autofree char *caption = NULL;
   g_autofree char *tip = NULL;
+  const QsEvalPartial *partial;
+  QsEvalPartial sum;
+  guint n_classes;
   gboolean near_chance;
 
   if (self->document == NULL)
@@ -269,26 +272,50 @@ update_accuracy (QsSummaryBar *self)
       gtk_widget_set_visible (self->dataset_button, TRUE);
       return;
     }
-  if (eval == NULL)
+  /* While the quick evaluation runs, its latest chunk: a first answer from a few images,
+   * refined in place until the final result replaces it. */
+  partial = qs_document_get_evaluating (self->document)
+            ? qs_document_get_quick_eval_partial (self->document) : NULL;
+  if (eval == NULL && partial == NULL)
     {
       tile_set (&self->accuracy, "…", _("measuring…"));
       return;
     }
+  if (partial != NULL)
+    sum = *partial;
+  else
+    sum = eval->summary;
+  n_classes = eval != NULL ? eval->n_classes : 0;
 
   /* Which images, in words: "Fashion-MNIST test set, 1,000 images" (never the spec "sample"). */
   dataset = qs_document_get_dataset (self->document);
-  if (dataset != NULL)
+  if (dataset != NULL && partial != NULL)
+    {
+      /* Translators: the caption of the accuracy in the summary bar while it is being
+       * measured; %s is a data set in words, the first %'u the images measured so far, the
+       * second %'u all the images that will be measured */
+      caption = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %s, %'u of %'u image",
+                                              "Accuracy · %s, %'u of %'u images", sum.n_total),
+                                 qs_dataset_get_display_name (dataset), sum.n_images, sum.n_total);
+      gtk_label_set_text (GTK_LABEL (self->accuracy.caption), caption);
+    }
+  else if (dataset != NULL)
     {
       /* Translators: the caption of the accuracy in the summary bar; %s is a data set in
        * words ("Fashion-MNIST test set", or a file name), %'u the number of its images used */
       caption = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %s, %'u image",
-                                              "Accuracy · %s, %'u images", eval->n_images),
-                                 qs_dataset_get_display_name (dataset), eval->n_images);
+                                              "Accuracy · %s, %'u images", sum.n_images),
+                                 qs_dataset_get_display_name (dataset), sum.n_images);
       gtk_label_set_text (GTK_LABEL (self->accuracy.caption), caption);
     }
 
-  value = g_strdup_printf ("%.1f%% → %.1f%%", 100 * eval->float_top1, 100 * eval->quant_top1);
-  near_chance = _qs_summary_bar_is_near_chance (eval->float_top1, eval->n_classes);
+  if (partial != NULL)
+    /* Translators: the accuracy while it is being measured, float → quantized; "≈" says it
+     * is a first estimate from part of the images */
+    value = g_strdup_printf (_("≈ %.1f%% → %.1f%%"), 100 * sum.float_top1, 100 * sum.quant_top1);
+  else
+    value = g_strdup_printf ("%.1f%% → %.1f%%", 100 * sum.float_top1, 100 * sum.quant_top1);
+  near_chance = n_classes > 0 && _qs_summary_bar_is_near_chance (sum.float_top1, n_classes);
   if (near_chance)
     {
       detail = g_strdup (_("near chance: is this the right dataset?"));
@@ -296,20 +323,42 @@ update_accuracy (QsSummaryBar *self)
        * percentages, %u the number of classes, %s the data set in words */
       tip = g_strdup_printf (_("The float model gets %.1f%% right; guessing among %u classes gets %.1f%%. "
                                "It was probably made for other data than “%s”: open the data set it was trained on to measure the quantization."),
-                             100 * eval->float_top1, eval->n_classes, 100.0 / eval->n_classes,
+                             100 * sum.float_top1, n_classes, 100.0 / n_classes,
                              dataset ? qs_dataset_get_display_name (dataset) : _("the test set"));
     }
   else
     {
-      /* Translators: accuracy change in percentage points, "−0.4 points" */
-      detail = g_strdup_printf (_("%+.1f points"), 100 * (eval->quant_top1 - eval->float_top1));
+      g_autofree char *what = NULL;
+
+      /* Translators: accuracy change in percentage points with the half-width of its 95 %
+       * interval, "−0.4 ± 0.6 points" */
+      detail = g_strdup_printf (_("%+.1f ± %.1f points"), 100 * sum.diff,
+                                100 * (sum.diff_high - sum.diff_low) / 2);
       if (dataset != NULL)
         /* Translators: tooltip of the accuracy in the summary bar; %u is a number of images,
          * %s the data set in words, "Fashion-MNIST test set" */
-        tip = g_strdup_printf (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the first %u images of the %s"),
-                               eval->n_images, qs_dataset_get_display_name (dataset));
+        what = g_strdup_printf (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the first %u images of the %s"),
+                                sum.n_images, qs_dataset_get_display_name (dataset));
       else
-        tip = g_strdup (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the quick subset of the test set"));
+        what = g_strdup (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the quick subset of the test set"));
+      /* Translators: second part of the accuracy's tooltip: 95 % confidence intervals in
+       * percent and percentage points; "±" in the tile is half the change's interval */
+      tip = g_strdup_printf (_("%s.\nFloat %.1f%% (95%% interval %.1f–%.1f), quantized %.1f%% (%.1f–%.1f), "
+                               "change %+.1f points (%+.1f to %+.1f, paired: the same images on both sides)."),
+                             what, 100 * sum.float_top1, 100 * sum.float_low, 100 * sum.float_high,
+                             100 * sum.quant_top1, 100 * sum.quant_low, 100 * sum.quant_high,
+                             100 * sum.diff, 100 * sum.diff_low, 100 * sum.diff_high);
+      if (partial != NULL)
+        {
+          g_autofree char *so_far = g_steal_pointer (&tip);
+
+          /* Translators: appended to the accuracy's tooltip while it is measured; %'u is the
+           * number of images still to measure */
+          tip = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s\nRefining: %'u more image to measure.",
+                                              "%s\nRefining: %'u more images to measure.",
+                                              sum.n_total - sum.n_images),
+                                 so_far, sum.n_total - sum.n_images);
+        }
     }
   tile_set (&self->accuracy, value, detail);
   gtk_widget_set_tooltip_text (self->accuracy.box, tip);
@@ -318,12 +367,12 @@ update_accuracy (QsSummaryBar *self)
     gtk_widget_set_visible (self->dataset_button, TRUE);
   if (near_chance)
     set_accuracy_warning (self, "near-chance");
-  else if (eval->float_top1 - eval->quant_top1 > 0.05)
+  else if (sum.float_top1 - sum.quant_top1 > 0.05)
     set_accuracy_warning (self, "error");
-  else if (eval->float_top1 - eval->quant_top1 > 0.01)
+  else if (sum.float_top1 - sum.quant_top1 > 0.01)
     set_accuracy_warning (self, "warning");
-  /* more than a point lost: what quantization-aware training wins back */
-  if (!near_chance && eval->float_top1 - eval->quant_top1 > 0.01)
+  /* more than a point lost: what quantization-aware training wins back (once measured) */
+  if (!near_chance && partial == NULL && sum.float_top1 - sum.quant_top1 > 0.01)
     gtk_widget_set_visible (self->qat_button, TRUE);
 }
 
@@ -697,6 +746,8 @@ qs_summary_bar_init (QsSummaryBar *self)
   tile_init (self, self->pairs[1], &self->accuracy, _("Accuracy"), NULL);
   /* room for "near chance: is this the right dataset?" */
   gtk_label_set_max_width_chars (GTK_LABEL (self->accuracy.detail), 44);
+  /* room for "≈ 100.0% → 100.0%" (tabular digits): refining in place moves nothing */
+  gtk_label_set_width_chars (GTK_LABEL (self->accuracy.value), 17);
   /* Translators: a button in the accuracy tile that opens the dataset dialog */
   self->dataset_button = gtk_button_new_with_mnemonic (_("Choose _Dataset…"));
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->dataset_button), "win.choose-dataset");
@@ -755,6 +806,7 @@ qs_summary_bar_set_document (QsSummaryBar *self,
    * (the document resubmits the changed layers first). */
   g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (queue_update_summary), self);
   g_signal_connect_swapped (document, "quick-eval-changed", G_CALLBACK (update_accuracy), self);
+  g_signal_connect_swapped (document, "quick-eval-progress", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::evaluating", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::dataset", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::target", G_CALLBACK (update_target_choices), self);
