@@ -289,14 +289,15 @@ update_accuracy (QsSummaryBar *self)
 
   /* Which images, in words: "Fashion-MNIST test set, 1,000 images" (never the spec "sample"). */
   dataset = qs_document_get_dataset (self->document);
-  if (dataset != NULL && partial != NULL)
+  if (partial != NULL)
     {
-      /* Translators: the caption of the accuracy in the summary bar while it is being
-       * measured; %s is a data set in words, the first %'u the images measured so far, the
-       * second %'u all the images that will be measured */
-      caption = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %s, %'u of %'u image",
-                                              "Accuracy · %s, %'u of %'u images", sum.n_total),
-                                 qs_dataset_get_display_name (dataset), sum.n_images, sum.n_total);
+      /* Short, so the counts stay visible (the data set is in the tooltip).
+       * Translators: the caption of the accuracy in the summary bar while it is being
+       * measured; the first %'u is the images measured so far, the second all the images
+       * that will be measured: "Accuracy · 128 of 1,000 images" */
+      caption = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %'u of %'u image",
+                                              "Accuracy · %'u of %'u images", sum.n_total),
+                                 sum.n_images, sum.n_total);
       gtk_label_set_text (GTK_LABEL (self->accuracy.caption), caption);
     }
   else if (dataset != NULL)
