@@ -924,8 +924,9 @@ fill_layers (QsEvalResult               *r,
 
 /* A progressive run's first chunk answers in about this long ... */
 #define FIRST_CHUNK_SECONDS 0.15
-/* ... with at least this many images (an interval over fewer says little). */
-#define MIN_CHUNK 16
+/* ... with at least this many images (fewer say too little even as a first answer; the
+ * interval shown with it says how little) */
+#define MIN_CHUNK 8
 
 static guint
 first_chunk (QsEvalCache *cache,

@@ -135,12 +135,12 @@ test_progressive (void)
           const QsEvalPartial *last;
 
           g_assert_no_error (error);
-          /* the first run starts with 16 images; the second sizes its first chunk from the
+          /* the first run starts with 8 images; the second sizes its first chunk from the
            * measured cost per image (the float side cached), all of them for this small
            * model */
           g_assert_cmpuint (c.partials->len, >=, run == 0 ? 2 : 1);
           if (run == 0)
-            g_assert_cmpuint (g_array_index (c.partials, QsEvalPartial, 0).n_images, ==, 16);
+            g_assert_cmpuint (g_array_index (c.partials, QsEvalPartial, 0).n_images, ==, 8);
           for (guint i = 0; i < c.partials->len; i++)
             {
               const QsEvalPartial *e = &g_array_index (c.partials, QsEvalPartial, i);
