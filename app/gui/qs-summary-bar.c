@@ -35,6 +35,10 @@ struct _QsSummaryBar
   GtkWidget  *eval_spinner;
   GtkWidget  *dataset_button; /* in the accuracy tile when there is no fitting dataset */
   GtkWidget  *qat_button;     /* in the accuracy tile when quantization costs accuracy */
+  /* invisible labels under the accuracy's caption and detail holding the final text (or a
+   * template): the tile asks for the same width while the accuracy refines */
+  GtkWidget  *caption_sizer;
+  GtkWidget  *detail_sizer;
   Tile        target;        /* deployment target: chooser and how many layers it cannot run */
   GtkWidget  *target_dropdown;
   GPtrArray  *target_choices; /* QsTarget* per dropdown item after "Any target"; [0] NULL */
@@ -242,9 +246,11 @@ update_accuracy (QsSummaryBar *self)
   if (self->document == NULL)
     return;
 
-  gtk_widget_set_visible (self->eval_spinner, qs_document_get_evaluating (self->document));
+  /* a stopped spinner draws nothing but keeps its place: the tiles do not move when the
+   * refining accuracy turns final */
   gtk_spinner_set_spinning (GTK_SPINNER (self->eval_spinner), qs_document_get_evaluating (self->document));
   gtk_label_set_text (GTK_LABEL (self->accuracy.caption), _("Accuracy"));
+  gtk_label_set_text (GTK_LABEL (self->caption_sizer), NULL);
   set_accuracy_warning (self, NULL);
   gtk_widget_set_visible (self->dataset_button, FALSE);
   gtk_widget_set_visible (self->qat_button, FALSE);
@@ -309,6 +315,14 @@ update_accuracy (QsSummaryBar *self)
                                  qs_dataset_get_display_name (dataset), sum.n_images);
       gtk_label_set_text (GTK_LABEL (self->accuracy.caption), caption);
     }
+  /* the caption the final result will have: its width is kept from the first chunk on */
+  if (dataset != NULL)
+    {
+      g_autofree char *final = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %s, %'u image",
+                                                             "Accuracy · %s, %'u images", sum.n_total),
+                                                qs_dataset_get_display_name (dataset), sum.n_total);
+      gtk_label_set_text (GTK_LABEL (self->caption_sizer), final);
+    }
 
   if (partial != NULL)
     /* Translators: the accuracy while it is being measured, float → quantized; "≈" says it
@@ -344,8 +358,10 @@ update_accuracy (QsSummaryBar *self)
         what = g_strdup (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the quick subset of the test set"));
       /* Translators: second part of the accuracy's tooltip: 95 % confidence intervals in
        * percent and percentage points; "±" in the tile is half the change's interval */
-      tip = g_strdup_printf (_("%s.\nFloat %.1f%% (95%% interval %.1f–%.1f), quantized %.1f%% (%.1f–%.1f), "
-                               "change %+.1f points (%+.1f to %+.1f, paired: the same images on both sides)."),
+      tip = g_strdup_printf (_("%s.\n"
+                               "Float: %.1f%% (95%% interval %.1f–%.1f)\n"
+                               "Quantized: %.1f%% (95%% interval %.1f–%.1f)\n"
+                               "Change: %+.1f points (95%% interval %+.1f to %+.1f, paired: the same images on both sides)"),
                              what, 100 * sum.float_top1, 100 * sum.float_low, 100 * sum.float_high,
                              100 * sum.quant_top1, 100 * sum.quant_low, 100 * sum.quant_high,
                              100 * sum.diff, 100 * sum.diff_low, 100 * sum.diff_high);
@@ -479,6 +495,35 @@ _qs_summary_bar_get_history (QsSummaryBar *self)
   return self->history;
 }
 
+/* Puts an invisible copy of label (same style) in the same grid cell: the pair asks for
+ * the wider of the two texts, so changing label's text within the sizer's never moves the
+ * tiles. */
+static GtkWidget *
+add_width_sizer (GtkWidget *box,
+                 GtkWidget *label)
+{
+  GtkWidget *grid = gtk_grid_new ();
+  GtkWidget *sizer = gtk_label_new (NULL);
+  GtkWidget *prev = gtk_widget_get_prev_sibling (label);
+  g_auto(GStrv) classes = gtk_widget_get_css_classes (label);
+
+  g_object_ref (label);
+  gtk_box_remove (GTK_BOX (box), label);
+  gtk_box_insert_child_after (GTK_BOX (box), grid, prev);
+  gtk_grid_attach (GTK_GRID (grid), sizer, 0, 0, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), label, 0, 0, 1, 1);
+  g_object_unref (label);
+  gtk_widget_set_css_classes (sizer, (const char **) classes);
+  gtk_label_set_xalign (GTK_LABEL (sizer), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (sizer), gtk_label_get_ellipsize (GTK_LABEL (label)));
+  gtk_label_set_max_width_chars (GTK_LABEL (sizer), gtk_label_get_max_width_chars (GTK_LABEL (label)));
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_widget_set_opacity (sizer, 0.0);
+  gtk_widget_set_can_target (sizer, FALSE);
+  gtk_accessible_update_state (GTK_ACCESSIBLE (sizer), GTK_ACCESSIBLE_STATE_HIDDEN, TRUE, -1);
+  return sizer;
+}
+
 /* A small chart button right of the accuracy number; its popover holds the chart. */
 static void
 history_init (QsSummaryBar *self)
@@ -502,7 +547,10 @@ history_init (QsSummaryBar *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->history_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Trade-off History"), -1);
   gtk_box_append (GTK_BOX (row), self->history_button);
-  gtk_box_insert_child_after (GTK_BOX (self->accuracy.box), row, self->accuracy.caption);
+  /* the caption may sit in a grid with its width sizer (add_width_sizer ()) */
+  gtk_box_insert_child_after (GTK_BOX (self->accuracy.box), row,
+                              gtk_widget_get_parent (self->accuracy.caption) == self->accuracy.box
+                              ? self->accuracy.caption : gtk_widget_get_parent (self->accuracy.caption));
 
   self->history_chart = qs_scatter_chart_view_new ();
   /* Translators: title of the trade-off history chart */
@@ -748,7 +796,12 @@ qs_summary_bar_init (QsSummaryBar *self)
   /* room for "near chance: is this the right dataset?" */
   gtk_label_set_max_width_chars (GTK_LABEL (self->accuracy.detail), 44);
   /* room for "≈ 100.0% → 100.0%" (tabular digits): refining in place moves nothing */
-  gtk_label_set_width_chars (GTK_LABEL (self->accuracy.value), 17);
+  gtk_label_set_width_chars (GTK_LABEL (self->accuracy.value), 19);
+  gtk_widget_add_css_class (self->accuracy.detail, "numeric");
+  self->caption_sizer = add_width_sizer (self->accuracy.box, self->accuracy.caption);
+  self->detail_sizer = add_width_sizer (self->accuracy.box, self->accuracy.detail);
+  /* the widest change the tile shows while refining */
+  gtk_label_set_text (GTK_LABEL (self->detail_sizer), "+00.0 ± 00.0 points");
   /* Translators: a button in the accuracy tile that opens the dataset dialog */
   self->dataset_button = gtk_button_new_with_mnemonic (_("Choose _Dataset…"));
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->dataset_button), "win.choose-dataset");
@@ -771,7 +824,6 @@ qs_summary_bar_init (QsSummaryBar *self)
   history_init (self);
   self->eval_spinner = gtk_spinner_new ();
   gtk_widget_set_valign (self->eval_spinner, GTK_ALIGN_CENTER);
-  gtk_widget_set_visible (self->eval_spinner, FALSE);
   gtk_widget_set_parent (self->eval_spinner, GTK_WIDGET (self));
 }
 
