@@ -415,6 +415,12 @@ qs_document_results_update_eval (QsDocumentResults *self)
   job->options.partial_data = job;
   job->link = eval_link_ref (self->eval_link);
   job->serial = ++self->eval_serial;
+  /* the running evaluation's chunks are of the old config: drop the one shown */
+  if (self->quick_partial != NULL)
+    {
+      g_clear_pointer (&self->quick_partial, g_free);
+      g_signal_emit (self, signals[QUICK_EVAL_PROGRESS], 0);
+    }
   qs_recompute_submit (self->eval_jobs, "quick", EVAL_DEBOUNCE_MS, eval_job_run, job, eval_job_free);
 }
 

@@ -110,6 +110,79 @@ test_live_accuracy_refines (void)
   g_object_unref (bar);
 }
 
+typedef struct
+{
+  QsDocument *doc;
+  GPtrArray  *partials;   /* QsEvalPartial copies shown after the change */
+  gboolean    changed;
+} Change;
+
+static void
+on_progress_change (Change *c)
+{
+  const QsEvalPartial *p = qs_document_get_quick_eval_partial (c->doc);
+
+  if (!c->changed)
+    {
+      /* the first chunk of the w8a8 run: change the config while it refines */
+      c->changed = TRUE;
+      g_assert_true (qs_document_apply_preset (c->doc, "w4a4", NULL, NULL));
+      /* the old run's chunk is no longer shown */
+      g_assert_null (qs_document_get_quick_eval_partial (c->doc));
+      return;
+    }
+  if (p != NULL)
+    g_ptr_array_add (c->partials, g_memdup2 (p, sizeof *p));
+}
+
+/* A config change while the accuracy refines: every chunk shown afterwards is the new
+ * config's (its counts are the core's on its first n images), and so is the final result. */
+static void
+test_live_accuracy_change_while_refining (void)
+{
+  g_autoptr(QsDataset) sample = qs_dataset_open ("sample", NULL);
+  g_autoptr(QsDocument) doc = qs_document_new (sample_model, NULL, sample);
+  g_autoptr(QsEvalResult) core = NULL;
+  g_autoptr(GError) error = NULL;
+  Change c = { doc, g_ptr_array_new_with_free_func (g_free), FALSE };
+  QsEvalResult *eval;
+
+  qs_document_set_autosave_delay (doc, 0);
+  qs_document_set_quick_subset (doc, 1000);
+  g_signal_connect_swapped (doc, "quick-eval-progress", G_CALLBACK (on_progress_change), &c);
+  qs_document_refresh (doc);
+  while (!c.changed)
+    g_main_context_iteration (NULL, TRUE);
+  while (qs_document_get_quick_eval (doc) == NULL || qs_document_get_evaluating (doc))
+    g_main_context_iteration (NULL, TRUE);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_signal_handlers_disconnect_by_data (doc, &c);
+
+  for (guint i = 0; i < c.partials->len; i++)
+    {
+      const QsEvalPartial *p = g_ptr_array_index (c.partials, i);
+      g_autoptr(QsEvalResult) prefix = NULL;
+      QsEvalOptions po = { .limit = p->n_images };
+
+      prefix = qs_eval_run (sample_model, qs_document_get_config (doc), sample, &po, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_test_message ("after the change: %u images, %.4f", p->n_images, p->quant_top1);
+      g_assert_cmpuint (p->quant_correct, ==, prefix->summary.quant_correct);
+      g_assert_cmpuint (p->agree, ==, prefix->summary.agree);
+    }
+  {
+    QsEvalOptions opts = { .limit = 1000 };
+
+    core = qs_eval_run (sample_model, qs_document_get_config (doc), sample, &opts, NULL, NULL, NULL, &error);
+    g_assert_no_error (error);
+  }
+  eval = qs_document_get_quick_eval (doc);
+  g_assert_cmpfloat (eval->quant_top1, ==, core->quant_top1);
+  g_assert_cmpuint (eval->summary.agree, ==, core->summary.agree);
+  g_ptr_array_unref (c.partials);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -127,6 +200,7 @@ main (int argc, char **argv)
   adw_init ();
   sample_model = test_load_sample_model_or_skip ();
   g_test_add_func ("/qs/live-accuracy/refines-to-core", test_live_accuracy_refines);
+  g_test_add_func ("/qs/live-accuracy/change-while-refining", test_live_accuracy_change_while_refining);
   ret = g_test_run ();
   g_clear_object (&sample_model);
   return ret;
