@@ -88,6 +88,10 @@ struct _QsEvalCache
   QsEngineInt        *engine;
   Hybrid             *hybrid;     /* weight-only configs: the float engine with quantized weights */
   QsCalibrationCache *calibs;
+  /* seconds per image of the last run's float and quantized sides (0: not measured), to
+   * size a progressive run's first chunk */
+  double              float_spi;
+  double              quant_spi;
 };
 
 static FloatSide *
@@ -325,38 +329,36 @@ float_cache_write (const char   *dir,
     g_debug ("float output cache %s: %s", path, error->message);
 }
 
-/* The inputs and float outputs of the first n_images; reused from the cache while model,
- * dataset and count do not change, and from cache_dir (nullable) across runs. */
+/* The cached float side of exactly these images, or NULL. */
 static FloatSide *
-get_float_side (QsEvalCache  *cache,
-                const char   *cache_dir,
-                QsModel      *model,
-                QsDataset    *dataset,
-                guint         n_images,
-                guint         n_threads,
-                GCancellable *cancellable,
-                GError      **error)
+lookup_float_side (QsEvalCache *cache,
+                   QsModel     *model,
+                   QsDataset   *dataset,
+                   guint        n_images)
 {
-  g_autoptr(QsEngineFloat) engine = NULL;
-  g_autoptr(FloatSide) c = NULL;
-  g_autofree char *path = NULL;
-  guint8 key[32];
-  gint64 t0;
+  FloatSide *c = NULL;
+
+  if (cache == NULL)
+    return NULL;
+  g_mutex_lock (&cache->lock);
+  if (cache->float_side != NULL && cache->float_side->model == model
+      && cache->float_side->dataset == dataset && cache->float_side->n_images == n_images)
+    c = float_side_ref (cache->float_side);
+  g_mutex_unlock (&cache->lock);
+  return c;
+}
+
+/* An empty float side for n_images (inputs and outputs allocated, not filled). */
+static FloatSide *
+float_side_alloc (QsModel   *model,
+                  QsDataset *dataset,
+                  guint      n_images,
+                  GError   **error)
+{
+  g_autoptr(FloatSide) c = g_new0 (FloatSide, 1);
   gsize shape[QS_TENSOR_MAX_DIMS];
   guint rank;
 
-  if (cache != NULL)
-    {
-      g_mutex_lock (&cache->lock);
-      if (cache->float_side != NULL && cache->float_side->model == model
-          && cache->float_side->dataset == dataset && cache->float_side->n_images == n_images)
-        c = float_side_ref (cache->float_side);
-      g_mutex_unlock (&cache->lock);
-      if (c != NULL)
-        return g_steal_pointer (&c);
-    }
-
-  c = g_new0 (FloatSide, 1);
   c->ref_count = 1;
   c->model = g_object_ref (model);
   c->dataset = g_object_ref (dataset);
@@ -374,6 +376,44 @@ get_float_side (QsEvalCache  *cache,
                    _("Not enough memory to evaluate %u images"), n_images);
       return NULL;
     }
+  return g_steal_pointer (&c);
+}
+
+static void
+store_float_side (QsEvalCache *cache,
+                  FloatSide   *c)
+{
+  if (cache == NULL)
+    return;
+  g_mutex_lock (&cache->lock);
+  g_clear_pointer (&cache->float_side, float_side_unref);
+  cache->float_side = float_side_ref (c);
+  g_mutex_unlock (&cache->lock);
+}
+
+/* The inputs and float outputs of the first n_images; reused from the cache while model,
+ * dataset and count do not change, and from cache_dir (nullable) across runs. */
+static FloatSide *
+get_float_side (QsEvalCache  *cache,
+                const char   *cache_dir,
+                QsModel      *model,
+                QsDataset    *dataset,
+                guint         n_images,
+                guint         n_threads,
+                GCancellable *cancellable,
+                GError      **error)
+{
+  g_autoptr(QsEngineFloat) engine = NULL;
+  g_autoptr(FloatSide) c = lookup_float_side (cache, model, dataset, n_images);
+  g_autofree char *path = NULL;
+  guint8 key[32];
+  gint64 t0;
+
+  if (c != NULL)
+    return g_steal_pointer (&c);
+  c = float_side_alloc (model, dataset, n_images, error);
+  if (c == NULL)
+    return NULL;
   if (!qs_dataset_fill_inputs (dataset, model, 0, n_images, c->inputs, error))
     return NULL;
   path = float_cache_path (cache_dir, model, c->inputs, (gsize) n_images * c->in_size, c->out_size, key);
@@ -391,13 +431,7 @@ get_float_side (QsEvalCache  *cache,
       if (path != NULL)
         float_cache_write (cache_dir, path, key, c);
     }
-  if (cache != NULL)
-    {
-      g_mutex_lock (&cache->lock);
-      g_clear_pointer (&cache->float_side, float_side_unref);
-      cache->float_side = float_side_ref (c);
-      g_mutex_unlock (&cache->lock);
-    }
+  store_float_side (cache, c);
   return g_steal_pointer (&c);
 }
 
@@ -886,6 +920,152 @@ fill_layers (QsEvalResult               *r,
     }
 }
 
+/* --- progressive runs and intervals --- */
+
+/* A progressive run's first chunk answers in about this long ... */
+#define FIRST_CHUNK_SECONDS 0.15
+/* ... with at least this many images (fewer say too little even as a first answer; the
+ * interval shown with it says how little) */
+#define MIN_CHUNK 8
+
+static guint
+first_chunk (QsEvalCache *cache,
+             gboolean     float_cached,
+             guint        n)
+{
+  double spi = 0.0;
+
+  if (cache != NULL)
+    {
+      g_mutex_lock (&cache->lock);
+      spi = (float_cached ? 0.0 : cache->float_spi) + cache->quant_spi;
+      g_mutex_unlock (&cache->lock);
+    }
+  if (spi <= 0.0)
+    return MIN (MIN_CHUNK, n);
+  return (guint) CLAMP (FIRST_CHUNK_SECONDS / spi, MIN (MIN_CHUNK, n), n);
+}
+
+/* Adds images [start, start + count) to the top-1 counts of p (quant_out NULL: float only). */
+static void
+score_top1 (QsDataset     *dataset,
+            const float   *float_out,
+            const float   *quant_out,
+            guint          nc,
+            guint          start,
+            guint          count,
+            QsEvalPartial *p)
+{
+  for (guint i = start; i < start + count; i++)
+    {
+      gint label = qs_dataset_get_label (dataset, i);
+      gboolean f1, q1 = FALSE, t5;
+      guint af, aq = G_MAXUINT;
+
+      topk (float_out + (gsize) i * nc, nc, label, &f1, &t5, &af);
+      if (quant_out != NULL)
+        topk (quant_out + (gsize) i * nc, nc, label, &q1, &t5, &aq);
+      p->float_correct += f1;
+      p->quant_correct += q1;
+      p->both_correct += f1 && q1;
+      p->agree += af == aq;
+    }
+}
+
+void
+qs_wilson_interval (guint   successes,
+                    guint   n,
+                    double  z,
+                    double *lower,
+                    double *upper)
+{
+  double x = successes, z2 = z * z, center, half;
+
+  g_return_if_fail (successes <= n);
+
+  if (n == 0)
+    {
+      *lower = 0.0;
+      *upper = 1.0;
+      return;
+    }
+  /* (x + z²/2 ± z sqrt (x (n - x) / n + z²/4)) / (n + z²) */
+  center = (x + z2 / 2) / (n + z2);
+  half = z * sqrt (x * (n - x) / n + z2 / 4) / (n + z2);
+  *lower = MAX (center - half, 0.0);
+  *upper = MIN (center + half, 1.0);
+}
+
+void
+qs_paired_difference_interval (guint   both,
+                               guint   only_first,
+                               guint   only_second,
+                               guint   neither,
+                               double  z,
+                               double *lower,
+                               double *upper)
+{
+  double a = both, b = only_first, c = only_second, d = neither;
+  double n = a + b + c + d, p1, p2, l1, u1, l2, u2, denom, phi = 0.0;
+
+  if (n == 0)
+    {
+      *lower = -1.0;
+      *upper = 1.0;
+      return;
+    }
+  /* Newcombe (1998), "Improved confidence intervals for the difference between binomial
+   * proportions based on paired data", Stat. Med. 17:2635-2650, method 10: Wilson intervals
+   * (l1, u1) of p1 = (a + b) / n and (l2, u2) of p2 = (a + c) / n, squared and added with
+   * the correlation phi = (ad - bc) / sqrt ((a + b)(c + d)(a + c)(b + d)) (0 when a margin
+   * is empty):
+   *   L = p1 - p2 - sqrt ((p1 - l1)² - 2 phi (p1 - l1)(u2 - p2) + (u2 - p2)²)
+   *   U = p1 - p2 + sqrt ((u1 - p1)² - 2 phi (u1 - p1)(p2 - l2) + (p2 - l2)²) */
+  p1 = (a + b) / n;
+  p2 = (a + c) / n;
+  qs_wilson_interval (both + only_first, (guint) n, z, &l1, &u1);
+  qs_wilson_interval (both + only_second, (guint) n, z, &l2, &u2);
+  denom = (a + b) * (c + d) * (a + c) * (b + d);
+  if (denom > 0)
+    phi = (a * d - b * c) / sqrt (denom);
+  *lower = p1 - p2 - sqrt (MAX ((p1 - l1) * (p1 - l1) - 2 * phi * (p1 - l1) * (u2 - p2)
+                                + (u2 - p2) * (u2 - p2), 0.0));
+  *upper = p1 - p2 + sqrt (MAX ((u1 - p1) * (u1 - p1) - 2 * phi * (u1 - p1) * (p2 - l2)
+                                + (p2 - l2) * (p2 - l2), 0.0));
+  *lower = MAX (*lower, -1.0);
+  *upper = MIN (*upper, 1.0);
+}
+
+#define Z95 1.959963984540054
+
+void
+qs_eval_partial_compute (QsEvalPartial *p)
+{
+  guint n = p->n_images;
+
+  g_return_if_fail (p != NULL);
+
+  p->agreement = n ? (double) p->agree / n : NAN;
+  qs_wilson_interval (p->agree, n, Z95, &p->agreement_low, &p->agreement_high);
+  if (!p->labelled || n == 0)
+    {
+      p->float_top1 = p->float_low = p->float_high = NAN;
+      p->quant_top1 = p->quant_low = p->quant_high = NAN;
+      p->diff = p->diff_low = p->diff_high = NAN;
+      return;
+    }
+  p->float_top1 = (double) p->float_correct / n;
+  p->quant_top1 = (double) p->quant_correct / n;
+  p->diff = p->quant_top1 - p->float_top1;
+  qs_wilson_interval (p->float_correct, n, Z95, &p->float_low, &p->float_high);
+  qs_wilson_interval (p->quant_correct, n, Z95, &p->quant_low, &p->quant_high);
+  /* first = quantized, second = float: the interval of quant - float */
+  qs_paired_difference_interval (p->both_correct, p->quant_correct - p->both_correct,
+                                 p->float_correct - p->both_correct,
+                                 n - p->float_correct - p->quant_correct + p->both_correct,
+                                 Z95, &p->diff_low, &p->diff_high);
+}
+
 QsEvalResult *
 qs_eval_run (QsModel             *model,
              QsConfig            *config,
@@ -907,8 +1087,11 @@ qs_eval_run (QsModel             *model,
   g_autoptr(FloatSide) fc = NULL;
   g_autoptr(QsEngineInt) engine = NULL;
   g_autoptr(Hybrid) hybrid = NULL;
+  g_autoptr(QsEngineFloat) fengine = NULL;
+  QsEvalPartial live = { 0 }, total = { 0 };
   gboolean quant;
-  gint64 t_start = g_get_monotonic_time (), t0;
+  gint64 t_start = g_get_monotonic_time (), t0, float_us = 0, quant_us = 0;
+  guint float_done = 0;
   guint n, nc, f1 = 0, f5 = 0, q1 = 0, q5 = 0, agree = 0;
   double kl = 0.0, overlap = 0.0;
   const char *why = NULL;
@@ -950,9 +1133,25 @@ qs_eval_run (QsModel             *model,
   if (progress)
     progress (0.2, progress_data);
 
-  fc = get_float_side (opts.cache, opts.float_cache_dir, model, dataset, n, opts.n_threads, cancellable, error);
-  if (fc == NULL)
-    return NULL;
+  /* The float side: cached, computed here chunk by chunk (a progressive run without a disk
+   * cache: the first answer must not wait for every image's float outputs), or in one go. */
+  if (opts.partial != NULL && opts.float_cache_dir == NULL)
+    {
+      fc = lookup_float_side (opts.cache, model, dataset, n);
+      if (fc != NULL)
+        float_done = n;
+      else if ((fc = float_side_alloc (model, dataset, n, error)) == NULL
+               || (fengine = qs_engine_float_new (model, error)) == NULL)
+        return NULL;
+    }
+  else
+    {
+      fc = get_float_side (opts.cache, opts.float_cache_dir, model, dataset, n, opts.n_threads,
+                           cancellable, error);
+      if (fc == NULL)
+        return NULL;
+      float_done = n;
+    }
   if (progress)
     progress (0.5, progress_data);
 
@@ -964,7 +1163,6 @@ qs_eval_run (QsModel             *model,
   r->quant_per_class = g_new0 (double, nc);
   r->float_confusion = g_new0 (guint, (gsize) nc * nc);
   r->quant_confusion = g_new0 (guint, (gsize) nc * nc);
-  r->float_images_per_s = fc->images_per_s;
   r->float_from_disk = fc->from_disk;
   r->quant_top1 = r->quant_top5 = r->agreement = r->mean_kl = NAN;
   r->top5_overlap = r->output_sqnr_db = r->output_mse = r->output_cosine = r->output_max_abs_error = NAN;
@@ -977,12 +1175,6 @@ qs_eval_run (QsModel             *model,
       hybrid = get_hybrid (opts.cache, model, config, error);
       if (hybrid == NULL)
         return NULL;
-      quant_out = g_new (float, (gsize) n * fc->out_size);
-      t0 = g_get_monotonic_time ();
-      if (!qs_engine_float_run (hybrid->engine, fc->inputs, n, quant_out, opts.n_threads, NULL,
-                                NULL, cancellable, error))
-        return NULL;
-      r->quant_images_per_s = n / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
     }
   else if (quant)
     {
@@ -996,12 +1188,73 @@ qs_eval_run (QsModel             *model,
                        qs_engine_int_get_output_size (engine), fc->out_size);
           return NULL;
         }
-      quant_out = g_new (float, (gsize) n * fc->out_size);
+    }
+  if (quant)
+    quant_out = g_new (float, (gsize) n * fc->out_size);
+
+  /* One chunk, or growing ones: every engine answers each image on its own, so the outputs
+   * are the same whatever the chunks. */
+  live.n_total = n;
+  live.labelled = r->labelled;
+  for (guint done = 0, k; done < n; done += k)
+    {
+      k = done == 0 ? (opts.partial ? first_chunk (opts.cache, float_done == n, n) : n) : done;
+      if (k >= n - done || n - done - k < k / 2)
+        k = n - done;   /* no small last chunk */
+      if (done + k > float_done)
+        {
+          t0 = g_get_monotonic_time ();
+          if (!qs_dataset_fill_inputs (dataset, model, done, k, fc->inputs + (gsize) done * fc->in_size, error)
+              || !qs_engine_float_run (fengine, fc->inputs + (gsize) done * fc->in_size, k,
+                                       fc->outputs + (gsize) done * fc->out_size, opts.n_threads,
+                                       NULL, NULL, cancellable, error))
+            return NULL;
+          float_us += g_get_monotonic_time () - t0;
+          float_done = done + k;
+        }
       t0 = g_get_monotonic_time ();
-      if (!qs_engine_int_run (engine, fc->inputs, n, quant_out, opts.n_threads, NULL, NULL,
-                              cancellable, error))
+      if (hybrid != NULL
+          && !qs_engine_float_run (hybrid->engine, fc->inputs + (gsize) done * fc->in_size, k,
+                                   quant_out + (gsize) done * fc->out_size, opts.n_threads, NULL,
+                                   NULL, cancellable, error))
         return NULL;
-      r->quant_images_per_s = n / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
+      if (engine != NULL
+          && !qs_engine_int_run (engine, fc->inputs + (gsize) done * fc->in_size, k,
+                                 quant_out + (gsize) done * fc->out_size, opts.n_threads, NULL,
+                                 NULL, cancellable, error))
+        return NULL;
+      quant_us += g_get_monotonic_time () - t0;
+      if (opts.partial != NULL)
+        {
+          if (g_cancellable_set_error_if_cancelled (cancellable, error))
+            return NULL;
+          score_top1 (dataset, fc->outputs, quant_out, nc, done, k, &live);
+          live.n_images = done + k;
+          qs_eval_partial_compute (&live);
+          opts.partial (&live, opts.partial_data);
+        }
+    }
+  if (fengine != NULL)
+    {
+      fc->images_per_s = n / MAX (float_us / 1e6, 1e-9);
+      store_float_side (opts.cache, fc);
+    }
+  r->float_images_per_s = fc->images_per_s;
+  if (quant)
+    r->quant_images_per_s = n / MAX (quant_us / 1e6, 1e-9);
+  if (opts.cache != NULL)
+    {
+      g_mutex_lock (&opts.cache->lock);
+      if (fengine != NULL)
+        opts.cache->float_spi = float_us / 1e6 / n;
+      else if (!fc->from_disk && fc->images_per_s > 0)
+        opts.cache->float_spi = 1.0 / fc->images_per_s;
+      if (quant)
+        opts.cache->quant_spi = quant_us / 1e6 / n;
+      g_mutex_unlock (&opts.cache->lock);
+    }
+  if (engine != NULL)
+    {
       if (opts.layer_stats
           && !layer_activation_stats (model, engine, fc->inputs, fc->in_size,
                                       MIN (n, LAYER_STATS_IMAGES), &act_acc, cancellable, error))
@@ -1086,6 +1339,12 @@ qs_eval_run (QsModel             *model,
       r->top5_overlap = overlap / n;
       output_errors (fc->outputs, quant_out, (gsize) n * nc, r);
     }
+  total.n_total = n;
+  total.labelled = r->labelled;
+  score_top1 (dataset, fc->outputs, quant_out, nc, 0, n, &total);
+  total.n_images = n;
+  qs_eval_partial_compute (&total);
+  r->summary = total;
   fill_layers (r, model, quant ? config : NULL, act_acc, stored);
   if (opts.keep_outputs)
     {

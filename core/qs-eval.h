@@ -31,6 +31,51 @@ void          qs_eval_cache_unref     (QsEvalCache *cache);
 void          qs_eval_cache_clear     (QsEvalCache *cache);
 QsCalibrationCache *qs_eval_cache_get_calibrations (QsEvalCache *cache);
 
+/* Progressive evaluation (the app's live accuracy): what is known after each chunk of
+ * images. Counts are of top-1 answers against the labels on the first n_images images;
+ * intervals are 95 % (z = 1.959964), NAN when the dataset has no labels (agreement's
+ * interval is always set). */
+typedef struct
+{
+  guint    n_images;         /* scored so far */
+  guint    n_total;          /* the whole run (the limit) */
+  gboolean labelled;
+  guint    float_correct;
+  guint    quant_correct;
+  guint    both_correct;     /* float and quantized both right on the same image */
+  guint    agree;            /* same argmax */
+  double   float_top1, float_low, float_high;
+  double   quant_top1, quant_low, quant_high;
+  double   diff, diff_low, diff_high;   /* quant_top1 - float_top1, paired (Newcombe) */
+  double   agreement, agreement_low, agreement_high;
+} QsEvalPartial;
+
+/* Runs on the evaluating thread after each chunk; partial is borrowed. */
+typedef void (*QsEvalPartialFunc) (const QsEvalPartial *partial,
+                                   gpointer             user_data);
+
+/* Wilson's score interval for a proportion successes / n at z (1.959964 for 95 %)
+ * [Wilson 1927; Newcombe, Stat. Med. 17 (1998) 857, method 3]. n = 0: [0, 1]. */
+void          qs_wilson_interval      (guint                successes,
+                                       guint                n,
+                                       double               z,
+                                       double              *lower,
+                                       double              *upper);
+/* The interval of p1 - p2 for paired proportions from the 2x2 table of the same n items:
+ * both right, only the first right, only the second right, neither; Newcombe's method 10
+ * (square-and-add of Wilson intervals, with the phi correlation; Stat. Med. 17 (1998)
+ * 2635-2650), no continuity correction. */
+void          qs_paired_difference_interval (guint          both,
+                                       guint                only_first,
+                                       guint                only_second,
+                                       guint                neither,
+                                       double               z,
+                                       double              *lower,
+                                       double              *upper);
+/* Fills the proportions and intervals of partial from its counts (n_images, labelled and
+ * the counts must be set). */
+void          qs_eval_partial_compute (QsEvalPartial       *partial);
+
 typedef struct
 {
   guint    limit;            /* 0 = every image */
@@ -47,6 +92,14 @@ typedef struct
   /* keep every image's outputs of both engines in the result (float_outputs,
    * quant_outputs): the sample gallery's per-image predictions (qs-attribution.h) */
   gboolean     keep_outputs;
+  /* nullable: evaluate progressively. The images run in growing chunks (the first sized
+   * from the cache's measured cost per image to answer in about 150 ms, at least 8 images;
+   * each next chunk as many images as are done, so the count doubles) and partial is called
+   * after each with the counts so far. The final result is the same as without it (the
+   * engines answer each image independently of the batch). Without float_cache_dir the
+   * float side is computed chunk by chunk too and kept in cache once complete. */
+  QsEvalPartialFunc partial;
+  gpointer     partial_data;
 } QsEvalOptions;
 
 typedef struct
@@ -107,6 +160,8 @@ typedef struct
   /* The float outputs were read from options->float_cache_dir rather than computed (then
    * float_images_per_s is the rate measured when the file was written). */
   gboolean     float_from_disk;
+  /* The top-1 counts and 95 % intervals of the whole run (the last QsEvalPartial). */
+  QsEvalPartial summary;
   /* With QsEvalOptions.keep_outputs: n_images x n_classes outputs of the float engine and
    * of the quantized one (quant_outputs NULL when float_only); else NULL. */
   float       *float_outputs;

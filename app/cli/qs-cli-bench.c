@@ -38,6 +38,7 @@ static const struct
   { "engine", qs_bench_engine },
   { "model", qs_bench_model },
   { "live", qs_bench_live },
+  { "live-accuracy", qs_bench_live_accuracy },
   { NULL, NULL },
 };
 

@@ -52,6 +52,7 @@ void   qs_bench_train           (QsBench    *bench); /* app/cli/qs-bench-train.c
 void   qs_bench_engine          (QsBench    *bench); /* app/cli/qs-bench-engine.c */
 void   qs_bench_model           (QsBench    *bench); /* app/cli/qs-bench-model.c */
 void   qs_bench_live            (QsBench    *bench); /* app/cli/qs-bench-live.c */
+void   qs_bench_live_accuracy   (QsBench    *bench); /* app/cli/qs-bench-live-accuracy.c */
 
 /* Each module registers one function; add yours to the table in qs-cli-bench.c. */
 typedef void (*QsBenchFunc) (QsBench *bench);

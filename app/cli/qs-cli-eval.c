@@ -149,6 +149,25 @@ add_confusion (JsonBuilder *b,
   json_builder_end_array (b);
 }
 
+/* "name": [low, high], or null when not measured */
+static void
+add_interval (JsonBuilder *b,
+              const char  *name,
+              double       low,
+              double       high)
+{
+  json_builder_set_member_name (b, name);
+  if (!isfinite (low) || !isfinite (high))
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  json_builder_begin_array (b);
+  json_builder_add_double_value (b, low);
+  json_builder_add_double_value (b, high);
+  json_builder_end_array (b);
+}
+
 static void
 print_json (QsEvalResult *r,
             GPtrArray    *samples,
@@ -186,6 +205,15 @@ print_json (QsEvalResult *r,
   qs_cli_json_add_number (b, "quant_top5", r->quant_top5);
   qs_cli_json_add_number (b, "agreement", r->agreement);
   qs_cli_json_add_number (b, "mean_kl", r->mean_kl);
+  /* 95 % intervals: Wilson for each proportion, Newcombe's paired method for the change */
+  add_interval (b, "float_accuracy_interval", r->summary.float_low, r->summary.float_high);
+  add_interval (b, "quant_accuracy_interval", quant ? r->summary.quant_low : NAN,
+                quant ? r->summary.quant_high : NAN);
+  qs_cli_json_add_number (b, "accuracy_change", quant ? r->summary.diff : NAN);
+  add_interval (b, "accuracy_change_interval", quant ? r->summary.diff_low : NAN,
+                quant ? r->summary.diff_high : NAN);
+  add_interval (b, "agreement_interval", quant ? r->summary.agreement_low : NAN,
+                quant ? r->summary.agreement_high : NAN);
   json_builder_set_member_name (b, "labelled");
   json_builder_add_boolean_value (b, r->labelled);
   json_builder_set_member_name (b, "classification");
@@ -291,6 +319,14 @@ print_text (QsEvalResult *r,
   if (quant && r->labelled && r->classification)
     printf (_("Quantized: top-1 %6.2f%%  top-5 %6.2f%%  (%+.2f points)\n"),
             100 * r->quant_top1, 100 * r->quant_top5, 100 * (r->quant_top1 - r->float_top1));
+  if (quant && r->labelled && r->classification)
+    printf (_("95%% intervals: float %.2f–%.2f%%   quantized %.2f–%.2f%%   change %+.2f to %+.2f points\n"),
+            100 * r->summary.float_low, 100 * r->summary.float_high,
+            100 * r->summary.quant_low, 100 * r->summary.quant_high,
+            100 * r->summary.diff_low, 100 * r->summary.diff_high);
+  else if (r->labelled && r->classification)
+    printf (_("95%% interval: float %.2f–%.2f%%\n"),
+            100 * r->summary.float_low, 100 * r->summary.float_high);
   if (quant && r->classification)
     printf (_("Agreement with float: top-1 %.2f%%   top-5 overlap %.2f%%   mean KL: %.5f\n"),
             100 * r->agreement, 100 * r->top5_overlap, r->mean_kl);

@@ -32,6 +32,13 @@ struct _QsDocumentResults
   QsEvalCache  *eval_cache;     /* float side, program and calibrations between quick runs */
   QsEvalResult *quick_eval;
   GError       *quick_eval_error;
+  /* the running quick evaluation's latest chunk (NULL when none is newer than quick_eval);
+   * serials: each submitted evaluation's, and the last delivered (chunks of it or of older
+   * ones are stale) */
+  QsEvalPartial *quick_partial;
+  guint         eval_serial;
+  guint         delivered_serial;
+  struct _EvalLink *eval_link;
   guint         quick_subset;
   guint         hist_bins;
   guint         map_width;
@@ -53,6 +60,7 @@ enum {
   LAYER_RESULT_CHANGED,
   SUMMARY_CHANGED,
   QUICK_EVAL_CHANGED,
+  QUICK_EVAL_PROGRESS,
   N_SIGNALS
 };
 
@@ -131,19 +139,100 @@ layer_job_run (gpointer      data,
   return qs_quant_run (job->kernel, &job->spec, &job->options, cancellable, error);
 }
 
+/* Progressive quick evaluation: the worker posts each chunk's counts to the main thread
+ * through a link that holds a weak reference to the results (created and cleared on the
+ * main thread; the worker only references the link). */
+typedef struct _EvalLink
+{
+  gint     ref_count;
+  GWeakRef owner;
+} EvalLink;
+
+static EvalLink *
+eval_link_ref (EvalLink *link)
+{
+  g_atomic_int_inc (&link->ref_count);
+  return link;
+}
+
+static void
+eval_link_unref (EvalLink *link)
+{
+  if (g_atomic_int_dec_and_test (&link->ref_count))
+    {
+      g_weak_ref_clear (&link->owner);
+      g_free (link);
+    }
+}
+
 typedef struct
 {
   QsModel       *model;
   QsConfig      *config;
   QsDataset     *dataset;
   QsEvalOptions  options;
+  EvalLink      *link;
+  guint          serial;
 } EvalJob;
+
+typedef struct
+{
+  EvalLink      *link;
+  guint          serial;
+  QsEvalPartial  partial;
+} EvalChunk;
+
+static void
+eval_chunk_free (gpointer data)
+{
+  EvalChunk *chunk = data;
+
+  eval_link_unref (chunk->link);
+  g_free (chunk);
+}
+
+/* Main thread: shows a chunk unless a newer evaluation was submitted, or its own final
+ * result (or a bigger chunk) is already shown. */
+static gboolean
+eval_chunk_apply (gpointer data)
+{
+  EvalChunk *chunk = data;
+  g_autoptr(QsDocumentResults) self = g_weak_ref_get (&chunk->link->owner);
+
+  if (self == NULL || self->document == NULL || chunk->serial != self->eval_serial
+      || chunk->serial == self->delivered_serial
+      || chunk->partial.n_images >= chunk->partial.n_total
+      || (self->quick_partial != NULL && self->quick_partial->n_images >= chunk->partial.n_images))
+    return G_SOURCE_REMOVE;
+  g_free (self->quick_partial);
+  self->quick_partial = g_memdup2 (&chunk->partial, sizeof chunk->partial);
+  g_signal_emit (self, signals[QUICK_EVAL_PROGRESS], 0);
+  return G_SOURCE_REMOVE;
+}
+
+/* Worker thread. The last chunk is the final result: it comes through the scheduler. */
+static void
+eval_job_partial (const QsEvalPartial *partial,
+                  gpointer             user_data)
+{
+  EvalJob *job = user_data;
+  EvalChunk *chunk;
+
+  if (partial->n_images >= partial->n_total)
+    return;
+  chunk = g_new0 (EvalChunk, 1);
+  chunk->link = eval_link_ref (job->link);
+  chunk->serial = job->serial;
+  chunk->partial = *partial;
+  g_idle_add_full (G_PRIORITY_DEFAULT, eval_chunk_apply, chunk, eval_chunk_free);
+}
 
 static void
 eval_job_free (gpointer data)
 {
   EvalJob *job = data;
 
+  g_clear_pointer (&job->link, eval_link_unref);
   g_object_unref (job->model);
   g_object_unref (job->config);
   g_object_unref (job->dataset);
@@ -230,6 +319,9 @@ eval_job_done (QsRecompute  *recompute,
 
   g_clear_pointer (&self->quick_eval, qs_eval_result_unref);
   g_clear_error (&self->quick_eval_error);
+  g_clear_pointer (&self->quick_partial, g_free);
+  /* the scheduler delivers only the newest request's result */
+  self->delivered_serial = self->eval_serial;
   if (error != NULL)
     self->quick_eval_error = g_error_copy (error);
   else
@@ -318,6 +410,17 @@ qs_document_results_update_eval (QsDocumentResults *self)
   job->dataset = g_object_ref (qs_document_get_dataset (self->document));
   job->options.limit = self->quick_subset;
   job->options.cache = qs_eval_cache_ref (self->eval_cache);
+  /* a first answer from a few images, refined in place (qs_document_get_quick_eval_partial) */
+  job->options.partial = eval_job_partial;
+  job->options.partial_data = job;
+  job->link = eval_link_ref (self->eval_link);
+  job->serial = ++self->eval_serial;
+  /* the running evaluation's chunks are of the old config: drop the one shown */
+  if (self->quick_partial != NULL)
+    {
+      g_clear_pointer (&self->quick_partial, g_free);
+      g_signal_emit (self, signals[QUICK_EVAL_PROGRESS], 0);
+    }
   qs_recompute_submit (self->eval_jobs, "quick", EVAL_DEBOUNCE_MS, eval_job_run, job, eval_job_free);
 }
 
@@ -488,6 +591,13 @@ qs_document_results_get_quick_eval (QsDocumentResults *self)
   return self->quick_eval;
 }
 
+const QsEvalPartial *
+qs_document_results_get_quick_eval_partial (QsDocumentResults *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT_RESULTS (self), NULL);
+  return self->quick_partial;
+}
+
 const GError *
 qs_document_results_get_quick_eval_error (QsDocumentResults *self)
 {
@@ -583,6 +693,8 @@ qs_document_results_finalize (GObject *object)
   g_clear_pointer (&self->submitted, g_hash_table_unref);
   g_clear_pointer (&self->quick_eval, qs_eval_result_unref);
   g_clear_error (&self->quick_eval_error);
+  g_clear_pointer (&self->quick_partial, g_free);
+  g_clear_pointer (&self->eval_link, eval_link_unref);
 
   G_OBJECT_CLASS (qs_document_results_parent_class)->finalize (object);
 }
@@ -634,6 +746,9 @@ qs_document_results_class_init (QsDocumentResultsClass *klass)
   signals[QUICK_EVAL_CHANGED] =
     g_signal_new ("quick-eval-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[QUICK_EVAL_PROGRESS] =
+    g_signal_new ("quick-eval-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -653,6 +768,9 @@ qs_document_results_init (QsDocumentResults *self)
   qs_recompute_set_max_running (self->estimate_jobs, 1);
   self->eval_jobs = qs_recompute_new (eval_job_done, self, (GDestroyNotify) qs_eval_result_unref);
   self->eval_cache = qs_eval_cache_new ();
+  self->eval_link = g_new0 (EvalLink, 1);
+  self->eval_link->ref_count = 1;
+  g_weak_ref_init (&self->eval_link->owner, self);
   g_signal_connect_object (self->layer_jobs, "notify::busy",
                            G_CALLBACK (update_busy), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->estimate_jobs, "notify::busy",

@@ -14,7 +14,8 @@ G_BEGIN_DECLS
  * config changes (the scheduler coalesces, debounces and drops stale work). QsDocument owns
  * one and delegates its qs_document_get_layer_result () etc. to it.
  *
- * Signals: "layer-result-changed" (layer name), "summary-changed", "quick-eval-changed".
+ * Signals: "layer-result-changed" (layer name), "summary-changed", "quick-eval-changed",
+ * "quick-eval-progress" (a chunk of the running quick evaluation).
  * Properties: "busy" (anything being computed), "evaluating" (the quick accuracy). */
 G_DECLARE_FINAL_TYPE (QsDocumentResults, qs_document_results, QS, DOCUMENT_RESULTS, GObject)
 
@@ -42,6 +43,9 @@ void               qs_document_results_get_summary      (QsDocumentResults   *se
                                                          QsSummary           *out);
 QsEvalResult      *qs_document_results_get_quick_eval   (QsDocumentResults   *self); /* nullable */
 const GError      *qs_document_results_get_quick_eval_error (QsDocumentResults *self); /* nullable */
+/* The running quick evaluation's latest chunk, newer than get_quick_eval (); NULL when
+ * none ("quick-eval-progress" when it changes). */
+const QsEvalPartial *qs_document_results_get_quick_eval_partial (QsDocumentResults *self);
 gboolean           qs_document_results_get_busy         (QsDocumentResults   *self);
 gboolean           qs_document_results_get_evaluating   (QsDocumentResults   *self);
 /* Clamped to 100..10000; a change resubmits the quick accuracy. */

@@ -75,6 +75,7 @@ enum {
   LAYER_RESULT_CHANGED,
   SUMMARY_CHANGED,
   QUICK_EVAL_CHANGED,
+  QUICK_EVAL_PROGRESS,
   TARGET_ISSUES_CHANGED,
   N_SIGNALS
 };
@@ -297,6 +298,10 @@ qs_document_class_init (QsDocumentClass *klass)
   signals[QUICK_EVAL_CHANGED] =
     g_signal_new ("quick-eval-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* a chunk of the running quick evaluation (qs_document_get_quick_eval_partial ()) */
+  signals[QUICK_EVAL_PROGRESS] =
+    g_signal_new ("quick-eval-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -316,6 +321,12 @@ static void
 on_quick_eval_changed (QsDocument *self)
 {
   g_signal_emit (self, signals[QUICK_EVAL_CHANGED], 0);
+}
+
+static void
+on_quick_eval_progress (QsDocument *self)
+{
+  g_signal_emit (self, signals[QUICK_EVAL_PROGRESS], 0);
 }
 
 static void
@@ -340,6 +351,7 @@ qs_document_init (QsDocument *self)
   g_signal_connect_swapped (self->results, "layer-result-changed", G_CALLBACK (on_layer_result_changed), self);
   g_signal_connect_swapped (self->results, "summary-changed", G_CALLBACK (on_summary_changed), self);
   g_signal_connect_swapped (self->results, "quick-eval-changed", G_CALLBACK (on_quick_eval_changed), self);
+  g_signal_connect_swapped (self->results, "quick-eval-progress", G_CALLBACK (on_quick_eval_progress), self);
   g_signal_connect_swapped (self->results, "notify::busy", G_CALLBACK (on_busy_changed), self);
   g_signal_connect_swapped (self->results, "notify::evaluating", G_CALLBACK (on_evaluating_changed), self);
   self->notes = g_strdup ("");
@@ -1285,6 +1297,13 @@ qs_document_get_quick_eval (QsDocument *self)
 {
   g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
   return qs_document_results_get_quick_eval (self->results);
+}
+
+const QsEvalPartial *
+qs_document_get_quick_eval_partial (QsDocument *self)
+{
+  g_return_val_if_fail (QS_IS_DOCUMENT (self), NULL);
+  return qs_document_results_get_quick_eval_partial (self->results);
 }
 
 const GError *

@@ -164,6 +164,9 @@ void            qs_document_get_summary          (QsDocument          *self,
                                                   QsSummary           *out);
 QsEvalResult   *qs_document_get_quick_eval       (QsDocument          *self); /* nullable */
 const GError   *qs_document_get_quick_eval_error (QsDocument          *self); /* nullable */
+/* The running quick evaluation's latest chunk (first images so far, with 95 % intervals),
+ * newer than get_quick_eval (); NULL when none. Signal "quick-eval-progress". */
+const QsEvalPartial *qs_document_get_quick_eval_partial (QsDocument *self);
 gboolean        qs_document_can_evaluate         (QsDocument          *self,
                                                   const char         **why_not);
 gboolean        qs_document_get_evaluating       (QsDocument          *self);

@@ -35,6 +35,10 @@ struct _QsSummaryBar
   GtkWidget  *eval_spinner;
   GtkWidget  *dataset_button; /* in the accuracy tile when there is no fitting dataset */
   GtkWidget  *qat_button;     /* in the accuracy tile when quantization costs accuracy */
+  /* invisible labels under the accuracy's caption and detail holding the final text (or a
+   * template): the tile asks for the same width while the accuracy refines */
+  GtkWidget  *caption_sizer;
+  GtkWidget  *detail_sizer;
   Tile        target;        /* deployment target: chooser and how many layers it cannot run */
   GtkWidget  *target_dropdown;
   GPtrArray  *target_choices; /* QsTarget* per dropdown item after "Any target"; [0] NULL */
@@ -234,14 +238,19 @@ update_accuracy (QsSummaryBar *self)
   g_autofree char *detail = NULL;
   g_autofree char *caption = NULL;
   g_autofree char *tip = NULL;
+  const QsEvalPartial *partial;
+  QsEvalPartial sum;
+  guint n_classes;
   gboolean near_chance;
 
   if (self->document == NULL)
     return;
 
-  gtk_widget_set_visible (self->eval_spinner, qs_document_get_evaluating (self->document));
+  /* a stopped spinner draws nothing but keeps its place: the tiles do not move when the
+   * refining accuracy turns final */
   gtk_spinner_set_spinning (GTK_SPINNER (self->eval_spinner), qs_document_get_evaluating (self->document));
   gtk_label_set_text (GTK_LABEL (self->accuracy.caption), _("Accuracy"));
+  gtk_label_set_text (GTK_LABEL (self->caption_sizer), NULL);
   set_accuracy_warning (self, NULL);
   gtk_widget_set_visible (self->dataset_button, FALSE);
   gtk_widget_set_visible (self->qat_button, FALSE);
@@ -269,26 +278,59 @@ update_accuracy (QsSummaryBar *self)
       gtk_widget_set_visible (self->dataset_button, TRUE);
       return;
     }
-  if (eval == NULL)
+  /* While the quick evaluation runs, its latest chunk: a first answer from a few images,
+   * refined in place until the final result replaces it. */
+  partial = qs_document_get_evaluating (self->document)
+            ? qs_document_get_quick_eval_partial (self->document) : NULL;
+  if (eval == NULL && partial == NULL)
     {
       tile_set (&self->accuracy, "…", _("measuring…"));
       return;
     }
+  if (partial != NULL)
+    sum = *partial;
+  else
+    sum = eval->summary;
+  n_classes = eval != NULL ? eval->n_classes : 0;
 
   /* Which images, in words: "Fashion-MNIST test set, 1,000 images" (never the spec "sample"). */
   dataset = qs_document_get_dataset (self->document);
-  if (dataset != NULL)
+  if (partial != NULL)
+    {
+      /* Short, so the counts stay visible (the data set is in the tooltip).
+       * Translators: the caption of the accuracy in the summary bar while it is being
+       * measured; the first %'u is the images measured so far, the second all the images
+       * that will be measured: "Accuracy · 128 of 1,000 images" */
+      caption = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %'u of %'u image",
+                                              "Accuracy · %'u of %'u images", sum.n_total),
+                                 sum.n_images, sum.n_total);
+      gtk_label_set_text (GTK_LABEL (self->accuracy.caption), caption);
+    }
+  else if (dataset != NULL)
     {
       /* Translators: the caption of the accuracy in the summary bar; %s is a data set in
        * words ("Fashion-MNIST test set", or a file name), %'u the number of its images used */
       caption = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %s, %'u image",
-                                              "Accuracy · %s, %'u images", eval->n_images),
-                                 qs_dataset_get_display_name (dataset), eval->n_images);
+                                              "Accuracy · %s, %'u images", sum.n_images),
+                                 qs_dataset_get_display_name (dataset), sum.n_images);
       gtk_label_set_text (GTK_LABEL (self->accuracy.caption), caption);
     }
+  /* the caption the final result will have: its width is kept from the first chunk on */
+  if (dataset != NULL)
+    {
+      g_autofree char *final = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %s, %'u image",
+                                                             "Accuracy · %s, %'u images", sum.n_total),
+                                                qs_dataset_get_display_name (dataset), sum.n_total);
+      gtk_label_set_text (GTK_LABEL (self->caption_sizer), final);
+    }
 
-  value = g_strdup_printf ("%.1f%% → %.1f%%", 100 * eval->float_top1, 100 * eval->quant_top1);
-  near_chance = _qs_summary_bar_is_near_chance (eval->float_top1, eval->n_classes);
+  if (partial != NULL)
+    /* Translators: the accuracy while it is being measured, float → quantized; "≈" says it
+     * is a first estimate from part of the images */
+    value = g_strdup_printf (_("≈ %.1f%% → %.1f%%"), 100 * sum.float_top1, 100 * sum.quant_top1);
+  else
+    value = g_strdup_printf ("%.1f%% → %.1f%%", 100 * sum.float_top1, 100 * sum.quant_top1);
+  near_chance = n_classes > 0 && _qs_summary_bar_is_near_chance (sum.float_top1, n_classes);
   if (near_chance)
     {
       detail = g_strdup (_("near chance: is this the right dataset?"));
@@ -296,20 +338,44 @@ update_accuracy (QsSummaryBar *self)
        * percentages, %u the number of classes, %s the data set in words */
       tip = g_strdup_printf (_("The float model gets %.1f%% right; guessing among %u classes gets %.1f%%. "
                                "It was probably made for other data than “%s”: open the data set it was trained on to measure the quantization."),
-                             100 * eval->float_top1, eval->n_classes, 100.0 / eval->n_classes,
+                             100 * sum.float_top1, n_classes, 100.0 / n_classes,
                              dataset ? qs_dataset_get_display_name (dataset) : _("the test set"));
     }
   else
     {
-      /* Translators: accuracy change in percentage points, "−0.4 points" */
-      detail = g_strdup_printf (_("%+.1f points"), 100 * (eval->quant_top1 - eval->float_top1));
+      g_autofree char *what = NULL;
+
+      /* Translators: accuracy change in percentage points with the half-width of its 95 %
+       * interval, "−0.4 ± 0.6 points" */
+      detail = g_strdup_printf (_("%+.1f ± %.1f points"), 100 * sum.diff,
+                                100 * (sum.diff_high - sum.diff_low) / 2);
       if (dataset != NULL)
         /* Translators: tooltip of the accuracy in the summary bar; %u is a number of images,
          * %s the data set in words, "Fashion-MNIST test set" */
-        tip = g_strdup_printf (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the first %u images of the %s"),
-                               eval->n_images, qs_dataset_get_display_name (dataset));
+        what = g_strdup_printf (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the first %u images of the %s"),
+                                sum.n_images, qs_dataset_get_display_name (dataset));
       else
-        tip = g_strdup (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the quick subset of the test set"));
+        what = g_strdup (_("Top-1 accuracy of the float model and of the quantized model (integer engine) on the quick subset of the test set"));
+      /* Translators: second part of the accuracy's tooltip: 95 % confidence intervals in
+       * percent and percentage points; "±" in the tile is half the change's interval */
+      tip = g_strdup_printf (_("%s.\n"
+                               "Float: %.1f%% (95%% interval %.1f–%.1f)\n"
+                               "Quantized: %.1f%% (95%% interval %.1f–%.1f)\n"
+                               "Change: %+.1f points (95%% interval %+.1f to %+.1f, paired: the same images on both sides)"),
+                             what, 100 * sum.float_top1, 100 * sum.float_low, 100 * sum.float_high,
+                             100 * sum.quant_top1, 100 * sum.quant_low, 100 * sum.quant_high,
+                             100 * sum.diff, 100 * sum.diff_low, 100 * sum.diff_high);
+      if (partial != NULL)
+        {
+          g_autofree char *so_far = g_steal_pointer (&tip);
+
+          /* Translators: appended to the accuracy's tooltip while it is measured; %'u is the
+           * number of images still to measure */
+          tip = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s\nRefining: %'u more image to measure.",
+                                              "%s\nRefining: %'u more images to measure.",
+                                              sum.n_total - sum.n_images),
+                                 so_far, sum.n_total - sum.n_images);
+        }
     }
   tile_set (&self->accuracy, value, detail);
   gtk_widget_set_tooltip_text (self->accuracy.box, tip);
@@ -318,12 +384,12 @@ update_accuracy (QsSummaryBar *self)
     gtk_widget_set_visible (self->dataset_button, TRUE);
   if (near_chance)
     set_accuracy_warning (self, "near-chance");
-  else if (eval->float_top1 - eval->quant_top1 > 0.05)
+  else if (sum.float_top1 - sum.quant_top1 > 0.05)
     set_accuracy_warning (self, "error");
-  else if (eval->float_top1 - eval->quant_top1 > 0.01)
+  else if (sum.float_top1 - sum.quant_top1 > 0.01)
     set_accuracy_warning (self, "warning");
-  /* more than a point lost: what quantization-aware training wins back */
-  if (!near_chance && eval->float_top1 - eval->quant_top1 > 0.01)
+  /* more than a point lost: what quantization-aware training wins back (once measured) */
+  if (!near_chance && partial == NULL && sum.float_top1 - sum.quant_top1 > 0.01)
     gtk_widget_set_visible (self->qat_button, TRUE);
 }
 
@@ -429,6 +495,35 @@ _qs_summary_bar_get_history (QsSummaryBar *self)
   return self->history;
 }
 
+/* Puts an invisible copy of label (same style) in the same grid cell: the pair asks for
+ * the wider of the two texts, so changing label's text within the sizer's never moves the
+ * tiles. */
+static GtkWidget *
+add_width_sizer (GtkWidget *box,
+                 GtkWidget *label)
+{
+  GtkWidget *grid = gtk_grid_new ();
+  GtkWidget *sizer = gtk_label_new (NULL);
+  GtkWidget *prev = gtk_widget_get_prev_sibling (label);
+  g_auto(GStrv) classes = gtk_widget_get_css_classes (label);
+
+  g_object_ref (label);
+  gtk_box_remove (GTK_BOX (box), label);
+  gtk_box_insert_child_after (GTK_BOX (box), grid, prev);
+  gtk_grid_attach (GTK_GRID (grid), sizer, 0, 0, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), label, 0, 0, 1, 1);
+  g_object_unref (label);
+  gtk_widget_set_css_classes (sizer, (const char **) classes);
+  gtk_label_set_xalign (GTK_LABEL (sizer), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (sizer), gtk_label_get_ellipsize (GTK_LABEL (label)));
+  gtk_label_set_max_width_chars (GTK_LABEL (sizer), gtk_label_get_max_width_chars (GTK_LABEL (label)));
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_widget_set_opacity (sizer, 0.0);
+  gtk_widget_set_can_target (sizer, FALSE);
+  gtk_accessible_update_state (GTK_ACCESSIBLE (sizer), GTK_ACCESSIBLE_STATE_HIDDEN, TRUE, -1);
+  return sizer;
+}
+
 /* A small chart button right of the accuracy number; its popover holds the chart. */
 static void
 history_init (QsSummaryBar *self)
@@ -452,7 +547,10 @@ history_init (QsSummaryBar *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->history_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Trade-off History"), -1);
   gtk_box_append (GTK_BOX (row), self->history_button);
-  gtk_box_insert_child_after (GTK_BOX (self->accuracy.box), row, self->accuracy.caption);
+  /* the caption may sit in a grid with its width sizer (add_width_sizer ()) */
+  gtk_box_insert_child_after (GTK_BOX (self->accuracy.box), row,
+                              gtk_widget_get_parent (self->accuracy.caption) == self->accuracy.box
+                              ? self->accuracy.caption : gtk_widget_get_parent (self->accuracy.caption));
 
   self->history_chart = qs_scatter_chart_view_new ();
   /* Translators: title of the trade-off history chart */
@@ -697,6 +795,13 @@ qs_summary_bar_init (QsSummaryBar *self)
   tile_init (self, self->pairs[1], &self->accuracy, _("Accuracy"), NULL);
   /* room for "near chance: is this the right dataset?" */
   gtk_label_set_max_width_chars (GTK_LABEL (self->accuracy.detail), 44);
+  /* room for "≈ 100.0% → 100.0%" (tabular digits): refining in place moves nothing */
+  gtk_label_set_width_chars (GTK_LABEL (self->accuracy.value), 19);
+  gtk_widget_add_css_class (self->accuracy.detail, "numeric");
+  self->caption_sizer = add_width_sizer (self->accuracy.box, self->accuracy.caption);
+  self->detail_sizer = add_width_sizer (self->accuracy.box, self->accuracy.detail);
+  /* the widest change the tile shows while refining */
+  gtk_label_set_text (GTK_LABEL (self->detail_sizer), "+00.0 ± 00.0 points");
   /* Translators: a button in the accuracy tile that opens the dataset dialog */
   self->dataset_button = gtk_button_new_with_mnemonic (_("Choose _Dataset…"));
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->dataset_button), "win.choose-dataset");
@@ -719,7 +824,6 @@ qs_summary_bar_init (QsSummaryBar *self)
   history_init (self);
   self->eval_spinner = gtk_spinner_new ();
   gtk_widget_set_valign (self->eval_spinner, GTK_ALIGN_CENTER);
-  gtk_widget_set_visible (self->eval_spinner, FALSE);
   gtk_widget_set_parent (self->eval_spinner, GTK_WIDGET (self));
 }
 
@@ -755,6 +859,7 @@ qs_summary_bar_set_document (QsSummaryBar *self,
    * (the document resubmits the changed layers first). */
   g_signal_connect_swapped (document, "summary-changed", G_CALLBACK (queue_update_summary), self);
   g_signal_connect_swapped (document, "quick-eval-changed", G_CALLBACK (update_accuracy), self);
+  g_signal_connect_swapped (document, "quick-eval-progress", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::evaluating", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::dataset", G_CALLBACK (update_accuracy), self);
   g_signal_connect_swapped (document, "notify::target", G_CALLBACK (update_target_choices), self);

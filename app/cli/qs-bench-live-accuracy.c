@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#include "qs-cli-bench.h"
+#include "quantscope-core.h"
+
+/* Benchmark group "live", the progressive quick accuracy (issue 16): the synthetic
+ * ResNet-18 at 224x224x3 (64x64 with --quick) on random uint8 images with random labels
+ * (--images N, 1,000 by default: the app's quick subset), the app's options (a QsEvalCache,
+ * progressive chunks). Times from the call to the first chunk and to the final result:
+ *   live-accuracy-open-first / -final  the model was just opened: nothing cached, the float
+ *                                      side is computed chunk by chunk too
+ *   live-accuracy-change-first / -final a config change after that (float side cached, the
+ *                                      first chunk sized from the measured cost per image) */
+
+typedef struct
+{
+  gint64 t0;
+  gint64 first;
+  guint  first_images;
+  guint  chunks;
+} Timing;
+
+static void
+on_partial (const QsEvalPartial *partial,
+            gpointer             user_data)
+{
+  Timing *t = user_data;
+
+  if (t->chunks++ == 0)
+    {
+      t->first = g_get_monotonic_time () - t->t0;
+      t->first_images = partial->n_images;
+    }
+}
+
+/* A NumPy .npy file: magic, version 1.0, a header dict padded to 64 bytes, the data. */
+static gboolean
+write_npy (const char   *path,
+           const char   *descr,
+           const char   *shape,
+           const void   *data,
+           gsize         size,
+           GError      **error)
+{
+  g_autoptr(GString) s = g_string_new ("\x93NUMPY\x01");
+  g_autofree char *dict = g_strdup_printf ("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
+                                           descr, shape);
+  gsize header = strlen (dict) + 1, pad = (64 - (10 + header) % 64) % 64;
+
+  g_string_append_c (s, '\0');
+  g_string_append_c (s, (char) ((header + pad) & 0xff));
+  g_string_append_c (s, (char) ((header + pad) >> 8));
+  g_string_append (s, dict);
+  for (gsize i = 0; i < pad; i++)
+    g_string_append_c (s, ' ');
+  g_string_append_c (s, '\n');
+  g_string_append_len (s, data, size);
+  return g_file_set_contents (path, s->str, s->len, error);
+}
+
+static gboolean
+run_once (QsModel      *model,
+          QsConfig     *config,
+          QsDataset    *dataset,
+          QsEvalCache  *cache,
+          guint         n,
+          Timing       *t,
+          double       *final_ms,
+          GError      **error)
+{
+  g_autoptr(QsEvalResult) r = NULL;
+  QsEvalOptions opts = { .limit = n, .cache = cache, .partial = on_partial, .partial_data = t };
+
+  memset (t, 0, sizeof *t);
+  t->t0 = g_get_monotonic_time ();
+  r = qs_eval_run (model, config, dataset, &opts, NULL, NULL, NULL, error);
+  *final_ms = (g_get_monotonic_time () - t->t0) / 1e3;
+  return r != NULL;
+}
+
+void
+qs_bench_live_accuracy (QsBench *bench)
+{
+  gboolean quick = qs_bench_quick (bench);
+  gsize size = quick ? 64 : 224;
+  guint n = quick ? 64 : qs_bench_images (bench, 1000);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) built = NULL;
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsEvalCache) cache = qs_eval_cache_new ();
+  g_autoptr(QsConfig) w8a8 = qs_config_new_from_preset ("w8a8", NULL);
+  g_autoptr(QsConfig) w4a8 = qs_config_new_from_preset ("w4a8", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("qs-bench-accuracy-XXXXXX", &error);
+  g_autofree char *model_path = NULL, *x_path = NULL, *y_path = NULL, *shape = NULL, *nshape = NULL;
+  g_autofree guint8 *pixels = NULL;
+  g_autofree gint64 *labels = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+  Timing t;
+  double final_ms;
+
+  if (dir == NULL)
+    goto fail;
+  model_path = g_build_filename (dir, "resnet18.h5", NULL);
+  x_path = g_build_filename (dir, "x.npy", NULL);
+  y_path = g_build_filename (dir, "y.npy", NULL);
+  built = qs_synthetic_resnet18 (size, 1000, &error);
+  if (built == NULL || !qs_synthetic_settle_batch_norm (built, 4, 99, &error)
+      || !qs_model_save (built, model_path, NULL, &error)
+      || (model = qs_model_load (model_path, NULL, NULL, &error)) == NULL)
+    goto fail;
+
+  pixels = g_malloc ((gsize) n * size * size * 3);
+  for (gsize i = 0; i < (gsize) n * size * size * 3; i++)
+    pixels[i] = (guint8) g_rand_int_range (rand, 0, 256);
+  labels = g_new (gint64, n);
+  for (guint i = 0; i < n; i++)
+    labels[i] = g_rand_int_range (rand, 0, 1000);
+  shape = g_strdup_printf ("%u, %zu, %zu, 3", n, size, size);
+  nshape = g_strdup_printf ("%u,", n);
+  if (!write_npy (x_path, "|u1", shape, pixels, (gsize) n * size * size * 3, &error)
+      || !write_npy (y_path, "<i8", nshape, labels, (gsize) n * sizeof (gint64), &error)
+      || (dataset = qs_dataset_open_full (x_path, y_path, NULL, &error)) == NULL)
+    goto fail;
+  /* calibrate on the first images of the same data */
+  qs_config_set_calib_source (w8a8, x_path);
+  qs_config_set_calib_images (w8a8, 16);
+  qs_config_set_calib_source (w4a8, x_path);
+  qs_config_set_calib_images (w4a8, 16);
+
+  if (!run_once (model, w8a8, dataset, cache, n, &t, &final_ms, &error))
+    goto fail;
+  qs_bench_add_ms (bench, "live-accuracy-open-first", t.first / 1e3, "vs_final", t.first / 1e3 / final_ms);
+  qs_bench_add_ms (bench, "live-accuracy-open-final", final_ms, NULL, 0);
+  qs_bench_add_rate (bench, "live-accuracy-open-first-images", "images", t.first_images, "chunks", t.chunks);
+  if (!run_once (model, w4a8, dataset, cache, n, &t, &final_ms, &error))
+    goto fail;
+  qs_bench_add_ms (bench, "live-accuracy-change-first", t.first / 1e3, "vs_final", t.first / 1e3 / final_ms);
+  qs_bench_add_ms (bench, "live-accuracy-change-final", final_ms, NULL, 0);
+  qs_bench_add_rate (bench, "live-accuracy-change-first-images", "images", t.first_images, "chunks", t.chunks);
+  goto out;
+
+fail:
+  g_printerr ("bench live (accuracy): %s\n", error ? error->message : "?");
+out:
+  if (dir != NULL)
+    {
+      g_unlink (model_path);
+      g_unlink (x_path);
+      g_unlink (y_path);
+      g_rmdir (dir);
+    }
+}
