@@ -154,7 +154,7 @@ update_summary (QsSummaryBar *self)
     detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "computing %u layer…", "computing %u layers…",
                                            summary.n_layers_pending), summary.n_layers_pending);
   else
-    detail = g_strdup (_("all weights, by parameter count"));
+    detail = g_strdup (_("all weights, by their size"));
   tile_set (&self->sqnr, value, detail);
 }
 
@@ -798,6 +798,11 @@ qs_summary_bar_init (QsSummaryBar *self)
   /* room for "≈ 100.0% → 100.0%" (tabular digits): refining in place moves nothing */
   gtk_label_set_width_chars (GTK_LABEL (self->accuracy.value), 19);
   gtk_widget_add_css_class (self->accuracy.detail, "numeric");
+  /* "Accuracy · Fashion-MNIST test set, 1,000 images" takes a second line rather than
+   * losing the data set's name when the window is narrow */
+  gtk_label_set_wrap (GTK_LABEL (self->accuracy.caption), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (self->accuracy.caption), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_lines (GTK_LABEL (self->accuracy.caption), 2);
   self->caption_sizer = add_width_sizer (self->accuracy.box, self->accuracy.caption);
   self->detail_sizer = add_width_sizer (self->accuracy.box, self->accuracy.detail);
   /* the widest change the tile shows while refining */
