@@ -49,6 +49,11 @@ guint          qs_engine_float_find_nonfinite (QsEngineFloat *engine,
                                                const float   *output,
                                                char         **first_layer);
 
+/* The kernels the float engine runs, for benchmarks and reports: "xnnpack (conv,
+ * pointwise, strided, depthwise, dense) + avx2" (the library for those layer classes, our
+ * own kernels at that level for the rest) or our own level alone ("avx2"). Static. */
+const char    *qs_engine_float_kernels_describe (void);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsEngineFloat, qs_engine_float_free)
 
 G_END_DECLS

@@ -257,6 +257,11 @@ qs_cli_bench (int    argc,
   qs_aligned_free (job.dst);
 
   json_builder_begin_object (bench.builder);
+  /* which kernels the float engine runs (QS_KERNELS, QS_FLOAT_LIBRARY; issue 16) */
+  json_builder_set_member_name (bench.builder, "float_kernels");
+  json_builder_add_string_value (bench.builder, qs_engine_float_kernels_describe ());
+  if (!json)
+    g_print ("%-40s %s\n", "float-engine-kernels", qs_engine_float_kernels_describe ());
   json_builder_set_member_name (bench.builder, "results");
   json_builder_begin_array (bench.builder);
   add_result (&bench, quick ? "memcpy-1M-float" : "memcpy-16M-float", "gb_per_s",
