@@ -38,6 +38,7 @@ static const struct
   { "engine", qs_bench_engine },
   { "model", qs_bench_model },
   { "live", qs_bench_live },
+  { "float-kernels", qs_bench_float_kernels },
   { NULL, NULL },
 };
 
@@ -218,7 +219,8 @@ qs_cli_bench (int    argc,
                        "memcpy of the same bytes, or the float engine on the same images.\n"
                        "Groups: quant, charts, train, engine, model, live (the app's live path on a\n"
                        "synthetic big model: bench --only live --synthetic-params 25M).\n"
-                       "Any model's engine throughput: bench --only engine --model FILE [--dataset D]."),
+                       "Any model's engine throughput: bench --only engine --model FILE [--dataset D].\n"
+                       "float-kernels: each float layer class, our kernels against XNNPACK."),
                      entries, &argc, &argv))
     return QS_CLI_EXIT_USAGE;
   if (argc > 1)
