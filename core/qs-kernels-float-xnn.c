@@ -219,6 +219,7 @@ _qs_xnn_conv_new (const QsConvParams *p,
 #ifdef QS_HAVE_XNNPACK
   return conv_new (p, FALSE, filter, bias, out_min, out_max);
 #else
+  (void) p, (void) filter, (void) bias, (void) out_min, (void) out_max;
   return NULL;
 #endif
 }
@@ -233,6 +234,7 @@ _qs_xnn_depthwise_new (const QsDepthwiseParams *p,
 #ifdef QS_HAVE_XNNPACK
   return conv_new (p, TRUE, filter, bias, out_min, out_max);
 #else
+  (void) p, (void) filter, (void) bias, (void) out_min, (void) out_max;
   return NULL;
 #endif
 }
@@ -258,6 +260,7 @@ _qs_xnn_dense_new (gsize        k,
   result->dense = TRUE;
   return result;
 #else
+  (void) k, (void) n, (void) w, (void) bias, (void) out_min, (void) out_max;
   return NULL;
 #endif
 }
@@ -278,6 +281,7 @@ _qs_xnn_op_run (QsXnnOp     *op,
                                                input, output, NULL);
   return status == xnn_status_success && xnn_run_operator (op->op, NULL) == xnn_status_success;
 #else
+  (void) op, (void) batch, (void) input, (void) output;
   return FALSE;
 #endif
 }
