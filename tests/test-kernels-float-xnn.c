@@ -278,6 +278,157 @@ test_refused (void)
   g_assert_null (_qs_xnn_depthwise_new (&p, w, NULL, -INFINITY, INFINITY));
 }
 
+static void
+tap_nothing (const QsLayer *layer,
+             const float   *output,
+             gsize          batch,
+             gsize          per_image,
+             gpointer       user_data)
+{
+}
+
+/* --- the engine: BatchNorm and ReLU folded into library layers --- */
+
+static QsTensor *
+tensor (const char  *name,
+        guint        n_dims,
+        const gsize *shape,
+        GRand       *rand,
+        double       lo,
+        double       hi)
+{
+  QsTensor *t = qs_tensor_new (name, n_dims, shape, NULL);
+
+  for (gsize i = 0; i < t->n_elements; i++)
+    t->data[i] = (float) g_rand_double_range (rand, lo, hi);
+  return t;
+}
+
+static QsLayer *
+layer_after (GPtrArray    *layers,
+             const char   *name,
+             const char   *class_name,
+             QsLayerKind   kind)
+{
+  QsLayer *l = qs_layer_new (name, class_name, kind);
+
+  l->n_inputs = 1;
+  l->inputs = g_new (guint, 1);
+  l->inputs[0] = layers->len - 1;
+  g_ptr_array_add (layers, l);
+  return l;
+}
+
+static void
+add_batch_norm (GPtrArray  *layers,
+                const char *name,
+                gsize       c,
+                GRand      *rand)
+{
+  QsLayer *bn = layer_after (layers, name, "BatchNormalization", QS_LAYER_BATCH_NORM);
+  const char *parts[] = { "gamma", "beta", "moving_mean", "moving_variance" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    {
+      g_autofree char *n = g_strdup_printf ("%s/%s", name, parts[i]);
+
+      g_ptr_array_add (bn->weights, tensor (n, 1, (gsize[]) { c }, rand, i == 3 ? 0.2 : -1, i == 3 ? 2 : 1));
+    }
+}
+
+static void
+add_activation (GPtrArray    *layers,
+                const char   *name,
+                QsActivation  act)
+{
+  layer_after (layers, name, "Activation", QS_LAYER_ACTIVATION)->activation = act;
+}
+
+/* in 9x9x4 -> Conv 3x3 SAME -> BN -> ReLU6 -> Depthwise 3x3/2 x2 -> BN -> ReLU -> Conv 1x1
+ * -> Flatten -> Dense -> softmax. The library plan folds the BatchNorms and activations;
+ * the taps' run (our own kernels, every layer on its own) is the reference. Tolerance:
+ * every value is O(1) (inputs and weights in [-1, 1], at most 72 products per sum), so
+ * float32 rounding of either side stays below 1e-5; 1e-4 absolute catches any wrong fold
+ * (a BatchNorm scale of 0.2 to 2.2 applied twice or not at all). */
+static void
+test_engine_folds (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (1616);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *layers = g_ptr_array_new ();
+  QsLayer *in = qs_layer_new ("in", "InputLayer", QS_LAYER_INPUT);
+  QsLayer *l;
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsEngineFloat) engine = NULL;
+  const gsize batch = 40, in_n = 9 * 9 * 4;
+  g_autofree float *input = NULL, *got = NULL, *want = NULL;
+  gsize n;
+
+  if (!have_library ())
+    return;
+  in->output_rank = 3;
+  in->output_shape[0] = in->output_shape[1] = 9;
+  in->output_shape[2] = 4;
+  g_ptr_array_add (layers, in);
+  l = layer_after (layers, "conv", "Conv2D", QS_LAYER_CONV2D);
+  l->filters = 6;
+  l->kernel_size[0] = l->kernel_size[1] = 3;
+  l->padding = QS_PADDING_SAME;
+  g_ptr_array_add (l->weights, tensor ("conv/kernel", 4, (gsize[]) { 3, 3, 4, 6 }, rand, -1, 1));
+  g_ptr_array_add (l->weights, tensor ("conv/bias", 1, (gsize[]) { 6 }, rand, -1, 1));
+  add_batch_norm (layers, "bn1", 6, rand);
+  add_activation (layers, "relu6", QS_ACTIVATION_RELU6);
+  l = layer_after (layers, "dw", "DepthwiseConv2D", QS_LAYER_DEPTHWISE_CONV2D);
+  l->kernel_size[0] = l->kernel_size[1] = 3;
+  l->strides[0] = l->strides[1] = 2;
+  l->depth_multiplier = 2;
+  l->padding = QS_PADDING_SAME;
+  l->use_bias = FALSE;
+  g_ptr_array_add (l->weights, tensor ("dw/depthwise_kernel", 4, (gsize[]) { 3, 3, 6, 2 }, rand, -1, 1));
+  add_batch_norm (layers, "bn2", 12, rand);
+  add_activation (layers, "relu", QS_ACTIVATION_RELU);
+  l = layer_after (layers, "pw", "Conv2D", QS_LAYER_CONV2D);
+  l->filters = 5;
+  l->kernel_size[0] = l->kernel_size[1] = 1;
+  g_ptr_array_add (l->weights, tensor ("pw/kernel", 4, (gsize[]) { 1, 1, 12, 5 }, rand, -1, 1));
+  g_ptr_array_add (l->weights, tensor ("pw/bias", 1, (gsize[]) { 5 }, rand, -1, 1));
+  layer_after (layers, "flat", "Flatten", QS_LAYER_FLATTEN);
+  l = layer_after (layers, "dense", "Dense", QS_LAYER_DENSE);
+  l->units = 7;
+  l->activation = QS_ACTIVATION_SOFTMAX;
+  g_ptr_array_add (l->weights, tensor ("dense/kernel", 2, (gsize[]) { 5 * 5 * 5, 7 }, rand, -1, 1));
+  g_ptr_array_add (l->weights, tensor ("dense/bias", 1, (gsize[]) { 7 }, rand, -1, 1));
+  model = qs_model_new_from_layers ("folds", layers, &error);
+  g_assert_no_error (error);
+  n = qs_model_get_n_classes (model);
+  g_assert_cmpuint (n, ==, 7);
+
+  input = g_new (float, batch * in_n);
+  for (gsize i = 0; i < batch * in_n; i++)
+    input[i] = (float) g_rand_double_range (rand, -1, 1);
+  got = g_new (float, batch * n);
+  want = g_new (float, batch * n);
+  engine = qs_engine_float_new (model, &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_engine_float_run (engine, input, batch, got, 3, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  /* a tap: the own-kernel, layer-by-layer run */
+  g_assert_true (qs_engine_float_run (engine, input, batch, want, 1, (QsLayerOutputFunc) tap_nothing,
+                                      NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < batch * n; i++)
+    if (!(fabs ((double) got[i] - want[i]) <= 1e-4))
+      g_error ("output %zu: folded %.9g vs layer by layer %.9g", i, got[i], want[i]);
+  /* any thread count, any batch split: the same bits (workspaces reused, second run) */
+  for (gsize b = 0; b < batch; b += 7)
+    {
+      float one[7];
+
+      g_assert_true (qs_engine_float_run (engine, input + b * in_n, 1, one, 1, NULL, NULL, NULL, NULL));
+      g_assert_cmpmem (one, sizeof one, got + b * n, n * sizeof (float));
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -288,5 +439,6 @@ main (int    argc,
   g_test_add_func ("/qs/kernels-float-xnn/fused-clamp", test_clamp);
   g_test_add_func ("/qs/kernels-float-xnn/dense", test_dense);
   g_test_add_func ("/qs/kernels-float-xnn/refused-shape-falls-back", test_refused);
+  g_test_add_func ("/qs/kernels-float-xnn/engine-folds-and-threads", test_engine_folds);
   return g_test_run ();
 }
