@@ -76,7 +76,13 @@ typedef struct
 {
   QsXnnOp **ops;
   float    *arena;
+  float    *input;  /* ops: a copy of the micro-batch's input (see ARENA_SLACK) */
 } Workspace;
+
+/* XNNPACK may read up to XNN_EXTRA_BYTES (16) past a tensor it is given: the library plan's
+ * arena ends with this many spare floats, and a library layer reading the model's input
+ * reads a copy with them, never the caller's buffer. */
+#define ARENA_SLACK 16
 
 static void workspace_free (QsEngineFloat *engine,
                             Workspace     *ws);
@@ -90,6 +96,7 @@ struct _QsEngineFloat
   gsize      arena_per_image; /* floats: every layer output at its offset, per image */
   gsize      arena_lib_per_image; /* the same in the library plan */
   gsize      micro_batch;
+  gboolean   library_reads_input; /* a library layer reads the model's input */
   GMutex     lock;          /* guards spare */
   GPtrArray *spare;         /* Workspace, idle */
 };
@@ -187,6 +194,16 @@ plan_arena (QsEngineFloat *engine,
   return top;
 }
 
+static gboolean
+all_finite (const float *x,
+            gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    if (!isfinite (x[i]))
+      return FALSE;
+  return TRUE;
+}
+
 /* The number of weights of a library layer (Dense, Conv2D, DepthwiseConv2D): the output
  * channel is the fastest axis of each Keras layout. */
 static gsize
@@ -264,7 +281,9 @@ plan_folds (QsEngineFloat *engine)
         {
           /* the chain so far is linear */
           if (l->kind == QS_LAYER_BATCH_NORM && r->n_followers == 0
-              && l->output_shape[l->output_rank - 1] == r->layer->output_shape[r->layer->output_rank - 1])
+              && l->output_shape[l->output_rank - 1] == r->layer->output_shape[r->layer->output_rank - 1]
+              && all_finite (s->bn_scale, l->output_shape[l->output_rank - 1])
+              && all_finite (s->bn_shift, l->output_shape[l->output_rank - 1]))
             {
               fold_batch_norm (engine, r, s);
               s->fold = FOLD_INTO;
@@ -306,7 +325,8 @@ uses_library (QsEngineFloat *engine)
  * the library's output clamp: linear, ReLU (no slope, no threshold) and ReLU6 do; the
  * others run after it with our own activation kernel. */
 static void
-choose_library (Step *s)
+choose_library (QsEngineFloat *engine,
+                Step          *s)
 {
   const QsLayer *l = s->layer;
   guint cls = 0;
@@ -331,7 +351,10 @@ choose_library (Step *s)
       break;
     }
   s->xnn_class = cls & _qs_xnn_classes ();
-  if (s->xnn_class == 0 || s->kernel == NULL)
+  /* NaN or infinity in the weights stays with our own kernels: the library's output clamp
+   * turns NaN into a bound, and NaN weights must show as NaN outputs (counted, located) */
+  if (s->xnn_class == 0 || s->kernel == NULL || !all_finite (s->kernel, kernel_elements (engine, s))
+      || (s->bias != NULL && !all_finite (s->bias, l->output_shape[l->output_rank - 1])))
     {
       s->xnn_class = 0;
       return;
@@ -470,12 +493,15 @@ qs_engine_float_new_with_weights (QsModel     *model,
     }
   engine->steps[engine->n_steps - 1].last_use = G_MAXUINT;
   for (guint i = 1; i < engine->n_steps; i++)
-    choose_library (&engine->steps[i]);
+    choose_library (engine, &engine->steps[i]);
   engine->arena_per_image = plan_arena (engine, FALSE);
   engine->micro_batch = CLAMP (ARENA_BUDGET / MAX (engine->arena_per_image * sizeof (float), 1), 1,
                                MICRO_BATCH);
   if (uses_library (engine))
     {
+      for (guint i = 1; i < engine->n_steps; i++)
+        if (engine->steps[i].xnn_class != 0 && engine->steps[i].layer->inputs[0] == 0)
+          engine->library_reads_input = TRUE;
       plan_folds (engine);
       engine->arena_lib_per_image = plan_arena (engine, TRUE);
     }
@@ -883,6 +909,7 @@ workspace_free (QsEngineFloat *engine,
       _qs_xnn_op_free (ws->ops[i]);
   g_free (ws->ops);
   qs_aligned_free (ws->arena);
+  qs_aligned_free (ws->input);
   g_free (ws);
 }
 
@@ -1002,7 +1029,7 @@ arena_new (QsEngineFloat *engine,
            gsize          batch,
            GError       **error)
 {
-  float *arena = qs_aligned_alloc (MAX (per_image * batch, 16) * sizeof (float));
+  float *arena = qs_aligned_alloc ((MAX (per_image * batch, 16) + ARENA_SLACK) * sizeof (float));
 
   if (arena == NULL)
     {
@@ -1038,6 +1065,7 @@ run_micro_batch (gsize    index,
   gsize mb = engine->micro_batch;
   gsize at = index * mb;
   gsize n = MIN (mb, w->batch - at);
+  const float *input;
   Workspace *ws;
 
   if (w->errors[thread_index] != NULL)
@@ -1050,7 +1078,16 @@ run_micro_batch (gsize    index,
                                                          : engine->arena_per_image,
                                  mb, &w->errors[thread_index])) == NULL)
     return;
-  run_range (engine, w->input + at * in_n, n, w->output + at * out_n, ws->arena, ws->ops, NULL,
+  input = w->input + at * in_n;
+  if (engine->library_reads_input && ws->ops != NULL)
+    {
+      if (ws->input == NULL
+          && (ws->input = arena_new (engine, in_n, mb, &w->errors[thread_index])) == NULL)
+        return;
+      memcpy (ws->input, input, n * in_n * sizeof (float));
+      input = ws->input;
+    }
+  run_range (engine, input, n, w->output + at * out_n, ws->arena, ws->ops, NULL,
              NULL, w->cancellable, &w->errors[thread_index]);
 }
 

@@ -16,7 +16,9 @@ typedef void (*QsLayerOutputFunc) (const QsLayer *layer,
                                    gpointer       user_data);
 
 /* The float32 reference engine: NHWC, batched, threads over the batch. Immutable after
- * creation; one engine may serve several threads at once. */
+ * creation; one engine may serve several threads at once. The weights are read when it
+ * is created (XNNPACK packs them, BatchNorm is folded): change a tensor, make a new engine.
+ * Workspaces (arena, library operators) are kept for later runs until it is freed. */
 typedef struct _QsEngineFloat QsEngineFloat;
 
 QsEngineFloat *qs_engine_float_new        (QsModel            *model,

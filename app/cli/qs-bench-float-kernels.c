@@ -94,7 +94,7 @@ qs_bench_float_kernels (QsBench *bench)
       in_n = sh->h * sh->w * sh->c;
       out_n = sh->kind == 2 ? sh->h * sh->f : j.p.output_height * j.p.output_width * j.p.output_depth;
       wn = sh->kind == 1 ? sh->k * sh->k * sh->c : sh->k * sh->k * sh->c * sh->f;
-      j.in = g_new (float, in_n);
+      j.in = g_new0 (float, in_n + 16);   /* XNNPACK may read 16 bytes past it */
       j.w = g_new (float, wn);
       j.bias = g_new0 (float, j.p.output_depth);
       j.out = g_new (float, out_n);
