@@ -18,7 +18,8 @@ packages="gcc meson ninja-build pkg-config libgtk-4-dev libadwaita-1-dev libhdf5
   desktop-file-utils libglib2.0-bin libglib2.0-dev-bin xvfb xauth imagemagick hdf5-tools jq json-glib-tools
   libgtk-4-bin dbus-x11 at-spi2-core python3-pyatspi python3-dogtail groff-base man-db
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-onnx libseccomp-dev
-  libflatbuffers-dev flatbuffers-compiler poppler-utils"
+  libflatbuffers-dev flatbuffers-compiler poppler-utils
+  libxnnpack-dev libpthreadpool-dev"
 # Node.js and npm run the export tests' runtimes. A machine with Node.js from elsewhere
 # (NodeSource's nodejs bundles npm and conflicts with Debian's npm) keeps its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -12,19 +12,33 @@
 
 #include "qs-engine-float.h"
 #include "qs-kernels.h"
+#include "qs-kernels-float-xnn.h"
 #include "qs-model-private.h"
 #include "qs-parallel.h"
 #include "qs-preproc-layers.h"
+#include "qs-tsan.h"
 
 /* The float32 reference engine. NHWC activations, Keras weight layouts as stored
  * ([kh, kw, in, out] kernels), TensorFlow's SAME padding (the extra row/column goes to the
  * bottom/right) and TensorFlow's average pooling (padding cells do not count). Threads split
- * the batch; each runs the whole network on micro-batches with its own buffers. */
+ * the batch; each runs the whole network on micro-batches with its own buffers.
+ *
+ * Convolutions and Dense run through XNNPACK where the build has it and it was measured
+ * faster (qs-kernels-float-xnn.h: the layer classes, QS_FLOAT_LIBRARY); shapes it refuses
+ * fall back to our own kernels. Its operators hold setup state, so every worker takes a set
+ * of its own from the engine's pool of sets (created on first use, kept for later runs). */
 
 #define MICRO_BATCH 32
 /* A thread's activation arena stays under this many bytes when images are big (fewer
  * images per micro-batch, down to one); small models keep MICRO_BATCH. */
 #define ARENA_BUDGET ((gsize) 32 << 20)
+
+typedef enum
+{
+  FOLD_NONE,
+  FOLD_INTO,               /* computed by the library layer it follows */
+  FOLD_IN_PLACE,           /* an activation on its input's buffer */
+} StepFold;
 
 typedef struct
 {
@@ -39,7 +53,39 @@ typedef struct
   gsize          in_per_image;
   guint          last_use;  /* last layer reading this output */
   gsize          offset;    /* of the output in the arena, in floats per image of the batch */
+  guint          xnn_class; /* QsXnnClass of this layer if the library runs it, else 0 */
+  gboolean       fused;     /* the activation is the library's output clamp */
+  float          out_min, out_max;
+  guint          n_readers;
+  /* The library plan (runs with operator sets): a BatchNorm and a ReLU/ReLU6 activation
+   * right after a library layer are folded into it (weights and bias scaled, the clamp),
+   * and an Activation layer whose input has no other reader works in place. */
+  StepFold       fold;
+  guint          alias;     /* FOLD_INTO, IN_PLACE: the step whose buffer this one shares */
+  guint          followers[2]; /* a root's folded steps, applied in place when it falls back */
+  guint          n_followers;
+  float         *folded_kernel; /* a root with a BatchNorm folded in: its weights and bias */
+  float         *folded_bias;
+  guint          last_use_lib;  /* of the shared buffer, in the library plan */
+  gsize          offset_lib;
 } Step;
+
+/* One worker's arena (allocated on first use, micro_batch images) and library operators
+ * by step (NULL: our own kernel; ops NULL: no library layer at all). */
+typedef struct
+{
+  QsXnnOp **ops;
+  float    *arena;
+  float    *input;  /* ops: a copy of the micro-batch's input (see ARENA_SLACK) */
+} Workspace;
+
+/* XNNPACK may read up to XNN_EXTRA_BYTES (16) past a tensor it is given: the library plan's
+ * arena ends with this many spare floats, and a library layer reading the model's input
+ * reads a copy with them, never the caller's buffer. */
+#define ARENA_SLACK 16
+
+static void workspace_free (QsEngineFloat *engine,
+                            Workspace     *ws);
 
 struct _QsEngineFloat
 {
@@ -48,7 +94,11 @@ struct _QsEngineFloat
   Step      *steps;
   GPtrArray *tensors;       /* references kept alive */
   gsize      arena_per_image; /* floats: every layer output at its offset, per image */
+  gsize      arena_lib_per_image; /* the same in the library plan */
   gsize      micro_batch;
+  gboolean   library_reads_input; /* a library layer reads the model's input */
+  GMutex     lock;          /* guards spare */
+  GPtrArray *spare;         /* Workspace, idle */
 };
 
 static gsize
@@ -103,8 +153,11 @@ typedef struct
   guint last_use;
 } Block;
 
-static void
-plan_arena (QsEngineFloat *engine)
+/* lib: the library plan, where folded and in-place steps share their root's buffer, which
+ * lives until the last reader of any of them. Returns the arena's size per image. */
+static gsize
+plan_arena (QsEngineFloat *engine,
+            gboolean       lib)
 {
   g_autoptr(GArray) live = g_array_new (FALSE, FALSE, sizeof (Block));  /* by offset */
   gsize top = 0;
@@ -112,8 +165,14 @@ plan_arena (QsEngineFloat *engine)
   for (guint i = 1; i < engine->n_steps; i++)
     {
       Step *s = &engine->steps[i];
-      Block b = { 0, MAX ((s->per_image + 15) / 16 * 16, 16), s->last_use };
+      Block b = { 0, MAX ((s->per_image + 15) / 16 * 16, 16), lib ? s->last_use_lib : s->last_use };
       guint at;
+
+      if (lib && s->fold != FOLD_NONE)
+        {
+          s->offset_lib = engine->steps[s->alias].offset_lib;
+          continue;
+        }
 
       for (guint j = live->len; j-- > 0;)
         if (g_array_index (live, Block, j).last_use < i)
@@ -126,11 +185,195 @@ plan_arena (QsEngineFloat *engine)
           b.offset = MAX (b.offset, o->offset + o->size);
         }
       g_array_insert_val (live, at, b);
-      s->offset = b.offset;
+      if (lib)
+        s->offset_lib = b.offset;
+      else
+        s->offset = b.offset;
       top = MAX (top, b.offset + b.size);
     }
-  engine->arena_per_image = top;
-  engine->micro_batch = CLAMP (ARENA_BUDGET / MAX (top * sizeof (float), 1), 1, MICRO_BATCH);
+  return top;
+}
+
+static gboolean
+all_finite (const float *x,
+            gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    if (!isfinite (x[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* The number of weights of a library layer (Dense, Conv2D, DepthwiseConv2D): the output
+ * channel is the fastest axis of each Keras layout. */
+static gsize
+kernel_elements (QsEngineFloat *engine,
+                 const Step    *s)
+{
+  const QsLayer *l = s->layer;
+  const QsLayer *in = g_ptr_array_index (engine->model->layers, l->inputs[0]);
+
+  switch (l->kind)
+    {
+    case QS_LAYER_DENSE:
+      return s->in_per_image / (s->per_image / l->units) * l->units;
+    case QS_LAYER_CONV2D:
+      return l->kernel_size[0] * l->kernel_size[1] * in->output_shape[2] * l->filters;
+    case QS_LAYER_DEPTHWISE_CONV2D:
+      return l->kernel_size[0] * l->kernel_size[1] * in->output_shape[2] * l->depth_multiplier;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* BatchNorm into the library layer before it: w' = w * scale, b' = b * scale + shift per
+ * output channel (one rounding more than Keras' two steps, within the tests' tolerances). */
+static void
+fold_batch_norm (QsEngineFloat *engine,
+                 Step          *root,
+                 const Step    *bn)
+{
+  gsize c = bn->layer->output_shape[bn->layer->output_rank - 1];
+  gsize n = kernel_elements (engine, root);
+
+  root->folded_kernel = g_new (float, n);
+  root->folded_bias = g_new (float, c);
+  for (gsize i = 0; i < n; i++)
+    root->folded_kernel[i] = root->kernel[i] * bn->bn_scale[i % c];
+  for (gsize o = 0; o < c; o++)
+    root->folded_bias[o] = (root->bias != NULL ? root->bias[o] : 0.0f) * bn->bn_scale[o] + bn->bn_shift[o];
+}
+
+static gboolean
+is_clamp_activation (const QsLayer *l)
+{
+  return l->activation == QS_ACTIVATION_RELU6
+         || (l->activation == QS_ACTIVATION_RELU && l->relu_negative_slope == 0 && l->relu_threshold == 0);
+}
+
+/* The library plan's folds (see Step). A step folds into the library layer before it
+ * when that layer's output (or its chain's) has no other reader. */
+static void
+plan_folds (QsEngineFloat *engine)
+{
+  for (guint i = 0; i < engine->n_steps; i++)
+    {
+      engine->steps[i].alias = i;
+      engine->steps[i].last_use_lib = engine->steps[i].last_use;
+    }
+  for (guint i = 1; i < engine->n_steps; i++)
+    {
+      Step *s = &engine->steps[i];
+      const QsLayer *l = s->layer;
+      guint in, root;
+      Step *src, *r;
+
+      if (l->n_inputs != 1 || l->inputs[0] == 0)
+        continue;
+      in = l->inputs[0];
+      src = &engine->steps[in];
+      root = src->fold != FOLD_NONE ? src->alias : in;
+      r = &engine->steps[root];
+      if (src->n_readers != 1)
+        continue;
+      if (r->xnn_class != 0 && src->fold != FOLD_IN_PLACE && r->n_followers < G_N_ELEMENTS (r->followers)
+          && r->fused && r->out_min == -INFINITY && r->out_max == INFINITY)
+        {
+          /* the chain so far is linear */
+          if (l->kind == QS_LAYER_BATCH_NORM && r->n_followers == 0
+              && l->output_shape[l->output_rank - 1] == r->layer->output_shape[r->layer->output_rank - 1]
+              && all_finite (s->bn_scale, l->output_shape[l->output_rank - 1])
+              && all_finite (s->bn_shift, l->output_shape[l->output_rank - 1]))
+            {
+              fold_batch_norm (engine, r, s);
+              s->fold = FOLD_INTO;
+            }
+          else if (l->kind == QS_LAYER_ACTIVATION && is_clamp_activation (l))
+            {
+              r->out_min = 0.0f;
+              r->out_max = l->activation == QS_ACTIVATION_RELU6 ? 6.0f
+                           : l->relu_max_value < 0 ? INFINITY : l->relu_max_value;
+              s->fold = FOLD_INTO;
+            }
+          if (s->fold == FOLD_INTO)
+            {
+              r->followers[r->n_followers++] = i;
+              s->alias = root;
+              r->last_use_lib = MAX (r->last_use_lib, s->last_use);
+              continue;
+            }
+        }
+      if (l->kind == QS_LAYER_ACTIVATION)
+        {
+          s->fold = FOLD_IN_PLACE;
+          s->alias = root;
+          r->last_use_lib = MAX (r->last_use_lib, s->last_use);
+        }
+    }
+}
+
+static gboolean
+uses_library (QsEngineFloat *engine)
+{
+  for (guint i = 1; i < engine->n_steps; i++)
+    if (engine->steps[i].xnn_class != 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Which library runs the step (by its layer class), and whether its activation becomes
+ * the library's output clamp: linear, ReLU (no slope, no threshold) and ReLU6 do; the
+ * others run after it with our own activation kernel. */
+static void
+choose_library (QsEngineFloat *engine,
+                Step          *s)
+{
+  const QsLayer *l = s->layer;
+  guint cls = 0;
+
+  switch (l->kind)
+    {
+    case QS_LAYER_DENSE:
+      cls = QS_XNN_CLASS_DENSE;
+      break;
+    case QS_LAYER_CONV2D:
+      if (l->strides[0] > 1 || l->strides[1] > 1)
+        cls = QS_XNN_CLASS_STRIDED;
+      else if (l->kernel_size[0] == 1 && l->kernel_size[1] == 1)
+        cls = QS_XNN_CLASS_POINTWISE;
+      else
+        cls = QS_XNN_CLASS_CONV;
+      break;
+    case QS_LAYER_DEPTHWISE_CONV2D:
+      cls = QS_XNN_CLASS_DEPTHWISE;
+      break;
+    default:
+      break;
+    }
+  s->xnn_class = cls & _qs_xnn_classes ();
+  /* NaN or infinity in the weights stays with our own kernels: the library's output clamp
+   * turns NaN into a bound, and NaN weights must show as NaN outputs (counted, located) */
+  if (s->xnn_class == 0 || s->kernel == NULL || !all_finite (s->kernel, kernel_elements (engine, s))
+      || (s->bias != NULL && !all_finite (s->bias, l->output_shape[l->output_rank - 1])))
+    {
+      s->xnn_class = 0;
+      return;
+    }
+  s->out_min = -INFINITY;
+  s->out_max = INFINITY;
+  s->fused = TRUE;
+  if (l->activation == QS_ACTIVATION_RELU && l->relu_negative_slope == 0 && l->relu_threshold == 0)
+    {
+      s->out_min = 0.0f;
+      s->out_max = l->relu_max_value < 0 ? INFINITY : l->relu_max_value;
+    }
+  else if (l->activation == QS_ACTIVATION_RELU6)
+    {
+      s->out_min = 0.0f;
+      s->out_max = 6.0f;
+    }
+  else if (l->activation != QS_ACTIVATION_LINEAR)
+    s->fused = FALSE;
 }
 
 QsEngineFloat *
@@ -156,6 +399,8 @@ qs_engine_float_new_with_weights (QsModel     *model,
   engine->n_steps = model->output_index + 1;
   engine->steps = g_new0 (Step, engine->n_steps);
   engine->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_tensor_unref);
+  g_mutex_init (&engine->lock);
+  engine->spare = g_ptr_array_new ();
 
   for (guint i = 0; i < engine->n_steps; i++)
     {
@@ -172,7 +417,10 @@ qs_engine_float_new_with_weights (QsModel     *model,
           s->in_per_image = shape_elements (in->output_rank, in->output_shape);
         }
       for (guint j = 0; j < layer->n_inputs; j++)
-        engine->steps[layer->inputs[j]].last_use = MAX (engine->steps[layer->inputs[j]].last_use, i);
+        {
+          engine->steps[layer->inputs[j]].last_use = MAX (engine->steps[layer->inputs[j]].last_use, i);
+          engine->steps[layer->inputs[j]].n_readers++;
+        }
 
       switch (layer->kind)
         {
@@ -244,7 +492,19 @@ qs_engine_float_new_with_weights (QsModel     *model,
         }
     }
   engine->steps[engine->n_steps - 1].last_use = G_MAXUINT;
-  plan_arena (engine);
+  for (guint i = 1; i < engine->n_steps; i++)
+    choose_library (engine, &engine->steps[i]);
+  engine->arena_per_image = plan_arena (engine, FALSE);
+  engine->micro_batch = CLAMP (ARENA_BUDGET / MAX (engine->arena_per_image * sizeof (float), 1), 1,
+                               MICRO_BATCH);
+  if (uses_library (engine))
+    {
+      for (guint i = 1; i < engine->n_steps; i++)
+        if (engine->steps[i].xnn_class != 0 && engine->steps[i].layer->inputs[0] == 0)
+          engine->library_reads_input = TRUE;
+      plan_folds (engine);
+      engine->arena_lib_per_image = plan_arena (engine, TRUE);
+    }
   return g_steal_pointer (&engine);
 }
 
@@ -260,11 +520,17 @@ qs_engine_float_free (QsEngineFloat *engine)
 {
   if (engine == NULL)
     return;
+  for (guint i = 0; i < engine->spare->len; i++)
+    workspace_free (engine, g_ptr_array_index (engine->spare, i));
+  g_ptr_array_unref (engine->spare);
+  g_mutex_clear (&engine->lock);
   for (guint i = 0; i < engine->n_steps; i++)
     {
       g_free (engine->steps[i].bn_scale);
       g_free (engine->steps[i].bn_shift);
       g_free (engine->steps[i].resize);
+      g_free (engine->steps[i].folded_kernel);
+      g_free (engine->steps[i].folded_bias);
     }
   g_free (engine->steps);
   g_clear_pointer (&engine->tensors, g_ptr_array_unref);
@@ -501,19 +767,29 @@ zero_pad (const Step    *s,
               in + ((b * ih + y) * iw) * c, iw * c * sizeof (float));
 }
 
-static void
+/* TRUE when the library computed the step (with what is folded into it). */
+static gboolean
 run_step (QsEngineFloat *engine,
           const Step    *s,
+          QsXnnOp      **ops,
           float        **bufs,
           float         *out,
           gsize          batch)
 {
+  QsXnnOp *op = ops != NULL ? ops[s - engine->steps] : NULL;
   const QsLayer *l = s->layer;
   const QsLayer *input = l->n_inputs > 0 ? g_ptr_array_index (engine->model->layers, l->inputs[0]) : NULL;
   const float *in = l->n_inputs > 0 ? bufs[l->inputs[0]] : NULL;
   gsize n = batch * s->per_image;
   gsize last = l->output_rank > 0 ? l->output_shape[l->output_rank - 1] : 1;
 
+  /* Dense runs on rows of the last axis: n / units of them */
+  if (op != NULL && _qs_xnn_op_run (op, l->kind == QS_LAYER_DENSE ? n / l->units : batch, in, out))
+    {
+      if (!s->fused)
+        activate (l, l->activation, out, n, last);
+      return TRUE;
+    }
   switch (l->kind)
     {
     case QS_LAYER_DENSE:
@@ -561,8 +837,16 @@ run_step (QsEngineFloat *engine,
       activate (l, l->activation, out, n, last);
       break;
     case QS_LAYER_ADD:
-      memcpy (out, in, n * sizeof (float));
-      for (guint j = 1; j < l->n_inputs; j++)
+      /* the same sums as copy-then-add, one pass less */
+      if (l->n_inputs >= 2)
+        {
+          const float *x = bufs[l->inputs[1]];
+          for (gsize i = 0; i < n; i++)
+            out[i] = in[i] + x[i];
+        }
+      else
+        memcpy (out, in, n * sizeof (float));
+      for (guint j = 2; j < l->n_inputs; j++)
         {
           const float *x = bufs[l->inputs[j]];
           for (gsize i = 0; i < n; i++)
@@ -585,15 +869,127 @@ run_step (QsEngineFloat *engine,
     default:
       g_assert_not_reached ();
     }
+  return FALSE;
 }
 
-/* arena: engine->arena_per_image * batch floats, 64-byte aligned. */
+/* A library step that fell back to our own kernel: what was folded into it, in place. */
+static void
+run_followers (QsEngineFloat *engine,
+               const Step    *s,
+               float         *out,
+               gsize          batch)
+{
+  gsize n = batch * s->per_image;
+
+  for (guint j = 0; j < s->n_followers; j++)
+    {
+      const Step *f = &engine->steps[s->followers[j]];
+      const QsLayer *l = f->layer;
+      gsize last = l->output_shape[l->output_rank - 1];
+
+      if (l->kind == QS_LAYER_BATCH_NORM)
+        for (gsize i = 0; i < n; i += last)
+          for (gsize c = 0; c < last; c++)
+            out[i + c] = out[i + c] * f->bn_scale[c] + f->bn_shift[c];
+      else
+        activate (l, l->activation, out, n, last);
+    }
+}
+
+/* --- workspaces: a worker's arena and library operators, kept for later runs --- */
+
+static void
+workspace_free (QsEngineFloat *engine,
+                Workspace     *ws)
+{
+  if (ws == NULL)
+    return;
+  if (ws->ops != NULL)
+    for (guint i = 0; i < engine->n_steps; i++)
+      _qs_xnn_op_free (ws->ops[i]);
+  g_free (ws->ops);
+  qs_aligned_free (ws->arena);
+  qs_aligned_free (ws->input);
+  g_free (ws);
+}
+
+static Workspace *
+workspace_new (QsEngineFloat *engine)
+{
+  Workspace *ws = g_new0 (Workspace, 1);
+
+  if (!uses_library (engine))
+    return ws;
+  ws->ops = g_new0 (QsXnnOp *, engine->n_steps);
+  for (guint i = 1; i < engine->n_steps; i++)
+    {
+      const Step *s = &engine->steps[i];
+      const QsLayer *l = s->layer;
+      const QsLayer *input;
+      const float *kernel = s->folded_kernel != NULL ? s->folded_kernel : s->kernel;
+      const float *bias = s->folded_kernel != NULL ? s->folded_bias : s->bias;
+      QsConvParams p;
+
+      if (s->xnn_class == 0)
+        continue;
+      input = g_ptr_array_index (engine->model->layers, l->inputs[0]);
+      switch (l->kind)
+        {
+        case QS_LAYER_DENSE:
+          ws->ops[i] = _qs_xnn_dense_new (s->in_per_image / (s->per_image / l->units), l->units,
+                                          kernel, bias, s->out_min, s->out_max);
+          break;
+        case QS_LAYER_CONV2D:
+          conv_params (l, input, l->kernel_size[0], l->kernel_size[1], l->strides, l->dilation, 1, &p);
+          p.output_depth = l->filters;
+          ws->ops[i] = _qs_xnn_conv_new (&p, kernel, bias, s->out_min, s->out_max);
+          break;
+        case QS_LAYER_DEPTHWISE_CONV2D:
+          conv_params (l, input, l->kernel_size[0], l->kernel_size[1], l->strides, l->dilation,
+                       l->depth_multiplier, &p);
+          ws->ops[i] = _qs_xnn_depthwise_new (&p, kernel, bias, s->out_min, s->out_max);
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+  return ws;
+}
+
+/* An idle workspace, or a new one (the library packs the weights once per workspace). */
+static Workspace *
+workspace_take (QsEngineFloat *engine)
+{
+  Workspace *ws = NULL;
+
+  g_mutex_lock (&engine->lock);
+  if (engine->spare->len > 0)
+    ws = g_ptr_array_steal_index_fast (engine->spare, engine->spare->len - 1);
+  g_mutex_unlock (&engine->lock);
+  return ws != NULL ? ws : workspace_new (engine);
+}
+
+static void
+workspace_give_back (QsEngineFloat *engine,
+                     Workspace     *ws)
+{
+  if (ws == NULL)
+    return;
+  g_mutex_lock (&engine->lock);
+  g_ptr_array_add (engine->spare, ws);
+  g_mutex_unlock (&engine->lock);
+}
+
+/* arena: engine->arena_per_image * batch floats (arena_lib_per_image with ops), 64-byte
+ * aligned. ops: the library's operators by step and the library plan, or NULL: our own
+ * kernels and the plain plan (what the taps see). */
 static gboolean
 run_range (QsEngineFloat     *engine,
            const float       *input,
            gsize              batch,
            float             *output,
            float             *arena,
+           QsXnnOp          **ops,
            QsLayerOutputFunc  layer_func,
            gpointer           user_data,
            GCancellable      *cancellable,
@@ -610,8 +1006,14 @@ run_range (QsEngineFloat     *engine,
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
-      bufs[i] = arena + s->offset * batch;
-      run_step (engine, s, bufs, bufs[i], batch);
+      bufs[i] = arena + (ops != NULL ? s->offset_lib : s->offset) * batch;
+      if (ops != NULL && s->fold == FOLD_INTO)
+        continue;   /* its root computed it */
+      if (ops != NULL && s->fold == FOLD_IN_PLACE)
+        activate (s->layer, s->layer->activation, bufs[i], batch * s->per_image,
+                  s->layer->output_shape[s->layer->output_rank - 1]);
+      else if (!run_step (engine, s, ops, bufs, bufs[i], batch) && ops != NULL)
+        run_followers (engine, s, bufs[i], batch);
       /* the tap sees the buffer while every output it may read is alive: an output's
        * space is reused only after its last reader ran */
       if (layer_func != NULL)
@@ -623,14 +1025,15 @@ run_range (QsEngineFloat     *engine,
 
 static float *
 arena_new (QsEngineFloat *engine,
+           gsize          per_image,
            gsize          batch,
            GError       **error)
 {
-  float *arena = qs_aligned_alloc (MAX (engine->arena_per_image * batch, 16) * sizeof (float));
+  float *arena = qs_aligned_alloc ((MAX (per_image * batch, 16) + ARENA_SLACK) * sizeof (float));
 
   if (arena == NULL)
     {
-      g_autofree char *size = g_format_size (engine->arena_per_image * batch * sizeof (float));
+      g_autofree char *size = g_format_size (per_image * batch * sizeof (float));
       g_set_error (error, QS_MODEL_ERROR, QS_MODEL_ERROR_TOO_LARGE,
                    _("Out of memory running “%s” (%s of activations)"), qs_model_get_name (engine->model),
                    size);
@@ -645,7 +1048,7 @@ typedef struct
   float         *output;
   gsize          batch;
   GError       **errors;      /* one slot per thread */
-  float        **arenas;      /* one per thread, allocated on first use, reused */
+  Workspace    **workspaces;  /* one per thread, taken on first use */
   GCancellable  *cancellable;
 } Work;
 
@@ -656,19 +1059,36 @@ run_micro_batch (gsize    index,
                  gpointer data)
 {
   Work *w = data;
-  gsize in_n = w->engine->steps[0].per_image;
-  gsize out_n = w->engine->steps[w->engine->n_steps - 1].per_image;
-  gsize mb = w->engine->micro_batch;
+  QsEngineFloat *engine = w->engine;
+  gsize in_n = engine->steps[0].per_image;
+  gsize out_n = engine->steps[engine->n_steps - 1].per_image;
+  gsize mb = engine->micro_batch;
   gsize at = index * mb;
   gsize n = MIN (mb, w->batch - at);
+  const float *input;
+  Workspace *ws;
 
   if (w->errors[thread_index] != NULL)
     return;
-  if (w->arenas[thread_index] == NULL
-      && (w->arenas[thread_index] = arena_new (w->engine, mb, &w->errors[thread_index])) == NULL)
+  if (w->workspaces[thread_index] == NULL)
+    w->workspaces[thread_index] = workspace_take (engine);
+  ws = w->workspaces[thread_index];
+  if (ws->arena == NULL
+      && (ws->arena = arena_new (engine, ws->ops != NULL ? engine->arena_lib_per_image
+                                                         : engine->arena_per_image,
+                                 mb, &w->errors[thread_index])) == NULL)
     return;
-  run_range (w->engine, w->input + at * in_n, n, w->output + at * out_n, w->arenas[thread_index],
-             NULL, NULL, w->cancellable, &w->errors[thread_index]);
+  input = w->input + at * in_n;
+  if (engine->library_reads_input && ws->ops != NULL)
+    {
+      if (ws->input == NULL
+          && (ws->input = arena_new (engine, in_n, mb, &w->errors[thread_index])) == NULL)
+        return;
+      memcpy (ws->input, input, n * in_n * sizeof (float));
+      input = ws->input;
+    }
+  run_range (engine, input, n, w->output + at * out_n, ws->arena, ws->ops, NULL,
+             NULL, w->cancellable, &w->errors[thread_index]);
 }
 
 gboolean
@@ -683,7 +1103,7 @@ qs_engine_float_run (QsEngineFloat     *engine,
                      GError           **error)
 {
   g_autofree GError **errors = NULL;
-  g_autofree float **arenas = NULL;
+  g_autofree Workspace **workspaces = NULL;
   Work work;
   gsize n_items;
   gboolean ok;
@@ -696,11 +1116,13 @@ qs_engine_float_run (QsEngineFloat     *engine,
     return TRUE;
   if (layer_func != NULL)
     {
-      float *arena = arena_new (engine, batch, error);
+      /* every layer's own output for the taps: our own kernels, nothing folded */
+      float *arena = arena_new (engine, engine->arena_per_image, batch, error);
 
       if (arena == NULL)
         return FALSE;
-      ok = run_range (engine, input, batch, output, arena, layer_func, user_data, cancellable, error);
+      ok = run_range (engine, input, batch, output, arena, NULL, layer_func, user_data, cancellable,
+                      error);
       qs_aligned_free (arena);
       return ok;
     }
@@ -708,11 +1130,11 @@ qs_engine_float_run (QsEngineFloat     *engine,
   n_items = (batch + engine->micro_batch - 1) / engine->micro_batch;
   n_threads = qs_parallel_n_threads (n_items, n_threads);
   errors = g_new0 (GError *, n_threads);
-  arenas = g_new0 (float *, n_threads);
-  work = (Work) { engine, input, output, batch, errors, arenas, cancellable };
+  workspaces = g_new0 (Workspace *, n_threads);
+  work = (Work) { engine, input, output, batch, errors, workspaces, cancellable };
   ok = qs_parallel_for (n_items, n_threads, run_micro_batch, &work, cancellable, error);
   for (guint t = 0; t < n_threads; t++)
-    g_clear_pointer (&arenas[t], qs_aligned_free);
+    workspace_give_back (engine, workspaces[t]);
   for (guint t = 0; t < n_threads; t++)
     if (errors[t] != NULL)
       {
@@ -792,4 +1214,23 @@ qs_engine_float_find_nonfinite (QsEngineFloat *engine,
       *first_layer = t.first;
     }
   return count;
+}
+
+const char *
+qs_engine_float_kernels_describe (void)
+{
+  static char *text;
+  static gsize init = 0;
+
+  if (g_once_init_enter (&init))
+    {
+      const char *own = qs_float_kernels_get ()->name;
+      const char *lib = _qs_xnn_describe ();
+
+      text = lib != NULL ? g_strdup_printf ("%s + %s", lib, own) : g_strdup (own);
+      QS_TSAN_RELEASE (&init);
+      g_once_init_leave (&init, 1);
+    }
+  QS_TSAN_ACQUIRE (&init);
+  return text;
 }

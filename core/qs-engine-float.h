@@ -16,7 +16,9 @@ typedef void (*QsLayerOutputFunc) (const QsLayer *layer,
                                    gpointer       user_data);
 
 /* The float32 reference engine: NHWC, batched, threads over the batch. Immutable after
- * creation; one engine may serve several threads at once. */
+ * creation; one engine may serve several threads at once. The weights are read when it
+ * is created (XNNPACK packs them, BatchNorm is folded): change a tensor, make a new engine.
+ * Workspaces (arena, library operators) are kept for later runs until it is freed. */
 typedef struct _QsEngineFloat QsEngineFloat;
 
 QsEngineFloat *qs_engine_float_new        (QsModel            *model,
@@ -48,6 +50,11 @@ guint          qs_engine_float_find_nonfinite (QsEngineFloat *engine,
                                                gsize          batch,
                                                const float   *output,
                                                char         **first_layer);
+
+/* The kernels the float engine runs, for benchmarks and reports: "xnnpack (conv,
+ * pointwise, strided, depthwise, dense) + avx2" (the library for those layer classes, our
+ * own kernels at that level for the rest) or our own level alone ("avx2"). Static. */
+const char    *qs_engine_float_kernels_describe (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsEngineFloat, qs_engine_float_free)
 

@@ -213,8 +213,10 @@ model_output_size (QsModel *model)
 
 #define FLOAT_CACHE_MAGIC "QSFLOUT1"
 #define FLOAT_CACHE_VERSION 1
-/* Bump when the float engine's arithmetic changes (its outputs would differ). */
-#define FLOAT_ENGINE_REVISION 2
+/* Bump when the float engine's arithmetic changes (its outputs would differ). 3: XNNPACK
+ * for convolutions and Dense, BatchNorm folded into them (issue 16); the key also names the
+ * kernels in use (qs_engine_float_kernels_describe), whose last bits differ. */
+#define FLOAT_ENGINE_REVISION 3
 
 typedef struct
 {
@@ -263,8 +265,9 @@ float_cache_path (const char  *dir,
 
   if (dir == NULL || model_sum == NULL)
     return NULL;
-  head = g_strdup_printf ("quantscope float outputs\nmodel %s\nengine %d\ninputs %zu\noutputs %zu\n",
-                          model_sum, FLOAT_ENGINE_REVISION, n_inputs, out_size);
+  head = g_strdup_printf ("quantscope float outputs\nmodel %s\nengine %d %s\ninputs %zu\noutputs %zu\n",
+                          model_sum, FLOAT_ENGINE_REVISION, qs_engine_float_kernels_describe (),
+                          n_inputs, out_size);
   sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_checksum_update (sum, (const guchar *) head, strlen (head));
   g_checksum_update (sum, (const guchar *) inputs, n_inputs * sizeof (float));

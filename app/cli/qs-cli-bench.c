@@ -39,6 +39,7 @@ static const struct
   { "model", qs_bench_model },
   { "live", qs_bench_live },
   { "live-accuracy", qs_bench_live_accuracy },
+  { "float-kernels", qs_bench_float_kernels },
   { NULL, NULL },
 };
 
@@ -219,7 +220,8 @@ qs_cli_bench (int    argc,
                        "memcpy of the same bytes, or the float engine on the same images.\n"
                        "Groups: quant, charts, train, engine, model, live (the app's live path on a\n"
                        "synthetic big model: bench --only live --synthetic-params 25M).\n"
-                       "Any model's engine throughput: bench --only engine --model FILE [--dataset D]."),
+                       "Any model's engine throughput: bench --only engine --model FILE [--dataset D].\n"
+                       "float-kernels: each float layer class, our kernels against XNNPACK."),
                      entries, &argc, &argv))
     return QS_CLI_EXIT_USAGE;
   if (argc > 1)
@@ -258,6 +260,11 @@ qs_cli_bench (int    argc,
   qs_aligned_free (job.dst);
 
   json_builder_begin_object (bench.builder);
+  /* which kernels the float engine runs (QS_KERNELS, QS_FLOAT_LIBRARY; issue 16) */
+  json_builder_set_member_name (bench.builder, "float_kernels");
+  json_builder_add_string_value (bench.builder, qs_engine_float_kernels_describe ());
+  if (!json)
+    g_print ("%-40s %s\n", "float-engine-kernels", qs_engine_float_kernels_describe ());
   json_builder_set_member_name (bench.builder, "results");
   json_builder_begin_array (bench.builder);
   add_result (&bench, quick ? "memcpy-1M-float" : "memcpy-16M-float", "gb_per_s",

@@ -50,6 +50,7 @@ void   qs_bench_quant           (QsBench    *bench); /* app/cli/qs-bench-quant.c
 void   qs_bench_charts          (QsBench    *bench); /* app/cli/qs-bench-charts.c */
 void   qs_bench_train           (QsBench    *bench); /* app/cli/qs-bench-train.c */
 void   qs_bench_engine          (QsBench    *bench); /* app/cli/qs-bench-engine.c */
+void   qs_bench_float_kernels   (QsBench    *bench); /* app/cli/qs-bench-float-kernels.c */
 void   qs_bench_model           (QsBench    *bench); /* app/cli/qs-bench-model.c */
 void   qs_bench_live            (QsBench    *bench); /* app/cli/qs-bench-live.c */
 void   qs_bench_live_accuracy   (QsBench    *bench); /* app/cli/qs-bench-live-accuracy.c */

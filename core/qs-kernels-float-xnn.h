@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "qs-kernels-params.h"
+
+G_BEGIN_DECLS
+
+/* The float engine's library kernels: XNNPACK's F32 NHWC operators (convolution,
+ * depthwise convolution, fully connected), the ones LiteRT runs on CPUs. Optional at
+ * build time (meson -Dxnnpack=auto, QS_HAVE_XNNPACK); without it every function here
+ * reports "not available" and the float engine keeps its own kernels.
+ *
+ * An operator packs its weights when created and keeps the state of its last setup, so
+ * each worker of the float engine has its own set; one operator is never run by two
+ * threads at once. Operators run single-threaded (no pthreadpool): the engine splits the
+ * batch over its threads itself.
+ *
+ * Arithmetic: XNNPACK sums in its own blocked order with FMA, so results differ from the
+ * reference kernels in the last bits (tests/test-kernels-float-xnn.c bounds the gap). Each
+ * output element is computed by the same micro-kernel whatever the batch size and its
+ * position in the batch, so results do not depend on the micro-batch or thread split. */
+
+typedef struct _QsXnnOp QsXnnOp;
+
+/* The layer classes the engine chooses a library for, one bit each. */
+typedef enum
+{
+  QS_XNN_CLASS_CONV      = 1 << 0,  /* Conv2D, stride 1, kernel larger than 1 x 1 */
+  QS_XNN_CLASS_POINTWISE = 1 << 1,  /* Conv2D 1 x 1, stride 1 */
+  QS_XNN_CLASS_STRIDED   = 1 << 2,  /* Conv2D with a stride > 1 */
+  QS_XNN_CLASS_DEPTHWISE = 1 << 3,  /* DepthwiseConv2D */
+  QS_XNN_CLASS_DENSE     = 1 << 4,  /* Dense */
+} QsXnnClass;
+
+/* The classes the float engine runs through XNNPACK: 0 when not built, when QS_KERNELS
+ * names one of our own levels (ref, avx2, avx512: forces the own kernels everywhere), or
+ * when XNNPACK does not initialise on this CPU. QS_FLOAT_LIBRARY=own|xnnpack overrides
+ * the default (xnnpack for every class where measured faster, see docs/BENCHMARKS.md). */
+guint        _qs_xnn_classes        (void);
+/* "xnnpack (conv, pointwise, strided, depthwise, dense)" or NULL (own kernels only). */
+const char  *_qs_xnn_describe       (void);
+
+/* Convolution on NHWC images; filter in Keras layout [kh][kw][in][out] (copied and
+ * transposed for the library). out_min/out_max: the fused clamp (-INFINITY, INFINITY for
+ * none). NULL when the library is missing or refuses the shape: the caller falls back. */
+QsXnnOp     *_qs_xnn_conv_new       (const QsConvParams *p,
+                                     const float        *filter,
+                                     const float        *bias,
+                                     float               out_min,
+                                     float               out_max);
+/* Depthwise convolution; filter [kh][kw][in * depth_multiplier], used in place. */
+QsXnnOp     *_qs_xnn_depthwise_new  (const QsDepthwiseParams *p,
+                                     const float             *filter,
+                                     const float             *bias,
+                                     float                    out_min,
+                                     float                    out_max);
+/* Fully connected: out[r][n] = bias[n] + sum_k in[r][k] * w[k][n], w [k][n]. */
+QsXnnOp     *_qs_xnn_dense_new      (gsize               k,
+                                     gsize               n,
+                                     const float        *w,
+                                     const float        *bias,
+                                     float               out_min,
+                                     float               out_max);
+/* batch: images (convolutions) or rows (dense). FALSE if the library fails. */
+gboolean     _qs_xnn_op_run         (QsXnnOp            *op,
+                                     gsize               batch,
+                                     const float        *input,
+                                     float              *output);
+void         _qs_xnn_op_free        (QsXnnOp            *op);
+
+G_END_DECLS
