@@ -922,6 +922,7 @@ run_op (QsEngineInt *e,
       {
         gsize rows = to->size / to->c, off = 0;
         gboolean is_int = op->kind == OP_I_CONCAT;
+        QsRescaleU8Func rescale = e->kernels->rescale ? e->kernels->rescale : qs_rescale_u8;
 
         for (guint j = 0; j < op->n_in; j++)
           {
@@ -929,9 +930,9 @@ run_op (QsEngineInt *e,
             gsize cj = tj->size / rows;
 
             if (is_int)
-              qs_rescale_u8 (e->mode, tdata (e, ws, op->in[j]), cj, tj->zp, op->cat_m[j], op->cat_s[j],
-                             to->zp, to->qmin, to->qmax, (guint8 *) tdata (e, ws, op->out) + off,
-                             to->c, cj, rows);
+              rescale (e->mode, tdata (e, ws, op->in[j]), cj, tj->zp, op->cat_m[j], op->cat_s[j],
+                       to->zp, to->qmin, to->qmax, (guint8 *) tdata (e, ws, op->out) + off,
+                       to->c, cj, rows);
             else
               for (gsize r = 0; r < rows; r++)
                 memcpy ((float *) tdata (e, ws, op->out) + r * to->c + off,
@@ -966,9 +967,13 @@ run_op (QsEngineInt *e,
         break;
       }
     case OP_I_ADD:
-      qs_add_u8 (tdata (e, ws, op->in[0]), tdata (e, ws, op->in[1]), to->size, &op->addp,
-                 tdata (e, ws, op->out));
-      break;
+      {
+        QsAddU8Func add = e->kernels->add != NULL ? e->kernels->add : qs_add_u8;
+
+        add (tdata (e, ws, op->in[0]), tdata (e, ws, op->in[1]), to->size, &op->addp,
+             tdata (e, ws, op->out));
+        break;
+      }
     default:
       g_assert_not_reached ();
     }

@@ -113,14 +113,14 @@ qs_int_kernels_get (void)
 
 /* --- depthwise, pooling, element-wise (scalar, auto-vectorised loops) --- */
 
-void
-qs_depthwise_u8s8 (const QsIntKernels      *k,
-                   const QsDepthwiseParams *p,
-                   const guint8            *input,
-                   const gint8             *filter,
-                   const QsRequant         *rq,
-                   guint8                  *output,
-                   gint32                  *acc)
+static void
+depthwise_loop (QsRequantFunc            requant,
+                const QsDepthwiseParams *p,
+                const guint8            *input,
+                const gint8             *filter,
+                const QsRequant         *rq,
+                guint8                  *output,
+                gint32                  *acc)
 {
   /* locals: the accumulator stores could otherwise alias the parameters */
   gsize h = p->input_height, w = p->input_width, c = p->input_depth;
@@ -162,8 +162,35 @@ qs_depthwise_u8s8 (const QsIntKernels      *k,
                       acc[ch * mult + m] += ((gint32) px[ch] + offset) * wt[ch * mult + m];
               }
           }
-        k->requant (acc, oc, rq, output + (oy * ow + ox) * oc);
+        requant (acc, oc, rq, output + (oy * ow + ox) * oc);
       }
+}
+
+void
+qs_depthwise_u8s8_ref (const QsDepthwiseParams *p,
+                       const guint8            *input,
+                       const gint8             *filter,
+                       const QsRequant         *rq,
+                       guint8                  *output)
+{
+  g_autofree gint32 *acc = g_new (gint32, p->output_depth);
+
+  depthwise_loop (qs_requant_ref, p, input, filter, rq, output, acc);
+}
+
+void
+qs_depthwise_u8s8 (const QsIntKernels      *k,
+                   const QsDepthwiseParams *p,
+                   const guint8            *input,
+                   const gint8             *filter,
+                   const QsRequant         *rq,
+                   guint8                  *output,
+                   gint32                  *acc)
+{
+  if (k->depthwise != NULL)
+    k->depthwise (p, input, filter, rq, output);
+  else
+    depthwise_loop (k->requant, p, input, filter, rq, output, acc);
 }
 
 void
@@ -237,8 +264,9 @@ qs_rescale_u8 (QsRequantMode mode,
   for (gsize r = 0; r < rows; r++)
     for (gsize i = 0; i < n; i++)
       {
-        gint32 v = out_zp + qs_requant_mbqm (mode, (gint32) in[r * in_stride + i] - in_zp,
-                                             multiplier, shift);
+        /* in int64: the mbqm result may be near INT32_MAX with a positive shift */
+        gint64 v = (gint64) out_zp + qs_requant_mbqm (mode, (gint32) in[r * in_stride + i] - in_zp,
+                                                      multiplier, shift);
         out[r * out_stride + i] = (guint8) CLAMP (v, out_min, out_max);
       }
 }
