@@ -15,6 +15,7 @@
 
 #include "qs-kernels-int-private.h"
 #include "qs-tensor.h"
+#include "qs-quant.h"
 
 /* AVX-512 VNNI: vpdpbusd multiplies 4 uint8 activations by 4 int8 weights and adds the
  * four products to an int32 lane without saturation, so the accumulators equal the scalar
@@ -542,6 +543,64 @@ depthwise_avx512 (const QsDepthwiseParams *p,
   qs_aligned_free (lanes);
 }
 
+/* --- the Quantize op: qs_quantize_u8_ref's steps on 16 lanes --- */
+
+static void
+quantize_avx512 (const float *x,
+                 gsize        n,
+                 float        scale,
+                 gint32       zp,
+                 gint32       qmin,
+                 gint32       qmax,
+                 int          rounding,
+                 guint8      *out)
+{
+  float lo = (float) (qmin - zp), hi = (float) (qmax - zp);
+  __m512 vs = _mm512_set1_ps (scale), vlo = _mm512_set1_ps (lo), vhi = _mm512_set1_ps (hi);
+  __m512 vlo1 = _mm512_set1_ps (lo - 1.0f), vhi1 = _mm512_set1_ps (hi + 1.0f);
+  __m512 half = _mm512_set1_ps (0.5f), one = _mm512_set1_ps (1.0f);
+  __m512i vzp = _mm512_set1_epi32 (zp);
+
+  for (gsize i = 0; i < n; i += 16)
+    {
+      __mmask16 m = tail_mask (n - i);
+      __m512 xv = _mm512_maskz_loadu_ps (m, x + i), v, t;
+      /* x - x is 0 exactly for the finite values, NaN for NaN and +-Inf */
+      __mmask16 finite = _mm512_cmp_ps_mask (_mm512_sub_ps (xv, xv), _mm512_setzero_ps (), _CMP_EQ_OQ);
+      __m512i code;
+
+      v = _mm512_div_ps (xv, vs);
+      v = _mm512_min_ps (_mm512_max_ps (v, vlo1), vhi1);   /* |v| < 2^23 from here */
+      switch (rounding)
+        {
+        case QS_ROUNDING_FLOOR:
+          t = _mm512_roundscale_ps (v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+          break;
+        case QS_ROUNDING_NEAREST_AWAY:
+          {
+            __m512 d;
+
+            t = _mm512_roundscale_ps (v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            d = _mm512_sub_ps (v, t);
+            t = _mm512_mask_add_ps (t, _mm512_cmp_ps_mask (d, half, _CMP_GE_OQ), t, one);
+            t = _mm512_mask_sub_ps (t, _mm512_cmp_ps_mask (d, _mm512_sub_ps (_mm512_setzero_ps (), half),
+                                                           _CMP_LE_OQ), t, one);
+            break;
+          }
+        case QS_ROUNDING_NEAREST_EVEN:
+        case QS_ROUNDING_STOCHASTIC:
+        default:
+          /* the reference's trunc-and-compare is round half to even */
+          t = _mm512_roundscale_ps (v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+          break;
+        }
+      t = _mm512_min_ps (_mm512_max_ps (t, vlo), vhi);
+      code = _mm512_mask_add_epi32 (vzp, finite, _mm512_cvttps_epi32 (t), vzp);
+      _mm_mask_storeu_epi8 (out + i, m, _mm512_cvtepi32_epi8 (code));
+    }
+}
+
 const QsIntKernels _qs_int_kernels_avx512vnni = {
   "avx512", gemm_avx512vnni, requant_avx512, add_avx512, rescale_avx512, depthwise_avx512,
+  quantize_avx512,
 };

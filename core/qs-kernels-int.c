@@ -10,6 +10,7 @@
 #include "qs-kernels-int-private.h"
 #include "qs-kernels-private.h"
 #include "qs-tensor.h"
+#include "qs-quant.h"
 
 /* --- packing --- */
 
@@ -309,4 +310,63 @@ qs_add_u8 (const guint8 *a, const guint8 *b, gsize n,
 
       out[i] = (guint8) CLAMP (v, p->out_min, p->out_max);
     }
+}
+
+/* qs_quant_value () inlined: x / scale rounded by the spec's mode (ties away from zero,
+ * to even, or floor, exactly as roundf / rintf / floorf), clamped, plus the zero-point.
+ * The value is clamped to the code range before rounding, which keeps |v| < 2^23 so the
+ * truncation below is exact and gives the same code as rounding first. */
+static inline guint8
+quantize_one (float      x,
+              float      scale,
+              gint32     zp,
+              gint32     qmin,
+              gint32     qmax,
+              QsRounding rounding)
+{
+  float lo = (float) (qmin - zp), hi = (float) (qmax - zp), v, t, d;
+
+  if (!isfinite (x))
+    return (guint8) zp;
+  v = x / scale;
+  v = v < lo - 1.0f ? lo - 1.0f : (v > hi + 1.0f ? hi + 1.0f : v);
+  t = (float) (gint32) v;          /* toward zero */
+  d = v - t;                       /* exact */
+  switch (rounding)
+    {
+    case QS_ROUNDING_FLOOR:
+      if (d < 0.0f)
+        t -= 1.0f;
+      break;
+    case QS_ROUNDING_NEAREST_AWAY:
+      if (d >= 0.5f)
+        t += 1.0f;
+      else if (d <= -0.5f)
+        t -= 1.0f;
+      break;
+    case QS_ROUNDING_NEAREST_EVEN:
+    case QS_ROUNDING_STOCHASTIC:
+    default:
+      if (d > 0.5f || (d == 0.5f && ((gint32) t & 1)))
+        t += 1.0f;
+      else if (d < -0.5f || (d == -0.5f && ((gint32) t & 1)))
+        t -= 1.0f;
+      break;
+    }
+  t = t < lo ? lo : (t > hi ? hi : t);
+  return (guint8) ((gint32) t + zp);
+}
+
+void
+qs_quantize_u8_ref (const float *x,
+                    gsize        n,
+                    float        scale,
+                    gint32       zp,
+                    gint32       qmin,
+                    gint32       qmax,
+                    int          rounding,
+                    guint8      *out)
+{
+  for (gsize i = 0; i < n; i++)
+    out[i] = quantize_one (x[i], scale, zp, qmin, qmax, (QsRounding) rounding);
 }

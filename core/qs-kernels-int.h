@@ -86,6 +86,12 @@ typedef void (*QsRescaleU8Func)   (QsRequantMode mode,
                                    const guint8 *in, gsize n, gint32 in_zp, gint32 multiplier,
                                    gint32 shift, gint32 out_zp, gint32 out_min, gint32 out_max,
                                    guint8 *out, gsize out_stride, gsize in_stride, gsize rows);
+/* Float input to codes (the engine's Quantize op): x / scale (IEEE single division)
+ * rounded by rounding (a QsRounding: nearest-even, nearest-away, floor; stochastic rounds
+ * to nearest even here), clamped to [qmin - zp, qmax - zp], plus zp; a non-finite x gives
+ * zp. scale > 0. */
+typedef void (*QsQuantizeU8Func)  (const float *x, gsize n, float scale, gint32 zp,
+                                   gint32 qmin, gint32 qmax, int rounding, guint8 *out);
 typedef void (*QsDepthwiseU8Func) (const QsDepthwiseParams *p,
                                    const guint8            *input,
                                    const gint8             *filter,
@@ -101,6 +107,7 @@ struct _QsIntKernels
   QsRescaleU8Func   rescale;    /* NULL: qs_rescale_u8 */
   QsDepthwiseU8Func depthwise;  /* NULL: the reference loop; may itself handle only some
                                    shapes and call qs_depthwise_u8s8_ref for the others */
+  QsQuantizeU8Func  quantize;   /* NULL: qs_quantize_u8_ref */
 };
 
 /* The variant in use: qs_kernels_get ()->int_kernels (see qs-kernels.h for QS_KERNELS). */
@@ -197,6 +204,9 @@ struct _QsAddParams
 };
 
 #define QS_ADD_LEFT_SHIFT 20
+
+void   qs_quantize_u8_ref      (const float *x, gsize n, float scale, gint32 zp,
+                                gint32 qmin, gint32 qmax, int rounding, guint8 *out);
 
 void   qs_add_params_init      (QsAddParams *p,
                                 double scale1, gint32 zp1,

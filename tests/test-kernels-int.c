@@ -577,6 +577,52 @@ test_depthwise_random (void)
     }
 }
 
+/* The Quantize op of every variant equals qs_quantize_u8_ref in every rounding: ties
+ * (k + 0.5) * scale, values past the range, NaN and +-Inf, odd lengths. */
+static void
+test_quantize (void)
+{
+  const char *variants[] = { "avx2", "avx512" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  const QsRounding roundings[] = { QS_ROUNDING_NEAREST_EVEN, QS_ROUNDING_NEAREST_AWAY,
+                                   QS_ROUNDING_FLOOR, QS_ROUNDING_STOCHASTIC };
+
+  for (int rep = 0; rep < 200; rep++)
+    {
+      gsize n = g_rand_int_range (rand, 1, 300);
+      float scale = ldexpf ((float) g_rand_double_range (rand, 0.5, 1.0), g_rand_int_range (rand, -12, 2));
+      gint32 zp = g_rand_int_range (rand, 0, 256), qmin = g_rand_int_range (rand, 0, 100);
+      gint32 qmax = g_rand_int_range (rand, 150, 256);
+      g_autofree float *x = g_new (float, n);
+      g_autofree guint8 *want = g_malloc (n), *got = g_malloc (n);
+
+      for (gsize i = 0; i < n; i++)
+        switch (g_rand_int_range (rand, 0, 8))
+          {
+          case 0: x[i] = ((float) g_rand_int_range (rand, -300, 300) + 0.5f) * scale; break;
+          case 1: x[i] = (float) g_rand_int_range (rand, -300, 300) * scale; break;
+          case 2: x[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY; break;
+          case 3: x[i] = (float) g_rand_double_range (rand, -1e30, 1e30); break;
+          case 4: x[i] = -0.0f; break;
+          default: x[i] = (float) g_rand_double_range (rand, -300.0, 300.0) * scale; break;
+          }
+      for (gsize r = 0; r < G_N_ELEMENTS (roundings); r++)
+        {
+          qs_quantize_u8_ref (x, n, scale, zp, qmin, qmax, roundings[r], want);
+          for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
+            {
+              const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+
+              if (kern == NULL || kern->quantize == NULL)
+                continue;
+              memset (got, 0, n);
+              kern->quantize (x, n, scale, zp, qmin, qmax, roundings[r], got);
+              g_assert_cmpmem (want, n, got, n);
+            }
+        }
+    }
+}
+
 static void
 test_dispatch (void)
 {
@@ -599,6 +645,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/kernels-int/gemm-blocking-every-mode", test_gemm_blocking);
   g_test_add_func ("/qs/kernels-int/elementwise-every-variant", test_elementwise);
   g_test_add_func ("/qs/kernels-int/depthwise-random-every-mode", test_depthwise_random);
+  g_test_add_func ("/qs/kernels-int/quantize-every-rounding", test_quantize);
   g_test_add_func ("/qs/kernels-int/dispatch", test_dispatch);
   return g_test_run ();
 }
