@@ -142,7 +142,7 @@ rq_vec_load (RqVec           *v,
   v->ts = _mm512_sub_epi32 (_mm512_set1_epi32 (31), shift);
 }
 
-static inline __m128i
+static inline __attribute__ ((always_inline)) __m128i
 rq_vec_apply (const RqVec *v,
               __m512i      acc)
 {
@@ -439,9 +439,84 @@ add_avx512 (const guint8 *a, const guint8 *b, gsize n,
 
 /* --- depthwise (depth multiplier 1): 16 channels per zmm, int32 accumulators --- */
 
-/* acc = bias + sum over the valid taps of (input + offset) * filter: integer additions in
- * any order give the reference's sums (no overflow: the reduction is at most kh * kw
- * products of |.| <= 255 * 128). Four 16-channel blocks at a time, requantization fused. */
+/* One output pixel's nb (constant) 16-channel blocks from block b: taps ky0..ky1 x kx0..kx1,
+ * whole: every block full (plain loads), inside: the window lies inside the image (the
+ * accumulators start from bias_full and the input is not offset). */
+static inline __attribute__ ((always_inline)) void
+dw_block (const guint8    *input,
+          gsize            w,
+          gsize            c,
+          gsize            kw,
+          gsize            dh,
+          gsize            dw,
+          gssize           iy0,
+          gssize           ix0,
+          gsize            ky0,
+          gsize            ky1,
+          gsize            kx0,
+          gsize            kx1,
+          const __m512i   *w32,
+          gsize            nblocks,
+          gsize            b,
+          const __m512i   *bias,
+          const __m512i   *bias_full,
+          const __mmask16 *lanes,
+          const RqVec     *v,
+          __m512i          offset,
+          gboolean         inside,
+          gboolean         whole,
+          guint8          *dst,
+          const int        nb)
+{
+  __m512i acc[4];
+
+#pragma GCC unroll 4
+  for (int j = 0; j < nb; j++)
+    acc[j] = inside ? bias_full[b + j] : bias[b + j];
+  for (gsize ky = ky0; ky < ky1; ky++)
+    {
+      const guint8 *row = input + ((gsize) (iy0 + (gssize) (ky * dh)) * w) * c;
+
+      for (gsize kx = kx0; kx < kx1; kx++)
+        {
+          const guint8 *px = row + (gsize) (ix0 + (gssize) (kx * dw)) * c + b * 16;
+          const __m512i *wt = w32 + (ky * kw + kx) * nblocks + b;
+
+#pragma GCC unroll 4
+          for (int j = 0; j < nb; j++)
+            {
+              __m128i raw = whole ? _mm_loadu_si128 ((const __m128i *) (px + j * 16))
+                                  : _mm_maskz_loadu_epi8 (lanes[b + j], px + j * 16);
+              __m512i x = _mm512_cvtepu8_epi32 (raw);
+
+              if (!inside)
+                x = _mm512_add_epi32 (x, offset);
+              acc[j] = _mm512_add_epi32 (acc[j], _mm512_mullo_epi32 (x, wt[j]));
+            }
+        }
+    }
+#pragma GCC unroll 4
+  for (int j = 0; j < nb; j++)
+    {
+      __m128i r = rq_vec_apply (&v[b + j], acc[j]);
+
+      if (lanes[b + j] == 0xFFFF)
+        _mm_storeu_si128 ((__m128i *) (dst + (b + j) * 16), r);
+      else
+        _mm_mask_storeu_epi8 (dst + (b + j) * 16, lanes[b + j], r);
+    }
+}
+
+#define DW_BLOCK(NB) \
+  dw_block (input, w, c, kw, dh, dw, iy0, ix0, ky0, ky1, kx0, kx1, w32, nblocks, b, bias, \
+            bias_full, lanes, v, offset, inside, whole, dst, NB)
+
+/* acc = bias + sum over the valid taps of (input + offset) * filter. Integer additions in
+ * any order give the reference's sums (no overflow: at most kh * kw products of
+ * |.| <= 255 * 128 past the bias), so a pixel whose window lies inside the image starts
+ * from bias + offset * (sum of its channel's taps) and adds input * filter; a border pixel
+ * adds (input + offset) * filter over its valid taps. The filter is widened to int32 once
+ * per call. Four 16-channel blocks at a time, requantization fused. */
 static void
 depthwise_avx512 (const QsDepthwiseParams *p,
                   const guint8            *input,
@@ -455,9 +530,9 @@ depthwise_avx512 (const QsDepthwiseParams *p,
   gsize sh = p->stride_height, sw = p->stride_width;
   gsize dh = p->dilation_height, dw = p->dilation_width;
   __m512i offset = _mm512_set1_epi32 (p->input_offset);
-  gsize nblocks = (c + 15) / 16;
+  gsize nblocks = (c + 15) / 16, cp = nblocks * 16, taps = kh * kw;
   RqVec *v;
-  __m512i *bias;
+  __m512i *bias, *bias_full, *w32;
   __mmask16 *lanes;
 
   if (p->depth_multiplier != 1)
@@ -468,11 +543,23 @@ depthwise_avx512 (const QsDepthwiseParams *p,
   /* 64-byte aligned (the compiler may use aligned moves for __m512i) */
   v = qs_aligned_alloc0 (nblocks * sizeof (RqVec));
   bias = qs_aligned_alloc0 (nblocks * sizeof (__m512i));
+  bias_full = qs_aligned_alloc0 (nblocks * sizeof (__m512i));
   lanes = qs_aligned_alloc0 (nblocks * sizeof (__mmask16));
+  w32 = qs_aligned_alloc0 (taps * cp * sizeof (gint32));
   for (gsize b = 0; b < nblocks; b++)
     {
+      __m512i sum = _mm512_setzero_si512 ();
+
       lanes[b] = tail_mask (c - b * 16);
       bias[b] = _mm512_maskz_loadu_epi32 (lanes[b], rq->bias + b * 16);
+      for (gsize t = 0; t < taps; t++)
+        {
+          __m512i f = _mm512_cvtepi8_epi32 (_mm_maskz_loadu_epi8 (lanes[b], filter + t * c + b * 16));
+
+          w32[t * nblocks + b] = f;
+          sum = _mm512_add_epi32 (sum, f);
+        }
+      bias_full[b] = _mm512_add_epi32 (bias[b], _mm512_mullo_epi32 (sum, offset));
       rq_vec_load (&v[b], rq, b * 16, lanes[b]);
     }
   for (gsize oy = 0; oy < oh; oy++)
@@ -490,57 +577,34 @@ depthwise_avx512 (const QsDepthwiseParams *p,
           gssize ix0 = (gssize) (ox * sw) - (gssize) p->pad_left;
           gsize kx0 = 0, kx1 = kw;
           guint8 *dst = output + (oy * ow + ox) * c;
+          gboolean inside;
 
           while (kx0 < kw && ix0 + (gssize) (kx0 * dw) < 0)
             kx0++;
           while (kx1 > kx0 && ix0 + (gssize) ((kx1 - 1) * dw) >= (gssize) w)
             kx1--;
+          inside = ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw;
           for (gsize b = 0; b < nblocks; b += 4)
             {
-              gsize nb = MIN (4, nblocks - b);
-              __m512i acc[4];
+              int nb = (int) MIN (4, nblocks - b);
+              gboolean whole = b * 16 + (gsize) nb * 16 <= c;
 
-              for (gsize j = 0; j < 4; j++)
-                acc[j] = j < nb ? bias[b + j] : _mm512_setzero_si512 ();
-              for (gsize ky = ky0; ky < ky1; ky++)
+              /* constant block counts: the accumulators stay in registers */
+              switch (nb)
                 {
-                  const guint8 *row = input + ((gsize) (iy0 + (gssize) (ky * dh)) * w) * c;
-
-                  for (gsize kx = kx0; kx < kx1; kx++)
-                    {
-                      const guint8 *px = row + (gsize) (ix0 + (gssize) (kx * dw)) * c + b * 16;
-                      const gint8 *wt = filter + (ky * kw + kx) * c + b * 16;
-
-                      if (nb == 4 && b * 16 + 64 <= c)
-                        {
-#pragma GCC unroll 4
-                          for (gsize j = 0; j < 4; j++)
-                            {
-                              __m512i x = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const __m128i *) (px + j * 16)));
-                              __m512i f = _mm512_cvtepi8_epi32 (_mm_loadu_si128 ((const __m128i *) (wt + j * 16)));
-
-                              acc[j] = _mm512_add_epi32 (acc[j], _mm512_mullo_epi32 (_mm512_add_epi32 (x, offset), f));
-                            }
-                        }
-                      else
-                        for (gsize j = 0; j < nb; j++)
-                          {
-                            __mmask16 m = lanes[b + j];
-                            __m512i x = _mm512_cvtepu8_epi32 (_mm_maskz_loadu_epi8 (m, px + j * 16));
-                            __m512i f = _mm512_cvtepi8_epi32 (_mm_maskz_loadu_epi8 (m, wt + j * 16));
-
-                            acc[j] = _mm512_add_epi32 (acc[j], _mm512_mullo_epi32 (_mm512_add_epi32 (x, offset), f));
-                          }
-                    }
+                case 1: DW_BLOCK (1); break;
+                case 2: DW_BLOCK (2); break;
+                case 3: DW_BLOCK (3); break;
+                default: DW_BLOCK (4); break;
                 }
-              for (gsize j = 0; j < nb; j++)
-                _mm_mask_storeu_epi8 (dst + (b + j) * 16, lanes[b + j], rq_vec_apply (&v[b + j], acc[j]));
             }
         }
     }
   qs_aligned_free (v);
   qs_aligned_free (bias);
+  qs_aligned_free (bias_full);
   qs_aligned_free (lanes);
+  qs_aligned_free (w32);
 }
 
 /* --- the Quantize op: qs_quantize_u8_ref's steps on 16 lanes --- */
