@@ -618,10 +618,10 @@ static const char *
 op_class (const Op *op)
 {
   static const char *const names[] = {
-    [OP_QUANTIZE] = "quantize", [OP_DEQUANTIZE] = "dequantize", [OP_F_CONV] = "float conv",
-    [OP_F_DW] = "float depthwise", [OP_F_POOL] = "float pool", [OP_F_BN] = "float batchnorm",
-    [OP_F_ACT] = "float activation", [OP_F_ADD] = "float add", [OP_F_CONCAT] = "float concat",
-    [OP_F_PAD] = "float pad", [OP_F_RESCALE] = "float rescale", [OP_F_RESIZE] = "float resize",
+    [OP_QUANTIZE] = "quantize", [OP_DEQUANTIZE] = "dequantize", [OP_F_CONV] = "float-conv",
+    [OP_F_DW] = "float-depthwise", [OP_F_POOL] = "float-pool", [OP_F_BN] = "float-batchnorm",
+    [OP_F_ACT] = "float-activation", [OP_F_ADD] = "float-add", [OP_F_CONCAT] = "float-concat",
+    [OP_F_PAD] = "float-pad", [OP_F_RESCALE] = "float-rescale", [OP_F_RESIZE] = "float-resize",
     [OP_I_CONV] = "conv", [OP_I_DW] = "depthwise", [OP_I_POOL] = "pool", [OP_I_CLAMP] = "clamp",
     [OP_I_ADD] = "add", [OP_I_CONCAT] = "concat", [OP_I_PAD] = "pad",
   };
@@ -629,10 +629,10 @@ op_class (const Op *op)
   if (op->kind == OP_I_CONV)
     {
       if (op->kh == 1 && op->kw == 1)
-        return op->oh * op->ow == 1 ? "dense" : "conv 1x1";
+        return op->oh * op->ow == 1 ? "dense" : "conv-1x1";
       if (op->kh == 3 && op->kw == 3)
-        return "conv 3x3";
-      return "conv other";
+        return "conv-3x3";
+      return "conv-other";
     }
   return names[op->kind];
 }
