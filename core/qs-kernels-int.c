@@ -96,7 +96,9 @@ qs_gemm_u8s8_ref (const guint8          *a,
       }
 }
 
-const QsIntKernels _qs_int_kernels_ref = { "ref", qs_gemm_u8s8_ref, qs_requant_ref };
+const QsIntKernels _qs_int_kernels_ref = {
+  "ref", qs_gemm_u8s8_ref, qs_requant_ref, NULL, NULL, NULL, NULL,   /* the references themselves */
+};
 
 /* --- selection (the table is in qs-kernels.c) --- */
 
