@@ -92,6 +92,8 @@ typedef struct
   gsize         pad[4];
   float         rs_scale, rs_offset;
   QsResizeParams resize;
+
+  double        macs;            /* multiply-accumulates per image (qs_engine_int_profile) */
 } Op;
 
 typedef struct
@@ -419,6 +421,7 @@ compile_step (QsEngineInt  *e,
                            && (s->oh - 1) * s->sh + (s->kh - 1) * s->dh < s->ih
                            && (s->ow - 1) * s->sw + s->kw <= s->iw;
             compile_int_weights (op, e->mode, s, r, tin, tout, lo, hi);
+            op->macs = (double) tout->size * (double) s->k;
             if (!depthwise && !op->direct && !op->implicit)
               e->im2col_bytes = MAX (e->im2col_bytes, MIN (s->oh * s->ow, IM2COL_BLOCK) * op->packed.kp + 64);
             e->acc_count = MAX (e->acc_count, s->oc);
@@ -610,6 +613,30 @@ qs_engine_int_count_ops (QsEngineInt *e,
     }
 }
 
+/* The layer class of an op for qs_engine_int_profile. */
+static const char *
+op_class (const Op *op)
+{
+  static const char *const names[] = {
+    [OP_QUANTIZE] = "quantize", [OP_DEQUANTIZE] = "dequantize", [OP_F_CONV] = "float-conv",
+    [OP_F_DW] = "float-depthwise", [OP_F_POOL] = "float-pool", [OP_F_BN] = "float-batchnorm",
+    [OP_F_ACT] = "float-activation", [OP_F_ADD] = "float-add", [OP_F_CONCAT] = "float-concat",
+    [OP_F_PAD] = "float-pad", [OP_F_RESCALE] = "float-rescale", [OP_F_RESIZE] = "float-resize",
+    [OP_I_CONV] = "conv", [OP_I_DW] = "depthwise", [OP_I_POOL] = "pool", [OP_I_CLAMP] = "clamp",
+    [OP_I_ADD] = "add", [OP_I_CONCAT] = "concat", [OP_I_PAD] = "pad",
+  };
+
+  if (op->kind == OP_I_CONV)
+    {
+      if (op->kh == 1 && op->kw == 1)
+        return op->oh * op->ow == 1 ? "dense" : "conv-1x1";
+      if (op->kh == 3 && op->kw == 3)
+        return "conv-3x3";
+      return "conv-other";
+    }
+  return names[op->kind];
+}
+
 /* --- execution --- */
 
 #include "qs-kernels-float.h"
@@ -773,51 +800,6 @@ run_i_conv (QsEngineInt *e,
     }
 }
 
-/* qs_quant_value () inlined: x / scale rounded by the spec's mode (ties away from zero,
- * to even, or floor, exactly as roundf / rintf / floorf), clamped, plus the zero-point.
- * The value is clamped to the code range before rounding, which keeps |v| < 2^23 so the
- * truncation below is exact and gives the same code as rounding first. */
-static inline guint8
-quantize_one (float      x,
-              float      scale,
-              gint32     zp,
-              gint32     qmin,
-              gint32     qmax,
-              QsRounding rounding)
-{
-  float lo = (float) (qmin - zp), hi = (float) (qmax - zp), v, t, d;
-
-  if (!isfinite (x))
-    return (guint8) zp;
-  v = x / scale;
-  v = v < lo - 1.0f ? lo - 1.0f : (v > hi + 1.0f ? hi + 1.0f : v);
-  t = (float) (gint32) v;          /* toward zero */
-  d = v - t;                       /* exact */
-  switch (rounding)
-    {
-    case QS_ROUNDING_FLOOR:
-      if (d < 0.0f)
-        t -= 1.0f;
-      break;
-    case QS_ROUNDING_NEAREST_AWAY:
-      if (d >= 0.5f)
-        t += 1.0f;
-      else if (d <= -0.5f)
-        t -= 1.0f;
-      break;
-    case QS_ROUNDING_NEAREST_EVEN:
-    case QS_ROUNDING_STOCHASTIC:
-    default:
-      if (d > 0.5f || (d == 0.5f && ((gint32) t & 1)))
-        t += 1.0f;
-      else if (d < -0.5f || (d == -0.5f && ((gint32) t & 1)))
-        t -= 1.0f;
-      break;
-    }
-  t = t < lo ? lo : (t > hi ? hi : t);
-  return (guint8) ((gint32) t + zp);
-}
-
 static void
 run_op (QsEngineInt *e,
         const Op    *op,
@@ -829,10 +811,11 @@ run_op (QsEngineInt *e,
     {
     case OP_QUANTIZE:
       {
-        const float *in = tdata (e, ws, op->in[0]);
-        guint8 *out = tdata (e, ws, op->out);
-        for (gsize i = 0; i < to->size; i++)
-          out[i] = quantize_one (in[i], to->scale, to->zp, to->qmin, to->qmax, op->rounding);
+        QsQuantizeU8Func quantize = e->kernels->quantize != NULL ? e->kernels->quantize
+                                                                  : qs_quantize_u8_ref;
+
+        quantize (tdata (e, ws, op->in[0]), to->size, to->scale, to->zp, to->qmin, to->qmax,
+                  op->rounding, tdata (e, ws, op->out));
         break;
       }
     case OP_DEQUANTIZE:
@@ -922,6 +905,7 @@ run_op (QsEngineInt *e,
       {
         gsize rows = to->size / to->c, off = 0;
         gboolean is_int = op->kind == OP_I_CONCAT;
+        QsRescaleU8Func rescale = e->kernels->rescale ? e->kernels->rescale : qs_rescale_u8;
 
         for (guint j = 0; j < op->n_in; j++)
           {
@@ -929,9 +913,9 @@ run_op (QsEngineInt *e,
             gsize cj = tj->size / rows;
 
             if (is_int)
-              qs_rescale_u8 (e->mode, tdata (e, ws, op->in[j]), cj, tj->zp, op->cat_m[j], op->cat_s[j],
-                             to->zp, to->qmin, to->qmax, (guint8 *) tdata (e, ws, op->out) + off,
-                             to->c, cj, rows);
+              rescale (e->mode, tdata (e, ws, op->in[j]), cj, tj->zp, op->cat_m[j], op->cat_s[j],
+                       to->zp, to->qmin, to->qmax, (guint8 *) tdata (e, ws, op->out) + off,
+                       to->c, cj, rows);
             else
               for (gsize r = 0; r < rows; r++)
                 memcpy ((float *) tdata (e, ws, op->out) + r * to->c + off,
@@ -960,15 +944,21 @@ run_op (QsEngineInt *e,
       {
         const guint8 *in = tdata (e, ws, op->in[0]);
         guint8 *out = tdata (e, ws, op->out);
+        guint8 lo = (guint8) op->rq.out_min, hi = (guint8) op->rq.out_max;
 
+        /* byte min / max: vectorised by the compiler */
         for (gsize i = 0; i < to->size; i++)
-          out[i] = (guint8) CLAMP ((gint32) in[i], op->rq.out_min, op->rq.out_max);
+          out[i] = MIN (MAX (in[i], lo), hi);
         break;
       }
     case OP_I_ADD:
-      qs_add_u8 (tdata (e, ws, op->in[0]), tdata (e, ws, op->in[1]), to->size, &op->addp,
-                 tdata (e, ws, op->out));
-      break;
+      {
+        QsAddU8Func add = e->kernels->add != NULL ? e->kernels->add : qs_add_u8;
+
+        add (tdata (e, ws, op->in[0]), tdata (e, ws, op->in[1]), to->size, &op->addp,
+             tdata (e, ws, op->out));
+        break;
+      }
     default:
       g_assert_not_reached ();
     }
@@ -1113,4 +1103,52 @@ qs_engine_int_run_tapped (QsEngineInt    *e,
     memcpy (output, tdata (e, &ws, e->output), T (e, e->output)->size * sizeof (float));
   workspace_clear (&ws);
   return TRUE;
+}
+
+static double
+now_seconds (void)
+{
+  return (double) g_get_monotonic_time () / 1e6;
+}
+
+GArray *
+qs_engine_int_profile (QsEngineInt *e,
+                       const float *input,
+                       gsize        batch)
+{
+  GArray *times;
+  Workspace ws;
+  gsize in_size;
+
+  g_return_val_if_fail (e != NULL, NULL);
+  g_return_val_if_fail (batch == 0 || input != NULL, NULL);
+
+  in_size = T (e, e->input)->size;
+  times = g_array_sized_new (FALSE, TRUE, sizeof (QsEngineOpTime), e->ops->len);
+  g_array_set_size (times, e->ops->len);
+  for (guint i = 0; i < e->ops->len; i++)
+    {
+      const Op *op = g_ptr_array_index (e->ops, i);
+      QsEngineOpTime *t = &g_array_index (times, QsEngineOpTime, i);
+
+      t->value = T (e, op->out)->key;
+      t->layer_class = op_class (op);
+      t->macs = op->macs;
+    }
+  workspace_init (e, &ws);
+  for (gsize b = 0; b < batch; b++)
+    {
+      memcpy (tdata (e, &ws, e->input), input + b * in_size, in_size * sizeof (float));
+      for (guint i = 0; i < e->ops->len; i++)
+        {
+          double t0 = now_seconds ();
+
+          run_op (e, g_ptr_array_index (e->ops, i), &ws);
+          g_array_index (times, QsEngineOpTime, i).seconds += now_seconds () - t0;
+        }
+    }
+  workspace_clear (&ws);
+  for (guint i = 0; batch > 0 && i < times->len; i++)
+    g_array_index (times, QsEngineOpTime, i).seconds /= (double) batch;
+  return times;
 }

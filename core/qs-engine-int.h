@@ -95,6 +95,23 @@ gboolean     qs_engine_int_run_tapped       (QsEngineInt    *engine,
                                              gpointer        user_data,
                                              GError        **error);
 
+/* Per-op timing (bench --per-layer): every op of the compiled program run on batch images
+ * one after another on the calling thread; seconds per image. value: the op's output value
+ * (NULL for a conversion); layer_class: "conv-3x3", "conv-1x1", "conv-other", "dense",
+ * "depthwise", "add", "pool", "quantize", ... ("float-..." for the float islands). */
+typedef struct
+{
+  const char *value;
+  const char *layer_class;
+  double      seconds;
+  double      macs;          /* multiply-accumulates per image; 0 for the other ops */
+} QsEngineOpTime;
+
+/* Returns a GArray of QsEngineOpTime (strings owned by the engine). */
+GArray      *qs_engine_int_profile          (QsEngineInt    *engine,
+                                             const float    *input,
+                                             gsize           batch);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsEngineInt, qs_engine_int_free)
 
 G_END_DECLS

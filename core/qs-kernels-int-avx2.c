@@ -300,4 +300,125 @@ gemm_avx2 (const guint8          *a,
     }
 }
 
-const QsIntKernels _qs_int_kernels_avx2 = { "avx2", gemm_avx2, requant_avx2 };
+/* --- element-wise kernels (qs_rescale_u8, qs_add_u8): 8 lanes, the tail by the reference --- */
+
+/* qs_requant_mbqm with one multiplier and shift for every lane (fp32-rne: gemmlowp). */
+typedef struct
+{
+  QsRequantMode mode;
+  __m256i       mult, left, right, ts;
+} MbqmVec;
+
+static inline void
+mbqm_vec_init (MbqmVec       *q,
+               QsRequantMode  mode,
+               gint32         multiplier,
+               gint32         shift)
+{
+  q->mode = mode == QS_REQUANT_FP32_RNE ? QS_REQUANT_GEMMLOWP : mode;
+  q->mult = _mm256_set1_epi32 (multiplier);
+  q->left = _mm256_set1_epi32 (shift > 0 ? shift : 0);
+  q->right = _mm256_set1_epi32 (shift > 0 ? 0 : -shift);
+  q->ts = _mm256_set1_epi32 (31 - shift);
+}
+
+static inline __m256i
+mbqm_vec (const MbqmVec *q,
+          __m256i        x)
+{
+  switch (q->mode)
+    {
+    case QS_REQUANT_SINGLE_ROUNDING:
+      return single_rounding (x, q->mult, q->ts);
+    case QS_REQUANT_CMSIS_NN:
+      return rdbpot (srdhm_no_sat (_mm256_sllv_epi32 (x, q->left), q->mult), q->right);
+    case QS_REQUANT_GEMMLOWP:
+    case QS_REQUANT_FP32_RNE:
+    default:
+      return rdbpot (srdhm (sat_left_shift (x, q->left), q->mult), q->right);
+    }
+}
+
+/* 8 int32 lanes, already in [0, 255], to 8 bytes */
+static inline guint64
+pack_bytes (__m256i r)
+{
+  __m128i packed = _mm_packus_epi16 (_mm_packs_epi32 (_mm256_castsi256_si128 (r),
+                                                      _mm256_extracti128_si256 (r, 1)),
+                                     _mm_setzero_si128 ());
+
+  return (guint64) _mm_cvtsi128_si64 (packed);
+}
+
+static inline __m256i
+load_bytes (const guint8 *p)
+{
+  gint64 raw;
+
+  memcpy (&raw, p, 8);
+  return _mm256_cvtepu8_epi32 (_mm_cvtsi64_si128 (raw));
+}
+
+static void
+rescale_avx2 (QsRequantMode mode,
+              const guint8 *in, gsize n, gint32 in_zp, gint32 multiplier,
+              gint32 shift, gint32 out_zp, gint32 out_min, gint32 out_max,
+              guint8 *out, gsize out_stride, gsize in_stride, gsize rows)
+{
+  MbqmVec q;
+  __m256i zp_in = _mm256_set1_epi32 (in_zp), zp_out = _mm256_set1_epi32 (out_zp);
+  __m256i lo = _mm256_set1_epi32 (out_min - out_zp), hi = _mm256_set1_epi32 (out_max - out_zp);
+  gsize n8 = n / 8 * 8;
+
+  mbqm_vec_init (&q, mode, multiplier, shift);
+  for (gsize r = 0; r < rows; r++)
+    {
+      for (gsize i = 0; i < n8; i += 8)
+        {
+          __m256i y = mbqm_vec (&q, _mm256_sub_epi32 (load_bytes (in + r * in_stride + i), zp_in));
+          guint64 bytes;
+
+          /* clamped before the zero-point is added: out_zp + y cannot overflow */
+          y = _mm256_min_epi32 (_mm256_max_epi32 (y, lo), hi);
+          bytes = pack_bytes (_mm256_add_epi32 (y, zp_out));
+          memcpy (out + r * out_stride + i, &bytes, 8);
+        }
+      if (n8 < n)
+        qs_rescale_u8 (mode, in + r * in_stride + n8, n - n8, in_zp, multiplier, shift, out_zp,
+                       out_min, out_max, out + r * out_stride + n8, 0, 0, 1);
+    }
+}
+
+static void
+add_avx2 (const guint8 *a, const guint8 *b, gsize n,
+          const QsAddParams *p, guint8 *out)
+{
+  MbqmVec q1, q2, qo;
+  __m256i zp1 = _mm256_set1_epi32 (p->zp1), zp2 = _mm256_set1_epi32 (p->zp2);
+  __m256i zp_out = _mm256_set1_epi32 (p->out_zp);
+  __m256i lo = _mm256_set1_epi32 (p->out_min - p->out_zp);
+  __m256i hi = _mm256_set1_epi32 (p->out_max - p->out_zp);
+  gsize n8 = n / 8 * 8;
+
+  mbqm_vec_init (&q1, p->mode, p->m1, p->s1);
+  mbqm_vec_init (&q2, p->mode, p->m2, p->s2);
+  mbqm_vec_init (&qo, p->mode, p->m_out, p->s_out);
+  for (gsize i = 0; i < n8; i += 8)
+    {
+      /* (code - zp) * 2^20: |.| <= 255 * 2^20, exact in int32 */
+      __m256i x1 = _mm256_slli_epi32 (_mm256_sub_epi32 (load_bytes (a + i), zp1), QS_ADD_LEFT_SHIFT);
+      __m256i x2 = _mm256_slli_epi32 (_mm256_sub_epi32 (load_bytes (b + i), zp2), QS_ADD_LEFT_SHIFT);
+      __m256i y = mbqm_vec (&qo, _mm256_add_epi32 (mbqm_vec (&q1, x1), mbqm_vec (&q2, x2)));
+      guint64 bytes;
+
+      y = _mm256_min_epi32 (_mm256_max_epi32 (y, lo), hi);
+      bytes = pack_bytes (_mm256_add_epi32 (y, zp_out));
+      memcpy (out + i, &bytes, 8);
+    }
+  if (n8 < n)
+    qs_add_u8 (a + n8, b + n8, n - n8, p, out + n8);
+}
+
+const QsIntKernels _qs_int_kernels_avx2 = {
+  "avx2", gemm_avx2, requant_avx2, add_avx2, rescale_avx2, NULL, NULL,
+};

@@ -14,10 +14,12 @@
 #endif
 
 #include "qs-kernels-int-private.h"
+#include "qs-tensor.h"
+#include "qs-quant.h"
 
 /* AVX-512 VNNI: vpdpbusd multiplies 4 uint8 activations by 4 int8 weights and adds the
  * four products to an int32 lane without saturation, so the accumulators equal the scalar
- * reference's exactly. 16 output channels per zmm, up to 8 rows at a time. */
+ * reference's exactly. 16 output channels per zmm, 4 zmm x 6 rows per micro-kernel. */
 
 /* x * 2^left, saturating (qs_saturating_left_shift), 16 lanes. */
 static inline __m512i
@@ -140,7 +142,7 @@ rq_vec_load (RqVec           *v,
   v->ts = _mm512_sub_epi32 (_mm512_set1_epi32 (31), shift);
 }
 
-static inline __m128i
+static inline __attribute__ ((always_inline)) __m128i
 rq_vec_apply (const RqVec *v,
               __m512i      acc)
 {
@@ -192,25 +194,37 @@ requant_avx512 (const gint32    *acc,
 
 static const gsize no_segments[1] = { 0 };
 
-static inline __attribute__ ((always_inline)) void
-micro (const guint8 *a,
-       gsize         lda,
-       const gsize  *seg_off,
-       gsize         n_seg,
-       gsize         seg_k4,
-       const gint8  *wblk,
-       __m512i       bias,
-       const RqVec  *v,
-       guint8       *c,
-       gsize         ldc,
-       __mmask16     lanes,
-       const int     mr)
-{
-  __m512i acc[8];
+/* The micro-kernel: MR rows x NC zmm of 16 output channels (up to 6 x 4 = 24 accumulators,
+ * 4 weight registers and a broadcast: 29 of the 32 zmm). Per group of 4 reduction values
+ * it loads NC weight vectors and MR broadcast activations for MR * NC vpdpbusd. The NC
+ * weight blocks are the packed layout's consecutive 16-channel blocks, wstride bytes apart
+ * (four sequential streams: no repacking). Requantization is fused into the store. */
+#define MR_MAX 6
+#define NC_MAX 4
 
-#pragma GCC unroll 8
+static inline __attribute__ ((always_inline)) void
+micro (const guint8  *a,
+       gsize          lda,
+       const gsize   *seg_off,
+       gsize          n_seg,
+       gsize          seg_k4,
+       const gint8   *wblk,
+       gsize          wstride,
+       const __m512i *bias,
+       const RqVec   *v,
+       guint8        *c,
+       gsize          ldc,
+       const __mmask16 *lanes,
+       const int      mr,
+       const int      nc)
+{
+  __m512i acc[MR_MAX][NC_MAX];
+
+#pragma GCC unroll 6
   for (int r = 0; r < mr; r++)
-    acc[r] = bias;
+#pragma GCC unroll 4
+    for (int j = 0; j < nc; j++)
+      acc[r][j] = bias[j];
   for (gsize s = 0; s < n_seg; s++)
     {
       const guint8 *as = a + seg_off[s];
@@ -218,65 +232,73 @@ micro (const guint8 *a,
 
       for (gsize k4 = 0; k4 < seg_k4; k4++)
         {
-          __m512i wv = _mm512_load_si512 ((const void *) (ws + k4 * 64));
+          __m512i wv[NC_MAX];
 
-#pragma GCC unroll 8
+#pragma GCC unroll 4
+          for (int j = 0; j < nc; j++)
+            wv[j] = _mm512_load_si512 ((const void *) (ws + j * wstride + k4 * 64));
+#pragma GCC unroll 6
           for (int r = 0; r < mr; r++)
             {
               gint32 a4;
+              __m512i av;
 
               memcpy (&a4, as + r * lda + k4 * 4, 4);
-              acc[r] = _mm512_dpbusd_epi32 (acc[r], _mm512_set1_epi32 (a4), wv);
+              av = _mm512_set1_epi32 (a4);
+#pragma GCC unroll 4
+              for (int j = 0; j < nc; j++)
+                acc[r][j] = _mm512_dpbusd_epi32 (acc[r][j], av, wv[j]);
             }
         }
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 6
   for (int r = 0; r < mr; r++)
-    _mm_mask_storeu_epi8 (c + r * ldc, lanes, rq_vec_apply (v, acc[r]));
+#pragma GCC unroll 4
+    for (int j = 0; j < nc; j++)
+      _mm_mask_storeu_epi8 (c + r * ldc + j * 16, lanes[j], rq_vec_apply (&v[j], acc[r][j]));
 }
 
-/* One row (Dense): four independent accumulator chains hide vpdpbusd latency. */
-static inline void
-single_row (const guint8 *ar,
-            const gsize  *seg_off,
-            gsize         n_seg,
-            gsize         seg_k4,
-            const gint8  *wblk,
-            __m512i       bias,
-            const RqVec  *v,
-            guint8       *c,
-            __mmask16     lanes)
-{
-  __m512i s0 = bias, s1 = _mm512_setzero_si512 (), s2 = s1, s3 = s1;
-
-  for (gsize s = 0; s < n_seg; s++)
-    {
-      const guint8 *as = ar + seg_off[s];
-      const gint8 *ws = wblk + s * seg_k4 * 64;
-      gsize k4 = 0;
-
-      for (; k4 + 4 <= seg_k4; k4 += 4)
-        {
-          gint32 a4[4];
-
-          memcpy (a4, as + k4 * 4, 16);
-          s0 = _mm512_dpbusd_epi32 (s0, _mm512_set1_epi32 (a4[0]), _mm512_load_si512 ((const void *) (ws + k4 * 64)));
-          s1 = _mm512_dpbusd_epi32 (s1, _mm512_set1_epi32 (a4[1]), _mm512_load_si512 ((const void *) (ws + k4 * 64 + 64)));
-          s2 = _mm512_dpbusd_epi32 (s2, _mm512_set1_epi32 (a4[2]), _mm512_load_si512 ((const void *) (ws + k4 * 64 + 128)));
-          s3 = _mm512_dpbusd_epi32 (s3, _mm512_set1_epi32 (a4[3]), _mm512_load_si512 ((const void *) (ws + k4 * 64 + 192)));
-        }
-      for (; k4 < seg_k4; k4++)
-        {
-          gint32 a4;
-
-          memcpy (&a4, as + k4 * 4, 4);
-          s0 = _mm512_dpbusd_epi32 (s0, _mm512_set1_epi32 (a4), _mm512_load_si512 ((const void *) (ws + k4 * 64)));
-        }
+#define MICRO(MR, NC) \
+  micro (a, lda, seg_off, n_seg, seg_k4, wblk, wstride, bias, v, c, ldc, lanes, MR, NC)
+#define MICRO_ROWS(NC) \
+  switch (mr) \
+    { \
+    case 1: MICRO (1, NC); break; \
+    case 2: MICRO (2, NC); break; \
+    case 3: MICRO (3, NC); break; \
+    case 4: MICRO (4, NC); break; \
+    case 5: MICRO (5, NC); break; \
+    default: MICRO (6, NC); break; \
     }
-  s0 = _mm512_add_epi32 (_mm512_add_epi32 (s0, s1), _mm512_add_epi32 (s2, s3));
-  _mm_mask_storeu_epi8 (c, lanes, rq_vec_apply (v, s0));
+
+static void
+micro_any (const guint8    *a,
+           gsize            lda,
+           const gsize     *seg_off,
+           gsize            n_seg,
+           gsize            seg_k4,
+           const gint8     *wblk,
+           gsize            wstride,
+           const __m512i   *bias,
+           const RqVec     *v,
+           guint8          *c,
+           gsize            ldc,
+           const __mmask16 *lanes,
+           int              mr,
+           int              nc)
+{
+  switch (nc)
+    {
+    case 1: MICRO_ROWS (1); break;
+    case 2: MICRO_ROWS (2); break;
+    case 3: MICRO_ROWS (3); break;
+    default: MICRO_ROWS (4); break;
+    }
 }
 
+/* Rows of A per pass over a panel of NC_MAX weight blocks: a whole call's rows when they
+ * are few (im2col blocks, one output row of an implicit convolution), so each panel is
+ * read from L2 once per MR_MAX rows while the rows' activations stay in L1. */
 static void
 gemm_avx512vnni (const guint8          *a,
                  gsize                  lda,
@@ -288,30 +310,361 @@ gemm_avx512vnni (const guint8          *a,
                  guint8                *c,
                  gsize                  ldc)
 {
-  gsize k4n = w->kp / 4, seg_k4 = k4n / n_seg;
+  gsize k4n = w->kp / 4, seg_k4 = k4n / n_seg, wstride = k4n * 64, nblocks = w->np / 16;
 
   if (seg_off == NULL)
     seg_off = no_segments;
-  for (gsize nb = 0; nb < w->np / 16; nb++)
+  for (gsize nb = 0; nb < nblocks; nb += NC_MAX)
     {
-      gsize c0 = nb * 16;
-      __mmask16 lanes = w->n - c0 >= 16 ? 0xFFFF : (__mmask16) ((1u << (w->n - c0)) - 1);
-      const gint8 *wblk = w->data + nb * k4n * 64;
-      __m512i bias = _mm512_maskz_loadu_epi32 (lanes, rq->bias + c0);
-      RqVec v;
-      gsize row = 0;
+      int nc = (int) MIN (NC_MAX, nblocks - nb);
+      __m512i bias[NC_MAX];
+      __mmask16 lanes[NC_MAX];
+      RqVec v[NC_MAX];
 
-      rq_vec_load (&v, rq, c0, lanes);
-      for (; row + 8 <= m; row += 8)
-        micro (a + row * lda, lda, seg_off, n_seg, seg_k4, wblk, bias, &v, c + row * ldc + c0, ldc, lanes, 8);
-      if (row + 4 <= m)
+      for (int j = 0; j < nc; j++)
         {
-          micro (a + row * lda, lda, seg_off, n_seg, seg_k4, wblk, bias, &v, c + row * ldc + c0, ldc, lanes, 4);
-          row += 4;
+          gsize c0 = (nb + (gsize) j) * 16;
+
+          lanes[j] = w->n - c0 >= 16 ? 0xFFFF : (__mmask16) ((1u << (w->n - c0)) - 1);
+          bias[j] = _mm512_maskz_loadu_epi32 (lanes[j], rq->bias + c0);
+          rq_vec_load (&v[j], rq, c0, lanes[j]);
         }
-      for (; row < m; row++)
-        single_row (a + row * lda, seg_off, n_seg, seg_k4, wblk, bias, &v, c + row * ldc + c0, lanes);
+      for (gsize row = 0; row < m; row += MR_MAX)
+        micro_any (a + row * lda, lda, seg_off, n_seg, seg_k4, w->data + nb * wstride, wstride,
+                   bias, v, c + row * ldc + nb * 16, ldc, lanes, (int) MIN (MR_MAX, m - row), nc);
     }
 }
 
-const QsIntKernels _qs_int_kernels_avx512vnni = { "avx512", gemm_avx512vnni, requant_avx512 };
+/* --- element-wise kernels (qs_rescale_u8, qs_add_u8) --- */
+
+/* qs_requant_mbqm with one multiplier and shift for every lane (fp32-rne: gemmlowp). */
+typedef struct
+{
+  QsRequantMode mode;
+  __m512i       mult, left, right, ts;
+  gboolean      any_left;
+} MbqmVec;
+
+static inline void
+mbqm_vec_init (MbqmVec       *q,
+               QsRequantMode  mode,
+               gint32         multiplier,
+               gint32         shift)
+{
+  q->mode = mode == QS_REQUANT_FP32_RNE ? QS_REQUANT_GEMMLOWP : mode;
+  q->mult = _mm512_set1_epi32 (multiplier);
+  q->left = _mm512_set1_epi32 (shift > 0 ? shift : 0);
+  q->right = _mm512_set1_epi32 (shift > 0 ? 0 : -shift);
+  q->ts = _mm512_set1_epi32 (31 - shift);
+  q->any_left = shift > 0;
+}
+
+static inline __m512i
+mbqm_vec (const MbqmVec *q,
+          __m512i        x)
+{
+  switch (q->mode)
+    {
+    case QS_REQUANT_SINGLE_ROUNDING:
+      return single_rounding (x, q->mult, q->ts);
+    case QS_REQUANT_CMSIS_NN:
+      return rdbpot (srdhm_no_sat (_mm512_sllv_epi32 (x, q->left), q->mult), q->right);
+    case QS_REQUANT_GEMMLOWP:
+    case QS_REQUANT_FP32_RNE:
+    default:
+      return rdbpot (srdhm (q->any_left ? sat_left_shift (x, q->left) : x, q->mult), q->right);
+    }
+}
+
+static inline __mmask16
+tail_mask (gsize left)
+{
+  return left >= 16 ? 0xFFFF : (__mmask16) ((1u << left) - 1);
+}
+
+static void
+rescale_avx512 (QsRequantMode mode,
+                const guint8 *in, gsize n, gint32 in_zp, gint32 multiplier,
+                gint32 shift, gint32 out_zp, gint32 out_min, gint32 out_max,
+                guint8 *out, gsize out_stride, gsize in_stride, gsize rows)
+{
+  MbqmVec q;
+  __m512i zp_in = _mm512_set1_epi32 (in_zp), zp_out = _mm512_set1_epi32 (out_zp);
+  __m512i lo = _mm512_set1_epi32 (out_min - out_zp), hi = _mm512_set1_epi32 (out_max - out_zp);
+
+  mbqm_vec_init (&q, mode, multiplier, shift);
+  for (gsize r = 0; r < rows; r++)
+    for (gsize i = 0; i < n; i += 16)
+      {
+        __mmask16 m = tail_mask (n - i);
+        __m512i x = _mm512_cvtepu8_epi32 (_mm_maskz_loadu_epi8 (m, in + r * in_stride + i));
+        __m512i y = mbqm_vec (&q, _mm512_sub_epi32 (x, zp_in));
+
+        /* clamped before the zero-point is added: out_zp + y cannot overflow */
+        y = _mm512_min_epi32 (_mm512_max_epi32 (y, lo), hi);
+        _mm_mask_storeu_epi8 (out + r * out_stride + i, m,
+                              _mm512_cvtepi32_epi8 (_mm512_add_epi32 (y, zp_out)));
+      }
+}
+
+static void
+add_avx512 (const guint8 *a, const guint8 *b, gsize n,
+            const QsAddParams *p, guint8 *out)
+{
+  MbqmVec q1, q2, qo;
+  __m512i zp1 = _mm512_set1_epi32 (p->zp1), zp2 = _mm512_set1_epi32 (p->zp2);
+  __m512i zp_out = _mm512_set1_epi32 (p->out_zp);
+  __m512i lo = _mm512_set1_epi32 (p->out_min - p->out_zp);
+  __m512i hi = _mm512_set1_epi32 (p->out_max - p->out_zp);
+
+  mbqm_vec_init (&q1, p->mode, p->m1, p->s1);
+  mbqm_vec_init (&q2, p->mode, p->m2, p->s2);
+  mbqm_vec_init (&qo, p->mode, p->m_out, p->s_out);
+  for (gsize i = 0; i < n; i += 16)
+    {
+      __mmask16 m = tail_mask (n - i);
+      __m512i x1 = _mm512_cvtepu8_epi32 (_mm_maskz_loadu_epi8 (m, a + i));
+      __m512i x2 = _mm512_cvtepu8_epi32 (_mm_maskz_loadu_epi8 (m, b + i));
+      __m512i sum, y;
+
+      /* (code - zp) * 2^20: |.| <= 255 * 2^20, exact in int32 */
+      x1 = _mm512_slli_epi32 (_mm512_sub_epi32 (x1, zp1), QS_ADD_LEFT_SHIFT);
+      x2 = _mm512_slli_epi32 (_mm512_sub_epi32 (x2, zp2), QS_ADD_LEFT_SHIFT);
+      sum = _mm512_add_epi32 (mbqm_vec (&q1, x1), mbqm_vec (&q2, x2));
+      y = mbqm_vec (&qo, sum);
+      y = _mm512_min_epi32 (_mm512_max_epi32 (y, lo), hi);
+      _mm_mask_storeu_epi8 (out + i, m, _mm512_cvtepi32_epi8 (_mm512_add_epi32 (y, zp_out)));
+    }
+}
+
+/* --- depthwise (depth multiplier 1): 16 channels per zmm, int32 accumulators --- */
+
+/* One output pixel's nb (constant) 16-channel blocks from block b: taps ky0..ky1 x kx0..kx1,
+ * whole: every block full (plain loads), inside: the window lies inside the image (the
+ * accumulators start from bias_full and the input is not offset). */
+static inline __attribute__ ((always_inline)) void
+dw_block (const guint8    *input,
+          gsize            w,
+          gsize            c,
+          gsize            kw,
+          gsize            dh,
+          gsize            dw,
+          gssize           iy0,
+          gssize           ix0,
+          gsize            ky0,
+          gsize            ky1,
+          gsize            kx0,
+          gsize            kx1,
+          const __m512i   *w32,
+          gsize            nblocks,
+          gsize            b,
+          const __m512i   *bias,
+          const __m512i   *bias_full,
+          const __mmask16 *lanes,
+          const RqVec     *v,
+          __m512i          offset,
+          gboolean         inside,
+          gboolean         whole,
+          guint8          *dst,
+          const int        nb)
+{
+  __m512i acc[4];
+
+#pragma GCC unroll 4
+  for (int j = 0; j < nb; j++)
+    acc[j] = inside ? bias_full[b + j] : bias[b + j];
+  for (gsize ky = ky0; ky < ky1; ky++)
+    {
+      const guint8 *row = input + ((gsize) (iy0 + (gssize) (ky * dh)) * w) * c;
+
+      for (gsize kx = kx0; kx < kx1; kx++)
+        {
+          const guint8 *px = row + (gsize) (ix0 + (gssize) (kx * dw)) * c + b * 16;
+          const __m512i *wt = w32 + (ky * kw + kx) * nblocks + b;
+
+#pragma GCC unroll 4
+          for (int j = 0; j < nb; j++)
+            {
+              __m128i raw = whole ? _mm_loadu_si128 ((const __m128i *) (px + j * 16))
+                                  : _mm_maskz_loadu_epi8 (lanes[b + j], px + j * 16);
+              __m512i x = _mm512_cvtepu8_epi32 (raw);
+
+              if (!inside)
+                x = _mm512_add_epi32 (x, offset);
+              acc[j] = _mm512_add_epi32 (acc[j], _mm512_mullo_epi32 (x, wt[j]));
+            }
+        }
+    }
+#pragma GCC unroll 4
+  for (int j = 0; j < nb; j++)
+    {
+      __m128i r = rq_vec_apply (&v[b + j], acc[j]);
+
+      if (lanes[b + j] == 0xFFFF)
+        _mm_storeu_si128 ((__m128i *) (dst + (b + j) * 16), r);
+      else
+        _mm_mask_storeu_epi8 (dst + (b + j) * 16, lanes[b + j], r);
+    }
+}
+
+#define DW_BLOCK(NB) \
+  dw_block (input, w, c, kw, dh, dw, iy0, ix0, ky0, ky1, kx0, kx1, w32, nblocks, b, bias, \
+            bias_full, lanes, v, offset, inside, whole, dst, NB)
+
+/* acc = bias + sum over the valid taps of (input + offset) * filter. Integer additions in
+ * any order give the reference's sums (no overflow: at most kh * kw products of
+ * |.| <= 255 * 128 past the bias), so a pixel whose window lies inside the image starts
+ * from bias + offset * (sum of its channel's taps) and adds input * filter; a border pixel
+ * adds (input + offset) * filter over its valid taps. The filter is widened to int32 once
+ * per call. Four 16-channel blocks at a time, requantization fused. */
+static void
+depthwise_avx512 (const QsDepthwiseParams *p,
+                  const guint8            *input,
+                  const gint8             *filter,
+                  const QsRequant         *rq,
+                  guint8                  *output)
+{
+  gsize h = p->input_height, w = p->input_width, c = p->input_depth;
+  gsize oh = p->output_height, ow = p->output_width;
+  gsize kh = p->filter_height, kw = p->filter_width;
+  gsize sh = p->stride_height, sw = p->stride_width;
+  gsize dh = p->dilation_height, dw = p->dilation_width;
+  __m512i offset = _mm512_set1_epi32 (p->input_offset);
+  gsize nblocks = (c + 15) / 16, cp = nblocks * 16, taps = kh * kw;
+  RqVec *v;
+  __m512i *bias, *bias_full, *w32;
+  __mmask16 *lanes;
+
+  if (p->depth_multiplier != 1)
+    {
+      qs_depthwise_u8s8_ref (p, input, filter, rq, output);
+      return;
+    }
+  /* 64-byte aligned (the compiler may use aligned moves for __m512i) */
+  v = qs_aligned_alloc0 (nblocks * sizeof (RqVec));
+  bias = qs_aligned_alloc0 (nblocks * sizeof (__m512i));
+  bias_full = qs_aligned_alloc0 (nblocks * sizeof (__m512i));
+  lanes = qs_aligned_alloc0 (nblocks * sizeof (__mmask16));
+  w32 = qs_aligned_alloc0 (taps * cp * sizeof (gint32));
+  for (gsize b = 0; b < nblocks; b++)
+    {
+      __m512i sum = _mm512_setzero_si512 ();
+
+      lanes[b] = tail_mask (c - b * 16);
+      bias[b] = _mm512_maskz_loadu_epi32 (lanes[b], rq->bias + b * 16);
+      for (gsize t = 0; t < taps; t++)
+        {
+          __m512i f = _mm512_cvtepi8_epi32 (_mm_maskz_loadu_epi8 (lanes[b], filter + t * c + b * 16));
+
+          w32[t * nblocks + b] = f;
+          sum = _mm512_add_epi32 (sum, f);
+        }
+      bias_full[b] = _mm512_add_epi32 (bias[b], _mm512_mullo_epi32 (sum, offset));
+      rq_vec_load (&v[b], rq, b * 16, lanes[b]);
+    }
+  for (gsize oy = 0; oy < oh; oy++)
+    {
+      gssize iy0 = (gssize) (oy * sh) - (gssize) p->pad_top;
+      gsize ky0 = 0, ky1 = kh;
+
+      /* the kernel rows inside the image */
+      while (ky0 < kh && iy0 + (gssize) (ky0 * dh) < 0)
+        ky0++;
+      while (ky1 > ky0 && iy0 + (gssize) ((ky1 - 1) * dh) >= (gssize) h)
+        ky1--;
+      for (gsize ox = 0; ox < ow; ox++)
+        {
+          gssize ix0 = (gssize) (ox * sw) - (gssize) p->pad_left;
+          gsize kx0 = 0, kx1 = kw;
+          guint8 *dst = output + (oy * ow + ox) * c;
+          gboolean inside;
+
+          while (kx0 < kw && ix0 + (gssize) (kx0 * dw) < 0)
+            kx0++;
+          while (kx1 > kx0 && ix0 + (gssize) ((kx1 - 1) * dw) >= (gssize) w)
+            kx1--;
+          inside = ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw;
+          for (gsize b = 0; b < nblocks; b += 4)
+            {
+              int nb = (int) MIN (4, nblocks - b);
+              gboolean whole = b * 16 + (gsize) nb * 16 <= c;
+
+              /* constant block counts: the accumulators stay in registers */
+              switch (nb)
+                {
+                case 1: DW_BLOCK (1); break;
+                case 2: DW_BLOCK (2); break;
+                case 3: DW_BLOCK (3); break;
+                default: DW_BLOCK (4); break;
+                }
+            }
+        }
+    }
+  qs_aligned_free (v);
+  qs_aligned_free (bias);
+  qs_aligned_free (bias_full);
+  qs_aligned_free (lanes);
+  qs_aligned_free (w32);
+}
+
+/* --- the Quantize op: qs_quantize_u8_ref's steps on 16 lanes --- */
+
+static void
+quantize_avx512 (const float *x,
+                 gsize        n,
+                 float        scale,
+                 gint32       zp,
+                 gint32       qmin,
+                 gint32       qmax,
+                 int          rounding,
+                 guint8      *out)
+{
+  float lo = (float) (qmin - zp), hi = (float) (qmax - zp);
+  __m512 vs = _mm512_set1_ps (scale), vlo = _mm512_set1_ps (lo), vhi = _mm512_set1_ps (hi);
+  __m512 vlo1 = _mm512_set1_ps (lo - 1.0f), vhi1 = _mm512_set1_ps (hi + 1.0f);
+  __m512 half = _mm512_set1_ps (0.5f), one = _mm512_set1_ps (1.0f);
+  __m512i vzp = _mm512_set1_epi32 (zp);
+
+  for (gsize i = 0; i < n; i += 16)
+    {
+      __mmask16 m = tail_mask (n - i);
+      __m512 xv = _mm512_maskz_loadu_ps (m, x + i), v, t;
+      /* x - x is 0 exactly for the finite values, NaN for NaN and +-Inf */
+      __mmask16 finite = _mm512_cmp_ps_mask (_mm512_sub_ps (xv, xv), _mm512_setzero_ps (), _CMP_EQ_OQ);
+      __m512i code;
+
+      v = _mm512_div_ps (xv, vs);
+      v = _mm512_min_ps (_mm512_max_ps (v, vlo1), vhi1);   /* |v| < 2^23 from here */
+      switch (rounding)
+        {
+        case QS_ROUNDING_FLOOR:
+          t = _mm512_roundscale_ps (v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+          break;
+        case QS_ROUNDING_NEAREST_AWAY:
+          {
+            __m512 d;
+
+            t = _mm512_roundscale_ps (v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            d = _mm512_sub_ps (v, t);
+            t = _mm512_mask_add_ps (t, _mm512_cmp_ps_mask (d, half, _CMP_GE_OQ), t, one);
+            t = _mm512_mask_sub_ps (t, _mm512_cmp_ps_mask (d, _mm512_sub_ps (_mm512_setzero_ps (), half),
+                                                           _CMP_LE_OQ), t, one);
+            break;
+          }
+        case QS_ROUNDING_NEAREST_EVEN:
+        case QS_ROUNDING_STOCHASTIC:
+        default:
+          /* the reference's trunc-and-compare is round half to even */
+          t = _mm512_roundscale_ps (v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+          break;
+        }
+      t = _mm512_min_ps (_mm512_max_ps (t, vlo), vhi);
+      code = _mm512_mask_add_epi32 (vzp, finite, _mm512_cvttps_epi32 (t), vzp);
+      _mm_mask_storeu_epi8 (out + i, m, _mm512_cvtepi32_epi8 (code));
+    }
+}
+
+const QsIntKernels _qs_int_kernels_avx512vnni = {
+  "avx512", gemm_avx512vnni, requant_avx512, add_avx512, rescale_avx512, depthwise_avx512,
+  quantize_avx512,
+};

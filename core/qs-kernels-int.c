@@ -10,6 +10,7 @@
 #include "qs-kernels-int-private.h"
 #include "qs-kernels-private.h"
 #include "qs-tensor.h"
+#include "qs-quant.h"
 
 /* --- packing --- */
 
@@ -95,7 +96,9 @@ qs_gemm_u8s8_ref (const guint8          *a,
       }
 }
 
-const QsIntKernels _qs_int_kernels_ref = { "ref", qs_gemm_u8s8_ref, qs_requant_ref };
+const QsIntKernels _qs_int_kernels_ref = {
+  "ref", qs_gemm_u8s8_ref, qs_requant_ref, NULL, NULL, NULL, NULL,   /* the references themselves */
+};
 
 /* --- selection (the table is in qs-kernels.c) --- */
 
@@ -113,14 +116,14 @@ qs_int_kernels_get (void)
 
 /* --- depthwise, pooling, element-wise (scalar, auto-vectorised loops) --- */
 
-void
-qs_depthwise_u8s8 (const QsIntKernels      *k,
-                   const QsDepthwiseParams *p,
-                   const guint8            *input,
-                   const gint8             *filter,
-                   const QsRequant         *rq,
-                   guint8                  *output,
-                   gint32                  *acc)
+static void
+depthwise_loop (QsRequantFunc            requant,
+                const QsDepthwiseParams *p,
+                const guint8            *input,
+                const gint8             *filter,
+                const QsRequant         *rq,
+                guint8                  *output,
+                gint32                  *acc)
 {
   /* locals: the accumulator stores could otherwise alias the parameters */
   gsize h = p->input_height, w = p->input_width, c = p->input_depth;
@@ -162,8 +165,35 @@ qs_depthwise_u8s8 (const QsIntKernels      *k,
                       acc[ch * mult + m] += ((gint32) px[ch] + offset) * wt[ch * mult + m];
               }
           }
-        k->requant (acc, oc, rq, output + (oy * ow + ox) * oc);
+        requant (acc, oc, rq, output + (oy * ow + ox) * oc);
       }
+}
+
+void
+qs_depthwise_u8s8_ref (const QsDepthwiseParams *p,
+                       const guint8            *input,
+                       const gint8             *filter,
+                       const QsRequant         *rq,
+                       guint8                  *output)
+{
+  g_autofree gint32 *acc = g_new (gint32, p->output_depth);
+
+  depthwise_loop (qs_requant_ref, p, input, filter, rq, output, acc);
+}
+
+void
+qs_depthwise_u8s8 (const QsIntKernels      *k,
+                   const QsDepthwiseParams *p,
+                   const guint8            *input,
+                   const gint8             *filter,
+                   const QsRequant         *rq,
+                   guint8                  *output,
+                   gint32                  *acc)
+{
+  if (k->depthwise != NULL)
+    k->depthwise (p, input, filter, rq, output);
+  else
+    depthwise_loop (k->requant, p, input, filter, rq, output, acc);
 }
 
 void
@@ -237,8 +267,9 @@ qs_rescale_u8 (QsRequantMode mode,
   for (gsize r = 0; r < rows; r++)
     for (gsize i = 0; i < n; i++)
       {
-        gint32 v = out_zp + qs_requant_mbqm (mode, (gint32) in[r * in_stride + i] - in_zp,
-                                             multiplier, shift);
+        /* in int64: the mbqm result may be near INT32_MAX with a positive shift */
+        gint64 v = (gint64) out_zp + qs_requant_mbqm (mode, (gint32) in[r * in_stride + i] - in_zp,
+                                                      multiplier, shift);
         out[r * out_stride + i] = (guint8) CLAMP (v, out_min, out_max);
       }
 }
@@ -281,4 +312,63 @@ qs_add_u8 (const guint8 *a, const guint8 *b, gsize n,
 
       out[i] = (guint8) CLAMP (v, p->out_min, p->out_max);
     }
+}
+
+/* qs_quant_value () inlined: x / scale rounded by the spec's mode (ties away from zero,
+ * to even, or floor, exactly as roundf / rintf / floorf), clamped, plus the zero-point.
+ * The value is clamped to the code range before rounding, which keeps |v| < 2^23 so the
+ * truncation below is exact and gives the same code as rounding first. */
+static inline guint8
+quantize_one (float      x,
+              float      scale,
+              gint32     zp,
+              gint32     qmin,
+              gint32     qmax,
+              QsRounding rounding)
+{
+  float lo = (float) (qmin - zp), hi = (float) (qmax - zp), v, t, d;
+
+  if (!isfinite (x))
+    return (guint8) zp;
+  v = x / scale;
+  v = v < lo - 1.0f ? lo - 1.0f : (v > hi + 1.0f ? hi + 1.0f : v);
+  t = (float) (gint32) v;          /* toward zero */
+  d = v - t;                       /* exact */
+  switch (rounding)
+    {
+    case QS_ROUNDING_FLOOR:
+      if (d < 0.0f)
+        t -= 1.0f;
+      break;
+    case QS_ROUNDING_NEAREST_AWAY:
+      if (d >= 0.5f)
+        t += 1.0f;
+      else if (d <= -0.5f)
+        t -= 1.0f;
+      break;
+    case QS_ROUNDING_NEAREST_EVEN:
+    case QS_ROUNDING_STOCHASTIC:
+    default:
+      if (d > 0.5f || (d == 0.5f && ((gint32) t & 1)))
+        t += 1.0f;
+      else if (d < -0.5f || (d == -0.5f && ((gint32) t & 1)))
+        t -= 1.0f;
+      break;
+    }
+  t = t < lo ? lo : (t > hi ? hi : t);
+  return (guint8) ((gint32) t + zp);
+}
+
+void
+qs_quantize_u8_ref (const float *x,
+                    gsize        n,
+                    float        scale,
+                    gint32       zp,
+                    gint32       qmin,
+                    gint32       qmax,
+                    int          rounding,
+                    guint8      *out)
+{
+  for (gsize i = 0; i < n; i++)
+    out[i] = quantize_one (x[i], scale, zp, qmin, qmax, (QsRounding) rounding);
 }

@@ -74,12 +74,41 @@ typedef void (*QsRequantFunc)  (const gint32          *acc,
                                 const QsRequant       *rq,
                                 guint8                *out);
 
-typedef struct
+typedef struct _QsAddParams QsAddParams;
+typedef struct _QsIntKernels QsIntKernels;
+
+/* The element-wise and depthwise kernels below (qs_add_u8, qs_rescale_u8,
+ * qs_depthwise_u8s8) as a variant implements them; NULL in a variant: the scalar reference
+ * runs (qs_depthwise_u8s8 with that variant's requant). */
+typedef void (*QsAddU8Func)       (const guint8 *a, const guint8 *b, gsize n,
+                                   const QsAddParams *p, guint8 *out);
+typedef void (*QsRescaleU8Func)   (QsRequantMode mode,
+                                   const guint8 *in, gsize n, gint32 in_zp, gint32 multiplier,
+                                   gint32 shift, gint32 out_zp, gint32 out_min, gint32 out_max,
+                                   guint8 *out, gsize out_stride, gsize in_stride, gsize rows);
+/* Float input to codes (the engine's Quantize op): x / scale (IEEE single division)
+ * rounded by rounding (a QsRounding: nearest-even, nearest-away, floor; stochastic rounds
+ * to nearest even here), clamped to [qmin - zp, qmax - zp], plus zp; a non-finite x gives
+ * zp. scale > 0. */
+typedef void (*QsQuantizeU8Func)  (const float *x, gsize n, float scale, gint32 zp,
+                                   gint32 qmin, gint32 qmax, int rounding, guint8 *out);
+typedef void (*QsDepthwiseU8Func) (const QsDepthwiseParams *p,
+                                   const guint8            *input,
+                                   const gint8             *filter,
+                                   const QsRequant         *rq,
+                                   guint8                  *output);
+
+struct _QsIntKernels
 {
-  const char    *name;       /* the level: "ref", "avx2", "avx512" (VNNI) */
-  QsGemmU8S8Func gemm;
-  QsRequantFunc  requant;
-} QsIntKernels;
+  const char       *name;       /* the level: "ref", "avx2", "avx512" (VNNI) */
+  QsGemmU8S8Func    gemm;
+  QsRequantFunc     requant;
+  QsAddU8Func       add;        /* NULL: qs_add_u8 */
+  QsRescaleU8Func   rescale;    /* NULL: qs_rescale_u8 */
+  QsDepthwiseU8Func depthwise;  /* NULL: the reference loop; may itself handle only some
+                                   shapes and call qs_depthwise_u8s8_ref for the others */
+  QsQuantizeU8Func  quantize;   /* NULL: qs_quantize_u8_ref */
+};
 
 /* The variant in use: qs_kernels_get ()->int_kernels (see qs-kernels.h for QS_KERNELS). */
 const QsIntKernels *qs_int_kernels_get         (void);
@@ -128,6 +157,12 @@ void   qs_depthwise_u8s8       (const QsIntKernels      *k,
                                 const QsRequant         *rq,
                                 guint8                  *output,
                                 gint32                  *acc_scratch);
+/* The scalar reference of qs_depthwise_u8s8 (requantization by qs_requant_ref). */
+void   qs_depthwise_u8s8_ref   (const QsDepthwiseParams *p,
+                                const guint8            *input,
+                                const gint8             *filter,
+                                const QsRequant         *rq,
+                                guint8                  *output);
 
 /* Max / average pooling of uint8 codes (output params = input params, as TFLite), window
  * p->filter_height x filter_width (dilation and depth_multiplier unused).
@@ -159,16 +194,19 @@ void   qs_rescale_u8           (QsRequantMode mode,
  * float runtimes do not agree on one Add (XNNPACK's qs8 vadd is an integer multiply-shift
  * of its own, ONNX Runtime's QLinearAdd a float computation), so an exporter targeting them
  * must expect Add outputs to differ by a code now and then. */
-typedef struct
+struct _QsAddParams
 {
   gint32 zp1, m1, s1;
   gint32 zp2, m2, s2;
   gint32 out_zp, m_out, s_out;
   gint32 out_min, out_max;
   QsRequantMode mode;   /* QS_REQUANT_GEMMLOWP after qs_add_params_init; set it after */
-} QsAddParams;
+};
 
 #define QS_ADD_LEFT_SHIFT 20
+
+void   qs_quantize_u8_ref      (const float *x, gsize n, float scale, gint32 zp,
+                                gint32 qmin, gint32 qmax, int rounding, guint8 *out);
 
 void   qs_add_params_init      (QsAddParams *p,
                                 double scale1, gint32 zp1,

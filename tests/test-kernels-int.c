@@ -392,6 +392,237 @@ test_depthwise (void)
     }
 }
 
+/* The register-blocked GEMM on shapes past one panel (more than 64 output channels, rows
+ * not multiples of the 6-row block, K not a multiple of 4, large K): every variant equals
+ * the reference bit for bit in every mode. */
+static void
+test_gemm_blocking (void)
+{
+  const char *variants[] = { "avx2", "avx512" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (14);
+  gsize ms[] = { 1, 6, 11, 13, 25, 72 };
+  gsize ns[] = { 48, 65, 100, 129, 200 };
+  gsize ks[] = { 3, 257, 1157 };
+
+  for (QsRequantMode mode = 0; mode < QS_REQUANT_N_MODES; mode++)
+    for (gsize im = 0; im < G_N_ELEMENTS (ms); im++)
+      for (gsize in = 0; in < G_N_ELEMENTS (ns); in++)
+        for (gsize ik = 0; ik < G_N_ELEMENTS (ks); ik++)
+          {
+            Case c;
+            gsize kp = (ks[ik] + 3) / 4 * 4, ldc = ns[in] + 5, lda = kp + 4 * (im % 2);
+            g_autofree guint8 *want = NULL, *got = NULL;
+
+            case_init (&c, rand, ms[im] + 1, ns[in], ks[ik]);
+            c.rq.mode = mode;
+            want = g_malloc0 (ms[im] * ldc);
+            got = g_malloc0 (ms[im] * ldc);
+            qs_gemm_u8s8_ref (c.a, lda, ms[im], NULL, 1, &c.packed, &c.rq, want, ldc);
+            for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
+              {
+                const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+
+                if (kern == NULL)
+                  continue;
+                memset (got, 0, ms[im] * ldc);
+                kern->gemm (c.a, lda, ms[im], NULL, 1, &c.packed, &c.rq, got, ldc);
+                g_assert_cmpmem (want, ms[im] * ldc, got, ms[im] * ldc);
+              }
+            case_clear (&c);
+          }
+}
+
+/* A multiplier and shift for the element-wise kernels, extremes included. */
+static void
+random_mult (GRand  *rand,
+             gint32 *m,
+             gint32 *s)
+{
+  int kind = g_rand_int_range (rand, 0, 8);
+
+  *m = kind == 0 ? 0 : kind == 1 ? G_MAXINT32 : kind == 2 ? (1 << 30)
+       : g_rand_int_range (rand, 1 << 30, G_MAXINT32);
+  *s = kind == 3 ? -31 : kind == 4 ? 30 : kind == 5 ? g_rand_int_range (rand, 1, 12)
+       : g_rand_int_range (rand, -24, 1);
+}
+
+/* Add and rescale (Concatenate) of every variant equal the scalar reference (qs_add_u8,
+ * qs_rescale_u8) in every mode, on odd lengths, strided rows and extreme multipliers. */
+static void
+test_elementwise (void)
+{
+  const char *variants[] = { "avx2", "avx512" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (15);
+
+  for (int rep = 0; rep < 400; rep++)
+    {
+      QsRequantMode mode = (QsRequantMode) (rep % QS_REQUANT_N_MODES);
+      gsize n = g_rand_int_range (rand, 1, 200), rows = g_rand_int_range (rand, 1, 4);
+      gsize in_stride = n + g_rand_int_range (rand, 0, 5), out_stride = n + g_rand_int_range (rand, 0, 9);
+      g_autofree guint8 *a = g_malloc (rows * in_stride), *b = g_malloc (n);
+      g_autofree guint8 *want = g_malloc0 (rows * out_stride), *got = g_malloc0 (rows * out_stride);
+      QsAddParams ap;
+      gint32 m, sh, in_zp = g_rand_int_range (rand, 0, 256), out_zp = g_rand_int_range (rand, 0, 256);
+      gint32 lo = g_rand_int_range (rand, 0, 100), hi = g_rand_int_range (rand, 150, 256);
+
+      for (gsize i = 0; i < rows * in_stride; i++)
+        a[i] = g_rand_int_range (rand, 0, 256);
+      for (gsize i = 0; i < n; i++)
+        b[i] = g_rand_int_range (rand, 0, 256);
+      if (rep % 3 == 0)
+        qs_add_params_init (&ap, g_rand_double_range (rand, 1e-4, 1.0), in_zp,
+                            g_rand_double_range (rand, 1e-4, 1.0), out_zp / 2,
+                            g_rand_double_range (rand, 1e-4, 1.0), out_zp, lo, hi);
+      else
+        {
+          /* raw parameters: the extremes qs_add_params_init never makes */
+          ap = (QsAddParams) { .zp1 = in_zp, .zp2 = g_rand_int_range (rand, 0, 256),
+                               .out_zp = out_zp, .out_min = lo, .out_max = hi };
+          random_mult (rand, &ap.m1, &ap.s1);
+          random_mult (rand, &ap.m2, &ap.s2);
+          random_mult (rand, &ap.m_out, &ap.s_out);
+          /* the input rescales keep the sum inside int32, as qs_add_params_init's do */
+          ap.s1 = MIN (ap.s1, -1);
+          ap.s2 = MIN (ap.s2, -1);
+        }
+      ap.mode = mode;
+      random_mult (rand, &m, &sh);
+      qs_add_u8 (a, b, n, &ap, want);
+      for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
+        {
+          const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+
+          if (kern == NULL || kern->add == NULL)
+            continue;
+          memset (got, 0, n);
+          kern->add (a, b, n, &ap, got);
+          g_assert_cmpmem (want, n, got, n);
+        }
+      memset (want, 0, rows * out_stride);
+      qs_rescale_u8 (mode, a, n, in_zp, m, sh, out_zp, lo, hi, want, out_stride, in_stride, rows);
+      for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
+        {
+          const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+
+          if (kern == NULL || kern->rescale == NULL)
+            continue;
+          memset (got, 0, rows * out_stride);
+          kern->rescale (mode, a, n, in_zp, m, sh, out_zp, lo, hi, got, out_stride, in_stride, rows);
+          g_assert_cmpmem (want, rows * out_stride, got, rows * out_stride);
+        }
+    }
+}
+
+/* Depthwise on random shapes (odd channel counts, stride 1 and 2, padding, 3x3 and 5x5,
+ * multiplier 1 and 2) in every mode: every variant equals qs_depthwise_u8s8_ref. */
+static void
+test_depthwise_random (void)
+{
+  const char *variants[] = { "ref", "avx2", "avx512" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+
+  for (int rep = 0; rep < 48; rep++)
+    {
+      QsDepthwiseParams p = { 0 };
+      gsize k = g_rand_boolean (rand) ? 3 : 5, oc, n_in, n_out, n_w;
+      g_autofree guint8 *in = NULL, *want = NULL, *got = NULL;
+      g_autofree gint8 *filter = NULL;
+      g_autofree gint32 *acc = NULL;
+      Case cs;
+
+      p.input_height = g_rand_int_range (rand, 1, 12);
+      p.input_width = g_rand_int_range (rand, 1, 12);
+      p.input_depth = g_rand_int_range (rand, 1, 150);
+      p.depth_multiplier = rep % 8 == 7 ? 2 : 1;
+      p.filter_height = p.filter_width = k;
+      p.stride_height = p.stride_width = g_rand_int_range (rand, 1, 3);
+      p.dilation_height = p.dilation_width = 1;
+      p.pad_top = g_rand_int_range (rand, 0, k / 2 + 1);
+      p.pad_left = g_rand_int_range (rand, 0, k / 2 + 1);
+      if (p.input_height + 2 * p.pad_top < k || p.input_width + 2 * p.pad_left < k)
+        {
+          p.input_height += k;
+          p.input_width += k;
+        }
+      p.output_height = (p.input_height + 2 * p.pad_top - k) / p.stride_height + 1;
+      p.output_width = (p.input_width + 2 * p.pad_left - k) / p.stride_width + 1;
+      p.output_depth = oc = p.input_depth * p.depth_multiplier;
+      p.input_offset = -g_rand_int_range (rand, 0, 256);
+      n_in = p.input_height * p.input_width * p.input_depth;
+      n_out = p.output_height * p.output_width * oc;
+      n_w = k * k * oc;
+      case_init (&cs, rand, 1, oc, 4);
+      cs.rq.mode = (QsRequantMode) (rep % QS_REQUANT_N_MODES);
+      in = g_malloc (n_in);
+      filter = g_malloc (n_w);
+      want = g_malloc (n_out);
+      got = g_malloc (n_out);
+      acc = g_new (gint32, oc);
+      for (gsize i = 0; i < n_in; i++)
+        in[i] = g_rand_int_range (rand, 0, 256);
+      for (gsize i = 0; i < n_w; i++)
+        filter[i] = g_rand_int_range (rand, -128, 128);
+      qs_depthwise_u8s8_ref (&p, in, filter, &cs.rq, want);
+      for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
+        {
+          const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+
+          if (kern == NULL)
+            continue;
+          memset (got, 0, n_out);
+          qs_depthwise_u8s8 (kern, &p, in, filter, &cs.rq, got, acc);
+          g_assert_cmpmem (want, n_out, got, n_out);
+        }
+      case_clear (&cs);
+    }
+}
+
+/* The Quantize op of every variant equals qs_quantize_u8_ref in every rounding: ties
+ * (k + 0.5) * scale, values past the range, NaN and +-Inf, odd lengths. */
+static void
+test_quantize (void)
+{
+  const char *variants[] = { "avx2", "avx512" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  const QsRounding roundings[] = { QS_ROUNDING_NEAREST_EVEN, QS_ROUNDING_NEAREST_AWAY,
+                                   QS_ROUNDING_FLOOR, QS_ROUNDING_STOCHASTIC };
+
+  for (int rep = 0; rep < 200; rep++)
+    {
+      gsize n = g_rand_int_range (rand, 1, 300);
+      float scale = ldexpf ((float) g_rand_double_range (rand, 0.5, 1.0), g_rand_int_range (rand, -12, 2));
+      gint32 zp = g_rand_int_range (rand, 0, 256), qmin = g_rand_int_range (rand, 0, 100);
+      gint32 qmax = g_rand_int_range (rand, 150, 256);
+      g_autofree float *x = g_new (float, n);
+      g_autofree guint8 *want = g_malloc (n), *got = g_malloc (n);
+
+      for (gsize i = 0; i < n; i++)
+        switch (g_rand_int_range (rand, 0, 8))
+          {
+          case 0: x[i] = ((float) g_rand_int_range (rand, -300, 300) + 0.5f) * scale; break;
+          case 1: x[i] = (float) g_rand_int_range (rand, -300, 300) * scale; break;
+          case 2: x[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY; break;
+          case 3: x[i] = (float) g_rand_double_range (rand, -1e30, 1e30); break;
+          case 4: x[i] = -0.0f; break;
+          default: x[i] = (float) g_rand_double_range (rand, -300.0, 300.0) * scale; break;
+          }
+      for (gsize r = 0; r < G_N_ELEMENTS (roundings); r++)
+        {
+          qs_quantize_u8_ref (x, n, scale, zp, qmin, qmax, roundings[r], want);
+          for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
+            {
+              const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+
+              if (kern == NULL || kern->quantize == NULL)
+                continue;
+              memset (got, 0, n);
+              kern->quantize (x, n, scale, zp, qmin, qmax, roundings[r], got);
+              g_assert_cmpmem (want, n, got, n);
+            }
+        }
+    }
+}
+
 static void
 test_dispatch (void)
 {
@@ -411,6 +642,10 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/kernels-int/gemm-avx512vnni-bit-exact", test_gemm_avx512vnni);
   g_test_add_func ("/qs/kernels-int/gemm-segments", test_gemm_segments);
   g_test_add_func ("/qs/kernels-int/depthwise-naive-every-variant", test_depthwise);
+  g_test_add_func ("/qs/kernels-int/gemm-blocking-every-mode", test_gemm_blocking);
+  g_test_add_func ("/qs/kernels-int/elementwise-every-variant", test_elementwise);
+  g_test_add_func ("/qs/kernels-int/depthwise-random-every-mode", test_depthwise_random);
+  g_test_add_func ("/qs/kernels-int/quantize-every-rounding", test_quantize);
   g_test_add_func ("/qs/kernels-int/dispatch", test_dispatch);
   return g_test_run ();
 }

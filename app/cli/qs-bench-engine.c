@@ -228,6 +228,55 @@ qs_bench_write_models (const char *dir)
   return TRUE;
 }
 
+/* bench --per-layer: each op of the int8 engine on one thread (ms per image, share of the
+ * engine's time), then each layer class (conv 3x3, conv 1x1, depthwise, dense, add ...):
+ * ms per image, GMAC/s and share. */
+static void
+bench_per_layer (QsBench     *bench,
+                 const char  *label,
+                 QsEngineInt *engine,
+                 const float *input,
+                 guint        n)
+{
+  g_autoptr(GArray) times = qs_engine_int_profile (engine, input, MIN (n, 16));
+  g_autoptr(GHashTable) classes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+  double total = 0.0;
+  g_autofree double *sums = g_new0 (double, 2 * times->len);   /* seconds, MACs per class */
+  guint n_classes = 0;
+
+  for (guint i = 0; i < times->len; i++)
+    total += g_array_index (times, QsEngineOpTime, i).seconds;
+  for (guint i = 0; i < times->len; i++)
+    {
+      const QsEngineOpTime *t = &g_array_index (times, QsEngineOpTime, i);
+      g_autofree char *name = g_strdup_printf ("engine-int-w8a8-%s-op%03u-%s%s%s", label, i,
+                                               t->layer_class, t->value ? "-" : "",
+                                               t->value ? t->value : "");
+      gpointer slot;
+
+      qs_bench_add_ms (bench, name, t->seconds * 1e3, "share", total > 0 ? t->seconds / total : 0);
+      if (!g_hash_table_lookup_extended (classes, t->layer_class, NULL, &slot))
+        {
+          slot = GUINT_TO_POINTER (n_classes++);
+          g_hash_table_insert (classes, (gpointer) t->layer_class, slot);
+          g_ptr_array_add (order, (gpointer) t->layer_class);
+        }
+      sums[2 * GPOINTER_TO_UINT (slot)] += t->seconds;
+      sums[2 * GPOINTER_TO_UINT (slot) + 1] += t->macs;
+    }
+  for (guint c = 0; c < n_classes; c++)
+    {
+      g_autofree char *name = g_strdup_printf ("engine-int-w8a8-%s-class-%s", label,
+                                               (const char *) order->pdata[c]);
+      g_autofree char *rate = g_strdup_printf ("%s-gmac", name);
+
+      qs_bench_add_ms (bench, name, sums[2 * c] * 1e3, "share", total > 0 ? sums[2 * c] / total : 0);
+      if (sums[2 * c + 1] > 0 && sums[2 * c] > 0)
+        qs_bench_add_rate (bench, rate, "gmac_per_s", sums[2 * c + 1] / sums[2 * c] / 1e9, NULL, 0);
+    }
+}
+
 /* Float, int8 gemmlowp and int8 fp32-rne images/s of one model on n images. */
 static gboolean
 bench_one_model (QsBench     *bench,
@@ -310,6 +359,8 @@ bench_one_model (QsBench     *bench,
   qs_bench_add_rate (bench, name_float, "images_per_s", n / t_float, "vs_float", 1.0);
   qs_bench_add_rate (bench, name_int, "images_per_s", n / t_int, "vs_float", t_float / t_int);
   qs_bench_add_rate (bench, name_rne, "images_per_s", n / t_rne, "vs_float", t_float / t_rne);
+  if (qs_bench_per_layer (bench))
+    bench_per_layer (bench, label, engine, input, n);
   return TRUE;
 }
 

@@ -24,6 +24,7 @@ struct _QsBench
   char        *dataset;
   guint        images;
   char        *write_models;
+  gboolean     per_layer;
 };
 
 /* --- the table: one entry per module (add yours) --- */
@@ -88,6 +89,12 @@ qs_bench_images (QsBench *bench,
                  guint    fallback)
 {
   return bench->images > 0 ? bench->images : fallback;
+}
+
+gboolean
+qs_bench_per_layer (QsBench *bench)
+{
+  return bench->per_layer;
 }
 
 guint64
@@ -194,6 +201,7 @@ qs_cli_bench (int    argc,
   g_autofree char *synthetic = NULL;
   g_autofree char *model = NULL, *dataset = NULL, *write_models = NULL;
   gint images = 0;
+  gboolean per_layer = FALSE;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print results as JSON"), NULL },
     { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, N_("Smaller sizes and fewer repetitions"), NULL },
@@ -207,6 +215,8 @@ qs_cli_bench (int    argc,
       N_("Images for --model (default: synthetic random images)"), N_("D") },
     { "images", 'n', 0, G_OPTION_ARG_INT, &images,
       N_("Images per engine run for --model and the ImageNet-sized cases (default 64)"), N_("N") },
+    { "per-layer", 0, 0, G_OPTION_ARG_NONE, &per_layer,
+      N_("With --model: the int8 engine's time per op and GMAC/s per layer class, one thread"), NULL },
     { "write-models", 0, 0, G_OPTION_ARG_FILENAME, &write_models,
       N_("Write the “engine” group's synthetic ResNet-18 and MobileNetV2 (.h5) into DIR and exit"), N_("DIR") },
     { NULL }
@@ -235,11 +245,14 @@ qs_cli_bench (int    argc,
     return qs_cli_usage_error ("bench", _("--images must be a positive number"));
   if (dataset != NULL && model == NULL)
     return qs_cli_usage_error ("bench", _("--dataset needs --model"));
+  if (per_layer && model == NULL)
+    return qs_cli_usage_error ("bench", _("--per-layer needs --model"));
   if (write_models != NULL)
     return qs_bench_write_models (write_models) ? QS_CLI_EXIT_OK : QS_CLI_EXIT_ERROR;
   bench.model = model;
   bench.dataset = dataset;
   bench.images = (guint) images;
+  bench.per_layer = per_layer;
 
   bench.builder = json_builder_new ();
   bench.json = json;

@@ -43,6 +43,8 @@ const char *qs_bench_model_path  (QsBench *bench);
 const char *qs_bench_dataset_spec (QsBench *bench);
 guint    qs_bench_images         (QsBench    *bench,
                                   guint       fallback);
+/* --per-layer: with --model, the int8 engine's time per op and per layer class. */
+gboolean qs_bench_per_layer      (QsBench    *bench);
 /* bench --write-models DIR: the engine group's synthetic ImageNet-sized models as .h5. */
 gboolean qs_bench_write_models   (const char *dir);
 

@@ -12,6 +12,8 @@ check () { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fail=1; f
 "$cli" bench --no-such-flag 2>/dev/null; rc=$?; check "bad flag exits 2" '[ $rc -eq 2 ]'
 "$cli" bench --only live --synthetic-params lots 2>/dev/null; rc=$?; check "bad --synthetic-params exits 2" '[ $rc -eq 2 ]'
 "$cli" bench --help | grep -q 'synthetic-params' ; check "bench --help documents --synthetic-params" '[ $? -eq 0 ]'
+"$cli" bench --per-layer 2>/dev/null; rc=$?; check "--per-layer without --model exits 2" '[ $rc -eq 2 ]'
+"$cli" bench --help | grep -q 'per-layer' ; check "bench --help documents --per-layer" '[ $? -eq 0 ]'
 # German from the build tree's catalogs (only the C and POSIX locales exist: use LANGUAGE)
 LANG=C.UTF-8 LANGUAGE=de "$cli" presets | grep -q 'Überall Float32' ; check "German messages" '[ $? -eq 0 ]'
 LANG=C.UTF-8 LANGUAGE=fr "$cli" presets | grep -q 'Float32 partout' ; check "French messages" '[ $? -eq 0 ]'
