@@ -481,6 +481,13 @@ job_done (GObject      *object,
   job_result_free (r);
 }
 
+static gboolean
+drop_task_ref (gpointer data)
+{
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
 /* Each job runs in a thread of its own that lowers its priority (nice + 5 on Linux, as
  * QsRecompute's pool does), so that on a busy machine the main thread, which draws and
  * handles input, wins the cores; a thread of its own because the nice value cannot be
@@ -503,7 +510,11 @@ job_thread_main (gpointer data)
 #endif
   job_thread (task, g_task_get_source_object (task), g_task_get_task_data (task),
               g_task_get_cancellable (task));
-  g_object_unref (task);
+  /* The thread's reference goes back to the main thread: dropped here it could be the last
+   * one (job_done () already ran and the window is gone), finalizing the task, and with it
+   * the page, a widget, on this thread; and a process exiting meanwhile would find this
+   * thread inside GObject. */
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, drop_task_ref, task, NULL);
   return NULL;
 }
 
