@@ -598,6 +598,12 @@ qs_config_set_calib_images (QsConfig *self,
 }
 
 const char *
+qs_config_get_default_calib_source (void)
+{
+  return DEFAULT_CALIB_SOURCE;
+}
+
+const char *
 qs_config_get_calib_source (QsConfig *self)
 {
   g_return_val_if_fail (QS_IS_CONFIG (self), NULL);

@@ -118,6 +118,8 @@ void                qs_config_set_calib_images   (QsConfig            *self,
                                                   guint                n);
 /* A dataset spec as qs_dataset_open() takes it ("sample-train" by default). */
 const char         *qs_config_get_calib_source   (QsConfig            *self);
+/* What a new config calibrates on: "sample-train", the bundled training images. */
+const char         *qs_config_get_default_calib_source (void);
 void                qs_config_set_calib_source   (QsConfig            *self,
                                                   const char          *source);
 

@@ -745,6 +745,13 @@ replace_dataset (QsDocument *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET]);
 }
 
+/* "sample", "sample-train", "sample-train-full": the bundled Fashion-MNIST sets. */
+static gboolean
+is_bundled_sample (const char *spec)
+{
+  return g_strcmp0 (spec, "sample") == 0 || g_str_has_prefix (spec != NULL ? spec : "", "sample-train");
+}
+
 void
 qs_document_set_dataset (QsDocument *self,
                          const char *spec,
@@ -757,21 +764,40 @@ qs_document_set_dataset (QsDocument *self,
   g_return_if_fail (spec != NULL);
   g_return_if_fail (QS_IS_DATASET (dataset));
 
-  replace_dataset (self, spec, labels, dataset);
-  pp = qs_dataset_get_preprocess (dataset);
-  if (!qs_preprocess_equal (pp, qs_config_get_preprocess (self->config)))
-    {
-      g_autoptr(QsConfig) next = qs_config_copy (self->config);
+  {
+    g_autofree char *previous = g_strdup (self->dataset_spec);
+    const char *calib = qs_config_get_calib_source (self->config);
+    const char *next_calib = calib;
 
-      qs_config_set_preprocess (next, pp);
-      /* Translators: an undo step: the dataset dialog changed the preprocessing */
-      replace_config (self, next, _("Preprocessing"), NULL, NULL);
-    }
-  else
-    {
-      qs_document_results_update_eval (self->results);
-      qs_session_schedule_autosave (self->session, TRUE);
-    }
+    replace_dataset (self, spec, labels, dataset);
+    pp = qs_dataset_get_preprocess (dataset);
+    /* The calibration follows the data, as the command line's does: the bundled training
+     * images calibrate the bundled test set, and your own data calibrates itself (the first
+     * calibration images of it), unless the config names a calibration set of its own. */
+    if (is_bundled_sample (calib) && !is_bundled_sample (spec))
+      next_calib = spec;
+    else if (previous != NULL && g_strcmp0 (calib, previous) == 0 && is_bundled_sample (spec))
+      next_calib = qs_config_get_default_calib_source ();
+    if (!qs_preprocess_equal (pp, qs_config_get_preprocess (self->config))
+        || g_strcmp0 (next_calib, calib) != 0)
+      {
+        g_autoptr(QsConfig) next = qs_config_copy (self->config);
+        gboolean calib_changed = g_strcmp0 (next_calib, calib) != 0;
+
+        qs_config_set_preprocess (next, pp);
+        if (calib_changed)
+          qs_config_set_calib_source (next, next_calib);
+        replace_config (self, next,
+                        /* Translators: an undo step: the dataset dialog changed the
+                         * calibration images (and maybe the preprocessing) */
+                        calib_changed ? _("Dataset")
+                        /* Translators: an undo step: the dataset dialog changed the preprocessing */
+                        : _("Preprocessing"), NULL, NULL);
+        return;
+      }
+  }
+  qs_document_results_update_eval (self->results);
+  qs_session_schedule_autosave (self->session, TRUE);
 }
 
 static void

@@ -74,6 +74,32 @@ test_preview_predictions (void)
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
+/* A .npy of n h x w byte images (pseudo-random). */
+static void
+write_npy (const char *path,
+           guint       n,
+           guint       h,
+           guint       w)
+{
+  g_autoptr(GString) npy = g_string_new (NULL);
+  g_autofree char *header = g_strdup_printf ("{'descr': '|u1', 'fortran_order': False, 'shape': (%u, %u, %u), }",
+                                             n, h, w);
+  gsize len = strlen (header);
+  /* header padded with spaces to a multiple of 64, ending in \n */
+  gsize total = ((10 + len + 1 + 63) / 64) * 64 - 10;
+  guint16 hl = GUINT16_TO_LE ((guint16) total);
+
+  g_string_append_len (npy, "\x93NUMPY\x01\x00", 8);
+  g_string_append_len (npy, (const char *) &hl, 2);
+  g_string_append (npy, header);
+  for (gsize i = len; i + 1 < total; i++)
+    g_string_append_c (npy, ' ');
+  g_string_append_c (npy, '\n');
+  for (guint i = 0; i < n * h * w; i++)
+    g_string_append_c (npy, (char) ((i * 2654435761u) >> 24));
+  g_assert_true (g_file_set_contents (path, npy->str, npy->len, NULL));
+}
+
 /* A .npy of 5x7 images against a 28x28 model: the error names both shapes. */
 static void
 test_shape_mismatch (void)
@@ -81,27 +107,9 @@ test_shape_mismatch (void)
   g_autoptr(QsDocument) doc = sample_document ();
   QsDatasetWindow *win = qs_dataset_window_new (NULL, doc);
   g_autofree char *path = g_build_filename (tmp_dir, "small.npy", NULL);
-  g_autoptr(GString) npy = g_string_new (NULL);
-  const char *header = "{'descr': '|u1', 'fortran_order': False, 'shape': (3, 5, 7), }";
   const char *message = NULL;
-  gsize len;
 
-  g_string_append_len (npy, "\x93NUMPY\x01\x00", 8);
-  len = strlen (header);
-  /* header padded with spaces to a multiple of 64, ending in \n */
-  {
-    gsize total = ((10 + len + 1 + 63) / 64) * 64 - 10;
-    guint16 hl = GUINT16_TO_LE ((guint16) total);
-
-    g_string_append_len (npy, (const char *) &hl, 2);
-    g_string_append (npy, header);
-    for (gsize i = len; i + 1 < total; i++)
-      g_string_append_c (npy, ' ');
-    g_string_append_c (npy, '\n');
-  }
-  for (guint i = 0; i < 3 * 5 * 7; i++)
-    g_string_append_c (npy, (char) i);
-  g_assert_true (g_file_set_contents (path, npy->str, npy->len, NULL));
+  write_npy (path, 3, 5, 7);
 
   qs_dataset_window_set_spec (win, path);
   wait_preview (win);
@@ -164,6 +172,55 @@ test_apply_and_undo (void)
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
+/* Your own data calibrates itself (as the command line does): applying it moves the
+ * config's calibration from the bundled training images to it, in the same undo step, the
+ * quick accuracy then runs, and going back to the bundled sample restores the default. */
+static void
+test_calibration_follows_data (void)
+{
+  g_autoptr(QsDocument) doc = sample_document ();
+  QsDatasetWindow *win = qs_dataset_window_new (NULL, doc);
+  g_autofree char *path = g_build_filename (tmp_dir, "own.npy", NULL);
+  const char *default_calib = qs_config_get_default_calib_source ();
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  write_npy (path, 40, 28, 28);
+  g_assert_cmpstr (qs_config_get_calib_source (qs_document_get_config (doc)), ==, default_calib);
+  qs_dataset_window_set_spec (win, path);
+  wait_preview (win);
+  g_assert_true (qs_dataset_window_apply (win));
+  g_assert_cmpstr (qs_config_get_calib_source (qs_document_get_config (doc)), ==, path);
+  g_assert_cmpstr (qs_document_get_undo_label (doc), ==, "Dataset");
+  qs_document_refresh (doc);
+  while (qs_document_get_quick_eval (doc) == NULL && qs_document_get_quick_eval_error (doc) == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_null (qs_document_get_quick_eval_error (doc));
+  g_assert_cmpuint (qs_document_get_quick_eval (doc)->n_images, ==, 40);
+
+  qs_dataset_window_set_spec (win, "sample");
+  wait_preview (win);
+  g_assert_true (qs_dataset_window_apply (win));
+  g_assert_cmpstr (qs_config_get_calib_source (qs_document_get_config (doc)), ==, default_calib);
+
+  /* a calibration set the config names stays */
+  {
+    g_autoptr(QsConfig) named = qs_config_copy (qs_document_get_config (doc));
+    g_autofree char *calib = g_build_filename (tmp_dir, "calib.npy", NULL);
+
+    write_npy (calib, 16, 28, 28);
+    qs_config_set_calib_source (named, calib);
+    qs_document_set_config (doc, named, "named calibration");
+    qs_dataset_window_set_spec (win, path);
+    wait_preview (win);
+    g_assert_true (qs_dataset_window_apply (win));
+    g_assert_cmpstr (qs_config_get_calib_source (qs_document_get_config (doc)), ==, calib);
+  }
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -186,6 +243,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/dataset-window/preview-predictions", test_preview_predictions);
   g_test_add_func ("/qs/dataset-window/shape-mismatch-names-shapes", test_shape_mismatch);
   g_test_add_func ("/qs/dataset-window/apply-and-undo", test_apply_and_undo);
+  g_test_add_func ("/qs/dataset-window/calibration-follows-data", test_calibration_follows_data);
 
   ret = g_test_run ();
   g_clear_object (&sample_model);
