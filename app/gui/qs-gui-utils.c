@@ -25,6 +25,24 @@ qs_format_count (guint64 count)
 }
 
 char *
+qs_format_energy (double picojoules)
+{
+  static const char * const units[] = { "pJ", "nJ", "µJ", "mJ", "J" };
+  double v = picojoules;
+  guint u = 0;
+
+  if (!isfinite (v))
+    return g_strdup ("—");
+  while (u + 1 < G_N_ELEMENTS (units) && fabs (v) >= 999.5)
+    {
+      v /= 1000.0;
+      u++;
+    }
+  /* Translators: an energy and its unit, "17.5 µJ" */
+  return g_strdup_printf (_("%.3g %s"), v, units[u]);
+}
+
+char *
 qs_format_sqnr (double sqnr_db)
 {
   if (isinf (sqnr_db))

@@ -11,6 +11,9 @@ G_BEGIN_DECLS
 
 /* "1.2 M", "18.5 K", "640" */
 char       *qs_format_count             (guint64            count);
+/* An energy given in picojoules, in the unit that reads best: "840 pJ", "17.5 µJ",
+ * "2.44 mJ", "1.3 J" (three significant digits) */
+char       *qs_format_energy            (double             picojoules);
 /* "Lossless" (+inf), "—" (NAN: unknown), "31.4 dB" */
 char       *qs_format_sqnr              (double             sqnr_db);
 

@@ -126,20 +126,22 @@ update_summary (QsSummaryBar *self)
       g_autofree char *tip = NULL;
       g_autofree char *macs = qs_format_count (summary.macs);
       g_autofree char *bitops = qs_format_count (summary.bit_ops);
+      g_autofree char *energy = qs_format_energy (summary.energy_pj);
+      g_autofree char *e_compute = qs_format_energy (summary.energy_compute_pj);
+      g_autofree char *e_weights = qs_format_energy (summary.energy_weights_pj);
+      g_autofree char *e_acts = qs_format_energy (summary.energy_activations_pj);
 
       peak = g_format_size (summary.peak_activation_bytes);
       peak_float = g_format_size (summary.peak_activation_float_bytes);
       /* Translators: peak activation memory in float32 and the energy estimate per
        * inference, "float 880 kB · 1.2 µJ per image" */
-      detail = g_strdup_printf (_("float %s · %.3g µJ per image"), peak_float, summary.energy_pj / 1e6);
+      detail = g_strdup_printf (_("float %s · %s per image"), peak_float, energy);
       tile_set (&self->memory, peak, detail);
       /* Translators: operations per image; %s are counts such as "7.0 M" */
       tip = g_strdup_printf (_("The most activation memory alive at once while the program runs (one byte per integer code, four per float).\n%s multiply-accumulates and %s bit-operations (MACs × weight bits × activation bits) per image.\n"
-                               "Energy estimate per image: %.3g µJ (compute %.3g, weights read from DRAM %.3g, activations through SRAM %.3g), "
+                               "Energy estimate per image: %s (compute %s, weights read from DRAM %s, activations through SRAM %s), "
                                "with per-operation energies from %s."),
-                             macs, bitops, summary.energy_pj / 1e6, summary.energy_compute_pj / 1e6,
-                             summary.energy_weights_pj / 1e6, summary.energy_activations_pj / 1e6,
-                             QS_ENERGY_SOURCE);
+                             macs, bitops, energy, e_compute, e_weights, e_acts, QS_ENERGY_SOURCE);
       gtk_widget_set_tooltip_text (self->memory.box, tip);
     }
   else

@@ -280,6 +280,28 @@ test_window_error_words (void)
     }
 }
 
+/* Energies in the unit that reads best (the ResNet-18-sized summary said "2.44e+03 µJ"). */
+static void
+test_window_energy_words (void)
+{
+  const struct { double pj; const char *words; } cases[] = {
+    { 840.0, "840 pJ" },
+    { 17500000.0, "17.5 µJ" },
+    { 2.44e9, "2.44 mJ" },
+    { 999.4, "999 pJ" },
+    { 999.6, "1 nJ" },
+    { 1.3e12, "1.3 J" },
+    { 4.2e15, "4.2e+03 J" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *words = qs_format_energy (cases[i].pj);
+
+      g_assert_cmpstr (words, ==, cases[i].words);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -313,6 +335,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/window/undo-tooltip", test_window_undo_tooltip);
   g_test_add_func ("/qs/window/error-page", test_window_error_page);
   g_test_add_func ("/qs/window/error-words", test_window_error_words);
+  g_test_add_func ("/qs/window/energy-words", test_window_energy_words);
 
   ret = g_test_run ();
   g_clear_object (&app);
