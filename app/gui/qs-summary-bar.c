@@ -229,6 +229,26 @@ set_accuracy_warning (QsSummaryBar *self,
     }
 }
 
+
+/* "Accuracy · Fashion-MNIST test set, 1,000 images", or "Agreement · …" without labels. */
+static char *
+final_caption (QsDataset *dataset,
+               gboolean   labelled,
+               guint      n_images)
+{
+  return g_strdup_printf (labelled
+                          /* Translators: the caption of the accuracy in the summary bar; %s
+                           * is a data set in words ("Fashion-MNIST test set", or a file
+                           * name), %'u the number of its images used */
+                          ? g_dngettext (GETTEXT_PACKAGE, "Accuracy · %s, %'u image",
+                                         "Accuracy · %s, %'u images", n_images)
+                          /* Translators: the same for a data set without labels, where the
+                           * agreement with the float model is measured */
+                          : g_dngettext (GETTEXT_PACKAGE, "Agreement · %s, %'u image",
+                                         "Agreement · %s, %'u images", n_images),
+                          qs_dataset_get_display_name (dataset), n_images);
+}
+
 static void
 update_accuracy (QsSummaryBar *self)
 {
@@ -299,33 +319,58 @@ update_accuracy (QsSummaryBar *self)
   dataset = qs_document_get_dataset (self->document);
   if (partial != NULL)
     {
-      /* Short, so the counts stay visible (the data set is in the tooltip).
-       * Translators: the caption of the accuracy in the summary bar while it is being
-       * measured; the first %'u is the images measured so far, the second all the images
-       * that will be measured: "Accuracy · 128 of 1,000 images" */
-      caption = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %'u of %'u image",
-                                              "Accuracy · %'u of %'u images", sum.n_total),
+      /* Short, so the counts stay visible (the data set is in the tooltip). */
+      caption = g_strdup_printf (sum.labelled
+                                 /* Translators: the caption of the accuracy in the summary bar
+                                  * while it is being measured; the first %'u is the images
+                                  * measured so far, the second all the images that will be
+                                  * measured: "Accuracy · 128 of 1,000 images" */
+                                 ? g_dngettext (GETTEXT_PACKAGE, "Accuracy · %'u of %'u image",
+                                                "Accuracy · %'u of %'u images", sum.n_total)
+                                 /* Translators: the same for a data set without labels, where
+                                  * the agreement with the float model is measured */
+                                 : g_dngettext (GETTEXT_PACKAGE, "Agreement · %'u of %'u image",
+                                                "Agreement · %'u of %'u images", sum.n_total),
                                  sum.n_images, sum.n_total);
       gtk_label_set_text (GTK_LABEL (self->accuracy.caption), caption);
     }
   else if (dataset != NULL)
     {
-      /* Translators: the caption of the accuracy in the summary bar; %s is a data set in
-       * words ("Fashion-MNIST test set", or a file name), %'u the number of its images used */
-      caption = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %s, %'u image",
-                                              "Accuracy · %s, %'u images", sum.n_images),
-                                 qs_dataset_get_display_name (dataset), sum.n_images);
+      caption = final_caption (dataset, sum.labelled, sum.n_images);
       gtk_label_set_text (GTK_LABEL (self->accuracy.caption), caption);
     }
   /* the caption the final result will have: its width is kept from the first chunk on */
   if (dataset != NULL)
     {
-      g_autofree char *final = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Accuracy · %s, %'u image",
-                                                             "Accuracy · %s, %'u images", sum.n_total),
-                                                qs_dataset_get_display_name (dataset), sum.n_total);
+      g_autofree char *final = final_caption (dataset, sum.labelled, sum.n_total);
+
       gtk_label_set_text (GTK_LABEL (self->caption_sizer), final);
     }
 
+  if (!sum.labelled)
+    {
+      /* No labels (your own images, unlabelled): how often the quantized model gives the
+       * float model's answer is what can be measured. */
+      if (partial != NULL)
+        /* Translators: top-1 agreement of the quantized model with the float model while
+         * it is measured; "≈" says it is a first estimate from part of the images */
+        value = g_strdup_printf (_("≈ %.1f%% agree"), 100 * sum.agreement);
+      else
+        /* Translators: top-1 agreement of the quantized model with the float model */
+        value = g_strdup_printf (_("%.1f%% agree"), 100 * sum.agreement);
+      /* Translators: the 95 % interval of the agreement, in percent */
+      detail = g_strdup_printf (_("95%% interval %.1f–%.1f"), 100 * sum.agreement_low, 100 * sum.agreement_high);
+      tip = g_strdup_printf (_("The data set has no labels: the share of images where the quantized model "
+                               "(integer engine) gives the float model’s top answer, on %'u images of %s."),
+                             sum.n_images, dataset ? qs_dataset_get_display_name (dataset) : _("the test set"));
+      tile_set (&self->accuracy, value, detail);
+      gtk_widget_set_tooltip_text (self->accuracy.box, tip);
+      if (1.0 - sum.agreement > 0.05)
+        set_accuracy_warning (self, "error");
+      else if (1.0 - sum.agreement > 0.01)
+        set_accuracy_warning (self, "warning");
+      return;
+    }
   if (partial != NULL)
     /* Translators: the accuracy while it is being measured, float → quantized; "≈" says it
      * is a first estimate from part of the images */

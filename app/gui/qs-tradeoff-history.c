@@ -90,7 +90,8 @@ on_quick_eval_changed (QsTradeoffHistory *self)
       index = (gint) self->entries->len - 1;
     }
   entry->weight_bytes = summary.quant_bytes;
-  entry->quant_top1 = eval->quant_top1;
+  /* without labels the quick evaluation measures agreement with the float model */
+  entry->quant_top1 = eval->labelled ? eval->quant_top1 : eval->agreement;
   self->current = index;
   g_signal_emit (self, signals[CHANGED], 0);
 }

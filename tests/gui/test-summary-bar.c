@@ -200,6 +200,41 @@ test_summary_bar_near_chance (void)
   g_object_unref (bar);
 }
 
+/* Without labels the tile measures agreement with the float model (it showed
+ * "nan% → nan%" on a user's unlabelled images). */
+static void
+test_summary_bar_unlabelled (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsDataset) unlabelled = qs_dataset_open_full ("sample", "none", NULL, &error);
+  GtkWidget *bar = g_object_ref_sink (qs_summary_bar_new ());
+  g_autoptr(QsDocument) doc = NULL;
+  GtkLabel *caption, *value, *detail;
+  g_autofree char *expect = NULL;
+  const QsEvalResult *eval;
+
+  g_assert_no_error (error);
+  _qs_summary_bar_get_accuracy_labels (QS_SUMMARY_BAR (bar), &caption, &value, &detail);
+  doc = qs_document_new (sample_model, NULL, unlabelled);
+  qs_document_set_autosave_delay (doc, 0);
+  qs_document_set_quick_subset (doc, 200);
+  qs_document_apply_preset (doc, "w4a4", NULL, NULL);
+  qs_summary_bar_set_document (QS_SUMMARY_BAR (bar), doc);
+  qs_document_refresh (doc);
+  wait_for_eval (doc);
+  eval = qs_document_get_quick_eval (doc);
+  g_assert_false (eval->labelled);
+  g_test_message ("%s | %s | %s", gtk_label_get_text (caption), gtk_label_get_text (value), gtk_label_get_text (detail));
+  g_assert_null (strstr (gtk_label_get_text (value), "nan"));
+  g_assert_null (strstr (gtk_label_get_text (detail), "nan"));
+  expect = g_strdup_printf ("%.1f%% agree", 100 * eval->agreement);
+  g_assert_cmpstr (gtk_label_get_text (value), ==, expect);
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (caption), "Agreement · "));
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (detail), "95% interval "));
+  qs_summary_bar_set_document (QS_SUMMARY_BAR (bar), NULL);
+  g_object_unref (bar);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -221,6 +256,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/qs/summary-bar/updates-once", test_summary_bar_updates_once);
   g_test_add_func ("/qs/summary-bar/near-chance", test_summary_bar_near_chance);
+  g_test_add_func ("/qs/summary-bar/unlabelled-agreement", test_summary_bar_unlabelled);
 
   ret = g_test_run ();
   g_clear_object (&sample_model);
