@@ -205,7 +205,7 @@ qs_cli_bench (int    argc,
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print results as JSON"), NULL },
     { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, N_("Smaller sizes and fewer repetitions"), NULL },
-    { "only", 0, 0, G_OPTION_ARG_STRING, &only, N_("Run only the group whose name contains TEXT"), N_("TEXT") },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only, N_("Run only the group named TEXT, or else every group whose name contains it"), N_("TEXT") },
     { "synthetic-params", 0, 0, G_OPTION_ARG_STRING, &synthetic,
       N_("Size of the “live” group’s synthetic model, a 4096-wide MLP (default 25M; at least 17M)"),
       N_("N") },
@@ -229,7 +229,8 @@ qs_cli_bench (int    argc,
                      _("Every result is a ratio to a baseline measured in the same run:\n"
                        "memcpy of the same bytes, or the float engine on the same images.\n"
                        "Groups: quant, charts, train, engine, model, live (the app's live path on a\n"
-                       "synthetic big model: bench --only live --synthetic-params 25M).\n"
+                       "synthetic big model: bench --only live --synthetic-params 25M), live-accuracy\n"
+                       "(the progressive quick accuracy on a synthetic ResNet-18), float-kernels.\n"
                        "Any model's engine throughput: bench --only engine --model FILE [--dataset D].\n"
                        "float-kernels: each float layer class, our kernels against XNNPACK."),
                      entries, &argc, &argv))
@@ -282,14 +283,22 @@ qs_cli_bench (int    argc,
   json_builder_begin_array (bench.builder);
   add_result (&bench, quick ? "memcpy-1M-float" : "memcpy-16M-float", "gb_per_s",
               bench.memcpy_gb_per_s, "vs_memcpy", 1.0);
-  for (gsize i = 0; i < G_N_ELEMENTS (benches); i++)
-    {
-      if (benches[i].func == NULL)
-        continue;
-      if (only != NULL && strstr (benches[i].group, only) == NULL)
-        continue;
-      benches[i].func (&bench);
-    }
+  {
+    /* --only: the group of that exact name, else every group whose name contains it */
+    gboolean exact = FALSE;
+
+    for (gsize i = 0; i < G_N_ELEMENTS (benches) && only != NULL; i++)
+      exact = exact || g_strcmp0 (benches[i].group, only) == 0;
+    for (gsize i = 0; i < G_N_ELEMENTS (benches); i++)
+      {
+        if (benches[i].func == NULL)
+          continue;
+        if (only != NULL && (exact ? g_strcmp0 (benches[i].group, only) != 0
+                                   : strstr (benches[i].group, only) == NULL))
+          continue;
+        benches[i].func (&bench);
+      }
+  }
   json_builder_end_array (bench.builder);
   json_builder_end_object (bench.builder);
 

@@ -152,7 +152,8 @@ update_count (QsGalleryPage *self)
     /* Translators: the gallery's count before the answers are computed */
     text = g_strdup_printf (ngettext ("%'u image", "%'u images", total), total);
   else
-    /* Translators: "312 of 10000 images shown · quantization changed 41 answers" */
+    /* Translators: "312 of 10,000 shown · quantization changed 41 answers"; the last %s is
+     * empty or " · for an earlier configuration" */
     text = g_strdup_printf (ngettext ("%'u of %'u shown · quantization changed %'u answer%s",
                                       "%'u of %'u shown · quantization changed %'u answers%s",
                                       set->n_changed), n, total,

@@ -376,7 +376,8 @@ update_accuracy (QsSummaryBar *self)
      * is a first estimate from part of the images */
     value = g_strdup_printf (_("≈ %.1f%% → %.1f%%"), 100 * sum.float_top1, 100 * sum.quant_top1);
   else
-    value = g_strdup_printf ("%.1f%% → %.1f%%", 100 * sum.float_top1, 100 * sum.quant_top1);
+    /* Translators: the accuracy, float → quantized */
+    value = g_strdup_printf (_("%.1f%% → %.1f%%"), 100 * sum.float_top1, 100 * sum.quant_top1);
   near_chance = n_classes > 0 && _qs_summary_bar_is_near_chance (sum.float_top1, n_classes);
   if (near_chance)
     {
