@@ -231,7 +231,7 @@ qs_cli_bench (int    argc,
                        "Groups: quant, charts, train, engine, model, live (the app's live path on a\n"
                        "synthetic big model: bench --only live --synthetic-params 25M).\n"
                        "Any model's engine throughput: bench --only engine --model FILE [--dataset D].\n"
-                       "float-kernels: each float layer class, our kernels against XNNPACK."),
+                       "float-kernels: each float layer class, our kernels against XNNPACK and oneDNN."),
                      entries, &argc, &argv))
     return QS_CLI_EXIT_USAGE;
   if (argc > 1)
