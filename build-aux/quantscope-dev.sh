@@ -19,7 +19,7 @@ packages="gcc meson ninja-build pkg-config libgtk-4-dev libadwaita-1-dev libhdf5
   libgtk-4-bin dbus-x11 at-spi2-core python3-pyatspi python3-dogtail groff-base man-db
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-onnx libseccomp-dev
   libflatbuffers-dev flatbuffers-compiler poppler-utils
-  libxnnpack-dev libpthreadpool-dev"
+  libxnnpack-dev libpthreadpool-dev libdnnl-dev"
 # Node.js and npm run the export tests' runtimes. A machine with Node.js from elsewhere
 # (NodeSource's nodejs bundles npm and conflicts with Debian's npm) keeps its own.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

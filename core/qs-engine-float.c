@@ -23,9 +23,9 @@
  * bottom/right) and TensorFlow's average pooling (padding cells do not count). Threads split
  * the batch; each runs the whole network on micro-batches with its own buffers.
  *
- * Convolutions and Dense run through XNNPACK where the build has it and it was measured
- * faster (qs-kernels-float-xnn.h: the layer classes, QS_FLOAT_LIBRARY); shapes it refuses
- * fall back to our own kernels. Its operators hold setup state, so every worker takes a set
+ * Convolutions and Dense run through XNNPACK, and convolutions through oneDNN, where the
+ * build has them and they were measured faster (qs-kernels-float-xnn.h: the layer classes,
+ * QS_FLOAT_LIBRARY); shapes they refuse fall back to our own kernels. Its operators hold setup state, so every worker takes a set
  * of its own from the engine's pool of sets (created on first use, kept for later runs). */
 
 #define MICRO_BATCH 32

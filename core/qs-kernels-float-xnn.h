@@ -8,14 +8,17 @@
 G_BEGIN_DECLS
 
 /* The float engine's library kernels: XNNPACK's F32 NHWC operators (convolution,
- * depthwise convolution, fully connected), the ones LiteRT runs on CPUs. Optional at
- * build time (meson -Dxnnpack=auto, QS_HAVE_XNNPACK); without it every function here
+ * depthwise convolution, fully connected), the ones LiteRT runs on CPUs, and oneDNN's
+ * convolution (NHWC, weights reordered once into the format its primitive picks, the
+ * clamp as an eltwise relu / clip post-op, one image per call) for the convolution
+ * classes where it measures faster. Each optional at build time (meson -Dxnnpack=auto,
+ * QS_HAVE_XNNPACK; -Donednn=auto, QS_HAVE_ONEDNN); without them every function here
  * reports "not available" and the float engine keeps its own kernels.
  *
  * An operator packs its weights when created and keeps the state of its last setup, so
  * each worker of the float engine has its own set; one operator is never run by two
- * threads at once. Operators run single-threaded (no pthreadpool): the engine splits the
- * batch over its threads itself.
+ * threads at once. Operators run single-threaded (no pthreadpool; oneDNN's OpenMP runtime
+ * set to one thread around each call): the engine splits the batch over its threads itself.
  *
  * Arithmetic: XNNPACK sums in its own blocked order with FMA, so results differ from the
  * reference kernels in the last bits (tests/test-kernels-float-xnn.c bounds the gap). Each
@@ -34,18 +37,44 @@ typedef enum
   QS_XNN_CLASS_DENSE     = 1 << 4,  /* Dense */
 } QsXnnClass;
 
-/* The classes the float engine runs through XNNPACK: 0 when not built, when QS_KERNELS
- * names one of our own levels (ref, avx2, avx512: forces the own kernels everywhere), or
- * when XNNPACK does not initialise on this CPU. QS_FLOAT_LIBRARY=own|xnnpack overrides
- * the default (xnnpack for every class where measured faster, see docs/BENCHMARKS.md). */
+/* The libraries behind a QsXnnOp (issue 16, round 2: oneDNN for the convolution classes
+ * where it measures faster; meson -Donednn=auto, QS_HAVE_ONEDNN). */
+typedef enum
+{
+  QS_XNN_LIBRARY_XNNPACK,
+  QS_XNN_LIBRARY_ONEDNN,
+} QsXnnLibrary;
+
+/* The classes the float engine runs through a library: 0 when none is built, when
+ * QS_KERNELS names one of our own levels (ref, avx2, avx512: forces the own kernels
+ * everywhere), or when the libraries do not initialise on this CPU. QS_FLOAT_LIBRARY=
+ * own|xnnpack|onednn or a list of CLASS[=xnnpack|onednn] overrides the default (oneDNN for
+ * the convolutions, XNNPACK for the rest, as measured: docs/BENCHMARKS.md). */
 guint        _qs_xnn_classes        (void);
-/* "xnnpack (conv, pointwise, strided, depthwise, dense)" or NULL (own kernels only). */
+/* "xnnpack (conv, pointwise, strided, depthwise, dense)" or NULL (own kernels only);
+ * with oneDNN: "onednn (conv, pointwise, strided), xnnpack (depthwise, dense)". */
 const char  *_qs_xnn_describe       (void);
+/* The subset of _qs_xnn_classes () that runs through oneDNN (conv, pointwise, strided at
+ * most; 0 without it). QS_FLOAT_LIBRARY=onednn, or CLASS=onednn in a list, chooses it. */
+guint        _qs_xnn_onednn_classes (void);
+/* Whether the library was built in and initialises (whatever QS_FLOAT_LIBRARY says). */
+gboolean     _qs_xnn_library_available (QsXnnLibrary library);
+/* The convolution's class (conv, pointwise or strided) from its geometry. */
+QsXnnClass   _qs_xnn_conv_class     (const QsConvParams *p);
 
 /* Convolution on NHWC images; filter in Keras layout [kh][kw][in][out] (copied and
- * transposed for the library). out_min/out_max: the fused clamp (-INFINITY, INFINITY for
+ * transposed for the library), through the library QS_FLOAT_LIBRARY chooses for its class
+ * (oneDNN, falling back to XNNPACK when oneDNN refuses the shape). out_min/out_max: the fused clamp (-INFINITY, INFINITY for
  * none). NULL when the library is missing or refuses the shape: the caller falls back. */
 QsXnnOp     *_qs_xnn_conv_new       (const QsConvParams *p,
+                                     const float        *filter,
+                                     const float        *bias,
+                                     float               out_min,
+                                     float               out_max);
+/* The same through the given library (benchmarks, tests), whatever QS_FLOAT_LIBRARY says:
+ * NULL when that library is missing or refuses the shape. */
+QsXnnOp     *_qs_xnn_conv_new_with  (QsXnnLibrary        library,
+                                     const QsConvParams *p,
                                      const float        *filter,
                                      const float        *bias,
                                      float               out_min,

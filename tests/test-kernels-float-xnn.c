@@ -8,7 +8,8 @@
 #include "qs-kernels.h"
 #include "qs-kernels-float-xnn.h"
 
-/* The float engine's library kernels (XNNPACK) against our reference kernels ("ref":
+/* The float engine's library kernels (XNNPACK, and oneDNN for the convolutions) against
+ * our reference kernels ("ref":
  * multiply then add, in the order qs-kernels-float.h states) on seeded random shapes:
  * convolutions with every stride, dilation and padding case, depthwise with depth
  * multipliers, Dense, and the fused output clamps.
@@ -20,9 +21,13 @@
  * units of 2^-24 S) holds with a wide margin for rounding, and any real error (a wrong tap,
  * a lost padding row, a transposed weight) is of the order of S itself.
  *
+ * The same bound holds for oneDNN (its kernels also block the sum and use FMA).
+ *
  * Also: results do not depend on the batch (each image of a batch of three equals that
- * image run alone, bit for bit: the engine's micro-batch and thread split rely on it),
- * and shapes the library refuses give NULL (the engine falls back to its own kernels). */
+ * image run alone, bit for bit: the engine's micro-batch and thread split rely on it) nor
+ * on the thread (oneDNN: an operator run again, and run on another thread, gives the same
+ * bits), and shapes the library refuses give NULL (the engine falls back to its own
+ * kernels). */
 
 static float *
 random_floats (GRand *rand,
@@ -41,8 +46,20 @@ have_library (void)
 {
   if (_qs_xnn_classes () != 0)
     return TRUE;
-  g_test_skip ("the float engine uses no library here (built without XNNPACK, "
+  g_test_skip ("the float engine uses no library here (built without XNNPACK and oneDNN, "
                "QS_FLOAT_LIBRARY=own or QS_KERNELS forced)");
+  return FALSE;
+}
+
+static gboolean
+have (QsXnnLibrary library)
+{
+  if (!have_library ())
+    return FALSE;
+  if (_qs_xnn_library_available (library))
+    return TRUE;
+  g_test_skip (library == QS_XNN_LIBRARY_ONEDNN ? "built without oneDNN (meson -Donednn)"
+                                                : "built without XNNPACK (meson -Dxnnpack)");
   return FALSE;
 }
 
@@ -144,14 +161,15 @@ assert_close (float       got,
 }
 
 static void
-check_conv (gboolean depthwise,
-            gboolean clamp)
+check_conv (QsXnnLibrary library,
+            gboolean     depthwise,
+            gboolean     clamp)
 {
   const QsFloatKernels *ref = qs_float_kernels_get_by_name ("ref");
   g_autoptr(GRand) rand = g_rand_new_with_seed (depthwise ? 16 : 61);
   guint rounds = 60;
 
-  if (!have_library ())
+  if (!have (library))
     return;
   for (guint round = 0; round < rounds; round++)
     {
@@ -175,7 +193,8 @@ check_conv (gboolean depthwise,
       want = g_new (float, out_n);
       patches = g_new (float, 4 * taps * p.input_depth);
 
-      op = depthwise ? _qs_xnn_depthwise_new (&p, w, bias, lo, hi) : _qs_xnn_conv_new (&p, w, bias, lo, hi);
+      op = depthwise ? _qs_xnn_depthwise_new (&p, w, bias, lo, hi)
+                     : _qs_xnn_conv_new_with (library, &p, w, bias, lo, hi);
       g_assert_nonnull (op);
       g_assert_true (_qs_xnn_op_run (op, batch, in, got));
       for (gsize b = 0; b < batch; b++)
@@ -206,20 +225,99 @@ check_conv (gboolean depthwise,
 static void
 test_conv (void)
 {
-  check_conv (FALSE, FALSE);
+  check_conv (QS_XNN_LIBRARY_XNNPACK, FALSE, FALSE);
+}
+
+static void
+test_conv_onednn (void)
+{
+  check_conv (QS_XNN_LIBRARY_ONEDNN, FALSE, FALSE);
 }
 
 static void
 test_depthwise (void)
 {
-  check_conv (TRUE, FALSE);
+  check_conv (QS_XNN_LIBRARY_XNNPACK, TRUE, FALSE);
 }
 
 static void
 test_clamp (void)
 {
-  check_conv (FALSE, TRUE);
-  check_conv (TRUE, TRUE);
+  check_conv (QS_XNN_LIBRARY_XNNPACK, FALSE, TRUE);
+  check_conv (QS_XNN_LIBRARY_XNNPACK, TRUE, TRUE);
+}
+
+static void
+test_clamp_onednn (void)
+{
+  check_conv (QS_XNN_LIBRARY_ONEDNN, FALSE, TRUE);
+}
+
+typedef struct
+{
+  QsXnnOp     *op;
+  const float *in;
+  float       *out;
+  gboolean     ok;
+} RunJob;
+
+static gpointer
+run_thread (gpointer data)
+{
+  RunJob *j = data;
+
+  j->ok = _qs_xnn_op_run (j->op, 2, j->in, j->out);
+  return NULL;
+}
+
+/* oneDNN on a ResNet-like shape (3x3, 64 channels, where it picks its blocked kernels):
+ * a second run, and a run on another thread than the one that created the operator, give
+ * the same bits; with and without a bias. */
+static void
+test_onednn_deterministic (void)
+{
+  QsConvParams p = {
+    .input_height = 14, .input_width = 14, .input_depth = 64,
+    .output_height = 14, .output_width = 14, .output_depth = 64,
+    .filter_height = 3, .filter_width = 3, .stride_height = 1, .stride_width = 1,
+    .dilation_height = 1, .dilation_width = 1, .pad_top = 1, .pad_left = 1, .depth_multiplier = 1,
+  };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (2026);
+  const gsize in_n = 14 * 14 * 64, out_n = 14 * 14 * 64;
+
+  if (!have (QS_XNN_LIBRARY_ONEDNN))
+    return;
+  for (guint with_bias = 0; with_bias < 2; with_bias++)
+    {
+      g_autofree float *in = random_floats (rand, 2 * in_n), *w = random_floats (rand, 9 * 64 * 64);
+      g_autofree float *bias = random_floats (rand, 64);
+      g_autofree float *first = g_new (float, 2 * out_n), *again = g_new (float, 2 * out_n);
+      g_autofree float *other = g_new (float, 2 * out_n);
+      QsXnnOp *op = _qs_xnn_conv_new_with (QS_XNN_LIBRARY_ONEDNN, &p, w, with_bias ? bias : NULL,
+                                           0.0f, INFINITY);
+      RunJob job;
+
+      g_assert_nonnull (op);
+      g_assert_true (_qs_xnn_op_run (op, 2, in, first));
+      g_assert_true (_qs_xnn_op_run (op, 2, in, again));
+      g_assert_cmpmem (first, 2 * out_n * sizeof (float), again, 2 * out_n * sizeof (float));
+      job = (RunJob) { op, in, other, FALSE };
+      g_thread_join (g_thread_new ("onednn", run_thread, &job));
+      g_assert_true (job.ok);
+      g_assert_cmpmem (first, 2 * out_n * sizeof (float), other, 2 * out_n * sizeof (float));
+      /* ReLU fused: no negative output, and some positive */
+      {
+        float top = 0.0f;
+
+        for (gsize i = 0; i < 2 * out_n; i++)
+          {
+            g_assert_cmpfloat (first[i], >=, 0.0f);
+            top = MAX (top, first[i]);
+          }
+        g_assert_cmpfloat (top, >, 0.0f);
+      }
+      _qs_xnn_op_free (op);
+    }
 }
 
 static void
@@ -276,6 +374,7 @@ test_refused (void)
   if (!have_library ())
     return;
   g_assert_null (_qs_xnn_conv_new (&p, w, NULL, -INFINITY, INFINITY));
+  g_assert_null (_qs_xnn_conv_new_with (QS_XNN_LIBRARY_ONEDNN, &p, w, NULL, -INFINITY, INFINITY));
   g_assert_null (_qs_xnn_depthwise_new (&p, w, NULL, -INFINITY, INFINITY));
 }
 
@@ -436,6 +535,10 @@ main (int    argc,
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/qs/kernels-float-xnn/conv-random-shapes", test_conv);
+  g_test_add_func ("/qs/kernels-float-xnn/onednn/conv-random-shapes", test_conv_onednn);
+  g_test_add_func ("/qs/kernels-float-xnn/onednn/fused-clamp", test_clamp_onednn);
+  g_test_add_func ("/qs/kernels-float-xnn/onednn/deterministic-across-runs-and-threads",
+                   test_onednn_deterministic);
   g_test_add_func ("/qs/kernels-float-xnn/depthwise-random-shapes", test_depthwise);
   g_test_add_func ("/qs/kernels-float-xnn/fused-clamp", test_clamp);
   g_test_add_func ("/qs/kernels-float-xnn/dense", test_dense);

@@ -10,9 +10,11 @@
 
 /* Bench group "float-kernels" (issue 16): each layer class of the float engine on the
  * ResNet-18 and MobileNetV2 shapes, one image, one thread: our own kernel at the level in
- * use against XNNPACK (when built and not turned off), so the engine's choice per class
- * (qs-kernels-float-xnn.c, DEFAULT_CLASSES) can be checked by measurement. Results:
- * float-kernel-ID-own and float-kernel-ID-xnnpack in ms, vs_own = own time / that time. */
+ * use against XNNPACK and, for convolutions, oneDNN (each when built and the float engine
+ * uses a library at all), so the engine's choice per class (qs-kernels-float-xnn.c,
+ * DEFAULT_CLASSES, DEFAULT_ONEDNN_CLASSES) can be checked by measurement. Results:
+ * float-kernel-ID-own, -xnnpack and -onednn in ms, vs_own = own time / that time (the
+ * bench header's float kernels line says which library the engine picks per class). */
 
 typedef struct
 {
@@ -40,7 +42,7 @@ typedef struct
   const Shape          *shape;
   const QsFloatKernels *own;
   QsConvParams          p;
-  QsXnnOp              *op;
+  QsXnnOp              *op, *op_onednn;
   float                *in, *w, *bias, *out, *patches;
 } Job;
 
@@ -66,6 +68,14 @@ run_library (gpointer data)
   _qs_xnn_op_run (j->op, j->shape->kind == 2 ? j->shape->h : 1, j->in, j->out);
 }
 
+static void
+run_onednn (gpointer data)
+{
+  Job *j = data;
+
+  _qs_xnn_op_run (j->op_onednn, 1, j->in, j->out);
+}
+
 void
 qs_bench_float_kernels (QsBench *bench)
 {
@@ -80,6 +90,7 @@ qs_bench_float_kernels (QsBench *bench)
       double t_own, t_lib;
       g_autofree char *name_own = g_strdup_printf ("float-kernel-%s-own", sh->id);
       g_autofree char *name_lib = g_strdup_printf ("float-kernel-%s-xnnpack", sh->id);
+      g_autofree char *name_onednn = g_strdup_printf ("float-kernel-%s-onednn", sh->id);
 
       j.p = (QsConvParams) {
         .input_height = sh->h, .input_width = sh->w, .input_depth = sh->c,
@@ -104,9 +115,16 @@ qs_bench_float_kernels (QsBench *bench)
       for (gsize x = 0; x < wn; x++)
         j.w[x] = (float) (x % 5) * 0.01f - 0.02f;
       if (_qs_xnn_classes () != 0)
-        j.op = sh->kind == 2 ? _qs_xnn_dense_new (sh->c, sh->f, j.w, j.bias, -INFINITY, INFINITY)
-               : sh->kind == 1 ? _qs_xnn_depthwise_new (&j.p, j.w, j.bias, -INFINITY, INFINITY)
-               : _qs_xnn_conv_new (&j.p, j.w, j.bias, -INFINITY, INFINITY);
+        {
+          j.op = sh->kind == 2 ? _qs_xnn_dense_new (sh->c, sh->f, j.w, j.bias, -INFINITY, INFINITY)
+                 : sh->kind == 1 ? _qs_xnn_depthwise_new (&j.p, j.w, j.bias, -INFINITY, INFINITY)
+                 : _qs_xnn_conv_new_with (QS_XNN_LIBRARY_XNNPACK, &j.p, j.w, j.bias, -INFINITY, INFINITY);
+          if (sh->kind == 0)
+            {
+              j.op_onednn = _qs_xnn_conv_new_with (QS_XNN_LIBRARY_ONEDNN, &j.p, j.w, j.bias,
+                                                   -INFINITY, INFINITY);
+            }
+        }
       t_own = qs_bench_best_seconds (reps, run_own, &j);
       qs_bench_add_ms (bench, name_own, t_own * 1e3, "vs_own", 1.0);
       if (j.op != NULL)
@@ -114,7 +132,13 @@ qs_bench_float_kernels (QsBench *bench)
           t_lib = qs_bench_best_seconds (reps, run_library, &j);
           qs_bench_add_ms (bench, name_lib, t_lib * 1e3, "vs_own", t_own / t_lib);
         }
+      if (j.op_onednn != NULL)
+        {
+          t_lib = qs_bench_best_seconds (reps, run_onednn, &j);
+          qs_bench_add_ms (bench, name_onednn, t_lib * 1e3, "vs_own", t_own / t_lib);
+        }
       _qs_xnn_op_free (j.op);
+      _qs_xnn_op_free (j.op_onednn);
       g_free (j.in);
       g_free (j.w);
       g_free (j.bias);

@@ -232,7 +232,7 @@ qs_cli_bench (int    argc,
                        "synthetic big model: bench --only live --synthetic-params 25M), live-accuracy\n"
                        "(the progressive quick accuracy on a synthetic ResNet-18), float-kernels.\n"
                        "Any model's engine throughput: bench --only engine --model FILE [--dataset D].\n"
-                       "float-kernels: each float layer class, our kernels against XNNPACK."),
+                       "float-kernels: each float layer class, our kernels against XNNPACK and oneDNN."),
                      entries, &argc, &argv))
     return QS_CLI_EXIT_USAGE;
   if (argc > 1)
