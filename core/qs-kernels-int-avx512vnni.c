@@ -107,6 +107,7 @@ typedef struct
 {
   QsRequantMode mode;
   __m512i   mult, left, right, ts, lo, hi, zp;
+  __m512i   mult_odd, rmask, rthr;   /* mult >> 32 (64-bit lanes), 2^right - 1, rmask >> 1 */
   __m512    scale, flo, fhi;
   __mmask16 any_left;   /* lanes with a positive shift: skip the left shift when none */
 } RqVec;
@@ -122,6 +123,7 @@ rq_vec_load (RqVec           *v,
   v->mode = rq->mode;
   /* every field set: the unused ones of a mode are zero (no uninitialised copies) */
   v->mult = v->left = v->right = v->ts = _mm512_setzero_si512 ();
+  v->mult_odd = v->rmask = v->rthr = _mm512_setzero_si512 ();
   v->any_left = 0;
   v->scale = v->flo = v->fhi = _mm512_setzero_ps ();
   v->zp = _mm512_set1_epi32 (rq->out_zp);
@@ -140,6 +142,63 @@ rq_vec_load (RqVec           *v,
   v->any_left = _mm512_cmpgt_epi32_mask (shift, zero);
   v->right = _mm512_max_epi32 (_mm512_sub_epi32 (zero, shift), zero);
   v->ts = _mm512_sub_epi32 (_mm512_set1_epi32 (31), shift);
+  v->mult_odd = _mm512_srli_epi64 (v->mult, 32);
+  v->rmask = _mm512_sub_epi32 (_mm512_sllv_epi32 (_mm512_set1_epi32 (1), v->right), _mm512_set1_epi32 (1));
+  v->rthr = _mm512_srli_epi32 (v->rmask, 1);
+}
+
+/* srdhm_no_sat with the multiplier's odd lanes already shifted down. The per-channel
+ * multipliers are in [0, 2^31) (QsRequant), never INT32_MIN: gemmlowp's saturating case
+ * (a == b == INT32_MIN) cannot occur, so srdhm is srdhm_no_sat here. */
+static inline __attribute__ ((always_inline)) __m512i
+rq_srdhm (const RqVec *v,
+          __m512i      a)
+{
+  const __m512i nudge = _mm512_set1_epi64 ((gint64) 1 << 30);
+  __m512i pe = _mm512_add_epi64 (_mm512_mul_epi32 (a, v->mult), nudge);
+  __m512i po = _mm512_add_epi64 (_mm512_mul_epi32 (_mm512_srli_epi64 (a, 32), v->mult_odd), nudge);
+
+  return _mm512_mask_blend_epi32 (0xAAAA, _mm512_srli_epi64 (pe, 31), _mm512_slli_epi64 (po, 1));
+}
+
+/* rdbpot with the channel's mask and threshold precomputed. */
+static inline __attribute__ ((always_inline)) __m512i
+rq_rdbpot (const RqVec *v,
+           __m512i      x)
+{
+  __m512i rem = _mm512_and_si512 (x, v->rmask);
+  __m512i thr = _mm512_add_epi32 (v->rthr, _mm512_srli_epi32 (x, 31));
+  __m512i r = _mm512_srav_epi32 (x, v->right);
+
+  return _mm512_mask_add_epi32 (r, _mm512_cmpgt_epi32_mask (rem, thr), r, _mm512_set1_epi32 (1));
+}
+
+/* requant (acc) before the output zero-point and the clamp (fp32-rne: already clamped to
+ * [out_min, out_max] - out_zp). */
+static inline __attribute__ ((always_inline)) __m512i
+rq_vec_raw (const RqVec *v,
+            __m512i      acc)
+{
+  switch (v->mode)
+    {
+    case QS_REQUANT_SINGLE_ROUNDING:
+      return single_rounding (acc, v->mult, v->ts);
+    case QS_REQUANT_CMSIS_NN:
+      /* vpsllvd wraps as the Cortex-M's 32-bit multiply does */
+      return rq_rdbpot (v, rq_srdhm (v, _mm512_sllv_epi32 (acc, v->left)));
+    case QS_REQUANT_FP32_RNE:
+      {
+        /* cvtdq2ps / cvtps2dq round to nearest even (default MXCSR); max / min as
+         * qs_requantize_fp32_rne writes them (vmaxps returns the second operand for NaN) */
+        __m512 f = _mm512_mul_ps (_mm512_cvtepi32_ps (acc), v->scale);
+
+        f = _mm512_min_ps (_mm512_max_ps (f, v->flo), v->fhi);
+        return _mm512_cvtps_epi32 (f);
+      }
+    case QS_REQUANT_GEMMLOWP:
+    default:
+      return rq_rdbpot (v, rq_srdhm (v, v->any_left ? sat_left_shift (acc, v->left) : acc));
+    }
 }
 
 /* rq_vec_apply before the narrowing: out_zp + clamp (requant (acc)), 16 int32 lanes in
@@ -148,32 +207,8 @@ static inline __attribute__ ((always_inline)) __m512i
 rq_vec_apply32 (const RqVec *v,
                 __m512i      acc)
 {
-  __m512i r;
+  __m512i r = rq_vec_raw (v, acc);
 
-  switch (v->mode)
-    {
-    case QS_REQUANT_SINGLE_ROUNDING:
-      r = single_rounding (acc, v->mult, v->ts);
-      break;
-    case QS_REQUANT_CMSIS_NN:
-      /* vpsllvd wraps as the Cortex-M's 32-bit multiply does */
-      r = rdbpot (srdhm_no_sat (_mm512_sllv_epi32 (acc, v->left), v->mult), v->right);
-      break;
-    case QS_REQUANT_FP32_RNE:
-      {
-        /* cvtdq2ps / cvtps2dq round to nearest even (default MXCSR); max / min as
-         * qs_requantize_fp32_rne writes them (vmaxps returns the second operand for NaN) */
-        __m512 f = _mm512_mul_ps (_mm512_cvtepi32_ps (acc), v->scale);
-
-        f = _mm512_min_ps (_mm512_max_ps (f, v->flo), v->fhi);
-        r = _mm512_cvtps_epi32 (f);
-        break;
-      }
-    case QS_REQUANT_GEMMLOWP:
-    default:
-      r = rdbpot (srdhm (v->any_left ? sat_left_shift (acc, v->left) : acc, v->mult), v->right);
-      break;
-    }
   r = _mm512_min_epi32 (_mm512_max_epi32 (r, v->lo), v->hi);
   return _mm512_add_epi32 (r, v->zp);
 }
@@ -487,6 +522,7 @@ dw_pixel_block (const guint8 *const *tp,
                 const __m512i       *wpk,
                 const __m512i       *bias,
                 const RqVec         *v,
+                const __m512i       *outc,
                 __mmask64            mask,
                 guint8              *dst,
                 const gboolean       whole)
@@ -509,13 +545,16 @@ dw_pixel_block (const guint8 *const *tp,
       acc2 = _mm512_dpbusd_epi32 (acc2, q[2], wpk[4 * g + 2]);
       acc3 = _mm512_dpbusd_epi32 (acc3, q[3], wpk[4 * g + 3]);
     }
-  r0 = rq_vec_apply32 (&v[0], acc0);
-  r1 = rq_vec_apply32 (&v[1], acc1);
-  r2 = rq_vec_apply32 (&v[2], acc2);
-  r3 = rq_vec_apply32 (&v[3], acc3);
-  /* codes in [0, 255]: the saturating packs are exact, and they put the lanes back in
-   * channel order */
-  out = _mm512_packus_epi16 (_mm512_packs_epi32 (r0, r1), _mm512_packs_epi32 (r2, r3));
+  r0 = rq_vec_raw (&v[0], acc0);
+  r1 = rq_vec_raw (&v[1], acc1);
+  r2 = rq_vec_raw (&v[2], acc2);
+  r3 = rq_vec_raw (&v[3], acc3);
+  /* the packs put the lanes back in channel order; saturating to int16, adding the
+   * zero-point saturating and saturating to uint8 are monotonic and exact inside [0, 255],
+   * so the byte clamp after them gives the reference's clamp (out_zp + r) */
+  out = _mm512_packus_epi16 (_mm512_adds_epi16 (_mm512_packs_epi32 (r0, r1), outc[0]),
+                             _mm512_adds_epi16 (_mm512_packs_epi32 (r2, r3), outc[0]));
+  out = _mm512_min_epu8 (_mm512_max_epu8 (out, outc[1]), outc[2]);
   if (whole)
     _mm512_storeu_si512 ((void *) dst, out);
   else
@@ -532,6 +571,7 @@ dw_pixel_half (const guint8 *const *tp,
                const __m512i       *wpk,
                const __m512i       *bias,
                const RqVec         *v,
+               const __m512i       *outc,
                __mmask32            mask,
                guint8              *dst)
 {
@@ -555,10 +595,16 @@ dw_pixel_half (const guint8 *const *tp,
       acc2 = _mm256_dpbusd_epi32 (acc2, _mm256_unpacklo_epi16 (ab_hi, cd_hi), _mm512_castsi512_si256 (wpk[4 * g + 2]));
       acc3 = _mm256_dpbusd_epi32 (acc3, _mm256_unpackhi_epi16 (ab_hi, cd_hi), _mm512_castsi512_si256 (wpk[4 * g + 3]));
     }
-  r01 = rq_vec_apply32 (&v[0], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc0), acc1, 1));
-  r23 = rq_vec_apply32 (&v[1], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc2), acc3, 1));
-  out = _mm256_packus_epi16 (_mm256_packs_epi32 (_mm512_castsi512_si256 (r01), _mm512_extracti64x4_epi64 (r01, 1)),
-                             _mm256_packs_epi32 (_mm512_castsi512_si256 (r23), _mm512_extracti64x4_epi64 (r23, 1)));
+  r01 = rq_vec_raw (&v[0], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc0), acc1, 1));
+  r23 = rq_vec_raw (&v[1], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc2), acc3, 1));
+  out = _mm256_packus_epi16 (_mm256_adds_epi16 (_mm256_packs_epi32 (_mm512_castsi512_si256 (r01),
+                                                                    _mm512_extracti64x4_epi64 (r01, 1)),
+                                                _mm512_castsi512_si256 (outc[0])),
+                             _mm256_adds_epi16 (_mm256_packs_epi32 (_mm512_castsi512_si256 (r23),
+                                                                    _mm512_extracti64x4_epi64 (r23, 1)),
+                                                _mm512_castsi512_si256 (outc[0])));
+  out = _mm256_min_epu8 (_mm256_max_epu8 (out, _mm512_castsi512_si256 (outc[1])),
+                         _mm512_castsi512_si256 (outc[2]));
   _mm256_mask_storeu_epi8 (dst, mask, out);
 }
 
@@ -604,6 +650,9 @@ depthwise_avx512 (const QsDepthwiseParams *p,
   gsize *toff;
   RqVec *v;
   QsRequant prq;
+  /* the output zero-point (16-bit lanes), out_min, out_max (8-bit lanes) */
+  const __m512i outc[3] = { _mm512_set1_epi16 ((gint16) rq->out_zp), _mm512_set1_epi8 ((char) rq->out_min),
+                            _mm512_set1_epi8 ((char) rq->out_max) };
 
   if (p->depth_multiplier != 1 || p->input_offset > 0 || p->input_offset < -255)
     {
@@ -710,12 +759,12 @@ depthwise_avx512 (const QsDepthwiseParams *p,
               const __m512i *wb = wpk + b * ng * 4, *bb = bias_full + b * 4;
 
               if ((b + 1) * 64 <= c)
-                dw_pixel_block (tp, ng, b, wb, bb, v + b * 4, ~(__mmask64) 0, dst + b * 64, TRUE);
+                dw_pixel_block (tp, ng, b, wb, bb, v + b * 4, outc, ~(__mmask64) 0, dst + b * 64, TRUE);
               else if (half)
-                dw_pixel_half (tp, ng, b, wb, bb, v + b * 4,
+                dw_pixel_half (tp, ng, b, wb, bb, v + b * 4, outc,
                                (__mmask32) (((guint64) 1 << (c - b * 64)) - 1), dst + b * 64);
               else
-                dw_pixel_block (tp, ng, b, wb, bb, v + b * 4,
+                dw_pixel_block (tp, ng, b, wb, bb, v + b * 4, outc,
                                 ((__mmask64) 1 << (c - b * 64)) - 1, dst + b * 64, FALSE);
             }
         }
