@@ -616,10 +616,14 @@ dw_pixel_half (const guint8 *const *tp,
       __m256i ab_lo = _mm256_unpacklo_epi8 (x0, x1), ab_hi = _mm256_unpackhi_epi8 (x0, x1);
       __m256i cd_lo = _mm256_unpacklo_epi8 (x2, x3), cd_hi = _mm256_unpackhi_epi8 (x2, x3);
 
-      acc0 = _mm256_dpbusd_epi32 (acc0, _mm256_unpacklo_epi16 (ab_lo, cd_lo), _mm512_castsi512_si256 (wpk[4 * g + 0]));
-      acc1 = _mm256_dpbusd_epi32 (acc1, _mm256_unpackhi_epi16 (ab_lo, cd_lo), _mm512_castsi512_si256 (wpk[4 * g + 1]));
-      acc2 = _mm256_dpbusd_epi32 (acc2, _mm256_unpacklo_epi16 (ab_hi, cd_hi), _mm512_castsi512_si256 (wpk[4 * g + 2]));
-      acc3 = _mm256_dpbusd_epi32 (acc3, _mm256_unpackhi_epi16 (ab_hi, cd_hi), _mm512_castsi512_si256 (wpk[4 * g + 3]));
+      acc0 = _mm256_dpbusd_epi32 (acc0, _mm256_unpacklo_epi16 (ab_lo, cd_lo),
+                                  _mm512_castsi512_si256 (wpk[4 * g + 0]));
+      acc1 = _mm256_dpbusd_epi32 (acc1, _mm256_unpackhi_epi16 (ab_lo, cd_lo),
+                                  _mm512_castsi512_si256 (wpk[4 * g + 1]));
+      acc2 = _mm256_dpbusd_epi32 (acc2, _mm256_unpacklo_epi16 (ab_hi, cd_hi),
+                                  _mm512_castsi512_si256 (wpk[4 * g + 2]));
+      acc3 = _mm256_dpbusd_epi32 (acc3, _mm256_unpackhi_epi16 (ab_hi, cd_hi),
+                                  _mm512_castsi512_si256 (wpk[4 * g + 3]));
     }
   r01 = rq_vec_raw (&v[0], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc0), acc1, 1));
   r23 = rq_vec_raw (&v[1], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc2), acc3, 1));
