@@ -110,7 +110,6 @@ typedef struct
   __m512i   mult_odd, rmask, rthr;   /* mult >> 32 (64-bit lanes), 2^right - 1, rmask >> 1 */
   __m512    scale, flo, fhi;
   __mmask16 any_left;   /* lanes with a positive shift: skip the left shift when none */
-  gint32    out_zp, out_min, out_max;
 } RqVec;
 
 static inline void
@@ -127,9 +126,6 @@ rq_vec_load (RqVec           *v,
   v->mult_odd = v->rmask = v->rthr = _mm512_setzero_si512 ();
   v->any_left = 0;
   v->scale = v->flo = v->fhi = _mm512_setzero_ps ();
-  v->out_zp = rq->out_zp;
-  v->out_min = rq->out_min;
-  v->out_max = rq->out_max;
   v->zp = _mm512_set1_epi32 (rq->out_zp);
   v->lo = _mm512_set1_epi32 (rq->out_min - rq->out_zp);
   v->hi = _mm512_set1_epi32 (rq->out_max - rq->out_zp);
@@ -298,28 +294,6 @@ micro (const guint8  *a,
                 acc[r][j] = _mm512_dpbusd_epi32 (acc[r][j], av, wv[j]);
             }
         }
-    }
-  if (nc == 4 && lanes[3] == 0xFFFF)
-    {
-      /* 64 channels a row: the packs narrow four vectors at once (the zero-point added
-       * and the clamp applied on bytes, as depthwise's dw_pixel_block), one vpermd puts
-       * the 4-channel groups back in order */
-      const __m512i zp16 = _mm512_set1_epi16 ((gint16) v[0].out_zp);
-      const __m512i lo8 = _mm512_set1_epi8 ((char) v[0].out_min);
-      const __m512i hi8 = _mm512_set1_epi8 ((char) v[0].out_max);
-      const __m512i order = _mm512_set_epi32 (15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
-
-#pragma GCC unroll 6
-      for (int r = 0; r < mr; r++)
-        {
-          __m512i p01 = _mm512_packs_epi32 (rq_vec_raw (&v[0], acc[r][0]), rq_vec_raw (&v[1], acc[r][1]));
-          __m512i p23 = _mm512_packs_epi32 (rq_vec_raw (&v[2], acc[r][2]), rq_vec_raw (&v[3], acc[r][3]));
-          __m512i out = _mm512_packus_epi16 (_mm512_adds_epi16 (p01, zp16), _mm512_adds_epi16 (p23, zp16));
-
-          out = _mm512_min_epu8 (_mm512_max_epu8 (out, lo8), hi8);
-          _mm512_storeu_si512 ((void *) (c + r * ldc), _mm512_permutexvar_epi32 (order, out));
-        }
-      return;
     }
 #pragma GCC unroll 6
   for (int r = 0; r < mr; r++)
