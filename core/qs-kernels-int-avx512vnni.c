@@ -107,6 +107,7 @@ typedef struct
 {
   QsRequantMode mode;
   __m512i   mult, left, right, ts, lo, hi, zp;
+  __m512i   mult_odd, rmask, rthr;   /* mult >> 32 (64-bit lanes), 2^right - 1, rmask >> 1 */
   __m512    scale, flo, fhi;
   __mmask16 any_left;   /* lanes with a positive shift: skip the left shift when none */
 } RqVec;
@@ -122,6 +123,7 @@ rq_vec_load (RqVec           *v,
   v->mode = rq->mode;
   /* every field set: the unused ones of a mode are zero (no uninitialised copies) */
   v->mult = v->left = v->right = v->ts = _mm512_setzero_si512 ();
+  v->mult_odd = v->rmask = v->rthr = _mm512_setzero_si512 ();
   v->any_left = 0;
   v->scale = v->flo = v->fhi = _mm512_setzero_ps ();
   v->zp = _mm512_set1_epi32 (rq->out_zp);
@@ -140,23 +142,50 @@ rq_vec_load (RqVec           *v,
   v->any_left = _mm512_cmpgt_epi32_mask (shift, zero);
   v->right = _mm512_max_epi32 (_mm512_sub_epi32 (zero, shift), zero);
   v->ts = _mm512_sub_epi32 (_mm512_set1_epi32 (31), shift);
+  v->mult_odd = _mm512_srli_epi64 (v->mult, 32);
+  v->rmask = _mm512_sub_epi32 (_mm512_sllv_epi32 (_mm512_set1_epi32 (1), v->right), _mm512_set1_epi32 (1));
+  v->rthr = _mm512_srli_epi32 (v->rmask, 1);
 }
 
-static inline __attribute__ ((always_inline)) __m128i
-rq_vec_apply (const RqVec *v,
-              __m512i      acc)
+/* srdhm_no_sat with the multiplier's odd lanes already shifted down. The per-channel
+ * multipliers are in [0, 2^31) (QsRequant), never INT32_MIN: gemmlowp's saturating case
+ * (a == b == INT32_MIN) cannot occur, so srdhm is srdhm_no_sat here. */
+static inline __attribute__ ((always_inline)) __m512i
+rq_srdhm (const RqVec *v,
+          __m512i      a)
 {
-  __m512i r;
+  const __m512i nudge = _mm512_set1_epi64 ((gint64) 1 << 30);
+  __m512i pe = _mm512_add_epi64 (_mm512_mul_epi32 (a, v->mult), nudge);
+  __m512i po = _mm512_add_epi64 (_mm512_mul_epi32 (_mm512_srli_epi64 (a, 32), v->mult_odd), nudge);
 
+  return _mm512_mask_blend_epi32 (0xAAAA, _mm512_srli_epi64 (pe, 31), _mm512_slli_epi64 (po, 1));
+}
+
+/* rdbpot with the channel's mask and threshold precomputed. */
+static inline __attribute__ ((always_inline)) __m512i
+rq_rdbpot (const RqVec *v,
+           __m512i      x)
+{
+  __m512i rem = _mm512_and_si512 (x, v->rmask);
+  __m512i thr = _mm512_add_epi32 (v->rthr, _mm512_srli_epi32 (x, 31));
+  __m512i r = _mm512_srav_epi32 (x, v->right);
+
+  return _mm512_mask_add_epi32 (r, _mm512_cmpgt_epi32_mask (rem, thr), r, _mm512_set1_epi32 (1));
+}
+
+/* requant (acc) before the output zero-point and the clamp (fp32-rne: already clamped to
+ * [out_min, out_max] - out_zp). */
+static inline __attribute__ ((always_inline)) __m512i
+rq_vec_raw (const RqVec *v,
+            __m512i      acc)
+{
   switch (v->mode)
     {
     case QS_REQUANT_SINGLE_ROUNDING:
-      r = single_rounding (acc, v->mult, v->ts);
-      break;
+      return single_rounding (acc, v->mult, v->ts);
     case QS_REQUANT_CMSIS_NN:
       /* vpsllvd wraps as the Cortex-M's 32-bit multiply does */
-      r = rdbpot (srdhm_no_sat (_mm512_sllv_epi32 (acc, v->left), v->mult), v->right);
-      break;
+      return rq_rdbpot (v, rq_srdhm (v, _mm512_sllv_epi32 (acc, v->left)));
     case QS_REQUANT_FP32_RNE:
       {
         /* cvtdq2ps / cvtps2dq round to nearest even (default MXCSR); max / min as
@@ -164,16 +193,31 @@ rq_vec_apply (const RqVec *v,
         __m512 f = _mm512_mul_ps (_mm512_cvtepi32_ps (acc), v->scale);
 
         f = _mm512_min_ps (_mm512_max_ps (f, v->flo), v->fhi);
-        r = _mm512_cvtps_epi32 (f);
-        break;
+        return _mm512_cvtps_epi32 (f);
       }
     case QS_REQUANT_GEMMLOWP:
     default:
-      r = rdbpot (srdhm (v->any_left ? sat_left_shift (acc, v->left) : acc, v->mult), v->right);
-      break;
+      return rq_rdbpot (v, rq_srdhm (v, v->any_left ? sat_left_shift (acc, v->left) : acc));
     }
+}
+
+/* rq_vec_apply before the narrowing: out_zp + clamp (requant (acc)), 16 int32 lanes in
+ * [out_min, out_max]. */
+static inline __attribute__ ((always_inline)) __m512i
+rq_vec_apply32 (const RqVec *v,
+                __m512i      acc)
+{
+  __m512i r = rq_vec_raw (v, acc);
+
   r = _mm512_min_epi32 (_mm512_max_epi32 (r, v->lo), v->hi);
-  return _mm512_cvtepi32_epi8 (_mm512_add_epi32 (r, v->zp));
+  return _mm512_add_epi32 (r, v->zp);
+}
+
+static inline __attribute__ ((always_inline)) __m128i
+rq_vec_apply (const RqVec *v,
+              __m512i      acc)
+{
+  return _mm512_cvtepi32_epi8 (rq_vec_apply32 (v, acc));
 }
 
 static void
@@ -437,86 +481,157 @@ add_avx512 (const guint8 *a, const guint8 *b, gsize n,
     }
 }
 
-/* --- depthwise (depth multiplier 1): 16 channels per zmm, int32 accumulators --- */
+/* --- depthwise (depth multiplier 1) with vpdpbusd: 64 channels, four taps per step --- */
 
-/* One output pixel's nb (constant) 16-channel blocks from block b: taps ky0..ky1 x kx0..kx1,
- * whole: every block full (plain loads), inside: the window lies inside the image (the
- * accumulators start from bias_full and the input is not offset). */
-static inline __attribute__ ((always_inline)) void
-dw_block (const guint8    *input,
-          gsize            w,
-          gsize            c,
-          gsize            kw,
-          gsize            dh,
-          gsize            dw,
-          gssize           iy0,
-          gssize           ix0,
-          gsize            ky0,
-          gsize            ky1,
-          gsize            kx0,
-          gsize            kx1,
-          const __m512i   *w32,
-          gsize            nblocks,
-          gsize            b,
-          const __m512i   *bias,
-          const __m512i   *bias_full,
-          const __mmask16 *lanes,
-          const RqVec     *v,
-          __m512i          offset,
-          gboolean         inside,
-          gboolean         whole,
-          guint8          *dst,
-          const int        nb)
+/* The channel of lane l (0-15) of accumulator j (0-3) of a 64-channel block: the order in
+ * which the 8- and 16-bit unpacks (within each 128-bit lane) leave the interleaved taps,
+ * and which the saturating packs after the requantization undo (dw_store). */
+static inline gsize
+dw_channel (gsize j,
+            gsize l)
 {
-  __m512i acc[4];
-
-#pragma GCC unroll 4
-  for (int j = 0; j < nb; j++)
-    acc[j] = inside ? bias_full[b + j] : bias[b + j];
-  for (gsize ky = ky0; ky < ky1; ky++)
-    {
-      const guint8 *row = input + ((gsize) (iy0 + (gssize) (ky * dh)) * w) * c;
-
-      for (gsize kx = kx0; kx < kx1; kx++)
-        {
-          const guint8 *px = row + (gsize) (ix0 + (gssize) (kx * dw)) * c + b * 16;
-          const __m512i *wt = w32 + (ky * kw + kx) * nblocks + b;
-
-#pragma GCC unroll 4
-          for (int j = 0; j < nb; j++)
-            {
-              __m128i raw = whole ? _mm_loadu_si128 ((const __m128i *) (px + j * 16))
-                                  : _mm_maskz_loadu_epi8 (lanes[b + j], px + j * 16);
-              __m512i x = _mm512_cvtepu8_epi32 (raw);
-
-              if (!inside)
-                x = _mm512_add_epi32 (x, offset);
-              acc[j] = _mm512_add_epi32 (acc[j], _mm512_mullo_epi32 (x, wt[j]));
-            }
-        }
-    }
-#pragma GCC unroll 4
-  for (int j = 0; j < nb; j++)
-    {
-      __m128i r = rq_vec_apply (&v[b + j], acc[j]);
-
-      if (lanes[b + j] == 0xFFFF)
-        _mm_storeu_si128 ((__m128i *) (dst + (b + j) * 16), r);
-      else
-        _mm_mask_storeu_epi8 (dst + (b + j) * 16, lanes[b + j], r);
-    }
+  return 16 * (l / 4) + 4 * j + l % 4;
 }
 
-#define DW_BLOCK(NB) \
-  dw_block (input, w, c, kw, dh, dw, iy0, ix0, ky0, ky1, kx0, kx1, w32, nblocks, b, bias, \
-            bias_full, lanes, v, offset, inside, whole, dst, NB)
+/* Four taps' 64 input bytes each to four vectors of 16 channels x 4 taps (vpdpbusd
+ * groups): q[j] lane l holds the taps of channel dw_channel (j, l). */
+static inline __attribute__ ((always_inline)) void
+dw_interleave (__m512i  x0,
+               __m512i  x1,
+               __m512i  x2,
+               __m512i  x3,
+               __m512i *q)
+{
+  __m512i ab_lo = _mm512_unpacklo_epi8 (x0, x1), ab_hi = _mm512_unpackhi_epi8 (x0, x1);
+  __m512i cd_lo = _mm512_unpacklo_epi8 (x2, x3), cd_hi = _mm512_unpackhi_epi8 (x2, x3);
+
+  q[0] = _mm512_unpacklo_epi16 (ab_lo, cd_lo);
+  q[1] = _mm512_unpackhi_epi16 (ab_lo, cd_lo);
+  q[2] = _mm512_unpacklo_epi16 (ab_hi, cd_hi);
+  q[3] = _mm512_unpackhi_epi16 (ab_hi, cd_hi);
+}
+
+/* One output pixel's 64-channel block b: acc starts at bias (4 vectors in dw_channel
+ * order), adds the ng groups of four taps (tp: each tap's input pixel, or a padding pixel
+ * for the taps outside the image and past the last), requantizes and stores 64 codes in
+ * channel order. whole: all 64 channels exist (plain loads and store). */
+static inline __attribute__ ((always_inline)) void
+dw_pixel_block (const guint8 *const *tp,
+                gsize                ng,
+                gsize                b,
+                const __m512i       *wpk,
+                const __m512i       *bias,
+                const RqVec         *v,
+                const __m512i       *outc,
+                __mmask64            mask,
+                guint8              *dst,
+                const gboolean       whole)
+{
+  __m512i acc0 = bias[0], acc1 = bias[1], acc2 = bias[2], acc3 = bias[3];
+  __m512i r0, r1, r2, r3, out;
+
+  for (gsize g = 0; g < ng; g++)
+    {
+      const guint8 *const *t = tp + 4 * g;
+      __m512i x[4], q[4];
+
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; i++)
+        x[i] = whole ? _mm512_loadu_si512 ((const void *) (t[i] + b * 64))
+                     : _mm512_maskz_loadu_epi8 (mask, t[i] + b * 64);
+      dw_interleave (x[0], x[1], x[2], x[3], q);
+      acc0 = _mm512_dpbusd_epi32 (acc0, q[0], wpk[4 * g + 0]);
+      acc1 = _mm512_dpbusd_epi32 (acc1, q[1], wpk[4 * g + 1]);
+      acc2 = _mm512_dpbusd_epi32 (acc2, q[2], wpk[4 * g + 2]);
+      acc3 = _mm512_dpbusd_epi32 (acc3, q[3], wpk[4 * g + 3]);
+    }
+  r0 = rq_vec_raw (&v[0], acc0);
+  r1 = rq_vec_raw (&v[1], acc1);
+  r2 = rq_vec_raw (&v[2], acc2);
+  r3 = rq_vec_raw (&v[3], acc3);
+  /* the packs put the lanes back in channel order; saturating to int16, adding the
+   * zero-point saturating and saturating to uint8 are monotonic and exact inside [0, 255],
+   * so the byte clamp after them gives the reference's clamp (out_zp + r) */
+  out = _mm512_packus_epi16 (_mm512_adds_epi16 (_mm512_packs_epi32 (r0, r1), outc[0]),
+                             _mm512_adds_epi16 (_mm512_packs_epi32 (r2, r3), outc[0]));
+  out = _mm512_min_epu8 (_mm512_max_epu8 (out, outc[1]), outc[2]);
+  if (whole)
+    _mm512_storeu_si512 ((void *) dst, out);
+  else
+    _mm512_mask_storeu_epi8 (dst, mask, out);
+}
+
+/* The last block when it has at most 32 channels: the same steps on 256-bit vectors (four
+ * ymm accumulators, lane l of accumulator j is channel dw_channel (j, l), l < 8), requantized
+ * two accumulators per zmm (bias and v in dw_slot_channel's half-block order). */
+static inline __attribute__ ((always_inline)) void
+dw_pixel_half (const guint8 *const *tp,
+               gsize                ng,
+               gsize                b,
+               const __m512i       *wpk,
+               const __m512i       *bias,
+               const RqVec         *v,
+               const __m512i       *outc,
+               __mmask32            mask,
+               guint8              *dst)
+{
+  __m256i acc0 = _mm512_castsi512_si256 (bias[0]), acc1 = _mm512_extracti64x4_epi64 (bias[0], 1);
+  __m256i acc2 = _mm512_castsi512_si256 (bias[1]), acc3 = _mm512_extracti64x4_epi64 (bias[1], 1);
+  __m512i r01, r23;
+  __m256i out;
+
+  for (gsize g = 0; g < ng; g++)
+    {
+      const guint8 *const *t = tp + 4 * g;
+      __m256i x0 = _mm256_maskz_loadu_epi8 (mask, t[0] + b * 64);
+      __m256i x1 = _mm256_maskz_loadu_epi8 (mask, t[1] + b * 64);
+      __m256i x2 = _mm256_maskz_loadu_epi8 (mask, t[2] + b * 64);
+      __m256i x3 = _mm256_maskz_loadu_epi8 (mask, t[3] + b * 64);
+      __m256i ab_lo = _mm256_unpacklo_epi8 (x0, x1), ab_hi = _mm256_unpackhi_epi8 (x0, x1);
+      __m256i cd_lo = _mm256_unpacklo_epi8 (x2, x3), cd_hi = _mm256_unpackhi_epi8 (x2, x3);
+
+      acc0 = _mm256_dpbusd_epi32 (acc0, _mm256_unpacklo_epi16 (ab_lo, cd_lo),
+                                  _mm512_castsi512_si256 (wpk[4 * g + 0]));
+      acc1 = _mm256_dpbusd_epi32 (acc1, _mm256_unpackhi_epi16 (ab_lo, cd_lo),
+                                  _mm512_castsi512_si256 (wpk[4 * g + 1]));
+      acc2 = _mm256_dpbusd_epi32 (acc2, _mm256_unpacklo_epi16 (ab_hi, cd_hi),
+                                  _mm512_castsi512_si256 (wpk[4 * g + 2]));
+      acc3 = _mm256_dpbusd_epi32 (acc3, _mm256_unpackhi_epi16 (ab_hi, cd_hi),
+                                  _mm512_castsi512_si256 (wpk[4 * g + 3]));
+    }
+  r01 = rq_vec_raw (&v[0], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc0), acc1, 1));
+  r23 = rq_vec_raw (&v[1], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc2), acc3, 1));
+  out = _mm256_packus_epi16 (_mm256_adds_epi16 (_mm256_packs_epi32 (_mm512_castsi512_si256 (r01),
+                                                                    _mm512_extracti64x4_epi64 (r01, 1)),
+                                                _mm512_castsi512_si256 (outc[0])),
+                             _mm256_adds_epi16 (_mm256_packs_epi32 (_mm512_castsi512_si256 (r23),
+                                                                    _mm512_extracti64x4_epi64 (r23, 1)),
+                                                _mm512_castsi512_si256 (outc[0])));
+  out = _mm256_min_epu8 (_mm256_max_epu8 (out, _mm512_castsi512_si256 (outc[1])),
+                         _mm512_castsi512_si256 (outc[2]));
+  _mm256_mask_storeu_epi8 (dst, mask, out);
+}
+
+/* The channel (within its block) of slot s (0-63) of a block's four accumulator vectors:
+ * dw_channel's order, or the half block's (dw_pixel_half: zmm k holds ymm accumulators
+ * 2k and 2k + 1). */
+static inline gsize
+dw_slot_channel (gsize    s,
+                 gboolean half)
+{
+  if (half)
+    return s < 32 ? dw_channel (2 * (s / 16) + (s % 16) / 8, s % 8) : 64;
+  return dw_channel (s / 16, s % 16);
+}
 
 /* acc = bias + sum over the valid taps of (input + offset) * filter. Integer additions in
  * any order give the reference's sums (no overflow: at most kh * kw products of
- * |.| <= 255 * 128 past the bias), so a pixel whose window lies inside the image starts
- * from bias + offset * (sum of its channel's taps) and adds input * filter; a border pixel
- * adds (input + offset) * filter over its valid taps. The filter is widened to int32 once
- * per call. Four 16-channel blocks at a time, requantization fused. */
+ * |.| <= 255 * 128 past the bias). The kernel starts from bias + offset * (sum of the
+ * channel's filter) and adds input * filter with vpdpbusd (uint8 input, int8 filter,
+ * exact); a tap outside the image reads a padding pixel of -offset (the input zero-point),
+ * whose (input + offset) * filter is 0 as the reference's skipped tap. The filter is
+ * interleaved once per call in groups of four taps (the last padded with zero taps), the
+ * bias and requantization constants permuted to the accumulators' channel order. */
 static void
 depthwise_avx512 (const QsDepthwiseParams *p,
                   const guint8            *input,
@@ -529,39 +644,86 @@ depthwise_avx512 (const QsDepthwiseParams *p,
   gsize kh = p->filter_height, kw = p->filter_width;
   gsize sh = p->stride_height, sw = p->stride_width;
   gsize dh = p->dilation_height, dw = p->dilation_width;
-  __m512i offset = _mm512_set1_epi32 (p->input_offset);
-  gsize nblocks = (c + 15) / 16, cp = nblocks * 16, taps = kh * kw;
+  gsize nb = (c + 63) / 64, cp = nb * 64, taps = kh * kw, ng = (taps + 3) / 4;
+  gboolean half = c - (nb - 1) * 64 <= 32;   /* the last block */
+  __m512i *wpk, *bias_full;
+  gint32 *perm_i, *fsum;
+  float *perm_f;
+  guint8 *pad;
+  const guint8 **tp;
+  gsize *toff;
   RqVec *v;
-  __m512i *bias, *bias_full, *w32;
-  __mmask16 *lanes;
+  QsRequant prq;
+  /* the output zero-point (16-bit lanes), out_min, out_max (8-bit lanes) */
+  const __m512i outc[3] = { _mm512_set1_epi16 ((gint16) rq->out_zp), _mm512_set1_epi8 ((char) rq->out_min),
+                            _mm512_set1_epi8 ((char) rq->out_max) };
 
-  if (p->depth_multiplier != 1)
+  if (p->depth_multiplier != 1 || p->input_offset > 0 || p->input_offset < -255)
     {
       qs_depthwise_u8s8_ref (p, input, filter, rq, output);
       return;
     }
   /* 64-byte aligned (the compiler may use aligned moves for __m512i) */
-  v = qs_aligned_alloc0 (nblocks * sizeof (RqVec));
-  bias = qs_aligned_alloc0 (nblocks * sizeof (__m512i));
-  bias_full = qs_aligned_alloc0 (nblocks * sizeof (__m512i));
-  lanes = qs_aligned_alloc0 (nblocks * sizeof (__mmask16));
-  w32 = qs_aligned_alloc0 (taps * cp * sizeof (gint32));
-  for (gsize b = 0; b < nblocks; b++)
+  wpk = qs_aligned_alloc0 (nb * ng * 4 * sizeof (__m512i));
+  bias_full = qs_aligned_alloc0 (nb * 4 * sizeof (__m512i));
+  v = qs_aligned_alloc0 (nb * 4 * sizeof (RqVec));
+  perm_i = qs_aligned_alloc0 (2 * cp * sizeof (gint32));
+  perm_f = qs_aligned_alloc0 (cp * sizeof (float));
+  fsum = g_new0 (gint32, c);
+  pad = qs_aligned_alloc0 (cp);
+  memset (pad, -p->input_offset, cp);
+  tp = g_new (const guint8 *, ng * 4);
+  toff = g_new (gsize, taps);
+  for (gsize t = taps; t < ng * 4; t++)
+    tp[t] = pad;   /* the padding taps of the last group (zero filter) */
+  for (gsize ky = 0; ky < kh; ky++)
+    for (gsize kx = 0; kx < kw; kx++)
+      toff[ky * kw + kx] = (ky * dh * w + kx * dw) * c;
+
+  /* the filter in groups of four taps, interleaved as the input will be */
+  for (gsize b = 0; b < nb; b++)
     {
-      __m512i sum = _mm512_setzero_si512 ();
+      __mmask64 mask = c - b * 64 >= 64 ? ~(__mmask64) 0 : ((__mmask64) 1 << (c - b * 64)) - 1;
 
-      lanes[b] = tail_mask (c - b * 16);
-      bias[b] = _mm512_maskz_loadu_epi32 (lanes[b], rq->bias + b * 16);
-      for (gsize t = 0; t < taps; t++)
+      for (gsize g = 0; g < ng; g++)
         {
-          __m512i f = _mm512_cvtepi8_epi32 (_mm_maskz_loadu_epi8 (lanes[b], filter + t * c + b * 16));
+          __m512i x[4], q[4];
 
-          w32[t * nblocks + b] = f;
-          sum = _mm512_add_epi32 (sum, f);
+          for (gsize i = 0; i < 4; i++)
+            x[i] = 4 * g + i < taps ? _mm512_maskz_loadu_epi8 (mask, filter + (4 * g + i) * c + b * 64)
+                                    : _mm512_setzero_si512 ();
+          /* also dw_pixel_half's: its 256-bit unpacks are the low two 128-bit lanes' */
+          dw_interleave (x[0], x[1], x[2], x[3], q);
+          for (gsize j = 0; j < 4; j++)
+            wpk[(b * ng + g) * 4 + j] = q[j];
         }
-      bias_full[b] = _mm512_add_epi32 (bias[b], _mm512_mullo_epi32 (sum, offset));
-      rq_vec_load (&v[b], rq, b * 16, lanes[b]);
     }
+  for (gsize t = 0; t < taps; t++)
+    for (gsize ch = 0; ch < c; ch++)
+      fsum[ch] += filter[t * c + ch];
+  /* the per-channel values in slot order; the slots past c are zero (not stored) */
+  for (gsize i = 0; i < cp; i++)
+    {
+      gsize ch = (i / 64) * 64 + dw_slot_channel (i % 64, half && i / 64 == nb - 1);
+
+      if (ch >= c)
+        continue;
+      ((gint32 *) bias_full)[i] = (gint32) ((guint32) rq->bias[ch]
+                                            + (guint32) fsum[ch] * (guint32) p->input_offset);
+      if (rq->multiplier != NULL)
+        perm_i[i] = rq->multiplier[ch];
+      if (rq->shift != NULL)
+        perm_i[cp + i] = rq->shift[ch];
+      if (rq->scale != NULL)
+        perm_f[i] = rq->scale[ch];
+    }
+  prq = *rq;
+  prq.multiplier = perm_i;
+  prq.shift = perm_i + cp;
+  prq.scale = perm_f;
+  for (gsize i = 0; i < nb * 4; i++)
+    rq_vec_load (&v[i], &prq, i * 16, 0xFFFF);
+
   for (gsize oy = 0; oy < oh; oy++)
     {
       gssize iy0 = (gssize) (oy * sh) - (gssize) p->pad_top;
@@ -577,34 +739,49 @@ depthwise_avx512 (const QsDepthwiseParams *p,
           gssize ix0 = (gssize) (ox * sw) - (gssize) p->pad_left;
           gsize kx0 = 0, kx1 = kw;
           guint8 *dst = output + (oy * ow + ox) * c;
-          gboolean inside;
 
           while (kx0 < kw && ix0 + (gssize) (kx0 * dw) < 0)
             kx0++;
           while (kx1 > kx0 && ix0 + (gssize) ((kx1 - 1) * dw) >= (gssize) w)
             kx1--;
-          inside = ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw;
-          for (gsize b = 0; b < nblocks; b += 4)
+          if (ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw)
             {
-              int nb = (int) MIN (4, nblocks - b);
-              gboolean whole = b * 16 + (gsize) nb * 16 <= c;
+              const guint8 *base = input + ((gsize) iy0 * w + (gsize) ix0) * c;
 
-              /* constant block counts: the accumulators stay in registers */
-              switch (nb)
-                {
-                case 1: DW_BLOCK (1); break;
-                case 2: DW_BLOCK (2); break;
-                case 3: DW_BLOCK (3); break;
-                default: DW_BLOCK (4); break;
-                }
+              for (gsize t = 0; t < taps; t++)
+                tp[t] = base + toff[t];
+            }
+          else
+            for (gsize t = 0, ky = 0; ky < kh; ky++)
+              for (gsize kx = 0; kx < kw; kx++, t++)
+                tp[t] = ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1
+                        ? input + ((gsize) (iy0 + (gssize) (ky * dh)) * w
+                                   + (gsize) (ix0 + (gssize) (kx * dw))) * c
+                        : pad;
+          for (gsize b = 0; b < nb; b++)
+            {
+              const __m512i *wb = wpk + b * ng * 4, *bb = bias_full + b * 4;
+
+              if ((b + 1) * 64 <= c)
+                dw_pixel_block (tp, ng, b, wb, bb, v + b * 4, outc, ~(__mmask64) 0, dst + b * 64, TRUE);
+              else if (half)
+                dw_pixel_half (tp, ng, b, wb, bb, v + b * 4, outc,
+                               (__mmask32) (((guint64) 1 << (c - b * 64)) - 1), dst + b * 64);
+              else
+                dw_pixel_block (tp, ng, b, wb, bb, v + b * 4, outc,
+                                ((__mmask64) 1 << (c - b * 64)) - 1, dst + b * 64, FALSE);
             }
         }
     }
-  qs_aligned_free (v);
-  qs_aligned_free (bias);
+  qs_aligned_free (wpk);
   qs_aligned_free (bias_full);
-  qs_aligned_free (lanes);
-  qs_aligned_free (w32);
+  qs_aligned_free (v);
+  qs_aligned_free (perm_i);
+  qs_aligned_free (perm_f);
+  qs_aligned_free (pad);
+  g_free (fsum);
+  g_free (tp);
+  g_free (toff);
 }
 
 /* --- the Quantize op: qs_quantize_u8_ref's steps on 16 lanes --- */

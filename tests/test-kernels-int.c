@@ -577,6 +577,88 @@ test_depthwise_random (void)
     }
 }
 
+/* Depthwise shapes for the 64-channel vpdpbusd kernel: channel counts around its blocks of
+ * 64 and 16 (1 to 200), kernels 1x1 to 7x7 (tap counts not a multiple of its groups of
+ * four), unequal strides 1-3, dilation 1-2, padding up to the kernel's extent, the extreme
+ * input offsets (0, -255) and full or reduced output ranges, in every mode with the
+ * extreme multipliers and shifts of case_init: every variant equals the reference. */
+static void
+test_depthwise_shapes (void)
+{
+  const char *variants[] = { "avx2", "avx512" };
+  const gsize depths[] = { 1, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 96, 127, 128, 129, 144, 200 };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (18);
+
+  for (int rep = 0; rep < 160; rep++)
+    {
+      QsDepthwiseParams p = { 0 };
+      gsize oc, n_in, n_out, n_w, ext_h, ext_w;
+      g_autofree guint8 *in = NULL, *want = NULL, *got = NULL;
+      g_autofree gint8 *filter = NULL;
+      g_autofree gint32 *acc = NULL;
+      Case cs;
+
+      p.input_depth = depths[g_rand_int_range (rand, 0, G_N_ELEMENTS (depths))];
+      p.depth_multiplier = 1;
+      p.filter_height = g_rand_int_range (rand, 1, 8);
+      p.filter_width = g_rand_int_range (rand, 1, 8);
+      p.stride_height = g_rand_int_range (rand, 1, 4);
+      p.stride_width = g_rand_int_range (rand, 1, 4);
+      p.dilation_height = g_rand_int_range (rand, 1, 3);
+      p.dilation_width = g_rand_int_range (rand, 1, 3);
+      ext_h = (p.filter_height - 1) * p.dilation_height + 1;
+      ext_w = (p.filter_width - 1) * p.dilation_width + 1;
+      p.pad_top = g_rand_int_range (rand, 0, (gint32) ext_h);
+      p.pad_left = g_rand_int_range (rand, 0, (gint32) ext_w);
+      p.input_height = g_rand_int_range (rand, 1, 10) + (ext_h > p.pad_top ? ext_h - p.pad_top : 0);
+      p.input_width = g_rand_int_range (rand, 1, 10) + (ext_w > p.pad_left ? ext_w - p.pad_left : 0);
+      p.output_height = (p.input_height + 2 * p.pad_top - ext_h) / p.stride_height + 1;
+      p.output_width = (p.input_width + 2 * p.pad_left - ext_w) / p.stride_width + 1;
+      p.output_depth = oc = p.input_depth;
+      p.input_offset = rep % 5 == 0 ? 0 : rep % 5 == 1 ? -255 : -g_rand_int_range (rand, 0, 256);
+      n_in = p.input_height * p.input_width * p.input_depth;
+      n_out = p.output_height * p.output_width * oc;
+      n_w = p.filter_height * p.filter_width * oc;
+      case_init (&cs, rand, 1, oc, 4);
+      cs.rq.mode = (QsRequantMode) (rep % QS_REQUANT_N_MODES);
+      /* most channels with a scale that maps the accumulators onto many codes (a change of
+         one in a filter value shows), the rest keep case_init's extremes */
+      for (gsize i = 0; i < oc; i++)
+        if (g_rand_int_range (rand, 0, 4) != 0)
+          {
+            cs.bias[i] = g_rand_int_range (rand, -(1 << 14), 1 << 14);
+            cs.shift[i] = g_rand_int_range (rand, -12, -5);
+            cs.scale[i] = ldexpf ((float) g_rand_double_range (rand, 0.5, 1.0), -g_rand_int_range (rand, 5, 12));
+          }
+      if (rep % 3 == 0)
+        {
+          cs.rq.out_min = 0;
+          cs.rq.out_max = 255;
+        }
+      in = g_malloc (n_in);
+      filter = g_malloc (n_w);
+      want = g_malloc (n_out);
+      got = g_malloc (n_out);
+      acc = g_new (gint32, oc);
+      for (gsize i = 0; i < n_in; i++)
+        in[i] = g_rand_int_range (rand, 0, 4) == 0 ? 255 : g_rand_int_range (rand, 0, 256);
+      for (gsize i = 0; i < n_w; i++)
+        filter[i] = g_rand_int_range (rand, 0, 4) == 0 ? -128 : g_rand_int_range (rand, -128, 128);
+      qs_depthwise_u8s8_ref (&p, in, filter, &cs.rq, want);
+      for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
+        {
+          const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+
+          if (kern == NULL)
+            continue;
+          memset (got, 0, n_out);
+          qs_depthwise_u8s8 (kern, &p, in, filter, &cs.rq, got, acc);
+          g_assert_cmpmem (want, n_out, got, n_out);
+        }
+      case_clear (&cs);
+    }
+}
+
 /* The Quantize op of every variant equals qs_quantize_u8_ref in every rounding: ties
  * (k + 0.5) * scale, values past the range, NaN and +-Inf, odd lengths. */
 static void
@@ -645,6 +727,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/kernels-int/gemm-blocking-every-mode", test_gemm_blocking);
   g_test_add_func ("/qs/kernels-int/elementwise-every-variant", test_elementwise);
   g_test_add_func ("/qs/kernels-int/depthwise-random-every-mode", test_depthwise_random);
+  g_test_add_func ("/qs/kernels-int/depthwise-shapes-every-mode", test_depthwise_shapes);
   g_test_add_func ("/qs/kernels-int/quantize-every-rounding", test_quantize);
   g_test_add_func ("/qs/kernels-int/dispatch", test_dispatch);
   return g_test_run ();
