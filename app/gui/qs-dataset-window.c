@@ -405,6 +405,9 @@ start_preview (gpointer data)
   job->labels = g_strdup (labels_choice (self));
   job->pp = pp;
   self->preview_cancellable = g_cancellable_new ();
+  /* the previous spec's message (often an error) does not stay up while this one loads */
+  gtk_label_set_text (self->status_label, _("Reading the data and running the model on its first images…"));
+  gtk_widget_remove_css_class (GTK_WIDGET (self->status_label), "error");
   gtk_widget_set_visible (self->spinner, TRUE);
   gtk_spinner_set_spinning (GTK_SPINNER (self->spinner), TRUE);
   task = g_task_new (self, self->preview_cancellable, preview_done, NULL);
