@@ -258,13 +258,7 @@ main (int   argc,
   cache = g_build_filename (tmp_dir, "cache", NULL);
   g_setenv ("XDG_CACHE_HOME", cache, TRUE);
   g_setenv ("QS_CLI_QUIET", "1", TRUE);
-  g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
-    {
-      g_print ("1..0 # SKIP no display\n");
-      return 0;
-    }
-  adw_init ();
+  test_gui_init_or_skip (&argc, &argv);
   sample_model = test_load_sample_model_or_skip ();
   g_test_add_func ("/qs/eval-page/same-as-eval-run", test_same_as_eval_run);
   g_test_add_func ("/qs/eval-page/cancel", test_cancel);

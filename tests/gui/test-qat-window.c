@@ -344,13 +344,7 @@ main (int argc, char **argv)
   g_setenv ("XDG_CONFIG_HOME", config_home, TRUE);
   g_setenv ("XDG_DATA_HOME", data_home, TRUE);
   g_setenv ("LANGUAGE", "C", TRUE);
-  g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
-    {
-      g_print ("1..0 # SKIP no display\n");
-      return 0;
-    }
-  adw_init ();
+  test_gui_init_or_skip (&argc, &argv);
 
   sample_model = test_load_sample_model_or_skip ();
   sample = qs_dataset_open ("sample", &error);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <adwaita.h>
+
 #include "quantscope-core.h"
 
 G_BEGIN_DECLS
@@ -25,6 +27,21 @@ test_load_sample_model_or_skip (void)
       exit (0);
     }
   return model;
+}
+
+/* g_test_init (), then GTK and libadwaita; without a display prints a TAP skip plan (an
+ * empty plan with a reason) and exits. */
+static inline void
+test_gui_init_or_skip (int    *argc,
+                       char ***argv)
+{
+  g_test_init (argc, argv, NULL);
+  if (!gtk_init_check ())
+    {
+      g_print ("1..0 # SKIP no display\n");
+      exit (0);
+    }
+  adw_init ();
 }
 
 G_END_DECLS

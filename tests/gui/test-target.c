@@ -323,13 +323,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
-    {
-      g_print ("1..0 # SKIP no display\n");
-      return 0;
-    }
-  adw_init ();
+  test_gui_init_or_skip (&argc, &argv);
   sample_model = test_load_sample_model_or_skip ();
 
   g_test_add_func ("/qs/gui/target/badge", test_target_badge);

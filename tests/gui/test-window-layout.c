@@ -297,13 +297,7 @@ main (int argc, char **argv)
   g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
   g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
   g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
-  g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
-    {
-      g_print ("1..0 # SKIP no display\n");
-      return 0;
-    }
-  adw_init ();
+  test_gui_init_or_skip (&argc, &argv);
   /* The window opens the sample itself: skip without it. */
   model = test_load_sample_model_or_skip ();
 

@@ -315,14 +315,7 @@ main (int argc, char **argv)
   g_setenv ("XDG_DATA_HOME", data_home, TRUE);
   g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
   g_setenv ("LANGUAGE", "C", TRUE);
-  g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
-    {
-      /* TAP: an empty plan with a reason is a skip */
-      g_print ("1..0 # SKIP no display\n");
-      return 0;
-    }
-  adw_init ();
+  test_gui_init_or_skip (&argc, &argv);
   g_object_unref (test_load_sample_model_or_skip ());
 
   app = qs_application_new ();
