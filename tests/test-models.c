@@ -202,3 +202,69 @@ qs_test_model2 (GRand *r)
   rng = r;
   return build_model2 ();
 }
+
+/* Input [28, 28, 1] -> Conv2D (4, 3x3, relu) -> MaxPool -> Flatten -> Dense (10, softmax),
+ * saved and loaded so it has a checksum (calibration cache). */
+QsModel *
+qs_test_small_cnn (const char *dir)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  GPtrArray *layers = g_ptr_array_new ();
+  QsLayer *l[5];
+  gsize ck[] = { 3, 3, 1, 4 }, cb[] = { 4 }, dk[] = { 676, 10 }, db[] = { 10 };
+  const gsize *shapes[] = { ck, cb, dk, db };
+  guint dims[] = { 4, 1, 2, 1 };
+  const char *names[] = { "conv/kernel", "conv/bias", "dense/kernel", "dense/bias" };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) built = NULL;
+  g_autofree char *path = g_build_filename (dir, "eval.h5", NULL);
+
+  l[0] = qs_layer_new ("input", "InputLayer", QS_LAYER_INPUT);
+  l[0]->output_rank = 3;
+  l[0]->output_shape[0] = l[0]->output_shape[1] = 28;
+  l[0]->output_shape[2] = 1;
+  l[1] = qs_layer_new ("conv", "Conv2D", QS_LAYER_CONV2D);
+  l[1]->filters = 4;
+  l[1]->kernel_size[0] = l[1]->kernel_size[1] = 3;
+  l[1]->activation = QS_ACTIVATION_RELU;
+  l[2] = qs_layer_new ("pool", "MaxPooling2D", QS_LAYER_MAX_POOL2D);
+  l[3] = qs_layer_new ("flatten", "Flatten", QS_LAYER_FLATTEN);
+  l[4] = qs_layer_new ("dense", "Dense", QS_LAYER_DENSE);
+  l[4]->units = 10;
+  l[4]->activation = QS_ACTIVATION_SOFTMAX;
+  for (int i = 1; i < 5; i++)
+    {
+      l[i]->n_inputs = 1;
+      l[i]->inputs = g_new (guint, 1);
+      l[i]->inputs[0] = i - 1;
+    }
+  for (int i = 0; i < 4; i++)
+    {
+      QsTensor *t = qs_tensor_new (names[i], dims[i], shapes[i], NULL);
+
+      qs_tensor_set_layout (t, dims[i] == 4 ? QS_TENSOR_LAYOUT_CONV2D
+                               : dims[i] == 2 ? QS_TENSOR_LAYOUT_DENSE : QS_TENSOR_LAYOUT_VECTOR);
+      for (gsize j = 0; j < t->n_elements; j++)
+        t->data[j] = (float) g_rand_double_range (rand, -0.3, 0.3);
+      g_ptr_array_add (l[i < 2 ? 1 : 4]->weights, t);
+    }
+  for (int i = 0; i < 5; i++)
+    g_ptr_array_add (layers, l[i]);
+  built = qs_model_new_from_layers ("eval-test", layers, &error);
+  g_assert_no_error (error);
+  g_assert_true (qs_model_save (built, path, NULL, &error));
+  g_assert_no_error (error);
+  return qs_model_load (path, NULL, NULL, &error);
+}
+
+guint
+qs_test_argmax (const float *p,
+                guint        n)
+{
+  guint best = 0;
+
+  for (guint i = 1; i < n; i++)
+    if (p[i] > p[best])
+      best = i;
+  return best;
+}

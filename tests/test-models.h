@@ -11,3 +11,11 @@
  * (spatial and flat), global average and max pooling, a sigmoid output. */
 QsModel *qs_test_model1 (GRand *rng);
 QsModel *qs_test_model2 (GRand *rng);
+
+/* Input [28, 28, 1] -> Conv2D (4, 3x3, relu) -> MaxPool -> Flatten -> Dense (10, softmax),
+ * seeded weights, saved as DIR/eval.h5 and loaded back so it has a checksum (shared by
+ * test-eval and test-attribution). */
+QsModel *qs_test_small_cnn (const char *dir);
+/* The index of the largest of n values (the first on ties). */
+guint    qs_test_argmax    (const float *p,
+                            guint        n);
