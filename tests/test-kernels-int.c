@@ -514,21 +514,44 @@ test_elementwise (void)
     }
 }
 
+/* Every depthwise variant built here equals qs_depthwise_u8s8_ref on this case. */
+static void
+check_depthwise_variants (const QsDepthwiseParams *p,
+                          const guint8            *in,
+                          const gint8             *filter,
+                          const QsRequant         *rq)
+{
+  const char *variants[] = { "ref", "avx2", "avx512" };
+  gsize n_out = p->output_height * p->output_width * p->output_depth;
+  g_autofree guint8 *want = g_malloc (n_out), *got = g_malloc (n_out);
+  g_autofree gint32 *acc = g_new (gint32, p->output_depth);
+
+  qs_depthwise_u8s8_ref (p, in, filter, rq, want);
+  for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
+    {
+      const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
+
+      if (kern == NULL)
+        continue;
+      memset (got, 0, n_out);
+      qs_depthwise_u8s8 (kern, p, in, filter, rq, got, acc);
+      g_assert_cmpmem (want, n_out, got, n_out);
+    }
+}
+
 /* Depthwise on random shapes (odd channel counts, stride 1 and 2, padding, 3x3 and 5x5,
  * multiplier 1 and 2) in every mode: every variant equals qs_depthwise_u8s8_ref. */
 static void
 test_depthwise_random (void)
 {
-  const char *variants[] = { "ref", "avx2", "avx512" };
   g_autoptr(GRand) rand = g_rand_new_with_seed (16);
 
   for (int rep = 0; rep < 48; rep++)
     {
       QsDepthwiseParams p = { 0 };
-      gsize k = g_rand_boolean (rand) ? 3 : 5, oc, n_in, n_out, n_w;
-      g_autofree guint8 *in = NULL, *want = NULL, *got = NULL;
+      gsize k = g_rand_boolean (rand) ? 3 : 5, oc, n_in, n_w;
+      g_autofree guint8 *in = NULL;
       g_autofree gint8 *filter = NULL;
-      g_autofree gint32 *acc = NULL;
       Case cs;
 
       p.input_height = g_rand_int_range (rand, 1, 12);
@@ -550,30 +573,16 @@ test_depthwise_random (void)
       p.output_depth = oc = p.input_depth * p.depth_multiplier;
       p.input_offset = -g_rand_int_range (rand, 0, 256);
       n_in = p.input_height * p.input_width * p.input_depth;
-      n_out = p.output_height * p.output_width * oc;
       n_w = k * k * oc;
       case_init (&cs, rand, 1, oc, 4);
       cs.rq.mode = (QsRequantMode) (rep % QS_REQUANT_N_MODES);
       in = g_malloc (n_in);
       filter = g_malloc (n_w);
-      want = g_malloc (n_out);
-      got = g_malloc (n_out);
-      acc = g_new (gint32, oc);
       for (gsize i = 0; i < n_in; i++)
         in[i] = g_rand_int_range (rand, 0, 256);
       for (gsize i = 0; i < n_w; i++)
         filter[i] = g_rand_int_range (rand, -128, 128);
-      qs_depthwise_u8s8_ref (&p, in, filter, &cs.rq, want);
-      for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
-        {
-          const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
-
-          if (kern == NULL)
-            continue;
-          memset (got, 0, n_out);
-          qs_depthwise_u8s8 (kern, &p, in, filter, &cs.rq, got, acc);
-          g_assert_cmpmem (want, n_out, got, n_out);
-        }
+      check_depthwise_variants (&p, in, filter, &cs.rq);
       case_clear (&cs);
     }
 }
@@ -586,17 +595,15 @@ test_depthwise_random (void)
 static void
 test_depthwise_shapes (void)
 {
-  const char *variants[] = { "avx2", "avx512" };
   const gsize depths[] = { 1, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 96, 127, 128, 129, 144, 200 };
   g_autoptr(GRand) rand = g_rand_new_with_seed (18);
 
   for (int rep = 0; rep < 160; rep++)
     {
       QsDepthwiseParams p = { 0 };
-      gsize oc, n_in, n_out, n_w, ext_h, ext_w;
-      g_autofree guint8 *in = NULL, *want = NULL, *got = NULL;
+      gsize oc, n_in, n_w, ext_h, ext_w;
+      g_autofree guint8 *in = NULL;
       g_autofree gint8 *filter = NULL;
-      g_autofree gint32 *acc = NULL;
       Case cs;
 
       p.input_depth = depths[g_rand_int_range (rand, 0, G_N_ELEMENTS (depths))];
@@ -618,7 +625,6 @@ test_depthwise_shapes (void)
       p.output_depth = oc = p.input_depth;
       p.input_offset = rep % 5 == 0 ? 0 : rep % 5 == 1 ? -255 : -g_rand_int_range (rand, 0, 256);
       n_in = p.input_height * p.input_width * p.input_depth;
-      n_out = p.output_height * p.output_width * oc;
       n_w = p.filter_height * p.filter_width * oc;
       case_init (&cs, rand, 1, oc, 4);
       cs.rq.mode = (QsRequantMode) (rep % QS_REQUANT_N_MODES);
@@ -638,24 +644,11 @@ test_depthwise_shapes (void)
         }
       in = g_malloc (n_in);
       filter = g_malloc (n_w);
-      want = g_malloc (n_out);
-      got = g_malloc (n_out);
-      acc = g_new (gint32, oc);
       for (gsize i = 0; i < n_in; i++)
         in[i] = g_rand_int_range (rand, 0, 4) == 0 ? 255 : g_rand_int_range (rand, 0, 256);
       for (gsize i = 0; i < n_w; i++)
         filter[i] = g_rand_int_range (rand, 0, 4) == 0 ? -128 : g_rand_int_range (rand, -128, 128);
-      qs_depthwise_u8s8_ref (&p, in, filter, &cs.rq, want);
-      for (gsize v = 0; v < G_N_ELEMENTS (variants); v++)
-        {
-          const QsIntKernels *kern = qs_int_kernels_get_by_name (variants[v]);
-
-          if (kern == NULL)
-            continue;
-          memset (got, 0, n_out);
-          qs_depthwise_u8s8 (kern, &p, in, filter, &cs.rq, got, acc);
-          g_assert_cmpmem (want, n_out, got, n_out);
-        }
+      check_depthwise_variants (&p, in, filter, &cs.rq);
       case_clear (&cs);
     }
 }
