@@ -76,6 +76,14 @@ qs_act_stats_unref (QsActStats *stats)
     }
 }
 
+/* Min-max, or nothing to choose from: the range is the extent, no search. */
+static gboolean
+range_is_extent (const QsActStats  *stats,
+                 const QsQuantSpec *spec)
+{
+  return spec->range_method == QS_RANGE_MINMAX || stats->min == stats->max;
+}
+
 /* The remembered choice for spec, or NULL; stats->lock held. */
 static const RangeMemo *
 memo_find (const QsActStats  *stats,
@@ -100,7 +108,7 @@ qs_act_stats_range_is_known (const QsActStats  *stats,
 
   g_return_val_if_fail (stats != NULL && spec != NULL, FALSE);
 
-  if (spec->range_method == QS_RANGE_MINMAX || stats->min == stats->max)
+  if (range_is_extent (stats, spec))
     return TRUE;
   g_mutex_lock (&s->lock);
   known = memo_find (stats, spec) != NULL;
@@ -126,7 +134,7 @@ qs_act_stats_choose_range (const QsActStats  *stats,
   /* as qs_calibration_get_range () */
   *lo = stats->min;
   *hi = stats->max;
-  if (spec->range_method == QS_RANGE_MINMAX || *lo == *hi)
+  if (range_is_extent (stats, spec))
     return TRUE;
   g_mutex_lock (&s->lock);
   found = memo_find (stats, spec);
