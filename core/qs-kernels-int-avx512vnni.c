@@ -246,6 +246,21 @@ static const gsize no_segments[1] = { 0 };
 #define MR_MAX 6
 #define NC_MAX 4
 
+/* Requantizes an mr x nc tile of accumulators and stores it (mr rows of nc * 16 codes). */
+static __attribute__ ((noinline)) void
+store_tile (__m512i          acc[MR_MAX][NC_MAX],
+            const RqVec     *v,
+            guint8          *c,
+            gsize            ldc,
+            const __mmask16 *lanes,
+            int              mr,
+            int              nc)
+{
+  for (int r = 0; r < mr; r++)
+    for (int j = 0; j < nc; j++)
+      _mm_mask_storeu_epi8 (c + r * ldc + j * 16, lanes[j], rq_vec_apply (&v[j], acc[r][j]));
+}
+
 static inline __attribute__ ((always_inline)) void
 micro (const guint8  *a,
        gsize          lda,
@@ -295,11 +310,18 @@ micro (const guint8  *a,
             }
         }
     }
+  /* the requantization runs out of line on a copy: inlined, its constants competed with the
+   * 24 accumulators for registers and GCC spilled the accumulators inside the k loop */
+  {
+    __m512i out[MR_MAX][NC_MAX];
+
 #pragma GCC unroll 6
-  for (int r = 0; r < mr; r++)
+    for (int r = 0; r < mr; r++)
 #pragma GCC unroll 4
-    for (int j = 0; j < nc; j++)
-      _mm_mask_storeu_epi8 (c + r * ldc + j * 16, lanes[j], rq_vec_apply (&v[j], acc[r][j]));
+      for (int j = 0; j < nc; j++)
+        out[r][j] = acc[r][j];
+    store_tile (out, v, c, ldc, lanes, mr, nc);
+  }
 }
 
 #define MICRO(MR, NC) \
