@@ -256,9 +256,26 @@ store_tile (__m512i          acc[MR_MAX][NC_MAX],
             int              mr,
             int              nc)
 {
-  for (int r = 0; r < mr; r++)
-    for (int j = 0; j < nc; j++)
-      _mm_mask_storeu_epi8 (c + r * ldc + j * 16, lanes[j], rq_vec_apply (&v[j], acc[r][j]));
+#define STORE_TILE_MODE(MODE) \
+  for (int j = 0; j < nc; j++) \
+    { \
+      RqVec vj = v[j]; \
+\
+      vj.mode = MODE; \
+      for (int r = 0; r < mr; r++) \
+        _mm_mask_storeu_epi8 (c + r * ldc + j * 16, lanes[j], rq_vec_apply (&vj, acc[r][j])); \
+    }
+
+  /* one loop per mode: the mode switch of rq_vec_raw folds away */
+  switch (v[0].mode)
+    {
+    case QS_REQUANT_SINGLE_ROUNDING: STORE_TILE_MODE (QS_REQUANT_SINGLE_ROUNDING); break;
+    case QS_REQUANT_CMSIS_NN:        STORE_TILE_MODE (QS_REQUANT_CMSIS_NN); break;
+    case QS_REQUANT_FP32_RNE:        STORE_TILE_MODE (QS_REQUANT_FP32_RNE); break;
+    case QS_REQUANT_GEMMLOWP:
+    default:                         STORE_TILE_MODE (QS_REQUANT_GEMMLOWP); break;
+    }
+#undef STORE_TILE_MODE
 }
 
 static inline __attribute__ ((always_inline)) void
