@@ -96,7 +96,8 @@ gboolean     qs_engine_int_run_tapped       (QsEngineInt    *engine,
                                              GError        **error);
 
 /* Per-op timing (bench --per-layer): every op of the compiled program run on batch images
- * one after another on the calling thread; seconds per image. value: the op's output value
+ * one after another on the calling thread; CPU seconds of that thread per image (other load
+ * on the machine does not count). value: the op's output value
  * (NULL for a conversion); layer_class: "conv-3x3", "conv-1x1", "conv-other", "dense",
  * "depthwise", "add", "pool", "quantize", ... ("float-..." for the float islands). */
 typedef struct
