@@ -176,10 +176,11 @@ rq_rdbpot (const RqVec *v,
 /* requant (acc) before the output zero-point and the clamp (fp32-rne: already clamped to
  * [out_min, out_max] - out_zp). */
 static inline __attribute__ ((always_inline)) __m512i
-rq_vec_raw (const RqVec *v,
-            __m512i      acc)
+rq_vec_raw_mode (const RqVec   *v,
+                 __m512i        acc,
+                 QsRequantMode  mode)
 {
-  switch (v->mode)
+  switch (mode)
     {
     case QS_REQUANT_SINGLE_ROUNDING:
       return single_rounding (acc, v->mult, v->ts);
@@ -199,6 +200,27 @@ rq_vec_raw (const RqVec *v,
     default:
       return rq_rdbpot (v, rq_srdhm (v, v->any_left ? sat_left_shift (acc, v->left) : acc));
     }
+}
+
+static inline __attribute__ ((always_inline)) __m512i
+rq_vec_raw (const RqVec *v,
+            __m512i      acc)
+{
+  return rq_vec_raw_mode (v, acc, v->mode);
+}
+
+/* rq_vec_apply32 in a mode known at compile time (v->mode ignored). */
+static inline __attribute__ ((always_inline)) __m512i
+rq_vec_apply32_mode (const RqVec   *v,
+                     __m512i        acc,
+                     QsRequantMode  mode)
+{
+  __m512i r = rq_vec_raw_mode (v, acc, mode);
+
+  /* fp32-rne clamps in float, before the conversion */
+  if (mode != QS_REQUANT_FP32_RNE)
+    r = _mm512_min_epi32 (_mm512_max_epi32 (r, v->lo), v->hi);
+  return _mm512_add_epi32 (r, v->zp);
 }
 
 /* rq_vec_apply before the narrowing: out_zp + clamp (requant (acc)), 16 int32 lanes in
@@ -258,13 +280,9 @@ store_tile (__m512i          acc[MR_MAX][NC_MAX],
 {
 #define STORE_TILE_MODE(MODE) \
   for (int j = 0; j < nc; j++) \
-    { \
-      RqVec vj = v[j]; \
-\
-      vj.mode = MODE; \
-      for (int r = 0; r < mr; r++) \
-        _mm_mask_storeu_epi8 (c + r * ldc + j * 16, lanes[j], rq_vec_apply (&vj, acc[r][j])); \
-    }
+    for (int r = 0; r < mr; r++) \
+      _mm_mask_storeu_epi8 (c + r * ldc + j * 16, lanes[j], \
+                            _mm512_cvtepi32_epi8 (rq_vec_apply32_mode (&v[j], acc[r][j], MODE)));
 
   /* one loop per mode: the mode switch of rq_vec_raw folds away */
   switch (v[0].mode)
