@@ -108,6 +108,10 @@ struct _QsIntKernels
   QsDepthwiseU8Func depthwise;  /* NULL: the reference loop; may itself handle only some
                                    shapes and call qs_depthwise_u8s8_ref for the others */
   QsQuantizeU8Func  quantize;   /* NULL: qs_quantize_u8_ref */
+  /* The machine's multiply-accumulate peak for this variant's GEMM instruction on the
+   * calling thread, measured (GMAC/s: back-to-back independent vpdpbusd for "avx512", about
+   * 20 ms); NULL where the variant has no such single instruction. */
+  double          (*peak_gmacs) (void);
 };
 
 /* The variant in use: qs_kernels_get ()->int_kernels (see qs-kernels.h for QS_KERNELS). */

@@ -707,6 +707,18 @@ test_dispatch (void)
   g_assert_nonnull (k);
   g_assert_true (qs_int_kernels_get_by_name (k->name) == k);
   g_assert_null (qs_int_kernels_get_by_name ("no-such-variant"));
+  /* the bench's peak probe (VNNI only) runs and gives a plausible rate: at least one
+   * vpdpbusd per 10 ns, at most 16 per cycle at 10 GHz */
+  k = qs_int_kernels_get_by_name ("avx512");
+  if (k != NULL)
+    {
+      double peak;
+
+      g_assert_nonnull (k->peak_gmacs);
+      peak = k->peak_gmacs ();
+      g_assert_cmpfloat (peak, >, 6.4);
+      g_assert_cmpfloat (peak, <, 16 * 64 * 10.0);
+    }
 }
 
 int

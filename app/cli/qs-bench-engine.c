@@ -228,9 +228,10 @@ qs_bench_write_models (const char *dir)
   return TRUE;
 }
 
-/* bench --per-layer: each op of the int8 engine on one thread (ms per image, share of the
- * engine's time), then each layer class (conv 3x3, conv 1x1, depthwise, dense, add ...):
- * ms per image, GMAC/s and share. */
+/* bench --per-layer: each op of the int8 engine on one thread (CPU ms per image, share of
+ * the engine's time), then each layer class (conv 3x3, conv 1x1, depthwise, dense, add ...):
+ * ms per image, GMAC/s and share; with VNNI kernels also the measured per-thread peak and
+ * each class's GMAC/s as a fraction of it ("of_peak"). */
 static void
 bench_per_layer (QsBench     *bench,
                  const char  *label,
@@ -244,6 +245,8 @@ bench_per_layer (QsBench     *bench,
   double total = 0.0;
   g_autofree double *sums = g_new0 (double, 2 * times->len);   /* seconds, MACs per class */
   guint n_classes = 0;
+  const QsIntKernels *kernels = qs_int_kernels_get ();
+  double peak = 0.0;
 
   for (guint i = 0; i < times->len; i++)
     total += g_array_index (times, QsEngineOpTime, i).seconds;
@@ -265,6 +268,15 @@ bench_per_layer (QsBench     *bench,
       sums[2 * GPOINTER_TO_UINT (slot)] += t->seconds;
       sums[2 * GPOINTER_TO_UINT (slot) + 1] += t->macs;
     }
+  /* the machine's multiply-accumulate peak on this thread, measured now, when the kernels
+   * in use have one GEMM instruction (VNNI): each class's GMAC/s is also a share of it */
+  if (kernels->peak_gmacs != NULL)
+    {
+      g_autofree char *name = g_strdup_printf ("engine-int-peak-%s", kernels->name);
+
+      peak = kernels->peak_gmacs ();
+      qs_bench_add_rate (bench, name, "gmac_per_s", peak, NULL, 0);
+    }
   for (guint c = 0; c < n_classes; c++)
     {
       g_autofree char *name = g_strdup_printf ("engine-int-w8a8-%s-class-%s", label,
@@ -273,7 +285,12 @@ bench_per_layer (QsBench     *bench,
 
       qs_bench_add_ms (bench, name, sums[2 * c] * 1e3, "share", total > 0 ? sums[2 * c] / total : 0);
       if (sums[2 * c + 1] > 0 && sums[2 * c] > 0)
-        qs_bench_add_rate (bench, rate, "gmac_per_s", sums[2 * c + 1] / sums[2 * c] / 1e9, NULL, 0);
+        {
+          double gmacs = sums[2 * c + 1] / sums[2 * c] / 1e9;
+
+          qs_bench_add_rate (bench, rate, "gmac_per_s", gmacs, peak > 0 ? "of_peak" : NULL,
+                             peak > 0 ? gmacs / peak : 0);
+        }
     }
 }
 
