@@ -196,6 +196,9 @@ requant_avx2 (const gint32    *acc,
 /* 16 channels x mr rows; acc[r][q] holds channels 4q..4q+3 as pairs of partial sums. */
 static const gsize no_segments[1] = { 0 };
 
+static void store_tile (__m256i acc[2][4], const gint32 *bias, const QsRequant *rq, gsize c0,
+                        gsize nvalid, guint8 *c, gsize ldc, int mr);
+
 static inline __attribute__ ((always_inline)) void
 micro (const guint8    *a,
        gsize            lda,
@@ -212,7 +215,6 @@ micro (const guint8    *a,
        const int        mr)
 {
   __m256i acc[2][4];
-  gint32 sums[16];
 
 #pragma GCC unroll 2
   for (int r = 0; r < mr; r++)
@@ -240,6 +242,32 @@ micro (const guint8    *a,
             acc[r][q] = _mm256_add_epi32 (acc[r][q], _mm256_madd_epi16 (av, wv[q]));
         }
     }
+  {
+    /* out of line on a copy: inlined, the store's constants pushed accumulators to the stack */
+    __m256i tile[2][4];
+
+#pragma GCC unroll 2
+    for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; q++)
+        tile[r][q] = acc[r][q];
+    store_tile (tile, bias, rq, c0, nvalid, c, ldc, mr);
+  }
+}
+
+/* Requantizes and stores mr rows of 16 channels from micro's accumulators. */
+static __attribute__ ((noinline)) void
+store_tile (__m256i          acc[2][4],
+            const gint32    *bias,
+            const QsRequant *rq,
+            gsize            c0,
+            gsize            nvalid,
+            guint8          *c,
+            gsize            ldc,
+            int              mr)
+{
+  gint32 sums[16];
+
   for (int r = 0; r < mr; r++)
     {
       /* hadd gives [c0 c1 c4 c5 | c2 c3 c6 c7]; permute4x64 0xD8 restores channel order. */
