@@ -10,6 +10,7 @@
 
 #include "qs-cli-bench.h"
 #include "quantscope-core.h"
+#include "qs-engine-int-private.h"
 
 /* Bench group "engine": the 10,000 Fashion-MNIST test images through a CNN (the shared
  * Muhtashim009 Fashion-MNIST CNN when ../shared is present, else a synthesized CNN of the
@@ -331,6 +332,13 @@ bench_one_model (QsBench     *bench,
   else
     qs_synthetic_images (input, (gsize) n * in_size, INPUT_SEED);
 
+  /* the float engine first, then freed: the integer runs do not need its packed weights and
+   * arenas (issue 16: peak memory) */
+  job = (Job) { NULL, fengine, model, config, dataset, input, output, n, TRUE, NULL };
+  t_float = qs_bench_best_seconds (reps, run_float, &job);
+  g_clear_pointer (&fengine, qs_engine_float_free);
+  job.fengine = NULL;
+
   calib = qs_calibration_new (model, input, MIN (n, 32), NULL, NULL, NULL, error);
   if (calib == NULL)
     return FALSE;
@@ -343,8 +351,7 @@ bench_one_model (QsBench     *bench,
   if (engine_rne == NULL)
     return FALSE;
 
-  job = (Job) { engine, fengine, model, config, dataset, input, output, n, TRUE, NULL };
-  t_float = qs_bench_best_seconds (reps, run_float, &job);
+  job.engine = engine;
   t_int = qs_bench_best_seconds (reps, run_int, &job);
   job.engine = engine_rne;
   t_rne = qs_bench_best_seconds (reps, run_int, &job);
@@ -359,6 +366,15 @@ bench_one_model (QsBench     *bench,
   qs_bench_add_rate (bench, name_float, "images_per_s", n / t_float, "vs_float", 1.0);
   qs_bench_add_rate (bench, name_int, "images_per_s", n / t_int, "vs_float", t_float / t_int);
   qs_bench_add_rate (bench, name_rne, "images_per_s", n / t_rne, "vs_float", t_float / t_rne);
+  {
+    g_autofree char *name_mem = g_strdup_printf ("engine-int-w8a8-%s-arena", label);
+    QsEngineIntMemory mem;
+
+    /* one worker's planned activation arena, next to every value in a place of its own */
+    _qs_engine_int_get_memory (engine, &mem);
+    qs_bench_add_rate (bench, name_mem, "MB", mem.arena_bytes / 1e6, "vs_unplanned",
+                       (double) mem.arena_bytes / MAX (mem.values_bytes, 1));
+  }
   if (qs_bench_per_layer (bench))
     bench_per_layer (bench, label, engine, input, n);
   return TRUE;
