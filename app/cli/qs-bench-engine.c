@@ -296,6 +296,7 @@ bench_one_model (QsBench     *bench,
   g_autofree char *name_float = NULL, *name_int = NULL, *name_rne = NULL;
   gsize in_size, out_size;
   double t_float, t_int, t_rne;
+  QsEngineIntMemory mem;
   int reps = qs_bench_quick (bench) ? 1 : 2;
   Job job = { 0 };
 
@@ -345,14 +346,16 @@ bench_one_model (QsBench     *bench,
   engine = qs_calibration_compile (calib, model, config, error);
   if (engine == NULL)
     return FALSE;
+  job.engine = engine;
+  t_int = qs_bench_best_seconds (reps, run_int, &job);
+  _qs_engine_int_get_memory (engine, &mem);
+  if (!qs_bench_per_layer (bench))
+    g_clear_pointer (&engine, qs_engine_int_free);   /* its last use: one program at a time */
   rne = qs_config_copy (config);
   qs_config_set_requant_mode (rne, QS_REQUANT_FP32_RNE);
   engine_rne = qs_calibration_compile (calib, model, rne, error);
   if (engine_rne == NULL)
     return FALSE;
-
-  job.engine = engine;
-  t_int = qs_bench_best_seconds (reps, run_int, &job);
   job.engine = engine_rne;
   t_rne = qs_bench_best_seconds (reps, run_int, &job);
   if (!job.ok)
@@ -368,10 +371,8 @@ bench_one_model (QsBench     *bench,
   qs_bench_add_rate (bench, name_rne, "images_per_s", n / t_rne, "vs_float", t_float / t_rne);
   {
     g_autofree char *name_mem = g_strdup_printf ("engine-int-w8a8-%s-arena", label);
-    QsEngineIntMemory mem;
 
     /* one worker's planned activation arena, next to every value in a place of its own */
-    _qs_engine_int_get_memory (engine, &mem);
     qs_bench_add_rate (bench, name_mem, "MB", mem.arena_bytes / 1e6, "vs_unplanned",
                        (double) mem.arena_bytes / MAX (mem.values_bytes, 1));
   }
