@@ -99,6 +99,9 @@ struct _QsEngineFloat
   gboolean   library_reads_input; /* a library layer reads the model's input */
   GMutex     lock;          /* guards spare */
   GPtrArray *spare;         /* Workspace, idle */
+  GMutex     create_lock;   /* guards twins: one workspace created at a time */
+  QsXnnOp  **twins;         /* the first workspace's operators: later ones share their
+                               packed weights where the library allows (oneDNN) */
 };
 
 static gsize
@@ -400,6 +403,7 @@ qs_engine_float_new_with_weights (QsModel     *model,
   engine->steps = g_new0 (Step, engine->n_steps);
   engine->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) qs_tensor_unref);
   g_mutex_init (&engine->lock);
+  g_mutex_init (&engine->create_lock);
   engine->spare = g_ptr_array_new ();
 
   for (guint i = 0; i < engine->n_steps; i++)
@@ -520,10 +524,12 @@ qs_engine_float_free (QsEngineFloat *engine)
 {
   if (engine == NULL)
     return;
+  engine->twins = NULL;
   for (guint i = 0; i < engine->spare->len; i++)
     workspace_free (engine, g_ptr_array_index (engine->spare, i));
   g_ptr_array_unref (engine->spare);
   g_mutex_clear (&engine->lock);
+  g_mutex_clear (&engine->create_lock);
   for (guint i = 0; i < engine->n_steps; i++)
     {
       g_free (engine->steps[i].bn_scale);
@@ -921,6 +927,7 @@ workspace_new (QsEngineFloat *engine)
   if (!uses_library (engine))
     return ws;
   ws->ops = g_new0 (QsXnnOp *, engine->n_steps);
+  g_mutex_lock (&engine->create_lock);
   for (guint i = 1; i < engine->n_steps; i++)
     {
       const Step *s = &engine->steps[i];
@@ -942,7 +949,8 @@ workspace_new (QsEngineFloat *engine)
         case QS_LAYER_CONV2D:
           conv_params (l, input, l->kernel_size[0], l->kernel_size[1], l->strides, l->dilation, 1, &p);
           p.output_depth = l->filters;
-          ws->ops[i] = _qs_xnn_conv_new (&p, kernel, bias, s->out_min, s->out_max);
+          ws->ops[i] = _qs_xnn_conv_new_like (engine->twins != NULL ? engine->twins[i] : NULL,
+                                              &p, kernel, bias, s->out_min, s->out_max);
           break;
         case QS_LAYER_DEPTHWISE_CONV2D:
           conv_params (l, input, l->kernel_size[0], l->kernel_size[1], l->strides, l->dilation,
@@ -953,6 +961,9 @@ workspace_new (QsEngineFloat *engine)
           g_assert_not_reached ();
         }
     }
+  if (engine->twins == NULL)
+    engine->twins = ws->ops;   /* lives until qs_engine_float_free: workspaces are kept */
+  g_mutex_unlock (&engine->create_lock);
   return ws;
 }
 

@@ -7,6 +7,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "qs-engine-int.h"
+#include "qs-engine-int-private.h"
 #include "qs-lowering.h"
 #include "qs-fixedpoint.h"
 #include "qs-kernels-int.h"
@@ -67,11 +68,14 @@ typedef struct
   gboolean      direct;          /* integer GEMM straight on the input (Dense, 1x1 conv) */
   gboolean      implicit;        /* integer conv read in place, one segment per kernel row */
 
-  /* float weights: conv [kh][kw][cin][cout], depthwise [kh][kw][c * mult] */
-  float        *fw;
-  float        *fb;
-  float        *bn_scale;
-  float        *bn_shift;
+  /* float weights: conv [kh][kw][cin][cout], depthwise [kh][kw][c * mult]; read in place
+   * from the lowering (which the engine keeps) or from the result / tensor held here */
+  const float  *fw;
+  const float  *fb;
+  const float  *bn_scale;
+  const float  *bn_shift;
+  QsQuantResult *fw_result;
+  QsTensor     *fw_kernel;
 
   QsActivation  act;
   float         relu_max, slope, thr, alpha;
@@ -116,21 +120,26 @@ struct _QsEngineInt
   gint                input;     /* float input tensor */
   gint                output;    /* float output tensor */
   gsize               arena_bytes;
+  gsize               values_bytes;   /* every value in a place of its own (before planning) */
   gsize               im2col_bytes;
   gsize               acc_count;
+  /* workspaces of finished runs, reused by later ones (runs allocate nothing else) */
+  GMutex              lock;
+  GPtrArray          *spare;
+  guint               n_workspaces;   /* ever allocated (_qs_engine_int_get_memory) */
 };
 
 #define T(e, i) (&g_array_index ((e)->tensors, PTensor, (i)))
+
+static void workspace_free (gpointer data);
 
 static void
 op_free (gpointer data)
 {
   Op *op = data;
 
-  g_free (op->fw);
-  g_free (op->fb);
-  g_free (op->bn_scale);
-  g_free (op->bn_shift);
+  g_clear_pointer (&op->fw_result, qs_quant_result_unref);
+  g_clear_pointer (&op->fw_kernel, qs_tensor_unref);
   qs_packed_weights_clear (&op->packed);
   g_free (op->dw_codes);
   g_free (op->bias);
@@ -158,6 +167,8 @@ qs_engine_int_free (QsEngineInt *e)
   g_array_unref (e->tensors);
   g_array_unref (e->storage);
   g_ptr_array_unref (e->ops);
+  g_ptr_array_unref (e->spare);
+  g_mutex_clear (&e->lock);
   g_clear_pointer (&e->lowering, qs_lowering_unref);
   g_clear_object (&e->model);
   g_free (e);
@@ -429,18 +440,19 @@ compile_step (QsEngineInt  *e,
           }
         else
           {
-            g_autoptr(QsTensor) kernel = r == NULL ? qs_lowering_get_step_kernel (e->lowering, index) : NULL;
-
-            op->fw = g_memdup2 (r != NULL ? r->dequant->data : kernel->data,
-                                s->kernel->n_elements * sizeof (float));
-            op->fb = g_memdup2 (s->bias, s->n_out * sizeof (float));
+            /* no copy: the weights stay where the lowering computed them */
+            if (r != NULL)
+              op->fw = (op->fw_result = g_steal_pointer (&r))->dequant->data;
+            else
+              op->fw = (op->fw_kernel = qs_lowering_get_step_kernel (e->lowering, index))->data;
+            op->fb = s->bias;
           }
         return TRUE;
       }
 
     case QS_LOWERED_BATCH_NORM:
-      op->bn_scale = g_memdup2 (s->bn_scale, s->oc * sizeof (float));
-      op->bn_shift = g_memdup2 (s->bn_shift, s->oc * sizeof (float));
+      op->bn_scale = s->bn_scale;
+      op->bn_shift = s->bn_shift;
       return TRUE;
 
     case QS_LOWERED_ACTIVATION:
@@ -479,13 +491,105 @@ compile_step (QsEngineInt  *e,
     }
 }
 
+/* Places every storage in the arena (TFLite's greedy-by-size plan): a storage lives from
+ * the op that first writes it to the last op that reads it (the input from before the
+ * first op, the output to after the last), and two storages share bytes only when their
+ * lives do not overlap, so an op never writes over what it reads. Each storage keeps its
+ * 64 bytes of slack (kernels read and write a few bytes past a tensor). Biggest first, at
+ * the lowest offset free for its whole life. */
+static void
+plan_arena (QsEngineInt *e)
+{
+  guint ns = e->storage->len, n_ops = e->ops->len;
+  g_autofree gint *first = g_new (gint, ns);
+  g_autofree gint *last = g_new (gint, ns);
+  g_autofree guint *order = g_new (guint, ns);
+  g_autofree gboolean *placed = g_new0 (gboolean, ns);
+  gsize end = 0;
+
+  for (guint i = 0; i < ns; i++)
+    {
+      first[i] = G_MAXINT;
+      last[i] = -1;
+      order[i] = i;
+    }
+#define STORAGE_OF(t) (T (e, (t))->storage)
+  first[STORAGE_OF (e->input)] = -1;
+  last[STORAGE_OF (e->output)] = (gint) n_ops;
+  for (guint i = 0; i < n_ops; i++)
+    {
+      const Op *op = g_ptr_array_index (e->ops, i);
+      gint so = STORAGE_OF (op->out);
+
+      for (guint j = 0; j < op->n_in; j++)
+        last[STORAGE_OF (op->in[j])] = MAX (last[STORAGE_OF (op->in[j])], (gint) i);
+      first[so] = MIN (first[so], (gint) i);
+      last[so] = MAX (last[so], (gint) i);
+    }
+#undef STORAGE_OF
+  e->values_bytes = 0;
+  for (guint i = 0; i < ns; i++)
+    {
+      Storage *st = &g_array_index (e->storage, Storage, i);
+
+      st->bytes = (st->bytes + 64 + 63) / 64 * 64;   /* from here on: with the slack */
+      e->values_bytes += st->bytes;
+      if (first[i] > last[i])   /* never written nor read: a place of its own */
+        {
+          first[i] = -1;
+          last[i] = (gint) n_ops;
+        }
+    }
+  /* sort by size, biggest first (insertion sort: a few hundred storages) */
+  for (guint i = 1; i < ns; i++)
+    for (guint j = i; j > 0; j--)
+      {
+        gsize a = g_array_index (e->storage, Storage, order[j - 1]).bytes;
+        gsize b = g_array_index (e->storage, Storage, order[j]).bytes;
+        guint tmp;
+
+        if (a >= b)
+          break;
+        tmp = order[j - 1], order[j - 1] = order[j], order[j] = tmp;
+      }
+  for (guint i = 0; i < ns; i++)
+    {
+      guint a = order[i];
+      Storage *sa = &g_array_index (e->storage, Storage, a);
+      gsize offset = 0;
+      gboolean moved = TRUE;
+
+      /* raise the offset past every placed storage that overlaps it in bytes and in life,
+       * until none does */
+      while (moved)
+        {
+          moved = FALSE;
+          for (guint j = 0; j < i; j++)
+            {
+              guint b = order[j];
+              const Storage *sb = &g_array_index (e->storage, Storage, b);
+
+              if (placed[b] && first[a] <= last[b] && first[b] <= last[a]
+                  && offset < sb->offset + sb->bytes && sb->offset < offset + sa->bytes)
+                {
+                  offset = sb->offset + sb->bytes;
+                  moved = TRUE;
+                }
+            }
+        }
+      sa->offset = offset;
+      placed[a] = TRUE;
+      end = MAX (end, offset + sa->bytes);
+    }
+  e->arena_bytes = end;
+}
+
 QsEngineInt *
 qs_engine_int_new (QsLowering    *lowering,
                    QsRangeTable  *ranges,
                    GError       **error)
 {
   g_autoptr(QsEngineInt) e = NULL;
-  gsize offset = 0;
   guint nv;
 
   g_return_val_if_fail (lowering != NULL, NULL);
@@ -500,6 +604,8 @@ qs_engine_int_new (QsLowering    *lowering,
   e->tensors = g_array_new (FALSE, TRUE, sizeof (PTensor));
   e->storage = g_array_new (FALSE, TRUE, sizeof (Storage));
   e->ops = g_ptr_array_new_with_free_func (op_free);
+  e->spare = g_ptr_array_new_with_free_func (workspace_free);
+  g_mutex_init (&e->lock);
   e->input = qs_lowering_get_input (lowering);
   e->output = qs_lowering_get_output (lowering);
 
@@ -537,14 +643,7 @@ qs_engine_int_new (QsLowering    *lowering,
 
       st->bytes = MAX (st->bytes, t->size * (t->is_int ? 1 : sizeof (float)));
     }
-  for (guint i = 0; i < e->storage->len; i++)
-    {
-      Storage *st = &g_array_index (e->storage, Storage, i);
-
-      st->offset = offset;
-      offset += (st->bytes + 64 + 63) / 64 * 64;
-    }
-  e->arena_bytes = offset;
+  plan_arena (e);
   return g_steal_pointer (&e);
 }
 
@@ -966,20 +1065,45 @@ run_op (QsEngineInt *e,
 }
 
 static void
-workspace_init (QsEngineInt *e,
-                Workspace   *ws)
+workspace_free (gpointer data)
 {
-  ws->arena = qs_aligned_alloc0 (e->arena_bytes + 64);
-  ws->im2col = qs_aligned_alloc0 (e->im2col_bytes + 64);
-  ws->acc = qs_aligned_alloc0 ((e->acc_count + 16) * sizeof (gint32));
-}
+  Workspace *ws = data;
 
-static void
-workspace_clear (Workspace *ws)
-{
   qs_aligned_free (ws->arena);
   qs_aligned_free (ws->im2col);
   qs_aligned_free (ws->acc);
+  g_free (ws);
+}
+
+/* A workspace for one thread's run: a spare one from an earlier run, or a new one (its
+ * pages are touched once, not per run: no page faults and no system time in later runs). */
+static Workspace *
+workspace_take (QsEngineInt *e)
+{
+  Workspace *ws = NULL;
+
+  g_mutex_lock (&e->lock);
+  if (e->spare->len > 0)
+    ws = g_ptr_array_steal_index_fast (e->spare, e->spare->len - 1);
+  else
+    e->n_workspaces++;
+  g_mutex_unlock (&e->lock);
+  if (ws != NULL)
+    return ws;
+  ws = g_new0 (Workspace, 1);
+  ws->arena = qs_aligned_alloc0 (e->arena_bytes + 64);
+  ws->im2col = qs_aligned_alloc0 (e->im2col_bytes + 64);
+  ws->acc = qs_aligned_alloc0 ((e->acc_count + 16) * sizeof (gint32));
+  return ws;
+}
+
+static void
+workspace_give (QsEngineInt *e,
+                Workspace   *ws)
+{
+  g_mutex_lock (&e->lock);
+  g_ptr_array_add (e->spare, ws);
+  g_mutex_unlock (&e->lock);
 }
 
 static void
@@ -1003,7 +1127,7 @@ typedef struct
   const float    *input;
   float          *output;
   gsize           batch;
-  Workspace      *ws;          /* one per thread, allocated on first use */
+  Workspace     **ws;          /* one per thread, taken on first use */
   gint            done;
   QsProgressFunc  progress;
   gpointer        progress_data;
@@ -1018,11 +1142,12 @@ run_chunk (gsize    index,
   QsEngineInt *e = job->e;
   gsize in_size = T (e, e->input)->size, out_size = T (e, e->output)->size;
   gsize start = index * RUN_CHUNK, end = MIN (start + RUN_CHUNK, job->batch);
-  Workspace *ws = &job->ws[thread_index];
+  Workspace *ws;
   gint done;
 
-  if (ws->arena == NULL)
-    workspace_init (e, ws);
+  if (job->ws[thread_index] == NULL)
+    job->ws[thread_index] = workspace_take (e);
+  ws = job->ws[thread_index];
   for (gsize i = start; i < end; i++)
     run_one (e, ws, job->input + i * in_size, job->output + i * out_size);
   done = g_atomic_int_add (&job->done, (gint) (end - start)) + (gint) (end - start);
@@ -1041,7 +1166,7 @@ qs_engine_int_run (QsEngineInt    *e,
                    GCancellable   *cancellable,
                    GError        **error)
 {
-  g_autofree Workspace *ws = NULL;
+  g_autofree Workspace **ws = NULL;
   Job job;
   gsize n_items;
   gboolean ok;
@@ -1051,12 +1176,12 @@ qs_engine_int_run (QsEngineInt    *e,
 
   n_items = (batch + RUN_CHUNK - 1) / RUN_CHUNK;
   n_threads = qs_parallel_n_threads (n_items, n_threads);
-  ws = g_new0 (Workspace, n_threads);
+  ws = g_new0 (Workspace *, n_threads);
   job = (Job) { e, input, output, batch, ws, 0, progress, progress_data };
   ok = qs_parallel_for (n_items, n_threads, run_chunk, &job, cancellable, error);
   for (guint t = 0; t < n_threads; t++)
-    if (ws[t].arena != NULL)
-      workspace_clear (&ws[t]);
+    if (ws[t] != NULL)
+      workspace_give (e, ws[t]);
   if (ok && progress != NULL)
     progress (1.0, progress_data);
   return ok;
@@ -1070,14 +1195,14 @@ qs_engine_int_run_tapped (QsEngineInt    *e,
                           gpointer        user_data,
                           GError        **error)
 {
-  Workspace ws;
+  Workspace *ws;
   g_autofree float *tmp = NULL;
 
   g_return_val_if_fail (e != NULL, FALSE);
   g_return_val_if_fail (input != NULL, FALSE);
 
-  workspace_init (e, &ws);
-  memcpy (tdata (e, &ws, e->input), input, T (e, e->input)->size * sizeof (float));
+  ws = workspace_take (e);
+  memcpy (tdata (e, ws, e->input), input, T (e, e->input)->size * sizeof (float));
   if (tap != NULL)
     tap (T (e, e->input)->key, input, T (e, e->input)->size, FALSE, user_data);
   for (guint i = 0; i < e->ops->len; i++)
@@ -1085,12 +1210,12 @@ qs_engine_int_run_tapped (QsEngineInt    *e,
       const Op *op = g_ptr_array_index (e->ops, i);
       const PTensor *to = T (e, op->out);
 
-      run_op (e, op, &ws);
+      run_op (e, op, ws);
       if (tap == NULL || to->key == NULL)
         continue;
       if (to->is_int)
         {
-          const guint8 *q = tdata (e, &ws, op->out);
+          const guint8 *q = tdata (e, ws, op->out);
 
           tmp = g_renew (float, tmp, to->size);
           for (gsize j = 0; j < to->size; j++)
@@ -1098,11 +1223,11 @@ qs_engine_int_run_tapped (QsEngineInt    *e,
           tap (to->key, tmp, to->size, TRUE, user_data);
         }
       else
-        tap (to->key, tdata (e, &ws, op->out), to->size, FALSE, user_data);
+        tap (to->key, tdata (e, ws, op->out), to->size, FALSE, user_data);
     }
   if (output != NULL)
-    memcpy (output, tdata (e, &ws, e->output), T (e, e->output)->size * sizeof (float));
-  workspace_clear (&ws);
+    memcpy (output, tdata (e, ws, e->output), T (e, e->output)->size * sizeof (float));
+  workspace_give (e, ws);
   return TRUE;
 }
 
@@ -1123,7 +1248,7 @@ qs_engine_int_profile (QsEngineInt *e,
                        gsize        batch)
 {
   GArray *times;
-  Workspace ws;
+  Workspace *ws;
   gsize in_size;
 
   g_return_val_if_fail (e != NULL, NULL);
@@ -1141,20 +1266,40 @@ qs_engine_int_profile (QsEngineInt *e,
       t->layer_class = op_class (op);
       t->macs = op->macs;
     }
-  workspace_init (e, &ws);
+  ws = workspace_take (e);
   for (gsize b = 0; b < batch; b++)
     {
-      memcpy (tdata (e, &ws, e->input), input + b * in_size, in_size * sizeof (float));
+      memcpy (tdata (e, ws, e->input), input + b * in_size, in_size * sizeof (float));
       for (guint i = 0; i < e->ops->len; i++)
         {
           double t0 = now_seconds ();
 
-          run_op (e, g_ptr_array_index (e->ops, i), &ws);
+          run_op (e, g_ptr_array_index (e->ops, i), ws);
           g_array_index (times, QsEngineOpTime, i).seconds += now_seconds () - t0;
         }
     }
-  workspace_clear (&ws);
+  workspace_give (e, ws);
   for (guint i = 0; batch > 0 && i < times->len; i++)
     g_array_index (times, QsEngineOpTime, i).seconds /= (double) batch;
   return times;
+}
+
+void
+_qs_engine_int_get_memory (QsEngineInt       *e,
+                           QsEngineIntMemory *out)
+{
+  g_return_if_fail (e != NULL && out != NULL);
+  out->arena_bytes = e->arena_bytes;
+  out->values_bytes = e->values_bytes;
+  out->workspace_bytes = e->arena_bytes + e->im2col_bytes + (e->acc_count + 16) * sizeof (gint32) + 192;
+  out->packed_bytes = 0;
+  for (guint i = 0; i < e->ops->len; i++)
+    {
+      const Op *op = g_ptr_array_index (e->ops, i);
+
+      out->packed_bytes += op->packed.np * op->packed.kp;
+    }
+  g_mutex_lock (&e->lock);
+  out->n_workspaces = e->n_workspaces;
+  g_mutex_unlock (&e->lock);
 }

@@ -1256,6 +1256,8 @@ qs_eval_run (QsModel             *model,
         opts.cache->quant_spi = quant_us / 1e6 / n;
       g_mutex_unlock (&opts.cache->lock);
     }
+  /* its last use: its packed weights and arenas go before the layer statistics run */
+  g_clear_pointer (&fengine, qs_engine_float_free);
   if (engine != NULL)
     {
       if (opts.layer_stats

@@ -42,6 +42,9 @@ struct _QsXnnOp
   dnnl_stream_t    stream;
   dnnl_memory_t    src, weights, bias, dst, scratchpad;
   gsize            in_per_image, out_per_image;
+  /* the reordered weights' buffer, shared by the operators of one layer in every
+   * workspace (read-only; freed with the last of them) */
+  struct OnednnWeights *shared;
 #endif
   gboolean       dense;
   gsize          input_height, input_width;
@@ -335,12 +338,30 @@ conv_new (const QsConvParams *p,
 #ifdef QS_HAVE_ONEDNN
 #define DNNL_OK(call) ((call) == dnnl_success)
 
+typedef struct OnednnWeights
+{
+  gatomicrefcount ref_count;
+  dnnl_memory_t   memory;    /* owns the buffer */
+} OnednnWeights;
+
+static void
+onednn_weights_unref (OnednnWeights *w)
+{
+  if (w != NULL && g_atomic_ref_count_dec (&w->ref_count))
+    {
+      dnnl_memory_destroy (w->memory);
+      g_free (w);
+    }
+}
+
 static void
 onednn_op_free (QsXnnOp *op)
 {
   dnnl_primitive_destroy (op->conv);
   dnnl_memory_destroy (op->src);
-  dnnl_memory_destroy (op->weights);
+  if (op->shared == NULL || op->weights != op->shared->memory)
+    dnnl_memory_destroy (op->weights);
+  onednn_weights_unref (op->shared);
   dnnl_memory_destroy (op->bias);
   dnnl_memory_destroy (op->dst);
   dnnl_memory_destroy (op->scratchpad);
@@ -368,7 +389,8 @@ onednn_conv_new (const QsConvParams *p,
                  const float        *filter,
                  const float        *bias,
                  float               out_min,
-                 float               out_max)
+                 float               out_max,
+                 QsXnnOp            *twin)
 {
   dnnl_engine_t engine = onednn_engine ();
   dnnl_memory_desc_t src_md, wei_md, keras_md, bias_md, dst_md;
@@ -449,7 +471,6 @@ onednn_conv_new (const QsConvParams *p,
       || !DNNL_OK (dnnl_stream_create (&op->stream, engine, dnnl_stream_default_flags))
       || (op->src = onednn_memory (&src_md, FALSE)) == NULL
       || (op->dst = onednn_memory (&dst_md, FALSE)) == NULL
-      || (op->weights = onednn_memory (chosen, TRUE)) == NULL
       || (scratch_md != NULL && dnnl_memory_desc_get_size (scratch_md) > 0
           && (op->scratchpad = onednn_memory (scratch_md, TRUE)) == NULL)
       || (keras = onednn_memory (&keras_md, FALSE)) == NULL
@@ -459,6 +480,31 @@ onednn_conv_new (const QsConvParams *p,
       && ((op->bias = onednn_memory (&bias_md, FALSE)) == NULL
           || !DNNL_OK (dnnl_memory_set_data_handle (op->bias, (void *) bias))))
     goto out;
+  /* the weights of the same layer's operator in another workspace, when the primitive
+   * chose the same format: read in place (issue 16: one copy, not one per worker) */
+  if (twin != NULL && twin->library == QS_XNN_LIBRARY_ONEDNN && twin->shared != NULL)
+    {
+      const dnnl_memory_desc_t *twin_md = NULL;
+      void *handle = NULL;
+
+      if (DNNL_OK (dnnl_memory_get_memory_desc (twin->shared->memory, &twin_md))
+          && dnnl_memory_desc_equal (twin_md, chosen)
+          && DNNL_OK (dnnl_memory_get_data_handle (twin->shared->memory, &handle))
+          && (op->weights = onednn_memory (chosen, FALSE)) != NULL
+          && DNNL_OK (dnnl_memory_set_data_handle (op->weights, handle)))
+        {
+          op->shared = twin->shared;
+          g_atomic_ref_count_inc (&op->shared->ref_count);
+          ok = TRUE;
+          goto out;
+        }
+      g_clear_pointer (&op->weights, dnnl_memory_destroy);
+    }
+  if ((op->weights = onednn_memory (chosen, TRUE)) == NULL)
+    goto out;
+  op->shared = g_new0 (OnednnWeights, 1);
+  g_atomic_ref_count_init (&op->shared->ref_count);
+  op->shared->memory = op->weights;
   /* the weights into the format the primitive chose, once (the bias is used in place) */
   {
     dnnl_exec_arg_t args[] = { { DNNL_ARG_FROM, keras }, { DNNL_ARG_TO, op->weights } };
@@ -528,7 +574,7 @@ _qs_xnn_conv_new_with (QsXnnLibrary        library,
     return NULL;
 #ifdef QS_HAVE_ONEDNN
   if (library == QS_XNN_LIBRARY_ONEDNN)
-    return onednn_conv_new (p, filter, bias, out_min, out_max);
+    return onednn_conv_new (p, filter, bias, out_min, out_max, NULL);
 #endif
 #ifdef QS_HAVE_XNNPACK
   if (library == QS_XNN_LIBRARY_XNNPACK)
@@ -553,6 +599,41 @@ _qs_xnn_conv_new (const QsConvParams *p,
   if (op == NULL)
     op = _qs_xnn_conv_new_with (QS_XNN_LIBRARY_XNNPACK, p, filter, bias, out_min, out_max);
   return op;
+}
+
+QsXnnOp *
+_qs_xnn_conv_new_like (QsXnnOp            *twin,
+                       const QsConvParams *p,
+                       const float        *filter,
+                       const float        *bias,
+                       float               out_min,
+                       float               out_max)
+{
+  if (twin == NULL)
+    return _qs_xnn_conv_new (p, filter, bias, out_min, out_max);
+#ifdef QS_HAVE_ONEDNN
+  if (twin->library == QS_XNN_LIBRARY_ONEDNN)
+    {
+      QsXnnOp *op = onednn_conv_new (p, filter, bias, out_min, out_max, twin);
+
+      if (op != NULL)
+        return op;
+    }
+#endif
+  return _qs_xnn_conv_new_with (twin->library, p, filter, bias, out_min, out_max);
+}
+
+gboolean
+_qs_xnn_op_shares_weights (QsXnnOp *a,
+                           QsXnnOp *b)
+{
+#ifdef QS_HAVE_ONEDNN
+  return a != NULL && b != NULL && a->library == QS_XNN_LIBRARY_ONEDNN
+         && b->library == QS_XNN_LIBRARY_ONEDNN && a->shared != NULL && a->shared == b->shared;
+#else
+  (void) a, (void) b;
+  return FALSE;
+#endif
 }
 
 QsXnnOp *

@@ -79,6 +79,20 @@ QsXnnOp     *_qs_xnn_conv_new_with  (QsXnnLibrary        library,
                                      const float        *bias,
                                      float               out_min,
                                      float               out_max);
+/* Another operator for the layer twin (nullable) was made for, with the same arguments
+ * (the float engine's next workspace): a oneDNN operator reads twin's reordered weights in
+ * place (read-only, kept until every operator sharing them is freed: any order) instead of
+ * reordering a copy of its own; XNNPACK operators pack their own (the 2022 XNNPACK Debian
+ * ships has no weights cache). Results are those of _qs_xnn_conv_new, bit for bit. */
+QsXnnOp     *_qs_xnn_conv_new_like  (QsXnnOp            *twin,
+                                     const QsConvParams *p,
+                                     const float        *filter,
+                                     const float        *bias,
+                                     float               out_min,
+                                     float               out_max);
+/* TRUE when a and b read one copy of the packed weights (tests). */
+gboolean     _qs_xnn_op_shares_weights (QsXnnOp *a,
+                                        QsXnnOp *b);
 /* Depthwise convolution; filter [kh][kw][in * depth_multiplier], used in place. */
 QsXnnOp     *_qs_xnn_depthwise_new  (const QsDepthwiseParams *p,
                                      const float             *filter,

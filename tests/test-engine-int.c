@@ -6,6 +6,7 @@
 
 #include "quantscope-core.h"
 #include "test-models.h"
+#include "qs-engine-int-private.h"
 
 /* The integer engine against a straightforward re-implementation of the same integer
  * arithmetic (signed int8 codes as TFLite stores them, plain loops, no packing, no SIMD),
@@ -758,6 +759,76 @@ test_batch_and_float (void)
     }
 }
 
+/* Memory (issue 16): the activation arena is planned from the lowering (values whose lives
+ * do not overlap share bytes), every worker reads one copy of the packed weights, and runs
+ * reuse the workspaces of earlier runs instead of allocating: a second run allocates none.
+ * Reusing a planned, already written arena changes no output bit: each image of a batch
+ * run on one engine equals the same image run alone on a freshly compiled engine. */
+static void
+test_arena_and_workspaces (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) r18 = qs_synthetic_resnet18 (32, 10, &error);
+  g_autoptr(QsModel) mv2 = NULL;
+  g_autoptr(QsModel) m2 = build_model2 ();
+  QsModel *models[3];
+
+  g_assert_no_error (error);
+  mv2 = qs_synthetic_mobilenet_v2 (32, 10, &error);
+  g_assert_no_error (error);
+  models[0] = r18, models[1] = mv2, models[2] = m2;
+  for (guint mi = 0; mi < G_N_ELEMENTS (models); mi++)
+    {
+      QsModel *model = models[mi];
+      g_autoptr(QsConfig) config = make_config ("w8a8");
+      g_autoptr(QsEngineInt) probe = qs_calibration_compile (NULL, model, NULL, &error);
+      g_autoptr(QsCalibration) calib = NULL;
+      g_autoptr(QsEngineInt) engine = NULL;
+      QsEngineIntMemory mem, mem2;
+      gsize in_size, out_size, batch = 9;
+      g_autofree float *x = NULL, *y = NULL, *one = NULL;
+
+      g_assert_no_error (error);
+      in_size = qs_engine_int_get_input_size (probe);
+      out_size = qs_engine_int_get_output_size (probe);
+      /* the all-float program: planned arena well under every value in its own place */
+      _qs_engine_int_get_memory (probe, &mem);
+      g_assert_cmpuint (mem.arena_bytes, >, 0);
+      if (mi < 2)
+        g_assert_cmpuint (mem.arena_bytes * 3, <, mem.values_bytes);
+      else
+        g_assert_cmpuint (mem.arena_bytes, <, mem.values_bytes);
+      g_assert_cmpuint (mem.n_workspaces, ==, 0);
+
+      x = random_inputs (batch * in_size);
+      calib = qs_calibration_new (model, x, 4, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      engine = qs_calibration_compile (calib, model, config, &error);
+      g_assert_no_error (error);
+      y = g_new (float, batch * out_size);
+      one = g_new (float, out_size);
+      g_assert_true (qs_engine_int_run (engine, x, batch, y, 2, NULL, NULL, NULL, &error));
+      _qs_engine_int_get_memory (engine, &mem);
+      g_assert_cmpuint (mem.n_workspaces, >=, 1);
+      g_assert_cmpuint (mem.n_workspaces, <=, 2);
+      g_assert_cmpuint (mem.packed_bytes, >, 0);
+      /* later runs, batched and tapped, take the spare workspaces */
+      g_assert_true (qs_engine_int_run (engine, x, batch, y, 2, NULL, NULL, NULL, &error));
+      g_assert_true (qs_engine_int_run_tapped (engine, x, one, NULL, NULL, &error));
+      _qs_engine_int_get_memory (engine, &mem2);
+      g_assert_cmpuint (mem2.n_workspaces, ==, mem.n_workspaces);
+
+      for (gsize i = 0; i < batch; i++)
+        {
+          g_autoptr(QsEngineInt) fresh = qs_calibration_compile (calib, model, config, &error);
+
+          g_assert_no_error (error);
+          g_assert_true (qs_engine_int_run (fresh, x + i * in_size, 1, one, 1, NULL, NULL, NULL, &error));
+          g_assert_cmpmem (one, out_size * sizeof (float), y + i * out_size, out_size * sizeof (float));
+        }
+    }
+}
+
 /* Input quantization (inlined in the engine) equals qs_quant_value for every rounding mode,
  * on exact ties, out-of-range values and NaN: with a range of [0, 255/256] the scale is
  * exactly 2^-8, so (k + 0.5) / 256 is an exact tie. */
@@ -981,6 +1052,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/engine-int/model2-w8a8-matches-reference", test_model2_w8a8);
   g_test_add_func ("/qs/engine-int/batch-threads-and-float", test_batch_and_float);
   g_test_add_func ("/qs/engine-int/input-rounding", test_input_rounding);
+  g_test_add_func ("/qs/engine-int/arena-and-workspaces", test_arena_and_workspaces);
   g_test_add_func ("/qs/engine-int/errors", test_errors);
   g_test_add_func ("/qs/engine-int/stored-weights", test_stored_weights);
   g_test_add_func ("/qs/engine-int/config-range-overrides-calibration", test_config_range_overrides_calibration);

@@ -320,6 +320,55 @@ test_onednn_deterministic (void)
     }
 }
 
+/* Issue 16, memory: the float engine's second workspace makes its oneDNN operators "like"
+ * the first one's and reads their reordered weights instead of a copy of its own. The
+ * sharing operator computes the same bits, on every shape class oneDNN runs, and keeps
+ * the weights alive when the operator it borrowed them from is freed first. */
+static void
+test_onednn_shared_weights (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (1616);
+  const gsize shapes[][4] = { { 3, 1, 64, 64 }, { 1, 1, 64, 128 }, { 3, 2, 32, 64 } }; /* k, stride, c, f */
+
+  if (!have (QS_XNN_LIBRARY_ONEDNN))
+    return;
+  for (guint si = 0; si < G_N_ELEMENTS (shapes); si++)
+    {
+      gsize k = shapes[si][0], st = shapes[si][1], c = shapes[si][2], f = shapes[si][3];
+      gsize ih = 14, oh;
+      QsConvParams p = {
+        .input_height = ih, .input_width = ih, .input_depth = c,
+        .filter_height = k, .filter_width = k, .stride_height = st, .stride_width = st,
+        .dilation_height = 1, .dilation_width = 1, .pad_top = k / 2, .pad_left = k / 2,
+        .depth_multiplier = 1,
+      };
+      gsize in_n, out_n;
+      g_autofree float *in = NULL, *w = NULL, *bias = NULL, *first = NULL, *shared = NULL;
+      QsXnnOp *op, *like;
+
+      oh = (ih + 2 * (k / 2) - k) / st + 1;
+      p.output_height = p.output_width = oh;
+      p.output_depth = f;
+      in_n = ih * ih * c;
+      out_n = oh * oh * f;
+      in = random_floats (rand, 2 * in_n);
+      w = random_floats (rand, k * k * c * f);
+      bias = random_floats (rand, f);
+      first = g_new (float, 2 * out_n);
+      shared = g_new (float, 2 * out_n);
+      op = _qs_xnn_conv_new_with (QS_XNN_LIBRARY_ONEDNN, &p, w, bias, 0.0f, 6.0f);
+      g_assert_nonnull (op);
+      like = _qs_xnn_conv_new_like (op, &p, w, bias, 0.0f, 6.0f);
+      g_assert_nonnull (like);
+      g_assert_true (_qs_xnn_op_shares_weights (op, like));
+      g_assert_true (_qs_xnn_op_run (op, 2, in, first));
+      _qs_xnn_op_free (op);
+      g_assert_true (_qs_xnn_op_run (like, 2, in, shared));
+      g_assert_cmpmem (first, 2 * out_n * sizeof (float), shared, 2 * out_n * sizeof (float));
+      _qs_xnn_op_free (like);
+    }
+}
+
 static void
 test_dense (void)
 {
@@ -539,6 +588,7 @@ main (int    argc,
   g_test_add_func ("/qs/kernels-float-xnn/onednn/fused-clamp", test_clamp_onednn);
   g_test_add_func ("/qs/kernels-float-xnn/onednn/deterministic-across-runs-and-threads",
                    test_onednn_deterministic);
+  g_test_add_func ("/qs/kernels-float-xnn/onednn/shared-weights", test_onednn_shared_weights);
   g_test_add_func ("/qs/kernels-float-xnn/depthwise-random-shapes", test_depthwise);
   g_test_add_func ("/qs/kernels-float-xnn/fused-clamp", test_clamp);
   g_test_add_func ("/qs/kernels-float-xnn/dense", test_dense);

@@ -10,6 +10,7 @@
 
 #include "qs-cli-bench.h"
 #include "quantscope-core.h"
+#include "qs-engine-int-private.h"
 
 /* Bench group "engine": the 10,000 Fashion-MNIST test images through a CNN (the shared
  * Muhtashim009 Fashion-MNIST CNN when ../shared is present, else a synthesized CNN of the
@@ -312,6 +313,7 @@ bench_one_model (QsBench     *bench,
   g_autofree char *name_float = NULL, *name_int = NULL, *name_rne = NULL;
   gsize in_size, out_size;
   double t_float, t_int, t_rne;
+  QsEngineIntMemory mem;
   int reps = qs_bench_quick (bench) ? 1 : 2;
   Job job = { 0 };
 
@@ -348,21 +350,29 @@ bench_one_model (QsBench     *bench,
   else
     qs_synthetic_images (input, (gsize) n * in_size, INPUT_SEED);
 
+  /* the float engine first, then freed: the integer runs do not need its packed weights and
+   * arenas (issue 16: peak memory) */
+  job = (Job) { NULL, fengine, model, config, dataset, input, output, n, TRUE, NULL };
+  t_float = qs_bench_best_seconds (reps, run_float, &job);
+  g_clear_pointer (&fengine, qs_engine_float_free);
+  job.fengine = NULL;
+
   calib = qs_calibration_new (model, input, MIN (n, 32), NULL, NULL, NULL, error);
   if (calib == NULL)
     return FALSE;
   engine = qs_calibration_compile (calib, model, config, error);
   if (engine == NULL)
     return FALSE;
+  job.engine = engine;
+  t_int = qs_bench_best_seconds (reps, run_int, &job);
+  _qs_engine_int_get_memory (engine, &mem);
+  if (!qs_bench_per_layer (bench))
+    g_clear_pointer (&engine, qs_engine_int_free);   /* its last use: one program at a time */
   rne = qs_config_copy (config);
   qs_config_set_requant_mode (rne, QS_REQUANT_FP32_RNE);
   engine_rne = qs_calibration_compile (calib, model, rne, error);
   if (engine_rne == NULL)
     return FALSE;
-
-  job = (Job) { engine, fengine, model, config, dataset, input, output, n, TRUE, NULL };
-  t_float = qs_bench_best_seconds (reps, run_float, &job);
-  t_int = qs_bench_best_seconds (reps, run_int, &job);
   job.engine = engine_rne;
   t_rne = qs_bench_best_seconds (reps, run_int, &job);
   if (!job.ok)
@@ -376,6 +386,13 @@ bench_one_model (QsBench     *bench,
   qs_bench_add_rate (bench, name_float, "images_per_s", n / t_float, "vs_float", 1.0);
   qs_bench_add_rate (bench, name_int, "images_per_s", n / t_int, "vs_float", t_float / t_int);
   qs_bench_add_rate (bench, name_rne, "images_per_s", n / t_rne, "vs_float", t_float / t_rne);
+  {
+    g_autofree char *name_mem = g_strdup_printf ("engine-int-w8a8-%s-arena", label);
+
+    /* one worker's planned activation arena, next to every value in a place of its own */
+    qs_bench_add_rate (bench, name_mem, "MB", mem.arena_bytes / 1e6, "vs_unplanned",
+                       (double) mem.arena_bytes / MAX (mem.values_bytes, 1));
+  }
   if (qs_bench_per_layer (bench))
     bench_per_layer (bench, label, engine, input, n);
   return TRUE;
