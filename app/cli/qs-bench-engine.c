@@ -297,9 +297,20 @@ calib_threads (void)
   return s != NULL ? (guint) g_ascii_strtoull (s, NULL, 10) : 0;
 }
 
+/* QS_BENCH_CALIB_IMAGES=N: calibrate on min (N, --images) images (default 32). */
+static guint
+calib_images (void)
+{
+  const char *s = g_getenv ("QS_BENCH_CALIB_IMAGES");
+  guint n = s != NULL ? (guint) g_ascii_strtoull (s, NULL, 10) : 0;
+
+  return n > 0 ? n : 32;
+}
+
 /* Float, int8 gemmlowp and int8 fp32-rne images/s of one model on n images, and the
- * calibration pass (qs_calibration_new on min (n, 32) images) as images/s with its ratio to
- * the float engine and its process CPU time (calibration-LABEL, calibration-LABEL-cpu). */
+ * calibration pass (qs_calibration_new on min (n, calib_images ()) images) as images/s
+ * with its ratio to the float engine and its process CPU time (calibration-LABEL,
+ * calibration-LABEL-cpu). */
 static gboolean
 bench_one_model (QsBench     *bench,
                  const char  *label,
@@ -358,7 +369,7 @@ bench_one_model (QsBench     *bench,
 
   /* the calibration pass alone (the float program, tapped, over the images in parallel):
    * wall and process CPU time */
-  n_calib = MIN (n, 32);
+  n_calib = MIN (n, calib_images ());
   wall0 = g_get_monotonic_time ();
   cpu0 = process_cpu_seconds ();
   calib = qs_calibration_new_full (model, input, n_calib, calib_threads (), NULL, NULL, NULL, error);
