@@ -9,6 +9,7 @@
 #include "qs-dataset.h"
 #include "qs-engine-int.h"
 #include "qs-lowering.h"
+#include "qs-parallel.h"
 #include "qs-range.h"
 
 G_DEFINE_QUARK (qs-calib-error-quark, qs_calib_error)
@@ -34,6 +35,9 @@ struct _QsCalibration
   GHashTable *values;      /* name -> ValueStats */
   GMutex      lock;        /* guards the lazy histogram pass */
   gboolean    have_hist;
+  guint       n_threads;   /* of the passes (0: one per processor) */
+  guint       n_taps;      /* tap calls per image */
+  GPtrArray  *taps;        /* ValueStats of the k-th tap call (not owned) */
 };
 
 static void
@@ -63,6 +67,7 @@ qs_calibration_unref (QsCalibration *calib)
       g_object_unref (calib->model);
       g_free (calib->inputs);
       g_hash_table_unref (calib->values);
+      g_clear_pointer (&calib->taps, g_ptr_array_unref);
       g_mutex_clear (&calib->lock);
       g_free (calib);
     }
@@ -74,6 +79,61 @@ qs_calibration_get_n_images (QsCalibration *calib)
   return calib->n_images;
 }
 
+/* The calibration pass runs images in parallel (qs-parallel.h) on one shared float program
+ * (qs_engine_int_run_tapped () takes its own workspace per call). The taps of one image come
+ * in program order, so the k-th tap of every image is the same value: each image records its
+ * statistics in its own row (ImageStats [image][k]) and the rows are merged in image order at
+ * the end. min / max / counts merge exactly (MIN and MAX keep the later of equal values, so
+ * folding per-image results in image order picks the same +0 / -0 as one sequential fold);
+ * sum_sq is summed per image and the per-image sums are added in image order, so every
+ * statistic is the same for any number of threads. */
+typedef struct
+{
+  float   lo;
+  float   hi;
+  guint64 n_values;
+  guint64 n_zero;
+  guint64 n_nonfinite;
+  double  sum_sq;
+} ImageStats;
+
+static void
+image_stats_add (ImageStats  *s,
+                 const float *values,
+                 gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    if (isfinite (values[i]))
+      {
+        s->lo = MIN (s->lo, values[i]);
+        s->hi = MAX (s->hi, values[i]);
+        s->sum_sq += (double) values[i] * values[i];
+        s->n_zero += values[i] == 0.0f;
+        s->n_values++;
+      }
+    else
+      s->n_nonfinite++;
+}
+
+/* What one image's taps write into: row (n_taps entries, or a growing array for the first
+ * image, which also records the names). */
+typedef struct
+{
+  ImageStats  *row;
+  guint        n_taps;
+  guint        next;
+  GArray      *first;      /* image 0 only: ImageStats */
+  GPtrArray   *names;      /* image 0 only */
+  QsHistogram **hists;     /* histogram pass: one per tap, this worker's */
+  gboolean     overflow;   /* more taps than image 0 had */
+} TapCtx;
+
+static ImageStats
+image_stats_init (void)
+{
+  return (ImageStats) { INFINITY, -INFINITY, 0, 0, 0, 0.0 };
+}
+
 static void
 minmax_tap (const char  *name,
             const float *values,
@@ -81,27 +141,23 @@ minmax_tap (const char  *name,
             gboolean     is_integer,
             gpointer     user_data)
 {
-  GHashTable *table = user_data;
-  ValueStats *v = g_hash_table_lookup (table, name);
+  TapCtx *ctx = user_data;
 
-  if (v == NULL)
+  if (ctx->first != NULL)
     {
-      v = g_new0 (ValueStats, 1);
-      v->lo = INFINITY;
-      v->hi = -INFINITY;
-      g_hash_table_insert (table, g_strdup (name), v);
+      ImageStats s = image_stats_init ();
+
+      image_stats_add (&s, values, n);
+      g_array_append_val (ctx->first, s);
+      g_ptr_array_add (ctx->names, g_strdup (name));
+      return;
     }
-  for (gsize i = 0; i < n; i++)
-    if (isfinite (values[i]))
-      {
-        v->lo = MIN (v->lo, values[i]);
-        v->hi = MAX (v->hi, values[i]);
-        v->sum_sq += (double) values[i] * values[i];
-        v->n_zero += values[i] == 0.0f;
-        v->n_values++;
-      }
-    else
-      v->n_nonfinite++;
+  if (ctx->next >= ctx->n_taps)
+    {
+      ctx->overflow = TRUE;
+      return;
+    }
+  image_stats_add (&ctx->row[ctx->next++], values, n);
 }
 
 static void
@@ -111,11 +167,17 @@ hist_tap (const char  *name,
           gboolean     is_integer,
           gpointer     user_data)
 {
-  GHashTable *table = user_data;
-  ValueStats *v = g_hash_table_lookup (table, name);
+  TapCtx *ctx = user_data;
+  guint k = ctx->next;
 
-  if (v != NULL && v->hist != NULL)
-    qs_histogram_add (v->hist, values, n);
+  if (k >= ctx->n_taps)
+    {
+      ctx->overflow = TRUE;
+      return;
+    }
+  ctx->next++;
+  if (ctx->hists[k] != NULL)
+    qs_histogram_add (ctx->hists[k], values, n);
 }
 
 /* The all-float program of the model's lowering: the groups, fusions and value names the
@@ -129,29 +191,214 @@ float_program (QsModel  *model,
   return lowering ? qs_engine_int_new (lowering, NULL, error) : NULL;
 }
 
+typedef struct
+{
+  QsCalibration   *calib;
+  QsEngineInt     *engine;
+  QsEngineTapFunc  tap;
+  gsize            first;      /* item i is image first + i */
+  ImageStats      *rows;       /* minmax pass: one row of n_taps per item */
+  QsHistogram   ***hists;      /* histogram pass: per thread, n_taps each (lazily made) */
+  gint             done;
+  gint             failed;
+  GMutex           lock;       /* guards error */
+  GError          *error;
+  QsProgressFunc   progress;
+  gpointer         progress_data;
+} Pass;
+
+static void
+run_image (gsize    index,
+           guint    thread_index,
+           gpointer data)
+{
+  Pass *pass = data;
+  QsCalibration *calib = pass->calib;
+  TapCtx ctx = { NULL, calib->n_taps, 0 };
+  GError *error = NULL;
+  gint done;
+
+  if (g_atomic_int_get (&pass->failed))
+    return;
+  if (pass->rows != NULL)
+    {
+      ctx.row = pass->rows + index * calib->n_taps;
+      for (guint k = 0; k < calib->n_taps; k++)
+        ctx.row[k] = image_stats_init ();
+    }
+  else
+    {
+      ctx.hists = pass->hists[thread_index];
+      for (guint k = 0; k < calib->n_taps; k++)
+        if (ctx.hists[k] == NULL)
+          {
+            const QsHistogram *h = ((ValueStats *) g_ptr_array_index (calib->taps, k))->hist;
+
+            ctx.hists[k] = qs_histogram_new (h->n_bins, h->lo, h->hi);
+          }
+    }
+  if (!qs_engine_int_run_tapped (pass->engine, calib->inputs + (pass->first + index) * calib->in_size,
+                                 NULL, pass->tap, &ctx, &error)
+      || (ctx.next != calib->n_taps && error == NULL))
+    {
+      if (error == NULL)
+        g_set_error (&error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED,
+                     _("Calibration image %zu gave %u values where the first image gave %u"),
+                     pass->first + index + 1, ctx.next + (ctx.overflow ? 1 : 0), calib->n_taps);
+      g_mutex_lock (&pass->lock);
+      if (pass->error == NULL)
+        pass->error = g_steal_pointer (&error);
+      g_mutex_unlock (&pass->lock);
+      g_clear_error (&error);
+      g_atomic_int_set (&pass->failed, 1);
+      return;
+    }
+  done = g_atomic_int_add (&pass->done, 1) + 1;
+  /* progress on the calling thread only (thread 0), as before the pass was parallel */
+  if (pass->progress != NULL && thread_index == 0)
+    pass->progress ((double) done / calib->n_images, pass->progress_data);
+}
+
 static gboolean
 run_pass (QsCalibration   *calib,
-          QsEngineTapFunc  tap,
-          QsProgressFunc   progress,
-          gpointer         progress_data,
+          Pass            *pass,
           GCancellable    *cancellable,
           GError         **error)
 {
+  gboolean ok;
+
+  g_mutex_init (&pass->lock);
+  ok = qs_parallel_for (calib->n_images - pass->first, calib->n_threads, run_image, pass, cancellable, error);
+  g_mutex_clear (&pass->lock);
+  if (ok && pass->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&pass->error));
+      ok = FALSE;
+    }
+  g_clear_error (&pass->error);
+  return ok;
+}
+
+static void
+value_stats_merge (ValueStats       *v,
+                   const ImageStats *s)
+{
+  v->lo = MIN (v->lo, s->lo);
+  v->hi = MAX (v->hi, s->hi);
+  v->n_values += s->n_values;
+  v->n_zero += s->n_zero;
+  v->n_nonfinite += s->n_nonfinite;
+  v->sum_sq += s->sum_sq;
+}
+
+/* The min / max pass: image 0 on the calling thread (it names the taps), the others in
+ * parallel, then the merge in image order. */
+static gboolean
+minmax_pass (QsCalibration   *calib,
+             QsEngineInt     *engine,
+             QsProgressFunc   progress,
+             gpointer         progress_data,
+             GCancellable    *cancellable,
+             GError         **error)
+{
+  g_autoptr(GArray) first = g_array_new (FALSE, FALSE, sizeof (ImageStats));
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree ImageStats *rows = NULL;
+  TapCtx ctx = { NULL };
+  Pass pass = { calib, engine, minmax_tap };
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  ctx.first = first;
+  ctx.names = names;
+  if (!qs_engine_int_run_tapped (engine, calib->inputs, NULL, minmax_tap, &ctx, error))
+    return FALSE;
+  calib->n_taps = first->len;
+  calib->taps = g_ptr_array_new ();
+  for (guint k = 0; k < names->len; k++)
+    {
+      const char *name = g_ptr_array_index (names, k);
+      ValueStats *v = g_hash_table_lookup (calib->values, name);
+
+      if (v == NULL)
+        {
+          v = g_new0 (ValueStats, 1);
+          v->lo = INFINITY;
+          v->hi = -INFINITY;
+          g_hash_table_insert (calib->values, g_strdup (name), v);
+        }
+      g_ptr_array_add (calib->taps, v);
+      value_stats_merge (v, &g_array_index (first, ImageStats, k));
+    }
+  if (calib->n_images > 1)
+    {
+      rows = g_try_new (ImageStats, (calib->n_images - 1) * MAX (calib->n_taps, 1));
+      if (rows == NULL)
+        {
+          g_set_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED,
+                       _("Not enough memory for the statistics of %zu calibration images"),
+                       calib->n_images);
+          return FALSE;
+        }
+      /* image i (i >= 1) is item i - 1, its row rows[i - 1] */
+      pass.first = 1;
+      pass.rows = rows;
+      pass.progress = progress;
+      pass.progress_data = progress_data;
+      pass.done = 1;
+      if (!run_pass (calib, &pass, cancellable, error))
+        return FALSE;
+      for (gsize i = 0; i + 1 < calib->n_images; i++)
+        for (guint k = 0; k < calib->n_taps; k++)
+          value_stats_merge (g_ptr_array_index (calib->taps, k), &rows[i * calib->n_taps + k]);
+    }
+  if (progress != NULL)
+    progress (1.0, progress_data);
+  return TRUE;
+}
+
+/* The histogram pass (the bins of every value fixed by its min / max): each thread fills
+ * histograms of its own, which are summed at the end (integer counts: exact in any order). */
+static gboolean
+hist_pass (QsCalibration  *calib,
+           GError        **error)
+{
   g_autoptr(QsEngineInt) engine = float_program (calib->model, error);
+  guint n_threads = qs_parallel_n_threads (calib->n_images, calib->n_threads);
+  g_autofree QsHistogram ***hists = NULL;
+  Pass pass = { calib, engine, hist_tap };
+  gboolean ok;
 
   if (engine == NULL)
     return FALSE;
-  for (gsize i = 0; i < calib->n_images; i++)
+  hists = g_new0 (QsHistogram **, n_threads);
+  for (guint t = 0; t < n_threads; t++)
+    hists[t] = g_new0 (QsHistogram *, MAX (calib->n_taps, 1));
+  pass.hists = hists;
+  ok = run_pass (calib, &pass, NULL, error);
+  for (guint t = 0; t < n_threads; t++)
     {
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
-      if (!qs_engine_int_run_tapped (engine, calib->inputs + i * calib->in_size, NULL,
-                                     tap, calib->values, error))
-        return FALSE;
-      if (progress != NULL && (i & 31) == 31)
-        progress ((double) (i + 1) / calib->n_images, progress_data);
+      for (guint k = 0; k < calib->n_taps; k++)
+        {
+          QsHistogram *h = hists[t][k];
+          QsHistogram *dst = ((ValueStats *) g_ptr_array_index (calib->taps, k))->hist;
+
+          if (h == NULL)
+            continue;
+          if (ok)
+            {
+              g_assert (h->n_bins == dst->n_bins);
+              for (guint b = 0; b < h->n_bins; b++)
+                dst->counts[b] += h->counts[b];
+              dst->total += h->total;
+              dst->underflow += h->underflow;
+              dst->overflow += h->overflow;
+            }
+          qs_histogram_unref (h);
+        }
+      g_free (hists[t]);
     }
-  return TRUE;
+  return ok;
 }
 
 QsCalibration *
@@ -162,6 +409,20 @@ qs_calibration_new (QsModel        *model,
                     gpointer        progress_data,
                     GCancellable   *cancellable,
                     GError        **error)
+{
+  return qs_calibration_new_full (model, inputs, n_images, 0, progress, progress_data,
+                                  cancellable, error);
+}
+
+QsCalibration *
+qs_calibration_new_full (QsModel        *model,
+                         const float    *inputs,
+                         gsize           n_images,
+                         guint           n_threads,
+                         QsProgressFunc  progress,
+                         gpointer        progress_data,
+                         GCancellable   *cancellable,
+                         GError        **error)
 {
   g_autoptr(QsCalibration) calib = NULL;
   g_autoptr(QsEngineInt) probe = NULL;
@@ -187,8 +448,9 @@ qs_calibration_new (QsModel        *model,
   calib->inputs = g_memdup2 (inputs, n_images * calib->in_size * sizeof (float));
   calib->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, value_stats_free);
   g_mutex_init (&calib->lock);
+  calib->n_threads = n_threads;
 
-  if (!run_pass (calib, minmax_tap, progress, progress_data, cancellable, error))
+  if (!minmax_pass (calib, probe, progress, progress_data, cancellable, error))
     return NULL;
   return g_steal_pointer (&calib);
 }
@@ -239,7 +501,7 @@ qs_calibration_get_histogram (QsCalibration *calib,
             hi = lo + 1e-6;
           s->hist = qs_histogram_new (QS_CALIB_HIST_BINS, lo, hi);
         }
-      if (!run_pass (calib, hist_tap, NULL, NULL, NULL, error))
+      if (!hist_pass (calib, error))
         {
           g_hash_table_iter_init (&iter, calib->values);
           while (g_hash_table_iter_next (&iter, NULL, &value))

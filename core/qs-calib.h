@@ -42,6 +42,17 @@ QsCalibration *qs_calibration_new            (QsModel        *model,
                                               gpointer        progress_data,
                                               GCancellable   *cancellable,
                                               GError        **error);
+/* The same with the passes over the images on up to n_threads threads (0: one per
+ * processor, what qs_calibration_new () uses); the statistics and histograms do not depend
+ * on n_threads. */
+QsCalibration *qs_calibration_new_full       (QsModel        *model,
+                                              const float    *inputs,
+                                              gsize           n_images,
+                                              guint           n_threads,
+                                              QsProgressFunc  progress,
+                                              gpointer        progress_data,
+                                              GCancellable   *cancellable,
+                                              GError        **error);
 /* Calibrations by model checksum + dataset source + image count, owned by the caller (the
  * app keeps one per document, the CLI one per run). Thread-safe; no lock is held while a
  * calibration runs. */

@@ -11,6 +11,8 @@
 
 #include "qs-kernels-float.h"
 #include "qs-kernels-float-private.h"
+#include "qs-kernels-float-sparse.h"
+#include "qs-kernels.h"
 #include "qs-kernels-private.h"
 
 /* --- the "ref" variant (portable build of the shared bodies) --- */
@@ -129,12 +131,13 @@ axpy (float *restrict       dst,
     dst[i] += x * w[i];
 }
 
-void
-qs_conv_f32_sparse (const QsConvParams *p,
-                    const float        *input,
-                    const float        *filter,
-                    const float        *bias,
-                    float              *output)
+/* The portable loop: the definition of the results (see qs-kernels-float.h). */
+static void
+conv_f32_sparse_loop (const QsConvParams *p,
+                      const float        *input,
+                      const float        *filter,
+                      const float        *bias,
+                      float              *output)
 {
   gsize ih = p->input_height, iw = p->input_width, cin = p->input_depth;
   gsize oh = p->output_height, ow = p->output_width, oc = p->output_depth;
@@ -173,6 +176,45 @@ qs_conv_f32_sparse (const QsConvParams *p,
               }
           }
       }
+}
+
+typedef void (*SparseFunc) (const QsConvParams *, const float *, const float *, const float *,
+                            float *);
+
+static SparseFunc
+sparse_variant (void)
+{
+  static gsize which;   /* 1: the portable loop, 2: AVX-512 */
+
+  if (g_once_init_enter (&which))
+    {
+      gsize w = 1;
+
+#ifdef QS_HAVE_SIMD_X86
+      __builtin_cpu_init ();
+      /* same results either way; QS_KERNELS=ref or QS_SPARSE_CONV=loop keeps the portable
+       * loop (for timings and comparisons) */
+      if (__builtin_cpu_supports ("avx512f") && g_strcmp0 (g_getenv (QS_KERNELS_ENV), "ref") != 0
+          && g_strcmp0 (g_getenv ("QS_SPARSE_CONV"), "loop") != 0)
+        w = 2;
+#endif
+      g_once_init_leave (&which, w);
+    }
+#ifdef QS_HAVE_SIMD_X86
+  if (which == 2)
+    return qs_conv_f32_sparse_avx512;
+#endif
+  return conv_f32_sparse_loop;
+}
+
+void
+qs_conv_f32_sparse (const QsConvParams *p,
+                    const float        *input,
+                    const float        *filter,
+                    const float        *bias,
+                    float              *output)
+{
+  sparse_variant () (p, input, filter, bias, output);
 }
 
 /* --- pooling --- */

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 
 #include "quantscope-core.h"
+#include "test-models.h"
 
 /* Input [28, 28, 1] -> Flatten -> Dense (6, linear) -> Dense (3, relu). */
 static QsModel *
@@ -188,6 +189,76 @@ test_cache (void)
   g_rmdir (dir);
 }
 
+/* The passes split the images over threads: every statistic and histogram of a model with
+ * branches (tests/test-models.c, model 2) is bit for bit the same on 1 and on 4 threads. */
+static void
+test_threads_identical (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  g_autoptr(QsModel) model = qs_test_model2 (rand);
+  g_autoptr(QsCalibration) one = NULL, many = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize shape[QS_TENSOR_MAX_DIMS], in_size = 1;
+  guint rank = qs_model_get_input_shape (model, shape);
+  const gsize n = 13;
+  g_autofree float *x = NULL;
+  guint n_found = 0;
+
+  for (guint i = 0; i < rank; i++)
+    in_size *= shape[i];
+  x = g_new (float, n * in_size);
+  for (gsize i = 0; i < n * in_size; i++)
+    /* a few exact zeros and negative zeros, so the zero counts and +0 / -0 choices matter */
+    x[i] = i % 7 == 0 ? (i % 2 ? -0.0f : 0.0f) : (float) g_rand_double_range (rand, -1, 1);
+  one = qs_calibration_new_full (model, x, n, 1, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  many = qs_calibration_new_full (model, x, n, 4, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint l = 0; l < qs_model_get_n_layers (model); l++)
+    {
+      const char *suffixes[] = { "", "#pre", "#dw" };
+
+      for (guint s = 0; s < G_N_ELEMENTS (suffixes); s++)
+        {
+          g_autofree char *name = g_strconcat (qs_model_get_layer (model, l)->name, suffixes[s], NULL);
+          float lo1, hi1, lo2, hi2;
+          g_autoptr(QsActStats) a = NULL, b = NULL;
+
+          if (!qs_calibration_get_minmax (one, name, &lo1, &hi1))
+            {
+              g_assert_false (qs_calibration_get_minmax (many, name, &lo2, &hi2));
+              continue;
+            }
+          n_found++;
+          g_assert_true (qs_calibration_get_minmax (many, name, &lo2, &hi2));
+          g_assert_cmpmem (&lo1, sizeof lo1, &lo2, sizeof lo2);
+          g_assert_cmpmem (&hi1, sizeof hi1, &hi2, sizeof hi2);
+          a = qs_calibration_get_activations (one, name, &error);
+          g_assert_no_error (error);
+          b = qs_calibration_get_activations (many, name, &error);
+          g_assert_no_error (error);
+          g_assert_cmpuint (a->n_values, ==, b->n_values);
+          g_assert_cmpuint (a->n_values, >, 0);
+          g_assert_cmpuint (a->n_zero, ==, b->n_zero);
+          g_assert_cmpuint (a->n_nonfinite, ==, b->n_nonfinite);
+          g_assert_cmpmem (&a->sum_sq, sizeof a->sum_sq, &b->sum_sq, sizeof b->sum_sq);
+          g_assert_cmpuint (a->hist->n_bins, ==, b->hist->n_bins);
+          g_assert_cmpfloat (a->hist->lo, ==, b->hist->lo);
+          g_assert_cmpfloat (a->hist->hi, ==, b->hist->hi);
+          g_assert_cmpuint (a->hist->total, ==, b->hist->total);
+          g_assert_cmpuint (a->hist->total, >, 0);
+          g_assert_cmpuint (a->hist->underflow, ==, b->hist->underflow);
+          g_assert_cmpuint (a->hist->overflow, ==, b->hist->overflow);
+          g_assert_cmpmem (a->hist->counts, a->hist->n_bins * sizeof (guint64),
+                           b->hist->counts, b->hist->n_bins * sizeof (guint64));
+          /* every finite value is in the histogram, counted once */
+          g_assert_cmpuint (a->hist->total + a->hist->underflow + a->hist->overflow, ==, a->n_values);
+        }
+    }
+  g_assert_cmpuint (n_found, >=, 8);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -195,5 +266,6 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/calib/minmax-independent", test_minmax);
   g_test_add_func ("/qs/calib/range-methods", test_range_methods);
   g_test_add_func ("/qs/calib/cache", test_cache);
+  g_test_add_func ("/qs/calib/threads-identical", test_threads_identical);
   return g_test_run ();
 }

@@ -6,6 +6,7 @@
 
 #include "quantscope-core.h"
 #include "qs-kernels.h"
+#include "qs-kernels-float-sparse.h"
 
 /* Each float kernel against a naive loop written here, on seeded random data with a
  * fraction of exact zeros (the sparse convolution skips them) and every padding case.
@@ -371,6 +372,160 @@ test_activations (void)
     }
 }
 
+/* --- qs_conv_f32_sparse: the SIMD variant is bit for bit the original loop --- */
+
+/* The portable loop as it was before the SIMD variant (kept here as the definition). */
+static void
+old_axpy (float *dst, const float *w, float x, gsize n)
+{
+  typedef float v4 __attribute__ ((vector_size (16)));
+  v4 xv = { x, x, x, x };
+  gsize i = 0;
+
+  for (; i + 4 <= n; i += 4)
+    {
+      v4 d, wv;
+
+      memcpy (&d, dst + i, sizeof d);
+      memcpy (&wv, w + i, sizeof wv);
+      d += xv * wv;
+      memcpy (dst + i, &d, sizeof d);
+    }
+  for (; i < n; i++)
+    dst[i] += x * w[i];
+}
+
+static void
+old_conv_f32_sparse (const QsConvParams *p, const float *input, const float *filter,
+                     const float *bias, float *output)
+{
+  gsize ih = p->input_height, iw = p->input_width, cin = p->input_depth;
+  gsize oh = p->output_height, ow = p->output_width, oc = p->output_depth;
+
+  for (gsize oy = 0; oy < oh; oy++)
+    for (gsize ox = 0; ox < ow; ox++)
+      {
+        float *dst = output + (oy * ow + ox) * oc;
+
+        if (bias != NULL)
+          memcpy (dst, bias, oc * sizeof (float));
+        else
+          memset (dst, 0, oc * sizeof (float));
+        for (gsize ky = 0; ky < p->filter_height; ky++)
+          {
+            gssize iy = (gssize) (oy * p->stride_height + ky * p->dilation_height) - (gssize) p->pad_top;
+
+            if (iy < 0 || iy >= (gssize) ih)
+              continue;
+            for (gsize kx = 0; kx < p->filter_width; kx++)
+              {
+                gssize ix = (gssize) (ox * p->stride_width + kx * p->dilation_width) - (gssize) p->pad_left;
+                const float *px, *wt;
+
+                if (ix < 0 || ix >= (gssize) iw)
+                  continue;
+                px = input + ((gsize) iy * iw + (gsize) ix) * cin;
+                wt = filter + (ky * p->filter_width + kx) * cin * oc;
+                for (gsize ic = 0; ic < cin; ic++)
+                  if (px[ic] != 0.0f)
+                    old_axpy (dst, wt + ic * oc, px[ic], oc);
+              }
+          }
+      }
+}
+
+typedef void (*SparseConv) (const QsConvParams *, const float *, const float *, const float *,
+                            float *);
+
+/* special: 0 plain, 1 NaN inputs, 2 infinite weights (one NaN pattern per case: the
+ * payload of a NaN from two NaN operands depends on the operand order, which the reference
+ * does not fix). Bitwise: -0 / +0 included. */
+static void
+check_sparse_identical (SparseConv conv,
+                        guint      special)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (40 + special);
+  guint done = 0;
+
+  while (done < 150)
+    {
+      QsConvParams p = { 0 };
+      gsize n_in, n_w, n_out;
+      g_autofree float *in = NULL, *w = NULL, *bias = NULL, *want = NULL, *got = NULL;
+      gboolean no_bias = g_rand_int_range (rand, 0, 4) == 0;
+
+      p.input_height = g_rand_int_range (rand, 1, 13);
+      p.input_width = g_rand_int_range (rand, 1, 13);
+      p.input_depth = g_rand_int_range (rand, 1, done % 5 == 0 ? 70 : 20);
+      p.output_depth = g_rand_int_range (rand, 1, done % 3 == 0 ? 150 : 40);
+      p.filter_height = g_rand_int_range (rand, 1, 6);
+      p.filter_width = g_rand_int_range (rand, 1, 6);
+      p.stride_height = g_rand_int_range (rand, 1, 4);
+      p.stride_width = g_rand_int_range (rand, 1, 4);
+      p.dilation_height = g_rand_int_range (rand, 1, 3);
+      p.dilation_width = g_rand_int_range (rand, 1, 3);
+      p.pad_top = g_rand_int_range (rand, 0, p.filter_height);
+      p.pad_left = g_rand_int_range (rand, 0, p.filter_width);
+      p.depth_multiplier = 1;
+      if (p.input_height + 2 * p.pad_top < (p.filter_height - 1) * p.dilation_height + 1
+          || p.input_width + 2 * p.pad_left < (p.filter_width - 1) * p.dilation_width + 1)
+        continue;
+      p.output_height = (p.input_height + 2 * p.pad_top - (p.filter_height - 1) * p.dilation_height - 1)
+                        / p.stride_height + 1;
+      p.output_width = (p.input_width + 2 * p.pad_left - (p.filter_width - 1) * p.dilation_width - 1)
+                       / p.stride_width + 1;
+      n_in = p.input_height * p.input_width * p.input_depth;
+      n_w = p.filter_height * p.filter_width * p.input_depth * p.output_depth;
+      n_out = p.output_height * p.output_width * p.output_depth;
+      in = random_floats (rand, n_in, 0.4);
+      w = random_floats (rand, n_w, 0.1);
+      bias = random_floats (rand, p.output_depth, 0.3);
+      for (gsize i = 0; i < n_in; i++)
+        if (in[i] == 0.0f && g_rand_boolean (rand))
+          in[i] = -0.0f;
+        else if (special == 1 && g_rand_int_range (rand, 0, 50) == 0)
+          in[i] = NAN;
+      for (gsize i = 0; i < n_w; i++)
+        if (w[i] == 0.0f && g_rand_boolean (rand))
+          w[i] = -0.0f;
+        else if (special == 2 && g_rand_int_range (rand, 0, 50) == 0)
+          w[i] = g_rand_boolean (rand) ? INFINITY : -INFINITY;
+      for (gsize i = 0; i < p.output_depth; i++)
+        if (bias[i] == 0.0f && g_rand_boolean (rand))
+          bias[i] = -0.0f;
+      want = g_new (float, n_out);
+      got = g_new (float, n_out);
+      memset (want, 0x55, n_out * sizeof (float));
+      memset (got, 0xaa, n_out * sizeof (float));
+      old_conv_f32_sparse (&p, in, w, no_bias ? NULL : bias, want);
+      conv (&p, in, w, no_bias ? NULL : bias, got);
+      if (memcmp (want, got, n_out * sizeof (float)) != 0)
+        for (gsize i = 0; i < n_out; i++)
+          if (memcmp (&want[i], &got[i], sizeof (float)) != 0)
+            g_error ("case %u (%zux%zux%zu -> %zu, %zux%zu): output %zu: %a vs %a", done,
+                     p.input_height, p.input_width, p.input_depth, p.output_depth,
+                     p.filter_height, p.filter_width, i, want[i], got[i]);
+      done++;
+    }
+}
+
+static void
+test_sparse_identical (void)
+{
+  for (guint special = 0; special < 3; special++)
+    {
+      check_sparse_identical (qs_conv_f32_sparse, special);
+#ifdef QS_HAVE_SIMD_X86
+      /* the AVX-512 variant itself, whatever QS_KERNELS chose */
+      __builtin_cpu_init ();
+      if (__builtin_cpu_supports ("avx512f"))
+        check_sparse_identical (qs_conv_f32_sparse_avx512, special);
+      else if (special == 0)
+        g_test_message ("no AVX-512F: only the portable qs_conv_f32_sparse checked");
+#endif
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -379,6 +534,7 @@ main (int   argc,
   g_test_add_func ("/qs/kernels-float/gemm-order-every-variant", test_gemm);
   g_test_add_func ("/qs/kernels-float/conv-depthwise-order-every-variant", test_conv);
   g_test_add_func ("/qs/kernels-float/pool-exact", test_pool);
+  g_test_add_func ("/qs/kernels-float/sparse-conv-simd-bitwise", test_sparse_identical);
   g_test_add_func ("/qs/kernels-float/activations-vs-double", test_activations);
   return g_test_run ();
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -295,7 +296,39 @@ bench_per_layer (QsBench     *bench,
     }
 }
 
-/* Float, int8 gemmlowp and int8 fp32-rne images/s of one model on n images. */
+static double
+process_cpu_seconds (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* QS_BENCH_CALIB_THREADS=N: the calibration pass on N threads (default 0: one per
+ * processor, as the app), to compare with the one-thread pass. */
+static guint
+calib_threads (void)
+{
+  const char *s = g_getenv ("QS_BENCH_CALIB_THREADS");
+
+  return s != NULL ? (guint) g_ascii_strtoull (s, NULL, 10) : 0;
+}
+
+/* QS_BENCH_CALIB_IMAGES=N: calibrate on min (N, --images) images (default 32). */
+static guint
+calib_images (void)
+{
+  const char *s = g_getenv ("QS_BENCH_CALIB_IMAGES");
+  guint n = s != NULL ? (guint) g_ascii_strtoull (s, NULL, 10) : 0;
+
+  return n > 0 ? n : 32;
+}
+
+/* Float, int8 gemmlowp and int8 fp32-rne images/s of one model on n images, and the
+ * calibration pass (qs_calibration_new on min (n, calib_images ()) images) as images/s
+ * with its ratio to the float engine and its process CPU time (calibration-LABEL,
+ * calibration-LABEL-cpu). */
 static gboolean
 bench_one_model (QsBench     *bench,
                  const char  *label,
@@ -312,8 +345,11 @@ bench_one_model (QsBench     *bench,
   g_autofree float *input = NULL, *output = NULL;
   g_autofree char *name_float = NULL, *name_int = NULL, *name_rne = NULL;
   gsize in_size, out_size;
-  double t_float, t_int, t_rne;
+  double t_float, t_int, t_rne, t_calib, cpu_calib, cpu0;
   QsEngineIntMemory mem;
+  gint64 wall0;
+  guint n_calib;
+  g_autofree char *name_calib = NULL, *name_calib_cpu = NULL;
   int reps = qs_bench_quick (bench) ? 1 : 2;
   Job job = { 0 };
 
@@ -357,9 +393,16 @@ bench_one_model (QsBench     *bench,
   g_clear_pointer (&fengine, qs_engine_float_free);
   job.fengine = NULL;
 
-  calib = qs_calibration_new (model, input, MIN (n, 32), NULL, NULL, NULL, error);
+  /* the calibration pass alone (the float program, tapped, over the images in parallel):
+   * wall and process CPU time */
+  n_calib = MIN (n, calib_images ());
+  wall0 = g_get_monotonic_time ();
+  cpu0 = process_cpu_seconds ();
+  calib = qs_calibration_new_full (model, input, n_calib, calib_threads (), NULL, NULL, NULL, error);
   if (calib == NULL)
     return FALSE;
+  t_calib = (g_get_monotonic_time () - wall0) / 1e6;
+  cpu_calib = process_cpu_seconds () - cpu0;
   engine = qs_calibration_compile (calib, model, config, error);
   if (engine == NULL)
     return FALSE;
@@ -393,6 +436,11 @@ bench_one_model (QsBench     *bench,
     qs_bench_add_rate (bench, name_mem, "MB", mem.arena_bytes / 1e6, "vs_unplanned",
                        (double) mem.arena_bytes / MAX (mem.values_bytes, 1));
   }
+  name_calib = g_strdup_printf ("calibration-%s", label);
+  name_calib_cpu = g_strdup_printf ("calibration-%s-cpu", label);
+  qs_bench_add_rate (bench, name_calib, "images_per_s", n_calib / t_calib, "vs_float",
+                     (n_calib / t_calib) / (n / t_float));
+  qs_bench_add_ms (bench, name_calib_cpu, cpu_calib * 1e3, "cpu_vs_wall", cpu_calib / t_calib);
   if (qs_bench_per_layer (bench))
     bench_per_layer (bench, label, engine, input, n);
   return TRUE;
