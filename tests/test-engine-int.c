@@ -969,6 +969,74 @@ test_requant_mode_config_and_ties (void)
   g_assert_cmpuint (n_diff, >, 0);
 }
 
+/* fuse_clamps (a standalone ReLU folded into the Add, conv or depthwise before it) and the
+ * packed depthwise change no code: on the bundled ResNet (Add + ReLU) and MobileNet
+ * (depthwise) in every requantization mode, the engine with the fusion gives the same
+ * bytes as the one compiled with QS_ENGINE_INT_NO_FUSE=1, its tapped run (which runs a
+ * fused pair as two steps) the same as its plain run, and the ResNet has fewer ops. */
+static void
+test_fused_clamp_matches_unfused (void)
+{
+  const char *names[] = { "fmnist-resnet", "fmnist-mobilenet" };
+  const guint n = 64;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(GError) error = NULL;
+
+  dataset = qs_dataset_open ("sample", &error);
+  g_assert_no_error (error);
+  for (gsize mi = 0; mi < G_N_ELEMENTS (names); mi++)
+    {
+      g_autofree char *file = g_strdup_printf ("models/%s.h5", names[mi]);
+      g_autofree char *path = qs_data_find_file (file, NULL);
+      g_autoptr(QsModel) model = NULL;
+      g_autoptr(QsCalibration) calib = NULL;
+      g_autofree float *x = NULL;
+
+      g_assert_nonnull (path);
+      model = qs_model_load (path, NULL, NULL, &error);
+      g_assert_no_error (error);
+      calib = qs_calibration_cache_get (NULL, model, "sample-train", 32, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      for (QsRequantMode mode = 0; mode < QS_REQUANT_N_MODES; mode++)
+        {
+          g_autoptr(QsConfig) config = make_config ("w8a8");
+          g_autoptr(QsEngineInt) fused = NULL, plain = NULL;
+          g_autofree float *y = NULL, *y2 = NULL, *y3 = NULL;
+          gsize in_size, out_size;
+          guint fi, ff, pi, pf;
+
+          qs_config_set_requant_mode (config, mode);
+          fused = qs_calibration_compile (calib, model, config, &error);
+          g_assert_no_error (error);
+          g_setenv ("QS_ENGINE_INT_NO_FUSE", "1", TRUE);
+          plain = qs_calibration_compile (calib, model, config, &error);
+          g_unsetenv ("QS_ENGINE_INT_NO_FUSE");
+          g_assert_no_error (error);
+          qs_engine_int_count_ops (fused, &fi, &ff);
+          qs_engine_int_count_ops (plain, &pi, &pf);
+          g_test_message ("%s %s: %u integer ops fused, %u unfused", names[mi],
+                          qs_requant_mode_to_string (mode), fi, pi);
+          if (mi == 0)
+            g_assert_cmpuint (fi, <, pi);
+          in_size = qs_engine_int_get_input_size (fused);
+          out_size = qs_engine_int_get_output_size (fused);
+          if (x == NULL)
+            {
+              x = g_new (float, n * in_size);
+              g_assert_true (qs_dataset_fill_inputs (dataset, model, 0, n, x, &error));
+            }
+          y = g_new (float, n * out_size);
+          y2 = g_new (float, n * out_size);
+          y3 = g_new (float, out_size);
+          g_assert_true (qs_engine_int_run (fused, x, n, y, 1, NULL, NULL, NULL, &error));
+          g_assert_true (qs_engine_int_run (plain, x, n, y2, 1, NULL, NULL, NULL, &error));
+          g_assert_cmpmem (y, n * out_size * sizeof (float), y2, n * out_size * sizeof (float));
+          g_assert_true (qs_engine_int_run_tapped (fused, x, y3, NULL, NULL, &error));
+          g_assert_cmpmem (y, out_size * sizeof (float), y3, out_size * sizeof (float));
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -986,6 +1054,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/engine-int/config-range-overrides-calibration", test_config_range_overrides_calibration);
   g_test_add_func ("/qs/engine-int/requant-modes-sample-models", test_requant_modes_sample_models);
   g_test_add_func ("/qs/engine-int/requant-mode-config-and-ties", test_requant_mode_config_and_ties);
+  g_test_add_func ("/qs/engine-int/fused-clamp-matches-unfused", test_fused_clamp_matches_unfused);
   ret = g_test_run ();
   g_rand_free (rng);
   return ret;

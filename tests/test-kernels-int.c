@@ -514,6 +514,49 @@ test_elementwise (void)
     }
 }
 
+/* The variant's packed depthwise (when it packs p) equals want: packed from copies of the
+ * filter and requantization arrays overwritten before the runs (the pack keeps what it
+ * needs), run twice (nothing of a run stays in the pack). */
+static void
+check_depthwise_packed (const QsIntKernels      *kern,
+                        const QsDepthwiseParams *p,
+                        const guint8            *in,
+                        const gint8             *filter,
+                        const QsRequant         *rq,
+                        const guint8            *want)
+{
+  gsize n_out = p->output_height * p->output_width * p->output_depth;
+  gsize n_w = p->filter_height * p->filter_width * p->output_depth, oc = p->output_depth;
+  g_autofree gint8 *fcopy = g_memdup2 (filter, n_w);
+  g_autofree gint32 *bias = g_memdup2 (rq->bias, oc * sizeof (gint32));
+  g_autofree gint32 *mult = g_memdup2 (rq->multiplier, oc * sizeof (gint32));
+  g_autofree gint32 *shift = g_memdup2 (rq->shift, oc * sizeof (gint32));
+  g_autofree float *scale = g_memdup2 (rq->scale, oc * sizeof (float));
+  g_autofree guint8 *got = g_malloc (n_out);
+  QsRequant rcopy = *rq;
+  QsDepthwisePacked *pk;
+
+  rcopy.bias = bias;
+  rcopy.multiplier = mult;
+  rcopy.shift = shift;
+  rcopy.scale = scale;
+  pk = qs_depthwise_u8s8_pack (kern, p, fcopy, &rcopy);
+  if (pk == NULL)
+    return;
+  memset (fcopy, 0x55, n_w);
+  memset (bias, 0x55, oc * sizeof (gint32));
+  memset (mult, 0x55, oc * sizeof (gint32));
+  memset (shift, 0x55, oc * sizeof (gint32));
+  memset (scale, 0x55, oc * sizeof (float));
+  for (int run = 0; run < 2; run++)
+    {
+      memset (got, 0, n_out);
+      qs_depthwise_u8s8_packed (pk, p, in, got);
+      g_assert_cmpmem (want, n_out, got, n_out);
+    }
+  qs_depthwise_packed_free (pk);
+}
+
 /* Every depthwise variant built here equals qs_depthwise_u8s8_ref on this case. */
 static void
 check_depthwise_variants (const QsDepthwiseParams *p,
@@ -536,6 +579,7 @@ check_depthwise_variants (const QsDepthwiseParams *p,
       memset (got, 0, n_out);
       qs_depthwise_u8s8 (kern, p, in, filter, rq, got, acc);
       g_assert_cmpmem (want, n_out, got, n_out);
+      check_depthwise_packed (kern, p, in, filter, rq, want);
     }
 }
 
