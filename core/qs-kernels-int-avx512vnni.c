@@ -174,12 +174,14 @@ rq_rdbpot (const RqVec *v,
 }
 
 /* requant (acc) before the output zero-point and the clamp (fp32-rne: already clamped to
- * [out_min, out_max] - out_zp). */
+ * [out_min, out_max] - out_zp), in mode (v's; a constant where a caller specialises its
+ * loop per mode). */
 static inline __attribute__ ((always_inline)) __m512i
-rq_vec_raw (const RqVec *v,
-            __m512i      acc)
+rq_vec_raw_mode (const RqVec   *v,
+                 __m512i        acc,
+                 QsRequantMode  mode)
 {
-  switch (v->mode)
+  switch (mode)
     {
     case QS_REQUANT_SINGLE_ROUNDING:
       return single_rounding (acc, v->mult, v->ts);
@@ -199,6 +201,13 @@ rq_vec_raw (const RqVec *v,
     default:
       return rq_rdbpot (v, rq_srdhm (v, v->any_left ? sat_left_shift (acc, v->left) : acc));
     }
+}
+
+static inline __attribute__ ((always_inline)) __m512i
+rq_vec_raw (const RqVec *v,
+            __m512i      acc)
+{
+  return rq_vec_raw_mode (v, acc, v->mode);
 }
 
 /* rq_vec_apply before the narrowing: out_zp + clamp (requant (acc)), 16 int32 lanes in
@@ -541,10 +550,11 @@ dw_store_block (const RqVec   *v,
                 __m512i        acc3,
                 __mmask64      mask,
                 guint8        *dst,
-                const gboolean whole)
+                const gboolean whole,
+                QsRequantMode  mode)
 {
-  __m512i r0 = rq_vec_raw (&v[0], acc0), r1 = rq_vec_raw (&v[1], acc1);
-  __m512i r2 = rq_vec_raw (&v[2], acc2), r3 = rq_vec_raw (&v[3], acc3), out;
+  __m512i r0 = rq_vec_raw_mode (&v[0], acc0, mode), r1 = rq_vec_raw_mode (&v[1], acc1, mode);
+  __m512i r2 = rq_vec_raw_mode (&v[2], acc2, mode), r3 = rq_vec_raw_mode (&v[3], acc3, mode), out;
 
   out = _mm512_packus_epi16 (_mm512_adds_epi16 (_mm512_packs_epi32 (r0, r1), outc[0]),
                              _mm512_adds_epi16 (_mm512_packs_epi32 (r2, r3), outc[0]));
@@ -576,7 +586,8 @@ dw_row_block (const DwPacked      *pk,
               __mmask64            mask,
               const gboolean       whole,
               const gsize          kw,
-              const gsize          ngy)
+              const gsize          ngy,
+              const QsRequantMode  mode)
 {
   gsize c = pk->c;
   const __m512i *wb = pk->wpk + b * kw * ngy * 4, *bb = pk->bias + b * 4;
@@ -622,7 +633,7 @@ dw_row_block (const DwPacked      *pk,
             acc2 = _mm512_dpbusd_epi32 (acc2, q[2], in_regs ? wr[k + 2] : wb[k + 2]);
             acc3 = _mm512_dpbusd_epi32 (acc3, q[3], in_regs ? wr[k + 3] : wb[k + 3]);
           }
-      dw_store_block (v, pk->outc, acc0, acc1, acc2, acc3, mask, dst + ox * c, whole);
+      dw_store_block (v, pk->outc, acc0, acc1, acc2, acc3, mask, dst + ox * c, whole, mode);
     }
 }
 
@@ -645,7 +656,8 @@ dw_row_half (const DwPacked      *pk,
              guint8              *dst,
              __mmask32            mask,
              const gsize          kw,
-             const gsize          ngy)
+             const gsize          ngy,
+             const QsRequantMode  mode)
 {
   gsize c = pk->c;
   const __m512i *wb = pk->wpk + b * kw * ngy * 4, *bb = pk->bias + b * 4;
@@ -701,8 +713,8 @@ dw_row_half (const DwPacked      *pk,
             acc2 = _mm256_dpbusd_epi32 (acc2, q[2], in_regs ? wr[k + 2] : _mm512_castsi512_si256 (wb[k + 2]));
             acc3 = _mm256_dpbusd_epi32 (acc3, q[3], in_regs ? wr[k + 3] : _mm512_castsi512_si256 (wb[k + 3]));
           }
-      r01 = rq_vec_raw (&v[0], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc0), acc1, 1));
-      r23 = rq_vec_raw (&v[1], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc2), acc3, 1));
+      r01 = rq_vec_raw_mode (&v[0], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc0), acc1, 1), mode);
+      r23 = rq_vec_raw_mode (&v[1], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc2), acc3, 1), mode);
       out = _mm256_packus_epi16 (_mm256_adds_epi16 (_mm256_packs_epi32 (_mm512_castsi512_si256 (r01),
                                                                         _mm512_extracti64x4_epi64 (r01, 1)),
                                                     _mm512_castsi512_si256 (outc[0])),
@@ -727,20 +739,15 @@ dw_slot_channel (gsize    s,
   return dw_channel (s / 16, s % 16);
 }
 
-/* acc = bias + sum over the valid taps of (input + offset) * filter. Integer additions in
- * any order give the reference's sums (no overflow: at most kh * kw products of
- * |.| <= 255 * 128 past the bias). The kernel starts from bias + offset * (sum of the
- * channel's filter) and adds input * filter with vpdpbusd (uint8 input, int8 filter,
- * exact); a tap outside the image reads a padding pixel of -offset (the input zero-point),
- * whose (input + offset) * filter is 0 as the reference's skipped tap, and the zero filter
- * rows past kh add 0 whatever they read. */
-static void
-depthwise_packed_avx512 (const QsDepthwisePacked *base,
-                         const QsDepthwiseParams *p,
-                         const guint8            *input,
-                         guint8                  *output)
+static inline __attribute__ ((always_inline)) void
+dw_rows (const DwPacked          *pk,
+         const QsDepthwiseParams *p,
+         const guint8            *input,
+         guint8                  *output,
+         const guint8           **rows,
+         __m512i                 *col,
+         const QsRequantMode      mode)
 {
-  const DwPacked *pk = (const DwPacked *) base;
   gsize h = p->input_height, w = p->input_width, c = pk->c;
   gsize oh = p->output_height, ow = p->output_width;
   gsize kh = pk->kh, kw = pk->kw, ngy = pk->ngy, nb = pk->nb;
@@ -748,16 +755,7 @@ depthwise_packed_avx512 (const QsDepthwisePacked *base,
   gsize dh = p->dilation_height, dw = p->dilation_width;
   gsize ncol = (ow - 1) * sw + (kw - 1) * dw + 1;
   gssize x0 = -(gssize) p->pad_left;
-  __m512i *col;
-  const guint8 *rows_stack[16];
-  g_autofree const guint8 **rows_heap = 4 * ngy > G_N_ELEMENTS (rows_stack) ? g_new (const guint8 *, 4 * ngy) : NULL;
-  const guint8 **rows = rows_heap != NULL ? rows_heap : rows_stack;
 
-  g_return_if_fail (p->input_depth == c && p->filter_height == kh && p->filter_width == kw
-                    && p->input_offset == pk->input_offset);
-  if (oh == 0 || ow == 0)
-    return;
-  col = qs_aligned_alloc (ncol * ngy * 4 * sizeof (__m512i));
   for (gsize oy = 0; oy < oh; oy++)
     {
       gssize iy0 = (gssize) (oy * sh) - (gssize) p->pad_top;
@@ -778,21 +776,66 @@ depthwise_packed_avx512 (const QsDepthwisePacked *base,
               __mmask32 m = (__mmask32) (((guint64) 1 << cb) - 1);
 
               if (kw == 3 && ngy == 1)
-                dw_row_half (pk, rows, b, x0, w, ow, sw, dw, ncol, (__m256i *) col, drow + b * 64, m, 3, 1);
+                dw_row_half (pk, rows, b, x0, w, ow, sw, dw, ncol, (__m256i *) col, drow + b * 64, m, 3, 1, mode);
               else
-                dw_row_half (pk, rows, b, x0, w, ow, sw, dw, ncol, (__m256i *) col, drow + b * 64, m, kw, ngy);
+                dw_row_half (pk, rows, b, x0, w, ow, sw, dw, ncol, (__m256i *) col, drow + b * 64, m, kw, ngy, mode);
             }
           else if (cb == 64)
             {
               if (kw == 3 && ngy == 1)
-                dw_row_block (pk, rows, b, x0, w, ow, sw, dw, ncol, col, drow + b * 64, ~(__mmask64) 0, TRUE, 3, 1);
+                dw_row_block (pk, rows, b, x0, w, ow, sw, dw, ncol, col, drow + b * 64, ~(__mmask64) 0, TRUE, 3, 1, mode);
               else
-                dw_row_block (pk, rows, b, x0, w, ow, sw, dw, ncol, col, drow + b * 64, ~(__mmask64) 0, TRUE, kw, ngy);
+                dw_row_block (pk, rows, b, x0, w, ow, sw, dw, ncol, col, drow + b * 64, ~(__mmask64) 0, TRUE, kw, ngy, mode);
             }
           else
             dw_row_block (pk, rows, b, x0, w, ow, sw, dw, ncol, col, drow + b * 64,
-                          ((__mmask64) 1 << cb) - 1, FALSE, kw, ngy);
+                          ((__mmask64) 1 << cb) - 1, FALSE, kw, ngy, mode);
         }
+    }
+}
+
+/* acc = bias + sum over the valid taps of (input + offset) * filter. Integer additions in
+ * any order give the reference's sums (no overflow: at most kh * kw products of
+ * |.| <= 255 * 128 past the bias). The kernel starts from bias + offset * (sum of the
+ * channel's filter) and adds input * filter with vpdpbusd (uint8 input, int8 filter,
+ * exact); a tap outside the image reads a padding pixel of -offset (the input zero-point),
+ * whose (input + offset) * filter is 0 as the reference's skipped tap, and the zero filter
+ * rows past kh add 0 whatever they read. The loops are specialised per requantization
+ * mode (no mode switch per pixel). */
+static void
+depthwise_packed_avx512 (const QsDepthwisePacked *base,
+                         const QsDepthwiseParams *p,
+                         const guint8            *input,
+                         guint8                  *output)
+{
+  const DwPacked *pk = (const DwPacked *) base;
+  gsize ow = p->output_width, ngy = pk->ngy;
+  __m512i *col;
+  const guint8 *rows_stack[16];
+  g_autofree const guint8 **rows_heap = 4 * ngy > G_N_ELEMENTS (rows_stack) ? g_new (const guint8 *, 4 * ngy) : NULL;
+  const guint8 **rows = rows_heap != NULL ? rows_heap : rows_stack;
+
+  g_return_if_fail (p->input_depth == pk->c && p->filter_height == pk->kh && p->filter_width == pk->kw
+                    && p->input_offset == pk->input_offset);
+  if (p->output_height == 0 || ow == 0)
+    return;
+  col = qs_aligned_alloc (((ow - 1) * p->stride_width + (pk->kw - 1) * p->dilation_width + 1)
+                          * ngy * 4 * sizeof (__m512i));
+  switch (pk->v[0].mode)
+    {
+    case QS_REQUANT_SINGLE_ROUNDING:
+      dw_rows (pk, p, input, output, rows, col, QS_REQUANT_SINGLE_ROUNDING);
+      break;
+    case QS_REQUANT_CMSIS_NN:
+      dw_rows (pk, p, input, output, rows, col, QS_REQUANT_CMSIS_NN);
+      break;
+    case QS_REQUANT_FP32_RNE:
+      dw_rows (pk, p, input, output, rows, col, QS_REQUANT_FP32_RNE);
+      break;
+    case QS_REQUANT_GEMMLOWP:
+    default:
+      dw_rows (pk, p, input, output, rows, col, QS_REQUANT_GEMMLOWP);
+      break;
     }
   qs_aligned_free (col);
 }
