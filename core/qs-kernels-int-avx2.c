@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "qs-kernels-int-private.h"
+#include "qs-quant.h"
 
 /* AVX2: activations and weights widened to int16 and multiplied with vpmaddwd (pairs of
  * exact int16 products summed into int32: no saturation, unlike vpmaddubsw, whose int16
@@ -419,6 +420,71 @@ add_avx2 (const guint8 *a, const guint8 *b, gsize n,
     qs_add_u8 (a + n8, b + n8, n - n8, p, out + n8);
 }
 
+/* --- the Quantize op: qs_quantize_u8_ref's steps on 8 lanes (the tail: the reference) --- */
+
+static void
+quantize_avx2 (const float *x,
+               gsize        n,
+               float        scale,
+               gint32       zp,
+               gint32       qmin,
+               gint32       qmax,
+               int          rounding,
+               guint8      *out)
+{
+  float lo = (float) (qmin - zp), hi = (float) (qmax - zp);
+  __m256 vs = _mm256_set1_ps (scale), vlo = _mm256_set1_ps (lo), vhi = _mm256_set1_ps (hi);
+  __m256 vlo1 = _mm256_set1_ps (lo - 1.0f), vhi1 = _mm256_set1_ps (hi + 1.0f);
+  __m256 half = _mm256_set1_ps (0.5f), mhalf = _mm256_set1_ps (-0.5f), one = _mm256_set1_ps (1.0f);
+  __m256i vzp = _mm256_set1_epi32 (zp);
+  /* byte 0 of each int32 lane to the lane's low four bytes */
+  const __m256i gather = _mm256_setr_epi8 (0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                           0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  gsize i = 0;
+
+  for (; i + 8 <= n; i += 8)
+    {
+      __m256 xv = _mm256_loadu_ps (x + i), v, t;
+      /* x - x is 0 exactly for the finite values, NaN for NaN and +-Inf */
+      __m256 finite = _mm256_cmp_ps (_mm256_sub_ps (xv, xv), _mm256_setzero_ps (), _CMP_EQ_OQ);
+      __m256i code, b;
+
+      v = _mm256_div_ps (xv, vs);
+      /* the finite lanes are not NaN: max / min are the reference's compares there */
+      v = _mm256_min_ps (_mm256_max_ps (v, vlo1), vhi1);   /* |v| < 2^23 from here */
+      switch (rounding)
+        {
+        case QS_ROUNDING_FLOOR:
+          t = _mm256_round_ps (v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+          break;
+        case QS_ROUNDING_NEAREST_AWAY:
+          {
+            __m256 d;
+
+            t = _mm256_round_ps (v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            d = _mm256_sub_ps (v, t);   /* exact */
+            t = _mm256_add_ps (t, _mm256_and_ps (_mm256_cmp_ps (d, half, _CMP_GE_OQ), one));
+            t = _mm256_sub_ps (t, _mm256_and_ps (_mm256_cmp_ps (d, mhalf, _CMP_LE_OQ), one));
+            break;
+          }
+        case QS_ROUNDING_NEAREST_EVEN:
+        case QS_ROUNDING_STOCHASTIC:
+        default:
+          /* the reference's trunc-and-compare is round half to even */
+          t = _mm256_round_ps (v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+          break;
+        }
+      t = _mm256_min_ps (_mm256_max_ps (t, vlo), vhi);
+      code = _mm256_add_epi32 (_mm256_cvttps_epi32 (t), vzp);
+      code = _mm256_blendv_epi8 (vzp, code, _mm256_castps_si256 (finite));
+      b = _mm256_shuffle_epi8 (code, gather);
+      _mm_storel_epi64 ((__m128i *) (out + i),
+                        _mm_unpacklo_epi32 (_mm256_castsi256_si128 (b), _mm256_extracti128_si256 (b, 1)));
+    }
+  if (i < n)
+    qs_quantize_u8_ref (x + i, n - i, scale, zp, qmin, qmax, rounding, out + i);
+}
+
 const QsIntKernels _qs_int_kernels_avx2 = {
-  "avx2", gemm_avx2, requant_avx2, add_avx2, rescale_avx2, NULL, NULL,
+  "avx2", gemm_avx2, requant_avx2, add_avx2, rescale_avx2, NULL, quantize_avx2,
 };
