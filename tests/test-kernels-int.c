@@ -697,6 +697,58 @@ test_depthwise_shapes (void)
     }
 }
 
+/* Tall filters (17-20 kernel rows: more than four groups of four rows per kernel column,
+ * the AVX-512 kernel's row pointers past its stack array) and wide ones, strides and
+ * padding, in every mode: every variant and its packed path equal the reference. */
+static void
+test_depthwise_tall (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (19);
+
+  for (int rep = 0; rep < 16; rep++)
+    {
+      QsDepthwiseParams p = { 0 };
+      gsize oc, n_in, n_w;
+      g_autofree guint8 *in = NULL;
+      g_autofree gint8 *filter = NULL;
+      Case cs;
+
+      p.input_depth = g_rand_int_range (rand, 1, 100);
+      p.depth_multiplier = 1;
+      p.filter_height = rep % 2 == 0 ? g_rand_int_range (rand, 17, 21) : g_rand_int_range (rand, 1, 3);
+      p.filter_width = rep % 2 == 0 ? g_rand_int_range (rand, 1, 3) : g_rand_int_range (rand, 9, 13);
+      p.stride_height = g_rand_int_range (rand, 1, 3);
+      p.stride_width = g_rand_int_range (rand, 1, 3);
+      p.dilation_height = p.dilation_width = 1;
+      p.pad_top = g_rand_int_range (rand, 0, (gint32) p.filter_height);
+      p.pad_left = g_rand_int_range (rand, 0, (gint32) p.filter_width);
+      p.input_height = p.filter_height + g_rand_int_range (rand, 0, 5);
+      p.input_width = p.filter_width + g_rand_int_range (rand, 0, 5);
+      p.output_height = (p.input_height + 2 * p.pad_top - p.filter_height) / p.stride_height + 1;
+      p.output_width = (p.input_width + 2 * p.pad_left - p.filter_width) / p.stride_width + 1;
+      p.output_depth = oc = p.input_depth;
+      p.input_offset = -g_rand_int_range (rand, 0, 256);
+      n_in = p.input_height * p.input_width * p.input_depth;
+      n_w = p.filter_height * p.filter_width * oc;
+      case_init (&cs, rand, 1, oc, 4);
+      cs.rq.mode = (QsRequantMode) (rep % QS_REQUANT_N_MODES);
+      for (gsize i = 0; i < oc; i++)
+        {
+          cs.bias[i] = g_rand_int_range (rand, -(1 << 14), 1 << 14);
+          cs.shift[i] = g_rand_int_range (rand, -14, -7);
+          cs.scale[i] = ldexpf ((float) g_rand_double_range (rand, 0.5, 1.0), -g_rand_int_range (rand, 7, 14));
+        }
+      in = g_malloc (n_in);
+      filter = g_malloc (n_w);
+      for (gsize i = 0; i < n_in; i++)
+        in[i] = g_rand_int_range (rand, 0, 256);
+      for (gsize i = 0; i < n_w; i++)
+        filter[i] = g_rand_int_range (rand, -128, 128);
+      check_depthwise_variants (&p, in, filter, &cs.rq);
+      case_clear (&cs);
+    }
+}
+
 /* The Quantize op of every variant equals qs_quantize_u8_ref in every rounding: ties
  * (k + 0.5) * scale, values past the range, NaN and +-Inf, odd lengths. */
 static void
@@ -766,6 +818,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/kernels-int/elementwise-every-variant", test_elementwise);
   g_test_add_func ("/qs/kernels-int/depthwise-random-every-mode", test_depthwise_random);
   g_test_add_func ("/qs/kernels-int/depthwise-shapes-every-mode", test_depthwise_shapes);
+  g_test_add_func ("/qs/kernels-int/depthwise-tall-every-mode", test_depthwise_tall);
   g_test_add_func ("/qs/kernels-int/quantize-every-rounding", test_quantize);
   g_test_add_func ("/qs/kernels-int/dispatch", test_dispatch);
   return g_test_run ();
