@@ -51,7 +51,7 @@ typedef enum
   OP_I_PAD,
 } OpKind;
 
-typedef struct
+typedef struct _Op
 {
   OpKind        kind;
   gint          layer;
@@ -103,6 +103,10 @@ typedef struct
   gint32        mid_min, mid_max;
   gint32        clamp_min, clamp_max;   /* the fused clamp's own range */
 
+  /* a zero-padding op folded into this depthwise op's padding (fuse_clamps; owned): the
+   * tapped run still runs it to tap its value */
+  struct _Op   *fused_pad;
+
   /* the depthwise filter packed for e->kernels (NULL: the kernel packs per call) */
   QsDepthwisePacked *dw_packed;
 } Op;
@@ -144,6 +148,8 @@ op_free (gpointer data)
   qs_packed_weights_clear (&op->packed);
   g_free (op->dw_codes);
   qs_depthwise_packed_free (op->dw_packed);
+  if (op->fused_pad != NULL)
+    op_free (op->fused_pad);
   g_free (op->bias);
   g_free (op->mult_q);
   g_free (op->shift_q);
@@ -543,8 +549,33 @@ G_STATIC_ASSERT (G_STRUCT_OFFSET (QsRequant, out_max) == G_STRUCT_OFFSET (QsRequ
  * v >= b gives b', and for a < v < b both sides are clamp (v, lo, hi) (a' = hi when
  * a >= hi; otherwise a' = max (a, lo) and max (v, a') = max (v, lo), and b' <= lo only when
  * b <= lo, where both sides are lo, else b' = min (b, hi) > v). a' <= b' keeps the
- * kernels' 0 <= out_min <= out_max <= 255. QS_ENGINE_INT_NO_FUSE=1 in the environment
- * turns the fusion off (the tests compare both). */
+ * kernels' 0 <= out_min <= out_max <= 255. It also folds a zero padding (ZeroPadding2D
+ * before MobileNet's stride-2 depthwise) read only by a depthwise op into that op's
+ * padding. QS_ENGINE_INT_NO_FUSE=1 in the environment turns both off (the tests compare
+ * both). */
+/* No value but tid (and other, unless -1) lives in tid's storage (no alias reads it). */
+static gboolean
+only_storage (QsEngineInt *e,
+              gint         tid,
+              gint         other)
+{
+  for (guint t = 0; t < e->tensors->len; t++)
+    if (t != (guint) tid && (other < 0 || t != (guint) other) && T (e, t)->storage == T (e, tid)->storage)
+      return FALSE;
+  return TRUE;
+}
+
+static guint
+op_index (QsEngineInt *e,
+          gpointer     op)
+{
+  guint i = 0;
+  gboolean found = g_ptr_array_find (e->ops, op, &i);
+
+  g_assert (found);
+  return i;
+}
+
 static void
 fuse_clamps (QsEngineInt *e)
 {
@@ -572,12 +603,25 @@ fuse_clamps (QsEngineInt *e)
       gint32 *range = prod != NULL ? op_out_range (prod) : NULL;
       gboolean ok;
 
+      /* a zero padding read only by a depthwise op: its padding, which the depthwise
+       * kernels read as the input zero-point as the padding op writes it (the padded
+       * value has its input's zero-point), so every tap's (code - zp) * w is the same */
+      if (op->kind == OP_I_DW && prod != NULL && prod->kind == OP_I_PAD && readers[mid] == 1
+          && mid != e->output && tm->is_int && T (e, prod->in[0])->is_int
+          && T (e, prod->in[0])->zp == tm->zp && op->fused_pad == NULL && only_storage (e, mid, -1))
+        {
+          op->in[0] = prod->in[0];
+          op->pad_t += prod->pad[0];
+          op->pad_l += prod->pad[2];
+          op->fused_pad = prod;
+          g_ptr_array_steal_index (e->ops, op_index (e, prod));   /* prod lives on in op */
+          producer[mid] = NULL;
+          continue;   /* i now indexes the op after this one */
+        }
       ok = op->kind == OP_I_CLAMP && range != NULL && !prod->fused_clamp && readers[mid] == 1
            && mid != e->output && tm->is_int && tz->is_int && tm->scale == tz->scale
            && tm->zp == tz->zp && tm->size == tz->size;
-      for (guint t = 0; ok && t < e->tensors->len; t++)
-        if (t != (guint) mid && t != (guint) op->out && T (e, t)->storage == tm->storage)
-          ok = FALSE;
+      ok = ok && only_storage (e, mid, op->out);
       if (!ok)
         {
           i++;
@@ -1233,6 +1277,12 @@ qs_engine_int_run_tapped (QsEngineInt    *e,
     {
       const Op *op = g_ptr_array_index (e->ops, i);
 
+      if (op->fused_pad != NULL)
+        {
+          /* the folded padding op too, for its value's tap */
+          run_op (e, op->fused_pad, &ws);
+          tap_value (e, &ws, op->fused_pad->out, tap, user_data, &tmp);
+        }
       if (op->fused_clamp)
         {
           /* the two steps apart, as before fuse_clamps, to tap the value between them */
