@@ -535,24 +535,6 @@ op_out_range (Op *op)
 G_STATIC_ASSERT (G_STRUCT_OFFSET (QsAddParams, out_max) == G_STRUCT_OFFSET (QsAddParams, out_min) + sizeof (gint32));
 G_STATIC_ASSERT (G_STRUCT_OFFSET (QsRequant, out_max) == G_STRUCT_OFFSET (QsRequant, out_min) + sizeof (gint32));
 
-/* Fuses each standalone integer clamp (OP_I_CLAMP: a ReLU / ReLU6 the lowering could not
- * fold, e.g. ResNet's Add + ReLU) into the op producing its input, when that op ends in a
- * clamp itself (Add, conv, depthwise), the clamp is the only reader of the value (not the
- * engine's output, no alias shares its storage) and both values have the same
- * quantization (the clamp copies codes: its output has its input's scale and zero-point).
- *
- * Exact: the producer computes y = clamp (g (x), a, b) for some integer g (every mode
- * requantizes and then clamps the code to [out_min, out_max]; fp32-rne clamps in float to
- * integer bounds before rounding, the same), the clamp z = clamp (y, lo, hi) with
- * lo <= hi. clamp (clamp (v, a, b), lo, hi) = clamp (v, a', b') with
- * a' = clamp (a, lo, hi), b' = clamp (b, lo, hi) for every integer v: v <= a gives a',
- * v >= b gives b', and for a < v < b both sides are clamp (v, lo, hi) (a' = hi when
- * a >= hi; otherwise a' = max (a, lo) and max (v, a') = max (v, lo), and b' <= lo only when
- * b <= lo, where both sides are lo, else b' = min (b, hi) > v). a' <= b' keeps the
- * kernels' 0 <= out_min <= out_max <= 255. It also folds a zero padding (ZeroPadding2D
- * before MobileNet's stride-2 depthwise) read only by a depthwise op into that op's
- * padding. QS_ENGINE_INT_NO_FUSE=1 in the environment turns both off (the tests compare
- * both). */
 /* No value but tid (and other, unless -1) lives in tid's storage (no alias reads it). */
 static gboolean
 only_storage (QsEngineInt *e,
@@ -576,6 +558,24 @@ op_index (QsEngineInt *e,
   return i;
 }
 
+/* Fuses each standalone integer clamp (OP_I_CLAMP: a ReLU / ReLU6 the lowering could not
+ * fold, e.g. ResNet's Add + ReLU) into the op producing its input, when that op ends in a
+ * clamp itself (Add, conv, depthwise), the clamp is the only reader of the value (not the
+ * engine's output, no alias shares its storage) and both values have the same
+ * quantization (the clamp copies codes: its output has its input's scale and zero-point).
+ *
+ * Exact: the producer computes y = clamp (g (x), a, b) for some integer g (every mode
+ * requantizes and then clamps the code to [out_min, out_max]; fp32-rne clamps in float to
+ * integer bounds before rounding, the same), the clamp z = clamp (y, lo, hi) with
+ * lo <= hi. clamp (clamp (v, a, b), lo, hi) = clamp (v, a', b') with
+ * a' = clamp (a, lo, hi), b' = clamp (b, lo, hi) for every integer v: v <= a gives a',
+ * v >= b gives b', and for a < v < b both sides are clamp (v, lo, hi) (a' = hi when
+ * a >= hi; otherwise a' = max (a, lo) and max (v, a') = max (v, lo), and b' <= lo only when
+ * b <= lo, where both sides are lo, else b' = min (b, hi) > v). a' <= b' keeps the
+ * kernels' 0 <= out_min <= out_max <= 255. It also folds a zero padding (ZeroPadding2D
+ * before MobileNet's stride-2 depthwise) read only by a depthwise op into that op's
+ * padding. QS_ENGINE_INT_NO_FUSE=1 in the environment turns both off (the tests compare
+ * both). */
 static void
 fuse_clamps (QsEngineInt *e)
 {
