@@ -53,7 +53,7 @@ typedef enum
   OP_I_PAD,
 } OpKind;
 
-typedef struct
+typedef struct _Op
 {
   OpKind        kind;
   gint          layer;
@@ -99,6 +99,21 @@ typedef struct
   QsResizeParams resize;
 
   double        macs;            /* multiply-accumulates per image (qs_engine_int_profile) */
+
+  /* a standalone clamp fused into this op (fuse_clamps): the op writes the clamp's output
+   * with the narrower range; fused_mid is the tensor it wrote before, [mid_min, mid_max]
+   * its range then (qs_engine_int_run_tapped runs the two steps apart to tap both) */
+  gboolean      fused_clamp;
+  gint          fused_mid;
+  gint32        mid_min, mid_max;
+  gint32        clamp_min, clamp_max;   /* the fused clamp's own range */
+
+  /* a zero-padding op folded into this depthwise op's padding (fuse_clamps; owned): the
+   * tapped run still runs it to tap its value */
+  struct _Op   *fused_pad;
+
+  /* the depthwise filter packed for e->kernels (NULL: the kernel packs per call) */
+  QsDepthwisePacked *dw_packed;
 } Op;
 
 typedef struct
@@ -142,6 +157,9 @@ op_free (gpointer data)
   g_clear_pointer (&op->fw_kernel, qs_tensor_unref);
   qs_packed_weights_clear (&op->packed);
   g_free (op->dw_codes);
+  qs_depthwise_packed_free (op->dw_packed);
+  if (op->fused_pad != NULL)
+    op_free (op->fused_pad);
   g_free (op->bias);
   g_free (op->mult_q);
   g_free (op->shift_q);
@@ -584,6 +602,151 @@ plan_arena (QsEngineInt *e)
   e->arena_bytes = end;
 }
 
+static void op_conv_params (const Op *op, const PTensor *ti, const PTensor *to, QsConvParams *p);
+
+/* Packs each depthwise op's filter for the kernels in use (after fuse_clamps: the pack
+ * holds the output range). */
+static void
+pack_depthwise (QsEngineInt *e)
+{
+  for (guint i = 0; i < e->ops->len; i++)
+    {
+      Op *op = g_ptr_array_index (e->ops, i);
+      QsDepthwiseParams p;
+
+      if (op->kind != OP_I_DW)
+        continue;
+      op_conv_params (op, T (e, op->in[0]), T (e, op->out), &p);
+      op->dw_packed = qs_depthwise_u8s8_pack (e->kernels, &p, op->dw_codes, &op->rq);
+    }
+}
+
+/* The clamp range of an integer op that ends in a clamp to [out_min, out_max] (Add, conv,
+ * depthwise), NULL for the others. */
+static gint32 *
+op_out_range (Op *op)
+{
+  switch (op->kind)
+    {
+    case OP_I_ADD:
+      return &op->addp.out_min;   /* out_min, out_max */
+    case OP_I_CONV:
+    case OP_I_DW:
+      return &op->rq.out_min;
+    default:
+      return NULL;
+    }
+}
+
+G_STATIC_ASSERT (G_STRUCT_OFFSET (QsAddParams, out_max) == G_STRUCT_OFFSET (QsAddParams, out_min) + sizeof (gint32));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (QsRequant, out_max) == G_STRUCT_OFFSET (QsRequant, out_min) + sizeof (gint32));
+
+/* No value but tid (and other, unless -1) lives in tid's storage (no alias reads it). */
+static gboolean
+only_storage (QsEngineInt *e,
+              gint         tid,
+              gint         other)
+{
+  for (guint t = 0; t < e->tensors->len; t++)
+    if (t != (guint) tid && (other < 0 || t != (guint) other) && T (e, t)->storage == T (e, tid)->storage)
+      return FALSE;
+  return TRUE;
+}
+
+static guint
+op_index (QsEngineInt *e,
+          gpointer     op)
+{
+  guint i = 0;
+  gboolean found = g_ptr_array_find (e->ops, op, &i);
+
+  g_assert (found);
+  return i;
+}
+
+/* Fuses each standalone integer clamp (OP_I_CLAMP: a ReLU / ReLU6 the lowering could not
+ * fold, e.g. ResNet's Add + ReLU) into the op producing its input, when that op ends in a
+ * clamp itself (Add, conv, depthwise), the clamp is the only reader of the value (not the
+ * engine's output, no alias shares its storage) and both values have the same
+ * quantization (the clamp copies codes: its output has its input's scale and zero-point).
+ *
+ * Exact: the producer computes y = clamp (g (x), a, b) for some integer g (every mode
+ * requantizes and then clamps the code to [out_min, out_max]; fp32-rne clamps in float to
+ * integer bounds before rounding, the same), the clamp z = clamp (y, lo, hi) with
+ * lo <= hi. clamp (clamp (v, a, b), lo, hi) = clamp (v, a', b') with
+ * a' = clamp (a, lo, hi), b' = clamp (b, lo, hi) for every integer v: v <= a gives a',
+ * v >= b gives b', and for a < v < b both sides are clamp (v, lo, hi) (a' = hi when
+ * a >= hi; otherwise a' = max (a, lo) and max (v, a') = max (v, lo), and b' <= lo only when
+ * b <= lo, where both sides are lo, else b' = min (b, hi) > v). a' <= b' keeps the
+ * kernels' 0 <= out_min <= out_max <= 255. It also folds a zero padding (ZeroPadding2D
+ * before MobileNet's stride-2 depthwise) read only by a depthwise op into that op's
+ * padding. QS_ENGINE_INT_NO_FUSE=1 in the environment turns both off (the tests compare
+ * both). */
+static void
+fuse_clamps (QsEngineInt *e)
+{
+  guint n_ops = e->ops->len;
+  g_autofree guint *readers = g_new0 (guint, e->tensors->len);
+  g_autofree Op **producer = g_new0 (Op *, e->tensors->len);
+  const char *off = g_getenv ("QS_ENGINE_INT_NO_FUSE");
+
+  if (off != NULL && *off != '\0' && strcmp (off, "0") != 0)
+    return;
+  for (guint i = 0; i < n_ops; i++)
+    {
+      Op *op = g_ptr_array_index (e->ops, i);
+
+      for (guint j = 0; j < op->n_in; j++)
+        readers[op->in[j]]++;
+      producer[op->out] = op;
+    }
+  for (guint i = 0; i < e->ops->len; )
+    {
+      Op *op = g_ptr_array_index (e->ops, i);
+      gint mid = op->n_in == 1 ? op->in[0] : -1;
+      Op *prod = mid >= 0 ? producer[mid] : NULL;
+      const PTensor *tm = mid >= 0 ? T (e, mid) : NULL, *tz = T (e, op->out);
+      gint32 *range = prod != NULL ? op_out_range (prod) : NULL;
+      gboolean ok;
+
+      /* a zero padding read only by a depthwise op: its padding, which the depthwise
+       * kernels read as the input zero-point as the padding op writes it (the padded
+       * value has its input's zero-point), so every tap's (code - zp) * w is the same */
+      if (op->kind == OP_I_DW && prod != NULL && prod->kind == OP_I_PAD && readers[mid] == 1
+          && mid != e->output && tm->is_int && T (e, prod->in[0])->is_int
+          && T (e, prod->in[0])->zp == tm->zp && op->fused_pad == NULL && only_storage (e, mid, -1))
+        {
+          op->in[0] = prod->in[0];
+          op->pad_t += prod->pad[0];
+          op->pad_l += prod->pad[2];
+          op->fused_pad = prod;
+          g_ptr_array_steal_index (e->ops, op_index (e, prod));   /* prod lives on in op */
+          producer[mid] = NULL;
+          continue;   /* i now indexes the op after this one */
+        }
+      ok = op->kind == OP_I_CLAMP && range != NULL && !prod->fused_clamp && readers[mid] == 1
+           && mid != e->output && tm->is_int && tz->is_int && tm->scale == tz->scale
+           && tm->zp == tz->zp && tm->size == tz->size;
+      ok = ok && only_storage (e, mid, op->out);
+      if (!ok)
+        {
+          i++;
+          continue;
+        }
+      prod->fused_clamp = TRUE;
+      prod->fused_mid = mid;
+      prod->mid_min = range[0];
+      prod->mid_max = range[1];
+      prod->clamp_min = op->rq.out_min;
+      prod->clamp_max = op->rq.out_max;
+      range[0] = CLAMP (prod->mid_min, op->rq.out_min, op->rq.out_max);
+      range[1] = CLAMP (prod->mid_max, op->rq.out_min, op->rq.out_max);
+      prod->out = op->out;
+      producer[op->out] = prod;
+      g_ptr_array_remove_index (e->ops, i);   /* frees the clamp */
+    }
+}
+
 QsEngineInt *
 qs_engine_int_new (QsLowering    *lowering,
                    QsRangeTable  *ranges,
@@ -635,6 +798,8 @@ qs_engine_int_new (QsLowering    *lowering,
   for (guint i = 0; i < qs_lowering_get_n_steps (lowering); i++)
     if (!compile_step (e, i, error))
       return NULL;
+  fuse_clamps (e);
+  pack_depthwise (e);
 
   for (guint i = 0; i < e->tensors->len; i++)
     {
@@ -939,8 +1104,11 @@ run_op (QsEngineInt *e,
         QsDepthwiseParams p;
 
         op_conv_params (op, ti, to, &p);
-        qs_depthwise_u8s8 (e->kernels, &p, tdata (e, ws, op->in[0]), op->dw_codes, &op->rq,
-                           tdata (e, ws, op->out), ws->acc);
+        if (op->dw_packed != NULL)
+          qs_depthwise_u8s8_packed (op->dw_packed, &p, tdata (e, ws, op->in[0]), tdata (e, ws, op->out));
+        else
+          qs_depthwise_u8s8 (e->kernels, &p, tdata (e, ws, op->in[0]), op->dw_codes, &op->rq,
+                             tdata (e, ws, op->out), ws->acc);
         break;
       }
     case OP_I_POOL:
@@ -1187,6 +1355,32 @@ qs_engine_int_run (QsEngineInt    *e,
   return ok;
 }
 
+/* Hands value tid of a run to tap (integer values dequantized into *tmp). */
+static void
+tap_value (QsEngineInt    *e,
+           Workspace      *ws,
+           gint            tid,
+           QsEngineTapFunc tap,
+           gpointer        user_data,
+           float         **tmp)
+{
+  const PTensor *to = T (e, tid);
+
+  if (tap == NULL || to->key == NULL)
+    return;
+  if (to->is_int)
+    {
+      const guint8 *q = tdata (e, ws, tid);
+
+      *tmp = g_renew (float, *tmp, to->size);
+      for (gsize j = 0; j < to->size; j++)
+        (*tmp)[j] = (float) ((gint32) q[j] - to->zp) * to->scale;
+      tap (to->key, *tmp, to->size, TRUE, user_data);
+    }
+  else
+    tap (to->key, tdata (e, ws, tid), to->size, FALSE, user_data);
+}
+
 gboolean
 qs_engine_int_run_tapped (QsEngineInt    *e,
                           const float    *input,
@@ -1208,22 +1402,35 @@ qs_engine_int_run_tapped (QsEngineInt    *e,
   for (guint i = 0; i < e->ops->len; i++)
     {
       const Op *op = g_ptr_array_index (e->ops, i);
-      const PTensor *to = T (e, op->out);
 
-      run_op (e, op, ws);
-      if (tap == NULL || to->key == NULL)
-        continue;
-      if (to->is_int)
+      if (op->fused_pad != NULL)
         {
-          const guint8 *q = tdata (e, ws, op->out);
+          /* the folded padding op too, for its value's tap */
+          run_op (e, op->fused_pad, ws);
+          tap_value (e, ws, op->fused_pad->out, tap, user_data, &tmp);
+        }
+      if (op->fused_clamp)
+        {
+          /* the two steps apart, as before fuse_clamps, to tap the value between them */
+          Op unfused = *op;
+          gint32 *range = op_out_range (&unfused);
+          const guint8 *in;
+          guint8 *out;
 
-          tmp = g_renew (float, tmp, to->size);
-          for (gsize j = 0; j < to->size; j++)
-            tmp[j] = (float) ((gint32) q[j] - to->zp) * to->scale;
-          tap (to->key, tmp, to->size, TRUE, user_data);
+          unfused.out = op->fused_mid;
+          range[0] = op->mid_min;
+          range[1] = op->mid_max;
+          unfused.dw_packed = NULL;   /* packed with the fused range */
+          run_op (e, &unfused, ws);
+          tap_value (e, ws, op->fused_mid, tap, user_data, &tmp);
+          in = tdata (e, ws, op->fused_mid);
+          out = tdata (e, ws, op->out);
+          for (gsize j = 0; j < T (e, op->out)->size; j++)
+            out[j] = (guint8) CLAMP ((gint32) in[j], op->clamp_min, op->clamp_max);
         }
       else
-        tap (to->key, tdata (e, ws, op->out), to->size, FALSE, user_data);
+        run_op (e, op, ws);
+      tap_value (e, ws, op->out, tap, user_data, &tmp);
     }
   if (output != NULL)
     memcpy (output, tdata (e, ws, e->output), T (e, e->output)->size * sizeof (float));

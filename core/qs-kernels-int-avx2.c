@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "qs-kernels-int-private.h"
+#include "qs-quant.h"
 
 /* AVX2: activations and weights widened to int16 and multiplied with vpmaddwd (pairs of
  * exact int16 products summed into int32: no saturation, unlike vpmaddubsw, whose int16
@@ -447,6 +448,151 @@ add_avx2 (const guint8 *a, const guint8 *b, gsize n,
     qs_add_u8 (a + n8, b + n8, n - n8, p, out + n8);
 }
 
+/* --- depthwise: the reference loop with its channel loop on 16 lanes --- */
+
+/* acc[ch] += (px[ch] + offset) * wt[ch] for ch < c: (px + offset) in [-255, 255] times an
+ * int8 is at most 255 * 128 = 32640 in magnitude, exact in vpmullw's int16; widened and
+ * added in int32 as the reference does. */
+static inline void
+dw_accumulate_avx2 (gint32       *acc,
+                    const guint8 *px,
+                    const gint8  *wt,
+                    gsize         c,
+                    gint32        offset)
+{
+  __m256i voff = _mm256_set1_epi16 ((gint16) offset);
+  gsize ch = 0;
+
+  for (; ch + 16 <= c; ch += 16)
+    {
+      __m256i x = _mm256_add_epi16 (_mm256_cvtepu8_epi16 (_mm_loadu_si128 ((const __m128i *) (px + ch))), voff);
+      __m256i f = _mm256_cvtepi8_epi16 (_mm_loadu_si128 ((const __m128i *) (wt + ch)));
+      __m256i prod = _mm256_mullo_epi16 (x, f);
+      __m256i lo = _mm256_cvtepi16_epi32 (_mm256_castsi256_si128 (prod));
+      __m256i hi = _mm256_cvtepi16_epi32 (_mm256_extracti128_si256 (prod, 1));
+
+      _mm256_storeu_si256 ((__m256i *) (acc + ch),
+                           _mm256_add_epi32 (_mm256_loadu_si256 ((const __m256i *) (acc + ch)), lo));
+      _mm256_storeu_si256 ((__m256i *) (acc + ch + 8),
+                           _mm256_add_epi32 (_mm256_loadu_si256 ((const __m256i *) (acc + ch + 8)), hi));
+    }
+  for (; ch < c; ch++)
+    acc[ch] += ((gint32) px[ch] + offset) * wt[ch];
+}
+
+/* qs_depthwise_u8s8_ref's loop (taps inside the image, row-major) with dw_accumulate_avx2
+ * and requant_avx2 per output pixel; depth multipliers other than 1 and input offsets
+ * outside [-255, 0] run the reference. */
+static void
+depthwise_avx2 (const QsDepthwiseParams *p,
+                const guint8            *input,
+                const gint8             *filter,
+                const QsRequant         *rq,
+                guint8                  *output)
+{
+  gsize h = p->input_height, w = p->input_width, c = p->input_depth;
+  gsize oh = p->output_height, ow = p->output_width;
+  gsize kh = p->filter_height, kw = p->filter_width;
+  gsize sh = p->stride_height, sw = p->stride_width;
+  gsize dh = p->dilation_height, dw = p->dilation_width;
+  gint32 offset = p->input_offset;
+  g_autofree gint32 *acc = NULL;
+
+  if (p->depth_multiplier != 1 || offset > 0 || offset < -255)
+    {
+      qs_depthwise_u8s8_ref (p, input, filter, rq, output);
+      return;
+    }
+  acc = g_new (gint32, c + 16);
+  for (gsize oy = 0; oy < oh; oy++)
+    for (gsize ox = 0; ox < ow; ox++)
+      {
+        memcpy (acc, rq->bias, c * sizeof (gint32));
+        for (gsize ky = 0; ky < kh; ky++)
+          {
+            gssize iy = (gssize) (oy * sh + ky * dh) - (gssize) p->pad_top;
+
+            if (iy < 0 || iy >= (gssize) h)
+              continue;
+            for (gsize kx = 0; kx < kw; kx++)
+              {
+                gssize ix = (gssize) (ox * sw + kx * dw) - (gssize) p->pad_left;
+
+                if (ix < 0 || ix >= (gssize) w)
+                  continue;
+                dw_accumulate_avx2 (acc, input + ((gsize) iy * w + (gsize) ix) * c,
+                                    filter + (ky * kw + kx) * c, c, offset);
+              }
+          }
+        requant_avx2 (acc, c, rq, output + (oy * ow + ox) * c);
+      }
+}
+
+/* --- the Quantize op: qs_quantize_u8_ref's steps on 8 lanes (the tail: the reference) --- */
+
+static void
+quantize_avx2 (const float *x,
+               gsize        n,
+               float        scale,
+               gint32       zp,
+               gint32       qmin,
+               gint32       qmax,
+               int          rounding,
+               guint8      *out)
+{
+  float lo = (float) (qmin - zp), hi = (float) (qmax - zp);
+  __m256 vs = _mm256_set1_ps (scale), vlo = _mm256_set1_ps (lo), vhi = _mm256_set1_ps (hi);
+  __m256 vlo1 = _mm256_set1_ps (lo - 1.0f), vhi1 = _mm256_set1_ps (hi + 1.0f);
+  __m256 half = _mm256_set1_ps (0.5f), mhalf = _mm256_set1_ps (-0.5f), one = _mm256_set1_ps (1.0f);
+  __m256i vzp = _mm256_set1_epi32 (zp);
+  /* byte 0 of each int32 lane to the lane's low four bytes */
+  const __m256i gather = _mm256_setr_epi8 (0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                           0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  gsize i = 0;
+
+  for (; i + 8 <= n; i += 8)
+    {
+      __m256 xv = _mm256_loadu_ps (x + i), v, t;
+      /* x - x is 0 exactly for the finite values, NaN for NaN and +-Inf */
+      __m256 finite = _mm256_cmp_ps (_mm256_sub_ps (xv, xv), _mm256_setzero_ps (), _CMP_EQ_OQ);
+      __m256i code, b;
+
+      v = _mm256_div_ps (xv, vs);
+      /* the finite lanes are not NaN: max / min are the reference's compares there */
+      v = _mm256_min_ps (_mm256_max_ps (v, vlo1), vhi1);   /* |v| < 2^23 from here */
+      switch (rounding)
+        {
+        case QS_ROUNDING_FLOOR:
+          t = _mm256_round_ps (v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+          break;
+        case QS_ROUNDING_NEAREST_AWAY:
+          {
+            __m256 d;
+
+            t = _mm256_round_ps (v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            d = _mm256_sub_ps (v, t);   /* exact */
+            t = _mm256_add_ps (t, _mm256_and_ps (_mm256_cmp_ps (d, half, _CMP_GE_OQ), one));
+            t = _mm256_sub_ps (t, _mm256_and_ps (_mm256_cmp_ps (d, mhalf, _CMP_LE_OQ), one));
+            break;
+          }
+        case QS_ROUNDING_NEAREST_EVEN:
+        case QS_ROUNDING_STOCHASTIC:
+        default:
+          /* the reference's trunc-and-compare is round half to even */
+          t = _mm256_round_ps (v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+          break;
+        }
+      t = _mm256_min_ps (_mm256_max_ps (t, vlo), vhi);
+      code = _mm256_add_epi32 (_mm256_cvttps_epi32 (t), vzp);
+      code = _mm256_blendv_epi8 (vzp, code, _mm256_castps_si256 (finite));
+      b = _mm256_shuffle_epi8 (code, gather);
+      _mm_storel_epi64 ((__m128i *) (out + i),
+                        _mm_unpacklo_epi32 (_mm256_castsi256_si128 (b), _mm256_extracti128_si256 (b, 1)));
+    }
+  if (i < n)
+    qs_quantize_u8_ref (x + i, n - i, scale, zp, qmin, qmax, rounding, out + i);
+}
+
 const QsIntKernels _qs_int_kernels_avx2 = {
-  "avx2", gemm_avx2, requant_avx2, add_avx2, rescale_avx2, NULL, NULL,
+  "avx2", gemm_avx2, requant_avx2, add_avx2, rescale_avx2, depthwise_avx2, quantize_avx2,
 };

@@ -175,7 +175,8 @@ rq_rdbpot (const RqVec *v,
 }
 
 /* requant (acc) before the output zero-point and the clamp (fp32-rne: already clamped to
- * [out_min, out_max] - out_zp). */
+ * [out_min, out_max] - out_zp), in mode (v's; a constant where a caller specialises its
+ * loop per mode). */
 static inline __attribute__ ((always_inline)) __m512i
 rq_vec_raw_mode (const RqVec   *v,
                  __m512i        acc,
@@ -569,47 +570,42 @@ dw_interleave (__m512i  x0,
   q[3] = _mm512_unpackhi_epi16 (ab_hi, cd_hi);
 }
 
-/* One output pixel's 64-channel block b: acc starts at bias (4 vectors in dw_channel
- * order), adds the ng groups of four taps (tp: each tap's input pixel, or a padding pixel
- * for the taps outside the image and past the last), requantizes and stores 64 codes in
- * channel order. whole: all 64 channels exist (plain loads and store). */
-static inline __attribute__ ((always_inline)) void
-dw_pixel_block (const guint8 *const *tp,
-                gsize                ng,
-                gsize                b,
-                const __m512i       *wpk,
-                const __m512i       *bias,
-                const RqVec         *v,
-                const __m512i       *outc,
-                __mmask64            mask,
-                guint8              *dst,
-                const gboolean       whole)
+/* The packed depthwise: the filter of each 64-channel block b in groups of four kernel rows
+ * per kernel column, [b][kx][gy][4] (rows 4 gy .. 4 gy + 3 of column kx, rows past kh zero),
+ * interleaved as dw_interleave leaves the input; bias + offset * (sum of the channel's
+ * filter) and the requantization constants in the accumulators' slot order. */
+typedef struct
 {
-  __m512i acc0 = bias[0], acc1 = bias[1], acc2 = bias[2], acc3 = bias[3];
-  __m512i r0, r1, r2, r3, out;
+  QsDepthwisePacked parent;
+  gsize     c, nb, kh, kw, ngy;
+  gint32    input_offset;
+  gboolean  half;       /* the last block has at most 32 channels (dw_row_half) */
+  __m512i  *wpk;
+  __m512i  *bias;       /* [nb][4] */
+  RqVec    *v;          /* [nb][4] */
+  guint8   *pad;        /* nb * 64 bytes of -input_offset: the padding pixel */
+  __m512i   outc[3];    /* the output zero-point (16-bit lanes), out_min, out_max (8-bit) */
+} DwPacked;
 
-  for (gsize g = 0; g < ng; g++)
-    {
-      const guint8 *const *t = tp + 4 * g;
-      __m512i x[4], q[4];
+/* Requantizes a block's four accumulators (dw_channel order) and stores its 64 codes in
+ * channel order. The packs put the lanes back in channel order; saturating to int16,
+ * adding the zero-point saturating and saturating to uint8 are monotonic and exact inside
+ * [0, 255], so the byte clamp after them gives the reference's clamp (out_zp + r). */
+static inline __attribute__ ((always_inline)) void
+dw_store_block (const RqVec   *v,
+                const __m512i *outc,
+                __m512i        acc0,
+                __m512i        acc1,
+                __m512i        acc2,
+                __m512i        acc3,
+                __mmask64      mask,
+                guint8        *dst,
+                const gboolean whole,
+                QsRequantMode  mode)
+{
+  __m512i r0 = rq_vec_raw_mode (&v[0], acc0, mode), r1 = rq_vec_raw_mode (&v[1], acc1, mode);
+  __m512i r2 = rq_vec_raw_mode (&v[2], acc2, mode), r3 = rq_vec_raw_mode (&v[3], acc3, mode), out;
 
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; i++)
-        x[i] = whole ? _mm512_loadu_si512 ((const void *) (t[i] + b * 64))
-                     : _mm512_maskz_loadu_epi8 (mask, t[i] + b * 64);
-      dw_interleave (x[0], x[1], x[2], x[3], q);
-      acc0 = _mm512_dpbusd_epi32 (acc0, q[0], wpk[4 * g + 0]);
-      acc1 = _mm512_dpbusd_epi32 (acc1, q[1], wpk[4 * g + 1]);
-      acc2 = _mm512_dpbusd_epi32 (acc2, q[2], wpk[4 * g + 2]);
-      acc3 = _mm512_dpbusd_epi32 (acc3, q[3], wpk[4 * g + 3]);
-    }
-  r0 = rq_vec_raw (&v[0], acc0);
-  r1 = rq_vec_raw (&v[1], acc1);
-  r2 = rq_vec_raw (&v[2], acc2);
-  r3 = rq_vec_raw (&v[3], acc3);
-  /* the packs put the lanes back in channel order; saturating to int16, adding the
-   * zero-point saturating and saturating to uint8 are monotonic and exact inside [0, 255],
-   * so the byte clamp after them gives the reference's clamp (out_zp + r) */
   out = _mm512_packus_epi16 (_mm512_adds_epi16 (_mm512_packs_epi32 (r0, r1), outc[0]),
                              _mm512_adds_epi16 (_mm512_packs_epi32 (r2, r3), outc[0]));
   out = _mm512_min_epu8 (_mm512_max_epu8 (out, outc[1]), outc[2]);
@@ -619,59 +615,170 @@ dw_pixel_block (const guint8 *const *tp,
     _mm512_mask_storeu_epi8 (dst, mask, out);
 }
 
-/* The last block when it has at most 32 channels: the same steps on 256-bit vectors (four
- * ymm accumulators, lane l of accumulator j is channel dw_channel (j, l), l < 8), requantized
- * two accumulators per zmm (bias and v in dw_slot_channel's half-block order). */
+/* One output row of block b (64 channels, or fewer under mask): first every input column
+ * the row reads, its kernel rows interleaved once into col (ncol x ngy x 4 vectors; a
+ * column or row outside the image reads the padding pixel), then each output pixel adds
+ * its kw x ngy column groups with vpdpbusd. A column serves every output pixel that reads
+ * it (kw of them at stride 1) instead of being interleaved again for each. kw and ngy are
+ * constants where the caller specialises (3x3: the 12 filter vectors stay in registers). */
 static inline __attribute__ ((always_inline)) void
-dw_pixel_half (const guint8 *const *tp,
-               gsize                ng,
-               gsize                b,
-               const __m512i       *wpk,
-               const __m512i       *bias,
-               const RqVec         *v,
-               const __m512i       *outc,
-               __mmask32            mask,
-               guint8              *dst)
+dw_row_block (const DwPacked      *pk,
+              const guint8 *const *rows,
+              gsize                b,
+              gssize               x0,
+              gsize                w,
+              gsize                ow,
+              gsize                sw,
+              gsize                dw,
+              gsize                ncol,
+              __m512i             *col,
+              guint8              *dst,
+              __mmask64            mask,
+              const gboolean       whole,
+              const gsize          kw,
+              const gsize          ngy,
+              const QsRequantMode  mode)
 {
-  __m256i acc0 = _mm512_castsi512_si256 (bias[0]), acc1 = _mm512_extracti64x4_epi64 (bias[0], 1);
-  __m256i acc2 = _mm512_castsi512_si256 (bias[1]), acc3 = _mm512_extracti64x4_epi64 (bias[1], 1);
-  __m512i r01, r23;
-  __m256i out;
+  gsize c = pk->c;
+  const __m512i *wb = pk->wpk + b * kw * ngy * 4, *bb = pk->bias + b * 4;
+  const RqVec *v = pk->v + b * 4;
+  const guint8 *pad = pk->pad + b * 64;
+  __m512i wr[12];
+  const gboolean in_regs = kw * ngy * 4 <= 12;
 
-  for (gsize g = 0; g < ng; g++)
+  for (gsize k = 0; in_regs && k < kw * ngy * 4; k++)
+    wr[k] = wb[k];
+  for (gsize ci = 0; ci < ncol; ci++)
     {
-      const guint8 *const *t = tp + 4 * g;
-      __m256i x0 = _mm256_maskz_loadu_epi8 (mask, t[0] + b * 64);
-      __m256i x1 = _mm256_maskz_loadu_epi8 (mask, t[1] + b * 64);
-      __m256i x2 = _mm256_maskz_loadu_epi8 (mask, t[2] + b * 64);
-      __m256i x3 = _mm256_maskz_loadu_epi8 (mask, t[3] + b * 64);
-      __m256i ab_lo = _mm256_unpacklo_epi8 (x0, x1), ab_hi = _mm256_unpackhi_epi8 (x0, x1);
-      __m256i cd_lo = _mm256_unpacklo_epi8 (x2, x3), cd_hi = _mm256_unpackhi_epi8 (x2, x3);
+      gssize ix = x0 + (gssize) ci;
+      gboolean in_x = ix >= 0 && ix < (gssize) w;
 
-      acc0 = _mm256_dpbusd_epi32 (acc0, _mm256_unpacklo_epi16 (ab_lo, cd_lo),
-                                  _mm512_castsi512_si256 (wpk[4 * g + 0]));
-      acc1 = _mm256_dpbusd_epi32 (acc1, _mm256_unpackhi_epi16 (ab_lo, cd_lo),
-                                  _mm512_castsi512_si256 (wpk[4 * g + 1]));
-      acc2 = _mm256_dpbusd_epi32 (acc2, _mm256_unpacklo_epi16 (ab_hi, cd_hi),
-                                  _mm512_castsi512_si256 (wpk[4 * g + 2]));
-      acc3 = _mm256_dpbusd_epi32 (acc3, _mm256_unpackhi_epi16 (ab_hi, cd_hi),
-                                  _mm512_castsi512_si256 (wpk[4 * g + 3]));
+      for (gsize gy = 0; gy < ngy; gy++)
+        {
+          __m512i x[4];
+
+#pragma GCC unroll 4
+          for (int i = 0; i < 4; i++)
+            {
+              const guint8 *r = rows[4 * gy + i];
+              const guint8 *src = in_x && r != NULL ? r + (gsize) ix * c + b * 64 : pad;
+
+              x[i] = whole ? _mm512_loadu_si512 ((const void *) src) : _mm512_maskz_loadu_epi8 (mask, src);
+            }
+          dw_interleave (x[0], x[1], x[2], x[3], col + (ci * ngy + gy) * 4);
+        }
     }
-  r01 = rq_vec_raw (&v[0], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc0), acc1, 1));
-  r23 = rq_vec_raw (&v[1], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc2), acc3, 1));
-  out = _mm256_packus_epi16 (_mm256_adds_epi16 (_mm256_packs_epi32 (_mm512_castsi512_si256 (r01),
-                                                                    _mm512_extracti64x4_epi64 (r01, 1)),
-                                                _mm512_castsi512_si256 (outc[0])),
-                             _mm256_adds_epi16 (_mm256_packs_epi32 (_mm512_castsi512_si256 (r23),
-                                                                    _mm512_extracti64x4_epi64 (r23, 1)),
-                                                _mm512_castsi512_si256 (outc[0])));
-  out = _mm256_min_epu8 (_mm256_max_epu8 (out, _mm512_castsi512_si256 (outc[1])),
-                         _mm512_castsi512_si256 (outc[2]));
-  _mm256_mask_storeu_epi8 (dst, mask, out);
+  for (gsize ox = 0; ox < ow; ox++)
+    {
+      __m512i acc0 = bb[0], acc1 = bb[1], acc2 = bb[2], acc3 = bb[3];
+
+      for (gsize kx = 0; kx < kw; kx++)
+        for (gsize gy = 0; gy < ngy; gy++)
+          {
+            const __m512i *q = col + ((ox * sw + kx * dw) * ngy + gy) * 4;
+            gsize k = (kx * ngy + gy) * 4;
+
+            acc0 = _mm512_dpbusd_epi32 (acc0, q[0], in_regs ? wr[k + 0] : wb[k + 0]);
+            acc1 = _mm512_dpbusd_epi32 (acc1, q[1], in_regs ? wr[k + 1] : wb[k + 1]);
+            acc2 = _mm512_dpbusd_epi32 (acc2, q[2], in_regs ? wr[k + 2] : wb[k + 2]);
+            acc3 = _mm512_dpbusd_epi32 (acc3, q[3], in_regs ? wr[k + 3] : wb[k + 3]);
+          }
+      dw_store_block (v, pk->outc, acc0, acc1, acc2, acc3, mask, dst + ox * c, whole, mode);
+    }
+}
+
+/* dw_row_block for the last block when it has at most 32 channels: the same steps on
+ * 256-bit vectors (four ymm accumulators, lane l of accumulator j is channel
+ * dw_channel (j, l), l < 8; the filter is the low half of the 512-bit interleave, which the
+ * 256-bit unpacks reproduce), requantized two accumulators per zmm (bias and v in
+ * dw_slot_channel's half-block order). */
+static inline __attribute__ ((always_inline)) void
+dw_row_half (const DwPacked      *pk,
+             const guint8 *const *rows,
+             gsize                b,
+             gssize               x0,
+             gsize                w,
+             gsize                ow,
+             gsize                sw,
+             gsize                dw,
+             gsize                ncol,
+             __m256i             *col,
+             guint8              *dst,
+             __mmask32            mask,
+             const gsize          kw,
+             const gsize          ngy,
+             const QsRequantMode  mode)
+{
+  gsize c = pk->c;
+  const __m512i *wb = pk->wpk + b * kw * ngy * 4, *bb = pk->bias + b * 4;
+  const RqVec *v = pk->v + b * 4;
+  const __m512i *outc = pk->outc;
+  const guint8 *pad = pk->pad + b * 64;
+  __m256i wr[12];
+  const gboolean in_regs = kw * ngy * 4 <= 12;
+
+  for (gsize k = 0; k < kw * ngy * 4 && k < 12; k++)
+    wr[k] = _mm512_castsi512_si256 (wb[k]);
+  for (gsize ci = 0; ci < ncol; ci++)
+    {
+      gssize ix = x0 + (gssize) ci;
+      gboolean in_x = ix >= 0 && ix < (gssize) w;
+
+      for (gsize gy = 0; gy < ngy; gy++)
+        {
+          __m256i x[4], ab_lo, ab_hi, cd_lo, cd_hi, *q = col + (ci * ngy + gy) * 4;
+
+#pragma GCC unroll 4
+          for (int i = 0; i < 4; i++)
+            {
+              const guint8 *r = rows[4 * gy + i];
+
+              x[i] = _mm256_maskz_loadu_epi8 (mask, in_x && r != NULL ? r + (gsize) ix * c + b * 64 : pad);
+            }
+          ab_lo = _mm256_unpacklo_epi8 (x[0], x[1]);
+          ab_hi = _mm256_unpackhi_epi8 (x[0], x[1]);
+          cd_lo = _mm256_unpacklo_epi8 (x[2], x[3]);
+          cd_hi = _mm256_unpackhi_epi8 (x[2], x[3]);
+          q[0] = _mm256_unpacklo_epi16 (ab_lo, cd_lo);
+          q[1] = _mm256_unpackhi_epi16 (ab_lo, cd_lo);
+          q[2] = _mm256_unpacklo_epi16 (ab_hi, cd_hi);
+          q[3] = _mm256_unpackhi_epi16 (ab_hi, cd_hi);
+        }
+    }
+  for (gsize ox = 0; ox < ow; ox++)
+    {
+      __m256i acc0 = _mm512_castsi512_si256 (bb[0]), acc1 = _mm512_extracti64x4_epi64 (bb[0], 1);
+      __m256i acc2 = _mm512_castsi512_si256 (bb[1]), acc3 = _mm512_extracti64x4_epi64 (bb[1], 1);
+      __m512i r01, r23;
+      __m256i out;
+
+      for (gsize kx = 0; kx < kw; kx++)
+        for (gsize gy = 0; gy < ngy; gy++)
+          {
+            const __m256i *q = col + ((ox * sw + kx * dw) * ngy + gy) * 4;
+            gsize k = (kx * ngy + gy) * 4;
+
+            acc0 = _mm256_dpbusd_epi32 (acc0, q[0], in_regs ? wr[k + 0] : _mm512_castsi512_si256 (wb[k + 0]));
+            acc1 = _mm256_dpbusd_epi32 (acc1, q[1], in_regs ? wr[k + 1] : _mm512_castsi512_si256 (wb[k + 1]));
+            acc2 = _mm256_dpbusd_epi32 (acc2, q[2], in_regs ? wr[k + 2] : _mm512_castsi512_si256 (wb[k + 2]));
+            acc3 = _mm256_dpbusd_epi32 (acc3, q[3], in_regs ? wr[k + 3] : _mm512_castsi512_si256 (wb[k + 3]));
+          }
+      r01 = rq_vec_raw_mode (&v[0], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc0), acc1, 1), mode);
+      r23 = rq_vec_raw_mode (&v[1], _mm512_inserti64x4 (_mm512_castsi256_si512 (acc2), acc3, 1), mode);
+      out = _mm256_packus_epi16 (_mm256_adds_epi16 (_mm256_packs_epi32 (_mm512_castsi512_si256 (r01),
+                                                                        _mm512_extracti64x4_epi64 (r01, 1)),
+                                                    _mm512_castsi512_si256 (outc[0])),
+                                 _mm256_adds_epi16 (_mm256_packs_epi32 (_mm512_castsi512_si256 (r23),
+                                                                        _mm512_extracti64x4_epi64 (r23, 1)),
+                                                    _mm512_castsi512_si256 (outc[0])));
+      out = _mm256_min_epu8 (_mm256_max_epu8 (out, _mm512_castsi512_si256 (outc[1])),
+                             _mm512_castsi512_si256 (outc[2]));
+      _mm256_mask_storeu_epi8 (dst + ox * c, mask, out);
+    }
 }
 
 /* The channel (within its block) of slot s (0-63) of a block's four accumulator vectors:
- * dw_channel's order, or the half block's (dw_pixel_half: zmm k holds ymm accumulators
+ * dw_channel's order, or the half block's (dw_row_half: zmm k holds ymm accumulators
  * 2k and 2k + 1). */
 static inline gsize
 dw_slot_channel (gsize    s,
@@ -682,92 +789,185 @@ dw_slot_channel (gsize    s,
   return dw_channel (s / 16, s % 16);
 }
 
+static inline __attribute__ ((always_inline)) void
+dw_rows (const DwPacked          *pk,
+         const QsDepthwiseParams *p,
+         const guint8            *input,
+         guint8                  *output,
+         const guint8           **rows,
+         __m512i                 *col,
+         const QsRequantMode      mode)
+{
+  gsize h = p->input_height, w = p->input_width, c = pk->c;
+  gsize oh = p->output_height, ow = p->output_width;
+  gsize kh = pk->kh, kw = pk->kw, ngy = pk->ngy, nb = pk->nb;
+  gsize sh = p->stride_height, sw = p->stride_width;
+  gsize dh = p->dilation_height, dw = p->dilation_width;
+  gsize ncol = (ow - 1) * sw + (kw - 1) * dw + 1;
+  gssize x0 = -(gssize) p->pad_left;
+
+  for (gsize oy = 0; oy < oh; oy++)
+    {
+      gssize iy0 = (gssize) (oy * sh) - (gssize) p->pad_top;
+      guint8 *drow = output + oy * ow * c;
+
+      for (gsize r = 0; r < 4 * ngy; r++)
+        {
+          gssize iy = iy0 + (gssize) (r * dh);
+
+          rows[r] = r < kh && iy >= 0 && iy < (gssize) h ? input + (gsize) iy * w * c : NULL;
+        }
+      for (gsize b = 0; b < nb; b++)
+        {
+          gsize cb = MIN (c - b * 64, 64);
+
+          if (pk->half && b == nb - 1)
+            {
+              __mmask32 m = (__mmask32) (((guint64) 1 << cb) - 1);
+
+              if (kw == 3 && ngy == 1)
+                dw_row_half (pk, rows, b, x0, w, ow, sw, dw, ncol, (__m256i *) col, drow + b * 64, m, 3, 1, mode);
+              else
+                dw_row_half (pk, rows, b, x0, w, ow, sw, dw, ncol, (__m256i *) col, drow + b * 64, m, kw, ngy, mode);
+            }
+          else if (cb == 64)
+            {
+              if (kw == 3 && ngy == 1)
+                dw_row_block (pk, rows, b, x0, w, ow, sw, dw, ncol, col, drow + b * 64, ~(__mmask64) 0, TRUE, 3, 1, mode);
+              else
+                dw_row_block (pk, rows, b, x0, w, ow, sw, dw, ncol, col, drow + b * 64, ~(__mmask64) 0, TRUE, kw, ngy, mode);
+            }
+          else
+            dw_row_block (pk, rows, b, x0, w, ow, sw, dw, ncol, col, drow + b * 64,
+                          ((__mmask64) 1 << cb) - 1, FALSE, kw, ngy, mode);
+        }
+    }
+}
+
 /* acc = bias + sum over the valid taps of (input + offset) * filter. Integer additions in
  * any order give the reference's sums (no overflow: at most kh * kw products of
  * |.| <= 255 * 128 past the bias). The kernel starts from bias + offset * (sum of the
  * channel's filter) and adds input * filter with vpdpbusd (uint8 input, int8 filter,
  * exact); a tap outside the image reads a padding pixel of -offset (the input zero-point),
- * whose (input + offset) * filter is 0 as the reference's skipped tap. The filter is
- * interleaved once per call in groups of four taps (the last padded with zero taps), the
- * bias and requantization constants permuted to the accumulators' channel order. */
+ * whose (input + offset) * filter is 0 as the reference's skipped tap, and the zero filter
+ * rows past kh add 0 whatever they read. The loops are specialised per requantization
+ * mode (no mode switch per pixel). */
 static void
-depthwise_avx512 (const QsDepthwiseParams *p,
-                  const guint8            *input,
-                  const gint8             *filter,
-                  const QsRequant         *rq,
-                  guint8                  *output)
+depthwise_packed_avx512 (const QsDepthwisePacked *base,
+                         const QsDepthwiseParams *p,
+                         const guint8            *input,
+                         guint8                  *output)
 {
-  gsize h = p->input_height, w = p->input_width, c = p->input_depth;
-  gsize oh = p->output_height, ow = p->output_width;
-  gsize kh = p->filter_height, kw = p->filter_width;
-  gsize sh = p->stride_height, sw = p->stride_width;
-  gsize dh = p->dilation_height, dw = p->dilation_width;
-  gsize nb = (c + 63) / 64, cp = nb * 64, taps = kh * kw, ng = (taps + 3) / 4;
-  gboolean half = c - (nb - 1) * 64 <= 32;   /* the last block */
-  __m512i *wpk, *bias_full;
-  gint32 *perm_i, *fsum;
-  float *perm_f;
-  guint8 *pad;
-  const guint8 **tp;
-  gsize *toff;
-  RqVec *v;
-  QsRequant prq;
-  /* the output zero-point (16-bit lanes), out_min, out_max (8-bit lanes) */
-  const __m512i outc[3] = { _mm512_set1_epi16 ((gint16) rq->out_zp), _mm512_set1_epi8 ((char) rq->out_min),
-                            _mm512_set1_epi8 ((char) rq->out_max) };
+  const DwPacked *pk = (const DwPacked *) base;
+  gsize ow = p->output_width, ngy = pk->ngy;
+  __m512i *col;
+  const guint8 *rows_stack[16];
+  g_autofree const guint8 **rows_heap = 4 * ngy > G_N_ELEMENTS (rows_stack) ? g_new (const guint8 *, 4 * ngy) : NULL;
+  const guint8 **rows = rows_heap != NULL ? rows_heap : rows_stack;
 
-  if (p->depth_multiplier != 1 || p->input_offset > 0 || p->input_offset < -255)
+  g_return_if_fail (p->input_depth == pk->c && p->filter_height == pk->kh && p->filter_width == pk->kw
+                    && p->input_offset == pk->input_offset);
+  if (p->output_height == 0 || ow == 0)
+    return;
+  col = qs_aligned_alloc (((ow - 1) * p->stride_width + (pk->kw - 1) * p->dilation_width + 1)
+                          * ngy * 4 * sizeof (__m512i));
+  switch (pk->v[0].mode)
     {
-      qs_depthwise_u8s8_ref (p, input, filter, rq, output);
-      return;
+    case QS_REQUANT_SINGLE_ROUNDING:
+      dw_rows (pk, p, input, output, rows, col, QS_REQUANT_SINGLE_ROUNDING);
+      break;
+    case QS_REQUANT_CMSIS_NN:
+      dw_rows (pk, p, input, output, rows, col, QS_REQUANT_CMSIS_NN);
+      break;
+    case QS_REQUANT_FP32_RNE:
+      dw_rows (pk, p, input, output, rows, col, QS_REQUANT_FP32_RNE);
+      break;
+    case QS_REQUANT_GEMMLOWP:
+    default:
+      dw_rows (pk, p, input, output, rows, col, QS_REQUANT_GEMMLOWP);
+      break;
     }
-  /* 64-byte aligned (the compiler may use aligned moves for __m512i) */
-  wpk = qs_aligned_alloc0 (nb * ng * 4 * sizeof (__m512i));
-  bias_full = qs_aligned_alloc0 (nb * 4 * sizeof (__m512i));
-  v = qs_aligned_alloc0 (nb * 4 * sizeof (RqVec));
-  perm_i = qs_aligned_alloc0 (2 * cp * sizeof (gint32));
-  perm_f = qs_aligned_alloc0 (cp * sizeof (float));
-  fsum = g_new0 (gint32, c);
-  pad = qs_aligned_alloc0 (cp);
-  memset (pad, -p->input_offset, cp);
-  tp = g_new (const guint8 *, ng * 4);
-  toff = g_new (gsize, taps);
-  for (gsize t = taps; t < ng * 4; t++)
-    tp[t] = pad;   /* the padding taps of the last group (zero filter) */
-  for (gsize ky = 0; ky < kh; ky++)
-    for (gsize kx = 0; kx < kw; kx++)
-      toff[ky * kw + kx] = (ky * dh * w + kx * dw) * c;
+  qs_aligned_free (col);
+}
 
-  /* the filter in groups of four taps, interleaved as the input will be */
+static void
+dw_packed_free (QsDepthwisePacked *base)
+{
+  DwPacked *pk = (DwPacked *) base;
+
+  qs_aligned_free (pk->wpk);
+  qs_aligned_free (pk->bias);
+  qs_aligned_free (pk->v);
+  qs_aligned_free (pk->pad);
+  qs_aligned_free (pk);
+}
+
+static QsDepthwisePacked *
+depthwise_pack_avx512 (const QsDepthwiseParams *p,
+                       const gint8             *filter,
+                       const QsRequant         *rq)
+{
+  gsize c = p->input_depth, kh = p->filter_height, kw = p->filter_width;
+  gsize nb = (c + 63) / 64, cp = nb * 64, taps = kh * kw, ngy = (kh + 3) / 4;
+  g_autofree gint32 *fsum = NULL;
+  gint32 *perm_i;
+  float *perm_f;
+  QsRequant prq;
+  DwPacked *pk;
+
+  if (p->depth_multiplier != 1 || p->input_offset > 0 || p->input_offset < -255 || c == 0
+      || kh == 0 || kw == 0)
+    return NULL;
+  pk = qs_aligned_alloc0 (sizeof (DwPacked));   /* 64-byte aligned (the __m512i fields) */
+  pk->parent.run = depthwise_packed_avx512;
+  pk->parent.free = dw_packed_free;
+  pk->c = c;
+  pk->nb = nb;
+  pk->kh = kh;
+  pk->kw = kw;
+  pk->ngy = ngy;
+  pk->input_offset = p->input_offset;
+  pk->half = c - (nb - 1) * 64 <= 32;
+  pk->wpk = qs_aligned_alloc0 (nb * kw * ngy * 4 * sizeof (__m512i));
+  pk->bias = qs_aligned_alloc0 (nb * 4 * sizeof (__m512i));
+  pk->v = qs_aligned_alloc0 (nb * 4 * sizeof (RqVec));
+  pk->pad = qs_aligned_alloc0 (cp);
+  memset (pk->pad, -p->input_offset, cp);
+  pk->outc[0] = _mm512_set1_epi16 ((gint16) rq->out_zp);
+  pk->outc[1] = _mm512_set1_epi8 ((char) rq->out_min);
+  pk->outc[2] = _mm512_set1_epi8 ((char) rq->out_max);
+
   for (gsize b = 0; b < nb; b++)
     {
       __mmask64 mask = c - b * 64 >= 64 ? ~(__mmask64) 0 : ((__mmask64) 1 << (c - b * 64)) - 1;
 
-      for (gsize g = 0; g < ng; g++)
-        {
-          __m512i x[4], q[4];
+      for (gsize kx = 0; kx < kw; kx++)
+        for (gsize gy = 0; gy < ngy; gy++)
+          {
+            __m512i x[4];
 
-          for (gsize i = 0; i < 4; i++)
-            x[i] = 4 * g + i < taps ? _mm512_maskz_loadu_epi8 (mask, filter + (4 * g + i) * c + b * 64)
-                                    : _mm512_setzero_si512 ();
-          /* also dw_pixel_half's: its 256-bit unpacks are the low two 128-bit lanes' */
-          dw_interleave (x[0], x[1], x[2], x[3], q);
-          for (gsize j = 0; j < 4; j++)
-            wpk[(b * ng + g) * 4 + j] = q[j];
-        }
+            for (gsize i = 0; i < 4; i++)
+              x[i] = 4 * gy + i < kh
+                     ? _mm512_maskz_loadu_epi8 (mask, filter + ((4 * gy + i) * kw + kx) * c + b * 64)
+                     : _mm512_setzero_si512 ();
+            dw_interleave (x[0], x[1], x[2], x[3], pk->wpk + ((b * kw + kx) * ngy + gy) * 4);
+          }
     }
+  fsum = g_new0 (gint32, c);
   for (gsize t = 0; t < taps; t++)
     for (gsize ch = 0; ch < c; ch++)
       fsum[ch] += filter[t * c + ch];
   /* the per-channel values in slot order; the slots past c are zero (not stored) */
+  perm_i = qs_aligned_alloc0 (2 * cp * sizeof (gint32));
+  perm_f = qs_aligned_alloc0 (cp * sizeof (float));
   for (gsize i = 0; i < cp; i++)
     {
-      gsize ch = (i / 64) * 64 + dw_slot_channel (i % 64, half && i / 64 == nb - 1);
+      gsize ch = (i / 64) * 64 + dw_slot_channel (i % 64, pk->half && i / 64 == nb - 1);
 
       if (ch >= c)
         continue;
-      ((gint32 *) bias_full)[i] = (gint32) ((guint32) rq->bias[ch]
-                                            + (guint32) fsum[ch] * (guint32) p->input_offset);
+      ((gint32 *) pk->bias)[i] = (gint32) ((guint32) rq->bias[ch]
+                                           + (guint32) fsum[ch] * (guint32) p->input_offset);
       if (rq->multiplier != NULL)
         perm_i[i] = rq->multiplier[ch];
       if (rq->shift != NULL)
@@ -780,66 +980,30 @@ depthwise_avx512 (const QsDepthwiseParams *p,
   prq.shift = perm_i + cp;
   prq.scale = perm_f;
   for (gsize i = 0; i < nb * 4; i++)
-    rq_vec_load (&v[i], &prq, i * 16, 0xFFFF);
-
-  for (gsize oy = 0; oy < oh; oy++)
-    {
-      gssize iy0 = (gssize) (oy * sh) - (gssize) p->pad_top;
-      gsize ky0 = 0, ky1 = kh;
-
-      /* the kernel rows inside the image */
-      while (ky0 < kh && iy0 + (gssize) (ky0 * dh) < 0)
-        ky0++;
-      while (ky1 > ky0 && iy0 + (gssize) ((ky1 - 1) * dh) >= (gssize) h)
-        ky1--;
-      for (gsize ox = 0; ox < ow; ox++)
-        {
-          gssize ix0 = (gssize) (ox * sw) - (gssize) p->pad_left;
-          gsize kx0 = 0, kx1 = kw;
-          guint8 *dst = output + (oy * ow + ox) * c;
-
-          while (kx0 < kw && ix0 + (gssize) (kx0 * dw) < 0)
-            kx0++;
-          while (kx1 > kx0 && ix0 + (gssize) ((kx1 - 1) * dw) >= (gssize) w)
-            kx1--;
-          if (ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw)
-            {
-              const guint8 *base = input + ((gsize) iy0 * w + (gsize) ix0) * c;
-
-              for (gsize t = 0; t < taps; t++)
-                tp[t] = base + toff[t];
-            }
-          else
-            for (gsize t = 0, ky = 0; ky < kh; ky++)
-              for (gsize kx = 0; kx < kw; kx++, t++)
-                tp[t] = ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1
-                        ? input + ((gsize) (iy0 + (gssize) (ky * dh)) * w
-                                   + (gsize) (ix0 + (gssize) (kx * dw))) * c
-                        : pad;
-          for (gsize b = 0; b < nb; b++)
-            {
-              const __m512i *wb = wpk + b * ng * 4, *bb = bias_full + b * 4;
-
-              if ((b + 1) * 64 <= c)
-                dw_pixel_block (tp, ng, b, wb, bb, v + b * 4, outc, ~(__mmask64) 0, dst + b * 64, TRUE);
-              else if (half)
-                dw_pixel_half (tp, ng, b, wb, bb, v + b * 4, outc,
-                               (__mmask32) (((guint64) 1 << (c - b * 64)) - 1), dst + b * 64);
-              else
-                dw_pixel_block (tp, ng, b, wb, bb, v + b * 4, outc,
-                                ((__mmask64) 1 << (c - b * 64)) - 1, dst + b * 64, FALSE);
-            }
-        }
-    }
-  qs_aligned_free (wpk);
-  qs_aligned_free (bias_full);
-  qs_aligned_free (v);
+    rq_vec_load (&pk->v[i], &prq, i * 16, 0xFFFF);
   qs_aligned_free (perm_i);
   qs_aligned_free (perm_f);
-  qs_aligned_free (pad);
-  g_free (fsum);
-  g_free (tp);
-  g_free (toff);
+  return &pk->parent;
+}
+
+/* qs_depthwise_u8s8 without a pack kept: packs, runs, frees (the reference for the shapes
+ * the packed kernel does not take). */
+static void
+depthwise_avx512 (const QsDepthwiseParams *p,
+                  const guint8            *input,
+                  const gint8             *filter,
+                  const QsRequant         *rq,
+                  guint8                  *output)
+{
+  QsDepthwisePacked *pk = depthwise_pack_avx512 (p, filter, rq);
+
+  if (pk == NULL)
+    {
+      qs_depthwise_u8s8_ref (p, input, filter, rq, output);
+      return;
+    }
+  depthwise_packed_avx512 (pk, p, input, output);
+  dw_packed_free (pk);
 }
 
 /* --- the Quantize op: qs_quantize_u8_ref's steps on 16 lanes --- */
@@ -940,5 +1104,5 @@ peak_gmacs_avx512vnni (void)
 
 const QsIntKernels _qs_int_kernels_avx512vnni = {
   "avx512", gemm_avx512vnni, requant_avx512, add_avx512, rescale_avx512, depthwise_avx512,
-  quantize_avx512, peak_gmacs_avx512vnni,
+  quantize_avx512, depthwise_pack_avx512, peak_gmacs_avx512vnni,
 };

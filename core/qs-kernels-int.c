@@ -196,6 +196,31 @@ qs_depthwise_u8s8 (const QsIntKernels      *k,
     depthwise_loop (k->requant, p, input, filter, rq, output, acc);
 }
 
+QsDepthwisePacked *
+qs_depthwise_u8s8_pack (const QsIntKernels      *k,
+                        const QsDepthwiseParams *p,
+                        const gint8             *filter,
+                        const QsRequant         *rq)
+{
+  return k->depthwise_pack != NULL ? k->depthwise_pack (p, filter, rq) : NULL;
+}
+
+void
+qs_depthwise_u8s8_packed (const QsDepthwisePacked *pk,
+                          const QsDepthwiseParams *p,
+                          const guint8            *input,
+                          guint8                  *output)
+{
+  pk->run (pk, p, input, output);
+}
+
+void
+qs_depthwise_packed_free (QsDepthwisePacked *pk)
+{
+  if (pk != NULL)
+    pk->free (pk);
+}
+
 void
 qs_pool_u8 (gboolean            is_max,
             const QsConvParams *p,

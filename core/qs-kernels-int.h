@@ -76,6 +76,7 @@ typedef void (*QsRequantFunc)  (const gint32          *acc,
 
 typedef struct _QsAddParams QsAddParams;
 typedef struct _QsIntKernels QsIntKernels;
+typedef struct _QsDepthwisePacked QsDepthwisePacked;
 
 /* The element-wise and depthwise kernels below (qs_add_u8, qs_rescale_u8,
  * qs_depthwise_u8s8) as a variant implements them; NULL in a variant: the scalar reference
@@ -98,6 +99,22 @@ typedef void (*QsDepthwiseU8Func) (const QsDepthwiseParams *p,
                                    const QsRequant         *rq,
                                    guint8                  *output);
 
+/* A depthwise op's filter, bias, input offset and requantization packed once in the layout
+ * a variant's kernel reads (qs_depthwise_u8s8_pack). A variant's pack function returns NULL
+ * for the shapes its kernel does not take. */
+typedef QsDepthwisePacked *(*QsDepthwisePackFunc) (const QsDepthwiseParams *p,
+                                                   const gint8             *filter,
+                                                   const QsRequant         *rq);
+
+/* The header of every variant's packed depthwise (the variant's struct starts with it). */
+struct _QsDepthwisePacked
+{
+  /* qs_depthwise_u8s8 on the packed filter: p must equal the pack's params */
+  void (*run)  (const QsDepthwisePacked *pk, const QsDepthwiseParams *p,
+                const guint8 *input, guint8 *output);
+  void (*free) (QsDepthwisePacked *pk);
+};
+
 struct _QsIntKernels
 {
   const char       *name;       /* the level: "ref", "avx2", "avx512" (VNNI) */
@@ -108,6 +125,7 @@ struct _QsIntKernels
   QsDepthwiseU8Func depthwise;  /* NULL: the reference loop; may itself handle only some
                                    shapes and call qs_depthwise_u8s8_ref for the others */
   QsQuantizeU8Func  quantize;   /* NULL: qs_quantize_u8_ref */
+  QsDepthwisePackFunc depthwise_pack;   /* NULL: the variant packs nothing ahead */
   /* The machine's multiply-accumulate peak for this variant's GEMM instruction on the
    * calling thread, measured (GMAC/s: back-to-back independent vpdpbusd for "avx512", about
    * 20 ms); NULL where the variant has no such single instruction. */
@@ -161,6 +179,20 @@ void   qs_depthwise_u8s8       (const QsIntKernels      *k,
                                 const QsRequant         *rq,
                                 guint8                  *output,
                                 gint32                  *acc_scratch);
+/* qs_depthwise_u8s8 in two steps: the filter (with rq, p's input offset and geometry)
+ * packed once for k's kernel, then run on any number of images with the same p. The pack
+ * is NULL when k has nothing to pack for p (run qs_depthwise_u8s8 then); filter and rq
+ * may be freed after it. Bit-exact to qs_depthwise_u8s8. */
+QsDepthwisePacked *qs_depthwise_u8s8_pack (const QsIntKernels      *k,
+                                           const QsDepthwiseParams *p,
+                                           const gint8             *filter,
+                                           const QsRequant         *rq);
+void   qs_depthwise_u8s8_packed (const QsDepthwisePacked *pk,
+                                 const QsDepthwiseParams *p,
+                                 const guint8            *input,
+                                 guint8                  *output);
+void   qs_depthwise_packed_free (QsDepthwisePacked       *pk);
+
 /* The scalar reference of qs_depthwise_u8s8 (requantization by qs_requant_ref). */
 void   qs_depthwise_u8s8_ref   (const QsDepthwiseParams *p,
                                 const guint8            *input,

@@ -1040,6 +1040,192 @@ test_requant_mode_config_and_ties (void)
   g_assert_cmpuint (n_diff, >, 0);
 }
 
+/* fuse_clamps (a standalone ReLU folded into the Add, conv or depthwise before it) and the
+ * packed depthwise change no code: on the bundled ResNet (Add + ReLU) and MobileNet
+ * (depthwise) in every requantization mode, the engine with the fusion gives the same
+ * bytes as the one compiled with QS_ENGINE_INT_NO_FUSE=1, its tapped run (which runs a
+ * fused pair as two steps) the same as its plain run, and the ResNet has fewer ops. */
+static void
+test_fused_clamp_matches_unfused (void)
+{
+  const char *names[] = { "fmnist-resnet", "fmnist-mobilenet" };
+  const guint n = 64;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(GError) error = NULL;
+
+  dataset = qs_dataset_open ("sample", &error);
+  g_assert_no_error (error);
+  for (gsize mi = 0; mi < G_N_ELEMENTS (names); mi++)
+    {
+      g_autofree char *file = g_strdup_printf ("models/%s.h5", names[mi]);
+      g_autofree char *path = qs_data_find_file (file, NULL);
+      g_autoptr(QsModel) model = NULL;
+      g_autoptr(QsCalibration) calib = NULL;
+      g_autofree float *x = NULL;
+
+      g_assert_nonnull (path);
+      model = qs_model_load (path, NULL, NULL, &error);
+      g_assert_no_error (error);
+      calib = qs_calibration_cache_get (NULL, model, "sample-train", 32, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      for (QsRequantMode mode = 0; mode < QS_REQUANT_N_MODES; mode++)
+        {
+          g_autoptr(QsConfig) config = make_config ("w8a8");
+          g_autoptr(QsEngineInt) fused = NULL, plain = NULL;
+          g_autofree float *y = NULL, *y2 = NULL, *y3 = NULL;
+          gsize in_size, out_size;
+          guint fi, ff, pi, pf;
+
+          qs_config_set_requant_mode (config, mode);
+          fused = qs_calibration_compile (calib, model, config, &error);
+          g_assert_no_error (error);
+          g_setenv ("QS_ENGINE_INT_NO_FUSE", "1", TRUE);
+          plain = qs_calibration_compile (calib, model, config, &error);
+          g_unsetenv ("QS_ENGINE_INT_NO_FUSE");
+          g_assert_no_error (error);
+          qs_engine_int_count_ops (fused, &fi, &ff);
+          qs_engine_int_count_ops (plain, &pi, &pf);
+          g_test_message ("%s %s: %u integer ops fused, %u unfused", names[mi],
+                          qs_requant_mode_to_string (mode), fi, pi);
+          if (mi == 0)
+            g_assert_cmpuint (fi, <, pi);
+          in_size = qs_engine_int_get_input_size (fused);
+          out_size = qs_engine_int_get_output_size (fused);
+          if (x == NULL)
+            {
+              x = g_new (float, n * in_size);
+              g_assert_true (qs_dataset_fill_inputs (dataset, model, 0, n, x, &error));
+            }
+          y = g_new (float, n * out_size);
+          y2 = g_new (float, n * out_size);
+          y3 = g_new (float, out_size);
+          g_assert_true (qs_engine_int_run (fused, x, n, y, 1, NULL, NULL, NULL, &error));
+          g_assert_true (qs_engine_int_run (plain, x, n, y2, 1, NULL, NULL, NULL, &error));
+          g_assert_cmpmem (y, n * out_size * sizeof (float), y2, n * out_size * sizeof (float));
+          g_assert_true (qs_engine_int_run_tapped (fused, x, y3, NULL, NULL, &error));
+          g_assert_cmpmem (y, out_size * sizeof (float), y3, out_size * sizeof (float));
+        }
+    }
+}
+
+/* in 10x10x8 -> ZeroPadding2D (0, 1, 0, 1) -> DepthwiseConv2D 3x3 / 2 valid, ReLU6 ->
+ * ZeroPadding2D (1, 1, 1, 1) -> DepthwiseConv2D 3x3 valid -> ReLU -> Flatten -> Dense:
+ * paddings the engine folds into the depthwise ops (fuse_clamps). */
+static QsModel *
+build_padded_depthwise (void)
+{
+  GPtrArray *layers = g_ptr_array_new ();
+  const char *kinds[] = { "InputLayer", "ZeroPadding2D", "DepthwiseConv2D", "ZeroPadding2D",
+                          "DepthwiseConv2D", "ReLU", "Flatten", "Dense" };
+  const QsLayerKind types[] = { QS_LAYER_INPUT, QS_LAYER_ZERO_PADDING2D, QS_LAYER_DEPTHWISE_CONV2D,
+                                QS_LAYER_ZERO_PADDING2D, QS_LAYER_DEPTHWISE_CONV2D, QS_LAYER_ACTIVATION,
+                                QS_LAYER_FLATTEN, QS_LAYER_DENSE };
+  const char *names[] = { "in", "pad1", "dw1", "pad2", "dw2", "relu", "flat", "dense" };
+  QsLayer *l[8];
+  g_autoptr(GError) error = NULL;
+  QsModel *model;
+
+  for (int i = 0; i < 8; i++)
+    {
+      l[i] = qs_layer_new (names[i], kinds[i], types[i]);
+      if (i > 0)
+        {
+          l[i]->n_inputs = 1;
+          l[i]->inputs = g_new (guint, 1);
+          l[i]->inputs[0] = i - 1;
+        }
+      g_ptr_array_add (layers, l[i]);
+    }
+  l[0]->output_rank = 3;
+  l[0]->output_shape[0] = l[0]->output_shape[1] = 10;
+  l[0]->output_shape[2] = 8;
+  l[1]->zero_padding[1] = l[1]->zero_padding[3] = 1;
+  for (int i = 0; i < 4; i++)
+    l[3]->zero_padding[i] = 1;
+  for (int d = 2; d <= 4; d += 2)
+    {
+      g_autofree char *kn = g_strdup_printf ("%s/depthwise_kernel", names[d]);
+      g_autofree char *bn = g_strdup_printf ("%s/bias", names[d]);
+      QsTensor *k = qs_tensor_new (kn, 4, (gsize[]) { 3, 3, 8, 1 }, NULL);
+      QsTensor *b = qs_tensor_new (bn, 1, (gsize[]) { 8 }, NULL);
+
+      l[d]->kernel_size[0] = l[d]->kernel_size[1] = 3;
+      l[d]->strides[0] = l[d]->strides[1] = d == 2 ? 2 : 1;
+      l[d]->depth_multiplier = 1;
+      l[d]->use_bias = TRUE;
+      l[d]->activation = d == 2 ? QS_ACTIVATION_RELU6 : QS_ACTIVATION_LINEAR;
+      qs_tensor_set_layout (k, QS_TENSOR_LAYOUT_CONV2D);
+      qs_tensor_set_layout (b, QS_TENSOR_LAYOUT_VECTOR);
+      for (gsize j = 0; j < k->n_elements; j++)
+        k->data[j] = (float) g_rand_double_range (rng, -0.5, 0.5);
+      for (gsize j = 0; j < b->n_elements; j++)
+        b->data[j] = (float) g_rand_double_range (rng, -0.2, 0.2);
+      g_ptr_array_add (l[d]->weights, k);
+      g_ptr_array_add (l[d]->weights, b);
+    }
+  l[5]->activation = QS_ACTIVATION_RELU;
+  l[7]->units = 5;
+  {
+    QsTensor *k = qs_tensor_new ("dense/kernel", 2, (gsize[]) { 5 * 5 * 8, 5 }, NULL);
+    QsTensor *b = qs_tensor_new ("dense/bias", 1, (gsize[]) { 5 }, NULL);
+
+    qs_tensor_set_layout (k, QS_TENSOR_LAYOUT_DENSE);
+    qs_tensor_set_layout (b, QS_TENSOR_LAYOUT_VECTOR);
+    for (gsize j = 0; j < k->n_elements; j++)
+      k->data[j] = (float) g_rand_double_range (rng, -0.3, 0.3);
+    for (gsize j = 0; j < b->n_elements; j++)
+      b->data[j] = 0.0f;
+    g_ptr_array_add (l[7]->weights, k);
+    g_ptr_array_add (l[7]->weights, b);
+  }
+  model = qs_model_new_from_layers ("padded-depthwise", layers, &error);
+  g_assert_no_error (error);
+  return model;
+}
+
+/* The folded paddings change no code: a model of two padded depthwise layers gives the
+ * same outputs with and without the fusion in every mode, with two ops fewer. */
+static void
+test_fused_pad_matches_unfused (void)
+{
+  g_autoptr(QsModel) model = build_padded_depthwise ();
+  g_autofree float *calib_in = random_inputs (16 * 800), *x = random_inputs (32 * 800);
+  g_autoptr(QsCalibration) calib = NULL;
+  g_autoptr(GError) error = NULL;
+
+  calib = qs_calibration_new (model, calib_in, 16, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (QsRequantMode mode = 0; mode < QS_REQUANT_N_MODES; mode++)
+    {
+      g_autoptr(QsConfig) config = make_config ("w8a8");
+      g_autoptr(QsEngineInt) fused = NULL, plain = NULL;
+      gsize out_size;
+      g_autofree float *y = NULL, *y2 = NULL, *y3 = NULL;
+      guint fi, ff, pi, pf;
+
+      qs_config_set_requant_mode (config, mode);
+      fused = qs_calibration_compile (calib, model, config, &error);
+      g_assert_no_error (error);
+      g_setenv ("QS_ENGINE_INT_NO_FUSE", "1", TRUE);
+      plain = qs_calibration_compile (calib, model, config, &error);
+      g_unsetenv ("QS_ENGINE_INT_NO_FUSE");
+      g_assert_no_error (error);
+      g_assert_cmpuint (qs_engine_int_get_input_size (fused), ==, 800);
+      qs_engine_int_count_ops (fused, &fi, &ff);
+      qs_engine_int_count_ops (plain, &pi, &pf);
+      g_assert_cmpuint (fi + 2, <=, pi);
+      out_size = qs_engine_int_get_output_size (fused);
+      y = g_new (float, 32 * out_size);
+      y2 = g_new (float, 32 * out_size);
+      y3 = g_new (float, out_size);
+      g_assert_true (qs_engine_int_run (fused, x, 32, y, 1, NULL, NULL, NULL, &error));
+      g_assert_true (qs_engine_int_run (plain, x, 32, y2, 1, NULL, NULL, NULL, &error));
+      g_assert_cmpmem (y, 32 * out_size * sizeof (float), y2, 32 * out_size * sizeof (float));
+      g_assert_true (qs_engine_int_run_tapped (fused, x, y3, NULL, NULL, &error));
+      g_assert_cmpmem (y, out_size * sizeof (float), y3, out_size * sizeof (float));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1058,6 +1244,8 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/engine-int/config-range-overrides-calibration", test_config_range_overrides_calibration);
   g_test_add_func ("/qs/engine-int/requant-modes-sample-models", test_requant_modes_sample_models);
   g_test_add_func ("/qs/engine-int/requant-mode-config-and-ties", test_requant_mode_config_and_ties);
+  g_test_add_func ("/qs/engine-int/fused-clamp-matches-unfused", test_fused_clamp_matches_unfused);
+  g_test_add_func ("/qs/engine-int/fused-pad-matches-unfused", test_fused_pad_matches_unfused);
   ret = g_test_run ();
   g_rand_free (rng);
   return ret;

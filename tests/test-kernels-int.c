@@ -514,6 +514,49 @@ test_elementwise (void)
     }
 }
 
+/* The variant's packed depthwise (when it packs p) equals want: packed from copies of the
+ * filter and requantization arrays overwritten before the runs (the pack keeps what it
+ * needs), run twice (nothing of a run stays in the pack). */
+static void
+check_depthwise_packed (const QsIntKernels      *kern,
+                        const QsDepthwiseParams *p,
+                        const guint8            *in,
+                        const gint8             *filter,
+                        const QsRequant         *rq,
+                        const guint8            *want)
+{
+  gsize n_out = p->output_height * p->output_width * p->output_depth;
+  gsize n_w = p->filter_height * p->filter_width * p->output_depth, oc = p->output_depth;
+  g_autofree gint8 *fcopy = g_memdup2 (filter, n_w);
+  g_autofree gint32 *bias = g_memdup2 (rq->bias, oc * sizeof (gint32));
+  g_autofree gint32 *mult = g_memdup2 (rq->multiplier, oc * sizeof (gint32));
+  g_autofree gint32 *shift = g_memdup2 (rq->shift, oc * sizeof (gint32));
+  g_autofree float *scale = g_memdup2 (rq->scale, oc * sizeof (float));
+  g_autofree guint8 *got = g_malloc (n_out);
+  QsRequant rcopy = *rq;
+  QsDepthwisePacked *pk;
+
+  rcopy.bias = bias;
+  rcopy.multiplier = mult;
+  rcopy.shift = shift;
+  rcopy.scale = scale;
+  pk = qs_depthwise_u8s8_pack (kern, p, fcopy, &rcopy);
+  if (pk == NULL)
+    return;
+  memset (fcopy, 0x55, n_w);
+  memset (bias, 0x55, oc * sizeof (gint32));
+  memset (mult, 0x55, oc * sizeof (gint32));
+  memset (shift, 0x55, oc * sizeof (gint32));
+  memset (scale, 0x55, oc * sizeof (float));
+  for (int run = 0; run < 2; run++)
+    {
+      memset (got, 0, n_out);
+      qs_depthwise_u8s8_packed (pk, p, in, got);
+      g_assert_cmpmem (want, n_out, got, n_out);
+    }
+  qs_depthwise_packed_free (pk);
+}
+
 /* Every depthwise variant built here equals qs_depthwise_u8s8_ref on this case. */
 static void
 check_depthwise_variants (const QsDepthwiseParams *p,
@@ -536,6 +579,7 @@ check_depthwise_variants (const QsDepthwiseParams *p,
       memset (got, 0, n_out);
       qs_depthwise_u8s8 (kern, p, in, filter, rq, got, acc);
       g_assert_cmpmem (want, n_out, got, n_out);
+      check_depthwise_packed (kern, p, in, filter, rq, want);
     }
 }
 
@@ -653,6 +697,58 @@ test_depthwise_shapes (void)
     }
 }
 
+/* Tall filters (17-20 kernel rows: more than four groups of four rows per kernel column,
+ * the AVX-512 kernel's row pointers past its stack array) and wide ones, strides and
+ * padding, in every mode: every variant and its packed path equal the reference. */
+static void
+test_depthwise_tall (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (19);
+
+  for (int rep = 0; rep < 16; rep++)
+    {
+      QsDepthwiseParams p = { 0 };
+      gsize oc, n_in, n_w;
+      g_autofree guint8 *in = NULL;
+      g_autofree gint8 *filter = NULL;
+      Case cs;
+
+      p.input_depth = g_rand_int_range (rand, 1, 100);
+      p.depth_multiplier = 1;
+      p.filter_height = rep % 2 == 0 ? g_rand_int_range (rand, 17, 21) : g_rand_int_range (rand, 1, 3);
+      p.filter_width = rep % 2 == 0 ? g_rand_int_range (rand, 1, 3) : g_rand_int_range (rand, 9, 13);
+      p.stride_height = g_rand_int_range (rand, 1, 3);
+      p.stride_width = g_rand_int_range (rand, 1, 3);
+      p.dilation_height = p.dilation_width = 1;
+      p.pad_top = g_rand_int_range (rand, 0, (gint32) p.filter_height);
+      p.pad_left = g_rand_int_range (rand, 0, (gint32) p.filter_width);
+      p.input_height = p.filter_height + g_rand_int_range (rand, 0, 5);
+      p.input_width = p.filter_width + g_rand_int_range (rand, 0, 5);
+      p.output_height = (p.input_height + 2 * p.pad_top - p.filter_height) / p.stride_height + 1;
+      p.output_width = (p.input_width + 2 * p.pad_left - p.filter_width) / p.stride_width + 1;
+      p.output_depth = oc = p.input_depth;
+      p.input_offset = -g_rand_int_range (rand, 0, 256);
+      n_in = p.input_height * p.input_width * p.input_depth;
+      n_w = p.filter_height * p.filter_width * oc;
+      case_init (&cs, rand, 1, oc, 4);
+      cs.rq.mode = (QsRequantMode) (rep % QS_REQUANT_N_MODES);
+      for (gsize i = 0; i < oc; i++)
+        {
+          cs.bias[i] = g_rand_int_range (rand, -(1 << 14), 1 << 14);
+          cs.shift[i] = g_rand_int_range (rand, -14, -7);
+          cs.scale[i] = ldexpf ((float) g_rand_double_range (rand, 0.5, 1.0), -g_rand_int_range (rand, 7, 14));
+        }
+      in = g_malloc (n_in);
+      filter = g_malloc (n_w);
+      for (gsize i = 0; i < n_in; i++)
+        in[i] = g_rand_int_range (rand, 0, 256);
+      for (gsize i = 0; i < n_w; i++)
+        filter[i] = g_rand_int_range (rand, -128, 128);
+      check_depthwise_variants (&p, in, filter, &cs.rq);
+      case_clear (&cs);
+    }
+}
+
 /* The Quantize op of every variant equals qs_quantize_u8_ref in every rounding: ties
  * (k + 0.5) * scale, values past the range, NaN and +-Inf, odd lengths. */
 static void
@@ -734,6 +830,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/kernels-int/elementwise-every-variant", test_elementwise);
   g_test_add_func ("/qs/kernels-int/depthwise-random-every-mode", test_depthwise_random);
   g_test_add_func ("/qs/kernels-int/depthwise-shapes-every-mode", test_depthwise_shapes);
+  g_test_add_func ("/qs/kernels-int/depthwise-tall-every-mode", test_depthwise_tall);
   g_test_add_func ("/qs/kernels-int/quantize-every-rounding", test_quantize);
   g_test_add_func ("/qs/kernels-int/dispatch", test_dispatch);
   return g_test_run ();
