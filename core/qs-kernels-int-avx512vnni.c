@@ -462,7 +462,7 @@ mbqm_vec_init (MbqmVec       *q,
   q->any_left = shift > 0;
 }
 
-static inline __m512i
+static inline __attribute__ ((always_inline)) __m512i
 mbqm_vec (const MbqmVec *q,
           __m512i        x)
 {
@@ -510,9 +510,11 @@ rescale_avx512 (QsRequantMode mode,
       }
 }
 
-static void
-add_avx512 (const guint8 *a, const guint8 *b, gsize n,
-            const QsAddParams *p, guint8 *out)
+/* One Add loop per mode (mode a constant): mbqm_vec's mode switch folds away and the loop
+ * keeps its constants in registers. */
+static inline __attribute__ ((always_inline)) void
+add_loop (const guint8 *a, const guint8 *b, gsize n,
+          const QsAddParams *p, guint8 *out, const QsRequantMode mode)
 {
   MbqmVec q1, q2, qo;
   __m512i zp1 = _mm512_set1_epi32 (p->zp1), zp2 = _mm512_set1_epi32 (p->zp2);
@@ -520,9 +522,10 @@ add_avx512 (const guint8 *a, const guint8 *b, gsize n,
   __m512i lo = _mm512_set1_epi32 (p->out_min - p->out_zp);
   __m512i hi = _mm512_set1_epi32 (p->out_max - p->out_zp);
 
-  mbqm_vec_init (&q1, p->mode, p->m1, p->s1);
-  mbqm_vec_init (&q2, p->mode, p->m2, p->s2);
-  mbqm_vec_init (&qo, p->mode, p->m_out, p->s_out);
+  mbqm_vec_init (&q1, mode, p->m1, p->s1);
+  mbqm_vec_init (&q2, mode, p->m2, p->s2);
+  mbqm_vec_init (&qo, mode, p->m_out, p->s_out);
+  q1.mode = q2.mode = qo.mode = mode == QS_REQUANT_FP32_RNE ? QS_REQUANT_GEMMLOWP : mode;
   for (gsize i = 0; i < n; i += 16)
     {
       __mmask16 m = tail_mask (n - i);
@@ -537,6 +540,26 @@ add_avx512 (const guint8 *a, const guint8 *b, gsize n,
       y = mbqm_vec (&qo, sum);
       y = _mm512_min_epi32 (_mm512_max_epi32 (y, lo), hi);
       _mm_mask_storeu_epi8 (out + i, m, _mm512_cvtepi32_epi8 (_mm512_add_epi32 (y, zp_out)));
+    }
+}
+
+static void
+add_avx512 (const guint8 *a, const guint8 *b, gsize n,
+            const QsAddParams *p, guint8 *out)
+{
+  switch (p->mode)
+    {
+    case QS_REQUANT_SINGLE_ROUNDING:
+      add_loop (a, b, n, p, out, QS_REQUANT_SINGLE_ROUNDING);
+      break;
+    case QS_REQUANT_CMSIS_NN:
+      add_loop (a, b, n, p, out, QS_REQUANT_CMSIS_NN);
+      break;
+    case QS_REQUANT_GEMMLOWP:
+    case QS_REQUANT_FP32_RNE:   /* the gemmlowp arithmetic (qs_add_u8) */
+    default:
+      add_loop (a, b, n, p, out, QS_REQUANT_GEMMLOWP);
+      break;
     }
 }
 
