@@ -915,6 +915,25 @@ argmax_f (const float *x,
   return best;
 }
 
+/* The bundled sample model NAME ("fmnist-resnet" ...) in *model, and its calibration on
+ * 32 of the sample training images. */
+static QsCalibration *
+sample_calibrated (const char  *name,
+                   QsModel    **model)
+{
+  g_autofree char *file = g_strdup_printf ("models/%s.h5", name);
+  g_autofree char *path = qs_data_find_file (file, NULL);
+  g_autoptr(GError) error = NULL;
+  QsCalibration *calib;
+
+  g_assert_nonnull (path);
+  *model = qs_model_load (path, NULL, NULL, &error);
+  g_assert_no_error (error);
+  calib = qs_calibration_cache_get (NULL, *model, "sample-train", 32, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return calib;
+}
+
 /* The bundled sample models (plain CNN, MobileNet with depthwise convolutions, ResNet with
  * Add, MLP) in every requantization mode: deterministic (two runs, one and two threads,
  * identical bytes), close to the gemmlowp mode (top-1 agreement >= 99 %), and the modes do
@@ -931,19 +950,12 @@ test_requant_modes_sample_models (void)
   g_assert_no_error (error);
   for (gsize mi = 0; mi < G_N_ELEMENTS (names); mi++)
     {
-      g_autofree char *file = g_strdup_printf ("models/%s.h5", names[mi]);
-      g_autofree char *path = qs_data_find_file (file, NULL);
       g_autoptr(QsModel) model = NULL;
-      g_autoptr(QsCalibration) calib = NULL;
+      g_autoptr(QsCalibration) calib = sample_calibrated (names[mi], &model);
       g_autofree float *x = NULL, *base = NULL;
       gsize in_size, out_size;
       gboolean any_differs = FALSE;
 
-      g_assert_nonnull (path);
-      model = qs_model_load (path, NULL, NULL, &error);
-      g_assert_no_error (error);
-      calib = qs_calibration_cache_get (NULL, model, "sample-train", 32, NULL, NULL, NULL, &error);
-      g_assert_no_error (error);
       for (QsRequantMode mode = 0; mode < QS_REQUANT_N_MODES; mode++)
         {
           g_autoptr(QsConfig) config = make_config ("w8a8");
@@ -1057,17 +1069,10 @@ test_fused_clamp_matches_unfused (void)
   g_assert_no_error (error);
   for (gsize mi = 0; mi < G_N_ELEMENTS (names); mi++)
     {
-      g_autofree char *file = g_strdup_printf ("models/%s.h5", names[mi]);
-      g_autofree char *path = qs_data_find_file (file, NULL);
       g_autoptr(QsModel) model = NULL;
-      g_autoptr(QsCalibration) calib = NULL;
+      g_autoptr(QsCalibration) calib = sample_calibrated (names[mi], &model);
       g_autofree float *x = NULL;
 
-      g_assert_nonnull (path);
-      model = qs_model_load (path, NULL, NULL, &error);
-      g_assert_no_error (error);
-      calib = qs_calibration_cache_get (NULL, model, "sample-train", 32, NULL, NULL, NULL, &error);
-      g_assert_no_error (error);
       for (QsRequantMode mode = 0; mode < QS_REQUANT_N_MODES; mode++)
         {
           g_autoptr(QsConfig) config = make_config ("w8a8");

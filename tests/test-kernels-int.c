@@ -583,6 +583,24 @@ check_depthwise_variants (const QsDepthwiseParams *p,
     }
 }
 
+/* check_depthwise_variants on n_in random input codes and n_w random filter values. */
+static void
+check_depthwise_random (GRand                   *rand,
+                        const QsDepthwiseParams *p,
+                        gsize                    n_in,
+                        gsize                    n_w,
+                        const QsRequant         *rq)
+{
+  g_autofree guint8 *in = g_malloc (n_in);
+  g_autofree gint8 *filter = g_malloc (n_w);
+
+  for (gsize i = 0; i < n_in; i++)
+    in[i] = g_rand_int_range (rand, 0, 256);
+  for (gsize i = 0; i < n_w; i++)
+    filter[i] = g_rand_int_range (rand, -128, 128);
+  check_depthwise_variants (p, in, filter, rq);
+}
+
 /* Depthwise on random shapes (odd channel counts, stride 1 and 2, padding, 3x3 and 5x5,
  * multiplier 1 and 2) in every mode: every variant equals qs_depthwise_u8s8_ref. */
 static void
@@ -594,8 +612,6 @@ test_depthwise_random (void)
     {
       QsDepthwiseParams p = { 0 };
       gsize k = g_rand_boolean (rand) ? 3 : 5, oc, n_in, n_w;
-      g_autofree guint8 *in = NULL;
-      g_autofree gint8 *filter = NULL;
       Case cs;
 
       p.input_height = g_rand_int_range (rand, 1, 12);
@@ -620,13 +636,7 @@ test_depthwise_random (void)
       n_w = k * k * oc;
       case_init (&cs, rand, 1, oc, 4);
       cs.rq.mode = (QsRequantMode) (rep % QS_REQUANT_N_MODES);
-      in = g_malloc (n_in);
-      filter = g_malloc (n_w);
-      for (gsize i = 0; i < n_in; i++)
-        in[i] = g_rand_int_range (rand, 0, 256);
-      for (gsize i = 0; i < n_w; i++)
-        filter[i] = g_rand_int_range (rand, -128, 128);
-      check_depthwise_variants (&p, in, filter, &cs.rq);
+      check_depthwise_random (rand, &p, n_in, n_w, &cs.rq);
       case_clear (&cs);
     }
 }
@@ -709,8 +719,6 @@ test_depthwise_tall (void)
     {
       QsDepthwiseParams p = { 0 };
       gsize oc, n_in, n_w;
-      g_autofree guint8 *in = NULL;
-      g_autofree gint8 *filter = NULL;
       Case cs;
 
       p.input_depth = g_rand_int_range (rand, 1, 100);
@@ -738,13 +746,7 @@ test_depthwise_tall (void)
           cs.shift[i] = g_rand_int_range (rand, -14, -7);
           cs.scale[i] = ldexpf ((float) g_rand_double_range (rand, 0.5, 1.0), -g_rand_int_range (rand, 7, 14));
         }
-      in = g_malloc (n_in);
-      filter = g_malloc (n_w);
-      for (gsize i = 0; i < n_in; i++)
-        in[i] = g_rand_int_range (rand, 0, 256);
-      for (gsize i = 0; i < n_w; i++)
-        filter[i] = g_rand_int_range (rand, -128, 128);
-      check_depthwise_variants (&p, in, filter, &cs.rq);
+      check_depthwise_random (rand, &p, n_in, n_w, &cs.rq);
       case_clear (&cs);
     }
 }
