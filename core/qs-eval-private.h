@@ -3,6 +3,7 @@
 
 #include "qs-config.h"
 #include "qs-engine-float.h"
+#include "qs-eval.h"
 #include "qs-model.h"
 
 G_BEGIN_DECLS
@@ -12,5 +13,10 @@ G_BEGIN_DECLS
 QsEngineFloat *_qs_eval_hybrid_engine_new (QsModel  *model,
                                            QsConfig *config,
                                            GError  **error);
+
+/* Bytes of preprocessed inputs the cache holds (its float side's, when they fit in one
+ * input window; else 0): for the tests that evaluation memory does not grow with the
+ * number of images. */
+gsize          _qs_eval_cache_get_input_bytes (QsEvalCache *cache);
 
 G_END_DECLS

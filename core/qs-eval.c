@@ -63,8 +63,13 @@ typedef struct
   QsModel   *model;
   QsDataset *dataset;
   guint      n_images;
+  /* the preprocessed inputs of all n_images only when they fit in one input window (see
+   * Window below), else NULL: each run fills them a window at a time */
   float     *inputs;
   float     *outputs;
+  /* n_images flags: the image's preprocessed input holds NaN or infinity (found while the
+   * float side was made, each image being filled then); NULL when none does */
+  guint8    *nonfinite_input;
   gsize      in_size;
   gsize      out_size;
   double     images_per_s;
@@ -110,6 +115,7 @@ float_side_unref (FloatSide *c)
   g_object_unref (c->dataset);
   g_free (c->inputs);
   g_free (c->outputs);
+  g_free (c->nonfinite_input);
   g_free (c);
 }
 
@@ -192,6 +198,19 @@ qs_eval_cache_get_calibrations (QsEvalCache *cache)
   return cache->calibs;
 }
 
+gsize
+_qs_eval_cache_get_input_bytes (QsEvalCache *cache)
+{
+  gsize bytes = 0;
+
+  g_return_val_if_fail (cache != NULL, 0);
+  g_mutex_lock (&cache->lock);
+  if (cache->float_side != NULL && cache->float_side->inputs != NULL)
+    bytes = (gsize) cache->float_side->n_images * cache->float_side->in_size * sizeof (float);
+  g_mutex_unlock (&cache->lock);
+  return bytes;
+}
+
 static gsize
 model_output_size (QsModel *model)
 {
@@ -201,6 +220,152 @@ model_output_size (QsModel *model)
   for (guint i = 0; i < last->output_rank; i++)
     size *= last->output_shape[i];
   return size;
+}
+
+/* --- the input window ---
+ * The preprocessed float32 inputs are never held for a whole run (602 kB per 224x224x3
+ * image: 30 GB for ImageNet's validation set): every pass that needs them (the disk cache
+ * key, the float outputs, the quantized ones, the layer statistics, locating a NaN) fills
+ * them from the dataset (qs_dataset_fill_inputs) a window of at most
+ * QsEvalOptions.window_bytes (64 MiB by default, at least one image) at a time. A window
+ * that holds every image of the run is kept with the float side, so small datasets (the
+ * samples) are preprocessed once and a config change only reruns the quantized engine. */
+
+#define DEFAULT_WINDOW_BYTES ((gsize) 64 << 20)
+
+typedef struct
+{
+  QsModel   *model;
+  QsDataset *dataset;
+  gsize      in_size;
+  guint      n_images;    /* of the run */
+  guint      capacity;    /* images */
+  guint      start, end;  /* the images it holds: [start, end) */
+  float     *data;
+  gboolean   owned;       /* else borrowed from a float side (all n_images) */
+  /* look for NaN or infinity in what it fills: n_images flags, allocated at the first */
+  gboolean   check;
+  guint8    *nonfinite;
+  gint64     fill_us;     /* time spent filling, and images filled */
+  guint64    filled;
+} Window;
+
+static void
+window_init (Window    *w,
+             QsModel   *model,
+             QsDataset *dataset,
+             gsize      in_size,
+             guint      n_images,
+             gsize      bytes)
+{
+  memset (w, 0, sizeof *w);
+  w->model = model;
+  w->dataset = dataset;
+  w->in_size = MAX (in_size, 1);
+  w->n_images = n_images;
+  if (bytes == 0)
+    bytes = DEFAULT_WINDOW_BYTES;
+  w->capacity = (guint) CLAMP (bytes / (w->in_size * sizeof (float)), 1, MAX (n_images, 1));
+  w->check = TRUE;
+}
+
+static void
+window_clear (Window *w)
+{
+  if (w->owned)
+    g_free (w->data);
+  g_free (w->nonfinite);
+  memset (w, 0, sizeof *w);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Window, window_clear)
+
+/* The inputs of images [start, start + count), count <= w->capacity: from what the window
+ * holds, else filled after it (when they follow and fit) or from its start. */
+static const float *
+window_get (Window   *w,
+            guint     start,
+            guint     count,
+            GError  **error)
+{
+  gsize offset;
+  gint64 t0;
+
+  g_assert (count >= 1 && count <= w->capacity && start + count <= w->n_images);
+
+  if (start >= w->start && start + count <= w->end)
+    return w->data + (gsize) (start - w->start) * w->in_size;
+  g_assert (w->data == NULL || w->owned);
+  if (w->data == NULL)
+    {
+      w->data = g_try_new (float, (gsize) w->capacity * w->in_size);
+      if (w->data == NULL)
+        {
+          g_set_error (error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED,
+                       _("Not enough memory to evaluate %u images"), w->capacity);
+          return NULL;
+        }
+      w->owned = TRUE;
+    }
+  if (!(w->end > w->start && start == w->end && start + count - w->start <= w->capacity))
+    w->start = w->end = start;
+  offset = (gsize) (start - w->start) * w->in_size;
+  t0 = g_get_monotonic_time ();
+  if (!qs_dataset_fill_inputs (w->dataset, w->model, start, count, w->data + offset, error))
+    {
+      w->start = w->end = 0;
+      return NULL;
+    }
+  w->fill_us += g_get_monotonic_time () - t0;
+  w->filled += count;
+  w->end = start + count;
+  if (w->check)
+    for (guint i = 0; i < count; i++)
+      {
+        const float *x = w->data + offset + (gsize) i * w->in_size;
+
+        for (gsize k = 0; k < w->in_size; k++)
+          if (!isfinite (x[k]))
+            {
+              if (w->nonfinite == NULL)
+                w->nonfinite = g_new0 (guint8, w->n_images);
+              w->nonfinite[start + i] = TRUE;
+              break;
+            }
+      }
+  return w->data + offset;
+}
+
+/* A complete float side: its inputs are the window's when they fit in it whole (else it
+ * keeps none), the non-finite flags those the window found while filling every image. */
+static void
+float_side_finish (FloatSide *c,
+                   Window    *w)
+{
+  if (c->inputs == NULL && w->owned && w->start == 0 && w->end == c->n_images)
+    {
+      c->inputs = w->data;
+      w->owned = FALSE;
+    }
+  g_free (c->nonfinite_input);
+  c->nonfinite_input = g_steal_pointer (&w->nonfinite);
+  w->check = FALSE;
+}
+
+/* The run reads the inputs a float side keeps, and needs not look for NaN (it knows). */
+static void
+window_use_float_side (Window    *w,
+                       FloatSide *c)
+{
+  w->check = FALSE;
+  if (c->inputs != NULL && w->data == NULL)
+    {
+      w->data = c->inputs;
+      w->owned = FALSE;
+      w->capacity = c->n_images;
+      w->start = 0;
+      w->end = c->n_images;
+    }
 }
 
 /* --- the float outputs on disk ---
@@ -249,30 +414,45 @@ sha256 (const void *data,
   g_checksum_get_digest (sum, digest, &len);
 }
 
-/* The file for these inputs, and its key; NULL when the model has no checksum. */
-static char *
-float_cache_path (const char  *dir,
-                  QsModel     *model,
-                  const float *inputs,
-                  gsize        n_inputs,
-                  gsize        out_size,
-                  guint8      *key)
+/* The file for the run's inputs, and its key (*path NULL without a folder or when the model
+ * has no checksum): the inputs are checksummed in order a window at a time as they are
+ * filled (the digest of the whole buffer, as when every input was held at once). */
+static gboolean
+float_cache_path (const char    *dir,
+                  QsModel       *model,
+                  Window        *w,
+                  gsize          out_size,
+                  char         **path,
+                  guint8        *key,
+                  GCancellable  *cancellable,
+                  GError       **error)
 {
   const char *model_sum = qs_model_get_checksum (model);
   g_autoptr(GChecksum) sum = NULL;
   g_autofree char *head = NULL;
   gsize len = 32;
 
+  *path = NULL;
   if (dir == NULL || model_sum == NULL)
-    return NULL;
+    return TRUE;
   head = g_strdup_printf ("quantscope float outputs\nmodel %s\nengine %d %s\ninputs %zu\noutputs %zu\n",
                           model_sum, FLOAT_ENGINE_REVISION, qs_engine_float_kernels_describe (),
-                          n_inputs, out_size);
+                          (gsize) w->n_images * w->in_size, out_size);
   sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_checksum_update (sum, (const guchar *) head, strlen (head));
-  g_checksum_update (sum, (const guchar *) inputs, n_inputs * sizeof (float));
+  for (guint s = 0, m; s < w->n_images; s += m)
+    {
+      const float *x;
+
+      m = MIN (w->capacity, w->n_images - s);
+      if (g_cancellable_set_error_if_cancelled (cancellable, error)
+          || (x = window_get (w, s, m, error)) == NULL)
+        return FALSE;
+      g_checksum_update (sum, (const guchar *) x, (gssize) ((gsize) m * w->in_size * sizeof (float)));
+    }
   g_checksum_get_digest (sum, key, &len);
-  return g_build_filename (dir, g_checksum_get_string (sum), NULL);
+  *path = g_build_filename (dir, g_checksum_get_string (sum), NULL);
+  return TRUE;
 }
 
 static gboolean
@@ -351,7 +531,7 @@ lookup_float_side (QsEvalCache *cache,
   return c;
 }
 
-/* An empty float side for n_images (inputs and outputs allocated, not filled). */
+/* An empty float side for n_images (outputs allocated, not filled; no inputs). */
 static FloatSide *
 float_side_alloc (QsModel   *model,
                   QsDataset *dataset,
@@ -371,9 +551,8 @@ float_side_alloc (QsModel   *model,
   for (guint i = 0; i < rank; i++)
     c->in_size *= shape[i];
   c->out_size = model_output_size (model);
-  c->inputs = g_try_new (float, (gsize) n_images * c->in_size);
   c->outputs = g_try_new (float, (gsize) n_images * c->out_size);
-  if (c->inputs == NULL || c->outputs == NULL)
+  if (c->outputs == NULL)
     {
       g_set_error (error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED,
                    _("Not enough memory to evaluate %u images"), n_images);
@@ -394,8 +573,10 @@ store_float_side (QsEvalCache *cache,
   g_mutex_unlock (&cache->lock);
 }
 
-/* The inputs and float outputs of the first n_images; reused from the cache while model,
- * dataset and count do not change, and from cache_dir (nullable) across runs. */
+/* The float outputs of the first n_images; reused from the cache while model, dataset and
+ * count do not change, and from cache_dir (nullable) across runs. The inputs come a window
+ * at a time from w (the key's checksum, then the float pass: twice for a run that does not
+ * fit in one window and misses the disk cache). */
 static FloatSide *
 get_float_side (QsEvalCache  *cache,
                 const char   *cache_dir,
@@ -403,6 +584,7 @@ get_float_side (QsEvalCache  *cache,
                 QsDataset    *dataset,
                 guint         n_images,
                 guint         n_threads,
+                Window       *w,
                 GCancellable *cancellable,
                 GError      **error)
 {
@@ -410,30 +592,39 @@ get_float_side (QsEvalCache  *cache,
   g_autoptr(FloatSide) c = lookup_float_side (cache, model, dataset, n_images);
   g_autofree char *path = NULL;
   guint8 key[32];
-  gint64 t0;
+  gint64 t0, us = 0;
 
   if (c != NULL)
     return g_steal_pointer (&c);
   c = float_side_alloc (model, dataset, n_images, error);
   if (c == NULL)
     return NULL;
-  if (!qs_dataset_fill_inputs (dataset, model, 0, n_images, c->inputs, error))
+  if (!float_cache_path (cache_dir, model, w, c->out_size, &path, key, cancellable, error))
     return NULL;
-  path = float_cache_path (cache_dir, model, c->inputs, (gsize) n_images * c->in_size, c->out_size, key);
   c->from_disk = path != NULL && float_cache_read (path, key, c);
   if (!c->from_disk)
     {
       engine = qs_engine_float_new (model, error);
       if (engine == NULL)
         return NULL;
-      t0 = g_get_monotonic_time ();
-      if (!qs_engine_float_run (engine, c->inputs, n_images, c->outputs, n_threads, NULL, NULL,
-                                cancellable, error))
-        return NULL;
-      c->images_per_s = n_images / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
+      for (guint s = 0, m; s < n_images; s += m)
+        {
+          const float *x;
+
+          m = MIN (w->capacity, n_images - s);
+          if ((x = window_get (w, s, m, error)) == NULL)
+            return NULL;
+          t0 = g_get_monotonic_time ();
+          if (!qs_engine_float_run (engine, x, m, c->outputs + (gsize) s * c->out_size, n_threads,
+                                    NULL, NULL, cancellable, error))
+            return NULL;
+          us += g_get_monotonic_time () - t0;
+        }
+      c->images_per_s = n_images / MAX (us / 1e6, 1e-9);
       if (path != NULL)
         float_cache_write (cache_dir, path, key, c);
     }
+  float_side_finish (c, w);
   store_float_side (cache, c);
   return g_steal_pointer (&c);
 }
@@ -580,7 +771,7 @@ quant_nonfinite_tap (const char  *name,
 }
 
 /* Counts the integer program's images with a non-finite output and names the first value
- * that holds one in the first such image. */
+ * that holds one in the first such image (qs_eval_run () passes that image alone). */
 static guint
 quant_find_nonfinite (QsEngineInt *engine,
                       const float *inputs,
@@ -802,8 +993,7 @@ quant_tap (const char  *name,
 static gboolean
 layer_activation_stats (QsModel       *model,
                         QsEngineInt   *quant,
-                        const float   *inputs,
-                        gsize          in_size,
+                        Window        *w,
                         guint          n_images,
                         GHashTable   **out_acc,
                         GCancellable  *cancellable,
@@ -811,25 +1001,28 @@ layer_activation_stats (QsModel       *model,
 {
   g_autoptr(QsLowering) lowering = qs_lowering_new (model, NULL, error);
   g_autoptr(QsEngineInt) ref = lowering ? qs_engine_int_new (lowering, NULL, error) : NULL;
+  g_autoptr(GHashTable) float_values = NULL;
+  g_autoptr(GHashTable) acc = NULL;
   TapState st;
 
   if (ref == NULL)
     return FALSE;
-  st.float_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
-  st.acc = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  for (guint i = 0; i < n_images; i++)
+  st.float_values = float_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+  st.acc = acc = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint s = 0, m; s < n_images; s += m)
     {
-      if (g_cancellable_set_error_if_cancelled (cancellable, error)
-          || !qs_engine_int_run_tapped (ref, inputs + i * in_size, NULL, float_tap, &st, error)
-          || !qs_engine_int_run_tapped (quant, inputs + i * in_size, NULL, quant_tap, &st, error))
-        {
-          g_hash_table_unref (st.float_values);
-          g_hash_table_unref (st.acc);
+      const float *x;
+
+      m = MIN (w->capacity, n_images - s);
+      if ((x = window_get (w, s, m, error)) == NULL)
+        return FALSE;
+      for (guint i = 0; i < m; i++)
+        if (g_cancellable_set_error_if_cancelled (cancellable, error)
+            || !qs_engine_int_run_tapped (ref, x + (gsize) i * w->in_size, NULL, float_tap, &st, error)
+            || !qs_engine_int_run_tapped (quant, x + (gsize) i * w->in_size, NULL, quant_tap, &st, error))
           return FALSE;
-        }
     }
-  g_hash_table_unref (st.float_values);
-  *out_acc = st.acc;
+  *out_acc = g_steal_pointer (&acc);
   return TRUE;
 }
 
@@ -1091,6 +1284,7 @@ qs_eval_run (QsModel             *model,
   g_autoptr(QsEngineInt) engine = NULL;
   g_autoptr(Hybrid) hybrid = NULL;
   g_autoptr(QsEngineFloat) fengine = NULL;
+  g_auto(Window) w = { 0 };
   QsEvalPartial live = { 0 }, total = { 0 };
   gboolean quant;
   gint64 t_start = g_get_monotonic_time (), t0, float_us = 0, quant_us = 0;
@@ -1137,7 +1331,16 @@ qs_eval_run (QsModel             *model,
     progress (0.2, progress_data);
 
   /* The float side: cached, computed here chunk by chunk (a progressive run without a disk
-   * cache: the first answer must not wait for every image's float outputs), or in one go. */
+   * cache: the first answer must not wait for every image's float outputs), or in one go.
+   * The inputs come from the window, filled as the passes go. */
+  {
+    gsize shape[QS_TENSOR_MAX_DIMS], in_size = 1;
+    guint rank = qs_model_get_input_shape (model, shape);
+
+    for (guint i = 0; i < rank; i++)
+      in_size *= shape[i];
+    window_init (&w, model, dataset, in_size, n, opts.window_bytes);
+  }
   if (opts.partial != NULL && opts.float_cache_dir == NULL)
     {
       fc = lookup_float_side (opts.cache, model, dataset, n);
@@ -1150,11 +1353,13 @@ qs_eval_run (QsModel             *model,
   else
     {
       fc = get_float_side (opts.cache, opts.float_cache_dir, model, dataset, n, opts.n_threads,
-                           cancellable, error);
+                           &w, cancellable, error);
       if (fc == NULL)
         return NULL;
       float_done = n;
     }
+  if (float_done == n)
+    window_use_float_side (&w, fc);
   if (progress)
     progress (0.5, progress_data);
 
@@ -1204,29 +1409,33 @@ qs_eval_run (QsModel             *model,
       k = done == 0 ? (opts.partial ? first_chunk (opts.cache, float_done == n, n) : n) : done;
       if (k >= n - done || n - done - k < k / 2)
         k = n - done;   /* no small last chunk */
-      if (done + k > float_done)
+      for (guint s = done, m; s < done + k; s += m)
         {
-          t0 = g_get_monotonic_time ();
-          if (!qs_dataset_fill_inputs (dataset, model, done, k, fc->inputs + (gsize) done * fc->in_size, error)
-              || !qs_engine_float_run (fengine, fc->inputs + (gsize) done * fc->in_size, k,
-                                       fc->outputs + (gsize) done * fc->out_size, opts.n_threads,
-                                       NULL, NULL, cancellable, error))
+          const float *x;
+
+          m = MIN (w.capacity, done + k - s);
+          if ((x = window_get (&w, s, m, error)) == NULL)
             return NULL;
-          float_us += g_get_monotonic_time () - t0;
-          float_done = done + k;
+          if (s + m > float_done)
+            {
+              t0 = g_get_monotonic_time ();
+              if (!qs_engine_float_run (fengine, x, m, fc->outputs + (gsize) s * fc->out_size,
+                                        opts.n_threads, NULL, NULL, cancellable, error))
+                return NULL;
+              float_us += g_get_monotonic_time () - t0;
+            }
+          t0 = g_get_monotonic_time ();
+          if (hybrid != NULL
+              && !qs_engine_float_run (hybrid->engine, x, m, quant_out + (gsize) s * fc->out_size,
+                                       opts.n_threads, NULL, NULL, cancellable, error))
+            return NULL;
+          if (engine != NULL
+              && !qs_engine_int_run (engine, x, m, quant_out + (gsize) s * fc->out_size,
+                                     opts.n_threads, NULL, NULL, cancellable, error))
+            return NULL;
+          quant_us += g_get_monotonic_time () - t0;
         }
-      t0 = g_get_monotonic_time ();
-      if (hybrid != NULL
-          && !qs_engine_float_run (hybrid->engine, fc->inputs + (gsize) done * fc->in_size, k,
-                                   quant_out + (gsize) done * fc->out_size, opts.n_threads, NULL,
-                                   NULL, cancellable, error))
-        return NULL;
-      if (engine != NULL
-          && !qs_engine_int_run (engine, fc->inputs + (gsize) done * fc->in_size, k,
-                                 quant_out + (gsize) done * fc->out_size, opts.n_threads, NULL,
-                                 NULL, cancellable, error))
-        return NULL;
-      quant_us += g_get_monotonic_time () - t0;
+      float_done = MAX (float_done, done + k);
       if (opts.partial != NULL)
         {
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -1240,6 +1449,7 @@ qs_eval_run (QsModel             *model,
   if (fengine != NULL)
     {
       fc->images_per_s = n / MAX (float_us / 1e6, 1e-9);
+      float_side_finish (fc, &w);
       store_float_side (opts.cache, fc);
     }
   r->float_images_per_s = fc->images_per_s;
@@ -1261,32 +1471,63 @@ qs_eval_run (QsModel             *model,
   if (engine != NULL)
     {
       if (opts.layer_stats
-          && !layer_activation_stats (model, engine, fc->inputs, fc->in_size,
-                                      MIN (n, LAYER_STATS_IMAGES), &act_acc, cancellable, error))
+          && !layer_activation_stats (model, engine, &w, MIN (n, LAYER_STATS_IMAGES), &act_acc,
+                                      cancellable, error))
         return NULL;
       stored = g_new0 (QsEngineLayerWeights, qs_model_get_n_layers (model));
       for (guint i = 0; i < qs_model_get_n_layers (model); i++)
         qs_engine_int_get_layer_weights (engine, i, &stored[i]);
     }
-  /* NaN or infinity in an output: counted and located, never silently argmax 0 */
+  /* NaN or infinity in an output (or in the image itself: ReLU and max pooling can hide it
+   * behind a finite answer): counted and located in the first such image, never silently
+   * argmax 0 */
   {
     g_autoptr(QsEngineFloat) fe = NULL;
-    guint nf = 0;
+    gint64 first_f = -1, first_q = -1;
+    guint count_f = 0, count_q = 0;
+    const float *x;
 
-    for (gsize k = 0; k < (gsize) n * fc->out_size && nf == 0; k++)
-      nf = !isfinite (fc->outputs[k]);
-    for (gsize k = 0; k < (gsize) n * fc->in_size && nf == 0; k++)
-      nf = !isfinite (fc->inputs[k]);
-    if (nf > 0 && (fe = qs_engine_float_new (model, NULL)) != NULL)
-      r->float_nonfinite = qs_engine_float_find_nonfinite (fe, fc->inputs, n, fc->outputs,
-                                                           &r->float_nonfinite_at);
-    if (hybrid != NULL)
-      r->quant_nonfinite = qs_engine_float_find_nonfinite (hybrid->engine, fc->inputs, n, quant_out,
-                                                           &r->quant_nonfinite_at);
-    else if (engine != NULL)
-      r->quant_nonfinite = quant_find_nonfinite (engine, fc->inputs, fc->in_size, quant_out,
-                                                 fc->out_size, n, &r->quant_nonfinite_at);
+    for (guint i = 0; i < n; i++)
+      {
+        gboolean bad_in = fc->nonfinite_input != NULL && fc->nonfinite_input[i];
+        gboolean bad_f = bad_in, bad_q = bad_in;
+
+        for (gsize k = 0; k < fc->out_size && !bad_f; k++)
+          bad_f = !isfinite (fc->outputs[(gsize) i * fc->out_size + k]);
+        for (gsize k = 0; k < fc->out_size && quant && !bad_q; k++)
+          bad_q = !isfinite (quant_out[(gsize) i * fc->out_size + k]);
+        if (bad_f && count_f++ == 0)
+          first_f = i;
+        if (quant && bad_q && count_q++ == 0)
+          first_q = i;
+      }
+    if (first_f >= 0 && (fe = qs_engine_float_new (model, NULL)) != NULL)
+      {
+        if ((x = window_get (&w, first_f, 1, error)) == NULL)
+          return NULL;
+        r->float_nonfinite = count_f;
+        qs_engine_float_find_nonfinite (fe, x, 1, fc->outputs + (gsize) first_f * fc->out_size,
+                                        &r->float_nonfinite_at);
+      }
+    if (first_q >= 0)
+      {
+        if ((x = window_get (&w, first_q, 1, error)) == NULL)
+          return NULL;
+        r->quant_nonfinite = count_q;
+        if (hybrid != NULL)
+          qs_engine_float_find_nonfinite (hybrid->engine, x, 1,
+                                          quant_out + (gsize) first_q * fc->out_size,
+                                          &r->quant_nonfinite_at);
+        else
+          quant_find_nonfinite (engine, x, fc->in_size, quant_out + (gsize) first_q * fc->out_size,
+                                fc->out_size, 1, &r->quant_nonfinite_at);
+      }
   }
+  r->input_window = w.capacity;
+  g_debug ("eval: %u images, a window of %u (%.1f MB); %" G_GUINT64_FORMAT " filled, %.3f ms each; "
+           "quantized engine %.3f ms per image",
+           n, w.capacity, (double) w.capacity * w.in_size * sizeof (float) / 1e6, w.filled,
+           w.filled ? w.fill_us / 1e3 / w.filled : 0.0, quant ? quant_us / 1e3 / n : NAN);
   if (progress)
     progress (0.9, progress_data);
 

@@ -17,8 +17,8 @@ typedef enum
   QS_EVAL_ERROR_FAILED,
 } QsEvalError;
 
-/* What evaluations keep between runs: the float side (inputs and float outputs of the
- * model on a dataset), the last compiled program and the calibrations. Owned by the caller
+/* What evaluations keep between runs: the float side (float outputs of the model on a
+ * dataset, and its preprocessed inputs only when they fit in one input window), the last compiled program and the calibrations. Owned by the caller
  * (a document, a CLI run), reference counted, thread-safe; no lock is held while a program
  * runs, so two evaluations with one cache run at the same time. */
 typedef struct _QsEvalCache QsEvalCache;
@@ -100,6 +100,11 @@ typedef struct
    * float side is computed chunk by chunk too and kept in cache once complete. */
   QsEvalPartialFunc partial;
   gpointer     partial_data;
+  /* The preprocessed float inputs are never held for the whole run: each pass fills them
+   * from the dataset a window of at most this many bytes at a time (at least one image);
+   * 0 = 64 MiB. A window holding every image of the run is kept in the cache with the float
+   * outputs (so small datasets are preprocessed once); the results do not depend on it. */
+  gsize        window_bytes;
 } QsEvalOptions;
 
 typedef struct
@@ -166,6 +171,9 @@ typedef struct
    * of the quantized one (quant_outputs NULL when float_only); else NULL. */
   float       *float_outputs;
   float       *quant_outputs;
+  /* Images per input window (QsEvalOptions.window_bytes): the run held at most this many
+   * preprocessed inputs at once, whatever n_images. */
+  guint        input_window;
 
   /*< private >*/
   gint ref_count;
