@@ -97,6 +97,7 @@ struct _QsEvalCache
    * size a progressive run's first chunk */
   double              float_spi;
   double              quant_spi;
+  double              fill_spi;   /* filling the inputs (0 when the last run had them kept) */
 };
 
 static FloatSide *
@@ -1118,28 +1119,38 @@ fill_layers (QsEvalResult               *r,
 
 /* --- progressive runs and intervals --- */
 
-/* A progressive run's first chunk answers in about this long ... */
+/* A progressive run answers first within about this long of its start (calibration,
+ * compiling the program and the first chunk; issue 16's 300 ms with a margin) ... */
+#define FIRST_ANSWER_SECONDS 0.25
+/* ... its first chunk taking at most this long, and at least this long when what came
+ * before it already used the budget (an open that calibrates) ... */
 #define FIRST_CHUNK_SECONDS 0.15
+#define FIRST_CHUNK_MIN_SECONDS 0.05
 /* ... with at least this many images (fewer say too little even as a first answer; the
  * interval shown with it says how little) */
 #define MIN_CHUNK 8
 
+/* The first chunk's size for a run that has spent elapsed seconds so far: the time left of
+ * FIRST_ANSWER_SECONDS (within the bounds above) over the last run's seconds per image
+ * (its float side unless cached, its quantized side, filling the inputs). */
 static guint
 first_chunk (QsEvalCache *cache,
              gboolean     float_cached,
-             guint        n)
+             guint        n,
+             double       elapsed)
 {
-  double spi = 0.0;
+  double spi = 0.0, seconds = CLAMP (FIRST_ANSWER_SECONDS - elapsed, FIRST_CHUNK_MIN_SECONDS,
+                                     FIRST_CHUNK_SECONDS);
 
   if (cache != NULL)
     {
       g_mutex_lock (&cache->lock);
-      spi = (float_cached ? 0.0 : cache->float_spi) + cache->quant_spi;
+      spi = (float_cached ? 0.0 : cache->float_spi) + cache->quant_spi + cache->fill_spi;
       g_mutex_unlock (&cache->lock);
     }
   if (spi <= 0.0)
     return MIN (MIN_CHUNK, n);
-  return (guint) CLAMP (FIRST_CHUNK_SECONDS / spi, MIN (MIN_CHUNK, n), n);
+  return (guint) CLAMP (seconds / spi, MIN (MIN_CHUNK, n), n);
 }
 
 /* Adds images [start, start + count) to the top-1 counts of p (quant_out NULL: float only). */
@@ -1406,7 +1417,10 @@ qs_eval_run (QsModel             *model,
   live.labelled = r->labelled;
   for (guint done = 0, k; done < n; done += k)
     {
-      k = done == 0 ? (opts.partial ? first_chunk (opts.cache, float_done == n, n) : n) : done;
+      k = done == 0 ? (opts.partial ? first_chunk (opts.cache, float_done == n, n,
+                                                   (g_get_monotonic_time () - t_start) / 1e6)
+                                    : n)
+                    : done;
       if (k >= n - done || n - done - k < k / 2)
         k = n - done;   /* no small last chunk */
       for (guint s = done, m; s < done + k; s += m)
@@ -1464,6 +1478,7 @@ qs_eval_run (QsModel             *model,
         opts.cache->float_spi = 1.0 / fc->images_per_s;
       if (quant)
         opts.cache->quant_spi = quant_us / 1e6 / n;
+      opts.cache->fill_spi = w.fill_us / 1e6 / n;
       g_mutex_unlock (&opts.cache->lock);
     }
   /* its last use: its packed weights and arenas go before the layer statistics run */
