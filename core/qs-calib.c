@@ -414,22 +414,25 @@ qs_calibration_new (QsModel        *model,
                                   cancellable, error);
 }
 
-QsCalibration *
-qs_calibration_new_full (QsModel        *model,
-                         const float    *inputs,
-                         gsize           n_images,
-                         guint           n_threads,
-                         QsProgressFunc  progress,
-                         gpointer        progress_data,
-                         GCancellable   *cancellable,
-                         GError        **error)
+/* qs_calibration_new_full () keeping inputs itself (owned: transfer full, freed on failure;
+ * else copied), so a caller that filled a buffer for it holds no second copy. */
+static QsCalibration *
+calibration_new (QsModel        *model,
+                 const float    *inputs,
+                 float          *owned,
+                 gsize           n_images,
+                 guint           n_threads,
+                 QsProgressFunc  progress,
+                 gpointer        progress_data,
+                 GCancellable   *cancellable,
+                 GError        **error)
 {
   g_autoptr(QsCalibration) calib = NULL;
   g_autoptr(QsEngineInt) probe = NULL;
+  g_autofree float *take = owned;
 
-  g_return_val_if_fail (QS_IS_MODEL (model), NULL);
-  g_return_val_if_fail (inputs != NULL || n_images == 0, NULL);
-
+  if (owned != NULL)
+    inputs = owned;
   if (n_images == 0)
     {
       g_set_error (error, QS_CALIB_ERROR, QS_CALIB_ERROR_FAILED,
@@ -445,7 +448,8 @@ qs_calibration_new_full (QsModel        *model,
   calib->model = g_object_ref (model);
   calib->in_size = qs_engine_int_get_input_size (probe);
   calib->n_images = n_images;
-  calib->inputs = g_memdup2 (inputs, n_images * calib->in_size * sizeof (float));
+  calib->inputs = take != NULL ? g_steal_pointer (&take)
+                                : g_memdup2 (inputs, n_images * calib->in_size * sizeof (float));
   calib->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, value_stats_free);
   g_mutex_init (&calib->lock);
   calib->n_threads = n_threads;
@@ -453,6 +457,23 @@ qs_calibration_new_full (QsModel        *model,
   if (!minmax_pass (calib, probe, progress, progress_data, cancellable, error))
     return NULL;
   return g_steal_pointer (&calib);
+}
+
+QsCalibration *
+qs_calibration_new_full (QsModel        *model,
+                         const float    *inputs,
+                         gsize           n_images,
+                         guint           n_threads,
+                         QsProgressFunc  progress,
+                         gpointer        progress_data,
+                         GCancellable   *cancellable,
+                         GError        **error)
+{
+  g_return_val_if_fail (QS_IS_MODEL (model), NULL);
+  g_return_val_if_fail (inputs != NULL || n_images == 0, NULL);
+
+  return calibration_new (model, inputs, NULL, n_images, n_threads, progress, progress_data,
+                          cancellable, error);
 }
 
 gboolean
@@ -731,7 +752,9 @@ qs_calibration_cache_get_full (QsCalibrationCache *cache,
     }
   if (!qs_dataset_fill_inputs (dataset, model, 0, n_images, inputs, error))
     return NULL;
-  calib = qs_calibration_new (model, inputs, n_images, progress, progress_data, cancellable, error);
+  /* the calibration keeps the buffer (no second copy of every image while it runs) */
+  calib = calibration_new (model, NULL, g_steal_pointer (&inputs), n_images, 0, progress,
+                           progress_data, cancellable, error);
   if (calib != NULL && cache != NULL && key != NULL)
     {
       g_mutex_lock (&cache->lock);
