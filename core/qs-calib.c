@@ -696,6 +696,43 @@ qs_calibration_cache_get (QsCalibrationCache *cache,
                                         progress_data, cancellable, error);
 }
 
+/* The cache's key for these arguments (NULL: the model has no checksum, never cached). */
+static char *
+cache_key (QsModel            *model,
+           const char         *source,
+           const QsPreprocess *preprocess,
+           guint               n_images)
+{
+  const char *checksum = qs_model_get_checksum (model);
+  g_autofree char *pp_text = NULL;
+
+  if (checksum == NULL)
+    return NULL;
+  pp_text = preprocess != NULL ? qs_preprocess_to_string (preprocess) : g_strdup ("auto");
+  return g_strdup_printf ("%s|%s|%s|%u", checksum, source, pp_text, n_images);
+}
+
+gboolean
+qs_calibration_cache_contains (QsCalibrationCache *cache,
+                               QsModel            *model,
+                               const char         *source,
+                               const QsPreprocess *preprocess,
+                               guint               n_images)
+{
+  g_autofree char *key = NULL;
+  gboolean found;
+
+  g_return_val_if_fail (QS_IS_MODEL (model), FALSE);
+  g_return_val_if_fail (source != NULL, FALSE);
+
+  if (cache == NULL || (key = cache_key (model, source, preprocess, n_images)) == NULL)
+    return FALSE;
+  g_mutex_lock (&cache->lock);
+  found = g_hash_table_contains (cache->entries, key);
+  g_mutex_unlock (&cache->lock);
+  return found;
+}
+
 QsCalibration *
 qs_calibration_cache_get_full (QsCalibrationCache *cache,
                                QsModel            *model,
@@ -707,8 +744,6 @@ qs_calibration_cache_get_full (QsCalibrationCache *cache,
                                GCancellable       *cancellable,
                                GError            **error)
 {
-  g_autofree char *pp_text = NULL;
-  const char *checksum = qs_model_get_checksum (model);
   g_autofree char *key = NULL;
   g_autoptr(QsDataset) dataset = NULL;
   g_autofree float *inputs = NULL;
@@ -723,10 +758,8 @@ qs_calibration_cache_get_full (QsCalibrationCache *cache,
   /* Keyed by the requested count: a hit must not even open (decompress) the dataset. The
    * lock is not held while a calibration runs: two callers may compute the same entry,
    * and the second result replaces the first. */
-  if (cache != NULL && checksum != NULL)
+  if (cache != NULL && (key = cache_key (model, source, preprocess, n_images)) != NULL)
     {
-      pp_text = preprocess != NULL ? qs_preprocess_to_string (preprocess) : g_strdup ("auto");
-      key = g_strdup_printf ("%s|%s|%s|%u", checksum, source, pp_text, n_images);
       g_mutex_lock (&cache->lock);
       calib = g_hash_table_lookup (cache->entries, key);
       if (calib != NULL)

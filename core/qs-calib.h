@@ -82,6 +82,12 @@ QsCalibration *qs_calibration_cache_get_full (QsCalibrationCache *cache,
                                               gpointer        progress_data,
                                               GCancellable   *cancellable,
                                               GError        **error);
+/* Whether qs_calibration_cache_get_full () with these arguments would return at once. */
+gboolean       qs_calibration_cache_contains (QsCalibrationCache *cache,
+                                              QsModel        *model,
+                                              const char     *source,
+                                              const QsPreprocess *preprocess,
+                                              guint           n_images);
 QsCalibration *qs_calibration_ref            (QsCalibration  *calib);
 void           qs_calibration_unref          (QsCalibration  *calib);
 guint          qs_calibration_get_n_images   (QsCalibration  *calib);

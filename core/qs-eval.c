@@ -1273,6 +1273,83 @@ qs_eval_partial_compute (QsEvalPartial *p)
                                  Z95, &p->diff_low, &p->diff_high);
 }
 
+/* --- a first answer while a slow calibration runs --- */
+
+/* Images of the calibration set a provisional calibration uses, and at most how many
+ * images its answers cover. */
+#define PROVISIONAL_CALIB 16
+#define PROVISIONAL_IMAGES 32
+
+typedef struct
+{
+  QsEvalPartialFunc func;
+  gpointer          data;
+  guint             n_total;
+  guint             calib_total;
+} Provisional;
+
+static void
+provisional_partial (const QsEvalPartial *partial,
+                     gpointer             user_data)
+{
+  const Provisional *pv = user_data;
+  QsEvalPartial p = *partial;
+
+  /* the images of the whole run, and the calibration it will have */
+  p.n_total = pv->n_total;
+  p.calib_total = pv->calib_total;
+  pv->func (&p, pv->data);
+}
+
+/* QsEvalOptions.provisional_seconds: when the config's calibration is not cached, times a
+ * calibration on its first PROVISIONAL_CALIB images (cached as any other); when the whole
+ * set would take longer than the budget at that pace, evaluates the first images with it
+ * and hands its partials on (calib_images < calib_total). FALSE only on error or
+ * cancellation. */
+static gboolean
+provisional_answer (QsModel             *model,
+                    QsConfig            *config,
+                    QsDataset           *dataset,
+                    const QsEvalOptions *opts,
+                    guint                n,
+                    GCancellable        *cancellable,
+                    GError             **error)
+{
+  QsCalibrationCache *calibs = opts->cache ? opts->cache->calibs : NULL;
+  const char *source = qs_config_get_calib_source (config);
+  const QsPreprocess *pp = qs_dataset_get_preprocess (dataset);
+  guint n_cal = qs_config_get_calib_images (config);
+  double budget = opts->provisional_seconds > 0 ? opts->provisional_seconds : 1.0;
+  g_autoptr(QsCalibration) small = NULL;
+  g_autoptr(QsConfig) small_config = NULL;
+  g_autoptr(QsEvalResult) r = NULL;
+  QsEvalOptions o = *opts;
+  Provisional pv = { opts->partial, opts->partial_data, n, n_cal };
+  gint64 t0;
+
+  if (calibs == NULL || n_cal <= PROVISIONAL_CALIB
+      || qs_calibration_cache_contains (calibs, model, source, pp, n_cal))
+    return TRUE;
+  t0 = g_get_monotonic_time ();
+  small = qs_calibration_cache_get_full (calibs, model, source, pp, PROVISIONAL_CALIB, NULL, NULL,
+                                         cancellable, error);
+  if (small == NULL)
+    return FALSE;
+  if (qs_calibration_get_n_images (small) >= n_cal   /* a calibration set this small */
+      || (g_get_monotonic_time () - t0) / 1e6 * n_cal / PROVISIONAL_CALIB <= budget)
+    return TRUE;
+  small_config = qs_config_copy (config);
+  qs_config_set_calib_images (small_config, PROVISIONAL_CALIB);
+  o.limit = MIN (n, PROVISIONAL_IMAGES);
+  o.layer_stats = FALSE;
+  o.keep_outputs = FALSE;
+  o.float_cache_dir = NULL;
+  o.partial = provisional_partial;
+  o.partial_data = &pv;
+  r = qs_eval_run (model, small_config, dataset, &o, NULL, NULL, cancellable, error);
+  return r != NULL;
+}
+
 QsEvalResult *
 qs_eval_run (QsModel             *model,
              QsConfig            *config,
@@ -1329,6 +1406,10 @@ qs_eval_run (QsModel             *model,
   /* Calibration (cached per model + calibration set). */
   if (quant && qs_config_any_activations (config))
     {
+      /* a first answer from a small calibration when the whole one would be slow */
+      if (opts.partial != NULL
+          && !provisional_answer (model, config, dataset, &opts, n, cancellable, error))
+        return NULL;
       /* the calibration images get the preprocessing the evaluated ones get */
       calib = qs_calibration_cache_get_full (opts.cache ? opts.cache->calibs : NULL, model,
                                              qs_config_get_calib_source (config),
@@ -1337,6 +1418,8 @@ qs_eval_run (QsModel             *model,
                                              cancellable, error);
       if (calib == NULL)
         return NULL;
+      live.calib_images = live.calib_total = total.calib_images = total.calib_total
+        = qs_calibration_get_n_images (calib);
     }
   if (progress)
     progress (0.2, progress_data);

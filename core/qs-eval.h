@@ -48,6 +48,11 @@ typedef struct
   double   quant_top1, quant_low, quant_high;
   double   diff, diff_low, diff_high;   /* quant_top1 - float_top1, paired (Newcombe) */
   double   agreement, agreement_low, agreement_high;
+  /* the calibration of the quantized side: its first calib_images of the config's
+   * calib_total images (fewer only in the first answers of a progressive run while the
+   * whole calibration runs: see QsEvalOptions.provisional_seconds); 0 and 0 without one */
+  guint    calib_images;
+  guint    calib_total;
 } QsEvalPartial;
 
 /* Runs on the evaluating thread after each chunk; partial is borrowed. */
@@ -105,6 +110,13 @@ typedef struct
    * 0 = 64 MiB. A window holding every image of the run is kept in the cache with the float
    * outputs (so small datasets are preprocessed once); the results do not depend on it. */
   gsize        window_bytes;
+  /* A progressive run whose calibration is not cached yet first calibrates on the first
+   * 16 images of the calibration set; when the whole set would take longer than this many
+   * seconds at that pace (0 = 1 s), it first answers from that calibration on up to 32
+   * images (partials with calib_images < calib_total), then calibrates on the whole set and
+   * starts over: so a big model answers in seconds, not after minutes of calibration. The
+   * final result is the same either way. */
+  double       provisional_seconds;
 } QsEvalOptions;
 
 typedef struct

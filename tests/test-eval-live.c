@@ -187,6 +187,93 @@ test_progressive (void)
     }
 }
 
+/* A progressive run whose calibration would be slow (forced here: a budget of 1 ns) first
+ * answers from a calibration on 16 images (on at most 32 images, calib_images 16 of 64:
+ * exactly a one-shot run with that calibration on the same images), then calibrates on
+ * the whole set and answers again from the start; the final result is exactly the one-shot
+ * result with the whole calibration. A second run (everything cached) answers from the
+ * whole calibration at once. */
+static void
+test_provisional_calibration (void)
+{
+  g_autoptr(QsModel) model = sample_model ();
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsConfig) config = NULL;
+  g_autoptr(QsConfig) small = NULL;
+  g_autoptr(QsEvalCache) cache = qs_eval_cache_new ();
+  g_autoptr(QsEvalResult) once = NULL;
+
+  if (model == NULL)
+    {
+      g_test_skip ("the bundled sample model is not available");
+      return;
+    }
+  dataset = qs_dataset_open ("sample", &error);
+  g_assert_no_error (error);
+  config = qs_config_new_from_preset ("w8a8", &error);
+  g_assert_no_error (error);
+  qs_config_set_calib_images (config, 64);
+  small = qs_config_copy (config);
+  qs_config_set_calib_images (small, 16);
+  {
+    QsEvalOptions opts = { .limit = 500, .n_threads = 2 };
+
+    once = qs_eval_run (model, config, dataset, &opts, NULL, NULL, NULL, &error);
+    g_assert_no_error (error);
+  }
+  for (guint run = 0; run < 2; run++)
+    {
+      Collect c = { g_array_new (FALSE, TRUE, sizeof (QsEvalPartial)), NULL };
+      QsEvalOptions opts = { .limit = 500, .n_threads = 2, .cache = cache,
+                             .partial = collect, .partial_data = &c,
+                             .provisional_seconds = 1e-9 };
+      g_autoptr(QsEvalResult) r = qs_eval_run (model, config, dataset, &opts, NULL, NULL, NULL, &error);
+      guint n_provisional = 0;
+      const QsEvalPartial *last;
+
+      g_assert_no_error (error);
+      for (guint i = 0; i < c.partials->len; i++)
+        {
+          const QsEvalPartial *e = &g_array_index (c.partials, QsEvalPartial, i);
+
+          g_assert_cmpuint (e->n_total, ==, 500);
+          g_assert_cmpuint (e->calib_total, ==, 64);
+          if (e->calib_images == 16)
+            {
+              g_autoptr(QsEvalResult) prefix = NULL;
+              QsEvalOptions po = { .limit = e->n_images, .n_threads = 1 };
+
+              /* the provisional answers come first, on at most 32 images */
+              g_assert_cmpuint (i, ==, n_provisional);
+              g_assert_cmpuint (e->n_images, <=, 32);
+              n_provisional++;
+              prefix = qs_eval_run (model, small, dataset, &po, NULL, NULL, NULL, &error);
+              g_assert_no_error (error);
+              g_assert_cmpfloat (e->quant_top1, ==, prefix->quant_top1);
+              g_assert_cmpfloat (e->agreement, ==, prefix->agreement);
+              g_assert_cmpuint (e->both_correct, ==, prefix->summary.both_correct);
+            }
+          else
+            g_assert_cmpuint (e->calib_images, ==, 64);
+        }
+      /* the first run answers provisionally, the second has the calibration cached */
+      if (run == 0)
+        g_assert_cmpuint (n_provisional, >=, 1);
+      else
+        g_assert_cmpuint (n_provisional, ==, 0);
+      last = &g_array_index (c.partials, QsEvalPartial, c.partials->len - 1);
+      g_assert_cmpuint (last->n_images, ==, 500);
+      g_assert_cmpuint (last->calib_images, ==, 64);
+      g_assert_cmpmem (last, sizeof *last, &r->summary, sizeof r->summary);
+      g_assert_cmpfloat (r->quant_top1, ==, once->quant_top1);
+      g_assert_cmpfloat (r->float_top1, ==, once->float_top1);
+      g_assert_cmpfloat (r->agreement, ==, once->agreement);
+      g_assert_cmpmem (&r->summary, sizeof r->summary, &once->summary, sizeof once->summary);
+      g_array_unref (c.partials);
+    }
+}
+
 /* Cancelling after the first chunk stops the run: no further chunk is delivered. */
 static void
 test_progressive_cancel (void)
@@ -226,5 +313,6 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/eval-live/paired-difference-newcombe", test_paired_difference);
   g_test_add_func ("/qs/eval-live/progressive-equals-one-shot", test_progressive);
   g_test_add_func ("/qs/eval-live/progressive-cancel", test_progressive_cancel);
+  g_test_add_func ("/qs/eval-live/provisional-calibration", test_provisional_calibration);
   return g_test_run ();
 }

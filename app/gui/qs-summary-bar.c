@@ -231,6 +231,25 @@ set_accuracy_warning (QsSummaryBar *self,
 
 
 /* "Accuracy · Fashion-MNIST test set, 1,000 images", or "Agreement · …" without labels. */
+/* A first answer from a calibration on part of the calibration images (QsEvalPartial's
+ * calib_images < calib_total): says so at the end of the tooltip *tip. */
+static void
+provisional_note (const QsEvalPartial  *sum,
+                  char                **tip)
+{
+  g_autofree char *so_far = NULL;
+
+  if (sum->calib_images >= sum->calib_total || *tip == NULL)
+    return;
+  so_far = g_steal_pointer (tip);
+  /* Translators: appended to the accuracy's tooltip while its first answer comes from a
+   * calibration on part of the images; the first %'u is the images calibrated on, the
+   * second all the calibration images */
+  *tip = g_strdup_printf (_("%s\nFirst estimate: activation ranges from %'u of the %'u calibration "
+                            "images; the whole calibration is running."),
+                          so_far, sum->calib_images, sum->calib_total);
+}
+
 static char *
 final_caption (QsDataset *dataset,
                gboolean   labelled,
@@ -317,7 +336,22 @@ update_accuracy (QsSummaryBar *self)
 
   /* Which images, in words: "Fashion-MNIST test set, 1,000 images" (never the spec "sample"). */
   dataset = qs_document_get_dataset (self->document);
-  if (partial != NULL)
+  if (partial != NULL && sum.calib_images < sum.calib_total)
+    {
+      caption = g_strdup_printf (sum.labelled
+                                 /* Translators: the caption of the accuracy while its first
+                                  * answer comes from a calibration on part of the calibration
+                                  * images and the whole calibration still runs; %'u is the
+                                  * images measured so far */
+                                 ? g_dngettext (GETTEXT_PACKAGE, "Accuracy · %'u image · calibrating…",
+                                                "Accuracy · %'u images · calibrating…", sum.n_images)
+                                 /* Translators: the same for a data set without labels */
+                                 : g_dngettext (GETTEXT_PACKAGE, "Agreement · %'u image · calibrating…",
+                                                "Agreement · %'u images · calibrating…", sum.n_images),
+                                 sum.n_images);
+      gtk_label_set_text (GTK_LABEL (self->accuracy.caption), caption);
+    }
+  else if (partial != NULL)
     {
       /* Short, so the counts stay visible (the data set is in the tooltip). */
       caption = g_strdup_printf (sum.labelled
@@ -363,6 +397,7 @@ update_accuracy (QsSummaryBar *self)
       tip = g_strdup_printf (_("The data set has no labels: the share of images where the quantized model "
                                "(integer engine) gives the float model’s top answer, on %'u images of %s."),
                              sum.n_images, dataset ? qs_dataset_get_display_name (dataset) : _("the test set"));
+      provisional_note (&sum, &tip);
       tile_set (&self->accuracy, value, detail);
       gtk_widget_set_tooltip_text (self->accuracy.box, tip);
       if (1.0 - sum.agreement > 0.05)
@@ -425,6 +460,7 @@ update_accuracy (QsSummaryBar *self)
                                  so_far, sum.n_total - sum.n_images);
         }
     }
+  provisional_note (&sum, &tip);
   tile_set (&self->accuracy, value, detail);
   gtk_widget_set_tooltip_text (self->accuracy.box, tip);
 
