@@ -1120,8 +1120,9 @@ fill_layers (QsEvalResult               *r,
 /* --- progressive runs and intervals --- */
 
 /* A progressive run answers first within about this long of its start (calibration,
- * compiling the program and the first chunk; issue 16's 300 ms with a margin) ... */
-#define FIRST_ANSWER_SECONDS 0.25
+ * compiling the program and the first chunk; issue 16's 300 ms with a margin for the
+ * partial's own work and a busy machine) ... */
+#define FIRST_ANSWER_SECONDS 0.2
 /* ... its first chunk taking at most this long, and at least this long when what came
  * before it already used the budget (an open that calibrates) ... */
 #define FIRST_CHUNK_SECONDS 0.15
