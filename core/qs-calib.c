@@ -38,6 +38,7 @@ struct _QsCalibration
   guint       n_threads;   /* of the passes (0: one per processor) */
   guint       n_taps;      /* tap calls per image */
   GPtrArray  *taps;        /* ValueStats of the k-th tap call (not owned) */
+  double      seconds;     /* wall time of the min / max pass */
 };
 
 static void
@@ -77,6 +78,12 @@ guint
 qs_calibration_get_n_images (QsCalibration *calib)
 {
   return calib->n_images;
+}
+
+double
+qs_calibration_get_seconds (QsCalibration *calib)
+{
+  return calib->seconds;
 }
 
 /* The calibration pass runs images in parallel (qs-parallel.h) on one shared float program
@@ -430,6 +437,7 @@ calibration_new (QsModel        *model,
   g_autoptr(QsCalibration) calib = NULL;
   g_autoptr(QsEngineInt) probe = NULL;
   g_autofree float *take = owned;
+  gint64 t0;
 
   if (owned != NULL)
     inputs = owned;
@@ -454,8 +462,10 @@ calibration_new (QsModel        *model,
   g_mutex_init (&calib->lock);
   calib->n_threads = n_threads;
 
+  t0 = g_get_monotonic_time ();
   if (!minmax_pass (calib, probe, progress, progress_data, cancellable, error))
     return NULL;
+  calib->seconds = (g_get_monotonic_time () - t0) / 1e6;
   return g_steal_pointer (&calib);
 }
 

@@ -91,6 +91,8 @@ gboolean       qs_calibration_cache_contains (QsCalibrationCache *cache,
 QsCalibration *qs_calibration_ref            (QsCalibration  *calib);
 void           qs_calibration_unref          (QsCalibration  *calib);
 guint          qs_calibration_get_n_images   (QsCalibration  *calib);
+/* Wall time its pass over the images took (not opening or preprocessing them). */
+double         qs_calibration_get_seconds    (QsCalibration  *calib);
 gboolean       qs_calibration_get_minmax     (QsCalibration  *calib,
                                               const char     *value_name,
                                               float          *lo,

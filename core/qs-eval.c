@@ -1303,8 +1303,9 @@ provisional_partial (const QsEvalPartial *partial,
 }
 
 /* QsEvalOptions.provisional_seconds: when the config's calibration is not cached, times a
- * calibration on its first PROVISIONAL_CALIB images (cached as any other); when the whole
- * set would take longer than the budget at that pace, evaluates the first images with it
+ * calibration on its first PROVISIONAL_CALIB images (cached as any other; its pass over the
+ * images, not opening them); when the whole set would take longer than the budget at that
+ * pace, evaluates the first images with it
  * and hands its partials on (calib_images < calib_total). FALSE only on error or
  * cancellation. */
 static gboolean
@@ -1326,18 +1327,17 @@ provisional_answer (QsModel             *model,
   g_autoptr(QsEvalResult) r = NULL;
   QsEvalOptions o = *opts;
   Provisional pv = { opts->partial, opts->partial_data, n, n_cal };
-  gint64 t0;
 
   if (calibs == NULL || n_cal <= PROVISIONAL_CALIB
       || qs_calibration_cache_contains (calibs, model, source, pp, n_cal))
     return TRUE;
-  t0 = g_get_monotonic_time ();
   small = qs_calibration_cache_get_full (calibs, model, source, pp, PROVISIONAL_CALIB, NULL, NULL,
                                          cancellable, error);
   if (small == NULL)
     return FALSE;
+  /* the pass alone (opening a compressed set is paid once either way) */
   if (qs_calibration_get_n_images (small) >= n_cal   /* a calibration set this small */
-      || (g_get_monotonic_time () - t0) / 1e6 * n_cal / PROVISIONAL_CALIB <= budget)
+      || qs_calibration_get_seconds (small) * n_cal / PROVISIONAL_CALIB <= budget)
     return TRUE;
   small_config = qs_config_copy (config);
   qs_config_set_calib_images (small_config, PROVISIONAL_CALIB);

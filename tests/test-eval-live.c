@@ -130,8 +130,10 @@ test_progressive (void)
       for (guint run = 0; run < 2; run++)
         {
           Collect c = { g_array_new (FALSE, TRUE, sizeof (QsEvalPartial)), NULL };
+          /* the whole calibration at once: provisional-calibration tests the other way */
           QsEvalOptions opts = { .limit = 1000, .n_threads = 2, .cache = cache,
-                                 .partial = collect, .partial_data = &c };
+                                 .partial = collect, .partial_data = &c,
+                                 .provisional_seconds = G_MAXDOUBLE };
           g_autoptr(QsEvalResult) r = qs_eval_run (model, config, dataset, &opts, NULL, NULL, NULL, &error);
           const QsEvalPartial *last;
 

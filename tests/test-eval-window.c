@@ -125,6 +125,7 @@ test_identical (void)
               {
                 opts.partial = on_partial;
                 opts.partial_data = &chunks;
+                opts.provisional_seconds = G_MAXDOUBLE;   /* one calibration, as one-shot */
               }
             r = eval (model, config, dataset, &opts);
             g_assert_cmpuint (r->input_window, ==, windows[w] == 0 ? 300 : MAX (windows[w] / IN_BYTES, 1));
@@ -190,7 +191,7 @@ test_bounded (void)
       guint chunks = 0;
       QsEvalOptions opts = { .limit = limits[i], .n_threads = 2, .cache = cache,
                              .partial = on_partial, .partial_data = &chunks,
-                             .window_bytes = 32 * IN_BYTES };
+                             .window_bytes = 32 * IN_BYTES, .provisional_seconds = G_MAXDOUBLE };
 
       r = eval (model, config, dataset, &opts);
       g_assert_cmpuint (r->n_images, ==, limits[i]);
