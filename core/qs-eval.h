@@ -98,8 +98,8 @@ typedef struct
    * quant_outputs): the sample gallery's per-image predictions (qs-attribution.h) */
   gboolean     keep_outputs;
   /* nullable: evaluate progressively. The images run in growing chunks (the first sized
-   * from the cache's measured cost per image to answer in about 150 ms, at least 8 images;
-   * each next chunk as many images as are done, so the count doubles) and partial is called
+   * from the cache's measured cost per image to fit what is left of 200 ms after
+   * calibrating and compiling: 50 to 150 ms, at least 8 images; each next chunk as many images as are done, so the count doubles) and partial is called
    * after each with the counts so far. The final result is the same as without it (the
    * engines answer each image independently of the batch). Without float_cache_dir the
    * float side is computed chunk by chunk too and kept in cache once complete. */
