@@ -640,6 +640,16 @@ qs_calibration_compile (QsCalibration  *calib,
                         QsConfig       *config,
                         GError        **error)
 {
+  return qs_calibration_compile_reusing (calib, model, config, NULL, error);
+}
+
+QsEngineInt *
+qs_calibration_compile_reusing (QsCalibration *calib,
+                                QsModel       *model,
+                                QsConfig      *config,
+                                QsEngineInt   *previous,
+                                GError       **error)
+{
   g_autoptr(QsLowering) lowering = NULL;
   g_autoptr(QsRangeTable) ranges = NULL;
 
@@ -651,7 +661,7 @@ qs_calibration_compile (QsCalibration  *calib,
   ranges = qs_calibration_make_ranges (calib, lowering, error);
   if (ranges == NULL)
     return NULL;
-  return qs_engine_int_new (lowering, ranges, error);
+  return qs_engine_int_new_reusing (lowering, ranges, previous, error);
 }
 
 /* --- the cache --- */

@@ -124,6 +124,13 @@ QsEngineInt   *qs_calibration_compile        (QsCalibration  *calib,
                                               QsModel        *model,
                                               QsConfig       *config,
                                               GError        **error);
+/* The same, reusing what previous (nullable: a program of the same model) compiled for
+ * layers that compile to the same (qs_engine_int_new_reusing). */
+QsEngineInt   *qs_calibration_compile_reusing (QsCalibration *calib,
+                                               QsModel       *model,
+                                               QsConfig      *config,
+                                               QsEngineInt   *previous,
+                                               GError       **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsCalibration, qs_calibration_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QsCalibrationCache, qs_calibration_cache_free)

@@ -21,4 +21,8 @@ typedef struct
 void _qs_engine_int_get_memory (QsEngineInt       *engine,
                                 QsEngineIntMemory *out);
 
+/* How many integer ops took their compiled weights from the previous program
+ * (qs_engine_int_new_reusing). */
+guint _qs_engine_int_get_n_reused (QsEngineInt       *engine);
+
 G_END_DECLS

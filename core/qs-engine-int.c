@@ -11,6 +11,7 @@
 #include "qs-lowering.h"
 #include "qs-fixedpoint.h"
 #include "qs-kernels-int.h"
+#include "qs-parallel.h"
 #include "qs-quant.h"
 #include "qs-tensor.h"
 
@@ -83,13 +84,15 @@ typedef struct _Op
   /* quantize: the spec's rounding */
   QsRounding    rounding;
 
-  /* integer */
+  /* integer: the weights and per-channel requantization, owned by wts (shared with other
+   * programs of the same model that compiled the same: qs_engine_int_new_reusing) */
+  struct _IntWeights *wts;
   QsPackedWeights packed;
-  gint8        *dw_codes;
-  gint32       *bias;
-  gint32       *mult_q;
-  gint32       *shift_q;
-  float        *scale_f;         /* fp32-rne: float32 scale per channel */
+  const gint8  *dw_codes;
+  const gint32 *bias;
+  const gint32 *mult_q;
+  const gint32 *shift_q;
+  const float  *scale_f;         /* fp32-rne: float32 scale per channel */
   QsRequant     rq;
   QsAddParams   addp;
   gint32        cat_m[MAX_OP_INPUTS];
@@ -122,6 +125,58 @@ typedef struct
   gsize bytes;
 } Storage;
 
+/* An integer conv / depthwise op's compiled weights: what int_weights_new () makes of the
+ * lowering's codes (source) for one input and output quantization and mode. Immutable. */
+typedef struct _IntWeights
+{
+  gint            ref_count;
+  QsQuantResult  *source;
+  QsRequantMode   mode;
+  float           in_scale, out_scale;
+  gint32          in_zp;
+  gboolean        implicit;
+  gsize           kh;
+  float          *bias_real;     /* n: the lowering's (folded) float bias */
+  gsize           n;
+  QsPackedWeights packed;
+  gint8          *dw_codes;
+  gint32         *bias;
+  gint32         *mult_q;
+  gint32         *shift_q;
+  float          *scale_f;
+} IntWeights;
+
+static IntWeights *
+int_weights_ref (IntWeights *iw)
+{
+  g_atomic_int_inc (&iw->ref_count);
+  return iw;
+}
+
+static void
+int_weights_unref (IntWeights *iw)
+{
+  if (iw == NULL || !g_atomic_int_dec_and_test (&iw->ref_count))
+    return;
+  qs_quant_result_unref (iw->source);
+  qs_packed_weights_clear (&iw->packed);
+  g_free (iw->bias_real);
+  g_free (iw->dw_codes);
+  g_free (iw->bias);
+  g_free (iw->mult_q);
+  g_free (iw->shift_q);
+  g_free (iw->scale_f);
+  g_free (iw);
+}
+
+/* An integer conv / depthwise op waiting for its weights (compile_weights). */
+typedef struct
+{
+  Op            *op;
+  guint          step;
+  QsQuantResult *r;
+} PendingWeights;
+
 struct _QsEngineInt
 {
   gint                ref_count;
@@ -142,6 +197,11 @@ struct _QsEngineInt
   GMutex              lock;
   GPtrArray          *spare;
   guint               n_workspaces;   /* ever allocated (_qs_engine_int_get_memory) */
+  /* while compiling: the integer ops waiting for their weights, and those of the program
+   * compiled before (reused when they match) */
+  GArray             *pending;
+  GHashTable         *reusable;       /* QsQuantResult * -> IntWeights * */
+  guint               n_reused;
 };
 
 #define T(e, i) (&g_array_index ((e)->tensors, PTensor, (i)))
@@ -155,15 +215,10 @@ op_free (gpointer data)
 
   g_clear_pointer (&op->fw_result, qs_quant_result_unref);
   g_clear_pointer (&op->fw_kernel, qs_tensor_unref);
-  qs_packed_weights_clear (&op->packed);
-  g_free (op->dw_codes);
+  g_clear_pointer (&op->wts, int_weights_unref);
   qs_depthwise_packed_free (op->dw_packed);
   if (op->fused_pad != NULL)
     op_free (op->fused_pad);
-  g_free (op->bias);
-  g_free (op->mult_q);
-  g_free (op->shift_q);
-  g_free (op->scale_f);
   g_free (op);
 }
 
@@ -187,6 +242,13 @@ qs_engine_int_free (QsEngineInt *e)
   g_ptr_array_unref (e->ops);
   g_ptr_array_unref (e->spare);
   g_mutex_clear (&e->lock);
+  if (e->pending != NULL)
+    {
+      /* a compilation that failed before compile_weights () */
+      for (guint i = 0; i < e->pending->len; i++)
+        qs_quant_result_unref (g_array_index (e->pending, PendingWeights, i).r);
+      g_array_unref (e->pending);
+    }
   g_clear_pointer (&e->lowering, qs_lowering_unref);
   g_clear_object (&e->model);
   g_free (e);
@@ -287,21 +349,30 @@ act_clamp (const Op      *op,
 
 /* An integer GEMM (conv / dense / pointwise) or depthwise op's weights from the lowering's
  * codes: int8 codes, int32 bias at S_in * S_w, per-channel multipliers and shifts. */
-static gboolean
-compile_int_weights (Op                  *op,
-                     QsRequantMode        mode,
-                     const QsLoweredStep *s,
-                     QsQuantResult       *r,
-                     const PTensor       *in,
-                     const PTensor       *out,
-                     gint32               out_min,
-                     gint32               out_max)
+static IntWeights *
+int_weights_new (QsRequantMode        mode,
+                 const QsLoweredStep *s,
+                 QsQuantResult       *r,
+                 const PTensor       *in,
+                 const PTensor       *out,
+                 gboolean             implicit)
 {
   gboolean depthwise = s->kind == QS_LOWERED_DEPTHWISE;
   gsize n = s->n_out, k = s->k;
   g_autofree gint8 *w = g_new (gint8, n * k);
   g_autofree float *sw = g_new (float, n);
+  IntWeights *iw = g_new0 (IntWeights, 1);
 
+  iw->ref_count = 1;
+  iw->source = qs_quant_result_ref (r);
+  iw->mode = mode;
+  iw->in_scale = in->scale;
+  iw->in_zp = in->zp;
+  iw->out_scale = out->scale;
+  iw->implicit = implicit;
+  iw->kh = s->kh;
+  iw->n = n;
+  iw->bias_real = s->bias ? g_memdup2 (s->bias, n * sizeof (float)) : NULL;
   for (gsize o = 0; o < n; o++)
     {
       gsize idx = qs_quant_params_index (r->params, o);
@@ -309,18 +380,22 @@ compile_int_weights (Op                  *op,
       g_assert (r->params->zero_point[idx] == 0);
       sw[o] = r->params->scale[idx];
     }
-  /* Keras kernels are [K][n] with the output channel fastest (depthwise: [kh*kw][c*mult]). */
-  for (gsize kk = 0; kk < k; kk++)
-    for (gsize o = 0; o < n; o++)
-      {
-        gint32 code = r->codes[kk * n + o];
-        w[depthwise ? kk * n + o : o * k + kk] = (gint8) CLAMP (code, -128, 127);
-      }
+  /* Keras kernels are [K][n] with the output channel fastest (depthwise: [kh*kw][c*mult]);
+   * GEMM weights are stored [n][K], transposed in blocks of 16 x 16 */
+  if (depthwise)
+    for (gsize i = 0; i < n * k; i++)
+      w[i] = (gint8) CLAMP (r->codes[i], -128, 127);
+  else
+    for (gsize k0 = 0; k0 < k; k0 += 16)
+      for (gsize o0 = 0; o0 < n; o0 += 16)
+        for (gsize kk = k0; kk < MIN (k0 + 16, k); kk++)
+          for (gsize o = o0; o < MIN (o0 + 16, n); o++)
+            w[o * k + kk] = (gint8) CLAMP (r->codes[kk * n + o], -128, 127);
 
-  op->bias = g_new (gint32, n + 16);
-  op->mult_q = g_new0 (gint32, n + 16);
-  op->shift_q = g_new0 (gint32, n + 16);
-  op->scale_f = g_new0 (float, n + 16);
+  iw->bias = g_new (gint32, n + 16);
+  iw->mult_q = g_new0 (gint32, n + 16);
+  iw->shift_q = g_new0 (gint32, n + 16);
+  iw->scale_f = g_new0 (float, n + 16);
   for (gsize o = 0; o < n; o++)
     {
       double sc = sw[o] > 0.0f && isfinite (sw[o]) ? sw[o] : out->scale / in->scale;
@@ -329,46 +404,76 @@ compile_int_weights (Op                  *op,
       gint64 sum_w = 0, b64;
       gint sh;
 
-      for (gsize kk = 0; kk < k; kk++)
-        sum_w += depthwise ? w[kk * n + o] : w[o * k + kk];
+      if (depthwise)
+        for (gsize kk = 0; kk < k; kk++)
+          sum_w += w[kk * n + o];
+      else
+        for (gsize kk = 0; kk < k; kk++)
+          sum_w += w[o * k + kk];
       bq = CLAMP (bq, (double) G_MININT32, (double) G_MAXINT32);
       /* depthwise kernels subtract the zero-point themselves */
       b64 = (gint64) bq - (depthwise ? 0 : (gint64) in->zp * sum_w);
-      op->bias[o] = (gint32) CLAMP (b64, G_MININT32, G_MAXINT32);
-      qs_quantize_multiplier ((double) in->scale * sc / out->scale, &op->mult_q[o], &sh);
-      op->shift_q[o] = sh;
+      iw->bias[o] = (gint32) CLAMP (b64, G_MININT32, G_MAXINT32);
+      qs_quantize_multiplier ((double) in->scale * sc / out->scale, &iw->mult_q[o], &sh);
+      iw->shift_q[o] = sh;
       /* fp32-rne: the float32 scale XNNPACK / ONNX Runtime compute from the stored float32
        * scales (a channel without a usable weight scale has real multiplier 1, as above) */
-      op->scale_f[o] = sw[o] > 0.0f && isfinite (sw[o])
+      iw->scale_f[o] = sw[o] > 0.0f && isfinite (sw[o])
                        ? qs_requant_scale_f32 (in->scale, sw[o], out->scale) : 1.0f;
-      if (!(op->scale_f[o] > 0.0f) || !isfinite (op->scale_f[o]))
-        op->scale_f[o] = 0.0f;
+      if (!(iw->scale_f[o] > 0.0f) || !isfinite (iw->scale_f[o]))
+        iw->scale_f[o] = 0.0f;
     }
   if (depthwise)
-    op->dw_codes = g_steal_pointer (&w);
-  else if (op->implicit)
+    iw->dw_codes = g_steal_pointer (&w);
+  else if (implicit)
     {
       /* one segment per kernel row, each padded with zero weights to whole 4-byte groups
        * (the GEMM reads, and multiplies by zero, up to 3 bytes past each input run) */
-      gsize run = k / op->kh, seg = (run + 3) / 4 * 4;
-      g_autofree gint8 *padded = g_new0 (gint8, n * op->kh * seg);
+      gsize run = k / s->kh, seg = (run + 3) / 4 * 4;
+      g_autofree gint8 *padded = g_new0 (gint8, n * s->kh * seg);
 
       for (gsize o = 0; o < n; o++)
-        for (gsize ky = 0; ky < op->kh; ky++)
-          memcpy (padded + (o * op->kh + ky) * seg, w + o * k + ky * run, run);
-      qs_packed_weights_init (&op->packed, padded, n, op->kh * seg);
+        for (gsize ky = 0; ky < s->kh; ky++)
+          memcpy (padded + (o * s->kh + ky) * seg, w + o * k + ky * run, run);
+      qs_packed_weights_init (&iw->packed, padded, n, s->kh * seg);
     }
   else
-    qs_packed_weights_init (&op->packed, w, n, k);
-  op->rq.bias = op->bias;
-  op->rq.multiplier = op->mult_q;
-  op->rq.shift = op->shift_q;
-  op->rq.scale = op->scale_f;
-  op->rq.mode = mode;
-  op->rq.out_zp = out->zp;
-  op->rq.out_min = out_min;
-  op->rq.out_max = out_max;
-  return TRUE;
+    qs_packed_weights_init (&iw->packed, w, n, k);
+  return iw;
+}
+
+/* iw was compiled for what s now needs: the same codes, mode, input quantization, output
+ * scale and bias (the output's zero-point and clamp range are the op's own). */
+static gboolean
+int_weights_match (const IntWeights    *iw,
+                   QsRequantMode        mode,
+                   const QsLoweredStep *s,
+                   const PTensor       *in,
+                   const PTensor       *out,
+                   gboolean             implicit)
+{
+  return iw->mode == mode && iw->in_scale == in->scale && iw->in_zp == in->zp
+         && iw->out_scale == out->scale && iw->implicit == implicit && iw->kh == s->kh
+         && iw->n == s->n_out && (iw->bias_real == NULL) == (s->bias == NULL)
+         && (s->bias == NULL || memcmp (iw->bias_real, s->bias, iw->n * sizeof (float)) == 0);
+}
+
+/* Gives op its compiled weights (a new reference to iw) and its requantization. */
+static void
+op_set_int_weights (Op         *op,
+                    IntWeights *iw)
+{
+  op->wts = int_weights_ref (iw);
+  op->packed = iw->packed;
+  op->dw_codes = iw->dw_codes;
+  op->bias = iw->bias;
+  op->mult_q = iw->mult_q;
+  op->shift_q = iw->shift_q;
+  op->scale_f = iw->scale_f;
+  op->rq.bias = iw->bias;
+  op->rq.multiplier = iw->mult_q;
+  op->rq.shift = iw->shift_q;
+  op->rq.scale = iw->scale_f;
 }
 
 static OpKind
@@ -440,7 +545,8 @@ compile_step (QsEngineInt  *e,
           }
         if (s->is_int)
           {
-            const PTensor *tin = T (e, s->inputs[0]), *tout = T (e, s->output);
+            const PTensor *tout = T (e, s->output);
+            PendingWeights pw = { op, index, g_steal_pointer (&r) };
             gint32 lo, hi;
 
             act_clamp (op, tout, &lo, &hi);
@@ -450,11 +556,14 @@ compile_step (QsEngineInt  *e,
                            && s->dw == 1 && s->kh <= 64
                            && (s->oh - 1) * s->sh + (s->kh - 1) * s->dh < s->ih
                            && (s->ow - 1) * s->sw + s->kw <= s->iw;
-            compile_int_weights (op, e->mode, s, r, tin, tout, lo, hi);
+            op->rq.mode = e->mode;
+            op->rq.out_zp = tout->zp;
+            op->rq.out_min = lo;
+            op->rq.out_max = hi;
             op->macs = (double) tout->size * (double) s->k;
-            if (!depthwise && !op->direct && !op->implicit)
-              e->im2col_bytes = MAX (e->im2col_bytes, MIN (s->oh * s->ow, IM2COL_BLOCK) * op->packed.kp + 64);
             e->acc_count = MAX (e->acc_count, s->oc);
+            /* the weights are compiled after every step, in parallel (compile_weights) */
+            g_array_append_val (e->pending, pw);
           }
         else
           {
@@ -747,15 +856,94 @@ fuse_clamps (QsEngineInt *e)
     }
 }
 
+/* compile_weights: one pending op's weights, reused from the program before when they
+ * match, else compiled */
+static void
+compile_pending (gsize    index,
+                 guint    thread_index,
+                 gpointer user_data)
+{
+  QsEngineInt *e = user_data;
+  PendingWeights *pw = &g_array_index (e->pending, PendingWeights, index);
+  const QsLoweredStep *s = qs_lowering_get_step (e->lowering, pw->step);
+  const PTensor *tin = T (e, s->inputs[0]), *tout = T (e, s->output);
+  IntWeights *iw = e->reusable ? g_hash_table_lookup (e->reusable, pw->r) : NULL;
+
+  if (iw != NULL && int_weights_match (iw, e->mode, s, tin, tout, pw->op->implicit))
+    {
+      op_set_int_weights (pw->op, iw);
+      g_atomic_int_inc (&e->n_reused);
+      return;
+    }
+  iw = int_weights_new (e->mode, s, pw->r, tin, tout, pw->op->implicit);
+  op_set_int_weights (pw->op, iw);
+  int_weights_unref (iw);
+}
+
+/* The integer ops' weights, on all cores, the biggest first. */
+static void
+compile_weights (QsEngineInt *e,
+                 QsEngineInt *previous)
+{
+  if (previous != NULL && previous->model == e->model)
+    {
+      e->reusable = g_hash_table_new (NULL, NULL);
+      for (guint i = 0; i < previous->ops->len; i++)
+        {
+          Op *op = g_ptr_array_index (previous->ops, i);
+
+          if (op->wts != NULL)
+            g_hash_table_insert (e->reusable, op->wts->source, op->wts);
+        }
+    }
+  for (guint i = 1; i < e->pending->len; i++)
+    for (guint j = i; j > 0; j--)
+      {
+        PendingWeights *a = &g_array_index (e->pending, PendingWeights, j - 1);
+        PendingWeights *b = &g_array_index (e->pending, PendingWeights, j);
+        PendingWeights t;
+
+        if (b->op->macs / b->op->oh / b->op->ow <= a->op->macs / a->op->oh / a->op->ow)
+          break;
+        t = *a; *a = *b; *b = t;
+      }
+  qs_parallel_for (e->pending->len, 0, compile_pending, e, NULL, NULL);
+  for (guint i = 0; i < e->pending->len; i++)
+    {
+      PendingWeights *pw = &g_array_index (e->pending, PendingWeights, i);
+      Op *op = pw->op;
+
+      if (op->kind == OP_I_CONV && !op->direct && !op->implicit)
+        e->im2col_bytes = MAX (e->im2col_bytes, MIN (op->oh * op->ow, IM2COL_BLOCK) * op->packed.kp + 64);
+      qs_quant_result_unref (pw->r);
+    }
+  g_clear_pointer (&e->pending, g_array_unref);
+  g_clear_pointer (&e->reusable, g_hash_table_unref);
+}
+
 QsEngineInt *
 qs_engine_int_new (QsLowering    *lowering,
                    QsRangeTable  *ranges,
                    GError       **error)
 {
+  return qs_engine_int_new_reusing (lowering, ranges, NULL, error);
+}
+
+QsEngineInt *
+qs_engine_int_new_reusing (QsLowering    *lowering,
+                           QsRangeTable  *ranges,
+                           QsEngineInt   *previous,
+                           GError       **error)
+{
   g_autoptr(QsEngineInt) e = NULL;
   guint nv;
 
   g_return_val_if_fail (lowering != NULL, NULL);
+
+  if (previous != NULL)
+    qs_lowering_reuse_weights (lowering, previous->lowering);
+  if (!qs_lowering_prepare_weights (lowering, error))
+    return NULL;
 
   e = g_new0 (QsEngineInt, 1);
   e->ref_count = 1;
@@ -768,6 +956,7 @@ qs_engine_int_new (QsLowering    *lowering,
   e->storage = g_array_new (FALSE, TRUE, sizeof (Storage));
   e->ops = g_ptr_array_new_with_free_func (op_free);
   e->spare = g_ptr_array_new_with_free_func (workspace_free);
+  e->pending = g_array_new (FALSE, FALSE, sizeof (PendingWeights));
   g_mutex_init (&e->lock);
   e->input = qs_lowering_get_input (lowering);
   e->output = qs_lowering_get_output (lowering);
@@ -798,6 +987,7 @@ qs_engine_int_new (QsLowering    *lowering,
   for (guint i = 0; i < qs_lowering_get_n_steps (lowering); i++)
     if (!compile_step (e, i, error))
       return NULL;
+  compile_weights (e, previous);
   fuse_clamps (e);
   pack_depthwise (e);
 
@@ -810,6 +1000,12 @@ qs_engine_int_new (QsLowering    *lowering,
     }
   plan_arena (e);
   return g_steal_pointer (&e);
+}
+
+guint
+_qs_engine_int_get_n_reused (QsEngineInt *e)
+{
+  return e->n_reused;
 }
 
 QsLowering *

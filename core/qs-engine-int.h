@@ -41,6 +41,14 @@ QsEngineInt *qs_engine_int_new              (QsLowering     *lowering,
                                              QsRangeTable   *ranges,     /* nullable when the lowering
                                                                             needs none */
                                              GError        **error);
+/* The same, taking from previous (nullable; a program of the same model, e.g. for the
+ * config before an edit) the quantized weights and compiled integer weights of every layer
+ * that compiles to the same: after a one-layer edit only that layer is quantized and packed
+ * again. The program is the one qs_engine_int_new () would build. */
+QsEngineInt *qs_engine_int_new_reusing      (QsLowering     *lowering,
+                                             QsRangeTable   *ranges,
+                                             QsEngineInt    *previous,
+                                             GError        **error);
 QsEngineInt *qs_engine_int_ref              (QsEngineInt    *engine);
 void         qs_engine_int_free             (QsEngineInt    *engine);
 

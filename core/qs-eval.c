@@ -640,6 +640,7 @@ get_program (QsEvalCache   *cache,
              GError       **error)
 {
   QsEngineInt *engine = NULL;
+  g_autoptr(QsEngineInt) previous = NULL;
 
   if (cache != NULL)
     {
@@ -647,12 +648,15 @@ get_program (QsEvalCache   *cache,
       if (cache->engine != NULL && cache->model == model && cache->calib == calib
           && qs_config_equal (cache->config, config))
         engine = qs_engine_int_ref (cache->engine);
+      else if (cache->engine != NULL && cache->model == model)
+        previous = qs_engine_int_ref (cache->engine);
       g_mutex_unlock (&cache->lock);
       if (engine != NULL)
         return engine;
     }
 
-  engine = qs_calibration_compile (calib, model, config, error);
+  /* after an edit, only the layers it changed are quantized and packed again */
+  engine = qs_calibration_compile_reusing (calib, model, config, previous, error);
   if (engine == NULL || cache == NULL)
     return engine;
 

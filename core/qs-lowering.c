@@ -7,6 +7,7 @@
 
 #include "qs-kernels-int.h"
 #include "qs-lowering.h"
+#include "qs-parallel.h"
 #include "qs-stats.h"
 
 /* --- range tables --- */
@@ -317,16 +318,6 @@ find_weight (const QsLayer *l,
         return t;
     }
   return NULL;
-}
-
-static QsTensor *
-tensor_like (const QsTensor *src,
-             const float    *data)
-{
-  QsTensor *t = qs_tensor_new_from_data (src->name, src->n_dims, src->shape, data, NULL);
-
-  qs_tensor_set_layout (t, src->layout);
-  return t;
 }
 
 /* The engine runs a weight group in integers only with these weight specs. */
@@ -1160,16 +1151,21 @@ step_has_weights (const QsLoweredStep *s)
   return (s->kind == QS_LOWERED_CONV || s->kind == QS_LOWERED_DEPTHWISE) && s->kernel != NULL;
 }
 
-/* The kernel scaled by the folded BatchNorm's factors (float32 of the double product). */
+/* The kernel scaled by the folded BatchNorm's factors (float32 of the double product),
+ * written in one pass in memory order (the output channel is the fastest dimension). */
 static QsTensor *
 fold_kernel (const QsLoweredStep *s)
 {
-  g_autofree float *data = g_memdup2 (s->kernel->data, s->kernel->n_elements * sizeof (float));
+  QsTensor *t = qs_tensor_new (s->kernel->name, s->kernel->n_dims, s->kernel->shape, NULL);
+  const float *src = s->kernel->data;
+  gsize n = s->kernel->n_elements;
 
-  for (gsize o = 0; o < s->n_out; o++)
-    for (gsize i = o; i < s->kernel->n_elements; i += s->n_out)
-      data[i] = (float) (data[i] * s->fold_scale[o]);
-  return tensor_like (s->kernel, data);
+  qs_tensor_set_layout (t, s->kernel->layout);
+  g_assert (n % s->n_out == 0);
+  for (gsize i = 0; i < n; i += s->n_out)
+    for (gsize o = 0; o < s->n_out; o++)
+      t->data[i + o] = (float) (src[i + o] * s->fold_scale[o]);
+  return t;
 }
 
 /* with weights_lock held */
@@ -1256,25 +1252,174 @@ qs_lowering_get_step_weights (QsLowering  *lowering,
   return r;
 }
 
+/* qs_lowering_prepare_weights: one step's folded kernel and weights, computed without the
+ * lock (steps in parallel) and stored unless another thread stored them first. */
+typedef struct
+{
+  QsLowering *lw;
+  guint      *steps;
+  GError    **errors;
+} Prepare;
+
+static void
+prepare_step (gsize    index,
+              guint    thread_index,
+              gpointer user_data)
+{
+  Prepare *p = user_data;
+  QsLowering *lw = p->lw;
+  guint step = p->steps[index];
+  const QsLoweredStep *s = S (lw, step);
+  g_autoptr(QsTensor) kernel = NULL;
+  QsQuantResult *r;
+
+  g_mutex_lock (&lw->weights_lock);
+  if (s->fold_scale == NULL)
+    kernel = qs_tensor_ref (s->kernel);
+  else if (lw->folded[step] != NULL)
+    kernel = qs_tensor_ref (lw->folded[step]);
+  g_mutex_unlock (&lw->weights_lock);
+  if (kernel == NULL)
+    {
+      kernel = fold_kernel (s);
+      g_mutex_lock (&lw->weights_lock);
+      if (lw->folded[step] == NULL)
+        lw->folded[step] = qs_tensor_ref (kernel);
+      g_mutex_unlock (&lw->weights_lock);
+    }
+  r = quantize_step (s, kernel, &p->errors[index]);
+  g_mutex_lock (&lw->weights_lock);
+  if (p->errors[index] == NULL && !lw->weights_done[step])
+    {
+      lw->weights[step] = g_steal_pointer (&r);
+      lw->weights_done[step] = TRUE;
+    }
+  g_mutex_unlock (&lw->weights_lock);
+  g_clear_pointer (&r, qs_quant_result_unref);
+}
+
 gboolean
 qs_lowering_prepare_weights (QsLowering  *lowering,
                              GError     **error)
 {
+  g_autofree guint *steps = NULL;
+  g_autofree GError **errors = NULL;
+  Prepare p;
+  guint n = 0;
+  gboolean ok = TRUE;
+
   g_return_val_if_fail (lowering != NULL, FALSE);
 
+  steps = g_new (guint, lowering->steps->len + 1);
+  g_mutex_lock (&lowering->weights_lock);
   for (guint i = 0; i < lowering->steps->len; i++)
-    {
-      g_autoptr(GError) local = NULL;
-      QsQuantResult *r = qs_lowering_get_step_weights (lowering, i, &local);
+    if (step_has_weights (S (lowering, i)) && !lowering->weights_done[i])
+      steps[n++] = i;
+  g_mutex_unlock (&lowering->weights_lock);
+  /* the biggest kernels first, so that no thread is left with one at the end */
+  for (guint i = 1; i < n; i++)
+    for (guint j = i; j > 0 && S (lowering, steps[j])->kernel->n_elements
+                               > S (lowering, steps[j - 1])->kernel->n_elements; j--)
+      {
+        guint t = steps[j];
 
-      g_clear_pointer (&r, qs_quant_result_unref);
-      if (local != NULL)
+        steps[j] = steps[j - 1];
+        steps[j - 1] = t;
+      }
+  errors = g_new0 (GError *, n + 1);
+  p.lw = lowering;
+  p.steps = steps;
+  p.errors = errors;
+  qs_parallel_for (n, 0, prepare_step, &p, NULL, NULL);
+  for (guint i = 0; i < n; i++)
+    if (errors[i] != NULL)
+      {
+        if (ok)
+          g_propagate_error (error, g_steal_pointer (&errors[i]));
+        g_clear_error (&errors[i]);
+        ok = FALSE;
+      }
+  return ok;
+}
+
+/* Two steps compute the same stored kernel: the same model kernel, kind and folded
+ * BatchNorm factors. */
+static gboolean
+same_kernel (const QsLoweredStep *a,
+             const QsLoweredStep *b)
+{
+  if (a->kernel != b->kernel || a->kind != b->kind || a->n_out != b->n_out
+      || (a->fold_scale == NULL) != (b->fold_scale == NULL))
+    return FALSE;
+  return a->fold_scale == NULL || memcmp (a->fold_scale, b->fold_scale, a->n_out * sizeof (double)) == 0;
+}
+
+void
+qs_lowering_reuse_weights (QsLowering *lowering,
+                           QsLowering *previous)
+{
+  g_autoptr(GHashTable) by_kernel = NULL;
+  g_autofree QsTensor **folded = NULL;
+  g_autofree QsQuantResult **weights = NULL;
+  g_autofree gboolean *done = NULL;
+  guint n;
+
+  g_return_if_fail (lowering != NULL);
+  g_return_if_fail (previous != NULL);
+
+  if (previous == lowering || previous->model != lowering->model)
+    return;
+  by_kernel = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < previous->steps->len; i++)
+    if (step_has_weights (S (previous, i)))
+      g_hash_table_insert (by_kernel, S (previous, i)->kernel, GUINT_TO_POINTER (i + 1));
+
+  /* what previous has, taken under its lock, then stored under lowering's: one lock at a
+   * time, in no fixed order between lowerings */
+  n = lowering->steps->len;
+  folded = g_new0 (QsTensor *, n);
+  weights = g_new0 (QsQuantResult *, n);
+  done = g_new0 (gboolean, n);
+  g_mutex_lock (&previous->weights_lock);
+  for (guint i = 0; i < n; i++)
+    {
+      const QsLoweredStep *s = S (lowering, i), *ps;
+      guint j = GPOINTER_TO_UINT (step_has_weights (s) ? g_hash_table_lookup (by_kernel, s->kernel) : NULL);
+
+      if (j == 0)
+        continue;
+      ps = S (previous, j - 1);
+      if (!same_kernel (s, ps))
+        continue;
+      if (previous->folded[j - 1] != NULL)
+        folded[i] = qs_tensor_ref (previous->folded[j - 1]);
+      if (previous->weights_done[j - 1] && s->is_int == ps->is_int
+          && qs_quant_spec_equal (&s->weight_spec, &ps->weight_spec))
         {
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
+          done[i] = TRUE;
+          if (previous->weights[j - 1] != NULL)
+            weights[i] = qs_quant_result_ref (previous->weights[j - 1]);
         }
     }
-  return TRUE;
+  g_mutex_unlock (&previous->weights_lock);
+
+  g_mutex_lock (&lowering->weights_lock);
+  for (guint i = 0; i < n; i++)
+    {
+      if (lowering->folded[i] == NULL)
+        lowering->folded[i] = g_steal_pointer (&folded[i]);
+      if (done[i] && !lowering->weights_done[i])
+        {
+          lowering->weights[i] = g_steal_pointer (&weights[i]);
+          lowering->weights_done[i] = TRUE;
+        }
+    }
+  g_mutex_unlock (&lowering->weights_lock);
+  for (guint i = 0; i < n; i++)
+    {
+      g_clear_pointer (&folded[i], qs_tensor_unref);
+      g_clear_pointer (&weights[i], qs_quant_result_unref);
+    }
 }
 
 guint64

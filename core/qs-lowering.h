@@ -274,9 +274,16 @@ QsQuantResult *qs_lowering_get_step_weights    (QsLowering     *lowering,
  * in (computed once, thread-safe). A new reference; NULL for other steps. */
 QsTensor      *qs_lowering_get_step_kernel     (QsLowering     *lowering,
                                                 guint           step);
-/* Quantizes every kernel now (otherwise done on first use). */
+/* Quantizes every kernel now (otherwise done on first use), the kernels on all cores. */
 gboolean       qs_lowering_prepare_weights     (QsLowering     *lowering,
                                                 GError        **error);
+/* Takes the folded kernels and quantized weights previous (a lowering of the same model,
+ * e.g. for the config before an edit) has computed for steps that store the same: the same
+ * model kernel, kind and folded BatchNorm (folded kernels), and also the same weight spec
+ * and integer decision (weights). After a one-layer edit only that layer is quantized
+ * again. Computes nothing; a no-op for another model. */
+void           qs_lowering_reuse_weights       (QsLowering     *lowering,
+                                                QsLowering     *previous);
 /* What the program stores of a layer's kernels; computes the weights when needed.
  * Returns TRUE when the layer has kernels in the program. */
 gboolean       qs_lowering_get_layer_weights   (QsLowering       *lowering,

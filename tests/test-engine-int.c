@@ -1231,6 +1231,87 @@ test_fused_pad_matches_unfused (void)
     }
 }
 
+/* Programs compiled from the one before (qs_engine_int_new_reusing, what the live accuracy
+ * does after each edit) are the programs compiled from scratch, bit for bit: through a
+ * one-layer edit (every other layer reused), a preset, a requantization mode (nothing
+ * reused: the multipliers differ) and the edit undone; on every sample model. */
+static void
+test_reuse_matches_fresh (void)
+{
+  const char *names[] = { "fmnist-cnn", "fmnist-mobilenet", "fmnist-resnet", "fmnist-mlp" };
+  const guint n = 64;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(GError) error = NULL;
+
+  dataset = qs_dataset_open ("sample", &error);
+  g_assert_no_error (error);
+  for (gsize mi = 0; mi < G_N_ELEMENTS (names); mi++)
+    {
+      g_autoptr(QsModel) model = NULL;
+      g_autoptr(QsCalibration) calib = sample_calibrated (names[mi], &model);
+      g_autoptr(QsConfig) config = make_config ("w8a8");
+      g_autoptr(QsEngineInt) previous = NULL;
+      g_autofree float *x = NULL;
+      const char *edited = NULL;
+      guint n_weighted = 0;
+      QsLayerConfig lc;
+
+      for (guint i = 0; i < qs_model_get_n_layers (model); i++)
+        if (qs_layer_get_kernel (qs_model_get_layer (model, i)) != NULL && n_weighted++ == 1)
+          edited = qs_model_get_layer (model, i)->name;
+      g_assert_nonnull (edited);
+      for (guint round = 0; round < 5; round++)
+        {
+          g_autoptr(QsEngineInt) fresh = NULL, reused = NULL;
+          g_autofree float *y = NULL, *y2 = NULL;
+          gsize in_size, out_size;
+
+          switch (round)
+            {
+            case 1:   /* one layer to 4 bits */
+            case 4:   /* and back */
+              qs_config_get_layer (config, edited, &lc);
+              lc.weight.bits = round == 1 ? 4 : 8;
+              qs_config_set_layer (config, edited, &lc);
+              break;
+            case 2:
+              g_clear_object (&config);
+              config = make_config ("w4a8");
+              break;
+            case 3:
+              qs_config_set_requant_mode (config, QS_REQUANT_FP32_RNE);
+              break;
+            default:
+              break;
+            }
+          fresh = qs_calibration_compile (calib, model, config, &error);
+          g_assert_no_error (error);
+          reused = qs_calibration_compile_reusing (calib, model, config, previous, &error);
+          g_assert_no_error (error);
+          if (round == 1 || round == 4)
+            g_assert_cmpuint (_qs_engine_int_get_n_reused (reused), >=, 1);
+          if (round == 0 || round == 3)
+            g_assert_cmpuint (_qs_engine_int_get_n_reused (reused), ==, 0);
+          in_size = qs_engine_int_get_input_size (fresh);
+          out_size = qs_engine_int_get_output_size (fresh);
+          if (x == NULL)
+            {
+              x = g_new (float, n * in_size);
+              g_assert_true (qs_dataset_fill_inputs (dataset, model, 0, n, x, &error));
+            }
+          y = g_new (float, n * out_size);
+          y2 = g_new (float, n * out_size);
+          g_assert_true (qs_engine_int_run (fresh, x, n, y, 1, NULL, NULL, NULL, &error));
+          g_assert_true (qs_engine_int_run (reused, x, n, y2, 1, NULL, NULL, NULL, &error));
+          g_assert_cmpmem (y, n * out_size * sizeof (float), y2, n * out_size * sizeof (float));
+          g_test_message ("%s round %u: %u ops reused", names[mi], round,
+                          _qs_engine_int_get_n_reused (reused));
+          g_clear_pointer (&previous, qs_engine_int_free);
+          previous = g_steal_pointer (&reused);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1251,6 +1332,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/engine-int/requant-mode-config-and-ties", test_requant_mode_config_and_ties);
   g_test_add_func ("/qs/engine-int/fused-clamp-matches-unfused", test_fused_clamp_matches_unfused);
   g_test_add_func ("/qs/engine-int/fused-pad-matches-unfused", test_fused_pad_matches_unfused);
+  g_test_add_func ("/qs/engine-int/reuse-matches-fresh", test_reuse_matches_fresh);
   ret = g_test_run ();
   g_rand_free (rng);
   return ret;
