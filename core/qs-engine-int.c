@@ -20,6 +20,12 @@
 G_DEFINE_QUARK (qs-engine-int-error-quark, qs_engine_int_error)
 /* Rows of the im2col matrix built and multiplied at a time (stays in L1). */
 #define IM2COL_BLOCK 64
+/* Images per work item of qs_engine_int_run (): at most this many, and about this many
+ * multiply-accumulates per item (a millisecond or so: small images go 16 to an item to
+ * amortise claiming it, ImageNet-sized ones one at a time so that a batch of 15 keeps both
+ * cores busy instead of being one item on one thread) */
+#define RUN_CHUNK 16
+#define RUN_CHUNK_MACS 5e7
 
 typedef struct
 {
@@ -202,6 +208,7 @@ struct _QsEngineInt
   GArray             *pending;
   GHashTable         *reusable;       /* QsQuantResult * -> IntWeights * */
   guint               n_reused;
+  gsize               run_chunk;      /* images per work item of a run */
 };
 
 #define T(e, i) (&g_array_index ((e)->tensors, PTensor, (i)))
@@ -359,8 +366,9 @@ int_weights_new (QsRequantMode        mode,
 {
   gboolean depthwise = s->kind == QS_LOWERED_DEPTHWISE;
   gsize n = s->n_out, k = s->k;
-  g_autofree gint8 *w = g_new (gint8, n * k);
+  g_autofree gint8 *w = NULL;
   g_autofree float *sw = g_new (float, n);
+  g_autofree gint64 *sum_w = g_new0 (gint64, n);
   IntWeights *iw = g_new0 (IntWeights, 1);
 
   iw->ref_count = 1;
@@ -380,17 +388,25 @@ int_weights_new (QsRequantMode        mode,
       g_assert (r->params->zero_point[idx] == 0);
       sw[o] = r->params->scale[idx];
     }
-  /* Keras kernels are [K][n] with the output channel fastest (depthwise: [kh*kw][c*mult]);
-   * GEMM weights are stored [n][K], transposed in blocks of 16 x 16 */
+  /* Keras kernels are [K][n] with the output channel fastest (depthwise: [kh*kw][c*mult],
+   * kept so); GEMM weights are packed straight from the codes, each row's sum on the way
+   * (implicit: one segment per kernel row, each padded with zero weights to whole 4-byte
+   * groups: the GEMM reads, and multiplies by zero, up to 3 bytes past each input run) */
   if (depthwise)
-    for (gsize i = 0; i < n * k; i++)
-      w[i] = (gint8) CLAMP (r->codes[i], -128, 127);
+    {
+      w = g_new (gint8, n * k);
+      for (gsize i = 0; i < n * k; i++)
+        w[i] = (gint8) CLAMP (r->codes[i], -128, 127);
+      for (gsize kk = 0; kk < k; kk++)
+        for (gsize o = 0; o < n; o++)
+          sum_w[o] += w[kk * n + o];
+    }
   else
-    for (gsize k0 = 0; k0 < k; k0 += 16)
-      for (gsize o0 = 0; o0 < n; o0 += 16)
-        for (gsize kk = k0; kk < MIN (k0 + 16, k); kk++)
-          for (gsize o = o0; o < MIN (o0 + 16, n); o++)
-            w[o * k + kk] = (gint8) CLAMP (r->codes[kk * n + o], -128, 127);
+    {
+      gsize run = implicit ? k / s->kh : 0;
+
+      qs_packed_weights_init_kn (&iw->packed, r->codes, n, k, run, (run + 3) / 4 * 4, sum_w);
+    }
 
   iw->bias = g_new (gint32, n + 16);
   iw->mult_q = g_new0 (gint32, n + 16);
@@ -401,18 +417,12 @@ int_weights_new (QsRequantMode        mode,
       double sc = sw[o] > 0.0f && isfinite (sw[o]) ? sw[o] : out->scale / in->scale;
       double bias_real = s->bias ? s->bias[o] : 0.0;
       double bq = nearbyint (bias_real / ((double) in->scale * sc));
-      gint64 sum_w = 0, b64;
+      gint64 b64;
       gint sh;
 
-      if (depthwise)
-        for (gsize kk = 0; kk < k; kk++)
-          sum_w += w[kk * n + o];
-      else
-        for (gsize kk = 0; kk < k; kk++)
-          sum_w += w[o * k + kk];
       bq = CLAMP (bq, (double) G_MININT32, (double) G_MAXINT32);
       /* depthwise kernels subtract the zero-point themselves */
-      b64 = (gint64) bq - (depthwise ? 0 : (gint64) in->zp * sum_w);
+      b64 = (gint64) bq - (depthwise ? 0 : (gint64) in->zp * sum_w[o]);
       iw->bias[o] = (gint32) CLAMP (b64, G_MININT32, G_MAXINT32);
       qs_quantize_multiplier ((double) in->scale * sc / out->scale, &iw->mult_q[o], &sh);
       iw->shift_q[o] = sh;
@@ -425,20 +435,6 @@ int_weights_new (QsRequantMode        mode,
     }
   if (depthwise)
     iw->dw_codes = g_steal_pointer (&w);
-  else if (implicit)
-    {
-      /* one segment per kernel row, each padded with zero weights to whole 4-byte groups
-       * (the GEMM reads, and multiplies by zero, up to 3 bytes past each input run) */
-      gsize run = k / s->kh, seg = (run + 3) / 4 * 4;
-      g_autofree gint8 *padded = g_new0 (gint8, n * s->kh * seg);
-
-      for (gsize o = 0; o < n; o++)
-        for (gsize ky = 0; ky < s->kh; ky++)
-          memcpy (padded + (o * s->kh + ky) * seg, w + o * k + ky * run, run);
-      qs_packed_weights_init (&iw->packed, padded, n, s->kh * seg);
-    }
-  else
-    qs_packed_weights_init (&iw->packed, w, n, k);
   return iw;
 }
 
@@ -999,6 +995,15 @@ qs_engine_int_new_reusing (QsLowering    *lowering,
       st->bytes = MAX (st->bytes, t->size * (t->is_int ? 1 : sizeof (float)));
     }
   plan_arena (e);
+  {
+    double macs = 0.0;
+
+    for (guint i = 0; i < e->ops->len; i++)
+      macs += ((Op *) g_ptr_array_index (e->ops, i))->macs;
+    for (guint i = 0; i < e->tensors->len; i++)
+      macs += T (e, i)->size;   /* every value is written once at least */
+    e->run_chunk = (gsize) CLAMP (RUN_CHUNK_MACS / MAX (macs, 1.0), 1.0, (double) RUN_CHUNK);
+  }
   return g_steal_pointer (&e);
 }
 
@@ -1482,8 +1487,6 @@ run_one (QsEngineInt *e,
   memcpy (output, tdata (e, ws, e->output), T (e, e->output)->size * sizeof (float));
 }
 
-/* Images per work item of qs_engine_int_run (), and progress granularity. */
-#define RUN_CHUNK 16
 
 typedef struct
 {
@@ -1491,6 +1494,7 @@ typedef struct
   const float    *input;
   float          *output;
   gsize           batch;
+  gsize           chunk;       /* images per item */
   Workspace     **ws;          /* one per thread, taken on first use */
   gint            done;
   QsProgressFunc  progress;
@@ -1505,7 +1509,7 @@ run_chunk (gsize    index,
   Job *job = data;
   QsEngineInt *e = job->e;
   gsize in_size = T (e, e->input)->size, out_size = T (e, e->output)->size;
-  gsize start = index * RUN_CHUNK, end = MIN (start + RUN_CHUNK, job->batch);
+  gsize start = index * job->chunk, end = MIN (start + job->chunk, job->batch);
   Workspace *ws;
   gint done;
 
@@ -1532,16 +1536,17 @@ qs_engine_int_run (QsEngineInt    *e,
 {
   g_autofree Workspace **ws = NULL;
   Job job;
-  gsize n_items;
+  gsize n_items, chunk;
   gboolean ok;
 
   g_return_val_if_fail (e != NULL, FALSE);
   g_return_val_if_fail (batch == 0 || (input != NULL && output != NULL), FALSE);
 
-  n_items = (batch + RUN_CHUNK - 1) / RUN_CHUNK;
+  chunk = e->run_chunk;
+  n_items = (batch + chunk - 1) / chunk;
   n_threads = qs_parallel_n_threads (n_items, n_threads);
   ws = g_new0 (Workspace *, n_threads);
-  job = (Job) { e, input, output, batch, ws, 0, progress, progress_data };
+  job = (Job) { e, input, output, batch, chunk, ws, 0, progress, progress_data };
   ok = qs_parallel_for (n_items, n_threads, run_chunk, &job, cancellable, error);
   for (guint t = 0; t < n_threads; t++)
     if (ws[t] != NULL)

@@ -92,6 +92,12 @@ struct _QsEvalCache
   QsCalibration      *calib;
   QsEngineInt        *engine;
   Hybrid             *hybrid;     /* weight-only configs: the float engine with quantized weights */
+  /* the integer program before the last one (a config compared back and forth, e.g. two
+   * presets, compiles nothing the second time) */
+  QsEngineInt        *engine_before;
+  QsModel            *model_before;
+  QsConfig           *config_before;
+  QsCalibration      *calib_before;
   QsCalibrationCache *calibs;
   /* seconds per image of the last run's float and quantized sides (0: not measured), to
    * size a progressive run's first chunk */
@@ -159,8 +165,18 @@ qs_eval_cache_ref (QsEvalCache *cache)
 }
 
 static void
+clear_program_before (QsEvalCache *cache)
+{
+  g_clear_pointer (&cache->engine_before, qs_engine_int_free);
+  g_clear_object (&cache->model_before);
+  g_clear_object (&cache->config_before);
+  g_clear_pointer (&cache->calib_before, qs_calibration_unref);
+}
+
+static void
 clear_program (QsEvalCache *cache)
 {
+  clear_program_before (cache);
   g_clear_pointer (&cache->engine, qs_engine_int_free);
   g_clear_pointer (&cache->hybrid, hybrid_unref);
   g_clear_object (&cache->model);
@@ -648,6 +664,28 @@ get_program (QsEvalCache   *cache,
       if (cache->engine != NULL && cache->model == model && cache->calib == calib
           && qs_config_equal (cache->config, config))
         engine = qs_engine_int_ref (cache->engine);
+      else if (cache->engine_before != NULL && cache->model_before == model
+               && cache->calib_before == calib && qs_config_equal (cache->config_before, config))
+        {
+          /* back to the config before: the two swap places */
+          engine = qs_engine_int_ref (cache->engine_before);
+          if (cache->engine != NULL)
+            {
+              QsEngineInt *e = cache->engine;
+              QsModel *m = cache->model;
+              QsConfig *c = cache->config;
+              QsCalibration *k = cache->calib;
+
+              cache->engine = cache->engine_before;
+              cache->model = cache->model_before;
+              cache->config = cache->config_before;
+              cache->calib = cache->calib_before;
+              cache->engine_before = e;
+              cache->model_before = m;
+              cache->config_before = c;
+              cache->calib_before = k;
+            }
+        }
       else if (cache->engine != NULL && cache->model == model)
         previous = qs_engine_int_ref (cache->engine);
       g_mutex_unlock (&cache->lock);
@@ -661,7 +699,18 @@ get_program (QsEvalCache   *cache,
     return engine;
 
   g_mutex_lock (&cache->lock);
-  clear_program (cache);
+  clear_program_before (cache);
+  if (cache->engine != NULL)
+    {
+      cache->engine_before = g_steal_pointer (&cache->engine);
+      cache->model_before = g_steal_pointer (&cache->model);
+      cache->config_before = g_steal_pointer (&cache->config);
+      cache->calib_before = g_steal_pointer (&cache->calib);
+    }
+  g_clear_pointer (&cache->hybrid, hybrid_unref);
+  g_clear_object (&cache->model);
+  g_clear_object (&cache->config);
+  g_clear_pointer (&cache->calib, qs_calibration_unref);
   cache->engine = qs_engine_int_ref (engine);
   cache->model = g_object_ref (model);
   cache->config = qs_config_copy (config);
@@ -1126,10 +1175,10 @@ fill_layers (QsEvalResult               *r,
 /* A progressive run answers first within about this long of its start (calibration,
  * compiling the program and the first chunk; issue 16's 300 ms with a margin for the
  * partial's own work and a busy machine) ... */
-#define FIRST_ANSWER_SECONDS 0.2
+#define FIRST_ANSWER_SECONDS 0.15
 /* ... its first chunk taking at most this long, and at least this long when what came
  * before it already used the budget (an open that calibrates) ... */
-#define FIRST_CHUNK_SECONDS 0.15
+#define FIRST_CHUNK_SECONDS 0.12
 #define FIRST_CHUNK_MIN_SECONDS 0.05
 /* ... with at least this many images (fewer say too little even as a first answer; the
  * interval shown with it says how little) */

@@ -38,6 +38,48 @@ qs_packed_weights_init (QsPackedWeights *packed,
 }
 
 void
+qs_packed_weights_init_kn (QsPackedWeights *packed,
+                           const gint32    *codes,
+                           gsize            n,
+                           gsize            k,
+                           gsize            run,
+                           gsize            seg,
+                           gint64          *sum_w)
+{
+  gsize stored_k;
+
+  g_assert (run == 0 || (k % run == 0 && seg >= run));
+  stored_k = run == 0 ? k : k / run * seg;
+  g_assert (stored_k > 0 && stored_k <= QS_INT_MAX_K);
+
+  packed->n = n;
+  packed->k = stored_k;
+  packed->np = (n + 15) / 16 * 16;
+  packed->kp = (stored_k + 3) / 4 * 4;
+  packed->data = qs_aligned_alloc0 (packed->np * packed->kp);
+  if (sum_w != NULL)
+    memset (sum_w, 0, n * sizeof (gint64));
+  /* column by column: each reads a contiguous row of codes and writes 16 lanes of 4 bytes
+   * apart in each block's 64-byte group (the 4 columns of a group share a cache line) */
+  for (gsize kk = 0; kk < k; kk++)
+    {
+      gsize col = run == 0 ? kk : kk / run * seg + kk % run;
+      gint8 *dst = packed->data + (col / 4) * 64 + col % 4;
+      const gint32 *src = codes + kk * n;
+      gsize block_stride = packed->kp * 16;
+
+      for (gsize o = 0; o < n; o++)
+        {
+          gint8 v = (gint8) CLAMP (src[o], -128, 127);
+
+          dst[(o / 16) * block_stride + (o % 16) * 4] = v;
+          if (sum_w != NULL)
+            sum_w[o] += v;
+        }
+    }
+}
+
+void
 qs_packed_weights_clear (QsPackedWeights *packed)
 {
   g_clear_pointer (&packed->data, qs_aligned_free);

@@ -143,6 +143,20 @@ void   qs_packed_weights_init  (QsPackedWeights *packed,
                                 const gint8     *w,
                                 gsize            n,
                                 gsize            k);
+/* The same straight from a Keras kernel's codes, [K][n] with the output channel fastest,
+ * each clamped to int8, in one pass: row o, column kk is the clamped codes[kk * n + o].
+ * With run > 0, the k values of a row are k / run segments of run values each stored from a
+ * multiple of seg (seg >= run; the gaps are zero weights): packed k is then (k / run) * seg
+ * (the implicit convolution's one segment per kernel row); run 0: packed k is k. sum_w (n, or
+ * NULL) receives each row's sum of clamped codes. Identical to transposing, padding and
+ * qs_packed_weights_init (). */
+void   qs_packed_weights_init_kn (QsPackedWeights *packed,
+                                  const gint32    *codes,
+                                  gsize            n,
+                                  gsize            k,
+                                  gsize            run,
+                                  gsize            seg,
+                                  gint64          *sum_w);
 void   qs_packed_weights_clear (QsPackedWeights *packed);
 gint8  qs_packed_weights_get   (const QsPackedWeights *packed,
                                 gsize            row,

@@ -819,6 +819,54 @@ test_dispatch (void)
     }
 }
 
+/* qs_packed_weights_init_kn (the engine's packing straight from a Keras kernel's [K][n]
+ * int32 codes) is transposing, clamping, padding each segment and qs_packed_weights_init ():
+ * the same bytes, the same sizes, and each row's sum of clamped codes; with and without
+ * segments, over odd sizes and codes outside int8. */
+static void
+test_packed_from_codes (void)
+{
+  const gsize shapes[][3] = {   /* n, k, run (0: no segments) */
+    { 1, 1, 0 }, { 5, 7, 0 }, { 16, 64, 0 }, { 33, 27, 9 }, { 64, 9, 3 }, { 17, 30, 10 },
+    { 48, 36, 12 }, { 3, 5, 5 },
+  };
+  GRand *rand = g_rand_new_with_seed (23);
+
+  for (gsize si = 0; si < G_N_ELEMENTS (shapes); si++)
+    {
+      gsize n = shapes[si][0], k = shapes[si][1], run = shapes[si][2];
+      gsize seg = run ? (run + 3) / 4 * 4 : 0, sk = run ? k / run * seg : k;
+      g_autofree gint32 *codes = g_new (gint32, n * k);
+      g_autofree gint8 *w = g_new0 (gint8, n * sk);
+      g_autofree gint64 *sum = g_new (gint64, n);
+      g_autofree gint64 *want_sum = g_new0 (gint64, n);
+      QsPackedWeights a = { 0 }, b = { 0 };
+
+      for (gsize i = 0; i < n * k; i++)
+        codes[i] = g_rand_int_range (rand, -140, 140);
+      for (gsize kk = 0; kk < k; kk++)
+        for (gsize o = 0; o < n; o++)
+          {
+            gint8 v = (gint8) CLAMP (codes[kk * n + o], -128, 127);
+            gsize col = run ? kk / run * seg + kk % run : kk;
+
+            w[o * sk + col] = v;
+            want_sum[o] += v;
+          }
+      qs_packed_weights_init (&a, w, n, sk);
+      qs_packed_weights_init_kn (&b, codes, n, k, run, seg, sum);
+      g_assert_cmpuint (a.n, ==, b.n);
+      g_assert_cmpuint (a.k, ==, b.k);
+      g_assert_cmpuint (a.np, ==, b.np);
+      g_assert_cmpuint (a.kp, ==, b.kp);
+      g_assert_cmpmem (a.data, a.np * a.kp, b.data, b.np * b.kp);
+      g_assert_cmpmem (sum, n * sizeof (gint64), want_sum, n * sizeof (gint64));
+      qs_packed_weights_clear (&a);
+      qs_packed_weights_clear (&b);
+    }
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -827,6 +875,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qs/kernels-int/gemm-avx2-bit-exact", test_gemm_avx2);
   g_test_add_func ("/qs/kernels-int/gemm-avx512vnni-bit-exact", test_gemm_avx512vnni);
   g_test_add_func ("/qs/kernels-int/gemm-segments", test_gemm_segments);
+  g_test_add_func ("/qs/kernels-int/packed-from-codes", test_packed_from_codes);
   g_test_add_func ("/qs/kernels-int/depthwise-naive-every-variant", test_depthwise);
   g_test_add_func ("/qs/kernels-int/gemm-blocking-every-mode", test_gemm_blocking);
   g_test_add_func ("/qs/kernels-int/elementwise-every-variant", test_elementwise);

@@ -227,6 +227,21 @@ qs_bench_write_models (const char *dir)
         }
       g_print ("%s\n", path);
     }
+  /* and a 25.6M-parameter network, for the live accuracy at that size (not an engine case:
+   * bench --only live-accuracy --model DIR/resnet50.h5) */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QsModel) model = qs_synthetic_resnet50 (1, 224, 1000, &error);
+    g_autofree char *path = g_build_filename (dir, "resnet50.h5", NULL);
+
+    if (model == NULL || !qs_synthetic_settle_batch_norm (model, SETTLE_IMAGES, SETTLE_SEED, &error)
+        || !qs_model_save (model, path, NULL, &error))
+      {
+        g_printerr ("quantscope-cli bench: %s: %s\n", path, error->message);
+        return FALSE;
+      }
+    g_print ("%s\n", path);
+  }
   return TRUE;
 }
 

@@ -218,7 +218,7 @@ qs_cli_bench (int    argc,
     { "per-layer", 0, 0, G_OPTION_ARG_NONE, &per_layer,
       N_("With --model: the int8 engine's time per op and GMAC/s per layer class, one thread"), NULL },
     { "write-models", 0, 0, G_OPTION_ARG_FILENAME, &write_models,
-      N_("Write the “engine” group's synthetic ResNet-18 and MobileNetV2 (.h5) into DIR and exit"), N_("DIR") },
+      N_("Write the “engine” group's synthetic ResNet-18 and MobileNetV2 and a ResNet-50 (.h5) into DIR and exit"), N_("DIR") },
     { NULL }
   };
   QsBench bench = { 0 };
@@ -230,7 +230,8 @@ qs_cli_bench (int    argc,
                        "memcpy of the same bytes, or the float engine on the same images.\n"
                        "Groups: quant, charts, train, engine, model, live (the app's live path on a\n"
                        "synthetic big model: bench --only live --synthetic-params 25M), live-accuracy\n"
-                       "(the progressive quick accuracy on a synthetic ResNet-18), float-kernels.\n"
+                       "(the progressive quick accuracy on a synthetic ResNet-18, or --model FILE),\n"
+                       "float-kernels.\n"
                        "Any model's engine throughput: bench --only engine --model FILE [--dataset D].\n"
                        "float-kernels: each float layer class, our kernels against XNNPACK and oneDNN."),
                      entries, &argc, &argv))

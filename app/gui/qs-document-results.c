@@ -8,7 +8,7 @@
 #include "qs-document-results.h"
 #include "qs-recompute.h"
 
-#define EVAL_DEBOUNCE_MS 150
+#define EVAL_DEBOUNCE_MS 50
 /* Layers with more weights than this get a first answer from a subsample of
  * ESTIMATE_VALUES values (tens of milliseconds) while the exact statistics are computed. */
 #define ESTIMATE_MIN_VALUES (2 * 1024 * 1024)
@@ -767,6 +767,8 @@ qs_document_results_init (QsDocumentResults *self)
   qs_recompute_set_max_running (self->layer_jobs, MAX (g_get_num_processors () - 1, 1));
   qs_recompute_set_max_running (self->estimate_jobs, 1);
   self->eval_jobs = qs_recompute_new (eval_job_done, self, (GDestroyNotify) qs_eval_result_unref);
+  /* the accuracy's first answer goes before the statistics of a preset's every layer */
+  qs_recompute_set_urgent (self->eval_jobs, TRUE);
   self->eval_cache = qs_eval_cache_new ();
   self->eval_link = g_new0 (EvalLink, 1);
   self->eval_link->ref_count = 1;

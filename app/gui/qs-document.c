@@ -1051,8 +1051,12 @@ qs_document_apply_preset (QsDocument          *self,
   label = g_strdup_printf (_("Apply Preset %s"), preset);
   if (layers == NULL)
     {
-      /* a preset sets formats; the requantization mode is the target runtime's, kept */
+      /* a preset sets formats; the requantization mode is the target runtime's, and the
+       * calibration set and the preprocessing are the user's data: all kept */
       qs_config_set_requant_mode (preset_config, qs_config_get_requant_mode (self->config));
+      qs_config_set_calib_source (preset_config, qs_config_get_calib_source (self->config));
+      qs_config_set_calib_images (preset_config, qs_config_get_calib_images (self->config));
+      qs_config_set_preprocess (preset_config, qs_config_get_preprocess (self->config));
       replace_config (self, preset_config, label, NULL, NULL);
       return TRUE;
     }

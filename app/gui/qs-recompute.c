@@ -53,6 +53,7 @@ struct _QsRecompute
   guint                n_running;
   guint64              ready_clock;
   char                *priority_key;
+  gboolean             urgent;
 };
 
 G_DEFINE_FINAL_TYPE (QsRecompute, qs_recompute, G_TYPE_OBJECT)
@@ -152,12 +153,17 @@ job_thread (GTask        *task,
     }
 }
 
-/* Jobs run in a pool of their own whose threads lower their priority (nice + 5 on Linux)
- * once: on a busy machine the main thread, which draws and handles input, then wins the
- * cores it shares with the statistics and the quick accuracy. GTask still delivers the
+/* Jobs run in a pool of their own whose threads lower their priority (nice + 5 on Linux;
+ * + 2 in the urgent pool) once: on a busy machine the main thread, which draws and handles
+ * input, then wins the cores it shares with the statistics and the quick accuracy, and the
+ * quick accuracy wins over the statistics. A thread only ever lowers its priority (raising
+ * it needs a privilege), so each pool keeps its own threads. GTask still delivers the
  * result on the main thread (g_task_return_* may be called from any thread). */
+#define NICE_NORMAL 5
+#define NICE_URGENT 2
+
 static void
-lower_thread_priority (void)
+lower_thread_priority (gint by)
 {
 #ifdef __linux__
   static GPrivate lowered;
@@ -171,7 +177,7 @@ lower_thread_priority (void)
   errno = 0;
   nice_value = getpriority (PRIO_PROCESS, tid);
   if (errno == 0)
-    setpriority (PRIO_PROCESS, tid, MIN (nice_value + 5, 19));
+    setpriority (PRIO_PROCESS, tid, MIN (nice_value + by, 19));
 #endif
 }
 
@@ -182,7 +188,7 @@ pool_run (gpointer data,
   GTask *task = data;
 
   QS_TSAN_ACQUIRE (task);   /* run_in_pool () */
-  lower_thread_priority ();
+  lower_thread_priority (GPOINTER_TO_INT (user_data));
   job_thread (task, g_task_get_source_object (task), g_task_get_task_data (task),
               g_task_get_cancellable (task));
   /* The reference run_in_pool () took is dropped by job_done () on the main thread: dropped
@@ -193,17 +199,19 @@ pool_run (gpointer data,
 static gpointer
 create_pool (gpointer data)
 {
-  return g_thread_pool_new (pool_run, NULL, MAX ((gint) g_get_num_processors () + 2, 4), FALSE, NULL);
+  return g_thread_pool_new (pool_run, data, MAX ((gint) g_get_num_processors () + 2, 4), FALSE, NULL);
 }
 
 static void
-run_in_pool (GTask *task)
+run_in_pool (GTask   *task,
+             gboolean urgent)
 {
-  static GOnce once = G_ONCE_INIT;
+  static GOnce once = G_ONCE_INIT, once_urgent = G_ONCE_INIT;
+  GOnce *o = urgent ? &once_urgent : &once;
 
-  g_once (&once, create_pool, NULL);
+  g_once (o, create_pool, GINT_TO_POINTER (urgent ? NICE_URGENT : NICE_NORMAL));
   QS_TSAN_RELEASE (task);
-  g_thread_pool_push (once.retval, g_object_ref (task), NULL);
+  g_thread_pool_push (o->retval, g_object_ref (task), NULL);
 }
 
 static void slot_try_start (Slot *slot);
@@ -285,7 +293,7 @@ slot_try_start (Slot *slot)
   g_task_set_name (task, "[quantscope] recompute");
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   self->counters.started++;
-  run_in_pool (task);
+  run_in_pool (task, self->urgent);
 }
 
 static gboolean
@@ -536,6 +544,14 @@ qs_recompute_get_counters (QsRecompute         *self,
   g_return_if_fail (out != NULL);
 
   *out = self->counters;
+}
+
+void
+qs_recompute_set_urgent (QsRecompute *self,
+                         gboolean     urgent)
+{
+  g_return_if_fail (QS_IS_RECOMPUTE (self));
+  self->urgent = urgent;
 }
 
 void

@@ -62,6 +62,11 @@ void         qs_recompute_get_counters (QsRecompute         *self,
  * are ready wait in the order they were made, except that the priority key goes first. */
 void         qs_recompute_set_max_running (QsRecompute      *self,
                                         guint                max_running);
+/* Urgent jobs (the quick accuracy's) run in threads of their own whose priority is lowered
+ * less than the others' (nice + 2 instead of + 5 on Linux): on a busy machine they win the
+ * cores they share with the statistics, and the main thread still wins over both. */
+void         qs_recompute_set_urgent      (QsRecompute      *self,
+                                           gboolean          urgent);
 /* The key whose waiting request starts before the others (the layer on screen); NULL: none. */
 void         qs_recompute_set_priority_key (QsRecompute     *self,
                                         const char          *key);

@@ -5,7 +5,10 @@
  * (issue 17: 4096 -> Dense 4096 -> Dense N -> Dense 10, 25M parameters by default, another
  * size with --synthetic-params 16M or QS_BENCH_SYNTHETIC_PARAMS): first open, tuning the
  * 16.8M-parameter layer and a preset, each with the longest main-loop stall seen by a 10 ms
- * probe. Prints one line per number and a JSON summary with --json. */
+ * probe; then an ImageNet-sized CNN with 512 images of its own (the synthetic ResNet-18, or
+ * --cnn-model FILE; --cnn-only for this part alone): one-layer edit and preset -> first
+ * answer of the quick accuracy and final one. Prints one line per number and a JSON
+ * summary with --json. */
 #include "config.h"
 
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <time.h>
 
 #include <adwaita.h>
+#include <glib/gstdio.h>
 
 #include "qs-document.h"
 #include "qs-layer-page.h"
@@ -273,6 +277,252 @@ set_bits (QsDocument *doc,
   qs_document_set_layer_config (doc, layers, &lc, "bench", NULL);
 }
 
+/* --- 5. an ImageNet-sized CNN with its own images (issue 16): change -> first answer --- */
+
+typedef struct
+{
+  QsDocument *doc;
+  gint64      first_at;   /* the first chunk of the new config's quick accuracy */
+  gint64      final_at;
+  guint       first_images;
+} LiveTiming;
+
+static void
+on_live_progress (LiveTiming *t)
+{
+  const QsEvalPartial *p = qs_document_get_quick_eval_partial (t->doc);
+
+  if (p != NULL && t->first_at == 0)
+    {
+      t->first_at = g_get_monotonic_time ();
+      t->first_images = p->n_images;
+    }
+}
+
+static void
+on_live_final (LiveTiming *t)
+{
+  if (t->first_at == 0)
+    t->first_at = g_get_monotonic_time ();
+  t->final_at = g_get_monotonic_time ();
+}
+
+/* Runs change (doc) and the main loop until the new quick accuracy is final. */
+static void
+live_change (QsDocument *doc,
+             void      (*change) (QsDocument *doc, guint run),
+             guint       run,
+             double     *first_ms,
+             double     *final_ms,
+             guint      *first_images)
+{
+  LiveTiming t = { doc, 0, 0, 0 };
+  gulong a = g_signal_connect_swapped (doc, "quick-eval-progress", G_CALLBACK (on_live_progress), &t);
+  gulong b = g_signal_connect_swapped (doc, "quick-eval-changed", G_CALLBACK (on_live_final), &t);
+  gint64 start = g_get_monotonic_time (), deadline = start + 300 * G_USEC_PER_SEC;
+
+  change (doc, run);
+  while (t.final_at == 0)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out");
+      iterate_measured ();
+    }
+  g_signal_handler_disconnect (doc, a);
+  g_signal_handler_disconnect (doc, b);
+  if (qs_document_get_quick_eval (doc) == NULL)
+    g_error ("quick accuracy failed: %s", qs_document_get_quick_eval_error (doc)->message);
+  *first_ms = (t.first_at - start) / 1000.0;
+  *final_ms = (t.final_at - start) / 1000.0;
+  *first_images = t.first_images;
+}
+
+static const char *live_edited;
+
+static void
+change_edit (QsDocument *doc,
+             guint       run)
+{
+  set_bits (doc, live_edited, run % 2 ? 8 : 4);
+}
+
+static void
+change_preset (QsDocument *doc,
+               guint       run)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!qs_document_apply_preset (doc, run % 2 ? "w8a8" : "w4a8", NULL, &error))
+    g_error ("%s", error->message);
+}
+
+static void
+change_refresh (QsDocument *doc,
+                guint       run)
+{
+  qs_document_refresh (doc);
+}
+
+/* A NumPy .npy file: magic, version 1.0, a header dict padded to 64 bytes, the data. */
+static void
+write_npy (const char *path,
+           const char *descr,
+           const char *shape,
+           const void *data,
+           gsize       size)
+{
+  g_autoptr(GString) s = g_string_new ("\x93NUMPY\x01");
+  g_autofree char *dict = g_strdup_printf ("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
+                                           descr, shape);
+  gsize header = strlen (dict) + 1, pad = (64 - (10 + header) % 64) % 64;
+  g_autoptr(GError) error = NULL;
+
+  g_string_append_c (s, '\0');
+  g_string_append_c (s, (char) ((header + pad) & 0xff));
+  g_string_append_c (s, (char) ((header + pad) >> 8));
+  g_string_append (s, dict);
+  for (gsize i = 0; i < pad; i++)
+    g_string_append_c (s, ' ');
+  g_string_append_c (s, '\n');
+  g_string_append_len (s, data, size);
+  if (!g_file_set_contents (path, s->str, s->len, &error))
+    g_error ("%s", error->message);
+}
+
+#define N_LIVE_RUNS 6
+
+/* The synthetic ResNet-18 at 224x224x3 (or model_path), 512 random images of its input
+ * shape with random labels as its own dataset, calibrated on 64 of them: the time from a
+ * one-layer edit (its biggest kernel, 4 <-> 8 bits) and from a preset (w4a8 <-> w8a8) to
+ * the first answer on screen and to the final quick accuracy, the debounce included. */
+static void
+bench_live_cnn (const char *tmp,
+                const char *model_path,
+                gboolean    json)
+{
+  const guint n = 512;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QsModel) model = NULL;
+  g_autoptr(QsDataset) dataset = NULL;
+  g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8a8", NULL);
+  g_autoptr(QsDocument) doc = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+  g_autofree char *x_path = g_build_filename (tmp, "live-x.npy", NULL);
+  g_autofree char *y_path = g_build_filename (tmp, "live-y.npy", NULL);
+  g_autofree char *shape = NULL, *nshape = NULL, *name = NULL, *saved_path = NULL;
+  g_autofree guint8 *pixels = NULL;
+  g_autofree gint64 *labels = NULL;
+  double open_first, open_final, edit_first[N_LIVE_RUNS], edit_final[N_LIVE_RUNS];
+  double preset_first[N_LIVE_RUNS], preset_final[N_LIVE_RUNS], edit_images[N_LIVE_RUNS];
+  double preset_images[N_LIVE_RUNS], edit_median, preset_median;
+  gsize h, w, c, edited_params = 0;
+  guint64 n_params = 0;
+  guint images;
+  const QsLayer *input;
+
+  /* from a file, as the app has it (calibrations are cached by the file's checksum) */
+  if (model_path == NULL)
+    {
+      g_autoptr(QsModel) built = qs_synthetic_resnet18 (224, 1000, &error);
+
+      saved_path = g_build_filename (tmp, "resnet18.h5", NULL);
+      if (built == NULL || !qs_synthetic_settle_batch_norm (built, 4, 99, &error)
+          || !qs_model_save (built, saved_path, NULL, &error))
+        g_error ("%s", error ? error->message : "?");
+    }
+  model = qs_model_load (model_path ? model_path : saved_path, NULL, NULL, &error);
+  if (model == NULL)
+    g_error ("%s", error->message);
+  name = model_path ? g_path_get_basename (model_path) : g_strdup ("synthetic ResNet-18");
+  input = qs_model_get_layer (model, 0);
+  g_assert (input->output_rank == 3);
+  h = input->output_shape[0];
+  w = input->output_shape[1];
+  c = input->output_shape[2];
+  for (guint i = 0; i < qs_model_get_n_layers (model); i++)
+    {
+      QsTensor *kernel = qs_layer_get_kernel (qs_model_get_layer (model, i));
+
+      n_params += qs_model_get_layer (model, i)->n_params;
+      if (kernel != NULL && kernel->n_elements > edited_params)
+        {
+          live_edited = qs_model_get_layer (model, i)->name;
+          edited_params = kernel->n_elements;
+        }
+    }
+
+  pixels = g_malloc ((gsize) n * h * w * c);
+  for (gsize i = 0; i < (gsize) n * h * w * c; i++)
+    pixels[i] = (guint8) g_rand_int_range (rand, 0, 256);
+  labels = g_new (gint64, n);
+  for (guint i = 0; i < n; i++)
+    labels[i] = g_rand_int_range (rand, 0, 1000);
+  shape = g_strdup_printf ("%u, %zu, %zu, %zu", n, h, w, c);
+  nshape = g_strdup_printf ("%u,", n);
+  write_npy (x_path, "|u1", shape, pixels, (gsize) n * h * w * c);
+  write_npy (y_path, "<i8", nshape, labels, (gsize) n * sizeof (gint64));
+  g_clear_pointer (&pixels, g_free);
+  if ((dataset = qs_dataset_open_full (x_path, y_path, NULL, &error)) == NULL)
+    g_error ("%s", error->message);
+  qs_config_set_calib_source (config, x_path);
+  qs_config_set_calib_images (config, 64);
+
+  doc = qs_document_new (model, config, dataset);
+  qs_document_set_autosave_delay (doc, 0);
+  qs_document_set_quick_subset (doc, n);
+  live_change (doc, change_refresh, 0, &open_first, &open_final, &images);
+  for (guint run = 0; run < N_LIVE_RUNS; run++)
+    {
+      live_change (doc, change_edit, run, &edit_first[run], &edit_final[run], &images);
+      edit_images[run] = images;
+      if (g_getenv ("QS_BENCH_VERBOSE") != NULL)
+        g_printerr ("edit %u: first %.1f ms (%u images), final %.1f ms\n", run,
+                    edit_first[run], images, edit_final[run]);
+    }
+  for (guint run = 0; run < N_LIVE_RUNS; run++)
+    {
+      live_change (doc, change_preset, run, &preset_first[run], &preset_final[run], &images);
+      preset_images[run] = images;
+      if (g_getenv ("QS_BENCH_VERBOSE") != NULL)
+        g_printerr ("preset %u: first %.1f ms (%u images), final %.1f ms\n", run,
+                    preset_first[run], images, preset_final[run]);
+    }
+  g_unlink (x_path);
+  g_unlink (y_path);
+  if (saved_path != NULL)
+    g_unlink (saved_path);
+  /* medians first: median () sorts, [N - 1] is then the maximum */
+  edit_median = median (edit_first, N_LIVE_RUNS);
+  preset_median = median (preset_first, N_LIVE_RUNS);
+
+  if (json)
+    printf ("{\"live_cnn\": \"%s\", \"live_cnn_params\": %" G_GUINT64_FORMAT ", "
+            "\"live_cnn_open_first_ms\": %.1f, \"live_cnn_open_final_ms\": %.1f, "
+            "\"live_cnn_edit_first_ms\": %.1f, \"live_cnn_edit_first_max_ms\": %.1f, "
+            "\"live_cnn_edit_final_ms\": %.1f, \"live_cnn_edit_first_images\": %.0f, "
+            "\"live_cnn_preset_first_ms\": %.1f, \"live_cnn_preset_first_max_ms\": %.1f, "
+            "\"live_cnn_preset_final_ms\": %.1f, \"live_cnn_preset_first_images\": %.0f}\n",
+            name, n_params, open_first, open_final,
+            edit_median, edit_first[N_LIVE_RUNS - 1], median (edit_final, N_LIVE_RUNS),
+            median (edit_images, N_LIVE_RUNS),
+            preset_median, preset_first[N_LIVE_RUNS - 1],
+            median (preset_final, N_LIVE_RUNS), median (preset_images, N_LIVE_RUNS));
+  else
+    {
+      printf ("%s (%" G_GUINT64_FORMAT " parameters), %u own images, quick accuracy in the "
+              "document (debounce included):\n", name, n_params, n);
+      printf ("  open (64-image calibration): first answer %.1f ms, final %.1f ms\n", open_first, open_final);
+      printf ("  one-layer edit (%s, %zu weights): first answer median %.1f ms, max %.1f ms "
+              "(%.0f images), final median %.1f ms (%d edits)\n", live_edited, edited_params,
+              edit_median, edit_first[N_LIVE_RUNS - 1],
+              median (edit_images, N_LIVE_RUNS), median (edit_final, N_LIVE_RUNS), N_LIVE_RUNS);
+      printf ("  preset w4a8 <-> w8a8: first answer median %.1f ms, max %.1f ms (%.0f images), "
+              "final median %.1f ms (%d presets)\n", preset_median,
+              preset_first[N_LIVE_RUNS - 1], median (preset_images, N_LIVE_RUNS),
+              median (preset_final, N_LIVE_RUNS), N_LIVE_RUNS);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -286,6 +536,8 @@ main (int argc, char **argv)
   double layer_ms[N_RUNS], eval_ms[N_RUNS], compute_ms[N_RUNS], first_eval_ms;
   gboolean json = FALSE;
   gboolean page_only = FALSE;
+  gboolean cnn_only = FALSE;
+  const char *cnn_model = NULL;
   const char *cnn_layer = NULL;
   const char *params_text = g_getenv ("QS_BENCH_SYNTHETIC_PARAMS");
   guint64 n_big_params;
@@ -302,11 +554,21 @@ main (int argc, char **argv)
       page_only = TRUE;
     else if (g_strcmp0 (argv[i], "--synthetic-params") == 0 && i + 1 < argc)
       params_text = argv[++i];
+    else if (g_strcmp0 (argv[i], "--cnn-model") == 0 && i + 1 < argc)
+      cnn_model = argv[++i];
+    else if (g_strcmp0 (argv[i], "--cnn-only") == 0)
+      cnn_only = TRUE;
   n_big_params = parse_params (params_text ? params_text : "25M");
   if (g_getenv ("QS_BENCH_TRACE_MS") != NULL)
     trace_ms = g_ascii_strtod (g_getenv ("QS_BENCH_TRACE_MS"), NULL);
 
   g_setenv ("XDG_DATA_HOME", tmp, TRUE);
+
+  if (cnn_only)
+    {
+      bench_live_cnn (tmp, cnn_model, json);
+      return 0;
+    }
 
   memset (layer_ms, 0, sizeof layer_ms);
   memset (eval_ms, 0, sizeof eval_ms);
@@ -522,5 +784,7 @@ main (int argc, char **argv)
                 page_open_t.stall_ms, page_open_t.busy_ms, page_tune_stall, page_tune_busy);
     }
   }
+  if (!page_only)
+    bench_live_cnn (tmp, cnn_model, json);
   return 0;
 }

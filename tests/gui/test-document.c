@@ -175,6 +175,30 @@ test_document_presets (void)
 
   g_assert_false (qs_document_apply_preset (doc, "no-such-preset", NULL, &error));
   g_assert_error (error, QS_CONFIG_ERROR, QS_CONFIG_ERROR_UNKNOWN_PRESET);
+  g_clear_error (&error);
+
+  /* A preset sets formats: the user's calibration set, its size, the preprocessing and
+   * the requantization mode stay (a preset used to put back "sample-train", which a model
+   * with its own data cannot calibrate on). */
+  {
+    g_autoptr(QsConfig) mine = qs_config_copy (qs_document_get_config (doc));
+    QsPreprocess pp;
+
+    g_assert_true (qs_preprocess_parse (&pp, "scale=0.5,resize=32", &error));
+    g_assert_no_error (error);
+    qs_config_set_calib_source (mine, "/data/my-photos.npy");
+    qs_config_set_calib_images (mine, 123);
+    qs_config_set_preprocess (mine, &pp);
+    qs_config_set_requant_mode (mine, QS_REQUANT_FP32_RNE);
+    qs_document_set_config (doc, mine, "mine");
+    g_assert_true (qs_document_apply_preset (doc, "w4a8", NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (layer_bits (doc, layer), ==, 4);
+    g_assert_cmpstr (qs_config_get_calib_source (qs_document_get_config (doc)), ==, "/data/my-photos.npy");
+    g_assert_cmpuint (qs_config_get_calib_images (qs_document_get_config (doc)), ==, 123);
+    g_assert_cmpint (qs_config_get_requant_mode (qs_document_get_config (doc)), ==, QS_REQUANT_FP32_RNE);
+    g_assert_true (qs_preprocess_equal (qs_config_get_preprocess (qs_document_get_config (doc)), &pp));
+  }
 }
 
 typedef struct
