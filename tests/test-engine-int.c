@@ -812,11 +812,17 @@ test_arena_and_workspaces (void)
       g_assert_cmpuint (mem.n_workspaces, >=, 1);
       g_assert_cmpuint (mem.n_workspaces, <=, 2);
       g_assert_cmpuint (mem.packed_bytes, >, 0);
-      /* later runs, batched and tapped, take the spare workspaces */
-      g_assert_true (qs_engine_int_run (engine, x, batch, y, 2, NULL, NULL, NULL, &error));
-      g_assert_true (qs_engine_int_run_tapped (engine, x, one, NULL, NULL, &error));
+      /* later runs, batched and tapped, take the spare workspaces: never more than one per
+       * thread that ever ran at once (a run's second thread may have found no item left
+       * in the first run: one workspace more then, once) */
+      for (guint run = 0; run < 8; run++)
+        {
+          g_assert_true (qs_engine_int_run (engine, x, batch, y, 2, NULL, NULL, NULL, &error));
+          g_assert_true (qs_engine_int_run_tapped (engine, x, one, NULL, NULL, &error));
+        }
       _qs_engine_int_get_memory (engine, &mem2);
-      g_assert_cmpuint (mem2.n_workspaces, ==, mem.n_workspaces);
+      g_assert_cmpuint (mem2.n_workspaces, >=, mem.n_workspaces);
+      g_assert_cmpuint (mem2.n_workspaces, <=, 2);
 
       for (gsize i = 0; i < batch; i++)
         {
