@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The live path, measured (not asserted): time from a config change to the new statistics
  * reaching the main thread, for a 1M-parameter Dense layer, and to the new quick accuracy of
- * the sample CNN (1,000 images, including the 150 ms debounce); then a big synthetic MLP
+ * the sample CNN (1,000 images, including the 50 ms debounce); then a big synthetic MLP
  * (issue 17: 4096 -> Dense 4096 -> Dense N -> Dense 10, 25M parameters by default, another
  * size with --synthetic-params 16M or QS_BENCH_SYNTHETIC_PARAMS): first open, tuning the
  * 16.8M-parameter layer and a preset, each with the longest main-loop stall seen by a 10 ms
@@ -728,7 +728,7 @@ main (int argc, char **argv)
   if (json)
     printf ("{\"layer_1m_ms\": %.2f, \"layer_1m_min_ms\": %.2f, \"quick_eval_first_ms\": %.1f, "
             "\"quick_eval_ms\": %.1f, \"quick_eval_min_ms\": %.1f, \"quick_eval_compute_ms\": %.1f, "
-            "\"debounce_ms\": 150}\n",
+            "\"debounce_ms\": 50}\n",
             layer_median, layer_ms[0], first_eval_ms, eval_median, eval_ms[0], compute_median);
   if (json)
     printf ("{\"synthetic_params\": %" G_GUINT64_FORMAT ", \"synthetic_build_ms\": %.1f, "
@@ -760,7 +760,7 @@ main (int argc, char **argv)
       printf ("sample CNN quick accuracy (1,000 images), first run incl. calibration: %.1f ms\n",
               first_eval_ms);
       printf ("sample CNN quick accuracy, change -> accuracy: median %.1f ms, min %.1f ms "
-              "(includes the 150 ms debounce; %d runs)\n",
+              "(includes the 50 ms debounce; %d runs)\n",
               eval_median, eval_ms[0], N_RUNS);
       printf ("sample CNN quick accuracy, evaluation alone (after the debounce): median %.1f ms\n",
               compute_median);
