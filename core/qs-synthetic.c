@@ -584,3 +584,62 @@ qs_synthetic_settle_batch_norm (QsModel  *model,
   s = (Settle) { model, bufs };
   return qs_engine_float_run (engine, inputs, n_images, outputs, 1, settle_tap, &s, NULL, error);
 }
+
+/* A NumPy .npy file: magic, version 1.0, a header dict padded to 64 bytes, the data. */
+static gboolean
+write_npy (const char   *path,
+           const char   *descr,
+           const char   *shape,
+           const void   *data,
+           gsize         size,
+           GError      **error)
+{
+  g_autoptr(GString) s = g_string_new ("\x93NUMPY\x01");
+  g_autofree char *dict = g_strdup_printf ("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
+                                           descr, shape);
+  gsize header = strlen (dict) + 1, pad = (64 - (10 + header) % 64) % 64;
+
+  g_string_append_c (s, '\0');
+  g_string_append_c (s, (char) ((header + pad) & 0xff));
+  g_string_append_c (s, (char) ((header + pad) >> 8));
+  g_string_append (s, dict);
+  for (gsize i = 0; i < pad; i++)
+    g_string_append_c (s, ' ');
+  g_string_append_c (s, '\n');
+  g_string_append_len (s, data, size);
+  return g_file_set_contents (path, s->str, s->len, error);
+}
+
+gboolean
+qs_synthetic_write_dataset (const char *x_path,
+                            const char *y_path,
+                            guint       n,
+                            gsize       h,
+                            gsize       w,
+                            gsize       c,
+                            guint       classes,
+                            guint32     seed,
+                            GError    **error)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  gsize size = (gsize) n * h * w * c;
+  g_autofree guint8 *pixels = g_try_malloc (MAX (size, 1));
+  g_autofree gint64 *labels = g_new (gint64, MAX (n, 1));
+  g_autofree char *shape = g_strdup_printf ("%u, %zu, %zu, %zu", n, h, w, c);
+  g_autofree char *nshape = g_strdup_printf ("%u,", n);
+
+  g_return_val_if_fail (x_path != NULL && y_path != NULL && classes > 0, FALSE);
+
+  if (pixels == NULL)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
+                   _("Out of memory writing “%s”"), x_path);
+      return FALSE;
+    }
+  for (gsize i = 0; i < size; i++)
+    pixels[i] = (guint8) g_rand_int_range (rand, 0, 256);
+  for (guint i = 0; i < n; i++)
+    labels[i] = g_rand_int_range (rand, 0, (gint32) classes);
+  return write_npy (x_path, "|u1", shape, pixels, size, error)
+         && write_npy (y_path, "<i8", nshape, labels, (gsize) n * sizeof (gint64), error);
+}

@@ -36,6 +36,19 @@ QsModel *qs_synthetic_mobilenet_v2 (gsize  size,
 /* The Fashion-MNIST CNN of ../shared/models (Muhtashim009), same shapes, random weights. */
 QsModel *qs_synthetic_fmnist_cnn (GError **error);
 
+/* n random uint8 images of h x w x c (GRand with seed: the pixels, then the labels) and
+ * random labels in [0, classes) as the NumPy files x_path ((n, h, w, c), |u1) and y_path
+ * ((n,), <i8): a dataset of a model's input shape for benchmarks. Writes are atomic. */
+gboolean qs_synthetic_write_dataset (const char *x_path,
+                                     const char *y_path,
+                                     guint       n,
+                                     gsize       h,
+                                     gsize       w,
+                                     gsize       c,
+                                     guint       classes,
+                                     guint32     seed,
+                                     GError    **error);
+
 /* n_values uniform values in [0, 1) from an LCG: "synthetic images". */
 void     qs_synthetic_images     (float    *out,
                                   gsize     n_values,

@@ -46,31 +46,6 @@ on_partial (const QsEvalPartial *partial,
     }
 }
 
-/* A NumPy .npy file: magic, version 1.0, a header dict padded to 64 bytes, the data. */
-static gboolean
-write_npy (const char   *path,
-           const char   *descr,
-           const char   *shape,
-           const void   *data,
-           gsize         size,
-           GError      **error)
-{
-  g_autoptr(GString) s = g_string_new ("\x93NUMPY\x01");
-  g_autofree char *dict = g_strdup_printf ("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
-                                           descr, shape);
-  gsize header = strlen (dict) + 1, pad = (64 - (10 + header) % 64) % 64;
-
-  g_string_append_c (s, '\0');
-  g_string_append_c (s, (char) ((header + pad) & 0xff));
-  g_string_append_c (s, (char) ((header + pad) >> 8));
-  g_string_append (s, dict);
-  for (gsize i = 0; i < pad; i++)
-    g_string_append_c (s, ' ');
-  g_string_append_c (s, '\n');
-  g_string_append_len (s, data, size);
-  return g_file_set_contents (path, s->str, s->len, error);
-}
-
 static int
 cmp_double (const void *a,
             const void *b)
@@ -118,10 +93,7 @@ qs_bench_live_accuracy (QsBench *bench)
   g_autoptr(QsConfig) w8a8 = qs_config_new_from_preset ("w8a8", NULL);
   g_autoptr(QsConfig) w4a8 = qs_config_new_from_preset ("w4a8", NULL);
   g_autofree char *dir = g_dir_make_tmp ("qs-bench-accuracy-XXXXXX", &error);
-  g_autofree char *model_path = NULL, *x_path = NULL, *y_path = NULL, *shape = NULL, *nshape = NULL;
-  g_autofree guint8 *pixels = NULL;
-  g_autofree gint64 *labels = NULL;
-  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+  g_autofree char *model_path = NULL, *x_path = NULL, *y_path = NULL;
   Timing t;
   double final_ms;
 
@@ -159,16 +131,7 @@ qs_bench_live_accuracy (QsBench *bench)
         }
     }
 
-  pixels = g_malloc ((gsize) n * h * w * c);
-  for (gsize i = 0; i < (gsize) n * h * w * c; i++)
-    pixels[i] = (guint8) g_rand_int_range (rand, 0, 256);
-  labels = g_new (gint64, n);
-  for (guint i = 0; i < n; i++)
-    labels[i] = g_rand_int_range (rand, 0, 1000);
-  shape = g_strdup_printf ("%u, %zu, %zu, %zu", n, h, w, c);
-  nshape = g_strdup_printf ("%u,", n);
-  if (!write_npy (x_path, "|u1", shape, pixels, (gsize) n * h * w * c, &error)
-      || !write_npy (y_path, "<i8", nshape, labels, (gsize) n * sizeof (gint64), &error)
+  if (!qs_synthetic_write_dataset (x_path, y_path, n, h, w, c, 1000, 16, &error)
       || (dataset = qs_dataset_open_full (x_path, y_path, NULL, &error)) == NULL)
     goto fail;
   /* calibrate on the first images of the same data */

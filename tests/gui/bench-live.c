@@ -363,32 +363,6 @@ change_refresh (QsDocument *doc,
   qs_document_refresh (doc);
 }
 
-/* A NumPy .npy file: magic, version 1.0, a header dict padded to 64 bytes, the data. */
-static void
-write_npy (const char *path,
-           const char *descr,
-           const char *shape,
-           const void *data,
-           gsize       size)
-{
-  g_autoptr(GString) s = g_string_new ("\x93NUMPY\x01");
-  g_autofree char *dict = g_strdup_printf ("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
-                                           descr, shape);
-  gsize header = strlen (dict) + 1, pad = (64 - (10 + header) % 64) % 64;
-  g_autoptr(GError) error = NULL;
-
-  g_string_append_c (s, '\0');
-  g_string_append_c (s, (char) ((header + pad) & 0xff));
-  g_string_append_c (s, (char) ((header + pad) >> 8));
-  g_string_append (s, dict);
-  for (gsize i = 0; i < pad; i++)
-    g_string_append_c (s, ' ');
-  g_string_append_c (s, '\n');
-  g_string_append_len (s, data, size);
-  if (!g_file_set_contents (path, s->str, s->len, &error))
-    g_error ("%s", error->message);
-}
-
 #define N_LIVE_RUNS 6
 
 /* The synthetic ResNet-18 at 224x224x3 (or model_path), 512 random images of its input
@@ -406,12 +380,9 @@ bench_live_cnn (const char *tmp,
   g_autoptr(QsDataset) dataset = NULL;
   g_autoptr(QsConfig) config = qs_config_new_from_preset ("w8a8", NULL);
   g_autoptr(QsDocument) doc = NULL;
-  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
   g_autofree char *x_path = g_build_filename (tmp, "live-x.npy", NULL);
   g_autofree char *y_path = g_build_filename (tmp, "live-y.npy", NULL);
-  g_autofree char *shape = NULL, *nshape = NULL, *name = NULL, *saved_path = NULL;
-  g_autofree guint8 *pixels = NULL;
-  g_autofree gint64 *labels = NULL;
+  g_autofree char *name = NULL, *saved_path = NULL;
   double open_first, open_final, edit_first[N_LIVE_RUNS], edit_final[N_LIVE_RUNS];
   double preset_first[N_LIVE_RUNS], preset_final[N_LIVE_RUNS], edit_images[N_LIVE_RUNS];
   double preset_images[N_LIVE_RUNS], edit_median, preset_median;
@@ -451,17 +422,8 @@ bench_live_cnn (const char *tmp,
         }
     }
 
-  pixels = g_malloc ((gsize) n * h * w * c);
-  for (gsize i = 0; i < (gsize) n * h * w * c; i++)
-    pixels[i] = (guint8) g_rand_int_range (rand, 0, 256);
-  labels = g_new (gint64, n);
-  for (guint i = 0; i < n; i++)
-    labels[i] = g_rand_int_range (rand, 0, 1000);
-  shape = g_strdup_printf ("%u, %zu, %zu, %zu", n, h, w, c);
-  nshape = g_strdup_printf ("%u,", n);
-  write_npy (x_path, "|u1", shape, pixels, (gsize) n * h * w * c);
-  write_npy (y_path, "<i8", nshape, labels, (gsize) n * sizeof (gint64));
-  g_clear_pointer (&pixels, g_free);
+  if (!qs_synthetic_write_dataset (x_path, y_path, n, h, w, c, 1000, 16, &error))
+    g_error ("%s", error->message);
   if ((dataset = qs_dataset_open_full (x_path, y_path, NULL, &error)) == NULL)
     g_error ("%s", error->message);
   qs_config_set_calib_source (config, x_path);
