@@ -18,5 +18,7 @@ QsEngineFloat *_qs_eval_hybrid_engine_new (QsModel  *model,
  * input window; else 0): for the tests that evaluation memory does not grow with the
  * number of images. */
 gsize          _qs_eval_cache_get_input_bytes (QsEvalCache *cache);
+/* The input window the cache keeps for the next run (bytes; 0: none). */
+gsize _qs_eval_cache_get_spare_window_bytes (QsEvalCache *cache);
 
 G_END_DECLS

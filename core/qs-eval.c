@@ -99,6 +99,10 @@ struct _QsEvalCache
   QsConfig           *config_before;
   QsCalibration      *calib_before;
   QsCalibrationCache *calibs;
+  /* the last run's input window, kept for the next (a fresh 64 MiB window is page faults
+   * the first chunk of a live run would wait for) */
+  float              *spare_window;
+  gsize               spare_window_floats;
   /* seconds per image of the last run's float and quantized sides (0: not measured), to
    * size a progressive run's first chunk */
   double              float_spi;
@@ -190,6 +194,8 @@ qs_eval_cache_clear (QsEvalCache *cache)
   g_return_if_fail (cache != NULL);
   g_mutex_lock (&cache->lock);
   clear_program (cache);
+  g_clear_pointer (&cache->spare_window, qs_aligned_free);
+  cache->spare_window_floats = 0;
   g_clear_pointer (&cache->float_side, float_side_unref);
   g_mutex_unlock (&cache->lock);
   qs_calibration_cache_clear (cache->calibs);
@@ -203,6 +209,7 @@ qs_eval_cache_unref (QsEvalCache *cache)
     return;
   clear_program (cache);
   g_clear_pointer (&cache->float_side, float_side_unref);
+  g_clear_pointer (&cache->spare_window, qs_aligned_free);
   qs_calibration_cache_free (cache->calibs);
   g_mutex_clear (&cache->lock);
   g_free (cache);
@@ -224,6 +231,17 @@ _qs_eval_cache_get_input_bytes (QsEvalCache *cache)
   g_mutex_lock (&cache->lock);
   if (cache->float_side != NULL && cache->float_side->inputs != NULL)
     bytes = (gsize) cache->float_side->n_images * cache->float_side->in_size * sizeof (float);
+  g_mutex_unlock (&cache->lock);
+  return bytes;
+}
+
+gsize
+_qs_eval_cache_get_spare_window_bytes (QsEvalCache *cache)
+{
+  gsize bytes;
+
+  g_mutex_lock (&cache->lock);
+  bytes = cache->spare_window != NULL ? cache->spare_window_floats * sizeof (float) : 0;
   g_mutex_unlock (&cache->lock);
   return bytes;
 }
@@ -252,6 +270,7 @@ model_output_size (QsModel *model)
 
 typedef struct
 {
+  QsEvalCache *cache;     /* nullable: where the buffer comes from and goes back to */
   QsModel   *model;
   QsDataset *dataset;
   gsize      in_size;
@@ -259,6 +278,7 @@ typedef struct
   guint      capacity;    /* images */
   guint      start, end;  /* the images it holds: [start, end) */
   float     *data;
+  gsize      data_floats; /* allocated (owned) */
   gboolean   owned;       /* else borrowed from a float side (all n_images) */
   /* look for NaN or infinity in what it fills: n_images flags, allocated at the first */
   gboolean   check;
@@ -268,14 +288,16 @@ typedef struct
 } Window;
 
 static void
-window_init (Window    *w,
-             QsModel   *model,
+window_init (Window      *w,
+             QsEvalCache *cache,
+             QsModel     *model,
              QsDataset *dataset,
              gsize      in_size,
              guint      n_images,
              gsize      bytes)
 {
   memset (w, 0, sizeof *w);
+  w->cache = cache;
   w->model = model;
   w->dataset = dataset;
   w->in_size = MAX (in_size, 1);
@@ -289,8 +311,20 @@ window_init (Window    *w,
 static void
 window_clear (Window *w)
 {
+  if (w->owned && w->data != NULL && w->cache != NULL)
+    {
+      /* back to the cache, unless it keeps a bigger one */
+      g_mutex_lock (&w->cache->lock);
+      if (w->cache->spare_window == NULL || w->cache->spare_window_floats < w->data_floats)
+        {
+          g_clear_pointer (&w->cache->spare_window, qs_aligned_free);
+          w->cache->spare_window = g_steal_pointer (&w->data);
+          w->cache->spare_window_floats = w->data_floats;
+        }
+      g_mutex_unlock (&w->cache->lock);
+    }
   if (w->owned)
-    g_free (w->data);
+    g_clear_pointer (&w->data, qs_aligned_free);
   g_free (w->nonfinite);
   memset (w, 0, sizeof *w);
 }
@@ -315,7 +349,24 @@ window_get (Window   *w,
   g_assert (w->data == NULL || w->owned);
   if (w->data == NULL)
     {
-      w->data = g_try_new (float, (gsize) w->capacity * w->in_size);
+      gsize floats = (gsize) w->capacity * w->in_size;
+
+      if (w->cache != NULL)
+        {
+          g_mutex_lock (&w->cache->lock);
+          if (w->cache->spare_window != NULL && w->cache->spare_window_floats >= floats)
+            {
+              w->data = g_steal_pointer (&w->cache->spare_window);
+              w->data_floats = w->cache->spare_window_floats;
+              w->cache->spare_window_floats = 0;
+            }
+          g_mutex_unlock (&w->cache->lock);
+        }
+      if (w->data == NULL)
+        {
+          w->data = qs_aligned_alloc (floats * sizeof (float));
+          w->data_floats = floats;
+        }
       if (w->data == NULL)
         {
           g_set_error (error, QS_EVAL_ERROR, QS_EVAL_ERROR_FAILED,
@@ -1487,7 +1538,7 @@ qs_eval_run (QsModel             *model,
 
     for (guint i = 0; i < rank; i++)
       in_size *= shape[i];
-    window_init (&w, model, dataset, in_size, n, opts.window_bytes);
+    window_init (&w, opts.cache, model, dataset, in_size, n, opts.window_bytes);
   }
   if (opts.partial != NULL && opts.float_cache_dir == NULL)
     {
