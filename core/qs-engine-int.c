@@ -93,13 +93,9 @@ typedef struct _Op
   /* integer: the weights and per-channel requantization, owned by wts (shared with other
    * programs of the same model that compiled the same: qs_engine_int_new_reusing) */
   struct _IntWeights *wts;
-  QsPackedWeights packed;
+  QsPackedWeights packed;        /* wts's, copied: read on the hot path */
   const gint8  *dw_codes;
-  const gint32 *bias;
-  const gint32 *mult_q;
-  const gint32 *shift_q;
-  const float  *scale_f;         /* fp32-rne: float32 scale per channel */
-  QsRequant     rq;
+  QsRequant     rq;              /* bias, multipliers, shifts and fp32-rne scales: wts's */
   QsAddParams   addp;
   gint32        cat_m[MAX_OP_INPUTS];
   gint32        cat_s[MAX_OP_INPUTS];
@@ -462,10 +458,6 @@ op_set_int_weights (Op         *op,
   op->wts = int_weights_ref (iw);
   op->packed = iw->packed;
   op->dw_codes = iw->dw_codes;
-  op->bias = iw->bias;
-  op->mult_q = iw->mult_q;
-  op->shift_q = iw->shift_q;
-  op->scale_f = iw->scale_f;
   op->rq.bias = iw->bias;
   op->rq.multiplier = iw->mult_q;
   op->rq.shift = iw->shift_q;
@@ -620,6 +612,20 @@ compile_step (QsEngineInt  *e,
  * lives do not overlap, so an op never writes over what it reads. Each storage keeps its
  * 64 bytes of slack (kernels read and write a few bytes past a tensor). Biggest first, at
  * the lowest offset free for its whole life. */
+static gint
+storage_cmp (gconstpointer a,
+             gconstpointer b,
+             gpointer      user_data)
+{
+  GArray *storage = user_data;
+  guint ia = *(const guint *) a, ib = *(const guint *) b;
+  gsize sa = g_array_index (storage, Storage, ia).bytes, sb = g_array_index (storage, Storage, ib).bytes;
+
+  if (sa != sb)
+    return sa > sb ? -1 : 1;
+  return (ia > ib) - (ia < ib);
+}
+
 static void
 plan_arena (QsEngineInt *e)
 {
@@ -663,18 +669,8 @@ plan_arena (QsEngineInt *e)
           last[i] = (gint) n_ops;
         }
     }
-  /* sort by size, biggest first (insertion sort: a few hundred storages) */
-  for (guint i = 1; i < ns; i++)
-    for (guint j = i; j > 0; j--)
-      {
-        gsize a = g_array_index (e->storage, Storage, order[j - 1]).bytes;
-        gsize b = g_array_index (e->storage, Storage, order[j]).bytes;
-        guint tmp;
-
-        if (a >= b)
-          break;
-        tmp = order[j - 1], order[j - 1] = order[j], order[j] = tmp;
-      }
+  /* biggest first, equal sizes in storage order */
+  g_qsort_with_data (order, (gint) ns, sizeof (guint), storage_cmp, e->storage);
   for (guint i = 0; i < ns; i++)
     {
       guint a = order[i];
@@ -876,6 +872,19 @@ compile_pending (gsize    index,
   int_weights_unref (iw);
 }
 
+/* Bigger weights (reduction length x output channels) first, then in step order. */
+static gint
+pending_cmp (gconstpointer a,
+             gconstpointer b)
+{
+  const PendingWeights *pa = a, *pb = b;
+  double wa = pa->op->macs / (pa->op->oh * pa->op->ow), wb = pb->op->macs / (pb->op->oh * pb->op->ow);
+
+  if (wa != wb)
+    return wa > wb ? -1 : 1;
+  return (pa->step > pb->step) - (pa->step < pb->step);
+}
+
 /* The integer ops' weights, on all cores, the biggest first. */
 static void
 compile_weights (QsEngineInt *e,
@@ -892,17 +901,7 @@ compile_weights (QsEngineInt *e,
             g_hash_table_insert (e->reusable, op->wts->source, op->wts);
         }
     }
-  for (guint i = 1; i < e->pending->len; i++)
-    for (guint j = i; j > 0; j--)
-      {
-        PendingWeights *a = &g_array_index (e->pending, PendingWeights, j - 1);
-        PendingWeights *b = &g_array_index (e->pending, PendingWeights, j);
-        PendingWeights t;
-
-        if (b->op->macs / b->op->oh / b->op->ow <= a->op->macs / a->op->oh / a->op->ow)
-          break;
-        t = *a; *a = *b; *b = t;
-      }
+  g_array_sort (e->pending, pending_cmp);
   qs_parallel_for (e->pending->len, 0, compile_pending, e, NULL, NULL);
   for (guint i = 0; i < e->pending->len; i++)
     {

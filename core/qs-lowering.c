@@ -1298,6 +1298,21 @@ prepare_step (gsize    index,
   g_clear_pointer (&r, qs_quant_result_unref);
 }
 
+/* Steps with bigger kernels first, then in step order. */
+static gint
+kernel_size_cmp (gconstpointer a,
+                 gconstpointer b,
+                 gpointer      user_data)
+{
+  QsLowering *lw = user_data;
+  guint ia = *(const guint *) a, ib = *(const guint *) b;
+  gsize na = S (lw, ia)->kernel->n_elements, nb = S (lw, ib)->kernel->n_elements;
+
+  if (na != nb)
+    return na > nb ? -1 : 1;
+  return (ia > ib) - (ia < ib);
+}
+
 gboolean
 qs_lowering_prepare_weights (QsLowering  *lowering,
                              GError     **error)
@@ -1317,15 +1332,7 @@ qs_lowering_prepare_weights (QsLowering  *lowering,
       steps[n++] = i;
   g_mutex_unlock (&lowering->weights_lock);
   /* the biggest kernels first, so that no thread is left with one at the end */
-  for (guint i = 1; i < n; i++)
-    for (guint j = i; j > 0 && S (lowering, steps[j])->kernel->n_elements
-                               > S (lowering, steps[j - 1])->kernel->n_elements; j--)
-      {
-        guint t = steps[j];
-
-        steps[j] = steps[j - 1];
-        steps[j - 1] = t;
-      }
+  g_qsort_with_data (steps, (gint) n, sizeof (guint), kernel_size_cmp, lowering);
   errors = g_new0 (GError *, n + 1);
   p.lw = lowering;
   p.steps = steps;
